@@ -1,0 +1,66 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+/// Settings shared by every Swift target: Swift 6 mode with the upcoming features our style guide asks for.
+let swiftSettings: [SwiftSetting] = [
+  .swiftLanguageMode(.v6),
+  .enableUpcomingFeature("ExistentialAny"),
+  .enableUpcomingFeature("MemberImportVisibility"),
+  .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+  name: "inferline",
+  products: [
+    .library(name: "InferLine", targets: ["InferLine"]),
+    .library(name: "InferLineReport", targets: ["InferLineReport"]),
+    .executable(name: "inferline", targets: ["inferline"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+  ],
+  targets: [
+    // C libraries, each behind one system-library target (module map + shim header).
+    .systemLibrary(
+      name: "CZlib", pkgConfig: "zlib",
+      providers: [.apt(["zlib1g-dev"])]),
+    .systemLibrary(
+      name: "CCairo", pkgConfig: "cairo",
+      providers: [.apt(["libcairo2-dev"])]),
+    .systemLibrary(
+      name: "CLibXML2", pkgConfig: "libxml-2.0",
+      providers: [.apt(["libxml2-dev"])]),
+
+    // The engine: ingestion, envelopes, pipelines, estimator, planner, tuner. Swift, plus zlib for gzip logs.
+    .target(
+      name: "InferLine",
+      dependencies: ["CZlib"],
+      swiftSettings: swiftSettings),
+    // Charts (Cairo), SVG post-processing (libxml2) and the HTML report.
+    .target(
+      name: "InferLineReport",
+      dependencies: ["InferLine", "CCairo", "CLibXML2"],
+      swiftSettings: swiftSettings),
+    // The command line: parse, call, print.
+    .executableTarget(
+      name: "inferline",
+      dependencies: [
+        "InferLine", "InferLineReport",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      swiftSettings: swiftSettings),
+
+    .testTarget(
+      name: "InferLineTests",
+      dependencies: ["InferLine"],
+      swiftSettings: swiftSettings),
+    .testTarget(
+      name: "InferLineReportTests",
+      dependencies: ["InferLineReport"],
+      swiftSettings: swiftSettings),
+    .testTarget(
+      name: "InferLineCLITests",
+      dependencies: ["InferLine"],
+      swiftSettings: swiftSettings),
+  ]
+)

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Idempotent set-up for inferline: installs the system libraries and fonts the build and the charts need,
+# then builds the package. Both README commands (make report, make test) run this first.
+#   Scripts/setup.sh            install what is missing, then `swift build`
+#   Scripts/setup.sh --no-build install only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages: C headers for the system-library targets, pkg-config to find them, fonts for chart text.
+packages=(libcairo2-dev libxml2-dev zlib1g-dev pkg-config fonts-dejavu-core)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup: missing system packages: ${missing[*]}" >&2
+    echo "setup: install them with:  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+if [ "${1:-}" != "--no-build" ]; then
+  swift build ${SWIFT_BUILD_FLAGS:-} 2>&1 | grep -v -E '^\[[0-9]+/[0-9]+\]' >&2 || { echo "setup: swift build failed" >&2; exit 1; }
+fi

@@ -1,0 +1,155 @@
+/// Gathers the parsed blocks of one log in line order and turns them into sorted traces.
+struct Accumulator {
+  let layout: LogLayout
+  var times: [Int64] = []
+  var pipelineIDs: [UInt16] = []
+  var latencies: [Float] = []
+  var names: [[UInt8]] = []
+  private var nameIndex: [[UInt8]: UInt16] = [:]
+  var lines = 0
+  var blank = 0
+  var malformed = 0
+  var skipped: [SkippedLine] = []
+  var unreadableLatencies = 0
+
+  init(layout: LogLayout) { self.layout = layout }
+
+  mutating func reserve(_ count: Int) {
+    times.reserveCapacity(count)
+    if layout.pipelineColumn != nil { pipelineIDs.reserveCapacity(count) }
+    if layout.latencyColumn != nil { latencies.reserveCapacity(count) }
+  }
+
+  mutating func append(_ part: ParsedLines, firstLine: Int, keep: Int) {
+    times.append(contentsOf: part.times)
+    if layout.pipelineColumn != nil {
+      // Map this part's local pipeline numbers to global ones.
+      var map = [UInt16](repeating: 0, count: part.pipelineNames.count)
+      for (local, name) in part.pipelineNames.enumerated() {
+        if let id = nameIndex[name] {
+          map[local] = id
+        } else {
+          let id = UInt16(names.count)
+          names.append(name)
+          nameIndex[name] = id
+          map[local] = id
+        }
+      }
+      let identity = map.enumerated().allSatisfy { $0.offset == Int($0.element) }
+      if identity {
+        pipelineIDs.append(contentsOf: part.pipelineIDs)
+      } else {
+        pipelineIDs.append(contentsOf: part.pipelineIDs.lazy.map { map[Int($0)] })
+      }
+    }
+    latencies.append(contentsOf: part.latencies)
+    lines += part.lines
+    blank += part.blank
+    malformed += part.malformed
+    unreadableLatencies += part.unreadableLatencies
+    for s in part.skipped where skipped.count < keep {
+      skipped.append(SkippedLine(line: firstLine + s.line, reason: s.reason))
+    }
+  }
+
+  consuming func finish(
+    file: String, source: ByteSource, layout: LogLayout, unit: TimeUnit, unitDetected: Bool, iso: Bool,
+    options: LogReadOptions, contentBytes: Int
+  ) throws -> QueryLog {
+    if times.isEmpty {
+      let example = skipped.first.map { " (line \($0.line): \($0.reason))" } ?? ""
+      throw InputError(
+        file: file,
+        lines == blank
+          ? "the log has a header but no data lines"
+          : "none of the \(lines - blank) data lines could be read\(example)",
+        fix: lines == blank
+          ? "check that the export finished"
+          : "check the timestamp column ('\(layout.columns[layout.timeColumn])') and its format; name the right one with --time-column, or the unit with --time-unit")
+    }
+    let hasLatency = layout.latencyColumn != nil
+    var traces: [ArrivalTrace] = []
+    if layout.pipelineColumn == nil || names.count <= 1 {
+      let name = names.first.map { String(decoding: $0, as: UTF8.self) }
+      traces.append(
+        ArrivalTrace(pipeline: name, arrivals: times, observedLatencyMs: hasLatency ? latencies : nil,
+          isRelative: unit == .relativeSeconds && !iso))
+      times = []
+      latencies = []
+    } else {
+      // Stable partition by pipeline: counts, then one pass.
+      var counts = [Int](repeating: 0, count: names.count)
+      for id in pipelineIDs { counts[Int(id)] += 1 }
+      var split = counts.map { c -> [Int64] in
+        var a: [Int64] = []
+        a.reserveCapacity(c)
+        return a
+      }
+      var splitLatency = hasLatency ? counts.map { c -> [Float] in
+        var a: [Float] = []
+        a.reserveCapacity(c)
+        return a
+      } : []
+      for i in times.indices {
+        let id = Int(pipelineIDs[i])
+        split[id].append(times[i])
+        if hasLatency { splitLatency[id].append(latencies[i]) }
+      }
+      times = []
+      latencies = []
+      pipelineIDs = []
+      for (id, name) in names.enumerated() {
+        traces.append(
+          ArrivalTrace(
+            pipeline: String(decoding: name, as: UTF8.self), arrivals: split[id],
+            observedLatencyMs: hasLatency ? splitLatency[id] : nil, isRelative: unit == .relativeSeconds && !iso))
+        split[id] = []
+        if hasLatency { splitLatency[id] = [] }
+      }
+    }
+    var outOfOrder = 0
+    for i in traces.indices {
+      let n = Self.sortCountingOutOfOrder(&traces[i])
+      outOfOrder += n
+    }
+    let report = IngestionReport(
+      file: file, fileBytes: source.fileSize, contentBytes: contentBytes, gzip: source.isGzip,
+      format: layout.format,
+      delimiter: layout.format == .jsonl ? nil : String(UnicodeScalar(layout.delimiter)),
+      timeColumn: layout.columns[layout.timeColumn], timeUnit: unit, timeUnitDetected: unitDetected, isoTimestamps: iso,
+      timeZone: options.timeZone.description,
+      pipelineColumn: layout.pipelineColumn.map { layout.columns[$0] },
+      latencyColumn: layout.latencyColumn.map { layout.columns[$0] },
+      lines: lines, blankLines: blank, queries: traces.reduce(0) { $0 + $1.count }, malformedLines: malformed,
+      skipped: skipped, outOfOrder: outOfOrder, unreadableLatencies: unreadableLatencies)
+    return QueryLog(report: report, traces: traces)
+  }
+
+  /// Sorts a trace by arrival time (latencies move with their queries) and returns how many queries arrived
+  /// earlier than some query on an earlier line.
+  /// - Complexity: O(N) when sorted; O(N log N) otherwise.
+  static func sortCountingOutOfOrder(_ trace: inout ArrivalTrace) -> Int {
+    var outOfOrder = 0
+    var latest = Int64.min
+    for t in trace.arrivals {
+      if t < latest { outOfOrder += 1 } else { latest = t }
+    }
+    guard outOfOrder > 0 else { return 0 }
+    if var latencies = trace.observedLatencyMs {
+      var pairs = zip(trace.arrivals, latencies).map { Pair(time: $0, latency: $1) }
+      trace.arrivals = []
+      latencies = []
+      pairs.sort { $0.time < $1.time }
+      trace.arrivals = pairs.map(\.time)
+      trace.observedLatencyMs = pairs.map(\.latency)
+    } else {
+      trace.arrivals.sort()
+    }
+    return outOfOrder
+  }
+
+  private struct Pair {
+    var time: Int64
+    var latency: Float
+  }
+}

@@ -1,0 +1,208 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// What one parser task found in its share of a block.
+struct ParsedLines: Sendable {
+  var times: [Int64] = []
+  /// Local pipeline index per arrival (only with a pipeline column); names in `pipelineNames`.
+  var pipelineIDs: [UInt16] = []
+  var pipelineNames: [[UInt8]] = []
+  var latencies: [Float] = []
+  /// Lines seen (blank and malformed included).
+  var lines = 0
+  var blank = 0
+  var malformed = 0
+  /// The first malformed lines, numbered from 0 within this share.
+  var skipped: [SkippedLine] = []
+  var unreadableLatencies = 0
+}
+
+/// Parses the lines of a byte range into arrivals, using a fixed `LogLayout`.
+/// - Complexity: O(bytes); allocation only for the result arrays.
+struct LineParser: Sendable {
+  let layout: LogLayout
+  var timestamps: TimestampParser
+  let keepExamples: Int
+  private let keys: [[UInt8]]
+  private let lastNeeded: Int
+
+  init(layout: LogLayout, timestamps: TimestampParser, keepExamples: Int) {
+    self.layout = layout
+    self.timestamps = timestamps
+    self.keepExamples = keepExamples
+    keys = layout.keyBytes
+    lastNeeded = max(layout.timeColumn, layout.pipelineColumn ?? 0, layout.latencyColumn ?? 0)
+  }
+
+  /// Byte ranges of the fields a line needs; nil entries for fields it lacks.
+  struct Fields {
+    var time: (Int, Int)?
+    var pipeline: (Int, Int)?
+    var pipelineIsJSONString = false
+    var latency: (Int, Int)?
+    var fieldCount = 0
+    var badSyntax = false
+  }
+
+  @inline(__always)
+  mutating func fields(_ b: UnsafePointer<UInt8>, _ s: Int, _ e: Int) -> Fields {
+    var f = Fields()
+    if layout.format == .jsonl {
+      let timeKey = layout.timeColumn, pipeKey = layout.pipelineColumn ?? -1, latKey = layout.latencyColumn ?? -1
+      let ok = keys.withUnsafeBufferPointer { keys in
+        JSONLineScanner.members(b, s, e) { ks, ke, vs, ve, isString in
+          f.fieldCount += 1
+          func matches(_ k: Int) -> Bool {
+            guard k >= 0 else { return false }
+            let key = keys[k]
+            guard key.count == ke - ks else { return false }
+            return key.withUnsafeBufferPointer { memcmp($0.baseAddress!, b + ks, key.count) == 0 }
+          }
+          if f.time == nil, matches(timeKey) {
+            f.time = (vs, ve)
+          } else if f.pipeline == nil, matches(pipeKey) {
+            f.pipeline = (vs, ve)
+            f.pipelineIsJSONString = isString
+          } else if f.latency == nil, matches(latKey) {
+            f.latency = (vs, ve)
+          }
+        }
+      }
+      f.badSyntax = !ok
+      return f
+    }
+    var scanner = CSVFieldScanner(delimiter: layout.delimiter)
+    scanner.reset(b, start: s, end: e)
+    var index = 0
+    while index <= lastNeeded, let range = scanner.next() {
+      if index == layout.timeColumn { f.time = range }
+      if index == layout.pipelineColumn { f.pipeline = range }
+      if index == layout.latencyColumn { f.latency = range }
+      index += 1
+    }
+    f.fieldCount = index
+    f.badSyntax = scanner.badQuote
+    return f
+  }
+
+  /// The timestamp field's byte range of one line, if it has one.
+  mutating func timeField(_ b: UnsafePointer<UInt8>, _ s: Int, _ e: Int) -> (Int, Int)? {
+    var end = e
+    if end > s, b[end - 1] == 0x0D { end -= 1 }
+    return fields(b, s, end).time
+  }
+
+  private func skip(_ result: inout ParsedLines, _ reason: @autoclosure () -> String) {
+    result.malformed += 1
+    if result.skipped.count < keepExamples {
+      result.skipped.append(SkippedLine(line: result.lines - 1, reason: reason()))
+    }
+  }
+
+  /// Parses the lines in `[start, end)` of `b`.
+  mutating func parse(_ b: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> ParsedLines {
+    var result = ParsedLines()
+    let estimate = (end - start) / 16 + 16
+    result.times.reserveCapacity(estimate)
+    let hasPipeline = layout.pipelineColumn != nil
+    let hasLatency = layout.latencyColumn != nil
+    if hasPipeline { result.pipelineIDs.reserveCapacity(estimate) }
+    if hasLatency { result.latencies.reserveCapacity(estimate) }
+    var lastPipeline: (Int, Int, UInt16)? = nil
+    var position = start
+    while position < end {
+      let found = memchr(b + position, 0x0A, end - position)
+      let lineEnd = found.map { UnsafePointer($0.assumingMemoryBound(to: UInt8.self)) - b } ?? end
+      var contentEnd = lineEnd
+      if contentEnd > position, b[contentEnd - 1] == 0x0D { contentEnd -= 1 }
+      let s = position
+      position = lineEnd + 1
+      result.lines += 1
+      var blank = true
+      var i = s
+      while i < contentEnd {
+        if b[i] != 0x20 && b[i] != 0x09 {
+          blank = false
+          break
+        }
+        i += 1
+      }
+      if blank {
+        result.blank += 1
+        continue
+      }
+      let f = fields(b, s, contentEnd)
+      if f.badSyntax {
+        skip(&result, layout.format == .jsonl ? "not a JSON object on one line" : "unbalanced quotes")
+        continue
+      }
+      guard let time = f.time else {
+        let name = layout.columns[layout.timeColumn]
+        skip(
+          &result,
+          layout.format == .jsonl
+            ? "no '\(name)' key" : "\(f.fieldCount) field\(f.fieldCount == 1 ? "" : "s"), no '\(name)' column")
+        continue
+      }
+      guard let t = timestamps.parse(b + time.0, count: time.1 - time.0) else {
+        let text = String(decoding: UnsafeBufferPointer(start: b + time.0, count: min(time.1 - time.0, 40)), as: UTF8.self)
+        skip(&result, "\(timestamps.problem.rawValue): '\(text)'")
+        continue
+      }
+      var pipelineID: UInt16 = 0
+      if hasPipeline {
+        guard var p = f.pipeline else {
+          skip(&result, "no '\(layout.columns[layout.pipelineColumn!])' field")
+          continue
+        }
+        while p.0 < p.1, b[p.0] == 0x20 { p.0 += 1 }
+        while p.1 > p.0, b[p.1 - 1] == 0x20 { p.1 -= 1 }
+        if !f.pipelineIsJSONString, p.1 - p.0 >= 2, b[p.0] == 0x22, b[p.1 - 1] == 0x22 {
+          p.0 += 1
+          p.1 -= 1
+        }
+        guard p.1 > p.0 else {
+          skip(&result, "empty pipeline name")
+          continue
+        }
+        if let last = lastPipeline, last.1 - last.0 == p.1 - p.0, memcmp(b + last.0, b + p.0, p.1 - p.0) == 0 {
+          pipelineID = last.2
+        } else {
+          let name = Array(UnsafeBufferPointer(start: b + p.0, count: p.1 - p.0))
+          if let known = result.pipelineNames.firstIndex(of: name) {
+            pipelineID = UInt16(known)
+          } else {
+            guard result.pipelineNames.count < Int(UInt16.max) else {
+              skip(&result, "more than 65535 distinct pipeline names")
+              continue
+            }
+            pipelineID = UInt16(result.pipelineNames.count)
+            result.pipelineNames.append(name)
+          }
+          lastPipeline = (p.0, p.1, pipelineID)
+        }
+      }
+      result.times.append(t)
+      if hasPipeline { result.pipelineIDs.append(pipelineID) }
+      if hasLatency {
+        var value = Float.nan
+        if let l = f.latency { value = Self.parseDecimal(b, l.0, l.1) }
+        if value.isNaN { result.unreadableLatencies += 1 }
+        result.latencies.append(value)
+      }
+    }
+    return result
+  }
+
+  /// A non-negative decimal (`12`, `3.25`, `"4.5"`, `1e3`) as Float; NaN when it is not one.
+  static func parseDecimal(_ b: UnsafePointer<UInt8>, _ s: Int, _ e: Int) -> Float {
+    var lo = s, hi = e
+    while lo < hi, b[lo] == 0x20 || b[lo] == 0x22 { lo += 1 }
+    while hi > lo, b[hi - 1] == 0x20 || b[hi - 1] == 0x22 { hi -= 1 }
+    guard hi > lo else { return .nan }
+    let text = String(decoding: UnsafeBufferPointer(start: b + lo, count: hi - lo), as: UTF8.self)
+    guard let value = Double(text), value >= 0, value.isFinite else { return .nan }
+    return Float(value)
+  }
+}

@@ -1,0 +1,439 @@
+import Dispatch
+import Foundation
+
+/// How to read query logs. Every field has a default that suits logs as serving frontends write them.
+public struct LogReadOptions: Sendable {
+  /// Name of the timestamp column or key; found among `LogLayout.timeColumnNames` when nil.
+  public var timeColumn: String?
+  /// Unit of numeric timestamps; guessed from the first value's magnitude when nil.
+  public var timeUnit: TimeUnit?
+  /// Zone for ISO-8601 timestamps that carry no offset.
+  public var timeZone: DefaultTimeZone = .utc
+  /// Column naming the pipeline; `pipeline` is picked up when present.
+  public var pipelineColumn: String?
+  /// Column of observed latency in milliseconds; `latency_ms` and similar are picked up when present.
+  public var latencyColumn: String?
+  /// When true the first malformed line is an error instead of being counted and skipped.
+  public var strict = false
+  /// Threads parsing in parallel (one more reads ahead).
+  public var threads = max(1, ProcessInfo.processInfo.activeProcessorCount)
+  /// Bytes handed to the parsers at a time.
+  public var blockSize = 8 << 20
+  /// How many malformed lines are kept with their line numbers (all are counted).
+  public var malformedExamples = 10
+
+  public init() {}
+}
+
+/// A line that was skipped, with the reason.
+public struct SkippedLine: Codable, Sendable, Equatable {
+  /// 1-based line number in the (decompressed) file.
+  public var line: Int
+  public var reason: String
+}
+
+/// What reading one log found: the numbers a user checks before trusting an analysis.
+public struct IngestionReport: Codable, Sendable, Equatable {
+  public var file: String
+  public var fileBytes: Int
+  public var contentBytes: Int
+  public var gzip: Bool
+  public var format: LogLayout.Format
+  /// The delimiter of CSV-like logs, as text (`,` or `\t`).
+  public var delimiter: String?
+  public var timeColumn: String
+  public var timeUnit: TimeUnit
+  public var timeUnitDetected: Bool
+  /// True when the timestamps are ISO-8601 date-times (then `timeUnit` does not apply).
+  public var isoTimestamps: Bool
+  public var timeZone: String
+  public var pipelineColumn: String?
+  public var latencyColumn: String?
+  /// Lines after the header, blank ones included.
+  public var lines: Int
+  public var blankLines: Int
+  /// Queries read (lines that gave an arrival).
+  public var queries: Int
+  /// Lines skipped as malformed; `skipped` holds the first few.
+  public var malformedLines: Int
+  public var skipped: [SkippedLine]
+  /// Queries that arrived earlier than a query on an earlier line; the trace was sorted when non-zero.
+  public var outOfOrder: Int
+  /// Queries whose latency field could not be read (kept as arrivals, latency NaN).
+  public var unreadableLatencies: Int
+}
+
+/// A read log: one trace per pipeline, and the report of the reading.
+public struct QueryLog: Sendable {
+  public var report: IngestionReport
+  /// Traces by pipeline, in order of first appearance; one trace with `pipeline == nil` when there is no column.
+  public var traces: [ArrivalTrace]
+}
+
+/// Reads query logs (CSV, TSV, JSON Lines; plain or gzip) into arrival traces.
+///
+/// The file is streamed in blocks; each block is split at line breaks and parsed on all cores while the next block
+/// is read. Memory is the parsed arrivals (8 bytes each, plus 2 for a pipeline and 4 for a latency column) and two
+/// blocks; no `String` is made per line.
+/// - Complexity: O(file size), plus O(N log N) when the lines are out of order.
+public enum QueryLogReader {
+  public static func read(path: String, options: LogReadOptions = LogReadOptions()) throws -> QueryLog {
+    let source = try ByteSource(path: path)
+    return try read(source: source, options: options)
+  }
+
+  static func read(source: ByteSource, options: LogReadOptions) throws -> QueryLog {
+    let path = source.path
+    let blockSize = max(options.blockSize, 1 << 12)
+    var current = Block(capacity: blockSize)
+    var next = Block(capacity: blockSize)
+    defer {
+      current.deallocate()
+      next.deallocate()
+    }
+    var contentBytes = 0
+    // First block: find the header (first non-blank line).
+    current.count = try fill(&current, from: source, after: 0)
+    contentBytes += current.count
+    var headerEnd: Int? = nil
+    var headerLine = 0
+    var offset = 0
+    var sawContent = current.count > 0
+    while true {
+      // Grow the first block until it holds a whole first non-blank line.
+      if let (line, lineEnd, lineNumber) = firstNonBlankLine(current, from: offset) {
+        headerEnd = lineEnd
+        headerLine = lineNumber
+        _ = line
+        break
+      }
+      if current.count == current.capacity { current.grow() }
+      let n = try fill(&current, from: source, after: current.count)
+      if n == 0 { break }
+      contentBytes += n
+      current.count += n
+      sawContent = true
+      offset = 0
+    }
+    guard let headerEnd else {
+      throw InputError(
+        file: path, sawContent ? "the log holds only blank lines" : "the log is empty",
+        fix: "check that the right file was named and that the export finished")
+    }
+    let header = current.bytes(lineStart(current, before: headerEnd)..<lineContentEnd(current, headerEnd))
+    let layout = try LogLayout.detect(firstLine: header, file: path, lineNumber: headerLine, options: options)
+    var dataStart = min(headerEnd + 1, current.count)
+    if layout.format == .jsonl { dataStart = lineStart(current, before: headerEnd) }  // the first object is data too
+    let firstDataLineNumber = layout.format == .jsonl ? headerLine : headerLine + 1
+
+    // Unit: given, or guessed from the first readable value.
+    var unit = options.timeUnit
+    var unitDetected = false
+    let firstForm = detectUnit(current, from: dataStart, layout: layout)
+    if unit == nil {
+      unit = firstForm.unit
+      unitDetected = true
+    }
+    let parserTemplate = LineParser(
+      layout: layout, timestamps: TimestampParser(unit: unit!, timeZone: options.timeZone),
+      keepExamples: options.strict ? 1 : options.malformedExamples)
+
+    var accumulator = Accumulator(layout: layout)
+    if source.isGzip == false, current.count > dataStart {
+      // Reserve from the file size and the first block's bytes per line, so the arrays do not grow and copy.
+      let sample = current.newlineCount(in: dataStart..<current.count)
+      if sample > 100 {
+        let perLine = Double(current.count - dataStart) / Double(sample)
+        accumulator.reserve(Int(Double(source.fileSize) / perLine * 1.02) + 1024)
+      }
+    }
+    var lineNumber = firstDataLineNumber
+    var regionStart = dataStart
+    let parts = max(1, options.threads)
+    var atEnd = false
+    while true {
+      // The part of `current` that ends in a complete line (everything, at the end of the input).
+      let regionEnd: Int
+      if atEnd {
+        regionEnd = current.count
+      } else if let lastBreak = current.lastNewline(from: regionStart) {
+        regionEnd = lastBreak + 1
+      } else if current.count - regionStart < current.capacity / 2 {
+        // No line break yet, room left: read more before parsing.
+        let n = try fill(&current, from: source, after: current.count)
+        contentBytes += n
+        current.count += n
+        if n == 0 { atEnd = true }
+        continue
+      } else {
+        current.grow()  // one line longer than a block: make room
+        continue
+      }
+      // Carry the unfinished line over to the next block, then read into it while this one is parsed.
+      let carry = current.count - regionEnd
+      next.ensureCapacity(max(blockSize, carry * 2))
+      next.copy(from: current, range: regionEnd..<current.count)
+      let bounds = current.split(regionStart..<regionEnd, into: parts)
+      let work = ParallelWork(parts: bounds.count)
+      let currentBox = UnsafeSendable(current.base, current.count)
+      let nextBox = UnsafeSendable(next.base + carry, next.capacity - carry)
+      let sourceBox = SendableSource(source: source)
+      let readAhead = !atEnd
+      DispatchQueue.concurrentPerform(iterations: bounds.count + (readAhead ? 1 : 0)) { task in
+        if task == bounds.count {
+          do {
+            work.readBytes = try Self.fillRaw(nextBox.pointer, nextBox.count, from: sourceBox.source)
+          } catch { work.readError = error }
+          return
+        }
+        var parser = parserTemplate
+        let r = bounds[task]
+        work.results[task] = parser.parse(UnsafePointer(currentBox.pointer), r.lowerBound, r.upperBound)
+      }
+      if let error = work.readError { throw error }
+      // Merge in line order.
+      for result in work.results {
+        if options.strict, let first = result!.skipped.first {
+          throw InputError(
+            file: path, line: lineNumber + first.line, "malformed line: \(first.reason)",
+            fix: "fix or remove the line, or drop --strict to count and skip malformed lines")
+        }
+        accumulator.append(result!, firstLine: lineNumber, keep: options.malformedExamples)
+        lineNumber += result!.lines
+      }
+      if atEnd { break }
+      swap(&current, &next)
+      current.count = carry + work.readBytes
+      contentBytes += work.readBytes
+      regionStart = 0
+      if work.readBytes == 0 { atEnd = true }
+      if atEnd && current.count == 0 { break }
+    }
+    return try accumulator.finish(
+      file: path, source: source, layout: layout, unit: unit!, unitDetected: unitDetected, iso: firstForm.iso,
+      options: options,
+      contentBytes: contentBytes)
+  }
+
+  // MARK: - First lines
+
+  private static func fill(_ block: inout Block, from source: ByteSource, after offset: Int) throws -> Int {
+    try fillRaw(block.base + offset, block.capacity - offset, from: source)
+  }
+
+  /// Reads until `count` bytes are in or the input ends.
+  static func fillRaw(_ pointer: UnsafeMutablePointer<UInt8>, _ count: Int, from source: ByteSource) throws -> Int {
+    var total = 0
+    while total < count {
+      let n = try source.read(into: UnsafeMutableRawBufferPointer(start: pointer + total, count: count - total))
+      if n == 0 { break }
+      total += n
+    }
+    return total
+  }
+
+  /// The first line with something other than white space: (content, index of its terminating `\n` or the block
+  /// end, 1-based line number). Nil when the block has no complete non-blank line yet.
+  private static func firstNonBlankLine(_ block: Block, from start: Int) -> ([UInt8], Int, Int)? {
+    var lineNo = 1
+    var s = start
+    let b = block.base
+    while s < block.count {
+      var e = s
+      while e < block.count, b[e] != 0x0A { e += 1 }
+      if e == block.count && block.count == block.capacity { return nil }  // may continue past the block
+      var blank = true
+      for i in s..<e where b[i] != 0x20 && b[i] != 0x09 && b[i] != 0x0D {
+        blank = false
+        break
+      }
+      if !blank { return (block.bytes(s..<e), e, lineNo) }
+      lineNo += 1
+      s = e + 1
+    }
+    return nil
+  }
+
+  private static func lineStart(_ block: Block, before end: Int) -> Int {
+    var s = end
+    while s > 0, block.base[s - 1] != 0x0A { s -= 1 }
+    return s
+  }
+
+  private static func lineContentEnd(_ block: Block, _ end: Int) -> Int {
+    var e = end
+    if e > 0, e <= block.count, e - 1 >= 0, block.base[e - 1] == 0x0D { e -= 1 }
+    return e
+  }
+
+  /// Guesses the unit of numeric timestamps from the first data line whose timestamp has digits.
+  private static func detectUnit(_ block: Block, from start: Int, layout: LogLayout) -> (unit: TimeUnit, iso: Bool) {
+    var probe = LineParser(layout: layout, timestamps: TimestampParser(unit: .nanoseconds), keepExamples: 0)
+    var s = start
+    let b = block.base
+    var checked = 0
+    while s < block.count && checked < 1000 {
+      var e = s
+      while e < block.count, b[e] != 0x0A { e += 1 }
+      if let field = probe.timeField(UnsafePointer(b), s, e) {
+        var lo = field.0, hi = field.1
+        while lo < hi, b[lo] == 0x20 || b[lo] == 0x22 { lo += 1 }
+        while hi > lo, b[hi - 1] == 0x20 || b[hi - 1] == 0x22 || b[hi - 1] == 0x0D { hi -= 1 }
+        if hi - lo >= 10, b[lo + 4] == 0x2D { return (.seconds, true) }  // ISO-8601: the unit does not matter
+        var integer: Int64 = 0
+        var digits = 0
+        var i = lo
+        while i < hi, TimestampParser.isDigit(b[i]), digits < 19 {
+          integer = integer * 10 + Int64(b[i] - 0x30)
+          digits += 1
+          i += 1
+        }
+        if digits > 0 { return (TimeUnit.detect(integerPart: integer), false) }
+      }
+      checked += 1
+      s = e + 1
+    }
+    return (.seconds, false)  // no readable value: every line will be reported as malformed anyway
+  }
+}
+
+/// A growable byte block for the reader. Manually managed so that parsers can read it from several threads.
+struct Block {
+  private(set) var base: UnsafeMutablePointer<UInt8>
+  private(set) var capacity: Int
+  var count = 0
+
+  init(capacity: Int) {
+    base = .allocate(capacity: capacity)
+    self.capacity = capacity
+  }
+
+  func deallocate() { base.deallocate() }
+
+  mutating func grow() { ensureCapacity(capacity * 2) }
+
+  mutating func ensureCapacity(_ wanted: Int) {
+    guard wanted > capacity else { return }
+    let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: wanted)
+    bigger.update(from: base, count: count)
+    base.deallocate()
+    base = bigger
+    capacity = wanted
+  }
+
+  mutating func copy(from other: Block, range: Range<Int>) {
+    ensureCapacity(range.count)
+    base.update(from: other.base + range.lowerBound, count: range.count)
+    count = range.count
+  }
+
+  func bytes(_ range: Range<Int>) -> [UInt8] { Array(UnsafeBufferPointer(start: base + range.lowerBound, count: range.count)) }
+
+  func lastNewline(from start: Int) -> Int? {
+    var i = count - 1
+    while i >= start {
+      if base[i] == 0x0A { return i }
+      i -= 1
+    }
+    return nil
+  }
+
+  func newlineCount(in range: Range<Int>) -> Int {
+    var n = 0
+    for i in range where base[i] == 0x0A { n += 1 }
+    return n
+  }
+
+  /// Splits `range` into up to `parts` pieces that each end just after a line break (or at the range's end).
+  func split(_ range: Range<Int>, into parts: Int) -> [Range<Int>] {
+    guard parts > 1, range.count > 1 << 16 else { return [range] }
+    var result: [Range<Int>] = []
+    var start = range.lowerBound
+    for p in 1..<parts {
+      var cut = range.lowerBound + range.count * p / parts
+      while cut < range.upperBound, base[cut - 1] != 0x0A { cut += 1 }
+      if cut > start && cut < range.upperBound {
+        result.append(start..<cut)
+        start = cut
+      }
+    }
+    result.append(start..<range.upperBound)
+    return result
+  }
+}
+
+/// A pointer and a length handed to another thread; the reader makes sure only one thread writes the bytes.
+struct UnsafeSendable: @unchecked Sendable {
+  let pointer: UnsafeMutablePointer<UInt8>
+  let count: Int
+  init(_ pointer: UnsafeMutablePointer<UInt8>, _ count: Int) {
+    self.pointer = pointer
+    self.count = count
+  }
+}
+
+/// Results of one block's parallel parse. Each task writes only its own slot.
+/// The byte source, used by the one read-ahead task while the parsers work on the other block.
+struct SendableSource: @unchecked Sendable {
+  let source: ByteSource
+}
+
+/// Slots are raw memory, not a Swift array, so that concurrent writes to different slots are not overlapping
+/// accesses of one value.
+final class ParallelWork: @unchecked Sendable {
+  let results: UnsafeMutableBufferPointer<ParsedLines?>
+  var readBytes = 0
+  var readError: (any Error)?
+  init(parts: Int) {
+    results = .allocate(capacity: parts)
+    results.initialize(repeating: nil)
+  }
+  deinit {
+    _ = results.deinitialize()
+    results.deallocate()
+  }
+}
+
+/// Several logs read as one: traces of the same pipeline are merged, in time order.
+public struct QueryLogSet: Sendable {
+  /// One report per file, in the order given.
+  public var reports: [IngestionReport]
+  /// One trace per pipeline, in order of first appearance across the files.
+  public var traces: [ArrivalTrace]
+
+  /// Reads every file (each on all cores, one after another) and merges the traces by pipeline.
+  /// - Throws: `InputError` from the first file that cannot be read; also when absolute and relative logs are mixed.
+  public static func read(paths: [String], options: LogReadOptions = LogReadOptions()) throws -> QueryLogSet {
+    guard !paths.isEmpty else { throw InputError("no log files given", fix: "name at least one log file") }
+    var reports: [IngestionReport] = []
+    var order: [String?] = []
+    var parts: [String?: [ArrivalTrace]] = [:]
+    var relative: Bool? = nil
+    for path in paths {
+      let log = try QueryLogReader.read(path: path, options: options)
+      reports.append(log.report)
+      for trace in log.traces {
+        if let relative, relative != trace.isRelative {
+          throw InputError(
+            file: path, "this log's times are \(trace.isRelative ? "relative seconds" : "absolute") but an earlier log's are not",
+            fix: "read relative and absolute logs in separate runs, or give --time-unit")
+        }
+        relative = trace.isRelative
+        if parts[trace.pipeline] == nil { order.append(trace.pipeline) }
+        parts[trace.pipeline, default: []].append(trace)
+      }
+    }
+    let traces = order.map { name -> ArrivalTrace in
+      var pieces = parts[name]!
+      if pieces.count == 1 { return pieces[0] }
+      pieces.sort { ($0.arrivals.first ?? 0) < ($1.arrivals.first ?? 0) }
+      let hasLatency = pieces.allSatisfy { $0.observedLatencyMs != nil }
+      var merged = ArrivalTrace(
+        pipeline: name, arrivals: pieces.flatMap(\.arrivals),
+        observedLatencyMs: hasLatency ? pieces.flatMap { $0.observedLatencyMs! } : nil, isRelative: relative ?? false)
+      _ = Accumulator.sortCountingOutOfOrder(&merged)  // overlapping files: sort; lines within each were counted
+      return merged
+    }
+    return QueryLogSet(reports: reports, traces: traces)
+  }
+}

@@ -1,0 +1,98 @@
+import Foundation
+
+/// Synthetic arrival processes for sample logs, tests and benchmarks. All are seeded.
+public enum ArrivalProcess: Sendable, Equatable {
+  /// Exponential inter-arrivals at `rate` queries per second.
+  case poisson(rate: Double)
+  /// Gamma inter-arrivals with mean `1 / rate` and coefficient of variation `cv` (cv = 1 is Poisson; > 1 burstier).
+  case gamma(rate: Double, cv: Double)
+  /// A day-shaped Poisson process: the rate follows a cosine around `meanRate`, lowest at 04:00 and highest at
+  /// 16:00 UTC, with peak / trough = `peakToTrough`.
+  case diurnal(meanRate: Double, peakToTrough: Double)
+  /// Poisson at `rate`, plus `count` spikes placed at random, each `duration` seconds at `multiplier` x `rate`.
+  case spikes(rate: Double, multiplier: Double, count: Int, duration: Double)
+
+  /// Checks the parameters, naming the flag to fix.
+  public func validate() throws {
+    func positive(_ x: Double, _ name: String) throws {
+      guard x > 0, x.isFinite else { throw InputError("\(name) must be a positive number (got \(x))") }
+    }
+    switch self {
+    case .poisson(let rate): try positive(rate, "--rate")
+    case .gamma(let rate, let cv):
+      try positive(rate, "--rate")
+      try positive(cv, "--cv")
+    case .diurnal(let mean, let ratio):
+      try positive(mean, "--rate")
+      guard ratio >= 1 else { throw InputError("--peak-to-trough must be at least 1 (got \(ratio))") }
+    case .spikes(let rate, let multiplier, let count, let duration):
+      try positive(rate, "--rate")
+      try positive(multiplier, "--spike-multiplier")
+      try positive(duration, "--spike-duration")
+      guard count >= 0 else { throw InputError("--spikes must be 0 or more (got \(count))") }
+    }
+  }
+}
+
+/// Draws arrival times from an `ArrivalProcess`.
+public enum TraceGenerator {
+  /// Arrival times in nanoseconds in `[start, start + duration)`, sorted.
+  /// - Parameters:
+  ///   - duration: seconds of traffic.
+  ///   - start: the first instant, nanoseconds (since the epoch for absolute logs).
+  /// - Complexity: O(number of arrivals).
+  public static func arrivals(
+    _ process: ArrivalProcess, duration: Double, start: Int64, seed: UInt64
+  ) -> [Int64] {
+    var rng = SeededGenerator(seed: seed)
+    let end = duration
+    var times: [Int64] = []
+    func emit(_ t: Double) { times.append(start + Int64((t * 1e9).rounded(.down))) }
+    switch process {
+    case .poisson(let rate):
+      times.reserveCapacity(Int(rate * duration * 1.01) + 16)
+      var t = rng.nextExponential(mean: 1 / rate)
+      while t < end {
+        emit(t)
+        t += rng.nextExponential(mean: 1 / rate)
+      }
+    case .gamma(let rate, let cv):
+      let shape = 1 / (cv * cv)
+      let scale = 1 / (rate * shape)
+      times.reserveCapacity(Int(rate * duration * 1.01) + 16)
+      var t = rng.nextGamma(shape: shape, scale: scale)
+      while t < end {
+        emit(t)
+        t += rng.nextGamma(shape: shape, scale: scale)
+      }
+    case .diurnal(let mean, let ratio):
+      // rate(t) = mean (1 - a cos(2 pi (h - 4) / 24)), a = (r - 1) / (r + 1); thinning from the peak rate.
+      let a = (ratio - 1) / (ratio + 1)
+      let peak = mean * (1 + a)
+      let startSeconds = Double(start) / 1e9
+      times.reserveCapacity(Int(mean * duration * 1.01) + 16)
+      var t = rng.nextExponential(mean: 1 / peak)
+      while t < end {
+        let hour = (startSeconds + t).truncatingRemainder(dividingBy: 86_400) / 3600
+        let rate = mean * (1 - a * cos(2 * .pi * (hour - 4) / 24))
+        if rng.nextUnitInterval() * peak < rate { emit(t) }
+        t += rng.nextExponential(mean: 1 / peak)
+      }
+    case .spikes(let rate, let multiplier, let count, let spikeDuration):
+      var spikeStarts = (0..<count).map { _ in rng.nextUnitInterval() * max(duration - spikeDuration, 0) }
+      spikeStarts.sort()
+      let peak = rate * max(multiplier, 1)
+      times.reserveCapacity(Int(rate * duration * 1.05) + 16)
+      var t = rng.nextExponential(mean: 1 / peak)
+      var next = 0
+      while t < end {
+        while next < spikeStarts.count, spikeStarts[next] + spikeDuration <= t { next += 1 }
+        let inSpike = next < spikeStarts.count && spikeStarts[next] <= t
+        let current = inSpike ? rate * multiplier : rate
+        if rng.nextUnitInterval() * peak < current { emit(t) }
+        t += rng.nextExponential(mean: 1 / peak)
+      }
+    }
+    return times
+  }
+}

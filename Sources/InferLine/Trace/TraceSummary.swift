@@ -1,0 +1,97 @@
+import Foundation
+
+/// The figures `inferline inspect` shows for one trace.
+public struct TraceSummary: Codable, Sendable, Equatable {
+  public var pipeline: String?
+  public var queries: Int
+  /// First and last arrival, nanoseconds.
+  public var first: Int64
+  public var last: Int64
+  public var spanSeconds: Double
+  /// Queries per second over the span (N / span; 0 for fewer than two queries).
+  public var meanRate: Double
+  /// Peak rates, queries per second, over sliding windows of 1 s, 10 s and 60 s.
+  public var peakRate1s: Double
+  public var peakRate10s: Double
+  public var peakRate60s: Double
+  /// Coefficient of variation of the inter-arrival gaps (1 for Poisson); nil for fewer than three queries.
+  public var interArrivalCV: Double?
+  public var isRelative: Bool
+  public var windowLengthSeconds: Double
+  public var windows: [WindowCount]
+
+  public struct WindowCount: Codable, Sendable, Equatable {
+    /// Window start, nanoseconds.
+    public var start: Int64
+    public var queries: Int
+  }
+
+  /// - Complexity: O(N).
+  public init(trace: ArrivalTrace, windowLength: Int64) {
+    let t = trace.arrivals
+    pipeline = trace.pipeline
+    queries = t.count
+    first = t.first ?? 0
+    last = t.last ?? 0
+    spanSeconds = Double(trace.spanNanoseconds) / 1e9
+    meanRate = spanSeconds > 0 ? Double(t.count) / spanSeconds : 0
+    peakRate1s = Double(ArrivalEnvelope.maxArrivals(t, within: 1_000_000_000))
+    peakRate10s = Double(ArrivalEnvelope.maxArrivals(t, within: 10_000_000_000)) / 10
+    peakRate60s = Double(ArrivalEnvelope.maxArrivals(t, within: 60_000_000_000)) / 60
+    if t.count >= 3 {
+      // Welford's running mean and variance of the gaps, in seconds.
+      var mean = 0.0, m2 = 0.0, n = 0.0
+      for i in 1..<t.count {
+        let gap = Double(t[i] - t[i - 1]) / 1e9
+        n += 1
+        let delta = gap - mean
+        mean += delta / n
+        m2 += delta * (gap - mean)
+      }
+      interArrivalCV = mean > 0 ? (m2 / n).squareRoot() / mean : nil
+    } else {
+      interArrivalCV = nil
+    }
+    isRelative = trace.isRelative
+    windowLengthSeconds = Double(windowLength) / 1e9
+    windows = trace.windows(length: windowLength).map { WindowCount(start: $0.start, queries: $0.count) }
+  }
+}
+
+/// A time length written as `90s`, `15m`, `1h`, `1d` (or a plain number of seconds).
+public enum DurationText {
+  /// Nanoseconds in the text; nil when it is not a positive duration.
+  public static func nanoseconds(_ text: String) -> Int64? {
+    let t = text.trimmingCharacters(in: .whitespaces).lowercased()
+    let units: [(String, Double)] = [("ms", 1e-3), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)]
+    for (suffix, seconds) in units where t.hasSuffix(suffix) {
+      guard let value = Double(t.dropLast(suffix.count)), value > 0, value.isFinite else { return nil }
+      let ns = value * seconds * 1e9
+      return ns >= 1 && ns < 9e18 ? Int64(ns.rounded()) : nil
+    }
+    guard let value = Double(t), value > 0, value * 1e9 < 9e18 else { return nil }
+    return Int64((value * 1e9).rounded())
+  }
+
+  /// `3600000000000` → `1h`, `90000000000` → `90s`.
+  public static func describe(nanoseconds: Int64) -> String {
+    let s = Double(nanoseconds) / 1e9
+    if s >= 86_400, s.truncatingRemainder(dividingBy: 86_400) == 0 { return "\(Int(s / 86_400))d" }
+    if s >= 3600, s.truncatingRemainder(dividingBy: 3600) == 0 { return "\(Int(s / 3600))h" }
+    if s >= 60, s.truncatingRemainder(dividingBy: 60) == 0 { return "\(Int(s / 60))m" }
+    return s == s.rounded() ? "\(Int(s))s" : "\(s)s"
+  }
+}
+
+/// Formats nanosecond instants for people: UTC ISO-8601 for absolute traces, seconds for relative ones.
+public enum InstantText {
+  public static func describe(_ t: Int64, relative: Bool) -> String {
+    if relative { return String(format: "%.3f s", Double(t) / 1e9) }
+    var buffer: [UInt8] = []
+    QueryLogWriter.appendTime(t / 1_000_000 * 1_000_000, origin: 0, format: .iso8601, to: &buffer)
+    // Milliseconds are enough for people: drop the last three digits of the microseconds.
+    var text = String(decoding: buffer, as: UTF8.self)
+    if text.count > 5 { text.removeSubrange(text.index(text.endIndex, offsetBy: -4)..<text.index(text.endIndex, offsetBy: -1)) }
+    return text
+  }
+}

@@ -1,0 +1,94 @@
+internal import CCairo
+import Foundation
+
+/// A problem Cairo reported, with its own words.
+public struct CairoError: Error, CustomStringConvertible {
+  public var description: String
+}
+
+/// A Cairo drawing surface with its context: SVG written to a file, or an image kept in memory for PNG.
+///
+/// Owns both C objects and destroys them in `deinit`; every initialiser checks Cairo's status.
+public final class CairoCanvas {
+  public enum Kind {
+    case svg(path: String)
+    case image
+  }
+
+  let surface: OpaquePointer
+  let context: OpaquePointer
+  public let width: Double
+  public let height: Double
+
+  /// - Parameters: width and height in points (SVG) or pixels (image).
+  public init(_ kind: Kind, width: Double, height: Double) throws {
+    self.width = width
+    self.height = height
+    switch kind {
+    case .svg(let path):
+      surface = cairo_svg_surface_create(path, width, height)
+    case .image:
+      surface = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, Int32(width.rounded(.up)), Int32(height.rounded(.up)))
+    }
+    let status = cairo_surface_status(surface)
+    guard status == CAIRO_STATUS_SUCCESS else {
+      cairo_surface_destroy(surface)
+      throw CairoError(description: "cairo could not create the surface: \(String(cString: cairo_status_to_string(status)))")
+    }
+    context = cairo_create(surface)
+  }
+
+  deinit {
+    cairo_destroy(context)
+    cairo_surface_destroy(surface)
+  }
+
+  /// Fills the whole canvas with an RGB colour (components 0...1).
+  public func fill(red: Double, green: Double, blue: Double) {
+    cairo_set_source_rgb(context, red, green, blue)
+    cairo_paint(context)
+  }
+
+  /// Fills a rectangle; coordinates in points from the top left.
+  public func fillRectangle(x: Double, y: Double, width: Double, height: Double, red: Double, green: Double, blue: Double) {
+    cairo_set_source_rgb(context, red, green, blue)
+    cairo_rectangle(context, x, y, width, height)
+    cairo_fill(context)
+  }
+
+  /// Draws text with its baseline starting at (x, y).
+  public func text(_ string: String, x: Double, y: Double, size: Double) {
+    cairo_select_font_face(context, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL)
+    cairo_set_font_size(context, size)
+    cairo_set_source_rgb(context, 0, 0, 0)
+    cairo_move_to(context, x, y)
+    cairo_show_text(context, string)
+  }
+
+  /// The RGB of one pixel of an image canvas (components 0...255).
+  public func pixel(x: Int, y: Int) -> (red: UInt8, green: UInt8, blue: UInt8) {
+    cairo_surface_flush(surface)
+    let data = cairo_image_surface_get_data(surface)!
+    let stride = Int(cairo_image_surface_get_stride(surface))
+    let p = data + y * stride + x * 4  // ARGB32 in native byte order: B G R A on little-endian
+    return (p[2], p[1], p[0])
+  }
+
+  /// Writes an image canvas as PNG.
+  public func writePNG(to path: String) throws {
+    cairo_surface_flush(surface)
+    let status = cairo_surface_write_to_png(surface, path)
+    guard status == CAIRO_STATUS_SUCCESS else {
+      throw CairoError(description: "cairo could not write \(path): \(String(cString: cairo_status_to_string(status)))")
+    }
+  }
+
+  /// Finishes the surface: an SVG file is complete on disk after this.
+  public func finish() throws {
+    cairo_surface_finish(surface)
+    let status = cairo_surface_status(surface)
+    guard status == CAIRO_STATUS_SUCCESS else {
+      throw CairoError(description: "cairo failed: \(String(cString: cairo_status_to_string(status)))")
+    }
+  }
+}

@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+import InferLine
+
+@main
+struct InferLineCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "inferline",
+    abstract: "Plan capacity for ML prediction-serving pipelines from their query logs.",
+    discussion: """
+      Reads query logs (CSV, TSV or JSON Lines, plain or gzip), fits arrival envelopes and plans the cheapest \
+      provisioning that keeps end-to-end tail latency under the SLO. See README.md for a walk-through.
+      """,
+    version: InferLineVersion.current,
+    subcommands: [Inspect.self, Generate.self])
+}
+
+/// Exit statuses, distinct per cause so that scripts can tell them apart.
+enum ExitStatus {
+  /// A file or a value in it was bad (sysexits' EX_DATAERR).
+  static let badInput: Int32 = 65
+}
+
+/// Runs `body`; an `InputError` is printed to stderr as a diagnostic and ends the command with `ExitStatus.badInput`.
+func reportingInputErrors<T>(_ body: () throws -> T) throws -> T {
+  do {
+    return try body()
+  } catch let error as InputError {
+    FileHandle.standardError.write(Data((error.description + "\n").utf8))
+    throw ExitCode(ExitStatus.badInput)
+  }
+}
+
+/// Writes a line to stderr (progress and notes; stdout is for results).
+func note(_ text: String) {
+  FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// Prints an Encodable as pretty JSON with sorted keys to stdout.
+func printJSON(_ value: some Encodable) throws {
+  let encoder = JSONEncoder()
+  encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+  let data = try encoder.encode(value)
+  print(String(decoding: data, as: UTF8.self))
+}
