@@ -60,7 +60,7 @@ let package = Package(
       swiftSettings: swiftSettings),
     .testTarget(
       name: "InferLineCLITests",
-      dependencies: ["InferLine"],
+      dependencies: ["InferLine", "inferline"],
       swiftSettings: swiftSettings),
   ]
 )

@@ -27,5 +27,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 if [ "${1:-}" != "--no-build" ]; then
-  swift build ${SWIFT_BUILD_FLAGS:-} 2>&1 | grep -v -E '^\[[0-9]+/[0-9]+\]' >&2 || { echo "setup: swift build failed" >&2; exit 1; }
+  # shellcheck disable=SC2086
+  swift build ${SWIFT_BUILD_FLAGS:-} >&2 || { echo "setup: swift build failed; the messages above say where" >&2; exit 1; }
 fi

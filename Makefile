@@ -1,0 +1,23 @@
+# The two commands a new user needs (both run the set-up first):
+#   make report   a report from the sample traces, into Reports/sample/
+#   make test     the test suite
+SHELL := /bin/bash
+CONFIG ?= release
+
+.PHONY: setup report test bench-ingest clean
+
+setup:
+	@Scripts/setup.sh --no-build
+
+report: setup
+	@swift build -c $(CONFIG) --product inferline
+	@Scripts/sample-report.sh "$$(swift build -c $(CONFIG) --show-bin-path)/inferline"
+
+test: setup
+	swift test
+
+bench-ingest: setup
+	@Benchmarks/ingest.sh
+
+clean:
+	rm -rf .build Reports/sample
