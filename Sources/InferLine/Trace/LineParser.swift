@@ -1,3 +1,5 @@
+import Foundation
+
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -169,7 +171,7 @@ struct LineParser: Sendable {
         if let last = lastPipeline, last.1 - last.0 == p.1 - p.0, memcmp(b + last.0, b + p.0, p.1 - p.0) == 0 {
           pipelineID = last.2
         } else {
-          let name = Array(UnsafeBufferPointer(start: b + p.0, count: p.1 - p.0))
+          let name = Self.decodedName(b, p.0, p.1, jsonString: f.pipelineIsJSONString)
           if let known = result.pipelineNames.firstIndex(of: name) {
             pipelineID = UInt16(known)
           } else {
@@ -193,6 +195,23 @@ struct LineParser: Sendable {
       }
     }
     return result
+  }
+
+  /// A pipeline name's bytes with CSV (`""`) or JSON (`\"`, `\\`, `\n`, `\u00e9`, ...) escapes resolved.
+  static func decodedName(_ b: UnsafePointer<UInt8>, _ s: Int, _ e: Int, jsonString: Bool) -> [UInt8] {
+    let raw = Array(UnsafeBufferPointer(start: b + s, count: e - s))
+    if jsonString {
+      guard raw.contains(0x5C) else { return raw }
+      let quoted = "\"" + String(decoding: raw, as: UTF8.self) + "\""
+      if let data = quoted.data(using: .utf8),
+        let text = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) as? String
+      {
+        return Array(text.utf8)
+      }
+      return raw
+    }
+    guard raw.contains(0x22) else { return raw }
+    return Array(String(decoding: raw, as: UTF8.self).replacingOccurrences(of: "\"\"", with: "\"").utf8)
   }
 
   /// A non-negative decimal (`12`, `3.25`, `"4.5"`, `1e3`) as Float; NaN when it is not one.
