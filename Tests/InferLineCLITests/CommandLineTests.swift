@@ -1,0 +1,126 @@
+import Foundation
+import Testing
+
+/// End-to-end: the built `inferline` binary, its stdout, stderr and exit status.
+@Suite struct CommandLineTests {
+  struct Run {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+  }
+
+  static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+  static var binary: URL {
+    let beside = Bundle.main.bundleURL.appendingPathComponent("inferline")
+    if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
+    return packageRoot.appendingPathComponent(".build/debug/inferline")
+  }
+
+  func run(_ arguments: [String]) throws -> Run {
+    let process = Process()
+    process.executableURL = Self.binary
+    process.arguments = arguments
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    // Read both pipes to the end on separate threads so that neither fills up and blocks the child.
+    let errData = LockedData()
+    let reader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
+    reader.start()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    while !errData.done { usleep(1000) }
+    return Run(
+      status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+      stderr: String(decoding: errData.value, as: UTF8.self))
+  }
+
+  final class LockedData: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    private var finished = false
+    func set(_ d: Data) { lock.withLock { data = d; finished = true } }
+    var done: Bool { lock.withLock { finished } }
+    var value: Data { lock.withLock { data } }
+  }
+
+  let folder = FileManager.default.temporaryDirectory.appendingPathComponent("inferline-cli-\(UUID().uuidString)")
+  init() throws { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
+  func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+
+  @Test func generateIsReproducibleAndInspectReadsIt() throws {
+    let a = path("a.csv.gz"), b = path("b.csv.gz")
+    for file in [a, b] {
+      let r = try run(["generate", "--process", "gamma", "--rate", "40", "--cv", "2", "--duration", "10m", "--seed", "3",
+        "--gzip", "--out", file])
+      #expect(r.status == 0, "\(r.stderr)")
+    }
+    #expect(FileManager.default.contentsEqual(atPath: a, andPath: b))
+    let inspect = try run(["inspect", a, "--window", "5m", "--json"])
+    #expect(inspect.status == 0, "\(inspect.stderr)")
+    let json = try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as! [String: Any]
+    let files = json["files"] as! [[String: Any]]
+    let traces = json["traces"] as! [[String: Any]]
+    #expect(files[0]["gzip"] as? Bool == true)
+    #expect(files[0]["malformedLines"] as? Int == 0)
+    let queries = traces[0]["queries"] as! Int
+    #expect(abs(queries - 24_000) < 1_000)
+    #expect((traces[0]["windows"] as! [Any]).count == 2)
+    let cv = traces[0]["interArrivalCV"] as! Double
+    #expect(abs(cv - 2) < 0.3)
+  }
+
+  @Test func inspectTableShowsSkippedLines() throws {
+    let log = path("messy.csv")
+    try "timestamp\n2026-11-28T00:00:00Z\nnot-a-time\n2026-11-28T00:00:01+01:00\n".write(
+      toFile: log, atomically: true, encoding: .utf8)
+    let r = try run(["inspect", log])
+    #expect(r.status == 0)
+    #expect(r.stdout.contains("2 queries from 3 lines"))
+    #expect(r.stdout.contains("skipped 1 malformed line"))
+    #expect(r.stdout.contains("line 3: not a number or an ISO-8601 date-time: 'not-a-time'"))
+    #expect(r.stdout.contains("1 queries were out of order"))
+  }
+
+  @Test func badInputExitsWithADiagnosticNamingTheFile() throws {
+    let log = path("cols.csv")
+    try "a,b\n1,2\n".write(toFile: log, atomically: true, encoding: .utf8)
+    let r = try run(["inspect", log])
+    #expect(r.status == 65)
+    #expect(r.stderr.contains("cols.csv:1: error: no timestamp column found"))
+    #expect(r.stderr.contains("fix: name the timestamp column with --time-column NAME"))
+    #expect(r.stdout.isEmpty)
+    let strict = path("strict.csv")
+    try "ts\n1700000000\nx\n".write(toFile: strict, atomically: true, encoding: .utf8)
+    let s = try run(["inspect", strict, "--strict"])
+    #expect(s.status == 65)
+    #expect(s.stderr.contains("strict.csv:3: error: malformed line"))
+    let missing = try run(["inspect", path("missing.csv")])
+    #expect(missing.status == 65)
+    #expect(missing.stderr.contains("missing.csv: error: cannot read the file"))
+  }
+
+  @Test func badFlagsAreUsageErrors() throws {
+    let log = path("ok.csv")
+    try "ts\n1\n".write(toFile: log, atomically: true, encoding: .utf8)
+    let window = try run(["inspect", log, "--window", "soon"])
+    #expect(window.status == 64)
+    #expect(window.stderr.contains("--window 'soon' is not a duration"))
+    let unit = try run(["inspect", log, "--time-unit", "fortnights"])
+    #expect(unit.status == 64)
+    let zone = try run(["inspect", log, "--timezone", "Mars/Base"])
+    #expect(zone.status == 64)
+    let rate = try run(["generate", "--rate", "-3", "--out", path("x.csv")])
+    #expect(rate.status == 64)
+    #expect(!FileManager.default.fileExists(atPath: path("x.csv")))
+  }
+
+  @Test func helpListsTheCommands() throws {
+    let r = try run(["--help"])
+    #expect(r.status == 0)
+    #expect(r.stdout.contains("inspect") && r.stdout.contains("generate"))
+  }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import Testing
+
+@testable import InferLineReport
+
+/// One real call into each C library, so a broken install fails here rather than in a report.
+@Suite struct SystemLibraryTests {
+  let folder = FileManager.default.temporaryDirectory.appendingPathComponent("inferline-report-\(UUID().uuidString)")
+
+  init() throws { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
+
+  @Test func cairoDrawsPixelsAndWritesAPNG() throws {
+    let canvas = try CairoCanvas(.image, width: 40, height: 20)
+    canvas.fill(red: 1, green: 1, blue: 1)
+    canvas.fillRectangle(x: 0, y: 0, width: 20, height: 20, red: 0, green: 0.5, blue: 1)
+    let left = canvas.pixel(x: 5, y: 5)
+    let right = canvas.pixel(x: 35, y: 5)
+    #expect(left.red == 0 && left.blue == 255 && (127...128).contains(left.green))
+    #expect(right == (255, 255, 255))
+    let png = folder.appendingPathComponent("a.png").path
+    try canvas.writePNG(to: png)
+    let bytes = try Data(contentsOf: URL(fileURLWithPath: png))
+    #expect(Array(bytes.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+  }
+
+  @Test func cairoSVGParsesWithLibXML2() throws {
+    let path = folder.appendingPathComponent("a.svg").path
+    do {
+      let canvas = try CairoCanvas(.svg(path: path), width: 200, height: 100)
+      canvas.fill(red: 1, green: 1, blue: 1)
+      canvas.fillRectangle(x: 10, y: 10, width: 50, height: 30, red: 0.8, green: 0.2, blue: 0.1)
+      canvas.text("inferline", x: 10, y: 80, size: 14)
+      try canvas.finish()
+    }
+    let svg = try String(contentsOfFile: path, encoding: .utf8)
+    let document = try MarkupDocument(xml: svg)
+    #expect(document.rootName == "svg")
+    #expect(document.count(elementsNamed: "path") >= 2)  // the rectangle and at least one glyph outline
+  }
+
+  @Test func libxml2ReportsWhereMarkupBreaks() {
+    do {
+      _ = try MarkupDocument(xml: "<svg>\n<g>\n</svg>")
+      Issue.record("broken markup parsed")
+    } catch let error as MarkupDocument.ParseError {
+      #expect(error.line >= 2)
+      #expect(!error.message.isEmpty)
+    } catch {
+      Issue.record("unexpected error \(error)")
+    }
+  }
+}
