@@ -54,7 +54,9 @@ extension InferLineCommand {
         lines.append("  no malformed lines")
       }
       if r.blankLines > 0 { lines.append("  \(r.blankLines) blank line\(r.blankLines == 1 ? "" : "s")") }
-      if r.outOfOrder > 0 { lines.append("  \(r.outOfOrder) queries were out of order; the trace was sorted") }
+      if r.outOfOrder > 0 {
+        lines.append("  \(r.outOfOrder) line\(r.outOfOrder == 1 ? " was" : "s were") stamped earlier than the line before (out of order); the trace was sorted")
+      }
       return lines.joined(separator: "\n")
     }
 

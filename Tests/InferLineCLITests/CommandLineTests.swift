@@ -82,7 +82,7 @@ import Testing
     #expect(r.stdout.contains("2 queries from 3 lines"))
     #expect(r.stdout.contains("skipped 1 malformed line"))
     #expect(r.stdout.contains("line 3: not a number or an ISO-8601 date-time: 'not-a-time'"))
-    #expect(r.stdout.contains("1 queries were out of order"))
+    #expect(r.stdout.contains("1 line was stamped earlier than the line before"))
   }
 
   @Test func badInputExitsWithADiagnosticNamingTheFile() throws {

@@ -125,14 +125,15 @@ struct Accumulator {
     return QueryLog(report: report, traces: traces)
   }
 
-  /// Sorts a trace by arrival time (latencies move with their queries) and returns how many queries arrived
-  /// earlier than some query on an earlier line.
+  /// Sorts a trace by arrival time (latencies move with their queries) and returns how many queries are stamped
+  /// earlier than the query on the line before (one late line counts once, however far it is displaced).
   /// - Complexity: O(N) when sorted; O(N log N) otherwise.
   static func sortCountingOutOfOrder(_ trace: inout ArrivalTrace) -> Int {
     var outOfOrder = 0
-    var latest = Int64.min
+    var previous = Int64.min
     for t in trace.arrivals {
-      if t < latest { outOfOrder += 1 } else { latest = t }
+      if t < previous { outOfOrder += 1 }
+      previous = t
     }
     guard outOfOrder > 0 else { return 0 }
     if var latencies = trace.observedLatencyMs {

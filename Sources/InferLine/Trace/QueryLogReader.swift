@@ -57,7 +57,7 @@ public struct IngestionReport: Codable, Sendable, Equatable {
   /// Lines skipped as malformed; `skipped` holds the first few.
   public var malformedLines: Int
   public var skipped: [SkippedLine]
-  /// Queries that arrived earlier than a query on an earlier line; the trace was sorted when non-zero.
+  /// Queries stamped earlier than the query on the line before; the trace was sorted when non-zero.
   public var outOfOrder: Int
   /// Queries whose latency field could not be read (kept as arrivals, latency NaN).
   public var unreadableLatencies: Int
