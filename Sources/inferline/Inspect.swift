@@ -17,6 +17,13 @@ extension InferLineCommand {
     @Flag(help: "Print JSON for machines instead of tables.")
     var json = false
 
+    @Flag(help: "Print the time each phase took to stderr.")
+    var timings = false
+
+    static func seconds(_ d: Duration) -> String {
+      String(format: "%.3f s", Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+    }
+
     struct Output: Encodable {
       var files: [IngestionReport]
       var traces: [TraceSummary]
@@ -25,8 +32,14 @@ extension InferLineCommand {
     func run() throws {
       let options = try log.readOptions()
       let windowLength = try window.nanoseconds()
+      let clock = ContinuousClock()
+      let started = clock.now
       let set = try reportingInputErrors { try QueryLogSet.read(paths: logs, options: options) }
+      let read = clock.now
       let summaries = set.traces.map { TraceSummary(trace: $0, windowLength: windowLength) }
+      if timings {
+        note("timings: ingest \(Self.seconds(read - started)), statistics \(Self.seconds(clock.now - read))")
+      }
       if json {
         try printJSON(Output(files: set.reports, traces: summaries))
         return

@@ -30,7 +30,7 @@ public struct ArrivalTrace: Sendable, Equatable {
   /// Windows start at multiples of `length` (since the epoch, or since 0 for relative traces), so an hourly window
   /// starts on the hour in UTC. Empty windows between busy ones are kept, with no arrivals, so the timeline has no
   /// gaps.
-  /// - Complexity: O(N + number of windows).
+  /// - Complexity: O(number of windows x log N).
   public func windows(length: Int64) -> [WorkloadWindow] {
     precondition(length > 0)
     guard let first = arrivals.first, let last = arrivals.last else { return [] }
@@ -41,7 +41,12 @@ public struct ArrivalTrace: Sendable, Equatable {
     while start <= last {
       let end = start + length
       let from = index
-      while index < arrivals.count, arrivals[index] < end { index += 1 }
+      // First arrival at or after `end`, by binary search from `index`.
+      var high = arrivals.count
+      while index < high {
+        let middle = (index + high) / 2
+        if arrivals[middle] < end { index = middle + 1 } else { high = middle }
+      }
       result.append(WorkloadWindow(start: start, length: length, range: from..<index))
       start = end
     }

@@ -18,6 +18,19 @@ struct ParsedLines: Sendable {
   /// The first malformed lines, numbered from 0 within this share.
   var skipped: [SkippedLine] = []
   var unreadableLatencies = 0
+
+  /// Empties the result, keeping the arrays' capacity.
+  mutating func reset() {
+    times.removeAll(keepingCapacity: true)
+    pipelineIDs.removeAll(keepingCapacity: true)
+    pipelineNames.removeAll()
+    latencies.removeAll(keepingCapacity: true)
+    lines = 0
+    blank = 0
+    malformed = 0
+    skipped.removeAll()
+    unreadableLatencies = 0
+  }
 }
 
 /// Parses the lines of a byte range into arrivals, using a fixed `LogLayout`.
@@ -105,6 +118,13 @@ struct LineParser: Sendable {
   /// Parses the lines in `[start, end)` of `b`.
   mutating func parse(_ b: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> ParsedLines {
     var result = ParsedLines()
+    parse(b, start, end, into: &result)
+    return result
+  }
+
+  /// Parses the lines in `[start, end)` of `b` into `result`, reusing its arrays' memory.
+  mutating func parse(_ b: UnsafePointer<UInt8>, _ start: Int, _ end: Int, into result: inout ParsedLines) {
+    result.reset()
     let estimate = (end - start) / 16 + 16
     result.times.reserveCapacity(estimate)
     let hasPipeline = layout.pipelineColumn != nil
@@ -123,14 +143,14 @@ struct LineParser: Sendable {
       result.lines += 1
       var blank = true
       var i = s
-      while i < contentEnd {
+      while i < contentEnd {  // usually ends at the first byte
         if b[i] != 0x20 && b[i] != 0x09 {
           blank = false
           break
         }
         i += 1
       }
-      if blank {
+      if _slowPath(blank) {
         result.blank += 1
         continue
       }
@@ -168,7 +188,7 @@ struct LineParser: Sendable {
           skip(&result, "empty pipeline name")
           continue
         }
-        if let last = lastPipeline, last.1 - last.0 == p.1 - p.0, memcmp(b + last.0, b + p.0, p.1 - p.0) == 0 {
+        if let last = lastPipeline, Self.equalBytes(b, last.0, last.1, p.0, p.1) {
           pipelineID = last.2
         } else {
           let name = Self.decodedName(b, p.0, p.1, jsonString: f.pipelineIsJSONString)
@@ -194,7 +214,6 @@ struct LineParser: Sendable {
         result.latencies.append(value)
       }
     }
-    return result
   }
 
   /// A pipeline name's bytes with CSV (`""`) or JSON (`\"`, `\\`, `\n`, `\u00e9`, ...) escapes resolved.
@@ -214,12 +233,51 @@ struct LineParser: Sendable {
     return Array(String(decoding: raw, as: UTF8.self).replacingOccurrences(of: "\"\"", with: "\"").utf8)
   }
 
+  /// Whether `b[s1..<e1]` and `b[s2..<e2]` hold the same bytes (short names: a loop beats a call to memcmp).
+  @inline(__always)
+  static func equalBytes(_ b: UnsafePointer<UInt8>, _ s1: Int, _ e1: Int, _ s2: Int, _ e2: Int) -> Bool {
+    let n = e1 - s1
+    guard n == e2 - s2 else { return false }
+    if n > 32 { return memcmp(b + s1, b + s2, n) == 0 }
+    var i = 0
+    while i < n {
+      if b[s1 + i] != b[s2 + i] { return false }
+      i += 1
+    }
+    return true
+  }
+
+  private static let powersOfTen: [Double] = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15]
+
   /// A non-negative decimal (`12`, `3.25`, `"4.5"`, `1e3`) as Float; NaN when it is not one.
+  ///
+  /// Plain `digits[.digits]` with up to 15 significant digits is read directly (exact to Float precision);
+  /// anything else goes through `Double(String)`.
   static func parseDecimal(_ b: UnsafePointer<UInt8>, _ s: Int, _ e: Int) -> Float {
     var lo = s, hi = e
     while lo < hi, b[lo] == 0x20 || b[lo] == 0x22 { lo += 1 }
     while hi > lo, b[hi - 1] == 0x20 || b[hi - 1] == 0x22 { hi -= 1 }
     guard hi > lo else { return .nan }
+    var mantissa: Int64 = 0
+    var digits = 0
+    var fraction = -1
+    var i = lo
+    while i < hi {
+      let c = b[i]
+      if c &- 0x30 < 10 {
+        mantissa = mantissa &* 10 &+ Int64(c &- 0x30)
+        digits += 1
+        if fraction >= 0 { fraction += 1 }
+      } else if c == 0x2E && fraction < 0 {
+        fraction = 0
+      } else {
+        break
+      }
+      i += 1
+    }
+    if i == hi, digits > 0, digits <= 15 {
+      return Float(Double(mantissa) / powersOfTen[max(fraction, 0)])
+    }
     let text = String(decoding: UnsafeBufferPointer(start: b + lo, count: hi - lo), as: UTF8.self)
     guard let value = Double(text), value >= 0, value.isFinite else { return .nan }
     return Float(value)

@@ -138,18 +138,22 @@ public enum QueryLogReader {
       layout: layout, timestamps: TimestampParser(unit: unit!, timeZone: options.timeZone),
       keepExamples: options.strict ? 1 : options.malformedExamples)
 
-    var accumulator = Accumulator(layout: layout)
+    let merger = Merger(accumulator: Accumulator(layout: layout), lineNumber: firstDataLineNumber, path: path, options: options)
     if source.isGzip == false, current.count > dataStart {
       // Reserve from the file size and the first block's bytes per line, so the arrays do not grow and copy.
       let sample = current.newlineCount(in: dataStart..<current.count)
       if sample > 100 {
         let perLine = Double(current.count - dataStart) / Double(sample)
-        accumulator.reserve(Int(Double(source.fileSize) / perLine * 1.02) + 1024)
+        merger.accumulator.reserve(Int(Double(source.fileSize) / perLine * 1.02) + 1024)
       }
     }
-    var lineNumber = firstDataLineNumber
     var regionStart = dataStart
-    let parts = max(1, options.threads)
+    // Twice as many parts as threads, so that a thread that finishes early (or did the read-ahead) takes another.
+    let parts = max(1, options.threads) * (options.threads > 1 ? 2 : 1)
+    // Two sets of result slots: block k is parsed into one while block k - 1's results are merged from the other.
+    var work = ParallelWork(parts: parts)
+    var pending = ParallelWork(parts: parts)
+    var pendingCount = 0
     var atEnd = false
     while true {
       // The part of `current` that ends in a complete line (everything, at the end of the input).
@@ -174,42 +178,44 @@ public enum QueryLogReader {
       next.ensureCapacity(max(blockSize, carry * 2))
       next.copy(from: current, range: regionEnd..<current.count)
       let bounds = current.split(regionStart..<regionEnd, into: parts)
-      let work = ParallelWork(parts: bounds.count)
+      work.readBytes = 0
       let currentBox = UnsafeSendable(current.base, current.count)
       let nextBox = UnsafeSendable(next.base + carry, next.capacity - carry)
       let sourceBox = SendableSource(source: source)
       let readAhead = !atEnd
-      DispatchQueue.concurrentPerform(iterations: bounds.count + (readAhead ? 1 : 0)) { task in
-        if task == bounds.count {
+      // Tasks: the parts to parse, then the read-ahead, then the merge of the previous block, in any order.
+      let readTask = readAhead ? bounds.count : -1
+      let mergeTask = bounds.count + (readAhead ? 1 : 0)
+      let toMerge = pending
+      let mergeCount = pendingCount
+      let parsing = work
+      DispatchQueue.concurrentPerform(iterations: mergeTask + 1) { task in
+        if task == readTask {
           do {
-            work.readBytes = try Self.fillRaw(nextBox.pointer, nextBox.count, from: sourceBox.source)
-          } catch { work.readError = error }
-          return
+            parsing.readBytes = try Self.fillRaw(nextBox.pointer, nextBox.count, from: sourceBox.source)
+          } catch { parsing.readError = error }
+        } else if task == mergeTask {
+          merger.merge(toMerge.results[0..<mergeCount])
+        } else {
+          var parser = parserTemplate
+          let r = bounds[task]
+          parser.parse(UnsafePointer(currentBox.pointer), r.lowerBound, r.upperBound, into: &parsing.results[task])
         }
-        var parser = parserTemplate
-        let r = bounds[task]
-        work.results[task] = parser.parse(UnsafePointer(currentBox.pointer), r.lowerBound, r.upperBound)
       }
-      if let error = work.readError { throw error }
-      // Merge in line order.
-      for result in work.results {
-        if options.strict, let first = result!.skipped.first {
-          throw InputError(
-            file: path, line: lineNumber + first.line, "malformed line: \(first.reason)",
-            fix: "fix or remove the line, or drop --strict to count and skip malformed lines")
-        }
-        accumulator.append(result!, firstLine: lineNumber, keep: options.malformedExamples)
-        lineNumber += result!.lines
-      }
+      if let error = work.readError ?? merger.error { throw error }
+      swap(&work, &pending)
+      pendingCount = bounds.count
       if atEnd { break }
       swap(&current, &next)
-      current.count = carry + work.readBytes
-      contentBytes += work.readBytes
+      current.count = carry + pending.readBytes
+      contentBytes += pending.readBytes
       regionStart = 0
-      if work.readBytes == 0 { atEnd = true }
+      if pending.readBytes == 0 { atEnd = true }
       if atEnd && current.count == 0 { break }
     }
-    return try accumulator.finish(
+    merger.merge(pending.results[0..<pendingCount])
+    if let error = merger.error { throw error }
+    return try merger.accumulator.finish(
       file: path, source: source, layout: layout, unit: unit!, unitDetected: unitDetected, iso: firstForm.iso,
       options: options,
       contentBytes: contentBytes)
@@ -373,20 +379,50 @@ struct UnsafeSendable: @unchecked Sendable {
 }
 
 /// Results of one block's parallel parse. Each task writes only its own slot.
+/// Appends parsed parts to the accumulator in line order, on whichever thread runs the merge task (one at a
+/// time, block after block). In strict mode the first malformed line becomes `error`.
+final class Merger: @unchecked Sendable {
+  var accumulator: Accumulator
+  var lineNumber: Int
+  var error: InputError?
+  let path: String
+  let options: LogReadOptions
+
+  init(accumulator: Accumulator, lineNumber: Int, path: String, options: LogReadOptions) {
+    self.accumulator = accumulator
+    self.lineNumber = lineNumber
+    self.path = path
+    self.options = options
+  }
+
+  func merge(_ results: UnsafeMutableBufferPointer<ParsedLines>.SubSequence) {
+    for result in results where error == nil {
+      if options.strict, let first = result.skipped.first {
+        error = InputError(
+          file: path, line: lineNumber + first.line, "malformed line: \(first.reason)",
+          fix: "fix or remove the line, or drop --strict to count and skip malformed lines")
+        return
+      }
+      accumulator.append(result, firstLine: lineNumber, keep: options.malformedExamples)
+      lineNumber += result.lines
+    }
+  }
+}
+
 /// The byte source, used by the one read-ahead task while the parsers work on the other block.
 struct SendableSource: @unchecked Sendable {
   let source: ByteSource
 }
 
 /// Slots are raw memory, not a Swift array, so that concurrent writes to different slots are not overlapping
-/// accesses of one value.
+/// accesses of one value. They live for the whole read, so their arrays' memory is reused block after block.
 final class ParallelWork: @unchecked Sendable {
-  let results: UnsafeMutableBufferPointer<ParsedLines?>
+  let results: UnsafeMutableBufferPointer<ParsedLines>
   var readBytes = 0
   var readError: (any Error)?
   init(parts: Int) {
     results = .allocate(capacity: parts)
-    results.initialize(repeating: nil)
+    results.initialize(repeating: ParsedLines())
   }
   deinit {
     _ = results.deinitialize()

@@ -163,15 +163,22 @@ public struct TimestampParser: Sendable {
     if p[0] == 0x2B { i = 1 }
     var integer: Int64 = 0
     let intStart = i
+    // Up to 18 digits cannot overflow: wrapping arithmetic, no checks.
     while i < n, Self.isDigit(p[i]) {
-      let (m, o1) = integer.multipliedReportingOverflow(by: 10)
-      let (a, o2) = m.addingReportingOverflow(Int64(p[i] &- 0x30))
-      if o1 || o2 {
-        problem = .outOfRange
-        return nil
-      }
-      integer = a
+      integer = integer &* 10 &+ Int64(p[i] &- 0x30)
       i += 1
+    }
+    if i - intStart > 18 {
+      integer = 0
+      for k in intStart..<i {
+        let (m, o1) = integer.multipliedReportingOverflow(by: 10)
+        let (a, o2) = m.addingReportingOverflow(Int64(p[k] &- 0x30))
+        if o1 || o2 {
+          problem = .outOfRange
+          return nil
+        }
+        integer = a
+      }
     }
     var sawDigits = i > intStart
     var fraction: Int64 = 0

@@ -35,20 +35,22 @@ public struct TraceSummary: Codable, Sendable, Equatable {
     last = t.last ?? 0
     spanSeconds = Double(trace.spanNanoseconds) / 1e9
     meanRate = spanSeconds > 0 ? Double(t.count) / spanSeconds : 0
-    peakRate1s = Double(ArrivalEnvelope.maxArrivals(t, within: 1_000_000_000))
-    peakRate10s = Double(ArrivalEnvelope.maxArrivals(t, within: 10_000_000_000)) / 10
-    peakRate60s = Double(ArrivalEnvelope.maxArrivals(t, within: 60_000_000_000)) / 60
+    let peaks = ArrivalEnvelope.maxArrivals(t, within: [1_000_000_000, 10_000_000_000, 60_000_000_000])
+    peakRate1s = Double(peaks[0])
+    peakRate10s = Double(peaks[1]) / 10
+    peakRate60s = Double(peaks[2]) / 60
     if t.count >= 3 {
-      // Welford's running mean and variance of the gaps, in seconds.
-      var mean = 0.0, m2 = 0.0, n = 0.0
-      for i in 1..<t.count {
-        let gap = Double(t[i] - t[i - 1]) / 1e9
-        n += 1
-        let delta = gap - mean
-        mean += delta / n
-        m2 += delta * (gap - mean)
+      // The mean gap is exact (span / count); the variance sums squared deviations from it.
+      let n = Double(t.count - 1)
+      let mean = Double(t[t.count - 1] - t[0]) / n
+      var squares = 0.0
+      t.withUnsafeBufferPointer { t in
+        for i in 1..<t.count {
+          let d = Double(t[i] &- t[i &- 1]) - mean
+          squares += d * d
+        }
       }
-      interArrivalCV = mean > 0 ? (m2 / n).squareRoot() / mean : nil
+      interArrivalCV = mean > 0 ? (squares / n).squareRoot() / mean : nil
     } else {
       interArrivalCV = nil
     }
