@@ -21,7 +21,7 @@ struct Accumulator {
   }
 
   mutating func append(_ part: ParsedLines, firstLine: Int, keep: Int) {
-    times.append(contentsOf: part.times)
+    times.append(contentsOf: part.times.buffer)
     if layout.pipelineColumn != nil {
       // Map this part's local pipeline numbers to global ones.
       var map = [UInt16](repeating: 0, count: part.pipelineNames.count)
@@ -37,12 +37,12 @@ struct Accumulator {
       }
       let identity = map.enumerated().allSatisfy { $0.offset == Int($0.element) }
       if identity {
-        pipelineIDs.append(contentsOf: part.pipelineIDs)
+        pipelineIDs.append(contentsOf: part.pipelineIDs.buffer)
       } else {
-        pipelineIDs.append(contentsOf: part.pipelineIDs.lazy.map { map[Int($0)] })
+        pipelineIDs.append(contentsOf: part.pipelineIDs.buffer.lazy.map { map[Int($0)] })
       }
     }
-    latencies.append(contentsOf: part.latencies)
+    latencies.append(contentsOf: part.latencies.buffer)
     lines += part.lines
     blank += part.blank
     malformed += part.malformed

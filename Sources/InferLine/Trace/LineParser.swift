@@ -4,13 +4,50 @@ import Foundation
   import Glibc
 #endif
 
+/// A growable column of plain values for one parser task, reused block after block.
+///
+/// Appending skips what `Array.append` must check (uniqueness), which shows on ten million lines.
+final class ScratchColumn<Element: BitwiseCopyable>: @unchecked Sendable {
+  private(set) var base: UnsafeMutablePointer<Element>
+  private(set) var count = 0
+  private var capacity: Int
+
+  init() {
+    capacity = 1024
+    base = .allocate(capacity: capacity)
+  }
+
+  deinit { base.deallocate() }
+
+  @inline(__always)
+  func append(_ value: Element) {
+    if _slowPath(count == capacity) { grow(to: capacity * 2) }
+    base[count] = value
+    count &+= 1
+  }
+
+  func reserve(_ wanted: Int) { if wanted > capacity { grow(to: wanted) } }
+
+  private func grow(to wanted: Int) {
+    let bigger = UnsafeMutablePointer<Element>.allocate(capacity: wanted)
+    bigger.update(from: base, count: count)
+    base.deallocate()
+    base = bigger
+    capacity = wanted
+  }
+
+  func removeAll() { count = 0 }
+
+  var buffer: UnsafeBufferPointer<Element> { UnsafeBufferPointer(start: base, count: count) }
+}
+
 /// What one parser task found in its share of a block.
 struct ParsedLines: Sendable {
-  var times: [Int64] = []
+  var times = ScratchColumn<Int64>()
   /// Local pipeline index per arrival (only with a pipeline column); names in `pipelineNames`.
-  var pipelineIDs: [UInt16] = []
+  var pipelineIDs = ScratchColumn<UInt16>()
   var pipelineNames: [[UInt8]] = []
-  var latencies: [Float] = []
+  var latencies = ScratchColumn<Float>()
   /// Lines seen (blank and malformed included).
   var lines = 0
   var blank = 0
@@ -21,10 +58,10 @@ struct ParsedLines: Sendable {
 
   /// Empties the result, keeping the arrays' capacity.
   mutating func reset() {
-    times.removeAll(keepingCapacity: true)
-    pipelineIDs.removeAll(keepingCapacity: true)
+    times.removeAll()
+    pipelineIDs.removeAll()
     pipelineNames.removeAll()
-    latencies.removeAll(keepingCapacity: true)
+    latencies.removeAll()
     lines = 0
     blank = 0
     malformed = 0
@@ -126,11 +163,11 @@ struct LineParser: Sendable {
   mutating func parse(_ b: UnsafePointer<UInt8>, _ start: Int, _ end: Int, into result: inout ParsedLines) {
     result.reset()
     let estimate = (end - start) / 16 + 16
-    result.times.reserveCapacity(estimate)
+    result.times.reserve(estimate)
     let hasPipeline = layout.pipelineColumn != nil
     let hasLatency = layout.latencyColumn != nil
-    if hasPipeline { result.pipelineIDs.reserveCapacity(estimate) }
-    if hasLatency { result.latencies.reserveCapacity(estimate) }
+    if hasPipeline { result.pipelineIDs.reserve(estimate) }
+    if hasLatency { result.latencies.reserve(estimate) }
     var lastPipeline: (Int, Int, UInt16)? = nil
     var position = start
     while position < end {

@@ -422,7 +422,8 @@ final class ParallelWork: @unchecked Sendable {
   var readError: (any Error)?
   init(parts: Int) {
     results = .allocate(capacity: parts)
-    results.initialize(repeating: ParsedLines())
+    // One value per slot: each holds its own columns.
+    for i in 0..<parts { (results.baseAddress! + i).initialize(to: ParsedLines()) }
   }
   deinit {
     _ = results.deinitialize()
