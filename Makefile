@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 CONFIG ?= release
 
-.PHONY: setup report test bench-ingest clean
+.PHONY: setup report test bench-ingest bench-envelope clean
 
 setup:
 	@Scripts/setup.sh --no-build
@@ -18,6 +18,9 @@ test: setup
 
 bench-ingest: setup
 	@Benchmarks/ingest.sh
+
+bench-envelope: setup
+	swift run -c release inferline-bench envelope
 
 clean:
 	rm -rf .build Reports/sample

@@ -50,6 +50,13 @@ let package = Package(
       ],
       swiftSettings: swiftSettings),
 
+    // Performance harnesses (release mode): `swift run -c release inferline-bench --help`.
+    .executableTarget(
+      name: "inferline-bench",
+      dependencies: ["InferLine"],
+      path: "Benchmarks/InferLineBenchmarks",
+      swiftSettings: swiftSettings),
+
     .testTarget(
       name: "InferLineTests",
       dependencies: ["InferLine"],

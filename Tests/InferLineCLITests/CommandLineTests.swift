@@ -118,6 +118,25 @@ import Testing
     #expect(!FileManager.default.fileExists(atPath: path("x.csv")))
   }
 
+  @Test func envelopeOfAPeriodicLog() throws {
+    // One query every 100 ms for 10 s: alpha(D) = ceil(D / 100 ms), and rate 10 q/s needs a burst of 1.
+    let log = path("periodic.csv")
+    let lines = (0..<100).map { "\(1_700_000_000_000 + $0 * 100)" }
+    try ("ts\n" + lines.joined(separator: "\n") + "\n").write(toFile: log, atomically: true, encoding: .utf8)
+    let r = try run(["envelope", log, "--min-window", "50ms", "--max-window", "1s", "--rates", "5,10", "--json"])
+    #expect(r.status == 0, "\(r.stderr)")
+    let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [[String: Any]]
+    #expect(json[0]["windowSizesSeconds"] as! [Double] == [0.05, 0.1, 0.2, 0.4, 0.8, 1])
+    #expect(json[0]["maxArrivals"] as! [Int] == [1, 1, 2, 4, 8, 10])
+    let buckets = json[0]["tokenBuckets"] as! [[String: Double]]
+    #expect(abs(buckets[0]["burst"]! - (1 + 99 * 0.5)) < 1e-6)
+    #expect(abs(buckets[1]["burst"]! - 1) < 1e-6)
+    let table = try run(["envelope", log, "--min-window", "50ms", "--max-window", "1s"])
+    #expect(table.stdout.contains("50ms") && table.stdout.contains("token buckets"))
+    let bad = try run(["envelope", log, "--rates", "fast"])
+    #expect(bad.status == 64)
+  }
+
   @Test func helpListsTheCommands() throws {
     let r = try run(["--help"])
     #expect(r.status == 0)

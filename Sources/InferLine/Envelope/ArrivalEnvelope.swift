@@ -35,7 +35,8 @@ public struct ArrivalEnvelope: Sendable, Equatable, Codable {
   /// them run interleaved in one loop (the pointer chase of one hides the load latency of the others), and large
   /// traces spread lanes and window sizes over every core.
   /// - Complexity: O(N x number of sizes); no allocation beyond the result.
-  public static func maxArrivals(_ arrivals: [Int64], within windows: [Int64]) -> [Int] {
+  /// - Parameter parallel: false keeps the work on the calling thread (benchmarks measure one core).
+  public static func maxArrivals(_ arrivals: [Int64], within windows: [Int64], parallel: Bool = true) -> [Int] {
     precondition(windows.allSatisfy { $0 > 0 }, "window sizes must be positive")
     guard !arrivals.isEmpty else { return [Int](repeating: 0, count: windows.count) }
     let chunks = arrivals.count >= 1 << 20 ? 4 : 1
@@ -50,7 +51,7 @@ public struct ArrivalEnvelope: Sendable, Equatable, Codable {
           trace.buffer, window: windows[k], from: n * chunk / chunks, to: n * (chunk + 1) / chunks)
       }
       let tasks = windows.count * chunks
-      if tasks > 1 && arrivals.count >= 1 << 16 {
+      if parallel && tasks > 1 && arrivals.count >= 1 << 16 {
         DispatchQueue.concurrentPerform(iterations: tasks, execute: body)
       } else {
         for task in 0..<tasks { body(task) }
