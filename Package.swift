@@ -18,6 +18,7 @@ let package = Package(
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
   ],
   targets: [
     // C libraries, each behind one system-library target (module map + shim header).
@@ -31,10 +32,11 @@ let package = Package(
       name: "CLibXML2", pkgConfig: "libxml-2.0",
       providers: [.apt(["libxml2-dev"])]),
 
-    // The engine: ingestion, envelopes, pipelines, estimator, planner, tuner. Swift, plus zlib for gzip logs.
+    // The engine: ingestion, envelopes, pipelines, estimator, planner, tuner. Swift, plus zlib for gzip logs and
+    // Yams (libyaml) for pipeline and hardware files.
     .target(
       name: "InferLine",
-      dependencies: ["CZlib"],
+      dependencies: ["CZlib", .product(name: "Yams", package: "Yams")],
       swiftSettings: swiftSettings),
     // Charts (Cairo), SVG post-processing (libxml2) and the HTML report.
     .target(

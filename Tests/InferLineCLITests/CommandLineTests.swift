@@ -137,6 +137,61 @@ import Testing
     #expect(bad.status == 64)
   }
 
+  static let samples = packageRoot.appendingPathComponent("SampleTraces").path
+
+  @Test func validateTheSamplesAndABrokenPipeline() throws {
+    let s = Self.samples
+    let ok = try run([
+      "validate", "\(s)/pipelines/video-monitoring.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml",
+      "--profiles", "\(s)/profiles/profiles-2026.csv",
+    ])
+    #expect(ok.status == 0, "\(ok.stderr)")
+    #expect(ok.stdout.contains("vehicle (resnet50): visited by 60.0% of queries"))
+    #expect(ok.stdout.contains("latency floor"))
+    #expect(ok.stderr.contains("warning: efficientnet-b0 on A100: latency falls"))
+    let strict = try run([
+      "validate", "\(s)/pipelines/video-monitoring.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml",
+      "--profiles", "\(s)/profiles/profiles-2026.csv", "--strict",
+    ])
+    #expect(strict.status == 65)
+    let broken = path("broken.yaml")
+    try "name: x\nslo: {latency_ms: 50}\nstages:\n  - {name: a, model: resnet50}\n  - {name: b, model: resnet50}\nedges:\n  a -> b: 1\n  b -> a: 1\n  a -> c: 2\n"
+      .write(toFile: broken, atomically: true, encoding: .utf8)
+    let bad = try run([
+      "validate", broken, "--hardware", "\(s)/hardware/aws-2026.yaml", "--profiles", "\(s)/profiles/profiles-2026.csv",
+    ])
+    #expect(bad.status == 65)
+    #expect(bad.stderr.contains("broken.yaml:9: error: edge 'a -> c': unknown child stage 'c'\n"))
+    #expect(bad.stderr.contains("broken.yaml:8: error: the edges form a cycle: a -> b -> a"))
+    #expect(bad.stderr.contains("broken.yaml:9: error: edge 'a -> c': probability 2.0 is outside [0, 1]"))
+    #expect(bad.stderr.contains("3 errors found"))
+  }
+
+  @Test func profilesImportFromPerfAnalyzer() throws {
+    let header = "Concurrency,Inferences/Second,Client Send,Network+Server Send/Recv,Server Queue,Server Compute Input,Server Compute Infer,Server Compute Output,Client Recv,p50 latency,p90 latency,p95 latency,p99 latency"
+    try (header + "\n2,300,1,1,900,1,5000,1,1,7000,7100,7200,7500\n1,250,1,1,10,1,3000,1,1,3900,4000,4050,4200\n")
+      .write(toFile: path("b1.csv"), atomically: true, encoding: .utf8)
+    try (header + "\n1,900,1,1,10,1,8000,1,1,8800,9000,9100,9600\n").write(toFile: path("b8.csv"), atomically: true, encoding: .utf8)
+    let out = try run(["profiles", "import", "--model", "resnet50", "--hardware", "T4", "8=\(path("b8.csv"))", "1=\(path("b1.csv"))"])
+    #expect(out.status == 0, "\(out.stderr)")
+    #expect(out.stdout == """
+      model,hardware,batch_size,latency_ms,statistic,latency_p99_ms,source
+      resnet50,T4,1,3.900,p50,4.200,perf_analyzer
+      resnet50,T4,8,8.800,p50,9.600,perf_analyzer
+
+      """)
+    let file = path("profiles.csv")
+    let first = try run(["profiles", "import", "--model", "m", "--hardware", "T4", "1=\(path("b1.csv"))", "--append", file])
+    #expect(first.status == 0)
+    let again = try run(["profiles", "import", "--model", "m", "--hardware", "T4", "1=\(path("b1.csv"))", "--append", file])
+    #expect(again.status == 65)
+    #expect(again.stderr.contains("duplicate row") && again.stderr.contains("is unchanged"))
+    let contents = try String(contentsOfFile: file, encoding: .utf8)
+    #expect(contents.split(separator: "\n").count == 2)
+    let wrong = try run(["profiles", "import", "--model", "m", "--hardware", "T4", "1=\(file)"])
+    #expect(wrong.status == 65 && wrong.stderr.contains("not a perf_analyzer CSV"))
+  }
+
   @Test func helpListsTheCommands() throws {
     let r = try run(["--help"])
     #expect(r.status == 0)

@@ -1,0 +1,197 @@
+import Foundation
+
+/// Batch latencies of one model on one hardware type.
+///
+/// Latencies are kept in whole nanoseconds, rounded once from the file's milliseconds, so the estimator's integer
+/// arithmetic starts from the same numbers every time.
+public struct ModelProfile: Sendable, Equatable {
+  /// Which statistic of the batch latency the numbers are.
+  public enum Statistic: String, Sendable, Codable, CaseIterable {
+    case p50, p99, mean
+  }
+
+  public var model: String
+  public var hardware: String
+  public var statistic: Statistic
+  /// Profiled batch sizes, ascending.
+  public var batchSizes: [Int]
+  /// `L(n)` for each profiled size, nanoseconds.
+  public var latencies: [Int64]
+  /// p99 batch latency beside a p50, when the file gives it (for service-time variability).
+  public var p99Latencies: [Int64]?
+
+  /// Batch latency for a batch of `n`, nanoseconds: the latency of the smallest profiled size that holds `n`
+  /// (pessimistic between profiled sizes); nil above the largest profiled size, which is never extrapolated.
+  /// - Complexity: O(log sizes).
+  public func latency(batch n: Int) -> Int64? {
+    guard n >= 1, let index = batchSizes.firstIndex(where: { $0 >= n }) else { return nil }
+    return latencies[index]
+  }
+
+  /// Queries per second one replica serves in batches of `batchSizes[index]`: `n / L(n)`.
+  public func throughput(at index: Int) -> Double {
+    Double(batchSizes[index]) / (Double(latencies[index]) * 1e-9)
+  }
+
+  /// Profiled sizes whose throughput is not higher than that of some smaller size: never worth choosing.
+  public var dominatedBatchSizes: [Int] {
+    var best = 0.0
+    var result: [Int] = []
+    for i in batchSizes.indices {
+      let t = throughput(at: i)
+      if t <= best { result.append(batchSizes[i]) } else { best = t }
+    }
+    return result
+  }
+
+  /// Profiled sizes worth choosing: the others, in ascending order.
+  public var usefulBatchSizes: [Int] {
+    let dominated = Set(dominatedBatchSizes)
+    return batchSizes.filter { !dominated.contains($0) }
+  }
+}
+
+/// Every profile from one profiles file, by (model, hardware).
+public struct ProfileTable: Sendable, Equatable {
+  public var profiles: [ModelProfile]
+  public var file: String
+
+  public func profile(model: String, hardware: String) -> ModelProfile? {
+    profiles.first { $0.model == model && $0.hardware == hardware }
+  }
+
+  public func profiles(model: String) -> [ModelProfile] { profiles.filter { $0.model == model } }
+
+  static let requiredColumns = ["model", "hardware", "batch_size", "latency_ms", "statistic"]
+  static let optionalColumns = ["latency_p99_ms", "source", "note"]
+
+  /// Loads and checks a profiles CSV (lines starting with `#` are comments), collecting every problem.
+  ///
+  /// Errors: missing columns, unreadable numbers, batch sizes below 1, latencies not above 0, an unknown statistic,
+  /// a p99 below its p50, two rows for one (model, hardware, batch size), two statistics in one profile.
+  /// Warnings (errors with `strict`): latency that falls as the batch grows, unknown columns.
+  public static func load(path: String, strict: Bool = false) -> (ProfileTable?, [Diagnostic]) {
+    var sink = DiagnosticSink(file: path)
+    guard let data = FileManager.default.contents(atPath: path) else {
+      sink.error(nil, FileManager.default.fileExists(atPath: path) ? "cannot read the file" : "no such file")
+      return (nil, sink.items)
+    }
+    let text = String(decoding: data, as: UTF8.self)
+    let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
+      $0.hasSuffix("\r") ? String($0.dropLast()) : String($0)
+    }
+    var header: [String]? = nil
+    var headerLine = 0
+    struct Row {
+      var model: String, hardware: String, batch: Int, latencyMs: Double, statistic: ModelProfile.Statistic
+      var p99Ms: Double?, line: Int
+    }
+    var rows: [Row] = []
+    var seen: [String: Int] = [:]
+    func column(_ name: String) -> Int? { header?.firstIndex(of: name) }
+    for (index, raw) in lines.enumerated() {
+      let lineNumber = index + 1
+      let line = raw.trimmingCharacters(in: .whitespaces)
+      if line.isEmpty || line.hasPrefix("#") { continue }
+      let fields = line.split(separator: ",", omittingEmptySubsequences: false).map {
+        $0.trimmingCharacters(in: .whitespaces)
+      }
+      guard let columns = header else {
+        header = fields.map { $0.lowercased() }
+        headerLine = lineNumber
+        let missing = requiredColumns.filter { !header!.contains($0) }
+        if !missing.isEmpty {
+          sink.error(
+            lineNumber,
+            "the header lacks \(missing.joined(separator: ", ")); a profiles file needs the columns \(requiredColumns.joined(separator: ", ")) (optional: \(optionalColumns.joined(separator: ", ")))")
+          return (nil, sink.items)
+        }
+        for name in header! where !requiredColumns.contains(name) && !optionalColumns.contains(name) {
+          let message = "unknown column '\(name)'\(suggestion(for: name, among: requiredColumns + optionalColumns)) is ignored"
+          if strict { sink.error(lineNumber, message) } else { sink.warning(lineNumber, message) }
+        }
+        continue
+      }
+      guard fields.count >= columns.count else {
+        sink.error(lineNumber, "\(fields.count) fields, the header (line \(headerLine)) has \(columns.count)")
+        continue
+      }
+      let model = fields[column("model")!], hardware = fields[column("hardware")!]
+      if model.isEmpty || hardware.isEmpty {
+        sink.error(lineNumber, "model and hardware must not be empty")
+        continue
+      }
+      let batchText = fields[column("batch_size")!]
+      guard let batch = Int(batchText), batch >= 1 else {
+        sink.error(lineNumber, "batch_size must be a whole number of at least 1 (got '\(batchText)')")
+        continue
+      }
+      let latencyText = fields[column("latency_ms")!]
+      guard let latency = Double(latencyText), latency.isFinite else {
+        sink.error(lineNumber, "latency_ms must be a number of milliseconds (got '\(latencyText)')")
+        continue
+      }
+      guard latency > 0 else {
+        sink.error(lineNumber, "latency_ms must be positive (got \(latencyText) for \(model) on \(hardware), batch \(batch))")
+        continue
+      }
+      let statisticText = fields[column("statistic")!].lowercased()
+      guard let statistic = ModelProfile.Statistic(rawValue: statisticText) else {
+        sink.error(lineNumber, "statistic must be p50, p99 or mean (got '\(statisticText)')")
+        continue
+      }
+      var p99: Double? = nil
+      if let c = column("latency_p99_ms"), !fields[c].isEmpty {
+        guard let v = Double(fields[c]), v > 0 else {
+          sink.error(lineNumber, "latency_p99_ms must be a positive number (got '\(fields[c])')")
+          continue
+        }
+        if v < latency {
+          sink.error(lineNumber, "latency_p99_ms (\(v)) is below latency_ms (\(latency)): a p99 cannot be below the p50")
+          continue
+        }
+        p99 = v
+      }
+      let key = "\(model)\u{0}\(hardware)\u{0}\(batch)"
+      if let first = seen[key] {
+        sink.error(lineNumber, "duplicate row: \(model) on \(hardware) at batch \(batch) is already on line \(first)")
+        continue
+      }
+      seen[key] = lineNumber
+      rows.append(Row(model: model, hardware: hardware, batch: batch, latencyMs: latency, statistic: statistic, p99Ms: p99, line: lineNumber))
+    }
+    if header == nil { sink.error(nil, "the file is empty: it needs a header and one row per model, hardware and batch size") }
+    var profiles: [ModelProfile] = []
+    var order: [String] = []
+    var groups: [String: [Row]] = [:]
+    for row in rows {
+      let key = "\(row.model)\u{0}\(row.hardware)"
+      if groups[key] == nil { order.append(key) }
+      groups[key, default: []].append(row)
+    }
+    for key in order {
+      let group = groups[key]!.sorted { $0.batch < $1.batch }
+      let first = group[0]
+      if let other = group.first(where: { $0.statistic != first.statistic }) {
+        sink.error(
+          other.line, "\(first.model) on \(first.hardware) mixes statistics (\(first.statistic.rawValue) on line \(first.line), \(other.statistic.rawValue) here); one profile needs one statistic")
+        continue
+      }
+      for (a, b) in zip(group, group.dropFirst()) where b.latencyMs < a.latencyMs {
+        let message = "\(first.model) on \(first.hardware): latency falls from \(a.latencyMs) ms at batch \(a.batch) (line \(a.line)) to \(b.latencyMs) ms at batch \(b.batch); check the measurement"
+        if strict { sink.error(b.line, message) } else { sink.warning(b.line, message) }
+      }
+      let hasP99 = group.allSatisfy { $0.p99Ms != nil }
+      profiles.append(
+        ModelProfile(
+          model: first.model, hardware: first.hardware, statistic: first.statistic, batchSizes: group.map(\.batch),
+          latencies: group.map { Self.nanoseconds($0.latencyMs) },
+          p99Latencies: hasP99 ? group.map { Self.nanoseconds($0.p99Ms!) } : nil))
+    }
+    guard !sink.hasErrors else { return (nil, sink.items) }
+    return (ProfileTable(profiles: profiles, file: path), sink.items)
+  }
+
+  /// Milliseconds to whole nanoseconds, rounded once.
+  public static func nanoseconds(_ milliseconds: Double) -> Int64 { Int64((milliseconds * 1e6).rounded()) }
+}

@@ -1,0 +1,96 @@
+/// A pipeline with the hardware catalog and the profiles it is planned against, checked against each other.
+public struct PlanningInputs: Sendable {
+  public var pipeline: PipelineSpec
+  public var catalog: HardwareCatalog
+  public var profiles: ProfileTable
+  /// Every warning found while loading (errors make loading throw).
+  public var warnings: [Diagnostic]
+
+  /// Loads the three files and checks them together; every problem in every file is reported at once.
+  /// - Throws: `DiagnosticsError` when any file has an error.
+  public static func load(pipeline: String, hardware: String, profiles: String, strict: Bool = false) throws
+    -> PlanningInputs
+  {
+    let (spec, d1) = PipelineSpec.load(path: pipeline)
+    let (catalog, d2) = HardwareCatalog.load(path: hardware)
+    let (table, d3) = ProfileTable.load(path: profiles, strict: strict)
+    var diagnostics = d1 + d2 + d3
+    if let spec, let catalog, let table {
+      diagnostics += crossCheck(spec, catalog, table)
+    }
+    if strict {
+      diagnostics = diagnostics.map { var d = $0; d.severity = .error; return d }
+    }
+    guard let spec, let catalog, let table, !diagnostics.contains(where: { $0.severity == .error }) else {
+      throw DiagnosticsError(diagnostics: diagnostics)
+    }
+    return PlanningInputs(pipeline: spec, catalog: catalog, profiles: table, warnings: diagnostics)
+  }
+
+  /// Problems that only show with all three files: hardware a stage names but the catalog lacks, and stages
+  /// with no hardware that has a profile for their model.
+  static func crossCheck(_ spec: PipelineSpec, _ catalog: HardwareCatalog, _ table: ProfileTable) -> [Diagnostic] {
+    var sink = DiagnosticSink(file: spec.file)
+    let known = catalog.hardware.map(\.type)
+    for stage in spec.stages {
+      for type in stage.allowedHardware ?? [] where catalog.hardware(type: type) == nil {
+        sink.error(
+          stage.line,
+          "stage '\(stage.name)' allows hardware '\(type)', which \(catalog.file) does not list\(suggestion(for: type, among: known))")
+      }
+      if candidates(for: stage, catalog: catalog, profiles: table).isEmpty {
+        let profiled = table.profiles(model: stage.model).map(\.hardware)
+        sink.error(
+          stage.line,
+          "stage '\(stage.name)': no hardware can run model '\(stage.model)': "
+            + (profiled.isEmpty
+              ? "\(table.file) has no profile for it"
+              : "it is profiled on \(profiled.joined(separator: ", ")), none of them allowed and in the catalog"))
+      }
+    }
+    return sink.items
+  }
+
+  /// The (hardware, profile) pairs a stage can use: allowed, in the catalog, and profiled for its model.
+  public static func candidates(for stage: PipelineSpec.Stage, catalog: HardwareCatalog, profiles: ProfileTable)
+    -> [(hardware: HardwareCatalog.Hardware, profile: ModelProfile)]
+  {
+    catalog.hardware.compactMap { hw in
+      if let allowed = stage.allowedHardware, !allowed.contains(hw.type) { return nil }
+      guard let profile = profiles.profile(model: stage.model, hardware: hw.type) else { return nil }
+      return (hw, profile)
+    }
+  }
+
+  public func candidates(forStage index: Int) -> [(hardware: HardwareCatalog.Hardware, profile: ModelProfile)] {
+    Self.candidates(for: pipeline.stages[index], catalog: catalog, profiles: profiles)
+  }
+
+  /// The lowest end-to-end latency any query can see, nanoseconds: the longest path through the pipeline where
+  /// every stage runs alone (batch 1) on its fastest hardware, plus the network delay per hop. A query on that
+  /// path can never be faster; an SLO below it cannot be met.
+  public var latencyFloor: (nanoseconds: Int64, path: [Int]) {
+    let fastest = pipeline.stages.indices.map { i in
+      candidates(forStage: i).compactMap { $0.profile.latency(batch: 1) }.min() ?? 0
+    }
+    let hop = ProfileTable.nanoseconds(pipeline.networkDelayMs)
+    var best = [Int64](repeating: 0, count: pipeline.stages.count)
+    var previous = [Int?](repeating: nil, count: pipeline.stages.count)
+    for n in pipeline.topologicalOrder {
+      var start: Int64 = 0
+      for e in pipeline.incoming[n] where e.probability > 0 && best[e.parent] + hop > start {
+        start = best[e.parent] + hop
+        previous[n] = e.parent
+      }
+      best[n] = start + fastest[n]
+    }
+    guard var end = best.indices.max(by: { best[$0] < best[$1] }) else { return (0, []) }
+    let total = best[end]
+    var path = [end]
+    while let p = previous[end] {
+      path.insert(p, at: 0)
+      end = p
+    }
+    return (total, path)
+  }
+}

@@ -1,0 +1,34 @@
+/// How one stage is provisioned: hardware type, maximum batch size and replica count.
+public struct StageConfiguration: Sendable, Equatable, Hashable, Codable {
+  public var hardware: String
+  /// Largest batch a replica forms (`b`).
+  public var batchSize: Int
+  /// Replicas (`k`).
+  public var replicas: Int
+
+  public init(hardware: String, batchSize: Int, replicas: Int) {
+    self.hardware = hardware
+    self.batchSize = batchSize
+    self.replicas = replicas
+  }
+}
+
+/// A configuration of a whole pipeline: one `StageConfiguration` per stage, in the pipeline's stage order.
+public struct PipelineConfiguration: Sendable, Equatable, Hashable, Codable {
+  public var stages: [StageConfiguration]
+
+  public init(stages: [StageConfiguration]) { self.stages = stages }
+
+  /// Dollars per hour: the sum over stages of replicas x the hardware's price.
+  /// - Throws: `InputError` when a stage's hardware is not in the catalog.
+  public func costPerHour(_ catalog: HardwareCatalog) throws -> Double {
+    try stages.reduce(0) { total, stage in
+      guard let hardware = catalog.hardware(type: stage.hardware) else {
+        throw InputError(
+          file: catalog.file, "hardware '\(stage.hardware)' is not in the catalog",
+          fix: "add it to the catalog or pick one of: \(catalog.hardware.map(\.type).joined(separator: ", "))")
+      }
+      return total + Double(stage.replicas) * hardware.pricePerHour
+    }
+  }
+}

@@ -1,0 +1,140 @@
+import ArgumentParser
+import Foundation
+import InferLine
+
+extension InferLineCommand {
+  struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Check a pipeline, a hardware catalog and profiles together, reporting every problem at once.",
+      discussion: """
+        Problems print as FILE:LINE: error|warning: MESSAGE. Exit status 65 when there is an error (with \
+        --strict, also for a warning), 0 otherwise. On success it prints what the planner will work from: \
+        each stage's chance of being visited (its scale factor), its candidate hardware, and the latency floor.
+        """)
+
+    @Argument(help: "Pipeline file (YAML).")
+    var pipeline: String
+
+    @Option(help: "Hardware catalog (YAML).")
+    var hardware: String
+
+    @Option(help: "Model profiles (CSV).")
+    var profiles: String
+
+    @Flag(help: "Treat warnings (latency falling as the batch grows, unknown columns) as errors.")
+    var strict = false
+
+    func run() throws {
+      let inputs: PlanningInputs
+      do {
+        inputs = try PlanningInputs.load(pipeline: pipeline, hardware: hardware, profiles: profiles, strict: strict)
+      } catch let error as DiagnosticsError {
+        note(error.description)
+        throw ExitCode(ExitStatus.badInput)
+      }
+      for warning in inputs.warnings { note(warning.description) }
+      print(Self.describe(inputs))
+    }
+
+    static func describe(_ inputs: PlanningInputs) -> String {
+      let p = inputs.pipeline
+      let scale = p.scaleFactors()
+      var lines = [
+        "pipeline '\(p.name)': \(p.stages.count) stage\(p.stages.count == 1 ? "" : "s"), \(p.edges.count) edge\(p.edges.count == 1 ? "" : "s"), SLO P\(String(format: "%g", p.slo.percentile)) <= \(String(format: "%g", p.slo.latencyMs)) ms"
+      ]
+      for (i, stage) in p.stages.enumerated() {
+        let options = inputs.candidates(forStage: i).map { c -> String in
+          let l1 = Double(c.profile.latency(batch: 1) ?? 0) / 1e6
+          return String(format: "%@ %.1f ms $%.3f/h", c.hardware.type, l1, c.hardware.pricePerHour)
+        }
+        lines.append(
+          String(format: "  %@ (%@): visited by %.1f%% of queries; ", stage.name, stage.model, scale[i] * 100)
+            + options.joined(separator: ", "))
+      }
+      let floor = inputs.latencyFloor
+      let floorMs = Double(floor.nanoseconds) / 1e6
+      lines.append(
+        String(format: "  latency floor %.2f ms along ", floorMs) + floor.path.map { p.stages[$0].name }.joined(separator: " -> ")
+          + (floorMs > p.slo.latencyMs ? String(format: ": above the SLO, which cannot be met") : ""))
+      let dominated = inputs.profiles.profiles.reduce(0) { $0 + $1.dominatedBatchSizes.count }
+      lines.append(
+        "hardware '\(inputs.catalog.name)': \(inputs.catalog.hardware.count) types; profiles: \(inputs.profiles.profiles.count) (model, hardware) pairs, \(dominated) dominated batch sizes")
+      lines.append(inputs.warnings.isEmpty ? "ok" : "ok, with \(inputs.warnings.count) warning\(inputs.warnings.count == 1 ? "" : "s")")
+      return lines.joined(separator: "\n")
+    }
+  }
+
+  struct Profiles: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Work with model profiles.", subcommands: [Import.self])
+
+    struct Import: ParsableCommand {
+      static let configuration = CommandConfiguration(
+        abstract: "Turn Triton perf_analyzer CSV files (-f), one per batch size, into profile rows.",
+        discussion: """
+          Each file is perf_analyzer's -f output for one batch size (-b); the row with the lowest concurrency is \
+          taken, its p50 as latency_ms and its p99 as latency_p99_ms. Example:
+            inferline profiles import --model resnet50 --hardware T4 1=perf-b1.csv 8=perf-b8.csv --append profiles.csv
+          """)
+
+      @Option(help: "Model name, as the pipeline's stages name it.")
+      var model: String
+
+      @Option(help: "Hardware type, as the catalog names it.")
+      var hardware: String
+
+      @Argument(help: "BATCH=FILE pairs: the batch size perf_analyzer ran with (-b) and its CSV.")
+      var measurements: [String]
+
+      @Option(help: "Append the rows to this profiles file (created with a header if missing) instead of printing.")
+      var append: String?
+
+      func run() throws {
+        var points: [PerfAnalyzerImport.Point] = []
+        for item in measurements {
+          let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+          guard parts.count == 2, let batch = Int(parts[0]), batch >= 1 else {
+            throw ValidationError("'\(item)' must be BATCH=FILE, such as 8=perf-b8.csv")
+          }
+          guard !points.contains(where: { $0.batchSize == batch }) else {
+            throw ValidationError("batch size \(batch) is given twice")
+          }
+          let text = try reportingInputErrors { () throws -> String in
+            guard let data = FileManager.default.contents(atPath: parts[1]) else {
+              throw InputError(file: parts[1], "cannot read the file", fix: "check the path")
+            }
+            return String(decoding: data, as: UTF8.self)
+          }
+          points.append(try reportingInputErrors {
+            try PerfAnalyzerImport.point(csv: text, file: parts[1], batchSize: batch)
+          })
+        }
+        let rows = PerfAnalyzerImport.rows(model: model, hardware: hardware, points: points, source: "perf_analyzer")
+        guard let append else {
+          print(([PerfAnalyzerImport.header] + rows).joined(separator: "\n"))
+          return
+        }
+        var text = FileManager.default.contents(atPath: append).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        if text.isEmpty { text = PerfAnalyzerImport.header + "\n" }
+        if !text.hasSuffix("\n") { text += "\n" }
+        text += rows.joined(separator: "\n") + "\n"
+        // Check the result before replacing the file, so a conflict leaves it as it was.
+        let temporary = append + ".import.tmp"
+        try text.write(toFile: temporary, atomically: true, encoding: .utf8)
+        let (_, diagnostics) = ProfileTable.load(path: temporary)
+        let errors = diagnostics.filter { $0.severity == .error }
+        if !errors.isEmpty {
+          try? FileManager.default.removeItem(atPath: temporary)
+          for e in errors { note(e.description.replacingOccurrences(of: temporary, with: append)) }
+          note("\(append) is unchanged")
+          throw ExitCode(ExitStatus.badInput)
+        }
+        guard rename(temporary, append) == 0 else {
+          try? FileManager.default.removeItem(atPath: temporary)
+          throw ValidationError("cannot write \(append): \(String(cString: strerror(errno)))")
+        }
+        note("appended \(rows.count) row\(rows.count == 1 ? "" : "s") for \(model) on \(hardware) to \(append)")
+      }
+    }
+  }
+}
