@@ -19,6 +19,7 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
   ],
   targets: [
     // C libraries, each behind one system-library target (module map + shim header).
@@ -36,7 +37,10 @@ let package = Package(
     // Yams (libyaml) for pipeline and hardware files.
     .target(
       name: "InferLine",
-      dependencies: ["CZlib", .product(name: "Yams", package: "Yams")],
+      dependencies: [
+        "CZlib", .product(name: "Yams", package: "Yams"),
+        .product(name: "HeapModule", package: "swift-collections"),
+      ],
       swiftSettings: swiftSettings),
     // Charts (Cairo), SVG post-processing (libxml2) and the HTML report.
     .target(

@@ -1,0 +1,148 @@
+import Foundation
+
+/// How one stage serves in a simulation: its batch limit, replicas and batch latencies.
+public struct StageService: Sendable, Equatable {
+  /// Largest batch a replica forms (`b`).
+  public var batchSize: Int
+  /// Replicas at time zero (`k`).
+  public var replicas: Int
+  /// `latencyTable[n - 1]` = L(n) for n in 1...b, nanoseconds (pessimistic lookup already applied).
+  public var latencyTable: [Int64]
+  /// p99 beside a p50 for each n (same indexing), when the profile gives both; for lognormal service times.
+  public var p99Table: [Int64]?
+
+  public init(batchSize: Int, replicas: Int, latencyTable: [Int64], p99Table: [Int64]? = nil) {
+    precondition(batchSize >= 1 && latencyTable.count == batchSize && latencyTable.allSatisfy { $0 > 0 })
+    precondition(replicas >= 0)
+    self.batchSize = batchSize
+    self.replicas = replicas
+    self.latencyTable = latencyTable
+    self.p99Table = p99Table
+  }
+
+  /// Looks the stage's configuration up in its profile.
+  /// - Throws: `InputError` when the batch size is above the largest profiled size (never extrapolated).
+  public init(configuration: StageConfiguration, profile: ModelProfile, stageName: String, profilesFile: String) throws {
+    guard configuration.batchSize >= 1, configuration.replicas >= 0 else {
+      throw InputError(
+        "stage '\(stageName)': batch size must be at least 1 and replicas 0 or more (got batch \(configuration.batchSize), \(configuration.replicas) replicas)")
+    }
+    var table: [Int64] = []
+    var p99: [Int64]? = profile.p99Latencies == nil ? nil : []
+    for n in 1...configuration.batchSize {
+      guard let latency = profile.latency(batch: n) else {
+        throw InputError(
+          file: profilesFile,
+          "stage '\(stageName)': \(profile.model) on \(profile.hardware) is profiled up to batch \(profile.batchSizes.last ?? 0), not \(configuration.batchSize)",
+          fix: "profile batch size \(configuration.batchSize) (inferline never extrapolates), or choose one of \(profile.batchSizes.map(String.init).joined(separator: ", "))")
+      }
+      table.append(latency)
+      if let p99Latencies = profile.p99Latencies {
+        p99!.append(p99Latencies[profile.batchSizes.firstIndex { $0 >= n }!])
+      }
+    }
+    self.init(batchSize: configuration.batchSize, replicas: configuration.replicas, latencyTable: table, p99Table: p99)
+  }
+}
+
+/// A change of a stage's replica count at a time (the tuner's decisions, replayed).
+public struct ReplicaChange: Sendable, Equatable, Codable {
+  /// When the new count takes effect, nanoseconds in the trace's time base.
+  public var time: Int64
+  public var stage: Int
+  public var replicas: Int
+
+  public init(time: Int64, stage: Int, replicas: Int) {
+    self.time = time
+    self.stage = stage
+    self.replicas = replicas
+  }
+}
+
+/// Where each query's route (the edges it takes) comes from.
+public enum RouteSource: Sendable, Equatable {
+  /// Drawn once per query, at arrival, from a generator with this seed: edge k is taken with its probability.
+  case drawn(seed: UInt64)
+  /// Given per query: bit k set when edge k (in the pipeline's edge order) is taken.
+  case given([UInt64])
+}
+
+/// How long a batch takes.
+public enum ServiceTimeModel: Sendable, Equatable {
+  /// Exactly L(n), as profiled.
+  case deterministic
+  /// Lognormal with median L(n) and 99th percentile p99(n) from the profile, drawn per batch with this seed.
+  case lognormal(seed: UInt64)
+  /// Exponential with mean L(n), drawn per batch (for checks against M/M/c queueing formulas).
+  case exponential(seed: UInt64)
+}
+
+/// Everything one simulation needs.
+public struct SimulationInput: Sendable {
+  /// Arrival times, non-decreasing, nanoseconds.
+  public var arrivals: [Int64]
+  public var stageCount: Int
+  /// (parent, child) stage indices, in the pipeline's edge order.
+  public var edges: [(parent: Int, child: Int)]
+  /// Probability of each edge (for drawn routes).
+  public var edgeProbabilities: [Double]
+  public var stages: [StageService]
+  /// Network delay per hop, nanoseconds.
+  public var hopDelay: Int64
+  public var routes: RouteSource
+  public var serviceTimes: ServiceTimeModel
+  /// Replica changes, in any order (sorted by the simulator).
+  public var replicaChanges: [ReplicaChange]
+  /// The latency objective, nanoseconds, and its percentile.
+  public var slo: Int64
+  public var percentile: Percentile
+
+  public init(
+    arrivals: [Int64], stageCount: Int, edges: [(parent: Int, child: Int)], edgeProbabilities: [Double],
+    stages: [StageService], hopDelay: Int64 = 0, routes: RouteSource = .drawn(seed: 1),
+    serviceTimes: ServiceTimeModel = .deterministic, replicaChanges: [ReplicaChange] = [], slo: Int64,
+    percentile: Percentile = Percentile(percent: 99)
+  ) {
+    self.arrivals = arrivals
+    self.stageCount = stageCount
+    self.edges = edges
+    self.edgeProbabilities = edgeProbabilities
+    self.stages = stages
+    self.hopDelay = hopDelay
+    self.routes = routes
+    self.serviceTimes = serviceTimes
+    self.replicaChanges = replicaChanges
+    self.slo = slo
+    self.percentile = percentile
+  }
+
+  /// A simulation of `arrivals` through a planned pipeline.
+  /// - Throws: `InputError` when a stage's hardware has no profile or its batch size is not profiled.
+  public init(
+    arrivals: [Int64], inputs: PlanningInputs, configuration: PipelineConfiguration,
+    routes: RouteSource = .drawn(seed: 1), serviceTimes: ServiceTimeModel = .deterministic,
+    replicaChanges: [ReplicaChange] = []
+  ) throws {
+    let pipeline = inputs.pipeline
+    guard configuration.stages.count == pipeline.stages.count else {
+      throw InputError(
+        "the configuration has \(configuration.stages.count) stages, pipeline '\(pipeline.name)' has \(pipeline.stages.count)")
+    }
+    var services: [StageService] = []
+    for (stage, config) in zip(pipeline.stages, configuration.stages) {
+      guard let profile = inputs.profiles.profile(model: stage.model, hardware: config.hardware) else {
+        throw InputError(
+          file: inputs.profiles.file, "stage '\(stage.name)': no profile for \(stage.model) on \(config.hardware)",
+          fix: "add one, or run the stage on hardware it is profiled for")
+      }
+      services.append(
+        try StageService(configuration: config, profile: profile, stageName: stage.name, profilesFile: inputs.profiles.file))
+    }
+    self.init(
+      arrivals: arrivals, stageCount: pipeline.stages.count, edges: pipeline.edges.map { ($0.parent, $0.child) },
+      edgeProbabilities: pipeline.edges.map(\.probability), stages: services,
+      hopDelay: ProfileTable.nanoseconds(pipeline.networkDelayMs), routes: routes, serviceTimes: serviceTimes,
+      replicaChanges: replicaChanges, slo: ProfileTable.nanoseconds(pipeline.slo.latencyMs),
+      percentile: Percentile(percent: pipeline.slo.percentile))
+  }
+}

@@ -1,0 +1,245 @@
+import Foundation
+import Testing
+
+@testable import InferLine
+
+/// Builders for small simulations.
+enum Sim {
+  static let ms: Int64 = 1_000_000
+
+  /// One stage, batch limit `b`, `k` replicas, L(n) from `latency(n)` in ms.
+  static func single(
+    _ arrivalsMs: [Double], b: Int = 1, k: Int = 1, latencyMs: (Int) -> Double, slo: Double = 1000,
+    serviceTimes: ServiceTimeModel = .deterministic, changes: [ReplicaChange] = []
+  ) -> SimulationInput {
+    let table = (1...b).map { Int64((latencyMs($0) * 1e6).rounded()) }
+    return SimulationInput(
+      arrivals: arrivalsMs.map { Int64(($0 * 1e6).rounded()) }, stageCount: 1, edges: [], edgeProbabilities: [],
+      stages: [StageService(batchSize: b, replicas: k, latencyTable: table)], serviceTimes: serviceTimes,
+      replicaChanges: changes, slo: Int64(slo * 1e6))
+  }
+
+  static func latenciesMs(_ input: SimulationInput) -> [Double] {
+    Estimator.simulate(input).latencies!.map { Double($0) / 1e6 }
+  }
+
+  /// A pipeline of stages with batch 1, one replica each (unless `replicas`), L in ms; edges with probabilities.
+  static func pipeline(
+    arrivalsMs: [Double], latencyMs: [Double], edges: [(Int, Int, Double)], hopMs: Double = 0,
+    routes: RouteSource = .drawn(seed: 1), replicas: Int = 1
+  ) -> SimulationInput {
+    SimulationInput(
+      arrivals: arrivalsMs.map { Int64(($0 * 1e6).rounded()) }, stageCount: latencyMs.count,
+      edges: edges.map { ($0.0, $0.1) }, edgeProbabilities: edges.map(\.2),
+      stages: latencyMs.map { StageService(batchSize: 1, replicas: replicas, latencyTable: [Int64(($0 * 1e6).rounded())]) },
+      hopDelay: Int64((hopMs * 1e6).rounded()), routes: routes, slo: 1_000 * ms)
+  }
+}
+
+@Suite struct EstimatorTests {
+  // MARK: Batching worked by hand, exact to the nanosecond
+
+  @Test func equalStampsDoNotBatchAtAnIdleStage() {
+    // b = 4, L = 10 ms. q0 and q1 both at 0: q0 starts alone; q1..q4 wait and go together at 10.
+    let input = Sim.single([0, 0, 1, 2, 3], b: 4, latencyMs: { _ in 10 })
+    #expect(Sim.latenciesMs(input) == [10, 20, 19, 18, 17])
+    let result = Estimator.simulate(input)
+    #expect(result.stages[0].batchSizeCounts == [0, 1, 0, 0, 1])
+    #expect(result.stages[0].batches == 2 && result.stages[0].visits == 5)
+    #expect(result.stages[0].totalWaitNanoseconds == (10 + 9 + 8 + 7) * Sim.ms)
+  }
+
+  @Test func aFinishAtAnArrivalsInstantGoesFirst() {
+    // The replica finishing at 10 forms its next batch without the queries stamped 10.
+    #expect(Sim.latenciesMs(Sim.single([0, 10, 10], b: 4, latencyMs: { _ in 10 })) == [10, 10, 20])
+    #expect(Sim.latenciesMs(Sim.single([0, 5, 10], b: 4, latencyMs: { _ in 10 })) == [10, 15, 20])
+  }
+
+  @Test func constantArrivalsWithGrowingBatches() {
+    // Every 2 ms, b = 3, L(n) = 5 + n ms: batches [q0] 0-6, [q1 q2] 6-13, [q3 q4 q5] 13-21, [q6 q7] 21-28.
+    let input = Sim.single([0, 2, 4, 6, 8, 10, 12, 14], b: 3, latencyMs: { 5 + Double($0) })
+    #expect(Sim.latenciesMs(input) == [6, 11, 9, 15, 13, 11, 16, 14])
+    #expect(Estimator.simulate(input).stages[0].batchSizeCounts == [0, 1, 2, 1])
+  }
+
+  @Test func replicasServeInParallel() {
+    #expect(Sim.latenciesMs(Sim.single([0, 0, 0], k: 2, latencyMs: { _ in 10 })) == [10, 10, 20])
+    #expect(Sim.latenciesMs(Sim.single([0, 0, 0], k: 3, latencyMs: { _ in 10 })) == [10, 10, 10])
+  }
+
+  @Test func pessimisticLatencyBetweenProfiledSizes() throws {
+    let profile = ModelProfile(
+      model: "m", hardware: "h", statistic: .p99, batchSizes: [1, 4], latencies: [2 * Sim.ms, 5 * Sim.ms], p99Latencies: nil)
+    let service = try StageService(
+      configuration: StageConfiguration(hardware: "h", batchSize: 3, replicas: 1), profile: profile, stageName: "s",
+      profilesFile: "p.csv")
+    #expect(service.latencyTable == [2 * Sim.ms, 5 * Sim.ms, 5 * Sim.ms])
+    do {
+      _ = try StageService(
+        configuration: StageConfiguration(hardware: "h", batchSize: 8, replicas: 1), profile: profile, stageName: "s",
+        profilesFile: "p.csv")
+      Issue.record("batch 8 is above the profile")
+    } catch let e as InputError {
+      #expect(e.message.contains("profiled up to batch 4, not 8") && e.file == "p.csv")
+    } catch { Issue.record("\(error)") }
+  }
+
+  // MARK: Pipelines: hops, joins, roots
+
+  @Test func hopsAddNetworkDelay() {
+    let input = Sim.pipeline(arrivalsMs: [0], latencyMs: [2, 3], edges: [(0, 1, 1)], hopMs: 1)
+    #expect(Sim.latenciesMs(input) == [6])
+  }
+
+  @Test func joinsWaitForEveryParentOnTheRoute() {
+    // Diamond a -> b, a -> c, b -> d, c -> d. L: a 1, b 2, c 5, d 1.
+    let edges = [(0, 1, 1.0), (0, 2, 1.0), (1, 3, 1.0), (2, 3, 1.0)]
+    let all = Sim.pipeline(arrivalsMs: [0], latencyMs: [1, 2, 5, 1], edges: edges, routes: .given([0b1111]))
+    #expect(Sim.latenciesMs(all) == [7])  // d waits for c (6), not b (3)
+    // Without a -> c, c is not on the route: d starts when b is done.
+    let noC = Sim.pipeline(arrivalsMs: [0], latencyMs: [1, 2, 5, 1], edges: edges, routes: .given([0b1101]))
+    #expect(Sim.latenciesMs(noC) == [4])
+    let result = Estimator.simulate(noC)
+    #expect(result.stages.map(\.visits) == [1, 1, 0, 1])
+    #expect(result.stageVisits == 3)
+  }
+
+  @Test func everyRootSeesEveryQuery() {
+    let input = Sim.pipeline(arrivalsMs: [0, 1], latencyMs: [5, 8], edges: [])
+    #expect(Sim.latenciesMs(input) == [8, 15])  // the 8 ms root is the bottleneck: q1 waits for it
+  }
+
+  /// Joins never start early, on random diamonds with random routes: d's batch starts only after every parent
+  /// on the route has finished. Checked against a direct computation for one replica per stage at low load.
+  @Test func randomDiamondsNeverStartJoinsEarly() {
+    var rng = SeededGenerator(seed: 17)
+    for _ in 0..<200 {
+      let l = (0..<4).map { _ in Double(rng.next() % 9 + 1) }
+      let mask = rng.next() % 16 | 0b0001  // a -> b always on
+      let edges = [(0, 1, 1.0), (0, 2, 1.0), (1, 3, 1.0), (2, 3, 1.0)]
+      let input = Sim.pipeline(arrivalsMs: [0], latencyMs: l, edges: edges, hopMs: 0.5, routes: .given([mask]))
+      let bDone = l[0] + 0.5 + l[1]
+      let cOn = mask & 0b0010 != 0
+      let cDone = cOn ? l[0] + 0.5 + l[2] : 0
+      let dFromB = mask & 0b0100 != 0
+      let dFromC = cOn && mask & 0b1000 != 0
+      var expected = max(bDone, cDone)
+      if dFromB || dFromC {
+        expected = max(expected, max(dFromB ? bDone : 0, dFromC ? cDone : 0) + 0.5 + l[3])
+      }
+      #expect(Sim.latenciesMs(input) == [expected], "mask \(mask), L \(l)")
+    }
+  }
+
+  // MARK: Routes
+
+  @Test func drawnRoutesFollowEdgeProbabilities() {
+    let n = 40_000
+    let arrivals = (0..<n).map { Double($0) * 10 }
+    let input = Sim.pipeline(arrivalsMs: arrivals, latencyMs: [1, 1, 1], edges: [(0, 1, 0.6), (0, 2, 0.3)], routes: .drawn(seed: 5))
+    let result = Estimator.simulate(input)
+    for (stage, p) in [(1, 0.6), (2, 0.3)] {
+      let sigma = (Double(n) * p * (1 - p)).squareRoot()
+      #expect(abs(Double(result.stages[stage].visits) - Double(n) * p) < 4 * sigma)
+    }
+    #expect(result.stages[0].visits == n)
+  }
+
+  @Test func sameSeedSameResultOtherSeedOtherResult() {
+    let arrivals = TraceGenerator.arrivals(.poisson(rate: 400), duration: 20, start: 0, seed: 3).map { Double($0) / 1e6 }
+    func run(_ seed: UInt64) -> [Int64] {
+      Estimator.simulate(
+        Sim.pipeline(arrivalsMs: arrivals, latencyMs: [2, 3, 2.5], edges: [(0, 1, 0.5), (0, 2, 0.5)], routes: .drawn(seed: seed))
+      ).latencies!
+    }
+    #expect(run(1) == run(1))
+    #expect(run(1) != run(2))
+  }
+
+  @Test func routesFileGivesTheRoutes() throws {
+    let folder = TemporaryFolder()
+    let path = folder.write("routes.txt", "11\n1,0\n\n0 1\n")
+    #expect(try RoutesFile.load(path: path, edgeCount: 2, queryCount: 3) == [0b11, 0b01, 0b10])
+    let bad = folder.write("bad.txt", "11\n102\n")
+    do {
+      _ = try RoutesFile.load(path: bad, edgeCount: 2, queryCount: 2)
+      Issue.record("expected an error")
+    } catch let e as InputError { #expect(e.line == 2) }
+    #expect(throws: InputError.self) { try RoutesFile.load(path: path, edgeCount: 2, queryCount: 5) }
+  }
+
+  // MARK: Replica changes
+
+  @Test func aReplicaAddedMidTraceHelpsOnlyAfterItArrives() {
+    // Overloaded: a query every 5 ms, 8 ms each. A second replica from t = 500 ms.
+    let arrivals = (0..<200).map { Double($0) * 5 }
+    let before = Estimator.simulate(Sim.single(arrivals, latencyMs: { _ in 8 }))
+    let change = ReplicaChange(time: 500 * Sim.ms, stage: 0, replicas: 2)
+    let after = Estimator.simulate(Sim.single(arrivals, latencyMs: { _ in 8 }, changes: [change]))
+    // Queries that started service before 500 ms are untouched.
+    let a = before.latencies!, b = after.latencies!
+    for q in 0..<200 where arrivals[q] + Double(a[q]) / 1e6 - 8 < 500 {
+      #expect(a[q] == b[q])
+    }
+    // Those arriving later wait far less.
+    let lateWith: Int64 = (150..<200).reduce(0) { $0 + b[$1] }
+    let lateWithout: Int64 = (150..<200).reduce(0) { $0 + a[$1] }
+    #expect(lateWith < lateWithout / 4)
+    #expect(after.stages[0].replicaNanoseconds > before.stages[0].replicaNanoseconds)
+  }
+
+  @Test func aRemovedBusyReplicaFinishesItsBatch() {
+    // Two replicas, both busy at 5 ms; cut to one at 5 ms: both batches still finish at 10.
+    let change = ReplicaChange(time: 5 * Sim.ms, stage: 0, replicas: 1)
+    let input = Sim.single([0, 0, 6, 6], k: 2, latencyMs: { _ in 10 }, changes: [change])
+    #expect(Sim.latenciesMs(input) == [10, 10, 14, 24])
+    // Replica time: 2 replicas for 10 ms, then 1 until the end (30 ms).
+    #expect(Estimator.simulate(input).stages[0].replicaNanoseconds == (2 * 10 + 1 * 20) * Sim.ms)
+  }
+
+  @Test func aStageWithoutReplicasNeverServes() {
+    let result = Estimator.simulate(Sim.single([0, 1], k: 0, latencyMs: { _ in 1 }, slo: 10))
+    #expect(result.latencies == [.max, .max])
+    #expect(!result.feasible && result.misses == 2)
+  }
+
+  // MARK: Early stop
+
+  @Test func earlyStopAgreesWithTheFullRun() {
+    var rng = SeededGenerator(seed: 23)
+    var stoppedSome = false
+    for trial in 0..<150 {
+      let rate = Double(rng.next() % 400 + 50)
+      let arrivals = TraceGenerator.arrivals(.gamma(rate: rate, cv: 2), duration: 5, start: 0, seed: UInt64(trial))
+        .map { Double($0) / 1e6 }
+      guard !arrivals.isEmpty else { continue }
+      let b = Int(rng.next() % 4) + 1, k = Int(rng.next() % 3) + 1
+      let base = Double(rng.next() % 8 + 1)
+      let slo = Double(rng.next() % 60 + 5)
+      let input = Sim.single(arrivals, b: b, k: k, latencyMs: { base + Double($0) }, slo: slo)
+      let full = Estimator.simulate(input)
+      let quick = Estimator.feasible(input)
+      #expect(quick.feasible == full.feasible)
+      // The full run's percentile is within the SLO exactly when it is feasible.
+      let sorted = full.latencies!.sorted()
+      #expect((Percentile(percent: 99).value(inSorted: sorted)! <= input.slo) == full.feasible)
+      stoppedSome = stoppedSome || quick.stoppedEarly
+    }
+    #expect(stoppedSome)
+  }
+
+  @Test func aQueryExactlyAtTheSLOMeetsIt() {
+    #expect(Estimator.simulate(Sim.single([0], latencyMs: { _ in 10 }, slo: 10)).misses == 0)
+    #expect(Estimator.simulate(Sim.single([0], latencyMs: { _ in 10.000001 }, slo: 10)).misses == 1)
+  }
+
+  @Test func percentileRanksAreIntegers() {
+    #expect(Percentile(percent: 99.9).rank(of: 1000) == 999)
+    #expect(Percentile(percent: 99).rank(of: 1000) == 990)
+    #expect(Percentile(percent: 99).rank(of: 1) == 1)
+    #expect(Percentile(percent: 50).rank(of: 3) == 2)
+    #expect(Percentile(percent: 99.99).rank(of: 10_000) == 9_999)
+    #expect(Percentile(percent: 99.9) == Percentile(percent: 99.90))
+    #expect(Percentile(percent: 99.9).allowedMisses(of: 1000) == 1)
+  }
+}
