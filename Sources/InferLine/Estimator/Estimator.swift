@@ -65,75 +65,105 @@ struct QueuedQuery {
   var since: Int64
 }
 
-/// A FIFO of waiting queries: a growable ring buffer.
-struct QueryQueue {
-  private var storage: [QueuedQuery] = Array(repeating: QueuedQuery(query: 0, since: 0), count: 64)
-  private var head = 0
-  private(set) var count = 0
+/// A growable buffer of plain values, freed explicitly: the simulator's hot state lives in these so that no
+/// access pays for a uniqueness check or reference counting.
+struct Slab<Element> {
+  private(set) var base: UnsafeMutablePointer<Element>
+  private(set) var capacity: Int
 
-  @inline(__always)
-  mutating func append(_ q: QueuedQuery) {
-    if count == storage.count { grow() }
-    var index = head + count
-    if index >= storage.count { index -= storage.count }
-    storage[index] = q
-    count += 1
+  init(repeating value: Element, count: Int) {
+    capacity = max(count, 1)
+    base = .allocate(capacity: capacity)
+    base.initialize(repeating: value, count: capacity)
   }
 
-  @inline(__always)
-  mutating func removeFirst() -> QueuedQuery {
-    let q = storage[head]
-    head += 1
-    if head == storage.count { head = 0 }
-    count -= 1
-    return q
+  @inline(__always) subscript(i: Int) -> Element {
+    get { base[i] }
+    nonmutating set { base[i] = newValue }
   }
 
-  private mutating func grow() {
-    var bigger = [QueuedQuery](repeating: QueuedQuery(query: 0, since: 0), count: storage.count * 2)
-    for i in 0..<count { bigger[i] = storage[(head + i) % storage.count] }
-    storage = bigger
-    head = 0
+  /// Grows to at least `wanted` elements, filling new ones with `value`.
+  mutating func grow(to wanted: Int, filling value: Element) {
+    guard wanted > capacity else { return }
+    let size = max(wanted, capacity * 2)
+    let bigger = UnsafeMutablePointer<Element>.allocate(capacity: size)
+    bigger.moveInitialize(from: base, count: capacity)
+    (bigger + capacity).initialize(repeating: value, count: size - capacity)
+    base.deallocate()
+    base = bigger
+    capacity = size
+  }
+
+  func free() {
+    base.deinitialize(count: capacity)
+    base.deallocate()
   }
 }
 
-/// The mutable state of one simulation run.
+/// The mutable state of one simulation run. Stages, replicas and queries are numbered; their state is kept in
+/// flat buffers indexed by those numbers.
 struct SimulationState {
   let input: SimulationInput
-  let options: Options
+  let options: Estimator.Options
   typealias Options = Estimator.Options
 
   // Pipeline shape.
   let stageCount: Int
-  /// Outgoing edges per stage: (edge index, child).
-  let outgoing: [[(edge: Int, child: Int)]]
+  let edgeCount: Int
+  /// Outgoing edges of stage s: `outEdge[outStart[s] ..< outStart[s + 1]]` (edge index) and `outChild` (child).
+  let outStart: [Int]
+  let outEdge: [Int]
+  let outChild: [Int]
   /// Index of each stage among join stages (several parents), or -1.
   let joinIndex: [Int]
   let joinCount: Int
   let roots: [Int]
   let order: [Int]
-
-  // Per query.
-  var routeMask: [UInt64]
-  var lastFinish: [Int64]
-  var remaining: [UInt8]
-  var joinWaiting: [UInt8]
-  var missed: [Bool]
+  let hop: Int64
+  let slo: Int64
 
   // Per stage.
-  var queues: [QueryQueue]
-  var idle: [[Int32]]
-  var batches: [[[Int32]]]
-  var active: [Int]
-  var pendingRemovals: [Int]
-  var lastReplicaChange: [Int64]
-  var stats: [StageStatistics]
-  var waits: [[Int64]]
+  let batchLimit: [Int]
+  /// L(n) of stage s at `latency[latencyStart[s] + n - 1]`.
+  let latencyStart: [Int]
+  let latency: [Int64]
+  var queueStorage: [Slab<QueuedQuery>]
+  var queueHead: Slab<Int>
+  var queueCount: Slab<Int>
+  /// First idle replica of each stage (-1 when none); replicas chain through `nextIdle`.
+  var idleHead: Slab<Int32>
+  var active: Slab<Int>
+  var pendingRemovals: Slab<Int>
+  var lastReplicaChange: Slab<Int64>
+  /// Replica time accounted up to `lastReplicaChange`, nanoseconds.
+  var replicaTime: Slab<Int64>
+  var visitCount: Slab<Int>
+  var batchCount: Slab<Int>
+  var busy: Slab<Int64>
+  var waitSum: Slab<Int64>
+  /// Batches of n queries at stage s: `batchSizes[batchSizeStart[s] + n]`.
+  let batchSizeStart: [Int]
+  var batchSizes: Slab<Int>
+  var waits: [ScratchColumn<Int64>]
+
+  // Per replica (numbered across stages; stages that gain replicas add numbers).
+  var replicaCount: Int
+  let memberStride: Int
+  var nextIdle: Slab<Int32>
+  var members: Slab<Int32>
+  var memberCount: Slab<Int>
+
+  // Per query.
+  var routeMask: Slab<UInt64>
+  var lastFinish: Slab<Int64>
+  var remaining: Slab<UInt8>
+  var joinWaiting: Slab<UInt8>
+  var missed: Slab<Bool>
 
   var heap = Heap<SimulationEvent>()
   var sequence: UInt64 = 0
   var misses = 0
-  var allowedMisses: Int
+  let allowedMisses: Int
   var events = 0
   var visits = 0
   var routeRNG: SeededGenerator
@@ -144,48 +174,91 @@ struct SimulationState {
   init(input: SimulationInput, options: Options) {
     self.input = input
     self.options = options
-    stageCount = input.stageCount
+    let stages = input.stageCount
+    stageCount = stages
+    edgeCount = input.edges.count
     precondition(input.edges.count <= 64, "at most 64 edges")
-    var out = [[(edge: Int, child: Int)]](repeating: [], count: stageCount)
-    var parents = [Int](repeating: 0, count: stageCount)
-    for (k, e) in input.edges.enumerated() {
-      out[e.parent].append((k, e.child))
+    precondition(input.stages.count == stages)
+    var start = [Int](repeating: 0, count: stages + 1)
+    var parents = [Int](repeating: 0, count: stages)
+    for e in input.edges {
+      start[e.parent + 1] += 1
       parents[e.child] += 1
     }
-    outgoing = out
-    var joins = [Int](repeating: -1, count: stageCount)
+    for s in 0..<stages { start[s + 1] += start[s] }
+    var fill = start
+    var edgeOf = [Int](repeating: 0, count: input.edges.count)
+    var childOf = [Int](repeating: 0, count: input.edges.count)
+    for (k, e) in input.edges.enumerated() {
+      edgeOf[fill[e.parent]] = k
+      childOf[fill[e.parent]] = e.child
+      fill[e.parent] += 1
+    }
+    outStart = start
+    outEdge = edgeOf
+    outChild = childOf
+    var joins = [Int](repeating: -1, count: stages)
     var j = 0
-    for s in 0..<stageCount where parents[s] > 1 {
+    for s in 0..<stages where parents[s] > 1 {
       joins[s] = j
       j += 1
     }
     joinIndex = joins
     joinCount = j
-    roots = (0..<stageCount).filter { parents[$0] == 0 }
-    order = PipelineSpec.topologicalOrder(count: stageCount, edges: input.edges.map { ($0.parent, $0.child) }) ?? []
+    roots = (0..<stages).filter { parents[$0] == 0 }
+    order = PipelineSpec.topologicalOrder(count: stages, edges: input.edges.map { ($0.parent, $0.child) }) ?? []
+    hop = input.hopDelay
+    slo = input.slo
+
+    batchLimit = input.stages.map(\.batchSize)
+    var offsets: [Int] = []
+    var table: [Int64] = []
+    var sizeOffsets: [Int] = []
+    var sizeTotal = 0
+    for service in input.stages {
+      offsets.append(table.count)
+      table += service.latencyTable
+      sizeOffsets.append(sizeTotal)
+      sizeTotal += service.batchSize + 1
+    }
+    latencyStart = offsets
+    latency = table
+    batchSizeStart = sizeOffsets
+    batchSizes = Slab(repeating: 0, count: sizeTotal)
+    queueStorage = (0..<stages).map { _ in Slab(repeating: QueuedQuery(query: 0, since: 0), count: 256) }
+    queueHead = Slab(repeating: 0, count: stages)
+    queueCount = Slab(repeating: 0, count: stages)
+    idleHead = Slab(repeating: -1, count: stages)
+    active = Slab(repeating: 0, count: stages)
+    pendingRemovals = Slab(repeating: 0, count: stages)
+    let first = input.arrivals.first ?? 0
+    lastReplicaChange = Slab(repeating: first, count: stages)
+    replicaTime = Slab(repeating: 0, count: stages)
+    visitCount = Slab(repeating: 0, count: stages)
+    batchCount = Slab(repeating: 0, count: stages)
+    busy = Slab(repeating: 0, count: stages)
+    waitSum = Slab(repeating: 0, count: stages)
+    waits = (0..<stages).map { _ in ScratchColumn<Int64>() }
+
+    memberStride = max(1, input.stages.map(\.batchSize).max() ?? 1)
+    let initialReplicas = input.stages.reduce(0) { $0 + $1.replicas }
+    replicaCount = 0
+    nextIdle = Slab(repeating: -1, count: max(initialReplicas, 1))
+    members = Slab(repeating: 0, count: max(initialReplicas, 1) * memberStride)
+    memberCount = Slab(repeating: 0, count: max(initialReplicas, 1))
+    replicaStage = Slab(repeating: 0, count: max(initialReplicas, 1))
+
     let n = input.arrivals.count
-    routeMask = [UInt64](repeating: 0, count: input.edges.isEmpty ? 0 : n)
+    routeMask = Slab(repeating: 0, count: input.edges.isEmpty ? 1 : n)
     if case .given(let masks) = input.routes {
       precondition(masks.count == n, "given routes must have one entry per query")
-      routeMask = masks
+      for q in 0..<n { routeMask[q] = masks[q] }
     }
-    lastFinish = input.arrivals
-    remaining = [UInt8](repeating: 0, count: n)
-    joinWaiting = [UInt8](repeating: 0, count: n * j)
-    missed = [Bool](repeating: false, count: n)
-    queues = [QueryQueue](repeating: QueryQueue(), count: stageCount)
-    idle = input.stages.map { s in (0..<Int32(s.replicas)).reversed().map { $0 } }
-    batches = input.stages.map { s in [[Int32]](repeating: [], count: s.replicas) }
-    active = input.stages.map(\.replicas)
-    pendingRemovals = [Int](repeating: 0, count: stageCount)
-    let start = input.arrivals.first ?? 0
-    lastReplicaChange = [Int64](repeating: start, count: stageCount)
-    stats = input.stages.map { s in
-      StageStatistics(
-        visits: 0, batches: 0, busyNanoseconds: 0, replicaNanoseconds: 0, totalWaitNanoseconds: 0,
-        p99WaitNanoseconds: 0, batchSizeCounts: [Int](repeating: 0, count: s.batchSize + 1))
-    }
-    waits = [[Int64]](repeating: [], count: stageCount)
+    lastFinish = Slab(repeating: 0, count: n)
+    for q in 0..<n { lastFinish[q] = input.arrivals[q] }
+    remaining = Slab(repeating: 0, count: n)
+    joinWaiting = Slab(repeating: 0, count: max(1, n * j))
+    missed = Slab(repeating: false, count: n)
     allowedMisses = input.percentile.allowedMisses(of: n)
     var routeSeed: UInt64 = 0
     if case .drawn(let seed) = input.routes { routeSeed = seed }
@@ -194,6 +267,42 @@ struct SimulationState {
     case .deterministic: serviceRNG = SeededGenerator(seed: 0)
     case .lognormal(let seed), .exponential(let seed): serviceRNG = SeededGenerator(seed: seed ^ 0x5EED_5EED)
     }
+    for (s, service) in input.stages.enumerated() {
+      for _ in 0..<service.replicas { addReplica(stage: s) }
+      active[s] = service.replicas
+    }
+  }
+
+  var replicaStage: Slab<Int32>
+
+  /// A new replica of stage s, idle.
+  mutating func addReplica(stage s: Int) {
+    let id = replicaCount
+    replicaCount += 1
+    nextIdle.grow(to: replicaCount, filling: -1)
+    memberCount.grow(to: replicaCount, filling: 0)
+    replicaStage.grow(to: replicaCount, filling: 0)
+    members.grow(to: replicaCount * memberStride, filling: 0)
+    replicaStage[id] = Int32(s)
+    nextIdle[id] = idleHead[s]
+    idleHead[s] = Int32(id)
+  }
+
+  func free() {
+    for q in queueStorage { q.free() }
+    for slab in [queueHead, queueCount, active, pendingRemovals, visitCount, batchCount] { slab.free() }
+    for slab in [lastReplicaChange, busy, waitSum, replicaTime] { slab.free() }
+    batchSizes.free()
+    idleHead.free()
+    nextIdle.free()
+    members.free()
+    memberCount.free()
+    replicaStage.free()
+    routeMask.free()
+    lastFinish.free()
+    remaining.free()
+    joinWaiting.free()
+    missed.free()
   }
 
   @inline(__always)
@@ -203,6 +312,7 @@ struct SimulationState {
   }
 
   mutating func run() -> SimulationResult {
+    defer { free() }
     let arrivals = input.arrivals
     let n = arrivals.count
     for change in input.replicaChanges.sorted(by: { ($0.time, $0.stage) < ($1.time, $1.stage) }) {
@@ -211,68 +321,101 @@ struct SimulationState {
     var nextArrival = 0
     var stopped = false
     var now = arrivals.first ?? 0
-    while true {
-      // The next event: the heap's, unless the next trace arrival comes first. Trace arrivals sort after every
-      // change and finish at their time, and before arrivals the simulation creates.
-      if let top = heap.min, nextArrival >= n || top.time < arrivals[nextArrival]
-        || (top.time == arrivals[nextArrival] && top.kind < SimulationEvent.arrival)
-      {
-        let event = heap.removeMin()
-        now = event.time
-        events += 1
-        switch event.order >> 56 {
-        case SimulationEvent.finish: finish(stage: Int(event.stage), replica: Int(event.subject), at: now)
-        case SimulationEvent.arrival: arrive(query: Int(event.subject), stage: Int(event.stage), at: now)
-        default: changeReplicas(stage: Int(event.stage), to: Int(event.subject), at: now)
+    arrivals.withUnsafeBufferPointer { arrivals in
+      while true {
+        // The next event: the heap's, unless the next trace arrival comes first. Trace arrivals sort after every
+        // change and finish at their time, and before arrivals the simulation creates.
+        if let top = heap.min, nextArrival >= n || top.time < arrivals[nextArrival]
+          || (top.time == arrivals[nextArrival] && top.kind < SimulationEvent.arrival)
+        {
+          let event = heap.removeMin()
+          now = event.time
+          events &+= 1
+          switch event.order >> 56 {
+          case SimulationEvent.finish: finish(replica: Int(event.subject), at: now)
+          case SimulationEvent.arrival: arrive(query: Int(event.subject), stage: Int(event.stage), at: now)
+          default: changeReplicas(stage: Int(event.stage), to: Int(event.subject), at: now)
+          }
+        } else if nextArrival < n {
+          now = arrivals[nextArrival]
+          events &+= 1
+          enter(query: nextArrival, at: now)
+          nextArrival += 1
+        } else {
+          break
         }
-      } else if nextArrival < n {
-        now = arrivals[nextArrival]
-        events += 1
-        enter(query: nextArrival, at: now)
-        nextArrival += 1
-      } else {
-        break
-      }
-      if options.stopWhenInfeasible && misses > allowedMisses {
-        stopped = true
-        break
+        if options.stopWhenInfeasible && misses > allowedMisses {
+          stopped = true
+          break
+        }
       }
     }
-    // Replica time up to the end.
+    var stats: [StageStatistics] = []
     for s in 0..<stageCount {
-      stats[s].replicaNanoseconds += Int64(active[s]) * (now - lastReplicaChange[s])
-      if options.collectWaitPercentiles, !waits[s].isEmpty {
-        waits[s].sort()
-        stats[s].p99WaitNanoseconds = Percentile(percent: 99).value(inSorted: waits[s])!
+      let replicaTime = busyReplicaTime(stage: s, until: now)
+      var p99Wait: Int64 = 0
+      if options.collectWaitPercentiles, waits[s].count > 0 {
+        p99Wait = Self.select(waits[s], rank: Percentile(percent: 99).rank(of: waits[s].count))
       }
+      stats.append(
+        StageStatistics(
+          visits: visitCount[s], batches: batchCount[s], busyNanoseconds: busy[s], replicaNanoseconds: replicaTime,
+          totalWaitNanoseconds: waitSum[s], p99WaitNanoseconds: p99Wait,
+          batchSizeCounts: (0...batchLimit[s]).map { batchSizes[batchSizeStart[s] + $0] }))
     }
     if stopped {
       return SimulationResult(
         queries: n, latencies: nil, stoppedEarly: true, misses: misses, feasible: false, summary: nil, stages: stats,
         stageVisits: visits, events: events)
     }
-    var latencies = lastFinish
     var over = 0
-    for q in 0..<n {
-      if remaining[q] > 0 || q >= nextArrival {
-        latencies[q] = .max  // never fully served (a stage without replicas)
-      } else {
-        latencies[q] -= arrivals[q]
+    let latencies = [Int64](unsafeUninitializedCapacity: n) { buffer, count in
+      for q in 0..<n {
+        let l = remaining[q] > 0 ? Int64.max : lastFinish[q] - arrivals[q]  // .max: never fully served
+        buffer[q] = l
+        if l > slo { over += 1 }
       }
-      if latencies[q] > input.slo { over += 1 }
+      count = n
     }
-    let feasible = over <= allowedMisses
     return SimulationResult(
-      queries: n, latencies: latencies, stoppedEarly: false, misses: over, feasible: feasible,
+      queries: n, latencies: latencies, stoppedEarly: false, misses: over, feasible: over <= allowedMisses,
       summary: n > 0 ? LatencySummary(latencies: latencies) : nil, stages: stats, stageVisits: visits, events: events)
   }
 
+  /// Replica time of stage s up to `end`, nanoseconds.
+  func busyReplicaTime(stage s: Int, until end: Int64) -> Int64 {
+    replicaTime[s] + Int64(active[s]) * (end - lastReplicaChange[s])
+  }
+
+  /// The nearest-rank element of a column (quickselect on a copy of its values).
+  static func select(_ column: ScratchColumn<Int64>, rank: Int) -> Int64 {
+    var values = Array(column.buffer)
+    let k = rank - 1
+    var low = 0, high = values.count - 1
+    while low < high {
+      let pivot = values[(low + high) / 2]
+      var i = low, j = high
+      while i <= j {
+        while values[i] < pivot { i += 1 }
+        while values[j] > pivot { j -= 1 }
+        if i <= j {
+          values.swapAt(i, j)
+          i += 1
+          j -= 1
+        }
+      }
+      if k <= j { high = j } else if k >= i { low = i } else { return values[k] }
+    }
+    return values[k]
+  }
+
   /// A trace arrival: draw the route, then enter every root.
+  @inline(__always)
   mutating func enter(query q: Int, at t: Int64) {
-    if !input.edges.isEmpty {
+    if edgeCount > 0 {
       if case .drawn = input.routes {
         var mask: UInt64 = 0
-        for (k, p) in input.edgeProbabilities.enumerated() where routeRNG.nextUnitInterval() < p {
+        for k in 0..<edgeCount where routeRNG.nextUnitInterval() < input.edgeProbabilities[k] {
           mask |= 1 << UInt64(k)
         }
         routeMask[q] = mask
@@ -295,9 +438,9 @@ struct SimulationState {
     for r in roots { visited[r] = true }
     var joins = [UInt8](repeating: 0, count: joinCount)
     for s in order where visited[s] {
-      for (k, c) in outgoing[s] where mask & (1 << UInt64(k)) != 0 {
-        visited[c] = true
-        if joinIndex[c] >= 0 { joins[joinIndex[c]] += 1 }
+      for i in outStart[s]..<outStart[s + 1] where mask & (1 << UInt64(outEdge[i])) != 0 {
+        visited[outChild[i]] = true
+        if joinIndex[outChild[i]] >= 0 { joins[joinIndex[outChild[i]]] += 1 }
       }
     }
     let facts = (UInt8(visited.filter { $0 }.count), joins)
@@ -308,38 +451,61 @@ struct SimulationState {
   /// A query joins a stage's queue; the stage dispatches.
   @inline(__always)
   mutating func arrive(query q: Int, stage s: Int, at t: Int64) {
-    queues[s].append(QueuedQuery(query: Int32(q), since: t))
+    if queueCount[s] == queueStorage[s].capacity { growQueue(stage: s) }
+    var index = queueHead[s] + queueCount[s]
+    if index >= queueStorage[s].capacity { index -= queueStorage[s].capacity }
+    queueStorage[s][index] = QueuedQuery(query: Int32(q), since: t)
+    queueCount[s] += 1
     dispatch(stage: s, at: t)
   }
 
+  mutating func growQueue(stage s: Int) {
+    let old = queueStorage[s]
+    let bigger = Slab(repeating: QueuedQuery(query: 0, since: 0), count: old.capacity * 2)
+    for i in 0..<queueCount[s] { bigger[i] = old[(queueHead[s] + i) % old.capacity] }
+    old.free()
+    queueStorage[s] = bigger
+    queueHead[s] = 0
+  }
+
   /// Idle replicas take batches while queries wait.
+  @inline(__always)
   mutating func dispatch(stage s: Int, at t: Int64) {
-    let service = input.stages[s]
-    while queues[s].count > 0, let replica = idle[s].popLast() {
-      let size = min(queues[s].count, service.batchSize)
-      var members = batches[s][Int(replica)]
-      members.removeAll(keepingCapacity: true)
-      for _ in 0..<size {
-        let entry = queues[s].removeFirst()
-        members.append(entry.query)
+    while queueCount[s] > 0 && idleHead[s] >= 0 {
+      let replica = Int(idleHead[s])
+      idleHead[s] = nextIdle[replica]
+      let size = min(queueCount[s], batchLimit[s])
+      let queue = queueStorage[s]
+      let capacity = queue.capacity
+      var head = queueHead[s]
+      let base = replica * memberStride
+      var waited: Int64 = 0
+      for i in 0..<size {
+        let entry = queue[head]
+        head += 1
+        if head == capacity { head = 0 }
+        members[base + i] = entry.query
         let wait = t - entry.since
-        stats[s].totalWaitNanoseconds += wait
+        waited += wait
         if options.collectWaitPercentiles { waits[s].append(wait) }
       }
-      batches[s][Int(replica)] = members
+      queueHead[s] = head
+      queueCount[s] -= size
+      memberCount[replica] = size
+      waitSum[s] += waited
       let duration = serviceTime(stage: s, size: size)
-      stats[s].busyNanoseconds += duration
-      stats[s].batches += 1
-      stats[s].visits += size
-      stats[s].batchSizeCounts[size] += 1
+      busy[s] += duration
+      batchCount[s] += 1
+      visitCount[s] += size
+      batchSizes[batchSizeStart[s] + size] += 1
       visits += size
-      push(time: t + duration, kind: SimulationEvent.finish, stage: s, subject: replica)
+      push(time: t + duration, kind: SimulationEvent.finish, stage: s, subject: Int32(replica))
     }
   }
 
   @inline(__always)
   mutating func serviceTime(stage s: Int, size: Int) -> Int64 {
-    let median = input.stages[s].latencyTable[size - 1]
+    let median = latency[latencyStart[s] + size - 1]
     switch input.serviceTimes {
     case .deterministic:
       return median
@@ -353,10 +519,12 @@ struct SimulationState {
   }
 
   /// A batch finishes: its queries go on along their routes; the replica serves again (or leaves).
-  mutating func finish(stage s: Int, replica: Int, at t: Int64) {
-    let members = batches[s][replica]
-    let slo = input.slo
-    for q32 in members {
+  mutating func finish(replica: Int, at t: Int64) {
+    let s = Int(replicaStage[replica])
+    let base = replica * memberStride
+    let from = outStart[s], to = outStart[s + 1]
+    for i in 0..<memberCount[replica] {
+      let q32 = members[base + i]
       let q = Int(q32)
       if t > lastFinish[q] { lastFinish[q] = t }
       remaining[q] &-= 1
@@ -364,29 +532,32 @@ struct SimulationState {
         missed[q] = true
         misses += 1
       }
-      if outgoing[s].isEmpty { continue }
+      if from == to { continue }
       let mask = routeMask[q]
-      for (k, c) in outgoing[s] where mask & (1 << UInt64(k)) != 0 {
+      for e in from..<to where mask & (1 << UInt64(outEdge[e])) != 0 {
+        let c = outChild[e]
         let j = joinIndex[c]
         if j >= 0 {
-          joinWaiting[q * joinCount + j] &-= 1
-          if joinWaiting[q * joinCount + j] != 0 { continue }  // other parents still running
+          let slot = q * joinCount + j
+          joinWaiting[slot] &-= 1
+          if joinWaiting[slot] != 0 { continue }  // other parents still running
         }
-        push(time: t + input.hopDelay, kind: SimulationEvent.arrival, stage: c, subject: q32)
+        push(time: t + hop, kind: SimulationEvent.arrival, stage: c, subject: q32)
       }
     }
     if pendingRemovals[s] > 0 {
       pendingRemovals[s] -= 1
       noteReplicaCount(stage: s, at: t, change: -1)
     } else {
-      idle[s].append(Int32(replica))
+      nextIdle[replica] = idleHead[s]
+      idleHead[s] = Int32(replica)
     }
     dispatch(stage: s, at: t)
   }
 
   /// Replica time is accounted whenever the count changes.
   mutating func noteReplicaCount(stage s: Int, at t: Int64, change: Int) {
-    stats[s].replicaNanoseconds += Int64(active[s]) * (t - lastReplicaChange[s])
+    replicaTime[s] += Int64(active[s]) * (t - lastReplicaChange[s])
     lastReplicaChange[s] = t
     active[s] += change
   }
@@ -401,15 +572,13 @@ struct SimulationState {
       let cancel = min(add, pendingRemovals[s])
       pendingRemovals[s] -= cancel
       add -= cancel
-      for _ in 0..<add {
-        batches[s].append([])
-        idle[s].append(Int32(batches[s].count - 1))
-      }
+      for _ in 0..<add { addReplica(stage: s) }
       noteReplicaCount(stage: s, at: t, change: add)
       dispatch(stage: s, at: t)
     } else if target < effective {
       var remove = effective - target
-      while remove > 0, idle[s].popLast() != nil {
+      while remove > 0 && idleHead[s] >= 0 {
+        idleHead[s] = nextIdle[Int(idleHead[s])]
         remove -= 1
         noteReplicaCount(stage: s, at: t, change: -1)
       }

@@ -1,0 +1,158 @@
+import ArgumentParser
+import Foundation
+import InferLine
+
+/// Flags naming a pipeline and what it runs on, shared by the commands that plan or simulate.
+struct PipelineOptions: ParsableArguments {
+  @Option(help: "Pipeline file (YAML).")
+  var pipeline: String
+
+  @Option(help: "Hardware catalog (YAML).")
+  var hardware: String
+
+  @Option(help: "Model profiles (CSV).")
+  var profiles: String
+
+  func load() throws -> PlanningInputs {
+    do {
+      let inputs = try PlanningInputs.load(pipeline: pipeline, hardware: hardware, profiles: profiles)
+      for warning in inputs.warnings { note(warning.description) }
+      return inputs
+    } catch let error as DiagnosticsError {
+      note(error.description)
+      throw ExitCode(ExitStatus.badInput)
+    }
+  }
+}
+
+/// Picks the trace of a pipeline from a log that may hold several.
+func trace(for pipeline: PipelineSpec, in set: QueryLogSet, logs: [String]) throws -> ArrivalTrace {
+  if set.traces.count == 1 { return set.traces[0] }
+  if let match = set.traces.first(where: { $0.pipeline == pipeline.name }) { return match }
+  throw InputError(
+    file: logs.joined(separator: ", "),
+    "the logs hold \(set.traces.count) pipelines (\(set.traces.map { $0.pipeline ?? "-" }.joined(separator: ", "))), none named '\(pipeline.name)'",
+    fix: "name the pipeline in the pipeline file as the log does, or give a log of this pipeline alone")
+}
+
+extension InferLineCommand {
+  struct Simulate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Simulate a query log through a configured pipeline: every query's end-to-end latency.",
+      discussion: """
+        The configuration file gives each stage's hardware, batch size and replicas:
+          stages:
+            detect: {hardware: T4, batch_size: 4, replicas: 3}
+        Routes are drawn per query from --seed, or read from --routes (one line per query, 0/1 per edge).
+        """)
+
+    @Option(name: .customLong("trace"), help: "Query log(s) to replay.")
+    var traces: [String]
+
+    @OptionGroup var pipelineOptions: PipelineOptions
+
+    @Option(help: "Configuration file (YAML): hardware, batch_size and replicas per stage.")
+    var config: String
+
+    @Option(help: "Seed for drawn routes and service times.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Routes file: one line per query, a 0 or 1 per edge in the pipeline's edge order.")
+    var routes: String?
+
+    @Option(help: "Service times: deterministic (L(n) exactly) or lognormal (from profiles with a p50 and a p99).")
+    var serviceTimes: String = "deterministic"
+
+    @OptionGroup var log: LogOptions
+
+    @Flag(help: "Print JSON for machines instead of tables.")
+    var json = false
+
+    struct Output: Encodable {
+      var queries: Int
+      var stageVisits: Int
+      var seed: UInt64
+      var sloMs: Double
+      var percentile: Double
+      var feasible: Bool
+      var fractionOverSLO: Double
+      var latencyMs: [String: Double]
+      var stages: [StageOutput]
+    }
+
+    struct StageOutput: Encodable {
+      var name: String
+      var hardware: String
+      var batchSize: Int
+      var replicas: Int
+      var visits: Int
+      var utilisation: Double
+      var meanWaitMs: Double
+      var p99WaitMs: Double
+      var meanBatchSize: Double
+      var batchSizeCounts: [Int]
+    }
+
+    func run() throws {
+      let options = try log.readOptions()
+      guard ["deterministic", "lognormal"].contains(serviceTimes) else {
+        throw ValidationError("--service-times must be deterministic or lognormal (got '\(serviceTimes)')")
+      }
+      let inputs = try pipelineOptions.load()
+      let spec = inputs.pipeline
+      let (configuration, arrivals, routeSource) = try reportingInputErrors {
+        () throws -> (PipelineConfiguration, [Int64], RouteSource) in
+        let configuration: PipelineConfiguration
+        do {
+          configuration = try PipelineConfiguration.load(path: config, pipeline: spec)
+        } catch let error as DiagnosticsError {
+          throw InputError(error.description)
+        }
+        let set = try QueryLogSet.read(paths: traces, options: options)
+        let arrivals = try trace(for: spec, in: set, logs: traces).arrivals
+        let routeSource: RouteSource =
+          try routes.map { .given(try RoutesFile.load(path: $0, edgeCount: spec.edges.count, queryCount: arrivals.count)) }
+          ?? .drawn(seed: seed)
+        return (configuration, arrivals, routeSource)
+      }
+      let input = try reportingInputErrors {
+        try SimulationInput(
+          arrivals: arrivals, inputs: inputs, configuration: configuration, routes: routeSource,
+          serviceTimes: serviceTimes == "lognormal" ? .lognormal(seed: seed) : .deterministic)
+      }
+      let result = Estimator.simulate(input)
+      let summary = result.summary!
+      func ms(_ ns: Int64) -> Double { ns == .max ? .infinity : Double(ns) / 1e6 }
+      let output = Output(
+        queries: result.queries, stageVisits: result.stageVisits, seed: seed, sloMs: spec.slo.latencyMs,
+        percentile: spec.slo.percentile, feasible: result.feasible, fractionOverSLO: result.fractionOverSLO ?? 1,
+        latencyMs: ["p50": ms(summary.p50), "p95": ms(summary.p95), "p99": ms(summary.p99), "p99.9": ms(summary.p999), "max": ms(summary.max)],
+        stages: spec.stages.indices.map { i in
+          let s = result.stages[i], c = configuration.stages[i]
+          return StageOutput(
+            name: spec.stages[i].name, hardware: c.hardware, batchSize: c.batchSize, replicas: c.replicas, visits: s.visits,
+            utilisation: s.utilisation, meanWaitMs: s.meanWaitNanoseconds / 1e6, p99WaitMs: Double(s.p99WaitNanoseconds) / 1e6,
+            meanBatchSize: s.meanBatchSize, batchSizeCounts: s.batchSizeCounts)
+        })
+      if json {
+        try printJSON(output)
+        return
+      }
+      print("\(result.queries) queries, \(result.stageVisits) stage visits (routes: \(routes == nil ? "drawn, seed \(seed)" : "from \(routes!)"))")
+      print(
+        String(
+          format: "end-to-end latency: P50 %.2f ms, P95 %.2f, P99 %.2f, P99.9 %.2f, max %.2f", ms(summary.p50), ms(summary.p95),
+          ms(summary.p99), ms(summary.p999), ms(summary.max)))
+      print(
+        String(format: "SLO P%g <= %g ms: ", spec.slo.percentile, spec.slo.latencyMs)
+          + (result.feasible ? "met" : "missed") + String(format: " (%.3f%% of queries over it)", (result.fractionOverSLO ?? 1) * 100))
+      print("stage          hardware  batch  replicas  utilisation  mean wait  P99 wait  mean batch")
+      for s in output.stages {
+        print(
+          s.name.padding(toLength: 14, withPad: " ", startingAt: 0) + " "
+            + s.hardware.padding(toLength: 9, withPad: " ", startingAt: 0)
+            + String(format: " %5d %9d %11.1f%% %8.2f ms %6.2f ms %11.2f", s.batchSize, s.replicas, s.utilisation * 100, s.meanWaitMs, s.p99WaitMs, s.meanBatchSize))
+      }
+    }
+  }
+}
