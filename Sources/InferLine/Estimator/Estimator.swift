@@ -170,6 +170,8 @@ struct SimulationState {
   var serviceRNG: SeededGenerator
   /// Route facts per distinct route mask: stages visited, and expected parents per join stage.
   var routeCache: [UInt64: (visited: UInt8, joins: [UInt8])] = [:]
+  /// The same, indexed by mask, for up to 12 edges (no hashing on the hot path).
+  var routeTable: [(visited: UInt8, joins: [UInt8])?] = []
 
   init(input: SimulationInput, options: Options) {
     self.input = input
@@ -390,23 +392,7 @@ struct SimulationState {
   /// The nearest-rank element of a column (quickselect on a copy of its values).
   static func select(_ column: ScratchColumn<Int64>, rank: Int) -> Int64 {
     var values = Array(column.buffer)
-    let k = rank - 1
-    var low = 0, high = values.count - 1
-    while low < high {
-      let pivot = values[(low + high) / 2]
-      var i = low, j = high
-      while i <= j {
-        while values[i] < pivot { i += 1 }
-        while values[j] > pivot { j -= 1 }
-        if i <= j {
-          values.swapAt(i, j)
-          i += 1
-          j -= 1
-        }
-      }
-      if k <= j { high = j } else if k >= i { low = i } else { return values[k] }
-    }
-    return values[k]
+    return Selection.select(&values, rank - 1)
   }
 
   /// A trace arrival: draw the route, then enter every root.
@@ -433,7 +419,12 @@ struct SimulationState {
 
   /// Stages visited and parents to wait for at each join, for a route.
   mutating func routeFacts(_ mask: UInt64) -> (visited: UInt8, joins: [UInt8]) {
-    if let known = routeCache[mask] { return known }
+    if edgeCount <= 12 {
+      if routeTable.isEmpty { routeTable = Array(repeating: nil, count: 1 << edgeCount) }
+      if let known = routeTable[Int(mask)] { return known }
+    } else if let known = routeCache[mask] {
+      return known
+    }
     var visited = [Bool](repeating: false, count: stageCount)
     for r in roots { visited[r] = true }
     var joins = [UInt8](repeating: 0, count: joinCount)
@@ -444,7 +435,7 @@ struct SimulationState {
       }
     }
     let facts = (UInt8(visited.filter { $0 }.count), joins)
-    routeCache[mask] = facts
+    if edgeCount <= 12 { routeTable[Int(mask)] = facts } else { routeCache[mask] = facts }
     return facts
   }
 

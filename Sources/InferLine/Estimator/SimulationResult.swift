@@ -7,16 +7,26 @@ public struct LatencySummary: Sendable, Equatable, Codable {
   public var max: Int64
   public var mean: Double
 
-  /// - Complexity: O(N log N) (one sort).
+  /// Nearest-rank percentiles by selection on one copy, ranks ascending, each search starting where the last
+  /// ended.
+  /// - Complexity: O(N) expected.
   public init(latencies: [Int64]) {
     precondition(!latencies.isEmpty)
-    let sorted = latencies.sorted()
-    p50 = Percentile(percent: 50).value(inSorted: sorted)!
-    p95 = Percentile(percent: 95).value(inSorted: sorted)!
-    p99 = Percentile(percent: 99).value(inSorted: sorted)!
-    p999 = Percentile(percent: 99.9).value(inSorted: sorted)!
-    max = sorted[sorted.count - 1]
-    mean = latencies.reduce(0.0) { $0 + Double($1) } / Double(latencies.count)
+    var values = latencies
+    let n = values.count
+    var low = 0
+    func at(_ percent: Double) -> Int64 {
+      let k = Percentile(percent: percent).rank(of: n) - 1
+      let v = Selection.select(&values, k, from: low)
+      low = k
+      return v
+    }
+    p50 = at(50)
+    p95 = at(95)
+    p99 = at(99)
+    p999 = at(99.9)
+    max = latencies.max()!
+    mean = latencies.reduce(0.0) { $0 + Double($1) } / Double(n)
   }
 }
 
@@ -62,4 +72,34 @@ public struct SimulationResult: Sendable {
 
   /// Fraction of queries over the SLO (nil when stopped early).
   public var fractionOverSLO: Double? { latencies == nil ? nil : Double(misses) / Double(Swift.max(queries, 1)) }
+}
+
+/// Quickselect: the k-th smallest value (0-based).
+enum Selection {
+  /// Moves the k-th smallest of `values[from...]` to index k (smaller ones before it) and returns it; `from` must
+  /// be a position that already separates smaller values from the rest (0, or an earlier k).
+  /// - Complexity: O(N) expected; in place.
+  static func select(_ values: inout [Int64], _ k: Int, from: Int = 0) -> Int64 {
+    values.withUnsafeMutableBufferPointer { v in
+      var low = from, high = v.count - 1
+      while low < high {
+        // Median of three as the pivot.
+        let mid = low + (high - low) / 2
+        let a = v[low], b = v[mid], c = v[high]
+        let pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b))
+        var i = low, j = high
+        while i <= j {
+          while v[i] < pivot { i += 1 }
+          while v[j] > pivot { j -= 1 }
+          if i <= j {
+            v.swapAt(i, j)
+            i += 1
+            j -= 1
+          }
+        }
+        if k <= j { high = j } else if k >= i { low = i } else { return v[k] }
+      }
+      return v[k]
+    }
+  }
 }

@@ -243,3 +243,24 @@ enum Sim {
     #expect(Percentile(percent: 99.9).allowedMisses(of: 1000) == 1)
   }
 }
+
+@Suite struct SelectionTests {
+  /// Quickselect against sorting, on random arrays with many ties.
+  @Test func selectionAgreesWithSorting() {
+    var rng = SeededGenerator(seed: 31)
+    for _ in 0..<500 {
+      let n = Int(rng.next() % 200) + 1
+      let values = (0..<n).map { _ in Int64(rng.next() % 20) }
+      let sorted = values.sorted()
+      let summary = LatencySummary(latencies: values)
+      #expect(summary.p50 == Percentile(percent: 50).value(inSorted: sorted))
+      #expect(summary.p95 == Percentile(percent: 95).value(inSorted: sorted))
+      #expect(summary.p99 == Percentile(percent: 99).value(inSorted: sorted))
+      #expect(summary.p999 == Percentile(percent: 99.9).value(inSorted: sorted))
+      #expect(summary.max == sorted.last)
+      var copy = values
+      let k = Int(rng.next() % UInt64(n))
+      #expect(Selection.select(&copy, k) == sorted[k])
+    }
+  }
+}
