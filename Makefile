@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 CONFIG ?= release
 
-.PHONY: setup report test bench-ingest bench-envelope clean
+.PHONY: setup report test bench-ingest bench-envelope bench-estimator clean
 
 setup:
 	@Scripts/setup.sh --no-build
@@ -21,6 +21,9 @@ bench-ingest: setup
 
 bench-envelope: setup
 	swift run -c release inferline-bench envelope
+
+bench-estimator: setup
+	swift run -c release inferline-bench estimator
 
 clean:
 	rm -rf .build Reports/sample

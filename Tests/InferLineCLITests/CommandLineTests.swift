@@ -192,6 +192,44 @@ import Testing
     #expect(wrong.status == 65 && wrong.stderr.contains("not a perf_analyzer CSV"))
   }
 
+  @Test func simulateAConfiguredPipeline() throws {
+    let s = Self.samples
+    // A tiny log: 3 frames at 0, 0 and 10 ms through the video pipeline with given routes.
+    let log = path("frames.csv")
+    try "timestamp\n1700000000.000\n1700000000.000\n1700000000.010\n".write(toFile: log, atomically: true, encoding: .utf8)
+    let routes = path("routes.txt")
+    try "10\n01\n11\n".write(toFile: routes, atomically: true, encoding: .utf8)
+    let config = path("config.yaml")
+    try "stages:\n  detect: {hardware: A100, batch_size: 2, replicas: 1}\n  vehicle: {hardware: A100, batch_size: 1, replicas: 1}\n  person: {hardware: A100, batch_size: 1, replicas: 1}\n"
+      .write(toFile: config, atomically: true, encoding: .utf8)
+    let arguments = [
+      "simulate", "--trace", log, "--pipeline", "\(s)/pipelines/video-monitoring.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml",
+      "--profiles", "\(s)/profiles/profiles-2026.csv", "--config", config, "--routes", routes, "--json",
+    ]
+    let r = try run(arguments)
+    #expect(r.status == 0, "\(r.stderr)")
+    let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+    #expect(json["queries"] as? Int == 3)
+    // Detect on A100: L(1) 27.91 ms, L(2) 45.26 ms. q0 alone 0-27.91; q1 and q2 together 27.91-73.17.
+    // q0 -> vehicle (2.272 ms after a 1 ms hop): done at 31.182. q1 and q2 reach person together at 74.17; it
+    // serves one at a time (12.55 ms): q1 done at 86.72, q2 at 99.27, which is 89.27 ms after q2 arrived.
+    let stages = json["stages"] as! [[String: Any]]
+    #expect(stages.map { $0["visits"] as! Int } == [3, 2, 2])
+    #expect((stages[0]["batchSizeCounts"] as! [Int]) == [0, 1, 1])
+    let latency = json["latencyMs"] as! [String: Double]
+    #expect(abs(latency["max"]! - 89.27) < 1e-9)
+    #expect(abs(latency["p50"]! - 86.72) < 1e-9)
+    // A stage left out of the configuration is named.
+    try "stages:\n  detect: {hardware: A100, batch_size: 2, replicas: 1}\n".write(toFile: config, atomically: true, encoding: .utf8)
+    let missing = try run(arguments)
+    #expect(missing.status == 65 && missing.stderr.contains("stage 'vehicle' has no configuration"))
+    // A batch size the profile does not reach is refused, not extrapolated.
+    try "stages:\n  detect: {hardware: A100, batch_size: 32, replicas: 1}\n  vehicle: {hardware: A100, batch_size: 1, replicas: 1}\n  person: {hardware: A100, batch_size: 1, replicas: 1}\n"
+      .write(toFile: config, atomically: true, encoding: .utf8)
+    let big = try run(arguments)
+    #expect(big.status == 65 && big.stderr.contains("profiled up to batch 16, not 32"))
+  }
+
   @Test func helpListsTheCommands() throws {
     let r = try run(["--help"])
     #expect(r.status == 0)
