@@ -104,13 +104,45 @@ func estimatorBenchmark(queries: Int) {
   print(String(format: "  P99 %.2f ms; peak memory growth per query beyond the trace (8 bytes): latencies only %.1f bytes, with wait percentiles %.1f bytes", Double(result.summary!.p99) / 1e6, Double(afterLean - before) / n, Double(afterFull - before) / n))
 }
 
+/// The planner on each sample pipeline: a one-hour window of Poisson traffic at 200 q/s, greedy and exact, and
+/// the greedy planner without its screens (every check a full simulation) as the baseline.
+func plannerBenchmark(rate: Double) {
+  let arrivals = TraceGenerator.arrivals(.poisson(rate: rate), duration: 3600, start: 0, seed: 11)
+  print("planner: one hour at \(Int(rate)) q/s (\(arrivals.count) queries), 2026 catalog, both cores")
+  for name in ["image-processing", "video-monitoring", "social-media", "cascade"] {
+    let inputs = try! PlanningInputs.load(
+      pipeline: "SampleTraces/pipelines/\(name).yaml", hardware: "SampleTraces/hardware/aws-2026.yaml",
+      profiles: "SampleTraces/profiles/profiles-2026.csv")
+    func run(_ label: String, screens: Bool, _ body: (Planner) -> Result<Plan, Unattainable>) -> Double {
+      let oracle = FeasibilityOracle(inputs: inputs, arrivals: arrivals, seed: 1, screens: screens)
+      let start = DispatchTime.now().uptimeNanoseconds
+      let result = body(Planner(oracle: oracle))
+      let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+      let c = oracle.counters
+      switch result {
+      case .success(let plan):
+        print(String(format: "  %-17@ %-9@ %7.2f s  $%7.3f/h  %4d simulations, %4d cut short, %3d by the bound, %4d ruled out", name, label, seconds, plan.costPerHour, c.estimatorRuns, c.stoppedEarly, c.acceptedByBound, c.ruledOut))
+      case .failure(let why):
+        print("  \(name) \(label): \(why)")
+      }
+      return seconds
+    }
+    let greedy = run("greedy", screens: true) { $0.greedy() }
+    let plain = run("unscreened", screens: false) { $0.greedy() }
+    _ = run("exact", screens: true) { $0.exact() }
+    print(String(format: "  %-17@ screens make the greedy planner %.1fx faster", name, plain / greedy))
+  }
+}
+
 let arguments = CommandLine.arguments.dropFirst()
 switch arguments.first {
 case "envelope":
   envelopeBenchmark(arrivals: arguments.dropFirst().first.flatMap { Int($0) } ?? 10_000_000)
+case "planner":
+  plannerBenchmark(rate: arguments.dropFirst().first.flatMap { Double($0) } ?? 200)
 case "estimator":
   estimatorBenchmark(queries: arguments.dropFirst().first.flatMap { Int($0) } ?? 1_000_000)
 default:
-  print("usage: inferline-bench envelope [arrivals] | estimator [queries]")
+  print("usage: inferline-bench envelope [arrivals] | estimator [queries] | planner [rate]")
   exit(arguments.first == "--help" ? 0 : 64)
 }

@@ -12,13 +12,15 @@ struct InferLineCommand: ParsableCommand {
       provisioning that keeps end-to-end tail latency under the SLO. See README.md for a walk-through.
       """,
     version: InferLineVersion.current,
-    subcommands: [Inspect.self, Envelope.self, Validate.self, Profiles.self, Simulate.self, Generate.self])
+    subcommands: [Inspect.self, Envelope.self, Validate.self, Profiles.self, Simulate.self, Plan.self, Generate.self])
 }
 
 /// Exit statuses, distinct per cause so that scripts can tell them apart.
 enum ExitStatus {
   /// A file or a value in it was bad (sysexits' EX_DATAERR).
   static let badInput: Int32 = 65
+  /// Every input was fine but the SLO cannot be met for some window (results are still printed).
+  static let sloUnattainable: Int32 = 3
 }
 
 /// Runs `body`; an `InputError` is printed to stderr as a diagnostic and ends the command with `ExitStatus.badInput`.

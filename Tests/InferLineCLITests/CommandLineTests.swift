@@ -230,6 +230,44 @@ import Testing
     #expect(big.status == 65 && big.stderr.contains("profiled up to batch 16, not 32"))
   }
 
+  @Test func planEveryWindowAndExplainAnUnattainableSLO() throws {
+    let s = Self.samples
+    let log = path("cascade.csv")
+    let g = try run(["generate", "--process", "poisson", "--rate", "20", "--duration", "10m", "--seed", "9", "--out", log])
+    #expect(g.status == 0)
+    let arguments = [
+      "plan", "--trace", log, "--pipeline", "\(s)/pipelines/cascade.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml",
+      "--profiles", "\(s)/profiles/profiles-2026.csv", "--window", "5m", "--exact", "--baselines", "--json",
+    ]
+    let r = try run(arguments)
+    #expect(r.status == 0, "\(r.stderr)")
+    let windows = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [[String: Any]]
+    #expect(windows.count == 2)
+    for w in windows {
+      let greedy = w["greedy"] as! [String: Any], exact = w["exact"] as! [String: Any]
+      #expect((greedy["costPerHour"] as! Double) >= (exact["costPerHour"] as! Double) - 1e-9)
+      #expect((w["gap"] as! Double) >= -1e-9)
+      let baselines = w["baselines"] as! [[String: Any]]
+      #expect(baselines.map { $0["name"] as! String } == ["CG-Peak", "CG-Mean"])
+    }
+    // The same seed gives the same plans.
+    let again = try run(arguments)
+    let strip = { (text: String) in text.split(separator: "\n").filter { !$0.contains("\"seconds\"") }.joined() }
+    #expect(strip(again.stdout) == strip(r.stdout))
+    // An SLO below the critical path: explained, with its own exit status.
+    let tight = path("tight.yaml")
+    let spec = try String(contentsOfFile: "\(s)/pipelines/cascade.yaml", encoding: .utf8)
+      .replacingOccurrences(of: "latency_ms: 150", with: "latency_ms: 0.5")
+    try spec.write(toFile: tight, atomically: true, encoding: .utf8)
+    let t = try run([
+      "plan", "--trace", log, "--pipeline", tight, "--hardware", "\(s)/hardware/aws-2026.yaml",
+      "--profiles", "\(s)/profiles/profiles-2026.csv", "--window", "10m",
+    ])
+    #expect(t.status == 3)
+    #expect(t.stdout.contains("the critical path (cheap) at batch 1 on the fastest hardware takes 0.78 ms against an SLO of 0.50 ms"))
+    #expect(t.stdout.contains("ms can be met"))
+  }
+
   @Test func helpListsTheCommands() throws {
     let r = try run(["--help"])
     #expect(r.status == 0)

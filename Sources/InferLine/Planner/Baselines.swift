@@ -112,11 +112,12 @@ extension Planner {
     return points
   }
 
-  /// When the SLO cannot be met: the smallest multiple of the pipeline's SLO (1.25x, 1.5x, 2x, 3x, 5x) for which
-  /// the greedy planner finds a plan.
+  /// When the SLO cannot be met: the first of 1.25, 1.5, 2, 3, 5 and 10 times the larger of the SLO and the
+  /// latency floor for which the greedy planner finds a plan.
   public static func attainableSLO(inputs: PlanningInputs, arrivals: [Int64], seed: UInt64, sloMs: Double) -> Double? {
-    for m in [1.25, 1.5, 2, 3, 5] {
-      let slo = sloMs * m
+    let base = max(sloMs, Double(inputs.latencyFloor(certainEdgesOnly: true).nanoseconds) / 1e6)
+    for m in [1.25, 1.5, 2, 3, 5, 10] {
+      let slo = base * m
       let planner = Planner(oracle: FeasibilityOracle(inputs: inputs, arrivals: arrivals, seed: seed, sloMs: slo))
       if case .success = planner.greedy() { return slo }
     }

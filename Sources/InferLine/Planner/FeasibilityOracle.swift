@@ -36,6 +36,7 @@ public final class FeasibilityOracle: @unchecked Sendable {
   /// Queries per second over the window (the necessary-capacity check).
   public let meanRate: Double
   let scaleFactors: [Double]
+  let screens: Bool
   private let lock = NSLock()
   private var cache: [PipelineConfiguration: Answer] = [:]
   private var counts = Counts()
@@ -43,7 +44,10 @@ public final class FeasibilityOracle: @unchecked Sendable {
   /// - Parameters:
   ///   - arrivals: the window's arrival times, nanoseconds, sorted.
   ///   - sloMs: an objective other than the pipeline's (for the cost-versus-SLO sweep).
-  public init(inputs: PlanningInputs, arrivals: [Int64], seed: UInt64, sloMs: Double? = nil) {
+  ///   - screens: false runs every check as a full simulation (no necessary conditions, no bound, no early stop):
+  ///     the baseline the benchmark compares against.
+  public init(inputs: PlanningInputs, arrivals: [Int64], seed: UInt64, sloMs: Double? = nil, screens: Bool = true) {
+    self.screens = screens
     self.inputs = inputs
     self.arrivals = arrivals
     self.seed = seed
@@ -79,11 +83,11 @@ public final class FeasibilityOracle: @unchecked Sendable {
   }
 
   private func compute(_ configuration: PipelineConfiguration) -> Answer {
-    if !meetsNecessaryConditions(configuration) {
+    if screens && !meetsNecessaryConditions(configuration) {
       lock.withLock { counts.ruledOut += 1 }
       return Answer(feasible: false, percentileLatency: nil, bound: nil)
     }
-    if let bound = networkCalculusBound(configuration), bound * 1e9 <= Double(slo) {
+    if screens, let bound = networkCalculusBound(configuration), bound * 1e9 <= Double(slo) {
       lock.withLock { counts.acceptedByBound += 1 }
       return Answer(feasible: true, percentileLatency: nil, bound: bound)
     }
@@ -91,7 +95,7 @@ public final class FeasibilityOracle: @unchecked Sendable {
       arrivals: arrivals, inputs: inputs, configuration: configuration, routes: .drawn(seed: seed))
     else { return Answer(feasible: false, percentileLatency: nil, bound: nil) }
     input.slo = slo
-    let result = Estimator.simulate(input, options: .init(stopWhenInfeasible: true, collectWaitPercentiles: false))
+    let result = Estimator.simulate(input, options: .init(stopWhenInfeasible: screens, collectWaitPercentiles: false))
     lock.withLock {
       counts.estimatorRuns += 1
       if result.stoppedEarly { counts.stoppedEarly += 1 }
