@@ -26,6 +26,9 @@ extension InferLineCommand {
     @Flag(help: "Also evaluate the CG-Peak and CG-Mean baselines.")
     var baselines = false
 
+    @Option(help: "Also plan for these multiples of the SLO (the cost-versus-SLO frontier), e.g. 0.5,0.75,1,1.5,2,3.")
+    var frontier: String?
+
     @Option(help: "Seed for the routes drawn in the simulations.")
     var seed: UInt64 = 1
 
@@ -41,12 +44,20 @@ extension InferLineCommand {
       var exact: InferLine.Plan?
       var gap: Double?
       var baselines: [BaselineResult]?
+      var frontier: [FrontierPoint]?
       var seconds: Double
     }
 
     func run() throws {
       let options = try log.readOptions()
       let length = try window.nanoseconds()
+      let multipliers = try frontier.map { text -> [Double] in
+        let values = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) > 0 }) else {
+          throw ValidationError("--frontier must be positive multiples of the SLO separated by commas (got '\(text)')")
+        }
+        return values.map { $0! }
+      }
       let inputs = try pipelineOptions.load()
       let spec = inputs.pipeline
       let full = try reportingInputErrors { () throws -> ArrivalTrace in
@@ -81,6 +92,9 @@ extension InferLineCommand {
           if let g = entry.greedy { entry.gap = g.costPerHour / plan.costPerHour - 1 }
         }
         if baselines { entry.baselines = planner.coarseGrainedBaselines() }
+        if let multipliers {
+          entry.frontier = InferLine.Planner.frontier(inputs: inputs, arrivals: arrivals, seed: seed, multipliers: multipliers)
+        }
         entry.seconds = Date().timeIntervalSince(started)
         results.append(entry)
       }
@@ -105,6 +119,11 @@ extension InferLineCommand {
           }
           for b in r.baselines ?? [] {
             print(String(format: "    %@: $%.3f/h, %.2f%% of queries over the SLO", b.name, b.costPerHour, b.missRate * 100))
+          }
+          if let points = r.frontier {
+            print("    cost against SLO: " + points.map { p in
+              String(format: "%g ms ", p.sloMs) + (p.costPerHour.map { String(format: "$%.3f/h", $0) } ?? "unattainable")
+            }.joined(separator: ", "))
           }
         }
       }

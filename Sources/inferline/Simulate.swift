@@ -60,6 +60,9 @@ extension InferLineCommand {
     @Option(help: "Routes file: one line per query, a 0 or 1 per edge in the pipeline's edge order.")
     var routes: String?
 
+    @Option(help: "Log column naming the stages each query visited (detect|vehicle): routes from the log.")
+    var routeColumn: String?
+
     @Option(help: "Service times: deterministic (L(n) exactly) or lognormal (from profiles with a p50 and a p99).")
     var serviceTimes: String = "deterministic"
 
@@ -94,12 +97,19 @@ extension InferLineCommand {
     }
 
     func run() throws {
-      let options = try log.readOptions()
+      var options = try log.readOptions()
+      guard routes == nil || routeColumn == nil else {
+        throw ValidationError("give routes either with --routes or with --route-column, not both")
+      }
       guard ["deterministic", "lognormal"].contains(serviceTimes) else {
         throw ValidationError("--service-times must be deterministic or lognormal (got '\(serviceTimes)')")
       }
       let inputs = try pipelineOptions.load()
       let spec = inputs.pipeline
+      if let routeColumn {
+        options.routeColumn = routeColumn
+        options.routeStages = spec.stages.map(\.name)
+      }
       let (configuration, arrivals, routeSource) = try reportingInputErrors {
         () throws -> (PipelineConfiguration, [Int64], RouteSource) in
         let configuration: PipelineConfiguration
@@ -109,10 +119,14 @@ extension InferLineCommand {
           throw InputError(error.description)
         }
         let set = try QueryLogSet.read(paths: traces, options: options)
-        let arrivals = try trace(for: spec, in: set, logs: traces).arrivals
-        let routeSource: RouteSource =
+        let chosen = try trace(for: spec, in: set, logs: traces)
+        let arrivals = chosen.arrivals
+        var routeSource: RouteSource =
           try routes.map { .given(try RoutesFile.load(path: $0, edgeCount: spec.edges.count, queryCount: arrivals.count)) }
           ?? .drawn(seed: seed)
+        if let visited = chosen.visitedStages {
+          routeSource = .visited(visited, edges: spec.edges.map { ($0.parent, $0.child) })
+        }
         return (configuration, arrivals, routeSource)
       }
       let input = try reportingInputErrors {
@@ -138,7 +152,7 @@ extension InferLineCommand {
         try printJSON(output)
         return
       }
-      print("\(result.queries) queries, \(result.stageVisits) stage visits (routes: \(routes == nil ? "drawn, seed \(seed)" : "from \(routes!)"))")
+      print("\(result.queries) queries, \(result.stageVisits) stage visits (routes: \(routes.map { "from \($0)" } ?? routeColumn.map { "from the log's '\($0)' column" } ?? "drawn, seed \(seed)"))")
       print(
         String(
           format: "end-to-end latency: P50 %.2f ms, P95 %.2f, P99 %.2f, P99.9 %.2f, max %.2f", ms(summary.p50), ms(summary.p95),

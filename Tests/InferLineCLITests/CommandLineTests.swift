@@ -219,6 +219,17 @@ import Testing
     let latency = json["latencyMs"] as! [String: Double]
     #expect(abs(latency["max"]! - 89.27) < 1e-9)
     #expect(abs(latency["p50"]! - 86.72) < 1e-9)
+    // The same routes from a log column naming the visited stages give the same latencies.
+    let withRoutes = path("frames-routes.csv")
+    try "timestamp,stages\n1700000000.000,detect|vehicle\n1700000000.000,detect|person\n1700000000.010,detect|vehicle|person\n"
+      .write(toFile: withRoutes, atomically: true, encoding: .utf8)
+    var columnArguments = arguments
+    columnArguments[2] = withRoutes
+    columnArguments.removeSubrange(columnArguments.firstIndex(of: "--routes")!...columnArguments.firstIndex(of: "--routes")! + 1)
+    columnArguments += ["--route-column", "stages"]
+    let fromColumn = try run(columnArguments)
+    #expect(fromColumn.status == 0, "\(fromColumn.stderr)")
+    #expect(fromColumn.stdout == r.stdout)
     // A stage left out of the configuration is named.
     try "stages:\n  detect: {hardware: A100, batch_size: 2, replicas: 1}\n".write(toFile: config, atomically: true, encoding: .utf8)
     let missing = try run(arguments)
@@ -237,7 +248,7 @@ import Testing
     #expect(g.status == 0)
     let arguments = [
       "plan", "--trace", log, "--pipeline", "\(s)/pipelines/cascade.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml",
-      "--profiles", "\(s)/profiles/profiles-2026.csv", "--window", "5m", "--exact", "--baselines", "--json",
+      "--profiles", "\(s)/profiles/profiles-2026.csv", "--window", "5m", "--exact", "--baselines", "--frontier", "1,2", "--json",
     ]
     let r = try run(arguments)
     #expect(r.status == 0, "\(r.stderr)")
@@ -249,6 +260,9 @@ import Testing
       #expect((w["gap"] as! Double) >= -1e-9)
       let baselines = w["baselines"] as! [[String: Any]]
       #expect(baselines.map { $0["name"] as! String } == ["CG-Peak", "CG-Mean"])
+      let frontier = w["frontier"] as! [[String: Any]]
+      #expect(frontier.map { $0["sloMs"] as! Double } == [150, 300])
+      #expect((frontier[1]["costPerHour"] as! Double) <= (frontier[0]["costPerHour"] as! Double))
     }
     // The same seed gives the same plans.
     let again = try run(arguments)

@@ -67,6 +67,20 @@ public enum RouteSource: Sendable, Equatable {
   case given([UInt64])
 }
 
+extension RouteSource {
+  /// Routes from the stages each query visited (a log's route column): edge k is taken when its parent and its
+  /// child were both visited.
+  public static func visited(_ stageMasks: [UInt64], edges: [(parent: Int, child: Int)]) -> RouteSource {
+    .given(stageMasks.map { visited in
+      var mask: UInt64 = 0
+      for (k, e) in edges.enumerated() where visited & (1 << UInt64(e.parent)) != 0 && visited & (1 << UInt64(e.child)) != 0 {
+        mask |= 1 << UInt64(k)
+      }
+      return mask
+    })
+  }
+}
+
 /// How long a batch takes.
 public enum ServiceTimeModel: Sendable, Equatable {
   /// Exactly L(n), as profiled.

@@ -4,6 +4,7 @@ struct Accumulator {
   var times: [Int64] = []
   var pipelineIDs: [UInt16] = []
   var latencies: [Float] = []
+  var routes: [UInt64] = []
   var names: [[UInt8]] = []
   private var nameIndex: [[UInt8]: UInt16] = [:]
   var lines = 0
@@ -18,6 +19,7 @@ struct Accumulator {
     times.reserveCapacity(count)
     if layout.pipelineColumn != nil { pipelineIDs.reserveCapacity(count) }
     if layout.latencyColumn != nil { latencies.reserveCapacity(count) }
+    if layout.routeColumn != nil { routes.reserveCapacity(count) }
   }
 
   mutating func append(_ part: ParsedLines, firstLine: Int, keep: Int) {
@@ -43,6 +45,7 @@ struct Accumulator {
       }
     }
     latencies.append(contentsOf: part.latencies.buffer)
+    routes.append(contentsOf: part.routes.buffer)
     lines += part.lines
     blank += part.blank
     malformed += part.malformed
@@ -68,14 +71,17 @@ struct Accumulator {
           : "check the timestamp column ('\(layout.columns[layout.timeColumn])') and its format; name the right one with --time-column, or the unit with --time-unit")
     }
     let hasLatency = layout.latencyColumn != nil
+    let hasRoutes = layout.routeColumn != nil
     var traces: [ArrivalTrace] = []
     if layout.pipelineColumn == nil || names.count <= 1 {
       let name = names.first.map { String(decoding: $0, as: UTF8.self) }
       traces.append(
         ArrivalTrace(pipeline: name, arrivals: times, observedLatencyMs: hasLatency ? latencies : nil,
           isRelative: unit == .relativeSeconds && !iso))
+      if hasRoutes { traces[0].visitedStages = routes }
       times = []
       latencies = []
+      routes = []
     } else {
       // Stable partition by pipeline: counts, then one pass.
       var counts = [Int](repeating: 0, count: names.count)
@@ -90,11 +96,14 @@ struct Accumulator {
         a.reserveCapacity(c)
         return a
       } : []
+      var splitRoutes = [[UInt64]](repeating: [], count: hasRoutes ? names.count : 0)
       for i in times.indices {
         let id = Int(pipelineIDs[i])
         split[id].append(times[i])
         if hasLatency { splitLatency[id].append(latencies[i]) }
+        if hasRoutes { splitRoutes[id].append(routes[i]) }
       }
+      routes = []
       times = []
       latencies = []
       pipelineIDs = []
@@ -103,6 +112,7 @@ struct Accumulator {
           ArrivalTrace(
             pipeline: String(decoding: name, as: UTF8.self), arrivals: split[id],
             observedLatencyMs: hasLatency ? splitLatency[id] : nil, isRelative: unit == .relativeSeconds && !iso))
+        if hasRoutes { traces[traces.count - 1].visitedStages = splitRoutes[id] }
         split[id] = []
         if hasLatency { splitLatency[id] = [] }
       }
@@ -120,6 +130,7 @@ struct Accumulator {
       timeZone: options.timeZone.description,
       pipelineColumn: layout.pipelineColumn.map { layout.columns[$0] },
       latencyColumn: layout.latencyColumn.map { layout.columns[$0] },
+      routeColumn: layout.routeColumn.map { layout.columns[$0] },
       lines: lines, blankLines: blank, queries: traces.reduce(0) { $0 + $1.count }, malformedLines: malformed,
       skipped: skipped, outOfOrder: outOfOrder, unreadableLatencies: unreadableLatencies)
     return QueryLog(report: report, traces: traces)
@@ -136,21 +147,15 @@ struct Accumulator {
       previous = t
     }
     guard outOfOrder > 0 else { return 0 }
-    if var latencies = trace.observedLatencyMs {
-      var pairs = zip(trace.arrivals, latencies).map { Pair(time: $0, latency: $1) }
-      trace.arrivals = []
-      latencies = []
-      pairs.sort { $0.time < $1.time }
-      trace.arrivals = pairs.map(\.time)
-      trace.observedLatencyMs = pairs.map(\.latency)
-    } else {
+    if trace.observedLatencyMs == nil && trace.visitedStages == nil {
       trace.arrivals.sort()
+      return outOfOrder
     }
+    // Other columns move with their queries: sort a permutation (stable), then apply it to each column.
+    let order = trace.arrivals.indices.sorted { trace.arrivals[$0] < trace.arrivals[$1] }
+    trace.arrivals = order.map { trace.arrivals[$0] }
+    if let latencies = trace.observedLatencyMs { trace.observedLatencyMs = order.map { latencies[$0] } }
+    if let routes = trace.visitedStages { trace.visitedStages = order.map { routes[$0] } }
     return outOfOrder
-  }
-
-  private struct Pair {
-    var time: Int64
-    var latency: Float
   }
 }

@@ -11,6 +11,8 @@ public struct ArrivalTrace: Sendable, Equatable {
   public var observedLatencyMs: [Float]?
   /// True when times are relative to the log's origin rather than the Unix epoch.
   public var isRelative: Bool
+  /// Stages each query visited, one bit per pipeline stage, when the log has a route column.
+  public var visitedStages: [UInt64]?
 
   public init(pipeline: String? = nil, arrivals: [Int64], observedLatencyMs: [Float]? = nil, isRelative: Bool = false) {
     precondition(observedLatencyMs == nil || observedLatencyMs!.count == arrivals.count)

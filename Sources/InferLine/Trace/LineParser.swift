@@ -48,6 +48,8 @@ struct ParsedLines: Sendable {
   var pipelineIDs = ScratchColumn<UInt16>()
   var pipelineNames: [[UInt8]] = []
   var latencies = ScratchColumn<Float>()
+  /// Stages visited, one bit per stage (only with a route column).
+  var routes = ScratchColumn<UInt64>()
   /// Lines seen (blank and malformed included).
   var lines = 0
   var blank = 0
@@ -62,6 +64,7 @@ struct ParsedLines: Sendable {
     pipelineIDs.removeAll()
     pipelineNames.removeAll()
     latencies.removeAll()
+    routes.removeAll()
     lines = 0
     blank = 0
     malformed = 0
@@ -79,12 +82,15 @@ struct LineParser: Sendable {
   private let keys: [[UInt8]]
   private let lastNeeded: Int
 
+  /// Stage names for the route column.
+  var routeStages: [String] = []
+
   init(layout: LogLayout, timestamps: TimestampParser, keepExamples: Int) {
     self.layout = layout
     self.timestamps = timestamps
     self.keepExamples = keepExamples
     keys = layout.keyBytes
-    lastNeeded = max(layout.timeColumn, layout.pipelineColumn ?? 0, layout.latencyColumn ?? 0)
+    lastNeeded = max(layout.timeColumn, layout.pipelineColumn ?? 0, layout.latencyColumn ?? 0, layout.routeColumn ?? 0)
   }
 
   /// Byte ranges of the fields a line needs; nil entries for fields it lacks.
@@ -93,6 +99,7 @@ struct LineParser: Sendable {
     var pipeline: (Int, Int)?
     var pipelineIsJSONString = false
     var latency: (Int, Int)?
+    var route: (Int, Int)?
     var fieldCount = 0
     var badSyntax = false
   }
@@ -102,6 +109,7 @@ struct LineParser: Sendable {
     var f = Fields()
     if layout.format == .jsonl {
       let timeKey = layout.timeColumn, pipeKey = layout.pipelineColumn ?? -1, latKey = layout.latencyColumn ?? -1
+      let routeKey = layout.routeColumn ?? -1
       let ok = keys.withUnsafeBufferPointer { keys in
         JSONLineScanner.members(b, s, e) { ks, ke, vs, ve, isString in
           f.fieldCount += 1
@@ -118,6 +126,8 @@ struct LineParser: Sendable {
             f.pipelineIsJSONString = isString
           } else if f.latency == nil, matches(latKey) {
             f.latency = (vs, ve)
+          } else if f.route == nil, matches(routeKey) {
+            f.route = (vs, ve)
           }
         }
       }
@@ -131,6 +141,7 @@ struct LineParser: Sendable {
       if index == layout.timeColumn { f.time = range }
       if index == layout.pipelineColumn { f.pipeline = range }
       if index == layout.latencyColumn { f.latency = range }
+      if index == layout.routeColumn { f.route = range }
       index += 1
     }
     f.fieldCount = index
@@ -242,7 +253,21 @@ struct LineParser: Sendable {
           lastPipeline = (p.0, p.1, pipelineID)
         }
       }
+      var visited: UInt64 = 0
+      if layout.routeColumn != nil {
+        guard let r = f.route else {
+          skip(&result, "no '\(layout.columns[layout.routeColumn!])' field")
+          continue
+        }
+        switch Self.stageMask(b, r.0, r.1, stages: routeStages) {
+        case .success(let mask): visited = mask
+        case .failure(let problem):
+          skip(&result, problem.description)
+          continue
+        }
+      }
       result.times.append(t)
+      if layout.routeColumn != nil { result.routes.append(visited) }
       if hasPipeline { result.pipelineIDs.append(pipelineID) }
       if hasLatency {
         var value = Float.nan
@@ -268,6 +293,27 @@ struct LineParser: Sendable {
     }
     guard raw.contains(0x22) else { return raw }
     return Array(String(decoding: raw, as: UTF8.self).replacingOccurrences(of: "\"\"", with: "\"").utf8)
+  }
+
+  struct RouteProblem: Error, CustomStringConvertible {
+    var description: String
+  }
+
+  /// The stages a route field names (`detect|vehicle`, `detect;vehicle`, `detect vehicle`, `detect+vehicle`), as a
+  /// bit mask over `stages`.
+  static func stageMask(_ b: UnsafePointer<UInt8>, _ s: Int, _ e: Int, stages: [String]) -> Result<UInt64, RouteProblem> {
+    var text = String(decoding: UnsafeBufferPointer(start: b + s, count: e - s), as: UTF8.self)
+    text = text.trimmingCharacters(in: CharacterSet(charactersIn: "\" []"))
+    let names = text.split { "|;+ ,".contains($0) }.map(String.init)
+    guard !names.isEmpty else { return .failure(RouteProblem(description: "empty route")) }
+    var mask: UInt64 = 0
+    for name in names {
+      guard let index = stages.firstIndex(of: name) else {
+        return .failure(RouteProblem(description: "route names unknown stage '\(name)' (stages: \(stages.joined(separator: ", ")))"))
+      }
+      mask |= 1 << UInt64(index)
+    }
+    return .success(mask)
   }
 
   /// Whether `b[s1..<e1]` and `b[s2..<e2]` hold the same bytes (short names: a loop beats a call to memcmp).

@@ -17,6 +17,8 @@ public struct LogLayout: Sendable, Equatable {
   public var timeColumn: Int
   public var pipelineColumn: Int?
   public var latencyColumn: Int?
+  /// Column naming the stages a query visited (only when asked for).
+  public var routeColumn: Int?
 
   /// Column names recognised as the arrival timestamp, compared without case.
   public static let timeColumnNames = [
@@ -79,9 +81,10 @@ public struct LogLayout: Sendable, Equatable {
     }
     let pipeline = try find(options.pipelineColumn, pipelineColumnNames, what: "pipeline", flag: "--pipeline-column")
     let latency = try find(options.latencyColumn, latencyColumnNames, what: "latency", flag: "--latency-column")
+    let route = options.routeColumn == nil ? nil : try find(options.routeColumn, [], what: "route", flag: "--route-column")
     return LogLayout(
       format: format, delimiter: delimiter, columns: columns, timeColumn: time, pipelineColumn: pipeline,
-      latencyColumn: latency)
+      latencyColumn: latency, routeColumn: route)
   }
 
   /// The most frequent of `,`, tab, `;` and `|` outside quotes; `,` when none occurs (a one-column log).

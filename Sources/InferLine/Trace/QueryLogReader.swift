@@ -13,6 +13,10 @@ public struct LogReadOptions: Sendable {
   public var pipelineColumn: String?
   /// Column of observed latency in milliseconds; `latency_ms` and similar are picked up when present.
   public var latencyColumn: String?
+  /// Column naming the stages each query visited (`detect|vehicle`), read only when given, with `routeStages`.
+  public var routeColumn: String?
+  /// The pipeline's stage names, in order: the route column's names become bits of a stage mask.
+  public var routeStages: [String] = []
   /// When true the first malformed line is an error instead of being counted and skipped.
   public var strict = false
   /// Threads parsing in parallel (one more reads ahead).
@@ -49,6 +53,7 @@ public struct IngestionReport: Codable, Sendable, Equatable {
   public var timeZone: String
   public var pipelineColumn: String?
   public var latencyColumn: String?
+  public var routeColumn: String?
   /// Lines after the header, blank ones included.
   public var lines: Int
   public var blankLines: Int
@@ -134,9 +139,11 @@ public enum QueryLogReader {
       unit = firstForm.unit
       unitDetected = true
     }
-    let parserTemplate = LineParser(
+    var template = LineParser(
       layout: layout, timestamps: TimestampParser(unit: unit!, timeZone: options.timeZone),
       keepExamples: options.strict ? 1 : options.malformedExamples)
+    template.routeStages = options.routeStages
+    let parserTemplate = template
 
     let merger = Merger(accumulator: Accumulator(layout: layout), lineNumber: firstDataLineNumber, path: path, options: options)
     if source.isGzip == false, current.count > dataStart {
@@ -465,9 +472,11 @@ public struct QueryLogSet: Sendable {
       if pieces.count == 1 { return pieces[0] }
       pieces.sort { ($0.arrivals.first ?? 0) < ($1.arrivals.first ?? 0) }
       let hasLatency = pieces.allSatisfy { $0.observedLatencyMs != nil }
+      let hasRoutes = pieces.allSatisfy { $0.visitedStages != nil }
       var merged = ArrivalTrace(
         pipeline: name, arrivals: pieces.flatMap(\.arrivals),
         observedLatencyMs: hasLatency ? pieces.flatMap { $0.observedLatencyMs! } : nil, isRelative: relative ?? false)
+      merged.visitedStages = hasRoutes ? pieces.flatMap { $0.visitedStages! } : nil
       _ = Accumulator.sortCountingOutOfOrder(&merged)  // overlapping files: sort; lines within each were counted
       return merged
     }

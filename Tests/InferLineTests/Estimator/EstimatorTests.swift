@@ -168,6 +168,12 @@ enum Sim {
     #expect(throws: InputError.self) { try RoutesFile.load(path: path, edgeCount: 2, queryCount: 5) }
   }
 
+  @Test func visitedStagesGiveTheSameRoutesAsEdgeBits() {
+    // Stages a=0, b=1, c=2, d=3; edges a->b, a->c, b->d, c->d. Visiting {a, b, d} takes edges a->b and b->d.
+    let edges = [(parent: 0, child: 1), (parent: 0, child: 2), (parent: 1, child: 3), (parent: 2, child: 3)]
+    #expect(RouteSource.visited([0b1011, 0b1111, 0b0001], edges: edges) == .given([0b0101, 0b1111, 0b0000]))
+  }
+
   // MARK: Replica changes
 
   @Test func aReplicaAddedMidTraceHelpsOnlyAfterItArrives() {

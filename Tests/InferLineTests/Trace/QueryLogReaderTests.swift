@@ -134,6 +134,35 @@ import Testing
     #expect(log.traces[0].count == 3)
   }
 
+  @Test func routeColumnBecomesStageMasks() throws {
+    let text = """
+      timestamp,stages
+      3,detect|vehicle
+      1,detect
+      2,"detect;person;vehicle"
+      4,detect|plane
+      5,
+      """
+    let log = try read("routes.csv", text + "\n") {
+      $0.routeColumn = "stages"
+      $0.routeStages = ["detect", "vehicle", "person"]
+    }
+    // Sorted by time, the masks moving with their queries: 1 -> detect, 2 -> all three, 3 -> detect + vehicle.
+    #expect(log.traces[0].arrivals == [1, 2, 3].map { $0 * 1_000_000_000 })
+    #expect(log.traces[0].visitedStages == [0b001, 0b111, 0b011])
+    #expect(log.report.malformedLines == 2)
+    #expect(log.report.skipped[0].reason.contains("unknown stage 'plane'"))
+    #expect(log.report.skipped[1].reason.contains("empty route"))
+    #expect(log.report.routeColumn == "stages")
+    let json = try read("routes.jsonl", "{\"ts\": 1, \"route\": \"a+b\"}\n{\"ts\": 2, \"route\": \"b\"}\n") {
+      $0.routeColumn = "route"
+      $0.routeStages = ["a", "b"]
+    }
+    #expect(json.traces[0].visitedStages == [0b11, 0b10])
+    let missing = readError("r.csv", "ts,x\n1,2\n") { $0.routeColumn = "stages" }
+    #expect(missing?.fix?.contains("--route-column") == true)
+  }
+
   // MARK: Bad input: each names the file and the fix.
 
   @Test func emptyAndHeaderOnlyLogs() throws {
