@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 CONFIG ?= release
 
-.PHONY: setup report test bench-ingest bench-envelope bench-estimator clean
+.PHONY: setup report test bench-ingest bench-envelope bench-estimator bench-planner clean
 
 setup:
 	@Scripts/setup.sh --no-build
@@ -24,6 +24,9 @@ bench-envelope: setup
 
 bench-estimator: setup
 	swift run -c release inferline-bench estimator
+
+bench-planner: setup
+	swift run -c release inferline-bench planner
 
 clean:
 	rm -rf .build Reports/sample
