@@ -12,7 +12,7 @@ struct InferLineCommand: ParsableCommand {
       provisioning that keeps end-to-end tail latency under the SLO. See README.md for a walk-through.
       """,
     version: InferLineVersion.current,
-    subcommands: [Inspect.self, Envelope.self, Validate.self, Profiles.self, Simulate.self, Plan.self, Generate.self])
+    subcommands: [Inspect.self, Envelope.self, Validate.self, Profiles.self, Simulate.self, Plan.self, ReplayCommand.self, Generate.self])
 }
 
 /// Exit statuses, distinct per cause so that scripts can tell them apart.

@@ -1,0 +1,71 @@
+import Dispatch
+
+/// Arrival-rate signals sampled at ticks, computed in one pass over a sorted trace: what an autoscaler sees.
+enum RateSeries {
+  /// Ticks from the first arrival to the last, `tick` apart, nanoseconds.
+  static func ticks(_ arrivals: [Int64], tick: Int64) -> [Int64] {
+    guard let first = arrivals.first, let last = arrivals.last else { return [] }
+    return Array(stride(from: first + tick, through: last + tick, by: Int(tick)))
+  }
+
+  /// Mean rate (queries per second) over `[t - window, t)` at each tick.
+  /// - Complexity: O(N + ticks), two pointers.
+  static func meanRate(_ arrivals: [Int64], ticks: [Int64], window: Int64) -> [Double] {
+    var low = 0, high = 0
+    return ticks.map { t in
+      while high < arrivals.count, arrivals[high] < t { high += 1 }
+      while low < high, arrivals[low] < t - window { low += 1 }
+      return Double(high - low) / (Double(window) / 1e9)
+    }
+  }
+
+  /// For each tick t and window size D: the most arrivals in any interval `[s, s + D)` inside `[t - history, t)`,
+  /// as a rate `alpha(D) / D`. Returns `[size][tick]`.
+  ///
+  /// Per size: `c_i` = arrivals in `[t_i, t_i + D)` (two pointers); at each tick the eligible i (`t_i >= t - history`
+  /// and `t_i + D <= t`) form a sliding range whose maximum a monotonic deque keeps.
+  /// - Complexity: O((N + ticks) x sizes); sizes run in parallel.
+  static func envelopeRates(_ arrivals: [Int64], ticks: [Int64], sizes: [Int64], history: Int64) -> [[Double]] {
+    let result = UnsafeRateTable(sizes: sizes.count, ticks: ticks.count)
+    arrivals.withUnsafeBufferPointer { t in
+      let trace = UnsafeTrace(t)
+      DispatchQueue.concurrentPerform(iterations: sizes.count) { k in
+        let a = trace.buffer
+        let d = sizes[k]
+        let n = a.count
+        var countEnd = 0  // two-pointer end for c_i
+        var deque = [Int32](repeating: 0, count: n)  // indices, counts decreasing
+        var head = 0, tail = 0
+        var added = 0  // next i to consider adding
+        var values = [Int32](repeating: 0, count: n)
+        for (tickIndex, now) in ticks.enumerated() {
+          // Add every i whose window [t_i, t_i + D) has closed by now.
+          while added < n, a[added] + d <= now {
+            if countEnd < added { countEnd = added }
+            while countEnd < n, a[countEnd] < a[added] + d { countEnd += 1 }
+            values[added] = Int32(countEnd - added)
+            while tail > head, values[Int(deque[tail - 1])] <= values[added] { tail -= 1 }
+            deque[tail] = Int32(added)
+            tail += 1
+            added += 1
+          }
+          // Drop windows that started before the history.
+          while tail > head, a[Int(deque[head])] < now - history { head += 1 }
+          let best = tail > head ? Int(values[Int(deque[head])]) : 0
+          result.values[k * ticks.count + tickIndex] = Double(best) / (Double(d) / 1e9)
+        }
+      }
+    }
+    return (0..<sizes.count).map { k in Array(result.values[(k * ticks.count)..<((k + 1) * ticks.count)]) }
+  }
+}
+
+/// One slot per (size, tick); each task writes only its own size's row.
+final class UnsafeRateTable: @unchecked Sendable {
+  let values: UnsafeMutableBufferPointer<Double>
+  init(sizes: Int, ticks: Int) {
+    values = .allocate(capacity: max(1, sizes * ticks))
+    values.initialize(repeating: 0)
+  }
+  deinit { values.deallocate() }
+}

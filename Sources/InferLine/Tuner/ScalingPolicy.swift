@@ -1,0 +1,86 @@
+import Foundation
+
+/// InferLine's tuner (SoCC 2020, section 5): scale up as soon as the last minute's arrival envelope exceeds the
+/// planned one at any window size; scale down only after the need has stayed lower for a hold period.
+public struct InferLineTuner: Sendable, Equatable, Codable {
+  /// Seconds between decisions.
+  public var tick: Double = 1
+  /// Seconds of arrivals the envelope looks back over.
+  public var history: Double = 60
+  /// Seconds the required count must stay lower before scaling down.
+  public var hold: Double = 30
+  public init() {}
+}
+
+/// Kubernetes' Horizontal Pod Autoscaler on utilisation: `desired = ceil(current x utilisation / target)`,
+/// no change within the tolerance, scale-down to the highest recommendation of the stabilisation window,
+/// scale-up by at most max(4 pods, 100%) per sync (the default `scaleUp` policy).
+public struct HorizontalPodAutoscaler: Sendable, Equatable, Codable {
+  /// Target utilisation (Kubernetes has no default; set per deployment). 0.7 unless told.
+  public var targetUtilisation: Double = 0.7
+  /// `--horizontal-pod-autoscaler-tolerance`, default 0.1.
+  public var tolerance: Double = 0.1
+  /// `--horizontal-pod-autoscaler-sync-period`, default 15 s; also the window the utilisation averages over.
+  public var syncPeriod: Double = 15
+  /// `behavior.scaleDown.stabilizationWindowSeconds`, default 300 s.
+  public var scaleDownStabilisation: Double = 300
+  public init() {}
+}
+
+/// Ray Serve's autoscaler: `desired = ceil(ongoing requests / target_ongoing_requests)` (with smoothing factors),
+/// applied only after the decision has held for the upscale or downscale delay.
+public struct RayServeAutoscaler: Sendable, Equatable, Codable {
+  /// `target_ongoing_requests`, default 2.
+  public var targetOngoingRequests: Double = 2
+  /// `upscale_delay_s`, default 30.
+  public var upscaleDelay: Double = 30
+  /// `downscale_delay_s`, default 600.
+  public var downscaleDelay: Double = 600
+  /// `look_back_period_s`, default 30.
+  public var lookBack: Double = 30
+  /// `upscaling_factor` / `downscaling_factor` (smoothing), default 1.
+  public var upscalingFactor: Double = 1
+  public var downscalingFactor: Double = 1
+  public init() {}
+}
+
+/// Knative's KPA: concurrency averaged over a 60 s stable window, and over a 6 s panic window; when the panic
+/// window asks for at least twice the current replicas it panics for a stable window and never scales down.
+public struct KnativeAutoscaler: Sendable, Equatable, Codable {
+  /// Target concurrent requests per replica; nil uses the stage's batch size (Knative's default soft limit of
+  /// 100 is for web handlers, not batching model servers).
+  public var targetConcurrency: Double? = nil
+  /// `container-concurrency-target-percentage`, default 70%.
+  public var targetUtilisation: Double = 0.7
+  /// `stable-window`, default 60 s.
+  public var stableWindow: Double = 60
+  /// `panic-window-percentage` 10% of the stable window: 6 s.
+  public var panicWindow: Double = 6
+  /// `panic-threshold-percentage`, default 200%.
+  public var panicThreshold: Double = 2
+  /// `max-scale-down-rate`, default 2 (at most halve per tick).
+  public var maxScaleDownRate: Double = 2
+  /// Decision interval (Knative's tick is 2 s).
+  public var tick: Double = 2
+  public init() {}
+}
+
+/// Which autoscaler a replay runs.
+public enum ScalingPolicy: Sendable, Equatable {
+  /// No scaling: the configuration stays as given all day.
+  case fixed
+  case inferline(InferLineTuner)
+  case hpa(HorizontalPodAutoscaler)
+  case ray(RayServeAutoscaler)
+  case kpa(KnativeAutoscaler)
+
+  public var name: String {
+    switch self {
+    case .fixed: "static"
+    case .inferline: "inferline"
+    case .hpa: "hpa"
+    case .ray: "ray"
+    case .kpa: "kpa"
+    }
+  }
+}
