@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 CONFIG ?= release
 
-.PHONY: setup report test bench-ingest bench-envelope bench-estimator bench-planner clean
+.PHONY: setup report test bench-ingest bench-envelope bench-estimator bench-planner bench-replay clean
 
 setup:
 	@Scripts/setup.sh --no-build
@@ -27,6 +27,9 @@ bench-estimator: setup
 
 bench-planner: setup
 	swift run -c release inferline-bench planner
+
+bench-replay: setup
+	swift run -c release inferline-bench replay
 
 clean:
 	rm -rf .build Reports/sample

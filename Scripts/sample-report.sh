@@ -48,6 +48,8 @@ common=(--pipeline "$S/pipelines/video-monitoring.yaml" --hardware "$S/hardware/
 "$bin" plan --trace "$S/logs/video-day.csv.gz" "${common[@]}" --window 1h --exact --baselines --json > "$work/plan-video-monitoring.json" 2>/dev/null
 "$bin" simulate --trace "$S/logs/video-day.csv.gz" "${common[@]}" --config "$S/pipelines/video-monitoring.config.yaml" \
   > "$work/simulate-video-monitoring.txt" 2>/dev/null
+"$bin" replay --trace "$S/logs/video-day.csv.gz" "${common[@]}" --policy all > "$work/replay-video-monitoring.txt" 2>/dev/null
+echo "- video-monitoring replayed under every autoscaler (\`replay-video-monitoring.txt\`)" >> "$work/README.md"
 echo "- video-monitoring planned per hour (\`plan-video-monitoring.txt\`, \`.json\`) and simulated as configured in \`$S/pipelines/video-monitoring.config.yaml\` (\`simulate-video-monitoring.txt\`)" >> "$work/README.md"
 
 rm -rf "$out.previous"
@@ -56,7 +58,7 @@ mv "$work" "$out"
 rm -rf "$out.previous"
 trap - EXIT
 
-cat "$out/plan-video-monitoring.txt" "$out/simulate-video-monitoring.txt"
+cat "$out/plan-video-monitoring.txt" "$out/simulate-video-monitoring.txt" "$out/replay-video-monitoring.txt"
 echo
-echo "Wrote $out/: inspection of ${#logs[@]} sample logs, validation of the sample pipelines, an hourly plan and a" >&2
-echo "simulation of the video-monitoring day. The HTML report arrives with the report issue." >&2
+echo "Wrote $out/: inspection of ${#logs[@]} sample logs, validation of the sample pipelines, an hourly plan, a" >&2
+echo "simulation and an autoscaler replay of the video-monitoring day. The HTML report arrives with the report issue." >&2

@@ -134,15 +134,80 @@ func plannerBenchmark(rate: Double) {
   }
 }
 
+/// Tuner replay: a 24-hour diurnal day averaging 200 q/s through a 4-stage pipeline with a branch and a join,
+/// planned (greedy) on its busiest hour, then replayed under every policy; the static plan is the baseline.
+func replayBenchmark(rate: Double) {
+  let folder = FileManager.default.temporaryDirectory.appendingPathComponent("inferline-bench-\(getpid())")
+  try! FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+  defer { try? FileManager.default.removeItem(at: folder) }
+  let pipeline = folder.appendingPathComponent("four.yaml").path
+  try! """
+    name: four-stage
+    slo: {latency_ms: 300}
+    network_delay_ms: 1
+    stages:
+      - {name: classify, model: resnet50}
+      - {name: person, model: efficientnet-b0}
+      - {name: text, model: bert-base}
+      - {name: merge, model: langid}
+    edges:
+      classify -> person: 0.6
+      classify -> text: 0.5
+      person -> merge: 1
+      text -> merge: 1
+    """.write(toFile: pipeline, atomically: true, encoding: .utf8)
+  let inputs = try! PlanningInputs.load(
+    pipeline: pipeline, hardware: "SampleTraces/hardware/aws-2026.yaml", profiles: "SampleTraces/profiles/profiles-2026.csv")
+  let day = TraceGenerator.arrivals(.diurnal(meanRate: rate, peakToTrough: 4), duration: 86_400, start: 1_795_824_000_000_000_000, seed: 21)
+  let trace = ArrivalTrace(arrivals: day)
+  let hours = trace.windows(length: 3_600_000_000_000)
+  let busiest = hours.max { $0.count < $1.count }!
+  let meanCount = Double(day.count) / Double(hours.count)
+  let typical = hours.min { abs(Double($0.count) - meanCount) < abs(Double($1.count) - meanCount) }!
+  func plan(_ w: WorkloadWindow) -> (Double, PipelineConfiguration, [Int64]) {
+    let arrivals = w.relativeArrivals(in: trace)
+    let (seconds, p) = best(of: 1) { try! Planner(oracle: FeasibilityOracle(inputs: inputs, arrivals: arrivals, seed: 1)).greedy().get() }
+    return (seconds, p.configuration, arrivals)
+  }
+  let (peakSeconds, peakPlan, peakArrivals) = plan(busiest)
+  let (_, meanPlan, meanArrivals) = plan(typical)
+  func describe(_ c: PipelineConfiguration) -> String {
+    zip(inputs.pipeline.stages, c.stages).map { "\($0.name) \($1.hardware) b\($1.batchSize) x\($1.replicas)" }.joined(separator: ", ")
+  }
+  print(String(format: "replay: %d queries over 24 h (diurnal, mean %.0f q/s, peak/trough 4), 4 stages with a branch and a join", day.count, rate))
+  print(String(format: "  plan of the busiest hour (%.1f s to plan): ", peakSeconds) + describe(peakPlan))
+  print("  plan of an average hour: " + describe(meanPlan))
+  func replay(_ label: String, _ config: PipelineConfiguration, _ planning: [Int64], _ policy: ScalingPolicy, unit: Bool = false) {
+    let (seconds, result) = best(of: 1) {
+      try! Replay.run(arrivals: day, inputs: inputs, configuration: config, planning: planning, policy: policy, unit: unit)
+    }
+    print(String(format: "  %-34@ %5.1f s  cost $%8.2f  misses %7.3f%%  P99 %8.1f ms  decisions %5d", label, seconds, result.cost, result.missRate * 100, result.percentileLatencyMs, result.decisions))
+  }
+  replay("static peak (busiest-hour plan)", peakPlan, peakArrivals, .fixed)
+  replay("static mean (average-hour plan)", meanPlan, meanArrivals, .fixed)
+  replay("inferline tuner from the mean plan", meanPlan, meanArrivals, .inferline(InferLineTuner()))
+  replay("hpa from the mean plan", meanPlan, meanArrivals, .hpa(HorizontalPodAutoscaler()))
+  replay("ray serve from the mean plan", meanPlan, meanArrivals, .ray(RayServeAutoscaler()))
+  replay("knative kpa from the mean plan", meanPlan, meanArrivals, .kpa(KnativeAutoscaler()))
+  let unit = Planner(oracle: FeasibilityOracle(inputs: inputs, arrivals: meanArrivals, seed: 1)).coarseGrainedBaselines()
+  if let cg = unit.first {
+    replay("CG unit (mean hour's CG-Peak), static", cg.configuration, meanArrivals, .fixed, unit: true)
+    replay("CG unit + inferline tuner", cg.configuration, meanArrivals, .inferline(InferLineTuner()), unit: true)
+    replay("CG unit + hpa", cg.configuration, meanArrivals, .hpa(HorizontalPodAutoscaler()), unit: true)
+  }
+}
+
 let arguments = CommandLine.arguments.dropFirst()
 switch arguments.first {
 case "envelope":
   envelopeBenchmark(arrivals: arguments.dropFirst().first.flatMap { Int($0) } ?? 10_000_000)
+case "replay":
+  replayBenchmark(rate: arguments.dropFirst().first.flatMap { Double($0) } ?? 200)
 case "planner":
   plannerBenchmark(rate: arguments.dropFirst().first.flatMap { Double($0) } ?? 200)
 case "estimator":
   estimatorBenchmark(queries: arguments.dropFirst().first.flatMap { Int($0) } ?? 1_000_000)
 default:
-  print("usage: inferline-bench envelope [arrivals] | estimator [queries] | planner [rate]")
+  print("usage: inferline-bench envelope [arrivals] | estimator [queries] | planner [rate] | replay [rate]")
   exit(arguments.first == "--help" ? 0 : 64)
 }

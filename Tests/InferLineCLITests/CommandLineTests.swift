@@ -282,6 +282,32 @@ import Testing
     #expect(t.stdout.contains("ms can be met"))
   }
 
+  @Test func replayEveryPolicy() throws {
+    let s = Self.samples
+    let log = path("spiky.csv")
+    #expect(try run(["generate", "--process", "spikes", "--rate", "20", "--spikes", "2", "--spike-multiplier", "5",
+      "--spike-duration", "30s", "--duration", "10m", "--seed", "4", "--out", log]).status == 0)
+    let arguments = [
+      "replay", "--trace", log, "--pipeline", "\(s)/pipelines/image-processing.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml",
+      "--profiles", "\(s)/profiles/profiles-2026.csv", "--window", "5m", "--policy", "all", "--json",
+    ]
+    let r = try run(arguments)
+    #expect(r.status == 0, "\(r.stderr)")
+    let results = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [[String: Any]]
+    #expect(results.map { $0["policy"] as! String } == ["static", "inferline", "hpa", "ray", "kpa"])
+    for result in results {
+      let costs = result["costByHardware"] as! [String: Double]
+      #expect(abs(costs.values.reduce(0, +) - (result["cost"] as! Double)) < 1e-9)
+      #expect((result["timelines"] as! [Any]).count == 2)
+      #expect((result["missRatePerMinute"] as! [Double]).count == 10)
+    }
+    #expect((results[0]["decisions"] as! Int) == 0)
+    let table = try run(Array(arguments.dropLast()))
+    #expect(table.stdout.contains("replica-hours by hardware"))
+    let bad = try run(Array(arguments.dropLast(3)) + ["--policy", "guess"])
+    #expect(bad.status == 64)
+  }
+
   @Test func helpListsTheCommands() throws {
     let r = try run(["--help"])
     #expect(r.status == 0)

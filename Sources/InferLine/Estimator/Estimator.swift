@@ -140,7 +140,7 @@ struct SimulationState {
   var visitCount: Slab<Int>
   var batchCount: Slab<Int>
   var busy: Slab<Int64>
-  var waitSum: Slab<Int64>
+  var waitSum: Slab<Double>
   /// Batches of n queries at stage s: `batchSizes[batchSizeStart[s] + n]`.
   let batchSizeStart: [Int]
   var batchSizes: Slab<Int>
@@ -239,7 +239,7 @@ struct SimulationState {
     visitCount = Slab(repeating: 0, count: stages)
     batchCount = Slab(repeating: 0, count: stages)
     busy = Slab(repeating: 0, count: stages)
-    waitSum = Slab(repeating: 0, count: stages)
+    waitSum = Slab(repeating: 0.0, count: stages)
     waits = (0..<stages).map { _ in ScratchColumn<Int64>() }
 
     memberStride = max(1, input.stages.map(\.batchSize).max() ?? 1)
@@ -293,7 +293,8 @@ struct SimulationState {
   func free() {
     for q in queueStorage { q.free() }
     for slab in [queueHead, queueCount, active, pendingRemovals, visitCount, batchCount] { slab.free() }
-    for slab in [lastReplicaChange, busy, waitSum, replicaTime] { slab.free() }
+    for slab in [lastReplicaChange, busy, replicaTime] { slab.free() }
+    waitSum.free()
     batchSizes.free()
     idleHead.free()
     nextIdle.free()
@@ -483,7 +484,7 @@ struct SimulationState {
       queueHead[s] = head
       queueCount[s] -= size
       memberCount[replica] = size
-      waitSum[s] += waited
+      waitSum[s] += Double(waited)
       let duration = serviceTime(stage: s, size: size)
       busy[s] += duration
       batchCount[s] += 1

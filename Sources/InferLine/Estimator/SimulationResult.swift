@@ -39,15 +39,16 @@ public struct StageStatistics: Sendable, Equatable, Codable {
   public var busyNanoseconds: Int64
   /// Replica time available (replicas x time, from the first arrival to the last finish), nanoseconds.
   public var replicaNanoseconds: Int64
-  /// Sum of queueing delays (arrival at the stage's queue to the start of its batch), nanoseconds.
-  public var totalWaitNanoseconds: Int64
+  /// Sum of queueing delays (arrival at the stage's queue to the start of its batch), nanoseconds (a Double:
+  /// an overloaded day's waits add up past 64-bit integers).
+  public var totalWaitNanoseconds: Double
   /// Nearest-rank P99 of the queueing delay, nanoseconds (0 when statistics were not collected).
   public var p99WaitNanoseconds: Int64
   /// `batchSizeCounts[n]` = batches of n queries (index 0 unused).
   public var batchSizeCounts: [Int]
 
   public var utilisation: Double { replicaNanoseconds > 0 ? Double(busyNanoseconds) / Double(replicaNanoseconds) : 0 }
-  public var meanWaitNanoseconds: Double { visits > 0 ? Double(totalWaitNanoseconds) / Double(visits) : 0 }
+  public var meanWaitNanoseconds: Double { visits > 0 ? totalWaitNanoseconds / Double(visits) : 0 }
   public var meanBatchSize: Double { batches > 0 ? Double(visits) / Double(batches) : 0 }
 }
 

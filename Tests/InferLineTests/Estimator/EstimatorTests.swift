@@ -46,7 +46,7 @@ enum Sim {
     let result = Estimator.simulate(input)
     #expect(result.stages[0].batchSizeCounts == [0, 1, 0, 0, 1])
     #expect(result.stages[0].batches == 2 && result.stages[0].visits == 5)
-    #expect(result.stages[0].totalWaitNanoseconds == (10 + 9 + 8 + 7) * Sim.ms)
+    #expect(result.stages[0].totalWaitNanoseconds == Double((10 + 9 + 8 + 7) * Sim.ms))
   }
 
   @Test func aFinishAtAnArrivalsInstantGoesFirst() {
