@@ -20,6 +20,8 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+    .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
   ],
   targets: [
     // C libraries, each behind one system-library target (module map + shim header).
@@ -45,7 +47,10 @@ let package = Package(
     // Charts (Cairo), SVG post-processing (libxml2) and the HTML report.
     .target(
       name: "InferLineReport",
-      dependencies: ["InferLine", "CCairo", "CLibXML2"],
+      dependencies: [
+        "InferLine", "CCairo", "CLibXML2", .product(name: "Mustache", package: "swift-mustache"),
+        .product(name: "Crypto", package: "swift-crypto"),
+      ],
       swiftSettings: swiftSettings),
     // The command line: parse, call, print.
     .executableTarget(
@@ -69,7 +74,7 @@ let package = Package(
       swiftSettings: swiftSettings),
     .testTarget(
       name: "InferLineReportTests",
-      dependencies: ["InferLineReport"],
+      dependencies: ["InferLineReport", "InferLine"],
       swiftSettings: swiftSettings),
     .testTarget(
       name: "InferLineCLITests",

@@ -1,7 +1,7 @@
 import Foundation
 
 /// What an autoscaler would have done over a day of traffic, and what the estimator predicts came of it.
-public struct ReplayResult: Sendable, Codable {
+public struct ReplayResult: Sendable, Equatable, Codable {
   public var policy: String
   /// True when the pipeline was scaled as one unit (every stage the same count).
   public var unit: Bool
@@ -22,6 +22,8 @@ public struct ReplayResult: Sendable, Codable {
   public var timelines: [ReplicaTimeline]
   /// Replica changes the policy decided.
   public var decisions: Int
+  /// End-to-end latency (ms) at the requested percents (the latency CDF), when asked for.
+  public var latencyAtPercentsMs: [Double]
 }
 
 /// Replays an autoscaling policy over a whole trace with the estimator.
@@ -33,7 +35,7 @@ public enum Replay {
   ///   - unit: scale the pipeline as one unit (the coarse-grained baselines).
   public static func run(
     arrivals: [Int64], inputs: PlanningInputs, configuration: PipelineConfiguration, planning: [Int64],
-    policy: ScalingPolicy, unit: Bool = false, seed: UInt64 = 1
+    policy: ScalingPolicy, unit: Bool = false, seed: UInt64 = 1, cdfPercents: [Double] = []
   ) throws -> ReplayResult {
     let pipeline = inputs.pipeline
     let scale = pipeline.scaleFactors()
@@ -72,6 +74,16 @@ public enum Replay {
     var copy = latencies
     let p = Percentile(percent: pipeline.slo.percentile)
     let percentileLatency = copy.isEmpty ? 0 : Selection.select(&copy, p.rank(of: copy.count) - 1)
+    var cdf: [Double] = []
+    if !copy.isEmpty && !cdfPercents.isEmpty {
+      var low = 0
+      for percent in cdfPercents.sorted() {
+        let k = Percentile(percent: percent).rank(of: copy.count) - 1
+        let v = Selection.select(&copy, k, from: min(low, k))
+        low = k
+        cdf.append(v == .max ? .infinity : Double(v) / 1e6)
+      }
+    }
     let timelines = decided.enumerated().map { s, points in
       ReplicaTimeline(stage: pipeline.stages[s].name, hardware: configuration.stages[s].hardware, points: points)
     }
@@ -84,6 +96,7 @@ public enum Replay {
       missRatePerMinute: zip(over, total).map { $1 > 0 ? Double($0) / Double($1) : 0 },
       percentileLatencyMs: percentileLatency == .max ? .infinity : Double(percentileLatency) / 1e6,
       replicaSecondsByHardware: seconds, costByHardware: costs, cost: costs.values.reduce(0, +),
-      hours: Double(end - start) / 3.6e12, timelines: timelines, decisions: decided.reduce(0) { $0 + $1.count - 1 })
+      hours: Double(end - start) / 3.6e12, timelines: timelines, decisions: decided.reduce(0) { $0 + $1.count - 1 },
+      latencyAtPercentsMs: cdf)
   }
 }

@@ -28,7 +28,7 @@ public final class CairoCanvas {
     case .svg(let path):
       surface = cairo_svg_surface_create(path, width, height)
     case .image:
-      surface = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, Int32(width.rounded(.up)), Int32(height.rounded(.up)))
+      surface = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, Int32((width * 2).rounded(.up)), Int32((height * 2).rounded(.up)))
     }
     let status = cairo_surface_status(surface)
     guard status == CAIRO_STATUS_SUCCESS else {
@@ -36,6 +36,7 @@ public final class CairoCanvas {
       throw CairoError(description: "cairo could not create the surface: \(String(cString: cairo_status_to_string(status)))")
     }
     context = cairo_create(surface)
+    if case .image = kind { cairo_scale(context, 2, 2) }  // PNGs at twice the resolution, same coordinates
   }
 
   deinit {
@@ -65,12 +66,74 @@ public final class CairoCanvas {
     cairo_show_text(context, string)
   }
 
-  /// The RGB of one pixel of an image canvas (components 0...255).
+  // MARK: Drawing primitives for the chart layer (coordinates in points from the top left)
+
+  public func setColor(red: Double, green: Double, blue: Double, alpha: Double = 1) {
+    cairo_set_source_rgba(context, red, green, blue, alpha)
+  }
+
+  /// Strokes a polyline.
+  public func strokeLine(_ points: [(Double, Double)], width: Double, dash: [Double] = []) {
+    guard let first = points.first else { return }
+    cairo_set_line_width(context, width)
+    cairo_set_line_join(context, CAIRO_LINE_JOIN_ROUND)
+    dash.withUnsafeBufferPointer { cairo_set_dash(context, $0.baseAddress, Int32($0.count), 0) }
+    cairo_move_to(context, first.0, first.1)
+    for p in points.dropFirst() { cairo_line_to(context, p.0, p.1) }
+    cairo_stroke(context)
+    cairo_set_dash(context, nil, 0, 0)
+  }
+
+  public func fillRectangle(x: Double, y: Double, width: Double, height: Double) {
+    cairo_rectangle(context, x, y, width, height)
+    cairo_fill(context)
+  }
+
+  public func fillCircle(x: Double, y: Double, radius: Double) {
+    cairo_new_sub_path(context)
+    cairo_arc(context, x, y, radius, 0, 2 * Double.pi)
+    cairo_fill(context)
+  }
+
+  /// Limits drawing to a rectangle until `resetClip`.
+  public func clip(x: Double, y: Double, width: Double, height: Double) {
+    cairo_rectangle(context, x, y, width, height)
+    cairo_clip(context)
+  }
+
+  public func resetClip() { cairo_reset_clip(context) }
+
+  /// Width of a text at a size, points.
+  public func textWidth(_ string: String, size: Double, bold: Bool = false) -> Double {
+    selectFont(size: size, bold: bold)
+    var extents = cairo_text_extents_t()
+    cairo_text_extents(context, string, &extents)
+    return extents.x_advance
+  }
+
+  func selectFont(size: Double, bold: Bool) {
+    cairo_select_font_face(context, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL)
+    cairo_set_font_size(context, size)
+  }
+
+  /// Draws text in the current colour; `anchor` 0 left, 0.5 centre, 1 right of x; `rotated` turns it a quarter
+  /// anticlockwise about (x, y).
+  public func drawText(_ string: String, x: Double, y: Double, size: Double, anchor: Double = 0, bold: Bool = false, rotated: Bool = false) {
+    let width = textWidth(string, size: size, bold: bold)
+    cairo_save(context)
+    cairo_translate(context, x, y)
+    if rotated { cairo_rotate(context, -Double.pi / 2) }
+    cairo_move_to(context, -anchor * width, 0)
+    cairo_show_text(context, string)
+    cairo_restore(context)
+  }
+
+  /// The RGB of the image canvas at a point (components 0...255; the image holds two pixels per point).
   public func pixel(x: Int, y: Int) -> (red: UInt8, green: UInt8, blue: UInt8) {
     cairo_surface_flush(surface)
     let data = cairo_image_surface_get_data(surface)!
     let stride = Int(cairo_image_surface_get_stride(surface))
-    let p = data + y * stride + x * 4  // ARGB32 in native byte order: B G R A on little-endian
+    let p = data + (2 * y) * stride + (2 * x) * 4  // ARGB32 in native byte order: B G R A on little-endian
     return (p[2], p[1], p[0])
   }
 

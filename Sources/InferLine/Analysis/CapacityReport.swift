@@ -1,0 +1,161 @@
+import Foundation
+
+/// Everything a capacity report shows: the contract between the engine and the renderer. `report.json` is this
+/// value serialised, so two nights can be compared (`inferline diff`).
+public struct CapacityReport: Sendable, Equatable, Codable {
+  /// Bumped whenever a field changes meaning or is removed.
+  public static let currentSchemaVersion = 1
+
+  public struct StageInfo: Sendable, Equatable, Codable {
+    public var name: String
+    public var model: String
+  }
+
+  public struct EdgeInfo: Sendable, Equatable, Codable {
+    public var parent: String
+    public var child: String
+    public var probability: Double
+  }
+
+  public struct InputFile: Sendable, Equatable, Codable {
+    /// `log`, `pipeline`, `hardware` or `profiles`.
+    public var role: String
+    public var path: String
+    public var bytes: Int
+    /// SHA-256 of the content, hex; filled in by the renderer's side (the engine has no hashing).
+    public var sha256: String
+
+    public init(role: String, path: String, bytes: Int, sha256: String) {
+      self.role = role
+      self.path = path
+      self.bytes = bytes
+      self.sha256 = sha256
+    }
+  }
+
+  public struct Workload: Sendable, Equatable, Codable {
+    public var queries: Int
+    /// First and last arrival, nanoseconds.
+    public var start: Int64
+    public var end: Int64
+    public var isRelative: Bool
+    public var meanRate: Double
+    public var peakRate1s: Double
+    /// Queries per second in each minute from `start`.
+    public var ratePerMinute: [Double]
+    /// Window sizes (seconds) and the whole trace's envelope rates at them.
+    public var envelopeSizesSeconds: [Double]
+    public var envelopeRates: [Double]
+    /// The busiest window's envelope rates (what the plan was made for).
+    public var plannedEnvelopeRates: [Double]
+    public var tokenBuckets: [TokenBucket]
+  }
+
+  public struct WindowResult: Sendable, Equatable, Codable {
+    public var start: Int64
+    public var queries: Int
+    public var planned: Bool
+    /// Why the window has no plan (too few queries, or an SLO it cannot meet).
+    public var note: String?
+    public var configuration: PipelineConfiguration?
+    public var costPerHour: Double?
+    public var percentileLatencyMs: Double?
+    /// Dollars per hour per hardware type.
+    public var costByHardware: [String: Double]
+  }
+
+  public struct GrowthScenario: Sendable, Equatable, Codable {
+    /// Traffic multiplier.
+    public var factor: Double
+    public var costPerHour: Double?
+    public var configuration: PipelineConfiguration?
+    public var note: String?
+  }
+
+  public struct Comparison: Sendable, Equatable, Codable {
+    public var previousGeneratedAt: String
+    public var previousCostPerDay: Double
+    public var costPerDayChange: Double
+    public var changes: [String]
+
+    public init(previousGeneratedAt: String, previousCostPerDay: Double, costPerDayChange: Double, changes: [String]) {
+      self.previousGeneratedAt = previousGeneratedAt
+      self.previousCostPerDay = previousCostPerDay
+      self.costPerDayChange = costPerDayChange
+      self.changes = changes
+    }
+  }
+
+  public var schemaVersion: Int
+  public var toolVersion: String
+  /// ISO-8601, UTC.
+  public var generatedAt: String
+  public var seed: UInt64
+  public var pipelineName: String
+  public var stages: [StageInfo]
+  public var edges: [EdgeInfo]
+  public var sloMs: Double
+  public var percentile: Double
+  public var networkDelayMs: Double
+  public var catalogName: String
+  public var hardwarePrices: [String: Double]
+  public var windowLengthSeconds: Double
+  public var inputs: [InputFile]
+  public var ingestion: [IngestionReport]
+  public var workload: Workload
+  public var windows: [WindowResult]
+  /// The plan of the busiest window: what to provision as the tuner's starting point.
+  public var recommended: PipelineConfiguration?
+  public var recommendedCostPerHour: Double?
+  /// Planned cost over the log (each window's plan for its length), dollars, and scaled to 24 h and 30 days.
+  public var plannedCost: Double
+  public var costPerDay: Double
+  public var costPerMonth: Double
+  /// The tuner's replay (InferLine) and the autoscaler baselines, all from the recommended plan.
+  public var replays: [ReplayResult]
+  /// CG-Peak and CG-Mean on the busiest window.
+  public var baselines: [BaselineResult]
+  /// Static CG-Peak and CG-Mean replayed over the whole log.
+  public var baselineReplays: [ReplayResult]
+  /// Latency percentiles (ms) of the tuner's replay at `cdfPercents`.
+  public var cdfPercents: [Double]
+  public var latencyCDFMs: [Double]
+  public var frontier: [FrontierPoint]
+  public var growth: [GrowthScenario]
+  /// Windows whose SLO cannot be met.
+  public var unattainableWindows: Int
+  public var assumptions: [String]
+  public var previous: Comparison?
+  /// Seconds per phase.
+  public var timings: [String: Double]
+
+  /// What changed from `old` to this report: cost per day, the SLO, prices, and the recommended plan per stage.
+  /// Empty when nothing that matters for a capacity review changed.
+  public func differences(from old: CapacityReport) -> [String] {
+    var d: [String] = []
+    func money(_ v: Double) -> String { String(format: "$%.2f", v) }
+    if abs(costPerDay - old.costPerDay) > 0.005 {
+      d.append("cost per day \(money(old.costPerDay)) -> \(money(costPerDay)) (\(String(format: "%+.2f", costPerDay - old.costPerDay)))")
+    }
+    if sloMs != old.sloMs || percentile != old.percentile {
+      d.append("SLO P\(String(format: "%g", old.percentile)) <= \(String(format: "%g", old.sloMs)) ms -> P\(String(format: "%g", percentile)) <= \(String(format: "%g", sloMs)) ms")
+    }
+    for (hw, price) in hardwarePrices.sorted(by: { $0.key < $1.key }) {
+      if let was = old.hardwarePrices[hw], abs(was - price) > 1e-9 { d.append("price of \(hw) \(money(was))/h -> \(money(price))/h") }
+      if old.hardwarePrices[hw] == nil { d.append("hardware \(hw) added at \(money(price))/h") }
+    }
+    for hw in old.hardwarePrices.keys.sorted() where hardwarePrices[hw] == nil { d.append("hardware \(hw) removed") }
+    let oldStages = Dictionary(uniqueKeysWithValues: zip(old.stages.map(\.name), old.recommended?.stages ?? []))
+    for (stage, now) in zip(stages.map(\.name), recommended?.stages ?? []) {
+      guard let was = oldStages[stage] else {
+        d.append("stage \(stage) is new: \(now.hardware) b\(now.batchSize) x\(now.replicas)")
+        continue
+      }
+      if was != now {
+        d.append("stage \(stage): \(was.hardware) b\(was.batchSize) x\(was.replicas) -> \(now.hardware) b\(now.batchSize) x\(now.replicas)")
+      }
+    }
+    for stage in old.stages.map(\.name) where !stages.map(\.name).contains(stage) { d.append("stage \(stage) removed") }
+    return d
+  }
+}

@@ -1,0 +1,197 @@
+public import Foundation
+public import InferLine
+import Crypto
+import Mustache
+
+/// Writes a report folder: `index.html` (from a Mustache template, charts inline), `charts/*.svg|png`,
+/// `report.json` and `summary.md`. The folder is built under a temporary name beside the destination and renamed
+/// into place at the end, so a failed run leaves the previous report as it was.
+public enum ReportWriter {
+  public struct Failure: Error, CustomStringConvertible {
+    public var description: String
+  }
+
+  /// The templates shipped with inferline (`Templates/` of the checkout).
+  public static var defaultTemplates: URL {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().appendingPathComponent("Templates")
+  }
+
+  /// SHA-256 of a file, hex, reading it in blocks.
+  public static func sha256(path: String) -> String {
+    guard let handle = FileHandle(forReadingAtPath: path) else { return "unreadable" }
+    defer { try? handle.close() }
+    var hasher = SHA256()
+    while let data = try? handle.read(upToCount: 1 << 20), !data.isEmpty { hasher.update(data: data) }
+    return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+  }
+
+  /// Size and hash of each input file.
+  public static func describeInputs(_ files: [(role: String, path: String)]) -> [CapacityReport.InputFile] {
+    files.map { f in
+      let size = (try? FileManager.default.attributesOfItem(atPath: f.path)[.size] as? Int) ?? 0
+      return .init(role: f.role, path: f.path, bytes: size ?? 0, sha256: sha256(path: f.path))
+    }
+  }
+
+  public static func encoder() -> JSONEncoder {
+    let e = JSONEncoder()
+    e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+    return e
+  }
+
+  public static func decoder() -> JSONDecoder {
+    let d = JSONDecoder()
+    d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+    return d
+  }
+
+  /// Reads a `report.json`, checking its schema version.
+  public static func load(path: String) throws -> CapacityReport {
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw InputError(file: path, "cannot read the report", fix: "name a report.json that an earlier run wrote")
+    }
+    do {
+      let report = try decoder().decode(CapacityReport.self, from: data)
+      guard report.schemaVersion <= CapacityReport.currentSchemaVersion else {
+        throw InputError(file: path, "report schema \(report.schemaVersion) is newer than this inferline's (\(CapacityReport.currentSchemaVersion))", fix: "update inferline")
+      }
+      return report
+    } catch let e as InputError {
+      throw e
+    } catch {
+      throw InputError(file: path, "not a capacity report: \(error)", fix: "name a report.json that inferline wrote")
+    }
+  }
+
+  /// Writes the folder. - Throws: `Failure` or file errors; the destination is untouched unless it succeeds.
+  public static func write(_ report: CapacityReport, to destination: URL, templates: URL = defaultTemplates) throws {
+    let parent = destination.deletingLastPathComponent()
+    try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
+    let temporary = parent.appendingPathComponent(".\(destination.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
+    try? FileManager.default.removeItem(at: temporary)
+    try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
+    do {
+      var svgs: [String: String] = [:]
+      for chart in ReportCharts.all(report) { svgs[chart.name] = try ChartRenderer.write(chart, to: temporary) }
+      let html = try renderHTML(report, charts: svgs, templates: templates)
+      try html.write(to: temporary.appendingPathComponent("index.html"), atomically: false, encoding: .utf8)
+      try encoder().encode(report).write(to: temporary.appendingPathComponent("report.json"))
+      try summaryMarkdown(report).write(to: temporary.appendingPathComponent("summary.md"), atomically: false, encoding: .utf8)
+    } catch {
+      try? FileManager.default.removeItem(at: temporary)
+      throw error
+    }
+    // Swap into place: the old folder aside, the new one in, then the old one removed.
+    let old = parent.appendingPathComponent(".\(destination.lastPathComponent).old-\(ProcessInfo.processInfo.processIdentifier)")
+    let hadOld = FileManager.default.fileExists(atPath: destination.path)
+    if hadOld { try FileManager.default.moveItem(at: destination, to: old) }
+    do {
+      try FileManager.default.moveItem(at: temporary, to: destination)
+    } catch {
+      if hadOld { try? FileManager.default.moveItem(at: old, to: destination) }
+      try? FileManager.default.removeItem(at: temporary)
+      throw error
+    }
+    if hadOld { try? FileManager.default.removeItem(at: old) }
+  }
+
+  static func money(_ v: Double?) -> String { v.map { String(format: "%.2f", $0) } ?? "n/a" }
+  static func ms(_ v: Double?) -> String { v.map { $0.isFinite ? String(format: "%.1f", $0) : "never served" } ?? "n/a" }
+  static func percent(_ v: Double) -> String { String(format: "%.3f%%", v * 100) }
+
+  static func describe(_ c: PipelineConfiguration?, _ r: CapacityReport) -> String {
+    guard let c else { return "none" }
+    return zip(r.stages, c.stages).map { "\($0.name): \($1.hardware) b\($1.batchSize) x\($1.replicas)" }.joined(separator: "; ")
+  }
+
+  /// The values the template sees. Every string from an input file goes through Mustache's `{{ }}`, which
+  /// escapes it; only the charts (our own SVG, rewritten by libxml2) are inserted raw.
+  static func context(_ r: CapacityReport, charts: [String: String]) -> [String: Any] {
+    let tuned = r.replays.first
+    let attained = r.unattainableWindows == 0 && (tuned?.missRate ?? 1) <= (1 - r.percentile / 100) + 1e-12
+    let stageRows: [[String: Any]] = zip(r.stages, r.recommended?.stages ?? []).map {
+      ["stage": $0.name, "model": $0.model, "hardware": $1.hardware, "batch": $1.batchSize, "replicas": $1.replicas]
+    }
+    let savings: [[String: Any]] = (r.replays.dropFirst() + r.baselineReplays).map { b in
+      let saving = tuned.map { b.cost > 0 ? String(format: "%.1f%%", (b.cost - $0.cost) / b.cost * 100) : "n/a" } ?? "n/a"
+      return ["name": b.policy, "cost": money(b.cost), "misses": percent(b.missRate), "saving": saving]
+    }
+    var context: [String: Any] = [
+      "pipeline": r.pipelineName, "percentile": String(format: "%g", r.percentile), "sloMs": String(format: "%g", r.sloMs),
+      "queries": r.workload.queries, "start": InstantText.describe(r.workload.start, relative: r.workload.isRelative),
+      "end": InstantText.describe(r.workload.end, relative: r.workload.isRelative), "catalog": r.catalogName,
+      "generatedAt": r.generatedAt, "version": r.toolVersion, "seed": String(r.seed), "schema": r.schemaVersion,
+      "costPerDay": money(r.costPerDay), "costPerMonth": money(r.costPerMonth),
+      "attainment": tuned.map { String(format: "%.3f%% over the SLO", $0.missRate * 100) } ?? "not planned",
+      "attainmentClass": attained ? "good" : "bad", "recommendedCost": money(r.recommendedCostPerHour),
+      "recommended": stageRows, "savings": savings,
+      "meanRate": String(format: "%.2f", r.workload.meanRate), "peakRate": String(format: "%.0f", r.workload.peakRate1s),
+      "windowLength": DurationText.describe(nanoseconds: Int64(r.windowLengthSeconds * 1e9)),
+      "windows": r.windows.map { w -> [String: Any] in
+        ["start": InstantText.describe(w.start, relative: r.workload.isRelative), "queries": w.queries,
+         "plan": w.configuration == nil ? (w.note ?? "not planned") : describe(w.configuration, r),
+         "cost": money(w.costPerHour), "latency": ms(w.percentileLatencyMs)]
+      },
+      "replays": (r.replays + r.baselineReplays).map { p -> [String: Any] in
+        ["policy": p.policy, "cost": money(p.cost), "misses": percent(p.missRate), "latency": ms(p.percentileLatencyMs), "decisions": p.decisions]
+      },
+      "growth": r.growth.map { g -> [String: Any] in
+        ["factor": String(format: "%gx", g.factor), "cost": money(g.costPerHour), "plan": g.configuration == nil ? (g.note ?? "none") : describe(g.configuration, r)]
+      },
+      "inputs": r.inputs.map { ["role": $0.role, "path": $0.path, "bytes": $0.bytes, "sha256": $0.sha256] as [String: Any] },
+      "ingestion": r.ingestion.map { i -> [String: Any] in
+        ["file": i.file, "lines": i.lines, "queries": i.queries, "skipped": i.malformedLines, "outOfOrder": i.outOfOrder,
+         "examples": i.skipped.prefix(3).map { "line \($0.line): \($0.reason)" }.joined(separator: "; ")]
+      },
+      "assumptions": r.assumptions,
+      "timings": r.timings.sorted { $0.key < $1.key }.map { String(format: "%@: %.2f s", $0.key, $0.value) },
+      "chartArrivalRate": charts["arrival-rate"] ?? "", "chartEnvelope": charts["arrival-envelope"] ?? "",
+      "chartCostPerWindow": charts["cost-per-window"] ?? "", "chartHardwareMix": charts["hardware-mix"] ?? "",
+      "chartReplicaTimeline": charts["replica-timeline"] ?? "", "chartBaselines": charts["baselines"] ?? "",
+      "chartLatencyCDF": charts["latency-cdf"] ?? "", "chartFrontier": charts["cost-vs-slo"] ?? "",
+    ]
+    if r.unattainableWindows > 0 { context["unattainable"] = r.unattainableWindows }
+    if let p = r.previous {
+      context["previous"] = [
+        "previousGeneratedAt": p.previousGeneratedAt, "previousCostPerDay": money(p.previousCostPerDay),
+        "costChange": String(format: "%+.2f", p.costPerDayChange), "changes": p.changes,
+      ] as [String: Any]
+    }
+    return context
+  }
+
+  static func renderHTML(_ r: CapacityReport, charts: [String: String], templates: URL) throws -> String {
+    let path = templates.appendingPathComponent("report.mustache").path
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+      throw InputError(file: path, "cannot read the report template", fix: "point --templates at a folder with report.mustache")
+    }
+    let template: MustacheTemplate
+    do { template = try MustacheTemplate(string: text) } catch {
+      throw InputError(file: path, "the template does not parse: \(error)", fix: "check its {{tags}}")
+    }
+    return template.render(context(r, charts: charts))
+  }
+
+  /// A short Markdown summary for a change ticket.
+  public static func summaryMarkdown(_ r: CapacityReport) -> String {
+    var lines = [
+      "# Capacity report: \(r.pipelineName)", "",
+      "- SLO: P\(String(format: "%g", r.percentile)) <= \(String(format: "%g", r.sloMs)) ms; \(r.workload.queries) queries from \(InstantText.describe(r.workload.start, relative: r.workload.isRelative)) to \(InstantText.describe(r.workload.end, relative: r.workload.isRelative))",
+      "- Cost per day: $\(money(r.costPerDay)); per month: $\(money(r.costPerMonth))",
+      "- Recommended (busiest window, $\(money(r.recommendedCostPerHour))/h): \(describe(r.recommended, r))",
+    ]
+    if let tuned = r.replays.first { lines.append("- Predicted share over the SLO with the InferLine tuner: \(percent(tuned.missRate))") }
+    for b in r.replays.dropFirst() + r.baselineReplays {
+      lines.append("- \(b.policy): $\(money(b.cost)) over the log, \(percent(b.missRate)) over the SLO")
+    }
+    if r.unattainableWindows > 0 { lines.append("- **\(r.unattainableWindows) window(s) cannot meet the SLO**") }
+    if let p = r.previous {
+      lines.append("- Since the previous report: \(String(format: "%+.2f", p.costPerDayChange)) $/day; " + (p.changes.isEmpty ? "no plan changes" : p.changes.joined(separator: "; ")))
+    }
+    lines.append("")
+    lines.append("Seed \(r.seed), inferline \(r.toolVersion), generated \(r.generatedAt).")
+    return lines.joined(separator: "\n") + "\n"
+  }
+}
