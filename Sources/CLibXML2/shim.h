@@ -5,6 +5,7 @@
 #undef LIBXML_ICU_ENABLED
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <libxml/HTMLparser.h>
 #include <libxml/xmlerror.h>
 
 /// xmlFree is a global function pointer, which Swift 6 rejects as shared mutable state: call it through here.

@@ -32,6 +32,61 @@ public final class MarkupDocument {
     document = parsed
   }
 
+  /// Parses HTML (libxml2's HTML parser: HTML5 void elements and all), for checking a written report.
+  public init(html: String) throws {
+    inferline_xml_silence_errors()
+    let bytes = Array(html.utf8)
+    let options = Int32(HTML_PARSE_NONET.rawValue | HTML_PARSE_NOERROR.rawValue | HTML_PARSE_NOWARNING.rawValue)
+    let parsed = bytes.withUnsafeBufferPointer { buffer in
+      buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
+        htmlReadMemory($0, Int32(buffer.count), "index.html", "UTF-8", options)
+      }
+    }
+    guard let parsed else { throw ParseError(line: 0, message: "not HTML") }
+    document = parsed
+  }
+
+  /// One element: its name, attributes and the names of its element children.
+  public struct Element {
+    public var name: String
+    public var attributes: [String: String]
+    public var children: [String]
+  }
+
+  /// Every element of the document, in document order.
+  public var elements: [Element] {
+    var result: [Element] = []
+    func text(_ p: UnsafePointer<xmlChar>?) -> String {
+      p.map { String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)) } ?? ""
+    }
+    func walk(_ node: xmlNodePtr?) {
+      var current = node
+      while let n = current {
+        if n.pointee.type == XML_ELEMENT_NODE {
+          var attributes: [String: String] = [:]
+          var a = n.pointee.properties
+          while let attribute = a {
+            let value = xmlNodeGetContent(UnsafeMutableRawPointer(attribute).assumingMemoryBound(to: xmlNode.self))
+            attributes[text(attribute.pointee.name)] = text(value)
+            if let value { inferline_xmlFree(value) }
+            a = attribute.pointee.next
+          }
+          var children: [String] = []
+          var c = n.pointee.children
+          while let child = c {
+            if child.pointee.type == XML_ELEMENT_NODE { children.append(text(child.pointee.name)) }
+            c = child.pointee.next
+          }
+          result.append(Element(name: text(n.pointee.name), attributes: attributes, children: children))
+        }
+        walk(n.pointee.children)
+        current = n.pointee.next
+      }
+    }
+    walk(xmlDocGetRootElement(document))
+    return result
+  }
+
   deinit { xmlFreeDoc(document) }
 
   /// The root element's name.

@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+
+@testable import InferLineReport
+
+@Suite struct ChartTests {
+  @Test func linearTicksAreNiceAndCoverTheRange() {
+    #expect(Ticks.linear(0, 10) == [0, 2, 4, 6, 8, 10])
+    let unit = Ticks.linear(0, 1)
+    #expect(unit.count == 6 && zip(unit, [0, 0.2, 0.4, 0.6, 0.8, 1]).allSatisfy { abs($0 - $1) < 1e-12 })
+    let t = Ticks.linear(3.2, 97.5)
+    #expect(t.first! <= 3.2 && t.last! >= 97.5)
+    #expect(t == [0, 20, 40, 60, 80, 100])
+    #expect(Ticks.linear(-5, 5) == [-6, -4, -2, 0, 2, 4, 6])
+    // A single value still gets an axis around it.
+    let single = Ticks.linear(7, 7)
+    #expect(single.count >= 2 && single.first! < 7 && single.last! > 7)
+    #expect(Ticks.linear(.nan, 1) == [0, 1])
+  }
+
+  @Test func logTicksArePowersOfTen() {
+    #expect(Ticks.log(0.001, 1000) == [0.001, 0.01, 0.1, 1, 10, 100, 1000])
+    #expect(Ticks.log(3, 40) == [5, 10, 20])
+    #expect(Ticks.log(5, 5).count >= 2)
+    #expect(Ticks.log(0, 10) == [1, 10])
+  }
+
+  @Test func labelsAreCompact() {
+    #expect(Ticks.label(1200) == "1200")
+    #expect(Ticks.label(12_000) == "12k")
+    #expect(Ticks.label(2_500_000) == "2.5M")
+    #expect(Ticks.label(0.005) == "0.005")
+  }
+
+  func svg(for chart: Chart) throws -> (String, MarkupDocument) {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("inferline-chart-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let text = try ChartRenderer.write(chart, to: folder)
+    #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("charts/\(chart.name).png").path))
+    return (text, try MarkupDocument(xml: text))
+  }
+
+  @Test func emptyAndSinglePointSeriesStillDraw() throws {
+    let empty = Chart(
+      name: "empty", title: "Nothing", description: "No data at all.", x: .init(label: "x"), y: .init(label: "y"),
+      content: .xy(series: [], markers: []))
+    let (_, doc) = try svg(for: empty)
+    #expect(doc.rootName == "svg")
+    let single = Chart(
+      name: "single", title: "One point", description: "A single point.", x: .init(label: "x", scale: .log),
+      y: .init(label: "y", scale: .log), content: .xy(series: [.init(name: "s", points: [(x: 3, y: 4)])], markers: []))
+    let (_, one) = try svg(for: single)
+    #expect(one.count(elementsNamed: "path") > 5)
+    let bars = Chart(
+      name: "bars", title: "No bars", description: "Empty bars.", x: .init(label: "x"), y: .init(label: "y"),
+      content: .bars(bars: [], segmentNames: []))
+    #expect(try svg(for: bars).1.rootName == "svg")
+  }
+
+  @Test func svgIdsArePrefixedAndAccessible() throws {
+    let chart = Chart(
+      name: "demo", title: "Title <with> \"markup\" & more", description: "Describes it.", x: .init(label: "x"), y: .init(label: "y"),
+      content: .xy(series: [.init(name: "a", points: [(x: 0, y: 1), (x: 1, y: 2)])], markers: [.init(value: 1.5, vertical: false, label: "SLO")]))
+    let (text, doc) = try svg(for: chart)
+    let elements = doc.elements
+    let ids = elements.compactMap { $0.attributes["id"] }
+    #expect(!ids.isEmpty && ids.allSatisfy { $0.hasPrefix("demo-") })
+    #expect(Set(ids).count == ids.count)
+    // Every reference points at an id of this chart.
+    let hrefs = elements.compactMap { $0.attributes["href"] }.filter { $0.hasPrefix("#") }
+    #expect(!hrefs.isEmpty && hrefs.allSatisfy { ids.contains(String($0.dropFirst())) })
+    let root = elements[0]
+    #expect(root.attributes["role"] == "img")
+    #expect(root.children.prefix(2) == ["title", "desc"])
+    #expect(text.contains("Title &lt;with&gt; \"markup\" &amp; more"))
+    #expect(!text.hasPrefix("<?xml"))
+  }
+}

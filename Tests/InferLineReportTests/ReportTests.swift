@@ -1,0 +1,132 @@
+import Foundation
+import Testing
+
+@testable import InferLine
+@testable import InferLineReport
+
+/// A small pipeline whose stage is named `<script>alert(1)</script>`, a log whose path holds quotes, one report.
+struct ReportFixture {
+  let folder: URL
+  let inputs: PlanningInputs
+  let log: String
+
+  init() throws {
+    folder = FileManager.default.temporaryDirectory.appendingPathComponent("inferline-report-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let pipeline = """
+      name: "<b>evil</b> pipeline"
+      slo: {latency_ms: 80}
+      stages:
+        - {name: "<script>alert(1)</script>", model: m}
+        - {name: "second & \\"quoted\\"", model: m}
+      edges:
+        "<script>alert(1)</script> -> second & \\"quoted\\"": 0.5
+      """
+    try pipeline.write(to: folder.appendingPathComponent("p.yaml"), atomically: true, encoding: .utf8)
+    try "hardware:\n  - {type: G, price_per_hour: 1, provisioning_delay_s: 5, max_replicas: 8}\n  - {type: C, price_per_hour: 0.2}\n"
+      .write(to: folder.appendingPathComponent("h.yaml"), atomically: true, encoding: .utf8)
+    var profiles = "model,hardware,batch_size,latency_ms,statistic\n"
+    for b in [1, 2, 4] { profiles += "m,G,\(b),\(4 + 2 * b),p99\nm,C,\(b),\(15 + 10 * b),p99\n" }
+    try profiles.write(to: folder.appendingPathComponent("f.csv"), atomically: true, encoding: .utf8)
+    inputs = try PlanningInputs.load(
+      pipeline: folder.appendingPathComponent("p.yaml").path, hardware: folder.appendingPathComponent("h.yaml").path,
+      profiles: folder.appendingPathComponent("f.csv").path)
+    log = folder.appendingPathComponent("night \"one\" 'log'.csv").path
+    var writer = QueryLogWriter()
+    writer.format = .csv
+    try writer.write(arrivals: TraceGenerator.arrivals(.diurnal(meanRate: 12, peakToTrough: 3), duration: 2 * 3600, start: 1_795_824_000_000_000_000, seed: 3), to: log)
+  }
+
+  func report(seed: UInt64 = 1) throws -> CapacityReport {
+    var options = CapacityAnalysis.Options()
+    options.seed = seed
+    options.growth = [1.5]
+    options.frontier = [1, 2]
+    options.windowLength = 3_600_000_000_000
+    var r = try CapacityAnalysis.run(logs: [log], inputs: inputs, options: options)
+    r.inputs = ReportWriter.describeInputs([("log", log), ("pipeline", inputs.pipeline.file)])
+    return r
+  }
+}
+
+@Suite(.serialized) struct ReportTests {
+  @Test func aReportFolderIsCompleteSafeAndParses() throws {
+    let fixture = try ReportFixture()
+    defer { try? FileManager.default.removeItem(at: fixture.folder) }
+    let report = try fixture.report()
+    let out = fixture.folder.appendingPathComponent("out")
+    try ReportWriter.write(report, to: out)
+    for name in ["index.html", "report.json", "summary.md"] {
+      #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(name).path), "\(name)")
+    }
+    let html = try String(contentsOf: out.appendingPathComponent("index.html"), encoding: .utf8)
+    let page = try MarkupDocument(html: html)
+    let elements = page.elements
+    // Every section is there.
+    let sections = Set(elements.filter { $0.name == "section" }.compactMap { $0.attributes["id"] })
+    #expect(sections == ["summary", "workload", "plan", "replay", "latency", "budget", "method"])
+    // No script from the stage name, and the markup from the inputs shows as text.
+    #expect(!elements.contains { $0.name == "script" })
+    #expect(html.contains("&lt;b&gt;evil&lt;/b&gt; pipeline"))
+    #expect(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
+    #expect(html.contains("night &quot;one&quot; &#39;log&#39;.csv") || html.contains("night &quot;one&quot;"))
+    // Ids are unique across the page; every inlined chart has a title and a description and is an image.
+    let ids = elements.compactMap { $0.attributes["id"] }
+    #expect(Set(ids).count == ids.count, "duplicate ids: \(Dictionary(grouping: ids, by: { $0 }).filter { $1.count > 1 }.keys.prefix(5))")
+    let svgs = elements.filter { $0.name == "svg" }
+    #expect(svgs.count == 8)
+    #expect(svgs.allSatisfy { $0.children.prefix(2) == ["title", "desc"] && $0.attributes["role"] == "img" })
+    // Every SVG file parses as XML too.
+    for file in try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("charts").path) where file.hasSuffix(".svg") {
+      let text = try String(contentsOf: out.appendingPathComponent("charts/\(file)"), encoding: .utf8)
+      #expect(try MarkupDocument(xml: text).rootName == "svg")
+    }
+    // report.json decodes back to an equal value.
+    let decoded = try ReportWriter.load(path: out.appendingPathComponent("report.json").path)
+    #expect(decoded == report)
+    #expect(decoded.schemaVersion == CapacityReport.currentSchemaVersion)
+    #expect(report.inputs[0].sha256.count == 64)
+  }
+
+  @Test func diffShowsWhatChanged() throws {
+    let fixture = try ReportFixture()
+    defer { try? FileManager.default.removeItem(at: fixture.folder) }
+    let report = try fixture.report()
+    #expect(report.differences(from: report).isEmpty)
+    var dearer = report
+    dearer.hardwarePrices["G"] = 2.5
+    let changes = dearer.differences(from: report)
+    #expect(changes == ["price of G $1.00/h -> $2.50/h"])
+    var other = report
+    other.sloMs = 40
+    other.costPerDay += 10
+    #expect(other.differences(from: report).count == 2)
+  }
+
+  @Test func aFailedRunLeavesThePreviousReportUntouched() throws {
+    let fixture = try ReportFixture()
+    defer { try? FileManager.default.removeItem(at: fixture.folder) }
+    let report = try fixture.report()
+    let out = fixture.folder.appendingPathComponent("out")
+    try ReportWriter.write(report, to: out)
+    let before = try Data(contentsOf: out.appendingPathComponent("report.json"))
+    // A template folder without the template: the run fails after the charts were drawn.
+    let empty = fixture.folder.appendingPathComponent("no-templates")
+    try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+    #expect(throws: InputError.self) { try ReportWriter.write(report, to: out, templates: empty) }
+    #expect(try Data(contentsOf: out.appendingPathComponent("report.json")) == before)
+    let leftovers = try FileManager.default.contentsOfDirectory(atPath: fixture.folder.path).filter { $0.hasPrefix(".out") }
+    #expect(leftovers.isEmpty)
+  }
+
+  @Test func theSameSeedGivesTheSameReport() throws {
+    let fixture = try ReportFixture()
+    defer { try? FileManager.default.removeItem(at: fixture.folder) }
+    var a = try fixture.report(seed: 5), b = try fixture.report(seed: 5)
+    a.generatedAt = ""
+    b.generatedAt = ""
+    a.timings = [:]
+    b.timings = [:]
+    #expect(a == b)
+  }
+}
