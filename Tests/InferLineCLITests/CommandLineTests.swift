@@ -308,6 +308,47 @@ import Testing
     #expect(bad.status == 64)
   }
 
+  @Test func reportWritesAFolderAndKeepsItWhenARunFails() throws {
+    let s = Self.samples
+    let log = path("day.csv")
+    #expect(try run(["generate", "--process", "diurnal", "--rate", "5", "--duration", "2h", "--seed", "8", "--out", log]).status == 0)
+    let out = path("report")
+    let common = [
+      "--pipeline", "\(s)/pipelines/cascade.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml",
+      "--profiles", "\(s)/profiles/profiles-2026.csv", "--out", out, "--quiet", "--growth", "2",
+    ]
+    let first = try run(["report", log] + common)
+    #expect(first.status == 0, "\(first.stderr)")
+    #expect(first.stdout.contains("# Capacity report: cascade") && first.stdout.contains("Wrote"))
+    #expect(!first.stderr.contains("planning window"))  // --quiet: warnings only, no progress
+    let json = out + "/report.json"
+    let before = try Data(contentsOf: URL(fileURLWithPath: json))
+    // A run that fails (a log that is not there) exits 65 and leaves the last report as it was.
+    let failed = try run(["report", path("missing.csv")] + common)
+    #expect(failed.status == 65 && failed.stderr.contains("missing.csv"))
+    #expect(try Data(contentsOf: URL(fileURLWithPath: json)) == before)
+    // diff of a report with itself prints nothing.
+    let same = try run(["diff", json, json])
+    #expect(same.status == 0 && same.stdout.isEmpty)
+    // The next night with a dearer catalog: --previous and diff show the change.
+    let catalog = try String(contentsOfFile: "\(s)/hardware/aws-2026.yaml", encoding: .utf8)
+      .replacingOccurrences(of: "price_per_hour: 0.526", with: "price_per_hour: 0.9")
+    try catalog.write(toFile: path("dearer.yaml"), atomically: true, encoding: .utf8)
+    let out2 = path("report2")
+    var second = ["report", log] + common
+    second[second.firstIndex(of: "\(s)/hardware/aws-2026.yaml")!] = path("dearer.yaml")
+    second[second.firstIndex(of: out)!] = out2
+    let r2 = try run(second + ["--previous", json])
+    #expect(r2.status == 0, "\(r2.stderr)")
+    #expect(r2.stdout.contains("Since the previous report") && r2.stdout.contains("price of T4 $0.53/h -> $0.90/h"))
+    let d = try run(["diff", json, out2 + "/report.json"])
+    #expect(d.stdout.contains("price of T4 $0.53/h -> $0.90/h"))
+    // An SLO that cannot be met: the report is still written, and the exit status says so.
+    let tight = try run(["report", log] + common + ["--slo", "0.5"])
+    #expect(tight.status == 3)
+    #expect(FileManager.default.fileExists(atPath: out + "/index.html"))
+  }
+
   @Test func helpListsTheCommands() throws {
     let r = try run(["--help"])
     #expect(r.status == 0)
