@@ -130,3 +130,42 @@ struct ReportFixture {
     #expect(a == b)
   }
 }
+
+/// The page in a real browser: headless Chromium (Debian's package, installed by Scripts/setup.sh) renders
+/// index.html to a PNG of the window's size that is not blank.
+@Suite struct BrowserTests {
+  @Test func chromiumRendersTheReport() throws {
+    let chromium = "/usr/bin/chromium"
+    try #require(FileManager.default.isExecutableFile(atPath: chromium), "Chromium is missing: run Scripts/setup.sh (apt-get install chromium)")
+    let fixture = try ReportFixture()
+    defer { try? FileManager.default.removeItem(at: fixture.folder) }
+    let out = fixture.folder.appendingPathComponent("out")
+    try ReportWriter.write(try fixture.report(), to: out)
+    let shot = fixture.folder.appendingPathComponent("page.png").path
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: chromium)
+    process.arguments = [
+      "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1024,1600",
+      "--user-data-dir=\(fixture.folder.appendingPathComponent("chromium").path)", "--screenshot=\(shot)",
+      out.appendingPathComponent("index.html").absoluteString,
+    ]
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    #expect(process.terminationStatus == 0)
+    let image = try CairoCanvas(png: shot)
+    #expect(image.width == 1024 && image.height == 1600)
+    // Not blank: a good share of the sampled pixels is not white, and there are several distinct colours.
+    var inked = 0, colours = Set<Int>()
+    for y in stride(from: 0, to: 1600, by: 8) {
+      for x in stride(from: 0, to: 1024, by: 8) {
+        let p = image.pixel(x: x, y: y)
+        if p.red < 240 || p.green < 240 || p.blue < 240 { inked += 1 }
+        colours.insert(Int(p.red) << 16 | Int(p.green) << 8 | Int(p.blue))
+      }
+    }
+    #expect(inked > 500, "only \(inked) inked samples")
+    #expect(colours.count > 20)
+  }
+}

@@ -39,6 +39,23 @@ public final class CairoCanvas {
     if case .image = kind { cairo_scale(context, 2, 2) }  // PNGs at twice the resolution, same coordinates
   }
 
+  /// Loads a PNG (for checking rendered pages). Pixel coordinates are the image's own.
+  public init(png path: String) throws {
+    surface = cairo_image_surface_create_from_png(path)
+    let status = cairo_surface_status(surface)
+    guard status == CAIRO_STATUS_SUCCESS else {
+      cairo_surface_destroy(surface)
+      throw CairoError(description: "cairo could not read \(path): \(String(cString: cairo_status_to_string(status)))")
+    }
+    width = Double(cairo_image_surface_get_width(surface))
+    height = Double(cairo_image_surface_get_height(surface))
+    context = cairo_create(surface)
+    pixelScale = 1
+  }
+
+  /// Device pixels per point (2 for the charts' PNGs, 1 for loaded images).
+  var pixelScale = 2
+
   deinit {
     cairo_destroy(context)
     cairo_surface_destroy(surface)
@@ -128,12 +145,12 @@ public final class CairoCanvas {
     cairo_restore(context)
   }
 
-  /// The RGB of the image canvas at a point (components 0...255; the image holds two pixels per point).
+  /// The RGB of the image canvas at a point (components 0...255; chart images hold two pixels per point).
   public func pixel(x: Int, y: Int) -> (red: UInt8, green: UInt8, blue: UInt8) {
     cairo_surface_flush(surface)
     let data = cairo_image_surface_get_data(surface)!
     let stride = Int(cairo_image_surface_get_stride(surface))
-    let p = data + (2 * y) * stride + (2 * x) * 4  // ARGB32 in native byte order: B G R A on little-endian
+    let p = data + (pixelScale * y) * stride + (pixelScale * x) * 4  // ARGB32, native order: B G R A on little-endian
     return (p[2], p[1], p[0])
   }
 
