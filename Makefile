@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 CONFIG ?= release
 
-.PHONY: setup report test bench-ingest bench-envelope bench-estimator bench-planner bench-replay clean
+.PHONY: setup report test bench-ingest bench-envelope bench-estimator bench-planner bench-replay bench-report clean
 
 setup:
 	@Scripts/setup.sh --no-build
@@ -30,6 +30,9 @@ bench-planner: setup
 
 bench-replay: setup
 	swift run -c release inferline-bench replay
+
+bench-report: setup
+	@Benchmarks/report.sh
 
 clean:
 	rm -rf .build Reports/sample

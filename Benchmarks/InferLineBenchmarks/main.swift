@@ -137,25 +137,7 @@ func plannerBenchmark(rate: Double) {
 /// Tuner replay: a 24-hour diurnal day averaging 200 q/s through a 4-stage pipeline with a branch and a join,
 /// planned (greedy) on its busiest hour, then replayed under every policy; the static plan is the baseline.
 func replayBenchmark(rate: Double) {
-  let folder = FileManager.default.temporaryDirectory.appendingPathComponent("inferline-bench-\(getpid())")
-  try! FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-  defer { try? FileManager.default.removeItem(at: folder) }
-  let pipeline = folder.appendingPathComponent("four.yaml").path
-  try! """
-    name: four-stage
-    slo: {latency_ms: 300}
-    network_delay_ms: 1
-    stages:
-      - {name: classify, model: resnet50}
-      - {name: person, model: efficientnet-b0}
-      - {name: text, model: bert-base}
-      - {name: merge, model: langid}
-    edges:
-      classify -> person: 0.6
-      classify -> text: 0.5
-      person -> merge: 1
-      text -> merge: 1
-    """.write(toFile: pipeline, atomically: true, encoding: .utf8)
+  let pipeline = "Benchmarks/four-stage.yaml"
   let inputs = try! PlanningInputs.load(
     pipeline: pipeline, hardware: "SampleTraces/hardware/aws-2026.yaml", profiles: "SampleTraces/profiles/profiles-2026.csv")
   let day = TraceGenerator.arrivals(.diurnal(meanRate: rate, peakToTrough: 4), duration: 86_400, start: 1_795_824_000_000_000_000, seed: 21)
