@@ -101,7 +101,12 @@ public enum ChartRenderer {
     canvas.clip(x: plot.x, y: plot.y - 2, width: plot.w + 2, height: plot.h + 4)
     for m in markers {
       canvas.setColor(red: 0.45, green: 0.45, blue: 0.45)
-      if m.vertical {
+      if m.vertical, let label = m.label {
+        // A labelled vertical marker is a threshold (the SLO): red, named at the top.
+        canvas.setColor(red: 0.75, green: 0.1, blue: 0.1)
+        canvas.strokeLine([(xm(m.value), plot.y), (xm(m.value), plot.y + plot.h)], width: 1.2, dash: [6, 3])
+        canvas.drawText(label, x: xm(m.value) - 4, y: plot.y + 12, size: 10, anchor: 1)
+      } else if m.vertical {
         canvas.strokeLine([(xm(m.value), plot.y), (xm(m.value), plot.y + plot.h)], width: 0.8, dash: [3, 3])
       } else {
         canvas.setColor(red: 0.75, green: 0.1, blue: 0.1)

@@ -90,7 +90,7 @@ public enum ReportCharts {
       x: .init(label: "latency (ms)", scale: .log), y: .init(label: "% of queries", includeZero: true),
       content: .xy(
         series: [.init(name: "InferLine tuner", points: points)],
-        markers: [.init(value: r.sloMs, vertical: true, label: "SLO")]))
+        markers: [.init(value: r.sloMs, vertical: true, label: String(format: "SLO %g ms", r.sloMs))]))
   }
 
   static func frontier(_ r: CapacityReport) -> Chart {
