@@ -154,7 +154,7 @@ func replayBenchmark(rate: Double) {
   let (peakSeconds, peakPlan, peakArrivals) = plan(busiest)
   let (_, meanPlan, meanArrivals) = plan(typical)
   func describe(_ c: PipelineConfiguration) -> String {
-    zip(inputs.pipeline.stages, c.stages).map { "\($0.name) \($1.hardware) b\($1.batchSize) x\($1.replicas)" }.joined(separator: ", ")
+    c.describe(stageNames: inputs.pipeline.stages.map(\.name))
   }
   print(String(format: "replay: %d queries over 24 h (diurnal, mean %.0f q/s, peak/trough 4), 4 stages with a branch and a join", day.count, rate))
   print(String(format: "  plan of the busiest hour (%.1f s to plan): ", peakSeconds) + describe(peakPlan))

@@ -62,7 +62,7 @@ extension InferLineCommand {
       let spec = inputs.pipeline
       let full = try reportingInputErrors { () throws -> ArrivalTrace in
         let set = try QueryLogSet.read(paths: traces, options: options)
-        return try trace(for: spec, in: set, logs: traces)
+        return try set.trace(for: spec)
       }
       let windows = full.windows(length: length)
       let percentile = Percentile(percent: spec.slo.percentile)
@@ -108,8 +108,7 @@ extension InferLineCommand {
             print("\(label)  \(r.queries) queries: \(r.note ?? "no plan")")
             continue
           }
-          let stages = zip(spec.stages, plan.configuration.stages).map { "\($0.name) \($1.hardware) b\($1.batchSize) x\($1.replicas)" }
-          var line = "\(label)  \(r.queries) queries: \(stages.joined(separator: ", "))  $\(String(format: "%.3f", plan.costPerHour))/h"
+          var line = "\(label)  \(r.queries) queries: \(plan.configuration.describe(stageNames: spec.stages.map(\.name)))  $\(String(format: "%.3f", plan.costPerHour))/h"
           if let p = plan.percentileLatencyMs { line += String(format: ", %@ %.1f ms", percentile.description, p) }
           if let b = plan.boundMs { line += String(format: ", bound %.1f ms", b) }
           line += "  [\(plan.counts.estimatorRuns) simulations, \(plan.counts.stoppedEarly) cut short, \(plan.counts.acceptedByBound) by the bound, \(String(format: "%.1f", r.seconds)) s]"

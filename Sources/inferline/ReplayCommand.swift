@@ -53,7 +53,7 @@ extension InferLineCommand {
       let spec = inputs.pipeline
       let length = try window.nanoseconds()
       let full = try reportingInputErrors { () throws -> ArrivalTrace in
-        try trace(for: spec, in: QueryLogSet.read(paths: traces, options: options), logs: traces)
+        try QueryLogSet.read(paths: traces, options: options).trace(for: spec)
       }
       let busiest = full.windows(length: length).max { $0.count < $1.count }!
       let planning = busiest.relativeArrivals(in: full)
@@ -97,7 +97,7 @@ extension InferLineCommand {
         return
       }
       print("pipeline '\(spec.name)', \(full.count) queries over \(String(format: "%.1f", results.first?.hours ?? 0)) hours, SLO P\(String(format: "%g", spec.slo.percentile)) <= \(String(format: "%g", spec.slo.latencyMs)) ms\(unit ? ", scaled as one unit" : "")")
-      print("starting from: " + zip(spec.stages, configuration.stages).map { "\($0.name) \($1.hardware) b\($1.batchSize) x\($1.replicas)" }.joined(separator: ", "))
+      print("starting from: " + configuration.describe(stageNames: spec.stages.map(\.name)))
       print("policy      cost ($)   misses   P\(String(format: "%g", spec.slo.percentile)) (ms)  decisions  replica-hours by hardware")
       for r in results {
         let hours = r.replicaSecondsByHardware.sorted { $0.key < $1.key }.map { String(format: "%@ %.1f", $0.key, $0.value / 3600) }.joined(separator: ", ")

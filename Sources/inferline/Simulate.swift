@@ -25,16 +25,6 @@ struct PipelineOptions: ParsableArguments {
   }
 }
 
-/// Picks the trace of a pipeline from a log that may hold several.
-func trace(for pipeline: PipelineSpec, in set: QueryLogSet, logs: [String]) throws -> ArrivalTrace {
-  if set.traces.count == 1 { return set.traces[0] }
-  if let match = set.traces.first(where: { $0.pipeline == pipeline.name }) { return match }
-  throw InputError(
-    file: logs.joined(separator: ", "),
-    "the logs hold \(set.traces.count) pipelines (\(set.traces.map { $0.pipeline ?? "-" }.joined(separator: ", "))), none named '\(pipeline.name)'",
-    fix: "name the pipeline in the pipeline file as the log does, or give a log of this pipeline alone")
-}
-
 extension InferLineCommand {
   struct Simulate: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -119,7 +109,7 @@ extension InferLineCommand {
           throw InputError(error.description)
         }
         let set = try QueryLogSet.read(paths: traces, options: options)
-        let chosen = try trace(for: spec, in: set, logs: traces)
+        let chosen = try set.trace(for: spec)
         let arrivals = chosen.arrivals
         var routeSource: RouteSource =
           try routes.map { .given(try RoutesFile.load(path: $0, edgeCount: spec.edges.count, queryCount: arrivals.count)) }

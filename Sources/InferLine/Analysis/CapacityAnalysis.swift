@@ -31,12 +31,7 @@ public enum CapacityAnalysis {
     let spec = inputs.pipeline
     progress("reading \(logs.count) log\(logs.count == 1 ? "" : "s")")
     let set = try QueryLogSet.read(paths: logs, options: options.log)
-    guard let trace = set.traces.count == 1 ? set.traces.first : set.traces.first(where: { $0.pipeline == spec.name }) else {
-      throw InputError(
-        file: logs.joined(separator: ", "),
-        "the logs hold pipelines \(set.traces.map { $0.pipeline ?? "-" }.joined(separator: ", ")), none named '\(spec.name)'",
-        fix: "name the pipeline in its file as the log does")
-    }
+    let trace = try set.trace(for: spec)
     phase("ingest")
 
     // Workload and envelopes.

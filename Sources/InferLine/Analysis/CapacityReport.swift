@@ -148,11 +148,11 @@ public struct CapacityReport: Sendable, Equatable, Codable {
     let oldStages = Dictionary(uniqueKeysWithValues: zip(old.stages.map(\.name), old.recommended?.stages ?? []))
     for (stage, now) in zip(stages.map(\.name), recommended?.stages ?? []) {
       guard let was = oldStages[stage] else {
-        d.append("stage \(stage) is new: \(now.hardware) b\(now.batchSize) x\(now.replicas)")
+        d.append("stage \(stage) is new: \(now)")
         continue
       }
       if was != now {
-        d.append("stage \(stage): \(was.hardware) b\(was.batchSize) x\(was.replicas) -> \(now.hardware) b\(now.batchSize) x\(now.replicas)")
+        d.append("stage \(stage): \(was) -> \(now)")
       }
     }
     for stage in old.stages.map(\.name) where !stages.map(\.name).contains(stage) { d.append("stage \(stage) removed") }

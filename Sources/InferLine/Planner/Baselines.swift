@@ -77,12 +77,7 @@ extension Planner {
     let meanCopies = max(1, Int((oracle.meanRate / unit.capacity).rounded(.up)))
     return [("CG-Peak", peakCopies), ("CG-Mean", meanCopies)].map { name, copies in
       let c = unitConfiguration(unit, copies: copies)
-      var input = try! SimulationInput(arrivals: oracle.arrivals, inputs: inputs, configuration: c, routes: .drawn(seed: oracle.seed))
-      input.slo = oracle.slo
-      let result = Estimator.simulate(input, options: .init(collectWaitPercentiles: false))
-      var latencies = result.latencies!
-      let p = Percentile(percent: pipeline.slo.percentile)
-      let latency = Selection.select(&latencies, p.rank(of: latencies.count) - 1)
+      let (result, latency) = try! oracle.simulateFully(c)  // units are built from profiled sizes only
       return BaselineResult(
         name: name, configuration: c, costPerHour: cost(c), missRate: result.fractionOverSLO ?? 1,
         percentileLatencyMs: latency == .max ? .infinity : Double(latency) / 1e6, feasible: result.feasible)

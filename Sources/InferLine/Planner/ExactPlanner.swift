@@ -110,9 +110,7 @@ extension Planner {
       let config = PipelineConfiguration(stages: indices.enumerated().map { options[$0.offset][$0.element].configuration })
       let c = cost(config)
       if best == nil || c < best!.1 {
-        var input = try! SimulationInput(arrivals: oracle.arrivals, inputs: inputs, configuration: config, routes: .drawn(seed: oracle.seed))
-        input.slo = oracle.slo
-        if Estimator.simulate(input, options: .init(collectWaitPercentiles: false)).feasible { best = (config, c) }
+        if (try? oracle.simulateFully(config))?.result.feasible == true { best = (config, c) }
       }
       var j = 0
       while j < indices.count {

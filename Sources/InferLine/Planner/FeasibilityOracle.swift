@@ -108,6 +108,17 @@ public final class FeasibilityOracle: @unchecked Sendable {
     return Answer(feasible: result.feasible, percentileLatency: latency, bound: nil)
   }
 
+  /// A full simulation of a configuration on this window against this objective (no early stop), and the SLO
+  /// percentile of its latencies (`Int64.max` when some query was never served).
+  public func simulateFully(_ configuration: PipelineConfiguration) throws -> (result: SimulationResult, percentileLatency: Int64) {
+    var input = try SimulationInput(arrivals: arrivals, inputs: inputs, configuration: configuration, routes: .drawn(seed: seed))
+    input.slo = slo
+    let result = Estimator.simulate(input, options: .init(collectWaitPercentiles: false))
+    var latencies = result.latencies ?? []
+    let latency = latencies.isEmpty ? 0 : Selection.select(&latencies, percentile.rank(of: latencies.count) - 1)
+    return (result, latency)
+  }
+
   /// Necessary conditions: every stage can serve its share of the mean rate, and the fastest a query can go on
   /// the chosen hardware (batch 1 on every stage of the longest path, plus hops) is within the SLO.
   func meetsNecessaryConditions(_ configuration: PipelineConfiguration) -> Bool {

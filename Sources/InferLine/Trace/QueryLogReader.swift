@@ -440,6 +440,17 @@ final class ParallelWork: @unchecked Sendable {
 
 /// Several logs read as one: traces of the same pipeline are merged, in time order.
 public struct QueryLogSet: Sendable {
+  /// The trace of a pipeline: the only one when the logs have no pipeline column, else the one its name names.
+  /// - Throws: `InputError` listing the pipelines the logs hold.
+  public func trace(for pipeline: PipelineSpec) throws -> ArrivalTrace {
+    if traces.count == 1 { return traces[0] }
+    if let match = traces.first(where: { $0.pipeline == pipeline.name }) { return match }
+    throw InputError(
+      file: reports.map(\.file).joined(separator: ", "),
+      "the logs hold \(traces.count) pipelines (\(traces.map { $0.pipeline ?? "-" }.joined(separator: ", "))), none named '\(pipeline.name)'",
+      fix: "name the pipeline in its file as the log does, or give a log of this pipeline alone")
+  }
+
   /// One report per file, in the order given.
   public var reports: [IngestionReport]
   /// One trace per pipeline, in order of first appearance across the files.

@@ -103,7 +103,7 @@ public enum ReportWriter {
 
   static func describe(_ c: PipelineConfiguration?, _ r: CapacityReport) -> String {
     guard let c else { return "none" }
-    return zip(r.stages, c.stages).map { "\($0.name): \($1.hardware) b\($1.batchSize) x\($1.replicas)" }.joined(separator: "; ")
+    return c.describe(stageNames: r.stages.map(\.name), separator: "; ")
   }
 
   /// The values the template sees. Every string from an input file goes through Mustache's `{{ }}`, which
