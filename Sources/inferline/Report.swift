@@ -65,10 +65,14 @@ extension InferLineCommand {
       if let slo { inputs.pipeline.slo.latencyMs = slo }
       let previousReport = try previous.map { path in try reportingInputErrors { try ReportWriter.load(path: path) } }
       let terminal = isatty(2) == 1
-      let progress: (String) -> Void = { line in
+      let quiet = self.quiet
+      // A bar on a terminal, plain lines otherwise.
+      let progress: @Sendable (Double, String) -> Void = { fraction, line in
         guard !quiet else { return }
         if terminal {
-          FileHandle.standardError.write(Data(("\r\u{1B}[2K" + line).utf8))
+          let filled = Int((max(0, min(1, fraction)) * 24).rounded())
+          let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: 24 - filled)
+          FileHandle.standardError.write(Data("\r\u{1B}[2K[\(bar)] \(Int(fraction * 100))% \(line)".utf8))
         } else {
           note(line)
         }

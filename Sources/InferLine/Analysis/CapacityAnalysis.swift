@@ -17,10 +17,10 @@ public enum CapacityAnalysis {
   /// Percents of the latency CDF the report keeps.
   public static let cdfPercents: [Double] = [1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 97, 98, 99, 99.5, 99.9, 100]
 
-  /// - Parameter progress: called with a line for each phase and window (for a progress display).
+  /// - Parameter progress: called with the share of the work done (0 to 1) and what is under way, from any thread.
   /// - Throws: `InputError` for unreadable logs or a log without the pipeline's queries.
   public static func run(
-    logs: [String], inputs: PlanningInputs, options: Options, progress: (String) -> Void = { _ in }
+    logs: [String], inputs: PlanningInputs, options: Options, progress: @escaping @Sendable (Double, String) -> Void = { _, _ in }
   ) throws -> CapacityReport {
     var timings: [String: Double] = [:]
     var clock = Date()
@@ -29,13 +29,13 @@ public enum CapacityAnalysis {
       clock = Date()
     }
     let spec = inputs.pipeline
-    progress("reading \(logs.count) log\(logs.count == 1 ? "" : "s")")
+    progress(0, "reading \(logs.count) log\(logs.count == 1 ? "" : "s")")
     let set = try QueryLogSet.read(paths: logs, options: options.log)
     let trace = try set.trace(for: spec)
     phase("ingest")
 
     // Workload and envelopes.
-    progress("arrival envelopes")
+    progress(0.04, "arrival envelopes")
     let arrivals = trace.arrivals
     let start = arrivals.first!, end = arrivals.last!
     let span = max(Double(end - start) / 1e9, 1e-9)
@@ -58,36 +58,48 @@ public enum CapacityAnalysis {
     var recommended: PipelineConfiguration? = nil
     var recommendedCost: Double? = nil
     var baselines: [BaselineResult] = []
-    for (index, w) in windows.enumerated() {
+    // Windows are independent: plan them in parallel (each planner also evaluates its candidates in parallel).
+    let slots = ResultSlots<(CapacityReport.WindowResult, [BaselineResult])>(count: windows.count)
+    let done = SharedCounter()
+    let inputsCopy = inputs, traceCopy = trace, seed = options.seed, busiestStart = busiest.start
+    progress(0.05, "planning \(windows.count) windows")
+    DispatchQueue.concurrentPerform(iterations: windows.count) { index in
+      let w = windows[index]
       var result = CapacityReport.WindowResult(
         start: w.start, queries: w.count, planned: false, note: nil, configuration: nil, costPerHour: nil,
         percentileLatencyMs: nil, costByHardware: [:])
-      guard percentile.allowedMisses(of: w.count) >= 1 else {
+      var windowBaselines: [BaselineResult] = []
+      if percentile.allowedMisses(of: w.count) < 1 {
         result.note = "too few queries (\(w.count)) for a \(percentile) to mean anything"
-        results.append(result)
-        continue
-      }
-      progress("planning window \(index + 1) of \(windows.count) (\(w.count) queries)")
-      let planner = Planner(oracle: FeasibilityOracle(inputs: inputs, arrivals: w.relativeArrivals(in: trace), seed: options.seed))
-      result.planned = true
-      switch planner.greedy() {
-      case .success(let plan):
-        result.configuration = plan.configuration
-        result.costPerHour = plan.costPerHour
-        result.percentileLatencyMs = plan.percentileLatencyMs
-        for stage in plan.configuration.stages {
-          result.costByHardware[stage.hardware, default: 0] +=
-            Double(stage.replicas) * (inputs.catalog.hardware(type: stage.hardware)?.pricePerHour ?? 0)
+      } else {
+        let planner = Planner(oracle: FeasibilityOracle(inputs: inputsCopy, arrivals: w.relativeArrivals(in: traceCopy), seed: seed))
+        result.planned = true
+        switch planner.greedy() {
+        case .success(let plan):
+          result.configuration = plan.configuration
+          result.costPerHour = plan.costPerHour
+          result.percentileLatencyMs = plan.percentileLatencyMs
+          for stage in plan.configuration.stages {
+            result.costByHardware[stage.hardware, default: 0] +=
+              Double(stage.replicas) * (inputsCopy.catalog.hardware(type: stage.hardware)?.pricePerHour ?? 0)
+          }
+        case .failure(let why):
+          result.note = why.description
         }
-      case .failure(let why):
-        result.note = why.description
+        if w.start == busiestStart { windowBaselines = planner.coarseGrainedBaselines() }
       }
-      if w.start == busiest.start {
+      slots[index] = (result, windowBaselines)
+      let finished = done.increment()
+      progress(0.05 + 0.6 * Double(finished) / Double(windows.count), "planned \(finished) of \(windows.count) windows")
+    }
+    for index in windows.indices {
+      let (result, windowBaselines) = slots[index]!
+      results.append(result)
+      if windows[index].start == busiest.start {
         recommended = result.configuration
         recommendedCost = result.costPerHour
-        baselines = planner.coarseGrainedBaselines()
+        baselines = windowBaselines
       }
-      results.append(result)
     }
     phase("planning")
 
@@ -99,15 +111,15 @@ public enum CapacityAnalysis {
         .inferline(InferLineTuner()), .fixed, .hpa(HorizontalPodAutoscaler()), .ray(RayServeAutoscaler()),
         .kpa(KnativeAutoscaler()),
       ]
-      for policy in policies {
-        progress("replaying \(policy.name) over \(arrivals.count) queries")
+      for (k, policy) in policies.enumerated() {
+        progress(0.65 + 0.2 * Double(k) / Double(policies.count), "replaying \(policy.name) over \(arrivals.count) queries")
         replays.append(
           try Replay.run(
             arrivals: arrivals, inputs: inputs, configuration: recommended, planning: busiestArrivals, policy: policy,
             seed: options.seed, cdfPercents: policy == .inferline(InferLineTuner()) ? cdfPercents : []))
       }
       for baseline in baselines {
-        progress("replaying \(baseline.name)")
+        progress(0.85, "replaying \(baseline.name)")
         var r = try Replay.run(
           arrivals: arrivals, inputs: inputs, configuration: baseline.configuration, planning: busiestArrivals, policy: .fixed,
           unit: true, seed: options.seed)
@@ -118,18 +130,22 @@ public enum CapacityAnalysis {
     phase("replay")
 
     // Budget: the frontier and growth what-ifs on the busiest window.
-    progress("cost against SLO and growth scenarios")
+    progress(0.9, "cost against SLO and growth scenarios")
     let frontier = Planner.frontier(inputs: inputs, arrivals: busiestArrivals, seed: options.seed, multipliers: options.frontier)
-    let growth = options.growth.map { factor -> CapacityReport.GrowthScenario in
+    let growthSlots = ResultSlots<CapacityReport.GrowthScenario>(count: options.growth.count)
+    let factors = options.growth
+    DispatchQueue.concurrentPerform(iterations: factors.count) { k in
       // More traffic of the same shape: the same arrivals, closer together.
+      let factor = factors[k]
       let scaled = busiestArrivals.map { Int64(Double($0) / factor) }
-      switch Planner(oracle: FeasibilityOracle(inputs: inputs, arrivals: scaled, seed: options.seed)).greedy() {
+      switch Planner(oracle: FeasibilityOracle(inputs: inputsCopy, arrivals: scaled, seed: seed)).greedy() {
       case .success(let plan):
-        return .init(factor: factor, costPerHour: plan.costPerHour, configuration: plan.configuration, note: nil)
+        growthSlots[k] = .init(factor: factor, costPerHour: plan.costPerHour, configuration: plan.configuration, note: nil)
       case .failure(let why):
-        return .init(factor: factor, costPerHour: nil, configuration: nil, note: why.description)
+        growthSlots[k] = .init(factor: factor, costPerHour: nil, configuration: nil, note: why.description)
       }
     }
+    let growth = factors.indices.map { growthSlots[$0]! }
     phase("budget")
 
     let windowHours = Double(options.windowLength) / 3.6e12

@@ -90,14 +90,18 @@ extension Planner {
   public static func frontier(
     inputs: PlanningInputs, arrivals: [Int64], seed: UInt64, multipliers: [Double] = [0.5, 0.75, 1, 1.5, 2, 3]
   ) -> [FrontierPoint] {
-    var points = multipliers.sorted().map { m -> FrontierPoint in
-      let slo = inputs.pipeline.slo.latencyMs * m
+    // Points are independent: planned in parallel, kept in SLO order.
+    let sorted = multipliers.sorted()
+    let slots = ResultSlots<FrontierPoint>(count: sorted.count)
+    DispatchQueue.concurrentPerform(iterations: sorted.count) { k in
+      let slo = inputs.pipeline.slo.latencyMs * sorted[k]
       let planner = Planner(oracle: FeasibilityOracle(inputs: inputs, arrivals: arrivals, seed: seed, sloMs: slo))
       switch planner.greedy() {
-      case .success(let plan): return FrontierPoint(sloMs: slo, costPerHour: plan.costPerHour, configuration: plan.configuration)
-      case .failure: return FrontierPoint(sloMs: slo, costPerHour: nil, configuration: nil)
+      case .success(let plan): slots[k] = FrontierPoint(sloMs: slo, costPerHour: plan.costPerHour, configuration: plan.configuration)
+      case .failure: slots[k] = FrontierPoint(sloMs: slo, costPerHour: nil, configuration: nil)
       }
     }
+    var points = sorted.indices.map { slots[$0]! }
     for i in points.indices.dropFirst() {
       if let tighter = points[i - 1].costPerHour, tighter < (points[i].costPerHour ?? .infinity) {
         points[i].costPerHour = tighter
