@@ -75,11 +75,11 @@ public final class FeasibilityOracle: @unchecked Sendable {
 
   /// Answers for several configurations, in parallel on every core; the same answers as one at a time.
   public func evaluate(_ configurations: [PipelineConfiguration]) -> [Answer] {
-    let results = UnsafeAnswers(count: configurations.count)
+    let results = ResultSlots<Answer>(count: configurations.count)
     DispatchQueue.concurrentPerform(iterations: configurations.count) { i in
-      results.values[i] = self.evaluate(configurations[i])
+      results[i] = self.evaluate(configurations[i])
     }
-    return Array(results.values)
+    return configurations.indices.map { results[$0]! }
   }
 
   private func compute(_ configuration: PipelineConfiguration) -> Answer {
@@ -177,14 +177,4 @@ public final class FeasibilityOracle: @unchecked Sendable {
     }
     return done.max()
   }
-}
-
-/// One answer slot per task.
-final class UnsafeAnswers: @unchecked Sendable {
-  let values: UnsafeMutableBufferPointer<FeasibilityOracle.Answer>
-  init(count: Int) {
-    values = .allocate(capacity: count)
-    values.initialize(repeating: FeasibilityOracle.Answer(feasible: false, percentileLatency: nil, bound: nil))
-  }
-  deinit { values.deallocate() }
 }

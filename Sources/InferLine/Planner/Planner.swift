@@ -116,14 +116,14 @@ public struct Planner: Sendable {
       let candidates: [(PlanStep.Action, Int)] = config.stages.indices.flatMap { i in
         [(PlanStep.Action.increaseBatch, i), (.removeReplica, i), (.downgradeHardware, i)]
       }
-      let results = UnsafeCandidates(count: candidates.count)
+      let results = ResultSlots<(PipelineConfiguration, FeasibilityOracle.Answer)>(count: candidates.count)
       let start = config
       DispatchQueue.concurrentPerform(iterations: candidates.count) { k in
-        results.values[k] = self.candidate(candidates[k].0, stage: candidates[k].1, from: start)
+        results[k] = self.candidate(candidates[k].0, stage: candidates[k].1, from: start)
       }
       var best: (Int, PipelineConfiguration, FeasibilityOracle.Answer)? = nil
       for k in candidates.indices {
-        guard let (c, a) = results.values[k], a.feasible else { continue }
+        guard let (c, a) = results[k], a.feasible else { continue }
         let cc = cost(c)
         if cc < current - 1e-9, best == nil || cc < cost(best!.1) - 1e-9 { best = (k, c, a) }
       }
@@ -200,18 +200,5 @@ public struct Planner: Sendable {
     case .initialise, .addReplica:
       return nil
     }
-  }
-}
-
-/// One result slot per greedy candidate.
-final class UnsafeCandidates: @unchecked Sendable {
-  let values: UnsafeMutableBufferPointer<(PipelineConfiguration, FeasibilityOracle.Answer)?>
-  init(count: Int) {
-    values = .allocate(capacity: count)
-    values.initialize(repeating: nil)
-  }
-  deinit {
-    _ = values.deinitialize()
-    values.deallocate()
   }
 }

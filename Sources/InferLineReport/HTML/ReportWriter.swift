@@ -30,7 +30,7 @@ public enum ReportWriter {
   public static func describeInputs(_ files: [(role: String, path: String)]) -> [CapacityReport.InputFile] {
     files.map { f in
       let size = (try? FileManager.default.attributesOfItem(atPath: f.path)[.size] as? Int) ?? 0
-      return .init(role: f.role, path: f.path, bytes: size ?? 0, sha256: sha256(path: f.path))
+      return .init(role: f.role, path: f.path, bytes: size, sha256: sha256(path: f.path))
     }
   }
 
