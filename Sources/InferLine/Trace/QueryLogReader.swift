@@ -106,10 +106,9 @@ public enum QueryLogReader {
     var sawContent = current.count > 0
     while true {
       // Grow the first block until it holds a whole first non-blank line.
-      if let (line, lineEnd, lineNumber) = firstNonBlankLine(current, from: offset) {
+      if let (lineEnd, lineNumber) = firstNonBlankLine(current, from: offset) {
         headerEnd = lineEnd
         headerLine = lineNumber
-        _ = line
         break
       }
       if current.count == current.capacity { current.grow() }
@@ -245,9 +244,9 @@ public enum QueryLogReader {
     return total
   }
 
-  /// The first line with something other than white space: (content, index of its terminating `\n` or the block
-  /// end, 1-based line number). Nil when the block has no complete non-blank line yet.
-  private static func firstNonBlankLine(_ block: Block, from start: Int) -> ([UInt8], Int, Int)? {
+  /// The first line with something other than white space: (index of its terminating `\n` or the block end,
+  /// 1-based line number). Nil when the block has no complete non-blank line yet.
+  private static func firstNonBlankLine(_ block: Block, from start: Int) -> (Int, Int)? {
     var lineNo = 1
     var s = start
     let b = block.base
@@ -260,7 +259,7 @@ public enum QueryLogReader {
         blank = false
         break
       }
-      if !blank { return (block.bytes(s..<e), e, lineNo) }
+      if !blank { return (e, lineNo) }
       lineNo += 1
       s = e + 1
     }

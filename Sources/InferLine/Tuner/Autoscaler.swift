@@ -83,10 +83,9 @@ enum Autoscaler {
       // may exceed the capacity: short windows are burstier than the mean.
       let planningTicks = RateSeries.ticks(planning, tick: ns(p.tick))
       let planningRates = RateSeries.envelopeRates(planning, ticks: planningTicks, sizes: sizes, history: ns(p.history))
-      var typical = planningTicks.indices.map { i in sizes.indices.map { planningRates[$0][i] }.max() ?? 0 }
+      let typical = planningTicks.indices.map { i in sizes.indices.map { planningRates[$0][i] }.max() ?? 0 }
         .filter { $0 > 0 }.sorted()
       let plannedRate = typical.isEmpty ? (plannedEnvelope.max() ?? 1) : typical[typical.count / 2]
-      typical = []
       let rho = models.indices.map { s in
         max(1e-6, plannedRate * models[s].scale / (Double(initial[s]) * models[s].throughput))
       }

@@ -168,7 +168,6 @@ struct OneStage {
     }
     let windows = ArrivalTrace(arrivals: day).windows(length: 60 * second)
     let busiest = windows.max { $0.count < $1.count }!
-    let quietest = windows.min { $0.count < $1.count }!
     let trace = ArrivalTrace(arrivals: day)
     let meanRate = Double(day.count) / (Double(day.last! - day.first!) / 1e9)
     // Static peak and static mean: the greedy plans of the busiest minute and of an average-rate minute.
@@ -183,7 +182,6 @@ struct OneStage {
     let tuned = try Replay.run(
       arrivals: day, inputs: stage.inputs, configuration: meanConfig, planning: meanWindow.relativeArrivals(in: trace),
       policy: .inferline(InferLineTuner()))
-    _ = quietest
     #expect(tuned.cost < staticPeak.cost, "tuner $\(tuned.cost), static peak $\(staticPeak.cost)")
     #expect(tuned.missRate < staticMean.missRate, "tuner \(tuned.missRate), static mean \(staticMean.missRate)")
   }
