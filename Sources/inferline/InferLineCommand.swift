@@ -19,6 +19,8 @@ struct InferLineCommand: ParsableCommand {
 enum ExitStatus {
   /// A file or a value in it was bad (sysexits' EX_DATAERR).
   static let badInput: Int32 = 65
+  /// The output could not be written (sysexits' EX_CANTCREAT).
+  static let cannotWrite: Int32 = 73
   /// Every input was fine but the SLO cannot be met for some window (results are still printed).
   static let sloUnattainable: Int32 = 3
 }

@@ -98,6 +98,9 @@ extension InferLineCommand {
       } catch let error as InputError {
         note(error.description)
         throw ExitCode(ExitStatus.badInput)
+      } catch {
+        note("\(out): error: cannot write the report: \(error.localizedDescription)\n  fix: check that the folder can be written; the previous report is unchanged")
+        throw ExitCode(ExitStatus.cannotWrite)
       }
       report.timings["charts and files"] = Date().timeIntervalSince(chartsStarted)
       print(ReportWriter.summaryMarkdown(report), terminator: "")

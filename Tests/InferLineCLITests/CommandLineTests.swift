@@ -343,6 +343,13 @@ import Testing
     #expect(r2.stdout.contains("Since the previous report") && r2.stdout.contains("price of T4 $0.53/h -> $0.90/h"))
     let d = try run(["diff", json, out2 + "/report.json"])
     #expect(d.stdout.contains("price of T4 $0.53/h -> $0.90/h"))
+    // --out naming a file is refused, and the file is left alone.
+    try "keep me".write(toFile: path("a-file"), atomically: true, encoding: .utf8)
+    var ontoFile = ["report", log] + common
+    ontoFile[ontoFile.firstIndex(of: out)!] = path("a-file")
+    let refused = try run(ontoFile)
+    #expect(refused.status == 65 && refused.stderr.contains("is a file, not a report folder"))
+    #expect(try String(contentsOfFile: path("a-file"), encoding: .utf8) == "keep me")
     // An SLO that cannot be met: the report is still written, and the exit status says so.
     let tight = try run(["report", log] + common + ["--slo", "0.5"])
     #expect(tight.status == 3)

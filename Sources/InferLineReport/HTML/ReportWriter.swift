@@ -67,6 +67,11 @@ public enum ReportWriter {
 
   /// Writes the folder. - Throws: `Failure` or file errors; the destination is untouched unless it succeeds.
   public static func write(_ report: CapacityReport, to destination: URL, templates: URL = defaultTemplates) throws {
+    var isFolder: ObjCBool = false
+    if FileManager.default.fileExists(atPath: destination.path, isDirectory: &isFolder), !isFolder.boolValue {
+      throw InputError(
+        file: destination.path, "is a file, not a report folder", fix: "name a folder for --out (it is replaced as a whole)")
+    }
     let parent = destination.deletingLastPathComponent()
     try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
     let temporary = parent.appendingPathComponent(".\(destination.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
