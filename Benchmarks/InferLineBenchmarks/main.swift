@@ -110,11 +110,11 @@ func plannerBenchmark(rate: Double) {
   let arrivals = TraceGenerator.arrivals(.poisson(rate: rate), duration: 3600, start: 0, seed: 11)
   print("planner: one hour at \(Int(rate)) q/s (\(arrivals.count) queries), 2026 catalog, both cores")
   for name in ["image-processing", "video-monitoring", "social-media", "cascade"] {
-    let inputs = try! PlanningInputs.load(
+    let model = PipelineModel(try! PlanningInputs.load(
       pipeline: "SampleTraces/pipelines/\(name).yaml", hardware: "SampleTraces/hardware/aws-2026.yaml",
-      profiles: "SampleTraces/profiles/profiles-2026.csv")
+      profiles: "SampleTraces/profiles/profiles-2026.csv"))
     func run(_ label: String, screens: Bool, _ body: (Planner) -> Result<Plan, Unattainable>) -> Double {
-      let oracle = FeasibilityOracle(inputs: inputs, arrivals: arrivals, seed: 1, screens: screens)
+      let oracle = FeasibilityOracle(model: model, arrivals: arrivals, seed: 1, screens: screens)
       let start = DispatchTime.now().uptimeNanoseconds
       let result = body(Planner(oracle: oracle))
       let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
@@ -129,7 +129,7 @@ func plannerBenchmark(rate: Double) {
     }
     let greedy = run("greedy", screens: true) { $0.greedy() }
     let plain = run("unscreened", screens: false) { $0.greedy() }
-    _ = run("exact", screens: true) { $0.exact() }
+    _ = run("optimal", screens: true) { $0.optimal() }
     print(String(format: "  %-17@ screens make the greedy planner %.1fx faster", name, plain / greedy))
   }
 }
@@ -138,8 +138,8 @@ func plannerBenchmark(rate: Double) {
 /// planned (greedy) on its busiest hour, then replayed under every policy; the static plan is the baseline.
 func replayBenchmark(rate: Double) {
   let pipeline = "Benchmarks/four-stage.yaml"
-  let inputs = try! PlanningInputs.load(
-    pipeline: pipeline, hardware: "SampleTraces/hardware/aws-2026.yaml", profiles: "SampleTraces/profiles/profiles-2026.csv")
+  let model = PipelineModel(try! PlanningInputs.load(
+    pipeline: pipeline, hardware: "SampleTraces/hardware/aws-2026.yaml", profiles: "SampleTraces/profiles/profiles-2026.csv"))
   let day = TraceGenerator.arrivals(.diurnal(meanRate: rate, peakToTrough: 4), duration: 86_400, start: 1_795_824_000_000_000_000, seed: 21)
   let trace = ArrivalTrace(arrivals: day)
   let hours = trace.windows(length: 3_600_000_000_000)
@@ -148,20 +148,22 @@ func replayBenchmark(rate: Double) {
   let typical = hours.min { abs(Double($0.count) - meanCount) < abs(Double($1.count) - meanCount) }!
   func plan(_ w: WorkloadWindow) -> (Double, PipelineConfiguration, [Int64]) {
     let arrivals = w.relativeArrivals(in: trace)
-    let (seconds, p) = best(of: 1) { try! Planner(oracle: FeasibilityOracle(inputs: inputs, arrivals: arrivals, seed: 1)).greedy().get() }
+    let (seconds, p) = best(of: 1) {
+      WindowPlanning.plan(model: model, window: w, arrivals: arrivals, seed: 1, budget: .standard).recommended!
+    }
     return (seconds, p.configuration, arrivals)
   }
   let (peakSeconds, peakPlan, peakArrivals) = plan(busiest)
   let (_, meanPlan, meanArrivals) = plan(typical)
   func describe(_ c: PipelineConfiguration) -> String {
-    c.describe(stageNames: inputs.pipeline.stages.map(\.name))
+    c.describe(stageNames: model.stageNames)
   }
   print(String(format: "replay: %d queries over 24 h (diurnal, mean %.0f q/s, peak/trough 4), 4 stages with a branch and a join", day.count, rate))
   print(String(format: "  plan of the busiest hour (%.1f s to plan): ", peakSeconds) + describe(peakPlan))
   print("  plan of an average hour: " + describe(meanPlan))
   func replay(_ label: String, _ config: PipelineConfiguration, _ planning: [Int64], _ policy: ScalingPolicy, unit: Bool = false) {
     let (seconds, result) = best(of: 1) {
-      try! Replay.run(arrivals: day, inputs: inputs, configuration: config, planning: planning, policy: policy, unit: unit)
+      try! Replay.run(arrivals: day, model: model, configuration: config, planning: planning, policy: policy, unit: unit)
     }
     print(String(format: "  %-34@ %5.1f s  cost $%8.2f  misses %7.3f%%  P99 %8.1f ms  decisions %5d", label, seconds, result.cost, result.missRate * 100, result.percentileLatencyMs, result.decisions))
   }
@@ -171,11 +173,51 @@ func replayBenchmark(rate: Double) {
   replay("hpa from the mean plan", meanPlan, meanArrivals, .hpa(HorizontalPodAutoscaler()))
   replay("ray serve from the mean plan", meanPlan, meanArrivals, .ray(RayServeAutoscaler()))
   replay("knative kpa from the mean plan", meanPlan, meanArrivals, .kpa(KnativeAutoscaler()))
-  let unit = Planner(oracle: FeasibilityOracle(inputs: inputs, arrivals: meanArrivals, seed: 1)).coarseGrainedBaselines()
+  let unit = Planner(oracle: FeasibilityOracle(model: model, arrivals: meanArrivals, seed: 1)).coarseGrainedBaselines()
   if let cg = unit.first {
     replay("CG unit (mean hour's CG-Peak), static", cg.configuration, meanArrivals, .fixed, unit: true)
     replay("CG unit + inferline tuner", cg.configuration, meanArrivals, .inferline(InferLineTuner()), unit: true)
     replay("CG unit + hpa", cg.configuration, meanArrivals, .hpa(HorizontalPodAutoscaler()), unit: true)
+  }
+}
+
+/// The planner over a whole day: the 24 hourly windows of a diurnal day, planned as `report` plans them (greedy,
+/// CG baselines, then the branch-and-bound search warm-started from them), against greedy alone on the same
+/// windows in the same run (what the report planned with before).
+func plannerDayBenchmark(rate: Double) {
+  let day = TraceGenerator.arrivals(
+    .diurnal(meanRate: rate, peakToTrough: 4), duration: 86_400, start: 1_795_824_000_000_000_000, seed: 21)
+  let trace = ArrivalTrace(arrivals: day)
+  let windows = trace.windows(length: 3_600_000_000_000)
+  print(String(format: "planner over a day: %d queries, 24 h diurnal, mean %.0f q/s, peak/trough 4, hourly windows, both cores", day.count, rate))
+  for pipeline in ["Benchmarks/four-stage.yaml", "SampleTraces/pipelines/video-monitoring.yaml"] {
+    let model = PipelineModel(try! PlanningInputs.load(
+      pipeline: pipeline, hardware: "SampleTraces/hardware/aws-2026.yaml", profiles: "SampleTraces/profiles/profiles-2026.csv"))
+    let (greedySeconds, greedyCosts) = best(of: 1) { () -> [Double?] in
+      let slots = ResultSlots<Double>(count: windows.count)
+      DispatchQueue.concurrentPerform(iterations: windows.count) { i in
+        let planner = Planner(oracle: FeasibilityOracle(model: model, arrivals: windows[i].relativeArrivals(in: trace), seed: 1))
+        if case .success(let p) = planner.greedy() { slots[i] = p.costPerHour }
+      }
+      return slots.values
+    }
+    let (seconds, plans) = best(of: 1) {
+      WindowPlanning.planAll(model: model, trace: trace, windows: windows, seed: 1, budget: .standard)
+    }
+    let planned = plans.filter(\.planned)
+    let proven = planned.filter { $0.recommended?.provenOptimal == true }.count
+    let simulations = planned.reduce(0) { $0 + ($1.recommended?.counts.estimatorRuns ?? 0) }
+    let total = planned.compactMap(\.recommended?.costPerHour).reduce(0, +)
+    let greedyTotal = greedyCosts.compactMap { $0 }.reduce(0, +)
+    let differ = zip(plans, greedyCosts).filter { p, g in
+      guard let r = p.recommended?.costPerHour, let g else { return false }
+      return g > r + 1e-9
+    }.count
+    let maxGap = plans.compactMap { $0.greedy?.gapToRecommended }.max() ?? 0
+    print("  \(model.name):")
+    print(String(format: "    recommended (greedy + CG + search)  %6.1f s  %5.2f s/window  %d of %d windows proven optimal  %5d simulations  $%.2f over the day's windows", seconds, seconds / Double(planned.count), proven, planned.count, simulations, total))
+    print(String(format: "    greedy alone (baseline)             %6.1f s  %5.2f s/window  %d windows planned  $%.2f; greedy dearer in %d windows, by up to %.1f%%", greedySeconds, greedySeconds / Double(planned.count), greedyCosts.compactMap { $0 }.count, greedyTotal, differ, maxGap * 100))
+    print(String(format: "    ratio: recommended planning takes %.2fx the time of greedy alone", seconds / greedySeconds))
   }
 }
 
@@ -185,11 +227,13 @@ case "envelope":
   envelopeBenchmark(arrivals: arguments.dropFirst().first.flatMap { Int($0) } ?? 10_000_000)
 case "replay":
   replayBenchmark(rate: arguments.dropFirst().first.flatMap { Double($0) } ?? 200)
+case "planner-day":
+  plannerDayBenchmark(rate: arguments.dropFirst().first.flatMap { Double($0) } ?? 200)
 case "planner":
   plannerBenchmark(rate: arguments.dropFirst().first.flatMap { Double($0) } ?? 200)
 case "estimator":
   estimatorBenchmark(queries: arguments.dropFirst().first.flatMap { Int($0) } ?? 1_000_000)
 default:
-  print("usage: inferline-bench envelope [arrivals] | estimator [queries] | planner [rate] | replay [rate]")
+  print("usage: inferline-bench envelope [arrivals] | estimator [queries] | planner [rate] | planner-day [rate] | replay [rate]")
   exit(arguments.first == "--help" ? 0 : 64)
 }

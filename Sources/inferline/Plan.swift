@@ -7,10 +7,12 @@ extension InferLineCommand {
     static let configuration = CommandConfiguration(
       abstract: "Plan the cheapest configuration that meets the SLO, for every workload window of a log.",
       discussion: """
-        For each window the greedy planner (after InferLine) chooses hardware, batch size and replicas per stage; \
-        --exact also runs the exact search and reports the greedy plan's optimality gap; --baselines adds CG-Peak \
-        and CG-Mean. Windows with too few queries for the SLO percentile to mean anything (fewer than one query \
-        allowed over the SLO) are reported, not planned.
+        For each window a cost-ordered branch-and-bound search finds the cheapest hardware, batch size and replica \
+        count per stage that the simulator judges feasible, and proves it (or, when --budget runs out, reports its \
+        best plan with a proven lower bound and the gap). InferLine's greedy planner and the CG-Peak and CG-Mean \
+        baselines run on every window too: the recommendation is never dearer than a feasible one of them, and \
+        the greedy plan's gap is shown. Windows with too few queries for the SLO percentile to mean anything are \
+        reported, not planned. `report` and `replay` plan windows the same way.
         """)
 
     @Option(name: .customLong("trace"), help: "Query log(s).")
@@ -19,11 +21,12 @@ extension InferLineCommand {
     @OptionGroup var pipelineOptions: PipelineOptions
     @OptionGroup var window: WindowOption
     @OptionGroup var log: LogOptions
+    @OptionGroup var search: SearchOptions
 
-    @Flag(help: "Also run the exact search and report the greedy plan's gap.")
+    @Flag(help: "Kept for scripts: every window is searched for the proven optimum anyway.")
     var exact = false
 
-    @Flag(help: "Also evaluate the CG-Peak and CG-Mean baselines.")
+    @Flag(help: "Also print the CG-Peak and CG-Mean baselines.")
     var baselines = false
 
     @Option(help: "Also plan for these multiples of the SLO (the cost-versus-SLO frontier), e.g. 0.5,0.75,1,1.5,2,3.")
@@ -35,98 +38,103 @@ extension InferLineCommand {
     @Flag(help: "Print JSON for machines instead of a table.")
     var json = false
 
-    struct WindowPlan: Encodable {
+    struct Entry: Encodable {
       var start: Int64
       var queries: Int
       var planned: Bool
       var note: String?
+      var recommended: InferLine.Plan?
       var greedy: InferLine.Plan?
-      var exact: InferLine.Plan?
-      var gap: Double?
+      var unattainable: Unattainable?
       var baselines: [BaselineResult]?
       var frontier: [FrontierPoint]?
       var seconds: Double
     }
 
     func run() throws {
-      let options = try log.readOptions()
       let length = try window.nanoseconds()
+      let budget = try search.budget()
       let multipliers = try frontier.map { text -> [Double] in
         let values = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-        guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) > 0 }) else {
+        guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) > 0 && $0!.isFinite }) else {
           throw ValidationError("--frontier must be positive multiples of the SLO separated by commas (got '\(text)')")
         }
         return values.map { $0! }
       }
-      let inputs = try pipelineOptions.load()
-      let spec = inputs.pipeline
-      let full = try reportingInputErrors { () throws -> ArrivalTrace in
-        let set = try QueryLogSet.read(paths: traces, options: options)
-        return try set.trace(for: spec)
+      var options = CapacityAnalysis.Options()
+      options.log = try log.readOptions()
+      options.windowLength = length
+      options.seed = seed
+      options.budget = budget
+      let model = try pipelineOptions.model()
+      let (workload, _) = try reportingInputErrors { try CapacityAnalysis.Workload.read(logs: traces, model: model, options: options) }
+      let trace = workload.trace
+      let windows = workload.windows
+      let json = self.json
+      let plans = WindowPlanning.planAll(model: model, trace: trace, windows: windows, seed: seed, budget: budget) { done in
+        if !json { note("planned \(done) of \(windows.count) windows") }
       }
-      let windows = full.windows(length: length)
-      let percentile = Percentile(percent: spec.slo.percentile)
-      var results: [WindowPlan] = []
-      for (index, w) in windows.enumerated() {
-        let started = Date()
-        let label = InstantText.describe(w.start, relative: full.isRelative)
-        guard percentile.allowedMisses(of: w.count) >= 1 else {
-          results.append(
-            WindowPlan(
-              start: w.start, queries: w.count, planned: false,
-              note: "too few queries for a \(percentile) to mean anything (\(w.count))", seconds: 0))
-          continue
+      let results = plans.enumerated().map { index, p -> Entry in
+        var entry = Entry(
+          start: p.start, queries: p.queries, planned: p.planned, note: p.note, recommended: p.recommended,
+          greedy: p.greedy, unattainable: p.unattainable, baselines: baselines ? p.baselines : nil, seconds: p.seconds)
+        if let multipliers, p.planned {
+          entry.frontier = InferLine.Planner.frontier(
+            model: model, arrivals: windows[index].relativeArrivals(in: trace), seed: seed, multipliers: multipliers,
+            budget: budget)
         }
-        if !json { note("planning window \(index + 1) of \(windows.count) (\(label), \(w.count) queries)") }
-        let arrivals = w.relativeArrivals(in: full)
-        let planner = InferLine.Planner(oracle: FeasibilityOracle(inputs: inputs, arrivals: arrivals, seed: seed))
-        var entry = WindowPlan(start: w.start, queries: w.count, planned: true, seconds: 0)
-        switch planner.greedy() {
-        case .success(let plan): entry.greedy = plan
-        case .failure(var why):
-          why.attainableSLOMs = InferLine.Planner.attainableSLO(inputs: inputs, arrivals: arrivals, seed: seed, sloMs: spec.slo.latencyMs)
-          entry.note = why.description
-        }
-        if exact, case .success(let plan) = InferLine.Planner(oracle: FeasibilityOracle(inputs: inputs, arrivals: arrivals, seed: seed)).exact() {
-          entry.exact = plan
-          if let g = entry.greedy { entry.gap = g.costPerHour / plan.costPerHour - 1 }
-        }
-        if baselines { entry.baselines = planner.coarseGrainedBaselines() }
-        if let multipliers {
-          entry.frontier = InferLine.Planner.frontier(inputs: inputs, arrivals: arrivals, seed: seed, multipliers: multipliers)
-        }
-        entry.seconds = Date().timeIntervalSince(started)
-        results.append(entry)
+        return entry
       }
       if json {
         try printJSON(results)
       } else {
-        print("pipeline '\(spec.name)', SLO \(percentile) <= \(String(format: "%g", spec.slo.latencyMs)) ms, windows of \(DurationText.describe(nanoseconds: length)), seed \(seed)")
-        for r in results {
-          let label = InstantText.describe(r.start, relative: full.isRelative)
-          guard let plan = r.greedy else {
-            print("\(label)  \(r.queries) queries: \(r.note ?? "no plan")")
-            continue
-          }
-          var line = "\(label)  \(r.queries) queries: \(plan.configuration.describe(stageNames: spec.stages.map(\.name)))  $\(String(format: "%.3f", plan.costPerHour))/h"
-          if let p = plan.percentileLatencyMs { line += String(format: ", %@ %.1f ms", percentile.description, p) }
-          if let b = plan.boundMs { line += String(format: ", bound %.1f ms", b) }
-          line += "  [\(plan.counts.estimatorRuns) simulations, \(plan.counts.stoppedEarly) cut short, \(plan.counts.acceptedByBound) by the bound, \(String(format: "%.1f", r.seconds)) s]"
-          print(line)
-          if let e = r.exact, let gap = r.gap {
-            print(String(format: "    exact: $%.3f/h, greedy gap %.1f%%", e.costPerHour, gap * 100))
-          }
-          for b in r.baselines ?? [] {
-            print(String(format: "    %@: $%.3f/h, %.2f%% of queries over the SLO", b.name, b.costPerHour, b.missRate * 100))
-          }
-          if let points = r.frontier {
-            print("    cost against SLO: " + points.map { p in
-              String(format: "%g ms ", p.sloMs) + (p.costPerHour.map { String(format: "$%.3f/h", $0) } ?? "unattainable")
-            }.joined(separator: ", "))
-          }
+        printTable(results, model: model, trace: trace, length: length)
+      }
+      if results.contains(where: { $0.planned && $0.recommended == nil }) {
+        throw ExitCode(ExitStatus.sloUnattainable)
+      }
+    }
+
+    func printTable(_ results: [Entry], model: PipelineModel, trace: ArrivalTrace, length: Int64) {
+      let percentile = model.percentile
+      let names = model.stageNames
+      print(
+        "pipeline '\(TerminalText.safe(model.name))', SLO \(percentile) <= \(String(format: "%g", Double(model.slo) / 1e6)) ms, windows of \(DurationText.describe(nanoseconds: length)), seed \(seed)"
+      )
+      for r in results {
+        let label = InstantText.describe(r.start, relative: trace.isRelative)
+        guard let plan = r.recommended else {
+          print("\(label)  \(r.queries) queries: \(TerminalText.safe(r.note ?? "no plan"))")
+          continue
+        }
+        var line =
+          "\(label)  \(r.queries) queries: \(TerminalText.safe(plan.configuration.describe(stageNames: names)))  $\(String(format: "%.3f", plan.costPerHour))/h"
+        if let p = plan.percentileLatencyMs { line += String(format: ", %@ %.1f ms", percentile.description, p) }
+        if let b = plan.boundMs { line += String(format: ", bound %.1f ms", b) }
+        if plan.provenOptimal == true {
+          line += ", proven optimal"
+        } else if let lb = plan.lowerBoundPerHour, let gap = plan.gap {
+          line += String(format: ", NOT proven: budget ran out; lower bound $%.3f/h, gap %.1f%%", lb, gap * 100)
+        }
+        if plan.method != "optimal" { line += " (found by \(plan.method))" }
+        line += "  [\(plan.counts.estimatorRuns) simulations, \(String(format: "%.1f", r.seconds)) s]"
+        print(line)
+        if let g = r.greedy, let gap = g.gapToRecommended {
+          print(String(format: "    InferLine greedy: $%.3f/h, %.1f%% above the recommendation", g.costPerHour, gap * 100))
+        } else if r.greedy == nil {
+          print("    InferLine greedy: found no plan")
+        }
+        for b in r.baselines ?? [] {
+          print(String(format: "    %@: $%.3f/h, %.2f%% of queries over the SLO", b.name, b.costPerHour, b.missRate * 100))
+        }
+        if let points = r.frontier {
+          print(
+            "    cost against SLO: "
+              + points.map { p in
+                String(format: "%g ms ", p.sloMs) + (p.costPerHour.map { String(format: "$%.3f/h", $0) } ?? "no plan")
+              }.joined(separator: ", "))
         }
       }
-      if results.contains(where: { $0.planned && $0.greedy == nil }) { throw ExitCode(ExitStatus.sloUnattainable) }
     }
   }
 }

@@ -22,6 +22,7 @@ extension InferLineCommand {
     var logs: [String]
 
     @OptionGroup var pipelineOptions: PipelineOptions
+    @OptionGroup var search: SearchOptions
 
     @Option(help: "Report folder to write (replaced as a whole when the run succeeds).")
     var out: String
@@ -61,8 +62,8 @@ extension InferLineCommand {
       }
       options.growth = factors.map { $0! }
       if let slo, slo <= 0 { throw ValidationError("--slo must be a positive number of milliseconds") }
-      var inputs = try pipelineOptions.load()
-      if let slo { inputs.pipeline.slo.latencyMs = slo }
+      options.budget = try search.budget()
+      let model = try pipelineOptions.model(sloMs: slo)
       let previousReport = try previous.map { path in try reportingInputErrors { try ReportWriter.load(path: path) } }
       let terminal = isatty(2) == 1
       let quiet = self.quiet
@@ -79,7 +80,7 @@ extension InferLineCommand {
       }
       let started = Date()
       var report = try reportingInputErrors {
-        try CapacityAnalysis.run(logs: logs, inputs: inputs, options: options, progress: progress)
+        try CapacityAnalysis.run(logs: logs, model: model, options: options, progress: progress)
       }
       if terminal && !quiet { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
       report.inputs = ReportWriter.describeInputs(

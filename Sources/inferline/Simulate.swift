@@ -23,6 +23,28 @@ struct PipelineOptions: ParsableArguments {
       throw ExitCode(ExitStatus.badInput)
     }
   }
+
+  /// The inputs compiled once, optionally against another SLO.
+  func model(sloMs: Double? = nil) throws -> PipelineModel {
+    var inputs = try load()
+    if let sloMs { inputs.pipeline.slo.latencyMs = sloMs }
+    return PipelineModel(inputs)
+  }
+}
+
+/// How much the planner's search may do per window.
+struct SearchOptions: ParsableArguments {
+  @Option(
+    name: .customLong("budget"),
+    help: ArgumentHelp(
+      "Simulations the planner's search may run per window before it answers with its best plan, a proven lower bound and the gap.",
+      valueName: "simulations"))
+  var simulations: Int = SearchBudget.standard.simulations
+
+  func budget() throws -> SearchBudget {
+    guard simulations >= 1 else { throw ValidationError("--budget must be at least 1 simulation (got \(simulations))") }
+    return SearchBudget(simulations: simulations)
+  }
 }
 
 extension InferLineCommand {
@@ -120,8 +142,8 @@ extension InferLineCommand {
         return (configuration, arrivals, routeSource)
       }
       let input = try reportingInputErrors {
-        try SimulationInput(
-          arrivals: arrivals, inputs: inputs, configuration: configuration, routes: routeSource,
+        try PipelineModel(inputs).simulationInput(
+          arrivals: arrivals, configuration: configuration, routes: routeSource,
           serviceTimes: serviceTimes == "lognormal" ? .lognormal(seed: seed) : .deterministic)
       }
       let result = Estimator.simulate(input)

@@ -38,20 +38,21 @@ extension InferLineCommand {
 
     static func describe(_ inputs: PlanningInputs) -> String {
       let p = inputs.pipeline
-      let scale = p.scaleFactors()
+      let model = PipelineModel(inputs)
+      let scale = model.scaleFactors
       var lines = [
         "pipeline '\(p.name)': \(p.stages.count) stage\(p.stages.count == 1 ? "" : "s"), \(p.edges.count) edge\(p.edges.count == 1 ? "" : "s"), SLO P\(String(format: "%g", p.slo.percentile)) <= \(String(format: "%g", p.slo.latencyMs)) ms"
       ]
       for (i, stage) in p.stages.enumerated() {
-        let options = inputs.candidates(forStage: i).map { c -> String in
-          let l1 = Double(c.profile.latency(batch: 1) ?? 0) / 1e6
-          return String(format: "%@ %.1f ms $%.3f/h", c.hardware.type, l1, c.hardware.pricePerHour)
+        let options = model.stages[i].options.map { o -> String in
+          let l1 = Double(o.latency(batch: 1) ?? 0) / 1e6
+          return String(format: "%@ %.1f ms $%.3f/h", o.hardware, l1, o.pricePerHour)
         }
         lines.append(
           String(format: "  %@ (%@): visited by %.1f%% of queries; ", stage.name, stage.model, scale[i] * 100)
             + options.joined(separator: ", "))
       }
-      let floor = inputs.latencyFloor
+      let floor = model.latencyFloor
       let floorMs = Double(floor.nanoseconds) / 1e6
       lines.append(
         String(format: "  latency floor %.2f ms along ", floorMs) + floor.path.map { p.stages[$0].name }.joined(separator: " -> ")

@@ -255,14 +255,21 @@ import Testing
     let windows = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [[String: Any]]
     #expect(windows.count == 2)
     for w in windows {
-      let greedy = w["greedy"] as! [String: Any], exact = w["exact"] as! [String: Any]
-      #expect((greedy["costPerHour"] as! Double) >= (exact["costPerHour"] as! Double) - 1e-9)
-      #expect((w["gap"] as! Double) >= -1e-9)
+      let greedy = w["greedy"] as! [String: Any], recommended = w["recommended"] as! [String: Any]
+      let cost = recommended["costPerHour"] as! Double, greedyCost = greedy["costPerHour"] as! Double
+      #expect(greedyCost >= cost - 1e-9)
+      #expect(abs((greedy["gapToRecommended"] as! Double) - (greedyCost / cost - 1)) < 1e-9)
+      #expect(recommended["provenOptimal"] as? Bool == true)
+      #expect(recommended["lowerBoundPerHour"] as? Double == cost && recommended["gap"] as? Double == 0)
+      #expect(recommended["percentileLatencyMs"] != nil || recommended["boundMs"] != nil)
+      #expect(["optimal", "greedy", "CG-Peak", "CG-Mean"].contains(recommended["method"] as! String))
       let baselines = w["baselines"] as! [[String: Any]]
       #expect(baselines.map { $0["name"] as! String } == ["CG-Peak", "CG-Mean"])
       let frontier = w["frontier"] as! [[String: Any]]
       #expect(frontier.map { $0["sloMs"] as! Double } == [150, 300])
       #expect((frontier[1]["costPerHour"] as! Double) <= (frontier[0]["costPerHour"] as! Double))
+      // The frontier's point at the pipeline's own SLO is the window's recommendation.
+      #expect(frontier[0]["costPerHour"] as! Double == cost)
     }
     // The same seed gives the same plans.
     let again = try run(arguments)
@@ -294,14 +301,14 @@ import Testing
     let r = try run(arguments)
     #expect(r.status == 0, "\(r.stderr)")
     let results = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [[String: Any]]
-    #expect(results.map { $0["policy"] as! String } == ["static", "inferline", "hpa", "ray", "kpa"])
+    #expect(results.map { $0["policy"] as! String } == ["inferline", "static", "hpa", "ray", "kpa"])
     for result in results {
       let costs = result["costByHardware"] as! [String: Double]
       #expect(abs(costs.values.reduce(0, +) - (result["cost"] as! Double)) < 1e-9)
       #expect((result["timelines"] as! [Any]).count == 2)
       #expect((result["missRatePerMinute"] as! [Double]).count == 10)
     }
-    #expect((results[0]["decisions"] as! Int) == 0)
+    #expect(results[1]["decisions"] as! Int == 0)  // static
     let table = try run(Array(arguments.dropLast()))
     #expect(table.stdout.contains("replica-hours by hardware"))
     let bad = try run(Array(arguments.dropLast(3)) + ["--policy", "guess"])

@@ -4,7 +4,7 @@ import Foundation
 /// value serialised, so two nights can be compared (`inferline diff`).
 public struct CapacityReport: Sendable, Equatable, Codable {
   /// Bumped whenever a field changes meaning or is removed.
-  public static let currentSchemaVersion = 1
+  public static let currentSchemaVersion = 2
 
   public struct StageInfo: Sendable, Equatable, Codable {
     public var name: String
@@ -48,6 +48,8 @@ public struct CapacityReport: Sendable, Equatable, Codable {
     public var envelopeRates: [Double]
     /// The busiest window's envelope rates (what the plan was made for).
     public var plannedEnvelopeRates: [Double]
+    /// The window sizes of `plannedEnvelopeRates`, seconds: the InferLine tuner's own grid for the recommended plan.
+    public var plannedEnvelopeSizesSeconds: [Double]
     public var tokenBuckets: [TokenBucket]
   }
 
@@ -62,6 +64,17 @@ public struct CapacityReport: Sendable, Equatable, Codable {
     public var percentileLatencyMs: Double?
     /// Dollars per hour per hardware type.
     public var costByHardware: [String: Double]
+    /// How the recommended plan was found (`optimal`, or the incumbent it came from: `greedy`, `CG-Peak`).
+    public var method: String?
+    /// True when no cheaper configuration of the search space meets the SLO.
+    public var provenOptimal: Bool?
+    /// Proven lower bound on the cost of any feasible configuration, dollars per hour.
+    public var lowerBoundPerHour: Double?
+    /// `costPerHour / lowerBoundPerHour - 1`.
+    public var gap: Double?
+    /// InferLine's greedy planner on the same window (the paper's planner), and its gap to the recommendation.
+    public var greedyCostPerHour: Double?
+    public var greedyGap: Double?
   }
 
   public struct GrowthScenario: Sendable, Equatable, Codable {
@@ -70,6 +83,7 @@ public struct CapacityReport: Sendable, Equatable, Codable {
     public var costPerHour: Double?
     public var configuration: PipelineConfiguration?
     public var note: String?
+    public var provenOptimal: Bool?
   }
 
   public struct Comparison: Sendable, Equatable, Codable {

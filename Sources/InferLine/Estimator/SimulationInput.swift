@@ -129,34 +129,4 @@ public struct SimulationInput: Sendable {
     self.slo = slo
     self.percentile = percentile
   }
-
-  /// A simulation of `arrivals` through a planned pipeline.
-  /// - Throws: `InputError` when a stage's hardware has no profile or its batch size is not profiled.
-  public init(
-    arrivals: [Int64], inputs: PlanningInputs, configuration: PipelineConfiguration,
-    routes: RouteSource = .drawn(seed: 1), serviceTimes: ServiceTimeModel = .deterministic,
-    replicaChanges: [ReplicaChange] = []
-  ) throws {
-    let pipeline = inputs.pipeline
-    guard configuration.stages.count == pipeline.stages.count else {
-      throw InputError(
-        "the configuration has \(configuration.stages.count) stages, pipeline '\(pipeline.name)' has \(pipeline.stages.count)")
-    }
-    var services: [StageService] = []
-    for (stage, config) in zip(pipeline.stages, configuration.stages) {
-      guard let profile = inputs.profiles.profile(model: stage.model, hardware: config.hardware) else {
-        throw InputError(
-          file: inputs.profiles.file, "stage '\(stage.name)': no profile for \(stage.model) on \(config.hardware)",
-          fix: "add one, or run the stage on hardware it is profiled for")
-      }
-      services.append(
-        try StageService(configuration: config, profile: profile, stageName: stage.name, profilesFile: inputs.profiles.file))
-    }
-    self.init(
-      arrivals: arrivals, stageCount: pipeline.stages.count, edges: pipeline.edges.map { ($0.parent, $0.child) },
-      edgeProbabilities: pipeline.edges.map(\.probability), stages: services,
-      hopDelay: ProfileTable.nanoseconds(pipeline.networkDelayMs), routes: routes, serviceTimes: serviceTimes,
-      replicaChanges: replicaChanges, slo: ProfileTable.nanoseconds(pipeline.slo.latencyMs),
-      percentile: Percentile(percent: pipeline.slo.percentile))
-  }
 }

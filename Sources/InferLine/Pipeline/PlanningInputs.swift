@@ -61,43 +61,4 @@ public struct PlanningInputs: Sendable {
       return (hw, profile)
     }
   }
-
-  public func candidates(forStage index: Int) -> [(hardware: HardwareCatalog.Hardware, profile: ModelProfile)] {
-    Self.candidates(for: pipeline.stages[index], catalog: catalog, profiles: profiles)
-  }
-
-  /// The lowest end-to-end latency any query can see, nanoseconds: the longest path through the pipeline where
-  /// every stage runs alone (batch 1) on its fastest hardware, plus the network delay per hop. A query on that
-  /// path can never be faster; an SLO below it cannot be met.
-  public var latencyFloor: (nanoseconds: Int64, path: [Int]) { latencyFloor(certainEdgesOnly: false) }
-
-  /// The floor over paths every query takes (edges of probability 1 only): a bound no query can beat, whatever
-  /// routes a window happens to draw.
-  public func latencyFloor(certainEdgesOnly: Bool) -> (nanoseconds: Int64, path: [Int]) {
-    let fastest = pipeline.stages.indices.map { i in
-      candidates(forStage: i).compactMap { $0.profile.latency(batch: 1) }.min() ?? 0
-    }
-    let hop = ProfileTable.nanoseconds(pipeline.networkDelayMs)
-    var best = [Int64](repeating: 0, count: pipeline.stages.count)
-    var previous = [Int?](repeating: nil, count: pipeline.stages.count)
-    var reached = [Bool](repeating: !certainEdgesOnly, count: pipeline.stages.count)
-    for r in pipeline.roots { reached[r] = true }
-    for n in pipeline.topologicalOrder where reached[n] {
-      var start: Int64 = 0
-      for e in pipeline.incoming[n] where (certainEdgesOnly ? e.probability >= 1 : e.probability > 0) && best[e.parent] + hop > start {
-        start = best[e.parent] + hop
-        previous[n] = e.parent
-      }
-      best[n] = start + fastest[n]
-      if certainEdgesOnly { for e in pipeline.outgoing[n] where e.probability >= 1 { reached[e.child] = true } }
-    }
-    guard var end = best.indices.max(by: { best[$0] < best[$1] }) else { return (0, []) }
-    let total = best[end]
-    var path = [end]
-    while let p = previous[end] {
-      path.insert(p, at: 0)
-      end = p
-    }
-    return (total, path)
-  }
 }

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 
 /// A coarse-grained provisioning baseline, evaluated by the same estimator on the same trace.
@@ -15,15 +16,19 @@ public struct BaselineResult: Sendable, Equatable, Codable {
 /// A point of the cost-versus-SLO frontier.
 public struct FrontierPoint: Sendable, Equatable, Codable {
   public var sloMs: Double
-  /// The greedy plan's cost, nil when the SLO cannot be met.
+  /// The recommended planner's cost, nil when no plan was found.
   public var costPerHour: Double?
   public var configuration: PipelineConfiguration?
+  /// Whether that cost is proven the cheapest at this SLO.
+  public var provenOptimal: Bool?
 }
 
 extension Planner {
   /// One hardware type and one batch size for every stage, replicated as a unit.
   struct Unit {
-    var hardware: HardwareCatalog.Hardware
+    var hardware: String
+    var pricePerHour: Double
+    var replicaLimit: Int
     var batchSize: Int
     /// Queries per second one unit carries: the slowest stage's `b / L(b)` over its share of the traffic.
     var capacity: Double
@@ -31,26 +36,28 @@ extension Planner {
 
   /// Units every stage can run: hardware with a profile for every stage's model, at batch sizes profiled for all.
   func units() -> [Unit] {
-    inputs.catalog.hardware.flatMap { hw -> [Unit] in
-      let profiles = pipeline.stages.indices.map { i in
-        inputs.candidates(forStage: i).first { $0.hardware.type == hw.type }?.profile
+    model.inputs.catalog.hardware.flatMap { hw -> [Unit] in
+      let options = model.stages.map { $0.option(hardware: hw.type) }
+      guard let first = options.first, first != nil, options.allSatisfy({ $0 != nil }) else { return [] }
+      let sizes = options.dropFirst().reduce(Set(first!.profiledBatchSizes)) {
+        $0.intersection($1!.profiledBatchSizes)
       }
-      guard profiles.allSatisfy({ $0 != nil }) else { return [] }
-      let sizes = profiles.map { Set($0!.batchSizes) }.reduce(Set(profiles[0]!.batchSizes)) { $0.intersection($1) }
       return sizes.sorted().map { b in
-        let capacity = pipeline.stages.indices.map { i -> Double in
-          let l = Double(profiles[i]!.latency(batch: b)!) / 1e9
-          return Double(b) / l / max(oracle.scaleFactors[i], 1e-12)
+        let capacity = model.stages.indices.map { m in
+          options[m]!.capacity(batch: b, replicas: 1) / max(model.scaleFactors[m], 1e-12)
         }.min()!
-        return Unit(hardware: hw, batchSize: b, capacity: capacity)
+        return Unit(
+          hardware: hw.type, pricePerHour: first!.pricePerHour, replicaLimit: options.map { $0!.replicaLimit }.min()!,
+          batchSize: b, capacity: capacity)
       }
     }
   }
 
   func unitConfiguration(_ unit: Unit, copies: Int) -> PipelineConfiguration {
-    PipelineConfiguration(stages: pipeline.stages.map { _ in
-      StageConfiguration(hardware: unit.hardware.type, batchSize: unit.batchSize, replicas: copies)
-    })
+    PipelineConfiguration(
+      stages: model.stages.map { _ in
+        StageConfiguration(hardware: unit.hardware, batchSize: unit.batchSize, replicas: copies)
+      })
   }
 
   /// CG-Peak and CG-Mean: the pipeline provisioned as one unit. CG-Peak takes, among all units, the cheapest
@@ -60,9 +67,8 @@ extension Planner {
     let peakRate = Double(ArrivalEnvelope.maxArrivals(oracle.arrivals, within: 1_000_000_000))
     var best: (Unit, Int, Double)? = nil
     for unit in units() {
-      let limit = unit.hardware.maxReplicas ?? 512
       var copies = max(1, Int((peakRate / unit.capacity).rounded(.up)))
-      while copies <= limit {
+      while copies <= unit.replicaLimit {
         let c = unitConfiguration(unit, copies: copies)
         let price = cost(c)
         if let b = best, price >= b.2 { break }  // cannot beat the best unit any more
@@ -75,50 +81,50 @@ extension Planner {
     }
     guard let (unit, peakCopies, _) = best else { return [] }
     let meanCopies = max(1, Int((oracle.meanRate / unit.capacity).rounded(.up)))
-    return [("CG-Peak", peakCopies), ("CG-Mean", meanCopies)].map { name, copies in
+    return [("CG-Peak", peakCopies), ("CG-Mean", meanCopies)].compactMap { name, copies in
       let c = unitConfiguration(unit, copies: copies)
-      let (result, latency) = try! oracle.simulateFully(c)  // units are built from profiled sizes only
+      guard let (result, latency) = try? oracle.simulateFully(c) else { return nil }
       return BaselineResult(
         name: name, configuration: c, costPerHour: cost(c), missRate: result.fractionOverSLO ?? 1,
         percentileLatencyMs: latency == .max ? .infinity : Double(latency) / 1e6, feasible: result.feasible)
     }
   }
 
-  /// Greedy plans for a sweep of SLOs (multiples of the pipeline's): the cost a budget buys. A plan that meets a
-  /// tighter SLO also meets a looser one, so each point keeps the cheaper of its own plan and the tighter points'
-  /// (the greedy planner alone need not be monotone).
+  /// The recommended planner at a sweep of SLOs (multiples of the pipeline's): the cost a budget buys. Points
+  /// are planned from the tightest SLO to the loosest, each warm-started with the tighter point's plan (which also
+  /// meets the looser SLO), so the curve never rises as the SLO loosens.
   public static func frontier(
-    inputs: PlanningInputs, arrivals: [Int64], seed: UInt64, multipliers: [Double] = [0.5, 0.75, 1, 1.5, 2, 3]
+    model: PipelineModel, arrivals: [Int64], seed: UInt64, multipliers: [Double] = [0.5, 0.75, 1, 1.5, 2, 3],
+    budget: SearchBudget = .standard
   ) -> [FrontierPoint] {
-    // Points are independent: planned in parallel, kept in SLO order.
-    let sorted = multipliers.sorted()
-    let slots = ResultSlots<FrontierPoint>(count: sorted.count)
-    DispatchQueue.concurrentPerform(iterations: sorted.count) { k in
-      let slo = inputs.pipeline.slo.latencyMs * sorted[k]
-      let planner = Planner(oracle: FeasibilityOracle(inputs: inputs, arrivals: arrivals, seed: seed, sloMs: slo))
-      switch planner.greedy() {
-      case .success(let plan): slots[k] = FrontierPoint(sloMs: slo, costPerHour: plan.costPerHour, configuration: plan.configuration)
-      case .failure: slots[k] = FrontierPoint(sloMs: slo, costPerHour: nil, configuration: nil)
-      }
-    }
-    var points = sorted.indices.map { slots[$0]! }
-    for i in points.indices.dropFirst() {
-      if let tighter = points[i - 1].costPerHour, tighter < (points[i].costPerHour ?? .infinity) {
-        points[i].costPerHour = tighter
-        points[i].configuration = points[i - 1].configuration
+    var points: [FrontierPoint] = []
+    var previous: PipelineConfiguration? = nil
+    for m in multipliers.sorted() {
+      let slo = model.inputs.pipeline.slo.latencyMs * m
+      let planner = Planner(oracle: FeasibilityOracle(model: model, arrivals: arrivals, seed: seed, sloMs: slo))
+      switch planner.optimal(budget: budget, incumbents: previous.map { [("tighter SLO", $0)] } ?? []) {
+      case .success(let plan):
+        points.append(
+          FrontierPoint(
+            sloMs: slo, costPerHour: plan.costPerHour, configuration: plan.configuration,
+            provenOptimal: plan.provenOptimal))
+        previous = plan.configuration
+      case .failure:
+        points.append(FrontierPoint(sloMs: slo, costPerHour: nil, configuration: nil, provenOptimal: nil))
       }
     }
     return points
   }
 
   /// When the SLO cannot be met: the first of 1.25, 1.5, 2, 3, 5 and 10 times the larger of the SLO and the
-  /// latency floor for which the greedy planner finds a plan.
-  public static func attainableSLO(inputs: PlanningInputs, arrivals: [Int64], seed: UInt64, sloMs: Double) -> Double? {
-    let base = max(sloMs, Double(inputs.latencyFloor(certainEdgesOnly: true).nanoseconds) / 1e6)
+  /// latency floor for which InferLine's greedy planner or the search (within a small budget) finds a plan.
+  public static func attainableSLO(model: PipelineModel, arrivals: [Int64], seed: UInt64, sloMs: Double) -> Double? {
+    let base = max(sloMs, Double(model.certainLatencyFloor.nanoseconds) / 1e6)
     for m in [1.25, 1.5, 2, 3, 5, 10] {
       let slo = base * m
-      let planner = Planner(oracle: FeasibilityOracle(inputs: inputs, arrivals: arrivals, seed: seed, sloMs: slo))
+      let planner = Planner(oracle: FeasibilityOracle(model: model, arrivals: arrivals, seed: seed, sloMs: slo))
       if case .success = planner.greedy() { return slo }
+      if case .success = planner.optimal(budget: SearchBudget(simulations: 200)) { return slo }
     }
     return nil
   }

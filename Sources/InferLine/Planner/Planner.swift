@@ -1,6 +1,5 @@
 import Dispatch
 import Foundation
-import HeapModule
 
 /// One step of the greedy planner, so a report can show how it reached its plan.
 public struct PlanStep: Sendable, Equatable, Codable {
@@ -16,14 +15,24 @@ public struct PlanStep: Sendable, Equatable, Codable {
   public var feasible: Bool
 }
 
-/// The cheapest configuration found for a window.
+/// A configuration a planner chose for a window, and what is known of it.
 public struct Plan: Sendable, Equatable, Codable {
+  /// `optimal` (the cost-ordered search), `greedy` (InferLine's planner), or `warm-start` / a baseline's name when
+  /// the search's best plan came from an incumbent it was given.
   public var method: String
   public var configuration: PipelineConfiguration
   public var costPerHour: Double
   public var percentileLatencyMs: Double?
   /// The network-calculus worst case, milliseconds, when the bound alone showed the plan feasible.
   public var boundMs: Double?
+  /// True when the search proved that no configuration of the search space costs less and meets the SLO.
+  public var provenOptimal: Bool?
+  /// Dollars per hour below which the search proved nothing in the space is feasible.
+  public var lowerBoundPerHour: Double?
+  /// `costPerHour / lowerBoundPerHour - 1`: 0 when proven optimal.
+  public var gap: Double?
+  /// For the greedy baseline: its cost over the recommended plan's, minus 1.
+  public var gapToRecommended: Double?
   public var steps: [PlanStep]
   public var counts: FeasibilityOracle.Counts
 }
@@ -33,6 +42,9 @@ public struct Unattainable: Error, Sendable, Equatable, Codable, CustomStringCon
   public var reason: String
   /// An SLO (milliseconds) that a plan was found for, when one was searched.
   public var attainableSLOMs: Double?
+  /// True when the whole search space was shown infeasible (or a necessary condition rules out all of it);
+  /// false when a search budget ran out first.
+  public var proven: Bool = true
   public var description: String {
     reason + (attainableSLOMs.map { String(format: "; an SLO of %.1f ms can be met", $0) } ?? "")
   }
@@ -41,70 +53,78 @@ public struct Unattainable: Error, Sendable, Equatable, Codable, CustomStringCon
 /// Finds the cheapest configuration whose SLO percentile of end-to-end latency, simulated on a window's trace,
 /// is within the SLO.
 public struct Planner: Sendable {
-  public let inputs: PlanningInputs
+  public let model: PipelineModel
   public let oracle: FeasibilityOracle
 
   public init(oracle: FeasibilityOracle) {
     self.oracle = oracle
-    inputs = oracle.inputs
+    model = oracle.model
   }
 
-  var pipeline: PipelineSpec { inputs.pipeline }
+  func cost(_ c: PipelineConfiguration) -> Double { model.cost(c) }
 
-  func cost(_ c: PipelineConfiguration) -> Double { (try? c.costPerHour(inputs.catalog)) ?? .infinity }
-
-  func latency(_ stage: Int, _ hardware: String, _ batch: Int) -> Int64? {
-    inputs.profiles.profile(model: pipeline.stages[stage].model, hardware: hardware)?.latency(batch: batch)
+  func option(_ stage: Int, _ hardware: String) -> PipelineModel.HardwareOption? {
+    model.stages[stage].option(hardware: hardware)
   }
 
-  func maxReplicas(_ hardware: String) -> Int { inputs.catalog.hardware(type: hardware)?.maxReplicas ?? 512 }
+  func replicaLimit(_ stage: Int, _ hardware: String) -> Int { option(stage, hardware)?.replicaLimit ?? 0 }
 
   /// Fewest replicas whose capacity covers the stage's share of the mean rate (a necessary condition).
   func minimumReplicas(stage: Int, hardware: String, batch: Int) -> Int {
-    guard let l = latency(stage, hardware, batch) else { return 1 }
-    let needed = oracle.meanRate * oracle.scaleFactors[stage] * (Double(l) / 1e9) / Double(batch)
-    return max(1, Int(needed.rounded(.up)))
+    guard let o = option(stage, hardware) else { return 1 }
+    return model.minimumReplicas(stage: stage, option: o, batch: batch, meanRate: oracle.meanRate)
+  }
+
+  /// The SLO cannot be met by any configuration when the critical path over edges every query takes, at batch 1
+  /// on the fastest hardware, exceeds it.
+  func floorExplanation() -> Unattainable? {
+    let floor = model.certainLatencyFloor
+    guard floor.nanoseconds > oracle.slo else { return nil }
+    return Unattainable(
+      reason: String(
+        format: "the critical path (%@) at batch 1 on the fastest hardware takes %.2f ms against an SLO of %.2f ms",
+        model.describe(path: floor.path), Double(floor.nanoseconds) / 1e6, Double(oracle.slo) / 1e6),
+      attainableSLOMs: nil)
   }
 
   // MARK: - Greedy (after InferLine)
 
   /// InferLine's greedy planner: start on the fastest hardware at batch 1, add replicas at the bottleneck until
   /// feasible, then take the cheapest feasible of increase-batch, remove-replica and downgrade-hardware until none
-  /// lowers the cost.
+  /// lowers the cost. Kept as the paper's baseline; `optimal(budget:incumbents:)` is what the tool recommends.
   public func greedy() -> Result<Plan, Unattainable> {
     var steps: [PlanStep] = []
+    if let why = floorExplanation() { return .failure(why) }
     // Initialise: the lowest L(1) per stage (ties: cheaper), batch 1, one replica.
-    var config = PipelineConfiguration(stages: pipeline.stages.indices.map { i in
-      let best = inputs.candidates(forStage: i).min { a, b in
-        let la = a.profile.latency(batch: 1) ?? .max, lb = b.profile.latency(batch: 1) ?? .max
-        return la != lb ? la < lb : a.hardware.pricePerHour < b.hardware.pricePerHour
-      }!
-      return StageConfiguration(hardware: best.hardware.type, batchSize: 1, replicas: 1)
-    })
-    let floor = inputs.latencyFloor(certainEdgesOnly: true)
-    if floor.nanoseconds > oracle.slo {
-      return .failure(Unattainable(
-        reason: String(
-          format: "the critical path (%@) at batch 1 on the fastest hardware takes %.2f ms against an SLO of %.2f ms",
-          floor.path.map { pipeline.stages[$0].name }.joined(separator: " -> "), Double(floor.nanoseconds) / 1e6,
-          Double(oracle.slo) / 1e6),
-        attainableSLOMs: nil))
-    }
-    steps.append(PlanStep(action: .initialise, stage: nil, costPerHour: cost(config), percentileLatencyMs: nil, feasible: false))
+    var config = PipelineConfiguration(
+      stages: model.stages.map { stage in
+        let best = stage.options.min { a, b in
+          let la = a.latency(batch: 1) ?? .max, lb = b.latency(batch: 1) ?? .max
+          return la != lb ? la < lb : a.pricePerHour < b.pricePerHour
+        }!
+        return StageConfiguration(hardware: best.hardware, batchSize: 1, replicas: 1)
+      })
+    steps.append(
+      PlanStep(action: .initialise, stage: nil, costPerHour: cost(config), percentileLatencyMs: nil, feasible: false))
     // Replicas at the bottleneck until feasible (starting from what the mean rate needs).
     for i in config.stages.indices {
       let s = config.stages[i]
-      config.stages[i].replicas = min(maxReplicas(s.hardware), minimumReplicas(stage: i, hardware: s.hardware, batch: 1))
+      config.stages[i].replicas = min(
+        replicaLimit(i, s.hardware), minimumReplicas(stage: i, hardware: s.hardware, batch: 1))
     }
     var answer = oracle.evaluate(config)
     while !answer.feasible {
-      let growable = config.stages.indices.filter { config.stages[$0].replicas < maxReplicas(config.stages[$0].hardware) }
+      let growable = config.stages.indices.filter {
+        config.stages[$0].replicas < replicaLimit($0, config.stages[$0].hardware)
+      }
       guard let bottleneck = growable.min(by: { throughputShare($0, config) < throughputShare($1, config) }) else {
         let worst = config.stages.indices.min { throughputShare($0, config) < throughputShare($1, config) }!
         let s = config.stages[worst]
-        return .failure(Unattainable(
-          reason: "the hardware's replica limits cannot carry the peak: stage '\(pipeline.stages[worst].name)' is at its maximum of \(s.replicas) \(s.hardware) replicas and the SLO is still missed",
-          attainableSLOMs: nil))
+        return .failure(
+          Unattainable(
+            reason:
+              "the greedy planner reached the replica limits: stage '\(model.stages[worst].name)' is at its maximum of \(s.replicas) \(s.hardware) replicas and the SLO is still missed",
+            attainableSLOMs: nil, proven: false))
       }
       config.stages[bottleneck].replicas += 1
       answer = oracle.evaluate(config)
@@ -132,23 +152,28 @@ public struct Planner: Sendable {
       answer = a
       steps.append(step(candidates[k].0, candidates[k].1, config, answer))
     }
-    return .success(
-      Plan(
-        method: "greedy", configuration: config, costPerHour: cost(config),
-        percentileLatencyMs: answer.percentileLatency.map { Double($0) / 1e6 }, boundMs: answer.bound.map { $0 * 1e3 },
-        steps: steps, counts: oracle.counters))
+    return .success(plan(method: "greedy", config, answer, steps: steps))
+  }
+
+  func plan(method: String, _ c: PipelineConfiguration, _ a: FeasibilityOracle.Answer, steps: [PlanStep] = []) -> Plan {
+    Plan(
+      method: method, configuration: c, costPerHour: cost(c),
+      percentileLatencyMs: a.percentileLatency.map { Double($0) / 1e6 }, boundMs: a.bound.map { $0 * 1e3 },
+      steps: steps, counts: oracle.counters)
   }
 
   /// Per-replica-set throughput relative to the stage's load: `k b / L(b) / s_m`.
   func throughputShare(_ i: Int, _ c: PipelineConfiguration) -> Double {
     let s = c.stages[i]
-    guard let l = latency(i, s.hardware, s.batchSize) else { return .infinity }
-    return Double(s.replicas * s.batchSize) / (Double(l) / 1e9) / max(oracle.scaleFactors[i], 1e-12)
+    guard let o = option(i, s.hardware), o.latency(batch: s.batchSize) != nil else { return .infinity }
+    return o.capacity(batch: s.batchSize, replicas: s.replicas) / max(model.scaleFactors[i], 1e-12)
   }
 
-  func step(_ action: PlanStep.Action, _ stage: Int, _ c: PipelineConfiguration, _ a: FeasibilityOracle.Answer) -> PlanStep {
+  func step(_ action: PlanStep.Action, _ stage: Int, _ c: PipelineConfiguration, _ a: FeasibilityOracle.Answer)
+    -> PlanStep
+  {
     PlanStep(
-      action: action, stage: pipeline.stages[stage].name, costPerHour: cost(c),
+      action: action, stage: model.stages[stage].name, costPerHour: cost(c),
       percentileLatencyMs: a.percentileLatency.map { Double($0) / 1e6 }, feasible: a.feasible)
   }
 
@@ -160,9 +185,9 @@ public struct Planner: Sendable {
     let s = config.stages[i]
     switch action {
     case .increaseBatch:
-      guard let profile = inputs.profiles.profile(model: pipeline.stages[i].model, hardware: s.hardware),
-        let next = profile.usefulBatchSizes.first(where: { $0 > s.batchSize })
-      else { return nil }
+      guard let o = option(i, s.hardware), let next = o.usefulBatchSizes.first(where: { $0 > s.batchSize }) else {
+        return nil
+      }
       c.stages[i].batchSize = next
       var a = oracle.evaluate(c)
       guard a.feasible else { return (c, a) }
@@ -181,18 +206,17 @@ public struct Planner: Sendable {
       c.stages[i].replicas -= 1
       return (c, oracle.evaluate(c))
     case .downgradeHardware:
-      let cheaper = inputs.candidates(forStage: i)
-        .filter { $0.hardware.pricePerHour < (inputs.catalog.hardware(type: s.hardware)?.pricePerHour ?? 0) }
-        .max { $0.hardware.pricePerHour < $1.hardware.pricePerHour }
+      let price = option(i, s.hardware)?.pricePerHour ?? 0
+      let cheaper = model.stages[i].options.filter { $0.pricePerHour < price }.max { $0.pricePerHour < $1.pricePerHour }
       guard let target = cheaper else { return nil }
       c.stages[i] = StageConfiguration(
-        hardware: target.hardware.type, batchSize: 1,
-        replicas: minimumReplicas(stage: i, hardware: target.hardware.type, batch: 1))
-      let limit = maxReplicas(target.hardware.type)
+        hardware: target.hardware, batchSize: 1,
+        replicas: minimumReplicas(stage: i, hardware: target.hardware, batch: 1))
+      let limit = target.replicaLimit
       guard c.stages[i].replicas <= limit else { return nil }
       var a = oracle.evaluate(c)
       // Raise replicas until feasible, as long as that can still be cheaper than where we are.
-      while !a.feasible, c.stages[i].replicas < limit, cost(c) + target.hardware.pricePerHour < cost(config) {
+      while !a.feasible, c.stages[i].replicas < limit, cost(c) + target.pricePerHour < cost(config) {
         c.stages[i].replicas += 1
         a = oracle.evaluate(c)
       }

@@ -1,31 +1,30 @@
-import Foundation
+import Synchronization
 
 /// One result slot per parallel task: each task writes only its own index, so the results come out in task order
-/// whatever order the tasks ran in. Freed with the value.
-public final class ResultSlots<Value>: @unchecked Sendable {
-  private let values: UnsafeMutableBufferPointer<Value?>
+/// whatever order the tasks ran in.
+public final class ResultSlots<Value: Sendable>: Sendable {
+  private let slots: Mutex<[Value?]>
 
-  public init(count: Int) {
-    values = .allocate(capacity: max(count, 1))
-    values.initialize(repeating: nil)
-  }
-
-  deinit {
-    _ = values.deinitialize()
-    values.deallocate()
-  }
+  public init(count: Int) { slots = Mutex([Value?](repeating: nil, count: count)) }
 
   public subscript(i: Int) -> Value? {
-    get { values[i] }
-    set { values[i] = newValue }
+    get { slots.withLock { $0[i] } }
+    set { slots.withLock { $0[i] = newValue } }
   }
+
+  /// Every slot, in task order.
+  public var values: [Value?] { slots.withLock { $0 } }
 }
 
 /// A counter shared by parallel tasks (for "k of n done" progress).
-public final class SharedCounter: @unchecked Sendable {
-  private let lock = NSLock()
-  private var value = 0
+public final class SharedCounter: Sendable {
+  private let value = Mutex(0)
   public init() {}
   /// Adds one and returns the new count.
-  public func increment() -> Int { lock.withLock { value += 1; return value } }
+  public func increment() -> Int {
+    value.withLock {
+      $0 += 1
+      return $0
+    }
+  }
 }

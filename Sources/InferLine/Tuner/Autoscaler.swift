@@ -32,15 +32,34 @@ public struct ReplicaTimeline: Sendable, Equatable, Codable {
 
 /// What each stage needs from the traffic, for the policies' rules.
 struct StageModel {
-  /// Queries per second one replica serves at the stage's batch size: `b / L(b)`.
-  var throughput: Double
-  /// Seconds one batch takes, `L(b)`.
-  var serviceTime: Double
+  /// Nanoseconds one batch of `batchSize` takes, `L(b)`.
+  var serviceTime: Int64
+  var batchSize: Int
   /// Probability a query visits the stage.
   var scale: Double
-  var batchSize: Int
   var provisioningDelay: Int64
   var maxReplicas: Int
+
+  /// Queries per second one replica serves at the stage's batch size: `b / L(b)`.
+  var throughput: Double { Double(batchSize) * 1e9 / Double(serviceTime) }
+  /// `L(b)` in seconds, for rates x times.
+  var serviceSeconds: Double { Double(serviceTime) / 1e9 }
+
+  /// The stage as configured, from the compiled pipeline; the configuration must have passed `model.check`.
+  init(model: PipelineModel, stage m: Int, configuration: StageConfiguration) {
+    let option = model.stages[m].option(hardware: configuration.hardware)!
+    self.init(
+      serviceTime: option.latency(batch: configuration.batchSize)!, batchSize: configuration.batchSize,
+      scale: model.scaleFactors[m], provisioningDelay: option.provisioningDelay, maxReplicas: option.replicaLimit)
+  }
+
+  init(serviceTime: Int64, batchSize: Int, scale: Double, provisioningDelay: Int64, maxReplicas: Int) {
+    self.serviceTime = serviceTime
+    self.batchSize = batchSize
+    self.scale = scale
+    self.provisioningDelay = provisioningDelay
+    self.maxReplicas = maxReplicas
+  }
 }
 
 /// Turns a policy and a day of arrivals into replica decisions per stage.
@@ -67,14 +86,13 @@ enum Autoscaler {
       }
     }
     let second: Int64 = 1_000_000_000
-    func ns(_ seconds: Double) -> Int64 { Int64(seconds * 1e9) }
+    func ns(_ seconds: Double) -> Int64 { Int64((seconds * 1e9).rounded()) }
     switch policy {
     case .fixed:
       break
     case .inferline(let p):
       let ticks = RateSeries.ticks(arrivals, tick: ns(p.tick))
-      let smallest = max(ns(models.map(\.serviceTime).min() ?? 0.001), 1_000_000)
-      let sizes = WindowSizes.doubling(from: smallest, to: ns(p.history))
+      let sizes = p.windowSizes(serviceTimes: models.map(\.serviceTime))
       let observed = RateSeries.envelopeRates(arrivals, ticks: ticks, sizes: sizes, history: ns(p.history))
       let plannedEnvelope = ArrivalEnvelope(arrivals: planning, windowSizes: sizes).rates
       // The utilisation the plan ran at, kept as headroom: rho = lambda_plan s / (k mu). lambda_plan is measured
@@ -142,7 +160,7 @@ enum Autoscaler {
         var wanted = current
         for s in models.indices {
           // Ongoing requests by Little's law: arrivals per second x seconds each spends in service.
-          let ongoing = rates[i] * models[s].scale * models[s].serviceTime
+          let ongoing = rates[i] * models[s].scale * models[s].serviceSeconds
           let k = Double(current[s])
           let raw = ongoing / p.targetOngoingRequests
           let factor = raw > k ? p.upscalingFactor : p.downscalingFactor
@@ -179,7 +197,7 @@ enum Autoscaler {
         var desiredStable = current, desiredPanic = current
         for s in models.indices {
           let target = (p.targetConcurrency ?? Double(models[s].batchSize)) * p.targetUtilisation
-          let perQuery = models[s].scale * models[s].serviceTime
+          let perQuery = models[s].scale * models[s].serviceSeconds
           desiredStable[s] = max(1, Int((stable[i] * perQuery / target).rounded(.up)))
           desiredPanic[s] = max(1, Int((panic[i] * perQuery / target).rounded(.up)))
           if Double(desiredPanic[s]) >= p.panicThreshold * Double(current[s]) { panicking = true }

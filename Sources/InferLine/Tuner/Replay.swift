@@ -34,32 +34,17 @@ public enum Replay {
   ///   - planning: the arrivals the configuration was planned for (InferLine's tuner compares envelopes).
   ///   - unit: scale the pipeline as one unit (the coarse-grained baselines).
   public static func run(
-    arrivals: [Int64], inputs: PlanningInputs, configuration: PipelineConfiguration, planning: [Int64],
+    arrivals: [Int64], model: PipelineModel, configuration: PipelineConfiguration, planning: [Int64],
     policy: ScalingPolicy, unit: Bool = false, seed: UInt64 = 1, cdfPercents: [Double] = []
   ) throws -> ReplayResult {
-    let pipeline = inputs.pipeline
-    let scale = pipeline.scaleFactors()
-    var models: [StageModel] = []
-    for (i, stage) in configuration.stages.enumerated() {
-      guard let profile = inputs.profiles.profile(model: pipeline.stages[i].model, hardware: stage.hardware),
-        let l = profile.latency(batch: stage.batchSize), let hw = inputs.catalog.hardware(type: stage.hardware)
-      else {
-        throw InputError(
-          file: inputs.profiles.file,
-          "stage '\(pipeline.stages[i].name)': no profile for batch \(stage.batchSize) of \(pipeline.stages[i].model) on \(stage.hardware)")
-      }
-      models.append(
-        StageModel(
-          throughput: Double(stage.batchSize) / (Double(l) / 1e9), serviceTime: Double(l) / 1e9, scale: scale[i],
-          batchSize: stage.batchSize, provisioningDelay: Int64(hw.provisioningDelaySeconds * 1e9),
-          maxReplicas: hw.maxReplicas ?? 4096))
-    }
+    try model.check(configuration)
+    let models = configuration.stages.enumerated().map { StageModel(model: model, stage: $0, configuration: $1) }
     let initial = configuration.stages.map(\.replicas)
     let decided = Autoscaler.decide(
       policy: policy, arrivals: arrivals, planning: planning, models: models, initial: initial, unit: unit)
     let changes = Autoscaler.changes(decided, models: models)
-    let input = try SimulationInput(
-      arrivals: arrivals, inputs: inputs, configuration: configuration, routes: .drawn(seed: seed), replicaChanges: changes)
+    let input = try model.simulationInput(
+      arrivals: arrivals, configuration: configuration, routes: .drawn(seed: seed), replicaChanges: changes)
     let result = Estimator.simulate(input, options: .init(collectWaitPercentiles: false))
     let latencies = result.latencies ?? []
     let start = arrivals.first ?? 0, end = arrivals.last ?? 0
@@ -72,7 +57,7 @@ public enum Replay {
       if latencies[q] > input.slo { over[m] += 1 }
     }
     var copy = latencies
-    let p = Percentile(percent: pipeline.slo.percentile)
+    let p = model.percentile
     let percentileLatency = copy.isEmpty ? 0 : Selection.select(&copy, p.rank(of: copy.count) - 1)
     var cdf: [Double] = []
     if !copy.isEmpty && !cdfPercents.isEmpty {
@@ -85,12 +70,12 @@ public enum Replay {
       }
     }
     let timelines = decided.enumerated().map { s, points in
-      ReplicaTimeline(stage: pipeline.stages[s].name, hardware: configuration.stages[s].hardware, points: points)
+      ReplicaTimeline(stage: model.stages[s].name, hardware: configuration.stages[s].hardware, points: points)
     }
     var seconds: [String: Double] = [:]
     for t in timelines { seconds[t.hardware, default: 0] += t.replicaSeconds(from: start, to: end) }
     var costs: [String: Double] = [:]
-    for (hw, s) in seconds { costs[hw] = s / 3600 * (inputs.catalog.hardware(type: hw)?.pricePerHour ?? 0) }
+    for (hw, s) in seconds { costs[hw] = s / 3600 * (model.price(hardware: hw) ?? .nan) }
     return ReplayResult(
       policy: policy.name, unit: unit, queries: arrivals.count, missRate: result.fractionOverSLO ?? 1,
       missRatePerMinute: zip(over, total).map { $1 > 0 ? Double($0) / Double($1) : 0 },

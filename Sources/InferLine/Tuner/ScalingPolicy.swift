@@ -10,6 +10,13 @@ public struct InferLineTuner: Sendable, Equatable, Codable {
   /// Seconds the required count must stay lower before scaling down.
   public var hold: Double = 30
   public init() {}
+
+  /// The window sizes of the tuner's envelopes, nanoseconds: from the stages' smallest batch latency (at least
+  /// 1 ms), doubling, up to the history. The report's "planned" envelope is drawn at the same sizes.
+  public func windowSizes(serviceTimes: [Int64]) -> [Int64] {
+    let smallest = max(serviceTimes.min() ?? 1_000_000, 1_000_000)
+    return WindowSizes.doubling(from: smallest, to: Int64((history * 1e9).rounded()))
+  }
 }
 
 /// Kubernetes' Horizontal Pod Autoscaler on utilisation: `desired = ceil(current x utilisation / target)`,

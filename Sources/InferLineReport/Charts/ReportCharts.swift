@@ -25,7 +25,7 @@ public enum ReportCharts {
     let sizes = r.workload.envelopeSizesSeconds
     var series: [Chart.Series] = [
       .init(name: "observed (whole log)", points: zip(sizes, r.workload.envelopeRates).map { ($0, $1) }),
-      .init(name: "planned (busiest window)", points: zip(sizes, r.workload.plannedEnvelopeRates).map { ($0, $1) }),
+      .init(name: "planned (tuner's grid, busiest window)", points: zip(r.workload.plannedEnvelopeSizesSeconds, r.workload.plannedEnvelopeRates).map { ($0, $1) }),
     ]
     let picked = r.workload.tokenBuckets.enumerated().filter { $0.offset % 3 == 0 }.map(\.element)
     for b in picked {

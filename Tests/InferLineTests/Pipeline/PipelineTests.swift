@@ -132,7 +132,7 @@ import Testing
   @Test func latencyFloorByHand() throws {
     let inputs = try load().get()
     // Fastest L(1): a 2 ms (GPU), b 5 (GPU only), c 5 (GPU), d 2. Longest path a -> b -> d (or c): 2+2+5+2+2 = 13.
-    let floor = inputs.latencyFloor
+    let floor = PipelineModel(inputs).latencyFloor
     #expect(floor.nanoseconds == 13_000_000)
     #expect(floor.path.first == 0 && floor.path.last == 3 && floor.path.count == 3)
   }
@@ -335,7 +335,7 @@ import Testing
         hardware: root.appendingPathComponent("hardware/aws-\(era).yaml").path,
         profiles: root.appendingPathComponent("profiles/profiles-\(era).csv").path)
       #expect(inputs.warnings.allSatisfy { $0.severity == .warning })
-      #expect(Double(inputs.latencyFloor.nanoseconds) / 1e6 < inputs.pipeline.slo.latencyMs)
+      #expect(Double(PipelineModel(inputs).latencyFloor.nanoseconds) / 1e6 < inputs.pipeline.slo.latencyMs)
     }
   }
 }

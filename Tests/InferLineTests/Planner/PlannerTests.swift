@@ -7,6 +7,7 @@ import Testing
 struct SmallInstance {
   let folder = TemporaryFolder()
   let inputs: PlanningInputs
+  let model: PipelineModel
   let arrivals: [Int64]
 
   init(seed: UInt64, stages: Int, hardware: Int = 2, sloMs: Double? = nil, rate: Double = 150, maxReplicas: Int = 3) {
@@ -18,12 +19,15 @@ struct SmallInstance {
       edges.append("  s\(i - 1) -> s\(i): \(p)")
     }
     let slo = sloMs ?? Double(20 + rng.next() % 40)
-    let pipeline = "name: small\nslo: {latency_ms: \(slo)}\nstages:\n"
-      + names.map { "  - {name: \($0), model: m\($0)}\n" }.joined() + (edges.isEmpty ? "" : "edges:\n" + edges.joined(separator: "\n") + "\n")
+    let pipeline =
+      "name: small\nslo: {latency_ms: \(slo)}\nstages:\n"
+      + names.map { "  - {name: \($0), model: m\($0)}\n" }.joined()
+      + (edges.isEmpty ? "" : "edges:\n" + edges.joined(separator: "\n") + "\n")
     let types = (0..<hardware).map { "h\($0)" }
     var catalog = "hardware:\n"
     for (k, t) in types.enumerated() {
-      catalog += "  - {type: \(t), price_per_hour: \(Double(k + 1) * 0.5 + Double(rng.next() % 10) / 10), max_replicas: \(maxReplicas)}\n"
+      catalog +=
+        "  - {type: \(t), price_per_hour: \(Double(k + 1) * 0.5 + Double(rng.next() % 10) / 10), max_replicas: \(maxReplicas)}\n"
     }
     var profiles = "model,hardware,batch_size,latency_ms,statistic\n"
     for n in names {
@@ -34,80 +38,208 @@ struct SmallInstance {
       }
     }
     inputs = try! PlanningInputs.load(
-      pipeline: folder.write("p.yaml", pipeline), hardware: folder.write("h.yaml", catalog), profiles: folder.write("f.csv", profiles))
+      pipeline: folder.write("p.yaml", pipeline), hardware: folder.write("h.yaml", catalog),
+      profiles: folder.write("f.csv", profiles))
+    model = PipelineModel(inputs)
     arrivals = TraceGenerator.arrivals(.gamma(rate: rate, cv: 1.5), duration: 8, start: 0, seed: seed)
   }
 
   func planner(sloMs: Double? = nil) -> Planner {
-    Planner(oracle: FeasibilityOracle(inputs: inputs, arrivals: arrivals, seed: 7, sloMs: sloMs))
+    Planner(oracle: FeasibilityOracle(model: model, arrivals: arrivals, seed: 7, sloMs: sloMs))
+  }
+
+  /// The cheapest feasible cost by exhaustive enumeration, written apart from the planner's option generator:
+  /// every catalog type the stage's model is profiled on x every profiled batch size whose throughput beats every
+  /// smaller one (recomputed here from the raw rows) x replicas 1...max_replicas, each simulated in full with no
+  /// screen and no early stop.
+  func bruteForce(sloMs: Double? = nil) -> Double? {
+    let slo = ProfileTable.nanoseconds(sloMs ?? inputs.pipeline.slo.latencyMs)
+    let perStage: [[(StageConfiguration, Double)]] = inputs.pipeline.stages.map { stage in
+      var choices: [(StageConfiguration, Double)] = []
+      for hw in inputs.catalog.hardware {
+        let rows = inputs.profiles.profiles.filter { $0.model == stage.model && $0.hardware == hw.type }
+        guard let profile = rows.first else { continue }
+        var bestThroughput = 0.0
+        for (b, l) in zip(profile.batchSizes, profile.latencies) {
+          let throughput = Double(b) / Double(l)
+          guard throughput > bestThroughput else { continue }
+          bestThroughput = throughput
+          for k in 1...(hw.maxReplicas ?? 3) {
+            choices.append((StageConfiguration(hardware: hw.type, batchSize: b, replicas: k), Double(k) * hw.pricePerHour))
+          }
+        }
+      }
+      return choices
+    }
+    // Every combination, sorted by cost; the first that a full simulation finds feasible is the optimum.
+    var all: [(cost: Double, stages: [StageConfiguration])] = [(0, [])]
+    for choices in perStage {
+      all = all.flatMap { partial in choices.map { (partial.cost + $0.1, partial.stages + [$0.0]) } }
+    }
+    all.sort { $0.cost < $1.cost }
+    for candidate in all {
+      let config = PipelineConfiguration(stages: candidate.stages)
+      let input = try! model.simulationInput(arrivals: arrivals, configuration: config, routes: .drawn(seed: 7), slo: slo)
+      if Estimator.simulate(input, options: .init(collectWaitPercentiles: false)).feasible { return candidate.cost }
+    }
+    return nil
+  }
+
+  func fullySimulatedFeasible(_ c: PipelineConfiguration, sloMs: Double? = nil) -> Bool {
+    let slo = ProfileTable.nanoseconds(sloMs ?? inputs.pipeline.slo.latencyMs)
+    return Estimator.simulate(try! model.simulationInput(arrivals: arrivals, configuration: c, routes: .drawn(seed: 7), slo: slo))
+      .feasible
   }
 }
 
 @Suite struct PlannerTests {
-  @Test(arguments: Array(1...12) as [UInt64])
-  func exactEqualsBruteForceAndGreedyIsNeverCheaper(seed: UInt64) {
-    let instance = SmallInstance(seed: seed, stages: 2)
-    let planner = instance.planner()
-    let brute = planner.bruteForce()
-    switch planner.exact() {
-    case .success(let exact):
-      let b = try! #require(brute)
-      #expect(abs(exact.costPerHour - b.cost) < 1e-9, "seed \(seed): exact \(exact.costPerHour), brute force \(b.cost)")
-      // The exact plan really is feasible by a full simulation.
-      var input = try! SimulationInput(arrivals: instance.arrivals, inputs: instance.inputs, configuration: exact.configuration, routes: .drawn(seed: 7))
-      input.slo = planner.oracle.slo
-      #expect(Estimator.simulate(input).feasible)
-      switch planner.greedy() {
-      case .success(let greedy):
-        #expect(greedy.costPerHour >= exact.costPerHour - 1e-9)
-        var g = try! SimulationInput(arrivals: instance.arrivals, inputs: instance.inputs, configuration: greedy.configuration, routes: .drawn(seed: 7))
-        g.slo = planner.oracle.slo
-        #expect(Estimator.simulate(g).feasible)
-        #expect(greedy.steps.first?.action == .initialise)
-        #expect(zip(greedy.steps.dropFirst(2), greedy.steps.dropFirst(3)).allSatisfy { $0.costPerHour >= $1.costPerHour - 1e-9 || $0.action == .addReplica })
+  /// The recommended planner equals exhaustive search from tight to loose SLOs, says it proved it, and InferLine's
+  /// greedy plan is never cheaper.
+  @Test(arguments: Array(1...10) as [UInt64])
+  func optimalEqualsBruteForceFromTightToLooseSLOs(seed: UInt64) {
+    let base = SmallInstance(seed: seed, stages: 2)
+    for factor in [0.5, 1, 2.5] {
+      let slo = base.inputs.pipeline.slo.latencyMs * factor
+      let planner = base.planner(sloMs: slo)
+      let brute = base.bruteForce(sloMs: slo)
+      switch planner.optimal() {
+      case .success(let plan):
+        let b = try! #require(brute, "seed \(seed) x\(factor): the search found $\(plan.costPerHour)/h, brute force nothing")
+        #expect(abs(plan.costPerHour - b) < 1e-9, "seed \(seed) x\(factor): search \(plan.costPerHour), brute force \(b)")
+        #expect(plan.provenOptimal == true && plan.gap == 0 && plan.lowerBoundPerHour == plan.costPerHour)
+        #expect(base.fullySimulatedFeasible(plan.configuration, sloMs: slo))
+        if case .success(let greedy) = planner.greedy() {
+          #expect(greedy.costPerHour >= plan.costPerHour - 1e-9)
+          #expect(base.fullySimulatedFeasible(greedy.configuration, sloMs: slo))
+        }
       case .failure(let why):
-        Issue.record("seed \(seed): exact found a plan, greedy did not: \(why)")
+        #expect(brute == nil, "seed \(seed) x\(factor): brute force found $\(brute ?? 0)/h; the search said \(why)")
+        #expect(why.proven, "with max_replicas 3 the whole space can be examined")
       }
-      // Every baseline that meets the SLO costs at least the optimum.
-      for baseline in planner.coarseGrainedBaselines() where baseline.feasible {
-        #expect(baseline.costPerHour >= exact.costPerHour - 1e-9, "\(baseline.name)")
-      }
-    case .failure:
-      #expect(brute == nil, "seed \(seed): brute force found a plan the exact search did not")
     }
   }
 
-  @Test(arguments: [101, 102] as [UInt64])
-  func exactEqualsBruteForceOnThreeStages(seed: UInt64) {
-    let instance = SmallInstance(seed: seed, stages: 3, hardware: 2, maxReplicas: 2)
+  @Test(arguments: [101, 102, 103] as [UInt64])
+  func optimalEqualsBruteForceOnThreeStagesAndThreeHardwareTypes(seed: UInt64) {
+    let instance = SmallInstance(seed: seed, stages: 3, hardware: 3, maxReplicas: 2)
+    let brute = instance.bruteForce()
+    switch instance.planner().optimal() {
+    case .success(let plan): #expect(abs(plan.costPerHour - (brute ?? -1)) < 1e-9)
+    case .failure: #expect(brute == nil)
+    }
+  }
+
+  /// Greedy starts on the fastest hardware, which has one replica here; the cheap slow hardware with many replicas
+  /// carries the load. Greedy reports the replica limit; the search finds the optimum brute force finds.
+  @Test func aPlanExistsWhereGreedyGivesUp() throws {
+    let folder = TemporaryFolder()
+    let inputs = try PlanningInputs.load(
+      pipeline: folder.write("p.yaml", "name: one\nslo: {latency_ms: 60}\nstages:\n  - {name: s, model: m}\n"),
+      hardware: folder.write(
+        "h.yaml",
+        "hardware:\n  - {type: fast, price_per_hour: 3, max_replicas: 1}\n  - {type: slow, price_per_hour: 1, max_replicas: 30}\n"),
+      profiles: folder.write(
+        "f.csv", "model,hardware,batch_size,latency_ms,statistic\nm,fast,1,2,p99\nm,slow,1,10,p99\nm,slow,4,16,p99\n"))
+    let model = PipelineModel(inputs)
+    let arrivals = TraceGenerator.arrivals(.poisson(rate: 1000), duration: 5, start: 0, seed: 3)
+    let planner = Planner(oracle: FeasibilityOracle(model: model, arrivals: arrivals, seed: 1))
+    guard case .failure(let greedyWhy) = planner.greedy() else {
+      Issue.record("one fast replica cannot carry 1,000 q/s at 2 ms each")
+      return
+    }
+    #expect(greedyWhy.reason.contains("replica limits") && !greedyWhy.proven)
+    let plan = try planner.optimal().get()
+    #expect(plan.configuration.stages[0].hardware == "slow")
+    #expect(plan.provenOptimal == true)
+    // Independent check: every slow configuration, fully simulated.
+    var cheapest: Double? = nil
+    for b in [1, 4] {
+      for k in 1...30 {
+        let c = PipelineConfiguration(stages: [.init(hardware: "slow", batchSize: b, replicas: k)])
+        let input = try model.simulationInput(arrivals: arrivals, configuration: c, routes: .drawn(seed: 1))
+        if Estimator.simulate(input).feasible {
+          cheapest = min(cheapest ?? .infinity, Double(k))
+          break
+        }
+      }
+    }
+    #expect(plan.costPerHour == cheapest)
+  }
+
+  /// A budget that runs out: the plan (if any) is feasible, the lower bound never exceeds the true optimum, and
+  /// the result says it is not proven.
+  @Test(arguments: Array(1...8) as [UInt64])
+  func anExhaustedBudgetGivesAValidLowerBound(seed: UInt64) {
+    let instance = SmallInstance(seed: seed, stages: 2, sloMs: 25)
+    guard let optimum = instance.bruteForce() else { return }
     let planner = instance.planner()
-    let brute = planner.bruteForce()
-    if case .success(let exact) = planner.exact() {
-      #expect(abs(exact.costPerHour - brute!.cost) < 1e-9)
-    } else {
-      #expect(brute == nil)
+    let greedy = try? planner.greedy().get()
+    let result = planner.optimal(
+      budget: SearchBudget(simulations: 1), incumbents: greedy.map { [("greedy", $0.configuration)] } ?? [])
+    switch result {
+    case .success(let plan):
+      #expect(plan.costPerHour >= optimum - 1e-9)
+      #expect(instance.fullySimulatedFeasible(plan.configuration))
+      let bound = try! #require(plan.lowerBoundPerHour)
+      #expect(bound <= optimum + 1e-9, "seed \(seed): lower bound \(bound) above the optimum \(optimum)")
+      if plan.provenOptimal == true {
+        #expect(abs(plan.costPerHour - optimum) < 1e-9)
+      } else {
+        #expect(plan.gap! >= 0 && abs(plan.gap! - (plan.costPerHour / bound - 1)) < 1e-12)
+      }
+    case .failure(let why):
+      #expect(!why.proven, "a plan exists at $\(optimum)/h; only an unproven failure is allowed")
+      #expect(why.reason.contains("budget ran out"))
     }
   }
 
-  @Test func anSLOBelowTheCriticalPathIsExplained() {
+  @Test func someBudgetRunsOutBeforeTheProof() {
+    // Over the instances above, a one-simulation budget must leave at least one search unproven; otherwise the
+    // test above proved nothing about the anytime path.
+    var unproven = 0
+    for seed in 1...8 as ClosedRange<UInt64> {
+      let planner = SmallInstance(seed: seed, stages: 2, sloMs: 25).planner()
+      switch planner.optimal(budget: SearchBudget(simulations: 1)) {
+      case .success(let plan) where plan.provenOptimal == false: unproven += 1
+      case .failure(let why) where !why.proven: unproven += 1
+      default: break
+      }
+    }
+    #expect(unproven > 0)
+  }
+
+  @Test func anSLOBelowTheCriticalPathIsExplainedWithAnSLOThatCanBeMet() throws {
     let instance = SmallInstance(seed: 3, stages: 2, sloMs: 0.5)
-    guard case .failure(let why) = instance.planner(sloMs: 0.5).greedy() else {
+    guard case .failure(let why) = instance.planner(sloMs: 0.5).optimal() else {
       Issue.record("a 0.5 ms SLO cannot be met")
       return
     }
+    #expect(why.proven)
     #expect(why.reason.contains("critical path") && why.reason.contains("against an SLO of 0.50 ms"))
-    let attainable = Planner.attainableSLO(inputs: instance.inputs, arrivals: instance.arrivals, seed: 7, sloMs: 0.5)
-    #expect(attainable == nil || attainable! > 0.5)
+    let attainable = try #require(
+      Planner.attainableSLO(model: instance.model, arrivals: instance.arrivals, seed: 7, sloMs: 0.5))
+    // The suggestion is real: a plan exists at it, and the floor is below it.
+    #expect(Double(instance.model.certainLatencyFloor.nanoseconds) / 1e6 < attainable)
+    #expect((try? instance.planner(sloMs: attainable).optimal().get()) != nil)
   }
 
-  @Test func replicaLimitsThatCannotCarryThePeakAreExplained() {
+  @Test func replicaLimitsThatCannotCarryTheMeanRateAreProven() {
     // Far more traffic than three replicas of anything can serve.
     let instance = SmallInstance(seed: 4, stages: 2, sloMs: 200, rate: 20_000, maxReplicas: 3)
-    guard case .failure(let why) = instance.planner().greedy() else {
+    guard case .failure(let why) = instance.planner().optimal() else {
       Issue.record("20,000 q/s cannot fit in three replicas")
       return
     }
-    #expect(why.reason.contains("replica limits cannot carry the peak"))
+    #expect(why.proven)
+    #expect(why.reason.contains("share of the mean rate"))
+    // Independently, from the raw rows: three replicas at the best throughput of any profiled size carry less than
+    // the first stage's traffic (every query enters it).
+    let rate = Double(instance.arrivals.count) / (Double(instance.arrivals.last! - instance.arrivals.first!) / 1e9)
+    let stage = instance.inputs.pipeline.stages[0]
+    let best = instance.inputs.profiles.profiles.filter { $0.model == stage.model }.flatMap { p in
+      zip(p.batchSizes, p.latencies).map { 3 * Double($0) / (Double($1) / 1e9) }
+    }.max()!
+    #expect(best < rate)
   }
 
   @Test func planningIsDeterministic() {
@@ -115,17 +247,21 @@ struct SmallInstance {
     let a = instance.planner().greedy(), b = instance.planner().greedy()
     #expect(try! a.get().configuration == b.get().configuration)
     #expect(try! a.get().steps == b.get().steps)
+    #expect(try! instance.planner().optimal().get() == instance.planner().optimal().get())
   }
 
   @Test func parallelAnswersEqualSerialAnswers() {
     let instance = SmallInstance(seed: 6, stages: 2)
     let planner = instance.planner()
-    let configs = planner.stageOptions()[0].prefix(6).flatMap { a in
-      planner.stageOptions()[1].prefix(4).map { PipelineConfiguration(stages: [a.configuration, $0.configuration]) }
+    let options = planner.stageOptions()
+    let configs = options[0].prefix(6).flatMap { a in
+      options[1].prefix(4).map { PipelineConfiguration(stages: [a.configuration, $0.configuration]) }
     }
-    let fresh = FeasibilityOracle(inputs: instance.inputs, arrivals: instance.arrivals, seed: 7)
+    let fresh = FeasibilityOracle(model: instance.model, arrivals: instance.arrivals, seed: 7)
     let parallel = fresh.evaluate(configs)
-    let serial = configs.map { FeasibilityOracle(inputs: instance.inputs, arrivals: instance.arrivals, seed: 7).evaluate($0) }
+    let serial = configs.map {
+      FeasibilityOracle(model: instance.model, arrivals: instance.arrivals, seed: 7).evaluate($0)
+    }
     #expect(parallel == serial)
   }
 
@@ -134,14 +270,15 @@ struct SmallInstance {
     var accepted = 0
     for seed in [1, 2, 3] as [UInt64] {
       let instance = SmallInstance(seed: seed, stages: 2, sloMs: 400, rate: 50)
-      let oracle = FeasibilityOracle(inputs: instance.inputs, arrivals: instance.arrivals, seed: 7)
+      let oracle = FeasibilityOracle(model: instance.model, arrivals: instance.arrivals, seed: 7)
       let planner = Planner(oracle: oracle)
-      for a in planner.stageOptions()[0].prefix(10) {
-        let config = PipelineConfiguration(stages: [a.configuration, planner.stageOptions()[1].last!.configuration])
+      let options = planner.stageOptions()
+      for a in options[0].prefix(10) {
+        let config = PipelineConfiguration(stages: [a.configuration, options[1].last!.configuration])
         let answer = oracle.evaluate(config)
         guard answer.bound != nil else { continue }
-        var input = try! SimulationInput(arrivals: instance.arrivals, inputs: instance.inputs, configuration: config, routes: .drawn(seed: 7))
-        input.slo = oracle.slo
+        let input = try! instance.model.simulationInput(
+          arrivals: instance.arrivals, configuration: config, routes: .drawn(seed: 7), slo: oracle.slo)
         let result = Estimator.simulate(input)
         #expect(result.feasible)
         #expect(Double(result.summary!.max) / 1e9 <= answer.bound! + 1e-9)
@@ -151,11 +288,35 @@ struct SmallInstance {
     #expect(accepted > 5)
   }
 
-  @Test func frontierCostFallsAsTheSLOLoosens() {
+  /// Every frontier point is the optimum at its SLO, by brute force.
+  @Test func frontierPointsAreTheOptimaAtTheirSLOs() {
     let instance = SmallInstance(seed: 8, stages: 2, sloMs: 30)
-    let points = Planner.frontier(inputs: instance.inputs, arrivals: instance.arrivals, seed: 7, multipliers: [0.75, 1, 2, 4])
-    let costs = points.compactMap(\.costPerHour)
-    #expect(!costs.isEmpty)
-    #expect(zip(costs, costs.dropFirst()).allSatisfy { $0 >= $1 - 1e-9 })
+    let points = Planner.frontier(
+      model: instance.model, arrivals: instance.arrivals, seed: 7, multipliers: [0.5, 1, 2, 4])
+    #expect(points.map(\.sloMs) == [15, 30, 60, 120])
+    for p in points {
+      #expect(p.costPerHour == instance.bruteForce(sloMs: p.sloMs), "at \(p.sloMs) ms")
+    }
+  }
+
+  /// The window planner's recommendation is never dearer than greedy or a feasible CG baseline, and the greedy
+  /// gap it reports is the ratio of the two costs.
+  @Test(arguments: [11, 12, 13, 14] as [UInt64])
+  func theRecommendationIsNeverDearerThanAFeasibleBaseline(seed: UInt64) {
+    let instance = SmallInstance(seed: seed, stages: 2, rate: 120, maxReplicas: 4)
+    let window = WorkloadWindow(start: 0, length: 8_000_000_000, range: 0..<instance.arrivals.count)
+    let plan = WindowPlanning.plan(
+      model: instance.model, window: window, arrivals: instance.arrivals, seed: 7, budget: .standard)
+    guard let recommended = plan.recommended else {
+      #expect(instance.bruteForce() == nil)
+      return
+    }
+    #expect(abs(recommended.costPerHour - instance.bruteForce()!) < 1e-9 || recommended.method != "optimal")
+    #expect(recommended.costPerHour <= instance.bruteForce()! + 1e-9)
+    for b in plan.baselines where b.feasible { #expect(recommended.costPerHour <= b.costPerHour + 1e-9, "\(b.name)") }
+    if let g = plan.greedy {
+      #expect(g.costPerHour >= recommended.costPerHour - 1e-9)
+      #expect(abs(g.gapToRecommended! - (g.costPerHour / recommended.costPerHour - 1)) < 1e-12)
+    }
   }
 }

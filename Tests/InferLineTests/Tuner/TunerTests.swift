@@ -20,7 +20,7 @@ struct OneStage {
 
   /// Stage model for batch 1 on G: 100 q/s per replica.
   var model: StageModel {
-    StageModel(throughput: 100, serviceTime: 0.010, scale: 1, batchSize: 1, provisioningDelay: 5_000_000_000, maxReplicas: 200)
+    StageModel(serviceTime: 10_000_000, batchSize: 1, scale: 1, provisioningDelay: 5_000_000_000, maxReplicas: 200)
   }
 }
 
@@ -142,7 +142,7 @@ struct OneStage {
     let day = poisson(150, 0, 600, seed: 9) + poisson(350, 600, 900, seed: 10)
     let config = PipelineConfiguration(stages: [StageConfiguration(hardware: "G", batchSize: 1, replicas: 2)])
     let result = try Replay.run(
-      arrivals: day, inputs: stage.inputs, configuration: config, planning: poisson(150, 0, 600, seed: 11),
+      arrivals: day, model: PipelineModel(stage.inputs), configuration: config, planning: poisson(150, 0, 600, seed: 11),
       policy: .inferline(InferLineTuner()))
     // Integrate the timeline independently, point by point.
     let points = result.timelines[0].points
@@ -154,7 +154,7 @@ struct OneStage {
     #expect(abs(result.replicaSecondsByHardware["G"]! - seconds) < 1e-6)
     #expect(abs(result.cost - seconds / 3600 * 1.0) < 1e-9)
     #expect(result.decisions > 0)
-    let fixed = try Replay.run(arrivals: day, inputs: stage.inputs, configuration: config, planning: [], policy: .fixed)
+    let fixed = try Replay.run(arrivals: day, model: PipelineModel(stage.inputs), configuration: config, planning: [], policy: .fixed)
     #expect(abs(fixed.replicaSecondsByHardware["G"]! - 2 * Double(day.last! - day.first!) / 1e9) < 1e-6)
   }
 
@@ -172,15 +172,15 @@ struct OneStage {
     let meanRate = Double(day.count) / (Double(day.last! - day.first!) / 1e9)
     // Static peak and static mean: the greedy plans of the busiest minute and of an average-rate minute.
     func plan(_ arrivals: [Int64]) -> PipelineConfiguration {
-      try! Planner(oracle: FeasibilityOracle(inputs: stage.inputs, arrivals: arrivals, seed: 1)).greedy().get().configuration
+      try! Planner(oracle: FeasibilityOracle(model: PipelineModel(stage.inputs), arrivals: arrivals, seed: 1)).greedy().get().configuration
     }
     let peakConfig = plan(busiest.relativeArrivals(in: trace))
     let meanWindow = windows.min { abs(Double($0.count) / 60 - meanRate) < abs(Double($1.count) / 60 - meanRate) }!
     let meanConfig = plan(meanWindow.relativeArrivals(in: trace))
-    let staticPeak = try Replay.run(arrivals: day, inputs: stage.inputs, configuration: peakConfig, planning: [], policy: .fixed)
-    let staticMean = try Replay.run(arrivals: day, inputs: stage.inputs, configuration: meanConfig, planning: [], policy: .fixed)
+    let staticPeak = try Replay.run(arrivals: day, model: PipelineModel(stage.inputs), configuration: peakConfig, planning: [], policy: .fixed)
+    let staticMean = try Replay.run(arrivals: day, model: PipelineModel(stage.inputs), configuration: meanConfig, planning: [], policy: .fixed)
     let tuned = try Replay.run(
-      arrivals: day, inputs: stage.inputs, configuration: meanConfig, planning: meanWindow.relativeArrivals(in: trace),
+      arrivals: day, model: PipelineModel(stage.inputs), configuration: meanConfig, planning: meanWindow.relativeArrivals(in: trace),
       policy: .inferline(InferLineTuner()))
     #expect(tuned.cost < staticPeak.cost, "tuner $\(tuned.cost), static peak $\(staticPeak.cost)")
     #expect(tuned.missRate < staticMean.missRate, "tuner \(tuned.missRate), static mean \(staticMean.missRate)")

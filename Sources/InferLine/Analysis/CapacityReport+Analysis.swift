@@ -1,0 +1,79 @@
+import Foundation
+
+extension CapacityReport {
+  /// The replay of a policy by name (`inferline`, `static`, `hpa`, `ray`, `kpa`), nil when it was not run.
+  public func replay(policy: String) -> ReplayResult? { replays.first { $0.policy == policy } }
+
+  /// The InferLine tuner's replay: what the cost per day and the latency CDF come from.
+  public var tunerReplay: ReplayResult? { replay(policy: "inferline") }
+
+  /// Assembles the report from the analysis' stages.
+  init(
+    model: PipelineModel, options: CapacityAnalysis.Options, workload: CapacityAnalysis.Workload,
+    figures: WorkloadFigures, ingestion: [IngestionReport], plans: [WindowPlan], replays: [ReplayResult],
+    baselineReplays: [ReplayResult], frontier: [FrontierPoint], growth: [GrowthScenario], timings: [String: Double]
+  ) {
+    let spec = model.inputs.pipeline
+    let arrivals = workload.trace.arrivals
+    let start = arrivals.first!, end = arrivals.last!
+    let span = max(Double(end - start) / 1e9, 1e-9)
+    let windowHours = Double(options.windowLength) / 3.6e12
+    let windows = plans.map { p -> WindowResult in
+      let r = p.recommended
+      return WindowResult(
+        start: p.start, queries: p.queries, planned: p.planned, note: p.note, configuration: r?.configuration,
+        costPerHour: r?.costPerHour, percentileLatencyMs: r?.percentileLatencyMs,
+        costByHardware: r.map { model.costByHardware($0.configuration) } ?? [:], method: r?.method,
+        provenOptimal: r?.provenOptimal, lowerBoundPerHour: r?.lowerBoundPerHour, gap: r?.gap,
+        greedyCostPerHour: p.greedy?.costPerHour, greedyGap: p.greedy?.gapToRecommended)
+    }
+    let busiest = plans[workload.busiest]
+    var figures = figures
+    if let r = busiest.recommended {
+      figures.plan(model: model, configuration: r.configuration, planning: workload.busiestArrivals)
+    }
+    let plannedCost = windows.compactMap(\.costPerHour).reduce(0) { $0 + $1 * windowHours }
+    let tuner = replays.first { $0.policy == "inferline" }
+    let costPerDay = (tuner?.cost ?? plannedCost) / max(span / 3600, 1e-9) * 24
+    self.init(
+      schemaVersion: CapacityReport.currentSchemaVersion, toolVersion: InferLineVersion.current,
+      generatedAt: ISO8601DateFormatter().string(from: Date()), seed: options.seed, pipelineName: spec.name,
+      stages: spec.stages.map { .init(name: $0.name, model: $0.model) },
+      edges: spec.edges.map {
+        .init(parent: spec.stages[$0.parent].name, child: spec.stages[$0.child].name, probability: $0.probability)
+      },
+      sloMs: spec.slo.latencyMs, percentile: spec.slo.percentile, networkDelayMs: spec.networkDelayMs,
+      catalogName: model.inputs.catalog.name,
+      hardwarePrices: Dictionary(
+        model.inputs.catalog.hardware.map { ($0.type, $0.pricePerHour) }, uniquingKeysWith: { a, _ in a }),
+      windowLengthSeconds: Double(options.windowLength) / 1e9, inputs: [], ingestion: ingestion,
+      workload: .init(
+        queries: arrivals.count, start: start, end: end, isRelative: workload.trace.isRelative,
+        meanRate: PipelineModel.meanRate(arrivals),
+        peakRate1s: Double(ArrivalEnvelope.maxArrivals(arrivals, within: 1_000_000_000)),
+        ratePerMinute: figures.perMinute, envelopeSizesSeconds: figures.sizes.map { Double($0) / 1e9 },
+        envelopeRates: figures.envelopeRates, plannedEnvelopeRates: figures.plannedRates,
+        plannedEnvelopeSizesSeconds: figures.plannedSizes.map { Double($0) / 1e9 }, tokenBuckets: figures.buckets.buckets),
+      windows: windows, recommended: busiest.recommended?.configuration,
+      recommendedCostPerHour: busiest.recommended?.costPerHour, plannedCost: plannedCost, costPerDay: costPerDay,
+      costPerMonth: costPerDay * 30, replays: replays, baselines: busiest.baselines, baselineReplays: baselineReplays,
+      cdfPercents: CapacityAnalysis.cdfPercents, latencyCDFMs: tuner?.latencyAtPercentsMs ?? [], frontier: frontier,
+      growth: growth, unattainableWindows: windows.filter { $0.planned && $0.configuration == nil }.count,
+      assumptions: Self.assumptions(model: model, options: options, hours: max(span / 3600, windowHours)),
+      previous: nil, timings: timings)
+  }
+
+  static func assumptions(model: PipelineModel, options: CapacityAnalysis.Options, hours: Double) -> [String] {
+    let statistics = Set(model.inputs.profiles.profiles.map(\.statistic.rawValue)).sorted().joined(separator: ", ")
+    return [
+      "Each workload window is planned on its own by a cost-ordered branch-and-bound search over hardware x useful profiled batch sizes x replicas (up to the catalog's max_replicas, or \(PipelineModel.defaultReplicaLimit)), warm-started with InferLine's greedy plan and CG-Peak; a window marked proven optimal has no cheaper feasible configuration in that space. The search may run \(options.budget.simulations) simulations per window; past that it reports its best plan with a proven lower bound.",
+      "The recommended configuration is the busiest window's plan, the tuner's starting point.",
+      "Routes are drawn per query with seed \(options.seed); service times are the profiles' batch latencies (\(statistics)), exactly.",
+      "Cost per day and per month scale the tuner's replay cost over the log (\(String(format: "%.1f", hours)) h) to 24 h and 30 days.",
+      "Replicas are billed from the scaling decision; they serve after the catalog's provisioning delay.",
+      "Autoscaler baselines see utilisation, ongoing requests and concurrency derived from arrival rates and service times (Little's law).",
+      "Growth scenarios compress the busiest window's arrivals by the factor (the same burstiness, more traffic).",
+      "Windows with fewer queries than 1 / (1 - percentile) are reported, not planned.",
+    ]
+  }
+}

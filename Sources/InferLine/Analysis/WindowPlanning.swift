@@ -1,0 +1,85 @@
+import Dispatch
+import Foundation
+
+/// What the planners found for one workload window: the recommended plan (the search's proven optimum, or its
+/// best plan with a lower bound and gap), InferLine's greedy plan as the paper's baseline, and the coarse-grained
+/// baselines. `plan`, `replay` and `report` all plan windows with `WindowPlanning.plan`.
+public struct WindowPlan: Sendable, Equatable, Codable {
+  public var start: Int64
+  public var queries: Int
+  /// False when the window has too few queries for the SLO percentile to mean anything.
+  public var planned: Bool
+  public var note: String?
+  public var recommended: Plan?
+  public var greedy: Plan?
+  public var baselines: [BaselineResult]
+  /// Why no plan was found, when none was.
+  public var unattainable: Unattainable?
+  /// Seconds the window took to plan.
+  public var seconds: Double
+}
+
+/// Plans workload windows: the search (`Planner.optimal`) warm-started with InferLine's greedy plan and CG-Peak,
+/// so the recommendation is never dearer than either; the greedy plan is kept with its gap.
+public enum WindowPlanning {
+  /// Plans one window's arrivals (nanoseconds from the window start).
+  /// - Parameter attainable: on an unattainable window, also search for an SLO that can be met.
+  public static func plan(
+    model: PipelineModel, window: WorkloadWindow, arrivals: [Int64], seed: UInt64, budget: SearchBudget,
+    attainable: Bool = true
+  ) -> WindowPlan {
+    let started = Date()
+    var result = WindowPlan(
+      start: window.start, queries: window.count, planned: false, note: nil, recommended: nil, greedy: nil,
+      baselines: [], unattainable: nil, seconds: 0)
+    guard model.percentile.allowedMisses(of: window.count) >= 1 else {
+      result.note = "too few queries (\(window.count)) for a \(model.percentile) to mean anything"
+      return result
+    }
+    result.planned = true
+    let planner = Planner(oracle: FeasibilityOracle(model: model, arrivals: arrivals, seed: seed))
+    let greedy = planner.greedy()
+    result.baselines = planner.coarseGrainedBaselines()
+    var incumbents: [(name: String, configuration: PipelineConfiguration)] = []
+    if case .success(let g) = greedy { incumbents.append(("greedy", g.configuration)) }
+    for b in result.baselines where b.feasible { incumbents.append((b.name, b.configuration)) }
+    switch planner.optimal(budget: budget, incumbents: incumbents) {
+    case .success(let plan):
+      result.recommended = plan
+    case .failure(var why):
+      if attainable {
+        why.attainableSLOMs = Planner.attainableSLO(
+          model: model, arrivals: arrivals, seed: seed, sloMs: Double(model.slo) / 1e6)
+      }
+      result.unattainable = why
+      result.note = why.description
+    }
+    if case .success(var g) = greedy {
+      if let r = result.recommended { g.gapToRecommended = g.costPerHour / r.costPerHour - 1 }
+      result.greedy = g
+    }
+    result.seconds = Date().timeIntervalSince(started)
+    return result
+  }
+
+  /// Plans every window of a trace, in parallel; the results in window order (the same on any number of cores).
+  /// - Parameter progress: called with the count of windows done, from any thread.
+  public static func planAll(
+    model: PipelineModel, trace: ArrivalTrace, windows: [WorkloadWindow], seed: UInt64, budget: SearchBudget,
+    progress: @escaping @Sendable (Int) -> Void = { _ in }
+  ) -> [WindowPlan] {
+    let slots = ResultSlots<WindowPlan>(count: windows.count)
+    let done = SharedCounter()
+    DispatchQueue.concurrentPerform(iterations: windows.count) { i in
+      slots[i] = plan(
+        model: model, window: windows[i], arrivals: windows[i].relativeArrivals(in: trace), seed: seed, budget: budget)
+      progress(done.increment())
+    }
+    return slots.values.map { $0! }
+  }
+
+  /// The window with the most queries (the first of equals): the one the recommendation and the replays start from.
+  public static func busiest(_ windows: [WorkloadWindow]) -> Int? {
+    windows.indices.max { windows[$0].count < windows[$1].count }
+  }
+}

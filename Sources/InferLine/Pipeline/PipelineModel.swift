@@ -1,0 +1,259 @@
+import Foundation
+
+/// A pipeline compiled once against its hardware catalog and profiles: everything the estimator, the planners,
+/// the baselines and the replay need, by index and in integer nanoseconds, so nothing downstream looks a profile
+/// up by name in a hot loop and every derived figure (capacity, cost, latency floor, replica limit, mean rate)
+/// has one definition.
+public struct PipelineModel: Sendable {
+  /// Replicas one stage may have on hardware whose catalog entry gives no `max_replicas`: the edge of every
+  /// planner's search space and of every replay. Set `max_replicas` in the catalog to change it.
+  public static let defaultReplicaLimit = 512
+
+  /// One hardware type a stage may run on: allowed by the pipeline, in the catalog, profiled for the stage's model.
+  public struct HardwareOption: Sendable, Equatable {
+    public let hardware: String
+    /// Dollars per hour for one replica.
+    public let pricePerHour: Double
+    /// Nanoseconds from a scale-up decision until a new replica serves (the catalog's seconds, rounded once).
+    public let provisioningDelay: Int64
+    /// Most replicas of this type: the catalog's `max_replicas`, or `PipelineModel.defaultReplicaLimit`.
+    public let replicaLimit: Int
+    /// Profiled batch sizes, ascending.
+    public let profiledBatchSizes: [Int]
+    /// Profiled sizes worth choosing (not throughput-dominated by a smaller one), ascending.
+    public let usefulBatchSizes: [Int]
+    /// `latencyTable[n - 1]` = L(n), nanoseconds, for n in 1...largest profiled size (pessimistic lookup applied).
+    public let latencyTable: [Int64]
+    /// p99 beside a p50 for each n (same indexing), when the profile gives both.
+    public let p99Table: [Int64]?
+
+    /// L(n), nanoseconds; nil outside 1...largest profiled size (never extrapolated).
+    /// - Complexity: O(1).
+    @inlinable public func latency(batch n: Int) -> Int64? {
+      n >= 1 && n <= latencyTable.count ? latencyTable[n - 1] : nil
+    }
+
+    /// Queries per second `k` replicas serve in full batches of `b`: `k b / L(b)`; 0 for an unprofiled size.
+    /// - Complexity: O(1).
+    @inlinable public func capacity(batch b: Int, replicas k: Int) -> Double {
+      guard let l = latency(batch: b) else { return 0 }
+      return Double(k) * Double(b) * 1e9 / Double(l)
+    }
+
+    /// The slowest L(n) for n in 1...b, nanoseconds (a measured table need not grow with n).
+    public func slowestLatency(upTo b: Int) -> Int64 { latencyTable.prefix(b).max() ?? 0 }
+  }
+
+  /// One stage of the compiled pipeline.
+  public struct Stage: Sendable {
+    public let name: String
+    public let model: String
+    /// The hardware it may run on, in catalog order.
+    public let options: [HardwareOption]
+    /// Probability a query visits the stage (`s_m`).
+    public let scaleFactor: Double
+    /// The lowest L(1) over its options, nanoseconds.
+    public let fastestSingleLatency: Int64
+
+    /// The option for a hardware type. - Complexity: O(options).
+    public func option(hardware: String) -> HardwareOption? { options.first { $0.hardware == hardware } }
+  }
+
+  /// The files the model was compiled from (names and line numbers for messages).
+  public let inputs: PlanningInputs
+  public let stages: [Stage]
+  public let scaleFactors: [Double]
+  public let topologicalOrder: [Int]
+  public let roots: [Int]
+  public let incoming: [[PipelineSpec.Edge]]
+  public let outgoing: [[PipelineSpec.Edge]]
+  /// Network delay per hop, nanoseconds.
+  public let hopDelay: Int64
+  /// The pipeline's objective, nanoseconds, and its percentile.
+  public let slo: Int64
+  public let percentile: Percentile
+  /// The lowest end-to-end latency any query can see on the longest path (every stage at batch 1 on its fastest
+  /// hardware, plus hops), and the path.
+  public private(set) var latencyFloor: CriticalPath
+  /// The same over the edges every query takes (probability 1): a bound no query can beat in any window.
+  public private(set) var certainLatencyFloor: CriticalPath
+  let prices: [String: Double]
+
+  /// A path through the pipeline and its latency, nanoseconds.
+  public struct CriticalPath: Sendable, Equatable {
+    public var nanoseconds: Int64
+    public var path: [Int]
+  }
+
+  /// Compiles checked inputs. - Complexity: O(stages x catalog x batch sizes + 2^edges) once.
+  public init(_ inputs: PlanningInputs) {
+    self.inputs = inputs
+    let spec = inputs.pipeline
+    let factors = spec.scaleFactors()
+    scaleFactors = factors
+    topologicalOrder = spec.topologicalOrder
+    roots = spec.roots
+    incoming = spec.incoming
+    outgoing = spec.outgoing
+    hopDelay = ProfileTable.nanoseconds(spec.networkDelayMs)
+    slo = ProfileTable.nanoseconds(spec.slo.latencyMs)
+    percentile = Percentile(percent: spec.slo.percentile)
+    prices = Dictionary(inputs.catalog.hardware.map { ($0.type, $0.pricePerHour) }, uniquingKeysWith: { a, _ in a })
+    stages = spec.stages.indices.map { i in
+      let stage = spec.stages[i]
+      let options = PlanningInputs.candidates(for: stage, catalog: inputs.catalog, profiles: inputs.profiles).map {
+        hardware, profile in
+        let largest = profile.batchSizes.last ?? 0
+        let table = (1...max(largest, 1)).map { profile.latency(batch: $0) ?? 0 }
+        let p99 = profile.p99Latencies.map { p99 in
+          (1...max(largest, 1)).map { n in p99[profile.batchSizes.firstIndex { $0 >= n } ?? 0] }
+        }
+        return HardwareOption(
+          hardware: hardware.type, pricePerHour: hardware.pricePerHour,
+          provisioningDelay: Int64((hardware.provisioningDelaySeconds * 1e9).rounded()),
+          replicaLimit: hardware.maxReplicas ?? PipelineModel.defaultReplicaLimit, profiledBatchSizes: profile.batchSizes,
+          usefulBatchSizes: profile.usefulBatchSizes, latencyTable: table, p99Table: p99)
+      }
+      return Stage(
+        name: stage.name, model: stage.model, options: options, scaleFactor: factors[i],
+        fastestSingleLatency: options.compactMap { $0.latency(batch: 1) }.min() ?? 0)
+    }
+    latencyFloor = .init(nanoseconds: 0, path: [])
+    certainLatencyFloor = .init(nanoseconds: 0, path: [])
+    let fastest = stages.map(\.fastestSingleLatency)
+    latencyFloor = criticalPath(singleLatencies: fastest, certainEdgesOnly: false)
+    certainLatencyFloor = criticalPath(singleLatencies: fastest, certainEdgesOnly: true)
+  }
+
+  public var name: String { inputs.pipeline.name }
+  public var stageNames: [String] { stages.map(\.name) }
+
+  /// The longest path when each stage takes `singleLatencies[m]`, plus the hop delay per edge; over every edge
+  /// of positive probability, or only over edges every query takes (then only stages reached from a root by
+  /// such edges count). - Complexity: O(stages + edges).
+  public func criticalPath(singleLatencies: [Int64], certainEdgesOnly: Bool) -> CriticalPath {
+    let count = stages.count
+    var best = [Int64](repeating: 0, count: count)
+    var previous = [Int?](repeating: nil, count: count)
+    var reached = [Bool](repeating: !certainEdgesOnly, count: count)
+    for r in roots { reached[r] = true }
+    for n in topologicalOrder where reached[n] {
+      var start: Int64 = 0
+      for e in incoming[n] where reached[e.parent] && (certainEdgesOnly ? e.probability >= 1 : e.probability > 0) {
+        if best[e.parent] + hopDelay > start {
+          start = best[e.parent] + hopDelay
+          previous[n] = e.parent
+        }
+      }
+      best[n] = start + singleLatencies[n]
+      if certainEdgesOnly { for e in outgoing[n] where e.probability >= 1 { reached[e.child] = true } }
+    }
+    guard var end = best.indices.max(by: { best[$0] < best[$1] }) else { return .init(nanoseconds: 0, path: []) }
+    let total = best[end]
+    var path = [end]
+    while let p = previous[end] {
+      path.insert(p, at: 0)
+      end = p
+    }
+    return .init(nanoseconds: total, path: path)
+  }
+
+  /// Names along a path, `detect -> vehicle`.
+  public func describe(path: [Int]) -> String { path.map { stages[$0].name }.joined(separator: " -> ") }
+
+  /// Dollars per hour: the sum over stages of replicas x the hardware's price. The configuration's hardware must
+  /// be in the catalog (`check(_:)` says so for configurations from files). - Complexity: O(stages).
+  public func cost(_ configuration: PipelineConfiguration) -> Double {
+    configuration.stages.reduce(0) { $0 + Double($1.replicas) * (prices[$1.hardware] ?? .nan) }
+  }
+
+  /// Dollars per hour by hardware type.
+  public func costByHardware(_ configuration: PipelineConfiguration) -> [String: Double] {
+    var result: [String: Double] = [:]
+    for s in configuration.stages { result[s.hardware, default: 0] += Double(s.replicas) * (prices[s.hardware] ?? .nan) }
+    return result
+  }
+
+  /// The price of one replica of a hardware type, nil when the catalog does not list it.
+  public func price(hardware: String) -> Double? { prices[hardware] }
+
+  /// Queries per second over a trace: `N / (last - first)`; `N` (per second) when every arrival has one stamp.
+  /// The one definition of a mean rate used by the planners, the baselines, the report and `inspect`.
+  /// - Complexity: O(1).
+  public static func meanRate(_ arrivals: [Int64]) -> Double {
+    guard let first = arrivals.first, let last = arrivals.last else { return 0 }
+    let span = Double(last - first) / 1e9
+    return span > 0 ? Double(arrivals.count) / span : Double(arrivals.count)
+  }
+
+  /// Fewest replicas whose capacity covers the stage's share of a mean rate (a necessary condition), at least 1.
+  public func minimumReplicas(stage m: Int, option: HardwareOption, batch b: Int, meanRate: Double) -> Int {
+    let one = option.capacity(batch: b, replicas: 1)
+    guard one > 0 else { return 1 }
+    return max(1, Int((meanRate * scaleFactors[m] / one).rounded(.up)))
+  }
+
+  /// The options a configuration names, stage by stage; nil when some stage's hardware is not among its options.
+  public func options(_ configuration: PipelineConfiguration) -> [HardwareOption]? {
+    guard configuration.stages.count == stages.count else { return nil }
+    var result: [HardwareOption] = []
+    result.reserveCapacity(stages.count)
+    for (m, s) in configuration.stages.enumerated() {
+      guard let o = stages[m].option(hardware: s.hardware) else { return nil }
+      result.append(o)
+    }
+    return result
+  }
+
+  /// Checks a configuration that came from outside (a file, an earlier report): one entry per stage, hardware the
+  /// stage may use and that is profiled, a profiled batch size, replicas within the limit.
+  /// - Throws: `InputError` naming the stage and the fix.
+  public func check(_ configuration: PipelineConfiguration) throws {
+    guard configuration.stages.count == stages.count else {
+      throw InputError(
+        "the configuration has \(configuration.stages.count) stages, pipeline '\(name)' has \(stages.count)")
+    }
+    for (m, s) in configuration.stages.enumerated() {
+      let stage = stages[m]
+      guard let option = stage.option(hardware: s.hardware) else {
+        throw InputError(
+          file: inputs.profiles.file,
+          "stage '\(stage.name)': no profile for \(stage.model) on \(s.hardware) (or the pipeline or catalog does not allow it)",
+          fix: "run the stage on one of: \(stage.options.map(\.hardware).joined(separator: ", "))")
+      }
+      guard s.batchSize >= 1, s.replicas >= 0 else {
+        throw InputError(
+          "stage '\(stage.name)': batch size must be at least 1 and replicas 0 or more (got batch \(s.batchSize), \(s.replicas) replicas)"
+        )
+      }
+      guard option.latency(batch: s.batchSize) != nil else {
+        throw InputError(
+          file: inputs.profiles.file,
+          "stage '\(stage.name)': \(stage.model) on \(s.hardware) is profiled up to batch \(option.profiledBatchSizes.last ?? 0), not \(s.batchSize)",
+          fix:
+            "profile batch size \(s.batchSize) (inferline never extrapolates), or choose one of \(option.profiledBatchSizes.map(String.init).joined(separator: ", "))"
+        )
+      }
+    }
+  }
+
+  /// A simulation of `arrivals` through the pipeline in `configuration` against the pipeline's SLO (or `slo`).
+  /// - Throws: `InputError` when the configuration does not fit the pipeline (see `check(_:)`).
+  public func simulationInput(
+    arrivals: [Int64], configuration: PipelineConfiguration, routes: RouteSource = .drawn(seed: 1),
+    serviceTimes: ServiceTimeModel = .deterministic, replicaChanges: [ReplicaChange] = [], slo: Int64? = nil
+  ) throws -> SimulationInput {
+    try check(configuration)
+    let services = configuration.stages.enumerated().map { m, s in
+      let option = stages[m].option(hardware: s.hardware)!
+      return StageService(
+        batchSize: s.batchSize, replicas: s.replicas, latencyTable: Array(option.latencyTable.prefix(s.batchSize)),
+        p99Table: option.p99Table.map { Array($0.prefix(s.batchSize)) })
+    }
+    let spec = inputs.pipeline
+    return SimulationInput(
+      arrivals: arrivals, stageCount: stages.count, edges: spec.edges.map { ($0.parent, $0.child) },
+      edgeProbabilities: spec.edges.map(\.probability), stages: services, hopDelay: hopDelay, routes: routes,
+      serviceTimes: serviceTimes, replicaChanges: replicaChanges, slo: slo ?? self.slo, percentile: percentile)
+  }
+}

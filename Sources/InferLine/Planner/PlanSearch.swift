@@ -1,0 +1,174 @@
+import Dispatch
+import Foundation
+import HeapModule
+
+/// How much work the cost-ordered search may do before it answers with what it has proved so far.
+public struct SearchBudget: Sendable, Equatable, Codable {
+  /// Simulations the search may run (the expensive step).
+  public var simulations: Int
+  /// Configurations it may take from the cost-ordered queue (screened or simulated).
+  public var configurations: Int
+
+  public static let standard = SearchBudget(simulations: 2_000, configurations: 200_000)
+
+  public init(simulations: Int, configurations: Int = 200_000) {
+    self.simulations = simulations
+    self.configurations = configurations
+  }
+}
+
+extension Planner {
+  /// One stage's choice in the search: hardware, batch size, replicas, and its price.
+  struct StageOption {
+    var configuration: StageConfiguration
+    var costPerHour: Double
+  }
+
+  /// The search space, per stage and cheapest first: every hardware option, every useful profiled batch size, and
+  /// replicas from what the mean rate needs up to the option's replica limit. Options are dropped only by
+  /// necessary conditions that hold whatever the other stages choose: capacity below the stage's share of the
+  /// mean rate, and an L(1) that puts the critical path over the SLO even with every other stage at its fastest.
+  func stageOptions() -> [[StageOption]] {
+    let fastest = model.stages.map(\.fastestSingleLatency)
+    return model.stages.indices.map { m in
+      var options: [StageOption] = []
+      for o in model.stages[m].options {
+        guard let l1 = o.latency(batch: 1) else { continue }
+        var single = fastest
+        single[m] = l1
+        if model.criticalPath(singleLatencies: single, certainEdgesOnly: true).nanoseconds > oracle.slo { continue }
+        for b in o.usefulBatchSizes {
+          let low = model.minimumReplicas(stage: m, option: o, batch: b, meanRate: oracle.meanRate)
+          guard low <= o.replicaLimit else { continue }
+          for k in low...o.replicaLimit {
+            options.append(
+              StageOption(
+                configuration: StageConfiguration(hardware: o.hardware, batchSize: b, replicas: k),
+                costPerHour: Double(k) * o.pricePerHour))
+          }
+        }
+      }
+      return options.sorted {
+        ($0.costPerHour, $0.configuration.replicas) < ($1.costPerHour, $1.configuration.replicas)
+      }
+    }
+  }
+
+  /// A combination of stage options in the cost-ordered search.
+  struct Combination: Comparable {
+    var cost: Double
+    var indices: [Int]
+    /// Successors increment only coordinates at or after this one, so every combination is made once.
+    var pivot: Int
+    static func < (a: Self, b: Self) -> Bool {
+      a.cost != b.cost ? a.cost < b.cost : a.indices.lexicographicallyPrecedes(b.indices)
+    }
+    static func == (a: Self, b: Self) -> Bool { a.cost == b.cost && a.indices == b.indices }
+  }
+
+  /// The cheapest configuration of the search space (`stageOptions()`) that the estimator judges feasible, with
+  /// a proof.
+  ///
+  /// Branch and bound in order of cost: combinations of the stages' cost-sorted options come off a heap cheapest
+  /// first, so the cost of the next one is a lower bound on every configuration not yet examined. The
+  /// incumbents (InferLine's greedy plan, a neighbouring window's plan, a baseline) are evaluated first; the best
+  /// feasible one is the upper bound, and the search ends as soon as the lower bound reaches it (the incumbent
+  /// is then proven optimal) or a combination is feasible (the first in cost order is the optimum). Each
+  /// combination is screened by the necessary conditions and the network-calculus bound before any simulation;
+  /// batches of eight are checked in parallel, and the first feasible in cost order wins, so the answer does not
+  /// depend on the number of cores.
+  ///
+  /// Anytime: when the budget runs out it returns the best plan found with `provenOptimal == false`, the proven
+  /// lower bound and the gap; with no plan found, an `Unattainable` with `proven == false`. "Unattainable" is
+  /// proven only when a necessary condition rules out the whole space or every combination was examined.
+  public func optimal(
+    budget: SearchBudget = .standard, incumbents: [(name: String, configuration: PipelineConfiguration)] = []
+  ) -> Result<Plan, Unattainable> {
+    if let why = floorExplanation() { return .failure(why) }
+    let options = stageOptions()
+    if let m = options.firstIndex(where: \.isEmpty) {
+      return .failure(
+        Unattainable(
+          reason:
+            "no hardware stage '\(model.stages[m].name)' may use can carry its share of the mean rate (\(String(format: "%.1f", oracle.meanRate * model.scaleFactors[m])) q/s) within its replica limit and the latency floor",
+          attainableSLOMs: nil))
+    }
+    let runsBefore = oracle.counters.estimatorRuns
+    var best: (method: String, configuration: PipelineConfiguration, answer: FeasibilityOracle.Answer)? = nil
+    let candidates = incumbents.filter { model.options($0.configuration) != nil }
+    let answers = oracle.evaluate(candidates.map(\.configuration))
+    for (candidate, answer) in zip(candidates, answers) where answer.feasible {
+      if best == nil || cost(candidate.configuration) < cost(best!.configuration) - 1e-9 {
+        best = (candidate.name, candidate.configuration, answer)
+      }
+    }
+
+    func combination(_ indices: [Int], pivot: Int) -> Combination {
+      var total = 0.0
+      for (m, i) in indices.enumerated() { total += options[m][i].costPerHour }
+      return Combination(cost: total, indices: indices, pivot: pivot)
+    }
+    func configuration(_ c: Combination) -> PipelineConfiguration {
+      PipelineConfiguration(stages: c.indices.enumerated().map { options[$0.offset][$0.element].configuration })
+    }
+    var heap = Heap<Combination>()
+    heap.insert(combination([Int](repeating: 0, count: options.count), pivot: 0))
+    var examined = 0
+    var lowerBound: Double? = nil
+    var proven = false
+    while true {
+      guard let next = heap.min else {
+        proven = true  // the whole space was examined
+        break
+      }
+      if let best, next.cost >= cost(best.configuration) - 1e-9 {
+        proven = true  // nothing cheaper is left
+        break
+      }
+      if examined >= budget.configurations || oracle.counters.estimatorRuns - runsBefore >= budget.simulations {
+        lowerBound = next.cost
+        break
+      }
+      var group: [Combination] = []
+      while group.count < 8, let top = heap.min, best.map({ top.cost < cost($0.configuration) - 1e-9 }) ?? true {
+        heap.removeMin()
+        group.append(top)
+        for j in top.pivot..<options.count where top.indices[j] + 1 < options[j].count {
+          var indices = top.indices
+          indices[j] += 1
+          heap.insert(combination(indices, pivot: j))
+        }
+      }
+      examined += group.count
+      let configurations = group.map(configuration)
+      let answers = oracle.evaluate(configurations)
+      if let first = answers.firstIndex(where: \.feasible) {
+        best = ("optimal", configurations[first], answers[first])
+        proven = true
+        break
+      }
+    }
+    guard let best else {
+      if proven {
+        return .failure(
+          Unattainable(
+            reason:
+              "no configuration within the hardware's replica limits meets the SLO (all \(examined) configurations of the search space that pass the necessary conditions were examined)",
+            attainableSLOMs: nil))
+      }
+      return .failure(
+        Unattainable(
+          reason: String(
+            format:
+              "the search budget ran out after %d configurations and %d simulations without a feasible plan; none below $%.3f/h meets the SLO",
+            examined, oracle.counters.estimatorRuns - runsBefore, lowerBound ?? 0),
+          attainableSLOMs: nil, proven: false))
+    }
+    var result = plan(method: best.method, best.configuration, best.answer)
+    let bound = proven ? result.costPerHour : min(lowerBound ?? result.costPerHour, result.costPerHour)
+    result.provenOptimal = proven
+    result.lowerBoundPerHour = bound
+    result.gap = bound > 0 ? result.costPerHour / bound - 1 : 0
+    return .success(result)
+  }
+}

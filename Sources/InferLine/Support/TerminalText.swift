@@ -1,0 +1,26 @@
+/// Text from input files made safe to print on a terminal: control characters (ESC, CR, BEL, ...), C1 controls
+/// and bidirectional overrides are shown as `\u{...}` escapes, so a name cannot move the cursor, recolour the
+/// screen, set the window title or reorder the surrounding text.
+public enum TerminalText {
+  /// - Complexity: O(characters).
+  public static func safe(_ text: String) -> String {
+    var result = ""
+    result.reserveCapacity(text.utf8.count)
+    for scalar in text.unicodeScalars {
+      if isUnsafe(scalar) {
+        result += "\\u{\(String(scalar.value, radix: 16))}"
+      } else {
+        result.unicodeScalars.append(scalar)
+      }
+    }
+    return result
+  }
+
+  static func isUnsafe(_ s: Unicode.Scalar) -> Bool {
+    switch s.value {
+    case 0x00...0x1F, 0x7F...0x9F: true  // C0 and C1 controls, DEL
+    case 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069: true  // bidirectional marks, embeddings, overrides, isolates
+    default: false
+    }
+  }
+}
