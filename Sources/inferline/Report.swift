@@ -93,7 +93,7 @@ extension InferLineCommand {
           costPerDayChange: report.costPerDay - old.costPerDay, changes: report.differences(from: old))
       }
       let chartsStarted = Date()
-      let templateFolder = templates.map { URL(fileURLWithPath: $0) } ?? ReportWriter.defaultTemplates
+      let templateFolder = templates.map { URL(fileURLWithPath: $0) }
       do {
         try ReportWriter.write(report, to: URL(fileURLWithPath: out), templates: templateFolder)
       } catch let error as InputError {

@@ -315,6 +315,53 @@ import Testing
     #expect(bad.status == 64)
   }
 
+  /// `plan`, `replay` and `report` share one analysis: on the same inputs they show the same busiest-window plan,
+  /// the same cost, and the same replay figures for every policy.
+  @Test func planReplayAndReportAgree() throws {
+    let s = Self.samples
+    let log = path("agree.csv")
+    #expect(
+      try run(["generate", "--process", "diurnal", "--rate", "30", "--duration", "30m", "--seed", "12", "--out", log]).status
+        == 0)
+    let common = [
+      "--pipeline", "\(s)/pipelines/video-monitoring.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml",
+      "--profiles", "\(s)/profiles/profiles-2026.csv", "--window", "10m", "--seed", "4",
+    ]
+    let plan = try run(["plan", "--trace", log, "--json"] + common)
+    let replay = try run(["replay", "--trace", log, "--policy", "all", "--json"] + common)
+    let out = path("agree-report")
+    let report = try run(["report", log, "--out", out, "--quiet", "--growth", "2"] + common)
+    #expect(plan.status == 0 && replay.status == 0 && report.status == 0, "\(plan.stderr)\(replay.stderr)\(report.stderr)")
+    let windows = try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as! [[String: Any]]
+    let replays = try JSONSerialization.jsonObject(with: Data(replay.stdout.utf8)) as! [[String: Any]]
+    let saved = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/report.json")))
+      as! [String: Any]
+    // The busiest window: the one with the most queries (the first of equals).
+    let counts = windows.map { $0["queries"] as! Int }
+    let busiest = counts.firstIndex(of: counts.max()!)!
+    let recommended = windows[busiest]["recommended"] as! [String: Any]
+    let planned = recommended["configuration"] as! [String: Any]
+    #expect(NSDictionary(dictionary: planned).isEqual(to: saved["recommended"] as! [String: Any]))
+    #expect(recommended["costPerHour"] as! Double == saved["recommendedCostPerHour"] as! Double)
+    // Every window's recommendation and greedy cost agree between plan and report.
+    let reportWindows = saved["windows"] as! [[String: Any]]
+    #expect(reportWindows.count == windows.count)
+    for (w, r) in zip(windows, reportWindows) {
+      let rec = w["recommended"] as? [String: Any]
+      #expect(rec?["costPerHour"] as? Double == r["costPerHour"] as? Double)
+      #expect(rec?["provenOptimal"] as? Bool == r["provenOptimal"] as? Bool)
+      #expect((w["greedy"] as? [String: Any])?["costPerHour"] as? Double == r["greedyCostPerHour"] as? Double)
+    }
+    // The replays: the same policies in the same order with the same cost, misses and decisions.
+    let savedReplays = saved["replays"] as! [[String: Any]]
+    #expect(replays.map { $0["policy"] as! String } == savedReplays.map { $0["policy"] as! String })
+    for (a, b) in zip(replays, savedReplays) {
+      for key in ["cost", "missRate", "decisions", "percentileLatencyMs"] {
+        #expect("\(a[key]!)" == "\(b[key]!)", "\(a["policy"]!) \(key)")
+      }
+    }
+  }
+
   @Test func reportWritesAFolderAndKeepsItWhenARunFails() throws {
     let s = Self.samples
     let log = path("day.csv")

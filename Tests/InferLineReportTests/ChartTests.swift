@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+import InferLine
 @testable import InferLineReport
 
 @Suite struct ChartTests {
@@ -74,5 +75,30 @@ import Testing
     #expect(root.children.prefix(2) == ["title", "desc"])
     #expect(text.contains("Title &lt;with&gt; \"markup\" &amp; more"))
     #expect(!text.hasPrefix("<?xml"))
+  }
+}
+
+@Suite struct TemplateTests {
+  /// The template built into the binary is `Templates/report.mustache`, so an installed binary renders the same page.
+  @Test func theBuiltInTemplateIsTheCheckedInOne() throws {
+    let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().appendingPathComponent("Templates/report.mustache")
+    let text = try String(contentsOf: file, encoding: .utf8)
+    #expect(
+      BuiltInTemplates.report == (text.hasSuffix("\n") ? String(text.dropLast()) : text),
+      "Templates/report.mustache changed: run Scripts/embed-templates.sh")
+  }
+
+  @Test func anEmptyOrBrokenTemplateIsRefusedWithAReadableReason() throws {
+    let folder = try ReportFixture.shared.scratch()
+    try "  \n".write(to: folder.appendingPathComponent("report.mustache"), atomically: true, encoding: .utf8)
+    #expect(throws: InputError.self) { try ReportWriter.renderHTML(ReportFixture.sharedReport, charts: [:], templates: folder) }
+    try "{{#windows}} open".write(to: folder.appendingPathComponent("report.mustache"), atomically: true, encoding: .utf8)
+    do {
+      _ = try ReportWriter.renderHTML(ReportFixture.sharedReport, charts: [:], templates: folder)
+      Issue.record("an unclosed section must not render")
+    } catch let error as InputError {
+      #expect(!error.description.contains("ParserError(") && error.description.contains("does not parse"))
+    }
   }
 }

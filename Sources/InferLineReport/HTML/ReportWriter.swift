@@ -11,12 +11,6 @@ public enum ReportWriter {
     public var description: String
   }
 
-  /// The templates shipped with inferline (`Templates/` of the checkout).
-  public static var defaultTemplates: URL {
-    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-      .deletingLastPathComponent().appendingPathComponent("Templates")
-  }
-
   /// SHA-256 of a file, hex, reading it in blocks.
   public static func sha256(path: String) -> String {
     guard let handle = FileHandle(forReadingAtPath: path) else { return "unreadable" }
@@ -66,7 +60,8 @@ public enum ReportWriter {
   }
 
   /// Writes the folder. - Throws: `Failure` or file errors; the destination is untouched unless it succeeds.
-  public static func write(_ report: CapacityReport, to destination: URL, templates: URL = defaultTemplates) throws {
+  /// - Parameter templates: a folder with a team's own `report.mustache`; nil uses the one built into inferline.
+  public static func write(_ report: CapacityReport, to destination: URL, templates: URL? = nil) throws {
     var isFolder: ObjCBool = false
     if FileManager.default.fileExists(atPath: destination.path, isDirectory: &isFolder), !isFolder.boolValue {
       throw InputError(
@@ -167,16 +162,30 @@ public enum ReportWriter {
     return context
   }
 
-  static func renderHTML(_ r: CapacityReport, charts: [String: String], templates: URL) throws -> String {
-    let path = templates.appendingPathComponent("report.mustache").path
-    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-      throw InputError(file: path, "cannot read the report template", fix: "point --templates at a folder with report.mustache")
+  static func renderHTML(_ r: CapacityReport, charts: [String: String], templates: URL?) throws -> String {
+    var path = "the built-in report template"
+    var text = BuiltInTemplates.report
+    if let templates {
+      path = templates.appendingPathComponent("report.mustache").path
+      guard let read = try? String(contentsOfFile: path, encoding: .utf8) else {
+        throw InputError(file: path, "cannot read the report template", fix: "point --templates at a folder with report.mustache")
+      }
+      text = read
+    }
+    guard !text.allSatisfy(\.isWhitespace) else {
+      throw InputError(file: path, "the report template is empty", fix: "start from Templates/report.mustache")
     }
     let template: MustacheTemplate
     do { template = try MustacheTemplate(string: text) } catch {
-      throw InputError(file: path, "the template does not parse: \(error)", fix: "check its {{tags}}")
+      throw InputError(
+        file: path, "the template does not parse: \(TemplateErrorText.describe(error))",
+        fix: "check its {{tags}}: every {{#section}} needs its {{/section}}")
     }
-    return template.render(context(r, charts: charts))
+    let html = template.render(context(r, charts: charts))
+    guard !html.allSatisfy(\.isWhitespace) else {
+      throw InputError(file: path, "the report template renders to nothing", fix: "start from Templates/report.mustache")
+    }
+    return html
   }
 
   /// A short Markdown summary for a change ticket.
@@ -198,5 +207,19 @@ public enum ReportWriter {
     lines.append("")
     lines.append("Seed \(r.seed), inferline \(r.toolVersion), generated \(r.generatedAt).")
     return lines.joined(separator: "\n") + "\n"
+  }
+}
+
+/// A template parse error in words (swift-mustache's errors print as a Swift dump otherwise).
+enum TemplateErrorText {
+  static func describe(_ error: any Error) -> String {
+    let text = String(describing: error)
+    // `ParserError(context: ..., error: sectionCloseNameIncorrect)`: keep the error's name and the line.
+    let name = text.range(of: "error: ").map { String(text[$0.upperBound...].prefix { $0.isLetter }) } ?? ""
+    let line = text.range(of: "lineNumber: ").map { String(text[$0.upperBound...].prefix { $0.isNumber }) }
+    let words = name.reduce(into: "") { out, c in
+      if c.isUppercase { out += " " + c.lowercased() } else { out.append(c) }
+    }
+    return (words.isEmpty ? "unrecognised error" : words) + (line.map { " on line \($0)" } ?? "")
   }
 }
