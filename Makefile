@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 CONFIG ?= release
 
-.PHONY: setup report test bench-ingest bench-envelope bench-estimator bench-planner bench-replay bench-report clean
+.PHONY: setup report test bench-ingest bench-envelope bench-estimator bench-planner bench-planner-day bench-replay bench-report clean
 
 setup:
 	@Scripts/setup.sh --no-build
@@ -27,6 +27,9 @@ bench-estimator: setup
 
 bench-planner: setup
 	swift run -c release inferline-bench planner
+
+bench-planner-day: setup
+	swift run -c release inferline-bench planner-day
 
 bench-replay: setup
 	swift run -c release inferline-bench replay

@@ -79,6 +79,7 @@ let package = Package(
     .testTarget(
       name: "InferLineCLITests",
       dependencies: ["InferLine", "inferline"],
+      exclude: ["Snapshots"],
       swiftSettings: swiftSettings),
   ]
 )

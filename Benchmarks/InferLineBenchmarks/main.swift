@@ -43,7 +43,10 @@ func envelopeBenchmark(arrivals count: Int) {
   precondition(alpha == baseline, "the two implementations disagree")
   let steps = Double(t.count * sizes.count)
   print(String(format: "  alpha(D)        %.3f s  %6.0f M arrival x window steps/s", fast, steps / fast / 1e6))
-  print(String(format: "  baseline        %.3f s  %6.0f M steps/s  (plain two pointers, one size at a time)", plain, steps / plain / 1e6))
+  print(
+    String(
+      format: "  baseline        %.3f s  %6.0f M steps/s  (plain two pointers, one size at a time)", plain,
+      steps / plain / 1e6))
   print(String(format: "  speed-up        %.2fx", plain / fast))
   let (fits, _) = best(of: 3) { rates.map { TokenBucket.fit(t, rate: $0) } }
   let bucketSteps = Double(t.count * rates.count)
@@ -97,11 +100,25 @@ func estimatorBenchmark(queries: Int) {
   let (baseline, _) = best(of: 3) { lindley(arrivals, service: oneStage) }
   let visits = Double(result.stageVisits)
   print("estimator: \(arrivals.count) queries, 4 stages (branch and join), 80% utilisation, one thread")
-  print(String(format: "  full statistics   %.3f s  %5.2f M queries/s  %5.2f M stage visits/s  %d events", full, Double(arrivals.count) / full / 1e6, visits / full / 1e6, result.events))
-  print(String(format: "  latencies only    %.3f s  %5.2f M queries/s  %5.2f M stage visits/s", lean, Double(arrivals.count) / lean / 1e6, visits / lean / 1e6))
-  print(String(format: "  baseline: Lindley's recursion, one stage, batch 1: %.4f s (%.0f M queries/s); the simulator does %.1f stage visits per query at %.0fx its time per query", baseline, Double(arrivals.count) / baseline / 1e6, visits / Double(arrivals.count), full / baseline))
+  print(
+    String(
+      format: "  full statistics   %.3f s  %5.2f M queries/s  %5.2f M stage visits/s  %d events", full,
+      Double(arrivals.count) / full / 1e6, visits / full / 1e6, result.events))
+  print(
+    String(
+      format: "  latencies only    %.3f s  %5.2f M queries/s  %5.2f M stage visits/s", lean,
+      Double(arrivals.count) / lean / 1e6, visits / lean / 1e6))
+  print(
+    String(
+      format:
+        "  baseline: Lindley's recursion, one stage, batch 1: %.4f s (%.0f M queries/s); the simulator does %.1f stage visits per query at %.0fx its time per query",
+      baseline, Double(arrivals.count) / baseline / 1e6, visits / Double(arrivals.count), full / baseline))
   let n = Double(arrivals.count)
-  print(String(format: "  P99 %.2f ms; peak memory growth per query beyond the trace (8 bytes): latencies only %.1f bytes, with wait percentiles %.1f bytes", Double(result.summary!.p99) / 1e6, Double(afterLean - before) / n, Double(afterFull - before) / n))
+  print(
+    String(
+      format:
+        "  P99 %.2f ms; peak memory growth per query beyond the trace (8 bytes): latencies only %.1f bytes, with wait percentiles %.1f bytes",
+      Double(result.summary!.p99) / 1e6, Double(afterLean - before) / n, Double(afterFull - before) / n))
 }
 
 /// The planner on each sample pipeline: a one-hour window of Poisson traffic at 200 q/s, greedy and exact, and
@@ -110,9 +127,10 @@ func plannerBenchmark(rate: Double) {
   let arrivals = TraceGenerator.arrivals(.poisson(rate: rate), duration: 3600, start: 0, seed: 11)
   print("planner: one hour at \(Int(rate)) q/s (\(arrivals.count) queries), 2026 catalog, both cores")
   for name in ["image-processing", "video-monitoring", "social-media", "cascade"] {
-    let model = PipelineModel(try! PlanningInputs.load(
-      pipeline: "SampleTraces/pipelines/\(name).yaml", hardware: "SampleTraces/hardware/aws-2026.yaml",
-      profiles: "SampleTraces/profiles/profiles-2026.csv"))
+    let model = PipelineModel(
+      try! PlanningInputs.load(
+        pipeline: "SampleTraces/pipelines/\(name).yaml", hardware: "SampleTraces/hardware/aws-2026.yaml",
+        profiles: "SampleTraces/profiles/profiles-2026.csv"))
     func run(_ label: String, screens: Bool, _ body: (Planner) -> Result<Plan, Unattainable>) -> Double {
       let oracle = FeasibilityOracle(model: model, arrivals: arrivals, seed: 1, screens: screens)
       let start = DispatchTime.now().uptimeNanoseconds
@@ -121,7 +139,10 @@ func plannerBenchmark(rate: Double) {
       let c = oracle.counters
       switch result {
       case .success(let plan):
-        print(String(format: "  %-17@ %-9@ %7.2f s  $%7.3f/h  %4d simulations, %4d cut short, %3d by the bound, %4d ruled out", name, label, seconds, plan.costPerHour, c.estimatorRuns, c.stoppedEarly, c.acceptedByBound, c.ruledOut))
+        print(
+          String(
+            format: "  %-17@ %-9@ %7.2f s  $%7.3f/h  %4d simulations, %4d cut short, %3d by the bound, %4d ruled out",
+            name, label, seconds, plan.costPerHour, c.estimatorRuns, c.stoppedEarly, c.acceptedByBound, c.ruledOut))
       case .failure(let why):
         print("  \(name) \(label): \(why)")
       }
@@ -138,9 +159,12 @@ func plannerBenchmark(rate: Double) {
 /// planned (greedy) on its busiest hour, then replayed under every policy; the static plan is the baseline.
 func replayBenchmark(rate: Double) {
   let pipeline = "Benchmarks/four-stage.yaml"
-  let model = PipelineModel(try! PlanningInputs.load(
-    pipeline: pipeline, hardware: "SampleTraces/hardware/aws-2026.yaml", profiles: "SampleTraces/profiles/profiles-2026.csv"))
-  let day = TraceGenerator.arrivals(.diurnal(meanRate: rate, peakToTrough: 4), duration: 86_400, start: 1_795_824_000_000_000_000, seed: 21)
+  let model = PipelineModel(
+    try! PlanningInputs.load(
+      pipeline: pipeline, hardware: "SampleTraces/hardware/aws-2026.yaml",
+      profiles: "SampleTraces/profiles/profiles-2026.csv"))
+  let day = TraceGenerator.arrivals(
+    .diurnal(meanRate: rate, peakToTrough: 4), duration: 86_400, start: 1_795_824_000_000_000_000, seed: 21)
   let trace = ArrivalTrace(arrivals: day)
   let hours = trace.windows(length: 3_600_000_000_000)
   let busiest = hours.max { $0.count < $1.count }!
@@ -158,14 +182,23 @@ func replayBenchmark(rate: Double) {
   func describe(_ c: PipelineConfiguration) -> String {
     c.describe(stageNames: model.stageNames)
   }
-  print(String(format: "replay: %d queries over 24 h (diurnal, mean %.0f q/s, peak/trough 4), 4 stages with a branch and a join", day.count, rate))
+  print(
+    String(
+      format: "replay: %d queries over 24 h (diurnal, mean %.0f q/s, peak/trough 4), 4 stages with a branch and a join",
+      day.count, rate))
   print(String(format: "  plan of the busiest hour (%.1f s to plan): ", peakSeconds) + describe(peakPlan))
   print("  plan of an average hour: " + describe(meanPlan))
-  func replay(_ label: String, _ config: PipelineConfiguration, _ planning: [Int64], _ policy: ScalingPolicy, unit: Bool = false) {
+  func replay(
+    _ label: String, _ config: PipelineConfiguration, _ planning: [Int64], _ policy: ScalingPolicy, unit: Bool = false
+  ) {
     let (seconds, result) = best(of: 1) {
-      try! Replay.run(arrivals: day, model: model, configuration: config, planning: planning, policy: policy, unit: unit)
+      try! Replay.run(
+        arrivals: day, model: model, configuration: config, planning: planning, policy: policy, unit: unit)
     }
-    print(String(format: "  %-34@ %5.1f s  cost $%8.2f  misses %7.3f%%  P99 %8.1f ms  decisions %5d", label, seconds, result.cost, result.missRate * 100, result.percentileLatencyMs, result.decisions))
+    print(
+      String(
+        format: "  %-34@ %5.1f s  cost $%8.2f  misses %7.3f%%  P99 %8.1f ms  decisions %5d", label, seconds,
+        result.cost, result.missRate * 100, result.percentileLatencyMs, result.decisions))
   }
   replay("static peak (busiest-hour plan)", peakPlan, peakArrivals, .fixed)
   replay("static mean (average-hour plan)", meanPlan, meanArrivals, .fixed)
@@ -189,14 +222,20 @@ func plannerDayBenchmark(rate: Double) {
     .diurnal(meanRate: rate, peakToTrough: 4), duration: 86_400, start: 1_795_824_000_000_000_000, seed: 21)
   let trace = ArrivalTrace(arrivals: day)
   let windows = trace.windows(length: 3_600_000_000_000)
-  print(String(format: "planner over a day: %d queries, 24 h diurnal, mean %.0f q/s, peak/trough 4, hourly windows, both cores", day.count, rate))
+  print(
+    String(
+      format: "planner over a day: %d queries, 24 h diurnal, mean %.0f q/s, peak/trough 4, hourly windows, both cores",
+      day.count, rate))
   for pipeline in ["Benchmarks/four-stage.yaml", "SampleTraces/pipelines/video-monitoring.yaml"] {
-    let model = PipelineModel(try! PlanningInputs.load(
-      pipeline: pipeline, hardware: "SampleTraces/hardware/aws-2026.yaml", profiles: "SampleTraces/profiles/profiles-2026.csv"))
+    let model = PipelineModel(
+      try! PlanningInputs.load(
+        pipeline: pipeline, hardware: "SampleTraces/hardware/aws-2026.yaml",
+        profiles: "SampleTraces/profiles/profiles-2026.csv"))
     let (greedySeconds, greedyCosts) = best(of: 1) { () -> [Double?] in
       let slots = ResultSlots<Double>(count: windows.count)
       DispatchQueue.concurrentPerform(iterations: windows.count) { i in
-        let planner = Planner(oracle: FeasibilityOracle(model: model, arrivals: windows[i].relativeArrivals(in: trace), seed: 1))
+        let planner = Planner(
+          oracle: FeasibilityOracle(model: model, arrivals: windows[i].relativeArrivals(in: trace), seed: 1))
         if case .success(let p) = planner.greedy() { slots[i] = p.costPerHour }
       }
       return slots.values
@@ -215,9 +254,19 @@ func plannerDayBenchmark(rate: Double) {
     }.count
     let maxGap = plans.compactMap { $0.greedy?.gapToRecommended }.max() ?? 0
     print("  \(model.name):")
-    print(String(format: "    recommended (greedy + CG + search)  %6.1f s  %5.2f s/window  %d of %d windows proven optimal  %5d simulations  $%.2f over the day's windows", seconds, seconds / Double(planned.count), proven, planned.count, simulations, total))
-    print(String(format: "    greedy alone (baseline)             %6.1f s  %5.2f s/window  %d windows planned  $%.2f; greedy dearer in %d windows, by up to %.1f%%", greedySeconds, greedySeconds / Double(planned.count), greedyCosts.compactMap { $0 }.count, greedyTotal, differ, maxGap * 100))
-    print(String(format: "    ratio: recommended planning takes %.2fx the time of greedy alone", seconds / greedySeconds))
+    print(
+      String(
+        format:
+          "    recommended (greedy + CG + search)  %6.1f s  %5.2f s/window  %d of %d windows proven optimal  %5d simulations  $%.2f over the day's windows",
+        seconds, seconds / Double(planned.count), proven, planned.count, simulations, total))
+    print(
+      String(
+        format:
+          "    greedy alone (baseline)             %6.1f s  %5.2f s/window  %d windows planned  $%.2f; greedy dearer in %d windows, by up to %.1f%%",
+        greedySeconds, greedySeconds / Double(planned.count), greedyCosts.compactMap { $0 }.count, greedyTotal, differ,
+        maxGap * 100))
+    print(
+      String(format: "    ratio: recommended planning takes %.2fx the time of greedy alone", seconds / greedySeconds))
   }
 }
 
@@ -234,6 +283,8 @@ case "planner":
 case "estimator":
   estimatorBenchmark(queries: arguments.dropFirst().first.flatMap { Int($0) } ?? 1_000_000)
 default:
-  print("usage: inferline-bench envelope [arrivals] | estimator [queries] | planner [rate] | planner-day [rate] | replay [rate]")
+  print(
+    "usage: inferline-bench envelope [arrivals] | estimator [queries] | planner [rate] | planner-day [rate] | replay [rate]"
+  )
   exit(arguments.first == "--help" ? 0 : 64)
 }

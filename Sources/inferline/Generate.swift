@@ -81,7 +81,8 @@ extension InferLineCommand {
         throw ValidationError("--format must be csv, tsv or jsonl (got '\(format)')")
       }
       guard let tf = QueryLogWriter.TimeFormat(rawValue: timeFormat) else {
-        throw ValidationError("--time-format must be one of \(QueryLogWriter.TimeFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+        throw ValidationError(
+          "--time-format must be one of \(QueryLogWriter.TimeFormat.allCases.map(\.rawValue).joined(separator: ", "))")
       }
       writer.format = f
       writer.timeFormat = tf
@@ -94,7 +95,8 @@ extension InferLineCommand {
       case .gamma: arrivalProcess = .gamma(rate: rate, cv: cv)
       case .diurnal: arrivalProcess = .diurnal(meanRate: rate, peakToTrough: peakToTrough)
       case .spikes:
-        arrivalProcess = .spikes(rate: rate, multiplier: spikeMultiplier, count: spikes, duration: Double(spikeLength) / 1e9)
+        arrivalProcess = .spikes(
+          rate: rate, multiplier: spikeMultiplier, count: spikes, duration: Double(spikeLength) / 1e9)
       }
       do { try arrivalProcess.validate() } catch let e as InputError { throw ValidationError(e.message) }
       let arrivals = TraceGenerator.arrivals(

@@ -12,7 +12,10 @@ struct InferLineCommand: ParsableCommand {
       provisioning that keeps end-to-end tail latency under the SLO. See README.md for a walk-through.
       """,
     version: InferLineVersion.current,
-    subcommands: [Inspect.self, Envelope.self, Validate.self, Profiles.self, Simulate.self, Plan.self, ReplayCommand.self, Report.self, Diff.self, Generate.self])
+    subcommands: [
+      Inspect.self, Envelope.self, Validate.self, Profiles.self, Simulate.self, Plan.self, ReplayCommand.self,
+      Report.self, Diff.self, Generate.self,
+    ])
 }
 
 /// Exit statuses, distinct per cause so that scripts can tell them apart.
@@ -44,7 +47,8 @@ func note(_ text: String) {
 func printJSON(_ value: some Encodable) throws {
   let encoder = JSONEncoder()
   encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-  encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+  encoder.nonConformingFloatEncodingStrategy = .convertToString(
+    positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
   let data = try encoder.encode(value)
   print(String(decoding: data, as: UTF8.self))
 }

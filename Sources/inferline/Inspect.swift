@@ -58,7 +58,9 @@ extension InferLineCommand {
       ]
       if let p = r.pipelineColumn { lines.append("  pipeline column '\(p)'") }
       if let l = r.latencyColumn {
-        lines.append("  latency column '\(l)'" + (r.unreadableLatencies > 0 ? ", \(r.unreadableLatencies) unreadable values kept as missing" : ""))
+        lines.append(
+          "  latency column '\(l)'"
+            + (r.unreadableLatencies > 0 ? ", \(r.unreadableLatencies) unreadable values kept as missing" : ""))
       }
       if r.malformedLines > 0 {
         lines.append("  skipped \(r.malformedLines) malformed line\(r.malformedLines == 1 ? "" : "s"); the first:")
@@ -68,7 +70,9 @@ extension InferLineCommand {
       }
       if r.blankLines > 0 { lines.append("  \(r.blankLines) blank line\(r.blankLines == 1 ? "" : "s")") }
       if r.outOfOrder > 0 {
-        lines.append("  \(r.outOfOrder) line\(r.outOfOrder == 1 ? " was" : "s were") stamped earlier than the line before (out of order); the trace was sorted")
+        lines.append(
+          "  \(r.outOfOrder) line\(r.outOfOrder == 1 ? " was" : "s were") stamped earlier than the line before (out of order); the trace was sorted"
+        )
       }
       return lines.joined(separator: "\n")
     }
@@ -80,21 +84,26 @@ extension InferLineCommand {
         "\(name): \(s.queries) queries, \(InstantText.describe(s.first, relative: s.isRelative)) to \(InstantText.describe(s.last, relative: s.isRelative)) (\(Self.duration(s.spanSeconds)))",
         String(
           format: "  mean %.2f q/s; peak %.0f q/s over 1 s, %.1f over 10 s, %.1f over 60 s; inter-arrival CV %@",
-          s.meanRate, s.peakRate1s, s.peakRate10s, s.peakRate60s, s.interArrivalCV.map { String(format: "%.2f", $0) } ?? "n/a"),
+          s.meanRate, s.peakRate1s, s.peakRate10s, s.peakRate60s,
+          s.interArrivalCV.map { String(format: "%.2f", $0) } ?? "n/a"),
         "  windows of \(DurationText.describe(nanoseconds: Int64(s.windowLengthSeconds * 1e9))):",
       ]
       let shown = s.windows.count > 48 ? Array(s.windows.prefix(24)) + Array(s.windows.suffix(24)) : s.windows
       for (i, w) in shown.enumerated() {
         if s.windows.count > 48 && i == 24 { lines.append("    ... \(s.windows.count - 48) more windows ...") }
-        lines.append("    \(InstantText.describe(w.start, relative: s.isRelative).padding(toLength: 26, withPad: " ", startingAt: 0)) \(w.queries)")
+        lines.append(
+          "    \(InstantText.describe(w.start, relative: s.isRelative).padding(toLength: 26, withPad: " ", startingAt: 0)) \(w.queries)"
+        )
       }
       return lines.joined(separator: "\n")
     }
 
     static func bytes(_ n: Int) -> String {
-      n >= 1 << 30 ? String(format: "%.2f GB", Double(n) / 1e9)
-        : n >= 1 << 20 ? String(format: "%.1f MB", Double(n) / 1e6)
-        : n >= 1024 ? String(format: "%.1f kB", Double(n) / 1e3) : "\(n) bytes"
+      n >= 1 << 30
+        ? String(format: "%.2f GB", Double(n) / 1e9)
+        : n >= 1 << 20
+          ? String(format: "%.1f MB", Double(n) / 1e6)
+          : n >= 1024 ? String(format: "%.1f kB", Double(n) / 1e3) : "\(n) bytes"
     }
 
     static func duration(_ seconds: Double) -> String {

@@ -67,11 +67,14 @@ extension InferLineCommand {
       options.seed = seed
       options.budget = budget
       let model = try pipelineOptions.model()
-      let (workload, _) = try reportingInputErrors { try CapacityAnalysis.Workload.read(logs: traces, model: model, options: options) }
+      let (workload, _) = try reportingInputErrors {
+        try CapacityAnalysis.Workload.read(logs: traces, model: model, options: options)
+      }
       let trace = workload.trace
       let windows = workload.windows
       let json = self.json
-      let plans = WindowPlanning.planAll(model: model, trace: trace, windows: windows, seed: seed, budget: budget) { done in
+      let plans = WindowPlanning.planAll(model: model, trace: trace, windows: windows, seed: seed, budget: budget) {
+        done in
         if !json { note("planned \(done) of \(windows.count) windows") }
       }
       let results = plans.enumerated().map { index, p -> Entry in
@@ -120,12 +123,14 @@ extension InferLineCommand {
         line += "  [\(plan.counts.estimatorRuns) simulations, \(String(format: "%.1f", r.seconds)) s]"
         print(line)
         if let g = r.greedy, let gap = g.gapToRecommended {
-          print(String(format: "    InferLine greedy: $%.3f/h, %.1f%% above the recommendation", g.costPerHour, gap * 100))
+          print(
+            String(format: "    InferLine greedy: $%.3f/h, %.1f%% above the recommendation", g.costPerHour, gap * 100))
         } else if r.greedy == nil {
           print("    InferLine greedy: found no plan")
         }
         for b in r.baselines ?? [] {
-          print(String(format: "    %@: $%.3f/h, %.2f%% of queries over the SLO", b.name, b.costPerHour, b.missRate * 100))
+          print(
+            String(format: "    %@: $%.3f/h, %.2f%% of queries over the SLO", b.name, b.costPerHour, b.missRate * 100))
         }
         if let points = r.frontier {
           print(

@@ -112,7 +112,8 @@ extension InferLineCommand {
         }.joined(separator: ", ")
         print(
           r.policy.padding(toLength: 10, withPad: " ", startingAt: 0)
-            + String(format: " %9.2f  %6.3f%%  %10.1f  %9d  ", r.cost, r.missRate * 100, r.percentileLatencyMs, r.decisions)
+            + String(
+              format: " %9.2f  %6.3f%%  %10.1f  %9d  ", r.cost, r.missRate * 100, r.percentileLatencyMs, r.decisions)
             + hours)
       }
     }

@@ -85,7 +85,8 @@ extension InferLineCommand {
       if terminal && !quiet { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
       report.inputs = ReportWriter.describeInputs(
         logs.map { ("log", $0) } + [
-          ("pipeline", pipelineOptions.pipeline), ("hardware", pipelineOptions.hardware), ("profiles", pipelineOptions.profiles),
+          ("pipeline", pipelineOptions.pipeline), ("hardware", pipelineOptions.hardware),
+          ("profiles", pipelineOptions.profiles),
         ])
       if let old = previousReport {
         report.previous = CapacityReport.Comparison(
@@ -100,14 +101,20 @@ extension InferLineCommand {
         note(error.description)
         throw ExitCode(ExitStatus.badInput)
       } catch {
-        note("\(out): error: cannot write the report: \(error.localizedDescription)\n  fix: check that the folder can be written; the previous report is unchanged")
+        note(
+          "\(out): error: cannot write the report: \(error.localizedDescription)\n  fix: check that the folder can be written; the previous report is unchanged"
+        )
         throw ExitCode(ExitStatus.cannotWrite)
       }
       report.timings["charts and files"] = Date().timeIntervalSince(chartsStarted)
       print(ReportWriter.summaryMarkdown(report), terminator: "")
-      print("\nWrote \(out)/index.html, charts/, report.json and summary.md in \(String(format: "%.1f", Date().timeIntervalSince(started))) s.")
+      print(
+        "\nWrote \(out)/index.html, charts/, report.json and summary.md in \(String(format: "%.1f", Date().timeIntervalSince(started))) s."
+      )
       if timings {
-        for (phase, seconds) in report.timings.sorted(by: { $0.key < $1.key }) { note(String(format: "  %@: %.2f s", phase, seconds)) }
+        for (phase, seconds) in report.timings.sorted(by: { $0.key < $1.key }) {
+          note(String(format: "  %@: %.2f s", phase, seconds))
+        }
       }
       if report.unattainableWindows > 0 { throw ExitCode(ExitStatus.sloUnattainable) }
     }
@@ -115,7 +122,8 @@ extension InferLineCommand {
 
   struct Diff: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "What changed between two reports: cost, the plan per stage, the SLO, prices. Prints nothing when nothing did.")
+      abstract:
+        "What changed between two reports: cost, the plan per stage, the SLO, prices. Prints nothing when nothing did.")
 
     @Argument(help: "The older report.json.")
     var old: String

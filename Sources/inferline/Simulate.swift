@@ -134,7 +134,9 @@ extension InferLineCommand {
         let chosen = try set.trace(for: spec)
         let arrivals = chosen.arrivals
         var routeSource: RouteSource =
-          try routes.map { .given(try RoutesFile.load(path: $0, edgeCount: spec.edges.count, queryCount: arrivals.count)) }
+          try routes.map {
+            .given(try RoutesFile.load(path: $0, edgeCount: spec.edges.count, queryCount: arrivals.count))
+          }
           ?? .drawn(seed: seed)
         if let visited = chosen.visitedStages {
           routeSource = .visited(visited, edges: spec.edges.map { ($0.parent, $0.child) })
@@ -152,32 +154,43 @@ extension InferLineCommand {
       let output = Output(
         queries: result.queries, stageVisits: result.stageVisits, seed: seed, sloMs: spec.slo.latencyMs,
         percentile: spec.slo.percentile, feasible: result.feasible, fractionOverSLO: result.fractionOverSLO ?? 1,
-        latencyMs: ["p50": ms(summary.p50), "p95": ms(summary.p95), "p99": ms(summary.p99), "p99.9": ms(summary.p999), "max": ms(summary.max)],
+        latencyMs: [
+          "p50": ms(summary.p50), "p95": ms(summary.p95), "p99": ms(summary.p99), "p99.9": ms(summary.p999),
+          "max": ms(summary.max),
+        ],
         stages: spec.stages.indices.map { i in
           let s = result.stages[i], c = configuration.stages[i]
           return StageOutput(
-            name: spec.stages[i].name, hardware: c.hardware, batchSize: c.batchSize, replicas: c.replicas, visits: s.visits,
-            utilisation: s.utilisation, meanWaitMs: s.meanWaitNanoseconds / 1e6, p99WaitMs: Double(s.p99WaitNanoseconds) / 1e6,
+            name: spec.stages[i].name, hardware: c.hardware, batchSize: c.batchSize, replicas: c.replicas,
+            visits: s.visits,
+            utilisation: s.utilisation, meanWaitMs: s.meanWaitNanoseconds / 1e6,
+            p99WaitMs: Double(s.p99WaitNanoseconds) / 1e6,
             meanBatchSize: s.meanBatchSize, batchSizeCounts: s.batchSizeCounts)
         })
       if json {
         try printJSON(output)
         return
       }
-      print("\(result.queries) queries, \(result.stageVisits) stage visits (routes: \(routes.map { "from \($0)" } ?? routeColumn.map { "from the log's '\($0)' column" } ?? "drawn, seed \(seed)"))")
+      print(
+        "\(result.queries) queries, \(result.stageVisits) stage visits (routes: \(routes.map { "from \($0)" } ?? routeColumn.map { "from the log's '\($0)' column" } ?? "drawn, seed \(seed)"))"
+      )
       print(
         String(
-          format: "end-to-end latency: P50 %.2f ms, P95 %.2f, P99 %.2f, P99.9 %.2f, max %.2f", ms(summary.p50), ms(summary.p95),
+          format: "end-to-end latency: P50 %.2f ms, P95 %.2f, P99 %.2f, P99.9 %.2f, max %.2f", ms(summary.p50),
+          ms(summary.p95),
           ms(summary.p99), ms(summary.p999), ms(summary.max)))
       print(
         String(format: "SLO P%g <= %g ms: ", spec.slo.percentile, spec.slo.latencyMs)
-          + (result.feasible ? "met" : "missed") + String(format: " (%.3f%% of queries over it)", (result.fractionOverSLO ?? 1) * 100))
+          + (result.feasible ? "met" : "missed")
+          + String(format: " (%.3f%% of queries over it)", (result.fractionOverSLO ?? 1) * 100))
       print("stage          hardware  batch  replicas  utilisation  mean wait  P99 wait  mean batch")
       for s in output.stages {
         print(
           s.name.padding(toLength: 14, withPad: " ", startingAt: 0) + " "
             + s.hardware.padding(toLength: 9, withPad: " ", startingAt: 0)
-            + String(format: " %5d %9d %11.1f%% %8.2f ms %6.2f ms %11.2f", s.batchSize, s.replicas, s.utilisation * 100, s.meanWaitMs, s.p99WaitMs, s.meanBatchSize))
+            + String(
+              format: " %5d %9d %11.1f%% %8.2f ms %6.2f ms %11.2f", s.batchSize, s.replicas, s.utilisation * 100,
+              s.meanWaitMs, s.p99WaitMs, s.meanBatchSize))
       }
     }
   }

@@ -55,12 +55,16 @@ extension InferLineCommand {
       let floor = model.latencyFloor
       let floorMs = Double(floor.nanoseconds) / 1e6
       lines.append(
-        String(format: "  latency floor %.2f ms along ", floorMs) + floor.path.map { p.stages[$0].name }.joined(separator: " -> ")
+        String(format: "  latency floor %.2f ms along ", floorMs)
+          + floor.path.map { p.stages[$0].name }.joined(separator: " -> ")
           + (floorMs > p.slo.latencyMs ? String(format: ": above the SLO, which cannot be met") : ""))
       let dominated = inputs.profiles.profiles.reduce(0) { $0 + $1.dominatedBatchSizes.count }
       lines.append(
-        "hardware '\(inputs.catalog.name)': \(inputs.catalog.hardware.count) types; profiles: \(inputs.profiles.profiles.count) (model, hardware) pairs, \(dominated) dominated batch sizes")
-      lines.append(inputs.warnings.isEmpty ? "ok" : "ok, with \(inputs.warnings.count) warning\(inputs.warnings.count == 1 ? "" : "s")")
+        "hardware '\(inputs.catalog.name)': \(inputs.catalog.hardware.count) types; profiles: \(inputs.profiles.profiles.count) (model, hardware) pairs, \(dominated) dominated batch sizes"
+      )
+      lines.append(
+        inputs.warnings.isEmpty
+          ? "ok" : "ok, with \(inputs.warnings.count) warning\(inputs.warnings.count == 1 ? "" : "s")")
       return lines.joined(separator: "\n")
     }
   }
@@ -106,9 +110,10 @@ extension InferLineCommand {
             }
             return String(decoding: data, as: UTF8.self)
           }
-          points.append(try reportingInputErrors {
-            try PerfAnalyzerImport.point(csv: text, file: parts[1], batchSize: batch)
-          })
+          points.append(
+            try reportingInputErrors {
+              try PerfAnalyzerImport.point(csv: text, file: parts[1], batchSize: batch)
+            })
         }
         let rows = PerfAnalyzerImport.rows(model: model, hardware: hardware, points: points, source: "perf_analyzer")
         guard let append else {

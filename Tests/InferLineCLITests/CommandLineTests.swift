@@ -22,6 +22,8 @@ import Testing
     let process = Process()
     process.executableURL = Self.binary
     process.arguments = arguments
+    // Help text wraps at the terminal's width: the same 80 columns everywhere, so golden files hold.
+    process.environment = ProcessInfo.processInfo.environment.merging(["COLUMNS": "80"]) { _, new in new }
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
@@ -42,7 +44,12 @@ import Testing
     private let lock = NSLock()
     private var data = Data()
     private var finished = false
-    func set(_ d: Data) { lock.withLock { data = d; finished = true } }
+    func set(_ d: Data) {
+      lock.withLock {
+        data = d
+        finished = true
+      }
+    }
     var done: Bool { lock.withLock { finished } }
     var value: Data { lock.withLock { data } }
   }
@@ -54,8 +61,10 @@ import Testing
   @Test func generateIsReproducibleAndInspectReadsIt() throws {
     let a = path("a.csv.gz"), b = path("b.csv.gz")
     for file in [a, b] {
-      let r = try run(["generate", "--process", "gamma", "--rate", "40", "--cv", "2", "--duration", "10m", "--seed", "3",
-        "--gzip", "--out", file])
+      let r = try run([
+        "generate", "--process", "gamma", "--rate", "40", "--cv", "2", "--duration", "10m", "--seed", "3",
+        "--gzip", "--out", file,
+      ])
       #expect(r.status == 0, "\(r.stderr)")
     }
     #expect(FileManager.default.contentsEqual(atPath: a, andPath: b))
@@ -155,7 +164,8 @@ import Testing
     ])
     #expect(strict.status == 65)
     let broken = path("broken.yaml")
-    try "name: x\nslo: {latency_ms: 50}\nstages:\n  - {name: a, model: resnet50}\n  - {name: b, model: resnet50}\nedges:\n  a -> b: 1\n  b -> a: 1\n  a -> c: 2\n"
+    try
+      "name: x\nslo: {latency_ms: 50}\nstages:\n  - {name: a, model: resnet50}\n  - {name: b, model: resnet50}\nedges:\n  a -> b: 1\n  b -> a: 1\n  a -> c: 2\n"
       .write(toFile: broken, atomically: true, encoding: .utf8)
     let bad = try run([
       "validate", broken, "--hardware", "\(s)/hardware/aws-2026.yaml", "--profiles", "\(s)/profiles/profiles-2026.csv",
@@ -168,22 +178,31 @@ import Testing
   }
 
   @Test func profilesImportFromPerfAnalyzer() throws {
-    let header = "Concurrency,Inferences/Second,Client Send,Network+Server Send/Recv,Server Queue,Server Compute Input,Server Compute Infer,Server Compute Output,Client Recv,p50 latency,p90 latency,p95 latency,p99 latency"
+    let header =
+      "Concurrency,Inferences/Second,Client Send,Network+Server Send/Recv,Server Queue,Server Compute Input,Server Compute Infer,Server Compute Output,Client Recv,p50 latency,p90 latency,p95 latency,p99 latency"
     try (header + "\n2,300,1,1,900,1,5000,1,1,7000,7100,7200,7500\n1,250,1,1,10,1,3000,1,1,3900,4000,4050,4200\n")
       .write(toFile: path("b1.csv"), atomically: true, encoding: .utf8)
-    try (header + "\n1,900,1,1,10,1,8000,1,1,8800,9000,9100,9600\n").write(toFile: path("b8.csv"), atomically: true, encoding: .utf8)
-    let out = try run(["profiles", "import", "--model", "resnet50", "--hardware", "T4", "8=\(path("b8.csv"))", "1=\(path("b1.csv"))"])
+    try (header + "\n1,900,1,1,10,1,8000,1,1,8800,9000,9100,9600\n").write(
+      toFile: path("b8.csv"), atomically: true, encoding: .utf8)
+    let out = try run([
+      "profiles", "import", "--model", "resnet50", "--hardware", "T4", "8=\(path("b8.csv"))", "1=\(path("b1.csv"))",
+    ])
     #expect(out.status == 0, "\(out.stderr)")
-    #expect(out.stdout == """
-      model,hardware,batch_size,latency_ms,statistic,latency_p99_ms,source
-      resnet50,T4,1,3.900,p50,4.200,perf_analyzer
-      resnet50,T4,8,8.800,p50,9.600,perf_analyzer
+    #expect(
+      out.stdout == """
+        model,hardware,batch_size,latency_ms,statistic,latency_p99_ms,source
+        resnet50,T4,1,3.900,p50,4.200,perf_analyzer
+        resnet50,T4,8,8.800,p50,9.600,perf_analyzer
 
-      """)
+        """)
     let file = path("profiles.csv")
-    let first = try run(["profiles", "import", "--model", "m", "--hardware", "T4", "1=\(path("b1.csv"))", "--append", file])
+    let first = try run([
+      "profiles", "import", "--model", "m", "--hardware", "T4", "1=\(path("b1.csv"))", "--append", file,
+    ])
     #expect(first.status == 0)
-    let again = try run(["profiles", "import", "--model", "m", "--hardware", "T4", "1=\(path("b1.csv"))", "--append", file])
+    let again = try run([
+      "profiles", "import", "--model", "m", "--hardware", "T4", "1=\(path("b1.csv"))", "--append", file,
+    ])
     #expect(again.status == 65)
     #expect(again.stderr.contains("duplicate row") && again.stderr.contains("is unchanged"))
     let contents = try String(contentsOfFile: file, encoding: .utf8)
@@ -196,14 +215,17 @@ import Testing
     let s = Self.samples
     // A tiny log: 3 frames at 0, 0 and 10 ms through the video pipeline with given routes.
     let log = path("frames.csv")
-    try "timestamp\n1700000000.000\n1700000000.000\n1700000000.010\n".write(toFile: log, atomically: true, encoding: .utf8)
+    try "timestamp\n1700000000.000\n1700000000.000\n1700000000.010\n".write(
+      toFile: log, atomically: true, encoding: .utf8)
     let routes = path("routes.txt")
     try "10\n01\n11\n".write(toFile: routes, atomically: true, encoding: .utf8)
     let config = path("config.yaml")
-    try "stages:\n  detect: {hardware: A100, batch_size: 2, replicas: 1}\n  vehicle: {hardware: A100, batch_size: 1, replicas: 1}\n  person: {hardware: A100, batch_size: 1, replicas: 1}\n"
+    try
+      "stages:\n  detect: {hardware: A100, batch_size: 2, replicas: 1}\n  vehicle: {hardware: A100, batch_size: 1, replicas: 1}\n  person: {hardware: A100, batch_size: 1, replicas: 1}\n"
       .write(toFile: config, atomically: true, encoding: .utf8)
     let arguments = [
-      "simulate", "--trace", log, "--pipeline", "\(s)/pipelines/video-monitoring.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml",
+      "simulate", "--trace", log, "--pipeline", "\(s)/pipelines/video-monitoring.yaml", "--hardware",
+      "\(s)/hardware/aws-2026.yaml",
       "--profiles", "\(s)/profiles/profiles-2026.csv", "--config", config, "--routes", routes, "--json",
     ]
     let r = try run(arguments)
@@ -221,21 +243,25 @@ import Testing
     #expect(abs(latency["p50"]! - 86.72) < 1e-9)
     // The same routes from a log column naming the visited stages give the same latencies.
     let withRoutes = path("frames-routes.csv")
-    try "timestamp,stages\n1700000000.000,detect|vehicle\n1700000000.000,detect|person\n1700000000.010,detect|vehicle|person\n"
+    try
+      "timestamp,stages\n1700000000.000,detect|vehicle\n1700000000.000,detect|person\n1700000000.010,detect|vehicle|person\n"
       .write(toFile: withRoutes, atomically: true, encoding: .utf8)
     var columnArguments = arguments
     columnArguments[2] = withRoutes
-    columnArguments.removeSubrange(columnArguments.firstIndex(of: "--routes")!...columnArguments.firstIndex(of: "--routes")! + 1)
+    columnArguments.removeSubrange(
+      columnArguments.firstIndex(of: "--routes")!...columnArguments.firstIndex(of: "--routes")! + 1)
     columnArguments += ["--route-column", "stages"]
     let fromColumn = try run(columnArguments)
     #expect(fromColumn.status == 0, "\(fromColumn.stderr)")
     #expect(fromColumn.stdout == r.stdout)
     // A stage left out of the configuration is named.
-    try "stages:\n  detect: {hardware: A100, batch_size: 2, replicas: 1}\n".write(toFile: config, atomically: true, encoding: .utf8)
+    try "stages:\n  detect: {hardware: A100, batch_size: 2, replicas: 1}\n".write(
+      toFile: config, atomically: true, encoding: .utf8)
     let missing = try run(arguments)
     #expect(missing.status == 65 && missing.stderr.contains("stage 'vehicle' has no configuration"))
     // A batch size the profile does not reach is refused, not extrapolated.
-    try "stages:\n  detect: {hardware: A100, batch_size: 32, replicas: 1}\n  vehicle: {hardware: A100, batch_size: 1, replicas: 1}\n  person: {hardware: A100, batch_size: 1, replicas: 1}\n"
+    try
+      "stages:\n  detect: {hardware: A100, batch_size: 32, replicas: 1}\n  vehicle: {hardware: A100, batch_size: 1, replicas: 1}\n  person: {hardware: A100, batch_size: 1, replicas: 1}\n"
       .write(toFile: config, atomically: true, encoding: .utf8)
     let big = try run(arguments)
     #expect(big.status == 65 && big.stderr.contains("profiled up to batch 16, not 32"))
@@ -244,11 +270,14 @@ import Testing
   @Test func planEveryWindowAndExplainAnUnattainableSLO() throws {
     let s = Self.samples
     let log = path("cascade.csv")
-    let g = try run(["generate", "--process", "poisson", "--rate", "20", "--duration", "10m", "--seed", "9", "--out", log])
+    let g = try run([
+      "generate", "--process", "poisson", "--rate", "20", "--duration", "10m", "--seed", "9", "--out", log,
+    ])
     #expect(g.status == 0)
     let arguments = [
       "plan", "--trace", log, "--pipeline", "\(s)/pipelines/cascade.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml",
-      "--profiles", "\(s)/profiles/profiles-2026.csv", "--window", "5m", "--exact", "--baselines", "--frontier", "1,2", "--json",
+      "--profiles", "\(s)/profiles/profiles-2026.csv", "--window", "5m", "--exact", "--baselines", "--frontier", "1,2",
+      "--json",
     ]
     let r = try run(arguments)
     #expect(r.status == 0, "\(r.stderr)")
@@ -285,17 +314,23 @@ import Testing
       "--profiles", "\(s)/profiles/profiles-2026.csv", "--window", "10m",
     ])
     #expect(t.status == 3)
-    #expect(t.stdout.contains("the critical path (cheap) at batch 1 on the fastest hardware takes 0.78 ms against an SLO of 0.50 ms"))
+    #expect(
+      t.stdout.contains(
+        "the critical path (cheap) at batch 1 on the fastest hardware takes 0.78 ms against an SLO of 0.50 ms"))
     #expect(t.stdout.contains("ms can be met"))
   }
 
   @Test func replayEveryPolicy() throws {
     let s = Self.samples
     let log = path("spiky.csv")
-    #expect(try run(["generate", "--process", "spikes", "--rate", "20", "--spikes", "2", "--spike-multiplier", "5",
-      "--spike-duration", "30s", "--duration", "10m", "--seed", "4", "--out", log]).status == 0)
+    #expect(
+      try run([
+        "generate", "--process", "spikes", "--rate", "20", "--spikes", "2", "--spike-multiplier", "5",
+        "--spike-duration", "30s", "--duration", "10m", "--seed", "4", "--out", log,
+      ]).status == 0)
     let arguments = [
-      "replay", "--trace", log, "--pipeline", "\(s)/pipelines/image-processing.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml",
+      "replay", "--trace", log, "--pipeline", "\(s)/pipelines/image-processing.yaml", "--hardware",
+      "\(s)/hardware/aws-2026.yaml",
       "--profiles", "\(s)/profiles/profiles-2026.csv", "--window", "5m", "--policy", "all", "--json",
     ]
     let r = try run(arguments)
@@ -321,7 +356,8 @@ import Testing
     let s = Self.samples
     let log = path("agree.csv")
     #expect(
-      try run(["generate", "--process", "diurnal", "--rate", "30", "--duration", "30m", "--seed", "12", "--out", log]).status
+      try run(["generate", "--process", "diurnal", "--rate", "30", "--duration", "30m", "--seed", "12", "--out", log])
+        .status
         == 0)
     let common = [
       "--pipeline", "\(s)/pipelines/video-monitoring.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml",
@@ -331,10 +367,12 @@ import Testing
     let replay = try run(["replay", "--trace", log, "--policy", "all", "--json"] + common)
     let out = path("agree-report")
     let report = try run(["report", log, "--out", out, "--quiet", "--growth", "2"] + common)
-    #expect(plan.status == 0 && replay.status == 0 && report.status == 0, "\(plan.stderr)\(replay.stderr)\(report.stderr)")
+    #expect(
+      plan.status == 0 && replay.status == 0 && report.status == 0, "\(plan.stderr)\(replay.stderr)\(report.stderr)")
     let windows = try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as! [[String: Any]]
     let replays = try JSONSerialization.jsonObject(with: Data(replay.stdout.utf8)) as! [[String: Any]]
-    let saved = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/report.json")))
+    let saved =
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/report.json")))
       as! [String: Any]
     // The busiest window: the one with the most queries (the first of equals).
     let counts = windows.map { $0["queries"] as! Int }
@@ -353,6 +391,11 @@ import Testing
       #expect((w["greedy"] as? [String: Any])?["costPerHour"] as? Double == r["greedyCostPerHour"] as? Double)
     }
     // The replays: the same policies in the same order with the same cost, misses and decisions.
+    // What users read: summary.md (less the line with the date) and the report.json schema (every key path).
+    let summary = try String(contentsOfFile: out + "/summary.md", encoding: .utf8).split(separator: "\n")
+      .filter { !$0.hasPrefix("Seed ") }.joined(separator: "\n")
+    Snapshot.expect(summary, named: "summary.md")
+    Snapshot.expect(Self.keyPaths(saved).joined(separator: "\n") + "\n", named: "report-json-schema.txt")
     let savedReplays = saved["replays"] as! [[String: Any]]
     #expect(replays.map { $0["policy"] as! String } == savedReplays.map { $0["policy"] as! String })
     for (a, b) in zip(replays, savedReplays) {
@@ -362,10 +405,29 @@ import Testing
     }
   }
 
+  /// Every key path of a JSON value, with array elements merged (`windows[].start`), sorted.
+  static func keyPaths(_ value: Any, prefix: String = "") -> [String] {
+    var paths = Set<String>()
+    if let object = value as? [String: Any] {
+      for (key, child) in object {
+        // Maps keyed by data (hardware types, phases) are one entry.
+        let dataKeyed = ["costByHardware", "replicaSecondsByHardware", "hardwarePrices", "timings"].contains(key)
+        let path = prefix.isEmpty ? key : "\(prefix).\(key)"
+        paths.insert(path)
+        if !dataKeyed { paths.formUnion(keyPaths(child, prefix: path)) }
+      }
+    } else if let array = value as? [Any] {
+      for element in array { paths.formUnion(keyPaths(element, prefix: prefix + "[]")) }
+    }
+    return paths.sorted()
+  }
+
   @Test func reportWritesAFolderAndKeepsItWhenARunFails() throws {
     let s = Self.samples
     let log = path("day.csv")
-    #expect(try run(["generate", "--process", "diurnal", "--rate", "5", "--duration", "2h", "--seed", "8", "--out", log]).status == 0)
+    #expect(
+      try run(["generate", "--process", "diurnal", "--rate", "5", "--duration", "2h", "--seed", "8", "--out", log])
+        .status == 0)
     let out = path("report")
     let common = [
       "--pipeline", "\(s)/pipelines/cascade.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml",

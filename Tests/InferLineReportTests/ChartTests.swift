@@ -1,7 +1,7 @@
 import Foundation
+import InferLine
 import Testing
 
-import InferLine
 @testable import InferLineReport
 
 @Suite struct ChartTests {
@@ -60,8 +60,11 @@ import InferLine
 
   @Test func svgIdsArePrefixedAndAccessible() throws {
     let chart = Chart(
-      name: "demo", title: "Title <with> \"markup\" & more", description: "Describes it.", x: .init(label: "x"), y: .init(label: "y"),
-      content: .xy(series: [.init(name: "a", points: [(x: 0, y: 1), (x: 1, y: 2)])], markers: [.init(value: 1.5, vertical: false, label: "SLO")]))
+      name: "demo", title: "Title <with> \"markup\" & more", description: "Describes it.", x: .init(label: "x"),
+      y: .init(label: "y"),
+      content: .xy(
+        series: [.init(name: "a", points: [(x: 0, y: 1), (x: 1, y: 2)])],
+        markers: [.init(value: 1.5, vertical: false, label: "SLO")]))
     let (text, doc) = try svg(for: chart)
     let elements = doc.elements
     let ids = elements.compactMap { $0.attributes["id"] }
@@ -92,8 +95,11 @@ import InferLine
   @Test func anEmptyOrBrokenTemplateIsRefusedWithAReadableReason() throws {
     let folder = try ReportFixture.shared.scratch()
     try "  \n".write(to: folder.appendingPathComponent("report.mustache"), atomically: true, encoding: .utf8)
-    #expect(throws: InputError.self) { try ReportWriter.renderHTML(ReportFixture.sharedReport, charts: [:], templates: folder) }
-    try "{{#windows}} open".write(to: folder.appendingPathComponent("report.mustache"), atomically: true, encoding: .utf8)
+    #expect(throws: InputError.self) {
+      try ReportWriter.renderHTML(ReportFixture.sharedReport, charts: [:], templates: folder)
+    }
+    try "{{#windows}} open".write(
+      to: folder.appendingPathComponent("report.mustache"), atomically: true, encoding: .utf8)
     do {
       _ = try ReportWriter.renderHTML(ReportFixture.sharedReport, charts: [:], templates: folder)
       Issue.record("an unclosed section must not render")

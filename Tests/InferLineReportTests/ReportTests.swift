@@ -27,7 +27,8 @@ struct ReportFixture: Sendable {
         "<script>alert(1)</script> -> second & \\"quoted\\"": 0.5
       """
     try pipeline.write(to: folder.appendingPathComponent("p.yaml"), atomically: true, encoding: .utf8)
-    try "hardware:\n  - {type: G, price_per_hour: 1, provisioning_delay_s: 5, max_replicas: 8}\n  - {type: C, price_per_hour: 0.2}\n"
+    try
+      "hardware:\n  - {type: G, price_per_hour: 1, provisioning_delay_s: 5, max_replicas: 8}\n  - {type: C, price_per_hour: 0.2}\n"
       .write(to: folder.appendingPathComponent("h.yaml"), atomically: true, encoding: .utf8)
     var profiles = "model,hardware,batch_size,latency_ms,statistic\n"
     for b in [1, 2, 4] { profiles += "m,G,\(b),\(4 + 2 * b),p99\nm,C,\(b),\(15 + 10 * b),p99\n" }
@@ -38,7 +39,10 @@ struct ReportFixture: Sendable {
     log = folder.appendingPathComponent("night \"one\" 'log'.csv").path
     var writer = QueryLogWriter()
     writer.format = .csv
-    try writer.write(arrivals: TraceGenerator.arrivals(.diurnal(meanRate: 12, peakToTrough: 3), duration: 2 * 3600, start: 1_795_824_000_000_000_000, seed: 3), to: log)
+    try writer.write(
+      arrivals: TraceGenerator.arrivals(
+        .diurnal(meanRate: 12, peakToTrough: 3), duration: 2 * 3600, start: 1_795_824_000_000_000_000, seed: 3), to: log
+    )
   }
 
   func report(seed: UInt64 = 1) throws -> CapacityReport {
@@ -82,12 +86,15 @@ struct ReportFixture: Sendable {
     #expect(!html.contains("night \"one\""))
     // Ids are unique across the page; every inlined chart has a title and a description and is an image.
     let ids = elements.compactMap { $0.attributes["id"] }
-    #expect(Set(ids).count == ids.count, "duplicate ids: \(Dictionary(grouping: ids, by: { $0 }).filter { $1.count > 1 }.keys.prefix(5))")
+    #expect(
+      Set(ids).count == ids.count,
+      "duplicate ids: \(Dictionary(grouping: ids, by: { $0 }).filter { $1.count > 1 }.keys.prefix(5))")
     let svgs = elements.filter { $0.name == "svg" }
     #expect(svgs.count == 8)
     #expect(svgs.allSatisfy { $0.children.prefix(2) == ["title", "desc"] && $0.attributes["role"] == "img" })
     // Every SVG file parses as XML too.
-    for file in try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("charts").path) where file.hasSuffix(".svg") {
+    for file in try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("charts").path)
+    where file.hasSuffix(".svg") {
       let text = try String(contentsOf: out.appendingPathComponent("charts/\(file)"), encoding: .utf8)
       #expect(try MarkupDocument(xml: text).rootName == "svg")
     }
@@ -141,7 +148,9 @@ struct ReportFixture: Sendable {
 @Suite struct BrowserTests {
   @Test func chromiumRendersTheReport() throws {
     let chromium = "/usr/bin/chromium"
-    try #require(FileManager.default.isExecutableFile(atPath: chromium), "Chromium is missing: run Scripts/setup.sh (apt-get install chromium)")
+    try #require(
+      FileManager.default.isExecutableFile(atPath: chromium),
+      "Chromium is missing: run Scripts/setup.sh (apt-get install chromium)")
     let scratch = try ReportFixture.shared.scratch()
     let out = scratch.appendingPathComponent("out")
     try ReportWriter.write(ReportFixture.sharedReport, to: out)

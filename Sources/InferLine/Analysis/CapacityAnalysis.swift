@@ -76,7 +76,9 @@ public enum CapacityAnalysis {
   }
 
   /// Stage 4: the frontier and the growth what-ifs on the busiest window.
-  public static func budget(model: PipelineModel, workload: Workload, options: Options) -> (
+  public static func budget(
+    model: PipelineModel, workload: Workload, options: Options
+  ) -> (
     frontier: [FrontierPoint], growth: [CapacityReport.GrowthScenario]
   ) {
     let planning = workload.busiestArrivals
@@ -139,7 +141,9 @@ public enum CapacityAnalysis {
         model: model, workload: workload, configuration: recommended.configuration, policies: policies,
         seed: options.seed
       ) { policy in
-        progress(0.65 + 0.2 * Double(k) / Double(policies.count), "replaying \(policy.name) over \(workload.trace.count) queries")
+        progress(
+          0.65 + 0.2 * Double(k) / Double(policies.count),
+          "replaying \(policy.name) over \(workload.trace.count) queries")
         k += 1
       }
       for baseline in busiestPlan.baselines {

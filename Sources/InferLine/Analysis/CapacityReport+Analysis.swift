@@ -33,7 +33,7 @@ extension CapacityReport {
       figures.plan(model: model, configuration: r.configuration, planning: workload.busiestArrivals)
     }
     let plannedCost = windows.compactMap(\.costPerHour).reduce(0) { $0 + $1 * windowHours }
-    let tuner = replays.first { $0.policy == "inferline" }
+    let tuner = replays.first { $0.policy == ScalingPolicy.inferline(InferLineTuner()).name }
     let costPerDay = (tuner?.cost ?? plannedCost) / max(span / 3600, 1e-9) * 24
     self.init(
       schemaVersion: CapacityReport.currentSchemaVersion, toolVersion: InferLineVersion.current,
@@ -53,7 +53,8 @@ extension CapacityReport {
         peakRate1s: Double(ArrivalEnvelope.maxArrivals(arrivals, within: 1_000_000_000)),
         ratePerMinute: figures.perMinute, envelopeSizesSeconds: figures.sizes.map { Double($0) / 1e9 },
         envelopeRates: figures.envelopeRates, plannedEnvelopeRates: figures.plannedRates,
-        plannedEnvelopeSizesSeconds: figures.plannedSizes.map { Double($0) / 1e9 }, tokenBuckets: figures.buckets.buckets),
+        plannedEnvelopeSizesSeconds: figures.plannedSizes.map { Double($0) / 1e9 },
+        tokenBuckets: figures.buckets.buckets),
       windows: windows, recommended: busiest.recommended?.configuration,
       recommendedCostPerHour: busiest.recommended?.costPerHour, plannedCost: plannedCost, costPerDay: costPerDay,
       costPerMonth: costPerDay * 30, replays: replays, baselines: busiest.baselines, baselineReplays: baselineReplays,

@@ -149,13 +149,19 @@ public struct CapacityReport: Sendable, Equatable, Codable {
     var d: [String] = []
     func money(_ v: Double) -> String { String(format: "$%.2f", v) }
     if abs(costPerDay - old.costPerDay) > 0.005 {
-      d.append("cost per day \(money(old.costPerDay)) -> \(money(costPerDay)) (\(String(format: "%+.2f", costPerDay - old.costPerDay)))")
+      d.append(
+        "cost per day \(money(old.costPerDay)) -> \(money(costPerDay)) (\(String(format: "%+.2f", costPerDay - old.costPerDay)))"
+      )
     }
     if sloMs != old.sloMs || percentile != old.percentile {
-      d.append("SLO P\(String(format: "%g", old.percentile)) <= \(String(format: "%g", old.sloMs)) ms -> P\(String(format: "%g", percentile)) <= \(String(format: "%g", sloMs)) ms")
+      d.append(
+        "SLO P\(String(format: "%g", old.percentile)) <= \(String(format: "%g", old.sloMs)) ms -> P\(String(format: "%g", percentile)) <= \(String(format: "%g", sloMs)) ms"
+      )
     }
     for (hw, price) in hardwarePrices.sorted(by: { $0.key < $1.key }) {
-      if let was = old.hardwarePrices[hw], abs(was - price) > 1e-9 { d.append("price of \(hw) \(money(was))/h -> \(money(price))/h") }
+      if let was = old.hardwarePrices[hw], abs(was - price) > 1e-9 {
+        d.append("price of \(hw) \(money(was))/h -> \(money(price))/h")
+      }
       if old.hardwarePrices[hw] == nil { d.append("hardware \(hw) added at \(money(price))/h") }
     }
     for hw in old.hardwarePrices.keys.sorted() where hardwarePrices[hw] == nil { d.append("hardware \(hw) removed") }

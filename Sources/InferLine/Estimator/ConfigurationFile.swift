@@ -24,7 +24,8 @@ extension PipelineConfiguration {
         guard pipeline.stageIndex(named: pair.key) != nil else {
           sink.error(
             pair.keyLine,
-            "pipeline '\(pipeline.name)' has no stage '\(pair.key)'\(suggestion(for: pair.key, among: pipeline.stages.map(\.name)))")
+            "pipeline '\(pipeline.name)' has no stage '\(pair.key)'\(suggestion(for: pair.key, among: pipeline.stages.map(\.name)))"
+          )
           continue
         }
         guard let map = YAMLMapping(pair.value, what: "stage '\(pair.key)'", sink: &sink) else { continue }

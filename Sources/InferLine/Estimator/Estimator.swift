@@ -328,8 +328,9 @@ struct SimulationState {
       while true {
         // The next event: the heap's, unless the next trace arrival comes first. Trace arrivals sort after every
         // change and finish at their time, and before arrivals the simulation creates.
-        if let top = heap.min, nextArrival >= n || top.time < arrivals[nextArrival]
-          || (top.time == arrivals[nextArrival] && top.kind < SimulationEvent.arrival)
+        if let top = heap.min,
+          nextArrival >= n || top.time < arrivals[nextArrival]
+            || (top.time == arrivals[nextArrival] && top.kind < SimulationEvent.arrival)
         {
           let event = heap.removeMin()
           now = event.time

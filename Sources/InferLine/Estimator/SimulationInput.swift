@@ -22,10 +22,12 @@ public struct StageService: Sendable, Equatable {
 
   /// Looks the stage's configuration up in its profile.
   /// - Throws: `InputError` when the batch size is above the largest profiled size (never extrapolated).
-  public init(configuration: StageConfiguration, profile: ModelProfile, stageName: String, profilesFile: String) throws {
+  public init(configuration: StageConfiguration, profile: ModelProfile, stageName: String, profilesFile: String) throws
+  {
     guard configuration.batchSize >= 1, configuration.replicas >= 0 else {
       throw InputError(
-        "stage '\(stageName)': batch size must be at least 1 and replicas 0 or more (got batch \(configuration.batchSize), \(configuration.replicas) replicas)")
+        "stage '\(stageName)': batch size must be at least 1 and replicas 0 or more (got batch \(configuration.batchSize), \(configuration.replicas) replicas)"
+      )
     }
     var table: [Int64] = []
     var p99: [Int64]? = profile.p99Latencies == nil ? nil : []
@@ -34,7 +36,9 @@ public struct StageService: Sendable, Equatable {
         throw InputError(
           file: profilesFile,
           "stage '\(stageName)': \(profile.model) on \(profile.hardware) is profiled up to batch \(profile.batchSizes.last ?? 0), not \(configuration.batchSize)",
-          fix: "profile batch size \(configuration.batchSize) (inferline never extrapolates), or choose one of \(profile.batchSizes.map(String.init).joined(separator: ", "))")
+          fix:
+            "profile batch size \(configuration.batchSize) (inferline never extrapolates), or choose one of \(profile.batchSizes.map(String.init).joined(separator: ", "))"
+        )
       }
       table.append(latency)
       if let p99Latencies = profile.p99Latencies {
@@ -71,13 +75,15 @@ extension RouteSource {
   /// Routes from the stages each query visited (a log's route column): edge k is taken when its parent and its
   /// child were both visited.
   public static func visited(_ stageMasks: [UInt64], edges: [(parent: Int, child: Int)]) -> RouteSource {
-    .given(stageMasks.map { visited in
-      var mask: UInt64 = 0
-      for (k, e) in edges.enumerated() where visited & (1 << UInt64(e.parent)) != 0 && visited & (1 << UInt64(e.child)) != 0 {
-        mask |= 1 << UInt64(k)
-      }
-      return mask
-    })
+    .given(
+      stageMasks.map { visited in
+        var mask: UInt64 = 0
+        for (k, e) in edges.enumerated()
+        where visited & (1 << UInt64(e.parent)) != 0 && visited & (1 << UInt64(e.child)) != 0 {
+          mask |= 1 << UInt64(k)
+        }
+        return mask
+      })
   }
 }
 

@@ -39,7 +39,9 @@ struct DiagnosticSink {
   let file: String
   var items: [Diagnostic] = []
 
-  mutating func error(_ line: Int?, _ message: String) { items.append(Diagnostic(.error, file: file, line: line, message)) }
+  mutating func error(_ line: Int?, _ message: String) {
+    items.append(Diagnostic(.error, file: file, line: line, message))
+  }
   mutating func warning(_ line: Int?, _ message: String) {
     items.append(Diagnostic(.warning, file: file, line: line, message))
   }

@@ -24,7 +24,9 @@ public struct HardwareCatalog: Sendable, Equatable {
   public func hardware(type: String) -> Hardware? { hardware.first { $0.type == type } }
 
   static let keys = ["name", "description", "source", "hardware"]
-  static let entryKeys = ["type", "instance", "price_per_hour", "provisioning_delay_s", "max_replicas", "description", "source"]
+  static let entryKeys = [
+    "type", "instance", "price_per_hour", "provisioning_delay_s", "max_replicas", "description", "source",
+  ]
 
   /// Loads and checks a catalog file, collecting every problem.
   public static func load(path: String) -> (HardwareCatalog?, [Diagnostic]) {
@@ -33,10 +35,12 @@ public struct HardwareCatalog: Sendable, Equatable {
       let top = YAMLMapping(document.root, what: "a hardware catalog", sink: &sink)
     else { return (nil, sink.items) }
     top.checkKeys(keys, in: "the catalog", sink: &sink)
-    let name = top.string("name", required: false, in: "the catalog", sink: &sink) ?? (path as NSString).lastPathComponent
+    let name =
+      top.string("name", required: false, in: "the catalog", sink: &sink) ?? (path as NSString).lastPathComponent
     var entries: [Hardware] = []
     guard case .sequence(let list)? = top["hardware"], !list.isEmpty else {
-      sink.error(top["hardware"]?.line ?? top.line, "the catalog needs 'hardware': a list of hardware types with prices")
+      sink.error(
+        top["hardware"]?.line ?? top.line, "the catalog needs 'hardware': a list of hardware types with prices")
       return (nil, sink.items)
     }
     for item in list {
@@ -57,7 +61,9 @@ public struct HardwareCatalog: Sendable, Equatable {
       }
       var maxReplicas: Int? = nil
       if let (m, line) = map.number("max_replicas", required: false, in: what, sink: &sink) {
-        if m >= 1 && m == m.rounded() { maxReplicas = Int(m) } else {
+        if m >= 1 && m == m.rounded() {
+          maxReplicas = Int(m)
+        } else {
           sink.error(line, "\(what): max_replicas must be a whole number of at least 1 (got \(m))")
         }
       }
@@ -68,7 +74,8 @@ public struct HardwareCatalog: Sendable, Equatable {
       guard let price else { continue }
       entries.append(
         Hardware(
-          type: type, instance: instance, pricePerHour: price, provisioningDelaySeconds: delay, maxReplicas: maxReplicas,
+          type: type, instance: instance, pricePerHour: price, provisioningDelaySeconds: delay,
+          maxReplicas: maxReplicas,
           line: map.line))
     }
     guard !sink.hasErrors else { return (nil, sink.items) }

@@ -103,11 +103,13 @@ public struct ProfileTable: Sendable, Equatable {
         if !missing.isEmpty {
           sink.error(
             lineNumber,
-            "the header lacks \(missing.joined(separator: ", ")); a profiles file needs the columns \(requiredColumns.joined(separator: ", ")) (optional: \(optionalColumns.joined(separator: ", ")))")
+            "the header lacks \(missing.joined(separator: ", ")); a profiles file needs the columns \(requiredColumns.joined(separator: ", ")) (optional: \(optionalColumns.joined(separator: ", ")))"
+          )
           return (nil, sink.items)
         }
         for name in header! where !requiredColumns.contains(name) && !optionalColumns.contains(name) {
-          let message = "unknown column '\(name)'\(suggestion(for: name, among: requiredColumns + optionalColumns)) is ignored"
+          let message =
+            "unknown column '\(name)'\(suggestion(for: name, among: requiredColumns + optionalColumns)) is ignored"
           if strict { sink.error(lineNumber, message) } else { sink.warning(lineNumber, message) }
         }
         continue
@@ -132,7 +134,8 @@ public struct ProfileTable: Sendable, Equatable {
         continue
       }
       guard latency > 0 else {
-        sink.error(lineNumber, "latency_ms must be positive (got \(latencyText) for \(model) on \(hardware), batch \(batch))")
+        sink.error(
+          lineNumber, "latency_ms must be positive (got \(latencyText) for \(model) on \(hardware), batch \(batch))")
         continue
       }
       let statisticText = fields[column("statistic")!].lowercased()
@@ -147,7 +150,8 @@ public struct ProfileTable: Sendable, Equatable {
           continue
         }
         if v < latency {
-          sink.error(lineNumber, "latency_p99_ms (\(v)) is below latency_ms (\(latency)): a p99 cannot be below the p50")
+          sink.error(
+            lineNumber, "latency_p99_ms (\(v)) is below latency_ms (\(latency)): a p99 cannot be below the p50")
           continue
         }
         p99 = v
@@ -158,9 +162,14 @@ public struct ProfileTable: Sendable, Equatable {
         continue
       }
       seen[key] = lineNumber
-      rows.append(Row(model: model, hardware: hardware, batch: batch, latencyMs: latency, statistic: statistic, p99Ms: p99, line: lineNumber))
+      rows.append(
+        Row(
+          model: model, hardware: hardware, batch: batch, latencyMs: latency, statistic: statistic, p99Ms: p99,
+          line: lineNumber))
     }
-    if header == nil { sink.error(nil, "the file is empty: it needs a header and one row per model, hardware and batch size") }
+    if header == nil {
+      sink.error(nil, "the file is empty: it needs a header and one row per model, hardware and batch size")
+    }
     var profiles: [ModelProfile] = []
     var order: [String] = []
     var groups: [String: [Row]] = [:]
@@ -174,11 +183,14 @@ public struct ProfileTable: Sendable, Equatable {
       let first = group[0]
       if let other = group.first(where: { $0.statistic != first.statistic }) {
         sink.error(
-          other.line, "\(first.model) on \(first.hardware) mixes statistics (\(first.statistic.rawValue) on line \(first.line), \(other.statistic.rawValue) here); one profile needs one statistic")
+          other.line,
+          "\(first.model) on \(first.hardware) mixes statistics (\(first.statistic.rawValue) on line \(first.line), \(other.statistic.rawValue) here); one profile needs one statistic"
+        )
         continue
       }
       for (a, b) in zip(group, group.dropFirst()) where b.latencyMs < a.latencyMs {
-        let message = "\(first.model) on \(first.hardware): latency falls from \(a.latencyMs) ms at batch \(a.batch) (line \(a.line)) to \(b.latencyMs) ms at batch \(b.batch); check the measurement"
+        let message =
+          "\(first.model) on \(first.hardware): latency falls from \(a.latencyMs) ms at batch \(a.batch) (line \(a.line)) to \(b.latencyMs) ms at batch \(b.batch); check the measurement"
         if strict { sink.error(b.line, message) } else { sink.warning(b.line, message) }
       }
       let hasP99 = group.allSatisfy { $0.p99Ms != nil }

@@ -111,7 +111,8 @@ public struct PipelineModel: Sendable {
         return HardwareOption(
           hardware: hardware.type, pricePerHour: hardware.pricePerHour,
           provisioningDelay: Int64((hardware.provisioningDelaySeconds * 1e9).rounded()),
-          replicaLimit: hardware.maxReplicas ?? PipelineModel.defaultReplicaLimit, profiledBatchSizes: profile.batchSizes,
+          replicaLimit: hardware.maxReplicas ?? PipelineModel.defaultReplicaLimit,
+          profiledBatchSizes: profile.batchSizes,
           usefulBatchSizes: profile.usefulBatchSizes, latencyTable: table, p99Table: p99)
       }
       return Stage(
@@ -170,7 +171,9 @@ public struct PipelineModel: Sendable {
   /// Dollars per hour by hardware type.
   public func costByHardware(_ configuration: PipelineConfiguration) -> [String: Double] {
     var result: [String: Double] = [:]
-    for s in configuration.stages { result[s.hardware, default: 0] += Double(s.replicas) * (prices[s.hardware] ?? .nan) }
+    for s in configuration.stages {
+      result[s.hardware, default: 0] += Double(s.replicas) * (prices[s.hardware] ?? .nan)
+    }
     return result
   }
 

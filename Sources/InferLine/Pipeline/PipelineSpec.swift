@@ -65,7 +65,9 @@ public struct PipelineSpec: Sendable, Equatable {
   public var roots: [Int] { stages.indices.filter { i in !edges.contains { $0.child == i } } }
 
   /// Stage indices with every parent before its children. Valid because loading rejects cycles.
-  public var topologicalOrder: [Int] { Self.topologicalOrder(count: stages.count, edges: edges.map { ($0.parent, $0.child) })! }
+  public var topologicalOrder: [Int] {
+    Self.topologicalOrder(count: stages.count, edges: edges.map { ($0.parent, $0.child) })!
+  }
 
   /// Kahn's algorithm; nil when the graph has a cycle.
   static func topologicalOrder(count: Int, edges: [(Int, Int)]) -> [Int]? {
@@ -107,7 +109,9 @@ public struct PipelineSpec: Sendable, Equatable {
         if ms > 0 { slo.latencyMs = ms } else { sink.error(line, "the SLO latency must be positive (got \(ms) ms)") }
       }
       if let (p, line) = map.number("percentile", required: false, in: "'slo'", sink: &sink) {
-        if p > 0 && p < 100 { slo.percentile = p } else {
+        if p > 0 && p < 100 {
+          slo.percentile = p
+        } else {
           sink.error(line, "the SLO percentile must be between 0 and 100, such as 99 or 99.9 (got \(p))")
         }
       }
@@ -134,7 +138,9 @@ public struct PipelineSpec: Sendable, Equatable {
             switch hw {
             case .sequence(let list):
               allowed = list.compactMap(\.string)
-              if allowed!.isEmpty { sink.error(hw.line, "'hardware' of stage '\(stageName ?? "?")' lists no hardware type") }
+              if allowed!.isEmpty {
+                sink.error(hw.line, "'hardware' of stage '\(stageName ?? "?")' lists no hardware type")
+              }
             case .scalar(let scalar):
               allowed = [scalar.string]
             default:
@@ -184,10 +190,14 @@ public struct PipelineSpec: Sendable, Equatable {
       let child = stages.firstIndex { $0.name == parts[1] }
       let names = stages.map(\.name)
       if parent == nil {
-        sink.error(entry.line, "edge '\(entry.key)': unknown parent stage '\(parts[0])'\(suggestion(for: parts[0], among: names))")
+        sink.error(
+          entry.line,
+          "edge '\(entry.key)': unknown parent stage '\(parts[0])'\(suggestion(for: parts[0], among: names))")
       }
       if child == nil {
-        sink.error(entry.line, "edge '\(entry.key)': unknown child stage '\(parts[1])'\(suggestion(for: parts[1], among: names))")
+        sink.error(
+          entry.line, "edge '\(entry.key)': unknown child stage '\(parts[1])'\(suggestion(for: parts[1], among: names))"
+        )
       }
       guard case .scalar(let scalar) = entry.value, let p = Double(scalar.string), p.isFinite else {
         sink.error(entry.value.line ?? entry.line, "edge '\(entry.key)' needs a probability between 0 and 1")
@@ -213,7 +223,9 @@ public struct PipelineSpec: Sendable, Equatable {
       // Point at the edge that closes the loop.
       let line = edges.first { $0.parent == cycle.last && $0.child == cycle.first }?.line
       sink.error(
-        line, "the edges form a cycle: \((cycle + [cycle[0]]).map { stages[$0].name }.joined(separator: " -> ")); a pipeline must be acyclic")
+        line,
+        "the edges form a cycle: \((cycle + [cycle[0]]).map { stages[$0].name }.joined(separator: " -> ")); a pipeline must be acyclic"
+      )
     }
     guard !sink.hasErrors else { return (nil, sink.items) }
     return (

@@ -8,7 +8,9 @@ public struct PlanningInputs: Sendable {
 
   /// Loads the three files and checks them together; every problem in every file is reported at once.
   /// - Throws: `DiagnosticsError` when any file has an error.
-  public static func load(pipeline: String, hardware: String, profiles: String, strict: Bool = false) throws
+  public static func load(
+    pipeline: String, hardware: String, profiles: String, strict: Bool = false
+  ) throws
     -> PlanningInputs
   {
     let (spec, d1) = PipelineSpec.load(path: pipeline)
@@ -19,7 +21,11 @@ public struct PlanningInputs: Sendable {
       diagnostics += crossCheck(spec, catalog, table)
     }
     if strict {
-      diagnostics = diagnostics.map { var d = $0; d.severity = .error; return d }
+      diagnostics = diagnostics.map {
+        var d = $0
+        d.severity = .error
+        return d
+      }
     }
     guard let spec, let catalog, let table, !diagnostics.contains(where: { $0.severity == .error }) else {
       throw DiagnosticsError(diagnostics: diagnostics)
@@ -36,7 +42,8 @@ public struct PlanningInputs: Sendable {
       for type in stage.allowedHardware ?? [] where catalog.hardware(type: type) == nil {
         sink.error(
           stage.line,
-          "stage '\(stage.name)' allows hardware '\(type)', which \(catalog.file) does not list\(suggestion(for: type, among: known))")
+          "stage '\(stage.name)' allows hardware '\(type)', which \(catalog.file) does not list\(suggestion(for: type, among: known))"
+        )
       }
       if candidates(for: stage, catalog: catalog, profiles: table).isEmpty {
         let profiled = table.profiles(model: stage.model).map(\.hardware)
@@ -52,7 +59,9 @@ public struct PlanningInputs: Sendable {
   }
 
   /// The (hardware, profile) pairs a stage can use: allowed, in the catalog, and profiled for its model.
-  public static func candidates(for stage: PipelineSpec.Stage, catalog: HardwareCatalog, profiles: ProfileTable)
+  public static func candidates(
+    for stage: PipelineSpec.Stage, catalog: HardwareCatalog, profiles: ProfileTable
+  )
     -> [(hardware: HardwareCatalog.Hardware, profile: ModelProfile)]
   {
     catalog.hardware.compactMap { hw in

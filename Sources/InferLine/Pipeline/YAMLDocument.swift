@@ -62,7 +62,8 @@ struct YAMLMapping {
     for pair in pairs where !known.contains(pair.key) {
       sink.error(
         pair.keyLine,
-        "unknown key '\(pair.key)' in \(what)\(suggestion(for: pair.key, among: known)); known keys: \(known.joined(separator: ", "))")
+        "unknown key '\(pair.key)' in \(what)\(suggestion(for: pair.key, among: known)); known keys: \(known.joined(separator: ", "))"
+      )
     }
   }
 

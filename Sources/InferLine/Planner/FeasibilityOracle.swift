@@ -92,8 +92,9 @@ public final class FeasibilityOracle: Sendable {
       state.withLock { $0.counts.acceptedByBound += 1 }
       return Answer(feasible: true, bound: bound)
     }
-    guard let input = try? model.simulationInput(
-      arrivals: arrivals, configuration: configuration, routes: .drawn(seed: seed), slo: slo)
+    guard
+      let input = try? model.simulationInput(
+        arrivals: arrivals, configuration: configuration, routes: .drawn(seed: seed), slo: slo)
     else { return Answer(feasible: false) }
     let result = Estimator.simulate(input, options: .init(stopWhenInfeasible: screens, collectWaitPercentiles: false))
     state.withLock {
@@ -110,7 +111,9 @@ public final class FeasibilityOracle: Sendable {
 
   /// A full simulation of a configuration on this window against this objective (no early stop), and the SLO
   /// percentile of its latencies (`Int64.max` when some query was never served).
-  public func simulateFully(_ configuration: PipelineConfiguration) throws -> (
+  public func simulateFully(
+    _ configuration: PipelineConfiguration
+  ) throws -> (
     result: SimulationResult, percentileLatency: Int64
   ) {
     let input = try model.simulationInput(
@@ -161,7 +164,8 @@ public final class FeasibilityOracle: Sendable {
         replicas: stage.replicas, batchSize: stage.batchSize, batchLatency: Double(slowest) / 1e9)
       let usable = curve.buckets.filter { $0.rate <= service.rate }
       guard !usable.isEmpty else { return nil }
-      let bound = NetworkCalculusBound(arrivals: TokenBucketCurve(buckets: usable), service: service, scope: .wholeTrace)
+      let bound = NetworkCalculusBound(
+        arrivals: TokenBucketCurve(buckets: usable), service: service, scope: .wholeTrace)
       guard bound.delay.isFinite else { return nil }
       let parentDone = model.incoming[n].map { done[$0.parent] + hop }.max() ?? 0
       done[n] = parentDone + bound.delay

@@ -169,7 +169,9 @@ public struct Planner: Sendable {
     return o.capacity(batch: s.batchSize, replicas: s.replicas) / max(model.scaleFactors[i], 1e-12)
   }
 
-  func step(_ action: PlanStep.Action, _ stage: Int, _ c: PipelineConfiguration, _ a: FeasibilityOracle.Answer)
+  func step(
+    _ action: PlanStep.Action, _ stage: Int, _ c: PipelineConfiguration, _ a: FeasibilityOracle.Answer
+  )
     -> PlanStep
   {
     PlanStep(
@@ -178,7 +180,9 @@ public struct Planner: Sendable {
   }
 
   /// One greedy move from `config`, searched to its feasible end; nil when the move does not apply.
-  func candidate(_ action: PlanStep.Action, stage i: Int, from config: PipelineConfiguration)
+  func candidate(
+    _ action: PlanStep.Action, stage i: Int, from config: PipelineConfiguration
+  )
     -> (PipelineConfiguration, FeasibilityOracle.Answer)?
   {
     var c = config

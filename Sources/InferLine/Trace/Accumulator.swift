@@ -68,7 +68,8 @@ struct Accumulator {
           : "none of the \(lines - blank) data lines could be read\(example)",
         fix: lines == blank
           ? "check that the export finished"
-          : "check the timestamp column ('\(layout.columns[layout.timeColumn])') and its format; name the right one with --time-column, or the unit with --time-unit")
+          : "check the timestamp column ('\(layout.columns[layout.timeColumn])') and its format; name the right one with --time-column, or the unit with --time-unit"
+      )
     }
     let hasLatency = layout.latencyColumn != nil
     let hasRoutes = layout.routeColumn != nil
@@ -76,7 +77,8 @@ struct Accumulator {
     if layout.pipelineColumn == nil || names.count <= 1 {
       let name = names.first.map { String(decoding: $0, as: UTF8.self) }
       traces.append(
-        ArrivalTrace(pipeline: name, arrivals: times, observedLatencyMs: hasLatency ? latencies : nil,
+        ArrivalTrace(
+          pipeline: name, arrivals: times, observedLatencyMs: hasLatency ? latencies : nil,
           isRelative: unit == .relativeSeconds && !iso))
       if hasRoutes { traces[0].visitedStages = routes }
       times = []
@@ -91,11 +93,13 @@ struct Accumulator {
         a.reserveCapacity(c)
         return a
       }
-      var splitLatency = hasLatency ? counts.map { c -> [Float] in
-        var a: [Float] = []
-        a.reserveCapacity(c)
-        return a
-      } : []
+      var splitLatency =
+        hasLatency
+        ? counts.map { c -> [Float] in
+          var a: [Float] = []
+          a.reserveCapacity(c)
+          return a
+        } : []
       var splitRoutes = [[UInt64]](repeating: [], count: hasRoutes ? names.count : 0)
       for i in times.indices {
         let id = Int(pipelineIDs[i])

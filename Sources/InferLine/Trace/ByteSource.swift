@@ -35,14 +35,17 @@ final class ByteSource {
     guard stat(path, &info) == 0 else {
       throw InputError(
         file: path, "cannot read the file: \(String(cString: strerror(errno)))",
-        fix: "check the path; list the folder with `ls \(Self.shellQuoted((path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent))`")
+        fix:
+          "check the path; list the folder with `ls \(Self.shellQuoted((path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent))`"
+      )
     }
     guard (info.st_mode & S_IFMT) != S_IFDIR else {
       throw InputError(file: path, "is a folder, not a log file", fix: "name the log files inside it")
     }
     descriptor = open(path, O_RDONLY)
     guard descriptor >= 0 else {
-      throw InputError(file: path, "cannot open the file: \(String(cString: strerror(errno)))",
+      throw InputError(
+        file: path, "cannot open the file: \(String(cString: strerror(errno)))",
         fix: "check the file's permissions")
     }
     fileSize = Int(info.st_size)
@@ -58,7 +61,8 @@ final class ByteSource {
   deinit { close(descriptor) }
 
   static func shellQuoted(_ s: String) -> String {
-    s.allSatisfy { $0.isLetter || $0.isNumber || "/._-".contains($0) } ? s : "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    s.allSatisfy { $0.isLetter || $0.isNumber || "/._-".contains($0) }
+      ? s : "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
   }
 
   /// Appends more file bytes to the input buffer (moving what is unread to the front). Sets `fileAtEnd`.

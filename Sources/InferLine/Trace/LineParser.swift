@@ -216,7 +216,8 @@ struct LineParser: Sendable {
         continue
       }
       guard let t = timestamps.parse(b + time.0, count: time.1 - time.0) else {
-        let text = String(decoding: UnsafeBufferPointer(start: b + time.0, count: min(time.1 - time.0, 40)), as: UTF8.self)
+        let text = String(
+          decoding: UnsafeBufferPointer(start: b + time.0, count: min(time.1 - time.0, 40)), as: UTF8.self)
         skip(&result, "\(timestamps.problem.rawValue): '\(text)'")
         continue
       }
@@ -301,7 +302,8 @@ struct LineParser: Sendable {
 
   /// The stages a route field names (`detect|vehicle`, `detect;vehicle`, `detect vehicle`, `detect+vehicle`), as a
   /// bit mask over `stages`.
-  static func stageMask(_ b: UnsafePointer<UInt8>, _ s: Int, _ e: Int, stages: [String]) -> Result<UInt64, RouteProblem> {
+  static func stageMask(_ b: UnsafePointer<UInt8>, _ s: Int, _ e: Int, stages: [String]) -> Result<UInt64, RouteProblem>
+  {
     var text = String(decoding: UnsafeBufferPointer(start: b + s, count: e - s), as: UTF8.self)
     text = text.trimmingCharacters(in: CharacterSet(charactersIn: "\" []"))
     let names = text.split { "|;+ ,".contains($0) }.map(String.init)
@@ -309,7 +311,8 @@ struct LineParser: Sendable {
     var mask: UInt64 = 0
     for name in names {
       guard let index = stages.firstIndex(of: name) else {
-        return .failure(RouteProblem(description: "route names unknown stage '\(name)' (stages: \(stages.joined(separator: ", ")))"))
+        return .failure(
+          RouteProblem(description: "route names unknown stage '\(name)' (stages: \(stages.joined(separator: ", ")))"))
       }
       mask |= 1 << UInt64(index)
     }
@@ -330,7 +333,9 @@ struct LineParser: Sendable {
     return true
   }
 
-  private static let powersOfTen: [Double] = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15]
+  private static let powersOfTen: [Double] = [
+    1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+  ]
 
   /// A non-negative decimal (`12`, `3.25`, `"4.5"`, `1e3`) as Float; NaN when it is not one.
   ///

@@ -81,7 +81,8 @@ public struct LogLayout: Sendable, Equatable {
     }
     let pipeline = try find(options.pipelineColumn, pipelineColumnNames, what: "pipeline", flag: "--pipeline-column")
     let latency = try find(options.latencyColumn, latencyColumnNames, what: "latency", flag: "--latency-column")
-    let route = options.routeColumn == nil ? nil : try find(options.routeColumn, [], what: "route", flag: "--route-column")
+    let route =
+      options.routeColumn == nil ? nil : try find(options.routeColumn, [], what: "route", flag: "--route-column")
     return LogLayout(
       format: format, delimiter: delimiter, columns: columns, timeColumn: time, pipelineColumn: pipeline,
       latencyColumn: latency, routeColumn: route)

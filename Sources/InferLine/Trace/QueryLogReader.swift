@@ -144,7 +144,8 @@ public enum QueryLogReader {
     template.routeStages = options.routeStages
     let parserTemplate = template
 
-    let merger = Merger(accumulator: Accumulator(layout: layout), lineNumber: firstDataLineNumber, path: path, options: options)
+    let merger = Merger(
+      accumulator: Accumulator(layout: layout), lineNumber: firstDataLineNumber, path: path, options: options)
     if source.isGzip == false, current.count > dataStart {
       // Reserve from the file size and the first block's bytes per line, so the arrays do not grow and copy.
       let sample = current.newlineCount(in: dataStart..<current.count)
@@ -339,7 +340,9 @@ struct Block {
     count = range.count
   }
 
-  func bytes(_ range: Range<Int>) -> [UInt8] { Array(UnsafeBufferPointer(start: base + range.lowerBound, count: range.count)) }
+  func bytes(_ range: Range<Int>) -> [UInt8] {
+    Array(UnsafeBufferPointer(start: base + range.lowerBound, count: range.count))
+  }
 
   func lastNewline(from start: Int) -> Int? {
     var i = count - 1
@@ -469,7 +472,8 @@ public struct QueryLogSet: Sendable {
       for trace in log.traces {
         if let relative, relative != trace.isRelative {
           throw InputError(
-            file: path, "this log's times are \(trace.isRelative ? "relative seconds" : "absolute") but an earlier log's are not",
+            file: path,
+            "this log's times are \(trace.isRelative ? "relative seconds" : "absolute") but an earlier log's are not",
             fix: "read relative and absolute logs in separate runs, or give --time-unit")
         }
         relative = trace.isRelative

@@ -68,9 +68,10 @@ public struct QueryLogWriter: Sendable {
       }
       var rng = SeededGenerator(seed: latencySeed ?? 0)
       let origin = arrivals.first ?? 0
-      let pipelineField: [UInt8] = pipeline.map { name in
-        format == .jsonl ? Array(Self.jsonString(name).utf8) : Array(Self.csvField(name, delimiter: delimiter).utf8)
-      } ?? []
+      let pipelineField: [UInt8] =
+        pipeline.map { name in
+          format == .jsonl ? Array(Self.jsonString(name).utf8) : Array(Self.csvField(name, delimiter: delimiter).utf8)
+        } ?? []
       for t in arrivals {
         if format == .jsonl { buffer.append(contentsOf: Array("{\"timestamp\":".utf8)) }
         let quoted = format == .jsonl && timeFormat == .iso8601
@@ -78,11 +79,19 @@ public struct QueryLogWriter: Sendable {
         Self.appendTime(t, origin: origin, format: timeFormat, to: &buffer)
         if quoted { buffer.append(0x22) }
         if pipeline != nil {
-          if format == .jsonl { buffer.append(contentsOf: Array(",\"pipeline\":".utf8)) } else { buffer.append(delimiter) }
+          if format == .jsonl {
+            buffer.append(contentsOf: Array(",\"pipeline\":".utf8))
+          } else {
+            buffer.append(delimiter)
+          }
           buffer.append(contentsOf: pipelineField)
         }
         if latencySeed != nil {
-          if format == .jsonl { buffer.append(contentsOf: Array(",\"latency_ms\":".utf8)) } else { buffer.append(delimiter) }
+          if format == .jsonl {
+            buffer.append(contentsOf: Array(",\"latency_ms\":".utf8))
+          } else {
+            buffer.append(delimiter)
+          }
           let latency = 20 * exp(0.5 * rng.nextStandardNormal())
           Self.appendDecimal(Int64((latency * 10).rounded()), fractionDigits: 1, to: &buffer)
         }
@@ -130,9 +139,12 @@ public struct QueryLogWriter: Sendable {
       buffer.append(0x2D)
       v = -v
     }
-    var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-      UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-      (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    var digits:
+      (
+        UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+        UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8
+      ) =
+        (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     var n = 0
     withUnsafeMutableBytes(of: &digits) { d in
       repeat {

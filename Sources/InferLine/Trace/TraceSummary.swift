@@ -97,7 +97,9 @@ public enum InstantText {
     QueryLogWriter.appendTime(t / 1_000_000 * 1_000_000, origin: 0, format: .iso8601, to: &buffer)
     // Milliseconds are enough for people: drop the last three digits of the microseconds.
     var text = String(decoding: buffer, as: UTF8.self)
-    if text.count > 5 { text.removeSubrange(text.index(text.endIndex, offsetBy: -4)..<text.index(text.endIndex, offsetBy: -1)) }
+    if text.count > 5 {
+      text.removeSubrange(text.index(text.endIndex, offsetBy: -4)..<text.index(text.endIndex, offsetBy: -1))
+    }
     return text
   }
 }

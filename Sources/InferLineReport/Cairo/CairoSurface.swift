@@ -28,12 +28,14 @@ public final class CairoCanvas {
     case .svg(let path):
       surface = cairo_svg_surface_create(path, width, height)
     case .image:
-      surface = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, Int32((width * 2).rounded(.up)), Int32((height * 2).rounded(.up)))
+      surface = cairo_image_surface_create(
+        CAIRO_FORMAT_ARGB32, Int32((width * 2).rounded(.up)), Int32((height * 2).rounded(.up)))
     }
     let status = cairo_surface_status(surface)
     guard status == CAIRO_STATUS_SUCCESS else {
       cairo_surface_destroy(surface)
-      throw CairoError(description: "cairo could not create the surface: \(String(cString: cairo_status_to_string(status)))")
+      throw CairoError(
+        description: "cairo could not create the surface: \(String(cString: cairo_status_to_string(status)))")
     }
     context = cairo_create(surface)
     if case .image = kind { cairo_scale(context, 2, 2) }  // PNGs at twice the resolution, same coordinates
@@ -68,7 +70,9 @@ public final class CairoCanvas {
   }
 
   /// Fills a rectangle; coordinates in points from the top left.
-  public func fillRectangle(x: Double, y: Double, width: Double, height: Double, red: Double, green: Double, blue: Double) {
+  public func fillRectangle(
+    x: Double, y: Double, width: Double, height: Double, red: Double, green: Double, blue: Double
+  ) {
     cairo_set_source_rgb(context, red, green, blue)
     cairo_rectangle(context, x, y, width, height)
     cairo_fill(context)
@@ -129,13 +133,16 @@ public final class CairoCanvas {
   }
 
   func selectFont(size: Double, bold: Bool) {
-    cairo_select_font_face(context, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL)
+    cairo_select_font_face(
+      context, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL)
     cairo_set_font_size(context, size)
   }
 
   /// Draws text in the current colour; `anchor` 0 left, 0.5 centre, 1 right of x; `rotated` turns it a quarter
   /// anticlockwise about (x, y).
-  public func drawText(_ string: String, x: Double, y: Double, size: Double, anchor: Double = 0, bold: Bool = false, rotated: Bool = false) {
+  public func drawText(
+    _ string: String, x: Double, y: Double, size: Double, anchor: Double = 0, bold: Bool = false, rotated: Bool = false
+  ) {
     let width = textWidth(string, size: size, bold: bold)
     cairo_save(context)
     cairo_translate(context, x, y)

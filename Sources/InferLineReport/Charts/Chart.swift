@@ -11,7 +11,10 @@ public struct Chart: Sendable {
     public var format: @Sendable (Double) -> String = Ticks.label
     /// Forces the axis to include zero (linear axes only).
     public var includeZero = false
-    public init(label: String, scale: Scale = .linear, includeZero: Bool = false, format: @escaping @Sendable (Double) -> String = Ticks.label) {
+    public init(
+      label: String, scale: Scale = .linear, includeZero: Bool = false,
+      format: @escaping @Sendable (Double) -> String = Ticks.label
+    ) {
       self.label = label
       self.scale = scale
       self.includeZero = includeZero

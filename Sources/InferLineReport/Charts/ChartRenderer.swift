@@ -49,7 +49,9 @@ public enum ChartRenderer {
   ) {
     canvas.setColor(red: 0.88, green: 0.88, blue: 0.88)
     for t in yTicks { canvas.strokeLine([(plot.x, ym(t)), (plot.x + plot.w, ym(t))], width: 0.6) }
-    for t in xTicks where categoryLabels.isEmpty { canvas.strokeLine([(xm(t), plot.y), (xm(t), plot.y + plot.h)], width: 0.6) }
+    for t in xTicks where categoryLabels.isEmpty {
+      canvas.strokeLine([(xm(t), plot.y), (xm(t), plot.y + plot.h)], width: 0.6)
+    }
     canvas.setColor(red: 0.25, green: 0.25, blue: 0.25)
     canvas.strokeLine([(plot.x, plot.y), (plot.x, plot.y + plot.h), (plot.x + plot.w, plot.y + plot.h)], width: 1)
     for t in yTicks { canvas.drawText(chart.y.format(t), x: plot.x - 6, y: ym(t) + 4, size: 10, anchor: 1) }
@@ -65,7 +67,9 @@ public enum ChartRenderer {
     canvas.drawText(chart.y.label, x: 16, y: plot.y + plot.h / 2, size: 11, anchor: 0.5, rotated: true)
   }
 
-  static func drawLegend(_ names: [String], styles: [Chart.Series.Style]? = nil, canvas: CairoCanvas, x: Double, width: Double) {
+  static func drawLegend(
+    _ names: [String], styles: [Chart.Series.Style]? = nil, canvas: CairoCanvas, x: Double, width: Double
+  ) {
     var cx = x
     var cy = 40.0
     for (i, name) in names.enumerated() {
@@ -93,8 +97,10 @@ public enum ChartRenderer {
   ) {
     // Dashed series are guides (fits): the axes fit the data, and guides are clipped to it.
     let data = series.contains { $0.style != .dashed } ? series.filter { $0.style != .dashed } : series
-    let (xl, xh, xTicks) = range(data.flatMap { $0.points.map(\.x) } + markers.filter(\.vertical).map(\.value), axis: chart.x)
-    let (yl, yh, yTicks) = range(data.flatMap { $0.points.map(\.y) } + markers.filter { !$0.vertical }.map(\.value), axis: chart.y)
+    let (xl, xh, xTicks) = range(
+      data.flatMap { $0.points.map(\.x) } + markers.filter(\.vertical).map(\.value), axis: chart.x)
+    let (yl, yh, yTicks) = range(
+      data.flatMap { $0.points.map(\.y) } + markers.filter { !$0.vertical }.map(\.value), axis: chart.y)
     let xm = Mapping(scale: chart.x.scale, low: xl, high: xh, from: plot.x, to: plot.x + plot.w)
     let ym = Mapping(scale: chart.y.scale, low: yl, high: yh, from: plot.y + plot.h, to: plot.y)
     drawAxes(chart, xm: xm, ym: ym, xTicks: xTicks, yTicks: yTicks, plot: plot, canvas: canvas)
@@ -111,13 +117,18 @@ public enum ChartRenderer {
       } else {
         canvas.setColor(red: 0.75, green: 0.1, blue: 0.1)
         canvas.strokeLine([(plot.x, ym(m.value)), (plot.x + plot.w, ym(m.value))], width: 1.2, dash: [6, 3])
-        if let label = m.label { canvas.drawText(label, x: plot.x + plot.w - 4, y: ym(m.value) - 4, size: 10, anchor: 1) }
+        if let label = m.label {
+          canvas.drawText(label, x: plot.x + plot.w - 4, y: ym(m.value) - 4, size: 10, anchor: 1)
+        }
       }
     }
     for (i, s) in series.enumerated() {
       let (r, g, b) = Palette.colour(i)
       canvas.setColor(red: r, green: g, blue: b)
-      let valid = s.points.filter { $0.x.isFinite && $0.y.isFinite && (chart.x.scale == .linear || $0.x > 0) && (chart.y.scale == .linear || $0.y > 0) }
+      let valid = s.points.filter {
+        $0.x.isFinite && $0.y.isFinite && (chart.x.scale == .linear || $0.x > 0)
+          && (chart.y.scale == .linear || $0.y > 0)
+      }
       switch s.style {
       case .points:
         for p in valid { canvas.fillCircle(x: xm(p.x), y: ym(p.y), radius: 4) }
@@ -143,7 +154,8 @@ public enum ChartRenderer {
   }
 
   static func drawBars(
-    _ chart: Chart, bars: [Chart.Bar], names: [String], plot: (x: Double, y: Double, w: Double, h: Double), canvas: CairoCanvas
+    _ chart: Chart, bars: [Chart.Bar], names: [String], plot: (x: Double, y: Double, w: Double, h: Double),
+    canvas: CairoCanvas
   ) {
     let totals = bars.map { $0.segments.reduce(0, +) }
     var yAxis = chart.y
@@ -152,7 +164,8 @@ public enum ChartRenderer {
     let ym = Mapping(scale: .linear, low: yl, high: yh, from: plot.y + plot.h, to: plot.y)
     let band = plot.w / Double(max(bars.count, 1))
     let labels = bars.enumerated().map { (plot.x + band * (Double($0.offset) + 0.5), $0.element.category) }
-    drawAxes(chart, xm: Mapping(scale: .linear, low: 0, high: 1, from: plot.x, to: plot.x + plot.w), ym: ym, xTicks: [],
+    drawAxes(
+      chart, xm: Mapping(scale: .linear, low: 0, high: 1, from: plot.x, to: plot.x + plot.w), ym: ym, xTicks: [],
       yTicks: yTicks, plot: plot, canvas: canvas, categoryLabels: labels)
     for (i, bar) in bars.enumerated() {
       var base = 0.0
@@ -186,7 +199,8 @@ public enum ChartRenderer {
     draw(chart, on: png)
     try png.writePNG(to: charts.appendingPathComponent("\(chart.name).png").path)
     let raw = try String(contentsOfFile: svgPath, encoding: .utf8)
-    let processed = try SVGPostProcessor.process(raw, idPrefix: chart.name, title: chart.title, description: chart.description)
+    let processed = try SVGPostProcessor.process(
+      raw, idPrefix: chart.name, title: chart.title, description: chart.description)
     try processed.write(toFile: svgPath, atomically: true, encoding: .utf8)
     return processed
   }

@@ -4,12 +4,17 @@ public import InferLine
 /// The report's charts, built from a `CapacityReport` (the renderer reads nothing else).
 public enum ReportCharts {
   public static func all(_ r: CapacityReport) -> [Chart] {
-    [arrivalRate(r), envelope(r), costPerWindow(r), hardwareMix(r), replicaTimeline(r), latencyCDF(r), frontier(r), baselines(r)]
+    [
+      arrivalRate(r), envelope(r), costPerWindow(r), hardwareMix(r), replicaTimeline(r), latencyCDF(r), frontier(r),
+      baselines(r),
+    ]
   }
 
   static func hours(_ t: Int64, _ r: CapacityReport) -> Double { Double(t - r.workload.start) / 3.6e12 }
 
-  static func startLabel(_ r: CapacityReport) -> String { InstantText.describe(r.workload.start, relative: r.workload.isRelative) }
+  static func startLabel(_ r: CapacityReport) -> String {
+    InstantText.describe(r.workload.start, relative: r.workload.isRelative)
+  }
 
   static func arrivalRate(_ r: CapacityReport) -> Chart {
     let points = r.workload.ratePerMinute.enumerated().map { (x: Double($0.offset) / 60, y: $0.element) }
@@ -25,17 +30,23 @@ public enum ReportCharts {
     let sizes = r.workload.envelopeSizesSeconds
     var series: [Chart.Series] = [
       .init(name: "observed (whole log)", points: zip(sizes, r.workload.envelopeRates).map { ($0, $1) }),
-      .init(name: "planned (tuner's grid, busiest window)", points: zip(r.workload.plannedEnvelopeSizesSeconds, r.workload.plannedEnvelopeRates).map { ($0, $1) }),
+      .init(
+        name: "planned (tuner's grid, busiest window)",
+        points: zip(r.workload.plannedEnvelopeSizesSeconds, r.workload.plannedEnvelopeRates).map { ($0, $1) }),
     ]
     let picked = r.workload.tokenBuckets.enumerated().filter { $0.offset % 3 == 0 }.map(\.element)
     for b in picked {
       series.append(
-        .init(name: String(format: "bucket %.0f q/s, burst %.0f", b.rate, b.burst), points: sizes.map { ($0, (b.burst + b.rate * $0) / $0) }, style: .dashed))
+        .init(
+          name: String(format: "bucket %.0f q/s, burst %.0f", b.rate, b.burst),
+          points: sizes.map { ($0, (b.burst + b.rate * $0) / $0) }, style: .dashed))
     }
     return Chart(
       name: "arrival-envelope", title: "Arrival envelope",
-      description: "The most queries in any interval of each length, as a rate, for the whole log and for the busiest window the plan was made for, with token-bucket fits (log-log).",
-      x: .init(label: "window length (s)", scale: .log), y: .init(label: "queries per second", scale: .log), content: .xy(series: series, markers: []))
+      description:
+        "The most queries in any interval of each length, as a rate, for the whole log and for the busiest window the plan was made for, with token-bucket fits (log-log).",
+      x: .init(label: "window length (s)", scale: .log), y: .init(label: "queries per second", scale: .log),
+      content: .xy(series: series, markers: []))
   }
 
   static func hardwareTypes(_ r: CapacityReport) -> [String] {
@@ -49,44 +60,55 @@ public enum ReportCharts {
 
   static func costPerWindow(_ r: CapacityReport) -> Chart {
     let types = hardwareTypes(r)
-    let bars = r.windows.map { w in Chart.Bar(category: windowLabel(w.start, r), segments: types.map { w.costByHardware[$0] ?? 0 }) }
+    let bars = r.windows.map { w in
+      Chart.Bar(category: windowLabel(w.start, r), segments: types.map { w.costByHardware[$0] ?? 0 })
+    }
     return Chart(
       name: "cost-per-window", title: "Planned cost per window, by hardware",
       description: "Dollars per hour of each window's plan, stacked by hardware type.",
-      x: .init(label: "window start"), y: .init(label: "$ per hour", includeZero: true), content: .bars(bars: bars, segmentNames: types))
+      x: .init(label: "window start"), y: .init(label: "$ per hour", includeZero: true),
+      content: .bars(bars: bars, segmentNames: types))
   }
 
   static func hardwareMix(_ r: CapacityReport) -> Chart {
     let types = hardwareTypes(r)
     let bars = r.stages.enumerated().map { i, stage in
-      Chart.Bar(category: stage.name, segments: types.map { t in
-        Double(r.windows.compactMap(\.configuration).filter { $0.stages[i].hardware == t }.count)
-      })
+      Chart.Bar(
+        category: stage.name,
+        segments: types.map { t in
+          Double(r.windows.compactMap(\.configuration).filter { $0.stages[i].hardware == t }.count)
+        })
     }
     return Chart(
       name: "hardware-mix", title: "Hardware mix per stage",
       description: "How many windows' plans put each stage on each hardware type.",
-      x: .init(label: "stage"), y: .init(label: "windows", includeZero: true), content: .bars(bars: bars, segmentNames: types))
+      x: .init(label: "stage"), y: .init(label: "windows", includeZero: true),
+      content: .bars(bars: bars, segmentNames: types))
   }
 
   static func replicaTimeline(_ r: CapacityReport) -> Chart {
     let end = hours(r.workload.end, r)
-    let series = (r.replays.first?.timelines ?? []).map { t in
+    let series = (r.tunerReplay?.timelines ?? []).map { t in
       Chart.Series(
         name: "\(t.stage) (\(t.hardware))",
-        points: t.points.map { (hours($0.time, r), Double($0.replicas)) } + [(end, Double(t.points.last?.replicas ?? 0))], style: .step)
+        points: t.points.map { (hours($0.time, r), Double($0.replicas)) } + [
+          (end, Double(t.points.last?.replicas ?? 0))
+        ], style: .step)
     }
     return Chart(
       name: "replica-timeline", title: "Replicas per stage under the InferLine tuner",
       description: "Replica count of each stage over the log as the tuner decides it (billed from the decision).",
-      x: .init(label: "hours since \(startLabel(r))"), y: .init(label: "replicas", includeZero: true), content: .xy(series: series, markers: []))
+      x: .init(label: "hours since \(startLabel(r))"), y: .init(label: "replicas", includeZero: true),
+      content: .xy(series: series, markers: []))
   }
 
   static func latencyCDF(_ r: CapacityReport) -> Chart {
     let points = zip(r.latencyCDFMs, r.cdfPercents).filter { $0.0.isFinite && $0.0 > 0 }.map { (x: $0.0, y: $0.1) }
     return Chart(
       name: "latency-cdf", title: "Predicted end-to-end latency",
-      description: String(format: "Share of queries at or under each latency in the tuner's replay, with the SLO of %g ms marked.", r.sloMs),
+      description: String(
+        format: "Share of queries at or under each latency in the tuner's replay, with the SLO of %g ms marked.",
+        r.sloMs),
       x: .init(label: "latency (ms)", scale: .log), y: .init(label: "% of queries", includeZero: true),
       content: .xy(
         series: [.init(name: "InferLine tuner", points: points)],
@@ -95,12 +117,17 @@ public enum ReportCharts {
 
   static func frontier(_ r: CapacityReport) -> Chart {
     let points = r.frontier.compactMap { p in p.costPerHour.map { (x: p.sloMs, y: $0) } }
-    let chosen = r.frontier.filter { abs($0.sloMs - r.sloMs) < 1e-9 }.compactMap { p in p.costPerHour.map { (x: p.sloMs, y: $0) } }
+    let chosen = r.frontier.filter { abs($0.sloMs - r.sloMs) < 1e-9 }.compactMap { p in
+      p.costPerHour.map { (x: p.sloMs, y: $0) }
+    }
     return Chart(
       name: "cost-vs-slo", title: "Cost against SLO (busiest window)",
-      description: "The cheapest plan's cost for a range of SLOs: the budget each latency objective needs. The chosen SLO is the marked point.",
+      description:
+        "The cheapest plan's cost for a range of SLOs: the budget each latency objective needs. The chosen SLO is the marked point.",
       x: .init(label: "SLO (ms)"), y: .init(label: "$ per hour", includeZero: true),
-      content: .xy(series: [.init(name: "frontier", points: points), .init(name: "chosen SLO", points: chosen, style: .points)], markers: []))
+      content: .xy(
+        series: [.init(name: "frontier", points: points), .init(name: "chosen SLO", points: chosen, style: .points)],
+        markers: []))
   }
 
   static func baselines(_ r: CapacityReport) -> Chart {
@@ -108,8 +135,10 @@ public enum ReportCharts {
     let series = all.map { Chart.Series(name: $0.policy, points: [(x: $0.cost, y: $0.missRate * 100)], style: .points) }
     return Chart(
       name: "baselines", title: "InferLine against coarse-grained provisioning and autoscalers",
-      description: "Cost over the log against the share of queries over the SLO, for the InferLine tuner, static provisioning, the autoscaler baselines, CG-Peak and CG-Mean.",
-      x: .init(label: "cost over the log ($)", includeZero: true), y: .init(label: "% of queries over the SLO", includeZero: true),
+      description:
+        "Cost over the log against the share of queries over the SLO, for the InferLine tuner, static provisioning, the autoscaler baselines, CG-Peak and CG-Mean.",
+      x: .init(label: "cost over the log ($)", includeZero: true),
+      y: .init(label: "% of queries over the SLO", includeZero: true),
       content: .xy(series: series, markers: []))
   }
 }

@@ -1,6 +1,6 @@
+import Crypto
 public import Foundation
 public import InferLine
-import Crypto
 import Mustache
 
 /// Writes a report folder: `index.html` (from a Mustache template, charts inline), `charts/*.svg|png`,
@@ -31,13 +31,15 @@ public enum ReportWriter {
   public static func encoder() -> JSONEncoder {
     let e = JSONEncoder()
     e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+    e.nonConformingFloatEncodingStrategy = .convertToString(
+      positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
     return e
   }
 
   public static func decoder() -> JSONDecoder {
     let d = JSONDecoder()
-    d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+    d.nonConformingFloatDecodingStrategy = .convertFromString(
+      positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
     return d
   }
 
@@ -49,7 +51,10 @@ public enum ReportWriter {
     do {
       let report = try decoder().decode(CapacityReport.self, from: data)
       guard report.schemaVersion <= CapacityReport.currentSchemaVersion else {
-        throw InputError(file: path, "report schema \(report.schemaVersion) is newer than this inferline's (\(CapacityReport.currentSchemaVersion))", fix: "update inferline")
+        throw InputError(
+          file: path,
+          "report schema \(report.schemaVersion) is newer than this inferline's (\(CapacityReport.currentSchemaVersion))",
+          fix: "update inferline")
       }
       return report
     } catch let e as InputError {
@@ -65,11 +70,13 @@ public enum ReportWriter {
     var isFolder: ObjCBool = false
     if FileManager.default.fileExists(atPath: destination.path, isDirectory: &isFolder), !isFolder.boolValue {
       throw InputError(
-        file: destination.path, "is a file, not a report folder", fix: "name a folder for --out (it is replaced as a whole)")
+        file: destination.path, "is a file, not a report folder",
+        fix: "name a folder for --out (it is replaced as a whole)")
     }
     let parent = destination.deletingLastPathComponent()
     try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
-    let temporary = parent.appendingPathComponent(".\(destination.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
+    let temporary = parent.appendingPathComponent(
+      ".\(destination.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
     try? FileManager.default.removeItem(at: temporary)
     try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
     do {
@@ -78,13 +85,15 @@ public enum ReportWriter {
       let html = try renderHTML(report, charts: svgs, templates: templates)
       try html.write(to: temporary.appendingPathComponent("index.html"), atomically: false, encoding: .utf8)
       try encoder().encode(report).write(to: temporary.appendingPathComponent("report.json"))
-      try summaryMarkdown(report).write(to: temporary.appendingPathComponent("summary.md"), atomically: false, encoding: .utf8)
+      try summaryMarkdown(report).write(
+        to: temporary.appendingPathComponent("summary.md"), atomically: false, encoding: .utf8)
     } catch {
       try? FileManager.default.removeItem(at: temporary)
       throw error
     }
     // Swap into place: the old folder aside, the new one in, then the old one removed.
-    let old = parent.appendingPathComponent(".\(destination.lastPathComponent).old-\(ProcessInfo.processInfo.processIdentifier)")
+    let old = parent.appendingPathComponent(
+      ".\(destination.lastPathComponent).old-\(ProcessInfo.processInfo.processIdentifier)")
     let hadOld = FileManager.default.fileExists(atPath: destination.path)
     if hadOld { try FileManager.default.moveItem(at: destination, to: old) }
     do {
@@ -97,8 +106,25 @@ public enum ReportWriter {
     if hadOld { try? FileManager.default.removeItem(at: old) }
   }
 
+  /// "proven optimal", or the gap the search could not close, or how the plan was found.
+  static func proof(_ w: CapacityReport.WindowResult) -> String {
+    guard w.configuration != nil else { return "" }
+    if w.provenOptimal == true { return "proven optimal" + (w.method.map { $0 == "optimal" ? "" : " (\($0))" } ?? "") }
+    return w.gap.map { String(format: "not proven: within %.1f%% of the lower bound", $0 * 100) } ?? "not proven"
+  }
+
+  /// Says so when a coarse-grained baseline costs the same as the recommendation on the busiest window.
+  static func baselineNote(_ r: CapacityReport) -> String {
+    guard let cost = r.recommendedCostPerHour else { return "" }
+    let ties = r.baselines.filter { $0.feasible && abs($0.costPerHour - cost) < 1e-9 }.map(\.name)
+    guard !ties.isEmpty else { return "" }
+    return "On the busiest window \(ties.joined(separator: " and ")) costs the same as the recommended plan: at this load the pipeline as one unit is already the cheapest feasible provisioning."
+  }
+
   static func money(_ v: Double?) -> String { v.map { String(format: "%.2f", $0) } ?? "n/a" }
-  static func ms(_ v: Double?) -> String { v.map { $0.isFinite ? String(format: "%.1f", $0) : "never served" } ?? "n/a" }
+  static func ms(_ v: Double?) -> String {
+    v.map { $0.isFinite ? String(format: "%.1f", $0) : "never served" } ?? "n/a"
+  }
   static func percent(_ v: Double) -> String { String(format: "%.3f%%", v * 100) }
 
   static func describe(_ c: PipelineConfiguration?, _ r: CapacityReport) -> String {
@@ -109,17 +135,19 @@ public enum ReportWriter {
   /// The values the template sees. Every string from an input file goes through Mustache's `{{ }}`, which
   /// escapes it; only the charts (our own SVG, rewritten by libxml2) are inserted raw.
   static func context(_ r: CapacityReport, charts: [String: String]) -> [String: Any] {
-    let tuned = r.replays.first
+    let tuned = r.tunerReplay
     let attained = r.unattainableWindows == 0 && (tuned?.missRate ?? 1) <= (1 - r.percentile / 100) + 1e-12
     let stageRows: [[String: Any]] = zip(r.stages, r.recommended?.stages ?? []).map {
       ["stage": $0.name, "model": $0.model, "hardware": $1.hardware, "batch": $1.batchSize, "replicas": $1.replicas]
     }
-    let savings: [[String: Any]] = (r.replays.dropFirst() + r.baselineReplays).map { b in
-      let saving = tuned.map { b.cost > 0 ? String(format: "%.1f%%", (b.cost - $0.cost) / b.cost * 100) : "n/a" } ?? "n/a"
+    let savings: [[String: Any]] = (r.replays.filter { $0.policy != "inferline" } + r.baselineReplays).map { b in
+      let saving =
+        tuned.map { b.cost > 0 ? String(format: "%.1f%%", (b.cost - $0.cost) / b.cost * 100) : "n/a" } ?? "n/a"
       return ["name": b.policy, "cost": money(b.cost), "misses": percent(b.missRate), "saving": saving]
     }
     var context: [String: Any] = [
-      "pipeline": r.pipelineName, "percentile": String(format: "%g", r.percentile), "sloMs": String(format: "%g", r.sloMs),
+      "pipeline": r.pipelineName, "percentile": String(format: "%g", r.percentile),
+      "sloMs": String(format: "%g", r.sloMs),
       "queries": r.workload.queries, "start": InstantText.describe(r.workload.start, relative: r.workload.isRelative),
       "end": InstantText.describe(r.workload.end, relative: r.workload.isRelative), "catalog": r.catalogName,
       "generatedAt": r.generatedAt, "version": r.toolVersion, "seed": String(r.seed), "schema": r.schemaVersion,
@@ -127,23 +155,42 @@ public enum ReportWriter {
       "attainment": tuned.map { String(format: "%.3f%% over the SLO", $0.missRate * 100) } ?? "not planned",
       "attainmentClass": attained ? "good" : "bad", "recommendedCost": money(r.recommendedCostPerHour),
       "recommended": stageRows, "savings": savings,
-      "meanRate": String(format: "%.2f", r.workload.meanRate), "peakRate": String(format: "%.0f", r.workload.peakRate1s),
+      "meanRate": String(format: "%.2f", r.workload.meanRate),
+      "peakRate": String(format: "%.0f", r.workload.peakRate1s),
       "windowLength": DurationText.describe(nanoseconds: Int64(r.windowLengthSeconds * 1e9)),
       "windows": r.windows.map { w -> [String: Any] in
-        ["start": InstantText.describe(w.start, relative: r.workload.isRelative), "queries": w.queries,
-         "plan": w.configuration == nil ? (w.note ?? "not planned") : describe(w.configuration, r),
-         "cost": money(w.costPerHour), "latency": ms(w.percentileLatencyMs)]
+        [
+          "start": InstantText.describe(w.start, relative: r.workload.isRelative), "queries": w.queries,
+          "plan": w.configuration == nil ? (w.note ?? "not planned") : describe(w.configuration, r),
+          "cost": money(w.costPerHour), "latency": ms(w.percentileLatencyMs),
+          "proof": proof(w), "greedy": money(w.greedyCostPerHour),
+          "greedyGap": w.greedyGap.map { String(format: "%+.1f%%", $0 * 100) } ?? "",
+        ]
       },
+      "provenWindows": r.windows.filter { $0.provenOptimal == true }.count,
+      "plannedWindows": r.windows.filter { $0.configuration != nil }.count,
+      "baselineNote": baselineNote(r),
       "replays": (r.replays + r.baselineReplays).map { p -> [String: Any] in
-        ["policy": p.policy, "cost": money(p.cost), "misses": percent(p.missRate), "latency": ms(p.percentileLatencyMs), "decisions": p.decisions]
+        [
+          "policy": p.policy, "cost": money(p.cost), "misses": percent(p.missRate),
+          "latency": ms(p.percentileLatencyMs), "decisions": p.decisions,
+        ]
       },
       "growth": r.growth.map { g -> [String: Any] in
-        ["factor": String(format: "%gx", g.factor), "cost": money(g.costPerHour), "plan": g.configuration == nil ? (g.note ?? "none") : describe(g.configuration, r)]
+        [
+          "factor": String(format: "%gx", g.factor), "cost": money(g.costPerHour),
+          "plan": g.configuration == nil ? (g.note ?? "none") : describe(g.configuration, r),
+        ]
       },
-      "inputs": r.inputs.map { ["role": $0.role, "path": $0.path, "bytes": $0.bytes, "sha256": $0.sha256] as [String: Any] },
+      "inputs": r.inputs.map {
+        ["role": $0.role, "path": $0.path, "bytes": $0.bytes, "sha256": $0.sha256] as [String: Any]
+      },
       "ingestion": r.ingestion.map { i -> [String: Any] in
-        ["file": i.file, "lines": i.lines, "queries": i.queries, "skipped": i.malformedLines, "outOfOrder": i.outOfOrder,
-         "examples": i.skipped.prefix(3).map { "line \($0.line): \($0.reason)" }.joined(separator: "; ")]
+        [
+          "file": i.file, "lines": i.lines, "queries": i.queries, "skipped": i.malformedLines,
+          "outOfOrder": i.outOfOrder,
+          "examples": i.skipped.prefix(3).map { "line \($0.line): \($0.reason)" }.joined(separator: "; "),
+        ]
       },
       "assumptions": r.assumptions,
       "timings": r.timings.sorted { $0.key < $1.key }.map { String(format: "%@: %.2f s", $0.key, $0.value) },
@@ -154,10 +201,11 @@ public enum ReportWriter {
     ]
     if r.unattainableWindows > 0 { context["unattainable"] = r.unattainableWindows }
     if let p = r.previous {
-      context["previous"] = [
-        "previousGeneratedAt": p.previousGeneratedAt, "previousCostPerDay": money(p.previousCostPerDay),
-        "costChange": String(format: "%+.2f", p.costPerDayChange), "changes": p.changes,
-      ] as [String: Any]
+      context["previous"] =
+        [
+          "previousGeneratedAt": p.previousGeneratedAt, "previousCostPerDay": money(p.previousCostPerDay),
+          "costChange": String(format: "%+.2f", p.costPerDayChange), "changes": p.changes,
+        ] as [String: Any]
     }
     return context
   }
@@ -168,7 +216,8 @@ public enum ReportWriter {
     if let templates {
       path = templates.appendingPathComponent("report.mustache").path
       guard let read = try? String(contentsOfFile: path, encoding: .utf8) else {
-        throw InputError(file: path, "cannot read the report template", fix: "point --templates at a folder with report.mustache")
+        throw InputError(
+          file: path, "cannot read the report template", fix: "point --templates at a folder with report.mustache")
       }
       text = read
     }
@@ -183,7 +232,8 @@ public enum ReportWriter {
     }
     let html = template.render(context(r, charts: charts))
     guard !html.allSatisfy(\.isWhitespace) else {
-      throw InputError(file: path, "the report template renders to nothing", fix: "start from Templates/report.mustache")
+      throw InputError(
+        file: path, "the report template renders to nothing", fix: "start from Templates/report.mustache")
     }
     return html
   }
@@ -191,18 +241,26 @@ public enum ReportWriter {
   /// A short Markdown summary for a change ticket.
   public static func summaryMarkdown(_ r: CapacityReport) -> String {
     var lines = [
-      "# Capacity report: \(r.pipelineName)", "",
+      "# Capacity report: \(MarkdownText.escape(r.pipelineName))", "",
       "- SLO: P\(String(format: "%g", r.percentile)) <= \(String(format: "%g", r.sloMs)) ms; \(r.workload.queries) queries from \(InstantText.describe(r.workload.start, relative: r.workload.isRelative)) to \(InstantText.describe(r.workload.end, relative: r.workload.isRelative))",
       "- Cost per day: $\(money(r.costPerDay)); per month: $\(money(r.costPerMonth))",
-      "- Recommended (busiest window, $\(money(r.recommendedCostPerHour))/h): \(describe(r.recommended, r))",
+      "- Recommended (busiest window, $\(money(r.recommendedCostPerHour))/h): \(MarkdownText.escape(describe(r.recommended, r)))",
+      "- Windows proven optimal: \(r.windows.filter { $0.provenOptimal == true }.count) of \(r.windows.filter { $0.configuration != nil }.count) planned"
+        + (r.windows.compactMap(\.greedyGap).max().map {
+          String(format: "; InferLine's greedy planner is up to %.1f%% dearer", $0 * 100)
+        } ?? ""),
     ]
-    if let tuned = r.replays.first { lines.append("- Predicted share over the SLO with the InferLine tuner: \(percent(tuned.missRate))") }
-    for b in r.replays.dropFirst() + r.baselineReplays {
-      lines.append("- \(b.policy): $\(money(b.cost)) over the log, \(percent(b.missRate)) over the SLO")
+    if let tuned = r.tunerReplay {
+      lines.append("- Predicted share over the SLO with the InferLine tuner: \(percent(tuned.missRate))")
+    }
+    for b in r.replays.filter({ $0.policy != "inferline" }) + r.baselineReplays {
+      lines.append("- \(MarkdownText.escape(b.policy)): $\(money(b.cost)) over the log, \(percent(b.missRate)) over the SLO")
     }
     if r.unattainableWindows > 0 { lines.append("- **\(r.unattainableWindows) window(s) cannot meet the SLO**") }
     if let p = r.previous {
-      lines.append("- Since the previous report: \(String(format: "%+.2f", p.costPerDayChange)) $/day; " + (p.changes.isEmpty ? "no plan changes" : p.changes.joined(separator: "; ")))
+      lines.append(
+        "- Since the previous report: \(String(format: "%+.2f", p.costPerDayChange)) $/day; "
+          + (p.changes.isEmpty ? "no plan changes" : MarkdownText.escape(p.changes.joined(separator: "; "))))
     }
     lines.append("")
     lines.append("Seed \(r.seed), inferline \(r.toolVersion), generated \(r.generatedAt).")

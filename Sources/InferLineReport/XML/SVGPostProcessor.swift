@@ -15,13 +15,21 @@ public enum SVGPostProcessor {
     inferline_xml_silence_errors()
     let bytes = Array(svg.utf8)
     let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue)
-    guard let doc = bytes.withUnsafeBufferPointer({ b in
-      b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) { xmlReadMemory($0, Int32(b.count), "chart.svg", nil, options) }
-    }) else { throw Failure(description: "the chart's SVG does not parse") }
+    guard
+      let doc = bytes.withUnsafeBufferPointer({ b in
+        b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) {
+          xmlReadMemory($0, Int32(b.count), "chart.svg", nil, options)
+        }
+      })
+    else { throw Failure(description: "the chart's SVG does not parse") }
     defer { xmlFreeDoc(doc) }
-    guard let root = xmlDocGetRootElement(doc) else { throw Failure(description: "the chart's SVG has no root element") }
+    guard let root = xmlDocGetRootElement(doc) else {
+      throw Failure(description: "the chart's SVG has no root element")
+    }
 
-    func name(_ node: xmlNodePtr) -> String { String(cString: UnsafeRawPointer(node.pointee.name).assumingMemoryBound(to: CChar.self)) }
+    func name(_ node: xmlNodePtr) -> String {
+      String(cString: UnsafeRawPointer(node.pointee.name).assumingMemoryBound(to: CChar.self))
+    }
     /// References: `href="#id"` (plain or xlink) and `url(#id)` in any attribute; colours are left alone.
     func rewrite(_ value: String, attribute: String) -> String {
       var v = value
@@ -39,7 +47,11 @@ public enum SVGPostProcessor {
               let value = String(cString: UnsafeRawPointer(raw).assumingMemoryBound(to: CChar.self))
               inferline_xmlFree(raw)
               var updated = value
-              if attributeName == "id" { updated = "\(prefix)-\(value)" } else if value.contains("#") { updated = rewrite(value, attribute: attributeName) }
+              if attributeName == "id" {
+                updated = "\(prefix)-\(value)"
+              } else if value.contains("#") {
+                updated = rewrite(value, attribute: attributeName)
+              }
               if updated != value { xmlSetNsProp(n, a.pointee.ns, a.pointee.name, updated) }
             }
             attribute = a.pointee.next
@@ -71,7 +83,9 @@ public enum SVGPostProcessor {
     guard let buffer = xmlBufferCreate() else { throw Failure(description: "libxml2 could not allocate a buffer") }
     defer { xmlBufferFree(buffer) }
     xmlNodeDump(buffer, doc, root, 0, 0)
-    guard let content = xmlBufferContent(buffer) else { throw Failure(description: "libxml2 could not serialize the chart") }
+    guard let content = xmlBufferContent(buffer) else {
+      throw Failure(description: "libxml2 could not serialize the chart")
+    }
     return String(cString: UnsafeRawPointer(content).assumingMemoryBound(to: CChar.self))
   }
 }

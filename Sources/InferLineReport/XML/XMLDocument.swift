@@ -25,7 +25,8 @@ public final class MarkupDocument {
     guard let parsed else {
       if let error = xmlGetLastError() {
         let message = error.pointee.message.map { String(cString: $0) } ?? "unknown error"
-        throw ParseError(line: Int(error.pointee.line), message: message.trimmingCharacters(in: .whitespacesAndNewlines))
+        throw ParseError(
+          line: Int(error.pointee.line), message: message.trimmingCharacters(in: .whitespacesAndNewlines))
       }
       throw ParseError(line: 0, message: "not XML")
     }

@@ -176,7 +176,10 @@ import Testing
   @Test(arguments: [1, 2, 3, 4, 5] as [UInt64])
   func boundIsNeverBelowASimulatedMaximum(seed: UInt64) {
     let service = 0.004  // 4 ms: 250 q/s capacity
-    for process in [ArrivalProcess.poisson(rate: 200), .gamma(rate: 180, cv: 3), .spikes(rate: 120, multiplier: 2, count: 3, duration: 2)] {
+    for process in [
+      ArrivalProcess.poisson(rate: 200), .gamma(rate: 180, cv: 3),
+      .spikes(rate: 120, multiplier: 2, count: 3, duration: 2),
+    ] {
       let t = TraceGenerator.arrivals(process, duration: 120, start: 0, seed: seed)
       let serviceNs = Int64(service * 1e9)
       var free: Int64 = 0

@@ -32,12 +32,15 @@ import Testing
       let input = SimulationInput(
         arrivals: arrivals, stageCount: stages, edges: stages > 1 ? [(0, 1)] : [],
         edgeProbabilities: stages > 1 ? [1] : [], stages: services, hopDelay: Int64(hopMs * 1e6), slo: .max)
-      let simulated = Double(Estimator.simulate(input, options: .init(collectWaitPercentiles: false)).summary!.max) / 1e9
+      let simulated =
+        Double(Estimator.simulate(input, options: .init(collectWaitPercentiles: false)).summary!.max) / 1e9
       let smallest = Int64(1e6)
-      let curve = TokenBucketCurve(arrivals: arrivals, rates: TokenBucketCurve.defaultRates(arrivals, shortestWindow: smallest) + [rate])
+      let curve = TokenBucketCurve(
+        arrivals: arrivals, rates: TokenBucketCurve.defaultRates(arrivals, shortestWindow: smallest) + [rate])
       let bound = NetworkCalculusBound(arrivals: curve, service: service, scope: .wholeTrace)
       #expect(bound.delay.isFinite)
-      #expect(simulated <= bound.delay + 1e-9, "trial \(trial): simulated \(simulated) s above the bound \(bound.delay) s")
+      #expect(
+        simulated <= bound.delay + 1e-9, "trial \(trial): simulated \(simulated) s above the bound \(bound.delay) s")
       checked += 1
     }
     #expect(checked > 100)

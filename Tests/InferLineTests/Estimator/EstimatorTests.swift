@@ -31,7 +31,9 @@ enum Sim {
     SimulationInput(
       arrivals: arrivalsMs.map { Int64(($0 * 1e6).rounded()) }, stageCount: latencyMs.count,
       edges: edges.map { ($0.0, $0.1) }, edgeProbabilities: edges.map(\.2),
-      stages: latencyMs.map { StageService(batchSize: 1, replicas: replicas, latencyTable: [Int64(($0 * 1e6).rounded())]) },
+      stages: latencyMs.map {
+        StageService(batchSize: 1, replicas: replicas, latencyTable: [Int64(($0 * 1e6).rounded())])
+      },
       hopDelay: Int64((hopMs * 1e6).rounded()), routes: routes, slo: 1_000 * ms)
   }
 }
@@ -69,7 +71,8 @@ enum Sim {
 
   @Test func pessimisticLatencyBetweenProfiledSizes() throws {
     let profile = ModelProfile(
-      model: "m", hardware: "h", statistic: .p99, batchSizes: [1, 4], latencies: [2 * Sim.ms, 5 * Sim.ms], p99Latencies: nil)
+      model: "m", hardware: "h", statistic: .p99, batchSizes: [1, 4], latencies: [2 * Sim.ms, 5 * Sim.ms],
+      p99Latencies: nil)
     let service = try StageService(
       configuration: StageConfiguration(hardware: "h", batchSize: 3, replicas: 1), profile: profile, stageName: "s",
       profilesFile: "p.csv")
@@ -136,7 +139,8 @@ enum Sim {
   @Test func drawnRoutesFollowEdgeProbabilities() {
     let n = 40_000
     let arrivals = (0..<n).map { Double($0) * 10 }
-    let input = Sim.pipeline(arrivalsMs: arrivals, latencyMs: [1, 1, 1], edges: [(0, 1, 0.6), (0, 2, 0.3)], routes: .drawn(seed: 5))
+    let input = Sim.pipeline(
+      arrivalsMs: arrivals, latencyMs: [1, 1, 1], edges: [(0, 1, 0.6), (0, 2, 0.3)], routes: .drawn(seed: 5))
     let result = Estimator.simulate(input)
     for (stage, p) in [(1, 0.6), (2, 0.3)] {
       let sigma = (Double(n) * p * (1 - p)).squareRoot()
@@ -146,10 +150,13 @@ enum Sim {
   }
 
   @Test func sameSeedSameResultOtherSeedOtherResult() {
-    let arrivals = TraceGenerator.arrivals(.poisson(rate: 400), duration: 20, start: 0, seed: 3).map { Double($0) / 1e6 }
+    let arrivals = TraceGenerator.arrivals(.poisson(rate: 400), duration: 20, start: 0, seed: 3).map {
+      Double($0) / 1e6
+    }
     func run(_ seed: UInt64) -> [Int64] {
       Estimator.simulate(
-        Sim.pipeline(arrivalsMs: arrivals, latencyMs: [2, 3, 2.5], edges: [(0, 1, 0.5), (0, 2, 0.5)], routes: .drawn(seed: seed))
+        Sim.pipeline(
+          arrivalsMs: arrivals, latencyMs: [2, 3, 2.5], edges: [(0, 1, 0.5), (0, 2, 0.5)], routes: .drawn(seed: seed))
       ).latencies!
     }
     #expect(run(1) == run(1))

@@ -17,7 +17,9 @@ import Testing
   }
 
   /// Mean queueing delay (seconds) of a run, from the estimator's per-stage statistics, and the run itself.
-  static func run(rate: Double, serviceMs: Double, servers: Int, service: ServiceTimeModel, seconds: Double, seed: UInt64)
+  static func run(
+    rate: Double, serviceMs: Double, servers: Int, service: ServiceTimeModel, seconds: Double, seed: UInt64
+  )
     -> (wait: Double, result: SimulationResult, arrivals: [Int64])
   {
     let arrivals = TraceGenerator.arrivals(.poisson(rate: rate), duration: seconds, start: 0, seed: seed)
@@ -32,8 +34,10 @@ import Testing
   /// Averages the mean wait over seeds (independent replications).
   static func meanWait(rate: Double, serviceMs: Double, servers: Int, service: (UInt64) -> ServiceTimeModel) -> Double {
     let seeds: [UInt64] = [11, 12, 13, 14]
-    return seeds.map { run(rate: rate, serviceMs: serviceMs, servers: servers, service: service($0), seconds: 2_500, seed: $0).wait }
-      .reduce(0, +) / Double(seeds.count)
+    return seeds.map {
+      run(rate: rate, serviceMs: serviceMs, servers: servers, service: service($0), seconds: 2_500, seed: $0).wait
+    }
+    .reduce(0, +) / Double(seeds.count)
   }
 
   @Test func mm1MatchesTheFormula() {
@@ -68,7 +72,8 @@ import Testing
   @Test(arguments: [1, 2, 3] as [UInt64])
   func littlesLaw(seed: UInt64) {
     for (rate, servers, service) in [(70.0, 1, ServiceTimeModel.deterministic), (240, 3, .exponential(seed: seed))] {
-      let (_, result, arrivals) = Self.run(rate: rate, serviceMs: 10, servers: servers, service: service, seconds: 200, seed: seed)
+      let (_, result, arrivals) = Self.run(
+        rate: rate, serviceMs: 10, servers: servers, service: service, seconds: 200, seed: seed)
       let latencies = result.latencies!
       var points: [(Int64, Int)] = []
       for (a, l) in zip(arrivals, latencies) {

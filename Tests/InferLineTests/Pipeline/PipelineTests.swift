@@ -56,7 +56,10 @@ import Testing
 
     """
 
-  func load(pipeline: String = goodPipeline, catalog: String = goodCatalog, profiles: String = goodProfiles, strict: Bool = false)
+  func load(
+    pipeline: String = goodPipeline, catalog: String = goodCatalog, profiles: String = goodProfiles,
+    strict: Bool = false
+  )
     -> Result<PlanningInputs, DiagnosticsError>
   {
     let p = folder.write("pipeline.yaml", pipeline)
@@ -71,7 +74,10 @@ import Testing
     }
   }
 
-  func errors(pipeline: String = goodPipeline, catalog: String = goodCatalog, profiles: String = goodProfiles, strict: Bool = false)
+  func errors(
+    pipeline: String = goodPipeline, catalog: String = goodCatalog, profiles: String = goodProfiles,
+    strict: Bool = false
+  )
     -> [Diagnostic]
   {
     switch load(pipeline: pipeline, catalog: catalog, profiles: profiles, strict: strict) {
@@ -200,8 +206,11 @@ import Testing
     let typo = Self.goodPipeline.replacingOccurrences(of: "network_delay_ms: 2", with: "network_dealy_ms: 2")
     let e = errors(pipeline: typo)
     #expect(e.count == 1 && e[0].line == 5)
-    #expect(e[0].message.contains("unknown key 'network_dealy_ms'") && e[0].message.contains("did you mean 'network_delay_ms'"))
-    let stageTypo = Self.goodPipeline.replacingOccurrences(of: "    model: m1\n  - name: b", with: "    modle: m1\n  - name: b")
+    #expect(
+      e[0].message.contains("unknown key 'network_dealy_ms'")
+        && e[0].message.contains("did you mean 'network_delay_ms'"))
+    let stageTypo = Self.goodPipeline.replacingOccurrences(
+      of: "    model: m1\n  - name: b", with: "    modle: m1\n  - name: b")
     let s = errors(pipeline: stageTypo)
     #expect(s.contains { $0.message.contains("unknown key 'modle'") && $0.line == 8 })
     #expect(s.contains { $0.message.contains("has no 'model'") })
@@ -224,7 +233,8 @@ import Testing
     let missing = Self.goodCatalog.replacingOccurrences(of: "    price_per_hour: 0.25\n", with: "")
     let e = errors(catalog: missing)
     #expect(e.count == 1 && e[0].message.contains("hardware 'CPU' has no price_per_hour") && e[0].line == 3)
-    let negative = errors(catalog: Self.goodCatalog.replacingOccurrences(of: "price_per_hour: 2", with: "price_per_hour: -2"))
+    let negative = errors(
+      catalog: Self.goodCatalog.replacingOccurrences(of: "price_per_hour: 2", with: "price_per_hour: -2"))
     #expect(negative.first?.message.contains("must not be negative") == true && negative.first?.line == 7)
     let duplicate = Self.goodCatalog + "  - type: CPU\n    price_per_hour: 1\n"
     #expect(errors(catalog: duplicate).first?.message.contains("listed twice") == true)
@@ -233,7 +243,8 @@ import Testing
   }
 
   @Test func aStageWithNoUsableHardware() {
-    let noProfile = Self.goodPipeline.replacingOccurrences(of: "  - name: c\n    model: m2", with: "  - name: c\n    model: m9")
+    let noProfile = Self.goodPipeline.replacingOccurrences(
+      of: "  - name: c\n    model: m2", with: "  - name: c\n    model: m9")
     let e = errors(pipeline: noProfile)
     #expect(e.count == 1 && e[0].line == 12 && e[0].message.contains("no hardware can run model 'm9'"))
     #expect(e[0].message.contains("has no profile for it"))
@@ -249,9 +260,12 @@ import Testing
   }
 
   @Test func nonPositiveAndUnreadableLatencies() {
-    #expect(errors(profiles: Self.goodProfiles + "m3,GPU,1,0,p99\n").first?.message.contains("must be positive") == true)
+    #expect(
+      errors(profiles: Self.goodProfiles + "m3,GPU,1,0,p99\n").first?.message.contains("must be positive") == true)
     #expect(errors(profiles: Self.goodProfiles + "m3,GPU,1,-4,p99\n").first?.line == 11)
-    #expect(errors(profiles: Self.goodProfiles + "m3,GPU,1,fast,p99\n").first?.message.contains("latency_ms must be a number") == true)
+    #expect(
+      errors(profiles: Self.goodProfiles + "m3,GPU,1,fast,p99\n").first?.message.contains("latency_ms must be a number")
+        == true)
     #expect(errors(profiles: Self.goodProfiles + "m3,GPU,0,1,p99\n").first?.message.contains("batch_size") == true)
     #expect(errors(profiles: Self.goodProfiles + "m3,GPU,,1,p99\n").first?.message.contains("batch_size") == true)
     #expect(errors(profiles: Self.goodProfiles + "m3,GPU,1,1,p95\n").first?.message.contains("statistic") == true)
@@ -270,7 +284,8 @@ import Testing
     let inputs = try load(profiles: falling).get()
     #expect(inputs.warnings.count == 1)
     #expect(inputs.warnings[0].severity == .warning && inputs.warnings[0].line == 11)
-    #expect(inputs.warnings[0].message.contains("latency falls from 50.0 ms at batch 1 (line 10) to 40.0 ms at batch 4"))
+    #expect(
+      inputs.warnings[0].message.contains("latency falls from 50.0 ms at batch 1 (line 10) to 40.0 ms at batch 4"))
     let strict = errors(profiles: falling, strict: true)
     #expect(strict.count == 1 && strict[0].line == 11)
   }
@@ -302,7 +317,8 @@ import Testing
   @Test func perfAnalyzerImportTakesTheLowestConcurrency() throws {
     let point = try PerfAnalyzerImport.point(csv: Self.perfAnalyzerCSV, file: "perf.csv", batchSize: 4)
     #expect(point == PerfAnalyzerImport.Point(batchSize: 4, p50Ms: 13.891, p99Ms: 21.018, load: 1))
-    let old = "Concurrency,Inferences/Second,Client Send,Network+Server Send/Recv,Server Queue,Server Compute,Client Recv,p50 latency,p90 latency,p95 latency,p99 latency\n1,160.8,68,1291,38,4801,7,6212,6289,6328,7407\n"
+    let old =
+      "Concurrency,Inferences/Second,Client Send,Network+Server Send/Recv,Server Queue,Server Compute,Client Recv,p50 latency,p90 latency,p95 latency,p99 latency\n1,160.8,68,1291,38,4801,7,6212,6289,6328,7407\n"
     #expect(try PerfAnalyzerImport.point(csv: old, file: "old.csv", batchSize: 1).p50Ms == 6.212)
     // The rows it writes load as a profile with p50 and p99.
     let rows = PerfAnalyzerImport.rows(model: "m", hardware: "T4", points: [point], source: "perf_analyzer")

@@ -65,7 +65,8 @@ struct SmallInstance {
           guard throughput > bestThroughput else { continue }
           bestThroughput = throughput
           for k in 1...(hw.maxReplicas ?? 3) {
-            choices.append((StageConfiguration(hardware: hw.type, batchSize: b, replicas: k), Double(k) * hw.pricePerHour))
+            choices.append(
+              (StageConfiguration(hardware: hw.type, batchSize: b, replicas: k), Double(k) * hw.pricePerHour))
           }
         }
       }
@@ -79,7 +80,8 @@ struct SmallInstance {
     all.sort { $0.cost < $1.cost }
     for candidate in all {
       let config = PipelineConfiguration(stages: candidate.stages)
-      let input = try! model.simulationInput(arrivals: arrivals, configuration: config, routes: .drawn(seed: 7), slo: slo)
+      let input = try! model.simulationInput(
+        arrivals: arrivals, configuration: config, routes: .drawn(seed: 7), slo: slo)
       if Estimator.simulate(input, options: .init(collectWaitPercentiles: false)).feasible { return candidate.cost }
     }
     return nil
@@ -87,8 +89,10 @@ struct SmallInstance {
 
   func fullySimulatedFeasible(_ c: PipelineConfiguration, sloMs: Double? = nil) -> Bool {
     let slo = ProfileTable.nanoseconds(sloMs ?? inputs.pipeline.slo.latencyMs)
-    return Estimator.simulate(try! model.simulationInput(arrivals: arrivals, configuration: c, routes: .drawn(seed: 7), slo: slo))
-      .feasible
+    return Estimator.simulate(
+      try! model.simulationInput(arrivals: arrivals, configuration: c, routes: .drawn(seed: 7), slo: slo)
+    )
+    .feasible
   }
 }
 
@@ -104,8 +108,10 @@ struct SmallInstance {
       let brute = base.bruteForce(sloMs: slo)
       switch planner.optimal() {
       case .success(let plan):
-        let b = try! #require(brute, "seed \(seed) x\(factor): the search found $\(plan.costPerHour)/h, brute force nothing")
-        #expect(abs(plan.costPerHour - b) < 1e-9, "seed \(seed) x\(factor): search \(plan.costPerHour), brute force \(b)")
+        let b = try! #require(
+          brute, "seed \(seed) x\(factor): the search found $\(plan.costPerHour)/h, brute force nothing")
+        #expect(
+          abs(plan.costPerHour - b) < 1e-9, "seed \(seed) x\(factor): search \(plan.costPerHour), brute force \(b)")
         #expect(plan.provenOptimal == true && plan.gap == 0 && plan.lowerBoundPerHour == plan.costPerHour)
         #expect(base.fullySimulatedFeasible(plan.configuration, sloMs: slo))
         if case .success(let greedy) = planner.greedy() {
@@ -137,7 +143,8 @@ struct SmallInstance {
       pipeline: folder.write("p.yaml", "name: one\nslo: {latency_ms: 60}\nstages:\n  - {name: s, model: m}\n"),
       hardware: folder.write(
         "h.yaml",
-        "hardware:\n  - {type: fast, price_per_hour: 3, max_replicas: 1}\n  - {type: slow, price_per_hour: 1, max_replicas: 30}\n"),
+        "hardware:\n  - {type: fast, price_per_hour: 3, max_replicas: 1}\n  - {type: slow, price_per_hour: 1, max_replicas: 30}\n"
+      ),
       profiles: folder.write(
         "f.csv", "model,hardware,batch_size,latency_ms,statistic\nm,fast,1,2,p99\nm,slow,1,10,p99\nm,slow,4,16,p99\n"))
     let model = PipelineModel(inputs)

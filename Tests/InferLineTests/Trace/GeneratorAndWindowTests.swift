@@ -80,7 +80,8 @@ import Testing
 
   @Test func spikesRaiseThePeak() {
     let calm = TraceGenerator.arrivals(.poisson(rate: 50), duration: 600, start: 0, seed: 6)
-    let spiky = TraceGenerator.arrivals(.spikes(rate: 50, multiplier: 6, count: 2, duration: 20), duration: 600, start: 0, seed: 6)
+    let spiky = TraceGenerator.arrivals(
+      .spikes(rate: 50, multiplier: 6, count: 2, duration: 20), duration: 600, start: 0, seed: 6)
     let calmPeak = ArrivalEnvelope.maxArrivals(calm, within: 10 * second)
     let spikyPeak = ArrivalEnvelope.maxArrivals(spiky, within: 10 * second)
     #expect(spikyPeak > 4 * calmPeak)
@@ -115,8 +116,10 @@ import Testing
           #expect(log.report.gzip == gzip, "\(label)")
           #expect(log.report.malformedLines == 0, "\(label)")
           #expect(log.traces.count == 1 && log.traces[0].pipeline == "video, \"hd\"", "\(label)")
-          let precision: Int64 = timeFormat == .epochMilliseconds ? 1_000_000 : timeFormat == .epochNanoseconds ? 1 : 1_000
-          let expected = timeFormat == .relative
+          let precision: Int64 =
+            timeFormat == .epochMilliseconds ? 1_000_000 : timeFormat == .epochNanoseconds ? 1 : 1_000
+          let expected =
+            timeFormat == .relative
             ? arrivals.map { ($0 - arrivals[0]) / precision * precision }
             : arrivals.map { $0 / precision * precision }
           let same = log.traces[0].arrivals == expected

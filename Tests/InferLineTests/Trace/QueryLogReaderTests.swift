@@ -12,7 +12,8 @@ import Testing
     return try QueryLogReader.read(path: folder.write(name, text), options: options)
   }
 
-  func readError(_ name: String, _ text: String, _ configure: (inout LogReadOptions) -> Void = { _ in }) -> InputError? {
+  func readError(_ name: String, _ text: String, _ configure: (inout LogReadOptions) -> Void = { _ in }) -> InputError?
+  {
     do {
       _ = try read(name, text, configure)
       return nil
@@ -59,14 +60,16 @@ import Testing
     let log = try read("a.jsonl", text)
     #expect(log.report.format == .jsonl)
     #expect(log.report.timeColumn == "@timestamp")
-    #expect(log.traces[0].arrivals == [1_700_158_623_500_000_000, 1_700_158_624_000_000_000, 1_700_158_625_250_000_000])
+    #expect(
+      log.traces[0].arrivals == [1_700_158_623_500_000_000, 1_700_158_624_000_000_000, 1_700_158_625_250_000_000])
     #expect(log.report.malformedLines == 2)
     #expect(log.report.skipped.map(\.line) == [4, 5])
     #expect(log.report.blankLines == 1)
   }
 
   @Test func quotedFieldsCRLFAndByteOrderMark() throws {
-    let text = "\u{FEFF}\"name\",\"TIMESTAMP\"\r\n\"a, b\",\"2023-11-16 18:17:03.9799600\"\r\n\"say \"\"hi\"\"\",2023-11-16 18:17:04\r\n"
+    let text =
+      "\u{FEFF}\"name\",\"TIMESTAMP\"\r\n\"a, b\",\"2023-11-16 18:17:03.9799600\"\r\n\"say \"\"hi\"\"\",2023-11-16 18:17:04\r\n"
     let log = try read("azure.csv", text)
     #expect(log.report.timeColumn == "TIMESTAMP")
     #expect(log.traces[0].arrivals == [1_700_158_623_979_960_000, 1_700_158_624_000_000_000])
@@ -90,7 +93,8 @@ import Testing
 
   @Test func severalPipelinesAreSeparatedInOrderOfAppearance() throws {
     let log = try read(
-      "p.csv", "timestamp,pipeline,latency_ms\n10,video,5.5\n11,social,7\n12,video,oops\n13,\"social\",8.25\n14, video ,1\n")
+      "p.csv",
+      "timestamp,pipeline,latency_ms\n10,video,5.5\n11,social,7\n12,video,oops\n13,\"social\",8.25\n14, video ,1\n")
     #expect(log.traces.map(\.pipeline) == ["video", "social"])
     #expect(log.traces[0].arrivals == [10_000_000_000, 12_000_000_000, 14_000_000_000])
     #expect(log.traces[1].arrivals == [11_000_000_000, 13_000_000_000])
@@ -115,7 +119,8 @@ import Testing
   }
 
   @Test func strictModeStopsAtTheFirstMalformedLine() throws {
-    let error = try #require(readError("s.csv", "timestamp\n1700000000\n1700000001\nnope\n1700000002\n") { $0.strict = true })
+    let error = try #require(
+      readError("s.csv", "timestamp\n1700000000\n1700000001\nnope\n1700000002\n") { $0.strict = true })
     #expect(error.line == 4)
     #expect(error.file!.hasSuffix("s.csv"))
     #expect(error.description.contains("s.csv:4: error: malformed line"))

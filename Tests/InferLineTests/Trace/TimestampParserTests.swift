@@ -90,7 +90,8 @@ import Testing
       ("", .empty), ("   ", .empty), ("abc", .notATimestamp), ("12:30", .notATimestamp), ("1.2.3", .notATimestamp),
       ("-5", .negative), ("2023-02-30T00:00:00Z", .invalidDate), ("2023-13-01T00:00:00Z", .invalidDate),
       ("2023-01-01T25:00:00Z", .invalidDate), ("99999999999999999999", .outOfRange),
-      ("9999999999999", .outOfRange), ("2023-11-16T18:17:03.Z", .notATimestamp), ("2023-11-16T18:17:03Zjunk", .notATimestamp),
+      ("9999999999999", .outOfRange), ("2023-11-16T18:17:03.Z", .notATimestamp),
+      ("2023-11-16T18:17:03Zjunk", .notATimestamp),
     ]
     for (text, problem) in cases {
       #expect(parser.parse(text) == nil, "\(text)")

@@ -10,12 +10,14 @@ struct OneStage {
 
   init(sloMs: Double = 100) {
     let pipeline = "name: one\nslo: {latency_ms: \(sloMs)}\nstages:\n  - {name: m, model: m}\n"
-    let catalog = "hardware:\n  - {type: G, price_per_hour: 1, provisioning_delay_s: 5, max_replicas: 200}\n  - {type: C, price_per_hour: 0.25}\n"
+    let catalog =
+      "hardware:\n  - {type: G, price_per_hour: 1, provisioning_delay_s: 5, max_replicas: 200}\n  - {type: C, price_per_hour: 0.25}\n"
     var profiles = "model,hardware,batch_size,latency_ms,statistic\n"
     for b in [1, 2, 4] { profiles += "m,G,\(b),\(8 + 2 * b),p99\n" }
     profiles += "m,C,1,40,p99\n"
     inputs = try! PlanningInputs.load(
-      pipeline: folder.write("p.yaml", pipeline), hardware: folder.write("h.yaml", catalog), profiles: folder.write("f.csv", profiles))
+      pipeline: folder.write("p.yaml", pipeline), hardware: folder.write("h.yaml", catalog),
+      profiles: folder.write("f.csv", profiles))
   }
 
   /// Stage model for batch 1 on G: 100 q/s per replica.
@@ -45,7 +47,8 @@ struct OneStage {
     let day = poisson(100, 0, 120, seed: 2) + poisson(400, 120, 240, seed: 3)
     let m = OneStage().model
     let timeline = Autoscaler.decide(
-      policy: .inferline(InferLineTuner()), arrivals: day, planning: planning, models: [m], initial: [2], unit: false)[0]
+      policy: .inferline(InferLineTuner()), arrivals: day, planning: planning, models: [m], initial: [2], unit: false)[
+        0]
     let firstUp = try #require(timeline.first { $0.replicas > 2 && $0.time > 120 * second }, "\(timeline)")
     // Ticks fall on whole seconds after the first arrival: the first tick after 120 s whose history holds a full
     // smallest window of the new rate.
@@ -87,17 +90,22 @@ struct OneStage {
     // 100 q/s per replica, target 70%: at 210 q/s on 2 replicas utilisation is 1.05, ratio 1.5 -> ceil(2 x 1.5) = 3.
     let day: [Int64] = even(3000, 210)  // 210 q/s for ~14 s
     var timeline = Autoscaler.decide(
-      policy: .hpa(HorizontalPodAutoscaler()), arrivals: day, planning: [], models: [OneStage().model], initial: [2], unit: false)[0]
+      policy: .hpa(HorizontalPodAutoscaler()), arrivals: day, planning: [], models: [OneStage().model], initial: [2],
+      unit: false)[0]
     #expect(timeline.map(\.replicas) == [2, 3])
     // Within the 10% tolerance nothing changes: 150 q/s on 2 replicas is 75% (ratio 1.07).
     let calm: [Int64] = even(3000, 150)
-    timeline = Autoscaler.decide(
-      policy: .hpa(HorizontalPodAutoscaler()), arrivals: calm, planning: [], models: [OneStage().model], initial: [2], unit: false)[0]
+    timeline =
+      Autoscaler.decide(
+        policy: .hpa(HorizontalPodAutoscaler()), arrivals: calm, planning: [], models: [OneStage().model], initial: [2],
+        unit: false)[0]
     #expect(timeline.map(\.replicas) == [2])
     // A burst may at most double (or add 4) per sync: 2 replicas at 2,000 q/s go to 6, then 12 ...
     let burst: [Int64] = even(120_000, 2000)
-    timeline = Autoscaler.decide(
-      policy: .hpa(HorizontalPodAutoscaler()), arrivals: burst, planning: [], models: [OneStage().model], initial: [2], unit: false)[0]
+    timeline =
+      Autoscaler.decide(
+        policy: .hpa(HorizontalPodAutoscaler()), arrivals: burst, planning: [], models: [OneStage().model],
+        initial: [2], unit: false)[0]
     #expect(Array(timeline.map(\.replicas).prefix(3)) == [2, 6, 12])
   }
 
@@ -106,7 +114,8 @@ struct OneStage {
     // then 50 q/s: the recommendation drops to 1, applied only once 300 s of recommendations are all lower.
     let day: [Int64] = even(18_000, 300) + even(20_000, 50, from: 60)
     let timeline = Autoscaler.decide(
-      policy: .hpa(HorizontalPodAutoscaler()), arrivals: day, planning: [], models: [OneStage().model], initial: [5], unit: false)[0]
+      policy: .hpa(HorizontalPodAutoscaler()), arrivals: day, planning: [], models: [OneStage().model], initial: [5],
+      unit: false)[0]
     let down = try #require(timeline.first { $0.replicas < 5 }, "\(timeline.map(\.replicas))")
     #expect(down.time >= 60 * second + 300 * second - 15 * second)
   }
@@ -115,7 +124,8 @@ struct OneStage {
     // Ongoing requests = rate x 10 ms; target 2 per replica: 1,000 q/s -> 10 ongoing -> 5 replicas, after 30 s.
     let day: [Int64] = even(60_000, 1000)
     let timeline = Autoscaler.decide(
-      policy: .ray(RayServeAutoscaler()), arrivals: day, planning: [], models: [OneStage().model], initial: [1], unit: false)[0]
+      policy: .ray(RayServeAutoscaler()), arrivals: day, planning: [], models: [OneStage().model], initial: [1],
+      unit: false)[0]
     #expect(timeline.map(\.replicas) == [1, 5])
     // The 30 s look-back average passes 2 ongoing per replica (200 q/s) after 6 s; the 30 s upscale delay
     // then puts the decision at about 36 s, when the average has reached the full rate.
@@ -128,7 +138,8 @@ struct OneStage {
     // the 6 s panic window asks for ceil(5 / 0.7) = 8 >= 2 x 1: panic, scale up at once, no scale-down for 60 s.
     let day: [Int64] = even(3000, 50) + even(30_000, 500, from: 60)
     let timeline = Autoscaler.decide(
-      policy: .kpa(KnativeAutoscaler()), arrivals: day, planning: [], models: [OneStage().model], initial: [1], unit: false)[0]
+      policy: .kpa(KnativeAutoscaler()), arrivals: day, planning: [], models: [OneStage().model], initial: [1],
+      unit: false)[0]
     let up = try #require(timeline.first { $0.replicas > 1 })
     #expect(up.time > 60 * second && up.time <= 64 * second)
     let counts: [Int] = timeline.map { $0.replicas }
@@ -142,7 +153,8 @@ struct OneStage {
     let day = poisson(150, 0, 600, seed: 9) + poisson(350, 600, 900, seed: 10)
     let config = PipelineConfiguration(stages: [StageConfiguration(hardware: "G", batchSize: 1, replicas: 2)])
     let result = try Replay.run(
-      arrivals: day, model: PipelineModel(stage.inputs), configuration: config, planning: poisson(150, 0, 600, seed: 11),
+      arrivals: day, model: PipelineModel(stage.inputs), configuration: config,
+      planning: poisson(150, 0, 600, seed: 11),
       policy: .inferline(InferLineTuner()))
     // Integrate the timeline independently, point by point.
     let points = result.timelines[0].points
@@ -154,7 +166,8 @@ struct OneStage {
     #expect(abs(result.replicaSecondsByHardware["G"]! - seconds) < 1e-6)
     #expect(abs(result.cost - seconds / 3600 * 1.0) < 1e-9)
     #expect(result.decisions > 0)
-    let fixed = try Replay.run(arrivals: day, model: PipelineModel(stage.inputs), configuration: config, planning: [], policy: .fixed)
+    let fixed = try Replay.run(
+      arrivals: day, model: PipelineModel(stage.inputs), configuration: config, planning: [], policy: .fixed)
     #expect(abs(fixed.replicaSecondsByHardware["G"]! - 2 * Double(day.last! - day.first!) / 1e9) < 1e-6)
   }
 
@@ -172,15 +185,19 @@ struct OneStage {
     let meanRate = Double(day.count) / (Double(day.last! - day.first!) / 1e9)
     // Static peak and static mean: the greedy plans of the busiest minute and of an average-rate minute.
     func plan(_ arrivals: [Int64]) -> PipelineConfiguration {
-      try! Planner(oracle: FeasibilityOracle(model: PipelineModel(stage.inputs), arrivals: arrivals, seed: 1)).greedy().get().configuration
+      try! Planner(oracle: FeasibilityOracle(model: PipelineModel(stage.inputs), arrivals: arrivals, seed: 1)).greedy()
+        .get().configuration
     }
     let peakConfig = plan(busiest.relativeArrivals(in: trace))
     let meanWindow = windows.min { abs(Double($0.count) / 60 - meanRate) < abs(Double($1.count) / 60 - meanRate) }!
     let meanConfig = plan(meanWindow.relativeArrivals(in: trace))
-    let staticPeak = try Replay.run(arrivals: day, model: PipelineModel(stage.inputs), configuration: peakConfig, planning: [], policy: .fixed)
-    let staticMean = try Replay.run(arrivals: day, model: PipelineModel(stage.inputs), configuration: meanConfig, planning: [], policy: .fixed)
+    let staticPeak = try Replay.run(
+      arrivals: day, model: PipelineModel(stage.inputs), configuration: peakConfig, planning: [], policy: .fixed)
+    let staticMean = try Replay.run(
+      arrivals: day, model: PipelineModel(stage.inputs), configuration: meanConfig, planning: [], policy: .fixed)
     let tuned = try Replay.run(
-      arrivals: day, model: PipelineModel(stage.inputs), configuration: meanConfig, planning: meanWindow.relativeArrivals(in: trace),
+      arrivals: day, model: PipelineModel(stage.inputs), configuration: meanConfig,
+      planning: meanWindow.relativeArrivals(in: trace),
       policy: .inferline(InferLineTuner()))
     #expect(tuned.cost < staticPeak.cost, "tuner $\(tuned.cost), static peak $\(staticPeak.cost)")
     #expect(tuned.missRate < staticMean.missRate, "tuner \(tuned.missRate), static mean \(staticMean.missRate)")
