@@ -28,17 +28,4 @@ public struct PipelineConfiguration: Sendable, Equatable, Hashable, Codable {
   public func describe(stageNames: [String], separator: String = ", ") -> String {
     zip(stageNames, stages).map { "\($0) \($1)" }.joined(separator: separator)
   }
-
-  /// Dollars per hour: the sum over stages of replicas x the hardware's price.
-  /// - Throws: `InputError` when a stage's hardware is not in the catalog.
-  public func costPerHour(_ catalog: HardwareCatalog) throws -> Double {
-    try stages.reduce(0) { total, stage in
-      guard let hardware = catalog.hardware(type: stage.hardware) else {
-        throw InputError(
-          file: catalog.file, "hardware '\(stage.hardware)' is not in the catalog",
-          fix: "add it to the catalog or pick one of: \(catalog.hardware.map(\.type).joined(separator: ", "))")
-      }
-      return total + Double(stage.replicas) * hardware.pricePerHour
-    }
-  }
 }
