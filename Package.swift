@@ -7,6 +7,9 @@ let swiftSettings: [SwiftSetting] = [
   .enableUpcomingFeature("ExistentialAny"),
   .enableUpcomingFeature("MemberImportVisibility"),
   .enableUpcomingFeature("InternalImportsByDefault"),
+  // Invariant checks (event order, cost order of the search, ...) in debug builds and so in the tests; release
+  // builds leave them out.
+  .define("INFERLINE_INVARIANTS", .when(configuration: .debug)),
 ]
 
 let package = Package(

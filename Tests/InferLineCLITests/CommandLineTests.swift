@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 /// End-to-end: the built `inferline` binary, its stdout, stderr and exit status.
@@ -40,18 +41,11 @@ import Testing
       stderr: String(decoding: errData.value, as: UTF8.self))
   }
 
-  final class LockedData: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data = Data()
-    private var finished = false
-    func set(_ d: Data) {
-      lock.withLock {
-        data = d
-        finished = true
-      }
-    }
-    var done: Bool { lock.withLock { finished } }
-    var value: Data { lock.withLock { data } }
+  final class LockedData: Sendable {
+    private let state = Mutex((data: Data(), finished: false))
+    func set(_ d: Data) { state.withLock { $0 = (d, true) } }
+    var done: Bool { state.withLock { $0.finished } }
+    var value: Data { state.withLock { $0.data } }
   }
 
   let folder = FileManager.default.temporaryDirectory.appendingPathComponent("inferline-cli-\(UUID().uuidString)")

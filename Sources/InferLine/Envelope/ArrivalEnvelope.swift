@@ -40,14 +40,14 @@ public struct ArrivalEnvelope: Sendable, Equatable, Codable {
     precondition(windows.allSatisfy { $0 > 0 }, "window sizes must be positive")
     guard !arrivals.isEmpty else { return [Int](repeating: 0, count: windows.count) }
     let chunks = arrivals.count >= 1 << 20 ? 4 : 1
-    let best = UnsafeResults(count: windows.count * chunks)
+    return withParallelBuffer(count: windows.count * chunks, repeating: 0) { best in
     arrivals.withUnsafeBufferPointer { t in
-      let trace = UnsafeTrace(t)
+      let trace = ParallelView(t)
       let body: @Sendable (Int) -> Void = { task in
         let k = task / chunks
         let chunk = task % chunks
         let n = trace.buffer.count
-        best.values[task] = maxInRange(
+        best[task] = maxInRange(
           trace.buffer, window: windows[k], from: n * chunk / chunks, to: n * (chunk + 1) / chunks)
       }
       let tasks = windows.count * chunks
@@ -57,7 +57,8 @@ public struct ArrivalEnvelope: Sendable, Equatable, Codable {
         for task in 0..<tasks { body(task) }
       }
     }
-    return windows.indices.map { k in (0..<chunks).map { best.values[k * chunks + $0] }.max()! }
+      return windows.indices.map { k in (0..<chunks).map { best[k * chunks + $0] }.max()! }
+    }
   }
 
   /// First index `i` with `t[i] > value`, searching `[0, high)`.
@@ -124,20 +125,4 @@ public struct ArrivalEnvelope: Sendable, Equatable, Codable {
     }
     return top
   }
-}
-
-/// A read-only view of a trace handed to worker threads for the duration of one call.
-struct UnsafeTrace: @unchecked Sendable {
-  let buffer: UnsafeBufferPointer<Int64>
-  init(_ buffer: UnsafeBufferPointer<Int64>) { self.buffer = buffer }
-}
-
-/// One result slot per task; each task writes only its own.
-final class UnsafeResults: @unchecked Sendable {
-  let values: UnsafeMutableBufferPointer<Int>
-  init(count: Int) {
-    values = .allocate(capacity: count)
-    values.initialize(repeating: 0)
-  }
-  deinit { values.deallocate() }
 }

@@ -333,6 +333,9 @@ struct SimulationState {
             || (top.time == arrivals[nextArrival] && top.kind < SimulationEvent.arrival)
         {
           let event = heap.removeMin()
+          #if INFERLINE_INVARIANTS
+            precondition(event.time >= now, "an event before the current time")
+          #endif
           now = event.time
           events &+= 1
           switch event.order >> 56 {
@@ -341,6 +344,9 @@ struct SimulationState {
           default: changeReplicas(stage: Int(event.stage), to: Int(event.subject), at: now)
           }
         } else if nextArrival < n {
+          #if INFERLINE_INVARIANTS
+            precondition(arrivals[nextArrival] >= now, "arrivals must be sorted")
+          #endif
           now = arrivals[nextArrival]
           events &+= 1
           enter(query: nextArrival, at: now)

@@ -106,6 +106,9 @@ public final class FeasibilityOracle: Sendable {
       var copy = latencies
       latency = Selection.select(&copy, model.percentile.rank(of: copy.count) - 1)
     }
+    #if INFERLINE_INVARIANTS
+      precondition(!result.feasible || (latency ?? 0) <= slo, "a feasible run's percentile is within the SLO")
+    #endif
     return Answer(feasible: result.feasible, percentileLatency: latency)
   }
 

@@ -116,6 +116,9 @@ extension Planner {
     var examined = 0
     var lowerBound: Double? = nil
     var proven = false
+    #if INFERLINE_INVARIANTS
+      var previousCost: Double? = nil
+    #endif
     while true {
       guard let next = heap.min else {
         proven = true  // the whole space was examined
@@ -132,6 +135,11 @@ extension Planner {
       var group: [Combination] = []
       while group.count < 8, let top = heap.min, best.map({ top.cost < cost($0.configuration) - 1e-9 }) ?? true {
         heap.removeMin()
+        #if INFERLINE_INVARIANTS
+          precondition(group.last.map { $0.cost <= top.cost } ?? true, "the search must visit in order of cost")
+          precondition(lowerBound == nil && top.cost >= (previousCost ?? 0) - 1e-12, "lower bounds never fall")
+          previousCost = top.cost
+        #endif
         group.append(top)
         for j in top.pivot..<options.count where top.indices[j] + 1 < options[j].count {
           var indices = top.indices

@@ -186,8 +186,8 @@ public enum QueryLogReader {
       next.copy(from: current, range: regionEnd..<current.count)
       let bounds = current.split(regionStart..<regionEnd, into: parts)
       work.readBytes = 0
-      let currentBox = UnsafeSendable(current.base, current.count)
-      let nextBox = UnsafeSendable(next.base + carry, next.capacity - carry)
+      let currentBox = ParallelBuffer(UnsafeMutableBufferPointer(start: current.base, count: current.count))
+      let nextBox = ParallelBuffer(UnsafeMutableBufferPointer(start: next.base + carry, count: next.capacity - carry))
       let sourceBox = SendableSource(source: source)
       let readAhead = !atEnd
       // Tasks: the parts to parse, then the read-ahead, then the merge of the previous block, in any order.
@@ -199,14 +199,14 @@ public enum QueryLogReader {
       DispatchQueue.concurrentPerform(iterations: mergeTask + 1) { task in
         if task == readTask {
           do {
-            parsing.readBytes = try Self.fillRaw(nextBox.pointer, nextBox.count, from: sourceBox.source)
+            parsing.readBytes = try Self.fillRaw(nextBox.buffer.baseAddress!, nextBox.count, from: sourceBox.source)
           } catch { parsing.readError = error }
         } else if task == mergeTask {
           merger.merge(toMerge.results[0..<mergeCount])
         } else {
           var parser = parserTemplate
           let r = bounds[task]
-          parser.parse(UnsafePointer(currentBox.pointer), r.lowerBound, r.upperBound, into: &parsing.results[task])
+          parser.parse(UnsafePointer(currentBox.buffer.baseAddress!), r.lowerBound, r.upperBound, into: &parsing.results[task])
         }
       }
       if let error = work.readError ?? merger.error { throw error }
@@ -374,16 +374,6 @@ struct Block {
     }
     result.append(start..<range.upperBound)
     return result
-  }
-}
-
-/// A pointer and a length handed to another thread; the reader makes sure only one thread writes the bytes.
-struct UnsafeSendable: @unchecked Sendable {
-  let pointer: UnsafeMutablePointer<UInt8>
-  let count: Int
-  init(_ pointer: UnsafeMutablePointer<UInt8>, _ count: Int) {
-    self.pointer = pointer
-    self.count = count
   }
 }
 

@@ -26,9 +26,9 @@ enum RateSeries {
   /// and `t_i + D <= t`) form a sliding range whose maximum a monotonic deque keeps.
   /// - Complexity: O((N + ticks) x sizes); sizes run in parallel.
   static func envelopeRates(_ arrivals: [Int64], ticks: [Int64], sizes: [Int64], history: Int64) -> [[Double]] {
-    let result = UnsafeRateTable(sizes: sizes.count, ticks: ticks.count)
+    return withParallelBuffer(count: sizes.count * ticks.count, repeating: 0.0) { result in
     arrivals.withUnsafeBufferPointer { t in
-      let trace = UnsafeTrace(t)
+      let trace = ParallelView(t)
       DispatchQueue.concurrentPerform(iterations: sizes.count) { k in
         let a = trace.buffer
         let d = sizes[k]
@@ -52,20 +52,11 @@ enum RateSeries {
           // Drop windows that started before the history.
           while tail > head, a[Int(deque[head])] < now - history { head += 1 }
           let best = tail > head ? Int(values[Int(deque[head])]) : 0
-          result.values[k * ticks.count + tickIndex] = Double(best) / (Double(d) / 1e9)
+          result[k * ticks.count + tickIndex] = Double(best) / (Double(d) / 1e9)
         }
       }
     }
-    return (0..<sizes.count).map { k in Array(result.values[(k * ticks.count)..<((k + 1) * ticks.count)]) }
+    return (0..<sizes.count).map { k in Array(result.buffer[(k * ticks.count)..<((k + 1) * ticks.count)]) }
+    }
   }
-}
-
-/// One slot per (size, tick); each task writes only its own size's row.
-final class UnsafeRateTable: @unchecked Sendable {
-  let values: UnsafeMutableBufferPointer<Double>
-  init(sizes: Int, ticks: Int) {
-    values = .allocate(capacity: max(1, sizes * ticks))
-    values.initialize(repeating: 0)
-  }
-  deinit { values.deallocate() }
 }
