@@ -34,6 +34,8 @@ let package = Package(
     .systemLibrary(
       name: "CCairo", pkgConfig: "cairo",
       providers: [.apt(["libcairo2-dev"])]),
+    // Linux file-system calls for the report folder (atomic exchange, file locks).
+    .systemLibrary(name: "CFileSystem"),
     .systemLibrary(
       name: "CLibXML2", pkgConfig: "libxml-2.0",
       providers: [.apt(["libxml2-dev"])]),
@@ -51,7 +53,7 @@ let package = Package(
     .target(
       name: "InferLineReport",
       dependencies: [
-        "InferLine", "CCairo", "CLibXML2", .product(name: "Mustache", package: "swift-mustache"),
+        "InferLine", "CCairo", "CLibXML2", "CFileSystem", .product(name: "Mustache", package: "swift-mustache"),
         .product(name: "Crypto", package: "swift-crypto"),
       ],
       swiftSettings: swiftSettings),

@@ -57,13 +57,23 @@ extension InferLineCommand {
       options.windowLength = try window.nanoseconds()
       options.seed = seed
       let factors = growth.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-      guard factors.allSatisfy({ ($0 ?? 0) > 0 }) else {
-        throw ValidationError("--growth must be positive factors separated by commas (got '\(growth)')")
+      guard factors.allSatisfy({ $0 != nil && $0! >= 0.01 && $0! <= 1000 }) else {
+        throw ValidationError("--growth must be factors from 0.01 to 1000 separated by commas (got '\(growth)')")
       }
       options.growth = factors.map { $0! }
       if let slo, slo <= 0 { throw ValidationError("--slo must be a positive number of milliseconds") }
       options.budget = try search.budget()
       let model = try pipelineOptions.model(sloMs: slo)
+      // Before any work: the folder can be written and is ours to replace (and is locked for this run), and the
+      // template parses.
+      let templateFolder = templates.map { URL(fileURLWithPath: $0) }
+      do {
+        try ReportWriter.checkTemplate(templateFolder)
+      } catch let error as InputError {
+        note(error.description)
+        throw ExitCode(ExitStatus.badInput)
+      }
+      let folder = try InferLineCommand.openFolder(out)
       let previousReport = try previous.map { path in try reportingInputErrors { try ReportWriter.load(path: path) } }
       let terminal = isatty(2) == 1
       let quiet = self.quiet
@@ -94,9 +104,8 @@ extension InferLineCommand {
           costPerDayChange: report.costPerDay - old.costPerDay, changes: report.differences(from: old))
       }
       let chartsStarted = Date()
-      let templateFolder = templates.map { URL(fileURLWithPath: $0) }
       do {
-        try ReportWriter.write(report, to: URL(fileURLWithPath: out), templates: templateFolder)
+        try ReportWriter.write(report, to: folder, templates: templateFolder)
       } catch let error as InputError {
         note(error.description)
         throw ExitCode(ExitStatus.badInput)
@@ -117,6 +126,16 @@ extension InferLineCommand {
         }
       }
       if report.unattainableWindows > 0 { throw ExitCode(ExitStatus.sloUnattainable) }
+    }
+  }
+
+  /// Takes the output folder (checked and locked) or exits 73 with the reason.
+  fileprivate static func openFolder(_ out: String) throws -> ReportFolder {
+    do {
+      return try ReportFolder(URL(fileURLWithPath: out))
+    } catch let error as InputError {
+      note(error.description)
+      throw ExitCode(ExitStatus.cannotWrite)
     }
   }
 

@@ -458,7 +458,7 @@ import Testing
     var ontoFile = ["report", log] + common
     ontoFile[ontoFile.firstIndex(of: out)!] = path("a-file")
     let refused = try run(ontoFile)
-    #expect(refused.status == 65 && refused.stderr.contains("is a file, not a report folder"))
+    #expect(refused.status == 73 && refused.stderr.contains("is a file, not a report folder"))
     #expect(try String(contentsOfFile: path("a-file"), encoding: .utf8) == "keep me")
     // An SLO that cannot be met: the report is still written, and the exit status says so.
     let tight = try run(["report", log] + common + ["--slo", "0.5"])

@@ -64,21 +64,17 @@ public enum ReportWriter {
     }
   }
 
-  /// Writes the folder. - Throws: `Failure` or file errors; the destination is untouched unless it succeeds.
+  /// Writes the folder. - Throws: `InputError` or file errors; the destination is untouched unless it succeeds.
   /// - Parameter templates: a folder with a team's own `report.mustache`; nil uses the one built into inferline.
   public static func write(_ report: CapacityReport, to destination: URL, templates: URL? = nil) throws {
-    var isFolder: ObjCBool = false
-    if FileManager.default.fileExists(atPath: destination.path, isDirectory: &isFolder), !isFolder.boolValue {
-      throw InputError(
-        file: destination.path, "is a file, not a report folder",
-        fix: "name a folder for --out (it is replaced as a whole)")
-    }
-    let parent = destination.deletingLastPathComponent()
-    try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
-    let temporary = parent.appendingPathComponent(
-      ".\(destination.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
-    try? FileManager.default.removeItem(at: temporary)
-    try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
+    let folder = try ReportFolder(destination)
+    try write(report, to: folder, templates: templates)
+  }
+
+  /// Writes into a folder whose lock the caller took before its analysis (`ReportFolder`): everything is made in
+  /// a temporary folder beside it, then swapped in at once.
+  public static func write(_ report: CapacityReport, to folder: borrowing ReportFolder, templates: URL? = nil) throws {
+    let temporary = try folder.makeTemporary()
     do {
       var svgs: [String: String] = [:]
       for chart in ReportCharts.all(report) { svgs[chart.name] = try ChartRenderer.write(chart, to: temporary) }
@@ -87,23 +83,11 @@ public enum ReportWriter {
       try encoder().encode(report).write(to: temporary.appendingPathComponent("report.json"))
       try summaryMarkdown(report).write(
         to: temporary.appendingPathComponent("summary.md"), atomically: false, encoding: .utf8)
+      try folder.swapIn(temporary)
     } catch {
       try? FileManager.default.removeItem(at: temporary)
       throw error
     }
-    // Swap into place: the old folder aside, the new one in, then the old one removed.
-    let old = parent.appendingPathComponent(
-      ".\(destination.lastPathComponent).old-\(ProcessInfo.processInfo.processIdentifier)")
-    let hadOld = FileManager.default.fileExists(atPath: destination.path)
-    if hadOld { try FileManager.default.moveItem(at: destination, to: old) }
-    do {
-      try FileManager.default.moveItem(at: temporary, to: destination)
-    } catch {
-      if hadOld { try? FileManager.default.moveItem(at: old, to: destination) }
-      try? FileManager.default.removeItem(at: temporary)
-      throw error
-    }
-    if hadOld { try? FileManager.default.removeItem(at: old) }
   }
 
   /// "proven optimal", or the gap the search could not close, or how the plan was found.
@@ -210,30 +194,38 @@ public enum ReportWriter {
     return context
   }
 
-  static func renderHTML(_ r: CapacityReport, charts: [String: String], templates: URL?) throws -> String {
+  /// Reads and parses the report template: a team's own `report.mustache` in `templates`, or the built-in one.
+  /// - Throws: `InputError` naming the file: unreadable, empty, or not parsing (with the reason in words).
+  static func template(_ templates: URL?) throws -> (MustacheTemplate, path: String) {
     var path = "the built-in report template"
     var text = BuiltInTemplates.report
     if let templates {
       path = templates.appendingPathComponent("report.mustache").path
       guard let read = try? String(contentsOfFile: path, encoding: .utf8) else {
-        throw InputError(
-          file: path, "cannot read the report template", fix: "point --templates at a folder with report.mustache")
+        throw InputError(file: path, "cannot read the report template", fix: "point --templates at a folder with report.mustache")
       }
       text = read
     }
     guard !text.allSatisfy(\.isWhitespace) else {
       throw InputError(file: path, "the report template is empty", fix: "start from Templates/report.mustache")
     }
-    let template: MustacheTemplate
-    do { template = try MustacheTemplate(string: text) } catch {
+    do {
+      return (try MustacheTemplate(string: text), path)
+    } catch {
       throw InputError(
-        file: path, "the template does not parse: \(TemplateErrorText.describe(error))",
+        file: path, "the report template does not parse: \(TemplateErrorText.describe(error))",
         fix: "check its {{tags}}: every {{#section}} needs its {{/section}}")
     }
+  }
+
+  /// Checks a template before the night's work starts. - Throws: as `template(_:)`.
+  public static func checkTemplate(_ templates: URL?) throws { _ = try template(templates) }
+
+  static func renderHTML(_ r: CapacityReport, charts: [String: String], templates: URL?) throws -> String {
+    let (template, path) = try template(templates)
     let html = template.render(context(r, charts: charts))
     guard !html.allSatisfy(\.isWhitespace) else {
-      throw InputError(
-        file: path, "the report template renders to nothing", fix: "start from Templates/report.mustache")
+      throw InputError(file: path, "the report template renders to nothing", fix: "start from Templates/report.mustache")
     }
     return html
   }

@@ -1,0 +1,134 @@
+internal import CFileSystem
+public import Foundation
+public import InferLine
+
+/// The folder a report is written to, kept safe: only a folder that holds a report (it carries the marker file)
+/// or an empty one is ever replaced; one run at a time per folder (a lock file beside it); the new report is
+/// swapped in with one atomic exchange, so the folder is never missing; and temporaries that an earlier, killed
+/// run left are cleaned up (or, where only they still hold the last report, put back).
+public struct ReportFolder: ~Copyable {
+  /// The file every report folder carries; `--out` replaces only folders that have it (or are empty).
+  public static let markerName = ".inferline-report"
+  /// Files a report folder written before the marker existed holds; such a folder is replaced too.
+  static let legacyContents: Set<String> = ["index.html", "report.json", "summary.md", "charts"]
+
+  public let destination: URL
+  let parent: URL
+  let lockDescriptor: Int32
+
+  /// Checks the destination and takes its lock, before any work is done.
+  /// - Throws: `InputError` naming the folder and the fix: a file, a folder with other contents, another run
+  ///   writing it, a parent that cannot be created.
+  public init(_ destination: URL) throws {
+    let (destination, parent, fd) = try Self.open(destination)
+    self.destination = destination
+    self.parent = parent
+    lockDescriptor = fd
+  }
+
+  static func open(_ destination: URL) throws -> (URL, URL, Int32) {
+    let destination = destination.standardizedFileURL
+    let parent = destination.deletingLastPathComponent()
+    let name = destination.lastPathComponent
+    guard !name.isEmpty, name != "/", name != ".", name != ".." else {
+      throw InputError(file: destination.path, "is not a folder name a report can be written to", fix: "name a new folder, e.g. --out Reports/nightly")
+    }
+    var isFolder: ObjCBool = false
+    if FileManager.default.fileExists(atPath: destination.path, isDirectory: &isFolder) {
+      guard isFolder.boolValue else {
+        throw InputError(file: destination.path, "is a file, not a report folder", fix: "name a folder for --out (it is replaced as a whole)")
+      }
+      try Self.checkReplaceable(destination)
+    }
+    do {
+      try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
+    } catch {
+      throw InputError(file: parent.path, "cannot create the folder: \(error.localizedDescription)", fix: "check the path and its permissions")
+    }
+    let lockPath = parent.appendingPathComponent(".\(name).lock").path
+    let fd = inferline_lock_file(lockPath)
+    guard fd >= 0 else {
+      let code = inferline_errno()
+      if code == EWOULDBLOCK {
+        throw InputError(
+          file: destination.path, "another inferline run is writing this report now",
+          fix: "wait for it to finish, or write to another --out folder")
+      }
+      throw InputError(file: lockPath, "cannot create the lock file: \(String(cString: strerror(code)))", fix: "check that the folder can be written")
+    }
+    do {
+      try recoverAndClean(destination: destination, parent: parent)
+    } catch {
+      close(fd)
+      throw error
+    }
+    return (destination, parent, fd)
+  }
+
+  deinit { close(lockDescriptor) }
+
+  /// A folder may be replaced when it is empty, carries the marker, or holds only what a report folder holds.
+  static func checkReplaceable(_ folder: URL) throws {
+    let contents = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+    if contents.isEmpty || contents.contains(markerName) { return }
+    if Set(contents).isSubset(of: legacyContents) && contents.contains("report.json") { return }
+    let shown = contents.sorted().prefix(3).map { "'\(TerminalText.safe($0))'" }.joined(separator: ", ")
+    throw InputError(
+      file: folder.path,
+      "is not a report folder (it holds \(shown)\(contents.count > 3 ? " and \(contents.count - 3) more" : "")); inferline replaces only folders it wrote",
+      fix: "name a new or empty folder for --out; nothing was changed")
+  }
+
+  static func partialPrefix(_ destination: URL) -> String { ".\(destination.lastPathComponent).partial-" }
+  static func oldPrefix(_ destination: URL) -> String { ".\(destination.lastPathComponent).old-" }
+
+  /// Under the lock: an earlier run killed between the two renames of a non-atomic swap left the folder missing
+  /// and the last report in `.NAME.old-PID`: put it back. Every other temporary of this folder is stale: remove it.
+  static func recoverAndClean(destination: URL, parent: URL) throws {
+    let partialPrefix = partialPrefix(destination), oldPrefix = oldPrefix(destination)
+    let siblings = (try? FileManager.default.contentsOfDirectory(atPath: parent.path)) ?? []
+    let olds = siblings.filter { $0.hasPrefix(oldPrefix) }.sorted()
+    var restored: String? = nil
+    if !FileManager.default.fileExists(atPath: destination.path), let newest = olds.last {
+      try FileManager.default.moveItem(at: parent.appendingPathComponent(newest), to: destination)
+      restored = newest
+    }
+    for name in siblings where (name.hasPrefix(partialPrefix) || name.hasPrefix(oldPrefix)) && name != restored {
+      try? FileManager.default.removeItem(at: parent.appendingPathComponent(name))
+    }
+  }
+
+  /// A new, empty temporary folder beside the destination, for the run to fill.
+  func makeTemporary() throws -> URL {
+    let temporary = parent.appendingPathComponent("\(Self.partialPrefix(destination))\(ProcessInfo.processInfo.processIdentifier)")
+    try? FileManager.default.removeItem(at: temporary)
+    try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: false)
+    try Data("inferline report folder: `report --out` replaces only folders that carry this file\n".utf8)
+      .write(to: temporary.appendingPathComponent(Self.markerName))
+    return temporary
+  }
+
+  /// Puts the finished temporary folder in place. With an existing report, one atomic exchange (the folder is
+  /// never missing, whenever the process dies), then the old report, now in the temporary's place, is removed.
+  /// Where the file system cannot exchange, the old report is moved aside first and moved back on failure.
+  func swapIn(_ temporary: URL) throws {
+    if !FileManager.default.fileExists(atPath: destination.path) {
+      try FileManager.default.moveItem(at: temporary, to: destination)
+      return
+    }
+    try Self.checkReplaceable(destination)  // it may have changed while the analysis ran
+    if inferline_exchange_paths(temporary.path, destination.path) == 0 {
+      try? FileManager.default.removeItem(at: temporary)
+      return
+    }
+    let old = parent.appendingPathComponent("\(Self.oldPrefix(destination))\(ProcessInfo.processInfo.processIdentifier)")
+    try FileManager.default.moveItem(at: destination, to: old)
+    do {
+      try FileManager.default.moveItem(at: temporary, to: destination)
+    } catch {
+      try? FileManager.default.moveItem(at: old, to: destination)
+      throw error
+    }
+    try? FileManager.default.removeItem(at: old)
+  }
+}

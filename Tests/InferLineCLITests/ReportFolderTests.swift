@@ -1,0 +1,116 @@
+import Foundation
+import Testing
+
+/// The report folder is never lost: `--out` replaces only report folders, one run at a time, atomically, and a
+/// killed run leaves the previous report whole.
+extension CommandLineTests {
+  func reportArguments(log: String, out: String) -> [String] {
+    let s = Self.samples
+    return [
+      "report", log, "--pipeline", "\(s)/pipelines/cascade.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml",
+      "--profiles", "\(s)/profiles/profiles-2026.csv", "--out", out, "--quiet", "--growth", "2", "--window", "30m",
+    ]
+  }
+
+  func smallLog() throws -> String {
+    let log = path("small.csv")
+    #expect(try run(["generate", "--process", "poisson", "--rate", "5", "--duration", "1h", "--seed", "2", "--out", log]).status == 0)
+    return log
+  }
+
+  func contents(_ folder: String) -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted() }
+
+  @Test func outRefusesAFolderThatIsNotAReportAndChangesNothing() throws {
+    let log = try smallLog()
+    let data = path("data")
+    try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+    try "precious".write(toFile: data + "/logs.csv", atomically: true, encoding: .utf8)
+    let r = try run(reportArguments(log: log, out: data))
+    #expect(r.status == 73)
+    #expect(r.stderr.contains("is not a report folder") && r.stderr.contains("'logs.csv'"))
+    #expect(contents(data) == ["logs.csv"])
+    #expect(try String(contentsOfFile: data + "/logs.csv", encoding: .utf8) == "precious")
+    // Nothing was written beside it either, and it was refused before the analysis (no summary printed).
+    #expect(contents(folder.path).filter { $0.hasPrefix(".data") }.allSatisfy { $0 == ".data.lock" })
+    #expect(!r.stdout.contains("Capacity report"))
+    // A file as --out: 73 too, and left alone.
+    try "keep".write(toFile: path("file"), atomically: true, encoding: .utf8)
+    let file = try run(reportArguments(log: log, out: path("file")))
+    #expect(file.status == 73 && file.stderr.contains("is a file, not a report folder"))
+    #expect(try String(contentsOfFile: path("file"), encoding: .utf8) == "keep")
+  }
+
+  @Test func aReportFolderCarriesItsMarkerAndStaleTemporariesAreCleanedOrRestored() throws {
+    let log = try smallLog()
+    let out = path("nightly")
+    #expect(try run(reportArguments(log: log, out: out)).status == 0)
+    #expect(contents(out).contains(".inferline-report"))
+    // A killed run of the old, two-rename swap: the folder gone, the last report in .nightly.old-PID, and a
+    // half-written .nightly.partial-PID. The next run puts the old report back first, then replaces it.
+    let old = path(".nightly.old-99999"), partial = path(".nightly.partial-99998")
+    try FileManager.default.moveItem(atPath: out, toPath: old)
+    try FileManager.default.createDirectory(atPath: partial, withIntermediateDirectories: true)
+    let again = try run(reportArguments(log: log, out: out))
+    #expect(again.status == 0, "\(again.stderr)")
+    #expect(contents(out).contains("report.json"))
+    #expect(contents(folder.path).filter { $0.hasPrefix(".nightly.") } == [".nightly.lock"])
+  }
+
+  @Test func aSecondRunOnTheSameFolderIsRefusedWhileTheFirstHoldsIt() throws {
+    let log = try smallLog()
+    let out = path("busy")
+    #expect(try run(reportArguments(log: log, out: out)).status == 0)
+    let before = try Data(contentsOf: URL(fileURLWithPath: out + "/report.json"))
+    // Hold the lock as a first run would.
+    let holder = Process()
+    holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
+    holder.arguments = ["--exclusive", path(".busy.lock"), "sleep", "30"]
+    try holder.run()
+    defer { holder.terminate() }
+    usleep(300_000)
+    let second = try run(reportArguments(log: log, out: out))
+    #expect(second.status == 73 && second.stderr.contains("another inferline run is writing this report now"))
+    #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/report.json")) == before)
+  }
+
+  /// Twenty runs killed at seeded random moments (weighted towards the end, where the files are written and
+  /// swapped): the folder is always there and always a whole report, the previous one byte for byte unless the
+  /// swap had happened; the next run succeeds and leaves no temporaries.
+  @Test func killedRunsNeverLoseThePreviousReport() throws {
+    let log = try smallLog()
+    let out = path("killed")
+    let arguments = reportArguments(log: log, out: out)
+    let started = Date()
+    #expect(try run(arguments).status == 0)
+    let duration = Date().timeIntervalSince(started)
+    var previous = try Data(contentsOf: URL(fileURLWithPath: out + "/report.json"))
+    var state: UInt64 = 20_261_201
+    var replaced = 0
+    for _ in 0..<20 {
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      let fraction = 0.3 + 0.8 * Double(state >> 11) / Double(1 << 53)  // 0.3 to 1.1 of a run
+      let process = Process()
+      process.executableURL = Self.binary
+      process.arguments = arguments
+      process.standardOutput = FileHandle.nullDevice
+      process.standardError = FileHandle.nullDevice
+      try process.run()
+      usleep(UInt32(fraction * duration * 1e6))
+      kill(process.processIdentifier, SIGKILL)
+      process.waitUntilExit()
+      let files = contents(out)
+      #expect(["index.html", "report.json", "summary.md", "charts", ".inferline-report"].allSatisfy(files.contains))
+      let now = try Data(contentsOf: URL(fileURLWithPath: out + "/report.json"))
+      if now != previous {
+        replaced += 1
+        previous = now
+        let object = try JSONSerialization.jsonObject(with: now) as? [String: Any]
+        #expect(object?["pipelineName"] as? String == "cascade")
+      }
+    }
+    let last = try run(arguments)
+    #expect(last.status == 0, "\(last.stderr)")
+    #expect(contents(folder.path).filter { $0.hasPrefix(".killed.") } == [".killed.lock"])
+    #expect(replaced < 20, "every kill came after the swap: the test did not exercise a kill during the run")
+  }
+}
