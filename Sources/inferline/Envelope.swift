@@ -44,8 +44,9 @@ extension InferLineCommand {
       guard let smallest = DurationText.nanoseconds(minWindow) else {
         throw ValidationError("--min-window '\(minWindow)' is not a duration such as 10ms or 1s")
       }
-      guard let largest = DurationText.nanoseconds(maxWindow), largest >= smallest else {
-        throw ValidationError("--max-window '\(maxWindow)' is not a duration at least as long as --min-window")
+      guard let largest = DurationText.nanoseconds(maxWindow), largest >= smallest, largest <= 366 * 86_400_000_000_000
+      else {
+        throw ValidationError("--max-window '\(maxWindow)' is not a duration from --min-window up to 366d")
       }
       var givenRates: [Double]? = nil
       if let rates {

@@ -19,13 +19,21 @@ import Testing
     return packageRoot.appendingPathComponent(".build/debug/inferline")
   }
 
-  func run(_ arguments: [String]) throws -> Run {
+  func run(_ arguments: [String], input: String? = nil) throws -> Run {
     let process = Process()
     process.executableURL = Self.binary
     process.arguments = arguments
     // Help text wraps at the terminal's width: the same 80 columns everywhere, so golden files hold.
     process.environment = ProcessInfo.processInfo.environment.merging(["COLUMNS": "80"]) { _, new in new }
     let out = Pipe(), err = Pipe()
+    if let input {
+      let pipe = Pipe()
+      process.standardInput = pipe
+      pipe.fileHandleForWriting.write(Data(input.utf8))
+      try pipe.fileHandleForWriting.close()
+    } else {
+      process.standardInput = FileHandle.nullDevice
+    }
     process.standardOutput = out
     process.standardError = err
     try process.run()

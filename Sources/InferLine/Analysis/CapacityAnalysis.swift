@@ -33,9 +33,22 @@ public enum CapacityAnalysis {
     /// The busiest window's arrivals, nanoseconds from its start.
     public let busiestArrivals: [Int64]
 
-    /// - Throws: `InputError` for an empty trace.
+    /// Most windows one run plans.
+    public static let windowLimit: Int64 = 10_000
+
+    /// - Throws: `InputError` for an empty trace, or one cut into more than `windowLimit` windows.
     public init(trace: ArrivalTrace, windowLength: Int64) throws {
-      guard !trace.arrivals.isEmpty else { throw InputError("the log has no queries for this pipeline") }
+      guard let first = trace.arrivals.first, let last = trace.arrivals.last else {
+        throw InputError("the log has no queries for this pipeline")
+      }
+      // Refuse before the work: a stray timestamp years away, or a tiny window on a long log, would plan
+      // hundreds of thousands of windows.
+      let count = (last - first) / windowLength + 1
+      guard count <= Self.windowLimit else {
+        throw InputError(
+          "the log spans \(DurationText.describe(nanoseconds: last - first)) (\(InstantText.describe(first, relative: trace.isRelative)) to \(InstantText.describe(last, relative: trace.isRelative))): \(count) windows of \(DurationText.describe(nanoseconds: windowLength)), more than the \(Self.windowLimit) inferline plans in one run",
+          fix: "look for outlier timestamps (`inferline inspect` lists the span), or choose a longer --window")
+      }
       self.trace = trace
       windows = trace.windows(length: windowLength)
       busiest = WindowPlanning.busiest(windows)!

@@ -148,7 +148,7 @@ public struct CapacityReport: Sendable, Equatable, Codable {
   public func differences(from old: CapacityReport) -> [String] {
     var d: [String] = []
     func money(_ v: Double) -> String { String(format: "$%.2f", v) }
-    if abs(costPerDay - old.costPerDay) > 0.005 {
+    if !(abs(costPerDay - old.costPerDay) <= 0.005) {  // a NaN in either report is a change too
       d.append(
         "cost per day \(money(old.costPerDay)) -> \(money(costPerDay)) (\(String(format: "%+.2f", costPerDay - old.costPerDay)))"
       )
@@ -165,7 +165,7 @@ public struct CapacityReport: Sendable, Equatable, Codable {
       if old.hardwarePrices[hw] == nil { d.append("hardware \(hw) added at \(money(price))/h") }
     }
     for hw in old.hardwarePrices.keys.sorted() where hardwarePrices[hw] == nil { d.append("hardware \(hw) removed") }
-    let oldStages = Dictionary(uniqueKeysWithValues: zip(old.stages.map(\.name), old.recommended?.stages ?? []))
+    let oldStages = Dictionary(zip(old.stages.map(\.name), old.recommended?.stages ?? []), uniquingKeysWith: { a, _ in a })
     for (stage, now) in zip(stages.map(\.name), recommended?.stages ?? []) {
       guard let was = oldStages[stage] else {
         d.append("stage \(stage) is new: \(now)")

@@ -87,6 +87,7 @@ public enum WindowSizes {
     var size = smallest
     while size < largest {
       sizes.append(size)
+      guard size <= Int64.max / 2 else { break }
       size *= 2
     }
     sizes.append(largest)

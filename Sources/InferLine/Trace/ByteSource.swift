@@ -29,15 +29,23 @@ final class ByteSource {
   /// True while inside a gzip member whose trailer has not been seen.
   private var insideMember = false
 
+  /// - Parameter path: a file, or `-` for standard input.
   init(path: String) throws {
     self.path = path
     var info = stat()
+    if path == "-" {
+      descriptor = STDIN_FILENO
+      fileSize = 0
+      input = [UInt8](repeating: 0, count: 1 << 20)
+      try sniff()
+      return
+    }
     guard stat(path, &info) == 0 else {
+      // (NSString's deletingLastPathComponent traps on one-character paths on Linux.)
+      let folder = path.contains("/") ? URL(fileURLWithPath: path).deletingLastPathComponent().path : "."
       throw InputError(
         file: path, "cannot read the file: \(String(cString: strerror(errno)))",
-        fix:
-          "check the path; list the folder with `ls \(Self.shellQuoted((path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent))`"
-      )
+        fix: "check the path; list the folder with `ls \(Self.shellQuoted(folder))`")
     }
     guard (info.st_mode & S_IFMT) != S_IFDIR else {
       throw InputError(file: path, "is a folder, not a log file", fix: "name the log files inside it")
@@ -50,7 +58,11 @@ final class ByteSource {
     }
     fileSize = Int(info.st_size)
     input = [UInt8](repeating: 0, count: 1 << 20)
-    // Sniff the magic bytes.
+    try sniff()
+  }
+
+  /// Reads the first bytes and looks for gzip's magic bytes.
+  private func sniff() throws {
     try fillInput()
     if inputEnd - inputStart >= 2, input[inputStart] == 0x1F, input[inputStart + 1] == 0x8B {
       isGzip = true
@@ -58,7 +70,7 @@ final class ByteSource {
     }
   }
 
-  deinit { close(descriptor) }
+  deinit { if descriptor != STDIN_FILENO { close(descriptor) } }
 
   static func shellQuoted(_ s: String) -> String {
     s.allSatisfy { $0.isLetter || $0.isNumber || "/._-".contains($0) }

@@ -296,7 +296,7 @@ public enum QueryLogReader {
         var integer: Int64 = 0
         var digits = 0
         var i = lo
-        while i < hi, TimestampParser.isDigit(b[i]), digits < 19 {
+        while i < hi, TimestampParser.isDigit(b[i]), digits < 18 {  // 18 digits cannot overflow Int64
           integer = integer * 10 + Int64(b[i] - 0x30)
           digits += 1
           i += 1

@@ -96,7 +96,7 @@ public enum TimestampProblem: String, Sendable, Codable {
   case empty = "empty timestamp"
   case notATimestamp = "not a number or an ISO-8601 date-time"
   case negative = "negative timestamp"
-  case outOfRange = "timestamp out of range (years 1678 to 2262 fit in 64-bit nanoseconds)"
+  case outOfRange = "timestamp out of range (inferline reads instants from 1900 to 2149, so that any two fit a 64-bit span in nanoseconds)"
   case invalidDate = "no such date or time of day"
 }
 
@@ -205,12 +205,17 @@ public struct TimestampParser: Sendable {
       kept += 1
     }
     let (whole, overflow) = integer.multipliedReportingOverflow(by: unit.nanoseconds)
-    guard !overflow, whole <= Int64.max - fraction else {
+    guard !overflow, whole <= Int64.max - fraction, Self.acceptedRange.contains(whole + fraction) else {
       problem = .outOfRange
       return nil
     }
     return whole + fraction
   }
+
+  /// Instants inferline accepts, nanoseconds since the epoch: 1900-01-01 to 2150-01-01 (exclusive). Any two are
+  /// less than 292 years apart, so every span and every `t - D` fits in an Int64; a value outside is a malformed
+  /// line (an outlier in 1677 or 2300 is almost certainly a bad value, not traffic).
+  public static let acceptedRange: Range<Int64> = -2_208_988_800_000_000_000..<5_679_590_400_000_000_000
 
   @inline(__always)
   private static func twoDigits(_ p: UnsafePointer<UInt8>, _ i: Int) -> Int? {
@@ -295,8 +300,7 @@ public struct TimestampParser: Sendable {
     let local = days * 86_400 + Int64(hour * 3600 + minute * 60 + second)
     let offset = offsetSeconds ?? defaultOffset(localSeconds: local)
     let utc = local - offset
-    // 64-bit nanoseconds hold 1677-09-21 to 2262-04-11.
-    guard utc > -9_223_372_036, utc < 9_223_372_036 else {
+    guard utc > -9_223_372_036, utc < 9_223_372_036, Self.acceptedRange.contains(utc * 1_000_000_000 + fraction) else {
       problem = .outOfRange
       return nil
     }

@@ -1,0 +1,95 @@
+import Foundation
+import Testing
+
+/// Inputs a careless operator or an attacker gives: each gets its exit status and a message naming the problem,
+/// never a crash, and nothing is written outside the report folder.
+extension CommandLineTests {
+  func write(_ name: String, _ text: String) throws -> String {
+    try text.write(toFile: path(name), atomically: true, encoding: .utf8)
+    return path(name)
+  }
+
+  @Test func oneCharacterPathsAndStandardInput() throws {
+    let missing = try run(["inspect", "x"])
+    #expect(missing.status == 65 && missing.stderr.contains("x: error: cannot read the file"))
+    let stdin = try run(["inspect", "-", "--json"], input: "timestamp\n1.5\n2.5\n3\n")
+    #expect(stdin.status == 0, "\(stdin.stderr)")
+    #expect(stdin.stdout.contains("\"queries\" : 3"))
+  }
+
+  @Test func timestampsThatWouldOverflowAreMalformedLinesNotCrashes() throws {
+    let big = try write("big.csv", "timestamp\n9999999999999999999\n1795824000\n1795824001\n")
+    let r = try run(["inspect", big])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(r.stdout.contains("line 2: timestamp out of range"))
+    // 292 years apart would overflow a span: the far one is refused, the rest read.
+    let apart = try write("apart.csv", "timestamp\n1900-06-01T00:00:00Z\n2200-01-01T00:00:00Z\n1900-06-01T00:00:01Z\n")
+    let a = try run(["inspect", apart])
+    #expect(a.status == 0 && a.stdout.contains("line 3: timestamp out of range"))
+    let early = try write("early.csv", "timestamp\n1677-09-21T00:12:44Z\n2026-01-01T00:00:00Z\n2026-01-01T00:00:01Z\n")
+    let e = try run(["inspect", early])
+    #expect(e.status == 0 && e.stdout.contains("line 2: timestamp out of range"))
+    #expect(try run(["envelope", early]).status == 0)
+  }
+
+  @Test func valuesThatWouldOverflowAreRefusedBeforeTheWork() throws {
+    let log = path("ok.csv")
+    #expect(try run(["generate", "--process", "poisson", "--rate", "5", "--duration", "10m", "--out", log]).status == 0)
+    let envelope = try run(["envelope", log, "--max-window", "80000d"])
+    #expect(envelope.status == 64 && envelope.stderr.contains("up to 366d"))
+    let s = Self.samples
+    let out = path("never")
+    let growth = try run([
+      "report", log, "--pipeline", "\(s)/pipelines/cascade.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml",
+      "--profiles", "\(s)/profiles/profiles-2026.csv", "--out", out, "--growth", "1e-10",
+    ])
+    #expect(growth.status == 64 && growth.stderr.contains("--growth must be factors from 0.01 to 1000"))
+    #expect(!FileManager.default.fileExists(atPath: out))
+    // One stray 1970 stamp in a 2026 log: half a million hourly windows, refused with the reason.
+    let stray = try write("stray.csv", "timestamp\n1970-01-01T00:00:01Z\n2026-11-28T10:00:00Z\n2026-11-28T10:00:01Z\n")
+    let r = try run([
+      "report", stray, "--pipeline", "\(s)/pipelines/cascade.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml",
+      "--profiles", "\(s)/profiles/profiles-2026.csv", "--out", out,
+    ])
+    #expect(r.status == 65 && r.stderr.contains("look for outlier timestamps"))
+    #expect(!FileManager.default.fileExists(atPath: out))
+  }
+
+  @Test func diffOfReportsWithRepeatedStagesOrNaNCostsSaysWhatChanged() throws {
+    let s = Self.samples
+    let log = path("d.csv")
+    #expect(try run(["generate", "--process", "poisson", "--rate", "5", "--duration", "20m", "--out", log]).status == 0)
+    let out = path("d-report")
+    let r = try run([
+      "report", log, "--pipeline", "\(s)/pipelines/cascade.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml",
+      "--profiles", "\(s)/profiles/profiles-2026.csv", "--out", out, "--quiet", "--growth", "2", "--window", "10m",
+    ])
+    #expect(r.status == 0, "\(r.stderr)")
+    var object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/report.json"))) as! [String: Any]
+    var stages = object["stages"] as! [[String: Any]]
+    stages[1]["name"] = stages[0]["name"]
+    object["stages"] = stages
+    object["costPerDay"] = "NaN"
+    let edited = path("edited.json")
+    try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: edited))
+    let d = try run(["diff", edited, out + "/report.json"])
+    #expect(d.status == 0, "\(d.stderr)")
+    #expect(d.stdout.contains("cost per day $nan -> $"), "\(d.stdout)")
+  }
+
+  @Test func namesFromInputsCannotDriveTheTerminal() throws {
+    let s = Self.samples
+    let spec = try String(contentsOfFile: "\(s)/pipelines/cascade.yaml", encoding: .utf8)
+      .replacingOccurrences(of: "name: cascade", with: "name: \"evil\\e]0;pwned\\a\\e[2J\\u202Eeman\"")
+    let pipeline = try write("evil.yaml", spec)
+    let log = path("e.csv")
+    #expect(try run(["generate", "--process", "poisson", "--rate", "5", "--duration", "10m", "--out", log]).status == 0)
+    let r = try run([
+      "plan", "--trace", log, "--pipeline", pipeline, "--hardware", "\(s)/hardware/aws-2026.yaml",
+      "--profiles", "\(s)/profiles/profiles-2026.csv", "--window", "10m",
+    ])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(!r.stdout.contains("\u{1B}") && !r.stdout.contains("\u{07}") && !r.stdout.contains("\u{202E}"))
+    #expect(r.stdout.contains("evil\\u{1b}]0;pwned\\u{7}"))
+  }
+}
