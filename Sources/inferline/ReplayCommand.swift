@@ -59,12 +59,22 @@ extension InferLineCommand {
       }
       let busiest = workload.windows[workload.busiest]
       var configuration: PipelineConfiguration
+      var planningWindow: Int? = nil
       if let config {
         do {
           configuration = try PipelineConfiguration.load(path: config, pipeline: model.inputs.pipeline)
         } catch let e as DiagnosticsError {
           note(e.description)
           throw ExitCode(ExitStatus.badInput)
+        }
+        try reportingInputErrors { try model.check(configuration) }
+        let window = CapacityAnalysis.planningWindow(
+          for: configuration, model: model, workload: workload, seed: seed)
+        planningWindow = window
+        if !json {
+          note(
+            "the tuner calibrates on \(InstantText.describe(workload.windows[window].start, relative: workload.trace.isRelative)) (\(workload.windows[window].count) queries): the busiest window this configuration meets the SLO on"
+          )
         }
       } else {
         if !json {
@@ -91,7 +101,8 @@ extension InferLineCommand {
       let json = self.json
       let results = try reportingInputErrors {
         try CapacityAnalysis.replays(
-          model: model, workload: workload, configuration: configuration, policies: policies, unit: unit, seed: seed
+          model: model, workload: workload, configuration: configuration, policies: policies, unit: unit, seed: seed,
+          planning: planningWindow
         ) { p in
           if !json { note("replaying \(p.name) over \(workload.trace.count) queries") }
         }

@@ -129,7 +129,9 @@ struct ReportFixture: Sendable {
     try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
     #expect(throws: InputError.self) { try ReportWriter.write(report, to: out, templates: empty) }
     #expect(try Data(contentsOf: out.appendingPathComponent("report.json")) == before)
-    let leftovers = try FileManager.default.contentsOfDirectory(atPath: scratch.path).filter { $0.hasPrefix(".out") }
+    let leftovers = try FileManager.default.contentsOfDirectory(atPath: scratch.path).filter {
+      $0.hasPrefix(".out.partial") || $0.hasPrefix(".out.old")
+    }
     #expect(leftovers.isEmpty)
   }
 

@@ -74,16 +74,34 @@ public enum CapacityAnalysis {
     1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 97, 98, 99, 99.5, 99.9, 100,
   ]
 
+  /// The window a configuration from a file was most likely planned for: the busiest window on which it meets
+  /// the SLO (the lightest window when it meets it on none). InferLine's tuner calibrates its headroom there;
+  /// calibrating a configuration planned for an average hour against the peak hour would leave it unable to
+  /// scale above its start.
+  public static func planningWindow(
+    for configuration: PipelineConfiguration, model: PipelineModel, workload: Workload, seed: UInt64
+  ) -> Int {
+    let order = workload.windows.indices.sorted { workload.windows[$0].count > workload.windows[$1].count }
+    for i in order where workload.windows[i].count > 0 {
+      let arrivals = workload.windows[i].relativeArrivals(in: workload.trace)
+      if FeasibilityOracle(model: model, arrivals: arrivals, seed: seed).evaluate(configuration).feasible { return i }
+    }
+    return order.last(where: { workload.windows[$0].count > 0 }) ?? workload.busiest
+  }
+
   /// Stage 3: each policy over the whole trace from `configuration`, in the order given.
+  /// - Parameter planning: the window the configuration was planned on (the busiest one unless told).
   public static func replays(
     model: PipelineModel, workload: Workload, configuration: PipelineConfiguration, policies: [ScalingPolicy],
-    unit: Bool = false, seed: UInt64, progress: (ScalingPolicy) -> Void = { _ in }
+    unit: Bool = false, seed: UInt64, planning: Int? = nil, progress: (ScalingPolicy) -> Void = { _ in }
   ) throws -> [ReplayResult] {
-    try policies.map { policy in
+    let planningArrivals =
+      planning.map { workload.windows[$0].relativeArrivals(in: workload.trace) } ?? workload.busiestArrivals
+    return try policies.map { policy in
       progress(policy)
       return try Replay.run(
         arrivals: workload.trace.arrivals, model: model, configuration: configuration,
-        planning: workload.busiestArrivals, policy: policy, unit: unit, seed: seed,
+        planning: planningArrivals, policy: policy, unit: unit, seed: seed,
         cdfPercents: policy.name == "inferline" ? cdfPercents : [])
     }
   }
@@ -211,7 +229,7 @@ struct WorkloadFigures {
     let serviceTimes = configuration.stages.enumerated().compactMap { m, s in
       model.stages[m].option(hardware: s.hardware)?.latency(batch: s.batchSize)
     }
-    plannedSizes = InferLineTuner().windowSizes(serviceTimes: serviceTimes)
+    plannedSizes = InferLineTuner().windowSizes(serviceTimes: serviceTimes, slo: model.slo)
     plannedRates = ArrivalEnvelope(arrivals: planning, windowSizes: plannedSizes).rates
   }
 }

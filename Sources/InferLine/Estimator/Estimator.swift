@@ -162,6 +162,13 @@ struct SimulationState {
 
   var heap = Heap<SimulationEvent>()
   var sequence: UInt64 = 0
+  /// Where `advance(until:)` stopped: the next trace arrival, the current time, and whether an infeasibility
+  /// check stopped the run for good.
+  var nextArrival = 0
+  var now: Int64 = 0
+  var stopped = false
+  /// Queries in service (in a batch on a replica) per stage.
+  var inService: Slab<Int>
   var misses = 0
   let allowedMisses: Int
   var events = 0
@@ -241,6 +248,8 @@ struct SimulationState {
     busy = Slab(repeating: 0, count: stages)
     waitSum = Slab(repeating: 0.0, count: stages)
     waits = (0..<stages).map { _ in ScratchColumn<Int64>() }
+    inService = Slab(repeating: 0, count: stages)
+    now = input.arrivals.first ?? 0
 
     memberStride = max(1, input.stages.map(\.batchSize).max() ?? 1)
     let initialReplicas = input.stages.reduce(0) { $0 + $1.replicas }
@@ -292,7 +301,7 @@ struct SimulationState {
 
   func free() {
     for q in queueStorage { q.free() }
-    for slab in [queueHead, queueCount, active, pendingRemovals, visitCount, batchCount] { slab.free() }
+    for slab in [queueHead, queueCount, active, pendingRemovals, visitCount, batchCount, inService] { slab.free() }
     for slab in [lastReplicaChange, busy, replicaTime] { slab.free() }
     waitSum.free()
     batchSizes.free()
@@ -316,15 +325,22 @@ struct SimulationState {
 
   mutating func run() -> SimulationResult {
     defer { free() }
-    let arrivals = input.arrivals
-    let n = arrivals.count
     for change in input.replicaChanges.sorted(by: { ($0.time, $0.stage) < ($1.time, $1.stage) }) {
       push(time: change.time, kind: SimulationEvent.change, stage: change.stage, subject: Int32(change.replicas))
     }
-    var nextArrival = 0
+    advance(until: .max)
+    return result()
+  }
+
+  /// Handles every event stamped before `limit` (all of them for `.max`), in the simulator's order, then stops:
+  /// what a policy tick at `limit` sees. Stops for good once too many queries have missed, in a feasibility check.
+  mutating func advance(until limit: Int64) {
+    guard !stopped else { return }
+    let n = input.arrivals.count
+    var nextArrival = self.nextArrival
+    var now = self.now
     var stopped = false
-    var now = arrivals.first ?? 0
-    arrivals.withUnsafeBufferPointer { arrivals in
+    input.arrivals.withUnsafeBufferPointer { arrivals in
       while true {
         // The next event: the heap's, unless the next trace arrival comes first. Trace arrivals sort after every
         // change and finish at their time, and before arrivals the simulation creates.
@@ -332,6 +348,7 @@ struct SimulationState {
           nextArrival >= n || top.time < arrivals[nextArrival]
             || (top.time == arrivals[nextArrival] && top.kind < SimulationEvent.arrival)
         {
+          guard top.time < limit else { break }
           let event = heap.removeMin()
           #if INFERLINE_INVARIANTS
             precondition(event.time >= now, "an event before the current time")
@@ -344,6 +361,7 @@ struct SimulationState {
           default: changeReplicas(stage: Int(event.stage), to: Int(event.subject), at: now)
           }
         } else if nextArrival < n {
+          guard arrivals[nextArrival] < limit else { break }
           #if INFERLINE_INVARIANTS
             precondition(arrivals[nextArrival] >= now, "arrivals must be sorted")
           #endif
@@ -360,6 +378,15 @@ struct SimulationState {
         }
       }
     }
+    self.nextArrival = nextArrival
+    self.now = now
+    self.stopped = stopped
+  }
+
+  /// The run's result from the state reached (after `advance(until: .max)`).
+  func result() -> SimulationResult {
+    let arrivals = input.arrivals
+    let n = arrivals.count
     var stats: [StageStatistics] = []
     for s in 0..<stageCount {
       let replicaTime = busyReplicaTime(stage: s, until: now)
@@ -497,6 +524,7 @@ struct SimulationState {
       batchCount[s] += 1
       visitCount[s] += size
       batchSizes[batchSizeStart[s] + size] += 1
+      inService[s] += size
       visits += size
       push(time: t + duration, kind: SimulationEvent.finish, stage: s, subject: Int32(replica))
     }
@@ -522,6 +550,7 @@ struct SimulationState {
     let s = Int(replicaStage[replica])
     let base = replica * memberStride
     let from = outStart[s], to = outStart[s + 1]
+    inService[s] -= memberCount[replica]
     for i in 0..<memberCount[replica] {
       let q32 = members[base + i]
       let q = Int(q32)

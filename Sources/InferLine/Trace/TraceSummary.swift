@@ -8,7 +8,7 @@ public struct TraceSummary: Codable, Sendable, Equatable {
   public var first: Int64
   public var last: Int64
   public var spanSeconds: Double
-  /// Queries per second over the span (N / span; 0 for fewer than two queries).
+  /// Queries per second over the span (`PipelineModel.meanRate`: N / span, N when all share one stamp).
   public var meanRate: Double
   /// Peak rates, queries per second, over sliding windows of 1 s, 10 s and 60 s.
   public var peakRate1s: Double
@@ -34,7 +34,7 @@ public struct TraceSummary: Codable, Sendable, Equatable {
     first = t.first ?? 0
     last = t.last ?? 0
     spanSeconds = Double(trace.spanNanoseconds) / 1e9
-    meanRate = spanSeconds > 0 ? Double(t.count) / spanSeconds : 0
+    meanRate = PipelineModel.meanRate(t)
     let peaks = ArrivalEnvelope.maxArrivals(t, within: [1_000_000_000, 10_000_000_000, 60_000_000_000])
     peakRate1s = Double(peaks[0])
     peakRate10s = Double(peaks[1]) / 10

@@ -26,35 +26,40 @@ public struct ReplayResult: Sendable, Equatable, Codable {
   public var latencyAtPercentsMs: [Double]
 }
 
-/// Replays an autoscaling policy over a whole trace with the estimator.
+/// Replays an autoscaling policy over a whole trace in closed loop with the estimator.
 public enum Replay {
+  /// The replay's course, for tests and the report: decided counts (billing) and what the simulator served.
+  struct Course {
+    var simulation: SimulationResult
+    /// Decided replica counts per stage (billing starts at the decision).
+    var decided: [[ReplicaTimeline.Point]]
+    /// Serving replica counts per stage as the simulator applied them.
+    var changes: [ReplicaChange]
+  }
+
   /// - Parameters:
   ///   - arrivals: the day's arrivals, nanoseconds, sorted.
   ///   - configuration: hardware and batch per stage (kept), and the starting replicas.
-  ///   - planning: the arrivals the configuration was planned for (InferLine's tuner compares envelopes).
+  ///   - planning: the arrivals the configuration was planned for (InferLine's tuner calibrates on them).
   ///   - unit: scale the pipeline as one unit (the coarse-grained baselines).
   public static func run(
     arrivals: [Int64], model: PipelineModel, configuration: PipelineConfiguration, planning: [Int64],
     policy: ScalingPolicy, unit: Bool = false, seed: UInt64 = 1, cdfPercents: [Double] = []
   ) throws -> ReplayResult {
-    try model.check(configuration)
-    let models = configuration.stages.enumerated().map { StageModel(model: model, stage: $0, configuration: $1) }
-    let initial = configuration.stages.map(\.replicas)
-    let decided = Autoscaler.decide(
-      policy: policy, arrivals: arrivals, planning: planning, models: models, initial: initial, unit: unit)
-    let changes = Autoscaler.changes(decided, models: models)
-    let input = try model.simulationInput(
-      arrivals: arrivals, configuration: configuration, routes: .drawn(seed: seed), replicaChanges: changes)
-    let result = Estimator.simulate(input, options: .init(collectWaitPercentiles: false))
+    let course = try simulate(
+      arrivals: arrivals, model: model, configuration: configuration, planning: planning, policy: policy, unit: unit,
+      seed: seed)
+    let result = course.simulation
     let latencies = result.latencies ?? []
     let start = arrivals.first ?? 0, end = arrivals.last ?? 0
     // Misses per minute of arrival.
     let minutes = Int((end - start) / 60_000_000_000) + 1
     var over = [Int](repeating: 0, count: minutes), total = [Int](repeating: 0, count: minutes)
+    let slo = model.slo
     for (q, a) in arrivals.enumerated() {
       let m = Int((a - start) / 60_000_000_000)
       total[m] += 1
-      if latencies[q] > input.slo { over[m] += 1 }
+      if latencies[q] > slo { over[m] += 1 }
     }
     var copy = latencies
     let p = model.percentile
@@ -69,7 +74,7 @@ public enum Replay {
         cdf.append(v == .max ? .infinity : Double(v) / 1e6)
       }
     }
-    let timelines = decided.enumerated().map { s, points in
+    let timelines = course.decided.enumerated().map { s, points in
       ReplicaTimeline(stage: model.stages[s].name, hardware: configuration.stages[s].hardware, points: points)
     }
     var seconds: [String: Double] = [:]
@@ -81,7 +86,86 @@ public enum Replay {
       missRatePerMinute: zip(over, total).map { $1 > 0 ? Double($0) / Double($1) : 0 },
       percentileLatencyMs: percentileLatency == .max ? .infinity : Double(percentileLatency) / 1e6,
       replicaSecondsByHardware: seconds, costByHardware: costs, cost: costs.values.reduce(0, +),
-      hours: Double(end - start) / 3.6e12, timelines: timelines, decisions: decided.reduce(0) { $0 + $1.count - 1 },
-      latencyAtPercentsMs: cdf)
+      hours: Double(end - start) / 3.6e12, timelines: timelines,
+      decisions: course.decided.reduce(0) { $0 + $1.count - 1 }, latencyAtPercentsMs: cdf)
+  }
+
+  /// The closed loop: the simulation advances a second at a time; the policy samples every stage each second
+  /// and decides every `interval`; a scale-up serves after the hardware's provisioning delay (billed from the
+  /// decision), a scale-down cancels replicas still being provisioned first, then removes serving ones at once
+  /// (a busy one finishes its batch). With `.fixed` the run is the static simulation.
+  static func simulate(
+    arrivals: [Int64], model: PipelineModel, configuration: PipelineConfiguration, planning: [Int64],
+    policy: ScalingPolicy, unit: Bool, seed: UInt64
+  ) throws -> Course {
+    try model.check(configuration)
+    let models = configuration.stages.enumerated().map { StageModel(model: model, stage: $0, configuration: $1) }
+    let initial = configuration.stages.map(\.replicas)
+    let input = try model.simulationInput(arrivals: arrivals, configuration: configuration, routes: .drawn(seed: seed))
+    let simulation = ClosedLoopSimulation(input)
+    let start = arrivals.first ?? 0
+    var decided = initial
+    var serving = initial
+    var pending = [[(time: Int64, count: Int)]](repeating: [], count: models.count)
+    var timelines = initial.map { [ReplicaTimeline.Point(time: start, replicas: $0)] }
+    var changes: [ReplicaChange] = []
+    if case .fixed = policy {
+      return Course(simulation: simulation.finish(), decided: timelines, changes: [])
+    }
+    var controller = policy.controller(
+      PolicyContext(models: models, initial: initial, arrivals: arrivals, planning: planning, slo: model.slo))
+    let second: Int64 = 1_000_000_000
+    let interval = max(second, controller.interval / second * second)
+
+    /// Replicas whose provisioning ends before `limit` start serving, in time order, each at its exact time.
+    func activate(before limit: Int64) {
+      while true {
+        var next: (stage: Int, time: Int64)? = nil
+        for s in pending.indices {
+          if let p = pending[s].first, p.time < limit, next == nil || p.time < next!.time { next = (s, p.time) }
+        }
+        guard let (s, time) = next else { return }
+        let p = pending[s].removeFirst()
+        simulation.advance(until: time)
+        serving[s] += p.count
+        simulation.setReplicas(stage: s, to: serving[s], at: time)
+        changes.append(ReplicaChange(time: time, stage: s, replicas: serving[s]))
+      }
+    }
+    func apply(_ wanted: [Int], at t: Int64) {
+      var next = wanted.enumerated().map { max(1, min($0.element, models[$0.offset].maxReplicas)) }
+      if unit {
+        let u = next.max() ?? 1
+        next = next.indices.map { min(u, models[$0].maxReplicas) }
+      }
+      for s in next.indices where next[s] != decided[s] {
+        if next[s] > decided[s] {
+          pending[s].append((t + models[s].provisioningDelay, next[s] - decided[s]))
+        } else {
+          var remove = decided[s] - next[s]
+          while remove > 0, let last = pending[s].last {
+            let cut = min(remove, last.count)
+            pending[s][pending[s].count - 1].count -= cut
+            if pending[s][pending[s].count - 1].count == 0 { pending[s].removeLast() }
+            remove -= cut
+          }
+          if remove > 0 {
+            serving[s] -= remove
+            simulation.setReplicas(stage: s, to: serving[s], at: t)
+            changes.append(ReplicaChange(time: t, stage: s, replicas: serving[s]))
+          }
+        }
+        decided[s] = next[s]
+        timelines[s].append(ReplicaTimeline.Point(time: t, replicas: next[s]))
+      }
+    }
+    for t in RateSeries.ticks(arrivals, tick: second) {
+      activate(before: t)
+      simulation.advance(until: t)
+      controller.sample(at: t, models.indices.map { simulation.observe(stage: $0) })
+      if (t - start) % interval == 0 { apply(controller.decide(at: t, decided: decided, serving: serving), at: t) }
+    }
+    activate(before: .max)
+    return Course(simulation: simulation.finish(), decided: timelines, changes: changes)
   }
 }

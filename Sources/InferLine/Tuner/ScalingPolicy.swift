@@ -1,21 +1,30 @@
 import Foundation
 
-/// InferLine's tuner (SoCC 2020, section 5): scale up as soon as the last minute's arrival envelope exceeds the
-/// planned one at any window size; scale down only after the need has stayed lower for a hold period.
+/// InferLine's tuner (SoCC 2020, section 5): scale up as soon as the last minute's arrival envelope asks for
+/// more replicas than the stage has at the plan's utilisation; scale down only after the need has stayed lower
+/// for a hold no shorter than the provisioning delay. `InferLineTunerController` says how.
 public struct InferLineTuner: Sendable, Equatable, Codable {
   /// Seconds between decisions.
   public var tick: Double = 1
   /// Seconds of arrivals the envelope looks back over.
   public var history: Double = 60
-  /// Seconds the required count must stay lower before scaling down.
-  public var hold: Double = 30
+  /// Seconds the need must stay lower before scaling down (at least the hardware's provisioning delay).
+  public var hold: Double = 60
+  /// Smallest window of the envelope, seconds; nil for the larger of the stage's batch latency and the SLO.
+  public var smallestWindowSeconds: Double? = nil
   public init() {}
 
-  /// The window sizes of the tuner's envelopes, nanoseconds: from the stages' smallest batch latency (at least
-  /// 1 ms), doubling, up to the history. The report's "planned" envelope is drawn at the same sizes.
-  public func windowSizes(serviceTimes: [Int64]) -> [Int64] {
-    let smallest = max(serviceTimes.min() ?? 1_000_000, 1_000_000)
-    return WindowSizes.doubling(from: smallest, to: Int64((history * 1e9).rounded()))
+  /// The smallest window size the tuner reads for a stage, nanoseconds (at least 1 ms, at most the history).
+  func smallestWindow(serviceTime: Int64, slo: Int64) -> Int64 {
+    let d = smallestWindowSeconds.map { nanoseconds($0) } ?? max(serviceTime, slo)
+    return min(max(d, 1_000_000), nanoseconds(history))
+  }
+
+  /// The window sizes of the tuner's envelopes for a configuration, nanoseconds: from the smallest stage window,
+  /// doubling, up to the history. The report's "planned" envelope is drawn at the same sizes.
+  public func windowSizes(serviceTimes: [Int64], slo: Int64) -> [Int64] {
+    let smallest = serviceTimes.map { smallestWindow(serviceTime: $0, slo: slo) }.min() ?? nanoseconds(history)
+    return WindowSizes.doubling(from: smallest, to: nanoseconds(history))
   }
 }
 
@@ -80,6 +89,17 @@ public enum ScalingPolicy: Sendable, Equatable {
   case hpa(HorizontalPodAutoscaler)
   case ray(RayServeAutoscaler)
   case kpa(KnativeAutoscaler)
+
+  /// The policy's controller for one replay: the table from a policy to its type.
+  func controller(_ context: PolicyContext) -> any ReplicaController {
+    switch self {
+    case .fixed: StaticController()
+    case .inferline(let p): InferLineTunerController(p, context)
+    case .hpa(let p): HorizontalPodAutoscalerController(p, context)
+    case .ray(let p): RayServeController(p, context)
+    case .kpa(let p): KnativeController(p, context)
+    }
+  }
 
   public var name: String {
     switch self {
