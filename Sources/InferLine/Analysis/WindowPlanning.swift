@@ -19,8 +19,9 @@ public struct WindowPlan: Sendable, Equatable, Codable {
   public var seconds: Double
 }
 
-/// Plans workload windows: the search (`Planner.optimal`) warm-started with InferLine's greedy plan and CG-Peak,
-/// so the recommendation is never dearer than either; the greedy plan is kept with its gap.
+/// Plans workload windows: the search (`Planner.optimal`) warm-started with the feasible CG baselines, then
+/// InferLine's greedy planner as the paper's baseline (its gap kept). The recommendation is never dearer than a
+/// feasible baseline or the greedy plan.
 public enum WindowPlanning {
   /// Plans one window's arrivals (nanoseconds from the window start).
   /// - Parameter attainable: on an unattainable window, also search for an SLO that can be met.
@@ -38,15 +39,32 @@ public enum WindowPlanning {
     }
     result.planned = true
     let planner = Planner(oracle: FeasibilityOracle(model: model, arrivals: arrivals, seed: seed))
-    let greedy = planner.greedy()
+    // The baselines first: feasible ones are incumbents of the search. Then the search; then InferLine's greedy
+    // planner on the same oracle, so configurations the search simulated are not simulated again.
     result.baselines = planner.coarseGrainedBaselines()
-    var incumbents: [(name: String, configuration: PipelineConfiguration)] = []
-    if case .success(let g) = greedy { incumbents.append(("greedy", g.configuration)) }
-    for b in result.baselines where b.feasible { incumbents.append((b.name, b.configuration)) }
-    switch planner.optimal(budget: budget, incumbents: incumbents) {
-    case .success(let plan):
+    let incumbents = result.baselines.filter(\.feasible).map { (name: $0.name, configuration: $0.configuration) }
+    let search = planner.optimal(budget: budget, incumbents: incumbents)
+    let greedy = planner.greedy()
+    switch search {
+    case .success(var plan):
+      // When the budget ran out before a proof, greedy may have found a cheaper plan than the search.
+      if plan.provenOptimal != true, case .success(let g) = greedy, g.costPerHour < plan.costPerHour - 1e-9 {
+        let bound = plan.lowerBoundPerHour ?? g.costPerHour
+        plan = g
+        plan.provenOptimal = false
+        plan.lowerBoundPerHour = bound
+        plan.gap = bound > 0 ? g.costPerHour / bound - 1 : 0
+      }
       result.recommended = plan
     case .failure(var why):
+      if case .success(var g) = greedy {
+        // The search ran out of budget without a plan; greedy's plan stands, not proven.
+        g.provenOptimal = false
+        g.lowerBoundPerHour = min(why.lowerBoundPerHour ?? g.costPerHour, g.costPerHour)
+        g.gap = g.lowerBoundPerHour! > 0 ? g.costPerHour / g.lowerBoundPerHour! - 1 : 0
+        result.recommended = g
+        break
+      }
       if attainable {
         why.attainableSLOMs = Planner.attainableSLO(
           model: model, arrivals: arrivals, seed: seed, sloMs: Double(model.slo) / 1e6)

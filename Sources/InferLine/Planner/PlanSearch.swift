@@ -170,7 +170,7 @@ extension Planner {
             format:
               "the search budget ran out after %d configurations and %d simulations without a feasible plan; none below $%.3f/h meets the SLO",
             examined, oracle.counters.estimatorRuns - runsBefore, lowerBound ?? 0),
-          attainableSLOMs: nil, proven: false))
+          attainableSLOMs: nil, proven: false, lowerBoundPerHour: lowerBound))
     }
     var result = plan(method: best.method, best.configuration, best.answer)
     let bound = proven ? result.costPerHour : min(lowerBound ?? result.costPerHour, result.costPerHour)

@@ -45,6 +45,8 @@ public struct Unattainable: Error, Sendable, Equatable, Codable, CustomStringCon
   /// True when the whole search space was shown infeasible (or a necessary condition rules out all of it);
   /// false when a search budget ran out first.
   public var proven: Bool = true
+  /// When a budget ran out: dollars per hour below which nothing meets the SLO (proven).
+  public var lowerBoundPerHour: Double? = nil
   public var description: String {
     reason + (attainableSLOMs.map { String(format: "; an SLO of %.1f ms can be met", $0) } ?? "")
   }
