@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 CONFIG ?= release
 
-.PHONY: setup report test bench-ingest bench-envelope bench-estimator bench-planner bench-planner-day bench-replay bench-report clean
+.PHONY: setup report test bench-ingest bench-envelope bench-estimator bench-planner bench-planner-day bench-replay bench-replay-day bench-report clean
 
 setup:
 	@Scripts/setup.sh --no-build
@@ -33,6 +33,10 @@ bench-planner-day: setup
 
 bench-replay: setup
 	swift run -c release inferline-bench replay
+
+bench-replay-day: setup
+	swift run -c release inferline-bench replay-day 20
+	swift run -c release inferline-bench replay-day 200 image-processing video-monitoring Benchmarks/four-stage.yaml
 
 bench-report: setup
 	@Benchmarks/report.sh

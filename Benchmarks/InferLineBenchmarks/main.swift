@@ -270,21 +270,119 @@ func plannerDayBenchmark(rate: Double) {
   }
 }
 
+/// The closed-loop replay over a diurnal day (issue acceptance): per pipeline, the busiest and the average hour's
+/// recommended plans; static provisioning of each; the InferLine tuner from each; the autoscalers from the
+/// busiest hour's plan; and, against coarse-grained provisioning, CG-Peak static and the CG unit under HPA.
+/// Minutes over 1% counts minutes of the day whose queries missed the SLO more than 1% of the time.
+func replayDayBenchmark(rate: Double, pipelines: [String]) {
+  let day = TraceGenerator.arrivals(
+    .diurnal(meanRate: rate, peakToTrough: 4), duration: 86_400, start: 1_795_824_000_000_000_000, seed: 21)
+  let trace = ArrivalTrace(arrivals: day)
+  let hours = trace.windows(length: 3_600_000_000_000)
+  let busiest = WindowPlanning.busiest(hours)!
+  let meanCount = Double(day.count) / Double(hours.count)
+  let average = hours.indices.min { abs(Double(hours[$0].count) - meanCount) < abs(Double(hours[$1].count) - meanCount) }!
+  print(String(format: "replay over a day: %d queries, 24 h diurnal, mean %.0f q/s, peak/trough 4, closed loop", day.count, rate))
+  for name in pipelines {
+    let model = PipelineModel(try! PlanningInputs.load(
+      pipeline: name.hasSuffix(".yaml") ? name : "SampleTraces/pipelines/\(name).yaml",
+      hardware: "SampleTraces/hardware/aws-2026.yaml", profiles: "SampleTraces/profiles/profiles-2026.csv"))
+    func plan(_ i: Int) -> (WindowPlan, [Int64]) {
+      let arrivals = hours[i].relativeArrivals(in: trace)
+      return (WindowPlanning.plan(model: model, window: hours[i], arrivals: arrivals, seed: 1, budget: .standard), arrivals)
+    }
+    let (peakPlan, peakArrivals) = plan(busiest)
+    let (meanPlan, meanArrivals) = plan(average)
+    guard let peak = peakPlan.recommended?.configuration, let mean = meanPlan.recommended?.configuration else {
+      print("  \(model.name): the busiest or the average hour has no plan")
+      continue
+    }
+    print("  \(model.name), SLO P99 <= \(String(format: "%g", Double(model.slo) / 1e6)) ms")
+    print("    busiest hour's plan: \(peak.describe(stageNames: model.stageNames)) ($\(String(format: "%.3f", model.cost(peak)))/h)")
+    print("    average hour's plan: \(mean.describe(stageNames: model.stageNames)) ($\(String(format: "%.3f", model.cost(mean)))/h)")
+    var results: [String: ReplayResult] = [:]
+    func replay(_ label: String, _ config: PipelineConfiguration, _ planning: [Int64], _ policy: ScalingPolicy, unit: Bool = false) {
+      let (seconds, r) = best(of: 1) {
+        try! Replay.run(arrivals: day, model: model, configuration: config, planning: planning, policy: policy, unit: unit)
+      }
+      results[label] = r
+      let badMinutes = r.missRatePerMinute.filter { $0 > 0.01 }.count
+      print(String(format: "    %-36@ %6.1f s  $%8.2f  misses %7.3f%%  minutes >1%% %5.2f%%  P99 %9.1f ms  decisions %5d",
+        label, seconds, r.cost, r.missRate * 100, Double(badMinutes) / Double(r.missRatePerMinute.count) * 100,
+        r.percentileLatencyMs, r.decisions))
+    }
+    replay("static, busiest hour's plan", peak, peakArrivals, .fixed)
+    replay("static, average hour's plan", mean, meanArrivals, .fixed)
+    replay("inferline tuner from the busiest plan", peak, peakArrivals, .inferline(InferLineTuner()))
+    replay("inferline tuner from the average plan", mean, meanArrivals, .inferline(InferLineTuner()))
+    replay("hpa from the busiest plan", peak, peakArrivals, .hpa(HorizontalPodAutoscaler()))
+    replay("ray serve from the busiest plan", peak, peakArrivals, .ray(RayServeAutoscaler()))
+    replay("knative kpa from the busiest plan", peak, peakArrivals, .kpa(KnativeAutoscaler()))
+    if let cg = peakPlan.baselines.first(where: { $0.name == "CG-Peak" }) {
+      replay("CG-Peak, static", cg.configuration, peakArrivals, .fixed, unit: true)
+      let cgMean = meanPlan.baselines.first(where: { $0.name == "CG-Peak" })?.configuration ?? cg.configuration
+      replay("CG unit (average hour) + hpa", cgMean, meanArrivals, .hpa(HorizontalPodAutoscaler()), unit: true)
+      let tuner = results["inferline tuner from the busiest plan"]!, staticPeak = results["static, busiest hour's plan"]!
+      let cgPeak = results["CG-Peak, static"]!, cgHPA = results["CG unit (average hour) + hpa"]!
+      print(String(format: "    tuner from the busiest plan vs static busiest plan: %.1f%% cheaper", (1 - tuner.cost / staticPeak.cost) * 100))
+      print(String(format: "    planner + tuner vs CG-Peak: %.2fx cheaper (paper: up to 7.6x)", cgPeak.cost / tuner.cost))
+      print(String(format: "    planner + tuner vs CG unit + HPA: %@ SLO misses (paper: up to 34.5x fewer)",
+        tuner.missRate > 0 ? String(format: "%.1fx fewer", cgHPA.missRate / tuner.missRate) : String(format: "none against %.3f%%", cgHPA.missRate * 100)))
+    }
+  }
+}
+
+/// Where a window's planning time goes, on the busiest window of a diurnal day: the CG baselines, the search,
+/// then greedy, one after the other on one oracle (as `WindowPlanning.plan` runs them).
+func plannerPartsBenchmark(rate: Double) {
+  let day = TraceGenerator.arrivals(
+    .diurnal(meanRate: rate, peakToTrough: 4), duration: 86_400, start: 1_795_824_000_000_000_000, seed: 21)
+  let trace = ArrivalTrace(arrivals: day)
+  let windows = trace.windows(length: 3_600_000_000_000)
+  let arrivals = windows[WindowPlanning.busiest(windows)!].relativeArrivals(in: trace)
+  print("planning time by part, busiest hour of a \(Int(rate)) q/s diurnal day (\(arrivals.count) queries)")
+  for pipeline in ["Benchmarks/four-stage.yaml", "SampleTraces/pipelines/video-monitoring.yaml"] {
+    let model = PipelineModel(try! PlanningInputs.load(
+      pipeline: pipeline, hardware: "SampleTraces/hardware/aws-2026.yaml", profiles: "SampleTraces/profiles/profiles-2026.csv"))
+    let oracle = FeasibilityOracle(model: model, arrivals: arrivals, seed: 1)
+    let planner = Planner(oracle: oracle)
+    let (cgSeconds, cg) = best(of: 1) { planner.coarseGrainedBaselines() }
+    let cgRuns = oracle.counters.estimatorRuns
+    let (searchSeconds, _) = best(of: 1) {
+      planner.optimal(incumbents: cg.filter(\.feasible).map { ($0.name, $0.configuration) })
+    }
+    let searchRuns = oracle.counters.estimatorRuns - cgRuns
+    let (greedySeconds, _) = best(of: 1) { planner.greedy() }
+    let greedyRuns = oracle.counters.estimatorRuns - cgRuns - searchRuns
+    let alone = FeasibilityOracle(model: model, arrivals: arrivals, seed: 1)
+    let (aloneSeconds, _) = best(of: 1) { Planner(oracle: alone).greedy() }
+    print(String(format: "  %-17@ CG %5.1f s (%3d sims)  search %5.1f s (%3d)  greedy after them %5.1f s (%3d)  | greedy alone %5.1f s (%3d)",
+      model.name, cgSeconds, cgRuns, searchSeconds, searchRuns, greedySeconds, greedyRuns, aloneSeconds, alone.counters.estimatorRuns))
+  }
+}
+
 let arguments = CommandLine.arguments.dropFirst()
 switch arguments.first {
 case "envelope":
   envelopeBenchmark(arrivals: arguments.dropFirst().first.flatMap { Int($0) } ?? 10_000_000)
 case "replay":
   replayBenchmark(rate: arguments.dropFirst().first.flatMap { Double($0) } ?? 200)
+case "planner-parts":
+  plannerPartsBenchmark(rate: arguments.dropFirst().first.flatMap { Double($0) } ?? 200)
 case "planner-day":
   plannerDayBenchmark(rate: arguments.dropFirst().first.flatMap { Double($0) } ?? 200)
+case "replay-day":
+  let rest = Array(arguments.dropFirst())
+  replayDayBenchmark(
+    rate: rest.first.flatMap { Double($0) } ?? 20,
+    pipelines: rest.count > 1 ? Array(rest.dropFirst()) : ["image-processing", "video-monitoring"])
 case "planner":
   plannerBenchmark(rate: arguments.dropFirst().first.flatMap { Double($0) } ?? 200)
 case "estimator":
   estimatorBenchmark(queries: arguments.dropFirst().first.flatMap { Int($0) } ?? 1_000_000)
 default:
   print(
-    "usage: inferline-bench envelope [arrivals] | estimator [queries] | planner [rate] | planner-day [rate] | replay [rate]"
+    "usage: inferline-bench envelope [arrivals] | estimator [queries] | planner [rate] | planner-day [rate] | replay [rate] | replay-day [rate] [pipeline...]"
   )
   exit(arguments.first == "--help" ? 0 : 64)
 }

@@ -9,9 +9,9 @@ extension InferLineCommand {
       discussion: """
         For each window a cost-ordered branch-and-bound search finds the cheapest hardware, batch size and replica \
         count per stage that the simulator judges feasible, and proves it (or, when --budget runs out, reports its \
-        best plan with a proven lower bound and the gap). InferLine's greedy planner and the CG-Peak and CG-Mean \
-        baselines run on every window too: the recommendation is never dearer than a feasible one of them, and \
-        the greedy plan's gap is shown. Windows with too few queries for the SLO percentile to mean anything are \
+        best plan with a proven lower bound and the gap). InferLine's greedy planner runs on every window too \
+        (its gap is shown), and the CG-Peak and CG-Mean baselines on the busiest window (on every window with \
+        --baselines): the recommendation is never dearer than a feasible one of them. Windows with too few queries for the SLO percentile to mean anything are \
         reported, not planned. `report` and `replay` plan windows the same way.
         """)
 
@@ -26,7 +26,7 @@ extension InferLineCommand {
     @Flag(help: "Kept for scripts: every window is searched for the proven optimum anyway.")
     var exact = false
 
-    @Flag(help: "Also print the CG-Peak and CG-Mean baselines.")
+    @Flag(help: "Evaluate and print the CG-Peak and CG-Mean baselines on every window.")
     var baselines = false
 
     @Option(help: "Also plan for these multiples of the SLO (the cost-versus-SLO frontier), e.g. 0.5,0.75,1,1.5,2,3.")

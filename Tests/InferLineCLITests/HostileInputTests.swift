@@ -92,4 +92,36 @@ extension CommandLineTests {
     #expect(!r.stdout.contains("\u{1B}") && !r.stdout.contains("\u{07}") && !r.stdout.contains("\u{202E}"))
     #expect(r.stdout.contains("evil\\u{1b}]0;pwned\\u{7}"))
   }
+
+  @Test func theUnitComesFromTheColumnNameOrTheMostCommonMagnitude() throws {
+    let named = try write("named.csv", "timestamp_ms,x\n1795824000000,a\n1795824000500,b\n1795824001000,c\n")
+    let r = try run(["inspect", named, "--json"])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(r.stdout.contains("\"timeUnit\" : \"ms\"") && r.stdout.contains("\"timeUnitDetected\" : false"))
+    let clash = try run(["inspect", named, "--time-unit", "s"])
+    #expect(clash.status == 65 && clash.stderr.contains("disagrees with the column 'timestamp_ms'"))
+    // One epoch-seconds value first in an epoch-ms log, and a placeholder 0: the log is read as milliseconds.
+    let mixed = try write(
+      "mixed.csv", "timestamp\n0\n1795824000\n" + (0..<20).map { "\(1_795_824_000_000 + $0 * 100)\n" }.joined())
+    let m = try run(["inspect", mixed, "--json"])
+    #expect(m.status == 0 && m.stdout.contains("\"timeUnit\" : \"ms\""), "\(m.stdout)")
+    #expect(m.stdout.contains("\"queries\" : 20"))
+    // A relative log below one second stays relative.
+    let small = try write("small-rel.csv", "timestamp\n0.001\n0.002\n0.5\n")
+    #expect(try run(["inspect", small, "--json"]).stdout.contains("\"timeUnit\" : \"relative\""))
+  }
+
+  @Test func aLogOfAnotherPipelineIsRefusedAndHugeHeadersAreNotEchoed() throws {
+    let s = Self.samples
+    let other = try write("other.csv", "timestamp,pipeline\n1.0,fraud\n2.0,fraud\n3.0,fraud\n")
+    let r = try run([
+      "plan", "--trace", other, "--pipeline", "\(s)/pipelines/cascade.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml",
+      "--profiles", "\(s)/profiles/profiles-2026.csv",
+    ])
+    #expect(r.status == 65 && r.stderr.contains("names only 'fraud', not 'cascade'"))
+    let huge = try write("huge.csv", String(repeating: "column,", count: 200_000) + "\n1,2\n")
+    let h = try run(["inspect", huge])
+    #expect(h.status == 65 && h.stderr.contains("no timestamp column found") && h.stderr.contains("more"))
+    #expect(h.stderr.utf8.count < 2_000)
+  }
 }

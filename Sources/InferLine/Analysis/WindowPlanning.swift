@@ -24,10 +24,13 @@ public struct WindowPlan: Sendable, Equatable, Codable {
 /// feasible baseline or the greedy plan.
 public enum WindowPlanning {
   /// Plans one window's arrivals (nanoseconds from the window start).
-  /// - Parameter attainable: on an unattainable window, also search for an SLO that can be met.
+  /// - Parameters:
+  ///   - baselines: also evaluate CG-Peak and CG-Mean (and warm-start the search with them). The report and
+  ///     `replay` show them for the busiest window, `plan --baselines` for every window.
+  ///   - attainable: on an unattainable window, also search for an SLO that can be met.
   public static func plan(
     model: PipelineModel, window: WorkloadWindow, arrivals: [Int64], seed: UInt64, budget: SearchBudget,
-    attainable: Bool = true
+    baselines: Bool = true, attainable: Bool = true
   ) -> WindowPlan {
     let started = Date()
     var result = WindowPlan(
@@ -41,7 +44,7 @@ public enum WindowPlanning {
     let planner = Planner(oracle: FeasibilityOracle(model: model, arrivals: arrivals, seed: seed))
     // The baselines first: feasible ones are incumbents of the search. Then the search; then InferLine's greedy
     // planner on the same oracle, so configurations the search simulated are not simulated again.
-    result.baselines = planner.coarseGrainedBaselines()
+    result.baselines = baselines ? planner.coarseGrainedBaselines() : []
     let incumbents = result.baselines.filter(\.feasible).map { (name: $0.name, configuration: $0.configuration) }
     let search = planner.optimal(budget: budget, incumbents: incumbents)
     let greedy = planner.greedy()
@@ -81,16 +84,20 @@ public enum WindowPlanning {
   }
 
   /// Plans every window of a trace, in parallel; the results in window order (the same on any number of cores).
+  /// The busiest window always gets the CG baselines (the report and `replay` show them); the others when
+  /// `allBaselines`.
   /// - Parameter progress: called with the count of windows done, from any thread.
   public static func planAll(
     model: PipelineModel, trace: ArrivalTrace, windows: [WorkloadWindow], seed: UInt64, budget: SearchBudget,
-    progress: @escaping @Sendable (Int) -> Void = { _ in }
+    allBaselines: Bool = false, progress: @escaping @Sendable (Int) -> Void = { _ in }
   ) -> [WindowPlan] {
     let slots = ResultSlots<WindowPlan>(count: windows.count)
     let done = SharedCounter()
+    let busiest = busiest(windows)
     DispatchQueue.concurrentPerform(iterations: windows.count) { i in
       slots[i] = plan(
-        model: model, window: windows[i], arrivals: windows[i].relativeArrivals(in: trace), seed: seed, budget: budget)
+        model: model, window: windows[i], arrivals: windows[i].relativeArrivals(in: trace), seed: seed, budget: budget,
+        baselines: allBaselines || i == busiest)
       progress(done.increment())
     }
     return slots.values.map { $0! }

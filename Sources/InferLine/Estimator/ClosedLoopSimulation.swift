@@ -30,7 +30,6 @@ public final class ClosedLoopSimulation {
     }
   }
 
-  deinit { if !finished { state.free() } }
 
   /// The time of the last event handled, nanoseconds.
   public var now: Int64 { state.now }
@@ -54,12 +53,11 @@ public final class ClosedLoopSimulation {
     state.push(time: time, kind: SimulationEvent.change, stage: s, subject: Int32(count))
   }
 
-  /// Runs to the end and returns the result; the simulation's memory is freed.
+  /// Runs to the end and returns the result (the memory goes with the simulation).
   public func finish() -> SimulationResult {
     precondition(!finished, "the simulation has finished")
     state.advance(until: .max)
     let result = state.result()
-    state.free()
     finished = true
     return result
   }

@@ -101,8 +101,8 @@ struct Slab<Element> {
 }
 
 /// The mutable state of one simulation run. Stages, replicas and queries are numbered; their state is kept in
-/// flat buffers indexed by those numbers.
-struct SimulationState {
+/// flat buffers indexed by those numbers. Non-copyable: it owns those buffers and frees them when it goes.
+struct SimulationState: ~Copyable {
   let input: SimulationInput
   let options: Estimator.Options
   typealias Options = Estimator.Options
@@ -299,6 +299,8 @@ struct SimulationState {
     idleHead[s] = Int32(id)
   }
 
+  deinit { free() }
+
   func free() {
     for q in queueStorage { q.free() }
     for slab in [queueHead, queueCount, active, pendingRemovals, visitCount, batchCount, inService] { slab.free() }
@@ -324,7 +326,6 @@ struct SimulationState {
   }
 
   mutating func run() -> SimulationResult {
-    defer { free() }
     for change in input.replicaChanges.sorted(by: { ($0.time, $0.stage) < ($1.time, $1.stage) }) {
       push(time: change.time, kind: SimulationEvent.change, stage: change.stage, subject: Int32(change.replicas))
     }

@@ -19,6 +19,8 @@ public struct LogLayout: Sendable, Equatable {
   public var latencyColumn: Int?
   /// Column naming the stages a query visited (only when asked for).
   public var routeColumn: Int?
+  /// The unit the timestamp column's name gives (`timestamp_ms`, `ts_us`, `arrival_time_ns`, `time_s`).
+  public var unitFromName: TimeUnit? = nil
 
   /// Column names recognised as the arrival timestamp, compared without case.
   public static let timeColumnNames = [
@@ -67,14 +69,39 @@ public struct LogLayout: Sendable, Equatable {
       for name in defaults { if let i = lowered.firstIndex(of: name) { return i } }
       return nil
     }
-    guard let time = try find(options.timeColumn, timeColumnNames, what: "timestamp", flag: "--time-column") else {
+    var unitFromName: TimeUnit? = nil
+    var timeIndex = try find(options.timeColumn, timeColumnNames, what: "timestamp", flag: "--time-column")
+    if timeIndex == nil {
+      // A known name with a unit suffix: the name settles the unit too.
+      for (i, name) in lowered.enumerated() {
+        guard let cut = name.lastIndex(of: "_") else { continue }
+        let base = String(name[..<cut]), suffix = String(name[name.index(after: cut)...])
+        guard timeColumnNames.contains(base), let unit = TimeUnit(rawValue: suffix), unit != .relativeSeconds else {
+          continue
+        }
+        timeIndex = i
+        unitFromName = unit
+        break
+      }
+    } else if let i = timeIndex, options.timeColumn != nil {
+      let name = lowered[i]
+      if let cut = name.lastIndex(of: "_"), let unit = TimeUnit(rawValue: String(name[name.index(after: cut)...])),
+        unit != .relativeSeconds
+      {
+        unitFromName = unit
+      }
+    }
+    guard let time = timeIndex else {
+      // Show a bounded, terminal-safe list: a header can be a 10 MB line of anything.
+      let shown = columns.prefix(10).map { c in TerminalText.safe(c.count > 40 ? String(c.prefix(40)) + "..." : c) }
+      let listed = shown.joined(separator: ", ") + (columns.count > 10 ? " and \(columns.count - 10) more" : "")
       var parser = TimestampParser(unit: .seconds)
       let looksLikeData = columns.contains { parser.parse($0) != nil }
       throw InputError(
         file: file, line: lineNumber,
         looksLikeData
           ? "the first line looks like data, not a header: the log needs a header line naming its columns"
-          : "no timestamp column found (the \(format == .jsonl ? "keys" : "columns") are: \(columns.joined(separator: ", ")); expected one of: \(timeColumnNames.joined(separator: ", ")))",
+          : "no timestamp column found (the \(format == .jsonl ? "keys" : "columns") are: \(listed); expected one of: \(timeColumnNames.prefix(8).joined(separator: ", ")), ..., or one of them with a unit suffix such as timestamp_ms)",
         fix: looksLikeData
           ? "add a header line, for example `timestamp`, as the first line"
           : "name the timestamp column with --time-column NAME")
@@ -85,7 +112,7 @@ public struct LogLayout: Sendable, Equatable {
       options.routeColumn == nil ? nil : try find(options.routeColumn, [], what: "route", flag: "--route-column")
     return LogLayout(
       format: format, delimiter: delimiter, columns: columns, timeColumn: time, pipelineColumn: pipeline,
-      latencyColumn: latency, routeColumn: route)
+      latencyColumn: latency, routeColumn: route, unitFromName: unitFromName)
   }
 
   /// The most frequent of `,`, tab, `;` and `|` outside quotes; `,` when none occurs (a one-column log).

@@ -130,8 +130,14 @@ public enum QueryLogReader {
     if layout.format == .jsonl { dataStart = lineStart(current, before: headerEnd) }  // the first object is data too
     let firstDataLineNumber = layout.format == .jsonl ? headerLine : headerLine + 1
 
-    // Unit: given, or guessed from the first readable value.
-    var unit = options.timeUnit
+    // Unit: given, named by the column (`timestamp_ms`), or guessed from the first readable value.
+    if let given = options.timeUnit, let named = layout.unitFromName, given != named {
+      throw InputError(
+        file: path, line: headerLine,
+        "--time-unit \(given.rawValue) disagrees with the column '\(TerminalText.safe(layout.columns[layout.timeColumn]))', which says \(named.rawValue)",
+        fix: "drop --time-unit, or rename the column")
+    }
+    var unit = options.timeUnit ?? layout.unitFromName
     var unitDetected = false
     let firstForm = detectUnit(current, from: dataStart, layout: layout)
     if unit == nil {
@@ -279,12 +285,17 @@ public enum QueryLogReader {
     return e
   }
 
-  /// Guesses the unit of numeric timestamps from the first data line whose timestamp has digits.
+  /// Guesses the unit of numeric timestamps from the magnitudes of the first 1,000 data lines' values: the most
+  /// common one wins, so a stray epoch-seconds value or a placeholder `0` first does not set the unit for the whole
+  /// log (zeros are skipped). ISO-8601 values decide at once.
   private static func detectUnit(_ block: Block, from start: Int, layout: LogLayout) -> (unit: TimeUnit, iso: Bool) {
     var probe = LineParser(layout: layout, timestamps: TimestampParser(unit: .nanoseconds), keepExamples: 0)
     var s = start
     let b = block.base
     var checked = 0
+    var votes: [TimeUnit: Int] = [:]
+    var order: [TimeUnit] = []
+    var sawZero = false  // values below 1: relative seconds, unless larger values say otherwise
     while s < block.count && checked < 1000 {
       var e = s
       while e < block.count, b[e] != 0x0A { e += 1 }
@@ -301,12 +312,20 @@ public enum QueryLogReader {
           digits += 1
           i += 1
         }
-        if digits > 0 { return (TimeUnit.detect(integerPart: integer), false) }
+        if digits > 0 && integer == 0 { sawZero = true }
+        if digits > 0 && integer > 0 {
+          let unit = TimeUnit.detect(integerPart: integer)
+          if votes[unit] == nil { order.append(unit) }
+          votes[unit, default: 0] += 1
+        }
       }
       checked += 1
       s = e + 1
     }
-    return (.seconds, false)  // no readable value: every line will be reported as malformed anyway
+    // The most common magnitude (the first seen among equals); none readable: every line will be reported as
+    // malformed anyway.
+    let best = order.max { votes[$0]! < votes[$1]! || (votes[$0]! == votes[$1]! && order.firstIndex(of: $0)! > order.firstIndex(of: $1)!) }
+    return (best ?? (sawZero ? .relativeSeconds : .seconds), false)
   }
 }
 
@@ -435,7 +454,16 @@ public struct QueryLogSet: Sendable {
   /// The trace of a pipeline: the only one when the logs have no pipeline column, else the one its name names.
   /// - Throws: `InputError` listing the pipelines the logs hold.
   public func trace(for pipeline: PipelineSpec) throws -> ArrivalTrace {
-    if traces.count == 1 { return traces[0] }
+    if traces.count == 1 {
+      // A log that names a single, different pipeline is not this pipeline's log.
+      if let named = traces[0].pipeline, named != pipeline.name {
+        throw InputError(
+          file: reports.map(\.file).joined(separator: ", "),
+          "the log's pipeline column names only '\(TerminalText.safe(named))', not '\(TerminalText.safe(pipeline.name))'",
+          fix: "give the log of pipeline '\(TerminalText.safe(pipeline.name))', or name the pipeline in its file as the log does")
+      }
+      return traces[0]
+    }
     if let match = traces.first(where: { $0.pipeline == pipeline.name }) { return match }
     throw InputError(
       file: reports.map(\.file).joined(separator: ", "),
