@@ -45,6 +45,7 @@ extension InferLineCommand {
       var note: String?
       var recommended: InferLine.Plan?
       var greedy: InferLine.Plan?
+      var greedyFailure: String?
       var unattainable: Unattainable?
       var baselines: [BaselineResult]?
       var frontier: [FrontierPoint]?
@@ -73,14 +74,15 @@ extension InferLineCommand {
       let trace = workload.trace
       let windows = workload.windows
       let json = self.json
-      let plans = WindowPlanning.planAll(model: model, trace: trace, windows: windows, seed: seed, budget: budget) {
-        done in
+      let plans = WindowPlanning.planAll(
+        model: model, trace: trace, windows: windows, seed: seed, budget: budget, allBaselines: baselines
+      ) { done in
         if !json { note("planned \(done) of \(windows.count) windows") }
       }
       let results = plans.enumerated().map { index, p -> Entry in
         var entry = Entry(
           start: p.start, queries: p.queries, planned: p.planned, note: p.note, recommended: p.recommended,
-          greedy: p.greedy, unattainable: p.unattainable, baselines: baselines ? p.baselines : nil, seconds: p.seconds)
+          greedy: p.greedy, greedyFailure: p.greedyFailure, unattainable: p.unattainable, baselines: baselines ? p.baselines : nil, seconds: p.seconds)
         if let multipliers, p.planned {
           entry.frontier = InferLine.Planner.frontier(
             model: model, arrivals: windows[index].relativeArrivals(in: trace), seed: seed, multipliers: multipliers,
@@ -126,7 +128,7 @@ extension InferLineCommand {
           print(
             String(format: "    InferLine greedy: $%.3f/h, %.1f%% above the recommendation", g.costPerHour, gap * 100))
         } else if r.greedy == nil {
-          print("    InferLine greedy: found no plan")
+          print("    InferLine greedy: found no plan (\(TerminalText.safe(r.greedyFailure ?? "no reason given")))")
         }
         for b in r.baselines ?? [] {
           print(

@@ -322,6 +322,25 @@ import Testing
     #expect(t.stdout.contains("ms can be met"))
   }
 
+  /// The case: a busy hour of video-monitoring at 320 q/s, where InferLine's greedy planner stops at the
+  /// replica limits and reports no plan; the search finds one and proves it cheapest.
+  @Test func aPlanWhereGreedyFindsNone() throws {
+    let s = Self.samples
+    let log = path("v320.csv")
+    #expect(try run(["generate", "--process", "poisson", "--rate", "320", "--duration", "2m", "--seed", "5", "--out", log]).status == 0)
+    let r = try run([
+      "plan", "--trace", log, "--pipeline", "\(s)/pipelines/video-monitoring.yaml", "--hardware",
+      "\(s)/hardware/aws-2026.yaml", "--profiles", "\(s)/profiles/profiles-2026.csv", "--json",
+    ])
+    #expect(r.status == 0, "\(r.stderr)")
+    let window = try #require((try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])?.first)
+    #expect(window["greedy"] == nil)
+    #expect((window["greedyFailure"] as? String)?.contains("replica limits") == true)
+    let recommended = try #require(window["recommended"] as? [String: Any])
+    #expect(recommended["provenOptimal"] as? Bool == true)
+    #expect(abs((recommended["costPerHour"] as! Double) - 5.43) < 1e-9)
+  }
+
   @Test func replayEveryPolicy() throws {
     let s = Self.samples
     let log = path("spiky.csv")

@@ -12,6 +12,8 @@ public struct WindowPlan: Sendable, Equatable, Codable {
   public var note: String?
   public var recommended: Plan?
   public var greedy: Plan?
+  /// Why InferLine's greedy planner found no plan, when it did not.
+  public var greedyFailure: String? = nil
   public var baselines: [BaselineResult]
   /// Why no plan was found, when none was.
   public var unattainable: Unattainable?
@@ -75,6 +77,7 @@ public enum WindowPlanning {
       result.unattainable = why
       result.note = why.description
     }
+    if case .failure(let why) = greedy { result.greedyFailure = why.reason }
     if case .success(var g) = greedy {
       if let r = result.recommended { g.gapToRecommended = g.costPerHour / r.costPerHour - 1 }
       result.greedy = g

@@ -12,6 +12,9 @@ public struct InferLineTuner: Sendable, Equatable, Codable {
   public var hold: Double = 60
   /// Smallest window of the envelope, seconds; nil for the larger of the stage's batch latency and the SLO.
   public var smallestWindowSeconds: Double? = nil
+  /// How far above the planned envelope traffic may go before it asks for more replicas (0.1: 10%, as HPA's
+  /// tolerance): a live minute's burst a few percent above the planning hour's worst is noise, not load.
+  public var tolerance: Double = 0.1
   public init() {}
 
   /// The smallest window size the tuner reads for a stage, nanoseconds (at least 1 ms, at most the history).

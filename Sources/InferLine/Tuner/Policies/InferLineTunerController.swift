@@ -1,12 +1,12 @@
 /// InferLine's tuner (Crankshaw et al., SoCC 2020, section 5; Crankshaw's thesis, high-frequency tuning) in
-/// closed loop. Every tick it takes the last `history` seconds of the pipeline's arrivals and their envelope:
-/// `lambda(t)`, the highest rate `alpha(D) / D` over window sizes D from the stage's smallest window, doubling,
-/// up to the history. A stage needs `k = ceil(lambda x s_m / (mu_m x rho_m))` replicas, with `mu_m` one replica's
-/// throughput at its batch and `rho_m` the plan's utilisation measured the same way on its planning trace
-/// (`rho_m = lambda_plan x s_m / (k_plan x mu_m)`, `lambda_plan` the highest tick's `lambda` there: the plan was
-/// verified feasible for that envelope, so its replicas carry any traffic up to it). Traffic like the plan's
-/// therefore asks for at most the plan's replicas (steady traffic does not flap), and the need follows the
-/// traffic from wherever the count is now.
+/// closed loop. Every tick it takes the envelope of the last `history` seconds of the pipeline's arrivals, the
+/// rate `r(D) = alpha(D) / D` at window sizes D from the stage's smallest window, doubling, up to the history, and
+/// compares it, size by size, with the planned envelope `r_plan(D)` of the trace the plan was verified on. At size
+/// D a stage needs `k = ceil(r(D) x s_m / (mu_m x rho_m(D)))` replicas, with `mu_m` one replica's throughput at its
+/// batch and `rho_m(D) = r_plan(D) x s_m / (k_plan x mu_m)` the plan's utilisation at that size: that is
+/// `ceil(k_plan x r(D) / r_plan(D))`, less a tolerance (10%) for noise. The stage needs the most any size asks for. Short sizes catch bursts, the
+/// 60 s size the sustained rate; traffic within the planned envelope asks for at most the plan's replicas (steady
+/// traffic does not flap), and the need follows the traffic from wherever the count is now.
 ///
 /// Choices where the paper is silent (documented in the README):
 /// - The smallest window is the larger of the stage's batch latency and the SLO: a burst shorter than the SLO is
@@ -24,7 +24,7 @@ struct InferLineTunerController: ReplicaController {
   let sizesOfStage: [[Int]]
   /// `rates[k][i]`: the rate at `sizes[k]` over the history before tick i.
   let rates: [[Double]]
-  /// Per stage, `lambda_plan` (the planning trace's highest tick).
+  /// `r_plan(D)` at each size: the planning trace's envelope.
   let reference: [Double]
   let holdTicks: [Int]
   var recent: [[Int]]
@@ -42,14 +42,7 @@ struct InferLineTunerController: ReplicaController {
     sizesOfStage = smallest.map { d in sizes.indices.filter { sizes[$0] >= d || $0 == sizes.count - 1 } }
     rates = RateSeries.envelopeRates(
       context.arrivals, ticks: RateSeries.ticks(context.arrivals, tick: tick), sizes: sizes, history: history)
-    let planningTicks = RateSeries.ticks(context.planning, tick: tick)
-    let planningRates = RateSeries.envelopeRates(
-      context.planning, ticks: planningTicks, sizes: sizes, history: history)
-    reference = sizesOfStage.map { use in
-      let lambdas = planningTicks.indices.map { i in use.map { planningRates[$0][i] }.max() ?? 0 }
-        .filter { $0 > 0 }.sorted()
-      return lambdas.last ?? 1
-    }
+    reference = ArrivalEnvelope(arrivals: context.planning, windowSizes: sizes).rates.map { max($0, 1e-9) }
     holdTicks = context.models.map { m in
       max(1, Int((Double(max(nanoseconds(settings.hold), m.provisioningDelay)) / Double(tick)).rounded(.up)))
     }
@@ -59,22 +52,26 @@ struct InferLineTunerController: ReplicaController {
 
   mutating func sample(at time: Int64, _ stages: [ClosedLoopSimulation.StageObservation]) {}
 
-  /// `lambda` of stage s at the tick `time`. - Complexity: O(sizes).
-  func lambda(_ s: Int, at time: Int64) -> Double {
+  /// The highest `r(D) / r_plan(D)` over stage s's sizes at the tick `time`. - Complexity: O(sizes).
+  func load(_ s: Int, at time: Int64) -> Double {
     let i = Int((time - first) / interval) - 1
     guard i >= 0, let count = rates.first?.count, i < count else { return 0 }
-    return sizesOfStage[s].map { rates[$0][i] }.max() ?? 0
+    return sizesOfStage[s].map { rates[$0][i] / reference[$0] }.max() ?? 0
   }
 
   mutating func decide(at time: Int64, decided: [Int], serving: [Int]) -> [Int] {
     var wanted = decided
     for s in decided.indices {
-      // k = ceil(lambda s / (mu rho)) with rho = lambda_plan s / (k_plan mu): k_plan x lambda / lambda_plan.
-      let required = max(1, Int((Double(initial[s]) * lambda(s, at: time) / reference[s] - 1e-9).rounded(.up)))
-      recent[s].append(required)
+      // max over D of ceil(r(D) s / (mu rho(D))) with rho(D) = r_plan(D) s / (k_plan mu): k_plan x r(D) / r_plan(D).
+      // Up as soon as the need exceeds the replicas decided, to the need plus the tolerance's headroom; down only
+      // to that headroom too, so a steady load does not flap.
+      let need = Double(initial[s]) * load(s, at: time)
+      let up = max(1, Int((need - 1e-9).rounded(.up)))
+      let down = max(1, Int((need * (1 + settings.tolerance) - 1e-9).rounded(.up)))
+      recent[s].append(down)
       if recent[s].count > holdTicks[s] { recent[s].removeFirst() }
-      if required > decided[s] {
-        wanted[s] = required  // scale up at once
+      if up > decided[s] {
+        wanted[s] = max(up, down)  // scale up at once, with the band's headroom
         lastUp[s] = time
       } else if recent[s].count == holdTicks[s], recent[s].allSatisfy({ $0 < decided[s] }),
         lastUp[s] == .min || time - lastUp[s] >= Int64(holdTicks[s]) * interval
