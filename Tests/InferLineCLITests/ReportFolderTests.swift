@@ -8,13 +8,13 @@ extension CommandLineTests {
     let s = Self.samples
     return [
       "report", log, "--pipeline", "\(s)/pipelines/cascade.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml",
-      "--profiles", "\(s)/profiles/profiles-2026.csv", "--out", out, "--quiet", "--growth", "2", "--window", "30m",
+      "--profiles", "\(s)/profiles/profiles-2026.csv", "--out", out, "--quiet", "--growth", "2", "--window", "10m",
     ]
   }
 
   func smallLog() throws -> String {
     let log = path("small.csv")
-    #expect(try run(["generate", "--process", "poisson", "--rate", "5", "--duration", "1h", "--seed", "2", "--out", log]).status == 0)
+    #expect(try run(["generate", "--process", "poisson", "--rate", "3", "--duration", "10m", "--seed", "2", "--out", log]).status == 0)
     return log
   }
 
