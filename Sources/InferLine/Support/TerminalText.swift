@@ -23,4 +23,22 @@ public enum TerminalText {
     default: false
     }
   }
+
+  /// Only the bidirectional marks, embeddings, overrides and isolates shown as escapes (for HTML, where other
+  /// characters are escaped by the template engine). - Complexity: O(characters).
+  public static func showingBidiControls(_ text: String) -> String {
+    guard text.unicodeScalars.contains(where: isBidi) else { return text }
+    var result = ""
+    for scalar in text.unicodeScalars {
+      if isBidi(scalar) { result += "\\u{\(String(scalar.value, radix: 16))}" } else { result.unicodeScalars.append(scalar) }
+    }
+    return result
+  }
+
+  static func isBidi(_ s: Unicode.Scalar) -> Bool {
+    switch s.value {
+    case 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069: true
+    default: false
+    }
+  }
 }

@@ -223,7 +223,9 @@ public enum ReportWriter {
 
   static func renderHTML(_ r: CapacityReport, charts: [String: String], templates: URL?) throws -> String {
     let (template, path) = try template(templates)
-    let html = template.render(context(r, charts: charts))
+    // Bidirectional controls can only come from input names (the template and the charts have none): shown as
+    // escapes, so a name cannot reorder the text around it ("seed 1eman").
+    let html = TerminalText.showingBidiControls(template.render(context(r, charts: charts)))
     guard !html.allSatisfy(\.isWhitespace) else {
       throw InputError(file: path, "the report template renders to nothing", fix: "start from Templates/report.mustache")
     }
