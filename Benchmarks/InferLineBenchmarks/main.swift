@@ -281,15 +281,23 @@ func replayDayBenchmark(rate: Double, pipelines: [String]) {
   let hours = trace.windows(length: 3_600_000_000_000)
   let busiest = WindowPlanning.busiest(hours)!
   let meanCount = Double(day.count) / Double(hours.count)
-  let average = hours.indices.min { abs(Double(hours[$0].count) - meanCount) < abs(Double(hours[$1].count) - meanCount) }!
-  print(String(format: "replay over a day: %d queries, 24 h diurnal, mean %.0f q/s, peak/trough 4, closed loop", day.count, rate))
+  let average = hours.indices.min {
+    abs(Double(hours[$0].count) - meanCount) < abs(Double(hours[$1].count) - meanCount)
+  }!
+  print(
+    String(
+      format: "replay over a day: %d queries, 24 h diurnal, mean %.0f q/s, peak/trough 4, closed loop", day.count, rate)
+  )
   for name in pipelines {
-    let model = PipelineModel(try! PlanningInputs.load(
-      pipeline: name.hasSuffix(".yaml") ? name : "SampleTraces/pipelines/\(name).yaml",
-      hardware: "SampleTraces/hardware/aws-2026.yaml", profiles: "SampleTraces/profiles/profiles-2026.csv"))
+    let model = PipelineModel(
+      try! PlanningInputs.load(
+        pipeline: name.hasSuffix(".yaml") ? name : "SampleTraces/pipelines/\(name).yaml",
+        hardware: "SampleTraces/hardware/aws-2026.yaml", profiles: "SampleTraces/profiles/profiles-2026.csv"))
     func plan(_ i: Int) -> (WindowPlan, [Int64]) {
       let arrivals = hours[i].relativeArrivals(in: trace)
-      return (WindowPlanning.plan(model: model, window: hours[i], arrivals: arrivals, seed: 1, budget: .standard), arrivals)
+      return (
+        WindowPlanning.plan(model: model, window: hours[i], arrivals: arrivals, seed: 1, budget: .standard), arrivals
+      )
     }
     let (peakPlan, peakArrivals) = plan(busiest)
     let (meanPlan, meanArrivals) = plan(average)
@@ -298,18 +306,27 @@ func replayDayBenchmark(rate: Double, pipelines: [String]) {
       continue
     }
     print("  \(model.name), SLO P99 <= \(String(format: "%g", Double(model.slo) / 1e6)) ms")
-    print("    busiest hour's plan: \(peak.describe(stageNames: model.stageNames)) ($\(String(format: "%.3f", model.cost(peak)))/h)")
-    print("    average hour's plan: \(mean.describe(stageNames: model.stageNames)) ($\(String(format: "%.3f", model.cost(mean)))/h)")
+    print(
+      "    busiest hour's plan: \(peak.describe(stageNames: model.stageNames)) ($\(String(format: "%.3f", model.cost(peak)))/h)"
+    )
+    print(
+      "    average hour's plan: \(mean.describe(stageNames: model.stageNames)) ($\(String(format: "%.3f", model.cost(mean)))/h)"
+    )
     var results: [String: ReplayResult] = [:]
-    func replay(_ label: String, _ config: PipelineConfiguration, _ planning: [Int64], _ policy: ScalingPolicy, unit: Bool = false) {
+    func replay(
+      _ label: String, _ config: PipelineConfiguration, _ planning: [Int64], _ policy: ScalingPolicy, unit: Bool = false
+    ) {
       let (seconds, r) = best(of: 1) {
-        try! Replay.run(arrivals: day, model: model, configuration: config, planning: planning, policy: policy, unit: unit)
+        try! Replay.run(
+          arrivals: day, model: model, configuration: config, planning: planning, policy: policy, unit: unit)
       }
       results[label] = r
       let badMinutes = r.missRatePerMinute.filter { $0 > 0.01 }.count
-      print(String(format: "    %-36@ %6.1f s  $%8.2f  misses %7.3f%%  minutes >1%% %5.2f%%  P99 %9.1f ms  decisions %5d",
-        label, seconds, r.cost, r.missRate * 100, Double(badMinutes) / Double(r.missRatePerMinute.count) * 100,
-        r.percentileLatencyMs, r.decisions))
+      print(
+        String(
+          format: "    %-36@ %6.1f s  $%8.2f  misses %7.3f%%  minutes >1%% %5.2f%%  P99 %9.1f ms  decisions %5d",
+          label, seconds, r.cost, r.missRate * 100, Double(badMinutes) / Double(r.missRatePerMinute.count) * 100,
+          r.percentileLatencyMs, r.decisions))
     }
     replay("static, busiest hour's plan", peak, peakArrivals, .fixed)
     replay("static, average hour's plan", mean, meanArrivals, .fixed)
@@ -322,19 +339,28 @@ func replayDayBenchmark(rate: Double, pipelines: [String]) {
       replay("CG-Peak, static", cg.configuration, peakArrivals, .fixed, unit: true)
       let cgMean = meanPlan.baselines.first(where: { $0.name == "CG-Peak" })?.configuration ?? cg.configuration
       replay("CG unit (average hour) + hpa", cgMean, meanArrivals, .hpa(HorizontalPodAutoscaler()), unit: true)
-      let tuner = results["inferline tuner from the busiest plan"]!, staticPeak = results["static, busiest hour's plan"]!
+      let tuner = results["inferline tuner from the busiest plan"]!,
+        staticPeak = results["static, busiest hour's plan"]!
       let cgPeak = results["CG-Peak, static"]!, cgHPA = results["CG unit (average hour) + hpa"]!
-      print(String(format: "    tuner from the busiest plan vs static busiest plan: %.1f%% cheaper", (1 - tuner.cost / staticPeak.cost) * 100))
-      print(String(format: "    planner + tuner vs CG-Peak: %.2fx cheaper (paper: up to 7.6x)", cgPeak.cost / tuner.cost))
+      print(
+        String(
+          format: "    tuner from the busiest plan vs static busiest plan: %.1f%% cheaper",
+          (1 - tuner.cost / staticPeak.cost) * 100))
+      print(
+        String(format: "    planner + tuner vs CG-Peak: %.2fx cheaper (paper: up to 7.6x)", cgPeak.cost / tuner.cost))
       let ratio: String
       if tuner.missRate == 0 && cgHPA.missRate == 0 {
         ratio = "neither misses"
       } else if tuner.missRate == 0 {
         ratio = String(format: "none against %.3f%%", cgHPA.missRate * 100)
       } else if tuner.missRate <= cgHPA.missRate {
-        ratio = String(format: "%.1fx fewer (%.3f%% against %.3f%%)", cgHPA.missRate / tuner.missRate, tuner.missRate * 100, cgHPA.missRate * 100)
+        ratio = String(
+          format: "%.1fx fewer (%.3f%% against %.3f%%)", cgHPA.missRate / tuner.missRate, tuner.missRate * 100,
+          cgHPA.missRate * 100)
       } else {
-        ratio = String(format: "%.1fx MORE (%.3f%% against %.3f%%)", tuner.missRate / max(cgHPA.missRate, 1e-12), tuner.missRate * 100, cgHPA.missRate * 100)
+        ratio = String(
+          format: "%.1fx MORE (%.3f%% against %.3f%%)", tuner.missRate / max(cgHPA.missRate, 1e-12),
+          tuner.missRate * 100, cgHPA.missRate * 100)
       }
       print("    planner + tuner vs CG unit + HPA, SLO misses: \(ratio) (paper: up to 34.5x fewer)")
     }
@@ -351,8 +377,10 @@ func plannerPartsBenchmark(rate: Double) {
   let arrivals = windows[WindowPlanning.busiest(windows)!].relativeArrivals(in: trace)
   print("planning time by part, busiest hour of a \(Int(rate)) q/s diurnal day (\(arrivals.count) queries)")
   for pipeline in ["Benchmarks/four-stage.yaml", "SampleTraces/pipelines/video-monitoring.yaml"] {
-    let model = PipelineModel(try! PlanningInputs.load(
-      pipeline: pipeline, hardware: "SampleTraces/hardware/aws-2026.yaml", profiles: "SampleTraces/profiles/profiles-2026.csv"))
+    let model = PipelineModel(
+      try! PlanningInputs.load(
+        pipeline: pipeline, hardware: "SampleTraces/hardware/aws-2026.yaml",
+        profiles: "SampleTraces/profiles/profiles-2026.csv"))
     let oracle = FeasibilityOracle(model: model, arrivals: arrivals, seed: 1)
     let planner = Planner(oracle: oracle)
     let (cgSeconds, cg) = best(of: 1) { planner.coarseGrainedBaselines() }
@@ -365,8 +393,12 @@ func plannerPartsBenchmark(rate: Double) {
     let greedyRuns = oracle.counters.estimatorRuns - cgRuns - searchRuns
     let alone = FeasibilityOracle(model: model, arrivals: arrivals, seed: 1)
     let (aloneSeconds, _) = best(of: 1) { Planner(oracle: alone).greedy() }
-    print(String(format: "  %-17@ CG %5.1f s (%3d sims)  search %5.1f s (%3d)  greedy after them %5.1f s (%3d)  | greedy alone %5.1f s (%3d)",
-      model.name, cgSeconds, cgRuns, searchSeconds, searchRuns, greedySeconds, greedyRuns, aloneSeconds, alone.counters.estimatorRuns))
+    print(
+      String(
+        format:
+          "  %-17@ CG %5.1f s (%3d sims)  search %5.1f s (%3d)  greedy after them %5.1f s (%3d)  | greedy alone %5.1f s (%3d)",
+        model.name, cgSeconds, cgRuns, searchSeconds, searchRuns, greedySeconds, greedyRuns, aloneSeconds,
+        alone.counters.estimatorRuns))
   }
 }
 

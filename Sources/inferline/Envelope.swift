@@ -73,17 +73,17 @@ extension InferLineCommand {
         return
       }
       for (index, o) in outputs.enumerated() {
-        if index > 0 { print() }
-        print("\(o.pipeline.map { "pipeline '\($0)'" } ?? "all queries"): \(o.queries) queries")
-        print("  window      max arrivals     rate (q/s)")
+        if index > 0 { say() }
+        say("\(o.pipeline.map { "pipeline '\($0)'" } ?? "all queries"): \(o.queries) queries")
+        say("  window      max arrivals     rate (q/s)")
         for k in o.windowSizesSeconds.indices {
           let label = DurationText.describe(nanoseconds: sizes[k])
-          print(
+          say(
             "  " + label.padding(toLength: 10, withPad: " ", startingAt: 0)
               + String(format: "%14d %14.1f", o.maxArrivals[k], o.rates[k]))
         }
-        print("  token buckets: rate (q/s)   burst (queries)")
-        for b in o.tokenBuckets { print(String(format: "  %25.2f %17.1f", b.rate, b.burst)) }
+        say("  token buckets: rate (q/s)   burst (queries)")
+        for b in o.tokenBuckets { say(String(format: "  %25.2f %17.1f", b.rate, b.burst)) }
       }
     }
   }

@@ -33,14 +33,20 @@ func reportingInputErrors<T>(_ body: () throws -> T) throws -> T {
   do {
     return try body()
   } catch let error as InputError {
-    FileHandle.standardError.write(Data((error.description + "\n").utf8))
+    note(error.description)
     throw ExitCode(ExitStatus.badInput)
   }
 }
 
 /// Writes a line to stderr (progress and notes; stdout is for results).
 func note(_ text: String) {
-  FileHandle.standardError.write(Data((text + "\n").utf8))
+  FileHandle.standardError.write(Data((TerminalText.safe(text, keepingLineBreaks: true) + "\n").utf8))
+}
+
+/// Prints a line for people on stdout. Everything printed for people goes through here or `note`, so text from
+/// input files (names, paths, log values) cannot carry terminal escape sequences or bidirectional overrides.
+func say(_ text: String = "", terminator: String = "\n") {
+  print(TerminalText.safe(text, keepingLineBreaks: true), terminator: terminator)
 }
 
 /// Prints an Encodable as pretty JSON with sorted keys to stdout.

@@ -44,8 +44,8 @@ extension InferLineCommand {
         try printJSON(Output(files: set.reports, traces: summaries))
         return
       }
-      for report in set.reports { print(Self.describe(report)) }
-      for summary in summaries { print(Self.describe(summary)) }
+      for report in set.reports { say(Self.describe(report)) }
+      for summary in summaries { say(Self.describe(summary)) }
     }
 
     static func describe(_ r: IngestionReport) -> String {

@@ -82,7 +82,8 @@ extension InferLineCommand {
       let results = plans.enumerated().map { index, p -> Entry in
         var entry = Entry(
           start: p.start, queries: p.queries, planned: p.planned, note: p.note, recommended: p.recommended,
-          greedy: p.greedy, greedyFailure: p.greedyFailure, unattainable: p.unattainable, baselines: baselines ? p.baselines : nil, seconds: p.seconds)
+          greedy: p.greedy, greedyFailure: p.greedyFailure, unattainable: p.unattainable,
+          baselines: baselines ? p.baselines : nil, seconds: p.seconds)
         if let multipliers, p.planned {
           entry.frontier = InferLine.Planner.frontier(
             model: model, arrivals: windows[index].relativeArrivals(in: trace), seed: seed, multipliers: multipliers,
@@ -103,13 +104,13 @@ extension InferLineCommand {
     func printTable(_ results: [Entry], model: PipelineModel, trace: ArrivalTrace, length: Int64) {
       let percentile = model.percentile
       let names = model.stageNames
-      print(
+      say(
         "pipeline '\(TerminalText.safe(model.name))', SLO \(percentile) <= \(String(format: "%g", Double(model.slo) / 1e6)) ms, windows of \(DurationText.describe(nanoseconds: length)), seed \(seed)"
       )
       for r in results {
         let label = InstantText.describe(r.start, relative: trace.isRelative)
         guard let plan = r.recommended else {
-          print("\(label)  \(r.queries) queries: \(TerminalText.safe(r.note ?? "no plan"))")
+          say("\(label)  \(r.queries) queries: \(TerminalText.safe(r.note ?? "no plan"))")
           continue
         }
         var line =
@@ -123,19 +124,19 @@ extension InferLineCommand {
         }
         if plan.method != "optimal" { line += " (found by \(plan.method))" }
         line += "  [\(plan.counts.estimatorRuns) simulations, \(String(format: "%.1f", r.seconds)) s]"
-        print(line)
+        say(line)
         if let g = r.greedy, let gap = g.gapToRecommended {
-          print(
+          say(
             String(format: "    InferLine greedy: $%.3f/h, %.1f%% above the recommendation", g.costPerHour, gap * 100))
         } else if r.greedy == nil {
-          print("    InferLine greedy: found no plan (\(TerminalText.safe(r.greedyFailure ?? "no reason given")))")
+          say("    InferLine greedy: found no plan (\(TerminalText.safe(r.greedyFailure ?? "no reason given")))")
         }
         for b in r.baselines ?? [] {
-          print(
+          say(
             String(format: "    %@: $%.3f/h, %.2f%% of queries over the SLO", b.name, b.costPerHour, b.missRate * 100))
         }
         if let points = r.frontier {
-          print(
+          say(
             "    cost against SLO: "
               + points.map { p in
                 String(format: "%g ms ", p.sloMs) + (p.costPerHour.map { String(format: "$%.3f/h", $0) } ?? "no plan")

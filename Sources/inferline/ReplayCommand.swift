@@ -112,16 +112,16 @@ extension InferLineCommand {
         return
       }
       let percentile = String(format: "%g", model.inputs.pipeline.slo.percentile)
-      print(
+      say(
         "pipeline '\(TerminalText.safe(model.name))', \(workload.trace.count) queries over \(String(format: "%.1f", results.first?.hours ?? 0)) hours, SLO P\(percentile) <= \(String(format: "%g", Double(model.slo) / 1e6)) ms\(unit ? ", scaled as one unit" : "")"
       )
-      print("starting from: " + TerminalText.safe(configuration.describe(stageNames: model.stageNames)))
-      print("policy      cost ($)   misses   P\(percentile) (ms)  decisions  replica-hours by hardware")
+      say("starting from: " + TerminalText.safe(configuration.describe(stageNames: model.stageNames)))
+      say("policy      cost ($)   misses   P\(percentile) (ms)  decisions  replica-hours by hardware")
       for r in results {
         let hours = r.replicaSecondsByHardware.sorted { $0.key < $1.key }.map {
           String(format: "%@ %.1f", TerminalText.safe($0.key), $0.value / 3600)
         }.joined(separator: ", ")
-        print(
+        say(
           r.policy.padding(toLength: 10, withPad: " ", startingAt: 0)
             + String(
               format: " %9.2f  %6.3f%%  %10.1f  %9d  ", r.cost, r.missRate * 100, r.percentileLatencyMs, r.decisions)

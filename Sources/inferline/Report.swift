@@ -116,8 +116,8 @@ extension InferLineCommand {
         throw ExitCode(ExitStatus.cannotWrite)
       }
       report.timings["charts and files"] = Date().timeIntervalSince(chartsStarted)
-      print(ReportWriter.summaryMarkdown(report), terminator: "")
-      print(
+      say(ReportWriter.summaryMarkdown(report), terminator: "")
+      say(
         "\nWrote \(out)/index.html, charts/, report.json and summary.md in \(String(format: "%.1f", Date().timeIntervalSince(started))) s."
       )
       if timings {
@@ -152,7 +152,7 @@ extension InferLineCommand {
 
     func run() throws {
       let (a, b) = try reportingInputErrors { (try ReportWriter.load(path: old), try ReportWriter.load(path: new)) }
-      for line in b.differences(from: a) { print(line) }
+      for line in b.differences(from: a) { say(line) }
     }
   }
 }

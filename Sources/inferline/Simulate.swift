@@ -171,21 +171,21 @@ extension InferLineCommand {
         try printJSON(output)
         return
       }
-      print(
+      say(
         "\(result.queries) queries, \(result.stageVisits) stage visits (routes: \(routes.map { "from \($0)" } ?? routeColumn.map { "from the log's '\($0)' column" } ?? "drawn, seed \(seed)"))"
       )
-      print(
+      say(
         String(
           format: "end-to-end latency: P50 %.2f ms, P95 %.2f, P99 %.2f, P99.9 %.2f, max %.2f", ms(summary.p50),
           ms(summary.p95),
           ms(summary.p99), ms(summary.p999), ms(summary.max)))
-      print(
+      say(
         String(format: "SLO P%g <= %g ms: ", spec.slo.percentile, spec.slo.latencyMs)
           + (result.feasible ? "met" : "missed")
           + String(format: " (%.3f%% of queries over it)", (result.fractionOverSLO ?? 1) * 100))
-      print("stage          hardware  batch  replicas  utilisation  mean wait  P99 wait  mean batch")
+      say("stage          hardware  batch  replicas  utilisation  mean wait  P99 wait  mean batch")
       for s in output.stages {
-        print(
+        say(
           s.name.padding(toLength: 14, withPad: " ", startingAt: 0) + " "
             + s.hardware.padding(toLength: 9, withPad: " ", startingAt: 0)
             + String(

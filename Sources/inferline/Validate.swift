@@ -33,7 +33,7 @@ extension InferLineCommand {
         throw ExitCode(ExitStatus.badInput)
       }
       for warning in inputs.warnings { note(warning.description) }
-      print(Self.describe(inputs))
+      say(Self.describe(inputs))
     }
 
     static func describe(_ inputs: PlanningInputs) -> String {
@@ -117,7 +117,7 @@ extension InferLineCommand {
         }
         let rows = PerfAnalyzerImport.rows(model: model, hardware: hardware, points: points, source: "perf_analyzer")
         guard let append else {
-          print(([PerfAnalyzerImport.header] + rows).joined(separator: "\n"))
+          say(([PerfAnalyzerImport.header] + rows).joined(separator: "\n"))
           return
         }
         var text = FileManager.default.contents(atPath: append).map { String(decoding: $0, as: UTF8.self) } ?? ""

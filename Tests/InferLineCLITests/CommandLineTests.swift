@@ -327,7 +327,9 @@ import Testing
   @Test func aPlanWhereGreedyFindsNone() throws {
     let s = Self.samples
     let log = path("v320.csv")
-    #expect(try run(["generate", "--process", "poisson", "--rate", "320", "--duration", "2m", "--seed", "5", "--out", log]).status == 0)
+    #expect(
+      try run(["generate", "--process", "poisson", "--rate", "320", "--duration", "2m", "--seed", "5", "--out", log])
+        .status == 0)
     let r = try run([
       "plan", "--trace", log, "--pipeline", "\(s)/pipelines/video-monitoring.yaml", "--hardware",
       "\(s)/hardware/aws-2026.yaml", "--profiles", "\(s)/profiles/profiles-2026.csv", "--json",

@@ -34,7 +34,8 @@ extension CommandLineTests {
 
   @Test func valuesThatWouldOverflowAreRefusedBeforeTheWork() throws {
     let log = path("ok.csv")
-    #expect(try run(["generate", "--process", "poisson", "--rate", "5", "--duration", "10m", "--out", log]).status == 0)
+    #expect(
+      try run(["generate", "--process", "poisson", "--rate", "5", "--duration", "10m", "--out", log]).status == 0)
     let envelope = try run(["envelope", log, "--max-window", "80000d"])
     #expect(envelope.status == 64 && envelope.stderr.contains("up to 366d"))
     let s = Self.samples
@@ -58,14 +59,17 @@ extension CommandLineTests {
   @Test func diffOfReportsWithRepeatedStagesOrNaNCostsSaysWhatChanged() throws {
     let s = Self.samples
     let log = path("d.csv")
-    #expect(try run(["generate", "--process", "poisson", "--rate", "5", "--duration", "20m", "--out", log]).status == 0)
+    #expect(
+      try run(["generate", "--process", "poisson", "--rate", "5", "--duration", "20m", "--out", log]).status == 0)
     let out = path("d-report")
     let r = try run([
       "report", log, "--pipeline", "\(s)/pipelines/cascade.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml",
       "--profiles", "\(s)/profiles/profiles-2026.csv", "--out", out, "--quiet", "--growth", "2", "--window", "10m",
     ])
     #expect(r.status == 0, "\(r.stderr)")
-    var object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/report.json"))) as! [String: Any]
+    var object =
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/report.json")))
+      as! [String: Any]
     var stages = object["stages"] as! [[String: Any]]
     stages[1]["name"] = stages[0]["name"]
     object["stages"] = stages
@@ -83,7 +87,8 @@ extension CommandLineTests {
       .replacingOccurrences(of: "name: cascade", with: "name: \"evil\\e]0;pwned\\a\\e[2J\\u202Eeman\"")
     let pipeline = try write("evil.yaml", spec)
     let log = path("e.csv")
-    #expect(try run(["generate", "--process", "poisson", "--rate", "5", "--duration", "10m", "--out", log]).status == 0)
+    #expect(
+      try run(["generate", "--process", "poisson", "--rate", "5", "--duration", "10m", "--out", log]).status == 0)
     let r = try run([
       "plan", "--trace", log, "--pipeline", pipeline, "--hardware", "\(s)/hardware/aws-2026.yaml",
       "--profiles", "\(s)/profiles/profiles-2026.csv", "--window", "10m",
@@ -115,7 +120,8 @@ extension CommandLineTests {
     let s = Self.samples
     let other = try write("other.csv", "timestamp,pipeline\n1.0,fraud\n2.0,fraud\n3.0,fraud\n")
     let r = try run([
-      "plan", "--trace", other, "--pipeline", "\(s)/pipelines/cascade.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml",
+      "plan", "--trace", other, "--pipeline", "\(s)/pipelines/cascade.yaml", "--hardware",
+      "\(s)/hardware/aws-2026.yaml",
       "--profiles", "\(s)/profiles/profiles-2026.csv",
     ])
     #expect(r.status == 65 && r.stderr.contains("names only 'fraud', not 'cascade'"))
@@ -123,5 +129,17 @@ extension CommandLineTests {
     let h = try run(["inspect", huge])
     #expect(h.status == 65 && h.stderr.contains("no timestamp column found") && h.stderr.contains("more"))
     #expect(h.stderr.utf8.count < 2_000)
+  }
+
+  @Test func everyCommandPrintsNamesFromLogsWithoutEscapeSequences() throws {
+    let log = try write(
+      "esc.csv", "timestamp,pipeline\n1.0,\"a\u{1B}[31mred\u{202E}\"\n2.0,\"a\u{1B}[31mred\u{202E}\"\n")
+    for command in [["inspect", log], ["envelope", log], ["inspect", path("no\u{1B}]0;title\u{07}.csv")]] {
+      let r = try run(command)
+      for text in [r.stdout, r.stderr] {
+        #expect(!text.contains("\u{1B}") && !text.contains("\u{07}") && !text.contains("\u{202E}"), "\(command[0])")
+      }
+      #expect((r.stdout + r.stderr).contains("\\u{1b}"))
+    }
   }
 }

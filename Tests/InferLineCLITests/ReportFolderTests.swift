@@ -14,11 +14,15 @@ extension CommandLineTests {
 
   func smallLog() throws -> String {
     let log = path("small.csv")
-    #expect(try run(["generate", "--process", "poisson", "--rate", "3", "--duration", "10m", "--seed", "2", "--out", log]).status == 0)
+    #expect(
+      try run(["generate", "--process", "poisson", "--rate", "3", "--duration", "10m", "--seed", "2", "--out", log])
+        .status == 0)
     return log
   }
 
-  func contents(_ folder: String) -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted() }
+  func contents(_ folder: String) -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted()
+  }
 
   @Test func outRefusesAFolderThatIsNotAReportAndChangesNothing() throws {
     let log = try smallLog()

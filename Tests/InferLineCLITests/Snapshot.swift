@@ -20,7 +20,9 @@ enum Snapshot {
         "no snapshot \(name): record it with INFERLINE_RECORD_SNAPSHOTS=1 swift test", sourceLocation: sourceLocation)
       return
     }
-    #expect(text == golden, "\(name) changed; if on purpose, re-record with INFERLINE_RECORD_SNAPSHOTS=1", sourceLocation: sourceLocation)
+    #expect(
+      text == golden, "\(name) changed; if on purpose, re-record with INFERLINE_RECORD_SNAPSHOTS=1",
+      sourceLocation: sourceLocation)
   }
 }
 

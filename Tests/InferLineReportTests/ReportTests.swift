@@ -109,7 +109,8 @@ struct ReportFixture: Sendable {
     var report = ReportFixture.sharedReport
     report.pipelineName = "evil\u{202E}eman\u{2066}x"
     let html = try ReportWriter.renderHTML(report, charts: [:], templates: nil)
-    #expect(!html.unicodeScalars.contains { (0x202A...0x202E).contains($0.value) || (0x2066...0x2069).contains($0.value) })
+    #expect(
+      !html.unicodeScalars.contains { (0x202A...0x202E).contains($0.value) || (0x2066...0x2069).contains($0.value) })
     #expect(html.contains("evil\\u{202e}eman\\u{2066}x"))
     let summary = ReportWriter.summaryMarkdown(report)
     #expect(!summary.unicodeScalars.contains { $0.value == 0x202E } && summary.contains("evil\\u{202e}eman"))

@@ -165,7 +165,8 @@ public struct CapacityReport: Sendable, Equatable, Codable {
       if old.hardwarePrices[hw] == nil { d.append("hardware \(hw) added at \(money(price))/h") }
     }
     for hw in old.hardwarePrices.keys.sorted() where hardwarePrices[hw] == nil { d.append("hardware \(hw) removed") }
-    let oldStages = Dictionary(zip(old.stages.map(\.name), old.recommended?.stages ?? []), uniquingKeysWith: { a, _ in a })
+    let oldStages = Dictionary(
+      zip(old.stages.map(\.name), old.recommended?.stages ?? []), uniquingKeysWith: { a, _ in a })
     for (stage, now) in zip(stages.map(\.name), recommended?.stages ?? []) {
       guard let was = oldStages[stage] else {
         d.append("stage \(stage) is new: \(now)")

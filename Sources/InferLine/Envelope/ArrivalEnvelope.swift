@@ -41,22 +41,22 @@ public struct ArrivalEnvelope: Sendable, Equatable, Codable {
     guard !arrivals.isEmpty else { return [Int](repeating: 0, count: windows.count) }
     let chunks = arrivals.count >= 1 << 20 ? 4 : 1
     return withParallelBuffer(count: windows.count * chunks, repeating: 0) { best in
-    arrivals.withUnsafeBufferPointer { t in
-      let trace = ParallelView(t)
-      let body: @Sendable (Int) -> Void = { task in
-        let k = task / chunks
-        let chunk = task % chunks
-        let n = trace.buffer.count
-        best[task] = maxInRange(
-          trace.buffer, window: windows[k], from: n * chunk / chunks, to: n * (chunk + 1) / chunks)
+      arrivals.withUnsafeBufferPointer { t in
+        let trace = ParallelView(t)
+        let body: @Sendable (Int) -> Void = { task in
+          let k = task / chunks
+          let chunk = task % chunks
+          let n = trace.buffer.count
+          best[task] = maxInRange(
+            trace.buffer, window: windows[k], from: n * chunk / chunks, to: n * (chunk + 1) / chunks)
+        }
+        let tasks = windows.count * chunks
+        if parallel && tasks > 1 && arrivals.count >= 1 << 16 {
+          DispatchQueue.concurrentPerform(iterations: tasks, execute: body)
+        } else {
+          for task in 0..<tasks { body(task) }
+        }
       }
-      let tasks = windows.count * chunks
-      if parallel && tasks > 1 && arrivals.count >= 1 << 16 {
-        DispatchQueue.concurrentPerform(iterations: tasks, execute: body)
-      } else {
-        for task in 0..<tasks { body(task) }
-      }
-    }
       return windows.indices.map { k in (0..<chunks).map { best[k * chunks + $0] }.max()! }
     }
   }

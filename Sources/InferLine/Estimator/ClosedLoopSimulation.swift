@@ -30,7 +30,6 @@ public final class ClosedLoopSimulation {
     }
   }
 
-
   /// The time of the last event handled, nanoseconds.
   public var now: Int64 { state.now }
 

@@ -36,7 +36,8 @@ public struct HardwareCatalog: Sendable, Equatable {
     else { return (nil, sink.items) }
     top.checkKeys(keys, in: "the catalog", sink: &sink)
     let name =
-      top.string("name", required: false, in: "the catalog", sink: &sink) ?? URL(fileURLWithPath: path).lastPathComponent
+      top.string("name", required: false, in: "the catalog", sink: &sink)
+      ?? URL(fileURLWithPath: path).lastPathComponent
     var entries: [Hardware] = []
     guard case .sequence(let list)? = top["hardware"], !list.isEmpty else {
       sink.error(

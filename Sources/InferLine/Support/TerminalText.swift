@@ -2,12 +2,13 @@
 /// and bidirectional overrides are shown as `\u{...}` escapes, so a name cannot move the cursor, recolour the
 /// screen, set the window title or reorder the surrounding text.
 public enum TerminalText {
+  /// - Parameter keepingLineBreaks: keep `\n` and `\t` (for whole messages; names get them escaped).
   /// - Complexity: O(characters).
-  public static func safe(_ text: String) -> String {
+  public static func safe(_ text: String, keepingLineBreaks: Bool = false) -> String {
     var result = ""
     result.reserveCapacity(text.utf8.count)
     for scalar in text.unicodeScalars {
-      if isUnsafe(scalar) {
+      if isUnsafe(scalar) && !(keepingLineBreaks && (scalar == "\n" || scalar == "\t")) {
         result += "\\u{\(String(scalar.value, radix: 16))}"
       } else {
         result.unicodeScalars.append(scalar)
@@ -30,7 +31,11 @@ public enum TerminalText {
     guard text.unicodeScalars.contains(where: isBidi) else { return text }
     var result = ""
     for scalar in text.unicodeScalars {
-      if isBidi(scalar) { result += "\\u{\(String(scalar.value, radix: 16))}" } else { result.unicodeScalars.append(scalar) }
+      if isBidi(scalar) {
+        result += "\\u{\(String(scalar.value, radix: 16))}"
+      } else {
+        result.unicodeScalars.append(scalar)
+      }
     }
     return result
   }

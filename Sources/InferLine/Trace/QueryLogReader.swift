@@ -212,7 +212,8 @@ public enum QueryLogReader {
         } else {
           var parser = parserTemplate
           let r = bounds[task]
-          parser.parse(UnsafePointer(currentBox.buffer.baseAddress!), r.lowerBound, r.upperBound, into: &parsing.results[task])
+          parser.parse(
+            UnsafePointer(currentBox.buffer.baseAddress!), r.lowerBound, r.upperBound, into: &parsing.results[task])
         }
       }
       if let error = work.readError ?? merger.error { throw error }
@@ -324,7 +325,9 @@ public enum QueryLogReader {
     }
     // The most common magnitude (the first seen among equals); none readable: every line will be reported as
     // malformed anyway.
-    let best = order.max { votes[$0]! < votes[$1]! || (votes[$0]! == votes[$1]! && order.firstIndex(of: $0)! > order.firstIndex(of: $1)!) }
+    let best = order.max {
+      votes[$0]! < votes[$1]! || (votes[$0]! == votes[$1]! && order.firstIndex(of: $0)! > order.firstIndex(of: $1)!)
+    }
     return (best ?? (sawZero ? .relativeSeconds : .seconds), false)
   }
 }
@@ -460,7 +463,9 @@ public struct QueryLogSet: Sendable {
         throw InputError(
           file: reports.map(\.file).joined(separator: ", "),
           "the log's pipeline column names only '\(TerminalText.safe(named))', not '\(TerminalText.safe(pipeline.name))'",
-          fix: "give the log of pipeline '\(TerminalText.safe(pipeline.name))', or name the pipeline in its file as the log does")
+          fix:
+            "give the log of pipeline '\(TerminalText.safe(pipeline.name))', or name the pipeline in its file as the log does"
+        )
       }
       return traces[0]
     }

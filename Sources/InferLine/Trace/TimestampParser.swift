@@ -96,7 +96,8 @@ public enum TimestampProblem: String, Sendable, Codable {
   case empty = "empty timestamp"
   case notATimestamp = "not a number or an ISO-8601 date-time"
   case negative = "negative timestamp"
-  case outOfRange = "timestamp out of range (inferline reads instants from 1900 to 2149, so that any two fit a 64-bit span in nanoseconds)"
+  case outOfRange =
+    "timestamp out of range (inferline reads instants from 1900 to 2149, so that any two fit a 64-bit span in nanoseconds)"
   case invalidDate = "no such date or time of day"
 }
 

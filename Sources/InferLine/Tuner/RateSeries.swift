@@ -27,36 +27,36 @@ enum RateSeries {
   /// - Complexity: O((N + ticks) x sizes); sizes run in parallel.
   static func envelopeRates(_ arrivals: [Int64], ticks: [Int64], sizes: [Int64], history: Int64) -> [[Double]] {
     return withParallelBuffer(count: sizes.count * ticks.count, repeating: 0.0) { result in
-    arrivals.withUnsafeBufferPointer { t in
-      let trace = ParallelView(t)
-      DispatchQueue.concurrentPerform(iterations: sizes.count) { k in
-        let a = trace.buffer
-        let d = sizes[k]
-        let n = a.count
-        var countEnd = 0  // two-pointer end for c_i
-        var deque = [Int32](repeating: 0, count: n)  // indices, counts decreasing
-        var head = 0, tail = 0
-        var added = 0  // next i to consider adding
-        var values = [Int32](repeating: 0, count: n)
-        for (tickIndex, now) in ticks.enumerated() {
-          // Add every i whose window [t_i, t_i + D) has closed by now.
-          while added < n, a[added] + d <= now {
-            if countEnd < added { countEnd = added }
-            while countEnd < n, a[countEnd] < a[added] + d { countEnd += 1 }
-            values[added] = Int32(countEnd - added)
-            while tail > head, values[Int(deque[tail - 1])] <= values[added] { tail -= 1 }
-            deque[tail] = Int32(added)
-            tail += 1
-            added += 1
+      arrivals.withUnsafeBufferPointer { t in
+        let trace = ParallelView(t)
+        DispatchQueue.concurrentPerform(iterations: sizes.count) { k in
+          let a = trace.buffer
+          let d = sizes[k]
+          let n = a.count
+          var countEnd = 0  // two-pointer end for c_i
+          var deque = [Int32](repeating: 0, count: n)  // indices, counts decreasing
+          var head = 0, tail = 0
+          var added = 0  // next i to consider adding
+          var values = [Int32](repeating: 0, count: n)
+          for (tickIndex, now) in ticks.enumerated() {
+            // Add every i whose window [t_i, t_i + D) has closed by now.
+            while added < n, a[added] + d <= now {
+              if countEnd < added { countEnd = added }
+              while countEnd < n, a[countEnd] < a[added] + d { countEnd += 1 }
+              values[added] = Int32(countEnd - added)
+              while tail > head, values[Int(deque[tail - 1])] <= values[added] { tail -= 1 }
+              deque[tail] = Int32(added)
+              tail += 1
+              added += 1
+            }
+            // Drop windows that started before the history.
+            while tail > head, a[Int(deque[head])] < now - history { head += 1 }
+            let best = tail > head ? Int(values[Int(deque[head])]) : 0
+            result[k * ticks.count + tickIndex] = Double(best) / (Double(d) / 1e9)
           }
-          // Drop windows that started before the history.
-          while tail > head, a[Int(deque[head])] < now - history { head += 1 }
-          let best = tail > head ? Int(values[Int(deque[head])]) : 0
-          result[k * ticks.count + tickIndex] = Double(best) / (Double(d) / 1e9)
         }
       }
-    }
-    return (0..<sizes.count).map { k in Array(result.buffer[(k * ticks.count)..<((k + 1) * ticks.count)]) }
+      return (0..<sizes.count).map { k in Array(result.buffer[(k * ticks.count)..<((k + 1) * ticks.count)]) }
     }
   }
 }

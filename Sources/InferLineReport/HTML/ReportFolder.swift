@@ -31,19 +31,25 @@ public struct ReportFolder: ~Copyable {
     let parent = destination.deletingLastPathComponent()
     let name = destination.lastPathComponent
     guard !name.isEmpty, name != "/", name != ".", name != ".." else {
-      throw InputError(file: destination.path, "is not a folder name a report can be written to", fix: "name a new folder, e.g. --out Reports/nightly")
+      throw InputError(
+        file: destination.path, "is not a folder name a report can be written to",
+        fix: "name a new folder, e.g. --out Reports/nightly")
     }
     var isFolder: ObjCBool = false
     if FileManager.default.fileExists(atPath: destination.path, isDirectory: &isFolder) {
       guard isFolder.boolValue else {
-        throw InputError(file: destination.path, "is a file, not a report folder", fix: "name a folder for --out (it is replaced as a whole)")
+        throw InputError(
+          file: destination.path, "is a file, not a report folder",
+          fix: "name a folder for --out (it is replaced as a whole)")
       }
       try Self.checkReplaceable(destination)
     }
     do {
       try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
     } catch {
-      throw InputError(file: parent.path, "cannot create the folder: \(error.localizedDescription)", fix: "check the path and its permissions")
+      throw InputError(
+        file: parent.path, "cannot create the folder: \(error.localizedDescription)",
+        fix: "check the path and its permissions")
     }
     let lockPath = parent.appendingPathComponent(".\(name).lock").path
     let fd = inferline_lock_file(lockPath)
@@ -54,7 +60,9 @@ public struct ReportFolder: ~Copyable {
           file: destination.path, "another inferline run is writing this report now",
           fix: "wait for it to finish, or write to another --out folder")
       }
-      throw InputError(file: lockPath, "cannot create the lock file: \(String(cString: strerror(code)))", fix: "check that the folder can be written")
+      throw InputError(
+        file: lockPath, "cannot create the lock file: \(String(cString: strerror(code)))",
+        fix: "check that the folder can be written")
     }
     do {
       try recoverAndClean(destination: destination, parent: parent)
@@ -100,7 +108,8 @@ public struct ReportFolder: ~Copyable {
 
   /// A new, empty temporary folder beside the destination, for the run to fill.
   func makeTemporary() throws -> URL {
-    let temporary = parent.appendingPathComponent("\(Self.partialPrefix(destination))\(ProcessInfo.processInfo.processIdentifier)")
+    let temporary = parent.appendingPathComponent(
+      "\(Self.partialPrefix(destination))\(ProcessInfo.processInfo.processIdentifier)")
     try? FileManager.default.removeItem(at: temporary)
     try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: false)
     try Data("inferline report folder: `report --out` replaces only folders that carry this file\n".utf8)
@@ -121,7 +130,8 @@ public struct ReportFolder: ~Copyable {
       try? FileManager.default.removeItem(at: temporary)
       return
     }
-    let old = parent.appendingPathComponent("\(Self.oldPrefix(destination))\(ProcessInfo.processInfo.processIdentifier)")
+    let old = parent.appendingPathComponent(
+      "\(Self.oldPrefix(destination))\(ProcessInfo.processInfo.processIdentifier)")
     try FileManager.default.moveItem(at: destination, to: old)
     do {
       try FileManager.default.moveItem(at: temporary, to: destination)

@@ -102,7 +102,8 @@ public enum ReportWriter {
     guard let cost = r.recommendedCostPerHour else { return "" }
     let ties = r.baselines.filter { $0.feasible && abs($0.costPerHour - cost) < 1e-9 }.map(\.name)
     guard !ties.isEmpty else { return "" }
-    return "On the busiest window \(ties.joined(separator: " and ")) costs the same as the recommended plan: at this load the pipeline as one unit is already the cheapest feasible provisioning."
+    return
+      "On the busiest window \(ties.joined(separator: " and ")) costs the same as the recommended plan: at this load the pipeline as one unit is already the cheapest feasible provisioning."
   }
 
   static func money(_ v: Double?) -> String { v.map { String(format: "%.2f", $0) } ?? "n/a" }
@@ -202,7 +203,8 @@ public enum ReportWriter {
     if let templates {
       path = templates.appendingPathComponent("report.mustache").path
       guard let read = try? String(contentsOfFile: path, encoding: .utf8) else {
-        throw InputError(file: path, "cannot read the report template", fix: "point --templates at a folder with report.mustache")
+        throw InputError(
+          file: path, "cannot read the report template", fix: "point --templates at a folder with report.mustache")
       }
       text = read
     }
@@ -227,7 +229,8 @@ public enum ReportWriter {
     // escapes, so a name cannot reorder the text around it ("seed 1eman").
     let html = TerminalText.showingBidiControls(template.render(context(r, charts: charts)))
     guard !html.allSatisfy(\.isWhitespace) else {
-      throw InputError(file: path, "the report template renders to nothing", fix: "start from Templates/report.mustache")
+      throw InputError(
+        file: path, "the report template renders to nothing", fix: "start from Templates/report.mustache")
     }
     return html
   }
@@ -248,7 +251,8 @@ public enum ReportWriter {
       lines.append("- Predicted share over the SLO with the InferLine tuner: \(percent(tuned.missRate))")
     }
     for b in r.replays.filter({ $0.policy != "inferline" }) + r.baselineReplays {
-      lines.append("- \(MarkdownText.escape(b.policy)): $\(money(b.cost)) over the log, \(percent(b.missRate)) over the SLO")
+      lines.append(
+        "- \(MarkdownText.escape(b.policy)): $\(money(b.cost)) over the log, \(percent(b.missRate)) over the SLO")
     }
     if r.unattainableWindows > 0 { lines.append("- **\(r.unattainableWindows) window(s) cannot meet the SLO**") }
     if let p = r.previous {

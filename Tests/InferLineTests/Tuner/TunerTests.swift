@@ -71,7 +71,8 @@ struct OneStage {
     #expect(stepped.finish().latencies == reference.latencies)
     // Changes at distinct times, given up front or made while the run is under way: the same latencies.
     let changes = [
-      ReplicaChange(time: 8_000_000_001, stage: 0, replicas: 1), ReplicaChange(time: 12_500_000_000, stage: 1, replicas: 5),
+      ReplicaChange(time: 8_000_000_001, stage: 0, replicas: 1),
+      ReplicaChange(time: 12_500_000_000, stage: 1, replicas: 5),
       ReplicaChange(time: 15_000_000_003, stage: 0, replicas: 4),
     ]
     var withChanges = input
@@ -119,7 +120,9 @@ struct OneStage {
     let first = try #require(run.changes.first { $0.replicas > 2 })
     #expect(first.time == firstUp.time + 5 * second)
     // Misses come only from the backlog of the provisioning delay: none once it has drained (30 s on).
-    let late = run.simulation.latencies!.enumerated().filter { q, l in day[q] > firstUp.time + 30 * second && l > 100_000_000 }
+    let late = run.simulation.latencies!.enumerated().filter { q, l in
+      day[q] > firstUp.time + 30 * second && l > 100_000_000
+    }
     #expect(late.isEmpty, "\(late.count) late misses")
   }
 
@@ -169,7 +172,8 @@ struct OneStage {
     // at least for the hold (no cancel-before-serving churn), then released.
     let day = poisson(100, 0, 120, seed: 10) + poisson(500, 120, 125, seed: 11) + poisson(100, 125, 500, seed: 12)
     let slow = OneStage(provisioningDelay: 30)
-    let run = try course(.inferline(InferLineTuner()), day: day, planning: poisson(100, 0, 600, seed: 13), replicas: 2, stage: slow)
+    let run = try course(
+      .inferline(InferLineTuner()), day: day, planning: poisson(100, 0, 600, seed: 13), replicas: 2, stage: slow)
     let ups = run.decided[0].filter { $0.time >= 120 * second && $0.replicas > 2 }
     let up = try #require(ups.first)
     // Every replica decided was served before being released: the first scale-down comes after it serves.
