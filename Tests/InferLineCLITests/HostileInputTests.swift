@@ -142,4 +142,15 @@ extension CommandLineTests {
       #expect((r.stdout + r.stderr).contains("\\u{1b}"))
     }
   }
+
+  @Test func aByteOrderMarkIsNotPartOfTheFirstLine() throws {
+    let bom = "\u{FEFF}"
+    let jsonl = try write("bom.jsonl", bom + "{\"ts\": 1.5}\n{\"ts\": 2.5}\n")
+    let csv = try write("bom.csv", bom + "timestamp\n1.5\n2.5\n")
+    for file in [jsonl, csv] {
+      let r = try run(["inspect", file, "--json"])
+      #expect(r.status == 0, "\(r.stderr)")
+      #expect(r.stdout.contains("\"queries\" : 2") && r.stdout.contains("\"malformedLines\" : 0"), "\(r.stdout)")
+    }
+  }
 }

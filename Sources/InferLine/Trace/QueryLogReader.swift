@@ -100,6 +100,11 @@ public enum QueryLogReader {
     // First block: find the header (first non-blank line).
     current.count = try fill(&current, from: source, after: 0)
     contentBytes += current.count
+    // A UTF-8 byte-order mark (Excel and some exporters write one) is not part of the first line.
+    if current.count >= 3, current.base[0] == 0xEF, current.base[1] == 0xBB, current.base[2] == 0xBF {
+      current.base.update(from: current.base + 3, count: current.count - 3)
+      current.count -= 3
+    }
     var headerEnd: Int? = nil
     var headerLine = 0
     var offset = 0
