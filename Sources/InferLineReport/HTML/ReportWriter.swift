@@ -244,7 +244,9 @@ public enum ReportWriter {
       "- Recommended (busiest window, $\(money(r.recommendedCostPerHour))/h): \(MarkdownText.escape(describe(r.recommended, r)))",
       "- Windows proven optimal: \(r.windows.filter { $0.provenOptimal == true }.count) of \(r.windows.filter { $0.configuration != nil }.count) planned"
         + (r.windows.compactMap(\.greedyGap).max().map {
-          String(format: "; InferLine's greedy planner is up to %.1f%% dearer", $0 * 100)
+          $0 > 1e-9
+            ? String(format: "; InferLine's greedy planner is up to %.1f%% dearer", $0 * 100)
+            : "; InferLine's greedy planner finds the same cost in every window"
         } ?? ""),
     ]
     if let tuned = r.tunerReplay {
