@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 CONFIG ?= release
 
-.PHONY: setup report test bench-ingest bench-envelope bench-estimator bench-planner bench-planner-day bench-replay bench-replay-day bench-report clean
+.PHONY: setup report test fuzz bench-ingest bench-envelope bench-estimator bench-planner bench-planner-day bench-replay bench-replay-day bench-report clean
 
 setup:
 	@Scripts/setup.sh --no-build
@@ -15,6 +15,19 @@ report: setup
 
 test: setup
 	swift test
+
+# Fuzz the log reader and the pipeline/catalog/profile loaders with libFuzzer (Fuzz/, a package of its own),
+# FUZZ_SECONDS each (default 30), from the seed corpus in Fuzz/Corpus; findings go to Fuzz/findings/.
+FUZZ_SECONDS ?= 30
+fuzz: setup
+	cd Fuzz && swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
+	mkdir -p Fuzz/findings
+	for t in FuzzLogReader:logs FuzzPipelineFiles:pipelines; do \
+	  corpus=$$(mktemp -d); \
+	  ASAN_OPTIONS=detect_leaks=0 Fuzz/.build/release/$${t%%:*} $$corpus Fuzz/Corpus/$${t##*:} \
+	    -max_total_time=$(FUZZ_SECONDS) -timeout=10 -artifact_prefix=Fuzz/findings/ || exit 1; \
+	  rm -rf $$corpus; \
+	done
 
 bench-ingest: setup
 	@Benchmarks/ingest.sh

@@ -1,0 +1,16 @@
+// swift-tools-version: 6.0
+// Fuzz targets for the log reader and the pipeline, catalog and profile loaders (libFuzzer). A package of its own,
+// so that the main build never needs it. `make fuzz` builds them with
+// `-Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library` (as swift-protobuf's FuzzTesting does) and runs them.
+import PackageDescription
+
+let package = Package(
+  name: "inferline-fuzz",
+  dependencies: [.package(name: "inferline", path: "..")],
+  targets: [
+    .executableTarget(
+      name: "FuzzLogReader", dependencies: [.product(name: "InferLine", package: "inferline")]),
+    .executableTarget(
+      name: "FuzzPipelineFiles", dependencies: [.product(name: "InferLine", package: "inferline")]),
+  ]
+)
