@@ -83,6 +83,17 @@ extension InferLineCommand {
     @Flag(help: "Print JSON for machines instead of tables.")
     var json = false
 
+    @Flag(help: "Print the time spent reading the log and simulating, and the stage visits per second.")
+    var timings = false
+
+    /// Where the time went (with --timings).
+    struct Timings: Encodable {
+      var parseSeconds: Double
+      var simulationSeconds: Double
+      var stageVisits: Int
+      var visitsPerSecond: Double
+    }
+
     struct Output: Encodable {
       var queries: Int
       var stageVisits: Int
@@ -93,6 +104,7 @@ extension InferLineCommand {
       var fractionOverSLO: Double
       var latencyMs: [String: Double]
       var stages: [StageOutput]
+      var timings: Timings?
     }
 
     struct StageOutput: Encodable {
@@ -116,6 +128,7 @@ extension InferLineCommand {
       guard ["deterministic", "lognormal"].contains(serviceTimes) else {
         throw ValidationError("--service-times must be deterministic or lognormal (got '\(serviceTimes)')")
       }
+      let started = Date()
       let inputs = try pipelineOptions.load()
       let spec = inputs.pipeline
       if let routeColumn {
@@ -148,7 +161,9 @@ extension InferLineCommand {
           arrivals: arrivals, configuration: configuration, routes: routeSource,
           serviceTimes: serviceTimes == "lognormal" ? .lognormal(seed: seed) : .deterministic)
       }
+      let parsed = Date()
       let result = Estimator.simulate(input)
+      let simulated = Date()
       let summary = result.summary!
       func ms(_ ns: Int64) -> Double { ns == .max ? .infinity : Double(ns) / 1e6 }
       let output = Output(
@@ -166,7 +181,18 @@ extension InferLineCommand {
             utilisation: s.utilisation, meanWaitMs: s.meanWaitNanoseconds / 1e6,
             p99WaitMs: Double(s.p99WaitNanoseconds) / 1e6,
             meanBatchSize: s.meanBatchSize, batchSizeCounts: s.batchSizeCounts)
-        })
+        },
+        timings: timings
+          ? Timings(
+            parseSeconds: parsed.timeIntervalSince(started),
+            simulationSeconds: simulated.timeIntervalSince(parsed), stageVisits: result.stageVisits,
+            visitsPerSecond: Double(result.stageVisits) / max(simulated.timeIntervalSince(parsed), 1e-9)) : nil)
+      if let t = output.timings, !json {
+        note(
+          String(
+            format: "timings: reading and setting up %.3f s, simulating %.3f s (%d stage visits, %.2f M visits/s)",
+            t.parseSeconds, t.simulationSeconds, t.stageVisits, t.visitsPerSecond / 1e6))
+      }
       if json {
         try printJSON(output)
         return

@@ -153,4 +153,20 @@ extension CommandLineTests {
       #expect(r.stdout.contains("\"queries\" : 2") && r.stdout.contains("\"malformedLines\" : 0"), "\(r.stdout)")
     }
   }
+
+  @Test func simulateReportsWhereTheTimeWent() throws {
+    let s = Self.samples
+    let r = try run([
+      "simulate", "--trace", "\(s)/logs/video-day.csv.gz", "--pipeline", "\(s)/pipelines/video-monitoring.yaml",
+      "--hardware", "\(s)/hardware/aws-2026.yaml", "--profiles", "\(s)/profiles/profiles-2026.csv",
+      "--config", "\(s)/pipelines/video-monitoring.config.yaml", "--timings", "--json",
+    ])
+    #expect(r.status == 0, "\(r.stderr)")
+    let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+    let timings = try #require(json["timings"] as? [String: Double])
+    #expect(timings["stageVisits"] == Double(json["stageVisits"] as! Int))
+    let expected = timings["stageVisits"]! / timings["simulationSeconds"]!
+    #expect(abs(timings["visitsPerSecond"]! - expected) / expected < 1e-9)
+    #expect(timings["parseSeconds"]! > 0 && timings["simulationSeconds"]! > 0)
+  }
 }
