@@ -169,4 +169,26 @@ extension CommandLineTests {
     #expect(abs(timings["visitsPerSecond"]! - expected) / expected < 1e-9)
     #expect(timings["parseSeconds"]! > 0 && timings["simulationSeconds"]! > 0)
   }
+
+  @Test func filesThatAreNotLogsOfLinesGetTheirOwnReason() throws {
+    let array = try write("array.json", "[{\"ts\": 1.5}, {\"ts\": 2.5}]\n")
+    let a = try run(["inspect", array])
+    #expect(a.status == 65 && a.stderr.contains("one JSON array") && a.stderr.contains("jq -c"))
+    let classicMac = try write("cr.csv", "timestamp\r1.5\r2.5\r3.5\r")
+    let c = try run(["inspect", classicMac])
+    #expect(c.status == 65 && c.stderr.contains("carriage return alone") && c.stderr.contains("tr "))
+    // gzip inside gzip
+    let plain = try write("p.csv", "timestamp\n1.5\n2.5\n")
+    let once = path("once.csv.gz"), twice = path("twice.csv.gz")
+    for (from, to) in [(plain, once), (once, twice)] {
+      let gzip = Process()
+      gzip.executableURL = URL(fileURLWithPath: "/bin/sh")
+      gzip.arguments = ["-c", "gzip -c '\(from)' > '\(to)'"]
+      try gzip.run()
+      gzip.waitUntilExit()
+    }
+    let g = try run(["inspect", twice])
+    #expect(g.status == 65 && g.stderr.contains("gzip-compressed twice"))
+    #expect(try run(["inspect", once]).status == 0)
+  }
 }

@@ -105,6 +105,7 @@ public enum QueryLogReader {
       current.base.update(from: current.base + 3, count: current.count - 3)
       current.count -= 3
     }
+    try Self.refuseKnownMistakes(current, path: path)
     var headerEnd: Int? = nil
     var headerLine = 0
     var offset = 0
@@ -289,6 +290,30 @@ public enum QueryLogReader {
     var e = end
     if e > 0, e <= block.count, e - 1 >= 0, block.base[e - 1] == 0x0D { e -= 1 }
     return e
+  }
+
+  /// Shapes of file that are not a log of lines, each with its own reason and fix (they would otherwise be read as
+  /// one long malformed line or a header of garbage).
+  static func refuseKnownMistakes(_ block: Block, path: String) throws {
+    let bytes = UnsafeBufferPointer(start: block.base, count: min(block.count, 1 << 16))
+    guard let first = bytes.firstIndex(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }) else { return }
+    if bytes.count >= 2, bytes[0] == 0x1F, bytes[1] == 0x8B {
+      throw InputError(
+        file: path, "the file is gzip-compressed twice (after one decompression it is gzip again)",
+        fix: "decompress it once: gunzip -c \(ByteSource.shellQuoted(path)) > once.gz")
+    }
+    if bytes[first] == UInt8(ascii: "[") {
+      throw InputError(
+        file: path, "the file is one JSON array; inferline reads JSON Lines (one object per line)",
+        fix: "convert it: jq -c '.[]' \(ByteSource.shellQuoted(path)) > log.jsonl")
+    }
+    let lineEnd = bytes[first...].firstIndex(of: 0x0A) ?? bytes.count
+    let carriageReturns = bytes[first..<lineEnd].dropLast().filter { $0 == 0x0D }.count
+    if carriageReturns >= 2 {
+      throw InputError(
+        file: path, "the lines end with a carriage return alone (old Mac line endings), so the file reads as one line",
+        fix: "convert them: tr '\\r' '\\n' < \(ByteSource.shellQuoted(path)) > fixed.csv")
+    }
   }
 
   /// Guesses the unit of numeric timestamps from the magnitudes of the first 1,000 data lines' values: the most
