@@ -191,4 +191,11 @@ extension CommandLineTests {
     #expect(g.status == 65 && g.stderr.contains("gzip-compressed twice"))
     #expect(try run(["inspect", once]).status == 0)
   }
+
+  @Test func aFirstJSONLineWithoutTheTimeKeyIsOneMalformedLine() throws {
+    let log = try write("first.jsonl", "{\"user\": 7}\n{\"ts\": 1.5, \"user\": 8}\n{\"ts\": 2.5}\n")
+    let r = try run(["inspect", log, "--json"])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(r.stdout.contains("\"queries\" : 2") && r.stdout.contains("\"malformedLines\" : 1"), "\(r.stdout)")
+  }
 }

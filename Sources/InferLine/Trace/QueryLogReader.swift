@@ -131,7 +131,29 @@ public enum QueryLogReader {
         fix: "check that the right file was named and that the export finished")
     }
     let header = current.bytes(lineStart(current, before: headerEnd)..<lineContentEnd(current, headerEnd))
-    let layout = try LogLayout.detect(firstLine: header, file: path, lineNumber: headerLine, options: options)
+    var layout: LogLayout
+    do {
+      layout = try LogLayout.detect(firstLine: header, file: path, lineNumber: headerLine, options: options)
+    } catch let error as InputError where header.first == UInt8(ascii: "{") {
+      // JSON Lines: the first object may lack the time key while the others have it. Take the layout from the
+      // first of the next 1,000 lines that has one; the first line is then counted as malformed.
+      var found: LogLayout? = nil
+      var start = headerEnd + 1
+      var number = headerLine + 1
+      while found == nil, start < current.count, number <= headerLine + 1_000 {
+        var end = start
+        while end < current.count, current.base[end] != 0x0A { end += 1 }
+        if end > start {
+          found = try? LogLayout.detect(
+            firstLine: current.bytes(start..<lineContentEnd(current, end)), file: path, lineNumber: number,
+            options: options)
+        }
+        start = end + 1
+        number += 1
+      }
+      guard let found else { throw error }
+      layout = found
+    }
     var dataStart = min(headerEnd + 1, current.count)
     if layout.format == .jsonl { dataStart = lineStart(current, before: headerEnd) }  // the first object is data too
     let firstDataLineNumber = layout.format == .jsonl ? headerLine : headerLine + 1
