@@ -1,5 +1,4 @@
 import Foundation
-import HeapModule
 
 /// The discrete-event simulator that predicts every query's end-to-end latency.
 ///
@@ -160,7 +159,7 @@ struct SimulationState: ~Copyable {
   var joinWaiting: Slab<UInt8>
   var missed: Slab<Bool>
 
-  var heap = Heap<SimulationEvent>()
+  var heap = EventQueue()
   var sequence: UInt64 = 0
   /// Where `advance(until:)` stopped: the next trace arrival, the current time, and whether an infeasibility
   /// check stopped the run for good.
