@@ -9,8 +9,9 @@ let package = Package(
   dependencies: [.package(name: "inferline", path: "..")],
   targets: [
     .executableTarget(
-      name: "FuzzLogReader", dependencies: [.product(name: "InferLine", package: "inferline")]),
+      name: "FuzzLogReader", dependencies: ["FuzzSupport", .product(name: "InferLine", package: "inferline")]),
     .executableTarget(
-      name: "FuzzPipelineFiles", dependencies: [.product(name: "InferLine", package: "inferline")]),
+      name: "FuzzPipelineFiles", dependencies: ["FuzzSupport", .product(name: "InferLine", package: "inferline")]),
+    .target(name: "FuzzSupport"),
   ]
 )

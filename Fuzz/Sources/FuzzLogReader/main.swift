@@ -1,4 +1,5 @@
 import Foundation
+import FuzzSupport
 import InferLine
 
 /// libFuzzer entry: the bytes as a log file (plain or gzip), read with the default options and strict mode.
@@ -26,13 +27,5 @@ enum FuzzFile {
 /// SwiftPM links an executable's entry as `FuzzLogReader_main`; hand control to libFuzzer's driver from there.
 @_cdecl("FuzzLogReader_main")
 public func entry(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-  var count = argc
-  var arguments = argv
-  return LLVMFuzzerRunDriver(&count, &arguments) { data, size in fuzz(data!, size) }
+  runFuzzer(argc, argv) { data, size in fuzz(data!, size) }
 }
-
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-  _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-  _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt

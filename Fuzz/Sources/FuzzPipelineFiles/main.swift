@@ -1,4 +1,5 @@
 import Foundation
+import FuzzSupport
 import InferLine
 
 /// libFuzzer entry: the bytes as a pipeline file, a hardware catalog and a profiles file in turn; when all three
@@ -24,13 +25,5 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 /// SwiftPM links an executable's entry as `FuzzPipelineFiles_main`; hand control to libFuzzer's driver from there.
 @_cdecl("FuzzPipelineFiles_main")
 public func entry(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-  var count = argc
-  var arguments = argv
-  return LLVMFuzzerRunDriver(&count, &arguments) { data, size in fuzz(data!, size) }
+  runFuzzer(argc, argv) { data, size in fuzz(data!, size) }
 }
-
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-  _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-  _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
