@@ -43,6 +43,19 @@ func note(_ text: String) {
   FileHandle.standardError.write(Data((TerminalText.safe(text, keepingLineBreaks: true) + "\n").utf8))
 }
 
+/// Notes on stderr what reading the logs skipped or adjusted (`inspect` prints it all): nothing is dropped or
+/// changed without a word.
+func noteIngestion(_ reports: [IngestionReport]) {
+  for r in reports {
+    if r.malformedLines > 0 {
+      note(
+        "\(r.file): skipped \(r.malformedLines) malformed line\(r.malformedLines == 1 ? "" : "s")"
+          + (r.skipped.first.map { " (first: line \($0.line), \($0.reason))" } ?? ""))
+    }
+    for warning in r.warnings { note("\(r.file): warning: \(warning)") }
+  }
+}
+
 /// Prints a line for people on stdout. Everything printed for people goes through here or `note`, so text from
 /// input files (names, paths, log values) cannot carry terminal escape sequences or bidirectional overrides.
 func say(_ text: String = "", terminator: String = "\n") {

@@ -69,6 +69,7 @@ extension InferLineCommand {
         lines.append("  no malformed lines")
       }
       if r.blankLines > 0 { lines.append("  \(r.blankLines) blank line\(r.blankLines == 1 ? "" : "s")") }
+      for warning in r.warnings { lines.append("  warning: \(warning)") }
       if r.outOfOrder > 0 {
         lines.append(
           "  \(r.outOfOrder) line\(r.outOfOrder == 1 ? " was" : "s were") stamped earlier than the line before (out of order); the trace was sorted"

@@ -68,9 +68,10 @@ extension InferLineCommand {
       options.seed = seed
       options.budget = budget
       let model = try pipelineOptions.model()
-      let (workload, _) = try reportingInputErrors {
+      let (workload, logSet) = try reportingInputErrors {
         try CapacityAnalysis.Workload.read(logs: traces, model: model, options: options)
       }
+      noteIngestion(logSet.reports)
       let trace = workload.trace
       let windows = workload.windows
       let json = self.json

@@ -54,9 +54,10 @@ extension InferLineCommand {
       options.seed = seed
       options.budget = try search.budget()
       let model = try pipelineOptions.model()
-      let (workload, _) = try reportingInputErrors {
+      let (workload, logSet) = try reportingInputErrors {
         try CapacityAnalysis.Workload.read(logs: traces, model: model, options: options)
       }
+      noteIngestion(logSet.reports)
       let busiest = workload.windows[workload.busiest]
       var configuration: PipelineConfiguration
       var planningWindow: Int? = nil

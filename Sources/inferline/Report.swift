@@ -93,6 +93,7 @@ extension InferLineCommand {
         try CapacityAnalysis.run(logs: logs, model: model, options: options, progress: progress)
       }
       if terminal && !quiet { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
+      noteIngestion(report.ingestion)
       report.inputs = ReportWriter.describeInputs(
         logs.map { ("log", $0) } + [
           ("pipeline", pipelineOptions.pipeline), ("hardware", pipelineOptions.hardware),

@@ -37,18 +37,18 @@ public enum Estimator {
   }
 }
 
-/// An event in the simulator's queue, ordered by (time, kind, creation).
+/// A replica change or batch finish in the simulator's queue, ordered by (time, kind, creation). (Arrivals the
+/// simulation creates sort after both at the same time and wait in their own queue, `ArrivalQueue`.)
 struct SimulationEvent: Comparable {
   static let change: UInt64 = 0
   static let finish: UInt64 = 1
-  static let arrival: UInt64 = 2
 
   var time: Int64
   /// kind << 56 | creation sequence.
   var order: UInt64
   /// Stage.
   var stage: Int32
-  /// Replica (finish), query (arrival) or replica count (change).
+  /// Replica (finish) or replica count (change).
   var subject: Int32
 
   var kind: UInt64 { order >> 56 }
@@ -69,6 +69,14 @@ struct QueuedQuery {
 struct Slab<Element> {
   private(set) var base: UnsafeMutablePointer<Element>
   private(set) var capacity: Int
+
+  /// A copy of an array's elements (one zeroed slot when it is empty, so `base` is always valid).
+  init(_ elements: [Element]) where Element: BitwiseCopyable {
+    capacity = max(elements.count, 1)
+    base = .allocate(capacity: capacity)
+    UnsafeMutableRawPointer(base).initializeMemory(as: UInt8.self, repeating: 0, count: MemoryLayout<Element>.stride)
+    _ = UnsafeMutableBufferPointer(start: base, count: elements.count).initialize(from: elements)
+  }
 
   init(repeating value: Element, count: Int) {
     capacity = max(count, 1)
@@ -110,23 +118,29 @@ struct SimulationState: ~Copyable {
   let stageCount: Int
   let edgeCount: Int
   /// Outgoing edges of stage s: `outEdge[outStart[s] ..< outStart[s + 1]]` (edge index) and `outChild` (child).
-  let outStart: [Int]
-  let outEdge: [Int]
-  let outChild: [Int]
+  let outStart: Slab<Int>
+  let outEdge: Slab<Int>
+  let outChild: Slab<Int>
   /// Index of each stage among join stages (several parents), or -1.
-  let joinIndex: [Int]
+  let joinIndex: Slab<Int>
   let joinCount: Int
   let roots: [Int]
+  let rootSlab: Slab<Int>
   let order: [Int]
   let hop: Int64
   let slo: Int64
 
   // Per stage.
-  let batchLimit: [Int]
+  let batchLimit: Slab<Int>
   /// L(n) of stage s at `latency[latencyStart[s] + n - 1]`.
-  let latencyStart: [Int]
-  let latency: [Int64]
-  var queueStorage: [Slab<QueuedQuery>]
+  let latencyStart: Slab<Int>
+  let latency: Slab<Int64>
+  /// Service times are the profiled medians (no draw).
+  let deterministicService: Bool
+  /// Routes are drawn (not given), with these edge probabilities.
+  let drawRoutes: Bool
+  let edgeProbability: Slab<Double>
+  var queueStorage: Slab<Slab<QueuedQuery>>
   var queueHead: Slab<Int>
   var queueCount: Slab<Int>
   /// First idle replica of each stage (-1 when none); replicas chain through `nextIdle`.
@@ -159,7 +173,10 @@ struct SimulationState: ~Copyable {
   var joinWaiting: Slab<UInt8>
   var missed: Slab<Bool>
 
+  /// Replica changes and batch finishes.
   var heap = EventQueue()
+  /// Arrivals at child stages, in time order.
+  var created = ArrivalQueue()
   var sequence: UInt64 = 0
   /// Where `advance(until:)` stopped: the next trace arrival, the current time, and whether an infeasibility
   /// check stopped the run for good.
@@ -176,8 +193,10 @@ struct SimulationState: ~Copyable {
   var serviceRNG: SeededGenerator
   /// Route facts per distinct route mask: stages visited, and expected parents per join stage.
   var routeCache: [UInt64: (visited: UInt8, joins: [UInt8])] = [:]
-  /// The same, indexed by mask, for up to 12 edges (no hashing on the hot path).
-  var routeTable: [(visited: UInt8, joins: [UInt8])?] = []
+  /// The same, indexed by mask, for up to 12 edges (no hashing on the hot path): stages visited (0 = not yet
+  /// known) and, at `mask * joinCount + j`, parents to wait for at join j.
+  let routeVisited: Slab<UInt8>?
+  let routeJoins: Slab<UInt8>?
 
   init(input: SimulationInput, options: Options) {
     self.input = input
@@ -202,23 +221,26 @@ struct SimulationState: ~Copyable {
       childOf[fill[e.parent]] = e.child
       fill[e.parent] += 1
     }
-    outStart = start
-    outEdge = edgeOf
-    outChild = childOf
+    outStart = Slab(start)
+    outEdge = Slab(edgeOf)
+    outChild = Slab(childOf)
     var joins = [Int](repeating: -1, count: stages)
     var j = 0
     for s in 0..<stages where parents[s] > 1 {
       joins[s] = j
       j += 1
     }
-    joinIndex = joins
+    joinIndex = Slab(joins)
+    routeVisited = input.edges.count <= 12 ? Slab(repeating: 0, count: 1 << input.edges.count) : nil
+    routeJoins = input.edges.count <= 12 ? Slab(repeating: 0, count: (1 << input.edges.count) * max(j, 1)) : nil
     joinCount = j
     roots = (0..<stages).filter { parents[$0] == 0 }
+    rootSlab = Slab(roots)
     order = PipelineSpec.topologicalOrder(count: stages, edges: input.edges.map { ($0.parent, $0.child) }) ?? []
     hop = input.hopDelay
     slo = input.slo
 
-    batchLimit = input.stages.map(\.batchSize)
+    batchLimit = Slab(input.stages.map(\.batchSize))
     var offsets: [Int] = []
     var table: [Int64] = []
     var sizeOffsets: [Int] = []
@@ -229,11 +251,14 @@ struct SimulationState: ~Copyable {
       sizeOffsets.append(sizeTotal)
       sizeTotal += service.batchSize + 1
     }
-    latencyStart = offsets
-    latency = table
+    latencyStart = Slab(offsets)
+    latency = Slab(table)
+    if case .deterministic = input.serviceTimes { deterministicService = true } else { deterministicService = false }
+    if case .drawn = input.routes { drawRoutes = true } else { drawRoutes = false }
+    edgeProbability = Slab(input.edgeProbabilities)
     batchSizeStart = sizeOffsets
     batchSizes = Slab(repeating: 0, count: sizeTotal)
-    queueStorage = (0..<stages).map { _ in Slab(repeating: QueuedQuery(query: 0, since: 0), count: 256) }
+    queueStorage = Slab((0..<stages).map { _ in Slab(repeating: QueuedQuery(query: 0, since: 0), count: 256) })
     queueHead = Slab(repeating: 0, count: stages)
     queueCount = Slab(repeating: 0, count: stages)
     idleHead = Slab(repeating: -1, count: stages)
@@ -301,7 +326,8 @@ struct SimulationState: ~Copyable {
   deinit { free() }
 
   func free() {
-    for q in queueStorage { q.free() }
+    for s in 0..<stageCount { queueStorage[s].free() }
+    queueStorage.free()
     for slab in [queueHead, queueCount, active, pendingRemovals, visitCount, batchCount, inService] { slab.free() }
     for slab in [lastReplicaChange, busy, replicaTime] { slab.free() }
     waitSum.free()
@@ -311,6 +337,11 @@ struct SimulationState: ~Copyable {
     members.free()
     memberCount.free()
     replicaStage.free()
+    for slab in [outStart, outEdge, outChild, joinIndex, rootSlab, batchLimit, latencyStart] { slab.free() }
+    latency.free()
+    edgeProbability.free()
+    routeVisited?.free()
+    routeJoins?.free()
     routeMask.free()
     lastFinish.free()
     remaining.free()
@@ -342,12 +373,12 @@ struct SimulationState: ~Copyable {
     var stopped = false
     input.arrivals.withUnsafeBufferPointer { arrivals in
       while true {
-        // The next event: the heap's, unless the next trace arrival comes first. Trace arrivals sort after every
-        // change and finish at their time, and before arrivals the simulation creates.
-        if let top = heap.min,
-          nextArrival >= n || top.time < arrivals[nextArrival]
-            || (top.time == arrivals[nextArrival] && top.kind < SimulationEvent.arrival)
-        {
+        // The next event in (time, kind, creation) order. The heap holds replica changes and batch finishes, which
+        // sort before arrivals at the same time; trace arrivals count as created before any arrival the
+        // simulation makes, whose queue is already in creation order.
+        let traceTime = nextArrival < n ? arrivals[nextArrival] : .max
+        let createdTime = created.firstTime
+        if let top = heap.min, top.time <= traceTime, top.time <= createdTime {
           guard top.time < limit else { break }
           let event = heap.removeMin()
           #if INFERLINE_INVARIANTS
@@ -355,20 +386,29 @@ struct SimulationState: ~Copyable {
           #endif
           now = event.time
           events &+= 1
-          switch event.order >> 56 {
-          case SimulationEvent.finish: finish(replica: Int(event.subject), at: now)
-          case SimulationEvent.arrival: arrive(query: Int(event.subject), stage: Int(event.stage), at: now)
-          default: changeReplicas(stage: Int(event.stage), to: Int(event.subject), at: now)
+          if event.order >> 56 == SimulationEvent.finish {
+            finish(replica: Int(event.subject), at: now, arrivals: arrivals)
+          } else {
+            changeReplicas(stage: Int(event.stage), to: Int(event.subject), at: now)
           }
-        } else if nextArrival < n {
-          guard arrivals[nextArrival] < limit else { break }
+        } else if nextArrival < n, traceTime <= createdTime {
+          guard traceTime < limit else { break }
           #if INFERLINE_INVARIANTS
-            precondition(arrivals[nextArrival] >= now, "arrivals must be sorted")
+            precondition(traceTime >= now, "arrivals must be sorted")
           #endif
-          now = arrivals[nextArrival]
+          now = traceTime
           events &+= 1
           enter(query: nextArrival, at: now)
           nextArrival += 1
+        } else if created.count > 0 {
+          guard createdTime < limit else { break }
+          let arrival = created.removeFirst()
+          #if INFERLINE_INVARIANTS
+            precondition(arrival.time >= now, "an event before the current time")
+          #endif
+          now = arrival.time
+          events &+= 1
+          arrive(query: Int(arrival.query), stage: Int(arrival.stage), at: now)
         } else {
           break
         }
@@ -434,32 +474,46 @@ struct SimulationState: ~Copyable {
   @inline(__always)
   mutating func enter(query q: Int, at t: Int64) {
     if edgeCount > 0 {
-      if case .drawn = input.routes {
+      if drawRoutes {
         var mask: UInt64 = 0
-        for k in 0..<edgeCount where routeRNG.nextUnitInterval() < input.edgeProbabilities[k] {
+        for k in 0..<edgeCount where routeRNG.nextUnitInterval() < edgeProbability[k] {
           mask |= 1 << UInt64(k)
         }
         routeMask[q] = mask
       }
-      let facts = routeFacts(routeMask[q])
-      remaining[q] = facts.visited
-      if joinCount > 0 {
+      let mask = routeMask[q]
+      if let visited = routeVisited, let joins = routeJoins {
+        // Small pipelines: the route's facts from flat tables, filled on first use.
+        if visited[Int(mask)] == 0 { fillRouteTables(mask) }
+        remaining[q] = visited[Int(mask)]
+        for j in 0..<joinCount { joinWaiting[q * joinCount + j] = joins[Int(mask) * joinCount + j] }
+      } else {
+        let facts = routeFacts(mask)
+        remaining[q] = facts.visited
         for j in 0..<joinCount { joinWaiting[q * joinCount + j] = facts.joins[j] }
       }
     } else {
       remaining[q] = UInt8(stageCount)
     }
-    for r in roots { arrive(query: q, stage: r, at: t) }
+    for i in 0..<roots.count { arrive(query: q, stage: rootSlab[i], at: t) }
   }
 
-  /// Stages visited and parents to wait for at each join, for a route.
+  /// Records a route's facts in the flat tables (pipelines of up to 12 edges).
+  mutating func fillRouteTables(_ mask: UInt64) {
+    let facts = computeRouteFacts(mask)
+    routeVisited![Int(mask)] = facts.visited
+    for j in 0..<joinCount { routeJoins![Int(mask) * joinCount + j] = facts.joins[j] }
+  }
+
+  /// Stages visited and parents to wait for at each join, for a route (cached).
   mutating func routeFacts(_ mask: UInt64) -> (visited: UInt8, joins: [UInt8]) {
-    if edgeCount <= 12 {
-      if routeTable.isEmpty { routeTable = Array(repeating: nil, count: 1 << edgeCount) }
-      if let known = routeTable[Int(mask)] { return known }
-    } else if let known = routeCache[mask] {
-      return known
-    }
+    if let known = routeCache[mask] { return known }
+    let facts = computeRouteFacts(mask)
+    routeCache[mask] = facts
+    return facts
+  }
+
+  func computeRouteFacts(_ mask: UInt64) -> (visited: UInt8, joins: [UInt8]) {
     var visited = [Bool](repeating: false, count: stageCount)
     for r in roots { visited[r] = true }
     var joins = [UInt8](repeating: 0, count: joinCount)
@@ -469,9 +523,7 @@ struct SimulationState: ~Copyable {
         if joinIndex[outChild[i]] >= 0 { joins[joinIndex[outChild[i]]] += 1 }
       }
     }
-    let facts = (UInt8(visited.filter { $0 }.count), joins)
-    if edgeCount <= 12 { routeTable[Int(mask)] = facts } else { routeCache[mask] = facts }
-    return facts
+    return (UInt8(visited.filter { $0 }.count), joins)
   }
 
   /// A query joins a stage's queue; the stage dispatches.
@@ -533,6 +585,7 @@ struct SimulationState: ~Copyable {
   @inline(__always)
   mutating func serviceTime(stage s: Int, size: Int) -> Int64 {
     let median = latency[latencyStart[s] + size - 1]
+    if deterministicService { return median }
     switch input.serviceTimes {
     case .deterministic:
       return median
@@ -546,7 +599,7 @@ struct SimulationState: ~Copyable {
   }
 
   /// A batch finishes: its queries go on along their routes; the replica serves again (or leaves).
-  mutating func finish(replica: Int, at t: Int64) {
+  mutating func finish(replica: Int, at t: Int64, arrivals: UnsafeBufferPointer<Int64>) {
     let s = Int(replicaStage[replica])
     let base = replica * memberStride
     let from = outStart[s], to = outStart[s + 1]
@@ -556,7 +609,7 @@ struct SimulationState: ~Copyable {
       let q = Int(q32)
       if t > lastFinish[q] { lastFinish[q] = t }
       remaining[q] &-= 1
-      if !missed[q] && t - input.arrivals[q] > slo {
+      if !missed[q] && t - arrivals[q] > slo {
         missed[q] = true
         misses += 1
       }
@@ -570,7 +623,7 @@ struct SimulationState: ~Copyable {
           joinWaiting[slot] &-= 1
           if joinWaiting[slot] != 0 { continue }  // other parents still running
         }
-        push(time: t + hop, kind: SimulationEvent.arrival, stage: c, subject: q32)
+        created.append(time: t + hop, stage: c, query: q32)
       }
     }
     if pendingRemovals[s] > 0 {

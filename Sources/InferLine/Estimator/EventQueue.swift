@@ -51,3 +51,57 @@ struct EventQueue {
     }
   }
 }
+
+/// Arrivals the simulation creates (a query reaching a child stage a hop after its parent's batch finished), in
+/// creation order. Batches finish in time order and the hop delay is one constant, so these arrivals are created
+/// in time order too: a first-in first-out ring, O(1) per arrival, pops them in the (time, kind, creation) order a
+/// priority queue would.
+struct ArrivalQueue: ~Copyable {
+  struct Entry {
+    var time: Int64
+    var stage: Int32
+    var query: Int32
+  }
+  private var base: UnsafeMutablePointer<Entry>
+  private var capacity: Int
+  private var head = 0
+  private(set) var count = 0
+
+  init() {
+    capacity = 1024
+    base = .allocate(capacity: capacity)
+  }
+
+  deinit { base.deallocate() }
+
+  /// The earliest arrival's time; `Int64.max` when empty.
+  @inline(__always) var firstTime: Int64 { count > 0 ? base[head].time : .max }
+
+  @inline(__always)
+  mutating func append(time: Int64, stage: Int, query: Int32) {
+    #if INFERLINE_INVARIANTS
+      precondition(count == 0 || time >= base[(head + count - 1) & (capacity - 1)].time, "arrivals in time order")
+    #endif
+    if count == capacity { grow() }
+    base[(head + count) & (capacity - 1)] = Entry(time: time, stage: Int32(stage), query: query)
+    count += 1
+  }
+
+  /// Removes and returns the earliest arrival. The queue must not be empty.
+  @inline(__always)
+  mutating func removeFirst() -> Entry {
+    let entry = base[head]
+    head = (head + 1) & (capacity - 1)
+    count -= 1
+    return entry
+  }
+
+  private mutating func grow() {
+    let bigger = UnsafeMutablePointer<Entry>.allocate(capacity: capacity * 2)
+    for i in 0..<count { bigger[i] = base[(head + i) & (capacity - 1)] }
+    base.deallocate()
+    base = bigger
+    capacity *= 2
+    head = 0
+  }
+}

@@ -57,6 +57,9 @@ public struct Unattainable: Error, Sendable, Equatable, Codable, CustomStringCon
 public struct Planner: Sendable {
   public let model: PipelineModel
   public let oracle: FeasibilityOracle
+  /// Greedy evaluates every move at every step instead of skipping moves that cannot win (the same plan, more
+  /// simulations): the reference the tests compare the pruned greedy with.
+  public var exhaustiveCandidates = false
 
   public init(oracle: FeasibilityOracle) {
     self.oracle = oracle
@@ -140,8 +143,36 @@ public struct Planner: Sendable {
       }
       let results = ResultSlots<(PipelineConfiguration, FeasibilityOracle.Answer)>(count: candidates.count)
       let start = config
-      DispatchQueue.concurrentPerform(iterations: candidates.count) { k in
-        results[k] = self.candidate(candidates[k].0, stage: candidates[k].1, from: start)
+      if exhaustiveCandidates {
+        DispatchQueue.concurrentPerform(iterations: candidates.count) { k in
+          results[k] = self.candidate(candidates[k].0, stage: candidates[k].1, from: start)
+        }
+      } else {
+        // Branch and bound over the moves: those whose cheapest possible outcome could still win, cheapest bound
+        // first, a core's worth at a time. A move is skipped only when even its bound is dearer than a feasible
+        // move already found, so the move taken is the one evaluating all of them would take.
+        let bounds = candidates.map { moveLowerBound($0.0, stage: $0.1, from: start) }
+        let order = candidates.indices.filter { bounds[$0] != nil }.sorted { (bounds[$0]!, $0) < (bounds[$1]!, $1) }
+        let width = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        var found = current - 1e-9
+        var next = 0
+        while next < order.count {
+          var group: [Int] = []
+          while group.count < width, next < order.count {
+            let k = order[next]
+            next += 1
+            if bounds[k]! < found + 1e-9 { group.append(k) }
+          }
+          guard !group.isEmpty else { break }
+          let chosen = group
+          DispatchQueue.concurrentPerform(iterations: chosen.count) { g in
+            let k = chosen[g]
+            results[k] = self.candidate(candidates[k].0, stage: candidates[k].1, from: start)
+          }
+          for k in group {
+            if let (c, a) = results[k], a.feasible { found = min(found, cost(c)) }
+          }
+        }
       }
       var best: (Int, PipelineConfiguration, FeasibilityOracle.Answer)? = nil
       for k in candidates.indices {
@@ -179,6 +210,33 @@ public struct Planner: Sendable {
     PlanStep(
       action: action, stage: model.stages[stage].name, costPerHour: cost(c),
       percentileLatencyMs: a.percentileLatency.map { Double($0) / 1e6 }, feasible: a.feasible)
+  }
+
+  /// The cheapest configuration a greedy move from `config` can end in (dollars per hour); nil when the move does
+  /// not apply. Increase-batch then sheds replicas, at best down to what the mean rate needs; downgrade-hardware
+  /// starts at that and only adds.
+  func moveLowerBound(_ action: PlanStep.Action, stage i: Int, from config: PipelineConfiguration) -> Double? {
+    let s = config.stages[i]
+    guard let o = option(i, s.hardware) else { return nil }
+    let others = cost(config) - Double(s.replicas) * o.pricePerHour
+    switch action {
+    case .increaseBatch:
+      guard let next = o.usefulBatchSizes.first(where: { $0 > s.batchSize }) else { return nil }
+      let fewest = max(1, min(s.replicas, minimumReplicas(stage: i, hardware: s.hardware, batch: next) - 1))
+      return others + Double(fewest) * o.pricePerHour
+    case .removeReplica:
+      guard s.replicas > 1 else { return nil }
+      return others + Double(s.replicas - 1) * o.pricePerHour
+    case .downgradeHardware:
+      let cheaper = model.stages[i].options.filter { $0.pricePerHour < o.pricePerHour }.max {
+        $0.pricePerHour < $1.pricePerHour
+      }
+      guard let target = cheaper else { return nil }
+      let fewest = max(1, minimumReplicas(stage: i, hardware: target.hardware, batch: 1) - 1)
+      return others + Double(fewest) * target.pricePerHour
+    case .initialise, .addReplica:
+      return nil
+    }
   }
 
   /// One greedy move from `config`, searched to its feasible end; nil when the move does not apply.

@@ -12,6 +12,7 @@ struct Accumulator {
   var malformed = 0
   var skipped: [SkippedLine] = []
   var unreadableLatencies = 0
+  var adjusted = AdjustedTimestampCounts()
 
   init(layout: LogLayout) { self.layout = layout }
 
@@ -50,6 +51,7 @@ struct Accumulator {
     blank += part.blank
     malformed += part.malformed
     unreadableLatencies += part.unreadableLatencies
+    adjusted.add(part.adjusted, firstLine: firstLine)
     for s in part.skipped where skipped.count < keep {
       skipped.append(SkippedLine(line: firstLine + s.line, reason: s.reason))
     }
@@ -136,7 +138,8 @@ struct Accumulator {
       latencyColumn: layout.latencyColumn.map { layout.columns[$0] },
       routeColumn: layout.routeColumn.map { layout.columns[$0] },
       lines: lines, blankLines: blank, queries: traces.reduce(0) { $0 + $1.count }, malformedLines: malformed,
-      skipped: skipped, outOfOrder: outOfOrder, unreadableLatencies: unreadableLatencies)
+      skipped: skipped, outOfOrder: outOfOrder, unreadableLatencies: unreadableLatencies,
+      adjustedTimestamps: adjusted.entries, duplicateColumns: layout.duplicateColumns)
     return QueryLog(report: report, traces: traces)
   }
 

@@ -57,6 +57,8 @@ struct ParsedLines: Sendable {
   /// The first malformed lines, numbered from 0 within this share.
   var skipped: [SkippedLine] = []
   var unreadableLatencies = 0
+  /// Timestamps read under a convention that changed or settled their value (`TimestampAdjustment`).
+  var adjusted = AdjustedTimestampCounts()
 
   /// Empties the result, keeping the arrays' capacity.
   mutating func reset() {
@@ -70,6 +72,7 @@ struct ParsedLines: Sendable {
     malformed = 0
     skipped.removeAll()
     unreadableLatencies = 0
+    adjusted = AdjustedTimestampCounts()
   }
 }
 
@@ -156,10 +159,13 @@ struct LineParser: Sendable {
     return fields(b, s, end).time
   }
 
+  /// Line feeds inside the current record's quoted fields (CSV): its first line is `result.lines - 1 - this`.
+  private var innerLines = 0
+
   private func skip(_ result: inout ParsedLines, _ reason: @autoclosure () -> String) {
     result.malformed += 1
     if result.skipped.count < keepExamples {
-      result.skipped.append(SkippedLine(line: result.lines - 1, reason: reason()))
+      result.skipped.append(SkippedLine(line: result.lines - 1 - innerLines, reason: reason()))
     }
   }
 
@@ -181,14 +187,49 @@ struct LineParser: Sendable {
     if hasLatency { result.latencies.reserve(estimate) }
     var lastPipeline: (Int, Int, UInt16)? = nil
     var position = start
+    // CSV whose quoted fields may hold line breaks: records, not lines (only where a quote appears at all).
+    let records = layout.format != .jsonl && memchr(b + start, 0x22, end - start) != nil
     while position < end {
-      let found = memchr(b + position, 0x0A, end - position)
-      let lineEnd = found.map { UnsafePointer($0.assumingMemoryBound(to: UInt8.self)) - b } ?? end
+      let lineEnd: Int
+      var runaway = false
+      var unclosed = false
+      innerLines = 0
+      if records {
+        switch CSVRecords.end(b, from: position, to: end, delimiter: layout.delimiter) {
+        case .lineFeed(let lf, let inner):
+          lineEnd = lf
+          innerLines = inner
+        case .open(let insideQuotes):
+          lineEnd = end
+          innerLines = Self.lineFeeds(b, position, end)
+          unclosed = insideQuotes
+        case .runaway(let lf):
+          lineEnd = lf
+          runaway = true
+        }
+      } else {
+        let found = memchr(b + position, 0x0A, end - position)
+        lineEnd = found.map { UnsafePointer($0.assumingMemoryBound(to: UInt8.self)) - b } ?? end
+      }
       var contentEnd = lineEnd
       if contentEnd > position, b[contentEnd - 1] == 0x0D { contentEnd -= 1 }
       let s = position
       position = lineEnd + 1
-      result.lines += 1
+      result.lines += 1 + innerLines
+      if _slowPath(runaway) {
+        skip(
+          &result,
+          "a quoted field opened on this line is not closed (a stray '\"'? a field may span at most \(CSVRecords.maximumLineBreaksInField) lines)"
+        )
+        continue
+      }
+      if _slowPath(unclosed) {
+        skip(
+          &result,
+          "a quoted field opened on this line is not closed (a stray '\"'? a field may span at most \(CSVRecords.maximumLineBreaksInField) lines)"
+        )
+        continue
+      }
       var blank = true
       var i = s
       while i < contentEnd {  // usually ends at the first byte
@@ -221,6 +262,7 @@ struct LineParser: Sendable {
         skip(&result, "\(timestamps.problem.rawValue): '\(text)'")
         continue
       }
+      let adjustment = timestamps.adjustment
       var pipelineID: UInt16 = 0
       if hasPipeline {
         guard var p = f.pipeline else {
@@ -267,6 +309,7 @@ struct LineParser: Sendable {
           continue
         }
       }
+      if _slowPath(adjustment != nil) { result.adjusted.note(adjustment!, line: result.lines - 1 - innerLines) }
       result.times.append(t)
       if layout.routeColumn != nil { result.routes.append(visited) }
       if hasPipeline { result.pipelineIDs.append(pipelineID) }
@@ -277,6 +320,13 @@ struct LineParser: Sendable {
         result.latencies.append(value)
       }
     }
+  }
+
+  /// Line feeds in `[s, e)`.
+  static func lineFeeds(_ b: UnsafePointer<UInt8>, _ s: Int, _ e: Int) -> Int {
+    var n = 0
+    for i in s..<e where b[i] == 0x0A { n += 1 }
+    return n
   }
 
   /// A pipeline name's bytes with CSV (`""`) or JSON (`\"`, `\\`, `\n`, `\u00e9`, ...) escapes resolved.

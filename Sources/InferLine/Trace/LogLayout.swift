@@ -21,6 +21,8 @@ public struct LogLayout: Sendable, Equatable {
   public var routeColumn: Int?
   /// The unit the timestamp column's name gives (`timestamp_ms`, `ts_us`, `arrival_time_ns`, `time_s`).
   public var unitFromName: TimeUnit? = nil
+  /// Names of the columns read (timestamp, pipeline, latency, route) that the header repeats; the first is read.
+  public var duplicateColumns: [String] = []
 
   /// Column names recognised as the arrival timestamp, compared without case.
   public static let timeColumnNames = [
@@ -110,9 +112,13 @@ public struct LogLayout: Sendable, Equatable {
     let latency = try find(options.latencyColumn, latencyColumnNames, what: "latency", flag: "--latency-column")
     let route =
       options.routeColumn == nil ? nil : try find(options.routeColumn, [], what: "route", flag: "--route-column")
+    let duplicates = [time, pipeline, latency, route].compactMap { $0 }.filter { i in
+      lowered.filter { $0 == lowered[i] }.count > 1
+    }
     return LogLayout(
       format: format, delimiter: delimiter, columns: columns, timeColumn: time, pipelineColumn: pipeline,
-      latencyColumn: latency, routeColumn: route, unitFromName: unitFromName)
+      latencyColumn: latency, routeColumn: route, unitFromName: unitFromName,
+      duplicateColumns: duplicates.map { columns[$0] })
   }
 
   /// The most frequent of `,`, tab, `;` and `|` outside quotes; `,` when none occurs (a one-column log).
@@ -144,8 +150,8 @@ public struct LogLayout: Sendable, Equatable {
   }
 }
 
-/// Splits one CSV/TSV line into fields. A field that starts with `"` runs to its closing quote (`""` inside is a
-/// quote); quoted fields may hold the delimiter but not a line break.
+/// Splits one CSV/TSV record into fields. A field that starts with `"` runs to its closing quote (`""` inside is a
+/// quote); quoted fields may hold the delimiter and line breaks (`CSVRecords` finds where a record ends).
 /// - Complexity: O(length of the line); no allocation.
 struct CSVFieldScanner {
   let delimiter: UInt8
@@ -321,5 +327,76 @@ enum JSONLineScanner {
       }
       return ok ? keys : nil
     }
+  }
+}
+
+/// Where CSV records end when a quoted field may hold line breaks (RFC 4180: an LLM prompt column, say). A quote
+/// opens a quoted field only at the start of a field (as `CSVFieldScanner` reads it), `""` inside one is a quote,
+/// and a line feed inside one belongs to the field.
+enum CSVRecords {
+  /// The most line breaks a quoted field may hold before the line that opened it is taken as malformed on its
+  /// own: a stray quote must not swallow the rest of the log.
+  static let maximumLineBreaksInField = 1_000
+
+  enum End: Equatable {
+    /// The record's terminating line feed (its index), and how many line feeds its quoted fields hold.
+    case lineFeed(Int, inner: Int)
+    /// The range ends inside the record: more input decides. At the end of the input the record runs to it, and
+    /// `insideQuotes` says a quoted field was left open.
+    case open(insideQuotes: Bool)
+    /// A quoted field still open after `maximumLineBreaksInField` line breaks: the record is taken as its first
+    /// line alone (ending at this line feed), malformed.
+    case runaway(Int)
+  }
+
+  /// Where the record starting at `s` ends, looking no further than `e`.
+  /// - Complexity: O(record bytes); one `memchr` pair when the line holds no quote.
+  static func end(_ b: UnsafePointer<UInt8>, from s: Int, to e: Int, delimiter: UInt8) -> End {
+    guard s < e else { return .open(insideQuotes: false) }
+    let lineFeed = memchr(b + s, 0x0A, e - s).map { UnsafePointer($0.assumingMemoryBound(to: UInt8.self)) - b }
+    if memchr(b + s, 0x22, (lineFeed ?? e) - s) == nil {
+      return lineFeed.map { .lineFeed($0, inner: 0) } ?? .open(insideQuotes: false)
+    }
+    var i = s
+    var fieldStart = true
+    var inner = 0
+    var firstInner = -1
+    while i < e {
+      let c = b[i]
+      if c == 0x0A { return .lineFeed(i, inner: inner) }
+      if c == delimiter {
+        fieldStart = true
+        i += 1
+        continue
+      }
+      guard c == 0x22, fieldStart else {
+        fieldStart = false
+        i += 1
+        continue
+      }
+      i += 1  // inside a quoted field until its closing quote
+      while true {
+        guard i < e else { return .open(insideQuotes: true) }
+        let d = b[i]
+        if d == 0x22 {
+          // A closing quote or the first of `""`: the next byte decides (at the end of the input, it closes).
+          guard i + 1 < e else { return .open(insideQuotes: false) }
+          if b[i + 1] == 0x22 {
+            i += 2
+            continue
+          }
+          i += 1
+          break
+        }
+        if d == 0x0A {
+          if firstInner < 0 { firstInner = i }
+          inner += 1
+          if inner > maximumLineBreaksInField { return .runaway(firstInner) }
+        }
+        i += 1
+      }
+      fieldStart = false
+    }
+    return .open(insideQuotes: false)
   }
 }

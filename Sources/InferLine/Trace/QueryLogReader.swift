@@ -66,6 +66,19 @@ public struct IngestionReport: Codable, Sendable, Equatable {
   public var outOfOrder: Int
   /// Queries whose latency field could not be read (kept as arrivals, latency NaN).
   public var unreadableLatencies: Int
+  /// Timestamps read under a convention that changed or settled their value (leap seconds, daylight-saving gaps
+  /// and overlaps, sub-nanosecond digits, date-only values), per convention.
+  public var adjustedTimestamps: [AdjustedTimestamps] = []
+  /// Column names the header repeats (CSV/TSV); the first column of each name is the one read.
+  public var duplicateColumns: [String] = []
+
+  /// What a user should know before trusting the trace: one line per adjustment and repeated column.
+  public var warnings: [String] {
+    adjustedTimestamps.map { a in
+      "\(a.count) timestamp\(a.count == 1 ? "" : "s") adjusted: \(a.explanation) (first at line \(a.firstLine))"
+    }
+      + duplicateColumns.map { "the header names '\($0)' more than once; the first such column is read" }
+  }
 }
 
 /// A read log: one trace per pipeline, and the report of the reading.
@@ -199,7 +212,25 @@ public enum QueryLogReader {
     while true {
       // The part of `current` that ends in a complete line (everything, at the end of the input).
       let regionEnd: Int
-      if atEnd {
+      var recordPieces: [Range<Int>]? = nil
+      if layout.format != .jsonl, current.contains(0x22, in: regionStart..<current.count) {
+        // Quotes: a line break inside a quoted field does not end a record.
+        if let records = current.csvRecords(
+          regionStart..<current.count, into: parts, delimiter: layout.delimiter, final: atEnd)
+        {
+          regionEnd = records.end
+          recordPieces = records.pieces
+        } else if current.count - regionStart < current.capacity / 2 {
+          let n = try fill(&current, from: source, after: current.count)
+          contentBytes += n
+          current.count += n
+          if n == 0 { atEnd = true }
+          continue
+        } else {
+          current.grow()
+          continue
+        }
+      } else if atEnd {
         regionEnd = current.count
       } else if let lastBreak = current.lastNewline(from: regionStart) {
         regionEnd = lastBreak + 1
@@ -218,7 +249,7 @@ public enum QueryLogReader {
       let carry = current.count - regionEnd
       next.ensureCapacity(max(blockSize, carry * 2))
       next.copy(from: current, range: regionEnd..<current.count)
-      let bounds = current.split(regionStart..<regionEnd, into: parts)
+      let bounds = recordPieces ?? current.split(regionStart..<regionEnd, into: parts)
       work.readBytes = 0
       let currentBox = ParallelBuffer(UnsafeMutableBufferPointer(start: current.base, count: current.count))
       let nextBox = ParallelBuffer(UnsafeMutableBufferPointer(start: next.base + carry, count: next.capacity - carry))
@@ -431,6 +462,47 @@ struct Block {
     var n = 0
     for i in range where base[i] == 0x0A { n += 1 }
     return n
+  }
+
+  /// Whether `byte` occurs in `range`.
+  func contains(_ byte: UInt8, in range: Range<Int>) -> Bool {
+    !range.isEmpty && memchr(base + range.lowerBound, Int32(byte), range.count) != nil
+  }
+
+  /// CSV records in `range` whose quoted fields may hold line breaks: where the last complete record ends (just
+  /// after its line feed; the range's end when `final`), and up to `parts` pieces up to there that each end at a
+  /// record boundary. Nil when no record is complete yet.
+  /// - Complexity: O(range), one pass.
+  func csvRecords(
+    _ range: Range<Int>, into parts: Int, delimiter: UInt8, final: Bool
+  ) -> (end: Int, pieces: [Range<Int>])? {
+    var position = range.lowerBound
+    var lastEnd: Int? = nil
+    var cuts: [Int] = []
+    var part = 1
+    while position < range.upperBound {
+      switch CSVRecords.end(UnsafePointer(base), from: position, to: range.upperBound, delimiter: delimiter) {
+      case .lineFeed(let lf, _), .runaway(let lf):
+        position = lf + 1
+        lastEnd = position
+        // A cut at the first record end past each of the even shares (only for ranges worth splitting).
+        if parts > 1, range.count > 1 << 16, part < parts, position >= range.lowerBound + range.count * part / parts {
+          if position < range.upperBound { cuts.append(position) }
+          while part < parts, position >= range.lowerBound + range.count * part / parts { part += 1 }
+        }
+      case .open:
+        position = range.upperBound
+      }
+    }
+    guard let end = final ? range.upperBound : lastEnd else { return nil }
+    var pieces: [Range<Int>] = []
+    var start = range.lowerBound
+    for cut in cuts where cut > start && cut < end {
+      pieces.append(start..<cut)
+      start = cut
+    }
+    pieces.append(start..<end)
+    return (end, pieces)
   }
 
   /// Splits `range` into up to `parts` pieces that each end just after a line break (or at the range's end).

@@ -101,6 +101,35 @@ public enum TimestampProblem: String, Sendable, Codable {
   case invalidDate = "no such date or time of day"
 }
 
+/// A timestamp read under one of the conventions the README documents ("Timestamp conventions") that changes or
+/// settles its value: counted per log and reported, so that nothing is adjusted without a word.
+public enum TimestampAdjustment: String, CaseIterable, Codable, Sendable {
+  /// `23:59:60`: read as the next minute's `:00` (one second after `:59`).
+  case leapSecond = "leap-second"
+  /// A wall-clock time that does not exist in the zone (skipped when daylight saving time began): read with the
+  /// offset in effect before the change, so it lands after the gap (02:30 becomes 03:30 daylight time).
+  case nonexistentLocalTime = "daylight-saving-gap"
+  /// A wall-clock time that happens twice (when daylight saving time ended): read as the first, earlier one.
+  case ambiguousLocalTime = "daylight-saving-overlap"
+  /// Digits below a nanosecond (more than 9 fraction digits of a second): dropped.
+  case fractionTruncated = "sub-nanosecond-digits"
+  /// A date with no time of day: read as midnight (in the default zone).
+  case dateOnly = "date-only"
+
+  /// How such values were read, for a warning.
+  public var explanation: String {
+    switch self {
+    case .leapSecond: "leap seconds (23:59:60) read as the next minute's :00"
+    case .nonexistentLocalTime:
+      "wall-clock times that do not exist (skipped when daylight saving time began) read with the offset before the change, landing after the gap"
+    case .ambiguousLocalTime:
+      "wall-clock times that happen twice (when daylight saving time ended) read as the first, earlier one"
+    case .fractionTruncated: "digits below a nanosecond dropped"
+    case .dateOnly: "dates without a time of day read as midnight"
+    }
+  }
+}
+
 /// Reads one timestamp field, from raw bytes, into integer nanoseconds since the Unix epoch.
 ///
 /// Numeric values (integer or decimal) are scaled by `unit`, exactly, in integers: no `Double` is involved, so
@@ -113,10 +142,13 @@ public struct TimestampParser: Sendable {
   public var timeZone: DefaultTimeZone
   /// Why the last call returned `nil`.
   public private(set) var problem: TimestampProblem = .empty
+  /// The convention the last successful call applied, if it changed or settled the value.
+  public private(set) var adjustment: TimestampAdjustment? = nil
 
-  /// Cache for named zones: the local hour last converted and its offset.
-  private var cachedLocalHour: Int64 = .min
+  /// Cache for named zones: the local minute last converted, its offset and what reading it took.
+  private var cachedLocalMinute: Int64 = .min
   private var cachedOffset: Int64 = 0
+  private var cachedAdjustment: TimestampAdjustment? = nil
 
   public init(unit: TimeUnit, timeZone: DefaultTimeZone = .utc) {
     self.unit = unit
@@ -134,6 +166,7 @@ public struct TimestampParser: Sendable {
 
   /// Parses `count` bytes at `start`; `nil` with `problem` set when they are not a timestamp.
   public mutating func parse(_ start: UnsafePointer<UInt8>?, count: Int) -> Int64? {
+    adjustment = nil
     guard let start, count > 0 else {
       problem = .empty
       return nil
@@ -192,6 +225,8 @@ public struct TimestampParser: Sendable {
         if kept < keep {
           fraction = fraction * 10 + Int64(p[i] &- 0x30)
           kept += 1
+        } else if p[i] != 0x30 {
+          adjustment = .fractionTruncated
         }
         i += 1
       }
@@ -234,6 +269,7 @@ public struct TimestampParser: Sendable {
     var hour = 0, minute = 0, second = 0
     var fraction: Int64 = 0
     var i = 10
+    if n == 10 { adjustment = .dateOnly }
     if i < n, p[i] == 0x54 || p[i] == 0x74 || p[i] == 0x20 {  // T, t or space
       i += 1
       guard i + 5 <= n, let h = Self.twoDigits(p, i), p[i + 2] == 0x3A, let m = Self.twoDigits(p, i + 3) else {
@@ -254,6 +290,8 @@ public struct TimestampParser: Sendable {
             if digits < 9 {
               fraction = fraction * 10 + Int64(p[i] &- 0x30)
               digits += 1
+            } else if p[i] != 0x30 {
+              adjustment = .fractionTruncated
             }
             i += 1
           }
@@ -297,6 +335,7 @@ public struct TimestampParser: Sendable {
       problem = .invalidDate
       return nil
     }
+    if second == 60 { adjustment = .leapSecond }
     let days = Self.daysFromCivil(year: Int64(year), month: Int64(month), day: Int64(day))
     let local = days * 86_400 + Int64(hour * 3600 + minute * 60 + second)
     let offset = offsetSeconds ?? defaultOffset(localSeconds: local)
@@ -308,20 +347,40 @@ public struct TimestampParser: Sendable {
     return utc * 1_000_000_000 + fraction
   }
 
-  /// Seconds east of UTC for a local wall-clock time in the default zone.
+  /// Seconds east of UTC for a local wall-clock time in the default zone. In a named zone, a time that does not
+  /// exist or happens twice takes the offset in effect before the change (Python's `fold=0`, PEP 495), and
+  /// `adjustment` says so.
   private mutating func defaultOffset(localSeconds: Int64) -> Int64 {
     switch timeZone {
     case .utc: return 0
     case .fixed(let seconds): return Int64(seconds)
     case .named(let zone):
-      let hourKey = localSeconds >= 0 ? localSeconds / 3600 : (localSeconds - 3599) / 3600
-      if hourKey == cachedLocalHour { return cachedOffset }
-      // The offset at the instant this local time names: guess with the offset at `local` read as UTC, then refine.
-      let first = Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(localSeconds))))
-      let second = Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(localSeconds - first))))
-      cachedLocalHour = hourKey
-      cachedOffset = second
-      return second
+      let minuteKey = localSeconds >= 0 ? localSeconds / 60 : (localSeconds - 59) / 60
+      if minuteKey != cachedLocalMinute {
+        (cachedOffset, cachedAdjustment) = Self.offset(localSeconds: minuteKey * 60, zone: zone)
+        cachedLocalMinute = minuteKey
+      }
+      if let cachedAdjustment { adjustment = cachedAdjustment }
+      return cachedOffset
+    }
+  }
+
+  /// The offset (seconds east of UTC) for a local wall-clock time in `zone`: the instant it names lies within 14
+  /// hours either side, so the offsets there are the candidates; one that maps the time to itself is the answer.
+  static func offset(localSeconds local: Int64, zone: TimeZone) -> (Int64, TimestampAdjustment?) {
+    func offset(at instant: Int64) -> Int64 {
+      Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(instant))))
+    }
+    let before = offset(at: local - 15 * 3600), after = offset(at: local + 15 * 3600)
+    if before == after, offset(at: local - before) == before { return (before, nil) }
+    let valid = [before, after].filter { offset(at: local - $0) == $0 }
+    switch valid.count {
+    case 2: return (before, .ambiguousLocalTime)
+    case 1: return (valid[0], nil)
+    default:
+      // Two changes within a day, or a gap: the offset just before the change.
+      let exact = offset(at: local - offset(at: local))
+      return offset(at: local - exact) == exact ? (exact, nil) : (before, .nonexistentLocalTime)
     }
   }
 
@@ -342,4 +401,45 @@ public struct TimestampParser: Sendable {
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
     return era * 146_097 + doe - 719_468
   }
+}
+
+/// How many timestamps each convention settled, with the first line of each (1-based once merged).
+public struct AdjustedTimestampCounts: Sendable, Equatable {
+  private var counts = [Int](repeating: 0, count: TimestampAdjustment.allCases.count)
+  private var firstLines = [Int](repeating: -1, count: TimestampAdjustment.allCases.count)
+
+  public init() {}
+
+  mutating func note(_ kind: TimestampAdjustment, line: Int) {
+    let k = TimestampAdjustment.allCases.firstIndex(of: kind)!
+    counts[k] += 1
+    if firstLines[k] < 0 { firstLines[k] = line }
+  }
+
+  /// Adds a later part's counts, its line numbers shifted by `firstLine`.
+  mutating func add(_ part: AdjustedTimestampCounts, firstLine: Int) {
+    for k in counts.indices where part.counts[k] > 0 {
+      if firstLines[k] < 0 { firstLines[k] = firstLine + part.firstLines[k] }
+      counts[k] += part.counts[k]
+    }
+  }
+
+  /// One entry per convention that applied, in `TimestampAdjustment.allCases` order.
+  var entries: [AdjustedTimestamps] {
+    TimestampAdjustment.allCases.indices.compactMap { k in
+      counts[k] > 0
+        ? AdjustedTimestamps(
+          adjustment: TimestampAdjustment.allCases[k], count: counts[k], firstLine: firstLines[k],
+          explanation: TimestampAdjustment.allCases[k].explanation) : nil
+    }
+  }
+}
+
+/// Timestamps one convention settled in a log: how many, the first line, and how they were read.
+public struct AdjustedTimestamps: Codable, Sendable, Equatable {
+  public var adjustment: TimestampAdjustment
+  public var count: Int
+  /// 1-based line number in the (decompressed) file.
+  public var firstLine: Int
+  public var explanation: String
 }

@@ -103,8 +103,8 @@ enum BuiltInTemplates {
 <table><tr><th>role</th><th>file</th><th>bytes</th><th>SHA-256</th></tr>
 {{#inputs}}<tr><td>{{role}}</td><td>{{path}}</td><td class="n">{{bytes}}</td><td><code>{{sha256}}</code></td></tr>
 {{/inputs}}</table>
-<table><tr><th>log</th><th>lines</th><th>queries</th><th>skipped</th><th>out of order</th><th>first skipped lines</th></tr>
-{{#ingestion}}<tr><td>{{file}}</td><td class="n">{{lines}}</td><td class="n">{{queries}}</td><td class="n">{{skipped}}</td><td class="n">{{outOfOrder}}</td><td>{{examples}}</td></tr>
+<table><tr><th>log</th><th>lines</th><th>queries</th><th>skipped</th><th>out of order</th><th>first skipped lines; warnings</th></tr>
+{{#ingestion}}<tr><td>{{file}}</td><td class="n">{{lines}}</td><td class="n">{{queries}}</td><td class="n">{{skipped}}</td><td class="n">{{outOfOrder}}</td><td>{{examples}}{{#warnings}}<br>warning: {{.}}{{/warnings}}</td></tr>
 {{/ingestion}}</table>
 <p>Seed {{seed}} &middot; inferline {{version}} &middot; report schema {{schema}}.</p>
 <h3>Assumptions</h3>

@@ -175,6 +175,7 @@ public enum ReportWriter {
           "file": i.file, "lines": i.lines, "queries": i.queries, "skipped": i.malformedLines,
           "outOfOrder": i.outOfOrder,
           "examples": i.skipped.prefix(3).map { "line \($0.line): \($0.reason)" }.joined(separator: "; "),
+          "warnings": i.warnings,
         ]
       },
       "assumptions": r.assumptions,

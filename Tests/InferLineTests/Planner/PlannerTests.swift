@@ -125,6 +125,32 @@ struct SmallInstance {
     }
   }
 
+  /// Greedy skips moves whose cheapest possible outcome is dearer than a feasible move already found; it must take
+  /// the same steps to the same plan as evaluating every move, with no more simulations.
+  @Test(arguments: Array(21...30) as [UInt64])
+  func greedySkippingHopelessMovesTakesTheSameSteps(seed: UInt64) {
+    let instance = SmallInstance(seed: seed, stages: seed % 2 == 0 ? 2 : 3, hardware: 3, maxReplicas: 6)
+    var simulations = (pruned: 0, exhaustive: 0)
+    defer { #expect(simulations.pruned < simulations.exhaustive, "seed \(seed): the pruning skipped nothing") }
+    for factor in [0.7, 1, 2] {
+      let slo = instance.inputs.pipeline.slo.latencyMs * factor
+      let pruned = instance.planner(sloMs: slo)
+      var exhaustive = instance.planner(sloMs: slo)
+      exhaustive.exhaustiveCandidates = true
+      let results = (pruned.greedy(), exhaustive.greedy())
+      simulations.pruned += pruned.oracle.counters.estimatorRuns
+      simulations.exhaustive += exhaustive.oracle.counters.estimatorRuns
+      switch results {
+      case (.success(let a), .success(let b)):
+        #expect(a.configuration == b.configuration, "seed \(seed) x\(factor)")
+        #expect(a.steps == b.steps, "seed \(seed) x\(factor)")
+        #expect(pruned.oracle.counters.estimatorRuns <= exhaustive.oracle.counters.estimatorRuns)
+      case (.failure(let a), .failure(let b)): #expect(a == b)
+      case (let a, let b): Issue.record("seed \(seed) x\(factor): pruned \(a), exhaustive \(b)")
+      }
+    }
+  }
+
   @Test(arguments: [101, 102, 103] as [UInt64])
   func optimalEqualsBruteForceOnThreeStagesAndThreeHardwareTypes(seed: UInt64) {
     let instance = SmallInstance(seed: seed, stages: 3, hardware: 3, maxReplicas: 2)

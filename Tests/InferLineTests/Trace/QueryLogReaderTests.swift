@@ -312,6 +312,137 @@ import Testing
     #expect(try QueryLogReader.read(path: gz, options: options).traces[0].arrivals == expected.times)
   }
 
+  /// A character-at-a-time RFC 4180 reference (a second implementation of quote-aware record splitting): records
+  /// of `timestamp,pipeline,prompt`, the prompt quoted and holding line breaks, commas and `""`.
+  func referenceRecords(_ text: String) -> (times: [Int64], firstLines: [Int], lines: Int) {
+    var parser = TimestampParser(unit: .milliseconds)
+    var times: [Int64] = []
+    var starts: [Int] = []
+    var line = 1, recordLine = 2
+    var field = "", fields: [String] = [], inQuotes = false, atFieldStart = true
+    var chars = Array(text)
+    if chars.last != "\n" { chars.append("\n") }
+    var i = chars.firstIndex(of: "\n")! + 1  // after the header
+    line = 2
+    while i < chars.count {
+      let c = chars[i]
+      if inQuotes {
+        if c == "\"" {
+          if i + 1 < chars.count, chars[i + 1] == "\"" {
+            field.append("\"")
+            i += 1
+          } else {
+            inQuotes = false
+          }
+        } else {
+          if c == "\n" { line += 1 }
+          field.append(c)
+        }
+      } else if c == "\"" && atFieldStart {
+        inQuotes = true
+        atFieldStart = false
+      } else if c == "," {
+        fields.append(field)
+        field = ""
+        atFieldStart = true
+      } else if c == "\n" {
+        fields.append(field)
+        if let t = parser.parse(fields[0]) { times.append(t) } else { starts.append(recordLine) }
+        fields = []
+        field = ""
+        atFieldStart = true
+        line += 1
+        recordLine = line
+      } else {
+        field.append(c)
+        atFieldStart = false
+      }
+      i += 1
+    }
+    return (times.sorted(), starts, line - 2)
+  }
+
+  /// Quoted fields holding line breaks (an LLM prompt column): one query per record, never a phantom query from
+  /// a continuation line, whatever the block size and thread count; malformed records named by their first line.
+  @Test(arguments: [1, 2, 3] as [UInt64])
+  func quotedFieldsWithLineBreaksAreOneRecord(seed: UInt64) throws {
+    var rng = SeededGenerator(seed: seed)
+    var records = ["timestamp,pipeline,prompt"]
+    var t: Int64 = 1_700_000_000_000
+    for _ in 0..<(2000 + Int(rng.next() % 1000)) {
+      t += Int64(rng.next() % 40)
+      var prompt = ""
+      for _ in 0..<Int(rng.next() % 4) {
+        // Continuation lines that look like queries: a timestamp, a comma, a quote pair.
+        prompt += ["\n\(t + 5),video,", "\nsee \"\"this\"\"", "\n", "plain words, commas"][Int(rng.next() % 4)]
+      }
+      switch rng.next() % 25 {
+      case 0: records.append("nope,video,\"\(prompt)\"")
+      case 1: records.append("\(t),video,unquoted text")
+      default: records.append("\(t),video,\"\(prompt)\"")
+      }
+    }
+    let text = records.joined(separator: "\n") + "\n"
+    let expected = referenceRecords(text)
+    #expect(expected.times.count > 1500 && !expected.firstLines.isEmpty)
+    let path = folder.write("q\(seed).csv", text)
+    for (blockSize, threads) in [(4096, 1), (4096, 2), (5000, 3), (1 << 20, 2), (1 << 16, 4)] {
+      var options = LogReadOptions()
+      options.blockSize = blockSize
+      options.threads = threads
+      options.malformedExamples = 10_000
+      let log = try QueryLogReader.read(path: path, options: options)
+      #expect(log.traces[0].arrivals.count == expected.times.count, "block \(blockSize), threads \(threads)")
+      #expect(log.traces[0].arrivals == expected.times, "block \(blockSize), threads \(threads)")
+      #expect(log.report.skipped.map(\.line) == expected.firstLines, "block \(blockSize), threads \(threads)")
+      #expect(log.report.lines == expected.lines, "block \(blockSize), threads \(threads)")
+    }
+  }
+
+  /// A stray quote opens a field that never closes: that line is malformed, and the lines after it still count.
+  @Test func aStrayQuoteDoesNotSwallowTheLog() throws {
+    var lines = ["timestamp,prompt", "1700000000000,\"never closed"]
+    for k in 1...(CSVRecords.maximumLineBreaksInField + 500) { lines.append("\(1_700_000_000_000 + k),fine") }
+    var options = LogReadOptions()
+    options.blockSize = 4096
+    let log = try QueryLogReader.read(
+      path: folder.write("stray.csv", lines.joined(separator: "\n") + "\n"), options: options)
+    #expect(log.traces[0].arrivals.count == CSVRecords.maximumLineBreaksInField + 500)
+    #expect(log.report.skipped.map(\.line) == [2])
+    #expect(log.report.skipped.first?.reason.contains("quoted field") == true)
+    // Unclosed at the end of the log: the opening line is malformed too, not a query.
+    let tail = try read("tail.csv", "timestamp,prompt\n1700000000000,ok\n1700000000001,\"open\nmore\n")
+    #expect(tail.traces[0].arrivals.count == 1)
+    #expect(tail.report.skipped.map(\.line) == [3])
+  }
+
+  /// Adjusted timestamps and repeated columns are counted with their first line and turned into warnings.
+  @Test func adjustmentsAndRepeatedColumnsAreReported() throws {
+    let text =
+      "timestamp,pipeline,timestamp\n2016-12-31T23:59:59Z,a,x\n2016-12-31T23:59:60Z,a,x\n2017-01-01,a,x\n"
+      + "2017-01-01T00:00:01.0000000001Z,a,x\n2017-01-01T00:00:02Z,a,x\n2017-01-01T00:00:60Z,a,x\n"
+    let log = try read("adj.csv", text)
+    #expect(log.report.queries == 6)
+    #expect(
+      log.report.adjustedTimestamps.map { [$0.adjustment.rawValue, "\($0.count)", "\($0.firstLine)"] } == [
+        ["leap-second", "2", "3"], ["sub-nanosecond-digits", "1", "5"], ["date-only", "1", "4"],
+      ])
+    #expect(log.report.duplicateColumns == ["timestamp"])
+    #expect(log.report.warnings.count == 4)
+    #expect(log.report.warnings[0].contains("2 timestamps adjusted") && log.report.warnings[0].contains("line 3"))
+    #expect(log.report.warnings[3].contains("'timestamp' more than once"))
+    // Across blocks and threads, the first line is still the first in the file.
+    var options = LogReadOptions()
+    options.blockSize = 4096
+    options.threads = 3
+    var lines = ["timestamp"]
+    for k in 0..<3000 { lines.append("2017-01-01T00:\(String(format: "%02d", k / 60 % 60)):\(k % 7 == 6 ? 60 : 1)Z") }
+    let many = try QueryLogReader.read(path: folder.write("many.csv", lines.joined(separator: "\n")), options: options)
+    let leap = try #require(many.report.adjustedTimestamps.first)
+    #expect(leap.count == lines.dropFirst().filter { $0.hasSuffix(":60Z") }.count)
+    #expect(leap.firstLine == 8)
+  }
+
   @Test func aLineLongerThanABlock() throws {
     let long = String(repeating: "y", count: 20_000)
     let text = "timestamp,blob\n1,\(long)\n2,\(long)\n3,z\n"

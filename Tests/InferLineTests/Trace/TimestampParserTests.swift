@@ -76,6 +76,50 @@ import Testing
     #expect(parse("2024-07-01T12:00:00Z", zone: newYork) == utc)
   }
 
+  /// The conventions the README documents, each with its adjustment noted; an independent check through
+  /// Foundation's calendar for the daylight-saving cases.
+  @Test func conventionsAreAppliedAndNoted() throws {
+    let newYork = try #require(DefaultTimeZone(parsing: "America/New_York"))
+    var parser = TimestampParser(unit: .seconds, timeZone: newYork)
+    let hour: Int64 = 3_600_000_000_000
+    // Spring forward, 2024-03-10: 02:00-02:59 do not exist; 02:30 reads with EST (the offset before): 07:30 UTC.
+    #expect(parser.parse("2024-03-10 02:30:00") == parse("2024-03-10T07:30:00Z"))
+    #expect(parser.adjustment == .nonexistentLocalTime)
+    #expect(parser.parse("2024-03-10 03:30:00") == parse("2024-03-10T07:30:00Z"))
+    #expect(parser.adjustment == nil)
+    #expect(parser.parse("2024-03-10 01:59:59") == parse("2024-03-10T06:59:59Z"))
+    #expect(parser.adjustment == nil)
+    // Fall back, 2024-11-03: 01:00-01:59 happen twice; the first (EDT) is read: 01:30 EDT = 05:30 UTC.
+    #expect(parser.parse("2024-11-03 01:30:00") == parse("2024-11-03T05:30:00Z"))
+    #expect(parser.adjustment == .ambiguousLocalTime)
+    #expect(parser.parse("2024-11-03 02:30:00") == parse("2024-11-03T07:30:00Z"))
+    #expect(parser.adjustment == nil)
+    // Foundation agrees on unambiguous times around both changes.
+    var calendar = Calendar(identifier: .gregorian)
+    calendar.timeZone = TimeZone(identifier: "America/New_York")!
+    for (y, m, d, h) in [(2024, 3, 10, 1), (2024, 3, 10, 3), (2024, 11, 3, 0), (2024, 11, 3, 2), (2024, 7, 4, 12)] {
+      let date = calendar.date(from: DateComponents(year: y, month: m, day: d, hour: h, minute: 15))!
+      let text = String(format: "%04d-%02d-%02d %02d:15:00", y, m, d, h)
+      #expect(parser.parse(text) == Int64(date.timeIntervalSince1970) * 1_000_000_000, "\(text)")
+    }
+    // A leap second is the next minute's :00.
+    var utc = TimestampParser(unit: .seconds)
+    #expect(utc.parse("2016-12-31T23:59:60Z") == parse("2017-01-01T00:00:00Z"))
+    #expect(utc.adjustment == .leapSecond)
+    // Digits below a nanosecond are dropped (noted only when they were not zeros).
+    #expect(utc.parse("2023-11-16T18:17:03.1234567891Z") == parse("2023-11-16T18:17:03.123456789Z"))
+    #expect(utc.adjustment == .fractionTruncated)
+    #expect(utc.parse("2023-11-16T18:17:03.1234567890Z") != nil)
+    #expect(utc.adjustment == nil)
+    var ms = TimestampParser(unit: .milliseconds)
+    #expect(ms.parse("1700000000000.0000015") == 1_700_000_000_000_000_001)
+    #expect(ms.adjustment == .fractionTruncated)
+    // A date alone is midnight in the default zone.
+    #expect(parser.parse("2024-07-01") == parse("2024-07-01T04:00:00Z"))
+    #expect(parser.adjustment == .dateOnly)
+    #expect(utc.parse("2024-07-01T00:00:00Z")! - parser.parse("2024-07-01 00:00:00")! == -4 * hour)
+  }
+
   @Test func zoneTextIsParsed() {
     #expect(DefaultTimeZone(parsing: "UTC") == .utc)
     #expect(DefaultTimeZone(parsing: "+05:30") == .fixed(seconds: 19_800))
