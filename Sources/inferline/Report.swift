@@ -112,7 +112,7 @@ extension InferLineCommand {
         throw ExitCode(ExitStatus.badInput)
       } catch {
         note(
-          "\(out): error: cannot write the report: \(error.localizedDescription)\n  fix: check that the folder can be written; the previous report is unchanged"
+          "\(out): error: cannot write the report: \(error.localizedDescription)\n  fix: check that the folder can be written and its disk has room; the previous report is unchanged"
         )
         throw ExitCode(ExitStatus.cannotWrite)
       }

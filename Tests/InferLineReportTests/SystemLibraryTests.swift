@@ -38,6 +38,23 @@ import Testing
     #expect(document.count(elementsNamed: "path") >= 2)  // the rectangle and at least one glyph outline
   }
 
+  /// A full disk (/dev/full fails every write with ENOSPC): Cairo's write error names the file and the likely
+  /// cause, and reads the same through `localizedDescription` (what a generic catch prints).
+  @Test func aFullDiskIsNamedNotNumbered() throws {
+    guard FileManager.default.fileExists(atPath: "/dev/full") else { return }
+    do {
+      let canvas = try CairoCanvas(.svg(path: "/dev/full"), width: 200, height: 100)
+      canvas.fill(red: 1, green: 1, blue: 1)
+      canvas.text(String(repeating: "inferline ", count: 200), x: 10, y: 80, size: 14)
+      try canvas.finish()
+      Issue.record("writing to /dev/full succeeded")
+    } catch let error as CairoError {
+      #expect(error.description.contains("/dev/full") && error.description.contains("disk full"), "\(error)")
+      #expect((error as any Error).localizedDescription == error.description)
+      #expect(!error.description.contains("error 1"))
+    }
+  }
+
   @Test func libxml2ReportsWhereMarkupBreaks() {
     do {
       _ = try MarkupDocument(xml: "<svg>\n<g>\n</svg>")

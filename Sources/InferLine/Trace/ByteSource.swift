@@ -61,6 +61,18 @@ final class ByteSource {
     try sniff()
   }
 
+  /// Bytes already in memory (the fuzzers, tests), read as a file named `name` would be.
+  init(bytes: [UInt8], name: String) throws {
+    path = name
+    descriptor = -1
+    fileSize = bytes.count
+    fileBytesRead = bytes.count
+    input = bytes
+    inputEnd = bytes.count
+    fileAtEnd = true
+    try sniff()
+  }
+
   /// Reads the first bytes and looks for gzip's magic bytes.
   private func sniff() throws {
     try fillInput()
@@ -70,7 +82,7 @@ final class ByteSource {
     }
   }
 
-  deinit { if descriptor != STDIN_FILENO { close(descriptor) } }
+  deinit { if descriptor >= 0 && descriptor != STDIN_FILENO { close(descriptor) } }
 
   static func shellQuoted(_ s: String) -> String {
     s.allSatisfy { $0.isLetter || $0.isNumber || "/._-".contains($0) }
@@ -90,7 +102,7 @@ final class ByteSource {
       inputStart = 0
       inputEnd = unread
     }
-    if inputEnd < input.count && !fileAtEnd {
+    if inputEnd < input.count && !fileAtEnd && descriptor >= 0 {
       let end = inputEnd
       inputEnd += try input.withUnsafeMutableBytes { try readFile($0.baseAddress! + end, count: $0.count - end) }
     }
@@ -98,6 +110,10 @@ final class ByteSource {
 
   /// One `read(2)` into `pointer`, retried on EINTR. Returns 0 at the end of the file.
   private func readFile(_ pointer: UnsafeMutableRawPointer, count: Int) throws -> Int {
+    if descriptor < 0 {  // bytes in memory: all of them are in `input` already
+      fileAtEnd = true
+      return 0
+    }
     while true {
       let n = Glibc.read(descriptor, pointer, count)
       if n >= 0 {

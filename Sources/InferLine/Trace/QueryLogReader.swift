@@ -100,6 +100,12 @@ public enum QueryLogReader {
     return try read(source: source, options: options)
   }
 
+  /// Reads a log held in memory (plain or gzip), as `read(path:)` reads a file; `name` stands for the path in
+  /// messages. The fuzzers go through here: no file system in the loop.
+  public static func read(bytes: [UInt8], name: String, options: LogReadOptions = LogReadOptions()) throws -> QueryLog {
+    try read(source: ByteSource(bytes: bytes, name: name), options: options)
+  }
+
   static func read(source: ByteSource, options: LogReadOptions) throws -> QueryLog {
     let path = source.path
     let blockSize = max(options.blockSize, 1 << 12)

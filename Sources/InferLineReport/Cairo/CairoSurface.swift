@@ -1,9 +1,18 @@
 internal import CCairo
-import Foundation
+public import Foundation
 
-/// A problem Cairo reported, with its own words.
-public struct CairoError: Error, CustomStringConvertible {
+/// A problem Cairo reported, with its own words and the file it concerned.
+public struct CairoError: LocalizedError, CustomStringConvertible {
   public var description: String
+  public var errorDescription: String? { description }
+
+  /// "cairo could not <doing> <path>: <Cairo's reason>", with what a write error usually means.
+  init(_ doing: String, path: String?, status: cairo_status_t) {
+    var text =
+      "cairo could not \(doing)\(path.map { " \($0)" } ?? ""): \(String(cString: cairo_status_to_string(status)))"
+    if status == CAIRO_STATUS_WRITE_ERROR { text += " (is the disk full, or the folder not writable?)" }
+    description = text
+  }
 }
 
 /// A Cairo drawing surface with its context: SVG written to a file, or an image kept in memory for PNG.
@@ -17,6 +26,8 @@ public final class CairoCanvas {
 
   let surface: OpaquePointer
   let context: OpaquePointer
+  /// The SVG file, for messages.
+  let path: String?
   public let width: Double
   public let height: Double
 
@@ -26,16 +37,17 @@ public final class CairoCanvas {
     self.height = height
     switch kind {
     case .svg(let path):
+      self.path = path
       surface = cairo_svg_surface_create(path, width, height)
     case .image:
+      path = nil
       surface = cairo_image_surface_create(
         CAIRO_FORMAT_ARGB32, Int32((width * 2).rounded(.up)), Int32((height * 2).rounded(.up)))
     }
     let status = cairo_surface_status(surface)
     guard status == CAIRO_STATUS_SUCCESS else {
       cairo_surface_destroy(surface)
-      throw CairoError(
-        description: "cairo could not create the surface: \(String(cString: cairo_status_to_string(status)))")
+      throw CairoError("create", path: self.path, status: status)
     }
     context = cairo_create(surface)
     if case .image = kind { cairo_scale(context, 2, 2) }  // PNGs at twice the resolution, same coordinates
@@ -44,10 +56,11 @@ public final class CairoCanvas {
   /// Loads a PNG (for checking rendered pages). Pixel coordinates are the image's own.
   public init(png path: String) throws {
     surface = cairo_image_surface_create_from_png(path)
+    self.path = path
     let status = cairo_surface_status(surface)
     guard status == CAIRO_STATUS_SUCCESS else {
       cairo_surface_destroy(surface)
-      throw CairoError(description: "cairo could not read \(path): \(String(cString: cairo_status_to_string(status)))")
+      throw CairoError("read", path: path, status: status)
     }
     width = Double(cairo_image_surface_get_width(surface))
     height = Double(cairo_image_surface_get_height(surface))
@@ -166,7 +179,7 @@ public final class CairoCanvas {
     cairo_surface_flush(surface)
     let status = cairo_surface_write_to_png(surface, path)
     guard status == CAIRO_STATUS_SUCCESS else {
-      throw CairoError(description: "cairo could not write \(path): \(String(cString: cairo_status_to_string(status)))")
+      throw CairoError("write", path: path, status: status)
     }
   }
 
@@ -175,7 +188,7 @@ public final class CairoCanvas {
     cairo_surface_finish(surface)
     let status = cairo_surface_status(surface)
     guard status == CAIRO_STATUS_SUCCESS else {
-      throw CairoError(description: "cairo failed: \(String(cString: cairo_status_to_string(status)))")
+      throw CairoError("finish", path: path, status: status)
     }
   }
 }
