@@ -30,9 +30,11 @@ public enum WindowPlanning {
   ///   - baselines: also evaluate CG-Peak and CG-Mean (and warm-start the search with them). The report and
   ///     `replay` show them for the busiest window, `plan --baselines` for every window.
   ///   - attainable: on an unattainable window, also search for an SLO that can be met.
+  ///   - warmStart: other configurations to try first (a neighbouring window's plan): feasible ones bound the search.
   public static func plan(
     model: PipelineModel, window: WorkloadWindow, arrivals: [Int64], seed: UInt64, budget: SearchBudget,
-    baselines: Bool = true, attainable: Bool = true
+    baselines: Bool = true, attainable: Bool = true,
+    warmStart: [(name: String, configuration: PipelineConfiguration)] = []
   ) -> WindowPlan {
     let started = Date()
     var result = WindowPlan(
@@ -47,7 +49,8 @@ public enum WindowPlanning {
     // The baselines first: feasible ones are incumbents of the search. Then the search; then InferLine's greedy
     // planner on the same oracle, so configurations the search simulated are not simulated again.
     result.baselines = baselines ? planner.coarseGrainedBaselines() : []
-    let incumbents = result.baselines.filter(\.feasible).map { (name: $0.name, configuration: $0.configuration) }
+    let incumbents =
+      result.baselines.filter(\.feasible).map { (name: $0.name, configuration: $0.configuration) } + warmStart
     let search = planner.optimal(budget: budget, incumbents: incumbents)
     let greedy = planner.greedy()
     switch search {
@@ -103,7 +106,40 @@ public enum WindowPlanning {
         baselines: allBaselines || i == busiest)
       progress(done.increment())
     }
-    return slots.values.map { $0! }
+    var plans = slots.values.map { $0! }
+    // Warm start: a window whose search ran out of budget before its proof is searched again with its neighbours'
+    // cheaper plans as incumbents (consecutive hours are alike; a neighbour's plan that fits bounds the search).
+    // Repeated while plans improve, so a plan found by warm start passes on along the day.
+    var tried = [Set<PipelineConfiguration>](repeating: [], count: plans.count)
+    for _ in 0..<plans.count {
+      let current = plans
+      let work: [(window: Int, incumbents: [PipelineConfiguration])] = current.indices.compactMap { i in
+        guard current[i].planned, current[i].recommended?.provenOptimal != true else { return nil }
+        let own = current[i].recommended?.costPerHour ?? .infinity
+        let offers = [i - 1, i + 1].filter { current.indices.contains($0) }.compactMap { j in
+          current[j].recommended.flatMap { $0.costPerHour < own - 1e-9 ? $0.configuration : nil }
+        }.filter { !tried[i].contains($0) }
+        return offers.isEmpty ? nil : (i, offers)
+      }
+      guard !work.isEmpty else { break }
+      let retried = ResultSlots<WindowPlan>(count: work.count)
+      DispatchQueue.concurrentPerform(iterations: work.count) { k in
+        let i = work[k].window
+        var again = plan(
+          model: model, window: windows[i], arrivals: windows[i].relativeArrivals(in: trace), seed: seed,
+          budget: budget, baselines: allBaselines || i == busiest,
+          warmStart: work[k].incumbents.map { (name: "warm-start", configuration: $0) })
+        again.seconds += current[i].seconds
+        retried[k] = again
+      }
+      for (k, w) in work.enumerated() {
+        tried[w.window].formUnion(w.incumbents)
+        let again = retried[k]!
+        let before = plans[w.window].recommended?.costPerHour ?? .infinity
+        if (again.recommended?.costPerHour ?? .infinity) <= before + 1e-9 { plans[w.window] = again }
+      }
+    }
+    return plans
   }
 
   /// The window with the most queries (the first of equals): the one the recommendation and the replays start from.

@@ -151,6 +151,30 @@ struct SmallInstance {
     }
   }
 
+  /// Under a budget too small for proofs, a window's plan is never dearer than a neighbouring window's plan that
+  /// meets the SLO on this window too (the warm start), and a plan that is not proven says what it proved.
+  @Test(arguments: [42, 45, 56] as [UInt64])
+  func aWindowIsNeverDearerThanANeighboursPlanThatFitsIt(seed: UInt64) {
+    let instance = SmallInstance(seed: seed, stages: 3, hardware: 3, maxReplicas: 6)
+    let trace = ArrivalTrace(arrivals: instance.arrivals)
+    let windows = trace.windows(length: 2_000_000_000)
+    let plans = WindowPlanning.planAll(
+      model: instance.model, trace: trace, windows: windows, seed: 7, budget: SearchBudget(simulations: 1))
+    var warmStarted = 0
+    for (i, p) in plans.enumerated() {
+      guard let r = p.recommended else { continue }
+      if r.method == "warm-start" { warmStarted += 1 }
+      if r.provenOptimal != true { #expect((r.lowerBoundPerHour ?? .infinity) <= r.costPerHour + 1e-9) }
+      let oracle = FeasibilityOracle(
+        model: instance.model, arrivals: windows[i].relativeArrivals(in: trace), seed: 7)
+      for j in [i - 1, i + 1] where plans.indices.contains(j) {
+        guard let n = plans[j].recommended, oracle.evaluate(n.configuration).feasible else { continue }
+        #expect(r.costPerHour <= n.costPerHour + 1e-9, "seed \(seed): window \(i) dearer than window \(j)'s plan")
+      }
+    }
+    #expect(warmStarted > 0, "seed \(seed): these instances were chosen because a neighbour's plan helps")
+  }
+
   @Test(arguments: [101, 102, 103] as [UInt64])
   func optimalEqualsBruteForceOnThreeStagesAndThreeHardwareTypes(seed: UInt64) {
     let instance = SmallInstance(seed: seed, stages: 3, hardware: 3, maxReplicas: 2)
