@@ -15,18 +15,24 @@ report: setup
 
 test: setup
 	swift test
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=60 FUZZ_RUNS=20000
 
 # Fuzz the log reader and the pipeline/catalog/profile loaders with libFuzzer (Fuzz/, a package of its own),
-# FUZZ_SECONDS each (default 30), from the seed corpus in Fuzz/Corpus; findings go to Fuzz/findings/.
+# each for FUZZ_SECONDS (default 30) or FUZZ_RUNS inputs, whichever ends first, from the seed corpus in
+# Fuzz/Corpus with seed FUZZ_SEED; a finding fails the target and is saved in Fuzz/findings/. `make test` runs a
+# short, seeded round of each.
 FUZZ_SECONDS ?= 30
+FUZZ_RUNS ?= -1
+FUZZ_SEED ?= 1
 fuzz: setup
 	cd Fuzz && swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
 	mkdir -p Fuzz/findings
 	for t in FuzzLogReader:logs FuzzPipelineFiles:pipelines; do \
 	  corpus=$$(mktemp -d); \
 	  ASAN_OPTIONS=detect_leaks=0 Fuzz/.build/release/$${t%%:*} $$corpus Fuzz/Corpus/$${t##*:} \
-	    -max_total_time=$(FUZZ_SECONDS) -timeout=10 -artifact_prefix=Fuzz/findings/ || exit 1; \
-	  rm -rf $$corpus; \
+	    -max_total_time=$(FUZZ_SECONDS) -runs=$(FUZZ_RUNS) -seed=$(FUZZ_SEED) -timeout=10 \
+	    -artifact_prefix=Fuzz/findings/ -print_final_stats=1 2>&1 | grep -E '^(Done|stat::number_of_executed_units|==[0-9]+==|SUMMARY|Fatal|.*precondition)' ; \
+	  status=$${PIPESTATUS[0]}; rm -rf $$corpus; [ $$status -eq 0 ] || { echo "fuzz: $${t%%:*} found a problem (see Fuzz/findings/)"; exit 1; }; \
 	done
 
 bench-ingest: setup

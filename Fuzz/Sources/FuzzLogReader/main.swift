@@ -2,8 +2,8 @@ import Foundation
 import FuzzSupport
 import InferLine
 
-/// libFuzzer entry: the bytes as a log (plain or gzip), read from memory, twice: in small blocks on three threads
-/// and in one large block on one thread. The two must agree exactly (the same traces, the same report, or the same
+/// libFuzzer entry: the bytes as a log (plain or gzip), read from memory, twice: in 256-byte blocks split across
+/// three threads and in one large block on one thread. The two must agree exactly (the same traces, the same report, or the same
 /// error): block boundaries and thread counts must never change what a log means. Then strict mode. Any error is
 /// fine; a crash, a hang, an out-of-bounds access or a disagreement is a finding.
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -13,6 +13,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     var options = LogReadOptions()
     options.blockSize = blockSize
     options.threads = threads
+    options.minimumPartBytes = 32
     options.strict = strict
     do {
       return .success(try QueryLogReader.read(bytes: bytes, name: "fuzz.log", options: options))
@@ -22,8 +23,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
       fatalError("not an InputError: \(error)")
     }
   }
-  let small = read(blockSize: 4096, threads: 3)
-  let large = read(blockSize: 1 << 20, threads: 1)
+  let small = read(blockSize: 256, threads: 3)
+  let large = read(blockSize: 1 << 16, threads: 1)
   switch (small, large) {
   case (.success(let a), .success(let b)):
     precondition(a.traces.count == b.traces.count, "block size and threads changed the pipelines")
@@ -44,7 +45,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
   default:
     preconditionFailure("one reading failed and the other did not: \(small) vs \(large)")
   }
-  _ = read(blockSize: 4096, threads: 2, strict: true)
+  _ = read(blockSize: 256, threads: 2, strict: true)
   return 0
 }
 

@@ -16,7 +16,16 @@ public struct PlanningInputs: Sendable {
     let (spec, d1) = PipelineSpec.load(path: pipeline)
     let (catalog, d2) = HardwareCatalog.load(path: hardware)
     let (table, d3) = ProfileTable.load(path: profiles, strict: strict)
-    var diagnostics = d1 + d2 + d3
+    return try combine(spec, catalog, table, diagnostics: d1 + d2 + d3, strict: strict)
+  }
+
+  /// Checks files already loaded against each other (the fuzzers reuse one catalog and one profiles table).
+  /// - Throws: `DiagnosticsError` when any of them has an error, `diagnostics` included.
+  public static func combine(
+    _ spec: PipelineSpec?, _ catalog: HardwareCatalog?, _ table: ProfileTable?, diagnostics loaded: [Diagnostic] = [],
+    strict: Bool = false
+  ) throws -> PlanningInputs {
+    var diagnostics = loaded
     if let spec, let catalog, let table {
       diagnostics += crossCheck(spec, catalog, table)
     }

@@ -21,8 +21,11 @@ public struct LogReadOptions: Sendable {
   public var strict = false
   /// Threads parsing in parallel (one more reads ahead).
   public var threads = max(1, ProcessInfo.processInfo.activeProcessorCount)
-  /// Bytes handed to the parsers at a time.
+  /// Bytes handed to the parsers at a time (at least 64; a line longer than a block grows it).
   public var blockSize = 8 << 20
+  /// A block smaller than this is parsed as one part, not split across threads (tests and fuzzers lower it to
+  /// split tiny logs).
+  public var minimumPartBytes = 1 << 16
   /// How many malformed lines are kept with their line numbers (all are counted).
   public var malformedExamples = 10
 
@@ -108,7 +111,7 @@ public enum QueryLogReader {
 
   static func read(source: ByteSource, options: LogReadOptions) throws -> QueryLog {
     let path = source.path
-    let blockSize = max(options.blockSize, 1 << 12)
+    let blockSize = max(options.blockSize, 64)
     var current = Block(capacity: blockSize)
     var next = Block(capacity: blockSize)
     defer {
@@ -148,6 +151,15 @@ public enum QueryLogReader {
       throw InputError(
         file: path, sawContent ? "the log holds only blank lines" : "the log is empty",
         fix: "check that the right file was named and that the export finished")
+    }
+    // The first block holds the first 1,000 lines after the header (or the whole log): the layout fallback and the
+    // unit vote look at them, and what a log means must not depend on the block size.
+    while current.newlineCount(in: min(headerEnd + 1, current.count)..<current.count) < 1_001 {
+      if current.count == current.capacity { current.grow() }
+      let n = try fill(&current, from: source, after: current.count)
+      if n == 0 { break }
+      contentBytes += n
+      current.count += n
     }
     let header = current.bytes(lineStart(current, before: headerEnd)..<lineContentEnd(current, headerEnd))
     var layout: LogLayout
@@ -222,7 +234,8 @@ public enum QueryLogReader {
       if layout.format != .jsonl, current.contains(0x22, in: regionStart..<current.count) {
         // Quotes: a line break inside a quoted field does not end a record.
         if let records = current.csvRecords(
-          regionStart..<current.count, into: parts, delimiter: layout.delimiter, final: atEnd)
+          regionStart..<current.count, into: parts, delimiter: layout.delimiter, final: atEnd,
+          minimumPart: options.minimumPartBytes)
         {
           regionEnd = records.end
           recordPieces = records.pieces
@@ -255,7 +268,8 @@ public enum QueryLogReader {
       let carry = current.count - regionEnd
       next.ensureCapacity(max(blockSize, carry * 2))
       next.copy(from: current, range: regionEnd..<current.count)
-      let bounds = recordPieces ?? current.split(regionStart..<regionEnd, into: parts)
+      let bounds =
+        recordPieces ?? current.split(regionStart..<regionEnd, into: parts, minimumPart: options.minimumPartBytes)
       work.readBytes = 0
       let currentBox = ParallelBuffer(UnsafeMutableBufferPointer(start: current.base, count: current.count))
       let nextBox = ParallelBuffer(UnsafeMutableBufferPointer(start: next.base + carry, count: next.capacity - carry))
@@ -480,7 +494,7 @@ struct Block {
   /// record boundary. Nil when no record is complete yet.
   /// - Complexity: O(range), one pass.
   func csvRecords(
-    _ range: Range<Int>, into parts: Int, delimiter: UInt8, final: Bool
+    _ range: Range<Int>, into parts: Int, delimiter: UInt8, final: Bool, minimumPart: Int
   ) -> (end: Int, pieces: [Range<Int>])? {
     var position = range.lowerBound
     var lastEnd: Int? = nil
@@ -492,7 +506,8 @@ struct Block {
         position = lf + 1
         lastEnd = position
         // A cut at the first record end past each of the even shares (only for ranges worth splitting).
-        if parts > 1, range.count > 1 << 16, part < parts, position >= range.lowerBound + range.count * part / parts {
+        if parts > 1, range.count > minimumPart, part < parts, position >= range.lowerBound + range.count * part / parts
+        {
           if position < range.upperBound { cuts.append(position) }
           while part < parts, position >= range.lowerBound + range.count * part / parts { part += 1 }
         }
@@ -512,12 +527,12 @@ struct Block {
   }
 
   /// Splits `range` into up to `parts` pieces that each end just after a line break (or at the range's end).
-  func split(_ range: Range<Int>, into parts: Int) -> [Range<Int>] {
-    guard parts > 1, range.count > 1 << 16 else { return [range] }
+  func split(_ range: Range<Int>, into parts: Int, minimumPart: Int) -> [Range<Int>] {
+    guard parts > 1, range.count > minimumPart else { return [range] }
     var result: [Range<Int>] = []
     var start = range.lowerBound
     for p in 1..<parts {
-      var cut = range.lowerBound + range.count * p / parts
+      var cut = max(range.lowerBound + 1, range.lowerBound + range.count * p / parts)
       while cut < range.upperBound, base[cut - 1] != 0x0A { cut += 1 }
       if cut > start && cut < range.upperBound {
         result.append(start..<cut)

@@ -296,10 +296,11 @@ import Testing
     let text = lines.joined(separator: "\n") + (seed % 2 == 0 ? "\n" : "")
     let expected = referenceArrivals(text, unit: .milliseconds)
     let path = folder.write("r\(seed).csv", text)
-    for (blockSize, threads) in [(4096, 1), (4096, 2), (5000, 3), (1 << 20, 2), (1 << 16, 4)] {
+    for (blockSize, threads) in [(64, 2), (4096, 1), (4096, 2), (5000, 3), (1 << 20, 2), (1 << 16, 4)] {
       var options = LogReadOptions()
       options.blockSize = blockSize
       options.threads = threads
+      options.minimumPartBytes = 256
       options.malformedExamples = 10_000
       let log = try QueryLogReader.read(path: path, options: options)
       #expect(log.traces[0].arrivals == expected.times, "block \(blockSize), threads \(threads)")
@@ -386,10 +387,11 @@ import Testing
     let expected = referenceRecords(text)
     #expect(expected.times.count > 1500 && !expected.firstLines.isEmpty)
     let path = folder.write("q\(seed).csv", text)
-    for (blockSize, threads) in [(4096, 1), (4096, 2), (5000, 3), (1 << 20, 2), (1 << 16, 4)] {
+    for (blockSize, threads) in [(64, 2), (4096, 1), (4096, 2), (5000, 3), (1 << 20, 2), (1 << 16, 4)] {
       var options = LogReadOptions()
       options.blockSize = blockSize
       options.threads = threads
+      options.minimumPartBytes = 256
       options.malformedExamples = 10_000
       let log = try QueryLogReader.read(path: path, options: options)
       #expect(log.traces[0].arrivals.count == expected.times.count, "block \(blockSize), threads \(threads)")

@@ -59,7 +59,7 @@ struct OneStage {
   func theClosedLoopEqualsTheStaticSimulation(seed: UInt64) throws {
     let instance = SmallInstance(seed: seed, stages: 3, hardware: 2)
     let arrivals = TraceGenerator.arrivals(.poisson(rate: 300), duration: 20, start: 5_000_000_000, seed: seed)
-    let options = try instance.planner().stageOptions()
+    let options = instance.planner().stageOptions()
     let config = PipelineConfiguration(stages: options.map { $0[min(3, $0.count - 1)].configuration })
     let input = try instance.model.simulationInput(arrivals: arrivals, configuration: config, routes: .drawn(seed: 3))
     let reference = Estimator.simulate(input, options: .init(collectWaitPercentiles: false))
