@@ -347,11 +347,23 @@ func replayDayBenchmark(rate: Double, pipelines: [String]) {
           format: "    %-36@ %6.1f s  $%8.2f  misses %7.3f%%  minutes >1%% %5.2f%%  P99 %9.1f ms  decisions %5d",
           label, seconds, r.cost, r.missRate * 100, Double(badMinutes) / Double(r.missRatePerMinute.count) * 100,
           r.percentileLatencyMs, r.decisions))
+      if ProcessInfo.processInfo.environment["INFERLINE_BENCH_TIMELINES"] != nil {
+        for t in r.timelines {
+          print(
+            "      \(t.stage): "
+              + t.points.map { "\(($0.time - day[0]) / 60_000_000_000)m:\($0.replicas)" }.joined(separator: " "))
+        }
+      }
     }
     replay("static, busiest hour's plan", peak, peakArrivals, .fixed)
     replay("static, average hour's plan", mean, meanArrivals, .fixed)
-    replay("inferline tuner from the busiest plan", peak, peakArrivals, .inferline(InferLineTuner()))
-    replay("inferline tuner from the average plan", mean, meanArrivals, .inferline(InferLineTuner()))
+    // Knobs from the environment, for exploring (INFERLINE_TUNER_HEADROOM, INFERLINE_TUNER_SLO_FRACTION).
+    var tuner = InferLineTuner()
+    let environment = ProcessInfo.processInfo.environment
+    if let v = environment["INFERLINE_TUNER_HEADROOM"].flatMap(Double.init) { tuner.maximumHeadroom = v }
+    if let v = environment["INFERLINE_TUNER_SLO_FRACTION"].flatMap(Double.init) { tuner.headroomSLOFraction = v }
+    replay("inferline tuner from the busiest plan", peak, peakArrivals, .inferline(tuner))
+    replay("inferline tuner from the average plan", mean, meanArrivals, .inferline(tuner))
     replay("hpa from the busiest plan", peak, peakArrivals, .hpa(HorizontalPodAutoscaler()))
     replay("ray serve from the busiest plan", peak, peakArrivals, .ray(RayServeAutoscaler()))
     replay("knative kpa from the busiest plan", peak, peakArrivals, .kpa(KnativeAutoscaler()))

@@ -74,6 +74,9 @@ struct PolicyContext {
   var planning: [Int64]
   /// The pipeline's latency objective, nanoseconds.
   var slo: Int64
+  /// Per stage, how many times the planning trace's traffic its configuration carries within the SLO (at least 1;
+  /// `Replay.verifiedHeadroom`), for InferLine's tuner.
+  var headroom: [Double] = []
 }
 
 /// One autoscaling policy in a closed-loop replay: it samples the stages every second and, every `interval`,

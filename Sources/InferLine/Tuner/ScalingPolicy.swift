@@ -15,6 +15,15 @@ public struct InferLineTuner: Sendable, Equatable, Codable {
   /// How far above the planned envelope traffic may go before it asks for more replicas (0.1: 10%, as HPA's
   /// tolerance): a live minute's burst a few percent above the planning hour's worst is noise, not load.
   public var tolerance: Double = 0.1
+  /// The most a stage's verified headroom may be (1 turns the verification off): before the replay, each stage's
+  /// configuration is simulated on the planning trace sped up by a factor (the other stages given room) to find
+  /// how much more than the planned traffic it carries within the SLO; the tuner adds replicas only beyond that.
+  /// The paper scales at the plan's utilisation, which for a plan with room to spare (one replica at 40%) doubles a
+  /// stage at the first minute above the planning hour.
+  public var maximumHeadroom: Double = 2
+  /// The headroom is verified against this fraction of the SLO, so that live traffic's minute-to-minute variation
+  /// has the rest (at the full SLO, a stage run at its verified limit misses about the whole percentile budget).
+  public var headroomSLOFraction: Double = 0.7
   public init() {}
 
   /// The smallest window size the tuner reads for a stage, nanoseconds (at least 1 ms, at most the history).
@@ -60,6 +69,10 @@ public struct RayServeAutoscaler: Sendable, Equatable, Codable {
   /// `upscaling_factor` / `downscaling_factor` (smoothing), default 1.
   public var upscalingFactor: Double = 1
   public var downscalingFactor: Double = 1
+  /// `max_replicas`, which Ray Serve's autoscaling config requires, as a multiple of the replicas the replay
+  /// starts with (the busiest hour's plan): 2, a user sizing for the peak with room. Without it, a queue that
+  /// builds while replicas are provisioned asks for hundreds of replicas (ongoing requests / 2).
+  public var maxReplicasFactor: Double = 2
   public init() {}
 }
 

@@ -102,6 +102,46 @@ struct OneStage {
 
   // MARK: InferLine's tuner
 
+  /// The tuner at the plan's utilisation (no verified headroom), as the paper scales: the hand-worked rule tests.
+  static let paperRule: InferLineTuner = {
+    var t = InferLineTuner()
+    t.maximumHeadroom = 1
+    return t
+  }()
+
+  /// A stage planned with room to spare (one replica at 30% of its capacity): the verified headroom lets traffic
+  /// 1.5 times the planning trace through on one replica, where the paper's rule doubles it at once. Every factor
+  /// the verification returns was simulated feasible against its fraction of the SLO.
+  @Test func verifiedHeadroomKeepsARoomyPlanFromDoubling() throws {
+    let planning = poisson(30, 0, 600, seed: 11)
+    let day = poisson(30, 0, 120, seed: 12) + poisson(45, 120, 600, seed: 13)
+    let stage = OneStage()
+    let model = PipelineModel(stage.inputs)
+    let configuration = PipelineConfiguration(stages: [.init(hardware: "G", batchSize: 1, replicas: 1)])
+    let tuner = InferLineTuner()
+    let headroom = Replay.verifiedHeadroom(
+      model: model, configuration: configuration, planning: planning, seed: 1, unit: false,
+      maximum: tuner.maximumHeadroom, sloFraction: tuner.headroomSLOFraction)
+    #expect(headroom[0] > 1.5 && headroom[0] <= tuner.maximumHeadroom, "\(headroom)")
+    // Verified: the planning trace sped up by the factor meets 70% of the SLO on one replica.
+    let first = planning[0]
+    let faster = planning.map { first + Int64((Double($0 - first) / headroom[0]).rounded(.down)) }
+    let oracle = FeasibilityOracle(model: model, arrivals: faster, seed: 1, sloMs: 100 * tuner.headroomSLOFraction)
+    #expect(oracle.evaluate(configuration).feasible)
+    // A configuration that misses the SLO on its own planning trace gets no headroom.
+    let overloaded = Replay.verifiedHeadroom(
+      model: model, configuration: configuration, planning: poisson(150, 0, 60, seed: 14), seed: 1, unit: false,
+      maximum: 2, sloFraction: 0.7)
+    #expect(overloaded == [1])
+    // The day: 1.5x the planning traffic after 120 s. With the headroom one replica carries it; the paper's
+    // rule scales to two.
+    let roomy = try course(.inferline(tuner), day: day, planning: planning, replicas: 1)
+    #expect(roomy.decided[0].map(\.replicas).max() == 1, "\(roomy.decided[0].map(\.replicas))")
+    let paper = try course(.inferline(Self.paperRule), day: day, planning: planning, replicas: 1)
+    #expect((paper.decided[0].map(\.replicas).max() ?? 0) >= 2, "\(paper.decided[0].map(\.replicas))")
+    #expect(roomy.simulation.fractionOverSLO ?? 1 < 0.01)
+  }
+
   @Test func aStepUpScalesAtTheFirstTickThatSeesItAndServesOneDelayLater() throws {
     let planning = poisson(100, 0, 600, seed: 1)
     // 100 q/s for 120 s, then 400 q/s.
@@ -130,7 +170,7 @@ struct OneStage {
     let planning = poisson(300, 0, 600, seed: 4)
     let day = poisson(300, 0, 120, seed: 5) + poisson(50, 120, 400, seed: 6)
     let slow = OneStage(provisioningDelay: 90)
-    let run = try course(.inferline(InferLineTuner()), day: day, planning: planning, replicas: 6, stage: slow)
+    let run = try course(.inferline(Self.paperRule), day: day, planning: planning, replicas: 6, stage: slow)
     let firstDown = try #require(run.decided[0].first { $0.replicas < 6 }, "\(run.decided[0])")
     // The last minute of history holds the old rate until 180 s; then the need must stay lower for 90 s (the
     // provisioning delay, longer than the 60 s hold).
@@ -154,7 +194,7 @@ struct OneStage {
     let planning = poisson(400, 0, 600, seed: 7)
     let night = poisson(60, 0, 300, seed: 8)
     let morning = poisson(200, 300, 600, seed: 9)  // half the planned peak
-    let run = try course(.inferline(InferLineTuner()), day: night + morning, planning: planning, replicas: 8)
+    let run = try course(.inferline(Self.paperRule), day: night + morning, planning: planning, replicas: 8)
     let timeline = run.decided[0]
     let lowest = try #require(timeline.filter { $0.time < 300 * second }.map(\.replicas).min())
     #expect(lowest <= 3)
@@ -208,11 +248,16 @@ struct OneStage {
     // Batch 1, 10 ms: at 300 q/s one replica is overloaded; the queue grows, and so do ongoing requests, so Ray
     // asks for far more than the half-rate an arrival-based estimate would (0.3 x 10 ms... = 2 replicas).
     let day: [Int64] = even(30_000, 300)
-    let run = try course(.ray(RayServeAutoscaler()), day: day, replicas: 1)
+    var unbounded = RayServeAutoscaler()
+    unbounded.maxReplicasFactor = 100
+    let run = try course(.ray(unbounded), day: day, replicas: 1)
     let up = try #require(run.decided[0].dropFirst().first)
     // The upscale delay: 30 s of wanting more.
     #expect(up.time - day[0] >= 30 * second && up.time - day[0] <= 32 * second)
     #expect(up.replicas >= 10, "\(run.decided[0].map(\.replicas))")
+    // With the default max_replicas (twice the starting replicas), the same queue asks for no more than 2.
+    let bounded = try course(.ray(RayServeAutoscaler()), day: day, replicas: 1)
+    #expect(bounded.decided[0].map(\.replicas).max() == 2, "\(bounded.decided[0].map(\.replicas))")
   }
 
   @Test func knativePanicsWhenConcurrencyBuildsUp() throws {

@@ -27,6 +27,8 @@ struct InferLineTunerController: ReplicaController {
   /// `r_plan(D)` at each size: the planning trace's envelope.
   let reference: [Double]
   let holdTicks: [Int]
+  /// Per stage, the verified headroom: how many times the planning traffic the configuration carries.
+  let headroom: [Double]
   var recent: [[Int]]
   var lastUp: [Int64]
 
@@ -46,6 +48,9 @@ struct InferLineTunerController: ReplicaController {
     holdTicks = context.models.map { m in
       max(1, Int((Double(max(nanoseconds(settings.hold), m.provisioningDelay)) / Double(tick)).rounded(.up)))
     }
+    headroom =
+      context.headroom.count == context.models.count
+      ? context.headroom : Array(repeating: 1, count: context.models.count)
     recent = Array(repeating: [], count: context.models.count)
     lastUp = Array(repeating: .min, count: context.models.count)
   }
@@ -65,13 +70,13 @@ struct InferLineTunerController: ReplicaController {
       // max over D of ceil(r(D) s / (mu rho(D))) with rho(D) = r_plan(D) s / (k_plan mu): k_plan x r(D) / r_plan(D).
       // Up as soon as the need exceeds the replicas decided, to the need plus the tolerance's headroom; down only
       // to that headroom too, so a steady load does not flap.
-      let need = Double(initial[s]) * load(s, at: time)
+      let need = Double(initial[s]) * load(s, at: time) / headroom[s]
       let up = max(1, Int((need - 1e-9).rounded(.up)))
       let down = max(1, Int((need * (1 + settings.tolerance) - 1e-9).rounded(.up)))
       recent[s].append(down)
       if recent[s].count > holdTicks[s] { recent[s].removeFirst() }
       if up > decided[s] {
-        wanted[s] = max(up, down)  // scale up at once, with the band's headroom
+        wanted[s] = up  // scale up at once, to the need
         lastUp[s] = time
       } else if recent[s].count == holdTicks[s], recent[s].allSatisfy({ $0 < decided[s] }),
         lastUp[s] == .min || time - lastUp[s] >= Int64(holdTicks[s]) * interval
