@@ -91,46 +91,94 @@ public enum Replay {
       decisions: course.decided.reduce(0) { $0 + $1.count - 1 }, latencyAtPercentsMs: cdf)
   }
 
-  /// Per stage, how many times the planning trace's traffic its configuration carries within the SLO: the largest
-  /// factor f in [1, maximum] (to 1/32 of the range, by bisection) such that the planning arrivals sped up by f
-  /// (the same queries, their gaps divided by f) meet the SLO through the configuration with every other stage
-  /// given four times its replicas, so that only this stage is tested. 1 when the configuration does not meet the
-  /// SLO on its planning trace. With `unit`, one factor for the whole pipeline (nothing given room). Every factor
-  /// returned was verified by a simulation; stages run in parallel.
-  /// - Complexity: about 6 simulations of the planning trace per stage.
-  static func verifiedHeadroom(
+  /// Per stage, what `k` replicas carry (`capacities[m][k - 1]`, for k = 1 up to the plan's count + 2), as a
+  /// multiple of the planning trace's traffic: the larger of the paper's proportional rule (`k / k_plan`) and the
+  /// largest factor f, up to `maximum x k / k_plan`, such that the planning arrivals sped up by f (the same
+  /// queries, their gaps divided by f) keep the P99 within `sloFraction` of the SLO through the configuration
+  /// with the stage at k replicas and every other stage given four times its replicas, so that only this stage is
+  /// tested, on the busiest 20 minutes of the planning trace. Each f is found by bisection (to 1/16 of its range,
+  /// starting from the k - 1 value, which is checked), is capped where the stage's mean utilisation would pass
+  /// `utilisation`, and was simulated feasible. With `unit`, every stage at k together, nothing given room. Stages run in
+  /// parallel. Empty lists when `maximum <= 1` (the paper's rule alone).
+  /// - Complexity: about 5 simulations of 20 minutes of the planning trace per replica count per stage.
+  static func verifiedCapacities(
     model: PipelineModel, configuration: PipelineConfiguration, planning: [Int64], seed: UInt64, unit: Bool,
-    maximum: Double, sloFraction: Double
-  ) -> [Double] {
+    maximum: Double, sloFraction: Double, utilisation: Double
+  ) -> [[Double]] {
     let count = configuration.stages.count
-    guard planning.count >= 2, maximum > 1 else { return Array(repeating: 1, count: count) }
+    guard planning.count >= 2, maximum > 1 else { return Array(repeating: [], count: count) }
+    // The busiest 20 minutes of the planning trace (all of it when shorter): a third of an hour's simulations.
+    let stretch: Int64 = 1_200_000_000_000
+    var busiest = planning
+    if planning[planning.count - 1] - planning[0] > stretch {
+      var best = (start: 0, count: 0)
+      var j = 0
+      for i in planning.indices {
+        while j < planning.count, planning[j] - planning[i] < stretch { j += 1 }
+        if j - i > best.count { best = (i, j - i) }
+      }
+      busiest = Array(planning[best.start..<(best.start + best.count)])
+    }
+    let planning = busiest
     let first = planning[0]
     let sloMs = Double(model.slo) / 1e6 * sloFraction
-    @Sendable func meets(_ factor: Double, stage m: Int?) -> Bool {
+    @Sendable func limit(_ i: Int) -> Int {
+      model.stages[i].option(hardware: configuration.stages[i].hardware)?.replicaLimit
+        ?? configuration.stages[i].replicas
+    }
+    @Sendable func meets(_ factor: Double, stage m: Int?, replicas k: Int) -> Bool {
+      guard factor > 0 else { return true }
       let arrivals = planning.map { first + Int64((Double($0 - first) / factor).rounded(.down)) }
       var c = configuration
-      if let m {
-        for i in c.stages.indices where i != m {
-          let limit = model.stages[i].option(hardware: c.stages[i].hardware)?.replicaLimit ?? c.stages[i].replicas
-          c.stages[i].replicas = max(c.stages[i].replicas, min(limit, c.stages[i].replicas * 4))
+      for i in c.stages.indices {
+        if m == nil || i == m {
+          c.stages[i].replicas = min(limit(i), k)
+        } else {
+          c.stages[i].replicas = max(c.stages[i].replicas, min(limit(i), c.stages[i].replicas * 4))
         }
       }
       return FeasibilityOracle(model: model, arrivals: arrivals, seed: seed, sloMs: sloMs).evaluate(c).feasible
     }
-    @Sendable func factor(stage m: Int?) -> Double {
-      guard meets(1, stage: m) else { return 1 }
-      if meets(maximum, stage: m) { return maximum }
-      var low = 1.0, high = maximum
-      while high - low > (maximum - 1) / 32 {
-        let mid = (low + high) / 2
-        if meets(mid, stage: m) { low = mid } else { high = mid }
-      }
-      return low
+    // A sped-up trace is shorter, so a queue that grows without bound at a utilisation near 1 may still fit its
+    // span: the factor is also capped where the stage's mean utilisation would pass `utilisation`.
+    let meanRate = PipelineModel.meanRate(planning)
+    @Sendable func utilisationBound(stage i: Int, replicas k: Int) -> Double {
+      guard let option = model.stages[i].option(hardware: configuration.stages[i].hardware) else { return 0 }
+      let load = meanRate * model.scaleFactors[i]
+      return load > 0
+        ? utilisation * option.capacity(batch: configuration.stages[i].batchSize, replicas: k) / load : .infinity
     }
-    if unit { return Array(repeating: factor(stage: nil), count: count) }
-    let slots = ResultSlots<Double>(count: count)
-    DispatchQueue.concurrentPerform(iterations: count) { m in slots[m] = factor(stage: m) }
-    return slots.values.map { $0 ?? 1 }
+    @Sendable func capacities(stage m: Int?) -> [Double] {
+      let planned = max(
+        1, m.map { configuration.stages[$0].replicas } ?? (configuration.stages.map(\.replicas).max() ?? 1))
+      let top = min(m.map(limit) ?? configuration.stages.indices.map(limit).min()!, planned + 2)
+      var result: [Double] = []
+      var previous = 0.0
+      for k in 1...max(1, top) {
+        let proportional = Double(k) / Double(planned)
+        let bound =
+          m.map { utilisationBound(stage: $0, replicas: k) }
+          ?? configuration.stages.indices.map { utilisationBound(stage: $0, replicas: k) }.min()!
+        var low = previous > 0 && previous <= bound && meets(previous, stage: m, replicas: k) ? previous : 0
+        var high = min(maximum * proportional, bound)
+        if meets(high, stage: m, replicas: k) {
+          low = high
+        } else {
+          let step = (high - low) / 16
+          while high - low > step {
+            let mid = (low + high) / 2
+            if meets(mid, stage: m, replicas: k) { low = mid } else { high = mid }
+          }
+        }
+        previous = low
+        result.append(max(low, proportional))
+      }
+      return result
+    }
+    if unit { return Array(repeating: capacities(stage: nil), count: count) }
+    let slots = ResultSlots<[Double]>(count: count)
+    DispatchQueue.concurrentPerform(iterations: count) { m in slots[m] = capacities(stage: m) }
+    return slots.values.map { $0 ?? [] }
   }
 
   /// The closed loop: the simulation advances a second at a time; the policy samples every stage each second
@@ -155,15 +203,17 @@ public enum Replay {
     if case .fixed = policy {
       return Course(simulation: simulation.finish(), decided: timelines, changes: [])
     }
-    var headroom = [Double](repeating: 1, count: models.count)
+    var capacities = [[Double]](repeating: [], count: models.count)
     if case .inferline(let tuner) = policy, tuner.maximumHeadroom > 1 {
-      headroom = verifiedHeadroom(
+      capacities = verifiedCapacities(
         model: model, configuration: configuration, planning: planning, seed: seed, unit: unit,
-        maximum: tuner.maximumHeadroom, sloFraction: tuner.headroomSLOFraction)
+        maximum: tuner.maximumHeadroom, sloFraction: tuner.headroomSLOFraction,
+        utilisation: tuner.maximumUtilisation)
     }
     var controller = policy.controller(
       PolicyContext(
-        models: models, initial: initial, arrivals: arrivals, planning: planning, slo: model.slo, headroom: headroom))
+        models: models, initial: initial, arrivals: arrivals, planning: planning, slo: model.slo, capacities: capacities
+      ))
     let second: Int64 = 1_000_000_000
     let interval = max(second, controller.interval / second * second)
 

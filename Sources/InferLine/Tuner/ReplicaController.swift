@@ -74,9 +74,9 @@ struct PolicyContext {
   var planning: [Int64]
   /// The pipeline's latency objective, nanoseconds.
   var slo: Int64
-  /// Per stage, how many times the planning trace's traffic its configuration carries within the SLO (at least 1;
-  /// `Replay.verifiedHeadroom`), for InferLine's tuner.
-  var headroom: [Double] = []
+  /// Per stage, what k replicas carry as a multiple of the planning trace's traffic (`capacities[m][k - 1]`;
+  /// `Replay.verifiedCapacities`), for InferLine's tuner; empty for the paper's proportional rule.
+  var capacities: [[Double]] = []
 }
 
 /// One autoscaling policy in a closed-loop replay: it samples the stages every second and, every `interval`,

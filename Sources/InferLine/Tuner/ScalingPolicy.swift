@@ -24,6 +24,9 @@ public struct InferLineTuner: Sendable, Equatable, Codable {
   /// The headroom is verified against this fraction of the SLO, so that live traffic's minute-to-minute variation
   /// has the rest (at the full SLO, a stage run at its verified limit misses about the whole percentile budget).
   public var headroomSLOFraction: Double = 0.7
+  /// The verified capacity never takes a stage's mean utilisation above this: a sped-up trace is shorter, and a
+  /// queue that grows without bound near utilisation 1 can still fit its span.
+  public var maximumUtilisation: Double = 0.85
   public init() {}
 
   /// The smallest window size the tuner reads for a stage, nanoseconds (at least 1 ms, at most the history).

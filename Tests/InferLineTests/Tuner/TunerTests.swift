@@ -109,32 +109,37 @@ struct OneStage {
     return t
   }()
 
-  /// A stage planned with room to spare (one replica at 30% of its capacity): the verified headroom lets traffic
-  /// 1.5 times the planning trace through on one replica, where the paper's rule doubles it at once. Every factor
-  /// the verification returns was simulated feasible against its fraction of the SLO.
-  @Test func verifiedHeadroomKeepsARoomyPlanFromDoubling() throws {
+  /// A stage planned with room to spare (one replica at 30% of its capacity): the verified capacities let traffic
+  /// 1.5 times the planning trace through on one replica, where the paper's rule doubles it at once. Every
+  /// capacity above the paper's proportional one was simulated feasible against its fraction of the SLO, and
+  /// more replicas never carry less.
+  @Test func verifiedCapacitiesKeepARoomyPlanFromDoubling() throws {
     let planning = poisson(30, 0, 600, seed: 11)
     let day = poisson(30, 0, 120, seed: 12) + poisson(45, 120, 600, seed: 13)
     let stage = OneStage()
     let model = PipelineModel(stage.inputs)
     let configuration = PipelineConfiguration(stages: [.init(hardware: "G", batchSize: 1, replicas: 1)])
     let tuner = InferLineTuner()
-    let headroom = Replay.verifiedHeadroom(
+    let capacities = Replay.verifiedCapacities(
       model: model, configuration: configuration, planning: planning, seed: 1, unit: false,
-      maximum: tuner.maximumHeadroom, sloFraction: tuner.headroomSLOFraction)
-    #expect(headroom[0] > 1.5 && headroom[0] <= tuner.maximumHeadroom, "\(headroom)")
-    // Verified: the planning trace sped up by the factor meets 70% of the SLO on one replica.
+      maximum: tuner.maximumHeadroom, sloFraction: tuner.headroomSLOFraction, utilisation: tuner.maximumUtilisation)[0]
+    #expect(capacities.count == 3, "\(capacities)")  // k = 1 ... 1 + 2
+    #expect(capacities[0] > 1.5 && capacities[0] <= tuner.maximumHeadroom, "\(capacities)")
+    #expect(zip(capacities, capacities.dropFirst()).allSatisfy { $0 <= $1 }, "\(capacities)")
     let first = planning[0]
-    let faster = planning.map { first + Int64((Double($0 - first) / headroom[0]).rounded(.down)) }
-    let oracle = FeasibilityOracle(model: model, arrivals: faster, seed: 1, sloMs: 100 * tuner.headroomSLOFraction)
-    #expect(oracle.evaluate(configuration).feasible)
-    // A configuration that misses the SLO on its own planning trace gets no headroom.
-    let overloaded = Replay.verifiedHeadroom(
+    for (i, factor) in capacities.enumerated() where factor > Double(i + 1) {
+      let faster = planning.map { first + Int64((Double($0 - first) / factor).rounded(.down)) }
+      let oracle = FeasibilityOracle(model: model, arrivals: faster, seed: 1, sloMs: 100 * tuner.headroomSLOFraction)
+      var c = configuration
+      c.stages[0].replicas = i + 1
+      #expect(oracle.evaluate(c).feasible, "\(i + 1) replicas at \(factor)x")
+    }
+    // A configuration that misses the SLO on its own planning trace is left at the paper's rule.
+    let overloaded = Replay.verifiedCapacities(
       model: model, configuration: configuration, planning: poisson(150, 0, 60, seed: 14), seed: 1, unit: false,
-      maximum: 2, sloFraction: 0.7)
-    #expect(overloaded == [1])
-    // The day: 1.5x the planning traffic after 120 s. With the headroom one replica carries it; the paper's
-    // rule scales to two.
+      maximum: 2, sloFraction: 0.7, utilisation: 0.85)[0]
+    #expect(overloaded.first == 1, "\(overloaded)")
+    // The day: 1.5x the planning traffic after 120 s. One replica carries it; the paper's rule scales to two.
     let roomy = try course(.inferline(tuner), day: day, planning: planning, replicas: 1)
     #expect(roomy.decided[0].map(\.replicas).max() == 1, "\(roomy.decided[0].map(\.replicas))")
     let paper = try course(.inferline(Self.paperRule), day: day, planning: planning, replicas: 1)

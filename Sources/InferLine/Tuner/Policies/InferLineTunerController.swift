@@ -4,7 +4,9 @@
 /// compares it, size by size, with the planned envelope `r_plan(D)` of the trace the plan was verified on. At size
 /// D a stage needs `k = ceil(r(D) x s_m / (mu_m x rho_m(D)))` replicas, with `mu_m` one replica's throughput at its
 /// batch and `rho_m(D) = r_plan(D) x s_m / (k_plan x mu_m)` the plan's utilisation at that size: that is
-/// `ceil(k_plan x r(D) / r_plan(D))`, less a tolerance (10%) for noise. The stage needs the most any size asks for. Short sizes catch bursts, the
+/// `ceil(k_plan x r(D) / r_plan(D))`, less a tolerance (10%) for noise. The stage needs the most any size asks for;
+/// with verified capacities (`Replay.verifiedCapacities`), the fewest replicas shown to carry that much traffic,
+/// which is never more than the paper's count. Short sizes catch bursts, the
 /// 60 s size the sustained rate; traffic within the planned envelope asks for at most the plan's replicas (steady
 /// traffic does not flap), and the need follows the traffic from wherever the count is now.
 ///
@@ -27,8 +29,8 @@ struct InferLineTunerController: ReplicaController {
   /// `r_plan(D)` at each size: the planning trace's envelope.
   let reference: [Double]
   let holdTicks: [Int]
-  /// Per stage, the verified headroom: how many times the planning traffic the configuration carries.
-  let headroom: [Double]
+  /// Per stage, what k replicas carry as a multiple of the planning traffic (`[k - 1]`); empty: proportional.
+  let capacities: [[Double]]
   var recent: [[Int]]
   var lastUp: [Int64]
 
@@ -48,9 +50,9 @@ struct InferLineTunerController: ReplicaController {
     holdTicks = context.models.map { m in
       max(1, Int((Double(max(nanoseconds(settings.hold), m.provisioningDelay)) / Double(tick)).rounded(.up)))
     }
-    headroom =
-      context.headroom.count == context.models.count
-      ? context.headroom : Array(repeating: 1, count: context.models.count)
+    capacities =
+      context.capacities.count == context.models.count
+      ? context.capacities : Array(repeating: [], count: context.models.count)
     recent = Array(repeating: [], count: context.models.count)
     lastUp = Array(repeating: .min, count: context.models.count)
   }
@@ -64,19 +66,28 @@ struct InferLineTunerController: ReplicaController {
     return sizesOfStage[s].map { rates[$0][i] / reference[$0] }.max() ?? 0
   }
 
+  /// Fewest replicas of stage s that carry `traffic` (a multiple of the planning trace's): from the verified
+  /// capacities, extrapolated in proportion beyond them; the paper's `ceil(k_plan x traffic)` without them.
+  func replicas(_ s: Int, carrying traffic: Double) -> Int {
+    let c = capacities[s]
+    guard let last = c.last, last > 0 else { return max(1, Int((Double(initial[s]) * traffic - 1e-9).rounded(.up))) }
+    if let k = c.firstIndex(where: { $0 >= traffic - 1e-12 }) { return k + 1 }
+    return max(c.count, Int((Double(c.count) * traffic / last - 1e-9).rounded(.up)))
+  }
+
   mutating func decide(at time: Int64, decided: [Int], serving: [Int]) -> [Int] {
     var wanted = decided
     for s in decided.indices {
-      // max over D of ceil(r(D) s / (mu rho(D))) with rho(D) = r_plan(D) s / (k_plan mu): k_plan x r(D) / r_plan(D).
-      // Up as soon as the need exceeds the replicas decided, to the need plus the tolerance's headroom; down only
-      // to that headroom too, so a steady load does not flap.
-      let need = Double(initial[s]) * load(s, at: time) / headroom[s]
-      let up = max(1, Int((need - 1e-9).rounded(.up)))
-      let down = max(1, Int((need * (1 + settings.tolerance) - 1e-9).rounded(.up)))
+      // The traffic is max over D of r(D) / r_plan(D); the need, the fewest replicas whose verified capacity covers
+      // it (at most the paper's ceil(k_plan x traffic)). Up as soon as the need exceeds the replicas decided, to the
+      // need with the tolerance's headroom; down only to that headroom too, so a steady load does not flap.
+      let traffic = load(s, at: time)
+      let up = replicas(s, carrying: traffic)
+      let down = replicas(s, carrying: traffic * (1 + settings.tolerance))
       recent[s].append(down)
       if recent[s].count > holdTicks[s] { recent[s].removeFirst() }
       if up > decided[s] {
-        wanted[s] = up  // scale up at once, to the need
+        wanted[s] = max(up, down)  // scale up at once, with the band's headroom
         lastUp[s] = time
       } else if recent[s].count == holdTicks[s], recent[s].allSatisfy({ $0 < decided[s] }),
         lastUp[s] == .min || time - lastUp[s] >= Int64(holdTicks[s]) * interval
