@@ -138,6 +138,13 @@ public struct ProfileTable: Sendable, Equatable {
           lineNumber, "latency_ms must be positive (got \(latencyText) for \(model) on \(hardware), batch \(batch))")
         continue
       }
+      guard latency <= ProfileTable.longestMilliseconds else {
+        sink.error(
+          lineNumber,
+          "latency_ms \(latencyText) is longer than a day (\(Int(ProfileTable.longestMilliseconds)) ms): check the unit of the column"
+        )
+        continue
+      }
       let statisticText = fields[column("statistic")!].lowercased()
       guard let statistic = ModelProfile.Statistic(rawValue: statisticText) else {
         sink.error(lineNumber, "statistic must be p50, p99 or mean (got '\(statisticText)')")
@@ -145,8 +152,10 @@ public struct ProfileTable: Sendable, Equatable {
       }
       var p99: Double? = nil
       if let c = column("latency_p99_ms"), !fields[c].isEmpty {
-        guard let v = Double(fields[c]), v > 0 else {
-          sink.error(lineNumber, "latency_p99_ms must be a positive number (got '\(fields[c])')")
+        guard let v = Double(fields[c]), v > 0, v <= ProfileTable.longestMilliseconds else {
+          sink.error(
+            lineNumber,
+            "latency_p99_ms must be a positive number of milliseconds, at most a day (got '\(fields[c])')")
           continue
         }
         if v < latency {
@@ -204,6 +213,13 @@ public struct ProfileTable: Sendable, Equatable {
     return (ProfileTable(profiles: profiles, file: path), sink.items)
   }
 
-  /// Milliseconds to whole nanoseconds, rounded once.
-  public static func nanoseconds(_ milliseconds: Double) -> Int64 { Int64((milliseconds * 1e6).rounded()) }
+  /// The longest latency, SLO or delay the input files may give, milliseconds: a day. The loaders refuse longer
+  /// values with the line; `nanoseconds` saturates there, so no path can overflow.
+  public static let longestMilliseconds = 86_400_000.0
+
+  /// Milliseconds to whole nanoseconds, rounded once; NaN and values beyond a day (or below 0) are clamped.
+  public static func nanoseconds(_ milliseconds: Double) -> Int64 {
+    guard milliseconds.isFinite else { return milliseconds > 0 ? Int64(longestMilliseconds * 1e6) : 0 }
+    return Int64((min(max(milliseconds, 0), longestMilliseconds) * 1e6).rounded())
+  }
 }

@@ -106,7 +106,11 @@ public struct PipelineSpec: Sendable, Equatable {
     if let node = top["slo"], let map = YAMLMapping(node, what: "'slo'", sink: &sink) {
       map.checkKeys(sloKeys, in: "'slo'", sink: &sink)
       if let (ms, line) = map.number("latency_ms", required: true, in: "'slo'", sink: &sink) {
-        if ms > 0 { slo.latencyMs = ms } else { sink.error(line, "the SLO latency must be positive (got \(ms) ms)") }
+        if ms > 0 && ms <= ProfileTable.longestMilliseconds {
+          slo.latencyMs = ms
+        } else {
+          sink.error(line, "the SLO latency must be positive and at most a day, 86400000 ms (got \(ms) ms)")
+        }
       }
       if let (p, line) = map.number("percentile", required: false, in: "'slo'", sink: &sink) {
         if p > 0 && p < 100 {
@@ -121,7 +125,11 @@ public struct PipelineSpec: Sendable, Equatable {
 
     var networkDelay = 0.0
     if let (d, line) = top.number("network_delay_ms", required: false, in: "the pipeline", sink: &sink) {
-      if d >= 0 { networkDelay = d } else { sink.error(line, "'network_delay_ms' must be 0 or more (got \(d))") }
+      if d >= 0 && d <= ProfileTable.longestMilliseconds {
+        networkDelay = d
+      } else {
+        sink.error(line, "'network_delay_ms' must be 0 or more and at most a day, 86400000 ms (got \(d))")
+      }
     }
 
     // Stages.

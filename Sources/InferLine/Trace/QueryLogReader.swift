@@ -132,16 +132,22 @@ public enum QueryLogReader {
     var headerLine = 0
     var offset = 0
     var sawContent = current.count > 0
+    var sawEnd = false
     while true {
-      // Grow the first block until it holds a whole first non-blank line.
-      if let (lineEnd, lineNumber) = firstNonBlankLine(current, from: offset) {
+      // Grow the first block until it holds a whole first non-blank line (at the end of the input, whatever it has:
+      // a block that happens to end exactly where the input does holds a whole last line).
+      if let (lineEnd, lineNumber) = firstNonBlankLine(current, from: offset, atEnd: sawEnd) {
         headerEnd = lineEnd
         headerLine = lineNumber
         break
       }
+      if sawEnd { break }
       if current.count == current.capacity { current.grow() }
       let n = try fill(&current, from: source, after: current.count)
-      if n == 0 { break }
+      if n == 0 {
+        sawEnd = true
+        continue
+      }
       contentBytes += n
       current.count += n
       sawContent = true
@@ -333,14 +339,15 @@ public enum QueryLogReader {
 
   /// The first line with something other than white space: (index of its terminating `\n` or the block end,
   /// 1-based line number). Nil when the block has no complete non-blank line yet.
-  private static func firstNonBlankLine(_ block: Block, from start: Int) -> (Int, Int)? {
+  private static func firstNonBlankLine(_ block: Block, from start: Int, atEnd: Bool) -> (Int, Int)? {
     var lineNo = 1
     var s = start
     let b = block.base
     while s < block.count {
       var e = s
       while e < block.count, b[e] != 0x0A { e += 1 }
-      if e == block.count && block.count == block.capacity { return nil }  // may continue past the block
+      // May continue past the block (a block is filled to capacity unless the input ended).
+      if e == block.count && block.count == block.capacity && !atEnd { return nil }
       var blank = true
       for i in s..<e where b[i] != 0x20 && b[i] != 0x09 && b[i] != 0x0D {
         blank = false
