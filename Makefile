@@ -29,7 +29,7 @@ fuzz: setup
 	mkdir -p Fuzz/findings
 	for t in FuzzLogReader:logs FuzzPipelineFiles:pipelines; do \
 	  corpus=$$(mktemp -d); \
-	  ASAN_OPTIONS=detect_leaks=0 Fuzz/.build/release/$${t%%:*} $$corpus Fuzz/Corpus/$${t##*:} \
+	  ASAN_OPTIONS=detect_leaks=0 SWIFT_BACKTRACE=enable=no Fuzz/.build/release/$${t%%:*} $$corpus Fuzz/Corpus/$${t##*:} \
 	    -max_total_time=$(FUZZ_SECONDS) -runs=$(FUZZ_RUNS) -seed=$(FUZZ_SEED) -timeout=10 \
 	    -artifact_prefix=Fuzz/findings/ -print_final_stats=1 2>&1 | grep -E '^(Done|stat::number_of_executed_units|==[0-9]+==|SUMMARY|Fatal|.*precondition)' ; \
 	  status=$${PIPESTATUS[0]}; rm -rf $$corpus; [ $$status -eq 0 ] || { echo "fuzz: $${t%%:*} found a problem (see Fuzz/findings/)"; exit 1; }; \
