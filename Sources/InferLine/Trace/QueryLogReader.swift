@@ -235,7 +235,7 @@ public enum QueryLogReader {
     var atEnd = false
     while true {
       // The part of `current` that ends in a complete line (everything, at the end of the input).
-      let regionEnd: Int
+      var found: Int? = nil
       var recordPieces: [Range<Int>]? = nil
       if layout.format != .jsonl, current.contains(0x22, in: regionStart..<current.count) {
         // Quotes: a line break inside a quoted field does not end a record.
@@ -243,31 +243,24 @@ public enum QueryLogReader {
           regionStart..<current.count, into: parts, delimiter: layout.delimiter, final: atEnd,
           minimumPart: options.minimumPartBytes)
         {
-          regionEnd = records.end
+          found = records.end
           recordPieces = records.pieces
-        } else if current.count - regionStart < current.capacity / 2 {
+        }
+      } else if atEnd {
+        found = current.count
+      } else if let lastBreak = current.lastNewline(from: regionStart) {
+        found = lastBreak + 1
+      }
+      guard let regionEnd = found else {
+        if current.count - regionStart < current.capacity / 2 {
+          // No complete line (record) yet, room left: read more before parsing.
           let n = try fill(&current, from: source, after: current.count)
           contentBytes += n
           current.count += n
           if n == 0 { atEnd = true }
-          continue
         } else {
-          current.grow()
-          continue
+          current.grow()  // one line longer than a block: make room
         }
-      } else if atEnd {
-        regionEnd = current.count
-      } else if let lastBreak = current.lastNewline(from: regionStart) {
-        regionEnd = lastBreak + 1
-      } else if current.count - regionStart < current.capacity / 2 {
-        // No line break yet, room left: read more before parsing.
-        let n = try fill(&current, from: source, after: current.count)
-        contentBytes += n
-        current.count += n
-        if n == 0 { atEnd = true }
-        continue
-      } else {
-        current.grow()  // one line longer than a block: make room
         continue
       }
       // Carry the unfinished line over to the next block, then read into it while this one is parsed.
