@@ -8,13 +8,15 @@ struct KnativeController: ReplicaController {
   let models: [StageModel]
   let interval: Int64
   var concurrency: SampleWindow
-  var panicUntil: Int64 = .min
+  /// Per stage (each is a revision with its own autoscaler): the end of its panic.
+  var panicUntil: [Int64]
 
   init(_ settings: KnativeAutoscaler, _ context: PolicyContext) {
     self.settings = settings
     models = context.models
     interval = nanoseconds(settings.tick)
     concurrency = SampleWindow(stages: context.models.count, seconds: settings.stableWindow)
+    panicUntil = Array(repeating: .min, count: context.models.count)
   }
 
   mutating func sample(at time: Int64, _ stages: [ClosedLoopSimulation.StageObservation]) {
@@ -22,20 +24,17 @@ struct KnativeController: ReplicaController {
   }
 
   mutating func decide(at time: Int64, decided: [Int], serving: [Int]) -> [Int] {
-    var panicking = time < panicUntil
-    var stable = decided, panic = decided
     let panicSeconds = max(1, Int(settings.panicWindow.rounded()))
-    for s in decided.indices {
-      let target = (settings.targetConcurrency ?? Double(models[s].batchSize)) * settings.targetUtilisation
-      stable[s] = max(1, Int((concurrency.mean(s) / target).rounded(.up)))
-      panic[s] = max(1, Int((concurrency.mean(s, last: panicSeconds) / target).rounded(.up)))
-      if Double(panic[s]) >= settings.panicThreshold * Double(serving[s]) { panicking = true }
-    }
-    if panicking && time >= panicUntil { panicUntil = time + nanoseconds(settings.stableWindow) }
     return decided.indices.map { s in
-      if panicking { return max(decided[s], panic[s]) }  // never down while panicking
+      let target = (settings.targetConcurrency ?? Double(models[s].batchSize)) * settings.targetUtilisation
+      let stable = max(1, Int((concurrency.mean(s) / target).rounded(.up)))
+      let panic = max(1, Int((concurrency.mean(s, last: panicSeconds) / target).rounded(.up)))
+      if Double(panic) >= settings.panicThreshold * Double(serving[s]), time >= panicUntil[s] {
+        panicUntil[s] = time + nanoseconds(settings.stableWindow)
+      }
+      if time < panicUntil[s] { return max(decided[s], panic) }  // never down while panicking
       let floor = Int((Double(decided[s]) / settings.maxScaleDownRate).rounded(.up))
-      return max(stable[s], floor)
+      return max(stable, floor)
     }
   }
 }
