@@ -385,6 +385,8 @@ func replayDayBenchmark(rate: Double, pipelines: [String]) {
         ratio = "neither misses"
       } else if tuner.missRate == 0 {
         ratio = String(format: "none against %.3f%%", cgHPA.missRate * 100)
+      } else if cgHPA.missRate == 0 {
+        ratio = String(format: "%.3f%% against none", tuner.missRate * 100)
       } else if tuner.missRate <= cgHPA.missRate {
         ratio = String(
           format: "%.1fx fewer (%.3f%% against %.3f%%)", cgHPA.missRate / tuner.missRate, tuner.missRate * 100,
