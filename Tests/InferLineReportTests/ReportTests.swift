@@ -105,6 +105,33 @@ struct ReportFixture: Sendable {
     #expect(report.inputs[0].sha256.count == 64)
   }
 
+  /// A saving is never shown bare: dearer than a baseline says whether the baseline misses the SLO or meets it
+  /// for less; the card reads as attainment, not as misses.
+  @Test func savingsSayWhy() throws {
+    let report = ReportFixture.sharedReport
+    let tuner = try #require(report.tunerReplay)
+    var baseline = tuner
+    baseline.policy = "b"
+    baseline.cost = tuner.cost * 2
+    baseline.missRate = 0
+    #expect(ReportWriter.savingExplanation(tuner: tuner, baseline: baseline, percentile: 99).hasPrefix("cheaper"))
+    baseline.cost = tuner.cost / 2
+    baseline.missRate = 0.05
+    let missing = ReportWriter.savingExplanation(tuner: tuner, baseline: baseline, percentile: 99)
+    #expect(missing.contains("misses the SLO") && missing.contains("5.000%") && missing.contains("1% allowed"))
+    baseline.missRate = 0.001
+    var meeting = tuner
+    meeting.missRate = 0
+    #expect(
+      ReportWriter.savingExplanation(tuner: meeting, baseline: baseline, percentile: 99).contains(
+        "meets the SLO for less"))
+    let context = ReportWriter.context(report, charts: [:])
+    let attainment = try #require(context["attainment"] as? String)
+    #expect(attainment.contains("within the SLO") && attainment.contains("99% needed"), "\(attainment)")
+    let rows = try #require(context["savings"] as? [[String: Any]])
+    #expect(!rows.isEmpty && rows.allSatisfy { !(($0["why"] as? String) ?? "").isEmpty })
+  }
+
   @Test func bidirectionalOverridesInNamesCannotReorderThePage() throws {
     var report = ReportFixture.sharedReport
     report.pipelineName = "evil\u{202E}eman\u{2066}x"

@@ -49,8 +49,8 @@ enum BuiltInTemplates {
 {{#recommended}}<tr><td>{{stage}}</td><td>{{model}}</td><td>{{hardware}}</td><td class="n">{{batch}}</td><td class="n">{{replicas}}</td></tr>
 {{/recommended}}</table>
 <h3>Savings against each baseline</h3>
-<table><tr><th>baseline</th><th>cost over the log</th><th>queries over the SLO</th><th>InferLine saves</th></tr>
-{{#savings}}<tr><td>{{name}}</td><td class="n">${{cost}}</td><td class="n">{{misses}}</td><td class="n">{{saving}}</td></tr>
+<table><tr><th>baseline</th><th>cost over the log</th><th>queries over the SLO</th><th>InferLine saves</th><th>why</th></tr>
+{{#savings}}<tr><td>{{name}}</td><td class="n">${{cost}}</td><td class="n">{{misses}}</td><td class="n">{{saving}}</td><td>{{why}}</td></tr>
 {{/savings}}</table>
 {{#previous}}<h3>Change since the previous report</h3>
 <p>Previous report {{previousGeneratedAt}}: ${{previousCostPerDay}} per day; change {{costChange}} per day.</p>

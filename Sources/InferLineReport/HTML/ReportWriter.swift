@@ -112,6 +112,28 @@ public enum ReportWriter {
   }
   static func percent(_ v: Double) -> String { String(format: "%.3f%%", v * 100) }
 
+  /// Why InferLine's tuner costs what it does against one baseline, in words: a negative saving is never shown bare.
+  static func savingExplanation(tuner t: ReplayResult, baseline b: ReplayResult, percentile: Double) -> String {
+    let allowed = 1 - percentile / 100
+    let baselineMeets = b.missRate <= allowed + 1e-12
+    let tunerMeets = t.missRate <= allowed + 1e-12
+    if t.cost <= b.cost {
+      return baselineMeets
+        ? "cheaper, and both meet the SLO"
+        : String(
+          format: "cheaper; the baseline also misses the SLO (%.3f%% over, %g%% allowed)", b.missRate * 100,
+          allowed * 100)
+    }
+    if !baselineMeets {
+      return String(
+        format: "dearer because the baseline misses the SLO: %.3f%% of queries over it, %g%% allowed",
+        b.missRate * 100, allowed * 100)
+    }
+    return tunerMeets
+      ? "dearer: this baseline meets the SLO for less on this log; the tuner adds the replicas its verified capacities ask for whenever the live envelope rises"
+      : "dearer, and the tuner misses the SLO here: see the replica timeline"
+  }
+
   static func describe(_ c: PipelineConfiguration?, _ r: CapacityReport) -> String {
     guard let c else { return "none" }
     return c.describe(stageNames: r.stages.map(\.name), separator: "; ")
@@ -128,7 +150,10 @@ public enum ReportWriter {
     let savings: [[String: Any]] = (r.replays.filter { $0.policy != "inferline" } + r.baselineReplays).map { b in
       let saving =
         tuned.map { b.cost > 0 ? String(format: "%.1f%%", (b.cost - $0.cost) / b.cost * 100) : "n/a" } ?? "n/a"
-      return ["name": b.policy, "cost": money(b.cost), "misses": percent(b.missRate), "saving": saving]
+      return [
+        "name": b.policy, "cost": money(b.cost), "misses": percent(b.missRate), "saving": saving,
+        "why": tuned.map { savingExplanation(tuner: $0, baseline: b, percentile: r.percentile) } ?? "",
+      ]
     }
     var context: [String: Any] = [
       "pipeline": r.pipelineName, "percentile": String(format: "%g", r.percentile),
@@ -137,7 +162,10 @@ public enum ReportWriter {
       "end": InstantText.describe(r.workload.end, relative: r.workload.isRelative), "catalog": r.catalogName,
       "generatedAt": r.generatedAt, "version": r.toolVersion, "seed": String(r.seed), "schema": r.schemaVersion,
       "costPerDay": money(r.costPerDay), "costPerMonth": money(r.costPerMonth),
-      "attainment": tuned.map { String(format: "%.3f%% over the SLO", $0.missRate * 100) } ?? "not planned",
+      "attainment": tuned.map {
+        String(
+          format: "%.3f%% within the SLO (%g%% needed)", (1 - $0.missRate) * 100, r.percentile)
+      } ?? "not planned",
       "attainmentClass": attained ? "good" : "bad", "recommendedCost": money(r.recommendedCostPerHour),
       "recommended": stageRows, "savings": savings,
       "meanRate": String(format: "%.2f", r.workload.meanRate),
