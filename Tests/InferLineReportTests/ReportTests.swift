@@ -186,6 +186,42 @@ struct ReportFixture: Sendable {
 /// The page in a real browser: headless Chromium (Debian's package, installed by Scripts/setup.sh) renders
 /// index.html to a PNG of the window's size that is not blank.
 @Suite struct BrowserTests {
+  /// A 10,000-character name wraps: at 1280 px the page is no wider than the window (the page reports its scroll
+  /// width through its title, read back with --dump-dom).
+  @Test func aHugeNameDoesNotPushThePageSideways() throws {
+    let chromium = "/usr/bin/chromium"
+    try #require(
+      FileManager.default.isExecutableFile(atPath: chromium),
+      "Chromium is missing: run Scripts/setup.sh (apt-get install chromium)")
+    var report = ReportFixture.sharedReport
+    report.pipelineName = String(repeating: "w", count: 10_000)
+    report.stages[0].name = String(repeating: "s", count: 10_000)
+    let scratch = try ReportFixture.shared.scratch()
+    let out = scratch.appendingPathComponent("wide")
+    try ReportWriter.write(report, to: out)
+    let page = try String(contentsOf: out.appendingPathComponent("index.html"), encoding: .utf8)
+    let probe = out.appendingPathComponent("probe.html")
+    try page.replacingOccurrences(
+      of: "</body>",
+      with: "<script>document.title = 'width:' + document.documentElement.scrollWidth</script></body>"
+    ).write(to: probe, atomically: true, encoding: .utf8)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: chromium)
+    process.arguments = [
+      "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1280,900",
+      "--user-data-dir=\(scratch.appendingPathComponent("chromium-wide").path)", "--dump-dom", probe.absoluteString,
+    ]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let dom = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    let width = try #require(
+      dom.range(of: #"width:(\d+)"#, options: .regularExpression).map { Int(dom[$0].dropFirst(6))! })
+    #expect(width <= 1280, "the page is \(width) px wide at a 1280 px window")
+  }
+
   @Test func chromiumRendersTheReport() throws {
     let chromium = "/usr/bin/chromium"
     try #require(

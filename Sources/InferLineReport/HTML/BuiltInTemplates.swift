@@ -26,7 +26,14 @@ enum BuiltInTemplates {
   .bad { color: #b30000; } .good { color: #006b3c; }
   figure { margin: 1rem 0; } figure svg { max-width: 100%; height: auto; }
   figcaption { font-size: 0.85rem; color: #444; }
-  @media print { body { margin: 0; max-width: none; } h2 { page-break-after: avoid; } figure { page-break-inside: avoid; } }
+  /* A name of any length wraps instead of pushing the page sideways. */
+  h1, h2, h3, p, li, td, th, figcaption { overflow-wrap: anywhere; }
+  @media print {
+    body { margin: 0; max-width: none; }
+    h2, h3 { page-break-after: avoid; }
+    figure, tr { page-break-inside: avoid; }
+    thead { display: table-header-group; }  /* repeated on every page a table spans */
+  }
 </style>
 </head>
 <body>
@@ -45,13 +52,13 @@ enum BuiltInTemplates {
 </div>
 {{#unattainable}}<p class="bad">{{unattainable}} window(s) cannot meet the SLO; see the plan section.</p>{{/unattainable}}
 <h3>Recommended configuration (busiest window)</h3>
-<table><tr><th>stage</th><th>model</th><th>hardware</th><th>batch size</th><th>replicas</th></tr>
+<table><thead><tr><th>stage</th><th>model</th><th>hardware</th><th>batch size</th><th>replicas</th></tr></thead><tbody>
 {{#recommended}}<tr><td>{{stage}}</td><td>{{model}}</td><td>{{hardware}}</td><td class="n">{{batch}}</td><td class="n">{{replicas}}</td></tr>
-{{/recommended}}</table>
+{{/recommended}}</tbody></table>
 <h3>Savings against each baseline</h3>
-<table><tr><th>baseline</th><th>cost over the log</th><th>queries over the SLO</th><th>InferLine saves</th><th>why</th></tr>
+<table><thead><tr><th>baseline</th><th>cost over the log</th><th>queries over the SLO</th><th>InferLine saves</th><th>why</th></tr></thead><tbody>
 {{#savings}}<tr><td>{{name}}</td><td class="n">${{cost}}</td><td class="n">{{misses}}</td><td class="n">{{saving}}</td><td>{{why}}</td></tr>
-{{/savings}}</table>
+{{/savings}}</tbody></table>
 {{#previous}}<h3>Change since the previous report</h3>
 <p>Previous report {{previousGeneratedAt}}: ${{previousCostPerDay}} per day; change {{costChange}} per day.</p>
 <ul>{{#changes}}<li>{{.}}</li>{{/changes}}</ul>{{/previous}}
@@ -68,18 +75,18 @@ enum BuiltInTemplates {
 <h2>Plan per window</h2>
 <p>{{provenWindows}} of {{plannedWindows}} planned windows are proven optimal: no cheaper configuration of the search space meets the SLO. InferLine's greedy planner (the paper's) is shown beside each for comparison.</p>
 {{#baselineNote}}<p>{{baselineNote}}</p>{{/baselineNote}}
-<table><tr><th>window</th><th>queries</th><th>plan</th><th>$/h</th><th>P{{percentile}} (ms)</th><th>proof</th><th>greedy $/h</th><th>greedy gap</th></tr>
+<table><thead><tr><th>window</th><th>queries</th><th>plan</th><th>$/h</th><th>P{{percentile}} (ms)</th><th>proof</th><th>greedy $/h</th><th>greedy gap</th></tr></thead><tbody>
 {{#windows}}<tr><td>{{start}}</td><td class="n">{{queries}}</td><td>{{plan}}</td><td class="n">{{cost}}</td><td class="n">{{latency}}</td><td>{{proof}}</td><td class="n">{{greedy}}</td><td class="n">{{greedyGap}}</td></tr>
-{{/windows}}</table>
+{{/windows}}</tbody></table>
 <figure>{{{chartCostPerWindow}}}<figcaption>Planned cost per window by hardware.</figcaption></figure>
 <figure>{{{chartHardwareMix}}}<figcaption>Hardware mix per stage.</figcaption></figure>
 </section>
 
 <section id="replay">
 <h2>Day replay</h2>
-<table><tr><th>policy</th><th>cost ($)</th><th>queries over the SLO</th><th>P{{percentile}} (ms)</th><th>scaling decisions</th></tr>
+<table><thead><tr><th>policy</th><th>cost ($)</th><th>queries over the SLO</th><th>P{{percentile}} (ms)</th><th>scaling decisions</th></tr></thead><tbody>
 {{#replays}}<tr><td>{{policy}}</td><td class="n">{{cost}}</td><td class="n">{{misses}}</td><td class="n">{{latency}}</td><td class="n">{{decisions}}</td></tr>
-{{/replays}}</table>
+{{/replays}}</tbody></table>
 <figure>{{{chartReplicaTimeline}}}<figcaption>Replicas per stage under the InferLine tuner.</figcaption></figure>
 <figure>{{{chartBaselines}}}<figcaption>InferLine against the baselines.</figcaption></figure>
 </section>
@@ -93,19 +100,19 @@ enum BuiltInTemplates {
 <h2>Budget</h2>
 <figure>{{{chartFrontier}}}<figcaption>Cost against SLO.</figcaption></figure>
 <h3>Traffic growth (busiest window)</h3>
-<table><tr><th>traffic</th><th>$/h</th><th>plan</th></tr>
+<table><thead><tr><th>traffic</th><th>$/h</th><th>plan</th></tr></thead><tbody>
 {{#growth}}<tr><td>{{factor}}</td><td class="n">{{cost}}</td><td>{{plan}}</td></tr>
-{{/growth}}</table>
+{{/growth}}</tbody></table>
 </section>
 
 <section id="method">
 <h2>Method and inputs</h2>
-<table><tr><th>role</th><th>file</th><th>bytes</th><th>SHA-256</th></tr>
+<table><thead><tr><th>role</th><th>file</th><th>bytes</th><th>SHA-256</th></tr></thead><tbody>
 {{#inputs}}<tr><td>{{role}}</td><td>{{path}}</td><td class="n">{{bytes}}</td><td><code>{{sha256}}</code></td></tr>
-{{/inputs}}</table>
-<table><tr><th>log</th><th>lines</th><th>queries</th><th>skipped</th><th>out of order</th><th>first skipped lines; warnings</th></tr>
+{{/inputs}}</tbody></table>
+<table><thead><tr><th>log</th><th>lines</th><th>queries</th><th>skipped</th><th>out of order</th><th>first skipped lines; warnings</th></tr></thead><tbody>
 {{#ingestion}}<tr><td>{{file}}</td><td class="n">{{lines}}</td><td class="n">{{queries}}</td><td class="n">{{skipped}}</td><td class="n">{{outOfOrder}}</td><td>{{examples}}{{#warnings}}<br>warning: {{.}}{{/warnings}}</td></tr>
-{{/ingestion}}</table>
+{{/ingestion}}</tbody></table>
 <p>Seed {{seed}} &middot; inferline {{version}} &middot; report schema {{schema}}.</p>
 <h3>Assumptions</h3>
 <ul>{{#assumptions}}<li>{{.}}</li>{{/assumptions}}</ul>
