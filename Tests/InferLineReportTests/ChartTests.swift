@@ -41,6 +41,25 @@ import Testing
     return (text, try MarkupDocument(xml: text))
   }
 
+  /// Five baselines at one (cost, misses) point, or three stages with the same replica timeline: one series,
+  /// the legend naming them all; different points or styles stay apart.
+  @Test func identicalSeriesAreNamedTogether() {
+    let same = [(x: 1.0, y: 2.0), (x: 3.0, y: 4.0)]
+    let chart = Chart(
+      name: "t", title: "t", description: "d", x: .init(label: "x"), y: .init(label: "y"),
+      content: .xy(
+        series: [
+          .init(name: "CG-Peak", points: same, style: .points), .init(name: "a", points: [(x: 1, y: 1)]),
+          .init(name: "CG-Mean", points: same, style: .points), .init(name: "line", points: same),
+          .init(name: "static", points: same, style: .points),
+        ], markers: []))
+    guard case .xy(let series, _) = chart.content else {
+      Issue.record("not an xy chart")
+      return
+    }
+    #expect(series.map(\.name) == ["CG-Peak = CG-Mean = static", "a", "line"])
+  }
+
   @Test func emptyAndSinglePointSeriesStillDraw() throws {
     let empty = Chart(
       name: "empty", title: "Nothing", description: "No data at all.", x: .init(label: "x"), y: .init(label: "y"),

@@ -79,7 +79,26 @@ public struct Chart: Sendable {
     self.description = description
     self.x = x
     self.y = y
-    self.content = content
+    if case .xy(let series, let markers) = content {
+      self.content = .xy(series: Self.mergingIdentical(series), markers: markers)
+    } else {
+      self.content = content
+    }
+  }
+
+  /// Series drawn the same way through the same points become one, named `a = b = c`, so that a line or a point
+  /// hidden under another is said in the legend instead of vanishing. Order of first appearance is kept.
+  /// - Complexity: O(series^2 x points).
+  public static func mergingIdentical(_ series: [Series]) -> [Series] {
+    var merged: [Series] = []
+    for s in series {
+      let twin = merged.firstIndex { m in
+        m.style == s.style && m.points.count == s.points.count
+          && zip(m.points, s.points).allSatisfy { $0.x == $1.x && $0.y == $1.y }
+      }
+      if let twin { merged[twin].name += " = " + s.name } else { merged.append(s) }
+    }
+    return merged
   }
 }
 
