@@ -26,8 +26,11 @@ enum BuiltInTemplates {
   .bad { color: #b30000; } .good { color: #006b3c; }
   figure { margin: 1rem 0; } figure svg { max-width: 100%; height: auto; }
   figcaption { font-size: 0.85rem; color: #444; }
-  /* A name of any length wraps instead of pushing the page sideways. */
-  h1, h2, h3, p, li, td, th, figcaption { overflow-wrap: anywhere; }
+  /* A name of any length wraps instead of pushing the page sideways; a table too wide for the page scrolls in
+     its own box (cells keep whole words, so narrow columns are not broken mid-word). */
+  h1, h2, h3, p, li, figcaption { overflow-wrap: anywhere; }
+  .table { max-width: 100%; overflow-x: auto; }
+  td { overflow-wrap: break-word; }
   @media print {
     body { margin: 0; max-width: none; }
     h2, h3 { page-break-after: avoid; }
@@ -52,13 +55,13 @@ enum BuiltInTemplates {
 </div>
 {{#unattainable}}<p class="bad">{{unattainable}} window(s) cannot meet the SLO; see the plan section.</p>{{/unattainable}}
 <h3>Recommended configuration (busiest window)</h3>
-<table><thead><tr><th>stage</th><th>model</th><th>hardware</th><th>batch size</th><th>replicas</th></tr></thead><tbody>
+<div class="table"><table><thead><tr><th>stage</th><th>model</th><th>hardware</th><th>batch size</th><th>replicas</th></tr></thead><tbody>
 {{#recommended}}<tr><td>{{stage}}</td><td>{{model}}</td><td>{{hardware}}</td><td class="n">{{batch}}</td><td class="n">{{replicas}}</td></tr>
-{{/recommended}}</tbody></table>
+{{/recommended}}</tbody></table></div>
 <h3>Savings against each baseline</h3>
-<table><thead><tr><th>baseline</th><th>cost over the log</th><th>queries over the SLO</th><th>InferLine saves</th><th>why</th></tr></thead><tbody>
+<div class="table"><table><thead><tr><th>baseline</th><th>cost over the log</th><th>queries over the SLO</th><th>InferLine saves</th><th>why</th></tr></thead><tbody>
 {{#savings}}<tr><td>{{name}}</td><td class="n">${{cost}}</td><td class="n">{{misses}}</td><td class="n">{{saving}}</td><td>{{why}}</td></tr>
-{{/savings}}</tbody></table>
+{{/savings}}</tbody></table></div>
 {{#previous}}<h3>Change since the previous report</h3>
 <p>Previous report {{previousGeneratedAt}}: ${{previousCostPerDay}} per day; change {{costChange}} per day.</p>
 <ul>{{#changes}}<li>{{.}}</li>{{/changes}}</ul>{{/previous}}
@@ -75,18 +78,18 @@ enum BuiltInTemplates {
 <h2>Plan per window</h2>
 <p>{{provenWindows}} of {{plannedWindows}} planned windows are proven optimal: no cheaper configuration of the search space meets the SLO. InferLine's greedy planner (the paper's) is shown beside each for comparison.</p>
 {{#baselineNote}}<p>{{baselineNote}}</p>{{/baselineNote}}
-<table><thead><tr><th>window</th><th>queries</th><th>plan</th><th>$/h</th><th>P{{percentile}} (ms)</th><th>proof</th><th>greedy $/h</th><th>greedy gap</th></tr></thead><tbody>
+<div class="table"><table><thead><tr><th>window</th><th>queries</th><th>plan</th><th>$/h</th><th>P{{percentile}} (ms)</th><th>proof</th><th>greedy $/h</th><th>greedy gap</th></tr></thead><tbody>
 {{#windows}}<tr><td>{{start}}</td><td class="n">{{queries}}</td><td>{{plan}}</td><td class="n">{{cost}}</td><td class="n">{{latency}}</td><td>{{proof}}</td><td class="n">{{greedy}}</td><td class="n">{{greedyGap}}</td></tr>
-{{/windows}}</tbody></table>
+{{/windows}}</tbody></table></div>
 <figure>{{{chartCostPerWindow}}}<figcaption>Planned cost per window by hardware.</figcaption></figure>
 <figure>{{{chartHardwareMix}}}<figcaption>Hardware mix per stage.</figcaption></figure>
 </section>
 
 <section id="replay">
 <h2>Day replay</h2>
-<table><thead><tr><th>policy</th><th>cost ($)</th><th>queries over the SLO</th><th>P{{percentile}} (ms)</th><th>scaling decisions</th></tr></thead><tbody>
+<div class="table"><table><thead><tr><th>policy</th><th>cost ($)</th><th>queries over the SLO</th><th>P{{percentile}} (ms)</th><th>scaling decisions</th></tr></thead><tbody>
 {{#replays}}<tr><td>{{policy}}</td><td class="n">{{cost}}</td><td class="n">{{misses}}</td><td class="n">{{latency}}</td><td class="n">{{decisions}}</td></tr>
-{{/replays}}</tbody></table>
+{{/replays}}</tbody></table></div>
 <figure>{{{chartReplicaTimeline}}}<figcaption>Replicas per stage under the InferLine tuner.</figcaption></figure>
 <figure>{{{chartBaselines}}}<figcaption>InferLine against the baselines.</figcaption></figure>
 </section>
@@ -100,19 +103,19 @@ enum BuiltInTemplates {
 <h2>Budget</h2>
 <figure>{{{chartFrontier}}}<figcaption>Cost against SLO.</figcaption></figure>
 <h3>Traffic growth (busiest window)</h3>
-<table><thead><tr><th>traffic</th><th>$/h</th><th>plan</th></tr></thead><tbody>
+<div class="table"><table><thead><tr><th>traffic</th><th>$/h</th><th>plan</th></tr></thead><tbody>
 {{#growth}}<tr><td>{{factor}}</td><td class="n">{{cost}}</td><td>{{plan}}</td></tr>
-{{/growth}}</tbody></table>
+{{/growth}}</tbody></table></div>
 </section>
 
 <section id="method">
 <h2>Method and inputs</h2>
-<table><thead><tr><th>role</th><th>file</th><th>bytes</th><th>SHA-256</th></tr></thead><tbody>
+<div class="table"><table><thead><tr><th>role</th><th>file</th><th>bytes</th><th>SHA-256</th></tr></thead><tbody>
 {{#inputs}}<tr><td>{{role}}</td><td>{{path}}</td><td class="n">{{bytes}}</td><td><code>{{sha256}}</code></td></tr>
-{{/inputs}}</tbody></table>
-<table><thead><tr><th>log</th><th>lines</th><th>queries</th><th>skipped</th><th>out of order</th><th>first skipped lines; warnings</th></tr></thead><tbody>
+{{/inputs}}</tbody></table></div>
+<div class="table"><table><thead><tr><th>log</th><th>lines</th><th>queries</th><th>skipped</th><th>out of order</th><th>first skipped lines; warnings</th></tr></thead><tbody>
 {{#ingestion}}<tr><td>{{file}}</td><td class="n">{{lines}}</td><td class="n">{{queries}}</td><td class="n">{{skipped}}</td><td class="n">{{outOfOrder}}</td><td>{{examples}}{{#warnings}}<br>warning: {{.}}{{/warnings}}</td></tr>
-{{/ingestion}}</tbody></table>
+{{/ingestion}}</tbody></table></div>
 <p>Seed {{seed}} &middot; inferline {{version}} &middot; report schema {{schema}}.</p>
 <h3>Assumptions</h3>
 <ul>{{#assumptions}}<li>{{.}}</li>{{/assumptions}}</ul>
