@@ -122,10 +122,21 @@ public enum QueryLogReader {
     // First block: find the header (first non-blank line).
     current.count = try fill(&current, from: source, after: 0)
     contentBytes += current.count
+    var moreInput = current.count == current.capacity  // a fill stops short only at the end of the input
     // A UTF-8 byte-order mark (Excel and some exporters write one) is not part of the first line.
     if current.count >= 3, current.base[0] == 0xEF, current.base[1] == 0xBB, current.base[2] == 0xBF {
       current.base.update(from: current.base + 3, count: current.count - 3)
       current.count -= 3
+    }
+    // The known-mistake checks read the first 64 KB: the first block holds that much (or the whole input), so that
+    // what they conclude does not depend on the block size.
+    while moreInput, current.count < 1 << 16 {
+      current.ensureCapacity(max(current.capacity, 1 << 16))
+      let wanted = current.capacity - current.count
+      let n = try fill(&current, from: source, after: current.count)
+      contentBytes += n
+      current.count += n
+      moreInput = n == wanted
     }
     try Self.refuseKnownMistakes(current, path: path)
     var headerEnd: Int? = nil

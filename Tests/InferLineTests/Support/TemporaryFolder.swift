@@ -20,7 +20,7 @@ final class TemporaryFolder: Sendable {
   @discardableResult
   func write(_ name: String, bytes: [UInt8]) -> String {
     let path = url.appendingPathComponent(name).path
-    FileManager.default.createFile(atPath: path, contents: Data(bytes))
+    _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
     return path
   }
 

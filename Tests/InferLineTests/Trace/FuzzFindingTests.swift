@@ -51,6 +51,29 @@ import Testing
     #expect(try QueryLogReader.read(bytes: log, name: "x.csv", options: options).report.queries == 5)
   }
 
+  /// FuzzLogReader: the known-mistake checks (here: carriage returns alone) read the first block, so a 256-byte
+  /// block saw one carriage return and a 64 KB block saw the whole first line: "no timestamp column" against
+  /// "old Mac line endings". The first block now holds the first 64 KB whatever the block size.
+  @Test func knownMistakesAreJudgedOnTheSameBytesWhateverTheBlockSize() throws {
+    let bytes = Array(
+      Data(
+        base64Encoded:
+          "dGkmCQkJCQkJCQkJCSwsmpqXl5eXl5eXl5eXl5eXl5eXl5eXl5eXmpqampqampqampqampqampqampqampqampqampqamlyampqampqampqampqampqampqampqampqampqampqampqampqampqampqampqampqampqampqampqampqampqampqampqampqampqampqampqampqampqampqampqamiwsLCwsCQkJCSwsLCwsLCwsDSwsLCws1NMo1SxkYXQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAZXRpbWUsLCws2dnZLA0sLCwsLNTTKNUsZGF0ZXRpbSwsLNllLNnZ2dksLCwJCQkJCQkJCQknCXB0MW0uCtU3Cg=="
+      )!)
+    var outcomes = Set<String>()
+    for (blockSize, threads) in [(64, 1), (256, 3), (4096, 2), (1 << 16, 1)] {
+      var options = LogReadOptions()
+      options.blockSize = blockSize
+      options.threads = threads
+      do {
+        _ = try QueryLogReader.read(bytes: bytes, name: "fuzz.log", options: options)
+        outcomes.insert("read")
+      } catch { outcomes.insert("\(error)") }
+    }
+    #expect(outcomes.count == 1, "\(outcomes)")
+    #expect(outcomes.first?.contains("carriage return") == true)
+  }
+
   /// FuzzPipelineFiles: a profile latency of 4e101 ms overflowed the conversion to nanoseconds (a trap). Latencies,
   /// SLOs and delays beyond a day are refused with their line, and the conversion saturates.
   @Test func absurdLatenciesAreRefusedNotTrapped() throws {
