@@ -222,7 +222,10 @@ public struct Planner: Sendable {
     switch action {
     case .increaseBatch:
       guard let next = o.usefulBatchSizes.first(where: { $0 > s.batchSize }) else { return nil }
-      let fewest = max(1, min(s.replicas, minimumReplicas(stage: i, hardware: s.hardware, batch: next) - 1))
+      // Below what the mean rate needs, the oracle's necessary condition stops the shedding (one less for
+      // rounding); without the screens a simulation decides, and only one replica is certain.
+      let fewest =
+        oracle.screens ? max(1, min(s.replicas, minimumReplicas(stage: i, hardware: s.hardware, batch: next) - 1)) : 1
       return others + Double(fewest) * o.pricePerHour
     case .removeReplica:
       guard s.replicas > 1 else { return nil }

@@ -149,6 +149,18 @@ struct SmallInstance {
       case (let a, let b): Issue.record("seed \(seed) x\(factor): pruned \(a), exhaustive \(b)")
       }
     }
+    // Without the screens (every answer simulated) as well.
+    func unscreened(_ everyMove: Bool) -> Result<Plan, Unattainable> {
+      var planner = Planner(
+        oracle: FeasibilityOracle(model: instance.model, arrivals: instance.arrivals, seed: 7, screens: false))
+      planner.exhaustiveCandidates = everyMove
+      return planner.greedy()
+    }
+    switch (unscreened(false), unscreened(true)) {
+    case (.success(let a), .success(let b)): #expect(a.steps == b.steps && a.configuration == b.configuration)
+    case (.failure(let a), .failure(let b)): #expect(a == b)
+    case (let a, let b): Issue.record("seed \(seed) unscreened: pruned \(a), exhaustive \(b)")
+    }
   }
 
   /// Under a budget too small for proofs, a window's plan is never dearer than a neighbouring window's plan that
