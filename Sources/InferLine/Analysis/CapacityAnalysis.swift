@@ -69,10 +69,11 @@ public enum CapacityAnalysis {
     .kpa(KnativeAutoscaler()),
   ]
 
-  /// Percents of the latency CDF the report keeps.
-  public static let cdfPercents: [Double] = [
-    1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 97, 98, 99, 99.5, 99.9, 100,
-  ]
+  /// Percents of the latency CDF the report keeps: every half percent to 99, then the tail in tenths to 99.9 and
+  /// on to 99.999 and 100 (213 points; the chart stretches the tail).
+  public static let cdfPercents: [Double] =
+    stride(from: 0.5, through: 99, by: 0.5).map { $0 } + (991...999).map { Double($0) / 10 }
+    + [99.95, 99.99, 99.995, 99.999, 100]
 
   /// The window a configuration from a file was most likely planned for: the busiest window on which it meets
   /// the SLO (the lightest window when it meets it on none). InferLine's tuner calibrates its headroom there;

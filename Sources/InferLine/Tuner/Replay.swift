@@ -67,11 +67,10 @@ public enum Replay {
     let percentileLatency = copy.isEmpty ? 0 : Selection.select(&copy, p.rank(of: copy.count) - 1)
     var cdf: [Double] = []
     if !copy.isEmpty && !cdfPercents.isEmpty {
-      var low = 0
-      for percent in cdfPercents.sorted() {
-        let k = Percentile(percent: percent).rank(of: copy.count) - 1
-        let v = Selection.select(&copy, k, from: min(low, k))
-        low = k
+      // One sort, then every nearest-rank percentile by index (a select per percent would be O(n) each).
+      copy.sort()
+      for percent in cdfPercents {
+        let v = copy[Percentile(percent: percent).rank(of: copy.count) - 1]
         cdf.append(v == .max ? .infinity : Double(v) / 1e6)
       }
     }

@@ -103,16 +103,35 @@ public enum ReportCharts {
   }
 
   static func latencyCDF(_ r: CapacityReport) -> Chart {
-    let points = zip(r.latencyCDFMs, r.cdfPercents).filter { $0.0.isFinite && $0.0 > 0 }.map { (x: $0.0, y: $0.1) }
+    // The share axis in "nines" (-log10 of the share over), so 90%, 99%, 99.9% and 99.99% are evenly spaced and the
+    // tail that decides the SLO is not squeezed into the top pixels; 100% has no place on it and is left out.
+    let points = zip(r.latencyCDFMs, r.cdfPercents).filter { $0.0.isFinite && $0.0 > 0 && $0.1 < 100 }.map {
+      (x: $0.0, y: nines($0.1))
+    }
     return Chart(
       name: "latency-cdf", title: "Predicted end-to-end latency",
       description: String(
-        format: "Share of queries at or under each latency in the tuner's replay, with the SLO of %g ms marked.",
-        r.sloMs),
-      x: .init(label: "latency (ms)", scale: .log), y: .init(label: "% of queries", includeZero: true),
+        format:
+          "Share of queries at or under each latency in the tuner's replay (%d points, the tail stretched: 90%%, 99%%, 99.9%% evenly spaced), with the SLO of %g ms marked.",
+        points.count, r.sloMs),
+      x: .init(label: "latency (ms)", scale: .log),
+      y: .init(label: "% of queries at or under (tail stretched)", includeZero: true, format: ninesLabel),
       content: .xy(
         series: [.init(name: "InferLine tuner", points: points)],
-        markers: [.init(value: r.sloMs, vertical: true, label: String(format: "SLO %g ms", r.sloMs))]))
+        markers: [
+          .init(value: r.sloMs, vertical: true, label: String(format: "SLO %g ms", r.sloMs)),
+          .init(value: nines(r.percentile), vertical: false, label: String(format: "P%g", r.percentile)),
+        ]))
+  }
+
+  /// `-log10(1 - percent / 100)`: 1 for 90%, 2 for 99%, 3 for 99.9%.
+  static func nines(_ percent: Double) -> Double { -log10(1 - percent / 100) }
+
+  /// The percent a position on the nines axis stands for, with the digits it needs (`99.9%`).
+  @Sendable static func ninesLabel(_ v: Double) -> String {
+    let percent = (1 - pow(10, -v)) * 100
+    let digits = max(0, min(4, Int(v.rounded(.up)) - 2))
+    return String(format: "%.\(digits)f%%", percent)
   }
 
   static func frontier(_ r: CapacityReport) -> Chart {
