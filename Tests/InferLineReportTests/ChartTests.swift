@@ -60,6 +60,23 @@ import Testing
     #expect(series.map(\.name) == ["CG-Peak = CG-Mean = static", "a", "line"])
   }
 
+  /// The latency CDF's share axis in nines: 90%, 99%, 99.9% evenly spaced, labelled as percents; the report's CDF
+  /// has its 212 points, rising, without the 100% that has no place on the axis.
+  @Test func theLatencyCDFStretchesTheTail() throws {
+    #expect(ReportCharts.nines(90) == 1 && abs(ReportCharts.nines(99.9) - 3) < 1e-9)
+    #expect([0, 1, 2, 3, 4].map(ReportCharts.ninesLabel) == ["0%", "90%", "99%", "99.9%", "99.99%"])
+    let report = ReportFixture.sharedReport
+    #expect(report.cdfPercents.count == 212 && report.latencyCDFMs.count == 212)
+    #expect(zip(report.latencyCDFMs, report.latencyCDFMs.dropFirst()).allSatisfy { $0 <= $1 })
+    guard case .xy(let series, let markers) = ReportCharts.latencyCDF(report).content else {
+      Issue.record("not an xy chart")
+      return
+    }
+    let ys = series[0].points.map(\.y)
+    #expect(ys.count >= 200 && zip(ys, ys.dropFirst()).allSatisfy { $0 < $1 } && ys.allSatisfy(\.isFinite))
+    #expect(markers.contains { !$0.vertical && abs($0.value - 2) < 1e-9 })  // the P99 line
+  }
+
   @Test func emptyAndSinglePointSeriesStillDraw() throws {
     let empty = Chart(
       name: "empty", title: "Nothing", description: "No data at all.", x: .init(label: "x"), y: .init(label: "y"),

@@ -70,7 +70,7 @@ public enum CapacityAnalysis {
   ]
 
   /// Percents of the latency CDF the report keeps: every half percent to 99, then the tail in tenths to 99.9 and
-  /// on to 99.999 and 100 (213 points; the chart stretches the tail).
+  /// on to 99.999 and 100 (212 points; the chart stretches the tail).
   public static let cdfPercents: [Double] =
     stride(from: 0.5, through: 99, by: 0.5).map { $0 } + (991...999).map { Double($0) / 10 }
     + [99.95, 99.99, 99.995, 99.999, 100]
