@@ -95,14 +95,15 @@ public enum Replay {
   /// largest factor f, up to `maximum x k / k_plan`, such that the planning arrivals sped up by f (the same
   /// queries, their gaps divided by f) keep the P99 within `sloFraction` of the SLO through the configuration
   /// with the stage at k replicas and every other stage given four times its replicas, so that only this stage is
-  /// tested, on the busiest 20 minutes of the planning trace. Each f is found by bisection (to 1/16 of its range,
+  /// tested, on the busiest 20 minutes of the planning trace (scaled down where that stretch's envelope at the
+  /// tuner's `windowSizes` is below the whole trace's, so the capacity is in the whole trace's units). Each f is found by bisection (to 1/16 of its range,
   /// starting from the k - 1 value, which is checked), is capped where the stage's mean utilisation would pass
   /// `utilisation`, and was simulated feasible. With `unit`, every stage at k together, nothing given room. Stages run in
   /// parallel. Empty lists when `maximum <= 1` (the paper's rule alone).
   /// - Complexity: about 5 simulations of 20 minutes of the planning trace per replica count per stage.
   static func verifiedCapacities(
     model: PipelineModel, configuration: PipelineConfiguration, planning: [Int64], seed: UInt64, unit: Bool,
-    maximum: Double, sloFraction: Double, utilisation: Double
+    maximum: Double, sloFraction: Double, utilisation: Double, windowSizes: [Int64] = []
   ) -> [[Double]] {
     let count = configuration.stages.count
     guard planning.count >= 2, maximum > 1 else { return Array(repeating: [], count: count) }
@@ -118,6 +119,16 @@ public enum Replay {
       }
       busiest = Array(planning[best.start..<(best.start + best.count)])
     }
+    // Capacities are multiples of the stretch's traffic; the tuner compares live traffic with the whole planning
+    // trace's envelope. Where the stretch's envelope is lower (a burst elsewhere in the hour), a factor of the
+    // stretch is less traffic than the same factor of the hour: scale by the least ratio over the tuner's sizes.
+    var ratio = 1.0
+    if busiest.count < planning.count, !windowSizes.isEmpty {
+      let part = ArrivalEnvelope(arrivals: busiest, windowSizes: windowSizes).rates
+      let whole = ArrivalEnvelope(arrivals: planning, windowSizes: windowSizes).rates
+      ratio = min(1, zip(part, whole).map { $1 > 0 ? $0 / $1 : 1 }.min() ?? 1)
+    }
+    let scale = ratio
     let planning = busiest
     let first = planning[0]
     let sloMs = Double(model.slo) / 1e6 * sloFraction
@@ -170,7 +181,7 @@ public enum Replay {
           }
         }
         previous = low
-        result.append(max(low, proportional))
+        result.append(max(low * scale, proportional))
       }
       return result
     }
@@ -207,7 +218,8 @@ public enum Replay {
       capacities = verifiedCapacities(
         model: model, configuration: configuration, planning: planning, seed: seed, unit: unit,
         maximum: tuner.maximumHeadroom, sloFraction: tuner.headroomSLOFraction,
-        utilisation: tuner.maximumUtilisation)
+        utilisation: tuner.maximumUtilisation,
+        windowSizes: tuner.windowSizes(serviceTimes: models.map(\.serviceTime), slo: model.slo))
     }
     var controller = policy.controller(
       PolicyContext(
