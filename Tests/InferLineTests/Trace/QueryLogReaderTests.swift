@@ -265,6 +265,19 @@ import Testing
 
   // MARK: Blocks and threads
 
+  /// Block sizes and thread counts the splitting tests read each log with (64-byte blocks to the default's size).
+  static let blocksAndThreads = [(64, 2), (4096, 1), (4096, 2), (5000, 3), (1 << 20, 2), (1 << 16, 4)]
+
+  /// Options that split even small logs across threads, keeping every malformed line's number.
+  static func splitting(_ blockSize: Int, _ threads: Int) -> LogReadOptions {
+    var options = LogReadOptions()
+    options.blockSize = blockSize
+    options.threads = threads
+    options.minimumPartBytes = 256
+    options.malformedExamples = 10_000
+    return options
+  }
+
   /// A line-at-a-time reference reader built on Swift strings: a second implementation of the block splitting.
   func referenceArrivals(_ text: String, unit: TimeUnit) -> (times: [Int64], malformed: [Int]) {
     var parser = TimestampParser(unit: unit)
@@ -296,13 +309,8 @@ import Testing
     let text = lines.joined(separator: "\n") + (seed % 2 == 0 ? "\n" : "")
     let expected = referenceArrivals(text, unit: .milliseconds)
     let path = folder.write("r\(seed).csv", text)
-    for (blockSize, threads) in [(64, 2), (4096, 1), (4096, 2), (5000, 3), (1 << 20, 2), (1 << 16, 4)] {
-      var options = LogReadOptions()
-      options.blockSize = blockSize
-      options.threads = threads
-      options.minimumPartBytes = 256
-      options.malformedExamples = 10_000
-      let log = try QueryLogReader.read(path: path, options: options)
+    for (blockSize, threads) in Self.blocksAndThreads {
+      let log = try QueryLogReader.read(path: path, options: Self.splitting(blockSize, threads))
       #expect(log.traces[0].arrivals == expected.times, "block \(blockSize), threads \(threads)")
       #expect(log.report.skipped.map(\.line) == expected.malformed, "block \(blockSize), threads \(threads)")
       #expect(log.report.lines == lines.count - 1 - (seed % 2 == 0 ? 0 : 0))
@@ -387,13 +395,8 @@ import Testing
     let expected = referenceRecords(text)
     #expect(expected.times.count > 1500 && !expected.firstLines.isEmpty)
     let path = folder.write("q\(seed).csv", text)
-    for (blockSize, threads) in [(64, 2), (4096, 1), (4096, 2), (5000, 3), (1 << 20, 2), (1 << 16, 4)] {
-      var options = LogReadOptions()
-      options.blockSize = blockSize
-      options.threads = threads
-      options.minimumPartBytes = 256
-      options.malformedExamples = 10_000
-      let log = try QueryLogReader.read(path: path, options: options)
+    for (blockSize, threads) in Self.blocksAndThreads {
+      let log = try QueryLogReader.read(path: path, options: Self.splitting(blockSize, threads))
       #expect(log.traces[0].arrivals.count == expected.times.count, "block \(blockSize), threads \(threads)")
       #expect(log.traces[0].arrivals == expected.times, "block \(blockSize), threads \(threads)")
       #expect(log.report.skipped.map(\.line) == expected.firstLines, "block \(blockSize), threads \(threads)")
