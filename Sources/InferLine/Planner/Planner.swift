@@ -212,6 +212,17 @@ public struct Planner: Sendable {
       percentileLatencyMs: a.percentileLatency.map { Double($0) / 1e6 }, feasible: a.feasible)
   }
 
+  /// Greedy's increase-batch: the next useful batch size above the stage's, if any.
+  func nextBatchSize(_ i: Int, _ s: StageConfiguration) -> Int? {
+    option(i, s.hardware)?.usefulBatchSizes.first { $0 > s.batchSize }
+  }
+
+  /// Greedy's downgrade-hardware: the dearest option cheaper than the stage's hardware, if any.
+  func downgradeTarget(_ i: Int, _ s: StageConfiguration) -> PipelineModel.HardwareOption? {
+    let price = option(i, s.hardware)?.pricePerHour ?? 0
+    return model.stages[i].options.filter { $0.pricePerHour < price }.max { $0.pricePerHour < $1.pricePerHour }
+  }
+
   /// The cheapest configuration a greedy move from `config` can end in (dollars per hour); nil when the move does
   /// not apply. Increase-batch then sheds replicas, at best down to what the mean rate needs; downgrade-hardware
   /// starts at that and only adds.
@@ -221,7 +232,7 @@ public struct Planner: Sendable {
     let others = cost(config) - Double(s.replicas) * o.pricePerHour
     switch action {
     case .increaseBatch:
-      guard let next = o.usefulBatchSizes.first(where: { $0 > s.batchSize }) else { return nil }
+      guard let next = nextBatchSize(i, s) else { return nil }
       // Below what the mean rate needs, the oracle's necessary condition stops the shedding (one less for
       // rounding); without the screens a simulation decides, and only one replica is certain.
       let fewest =
@@ -231,10 +242,7 @@ public struct Planner: Sendable {
       guard s.replicas > 1 else { return nil }
       return others + Double(s.replicas - 1) * o.pricePerHour
     case .downgradeHardware:
-      let cheaper = model.stages[i].options.filter { $0.pricePerHour < o.pricePerHour }.max {
-        $0.pricePerHour < $1.pricePerHour
-      }
-      guard let target = cheaper else { return nil }
+      guard let target = downgradeTarget(i, s) else { return nil }
       let fewest = max(1, minimumReplicas(stage: i, hardware: target.hardware, batch: 1) - 1)
       return others + Double(fewest) * target.pricePerHour
     case .initialise, .addReplica:
@@ -252,9 +260,7 @@ public struct Planner: Sendable {
     let s = config.stages[i]
     switch action {
     case .increaseBatch:
-      guard let o = option(i, s.hardware), let next = o.usefulBatchSizes.first(where: { $0 > s.batchSize }) else {
-        return nil
-      }
+      guard let next = nextBatchSize(i, s) else { return nil }
       c.stages[i].batchSize = next
       var a = oracle.evaluate(c)
       guard a.feasible else { return (c, a) }
@@ -273,9 +279,7 @@ public struct Planner: Sendable {
       c.stages[i].replicas -= 1
       return (c, oracle.evaluate(c))
     case .downgradeHardware:
-      let price = option(i, s.hardware)?.pricePerHour ?? 0
-      let cheaper = model.stages[i].options.filter { $0.pricePerHour < price }.max { $0.pricePerHour < $1.pricePerHour }
-      guard let target = cheaper else { return nil }
+      guard let target = downgradeTarget(i, s) else { return nil }
       c.stages[i] = StageConfiguration(
         hardware: target.hardware, batchSize: 1,
         replicas: minimumReplicas(stage: i, hardware: target.hardware, batch: 1))

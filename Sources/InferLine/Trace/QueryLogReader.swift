@@ -119,9 +119,15 @@ public enum QueryLogReader {
       next.deallocate()
     }
     var contentBytes = 0
+    /// Reads more input onto the end of `current`: the bytes read, 0 only at the end of the input.
+    func readMore() throws -> Int {
+      let n = try fill(&current, from: source, after: current.count)
+      current.count += n
+      contentBytes += n
+      return n
+    }
     // First block: find the header (first non-blank line).
-    current.count = try fill(&current, from: source, after: 0)
-    contentBytes += current.count
+    _ = try readMore()
     var moreInput = current.count == current.capacity  // a fill stops short only at the end of the input
     // A UTF-8 byte-order mark (Excel and some exporters write one) is not part of the first line.
     if current.count >= 3, current.base[0] == 0xEF, current.base[1] == 0xBB, current.base[2] == 0xBF {
@@ -133,10 +139,7 @@ public enum QueryLogReader {
     while moreInput, current.count < 1 << 16 {
       current.ensureCapacity(max(current.capacity, 1 << 16))
       let wanted = current.capacity - current.count
-      let n = try fill(&current, from: source, after: current.count)
-      contentBytes += n
-      current.count += n
-      moreInput = n == wanted
+      moreInput = try readMore() == wanted
     }
     try Self.refuseKnownMistakes(current, path: path)
     var headerEnd: Int? = nil
@@ -154,13 +157,10 @@ public enum QueryLogReader {
       }
       if sawEnd { break }
       if current.count == current.capacity { current.grow() }
-      let n = try fill(&current, from: source, after: current.count)
-      if n == 0 {
+      if try readMore() == 0 {
         sawEnd = true
         continue
       }
-      contentBytes += n
-      current.count += n
       sawContent = true
       offset = 0
     }
@@ -173,10 +173,7 @@ public enum QueryLogReader {
     // unit vote look at them, and what a log means must not depend on the block size.
     while current.newlineCount(in: min(headerEnd + 1, current.count)..<current.count) < 1_001 {
       if current.count == current.capacity { current.grow() }
-      let n = try fill(&current, from: source, after: current.count)
-      if n == 0 { break }
-      contentBytes += n
-      current.count += n
+      if try readMore() == 0 { break }
     }
     let header = current.bytes(lineStart(current, before: headerEnd)..<lineContentEnd(current, headerEnd))
     var layout: LogLayout
@@ -265,10 +262,7 @@ public enum QueryLogReader {
       guard let regionEnd = found else {
         if current.count - regionStart < current.capacity / 2 {
           // No complete line (record) yet, room left: read more before parsing.
-          let n = try fill(&current, from: source, after: current.count)
-          contentBytes += n
-          current.count += n
-          if n == 0 { atEnd = true }
+          if try readMore() == 0 { atEnd = true }
         } else {
           current.grow()  // one line longer than a block: make room
         }
