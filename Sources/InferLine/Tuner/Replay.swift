@@ -90,46 +90,38 @@ public enum Replay {
       decisions: course.decided.reduce(0) { $0 + $1.count - 1 }, latencyAtPercentsMs: cdf)
   }
 
+  /// The busiest `length` nanoseconds of a sorted trace (all of it when shorter): the stretch the verified
+  /// capacities are measured on and expressed in. - Complexity: O(n).
+  static func busiestStretch(_ planning: [Int64], length: Int64 = 1_200_000_000_000) -> [Int64] {
+    guard planning.count >= 2, planning[planning.count - 1] - planning[0] > length else { return planning }
+    var best = (start: 0, count: 0)
+    var j = 0
+    for i in planning.indices {
+      while j < planning.count, planning[j] - planning[i] < length { j += 1 }
+      if j - i > best.count { best = (i, j - i) }
+    }
+    return Array(planning[best.start..<(best.start + best.count)])
+  }
+
   /// Per stage, what `k` replicas carry (`capacities[m][k - 1]`, for k = 1 up to the plan's count + 2), as a
-  /// multiple of the planning trace's traffic: the larger of the paper's proportional rule (`k / k_plan`) and the
-  /// largest factor f, up to `maximum x k / k_plan`, such that the planning arrivals sped up by f (the same
-  /// queries, their gaps divided by f) keep the P99 within `sloFraction` of the SLO through the configuration
-  /// with the stage at k replicas and every other stage given four times its replicas, so that only this stage is
-  /// tested, on the busiest 20 minutes of the planning trace (scaled down where that stretch's envelope at the
-  /// tuner's `windowSizes` is below the whole trace's, so the capacity is in the whole trace's units). Each f is found by bisection (to 1/16 of its range,
-  /// starting from the k - 1 value, which is checked), is capped where the stage's mean utilisation would pass
-  /// `utilisation`, and was simulated feasible. With `unit`, every stage at k together, nothing given room. Stages run in
-  /// parallel. Empty lists when `maximum <= 1` (the paper's rule alone).
+  /// multiple of the traffic of `busiestStretch(planning)` (the busiest 20 minutes of the planning trace): the
+  /// largest factor f, up to `maximum x k / k_plan`, such that the stretch sped up by f (the same queries, their
+  /// gaps divided by f) keeps the P99 within `sloFraction` of the SLO through the configuration with the stage at
+  /// k replicas and every other stage given four times its replicas, so that only this stage is tested; 0 when no
+  /// factor does. The tuner compares live traffic with the stretch's own envelope for these (and with the whole
+  /// planning trace's for the paper's rule), so a burst elsewhere in the planning hour does not make them
+  /// optimistic. Each f is found by bisection (to 1/16 of its range, starting from the k - 1 value, which is
+  /// checked), is capped where the stage's mean utilisation would pass `utilisation`, and was simulated feasible.
+  /// With `unit`, every stage at k together, nothing given room. Stages run in parallel. Empty lists when
+  /// `maximum <= 1` (the paper's rule alone).
   /// - Complexity: about 5 simulations of 20 minutes of the planning trace per replica count per stage.
   static func verifiedCapacities(
     model: PipelineModel, configuration: PipelineConfiguration, planning: [Int64], seed: UInt64, unit: Bool,
-    maximum: Double, sloFraction: Double, utilisation: Double, windowSizes: [Int64] = []
+    maximum: Double, sloFraction: Double, utilisation: Double
   ) -> [[Double]] {
     let count = configuration.stages.count
     guard planning.count >= 2, maximum > 1 else { return Array(repeating: [], count: count) }
-    // The busiest 20 minutes of the planning trace (all of it when shorter): a third of an hour's simulations.
-    let stretch: Int64 = 1_200_000_000_000
-    var busiest = planning
-    if planning[planning.count - 1] - planning[0] > stretch {
-      var best = (start: 0, count: 0)
-      var j = 0
-      for i in planning.indices {
-        while j < planning.count, planning[j] - planning[i] < stretch { j += 1 }
-        if j - i > best.count { best = (i, j - i) }
-      }
-      busiest = Array(planning[best.start..<(best.start + best.count)])
-    }
-    // Capacities are multiples of the stretch's traffic; the tuner compares live traffic with the whole planning
-    // trace's envelope. Where the stretch's envelope is lower (a burst elsewhere in the hour), a factor of the
-    // stretch is less traffic than the same factor of the hour: scale by the least ratio over the tuner's sizes.
-    var ratio = 1.0
-    if busiest.count < planning.count, !windowSizes.isEmpty {
-      let part = ArrivalEnvelope(arrivals: busiest, windowSizes: windowSizes).rates
-      let whole = ArrivalEnvelope(arrivals: planning, windowSizes: windowSizes).rates
-      ratio = min(1, zip(part, whole).map { $1 > 0 ? $0 / $1 : 1 }.min() ?? 1)
-    }
-    let scale = ratio
-    let planning = busiest
+    let planning = busiestStretch(planning)
     let first = planning[0]
     let sloMs = Double(model.slo) / 1e6 * sloFraction
     @Sendable func limit(_ i: Int) -> Int {
@@ -181,7 +173,7 @@ public enum Replay {
           }
         }
         previous = low
-        result.append(max(low * scale, proportional))
+        result.append(low)
       }
       return result
     }
@@ -218,8 +210,7 @@ public enum Replay {
       capacities = verifiedCapacities(
         model: model, configuration: configuration, planning: planning, seed: seed, unit: unit,
         maximum: tuner.maximumHeadroom, sloFraction: tuner.headroomSLOFraction,
-        utilisation: tuner.maximumUtilisation,
-        windowSizes: tuner.windowSizes(serviceTimes: models.map(\.serviceTime), slo: model.slo))
+        utilisation: tuner.maximumUtilisation)
     }
     var controller = policy.controller(
       PolicyContext(

@@ -74,8 +74,8 @@ struct PolicyContext {
   var planning: [Int64]
   /// The pipeline's latency objective, nanoseconds.
   var slo: Int64
-  /// Per stage, what k replicas carry as a multiple of the planning trace's traffic (`capacities[m][k - 1]`;
-  /// `Replay.verifiedCapacities`), for InferLine's tuner; empty for the paper's proportional rule.
+  /// Per stage, what k replicas carry as a multiple of the traffic of the planning trace's busiest stretch
+  /// (`capacities[m][k - 1]`; `Replay.verifiedCapacities`), for InferLine's tuner; empty for the paper's rule.
   var capacities: [[Double]] = []
 }
 

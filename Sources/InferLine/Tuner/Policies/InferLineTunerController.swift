@@ -5,8 +5,9 @@
 /// D a stage needs `k = ceil(r(D) x s_m / (mu_m x rho_m(D)))` replicas, with `mu_m` one replica's throughput at its
 /// batch and `rho_m(D) = r_plan(D) x s_m / (k_plan x mu_m)` the plan's utilisation at that size: that is
 /// `ceil(k_plan x r(D) / r_plan(D))`, less a tolerance (10%) for noise. The stage needs the most any size asks for;
-/// with verified capacities (`Replay.verifiedCapacities`), the fewest replicas shown to carry that much traffic,
-/// which is never more than the paper's count. Short sizes catch bursts, the
+/// with verified capacities (`Replay.verifiedCapacities`), the fewer of that and the fewest replicas shown to carry
+/// `max_D r(D) / r_stretch(D)`, the live traffic in units of the planning trace's busiest 20 minutes (the stretch
+/// the capacities were simulated on). Short sizes catch bursts, the
 /// 60 s size the sustained rate; traffic within the planned envelope asks for at most the plan's replicas (steady
 /// traffic does not flap), and the need follows the traffic from wherever the count is now.
 ///
@@ -28,8 +29,11 @@ struct InferLineTunerController: ReplicaController {
   let rates: [[Double]]
   /// `r_plan(D)` at each size: the planning trace's envelope.
   let reference: [Double]
+  /// `r_stretch(D)` at each size: the envelope of the planning trace's busiest stretch (the verified capacities'
+  /// unit); empty without verified capacities.
+  let stretchReference: [Double]
   let holdTicks: [Int]
-  /// Per stage, what k replicas carry as a multiple of the planning traffic (`[k - 1]`); empty: proportional.
+  /// Per stage, what k replicas carry as a multiple of the stretch's traffic (`[k - 1]`); empty: the paper's rule.
   let capacities: [[Double]]
   var recent: [[Int]]
   var lastUp: [Int64]
@@ -53,37 +57,47 @@ struct InferLineTunerController: ReplicaController {
     capacities =
       context.capacities.count == context.models.count
       ? context.capacities : Array(repeating: [], count: context.models.count)
+    stretchReference =
+      capacities.allSatisfy(\.isEmpty)
+      ? []
+      : ArrivalEnvelope(arrivals: Replay.busiestStretch(context.planning), windowSizes: sizes).rates.map {
+        max($0, 1e-9)
+      }
     recent = Array(repeating: [], count: context.models.count)
     lastUp = Array(repeating: .min, count: context.models.count)
   }
 
   mutating func sample(at time: Int64, _ stages: [ClosedLoopSimulation.StageObservation]) {}
 
-  /// The highest `r(D) / r_plan(D)` over stage s's sizes at the tick `time`. - Complexity: O(sizes).
-  func load(_ s: Int, at time: Int64) -> Double {
+  /// The highest `r(D) / reference(D)` over stage s's sizes at the tick `time`. - Complexity: O(sizes).
+  func load(_ s: Int, at time: Int64, against reference: [Double]) -> Double {
     let i = Int((time - first) / interval) - 1
-    guard i >= 0, let count = rates.first?.count, i < count else { return 0 }
+    guard i >= 0, let count = rates.first?.count, i < count, !reference.isEmpty else { return 0 }
     return sizesOfStage[s].map { rates[$0][i] / reference[$0] }.max() ?? 0
   }
 
-  /// Fewest replicas of stage s that carry `traffic` (a multiple of the planning trace's): from the verified
-  /// capacities, extrapolated in proportion beyond them; the paper's `ceil(k_plan x traffic)` without them.
-  func replicas(_ s: Int, carrying traffic: Double) -> Int {
+  /// Fewest replicas of stage s for live traffic `planned` (a multiple of the planning trace's envelope) and
+  /// `stretch` (of the busiest stretch's): the paper's `ceil(k_plan x planned)`, or fewer where the verified
+  /// capacities show fewer carry `stretch` (extrapolated in proportion beyond the counts measured).
+  func replicas(_ s: Int, planned: Double, stretch: Double) -> Int {
+    let paper = max(1, Int((Double(initial[s]) * planned - 1e-9).rounded(.up)))
     let c = capacities[s]
-    guard let last = c.last, last > 0 else { return max(1, Int((Double(initial[s]) * traffic - 1e-9).rounded(.up))) }
-    if let k = c.firstIndex(where: { $0 >= traffic - 1e-12 }) { return k + 1 }
-    return max(c.count, Int((Double(c.count) * traffic / last - 1e-9).rounded(.up)))
+    guard let last = c.last, last > 0 else { return paper }
+    if let k = c.firstIndex(where: { $0 >= stretch - 1e-12 }) { return min(paper, k + 1) }
+    return min(paper, max(c.count, Int((Double(c.count) * stretch / last - 1e-9).rounded(.up))))
   }
 
   mutating func decide(at time: Int64, decided: [Int], serving: [Int]) -> [Int] {
     var wanted = decided
     for s in decided.indices {
-      // The traffic is max over D of r(D) / r_plan(D); the need, the fewest replicas whose verified capacity covers
-      // it (at most the paper's ceil(k_plan x traffic)). Up as soon as the need exceeds the replicas decided, to the
+      // The traffic is max over D of r(D) / r_plan(D) (and of r(D) / r_stretch(D) for the verified capacities); the
+      // need, the paper's ceil(k_plan x traffic) or the fewer replicas whose verified capacity covers it. Up as soon as the need exceeds the replicas decided, to the
       // need with the tolerance's headroom; down only to that headroom too, so a steady load does not flap.
-      let traffic = load(s, at: time)
-      let up = replicas(s, carrying: traffic)
-      let down = replicas(s, carrying: traffic * (1 + settings.tolerance))
+      let planned = load(s, at: time, against: reference)
+      let stretch = load(s, at: time, against: stretchReference)
+      let up = replicas(s, planned: planned, stretch: stretch)
+      let band = 1 + settings.tolerance
+      let down = replicas(s, planned: planned * band, stretch: stretch * band)
       recent[s].append(down)
       if recent[s].count > holdTicks[s] { recent[s].removeFirst() }
       if up > decided[s] {
