@@ -11,6 +11,10 @@ extension InferLineCommand {
           inferline generate --process poisson --rate 200 --duration 1h --out poisson.csv
           inferline generate --process diurnal --rate 200 --duration 1d --gzip --out day.csv.gz
           inferline generate --process gamma --rate 50 --cv 4 --format jsonl --time-format iso8601 --out bursty.jsonl
+          inferline generate --process diurnal --rate 60 --spikes 4 --duration 1d \\
+            --pipeline video-monitoring=0.6 --pipeline social-media=0.4 --out fleet-day.csv
+        With several --pipeline names each query is given one of them at random (seeded), in proportion to the \
+        shares after '=' (equal shares when none are given).
         """)
 
     enum Process: String, ExpressibleByArgument, CaseIterable {
@@ -29,13 +33,13 @@ extension InferLineCommand {
     @Option(help: "Peak-to-trough rate ratio over the day (diurnal).")
     var peakToTrough: Double = 4
 
-    @Option(help: "Number of spikes (spikes).")
-    var spikes: Int = 3
+    @Option(help: "Number of spikes (spikes: default 3; diurnal: default none, laid over the day's curve).")
+    var spikes: Int?
 
-    @Option(help: "Rate multiplier during a spike (spikes).")
+    @Option(help: "Rate multiplier during a spike (spikes, diurnal).")
     var spikeMultiplier: Double = 5
 
-    @Option(help: "Length of each spike: 30s, 2m, ... (spikes).")
+    @Option(help: "Length of each spike: 30s, 2m, ... (spikes, diurnal).")
     var spikeDuration: String = "60s"
 
     @Option(help: "Length of the log: 90s, 15m, 1h, 1d.")
@@ -53,8 +57,11 @@ extension InferLineCommand {
     @Option(help: "Timestamp format: \(QueryLogWriter.TimeFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
     var timeFormat: String = "epoch-ms"
 
-    @Option(help: "Add a pipeline column with this name.")
-    var pipeline: String?
+    @Option(
+      help: ArgumentHelp(
+        "Add a pipeline column with this name; repeat for a log of several pipelines, each NAME=SHARE.",
+        valueName: "name[=share]"))
+    var pipeline: [String] = []
 
     @Flag(help: "Add a latency_ms column (lognormal, median 20 ms), seeded.")
     var withLatency = false
@@ -87,22 +94,62 @@ extension InferLineCommand {
       writer.format = f
       writer.timeFormat = tf
       writer.gzip = gzip
-      writer.pipeline = pipeline
+      let mix = try pipelineMix()
+      if mix.count == 1 { writer.pipeline = mix[0].name } else { writer.pipelines = mix.map(\.name) }
       writer.latencySeed = withLatency ? seed &+ 0x5EED : nil
       let arrivalProcess: ArrivalProcess
       switch process {
       case .poisson: arrivalProcess = .poisson(rate: rate)
       case .gamma: arrivalProcess = .gamma(rate: rate, cv: cv)
-      case .diurnal: arrivalProcess = .diurnal(meanRate: rate, peakToTrough: peakToTrough)
+      case .diurnal:
+        arrivalProcess = .diurnal(
+          meanRate: rate, peakToTrough: peakToTrough,
+          spikes: spikes.map {
+            .init(count: $0, multiplier: spikeMultiplier, duration: Double(spikeLength) / 1e9)
+          })
       case .spikes:
         arrivalProcess = .spikes(
-          rate: rate, multiplier: spikeMultiplier, count: spikes, duration: Double(spikeLength) / 1e9)
+          rate: rate, multiplier: spikeMultiplier, count: spikes ?? 3, duration: Double(spikeLength) / 1e9)
       }
       do { try arrivalProcess.validate() } catch let e as InputError { throw ValidationError(e.message) }
       let arrivals = TraceGenerator.arrivals(
         arrivalProcess, duration: Double(length) / 1e9, start: startTime, seed: seed)
-      try reportingInputErrors { try writer.write(arrivals: arrivals, to: out) }
+      // Each query's pipeline, drawn by share from a generator of its own (the arrival times stay the same).
+      var owners: [Int] = []
+      if mix.count > 1 {
+        let total = mix.map(\.share).reduce(0, +)
+        var cumulative: [Double] = []
+        for m in mix { cumulative.append((cumulative.last ?? 0) + m.share / total) }
+        var rng = SeededGenerator(seed: seed &+ 0x919E)
+        owners = arrivals.map { _ in
+          let u = rng.nextUnitInterval()
+          return cumulative.firstIndex { u < $0 } ?? mix.count - 1
+        }
+      }
+      try reportingInputErrors { try writer.write(arrivals: arrivals, pipelineOfArrival: owners, to: out) }
       note("wrote \(arrivals.count) queries to \(out) (seed \(seed))")
+    }
+
+    /// The `--pipeline` names and their shares. - Throws: `ValidationError` for a bad share or a repeated name.
+    func pipelineMix() throws -> [(name: String, share: Double)] {
+      var mix: [(name: String, share: Double)] = []
+      for item in pipeline {
+        var name = item, share = 1.0
+        if let eq = item.lastIndex(of: "="), pipeline.count > 1 {
+          name = String(item[..<eq])
+          guard let s = Double(item[item.index(after: eq)...]), s > 0, s.isFinite else {
+            throw ValidationError(
+              "--pipeline '\(TerminalText.safe(item))': the share after '=' must be a positive number, as in video-monitoring=0.6")
+          }
+          share = s
+        }
+        guard !name.isEmpty else { throw ValidationError("--pipeline needs a name, as in --pipeline video-monitoring") }
+        guard !mix.contains(where: { $0.name == name }) else {
+          throw ValidationError("--pipeline '\(TerminalText.safe(name))' is given twice; give each pipeline once")
+        }
+        mix.append((name, share))
+      }
+      return mix
     }
   }
 }

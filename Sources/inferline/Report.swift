@@ -16,12 +16,25 @@ extension InferLineCommand {
         and writes the folder under a temporary name, renamed into place at the end (a failed run keeps the last \
         report). Exit status 0 on success, 65 for bad input, 3 when some window cannot meet the SLO (the report \
         is still written and says so).
+
+        With --pipeline given more than once, the logs must name each query's pipeline in a column; the report \
+        is the fleet's: its totals (per day and month, by hardware type, against each baseline) on the first \
+        page and each pipeline's full report in a folder of its own. Queries of pipelines no file names are \
+        counted and shown, not planned.
         """)
 
     @Argument(help: "Query logs: CSV, TSV or JSON Lines, each optionally gzip-compressed.")
     var logs: [String]
 
-    @OptionGroup var pipelineOptions: PipelineOptions
+    @Option(help: "Pipeline file (YAML); repeat for a fleet report of several pipelines from the same logs.")
+    var pipeline: [String]
+
+    @Option(help: "Hardware catalog (YAML).")
+    var hardware: String
+
+    @Option(help: "Model profiles (CSV).")
+    var profiles: String
+
     @OptionGroup var search: SearchOptions
 
     @Option(help: "Report folder to write (replaced as a whole when the run succeeds).")
@@ -63,18 +76,23 @@ extension InferLineCommand {
       options.growth = factors.map { $0! }
       if let slo, slo <= 0 { throw ValidationError("--slo must be a positive number of milliseconds") }
       options.budget = try search.budget()
-      let model = try pipelineOptions.model(sloMs: slo)
+      let models = try pipeline.map { file in
+        try PipelineOptions.model(pipeline: file, hardware: hardware, profiles: profiles, sloMs: slo)
+      }
+      let fleet = models.count > 1
       // Before any work: the folder can be written and is ours to replace (and is locked for this run), and the
       // template parses.
       let templateFolder = templates.map { URL(fileURLWithPath: $0) }
       do {
-        try ReportWriter.checkTemplate(templateFolder)
+        try ReportWriter.checkTemplate(templateFolder, fleet: fleet)
       } catch let error as InputError {
         note(error.description)
         throw ExitCode(ExitStatus.badInput)
       }
       let folder = try InferLineCommand.openFolder(out)
-      let previousReport = try previous.map { path in try reportingInputErrors { try ReportWriter.load(path: path) } }
+      let previousReport = try previous.map { path in
+        try reportingInputErrors { try ReportWriter.loadFleet(path: path).fleet }
+      }
       let terminal = isatty(2) == 1
       let quiet = self.quiet
       // A bar on a terminal, plain lines otherwise.
@@ -83,30 +101,60 @@ extension InferLineCommand {
         if terminal {
           let filled = Int((max(0, min(1, fraction)) * 24).rounded())
           let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: 24 - filled)
-          FileHandle.standardError.write(Data("\r\u{1B}[2K[\(bar)] \(Int(fraction * 100))% \(line)".utf8))
+          FileHandle.standardError.write(
+            Data("\r\u{1B}[2K[\(bar)] \(Int(fraction * 100))% \(TerminalText.safe(line))".utf8))
         } else {
           note(line)
         }
       }
       let started = Date()
-      var report = try reportingInputErrors {
-        try CapacityAnalysis.run(logs: logs, model: model, options: options, progress: progress)
+      let inputFiles = ReportWriter.describeInputs(
+        logs.map { ("log", $0) } + pipeline.map { ("pipeline", $0) } + [
+          ("hardware", hardware), ("profiles", profiles),
+        ])
+      var reports: [CapacityReport]
+      var unplanned: [String: Int] = [:]
+      if fleet {
+        let result = try reportingInputErrors {
+          try CapacityAnalysis.runFleet(logs: logs, models: models, options: options, progress: progress)
+        }
+        reports = result.pipelines
+        unplanned = result.unplannedQueries
+      } else {
+        reports = [
+          try reportingInputErrors {
+            try CapacityAnalysis.run(logs: logs, model: models[0], options: options, progress: progress)
+          }
+        ]
       }
       if terminal && !quiet { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
-      noteIngestion(report.ingestion)
-      report.inputs = ReportWriter.describeInputs(
-        logs.map { ("log", $0) } + [
-          ("pipeline", pipelineOptions.pipeline), ("hardware", pipelineOptions.hardware),
-          ("profiles", pipelineOptions.profiles),
-        ])
+      noteIngestion(reports[0].ingestion)
+      for (name, count) in unplanned.sorted(by: { $0.key < $1.key }) {
+        note("note: \(count) queries of pipeline '\(name)' are not planned: no --pipeline file names it")
+      }
+      for i in reports.indices {
+        // Each pipeline's report lists the logs, the shared catalog and profiles, and its own pipeline file.
+        reports[i].inputs = inputFiles.filter { $0.role != "pipeline" || $0.path == pipeline[i] }
+        if let old = previousReport?.pipelines.first(where: { $0.pipelineName == reports[i].pipelineName }) {
+          reports[i].previous = CapacityReport.Comparison(
+            previousGeneratedAt: old.generatedAt, previousCostPerDay: old.costPerDay,
+            costPerDayChange: reports[i].costPerDay - old.costPerDay, changes: reports[i].differences(from: old))
+        }
+      }
+      var fleetReport = FleetReport(pipelines: reports, unplannedQueries: unplanned, seed: seed)
       if let old = previousReport {
-        report.previous = CapacityReport.Comparison(
-          previousGeneratedAt: old.generatedAt, previousCostPerDay: old.costPerDay,
-          costPerDayChange: report.costPerDay - old.costPerDay, changes: report.differences(from: old))
+        fleetReport.previous = FleetReport.Comparison(
+          previousGeneratedAt: old.generatedAt, previousCostPerDay: old.totals.costPerDay,
+          costPerDayChange: fleetReport.totals.costPerDay - old.totals.costPerDay,
+          changes: fleetReport.differences(from: old))
       }
       let chartsStarted = Date()
       do {
-        try ReportWriter.write(report, to: folder, templates: templateFolder)
+        if fleet {
+          try ReportWriter.write(fleetReport, to: folder, templates: templateFolder)
+        } else {
+          try ReportWriter.write(reports[0], to: folder, templates: templateFolder)
+        }
       } catch let error as InputError {
         note(error.description)
         throw ExitCode(ExitStatus.badInput)
@@ -116,17 +164,20 @@ extension InferLineCommand {
         )
         throw ExitCode(ExitStatus.cannotWrite)
       }
-      report.timings["charts and files"] = Date().timeIntervalSince(chartsStarted)
-      say(ReportWriter.summaryMarkdown(report), terminator: "")
       say(
-        "\nWrote \(out)/index.html, charts/, report.json and summary.md in \(String(format: "%.1f", Date().timeIntervalSince(started))) s."
+        fleet ? ReportWriter.fleetSummaryMarkdown(fleetReport) : ReportWriter.summaryMarkdown(reports[0]),
+        terminator: "")
+      say(
+        "\nWrote \(out)/index.html, charts/, report.json and summary.md\(fleet ? ", and a folder per pipeline," : "") in \(String(format: "%.1f", Date().timeIntervalSince(started))) s."
       )
       if timings {
-        for (phase, seconds) in report.timings.sorted(by: { $0.key < $1.key }) {
+        var phases: [String: Double] = ["charts and files": Date().timeIntervalSince(chartsStarted)]
+        for r in reports { for (phase, seconds) in r.timings { phases[phase, default: 0] += seconds } }
+        for (phase, seconds) in phases.sorted(by: { $0.key < $1.key }) {
           note(String(format: "  %@: %.2f s", phase, seconds))
         }
       }
-      if report.unattainableWindows > 0 { throw ExitCode(ExitStatus.sloUnattainable) }
+      if fleetReport.totals.unattainableWindows > 0 { throw ExitCode(ExitStatus.sloUnattainable) }
     }
   }
 
@@ -143,7 +194,7 @@ extension InferLineCommand {
   struct Diff: ParsableCommand {
     static let configuration = CommandConfiguration(
       abstract:
-        "What changed between two reports: cost, the plan per stage, the SLO, prices. Prints nothing when nothing did.")
+        "What changed between two reports: cost, the plan per stage, the SLO, prices, and for fleets the pipelines added or removed. Prints nothing when nothing did.")
 
     @Argument(help: "The older report.json.")
     var old: String
@@ -152,8 +203,14 @@ extension InferLineCommand {
     var new: String
 
     func run() throws {
-      let (a, b) = try reportingInputErrors { (try ReportWriter.load(path: old), try ReportWriter.load(path: new)) }
-      for line in b.differences(from: a) { say(line) }
+      let (a, b) = try reportingInputErrors {
+        (try ReportWriter.loadFleet(path: old), try ReportWriter.loadFleet(path: new))
+      }
+      // Two single-pipeline reports compare as before; a fleet on either side compares fleets.
+      let lines =
+        a.isFleet || b.isFleet
+        ? b.fleet.differences(from: a.fleet) : b.fleet.pipelines[0].differences(from: a.fleet.pipelines[0])
+      for line in lines { say(line) }
     }
   }
 }

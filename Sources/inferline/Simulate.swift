@@ -13,7 +13,10 @@ struct PipelineOptions: ParsableArguments {
   @Option(help: "Model profiles (CSV).")
   var profiles: String
 
-  func load() throws -> PlanningInputs {
+  func load() throws -> PlanningInputs { try Self.load(pipeline: pipeline, hardware: hardware, profiles: profiles) }
+
+  /// Loads and checks the three files, printing their warnings. - Throws: `ExitCode(badInput)` after the diagnostics.
+  static func load(pipeline: String, hardware: String, profiles: String) throws -> PlanningInputs {
     do {
       let inputs = try PlanningInputs.load(pipeline: pipeline, hardware: hardware, profiles: profiles)
       for warning in inputs.warnings { note(warning.description) }
@@ -26,7 +29,12 @@ struct PipelineOptions: ParsableArguments {
 
   /// The inputs compiled once, optionally against another SLO.
   func model(sloMs: Double? = nil) throws -> PipelineModel {
-    var inputs = try load()
+    try Self.model(pipeline: pipeline, hardware: hardware, profiles: profiles, sloMs: sloMs)
+  }
+
+  /// The inputs compiled once, optionally against another SLO.
+  static func model(pipeline: String, hardware: String, profiles: String, sloMs: Double? = nil) throws -> PipelineModel {
+    var inputs = try load(pipeline: pipeline, hardware: hardware, profiles: profiles)
     if let sloMs { inputs.pipeline.slo.latencyMs = sloMs }
     return PipelineModel(inputs)
   }

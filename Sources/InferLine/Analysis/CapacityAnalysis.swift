@@ -139,15 +139,65 @@ public enum CapacityAnalysis {
     logs: [String], model: PipelineModel, options: Options,
     progress: @escaping @Sendable (Double, String) -> Void = { _, _ in }
   ) throws -> CapacityReport {
+    let started = Date()
+    progress(0, "reading \(logs.count) log\(logs.count == 1 ? "" : "s")")
+    let set = try QueryLogSet.read(paths: logs, options: options.log)
+    var report = try run(set: set, model: model, options: options, progress: progress)
+    report.timings["ingest"] = Date().timeIntervalSince(started) - report.timings.values.reduce(0, +)
+    return report
+  }
+
+  /// Several pipelines from the same logs, read once: a report per pipeline (one after another, each on all
+  /// cores) and the fleet's totals. Queries of pipelines no model names are counted, not planned.
+  /// - Throws: `InputError` for unreadable logs, logs without a pipeline column, a pipeline named twice, or a
+  ///   pipeline with no queries in the logs.
+  public static func runFleet(
+    logs: [String], models: [PipelineModel], options: Options,
+    progress: @escaping @Sendable (Double, String) -> Void = { _, _ in }
+  ) throws -> FleetReport {
+    let started = Date()
+    let names = models.map(\.name)
+    if let twice = names.first(where: { n in names.filter { $0 == n }.count > 1 }) {
+      throw InputError(
+        "two pipeline files name the pipeline '\(TerminalText.safe(twice))'", fix: "give each pipeline's file once")
+    }
+    progress(0, "reading \(logs.count) log\(logs.count == 1 ? "" : "s")")
+    let set = try QueryLogSet.read(paths: logs, options: options.log)
+    let ingest = Date().timeIntervalSince(started)
+    if set.traces.count == 1, set.traces[0].pipeline == nil {
+      throw InputError(
+        file: set.reports.map(\.file).joined(separator: ", "),
+        "the logs have no pipeline column, so the queries of \(names.count) pipelines cannot be told apart",
+        fix: "log the pipeline's name in a column (named with --pipeline-column), or report each pipeline alone")
+    }
+    var unplanned: [String: Int] = [:]
+    for t in set.traces where !names.contains(t.pipeline ?? "") { unplanned[t.pipeline ?? "-", default: 0] += t.count }
+    var reports: [CapacityReport] = []
+    for (i, model) in models.enumerated() {
+      let share = 1 / Double(models.count), offset = Double(i) * share
+      let name = TerminalText.safe(model.name)
+      var report = try run(set: set, model: model, options: options) { fraction, line in
+        progress(offset + share * fraction, "\(name): \(line)")
+      }
+      report.timings["ingest"] = ingest / Double(models.count)
+      reports.append(report)
+    }
+    return FleetReport(pipelines: reports, unplannedQueries: unplanned, seed: options.seed)
+  }
+
+  /// The four stages for one pipeline of logs already read.
+  /// - Throws: `InputError` for logs without the pipeline's queries.
+  public static func run(
+    set: QueryLogSet, model: PipelineModel, options: Options,
+    progress: @escaping @Sendable (Double, String) -> Void = { _, _ in }
+  ) throws -> CapacityReport {
     var timings: [String: Double] = [:]
     var clock = Date()
     func phase(_ name: String) {
       timings[name, default: 0] += Date().timeIntervalSince(clock)
       clock = Date()
     }
-    progress(0, "reading \(logs.count) log\(logs.count == 1 ? "" : "s")")
-    let (workload, set) = try Workload.read(logs: logs, model: model, options: options)
-    phase("ingest")
+    let workload = try Workload(trace: try set.trace(for: model.inputs.pipeline), windowLength: options.windowLength)
 
     progress(0.04, "arrival envelopes")
     let figures = WorkloadFigures(workload: workload, windowLength: options.windowLength)

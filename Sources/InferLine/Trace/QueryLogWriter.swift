@@ -29,13 +29,17 @@ public struct QueryLogWriter: Sendable {
   public var gzip = false
   /// Adds a `pipeline` column with this name.
   public var pipeline: String?
+  /// Adds a `pipeline` column naming one of these per query (`write(arrivals:pipelineOfArrival:to:)`).
+  public var pipelines: [String] = []
   /// Adds a `latency_ms` column drawn from a lognormal (median 20 ms) with this seed.
   public var latencySeed: UInt64?
 
   public init() {}
 
-  /// Writes `arrivals` (nanoseconds) to `path`.
-  public func write(arrivals: [Int64], to path: String) throws {
+  /// Writes `arrivals` (nanoseconds) to `path`; `pipelineOfArrival[i]` indexes `pipelines` for arrival i.
+  public func write(arrivals: [Int64], pipelineOfArrival: [Int] = [], to path: String) throws {
+    let named = !pipelineOfArrival.isEmpty
+    precondition(!named || pipelineOfArrival.count == arrivals.count, "one pipeline per arrival")
     let url = URL(fileURLWithPath: path)
     let temporary = url.deletingLastPathComponent()
       .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
@@ -60,7 +64,7 @@ public struct QueryLogWriter: Sendable {
       }
       let delimiter: UInt8 = format == .tsv ? 0x09 : 0x2C
       var columns = ["timestamp"]
-      if pipeline != nil { columns.append("pipeline") }
+      if pipeline != nil || named { columns.append("pipeline") }
       if latencySeed != nil { columns.append("latency_ms") }
       if format != .jsonl {
         buffer.append(contentsOf: columns.joined(separator: String(UnicodeScalar(delimiter))).utf8)
@@ -68,23 +72,24 @@ public struct QueryLogWriter: Sendable {
       }
       var rng = SeededGenerator(seed: latencySeed ?? 0)
       let origin = arrivals.first ?? 0
-      let pipelineField: [UInt8] =
-        pipeline.map { name in
-          format == .jsonl ? Array(Self.jsonString(name).utf8) : Array(Self.csvField(name, delimiter: delimiter).utf8)
-        } ?? []
-      for t in arrivals {
+      func field(_ name: String) -> [UInt8] {
+        format == .jsonl ? Array(Self.jsonString(name).utf8) : Array(Self.csvField(name, delimiter: delimiter).utf8)
+      }
+      let pipelineField: [UInt8] = pipeline.map(field) ?? []
+      let pipelineFields = pipelines.map(field)
+      for (i, t) in arrivals.enumerated() {
         if format == .jsonl { buffer.append(contentsOf: Array("{\"timestamp\":".utf8)) }
         let quoted = format == .jsonl && timeFormat == .iso8601
         if quoted { buffer.append(0x22) }
         Self.appendTime(t, origin: origin, format: timeFormat, to: &buffer)
         if quoted { buffer.append(0x22) }
-        if pipeline != nil {
+        if pipeline != nil || named {
           if format == .jsonl {
             buffer.append(contentsOf: Array(",\"pipeline\":".utf8))
           } else {
             buffer.append(delimiter)
           }
-          buffer.append(contentsOf: pipelineField)
+          buffer.append(contentsOf: named ? pipelineFields[pipelineOfArrival[i]] : pipelineField)
         }
         if latencySeed != nil {
           if format == .jsonl {

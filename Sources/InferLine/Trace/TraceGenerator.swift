@@ -7,10 +7,23 @@ public enum ArrivalProcess: Sendable, Equatable {
   /// Gamma inter-arrivals with mean `1 / rate` and coefficient of variation `cv` (cv = 1 is Poisson; > 1 burstier).
   case gamma(rate: Double, cv: Double)
   /// A day-shaped Poisson process: the rate follows a cosine around `meanRate`, lowest at 04:00 and highest at
-  /// 16:00 UTC, with peak / trough = `peakToTrough`.
-  case diurnal(meanRate: Double, peakToTrough: Double)
+  /// 16:00 UTC, with peak / trough = `peakToTrough`; with `spikes`, bursts laid over it.
+  case diurnal(meanRate: Double, peakToTrough: Double, spikes: SpikeOverlay? = nil)
   /// Poisson at `rate`, plus `count` spikes placed at random, each `duration` seconds at `multiplier` x `rate`.
   case spikes(rate: Double, multiplier: Double, count: Int, duration: Double)
+
+  /// Bursts over a process: `count` placed at random, each `duration` seconds at `multiplier` x the rate there.
+  public struct SpikeOverlay: Sendable, Equatable {
+    public var count: Int
+    public var multiplier: Double
+    /// Seconds.
+    public var duration: Double
+    public init(count: Int, multiplier: Double, duration: Double) {
+      self.count = count
+      self.multiplier = multiplier
+      self.duration = duration
+    }
+  }
 
   /// Checks the parameters, naming the flag to fix.
   public func validate() throws {
@@ -22,9 +35,14 @@ public enum ArrivalProcess: Sendable, Equatable {
     case .gamma(let rate, let cv):
       try positive(rate, "--rate")
       try positive(cv, "--cv")
-    case .diurnal(let mean, let ratio):
+    case .diurnal(let mean, let ratio, let spikes):
       try positive(mean, "--rate")
       guard ratio >= 1 else { throw InputError("--peak-to-trough must be at least 1 (got \(ratio))") }
+      if let spikes {
+        try positive(spikes.multiplier, "--spike-multiplier")
+        try positive(spikes.duration, "--spike-duration")
+        guard spikes.count >= 0 else { throw InputError("--spikes must be 0 or more (got \(spikes.count))") }
+      }
     case .spikes(let rate, let multiplier, let count, let duration):
       try positive(rate, "--rate")
       try positive(multiplier, "--spike-multiplier")
@@ -65,16 +83,28 @@ public enum TraceGenerator {
         emit(t)
         t += rng.nextGamma(shape: shape, scale: scale)
       }
-    case .diurnal(let mean, let ratio):
-      // rate(t) = mean (1 - a cos(2 pi (h - 4) / 24)), a = (r - 1) / (r + 1); thinning from the peak rate.
+    case .diurnal(let mean, let ratio, let spikes):
+      // rate(t) = mean (1 - a cos(2 pi (h - 4) / 24)), a = (r - 1) / (r + 1), times the spike multiplier inside a
+      // spike; thinning from the peak rate. Without spikes no spike draw is made (the same seed, the same file).
       let a = (ratio - 1) / (ratio + 1)
-      let peak = mean * (1 + a)
+      var spikeStarts: [Double] = []
+      var multiplier = 1.0, spikeDuration = 0.0
+      if let spikes, spikes.count > 0 {
+        spikeDuration = spikes.duration
+        multiplier = spikes.multiplier
+        spikeStarts = (0..<spikes.count).map { _ in rng.nextUnitInterval() * max(duration - spikeDuration, 0) }
+        spikeStarts.sort()
+      }
+      let peak = mean * (1 + a) * max(multiplier, 1)
       let startSeconds = Double(start) / 1e9
       times.reserveCapacity(Int(mean * duration * 1.01) + 16)
       var t = rng.nextExponential(mean: 1 / peak)
+      var next = 0
       while t < end {
         let hour = (startSeconds + t).truncatingRemainder(dividingBy: 86_400) / 3600
-        let rate = mean * (1 - a * cos(2 * .pi * (hour - 4) / 24))
+        var rate = mean * (1 - a * cos(2 * .pi * (hour - 4) / 24))
+        while next < spikeStarts.count, spikeStarts[next] + spikeDuration <= t { next += 1 }
+        if next < spikeStarts.count && spikeStarts[next] <= t { rate *= multiplier }
         if rng.nextUnitInterval() * peak < rate { emit(t) }
         t += rng.nextExponential(mean: 1 / peak)
       }

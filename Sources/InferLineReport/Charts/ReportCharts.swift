@@ -161,3 +161,47 @@ public enum ReportCharts {
       content: .xy(series: series, markers: []))
   }
 }
+
+extension ReportCharts {
+  /// The fleet page's charts: each way to provision the fleet by pipeline, and the planned cost of each window
+  /// stacked by pipeline.
+  public static func fleet(_ f: FleetReport) -> [Chart] { [fleetPolicies(f), fleetWindows(f)] }
+
+  static func fleetPolicies(_ f: FleetReport) -> Chart {
+    let names = f.pipelines.map(\.pipelineName)
+    let bars = f.totals.policies.map { total in
+      Chart.Bar(
+        category: total.policy,
+        segments: f.pipelines.map { r in
+          guard let p = r.replay(policy: total.policy) ?? r.baselineReplays.first(where: { $0.policy == total.policy }),
+            p.hours > 0
+          else { return 0 }
+          return p.cost / p.hours * 24
+        })
+    }
+    return Chart(
+      name: "fleet-policies", title: "The fleet's cost per day, by way of provisioning",
+      description:
+        "Dollars per day of each policy replayed over the log (the InferLine tuner, static, the autoscalers, CG-Peak, CG-Mean), stacked by pipeline.",
+      x: .init(label: "provisioning"), y: .init(label: "$ per day", includeZero: true),
+      content: .bars(bars: bars, segmentNames: names))
+  }
+
+  static func fleetWindows(_ f: FleetReport) -> Chart {
+    let names = f.pipelines.map(\.pipelineName)
+    let starts = Array(Set(f.pipelines.flatMap { $0.windows.map(\.start) })).sorted()
+    let costs = f.pipelines.map { r in
+      Dictionary(r.windows.map { ($0.start, $0.costPerHour ?? 0) }, uniquingKeysWith: +)
+    }
+    let reference = f.pipelines.first { !$0.windows.isEmpty }
+    let bars = starts.map { t in
+      Chart.Bar(
+        category: reference.map { windowLabel(t, $0) } ?? String(t), segments: costs.map { $0[t] ?? 0 })
+    }
+    return Chart(
+      name: "fleet-windows", title: "Planned cost per window, by pipeline",
+      description: "Dollars per hour of each window's plan, stacked by pipeline: the hours that drive the fleet's cost.",
+      x: .init(label: "window start"), y: .init(label: "$ per hour", includeZero: true),
+      content: .bars(bars: bars, segmentNames: names))
+  }
+}

@@ -60,7 +60,9 @@ public enum ReportWriter {
     } catch let e as InputError {
       throw e
     } catch {
-      throw InputError(file: path, "not a capacity report: \(error)", fix: "name a report.json that inferline wrote")
+      throw InputError(
+        file: path, "not a capacity report: \(DecodingErrorText.describe(error))",
+        fix: "name a report.json that inferline wrote")
     }
   }
 
@@ -76,18 +78,24 @@ public enum ReportWriter {
   public static func write(_ report: CapacityReport, to folder: borrowing ReportFolder, templates: URL? = nil) throws {
     let temporary = try folder.makeTemporary()
     do {
-      var svgs: [String: String] = [:]
-      for chart in ReportCharts.all(report) { svgs[chart.name] = try ChartRenderer.write(chart, to: temporary) }
-      let html = try renderHTML(report, charts: svgs, templates: templates)
-      try html.write(to: temporary.appendingPathComponent("index.html"), atomically: false, encoding: .utf8)
-      try encoder().encode(report).write(to: temporary.appendingPathComponent("report.json"))
-      try summaryMarkdown(report).write(
-        to: temporary.appendingPathComponent("summary.md"), atomically: false, encoding: .utf8)
+      try writeFiles(report, into: temporary, templates: templates)
       try folder.swapIn(temporary)
     } catch {
       try? FileManager.default.removeItem(at: temporary)
       throw error
     }
+  }
+
+  /// One pipeline's files into `directory`: charts, index.html, report.json, summary.md. `inFleet` adds the link
+  /// back to the fleet's page.
+  static func writeFiles(_ report: CapacityReport, into directory: URL, templates: URL?, inFleet: Bool = false) throws {
+    var svgs: [String: String] = [:]
+    for chart in ReportCharts.all(report) { svgs[chart.name] = try ChartRenderer.write(chart, to: directory) }
+    let html = try renderHTML(report, charts: svgs, templates: templates, inFleet: inFleet)
+    try html.write(to: directory.appendingPathComponent("index.html"), atomically: false, encoding: .utf8)
+    try encoder().encode(report).write(to: directory.appendingPathComponent("report.json"))
+    try summaryMarkdown(report).write(
+      to: directory.appendingPathComponent("summary.md"), atomically: false, encoding: .utf8)
   }
 
   /// "proven optimal", or the gap the search could not close, or how the plan was found.
@@ -226,19 +234,21 @@ public enum ReportWriter {
 
   /// Reads and parses the report template: a team's own `report.mustache` in `templates`, or the built-in one.
   /// - Throws: `InputError` naming the file: unreadable, empty, or not parsing (with the reason in words).
-  static func template(_ templates: URL?) throws -> (MustacheTemplate, path: String) {
-    var path = "the built-in report template"
-    var text = BuiltInTemplates.report
-    if let templates {
-      path = templates.appendingPathComponent("report.mustache").path
+  static func template(_ templates: URL?, fleet: Bool = false) throws -> (MustacheTemplate, path: String) {
+    let file = fleet ? "fleet.mustache" : "report.mustache"
+    var path = "the built-in \(fleet ? "fleet" : "report") template"
+    var text = fleet ? BuiltInTemplates.fleet : BuiltInTemplates.report
+    // A team's folder may hold report.mustache alone: the fleet page then uses the built-in one.
+    if let templates, !fleet || FileManager.default.fileExists(atPath: templates.appendingPathComponent(file).path) {
+      path = templates.appendingPathComponent(file).path
       guard let read = try? String(contentsOfFile: path, encoding: .utf8) else {
         throw InputError(
-          file: path, "cannot read the report template", fix: "point --templates at a folder with report.mustache")
+          file: path, "cannot read the report template", fix: "point --templates at a folder with \(file)")
       }
       text = read
     }
     guard !text.allSatisfy(\.isWhitespace) else {
-      throw InputError(file: path, "the report template is empty", fix: "start from Templates/report.mustache")
+      throw InputError(file: path, "the report template is empty", fix: "start from Templates/\(file)")
     }
     do {
       return (try MustacheTemplate(string: text), path)
@@ -249,14 +259,22 @@ public enum ReportWriter {
     }
   }
 
-  /// Checks a template before the night's work starts. - Throws: as `template(_:)`.
-  public static func checkTemplate(_ templates: URL?) throws { _ = try template(templates) }
+  /// Checks the templates before the night's work starts (with `fleet`, the fleet page's too).
+  /// - Throws: as `template(_:fleet:)`.
+  public static func checkTemplate(_ templates: URL?, fleet: Bool = false) throws {
+    _ = try template(templates)
+    if fleet { _ = try template(templates, fleet: true) }
+  }
 
-  static func renderHTML(_ r: CapacityReport, charts: [String: String], templates: URL?) throws -> String {
+  static func renderHTML(
+    _ r: CapacityReport, charts: [String: String], templates: URL?, inFleet: Bool = false
+  ) throws -> String {
     let (template, path) = try template(templates)
+    var values = context(r, charts: charts)
+    if inFleet { values["fleet"] = true }
     // Bidirectional controls can only come from input names (the template and the charts have none): shown as
     // escapes, so a name cannot reorder the text around it ("seed 1eman").
-    let html = TerminalText.showingBidiControls(template.render(context(r, charts: charts)))
+    let html = TerminalText.showingBidiControls(template.render(values))
     guard !html.allSatisfy(\.isWhitespace) else {
       throw InputError(
         file: path, "the report template renders to nothing", fix: "start from Templates/report.mustache")
@@ -308,5 +326,24 @@ enum TemplateErrorText {
       if c.isUppercase { out += " " + c.lowercased() } else { out.append(c) }
     }
     return (words.isEmpty ? "unrecognised error" : words) + (line.map { " on line \($0)" } ?? "")
+  }
+}
+
+/// A decoding error in words: what is wrong and where in the JSON (`DecodingError` prints as a Swift dump).
+enum DecodingErrorText {
+  static func describe(_ error: any Error) -> String {
+    func path(_ keys: [any CodingKey]) -> String {
+      let text = keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+      return text.isEmpty ? "the top level" : String(text.drop { $0 == "." })
+    }
+    guard let e = error as? DecodingError else { return "not JSON (\(error.localizedDescription))" }
+    switch e {
+    case .keyNotFound(let key, let c): return "'\(key.stringValue)' is missing at \(path(c.codingPath))"
+    case .typeMismatch(let type, let c): return "\(path(c.codingPath)) is not \(type)"
+    case .valueNotFound(let type, let c): return "\(path(c.codingPath)) is null, not \(type)"
+    case .dataCorrupted(let c):
+      return c.codingPath.isEmpty ? "not valid JSON" : "\(path(c.codingPath)): \(c.debugDescription)"
+    @unknown default: return "unreadable"
+    }
   }
 }

@@ -1,0 +1,140 @@
+import Foundation
+
+/// One night's reports for several pipelines read from the same logs, and the fleet's totals: what `report`
+/// writes as `report.json` when given more than one `--pipeline`. `inferline diff` compares two fleets.
+public struct FleetReport: Sendable, Equatable, Codable {
+  /// The `kind` of a fleet's `report.json` (a single pipeline's has none).
+  public static let kind = "fleet"
+
+  /// One policy's cost and misses summed over the fleet.
+  public struct PolicyTotal: Sendable, Equatable, Codable {
+    /// `inferline`, `static`, `hpa`, `ray`, `kpa`, `CG-Peak`, `CG-Mean`.
+    public var policy: String
+    /// Dollars per day, each pipeline's replay scaled to 24 h.
+    public var costPerDay: Double
+    /// Fraction of the fleet's queries over their pipeline's SLO.
+    public var missRate: Double
+    /// Pipelines whose share over the SLO exceeds what their percentile allows.
+    public var pipelinesMissingSLO: [String]
+    /// Pipelines this policy was replayed for (a pipeline with no plan has no replays).
+    public var pipelines: Int
+  }
+
+  public struct Totals: Sendable, Equatable, Codable {
+    public var costPerDay: Double
+    public var costPerMonth: Double
+    /// Dollars per day per hardware type, from the InferLine tuner's replays.
+    public var costPerDayByHardware: [String: Double]
+    /// Every policy, the InferLine tuner first; only policies replayed for every planned pipeline.
+    public var policies: [PolicyTotal]
+    public var queries: Int
+    public var unattainableWindows: Int
+  }
+
+  public struct Comparison: Sendable, Equatable, Codable {
+    public var previousGeneratedAt: String
+    public var previousCostPerDay: Double
+    public var costPerDayChange: Double
+    public var changes: [String]
+
+    public init(previousGeneratedAt: String, previousCostPerDay: Double, costPerDayChange: Double, changes: [String]) {
+      self.previousGeneratedAt = previousGeneratedAt
+      self.previousCostPerDay = previousCostPerDay
+      self.costPerDayChange = costPerDayChange
+      self.changes = changes
+    }
+  }
+
+  public var schemaVersion: Int
+  /// Always `FleetReport.kind`.
+  public var kind: String
+  public var toolVersion: String
+  /// ISO-8601, UTC.
+  public var generatedAt: String
+  public var seed: UInt64
+  /// One report per pipeline, in the order the pipeline files were given.
+  public var pipelines: [CapacityReport]
+  /// Queries in the logs of pipelines no `--pipeline` file names: not planned, counted here and shown.
+  public var unplannedQueries: [String: Int]
+  public var totals: Totals
+  public var previous: Comparison?
+
+  /// Sums the pipelines' reports.
+  public init(pipelines: [CapacityReport], unplannedQueries: [String: Int] = [:], seed: UInt64) {
+    schemaVersion = CapacityReport.currentSchemaVersion
+    kind = Self.kind
+    toolVersion = InferLineVersion.current
+    generatedAt = pipelines.first?.generatedAt ?? ISO8601DateFormatter().string(from: Date())
+    self.seed = seed
+    self.pipelines = pipelines
+    self.unplannedQueries = unplannedQueries
+    totals = Self.totals(pipelines)
+    previous = nil
+  }
+
+  /// A single pipeline's report as a fleet of one (for `diff` between a fleet and a single report).
+  public init(single report: CapacityReport) {
+    self.init(pipelines: [report], seed: report.seed)
+    generatedAt = report.generatedAt
+    toolVersion = report.toolVersion
+  }
+
+  static func totals(_ reports: [CapacityReport]) -> Totals {
+    var byHardware: [String: Double] = [:]
+    for r in reports {
+      guard let tuner = r.tunerReplay, tuner.hours > 0 else { continue }
+      for (hw, cost) in tuner.costByHardware { byHardware[hw, default: 0] += cost / tuner.hours * 24 }
+    }
+    let planned = reports.filter { !$0.replays.isEmpty }
+    var names: [String] = []
+    for r in planned { for p in r.replays.map(\.policy) + r.baselineReplays.map(\.policy) where !names.contains(p) { names.append(p) } }
+    let policies = names.compactMap { name -> PolicyTotal? in
+      var cost = 0.0, over = 0.0, queries = 0
+      var missing: [String] = []
+      for r in planned {
+        guard let replay = r.replay(policy: name) ?? r.baselineReplays.first(where: { $0.policy == name }) else {
+          return nil
+        }
+        cost += replay.hours > 0 ? replay.cost / replay.hours * 24 : 0
+        over += replay.missRate * Double(replay.queries)
+        queries += replay.queries
+        if replay.missRate > (1 - r.percentile / 100) + 1e-12 { missing.append(r.pipelineName) }
+      }
+      return PolicyTotal(
+        policy: name, costPerDay: cost, missRate: queries > 0 ? over / Double(queries) : 0,
+        pipelinesMissingSLO: missing, pipelines: planned.count)
+    }
+    let costPerDay = reports.map(\.costPerDay).reduce(0, +)
+    return Totals(
+      costPerDay: costPerDay, costPerMonth: costPerDay * 30, costPerDayByHardware: byHardware, policies: policies,
+      queries: reports.map(\.workload.queries).reduce(0, +),
+      unattainableWindows: reports.map(\.unattainableWindows).reduce(0, +))
+  }
+
+  /// What changed from `old`: the fleet's cost per day, pipelines added or removed, and each pipeline's own
+  /// differences prefixed with its name. Empty when nothing that matters for a capacity review changed.
+  public func differences(from old: FleetReport) -> [String] {
+    var d: [String] = []
+    func money(_ v: Double) -> String { String(format: "$%.2f", v) }
+    if !(abs(totals.costPerDay - old.totals.costPerDay) <= 0.005) {
+      d.append(
+        "fleet cost per day \(money(old.totals.costPerDay)) -> \(money(totals.costPerDay)) (\(String(format: "%+.2f", totals.costPerDay - old.totals.costPerDay)))"
+      )
+    }
+    let before = Dictionary(old.pipelines.map { ($0.pipelineName, $0) }, uniquingKeysWith: { a, _ in a })
+    for r in pipelines {
+      guard let was = before[r.pipelineName] else {
+        d.append(
+          "pipeline \(r.pipelineName) added: \(String(format: "$%.2f", r.costPerDay)) per day, \(r.recommended?.describe(stageNames: r.stages.map(\.name), separator: "; ") ?? "no plan")"
+        )
+        continue
+      }
+      for line in r.differences(from: was) { d.append("\(r.pipelineName): \(line)") }
+    }
+    let names = Set(pipelines.map(\.pipelineName))
+    for r in old.pipelines where !names.contains(r.pipelineName) {
+      d.append("pipeline \(r.pipelineName) removed (was \(money(r.costPerDay)) per day)")
+    }
+    return d
+  }
+}
