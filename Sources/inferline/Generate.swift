@@ -11,8 +11,8 @@ extension InferLineCommand {
           inferline generate --process poisson --rate 200 --duration 1h --out poisson.csv
           inferline generate --process diurnal --rate 200 --duration 1d --gzip --out day.csv.gz
           inferline generate --process gamma --rate 50 --cv 4 --format jsonl --time-format iso8601 --out bursty.jsonl
-          inferline generate --process diurnal --rate 60 --spikes 4 --duration 1d \\
-            --pipeline video-monitoring=0.6 --pipeline social-media=0.4 --out fleet-day.csv
+          inferline generate --process diurnal --rate 12 --spikes 3 --duration 1d \\
+            --pipeline video=0.6 --pipeline social=0.4 --out fleet.csv
         With several --pipeline names each query is given one of them at random (seeded), in proportion to the \
         shares after '=' (equal shares when none are given).
         """)
@@ -139,7 +139,8 @@ extension InferLineCommand {
           name = String(item[..<eq])
           guard let s = Double(item[item.index(after: eq)...]), s > 0, s.isFinite else {
             throw ValidationError(
-              "--pipeline '\(TerminalText.safe(item))': the share after '=' must be a positive number, as in video-monitoring=0.6")
+              "--pipeline '\(TerminalText.safe(item))': the share after '=' must be a positive number, as in video-monitoring=0.6"
+            )
           }
           share = s
         }

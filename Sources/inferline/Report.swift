@@ -194,7 +194,8 @@ extension InferLineCommand {
   struct Diff: ParsableCommand {
     static let configuration = CommandConfiguration(
       abstract:
-        "What changed between two reports: cost, the plan per stage, the SLO, prices, and for fleets the pipelines added or removed. Prints nothing when nothing did.")
+        "What changed between two reports: cost, the plan per stage, the SLO, prices, and for fleets the pipelines added or removed. Prints nothing when nothing did."
+    )
 
     @Argument(help: "The older report.json.")
     var old: String

@@ -33,7 +33,8 @@ struct PipelineOptions: ParsableArguments {
   }
 
   /// The inputs compiled once, optionally against another SLO.
-  static func model(pipeline: String, hardware: String, profiles: String, sloMs: Double? = nil) throws -> PipelineModel {
+  static func model(pipeline: String, hardware: String, profiles: String, sloMs: Double? = nil) throws -> PipelineModel
+  {
     var inputs = try load(pipeline: pipeline, hardware: hardware, profiles: profiles)
     if let sloMs { inputs.pipeline.slo.latencyMs = sloMs }
     return PipelineModel(inputs)

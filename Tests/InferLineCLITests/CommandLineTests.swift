@@ -445,6 +445,71 @@ import Testing
     return paths.sorted()
   }
 
+  /// A log of three pipelines (generated with shares, and a spike over the diurnal curve), two of them given
+  /// pipeline files: one fleet report, a folder per pipeline, the third pipeline's queries counted and named;
+  /// `diff` of two fleets names the pipeline and the change.
+  @Test func aFleetReportFromOneLogOfSeveralPipelines() throws {
+    let s = Self.samples
+    let log = path("fleet.csv")
+    let generate = [
+      "generate", "--process", "diurnal", "--rate", "8", "--duration", "2h", "--spikes", "1", "--spike-duration", "5m",
+      "--seed", "3", "--pipeline", "cascade=0.5", "--pipeline", "image-processing=0.4", "--pipeline", "other=0.1",
+    ]
+    #expect(try run(generate + ["--out", log]).status == 0)
+    #expect(try run(generate + ["--out", path("again.csv")]).status == 0)
+    let text = try String(contentsOfFile: log, encoding: .utf8)
+    #expect(try String(contentsOfFile: path("again.csv"), encoding: .utf8) == text, "same seed, same bytes")
+    let lines = text.split(separator: "\n").dropFirst()
+    var counts: [String: Int] = [:]
+    for line in lines { counts[String(line.split(separator: ",")[1]), default: 0] += 1 }
+    for (name, share) in [("cascade", 0.5), ("image-processing", 0.4), ("other", 0.1)] {
+      let expected = share * Double(lines.count)
+      // Binomial: within four standard deviations.
+      #expect(abs(Double(counts[name] ?? 0) - expected) < 4 * (expected * (1 - share)).squareRoot(), "\(name)")
+    }
+    let out = path("fleet-report")
+    let common = [
+      "--pipeline", "\(s)/pipelines/cascade.yaml", "--pipeline", "\(s)/pipelines/image-processing.yaml",
+      "--hardware", "\(s)/hardware/aws-2026.yaml", "--profiles", "\(s)/profiles/profiles-2026.csv", "--quiet",
+      "--growth", "2",
+    ]
+    let first = try run(["report", log, "--out", out] + common)
+    #expect(first.status == 0, "\(first.stderr)")
+    #expect(first.stdout.contains("# Fleet capacity report: 2 pipelines"))
+    #expect(first.stderr.contains("\(counts["other"]!) queries of pipeline 'other' are not planned"))
+    for name in ["cascade", "image-processing"] {
+      #expect(FileManager.default.fileExists(atPath: "\(out)/\(name)/index.html"), "\(name)")
+    }
+    let json = out + "/report.json"
+    #expect(try run(["diff", json, json]).stdout.isEmpty)
+    // The next night with a dearer T4, one pipeline only: diff names the pipeline removed and the price change.
+    let catalog = try String(contentsOfFile: "\(s)/hardware/aws-2026.yaml", encoding: .utf8)
+      .replacingOccurrences(of: "price_per_hour: 0.526", with: "price_per_hour: 0.9")
+    try catalog.write(toFile: path("dearer.yaml"), atomically: true, encoding: .utf8)
+    let second = try run([
+      "report", log, "--out", path("fleet-2"), "--pipeline", "\(s)/pipelines/cascade.yaml", "--pipeline",
+      "\(s)/pipelines/image-processing.yaml", "--hardware", path("dearer.yaml"), "--profiles",
+      "\(s)/profiles/profiles-2026.csv", "--quiet", "--growth", "2", "--previous", json,
+    ])
+    #expect(second.status == 0, "\(second.stderr)")
+    #expect(second.stdout.contains("Since the previous report"))
+    let d = try run(["diff", json, path("fleet-2") + "/report.json"])
+    #expect(d.stdout.contains("cascade: price of T4 $0.53/h -> $0.90/h"), "\(d.stdout)")
+    let single = try run([
+      "report", log, "--out", path("single"), "--pipeline", "\(s)/pipelines/cascade.yaml", "--hardware",
+      "\(s)/hardware/aws-2026.yaml", "--profiles", "\(s)/profiles/profiles-2026.csv", "--quiet", "--growth", "2",
+    ])
+    #expect(single.status == 0, "\(single.stderr)")
+    let removed = try run(["diff", json, path("single") + "/report.json"])
+    #expect(removed.stdout.contains("pipeline image-processing removed"), "\(removed.stdout)")
+    // A log without a pipeline column cannot feed a fleet: refused before any planning, naming the fix.
+    #expect(
+      try run(["generate", "--rate", "5", "--duration", "10m", "--out", path("plain.csv")]).status == 0)
+    let plain = try run(["report", path("plain.csv"), "--out", path("plain-report")] + common)
+    #expect(plain.status == 65 && plain.stderr.contains("no pipeline column"), "\(plain.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: path("plain-report") + "/index.html"))
+  }
+
   @Test func reportWritesAFolderAndKeepsItWhenARunFails() throws {
     let s = Self.samples
     let log = path("day.csv")

@@ -118,14 +118,17 @@ import Testing
 }
 
 @Suite struct TemplateTests {
-  /// The template built into the binary is `Templates/report.mustache`, so an installed binary renders the same page.
-  @Test func theBuiltInTemplateIsTheCheckedInOne() throws {
-    let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-      .deletingLastPathComponent().appendingPathComponent("Templates/report.mustache")
-    let text = try String(contentsOf: file, encoding: .utf8)
-    #expect(
-      BuiltInTemplates.report == (text.hasSuffix("\n") ? String(text.dropLast()) : text),
-      "Templates/report.mustache changed: run Scripts/embed-templates.sh")
+  /// The templates built into the binary are `Templates/report.mustache` and `fleet.mustache`, so an installed
+  /// binary renders the same pages.
+  @Test func theBuiltInTemplatesAreTheCheckedInOnes() throws {
+    let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().appendingPathComponent("Templates")
+    for (name, builtIn) in [("report", BuiltInTemplates.report), ("fleet", BuiltInTemplates.fleet)] {
+      let text = try String(contentsOf: folder.appendingPathComponent("\(name).mustache"), encoding: .utf8)
+      #expect(
+        builtIn == (text.hasSuffix("\n") ? String(text.dropLast()) : text),
+        "Templates/\(name).mustache changed: run Scripts/embed-templates.sh")
+    }
   }
 
   @Test func anEmptyOrBrokenTemplateIsRefusedWithAReadableReason() throws {

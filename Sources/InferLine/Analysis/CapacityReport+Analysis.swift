@@ -72,7 +72,7 @@ extension CapacityReport {
       "Routes are drawn per query with seed \(options.seed); service times are the profiles' batch latencies (\(statistics)), exactly.",
       "Cost per day and per month scale the tuner's replay cost over the log (\(String(format: "%.1f", hours)) h) to 24 h and 30 days.",
       "Replicas are billed from the scaling decision; they serve after the catalog's provisioning delay.",
-      "Autoscaler baselines see utilisation, ongoing requests and concurrency derived from arrival rates and service times (Little's law).",
+      "Autoscalers are replayed in closed loop: each reads what it reads in production, measured in the simulation so far (HPA the stages' busy fraction, Ray Serve ongoing requests per replica including queued ones, Knative in-flight concurrency including queued ones, InferLine's tuner the last minute's arrival envelope), and its changes take effect in the same simulation after the catalog's provisioning delay.",
       "Growth scenarios compress the busiest window's arrivals by the factor (the same burstiness, more traffic).",
       "Windows with fewer queries than 1 / (1 - percentile) are reported, not planned.",
     ]

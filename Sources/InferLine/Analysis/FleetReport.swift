@@ -87,7 +87,9 @@ public struct FleetReport: Sendable, Equatable, Codable {
     }
     let planned = reports.filter { !$0.replays.isEmpty }
     var names: [String] = []
-    for r in planned { for p in r.replays.map(\.policy) + r.baselineReplays.map(\.policy) where !names.contains(p) { names.append(p) } }
+    for r in planned {
+      for p in r.replays.map(\.policy) + r.baselineReplays.map(\.policy) where !names.contains(p) { names.append(p) }
+    }
     let policies = names.compactMap { name -> PolicyTotal? in
       var cost = 0.0, over = 0.0, queries = 0
       var missing: [String] = []

@@ -200,7 +200,8 @@ extension ReportCharts {
     }
     return Chart(
       name: "fleet-windows", title: "Planned cost per window, by pipeline",
-      description: "Dollars per hour of each window's plan, stacked by pipeline: the hours that drive the fleet's cost.",
+      description:
+        "Dollars per hour of each window's plan, stacked by pipeline: the hours that drive the fleet's cost.",
       x: .init(label: "window start"), y: .init(label: "$ per hour", includeZero: true),
       content: .bars(bars: bars, segmentNames: names))
   }

@@ -180,8 +180,8 @@ enum BuiltInTemplates {
 {{#unattainable}}<p class="bad">{{unattainable}} window(s) cannot meet their pipeline's SLO; see the pipelines' reports.</p>{{/unattainable}}
 <p>{{headline}}</p>
 <h3>Against each alternative (whole fleet, per day)</h3>
-<div class="table"><table><thead><tr><th>provisioning</th><th>$ per day</th><th>$ per month</th><th>queries over their SLO</th><th>InferLine saves</th><th>pipelines missing their SLO</th></tr></thead><tbody>
-{{#policies}}<tr><td>{{name}}</td><td class="n">{{costPerDay}}</td><td class="n">{{costPerMonth}}</td><td class="n">{{misses}}</td><td class="n">{{saving}}</td><td>{{missing}}</td></tr>
+<div class="table"><table><thead><tr><th>provisioning</th><th>$ per day</th><th>$ per month</th><th>queries over their SLO</th><th>InferLine saves</th><th>why</th><th>pipelines missing their SLO</th></tr></thead><tbody>
+{{#policies}}<tr><td>{{name}}</td><td class="n">{{costPerDay}}</td><td class="n">{{costPerMonth}}</td><td class="n">{{misses}}</td><td class="n">{{saving}}</td><td>{{why}}</td><td>{{missing}}</td></tr>
 {{/policies}}</tbody></table></div>
 <figure>{{{chartPolicies}}}<figcaption>Cost per day of each way to provision the fleet, by pipeline.</figcaption></figure>
 <h3>By hardware type</h3>
@@ -189,6 +189,11 @@ enum BuiltInTemplates {
 {{#hardware}}<tr><td>{{type}}</td><td class="n">{{costPerDay}}</td><td class="n">{{costPerMonth}}</td><td class="n">{{share}}</td></tr>
 {{/hardware}}</tbody></table></div>
 <figure>{{{chartHours}}}<figcaption>Planned cost of each window, stacked by pipeline: the hours that drive the bill.</figcaption></figure>
+<h3>Budget: this month, at today's traffic and with growth</h3>
+<p>Thirty days of the InferLine tuner's replay cost; with growth, each pipeline's month scaled by its busiest window's plan at that traffic against today's plan (an estimate: every hour is assumed to grow like the busiest).</p>
+<div class="table"><table><thead><tr><th>traffic</th>{{#budgetPipelines}}<th>{{.}} ($/month)</th>{{/budgetPipelines}}<th>fleet ($/month)</th></tr></thead><tbody>
+{{#budget}}<tr><td>{{traffic}}</td>{{#months}}<td class="n">{{.}}</td>{{/months}}<td class="n">{{total}}</td></tr>
+{{/budget}}</tbody></table></div>
 {{#previous}}<h3>Change since the previous report</h3>
 <p>Previous report {{previousGeneratedAt}}: ${{previousCostPerDay}} per day for the fleet; change {{costChange}} per day.</p>
 <ul>{{#changes}}<li>{{.}}</li>{{/changes}}</ul>{{/previous}}

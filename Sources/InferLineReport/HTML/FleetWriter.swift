@@ -23,7 +23,8 @@ extension ReportWriter {
       let html = TerminalText.showingBidiControls(
         template.render(fleetContext(fleet, charts: svgs, folders: folders)))
       guard !html.allSatisfy(\.isWhitespace) else {
-        throw InputError(file: path, "the fleet template renders to nothing", fix: "start from Templates/fleet.mustache")
+        throw InputError(
+          file: path, "the fleet template renders to nothing", fix: "start from Templates/fleet.mustache")
       }
       try html.write(to: temporary.appendingPathComponent("index.html"), atomically: false, encoding: .utf8)
       try encoder().encode(fleet).write(to: temporary.appendingPathComponent("report.json"))
@@ -85,7 +86,7 @@ extension ReportWriter {
       return [
         "name": p.policy == "inferline" ? "InferLine tuner (recommended)" : p.policy,
         "costPerDay": money(p.costPerDay), "costPerMonth": money(p.costPerDay * 30), "misses": percent(p.missRate),
-        "saving": saving,
+        "saving": saving, "why": tuner.map { fleetSavingExplanation(tuner: $0, alternative: p) } ?? "",
         "missing": p.pipelinesMissingSLO.isEmpty ? "none" : p.pipelinesMissingSLO.joined(separator: ", "),
       ]
     }
@@ -124,7 +125,8 @@ extension ReportWriter {
       format: "The fleet costs $%@ a day ($%@ a month) with InferLine's plans and tuner", money(f.totals.costPerDay),
       money(f.totals.costPerMonth))
     if let peak {
-      headline += String(format: "; the busiest window is %@ at $%@ an hour", instant(peak.start, f), money(peak.costPerHour))
+      headline += String(
+        format: "; the busiest window is %@ at $%@ an hour", instant(peak.start, f), money(peak.costPerHour))
     }
     if let dearest, let tuner, dearest.costPerDay > 0 {
       headline += String(
@@ -144,6 +146,13 @@ extension ReportWriter {
       "peakWindow": peak.map { instant($0.start, f) } ?? "none planned", "headline": headline,
       "policies": policies, "hardware": hardware, "pipelines": pipelines,
       "hasUnplanned": !f.unplannedQueries.isEmpty,
+      "budgetPipelines": f.pipelines.map(\.pipelineName),
+      "budget": fleetBudget(f).map { row -> [String: Any] in
+        [
+          "traffic": row.factor == 1 ? "today's" : String(format: "%gx", row.factor),
+          "months": row.perPipeline.map { $0.map(money) ?? "no plan" }, "total": row.total.map(money) ?? "n/a",
+        ]
+      },
       "unplanned": f.unplannedQueries.sorted { $0.key < $1.key }.map { ["name": $0.key, "queries": $0.value] },
       "chartPolicies": charts["fleet-policies"] ?? "", "chartHours": charts["fleet-windows"] ?? "",
     ]
@@ -158,6 +167,42 @@ extension ReportWriter {
     return context
   }
 
+  /// Why the fleet under InferLine costs what it does against one alternative, in words: a negative saving is
+  /// never shown bare.
+  static func fleetSavingExplanation(tuner t: FleetReport.PolicyTotal, alternative a: FleetReport.PolicyTotal) -> String
+  {
+    guard a.policy != t.policy else {
+      return t.pipelinesMissingSLO.isEmpty
+        ? "meets every pipeline's SLO" : "misses the SLO of \(t.pipelinesMissingSLO.joined(separator: ", "))"
+    }
+    let misses = a.pipelinesMissingSLO
+    if t.costPerDay <= a.costPerDay {
+      return misses.isEmpty
+        ? "cheaper, and both meet every SLO"
+        : "cheaper; this alternative also misses the SLO of \(misses.count) pipeline(s)"
+    }
+    if !misses.isEmpty { return "dearer because this alternative misses the SLO of \(misses.joined(separator: ", "))" }
+    return "dearer: this alternative meets every SLO for less on this log"
+  }
+
+  /// The month's budget at today's traffic and under each growth factor: per pipeline, this month's cost scaled
+  /// by the busiest window's plan at that traffic against today's (an estimate: the day's shape is kept and every
+  /// hour is assumed to grow like the busiest); nil where a pipeline has no plan at that traffic.
+  static func fleetBudget(_ f: FleetReport) -> [(factor: Double, perPipeline: [Double?], total: Double?)] {
+    let factors = Array(Set(f.pipelines.flatMap { $0.growth.map(\.factor) })).sorted()
+    var rows: [(Double, [Double?], Double?)] = [(1, f.pipelines.map { $0.costPerMonth }, f.totals.costPerMonth)]
+    for factor in factors where factor != 1 {
+      let months = f.pipelines.map { r -> Double? in
+        guard let today = r.recommendedCostPerHour, today > 0,
+          let grown = r.growth.first(where: { $0.factor == factor })?.costPerHour
+        else { return nil }
+        return r.costPerMonth * grown / today
+      }
+      rows.append((factor, months, months.contains { $0 == nil } ? nil : months.map { $0! }.reduce(0, +)))
+    }
+    return rows
+  }
+
   /// A short Markdown summary of the fleet for a change ticket; every name from input escaped.
   public static func fleetSummaryMarkdown(_ f: FleetReport) -> String {
     var lines = [
@@ -169,9 +214,13 @@ extension ReportWriter {
     }
     for p in f.totals.policies where p.policy != "inferline" {
       let tuner = f.totals.policies.first { $0.policy == "inferline" }
-      let saving = tuner.map { p.costPerDay > 0 ? String(format: "%.1f%%", (p.costPerDay - $0.costPerDay) / p.costPerDay * 100) : "n/a" } ?? "n/a"
+      let saving =
+        tuner.map {
+          p.costPerDay > 0 ? String(format: "%.1f%%", (p.costPerDay - $0.costPerDay) / p.costPerDay * 100) : "n/a"
+        } ?? "n/a"
       lines.append(
-        "- \(MarkdownText.escape(p.policy)): $\(money(p.costPerDay))/day, \(percent(p.missRate)) over the SLO; InferLine saves \(saving)")
+        "- \(MarkdownText.escape(p.policy)): $\(money(p.costPerDay))/day, \(percent(p.missRate)) over the SLO; InferLine saves \(saving)"
+      )
     }
     for r in f.pipelines {
       lines.append(
@@ -214,7 +263,8 @@ extension ReportWriter {
         throw e
       } catch {
         throw InputError(
-          file: path, "not a fleet report: \(DecodingErrorText.describe(error))", fix: "name a report.json that inferline wrote")
+          file: path, "not a fleet report: \(DecodingErrorText.describe(error))",
+          fix: "name a report.json that inferline wrote")
       }
     }
     return (FleetReport(single: try load(path: path)), false)

@@ -88,6 +88,34 @@ import Testing
     #expect(spiky.count > calm.count + 2 * 20 * 50 * 4)  // two 20 s spikes add about 2 x 20 x 250 queries
   }
 
+  /// Spikes over a diurnal day: without them the day is the plain diurnal process, draw for draw; with two 10-minute
+  /// spikes at 4x, the busiest 10 minutes hold about 4 times the curve's rate there, and the day about 2 x 600 x 3
+  /// x the rate more queries.
+  @Test func spikesOverADiurnalDay() {
+    let day: Int64 = 1_795_824_000 * second
+    let plain = TraceGenerator.arrivals(.diurnal(meanRate: 20, peakToTrough: 4), duration: 86_400, start: day, seed: 5)
+    let none = TraceGenerator.arrivals(
+      .diurnal(meanRate: 20, peakToTrough: 4, spikes: .init(count: 0, multiplier: 4, duration: 600)),
+      duration: 86_400, start: day, seed: 5)
+    #expect(none == plain)
+    let spiky = TraceGenerator.arrivals(
+      .diurnal(meanRate: 20, peakToTrough: 4, spikes: .init(count: 2, multiplier: 4, duration: 600)),
+      duration: 86_400, start: day, seed: 5)
+    let tens = ArrivalTrace(arrivals: spiky).windows(length: 600 * second).map(\.count)
+    let base = ArrivalTrace(arrivals: plain).windows(length: 600 * second).map(\.count)
+    // The windows a spike covers wholly or partly hold more than twice the plain day's there; the others match it
+    // within noise (the spikes thin differently, so not draw for draw).
+    let raised = zip(tens, base).filter { Double($0) > 2 * Double($1) }.count
+    #expect(raised >= 2 && raised <= 4, "\(raised) raised windows")
+    let extra = Double(spiky.count - plain.count)
+    // Two spikes of 600 s add 3 x the curve's rate (between 8 and 32 q/s) x 1,200 s.
+    #expect(extra > 3 * 8 * 1200 * 0.9 && extra < 3 * 32 * 1200 * 1.1, "\(extra)")
+    #expect(throws: InputError.self) {
+      try ArrivalProcess.diurnal(meanRate: 5, peakToTrough: 2, spikes: .init(count: 1, multiplier: 0, duration: 1))
+        .validate()
+    }
+  }
+
   @Test func invalidProcessParametersAreRejected() {
     #expect(throws: InputError.self) { try ArrivalProcess.poisson(rate: 0).validate() }
     #expect(throws: InputError.self) { try ArrivalProcess.diurnal(meanRate: 5, peakToTrough: 0.5).validate() }

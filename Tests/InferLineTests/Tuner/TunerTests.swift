@@ -154,7 +154,8 @@ struct OneStage {
   /// most), though it is only the planning hour's own peak. Replaying the planning hour itself, the tuner holds 3
   /// replicas through the plateau and keeps the SLO, and saves a replica in the quieter half hour before it.
   @Test func aPeakOutsideTheBusiestStretchIsMeasuredInTheStretchsUnits() throws {
-    let planning = (poisson(120, 0, 1200, seed: 21) + poisson(90, 1200, 2700, seed: 22)
+    let planning =
+      (poisson(120, 0, 1200, seed: 21) + poisson(90, 1200, 2700, seed: 22)
       + poisson(200, 2700, 2880, seed: 23) + poisson(90, 2880, 3600, seed: 24)).sorted()
     let stretch = Replay.busiestStretch(planning)
     #expect(stretch.first! < 10 * second && stretch.last! < 1300 * second, "the stretch is the first 20 minutes")

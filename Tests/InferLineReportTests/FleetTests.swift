@@ -1,0 +1,207 @@
+import Foundation
+import Testing
+
+@testable import InferLine
+@testable import InferLineReport
+
+/// Two pipelines with hostile names and a third that no file names, in one log with a pipeline column.
+struct FleetFixture: Sendable {
+  static let shared = try! FleetFixture()
+  static let sharedFleet = try! shared.fleet()
+
+  let folder: URL
+  let models: [PipelineModel]
+  let log: String
+  /// Queries the generator gave each of the three names.
+  let counts: [String: Int]
+  static let names = ["<b>evil</b> & co", "second \"pipe\"", "unplanned"]
+
+  init() throws {
+    folder = FileManager.default.temporaryDirectory.appendingPathComponent("inferline-fleet-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    try
+      "hardware:\n  - {type: G, price_per_hour: 1, provisioning_delay_s: 5, max_replicas: 8}\n  - {type: C, price_per_hour: 0.2}\n"
+      .write(to: folder.appendingPathComponent("h.yaml"), atomically: true, encoding: .utf8)
+    var profiles = "model,hardware,batch_size,latency_ms,statistic\n"
+    for b in [1, 2, 4] { profiles += "m,G,\(b),\(4 + 2 * b),p99\nm,C,\(b),\(15 + 10 * b),p99\n" }
+    try profiles.write(to: folder.appendingPathComponent("f.csv"), atomically: true, encoding: .utf8)
+    var models: [PipelineModel] = []
+    for (i, name) in Self.names.prefix(2).enumerated() {
+      let quoted = name.replacingOccurrences(of: "\"", with: "\\\"")
+      let pipeline = "name: \"\(quoted)\"\nslo: {latency_ms: \(60 + 40 * i)}\nstages:\n  - {name: s\(i), model: m}\n"
+      let file = folder.appendingPathComponent("p\(i).yaml")
+      try pipeline.write(to: file, atomically: true, encoding: .utf8)
+      models.append(
+        PipelineModel(
+          try PlanningInputs.load(
+            pipeline: file.path, hardware: folder.appendingPathComponent("h.yaml").path,
+            profiles: folder.appendingPathComponent("f.csv").path)))
+    }
+    self.models = models
+    let arrivals = TraceGenerator.arrivals(
+      .diurnal(meanRate: 16, peakToTrough: 3), duration: 2 * 3600, start: 1_795_824_000_000_000_000, seed: 4)
+    var rng = SeededGenerator(seed: 9)
+    let owners = arrivals.map { _ in
+      let u = rng.nextUnitInterval()
+      return u < 0.55 ? 0 : u < 0.95 ? 1 : 2
+    }
+    var counts: [String: Int] = [:]
+    for o in owners { counts[Self.names[o], default: 0] += 1 }
+    self.counts = counts
+    log = folder.appendingPathComponent("fleet.csv").path
+    var writer = QueryLogWriter()
+    writer.pipelines = Self.names
+    try writer.write(arrivals: arrivals, pipelineOfArrival: owners, to: log)
+  }
+
+  static var options: CapacityAnalysis.Options {
+    var options = CapacityAnalysis.Options()
+    options.growth = [1.5]
+    options.frontier = [1, 2]
+    return options
+  }
+
+  func fleet() throws -> FleetReport {
+    try CapacityAnalysis.runFleet(logs: [log], models: models, options: Self.options)
+  }
+}
+
+@Suite(.serialized) struct FleetTests {
+  /// The fleet's figures are the sums of its pipelines', each pipeline's report is the one a single-pipeline run
+  /// gives on the same log (a second way to the same numbers), and the queries of the pipeline no file names are
+  /// counted, not lost.
+  @Test func fleetTotalsAreTheSumsOfItsPipelinesReports() throws {
+    let fixture = FleetFixture.shared
+    let fleet = FleetFixture.sharedFleet
+    #expect(fleet.pipelines.map(\.pipelineName) == Array(FleetFixture.names.prefix(2)))
+    #expect(fleet.unplannedQueries == ["unplanned": fixture.counts["unplanned"]!])
+    for r in fleet.pipelines { #expect(r.workload.queries == fixture.counts[r.pipelineName]) }
+    #expect(fleet.totals.queries == fixture.counts["<b>evil</b> & co"]! + fixture.counts["second \"pipe\""]!)
+    #expect(abs(fleet.totals.costPerDay - fleet.pipelines.map(\.costPerDay).reduce(0, +)) < 1e-9)
+    #expect(abs(fleet.totals.costPerMonth - 30 * fleet.totals.costPerDay) < 1e-9)
+    // Every policy replayed for both pipelines is in the totals, the tuner first.
+    #expect(
+      fleet.totals.policies.map(\.policy)
+        == ["inferline", "static", "hpa", "ray", "kpa", "CG-Peak", "CG-Mean"])
+    for total in fleet.totals.policies {
+      let replays = fleet.pipelines.map { r in
+        r.replay(policy: total.policy) ?? r.baselineReplays.first { $0.policy == total.policy }!
+      }
+      let perDay = replays.map { $0.cost / $0.hours * 24 }.reduce(0, +)
+      #expect(abs(total.costPerDay - perDay) < 1e-9, "\(total.policy)")
+      let over = replays.map { $0.missRate * Double($0.queries) }.reduce(0, +)
+      #expect(abs(total.missRate - over / Double(fleet.totals.queries)) < 1e-12, "\(total.policy)")
+      let missing = zip(fleet.pipelines, replays).filter { $1.missRate > 1 - $0.percentile / 100 + 1e-12 }
+      #expect(total.pipelinesMissingSLO == missing.map(\.0.pipelineName), "\(total.policy)")
+    }
+    // By hardware: the tuner's cost per day, split.
+    let tuner = fleet.totals.policies[0]
+    #expect(abs(fleet.totals.costPerDayByHardware.values.reduce(0, +) - tuner.costPerDay) < 1e-9)
+    // The same pipeline alone: the same plans, replays and cost.
+    let alone = try CapacityAnalysis.run(
+      logs: [fixture.log], model: fixture.models[1], options: FleetFixture.options)
+    let inFleet = fleet.pipelines[1]
+    #expect(alone.windows == inFleet.windows)
+    #expect(alone.replays == inFleet.replays && alone.baselineReplays == inFleet.baselineReplays)
+    #expect(alone.costPerDay == inFleet.costPerDay && alone.growth == inFleet.growth)
+  }
+
+  /// The fleet folder: the first page and each pipeline's full report in its own folder, linked both ways,
+  /// every name from input escaped in HTML and Markdown, ids unique, and report.json read back as a fleet.
+  @Test func aFleetFolderLinksEachPipelineAndEscapesTheirNames() throws {
+    let fleet = FleetFixture.sharedFleet
+    let out = FleetFixture.shared.folder.appendingPathComponent("out-\(UUID().uuidString)")
+    let folder = try ReportFolder(out)
+    try ReportWriter.write(fleet, to: folder)
+    let html = try String(contentsOf: out.appendingPathComponent("index.html"), encoding: .utf8)
+    #expect(!html.contains("<b>evil") && html.contains("&lt;b&gt;evil&lt;/b&gt; &amp; co"))
+    let page = try MarkupDocument(html: html)
+    let ids = page.elements.compactMap { $0.attributes["id"] }
+    #expect(Set(ids).count == ids.count, "duplicate ids")
+    let links = page.elements.filter { $0.name == "a" }.compactMap { $0.attributes["href"] }
+    #expect(links == ["b-evil-b-co/index.html", "second-pipe/index.html"])
+    for link in links {
+      let sub = try String(contentsOf: out.appendingPathComponent(link), encoding: .utf8)
+      #expect(sub.contains("href=\"../index.html\""), "\(link) links back")
+      #expect(!sub.contains("<b>evil"))
+      let folder = out.appendingPathComponent(link).deletingLastPathComponent()
+      #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("report.json").path))
+      #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("charts/latency-cdf.svg").path))
+    }
+    for chart in ["fleet-policies", "fleet-windows"] {
+      #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("charts/\(chart).svg").path))
+      #expect(html.contains("<svg"), "charts inline")
+    }
+    // Unplanned queries are shown with their count.
+    #expect(html.contains("unplanned</td><td class=\"n\">\(FleetFixture.shared.counts["unplanned"]!)"))
+    let summary = try String(contentsOf: out.appendingPathComponent("summary.md"), encoding: .utf8)
+    // Markdown: every `<` and `&` from a name backslash-escaped.
+    #expect(!summary.replacingOccurrences(of: "\\<", with: "").contains("<"), "\(summary)")
+    #expect(summary.contains("\\<b>evil\\</b> \\& co") && summary.contains("Fleet cost per day"))
+    let (read, isFleet) = try ReportWriter.loadFleet(path: out.appendingPathComponent("report.json").path)
+    #expect(isFleet && read == fleet)
+    // A single pipeline's report.json reads as a fleet of one.
+    let (single, singleIsFleet) = try ReportWriter.loadFleet(
+      path: out.appendingPathComponent("second-pipe/report.json").path)
+    #expect(!singleIsFleet && single.pipelines == [fleet.pipelines[1]])
+  }
+
+  @Test func fleetDifferencesNameThePipelineAndTheChange() throws {
+    let old = FleetFixture.sharedFleet
+    #expect(old.differences(from: old).isEmpty)
+    var pipelines = old.pipelines
+    pipelines[0].costPerDay += 10
+    pipelines[0].recommended?.stages[0].replicas += 1
+    let removed = pipelines.removeLast()
+    let new = FleetReport(pipelines: pipelines, seed: 1)
+    let lines = new.differences(from: old)
+    #expect(lines.contains { $0.hasPrefix("fleet cost per day") })
+    #expect(lines.contains { $0.hasPrefix("<b>evil</b> & co: cost per day") })
+    #expect(lines.contains { $0.hasPrefix("<b>evil</b> & co: stage s0: ") })
+    #expect(
+      lines.contains(
+        "pipeline \(removed.pipelineName) removed (was \(String(format: "$%.2f", removed.costPerDay)) per day)"))
+    let back = old.differences(from: new)
+    #expect(back.contains { $0.hasPrefix("pipeline second \"pipe\" added: ") })
+    // A cost that is not a number is a change, not silence.
+    var broken = old
+    broken.totals.costPerDay = .nan
+    #expect(broken.differences(from: old).contains { $0.hasPrefix("fleet cost per day") })
+  }
+
+  @Test func pipelineFoldersAreUniqueSafeNames() {
+    #expect(
+      ReportWriter.pipelineFolders(["A b", "a-b", "charts", "<>", "..", "", "../../etc"])
+        == ["a-b", "a-b-2", "charts-2", "pipeline-4", "pipeline-5", "pipeline-6", "etc"])
+  }
+
+  @Test func aFleetNeedsAPipelineColumnAndDistinctPipelines() throws {
+    let fixture = FleetFixture.shared
+    let plain = fixture.folder.appendingPathComponent("plain.csv").path
+    try QueryLogWriter().write(arrivals: [1_795_824_000_000_000_000, 1_795_824_001_000_000_000], to: plain)
+    #expect {
+      try CapacityAnalysis.runFleet(logs: [plain], models: fixture.models, options: FleetFixture.options)
+    } throws: { ($0 as? InputError)?.description.contains("no pipeline column") == true }
+    #expect {
+      try CapacityAnalysis.runFleet(
+        logs: [fixture.log], models: [fixture.models[0], fixture.models[0]], options: FleetFixture.options)
+    } throws: { ($0 as? InputError)?.description.contains("name the pipeline") == true }
+  }
+
+  /// A negative saving is never shown bare.
+  @Test func aDearerFleetSaysWhy() {
+    let tuner = FleetReport.PolicyTotal(
+      policy: "inferline", costPerDay: 50, missRate: 0.001, pipelinesMissingSLO: [], pipelines: 2)
+    var ray = FleetReport.PolicyTotal(
+      policy: "ray", costPerDay: 40, missRate: 0.03, pipelinesMissingSLO: ["a"], pipelines: 2)
+    #expect(
+      ReportWriter.fleetSavingExplanation(tuner: tuner, alternative: ray)
+        == "dearer because this alternative misses the SLO of a")
+    ray.pipelinesMissingSLO = []
+    #expect(
+      ReportWriter.fleetSavingExplanation(tuner: tuner, alternative: ray).hasPrefix(
+        "dearer: this alternative meets every SLO"))
+    ray.costPerDay = 60
+    #expect(ReportWriter.fleetSavingExplanation(tuner: tuner, alternative: ray) == "cheaper, and both meet every SLO")
+  }
+}
