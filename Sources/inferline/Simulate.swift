@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import InferLine
+import Synchronization
 
 /// Flags naming a pipeline and what it runs on, shared by the commands that plan or simulate.
 struct PipelineOptions: ParsableArguments {
@@ -15,11 +16,17 @@ struct PipelineOptions: ParsableArguments {
 
   func load() throws -> PlanningInputs { try Self.load(pipeline: pipeline, hardware: hardware, profiles: profiles) }
 
-  /// Loads and checks the three files, printing their warnings. - Throws: `ExitCode(badInput)` after the diagnostics.
+  /// Warnings already printed: a fleet loads the same catalog and profiles once per pipeline.
+  private static let printed = Mutex(Set<String>())
+
+  /// Loads and checks the three files, printing their warnings (each once per run).
+  /// - Throws: `ExitCode(badInput)` after the diagnostics.
   static func load(pipeline: String, hardware: String, profiles: String) throws -> PlanningInputs {
     do {
       let inputs = try PlanningInputs.load(pipeline: pipeline, hardware: hardware, profiles: profiles)
-      for warning in inputs.warnings { note(warning.description) }
+      for warning in inputs.warnings where printed.withLock({ $0.insert(warning.description).inserted }) {
+        note(warning.description)
+      }
       return inputs
     } catch let error as DiagnosticsError {
       note(error.description)

@@ -205,3 +205,22 @@ struct FleetFixture: Sendable {
     #expect(ReportWriter.fleetSavingExplanation(tuner: tuner, alternative: ray) == "cheaper, and both meet every SLO")
   }
 }
+
+@Suite struct PlanScheduleTests {
+  /// The schedule lists the first window's plan and then only the windows whose plan changes, with the stages
+  /// that change; the busiest window's explanation is shown stage by stage.
+  @Test func theScheduleListsOnlyChanges() throws {
+    var r = ReportFixture.sharedReport
+    let planned = r.windows.indices.filter { r.windows[$0].configuration != nil }
+    try #require(planned.count >= 2)
+    for i in planned { r.windows[i].configuration = r.windows[planned[0]].configuration }
+    #expect(ReportWriter.schedule(r).count == 1)
+    r.windows[planned[1]].configuration!.stages[1].replicas += 1
+    let rows = ReportWriter.schedule(r)
+    #expect(rows.count == 2)
+    let change = try #require(rows.last?["changes"] as? String)
+    #expect(change.hasPrefix("second & \"quoted\" ") && change.contains(" -> ") && !change.contains("<script>"))
+    let why = ReportWriter.busiestWhy(ReportFixture.sharedReport)
+    #expect(why.count == 2 && why.filter { ($0["binding"] as? String) == "(binds)" }.count == 1)
+  }
+}

@@ -5,7 +5,8 @@ import Foundation
 /// the same numbers for the same inputs:
 ///
 /// 1. `Workload`: the pipeline's trace, its windows and the busiest one.
-/// 2. `WindowPlanning.planAll`: a plan per window (the recommended search, greedy and the CG baselines).
+/// 2. `WindowPlanning.planAll`: a plan per window (the recommended search, greedy and the CG baselines), and
+///    `explain`: why each plan is what it is.
 /// 3. `replays`: the InferLine tuner and the autoscalers over the whole trace from the busiest window's plan.
 /// 4. `budget`: the cost-versus-SLO frontier and growth what-ifs on the busiest window.
 ///
@@ -88,6 +89,19 @@ public enum CapacityAnalysis {
       if FeasibilityOracle(model: model, arrivals: arrivals, seed: seed).evaluate(configuration).feasible { return i }
     }
     return order.last(where: { workload.windows[$0].count > 0 }) ?? workload.busiest
+  }
+
+  /// Why each window's plan is what it is (`PlanExplanation`), nil for windows without a plan; windows in parallel.
+  public static func explain(
+    model: PipelineModel, workload: Workload, plans: [WindowPlan], seed: UInt64
+  ) -> [PlanExplanation?] {
+    let slots = ResultSlots<PlanExplanation>(count: plans.count)
+    DispatchQueue.concurrentPerform(iterations: plans.count) { i in
+      guard let c = plans[i].recommended?.configuration else { return }
+      slots[i] = try? PlanExplanation.explain(
+        model: model, configuration: c, arrivals: workload.windows[i].relativeArrivals(in: workload.trace), seed: seed)
+    }
+    return slots.values
   }
 
   /// Stage 3: each policy over the whole trace from `configuration`, in the order given.
@@ -212,6 +226,10 @@ public enum CapacityAnalysis {
     }
     phase("planning")
 
+    progress(0.63, "explaining \(count) plans")
+    let explanations = explain(model: model, workload: workload, plans: plans, seed: options.seed)
+    phase("explanations")
+
     let busiestPlan = plans[workload.busiest]
     let recommended = busiestPlan.recommended
     var replays: [ReplayResult] = []
@@ -245,7 +263,8 @@ public enum CapacityAnalysis {
 
     return CapacityReport(
       model: model, options: options, workload: workload, figures: figures, ingestion: set.reports, plans: plans,
-      replays: replays, baselineReplays: baselineReplays, frontier: frontier, growth: growth, timings: timings)
+      explanations: explanations, replays: replays, baselineReplays: baselineReplays, frontier: frontier,
+      growth: growth, timings: timings)
   }
 }
 

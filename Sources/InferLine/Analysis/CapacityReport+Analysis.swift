@@ -10,7 +10,8 @@ extension CapacityReport {
   /// Assembles the report from the analysis' stages.
   init(
     model: PipelineModel, options: CapacityAnalysis.Options, workload: CapacityAnalysis.Workload,
-    figures: WorkloadFigures, ingestion: [IngestionReport], plans: [WindowPlan], replays: [ReplayResult],
+    figures: WorkloadFigures, ingestion: [IngestionReport], plans: [WindowPlan],
+    explanations: [PlanExplanation?] = [], replays: [ReplayResult],
     baselineReplays: [ReplayResult], frontier: [FrontierPoint], growth: [GrowthScenario], timings: [String: Double]
   ) {
     let spec = model.inputs.pipeline
@@ -18,14 +19,15 @@ extension CapacityReport {
     let start = arrivals.first!, end = arrivals.last!
     let span = max(Double(end - start) / 1e9, 1e-9)
     let windowHours = Double(options.windowLength) / 3.6e12
-    let windows = plans.map { p -> WindowResult in
+    let windows = plans.enumerated().map { i, p -> WindowResult in
       let r = p.recommended
       return WindowResult(
         start: p.start, queries: p.queries, planned: p.planned, note: p.note, configuration: r?.configuration,
         costPerHour: r?.costPerHour, percentileLatencyMs: r?.percentileLatencyMs,
         costByHardware: r.map { model.costByHardware($0.configuration) } ?? [:], method: r?.method,
         provenOptimal: r?.provenOptimal, lowerBoundPerHour: r?.lowerBoundPerHour, gap: r?.gap,
-        greedyCostPerHour: p.greedy?.costPerHour, greedyGap: p.greedy?.gapToRecommended)
+        greedyCostPerHour: p.greedy?.costPerHour, greedyGap: p.greedy?.gapToRecommended,
+        explanation: i < explanations.count ? explanations[i] : nil)
     }
     let busiest = plans[workload.busiest]
     var figures = figures

@@ -75,6 +75,8 @@ public struct CapacityReport: Sendable, Equatable, Codable {
     /// InferLine's greedy planner on the same window (the paper's planner), and its gap to the recommendation.
     public var greedyCostPerHour: Double?
     public var greedyGap: Double?
+    /// Why the plan is what it is: the binding stage and what the next cheaper step fails on.
+    public var explanation: PlanExplanation?
   }
 
   public struct GrowthScenario: Sendable, Equatable, Codable {

@@ -79,9 +79,19 @@ enum BuiltInTemplates {
 <h2>Plan per window</h2>
 <p>{{provenWindows}} of {{plannedWindows}} planned windows are proven optimal: no cheaper configuration of the search space meets the SLO. InferLine's greedy planner (the paper's) is shown beside each for comparison.</p>
 {{#baselineNote}}<p>{{baselineNote}}</p>{{/baselineNote}}
-<div class="table"><table><thead><tr><th>window</th><th>queries</th><th>plan</th><th>$/h</th><th>P{{percentile}} (ms)</th><th>proof</th><th>greedy $/h</th><th>greedy gap</th></tr></thead><tbody>
-{{#windows}}<tr><td>{{start}}</td><td class="n">{{queries}}</td><td>{{plan}}</td><td class="n">{{cost}}</td><td class="n">{{latency}}</td><td>{{proof}}</td><td class="n">{{greedy}}</td><td class="n">{{greedyGap}}</td></tr>
+<div class="table"><table><thead><tr><th>window</th><th>queries</th><th>plan</th><th>$/h</th><th>P{{percentile}} (ms)</th><th>why this plan</th><th>proof</th><th>greedy $/h</th><th>greedy gap</th></tr></thead><tbody>
+{{#windows}}<tr><td>{{start}}</td><td class="n">{{queries}}</td><td>{{plan}}</td><td class="n">{{cost}}</td><td class="n">{{latency}}</td><td>{{why}}</td><td>{{proof}}</td><td class="n">{{greedy}}</td><td class="n">{{greedyGap}}</td></tr>
 {{/windows}}</tbody></table></div>
+<h3>Why the busiest window needs what it needs</h3>
+<p>Each stage of the recommended plan on the busiest window: how busy its replicas are, its P99 queueing delay and batch latency as a share of the SLO (the stage with the largest share binds), and the next cheaper step at that stage (a replica fewer, or the next cheaper hardware) with the latency it would give, simulated on the same window.</p>
+<div class="table"><table><thead><tr><th>stage</th><th>busy</th><th>P99 wait (ms)</th><th>batch latency (ms)</th><th>share of the SLO</th><th>next cheaper step</th><th>$/h</th><th>P{{percentile}} (ms)</th><th>result</th></tr></thead><tbody>
+{{#busiestWhy}}<tr><td>{{stage}} {{binding}}</td><td class="n">{{utilisation}}</td><td class="n">{{wait}}</td><td class="n">{{batch}}</td><td class="n">{{share}}</td><td>{{cheaper}}</td><td class="n">{{cheaperCost}}</td><td class="n">{{cheaperLatency}}</td><td>{{verdict}}</td></tr>
+{{/busiestWhy}}</tbody></table></div>
+<h3>Schedule</h3>
+<p>The plan's changes from window to window, for scheduled scaling (each row applies from its window's start until the next row).</p>
+<div class="table"><table><thead><tr><th>from</th><th>change</th><th>$/h after</th></tr></thead><tbody>
+{{#schedule}}<tr><td>{{at}}</td><td>{{changes}}</td><td class="n">{{cost}}</td></tr>
+{{/schedule}}</tbody></table></div>
 <figure>{{{chartCostPerWindow}}}<figcaption>Planned cost per window by hardware.</figcaption></figure>
 <figure>{{{chartHardwareMix}}}<figcaption>Hardware mix per stage.</figcaption></figure>
 </section>

@@ -142,6 +142,64 @@ public enum ReportWriter {
       : "dearer, and the tuner misses the SLO here: see the replica timeline"
   }
 
+  /// A window's plan explained in a line: the binding stage, its share of the SLO and busy fraction, and what
+  /// its next cheaper step does.
+  static func whyText(_ e: PlanExplanation, percentile: Double) -> String {
+    guard let b = e.stages.first(where: { $0.name == e.bindingStage }) else { return "" }
+    var text = String(
+      format: "%@ binds: %.0f%% of the SLO at its tail, %.0f%% busy", b.name, b.sloShare * 100, b.utilisation * 100)
+    if let step = e.cheaper.first(where: { $0.stage == b.name }) {
+      text +=
+        "; \(step.change): "
+        + (step.meetsSLO
+          ? "meets the SLO too"
+          : "P\(String(format: "%g", percentile)) \(ms(step.percentileLatencyMs)) ms, over the SLO")
+    }
+    return text
+  }
+
+  /// The busiest window's plan stage by stage: how busy, its share of the SLO, and its next cheaper step.
+  static func busiestWhy(_ r: CapacityReport) -> [[String: Any]] {
+    guard let w = r.windows.filter({ $0.configuration != nil }).max(by: { $0.queries < $1.queries }),
+      let e = w.explanation
+    else { return [] }
+    return e.stages.map { s in
+      let step = e.cheaper.first { $0.stage == s.name }
+      return [
+        "stage": s.name, "binding": s.name == e.bindingStage ? "(binds)" : "",
+        "utilisation": String(format: "%.0f%%", s.utilisation * 100), "wait": ms(s.p99WaitMs),
+        "batch": ms(s.batchLatencyMs), "share": String(format: "%.0f%%", s.sloShare * 100),
+        "cheaper": step?.change ?? "none (cheapest hardware, one replica)",
+        "cheaperCost": step.map { money($0.costPerHour) } ?? "",
+        "cheaperLatency": step.map { ms($0.percentileLatencyMs) } ?? "",
+        "verdict": step.map { $0.meetsSLO ? "meets the SLO" : "misses the SLO" } ?? "",
+      ]
+    }
+  }
+
+  /// The plan's changes from window to window, as a schedule a team could apply (scheduled scaling): each
+  /// window whose plan differs from the one before, with the stages that change.
+  static func schedule(_ r: CapacityReport) -> [[String: Any]] {
+    var rows: [[String: Any]] = []
+    var previous: PipelineConfiguration? = nil
+    for w in r.windows {
+      guard let c = w.configuration else { continue }
+      let changes: [String] = c.stages.indices.compactMap { m in
+        let now = c.stages[m]
+        guard let was = previous?.stages[m] else { return "\(r.stages[m].name) \(now)" }
+        return was == now ? nil : "\(r.stages[m].name) \(was) -> \(now)"
+      }
+      if !changes.isEmpty {
+        rows.append([
+          "at": InstantText.describe(w.start, relative: r.workload.isRelative),
+          "changes": changes.joined(separator: "; "), "cost": money(w.costPerHour),
+        ])
+      }
+      previous = c
+    }
+    return rows
+  }
+
   static func describe(_ c: PipelineConfiguration?, _ r: CapacityReport) -> String {
     guard let c else { return "none" }
     return c.describe(stageNames: r.stages.map(\.name), separator: "; ")
@@ -186,8 +244,11 @@ public enum ReportWriter {
           "cost": money(w.costPerHour), "latency": ms(w.percentileLatencyMs),
           "proof": proof(w), "greedy": money(w.greedyCostPerHour),
           "greedyGap": w.greedyGap.map { String(format: "%+.1f%%", $0 * 100) } ?? "",
+          "why": w.explanation.map { whyText($0, percentile: r.percentile) } ?? "",
         ]
       },
+      "schedule": schedule(r),
+      "busiestWhy": busiestWhy(r),
       "provenWindows": r.windows.filter { $0.provenOptimal == true }.count,
       "plannedWindows": r.windows.filter { $0.configuration != nil }.count,
       "baselineNote": baselineNote(r),
