@@ -128,9 +128,7 @@ public enum CapacityAnalysis {
     frontier: [FrontierPoint], growth: [CapacityReport.GrowthScenario]
   ) {
     let planning = workload.busiestArrivals
-    let frontier = Planner.frontier(
-      model: model, arrivals: planning, seed: options.seed, multipliers: options.frontier, budget: options.budget)
-    let growth = options.growth.map { factor -> CapacityReport.GrowthScenario in
+    @Sendable func scenario(_ factor: Double) -> CapacityReport.GrowthScenario {
       // More traffic of the same shape: the same arrivals, closer together.
       let scaled = planning.map { Int64((Double($0) / factor).rounded(.down)) }
       let planner = Planner(oracle: FeasibilityOracle(model: model, arrivals: scaled, seed: options.seed))
@@ -143,6 +141,20 @@ public enum CapacityAnalysis {
         return .init(factor: factor, costPerHour: nil, configuration: nil, note: why.description, provenOptimal: nil)
       }
     }
+    // The frontier (a chain: each SLO's plan warm-starts the next) beside each growth scenario: independent
+    // searches, so the results are the same on any number of cores.
+    let frontierSlot = ResultSlots<[FrontierPoint]>(count: 1)
+    let growthSlots = ResultSlots<CapacityReport.GrowthScenario>(count: options.growth.count)
+    DispatchQueue.concurrentPerform(iterations: 1 + options.growth.count) { k in
+      if k == 0 {
+        frontierSlot[0] = Planner.frontier(
+          model: model, arrivals: planning, seed: options.seed, multipliers: options.frontier, budget: options.budget)
+      } else {
+        growthSlots[k - 1] = scenario(options.growth[k - 1])
+      }
+    }
+    let frontier = frontierSlot[0] ?? []
+    let growth = growthSlots.values.map { $0! }
     return (frontier, growth)
   }
 
