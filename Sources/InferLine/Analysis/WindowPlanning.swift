@@ -80,6 +80,8 @@ public enum WindowPlanning {
       result.unattainable = why
       result.note = why.description
     }
+    // A plan the search could not prove: a step cheaper at a stage may still meet the SLO.
+    if let r = result.recommended, r.provenOptimal != true { result.recommended = planner.descend(from: r) }
     if case .failure(let why) = greedy { result.greedyFailure = why.reason }
     if case .success(var g) = greedy {
       if let r = result.recommended { g.gapToRecommended = g.costPerHour / r.costPerHour - 1 }

@@ -188,6 +188,54 @@ public struct Planner: Sendable {
     return .success(plan(method: "greedy", config, answer, steps: steps))
   }
 
+  // MARK: - Descent from an unproven plan
+
+  /// Configurations one step cheaper than `c`: per stage, a replica fewer, and the next cheaper hardware with the
+  /// same replicas at the largest batch size it profiles up to the stage's. Cheapest first.
+  func cheaperNeighbours(_ c: PipelineConfiguration) -> [(PlanStep.Action, Int, PipelineConfiguration)] {
+    var result: [(PlanStep.Action, Int, PipelineConfiguration)] = []
+    for (i, s) in c.stages.enumerated() {
+      if s.replicas > 1 {
+        var n = c
+        n.stages[i].replicas -= 1
+        result.append((.removeReplica, i, n))
+      }
+      if let target = downgradeTarget(i, s), let batch = target.profiledBatchSizes.last(where: { $0 <= s.batchSize }) {
+        var n = c
+        n.stages[i] = StageConfiguration(
+          hardware: target.hardware, batchSize: batch, replicas: min(s.replicas, target.replicaLimit))
+        result.append((.downgradeHardware, i, n))
+      }
+    }
+    return result.sorted { cost($0.2) < cost($1.2) }
+  }
+
+  /// From a plan the search could not prove optimal: while a configuration one step cheaper (`cheaperNeighbours`)
+  /// meets the SLO, move to the cheapest such. Every configuration taken was shown feasible by the oracle; the
+  /// lower bound is kept, the gap recomputed, and a plan that reaches the bound is proven optimal.
+  /// - Complexity: at most 2 x stages evaluations per step; each step lowers the cost.
+  public func descend(from start: Plan) -> Plan {
+    guard start.provenOptimal != true else { return start }
+    var current = start
+    while true {
+      let neighbours = cheaperNeighbours(current.configuration)
+      guard !neighbours.isEmpty else { break }
+      let answers = oracle.evaluate(neighbours.map(\.2))
+      guard let k = answers.indices.first(where: { answers[$0].feasible }) else { break }
+      let (action, stage, next) = neighbours[k]
+      var moved = plan(method: start.method + ", then descent", next, answers[k], steps: current.steps)
+      moved.steps.append(step(action, stage, next, answers[k]))
+      moved.lowerBoundPerHour = current.lowerBoundPerHour
+      moved.provenOptimal = false
+      current = moved
+    }
+    if let bound = current.lowerBoundPerHour {
+      current.gap = bound > 0 ? max(0, current.costPerHour / bound - 1) : 0
+      if current.costPerHour <= bound + 1e-9 { current.provenOptimal = true }
+    }
+    return current
+  }
+
   func plan(method: String, _ c: PipelineConfiguration, _ a: FeasibilityOracle.Answer, steps: [PlanStep] = []) -> Plan {
     Plan(
       method: method, configuration: c, costPerHour: cost(c),

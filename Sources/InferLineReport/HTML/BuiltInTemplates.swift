@@ -84,7 +84,7 @@ enum BuiltInTemplates {
 {{/windows}}</tbody></table></div>
 <h3>Why the busiest window needs what it needs</h3>
 <p>Each stage of the recommended plan on the busiest window: how busy its replicas are, its P99 queueing delay and batch latency as a share of the SLO (the stage with the largest share binds), and the next cheaper step at that stage (a replica fewer, or the next cheaper hardware) with the latency it would give, simulated on the same window.</p>
-<div class="table"><table><thead><tr><th>stage</th><th>busy</th><th>P99 wait (ms)</th><th>batch latency (ms)</th><th>share of the SLO</th><th>next cheaper step</th><th>$/h</th><th>P{{percentile}} (ms)</th><th>result</th></tr></thead><tbody>
+<div class="table"><table><thead><tr><th>stage</th><th>busy</th><th>P99 wait (ms)</th><th>batch latency (ms)</th><th>share of the SLO</th><th>next cheaper step</th><th>$/h</th><th>P{{percentile}}</th><th>result</th></tr></thead><tbody>
 {{#busiestWhy}}<tr><td>{{stage}} {{binding}}</td><td class="n">{{utilisation}}</td><td class="n">{{wait}}</td><td class="n">{{batch}}</td><td class="n">{{share}}</td><td>{{cheaper}}</td><td class="n">{{cheaperCost}}</td><td class="n">{{cheaperLatency}}</td><td>{{verdict}}</td></tr>
 {{/busiestWhy}}</tbody></table></div>
 <h3>Schedule</h3>

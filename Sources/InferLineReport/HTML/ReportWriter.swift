@@ -142,6 +142,16 @@ public enum ReportWriter {
       : "dearer, and the tuner misses the SLO here: see the replica timeline"
   }
 
+  /// A latency for people: milliseconds below a second, then seconds, minutes or hours (a queue that never
+  /// catches up reaches hours); "never served" when infinite.
+  static func latencyText(_ ms: Double) -> String {
+    guard ms.isFinite else { return "never served" }
+    if ms < 1000 { return String(format: "%.1f ms", ms) }
+    if ms < 60_000 { return String(format: "%.1f s", ms / 1000) }
+    if ms < 3_600_000 { return String(format: "%.1f min", ms / 60_000) }
+    return String(format: "%.1f h", ms / 3_600_000)
+  }
+
   /// A window's plan explained in a line: the binding stage, its share of the SLO and busy fraction, and what
   /// its next cheaper step does.
   static func whyText(_ e: PlanExplanation, percentile: Double) -> String {
@@ -153,7 +163,7 @@ public enum ReportWriter {
         "; \(step.change): "
         + (step.meetsSLO
           ? "meets the SLO too"
-          : "P\(String(format: "%g", percentile)) \(ms(step.percentileLatencyMs)) ms, over the SLO")
+          : "P\(String(format: "%g", percentile)) \(latencyText(step.percentileLatencyMs)), over the SLO")
     }
     return text
   }
@@ -171,7 +181,7 @@ public enum ReportWriter {
         "batch": ms(s.batchLatencyMs), "share": String(format: "%.0f%%", s.sloShare * 100),
         "cheaper": step?.change ?? "none (cheapest hardware, one replica)",
         "cheaperCost": step.map { money($0.costPerHour) } ?? "",
-        "cheaperLatency": step.map { ms($0.percentileLatencyMs) } ?? "",
+        "cheaperLatency": step.map { latencyText($0.percentileLatencyMs) } ?? "",
         "verdict": step.map { $0.meetsSLO ? "meets the SLO" : "misses the SLO" } ?? "",
       ]
     }

@@ -54,3 +54,34 @@ import Testing
     #expect(PlanExplanation.cheaperStep(model: model, onC, stage: 0) == nil)
   }
 }
+
+@Suite struct DescentTests {
+  /// A search stopped after a handful of simulations leaves an unproven plan; the descent from it only takes
+  /// steps the oracle shows feasible, never ends dearer, never below the exhaustive optimum (and at it when it
+  /// claims a proof), and stops where no step cheaper meets the SLO.
+  @Test(arguments: [1, 2, 3, 4, 5, 6] as [UInt64])
+  func descentFromAnUnprovenPlanIsSoundAndLocallyCheapest(seed: UInt64) throws {
+    let instance = SmallInstance(seed: seed, stages: 2, hardware: 3)
+    let oracle = FeasibilityOracle(model: instance.model, arrivals: instance.arrivals, seed: 1)
+    let planner = Planner(oracle: oracle)
+    guard case .success(let best) = planner.optimal(budget: .standard), best.provenOptimal == true else { return }
+    // An unproven starting point: the greedy plan, marked so, with a trivial bound.
+    guard case .success(var start) = planner.greedy() else { return }
+    start.provenOptimal = false
+    start.lowerBoundPerHour = 0.01
+    // Add a replica everywhere so there is room to descend.
+    var roomy = start.configuration
+    for i in roomy.stages.indices { roomy.stages[i].replicas += 1 }
+    start.configuration = roomy
+    start.costPerHour = instance.model.cost(roomy)
+    let end = planner.descend(from: start)
+    #expect(end.costPerHour < start.costPerHour - 1e-12, "the added replicas come off")
+    #expect(end.costPerHour >= best.costPerHour - 1e-9, "never below the proven optimum")
+    #expect(oracle.evaluate(end.configuration).feasible)
+    for (_, _, cheaper) in planner.cheaperNeighbours(end.configuration) {
+      #expect(!oracle.evaluate(cheaper).feasible, "a cheaper step still meets the SLO")
+    }
+    if end.provenOptimal == true { #expect(abs(end.costPerHour - best.costPerHour) < 1e-9) }
+    #expect(end.steps.count >= start.steps.count)
+  }
+}
