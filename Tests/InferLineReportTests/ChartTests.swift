@@ -77,6 +77,21 @@ import Testing
     #expect(markers.contains { !$0.vertical && abs($0.value - 2) < 1e-9 })  // the P99 line
   }
 
+  /// The envelope chart's token-bucket line is the fit's bound, the least over the buckets: never below the
+  /// observed envelope (each bucket bounds it), and three series in all, so the legend is one row.
+  @Test func theTokenBucketLineBoundsTheObservedEnvelope() throws {
+    let report = ReportFixture.sharedReport
+    guard case .xy(let series, _) = ReportCharts.envelope(report).content else {
+      Issue.record("not an xy chart")
+      return
+    }
+    #expect(series.count == 3 && series[2].name.hasPrefix("token-bucket bound"))
+    for (observed, bound) in zip(series[0].points, series[2].points) {
+      #expect(observed.x == bound.x)
+      #expect(bound.y >= observed.y * (1 - 1e-9), "at \(bound.x) s: \(bound.y) < \(observed.y)")
+    }
+  }
+
   @Test func emptyAndSinglePointSeriesStillDraw() throws {
     let empty = Chart(
       name: "empty", title: "Nothing", description: "No data at all.", x: .init(label: "x"), y: .init(label: "y"),

@@ -222,6 +222,76 @@ struct ReportFixture: Sendable {
     #expect(width <= 1280, "the page is \(width) px wide at a 1280 px window")
   }
 
+  /// Printed to PDF, no chart is cut across pages: a marker at the top of each figure and one in its caption
+  /// land on the same page (read back with poppler's pdftotext, page by page), on pages of several heights.
+  @Test func printedEveryChartIsWholeOnItsPage() throws {
+    let chromium = "/usr/bin/chromium"
+    try #require(
+      FileManager.default.isExecutableFile(atPath: chromium),
+      "Chromium is missing: run Scripts/setup.sh (apt-get install chromium)")
+    try #require(
+      FileManager.default.isExecutableFile(atPath: "/usr/bin/pdftotext"),
+      "pdftotext is missing: run Scripts/setup.sh (apt-get install poppler-utils)")
+    let scratch = try ReportFixture.shared.scratch()
+    let out = scratch.appendingPathComponent("print")
+    try ReportWriter.write(ReportFixture.sharedReport, to: out)
+    var page = try String(contentsOf: out.appendingPathComponent("index.html"), encoding: .utf8)
+    var figures = 0
+    while let open = page.range(of: "<figure>") {
+      page.replaceSubrange(open, with: "<figure data-n=\"\(figures)\"><span>FIGTOP\(figures)X</span>")
+      let caption = try #require(page.range(of: "<figcaption>", range: open.lowerBound..<page.endIndex))
+      page.replaceSubrange(caption, with: "<figcaption>FIGEND\(figures)X ")
+      figures += 1
+    }
+    #expect(figures == ReportCharts.all(ReportFixture.sharedReport).count)
+    func run(_ tool: String, _ arguments: [String]) throws -> String {
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: tool)
+      process.arguments = arguments
+      let pipe = Pipe()
+      process.standardOutput = pipe
+      process.standardError = FileHandle.nullDevice
+      try process.run()
+      let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+      process.waitUntilExit()
+      return text
+    }
+    // Page breaks fall elsewhere on pages of each height (inches, Letter's width), every one tall enough for a
+    // chart and its caption; without the print style's rules a chart is cut on some of them.
+    for spacer in [7.0, 8, 9, 10, 11, 11.69] {
+      let probe = out.appendingPathComponent("probe-\(spacer).html")
+      try page.replacingOccurrences(of: "<body>", with: "<body><style>@page { size: 8.5in \(spacer)in; }</style>")
+        .write(to: probe, atomically: true, encoding: .utf8)
+      let pdf = scratch.appendingPathComponent("report-\(spacer).pdf").path
+      _ = try run(
+        chromium,
+        [
+          "--headless=new", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+          "--user-data-dir=\(scratch.appendingPathComponent("chromium-print").path)", "--print-to-pdf=\(pdf)",
+          probe.absoluteString,
+        ])
+      let info = try run("/usr/bin/pdfinfo", [pdf])
+      let pages = try #require(
+        info.split(separator: "\n").first { $0.hasPrefix("Pages:") }.flatMap {
+          Int($0.dropFirst(6).trimmingCharacters(in: .whitespaces))
+        })
+      #expect(pages >= 3, "the report prints on several pages")
+      var top: [Int: Int] = [:], end: [Int: Int] = [:]
+      for p in 1...pages {
+        let text = try run("/usr/bin/pdftotext", ["-f", "\(p)", "-l", "\(p)", pdf, "-"])
+        for n in 0..<figures {
+          if text.contains("FIGTOP\(n)X") { top[n] = p }
+          if text.contains("FIGEND\(n)X") { end[n] = p }
+        }
+      }
+      for n in 0..<figures {
+        #expect(
+          top[n] != nil && top[n] == end[n],
+          "\(spacer) in pages: figure \(n) starts on page \(top[n] ?? -1), ends on \(end[n] ?? -1)")
+      }
+    }
+  }
+
   @Test func chromiumRendersTheReport() throws {
     let chromium = "/usr/bin/chromium"
     try #require(

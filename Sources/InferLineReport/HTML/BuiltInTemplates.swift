@@ -34,7 +34,9 @@ enum BuiltInTemplates {
   @media print {
     body { margin: 0; max-width: none; }
     h2, h3 { page-break-after: avoid; }
-    figure, tr { page-break-inside: avoid; }
+    figure, tr { break-inside: avoid; page-break-inside: avoid; }
+    figure svg { display: block; }  /* an inline SVG sits on a line box, which Chromium breaks away from its caption */
+    figcaption { break-before: avoid; }
     thead { display: table-header-group; }  /* repeated on every page a table spans */
   }
 </style>
@@ -168,7 +170,9 @@ enum BuiltInTemplates {
   @media print {
     body { margin: 0; max-width: none; }
     h2, h3 { page-break-after: avoid; }
-    figure, tr { page-break-inside: avoid; }
+    figure, tr { break-inside: avoid; page-break-inside: avoid; }
+    figure svg { display: block; }  /* an inline SVG sits on a line box, which Chromium breaks away from its caption */
+    figcaption { break-before: avoid; }
     thead { display: table-header-group; }  /* repeated on every page a table spans */
   }
 </style>
