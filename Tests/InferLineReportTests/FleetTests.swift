@@ -224,3 +224,29 @@ struct FleetFixture: Sendable {
     #expect(why.count == 2 && why.filter { ($0["binding"] as? String) == "(binds)" }.count == 1)
   }
 }
+
+@Suite struct BudgetFallbackTests {
+  /// A search allowed a single simulation stops without a plan; the growth scenarios and the frontier then fall
+  /// back on greedy's plan (descended from), feasible on their own traffic, instead of saying "no plan".
+  @Test func aSearchOutOfBudgetStillGivesTheGrowthAndFrontierAPlan() throws {
+    let fixture = ReportFixture.shared
+    let model = PipelineModel(fixture.inputs)
+    var options = CapacityAnalysis.Options()
+    options.growth = [1.5]
+    options.frontier = [1, 2]
+    options.budget = SearchBudget(simulations: 1)
+    let (workload, _) = try CapacityAnalysis.Workload.read(logs: [fixture.log], model: model, options: options)
+    let (frontier, growth) = CapacityAnalysis.budget(model: model, workload: workload, options: options)
+    let scenario = try #require(growth.first)
+    let configuration = try #require(scenario.configuration, "\(scenario.note ?? "")")
+    let scaled = workload.busiestArrivals.map { Int64((Double($0) / 1.5).rounded(.down)) }
+    #expect(FeasibilityOracle(model: model, arrivals: scaled, seed: options.seed).evaluate(configuration).feasible)
+    #expect(scenario.provenOptimal != true || scenario.costPerHour != nil)
+    for point in frontier {
+      let c = try #require(point.configuration, "SLO \(point.sloMs) ms has no plan")
+      #expect(
+        FeasibilityOracle(model: model, arrivals: workload.busiestArrivals, seed: options.seed, sloMs: point.sloMs)
+          .evaluate(c).feasible)
+    }
+  }
+}

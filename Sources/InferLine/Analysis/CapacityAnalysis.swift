@@ -132,14 +132,27 @@ public enum CapacityAnalysis {
       // More traffic of the same shape: the same arrivals, closer together.
       let scaled = planning.map { Int64((Double($0) / factor).rounded(.down)) }
       let planner = Planner(oracle: FeasibilityOracle(model: model, arrivals: scaled, seed: options.seed))
+      // As for a window: a search that stops without a plan falls back on greedy's, and an unproven plan is
+      // descended from; "no plan" only when neither finds one.
+      var found: Plan? = nil
+      var failure: Unattainable? = nil
       switch planner.optimal(budget: options.budget) {
-      case .success(let plan):
-        return .init(
-          factor: factor, costPerHour: plan.costPerHour, configuration: plan.configuration, note: nil,
-          provenOptimal: plan.provenOptimal)
+      case .success(let plan): found = plan
       case .failure(let why):
-        return .init(factor: factor, costPerHour: nil, configuration: nil, note: why.description, provenOptimal: nil)
+        failure = why
+        if case .success(var g) = planner.greedy() {
+          g.provenOptimal = false
+          g.lowerBoundPerHour = why.lowerBoundPerHour.map { min($0, g.costPerHour) }
+          found = g
+        }
       }
+      guard let plan = found.map({ planner.descend(from: $0) }) else {
+        return .init(
+          factor: factor, costPerHour: nil, configuration: nil, note: failure?.description, provenOptimal: nil)
+      }
+      return .init(
+        factor: factor, costPerHour: plan.costPerHour, configuration: plan.configuration, note: nil,
+        provenOptimal: plan.provenOptimal)
     }
     // The frontier (a chain: each SLO's plan warm-starts the next) beside each growth scenario: independent
     // searches, so the results are the same on any number of cores.

@@ -223,6 +223,7 @@ enum BuiltInTemplates {
 <tr><th>share of the fleet</th><td class="n">{{share}}</td></tr>
 <tr><th>queries over the SLO (InferLine tuner)</th><td class="n {{attainmentClass}}">{{misses}}</td></tr>
 <tr><th>busiest window</th><td>{{peakWindow}}: {{peakPlan}} (${{peakCost}}/h)</td></tr>
+<tr><th>why it needs that</th><td>{{peakWhy}}</td></tr>
 <tr><th>InferLine saves</th><td>{{savings}}</td></tr>
 </tbody></table></div>
 </section>

@@ -102,7 +102,9 @@ extension ReportWriter {
       let t = r.tunerReplay
       let savings = (r.replays.filter { $0.policy != "inferline" } + r.baselineReplays).compactMap { b -> String? in
         guard let t, b.cost > 0 else { return nil }
+        let misses = b.missRate > (1 - r.percentile / 100) + 1e-12
         return String(format: "%@ %.0f%%", b.policy, (b.cost - t.cost) / b.cost * 100)
+          + (misses ? " (it misses the SLO)" : "")
       }
       return [
         "name": r.pipelineName, "anchor": "pipeline-\(folder)", "link": "\(folder)/index.html",
@@ -114,6 +116,7 @@ extension ReportWriter {
         "attainmentClass": (t.map { $0.missRate <= (1 - r.percentile / 100) + 1e-12 } ?? false) ? "good" : "bad",
         "peakWindow": busiest.map { InstantText.describe($0.start, relative: r.workload.isRelative) } ?? "none planned",
         "peakPlan": describe(busiest?.configuration, r), "peakCost": money(busiest?.costPerHour),
+        "peakWhy": busiest?.explanation.map { whyText($0, percentile: r.percentile) } ?? "",
         "savings": savings.isEmpty ? "n/a" : "against " + savings.joined(separator: ", "),
       ]
     }
