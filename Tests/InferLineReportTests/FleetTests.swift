@@ -226,6 +226,18 @@ struct FleetFixture: Sendable {
 }
 
 @Suite struct BudgetFallbackTests {
+  /// Every budget search tries the recommended plan first: the frontier at the SLO and looser is never dearer than
+  /// the recommendation.
+  @Test func theFrontierIsNeverDearerThanTheRecommendationAtItsSLO() throws {
+    for r in FleetFixture.sharedFleet.pipelines + [ReportFixture.sharedReport] {
+      let recommended = try #require(r.recommendedCostPerHour)
+      for point in r.frontier where point.sloMs >= r.sloMs - 1e-9 {
+        let cost = try #require(point.costPerHour)
+        #expect(cost <= recommended + 1e-9, "\(r.pipelineName) at \(point.sloMs) ms: \(cost) > \(recommended)")
+      }
+    }
+  }
+
   /// A search allowed a single simulation stops without a plan; the growth scenarios and the frontier then fall
   /// back on greedy's plan (descended from), feasible on their own traffic, instead of saying "no plan".
   @Test func aSearchOutOfBudgetStillGivesTheGrowthAndFrontierAPlan() throws {

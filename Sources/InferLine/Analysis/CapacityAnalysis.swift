@@ -122,12 +122,15 @@ public enum CapacityAnalysis {
   }
 
   /// Stage 4: the frontier and the growth what-ifs on the busiest window.
+  /// - Parameter recommended: the busiest window's plan, tried first by every search (the frontier at its SLO and
+  ///   looser is then never dearer than it; a growth scenario it still carries costs no more).
   public static func budget(
-    model: PipelineModel, workload: Workload, options: Options
+    model: PipelineModel, workload: Workload, options: Options, recommended: PipelineConfiguration? = nil
   ) -> (
     frontier: [FrontierPoint], growth: [CapacityReport.GrowthScenario]
   ) {
     let planning = workload.busiestArrivals
+    let incumbents = recommended.map { [(name: "today's plan", configuration: $0)] } ?? []
     @Sendable func scenario(_ factor: Double) -> CapacityReport.GrowthScenario {
       // More traffic of the same shape: the same arrivals, closer together.
       let scaled = planning.map { Int64((Double($0) / factor).rounded(.down)) }
@@ -136,7 +139,7 @@ public enum CapacityAnalysis {
       // descended from; "no plan" only when neither finds one.
       var found: Plan? = nil
       var failure: Unattainable? = nil
-      switch planner.optimal(budget: options.budget) {
+      switch planner.optimal(budget: options.budget, incumbents: incumbents) {
       case .success(let plan): found = plan
       case .failure(let why):
         failure = why
@@ -161,7 +164,8 @@ public enum CapacityAnalysis {
     DispatchQueue.concurrentPerform(iterations: 1 + options.growth.count) { k in
       if k == 0 {
         frontierSlot[0] = Planner.frontier(
-          model: model, arrivals: planning, seed: options.seed, multipliers: options.frontier, budget: options.budget)
+          model: model, arrivals: planning, seed: options.seed, multipliers: options.frontier, budget: options.budget,
+          incumbents: incumbents)
       } else {
         growthSlots[k - 1] = scenario(options.growth[k - 1])
       }
@@ -283,7 +287,8 @@ public enum CapacityAnalysis {
     phase("replay")
 
     progress(0.9, "cost against SLO and growth scenarios")
-    let (frontier, growth) = budget(model: model, workload: workload, options: options)
+    let (frontier, growth) = budget(
+      model: model, workload: workload, options: options, recommended: recommended?.configuration)
     phase("budget")
 
     return CapacityReport(

@@ -93,16 +93,19 @@ extension Planner {
   /// The recommended planner at a sweep of SLOs (multiples of the pipeline's): the cost a budget buys. Points
   /// are planned from the tightest SLO to the loosest, each warm-started with the tighter point's plan (which also
   /// meets the looser SLO), so the curve never rises as the SLO loosens.
+  /// - Parameter incumbents: configurations every point's search tries first (the window's own plan: a point at
+  ///   the plan's SLO or looser is never dearer than it).
   public static func frontier(
     model: PipelineModel, arrivals: [Int64], seed: UInt64, multipliers: [Double] = [0.5, 0.75, 1, 1.5, 2, 3],
-    budget: SearchBudget = .standard
+    budget: SearchBudget = .standard, incumbents: [(name: String, configuration: PipelineConfiguration)] = []
   ) -> [FrontierPoint] {
     var points: [FrontierPoint] = []
     var previous: PipelineConfiguration? = nil
     for m in multipliers.sorted() {
       let slo = model.inputs.pipeline.slo.latencyMs * m
       let planner = Planner(oracle: FeasibilityOracle(model: model, arrivals: arrivals, seed: seed, sloMs: slo))
-      var result = planner.optimal(budget: budget, incumbents: previous.map { [("tighter SLO", $0)] } ?? [])
+      var result = planner.optimal(
+        budget: budget, incumbents: (previous.map { [("tighter SLO", $0)] } ?? []) + incumbents)
       // A search that stops without a plan falls back on greedy's; an unproven plan is descended from.
       if case .failure(let why) = result, case .success(var g) = planner.greedy() {
         g.provenOptimal = false
