@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Produces Reports/sample/ from the sample traces with the given inferline binary: the fleet capacity report of a
 # day of traffic through two pipelines, video-monitoring and social-media (SampleTraces/logs/fleet-day.csv.gz, a
-# diurnal day with three 15-minute spikes), against the 2026 AWS catalog.
+# bursty diurnal day with three 15-minute spikes), against the 2026 AWS catalog.
 # `inferline report` writes the folder under a temporary name and renames it into place, so a failed run keeps
 # the previous report.
 set -euo pipefail

@@ -27,8 +27,8 @@ extension InferLineCommand {
     @Option(help: "Mean arrival rate, queries per second (for diurnal: the day's mean).")
     var rate: Double = 100
 
-    @Option(help: "Coefficient of variation of inter-arrival gaps (gamma).")
-    var cv: Double = 2
+    @Option(help: "Coefficient of variation of inter-arrival gaps (gamma: default 2; diurnal: default 1, Poisson).")
+    var cv: Double?
 
     @Option(help: "Peak-to-trough rate ratio over the day (diurnal).")
     var peakToTrough: Double = 4
@@ -100,13 +100,13 @@ extension InferLineCommand {
       let arrivalProcess: ArrivalProcess
       switch process {
       case .poisson: arrivalProcess = .poisson(rate: rate)
-      case .gamma: arrivalProcess = .gamma(rate: rate, cv: cv)
+      case .gamma: arrivalProcess = .gamma(rate: rate, cv: cv ?? 2)
       case .diurnal:
         arrivalProcess = .diurnal(
           meanRate: rate, peakToTrough: peakToTrough,
           spikes: spikes.map {
             .init(count: $0, multiplier: spikeMultiplier, duration: Double(spikeLength) / 1e9)
-          })
+          }, cv: cv ?? 1)
       case .spikes:
         arrivalProcess = .spikes(
           rate: rate, multiplier: spikeMultiplier, count: spikes ?? 3, duration: Double(spikeLength) / 1e9)

@@ -189,19 +189,37 @@ struct ReportFixture: Sendable {
   /// A 10,000-character name wraps: at 1280 px the page is no wider than the window (the page reports its scroll
   /// width through its title, read back with --dump-dom).
   @Test func aHugeNameDoesNotPushThePageSideways() throws {
+    var report = ReportFixture.sharedReport
+    report.pipelineName = String(repeating: "w", count: 10_000)
+    report.stages[0].name = String(repeating: "s", count: 10_000)
+    let out = try ReportFixture.shared.scratch().appendingPathComponent("wide")
+    try ReportWriter.write(report, to: out)
+    let width = try scrollWidth(of: out.appendingPathComponent("index.html"))
+    #expect(width <= 1280, "the page is \(width) px wide at a 1280 px window")
+  }
+
+  /// The fleet's first page too: a pipeline with a 10,000-character name wraps in its section, its savings list
+  /// and the budget table's header.
+  @Test func aHugePipelineNameDoesNotPushTheFleetPageSideways() throws {
+    var fleet = FleetFixture.sharedFleet
+    fleet.pipelines[0].pipelineName = String(repeating: "p", count: 10_000)
+    fleet.totals = FleetReport(pipelines: fleet.pipelines, seed: 1).totals
+    let out = try ReportFixture.shared.scratch().appendingPathComponent("wide-fleet")
+    try ReportWriter.write(fleet, to: try ReportFolder(out))
+    let width = try scrollWidth(of: out.appendingPathComponent("index.html"))
+    #expect(width <= 1280, "the fleet page is \(width) px wide at a 1280 px window")
+  }
+
+  /// The page's scroll width in headless Chromium at a 1280 px window (reported through the title, read back
+  /// with --dump-dom).
+  func scrollWidth(of page: URL) throws -> Int {
     let chromium = "/usr/bin/chromium"
     try #require(
       FileManager.default.isExecutableFile(atPath: chromium),
       "Chromium is missing: run Scripts/setup.sh (apt-get install chromium)")
-    var report = ReportFixture.sharedReport
-    report.pipelineName = String(repeating: "w", count: 10_000)
-    report.stages[0].name = String(repeating: "s", count: 10_000)
-    let scratch = try ReportFixture.shared.scratch()
-    let out = scratch.appendingPathComponent("wide")
-    try ReportWriter.write(report, to: out)
-    let page = try String(contentsOf: out.appendingPathComponent("index.html"), encoding: .utf8)
-    let probe = out.appendingPathComponent("probe.html")
-    try page.replacingOccurrences(
+    let html = try String(contentsOf: page, encoding: .utf8)
+    let probe = page.deletingLastPathComponent().appendingPathComponent("probe.html")
+    try html.replacingOccurrences(
       of: "</body>",
       with: "<script>document.title = 'width:' + document.documentElement.scrollWidth</script></body>"
     ).write(to: probe, atomically: true, encoding: .utf8)
@@ -209,7 +227,8 @@ struct ReportFixture: Sendable {
     process.executableURL = URL(fileURLWithPath: chromium)
     process.arguments = [
       "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1280,900",
-      "--user-data-dir=\(scratch.appendingPathComponent("chromium-wide").path)", "--dump-dom", probe.absoluteString,
+      "--user-data-dir=\(page.deletingLastPathComponent().appendingPathComponent("chromium-wide").path)",
+      "--dump-dom", probe.absoluteString,
     ]
     let pipe = Pipe()
     process.standardOutput = pipe
@@ -217,9 +236,8 @@ struct ReportFixture: Sendable {
     try process.run()
     let dom = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     process.waitUntilExit()
-    let width = try #require(
+    return try #require(
       dom.range(of: #"width:(\d+)"#, options: .regularExpression).map { Int(dom[$0].dropFirst(6))! })
-    #expect(width <= 1280, "the page is \(width) px wide at a 1280 px window")
   }
 
   /// Printed to PDF, no chart is cut across pages: a marker at the top of each figure and one in its caption

@@ -6,9 +6,11 @@ public enum ArrivalProcess: Sendable, Equatable {
   case poisson(rate: Double)
   /// Gamma inter-arrivals with mean `1 / rate` and coefficient of variation `cv` (cv = 1 is Poisson; > 1 burstier).
   case gamma(rate: Double, cv: Double)
-  /// A day-shaped Poisson process: the rate follows a cosine around `meanRate`, lowest at 04:00 and highest at
-  /// 16:00 UTC, with peak / trough = `peakToTrough`; with `spikes`, bursts laid over it.
-  case diurnal(meanRate: Double, peakToTrough: Double, spikes: SpikeOverlay? = nil)
+  /// A day-shaped process: the rate follows a cosine around `meanRate`, lowest at 04:00 and highest at 16:00 UTC,
+  /// with peak / trough = `peakToTrough`; with `spikes`, bursts laid over it. Poisson when `cv` is 1; otherwise
+  /// gamma gaps of that coefficient of variation in operational time (each gap divided by the rate where it
+  /// starts), so the traffic is as bursty as a gamma process around the day's curve.
+  case diurnal(meanRate: Double, peakToTrough: Double, spikes: SpikeOverlay? = nil, cv: Double = 1)
   /// Poisson at `rate`, plus `count` spikes placed at random, each `duration` seconds at `multiplier` x `rate`.
   case spikes(rate: Double, multiplier: Double, count: Int, duration: Double)
 
@@ -35,8 +37,9 @@ public enum ArrivalProcess: Sendable, Equatable {
     case .gamma(let rate, let cv):
       try positive(rate, "--rate")
       try positive(cv, "--cv")
-    case .diurnal(let mean, let ratio, let spikes):
+    case .diurnal(let mean, let ratio, let spikes, let cv):
       try positive(mean, "--rate")
+      try positive(cv, "--cv")
       guard ratio >= 1 else { throw InputError("--peak-to-trough must be at least 1 (got \(ratio))") }
       if let spikes {
         try positive(spikes.multiplier, "--spike-multiplier")
@@ -83,7 +86,7 @@ public enum TraceGenerator {
         emit(t)
         t += rng.nextGamma(shape: shape, scale: scale)
       }
-    case .diurnal(let mean, let ratio, let spikes):
+    case .diurnal(let mean, let ratio, let spikes, let cv):
       // rate(t) = mean (1 - a cos(2 pi (h - 4) / 24)), a = (r - 1) / (r + 1), times the spike multiplier inside a
       // spike; thinning from the peak rate. Without spikes no spike draw is made (the same seed, the same file).
       let a = (ratio - 1) / (ratio + 1)
@@ -98,15 +101,29 @@ public enum TraceGenerator {
       let peak = mean * (1 + a) * max(multiplier, 1)
       let startSeconds = Double(start) / 1e9
       times.reserveCapacity(Int(mean * duration * 1.01) + 16)
-      var t = rng.nextExponential(mean: 1 / peak)
       var next = 0
-      while t < end {
+      func rate(at t: Double) -> Double {
         let hour = (startSeconds + t).truncatingRemainder(dividingBy: 86_400) / 3600
-        var rate = mean * (1 - a * cos(2 * .pi * (hour - 4) / 24))
+        var r = mean * (1 - a * cos(2 * .pi * (hour - 4) / 24))
         while next < spikeStarts.count, spikeStarts[next] + spikeDuration <= t { next += 1 }
-        if next < spikeStarts.count && spikeStarts[next] <= t { rate *= multiplier }
-        if rng.nextUnitInterval() * peak < rate { emit(t) }
-        t += rng.nextExponential(mean: 1 / peak)
+        if next < spikeStarts.count && spikeStarts[next] <= t { r *= multiplier }
+        return r
+      }
+      if cv == 1 {
+        var t = rng.nextExponential(mean: 1 / peak)
+        while t < end {
+          if rng.nextUnitInterval() * peak < rate(at: t) { emit(t) }
+          t += rng.nextExponential(mean: 1 / peak)
+        }
+      } else {
+        // Gamma gaps of mean 1 in operational time, each scaled by the rate where it starts (the rate changes
+        // over hours, the gaps last milliseconds to seconds).
+        let shape = 1 / (cv * cv)
+        var t = rng.nextGamma(shape: shape, scale: 1 / shape) / rate(at: 0)
+        while t < end {
+          emit(t)
+          t += rng.nextGamma(shape: shape, scale: 1 / shape) / rate(at: t)
+        }
       }
     case .spikes(let rate, let multiplier, let count, let spikeDuration):
       var spikeStarts = (0..<count).map { _ in rng.nextUnitInterval() * max(duration - spikeDuration, 0) }

@@ -116,6 +116,26 @@ import Testing
     }
   }
 
+  /// A bursty day: gamma gaps (CV 3) around the diurnal curve keep the day's shape and mean, and within an hour
+  /// the gaps have about that CV (the rate moves little within an hour).
+  @Test func aBurstyDiurnalDayKeepsItsShapeAndItsCV() {
+    let day: Int64 = 1_795_824_000 * second
+    let t = TraceGenerator.arrivals(
+      .diurnal(meanRate: 20, peakToTrough: 4, cv: 3), duration: 86_400, start: day, seed: 7)
+    let trace = ArrivalTrace(arrivals: t)
+    let hours = trace.windows(length: 3600 * second)
+    let counts = hours.map(\.count)
+    let busiest = counts.firstIndex(of: counts.max()!)!
+    #expect(busiest >= 12 && busiest <= 20, "busiest hour \(busiest)")
+    #expect(abs(Double(t.count) / 86_400 - 20) < 1.5, "\(Double(t.count) / 86_400) q/s")
+    let hour = hours[busiest].relativeArrivals(in: trace)
+    let gaps = zip(hour.dropFirst(), hour).map { Double($0 - $1) }
+    let mean = gaps.reduce(0, +) / Double(gaps.count)
+    let sd = (gaps.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(gaps.count)).squareRoot()
+    #expect(abs(sd / mean - 3) < 0.4, "CV \(sd / mean)")
+    #expect(throws: InputError.self) { try ArrivalProcess.diurnal(meanRate: 5, peakToTrough: 2, cv: 0).validate() }
+  }
+
   @Test func invalidProcessParametersAreRejected() {
     #expect(throws: InputError.self) { try ArrivalProcess.poisson(rate: 0).validate() }
     #expect(throws: InputError.self) { try ArrivalProcess.diurnal(meanRate: 5, peakToTrough: 0.5).validate() }
