@@ -3,6 +3,9 @@ internal import Yams
 
 /// The hardware a pipeline may run on, with prices: one entry per hardware type.
 public struct HardwareCatalog: Sendable, Equatable {
+  /// The largest `max_replicas` a catalog may give (a fleet of a million replicas of one type is past any plan).
+  public static let largestReplicaLimit = 1_000_000
+
   public struct Hardware: Sendable, Equatable, Codable {
     /// The type's name, as profiles and pipelines refer to it (`T4`, `A100`, `CPU`).
     public var type: String
@@ -58,14 +61,20 @@ public struct HardwareCatalog: Sendable, Equatable {
       }
       var delay = 0.0
       if let (d, line) = map.number("provisioning_delay_s", required: false, in: what, sink: &sink) {
-        if d >= 0 { delay = d } else { sink.error(line, "\(what): provisioning_delay_s must be 0 or more (got \(d))") }
+        if d >= 0 && d <= 86_400 {
+          delay = d
+        } else {
+          sink.error(line, "\(what): provisioning_delay_s must be from 0 to 86400 seconds (a day) (got \(d))")
+        }
       }
       var maxReplicas: Int? = nil
       if let (m, line) = map.number("max_replicas", required: false, in: what, sink: &sink) {
-        if m >= 1 && m == m.rounded() {
+        if m >= 1 && m <= Double(HardwareCatalog.largestReplicaLimit) && m == m.rounded() {
           maxReplicas = Int(m)
         } else {
-          sink.error(line, "\(what): max_replicas must be a whole number of at least 1 (got \(m))")
+          sink.error(
+            line,
+            "\(what): max_replicas must be a whole number from 1 to \(HardwareCatalog.largestReplicaLimit) (got \(m))")
         }
       }
       if let earlier = entries.first(where: { $0.type == type }) {

@@ -124,8 +124,11 @@ public struct ProfileTable: Sendable, Equatable {
         continue
       }
       let batchText = fields[column("batch_size")!]
-      guard let batch = Int(batchText), batch >= 1 else {
-        sink.error(lineNumber, "batch_size must be a whole number of at least 1 (got '\(batchText)')")
+      guard let batch = Int(batchText), batch >= 1, batch <= ProfileTable.largestBatchSize else {
+        sink.error(
+          lineNumber,
+          "batch_size must be a whole number from 1 to \(ProfileTable.largestBatchSize) (got '\(TerminalText.safe(String(batchText.prefix(40))))')"
+        )
         continue
       }
       let latencyText = fields[column("latency_ms")!]
@@ -216,6 +219,8 @@ public struct ProfileTable: Sendable, Equatable {
   /// The longest latency, SLO or delay the input files may give, milliseconds: a day. The loaders refuse longer
   /// values with the line; `nanoseconds` saturates there, so no path can overflow.
   public static let longestMilliseconds = 86_400_000.0
+  /// The largest batch size a profile may give: the latency table holds one entry per size up to the largest.
+  public static let largestBatchSize = 65_536
 
   /// Milliseconds to whole nanoseconds, rounded once; NaN and values beyond a day (or below 0) are clamped.
   public static func nanoseconds(_ milliseconds: Double) -> Int64 {

@@ -193,7 +193,8 @@ public struct PipelineModel: Sendable {
   public func minimumReplicas(stage m: Int, option: HardwareOption, batch b: Int, meanRate: Double) -> Int {
     let one = option.capacity(batch: b, replicas: 1)
     guard one > 0 else { return 1 }
-    return max(1, Int((meanRate * scaleFactors[m] / one).rounded(.up)))
+    let needed = (meanRate * scaleFactors[m] / one).rounded(.up)
+    return needed.isFinite ? max(1, Int(min(needed, Double(Int32.max)))) : Int(Int32.max)
   }
 
   /// The options a configuration names, stage by stage; nil when some stage's hardware is not among its options.

@@ -170,14 +170,19 @@ struct LineParser: Sendable {
   }
 
   /// Parses the lines in `[start, end)` of `b`.
-  mutating func parse(_ b: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> ParsedLines {
+  mutating func parse(_ b: UnsafePointer<UInt8>, _ start: Int, _ end: Int, endsInput: Bool = true) -> ParsedLines {
     var result = ParsedLines()
-    parse(b, start, end, into: &result)
+    parse(b, start, end, into: &result, endsInput: endsInput)
     return result
   }
 
   /// Parses the lines in `[start, end)` of `b` into `result`, reusing its arrays' memory.
-  mutating func parse(_ b: UnsafePointer<UInt8>, _ start: Int, _ end: Int, into result: inout ParsedLines) {
+  /// - Parameter endsInput: `end` is the end of the input. Otherwise `end` is a record boundary the reader's walk
+  ///   found (`ByteBlock.csvRecords`), so a quoted field still open there was a runaway in that walk (it saw past
+  ///   `end`): its record is its first line alone, malformed, as it is when the whole input is parsed at once.
+  mutating func parse(
+    _ b: UnsafePointer<UInt8>, _ start: Int, _ end: Int, into result: inout ParsedLines, endsInput: Bool = true
+  ) {
     result.reset()
     let estimate = (end - start) / 16 + 16
     result.times.reserve(estimate)
@@ -200,9 +205,14 @@ struct LineParser: Sendable {
           lineEnd = lf
           innerLines = inner
         case .open(let insideQuotes):
-          lineEnd = end
-          innerLines = Self.lineFeeds(b, position, end)
-          unclosed = insideQuotes
+          if insideQuotes, !endsInput, let lf = memchr(b + position, 0x0A, end - position) {
+            lineEnd = UnsafePointer(lf.assumingMemoryBound(to: UInt8.self)) - b
+            runaway = true
+          } else {
+            lineEnd = end
+            innerLines = Self.lineFeeds(b, position, end)
+            unclosed = insideQuotes
+          }
         case .runaway(let lf):
           lineEnd = lf
           runaway = true

@@ -296,7 +296,8 @@ public enum QueryLogReader {
           var parser = parserTemplate
           let r = bounds[task]
           parser.parse(
-            UnsafePointer(currentBox.buffer.baseAddress!), r.lowerBound, r.upperBound, into: &parsing.results[task])
+            UnsafePointer(currentBox.buffer.baseAddress!), r.lowerBound, r.upperBound, into: &parsing.results[task],
+            endsInput: !readAhead && task == bounds.count - 1)
         }
       }
       if let error = work.readError ?? merger.error { throw error }

@@ -93,4 +93,54 @@ import Testing
     #expect(spec == nil)
     #expect(problems.filter { $0.message.contains("at most a day") }.count == 2)
   }
+
+  /// FuzzLogReader (long run): a stray quote on line 2 of a 1,350-line CSV. Read at once, the walk found no closing
+  /// quote within 1,000 line breaks (a runaway: line 2 alone is malformed); read in parts on three threads, the
+  /// part holding line 2 ended before those 1,000 line breaks and took the quote as open to its end, swallowing
+  /// 276 lines. A part that is not the end of the input now reads an open quote as the walk's runaway.
+  @Test func aStrayQuoteSwallowsNoMoreLinesInPartsThanAtOnce() throws {
+    let bytes = Array(
+      Data(
+        base64Encoded:
+          "dAoiNzU47Ao6CjIKMQoyLjUKNAoxMgoxMjYyLjIKCjIuNQo0CgoxMgoxMjYJ/PxzCfz8dAn8/HMJNAoYOjIKMgoxCjEKMi4KMjYyLjUKNAoKZXZlbnRfdGl1ZXRhbXAKNQo0CgoqCjIKMTIKCgoyLjUKcwn8/HMJ/Px0YW1wCjUKNAoKMQo6CjIKMQoyLjUKNAoxMgoxMjYyLjUKNAoxMgD9NjIuNQo0CgpldmVudF90aW1ldGFtcAo1CjQKCjEKMgoxMgoKCjIuNQpzCfz8cwn8/HQKNDVwCm1hCgoxCjoKMgoxCjIuNQo0CjEyCjEyNjIuNQo0CgoxMgoxMgoxMgoxMjY0cwn8/HRhbXAKNQoKCjE0CjIKMtcxCjIuCjEKMgoxMgoKMi41CgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCjE0CjIKMtcxCjIuCjAKMgoxMgoKMi41CjQKCgoxMjY0cwn8/HRhbXAKNQoKCjE0CjIKMtcxCjIuCjEKMgoxMgoKMi41CgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCjE0CjIKMtcxCjIuCjEKMgoxMgoKMi41CjQKCjEyCjHVNgn8/HMJNAoYOjIKMgoxCjEKMi4KMQoyCgoKCgoKCgoKCgoKCgoKCgoKCgoxNAoyCjLXMQoyLgoxCjIKMTIKMTIKCjIuNQo0CgoxMgoxMjYJ/AoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoxNAoyCjLXMQoyLgoxCjINMTIKCjIuNQo0CgoxMgox1TYJ/PxzCTQKGDoyCjIKMQoxCjIuCnd3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3cKMgoxCjIuNQo0CjEyCjEyNjIuNQo0CgpldmVudF90aXVldGFtcAo1CjQKCioKMgoxMgoKCjIuNQpzCfz8cwn8/HRhbXA0Cgo1CgoxCjoKMgoxCjIuNQo0CjEyCjEyNjIuNQo0CjEyAP02Mi41CjQKCmV2ZW50X3RpbWV0YW1wCjUKNAoKMQoyCjEyCgoKMi41CnMJ/PxzCfz8dGFtcAo1CjQKCjEKOgoyCjEKMi41CjQKMTIKMTI2Mi41CjQKCjEyCjEyCjEyCjEyNjRzCfz8dGFtcAo1CgoKMTQKMgoy1zEKMi4KMQoyCjEyCgoyLjUKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKMTQKMgoy1zEKMi4KMQoyCjEyCjUKNAoKMQoyCjEyCgoKMi41CnMJ/PxzCfz8dGFtcAo1CjQKCjEKOgoyCjEKMi41CjQKMTIKMTI2Mi41CjQKCjEyCjEyCjEKMi41CjQKCjEyCjHVNgn8/HMJNAoYOjIKMgoxCjEKMi4KMQoyCjEyCgoyLjUKNAoKMXAyCjEyNgn8/HMJ/Px0Cfz8cwk0Chg6MgoyCjEKMQoyLgoyNjIuNQo0CgpldmVudF90aXVldGFtcAo1CjQKCioKMgoxMgoKCjIuNQpzCfz8cwn8/HRhbXAKNQo0CgoxCjoKMgoxCjIuNQo0CjEyCjEyNjIuNQo0CjEyAP02Mi41CjQKCmV2ZW50X3RpbWV0YW1wCjUKNAoKMQoyCjEyCgoKMi41CnMJ/PxzCfz8dGFtcAo1CjQKCjEKOgoyCjEKMi41CjQKMTIKMTI2Mi41CjQKCjEyCjEyCjEyCjEyNjRzCfz8dGFtcAo1CgoKMTQKMgoy1zEKMi4KMQoyCjEyCgoyLjUKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKMTQKMgoy1zEKMi4KMQoyCjEyCgoyLjUKNAoKCjEyNjRzCfz8dGFtcAo1CgoKMTQKMgoy1zEKMi4KMQoyCjEyCgoyLjUKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKMTQKMgoy1zEKMi4KMQoyCjEyCgoyLjUKNAoKMTIKMdU2Cfz8cwk0Chg6MgoyCjEKMQoyLgoxCjIKCgoKCgoKCgoKCgoKCgoKCgoKCjE0CjIKMtcxCjJuCvxzCfz8dAn8/HMJNAoYMTIKMTI2Cfz8cwn8/HQJ/PxzCTQKGDoyCjIKMQoxCjIuCjI2Mi41CjQKCmV2ZW50X3RpdWV0YW1wCjUKNAoKKgoyCjEyCgoKMi41CnMJ/PxzCfz8dGFtcAo1CjQKCjEKOgoyCjEKMi41CjQKMTIKMTI2Mi41CjQKMTIA/TYyLjUKNAoKZXZlbnRfdGltZXRhbXAKNQo0CgoxCjIKMTIKCgoyLjUKcwn8/HMJ/Px0CjQ1cAptYQoKMQo6CjIKMQoyLjUKNAoxMgoxMjYyLjUKNAoKMTIKMTIKMTIKMTI2NHMJ/Px0YW1wCjUKCgoxNAoyCjLXMQoyLgoxCjIKMTIKCjIuNQoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoxNAoyCjLXMQoyLgowCjIKMTIKCjIuNQo0CgoKMTI2NHMJ/Px0YW1wCjUKCgoxNAoyCjLXMQoyLgoxCjIKMTIKCjIuNQoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoxNAoyCjLXMQoyLgoxCjIKMTIKCjIuNQo0CgoxMgox1TYJ/PxzCTQKGDoyCjIKMQoxCjIuCjEKMgoKCgoKCgoKCgoKCgoKCgoKCgoKMTQKMgoy1zEKMi4KMQoyCjEyCjEyCgoyLjUKNAoKMTIKMTI2CfwKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKMTQKMgoy1zEKMi4KMQoyDTEyCgoyLjUKNAoKMTIKMdU2Cfz8cwk0Chg6MgoyCjEKMQoyLgp3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3CjIKMQoyLjUKNAoxMgoxMjYyLjUKNAoKZXZlbnRfdGl1ZXRhbXAKNQo0CgoqCjIKMTIKCgoyLjUKcwn8/HMJ/Px0YW1wNAoKNQoKMQo6CjIKMQoyLjUKNAoxMgoxMjYyLjUKNAoxMgD9NjIuNQo0CgpldmVudF90aW1ldGFtcAo1CjQKCjEKMgoxMgoKCjIuNQpzCfz8cwn8/HRhbXAKNQo0CgoxCjoKMgoxCjIuNQo0CjEyCjEyNjIuNQo0CgoxMgoxMgoxMgoxMjY0cwn8/HRhbXAKNQoKCjE0CjIKMtcxCjIuCjEKMgoxMgoKMi41CgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCjE0CjIKMtcxCjIuCjEKMgoxMgo1CjQKCjEKMgoxMgoKCjIuNQpzCfz8cwn8/HRhbXAKNQo0CgoxCjoKMgoxCjIuNQo0CjEyCjEyNjIuNQo0CgoxMgoxMgoxCjIuNQo0CgoxMgox1TYJ/PxzCTQKGDoyCjIKMQoxCjIuCjEKMgoxMgoKMi41CjQKCjFwMgoxMjYJ/PxzCfz8dAn8/HMJNAoYOjIKMgoxCjEKMi4KMjYyLjUKNAoKZXZlbnRfdGl1ZXRhbXAKNQo0CgoqCjIKMTIKCgoyLjUKcwn8/HMJ/Px0YW1wCjUKNAoKMQo6CjIKMQoyLjUKNAoxMgoxMjYyLjUKNAoxMgD9NjIuNQo0CgpldmVudF90aW1ldGFtcAo1CjQKCjEKMgoxMgoKCjIuNQpzCfz8cwn8/HRhbXAKNQo0CgoxCjoKMgoxCjIuNQo0CjEyCjEyNjIuNQo0CgoxMgoxMgoxMgoxMjY0cwn8/HRhbXAKNQoKCjE0CjIKMtcxCjIuCjEKMgoxMgoKMi41CgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCjE0CjIKMtcxCjIuCjEKMgoxMgoKMi41CjQKCgoxMjY0cwn8/HRhbXAKNQoKCjE0CjIKMtcxCjIuCjEKMgoxMgoKMi41CgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCjE0CjIKMtcxCjIuCjEKMgoxMgoKMi41CjQKCjEyCjHVNgn8/HMJNAoYOjIKMgoxCjEKMi4KMQoyCgoKCgoKCgoKCgoKCgoKCgoKCgoxNAoyCjLXMQoybgr8cwn8/HQJ/PxzCTQKGDoyCjIKMQoxCjIuCjEKMgoxMgoKMi41CjQKCjEyCjEKMQoyCjIKMQoyLjUKNAoxMgoxMjYyLjUKNAoKZXZlbnRfdGl1ZXRhbXAKNQo0CgoqCjIKMTIKCgoyLjUKcwn8/HMJ/Px0YW1wCjUKNAoKMToyCjIKMQoxCjIuCjEKMgoxMgoKMi41CjQKCjEyCjEKMQoyCjIKMQoyLjUKNAoxMgoxMjYyLjUKNAoKZXZlbnRfdGl1ZXRhbXAKNQo0CgoqCjIKMTIKCgoyLjUKcwn8/HMJ/Px0YW1wCjUKNAoKMQ9pMGIKIg=="
+      )!)
+    func read(_ blockSize: Int, _ threads: Int) throws -> QueryLog {
+      var options = LogReadOptions()
+      options.blockSize = blockSize
+      options.threads = threads
+      options.minimumPartBytes = 32
+      return try QueryLogReader.read(bytes: bytes, name: "fuzz.log", options: options)
+    }
+    let whole = try read(1 << 16, 1)
+    #expect(whole.report.skipped.first?.line == 2 && whole.report.skipped.dropFirst().first?.line == 3)
+    for (blockSize, threads) in [(256, 3), (256, 2), (64, 4), (1 << 16, 3)] {
+      let parts = try read(blockSize, threads)
+      #expect(parts.traces.map(\.arrivals) == whole.traces.map(\.arrivals), "\(blockSize) bytes, \(threads) threads")
+      #expect(parts.report == whole.report, "\(blockSize) bytes, \(threads) threads")
+    }
+  }
+
+  /// FuzzPipelineFiles (long run): `max_replicas: 6433...` (117 digits) trapped converting to Int, and a huge
+  /// `provisioning_delay_s` would have trapped converting to nanoseconds. Both are refused with the line now, as
+  /// is a batch size past 65,536 (whose latency table would take gigabytes).
+  @Test func hugeCatalogAndProfileNumbersAreRefusedNotTrapped() throws {
+    let catalog = folder.write(
+      "h.yaml",
+      "hardware:\n  - type: CPU\n    price_per_hour: 1\n    max_replicas: 6\(String(repeating: "4", count: 116))\n  - type: G\n    price_per_hour: 2\n    provisioning_delay_s: 1e300\n"
+    )
+    let (loaded, diagnostics) = HardwareCatalog.load(path: catalog)
+    #expect(loaded == nil)
+    #expect(
+      diagnostics.contains { $0.line == 4 && $0.message.contains("max_replicas must be a whole number from 1 to") })
+    #expect(
+      diagnostics.contains { $0.line == 7 && $0.message.contains("provisioning_delay_s must be from 0 to 86400") })
+    let profiles = folder.write(
+      "p.csv", "model,hardware,batch_size,latency_ms,statistic\nm,G,1,5,p99\nm,G,100000000,9,p99\n")
+    let (table, profileDiagnostics) = ProfileTable.load(path: profiles)
+    #expect(table == nil)
+    #expect(
+      profileDiagnostics.contains {
+        $0.line == 3 && $0.message.contains("batch_size must be a whole number from 1 to 65536")
+      })
+  }
 }
