@@ -378,6 +378,12 @@ func replayDayBenchmark(rate: Double, pipelines: [String]) {
         String(
           format: "    tuner from the busiest plan vs static busiest plan: %.1f%% cheaper",
           (1 - tuner.cost / staticPeak.cost) * 100))
+      if let fromAverage = results["inferline tuner from the average plan"] {
+        print(
+          String(
+            format: "    tuner from the average plan vs static busiest plan: %.1f%% cheaper",
+            (1 - fromAverage.cost / staticPeak.cost) * 100))
+      }
       print(
         String(format: "    planner + tuner vs CG-Peak: %.2fx cheaper (paper: up to 7.6x)", cgPeak.cost / tuner.cost))
       let ratio: String
