@@ -185,8 +185,9 @@ public enum CapacityAnalysis {
     let started = Date()
     progress(0, "reading \(logs.count) log\(logs.count == 1 ? "" : "s")")
     let set = try QueryLogSet.read(paths: logs, options: options.log)
+    let ingest = Date().timeIntervalSince(started)
     var report = try run(set: set, model: model, options: options, progress: progress)
-    report.timings["ingest"] = Date().timeIntervalSince(started) - report.timings.values.reduce(0, +)
+    report.timings["ingest"] = ingest
     return report
   }
 
@@ -255,12 +256,19 @@ public enum CapacityAnalysis {
     }
     phase("planning")
 
-    progress(0.63, "explaining \(count) plans")
-    let explanations = explain(model: model, workload: workload, plans: plans, seed: options.seed)
-    phase("explanations")
-
     let busiestPlan = plans[workload.busiest]
     let recommended = busiestPlan.recommended
+    // The explanations and the budget need only the plans: they run beside the replays (each replay is one
+    // simulation on one core), on a thread of their own.
+    let beside = ResultSlots<([PlanExplanation?], [FrontierPoint], [CapacityReport.GrowthScenario], Double)>(count: 1)
+    let besideDone = DispatchGroup()
+    DispatchQueue.global().async(group: besideDone) {
+      let started = Date()
+      let explanations = explain(model: model, workload: workload, plans: plans, seed: options.seed)
+      let (frontier, growth) = budget(
+        model: model, workload: workload, options: options, recommended: recommended?.configuration)
+      beside[0] = (explanations, frontier, growth, Date().timeIntervalSince(started))
+    }
     var replays: [ReplayResult] = []
     var baselineReplays: [ReplayResult] = []
     if let recommended {
@@ -286,10 +294,11 @@ public enum CapacityAnalysis {
     }
     phase("replay")
 
-    progress(0.9, "cost against SLO and growth scenarios")
-    let (frontier, growth) = budget(
-      model: model, workload: workload, options: options, recommended: recommended?.configuration)
-    phase("budget")
+    progress(0.9, "explanations, cost against SLO and growth scenarios")
+    besideDone.wait()
+    let (explanations, frontier, growth, besideSeconds) = beside[0]!
+    phase("budget and explanations (after the replay)")
+    timings["budget and explanations (beside the replay)"] = besideSeconds
 
     return CapacityReport(
       model: model, options: options, workload: workload, figures: figures, ingestion: set.reports, plans: plans,
