@@ -262,3 +262,60 @@ struct FleetFixture: Sendable {
     }
   }
 }
+
+@Suite struct WorkloadDriftTests {
+  /// The same night twice drifts nowhere; the same mean with gamma gaps of CV 3 instead of Poisson, analysed from a
+  /// log of its own, reads as burstier (and not as a change of the mean rate).
+  @Test func aBurstierNightIsFlaggedAndAnOrdinaryOneIsNot() throws {
+    let calm = ReportFixture.sharedReport
+    #expect(WorkloadDrift.changes(from: calm, to: calm).isEmpty)
+    let fixture = ReportFixture.shared
+    let log = fixture.folder.appendingPathComponent("bursty-\(UUID().uuidString).csv").path
+    try QueryLogWriter().write(
+      arrivals: TraceGenerator.arrivals(
+        .diurnal(meanRate: 12, peakToTrough: 3, cv: 3), duration: 2 * 3600, start: 1_795_824_000_000_000_000,
+        seed: 3), to: log)
+    var options = CapacityAnalysis.Options()
+    options.growth = [1.5]
+    options.frontier = [1]
+    let bursty = try CapacityAnalysis.run(logs: [log], model: PipelineModel(fixture.inputs), options: options)
+    let lines = WorkloadDrift.changes(from: calm, to: bursty)
+    #expect(lines.contains { $0.hasPrefix("workload: burstier at ") }, "\(lines)")
+    #expect(!lines.contains { $0.hasPrefix("workload: mean rate") }, "\(lines)")
+    #expect(bursty.differences(from: calm).contains { $0.hasPrefix("workload: burstier") })
+    // And back: the Poisson night is smoother than the bursty one.
+    #expect(WorkloadDrift.changes(from: bursty, to: calm).contains { $0.hasPrefix("workload: smoother at ") })
+  }
+
+  /// Each threshold on its own: more traffic of the same shape is a rate change, not burstiness; a peak 10% higher
+  /// is under the threshold; the busiest window moving by two hours is said with both hours.
+  @Test func eachChangeIsReportedOnlyBeyondItsThreshold() throws {
+    let old = ReportFixture.sharedReport
+    var more = old
+    more.workload.meanRate *= 1.3
+    more.workload.envelopeRates = more.workload.envelopeRates.map { $0 * 1.3 }
+    more.workload.peakRate1s *= 1.1
+    let lines = WorkloadDrift.changes(from: old, to: more)
+    #expect(lines.count == 1 && lines[0].hasPrefix("workload: mean rate") && lines[0].hasSuffix("(+30%)"), "\(lines)")
+    var moved = old
+    try #require(moved.windows.count >= 2)
+    let busiest = moved.windows.indices.max { moved.windows[$0].queries < moved.windows[$1].queries }!
+    moved.windows[busiest].start += 2 * 3_600_000_000_000
+    let before = try #require(WorkloadDrift.busiestHour(old))
+    #expect(
+      WorkloadDrift.changes(from: old, to: moved)
+        == [String(format: "workload: the busiest hour moved from %02d:00 to %02d:00 UTC", before, (before + 2) % 24)])
+  }
+
+  /// A fleet whose mix moves: one pipeline's share of the queries changes by more than 5 points.
+  @Test func aFleetSaysWhenItsMixMoves() {
+    let old = FleetFixture.sharedFleet
+    #expect(WorkloadDrift.mixChanges(from: old, to: old).isEmpty)
+    var pipelines = old.pipelines
+    pipelines[1].workload.queries *= 3
+    let new = FleetReport(pipelines: pipelines, seed: 1)
+    let lines = WorkloadDrift.mixChanges(from: old, to: new)
+    #expect(lines.count == 2 && lines.allSatisfy { $0.contains("share of the fleet's queries") }, "\(lines)")
+    #expect(new.differences(from: old).contains(lines[0]))
+  }
+}

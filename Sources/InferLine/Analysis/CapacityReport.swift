@@ -145,8 +145,9 @@ public struct CapacityReport: Sendable, Equatable, Codable {
   /// Seconds per phase.
   public var timings: [String: Double]
 
-  /// What changed from `old` to this report: cost per day, the SLO, prices, and the recommended plan per stage.
-  /// Empty when nothing that matters for a capacity review changed.
+  /// What changed from `old` to this report: cost per day, the SLO, prices, the recommended plan per stage, and the
+  /// workload where it drifted beyond `WorkloadDrift`'s thresholds. Empty when nothing that matters for a capacity
+  /// review changed.
   public func differences(from old: CapacityReport) -> [String] {
     var d: [String] = []
     func money(_ v: Double) -> String { String(format: "$%.2f", v) }
@@ -179,6 +180,7 @@ public struct CapacityReport: Sendable, Equatable, Codable {
       }
     }
     for stage in old.stages.map(\.name) where !stages.map(\.name).contains(stage) { d.append("stage \(stage) removed") }
+    d += WorkloadDrift.changes(from: old, to: self)
     return d
   }
 }

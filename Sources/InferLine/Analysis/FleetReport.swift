@@ -113,8 +113,8 @@ public struct FleetReport: Sendable, Equatable, Codable {
       unattainableWindows: reports.map(\.unattainableWindows).reduce(0, +))
   }
 
-  /// What changed from `old`: the fleet's cost per day, pipelines added or removed, and each pipeline's own
-  /// differences prefixed with its name. Empty when nothing that matters for a capacity review changed.
+  /// What changed from `old`: the fleet's cost per day, the pipeline mix, pipelines added or removed, and each
+  /// pipeline's own differences (its workload's drift among them) prefixed with its name. Empty when nothing that matters for a capacity review changed.
   public func differences(from old: FleetReport) -> [String] {
     var d: [String] = []
     func money(_ v: Double) -> String { String(format: "$%.2f", v) }
@@ -123,6 +123,7 @@ public struct FleetReport: Sendable, Equatable, Codable {
         "fleet cost per day \(money(old.totals.costPerDay)) -> \(money(totals.costPerDay)) (\(String(format: "%+.2f", totals.costPerDay - old.totals.costPerDay)))"
       )
     }
+    d += WorkloadDrift.mixChanges(from: old, to: self)
     let before = Dictionary(old.pipelines.map { ($0.pipelineName, $0) }, uniquingKeysWith: { a, _ in a })
     for r in pipelines {
       guard let was = before[r.pipelineName] else {
