@@ -52,6 +52,12 @@ extension InferLineCommand {
     @Option(help: "Traffic growth factors for what-if plans, comma-separated.")
     var growth: String = "1.25,1.5,2"
 
+    @Option(
+      help: ArgumentHelp(
+        "What-if for a cascade: re-plan the busiest window at each probability of one edge, e.g. 'cheap -> expensive = 0.1,0.25,0.5'.",
+        valueName: "edge=probabilities"))
+    var sweepEdge: String?
+
     @Option(help: "The previous night's report.json, to show what changed.")
     var previous: String?
 
@@ -80,6 +86,17 @@ extension InferLineCommand {
         try PipelineOptions.model(pipeline: file, hardware: hardware, profiles: profiles, sloMs: slo)
       }
       let fleet = models.count > 1
+      if let sweepEdge {
+        let request = try reportingInputErrors { try EscalationSweep.Request.parse(sweepEdge) }
+        guard models.contains(where: { EscalationSweep.applies(request, to: $0) }) else {
+          let names = models.map { "'\($0.name)'" }.joined(separator: ", ")
+          note(
+            "error: --sweep-edge: no pipeline (\(names)) has an edge '\(request.parent) -> \(request.child)'\n  fix: name an edge of a pipeline file as its edges section writes it"
+          )
+          throw ExitCode(ExitStatus.badInput)
+        }
+        options.escalation = request
+      }
       // Before any work: the folder can be written and is ours to replace (and is locked for this run), and the
       // template parses.
       let templateFolder = templates.map { URL(fileURLWithPath: $0) }

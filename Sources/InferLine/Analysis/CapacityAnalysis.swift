@@ -22,6 +22,9 @@ public enum CapacityAnalysis {
     /// What the planner's search may spend per window before answering with a bound.
     public var budget = SearchBudget.standard
     public var log = LogReadOptions()
+    /// A cascade what-if: the busiest window re-planned at each probability of one edge (pipelines without that
+    /// edge are left alone).
+    public var escalation: EscalationSweep.Request? = nil
     public init() {}
   }
 
@@ -135,23 +138,12 @@ public enum CapacityAnalysis {
       // More traffic of the same shape: the same arrivals, closer together.
       let scaled = planning.map { Int64((Double($0) / factor).rounded(.down)) }
       let planner = Planner(oracle: FeasibilityOracle(model: model, arrivals: scaled, seed: options.seed))
-      // As for a window: a search that stops without a plan falls back on greedy's, and an unproven plan is
-      // descended from; "no plan" only when neither finds one.
-      var found: Plan? = nil
-      var failure: Unattainable? = nil
-      switch planner.optimal(budget: options.budget, incumbents: incumbents) {
-      case .success(let plan): found = plan
+      // As for a window: greedy's plan when the search stops without one, and the descent from an unproven plan.
+      let plan: Plan
+      switch planner.bestPlan(budget: options.budget, incumbents: incumbents) {
+      case .success(let found): plan = found
       case .failure(let why):
-        failure = why
-        if case .success(var g) = planner.greedy() {
-          g.provenOptimal = false
-          g.lowerBoundPerHour = why.lowerBoundPerHour.map { min($0, g.costPerHour) }
-          found = g
-        }
-      }
-      guard let plan = found.map({ planner.descend(from: $0) }) else {
-        return .init(
-          factor: factor, costPerHour: nil, configuration: nil, note: failure?.description, provenOptimal: nil)
+        return .init(factor: factor, costPerHour: nil, configuration: nil, note: why.description, provenOptimal: nil)
       }
       return .init(
         factor: factor, costPerHour: plan.costPerHour, configuration: plan.configuration, note: nil,
@@ -260,14 +252,22 @@ public enum CapacityAnalysis {
     let recommended = busiestPlan.recommended
     // The explanations and the budget need only the plans: they run beside the replays (each replay is one
     // simulation on one core), on a thread of their own.
-    let beside = ResultSlots<([PlanExplanation?], [FrontierPoint], [CapacityReport.GrowthScenario], Double)>(count: 1)
+    let beside = ResultSlots<
+      ([PlanExplanation?], [FrontierPoint], [CapacityReport.GrowthScenario], EscalationSweep?, Double)
+    >(count: 1)
     let besideDone = DispatchGroup()
     DispatchQueue.global().async(group: besideDone) {
       let started = Date()
       let explanations = explain(model: model, workload: workload, plans: plans, seed: options.seed)
       let (frontier, growth) = budget(
         model: model, workload: workload, options: options, recommended: recommended?.configuration)
-      beside[0] = (explanations, frontier, growth, Date().timeIntervalSince(started))
+      let escalation = options.escalation.flatMap { request in
+        EscalationSweep.applies(request, to: model)
+          ? try? EscalationSweep.run(
+            request, model: model, arrivals: workload.busiestArrivals, seed: options.seed, budget: options.budget)
+          : nil
+      }
+      beside[0] = (explanations, frontier, growth, escalation, Date().timeIntervalSince(started))
     }
     var replays: [ReplayResult] = []
     var baselineReplays: [ReplayResult] = []
@@ -296,14 +296,16 @@ public enum CapacityAnalysis {
 
     progress(0.9, "explanations, cost against SLO and growth scenarios")
     besideDone.wait()
-    let (explanations, frontier, growth, besideSeconds) = beside[0]!
+    let (explanations, frontier, growth, escalation, besideSeconds) = beside[0]!
     phase("budget and explanations (after the replay)")
     timings["budget and explanations (beside the replay)"] = besideSeconds
 
-    return CapacityReport(
+    var report = CapacityReport(
       model: model, options: options, workload: workload, figures: figures, ingestion: set.reports, plans: plans,
       explanations: explanations, replays: replays, baselineReplays: baselineReplays, frontier: frontier,
       growth: growth, timings: timings)
+    report.escalation = escalation
+    return report
   }
 }
 

@@ -138,6 +138,8 @@ public struct CapacityReport: Sendable, Equatable, Codable {
   public var latencyCDFMs: [Double]
   public var frontier: [FrontierPoint]
   public var growth: [GrowthScenario]
+  /// The cascade what-if (`--sweep-edge`), when asked for and the pipeline has the edge.
+  public var escalation: EscalationSweep? = nil
   /// Windows whose SLO cannot be met.
   public var unattainableWindows: Int
   public var assumptions: [String]

@@ -104,15 +104,7 @@ extension Planner {
     for m in multipliers.sorted() {
       let slo = model.inputs.pipeline.slo.latencyMs * m
       let planner = Planner(oracle: FeasibilityOracle(model: model, arrivals: arrivals, seed: seed, sloMs: slo))
-      var result = planner.optimal(
-        budget: budget, incumbents: (previous.map { [("tighter SLO", $0)] } ?? []) + incumbents)
-      // A search that stops without a plan falls back on greedy's; an unproven plan is descended from.
-      if case .failure(let why) = result, case .success(var g) = planner.greedy() {
-        g.provenOptimal = false
-        g.lowerBoundPerHour = why.lowerBoundPerHour.map { min($0, g.costPerHour) }
-        result = .success(g)
-      }
-      switch result.map({ planner.descend(from: $0) }) {
+      switch planner.bestPlan(budget: budget, incumbents: (previous.map { [("tighter SLO", $0)] } ?? []) + incumbents) {
       case .success(let plan):
         points.append(
           FrontierPoint(

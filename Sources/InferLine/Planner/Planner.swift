@@ -188,6 +188,20 @@ public struct Planner: Sendable {
     return .success(plan(method: "greedy", config, answer, steps: steps))
   }
 
+  /// The plan the tool stands behind on one workload: the search's; when its budget runs out without a plan,
+  /// InferLine's greedy plan (unproven, under the search's bound); and from an unproven plan, `descend(from:)`.
+  public func bestPlan(
+    budget: SearchBudget, incumbents: [(name: String, configuration: PipelineConfiguration)] = []
+  ) -> Result<Plan, Unattainable> {
+    var result = optimal(budget: budget, incumbents: incumbents)
+    if case .failure(let why) = result, case .success(var g) = greedy() {
+      g.provenOptimal = false
+      g.lowerBoundPerHour = why.lowerBoundPerHour.map { min($0, g.costPerHour) }
+      result = .success(g)
+    }
+    return result.map { descend(from: $0) }
+  }
+
   // MARK: - Descent from an unproven plan
 
   /// Configurations one step cheaper than `c`: per stage, a replica fewer, and the next cheaper hardware with the

@@ -119,6 +119,11 @@ enum BuiltInTemplates {
 <div class="table"><table><thead><tr><th>traffic</th><th>$/h</th><th>plan</th></tr></thead><tbody>
 {{#growth}}<tr><td>{{factor}}</td><td class="n">{{cost}}</td><td>{{plan}}</td></tr>
 {{/growth}}</tbody></table></div>
+{{#escalation}}<h3>What-if: the share of queries escalated along {{edge}}</h3>
+<p>The busiest window re-planned with the edge's probability set to each value (the pipeline file gives {{current}}); routes are drawn with the same seed, so a query escalated at one probability is escalated at every higher one. A stricter cascade threshold or a more confident first model moves the probability.</p>
+<div class="table"><table><thead><tr><th>probability</th><th>$/h</th><th>P{{percentile}}</th><th>plan</th><th>proof</th></tr></thead><tbody>
+{{#points}}<tr><td>{{probability}}</td><td class="n">{{cost}}</td><td class="n">{{latency}}</td><td>{{plan}}</td><td>{{proof}}</td></tr>
+{{/points}}</tbody></table></div>{{/escalation}}
 </section>
 
 <section id="method">

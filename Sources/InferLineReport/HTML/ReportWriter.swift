@@ -293,6 +293,20 @@ public enum ReportWriter {
       "chartLatencyCDF": charts["latency-cdf"] ?? "", "chartFrontier": charts["cost-vs-slo"] ?? "",
     ]
     if r.unattainableWindows > 0 { context["unattainable"] = r.unattainableWindows }
+    if let e = r.escalation {
+      context["escalation"] =
+        [
+          "edge": "\(e.parent) -> \(e.child)", "current": String(format: "%g", e.current),
+          "points": e.points.map { p -> [String: Any] in
+            [
+              "probability": String(format: "%g", p.probability) + (p.probability == e.current ? " (today)" : ""),
+              "cost": money(p.costPerHour), "latency": p.percentileLatencyMs.map(latencyText) ?? "",
+              "plan": p.configuration == nil ? (p.note ?? "none") : describe(p.configuration, r),
+              "proof": p.provenOptimal == true ? "proven optimal" : (p.configuration == nil ? "" : "not proven"),
+            ]
+          },
+        ] as [String: Any]
+    }
     if let p = r.previous {
       context["previous"] =
         [

@@ -85,3 +85,51 @@ import Testing
     #expect(end.steps.count >= start.steps.count)
   }
 }
+
+extension SmallInstance {
+  /// The same instance with its first edge's probability set to `p` (for the escalation what-if).
+  init(_ other: SmallInstance, firstEdgeProbability p: Double) {
+    var inputs = other.inputs
+    inputs.pipeline.edges[0].probability = p
+    self.inputs = inputs
+    model = PipelineModel(inputs)
+    arrivals = other.arrivals
+  }
+}
+
+@Suite struct EscalationSweepTests {
+  /// Each point of the sweep is the cheapest plan at that probability: against exhaustive enumeration on small
+  /// two-stage instances, with the routes drawn with the same seed.
+  @Test(arguments: [1, 2, 3] as [UInt64])
+  func eachProbabilityGetsTheExhaustiveOptimum(seed: UInt64) throws {
+    let instance = SmallInstance(seed: seed, stages: 2, hardware: 2)
+    let spec = instance.inputs.pipeline
+    let request = EscalationSweep.Request(
+      parent: spec.stages[spec.edges[0].parent].name, child: spec.stages[spec.edges[0].child].name,
+      probabilities: [0, 0.3, 0.7, 1])
+    let sweep = try EscalationSweep.run(
+      request, model: instance.model, arrivals: instance.arrivals, seed: 7, budget: .standard)
+    #expect(sweep.current == spec.edges[0].probability)
+    for point in sweep.points {
+      let brute = SmallInstance(instance, firstEdgeProbability: point.probability).bruteForce()
+      #expect(point.costPerHour == brute, "p = \(point.probability): \(point.costPerHour ?? -1) vs \(brute ?? -1)")
+      if point.costPerHour != nil {
+        #expect(point.provenOptimal == true)
+        #expect((point.percentileLatencyMs ?? .infinity) <= Double(instance.model.slo) / 1e6)
+      }
+    }
+  }
+
+  @Test func aBadEdgeOrProbabilityIsRefusedWithTheForm() throws {
+    #expect(try EscalationSweep.Request.parse("cheap -> expensive = 0.1, 0.5").probabilities == [0.1, 0.5])
+    for bad in ["cheap = 0.1", "cheap -> expensive", "a -> b = 1.5", "a -> b = x", "-> b = 0.1"] {
+      #expect(throws: InputError.self, "\(bad)") { try EscalationSweep.Request.parse(bad) }
+    }
+    let instance = SmallInstance(seed: 1, stages: 2)
+    #expect {
+      try EscalationSweep.run(
+        .init(parent: "s1", child: "s0", probabilities: [0.5]), model: instance.model, arrivals: instance.arrivals,
+        seed: 7, budget: .standard)
+    } throws: { ($0 as? InputError)?.description.contains("name one of its edges: s0 -> s1") == true }
+  }
+}
