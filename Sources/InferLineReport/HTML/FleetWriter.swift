@@ -215,14 +215,20 @@ extension ReportWriter {
     if let peak = fleetPeak(f) {
       lines.append("- Busiest window: \(instant(peak.start, f)), $\(money(peak.costPerHour))/h planned")
     }
+    let tuner = f.totals.policies.first { $0.policy == "inferline" }
+    if let tuner {
+      lines.append(
+        "- InferLine tuner (recommended): $\(money(tuner.costPerDay))/day, \(percent(tuner.missRate)) over the SLO; \(fleetSavingExplanation(tuner: tuner, alternative: tuner))"
+      )
+    }
     for p in f.totals.policies where p.policy != "inferline" {
-      let tuner = f.totals.policies.first { $0.policy == "inferline" }
       let saving =
         tuner.map {
           p.costPerDay > 0 ? String(format: "%.1f%%", (p.costPerDay - $0.costPerDay) / p.costPerDay * 100) : "n/a"
         } ?? "n/a"
+      let why = tuner.map { "; \(fleetSavingExplanation(tuner: $0, alternative: p))" } ?? ""
       lines.append(
-        "- \(MarkdownText.escape(p.policy)): $\(money(p.costPerDay))/day, \(percent(p.missRate)) over the SLO; InferLine saves \(saving)"
+        "- \(MarkdownText.escape(p.policy)): $\(money(p.costPerDay))/day, \(percent(p.missRate)) over the SLO; InferLine saves \(saving)\(MarkdownText.escape(why))"
       )
     }
     for r in f.pipelines {
