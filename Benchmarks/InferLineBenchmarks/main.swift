@@ -367,6 +367,7 @@ func replayDayBenchmark(rate: Double, pipelines: [String]) {
     replay("hpa from the busiest plan", peak, peakArrivals, .hpa(HorizontalPodAutoscaler()))
     replay("ray serve from the busiest plan", peak, peakArrivals, .ray(RayServeAutoscaler()))
     replay("knative kpa from the busiest plan", peak, peakArrivals, .kpa(KnativeAutoscaler()))
+    replay("predictive (what-if) from the busiest plan", peak, peakArrivals, .predictive(PredictiveScaler()))
     if let cg = peakPlan.baselines.first(where: { $0.name == "CG-Peak" }) {
       replay("CG-Peak, static", cg.configuration, peakArrivals, .fixed, unit: true)
       let cgMean = meanPlan.baselines.first(where: { $0.name == "CG-Peak" })?.configuration ?? cg.configuration

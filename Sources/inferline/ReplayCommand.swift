@@ -23,7 +23,7 @@ extension InferLineCommand {
     @OptionGroup var log: LogOptions
     @OptionGroup var search: SearchOptions
 
-    @Option(help: "Policy: inferline, hpa, ray, kpa, static or all.")
+    @Option(help: "Policy: inferline, hpa, ray, kpa, static, predictive (a what-if: MArk-style forecasting) or all.")
     var policy: String = "inferline"
 
     @Option(help: "Configuration file to start from instead of planning the busiest window.")
@@ -40,8 +40,10 @@ extension InferLineCommand {
 
     func policies() throws -> [ScalingPolicy] {
       if policy == "all" { return CapacityAnalysis.standardPolicies }
+      if policy == "predictive" { return [.predictive(PredictiveScaler())] }
       guard let p = CapacityAnalysis.standardPolicies.first(where: { $0.name == policy }) else {
-        throw ValidationError("--policy must be inferline, hpa, ray, kpa, static or all (got '\(policy)')")
+        throw ValidationError(
+          "--policy must be inferline, hpa, ray, kpa, static, predictive or all (got '\(TerminalText.safe(policy))')")
       }
       return [p]
     }

@@ -100,6 +100,22 @@ public struct KnativeAutoscaler: Sendable, Equatable, Codable {
   public init() {}
 }
 
+/// Predictive scaling (after MArk): forecast the rate one provisioning delay ahead with Holt's linear smoothing
+/// and provision for it now. `PredictiveController` says how.
+public struct PredictiveScaler: Sendable, Equatable, Codable {
+  /// Seconds between decisions, and the width of the rate samples the forecast smooths.
+  public var tick: Double = 10
+  /// Holt's level smoothing (alpha): how fast the level follows the rate.
+  public var levelSmoothing: Double = 0.5
+  /// Holt's trend smoothing (beta): how fast the trend follows the level's changes.
+  public var trendSmoothing: Double = 0.2
+  /// How far above the planned rate the forecast may go before it asks for more replicas (10%, as the tuner).
+  public var tolerance: Double = 0.1
+  /// Seconds the need must stay lower before scaling down (at least the hardware's provisioning delay).
+  public var hold: Double = 60
+  public init() {}
+}
+
 /// Which autoscaler a replay runs.
 public enum ScalingPolicy: Sendable, Equatable {
   /// No scaling: the configuration stays as given all day.
@@ -108,6 +124,8 @@ public enum ScalingPolicy: Sendable, Equatable {
   case hpa(HorizontalPodAutoscaler)
   case ray(RayServeAutoscaler)
   case kpa(KnativeAutoscaler)
+  /// A what-if, not among the report's standard policies: `replay --policy predictive`.
+  case predictive(PredictiveScaler)
 
   /// The policy's controller for one replay: the table from a policy to its type.
   func controller(_ context: PolicyContext) -> any ReplicaController {
@@ -117,6 +135,7 @@ public enum ScalingPolicy: Sendable, Equatable {
     case .hpa(let p): HorizontalPodAutoscalerController(p, context)
     case .ray(let p): RayServeController(p, context)
     case .kpa(let p): KnativeController(p, context)
+    case .predictive(let p): PredictiveController(p, context)
     }
   }
 
@@ -127,6 +146,7 @@ public enum ScalingPolicy: Sendable, Equatable {
     case .hpa: "hpa"
     case .ray: "ray"
     case .kpa: "kpa"
+    case .predictive: "predictive"
     }
   }
 }

@@ -169,6 +169,37 @@ struct OneStage {
     #expect(run.simulation.fractionOverSLO ?? 1 < 0.01, "\(run.simulation.fractionOverSLO ?? 1)")
   }
 
+  // MARK: Predictive scaling (a what-if)
+
+  /// A ten-minute ramp from 100 to 400 q/s with a 60 s provisioning delay: the predictive policy forecasts one
+  /// delay ahead and reaches the ramp's end count before the reactive paper rule does, with no more misses.
+  @Test func aRampIsProvisionedAheadOfItself() throws {
+    let stage = OneStage(provisioningDelay: 60)
+    let planning = poisson(100, 0, 600, seed: 31)
+    var day = poisson(100, 0, 120, seed: 32)
+    for k in 0..<20 {  // 100 -> 400 q/s in 30 s steps from 120 s to 720 s
+      day += poisson(100 + 15 * Double(k + 1), 120 + 30 * Double(k), 150 + 30 * Double(k), seed: 40 + UInt64(k))
+    }
+    day += poisson(400, 720, 900, seed: 61)
+    day.sort()
+    let predictive = try course(
+      .predictive(PredictiveScaler()), day: day, planning: planning, replicas: 2, stage: stage)
+    let reactive = try course(.inferline(Self.paperRule), day: day, planning: planning, replicas: 2, stage: stage)
+    func reaches(_ run: Replay.Course, _ k: Int) -> Int64? { run.decided[0].first { $0.replicas >= k }?.time }
+    let early = try #require(reaches(predictive, 7), "\(predictive.decided[0].map(\.replicas))")
+    let late = try #require(reaches(reactive, 7), "\(reactive.decided[0].map(\.replicas))")
+    #expect(early < late, "predictive at \(early / second) s, reactive at \(late / second) s")
+    #expect((predictive.simulation.fractionOverSLO ?? 1) <= (reactive.simulation.fractionOverSLO ?? 1))
+  }
+
+  /// Steady traffic at the planned rate: the forecast does not chase noise into flapping.
+  @Test func aSteadyForecastDoesNotFlap() throws {
+    let planning = poisson(100, 0, 600, seed: 33)
+    let day = poisson(100, 0, 900, seed: 34)
+    let run = try course(.predictive(PredictiveScaler()), day: day, planning: planning, replicas: 2)
+    #expect(run.decided[0].count <= 3, "\(run.decided[0].map(\.replicas))")
+  }
+
   @Test func aStepUpScalesAtTheFirstTickThatSeesItAndServesOneDelayLater() throws {
     let planning = poisson(100, 0, 600, seed: 1)
     // 100 q/s for 120 s, then 400 q/s.

@@ -1,0 +1,80 @@
+/// Predictive scaling (after MArk, ATC'19) in closed loop: every tick it forecasts the pipeline's arrival rate one
+/// provisioning delay ahead and provisions for it now, so a ramp's replicas are serving when the load arrives.
+///
+/// The forecast is Holt's linear (double exponential) smoothing of the rate per tick: a level and a trend, no
+/// training, and a forecast `level + trend x steps` for any horizon. MArk forecasts with ARIMA or an LSTM over
+/// history; the seasonal alternative (the same hour of earlier days) needs a log of several days, and a night's log
+/// is one. The need is the paper's proportional rule on the forecast: `ceil(k_plan x max(forecast, now) /
+/// r_plan)` with `r_plan` the planning trace's mean rate, within the same 10% band as the tuner; it scales up at
+/// once and down only after the need has stayed lower for a hold no shorter than the provisioning delay.
+struct PredictiveController: ReplicaController {
+  let settings: PredictiveScaler
+  let interval: Int64
+  let first: Int64
+  let initial: [Int]
+  /// The rate over each tick (queries per second), `rates[i]` for the tick ending at `first + (i + 1) x tick`.
+  let rates: [Double]
+  /// The planning trace's mean rate.
+  let planned: Double
+  /// Per stage, the forecast horizon in ticks (its provisioning delay, at least one tick).
+  let horizon: [Double]
+  let holdTicks: [Int]
+  var level: Double? = nil
+  var trend = 0.0
+  var recent: [[Int]]
+  var lastUp: [Int64]
+
+  init(_ settings: PredictiveScaler, _ context: PolicyContext) {
+    self.settings = settings
+    let tick = nanoseconds(settings.tick)
+    interval = tick
+    first = context.arrivals.first ?? 0
+    initial = context.initial
+    rates = RateSeries.meanRate(context.arrivals, ticks: RateSeries.ticks(context.arrivals, tick: tick), window: tick)
+    planned = max(PipelineModel.meanRate(context.planning), 1e-9)
+    horizon = context.models.map { max(1, Double($0.provisioningDelay) / Double(tick)) }
+    holdTicks = context.models.map { m in
+      max(1, Int((Double(max(nanoseconds(settings.hold), m.provisioningDelay)) / Double(tick)).rounded(.up)))
+    }
+    recent = Array(repeating: [], count: context.models.count)
+    lastUp = Array(repeating: .min, count: context.models.count)
+  }
+
+  mutating func sample(at time: Int64, _ stages: [ClosedLoopSimulation.StageObservation]) {}
+
+  /// The fewest replicas of stage s for `rate` at the plan's utilisation.
+  func replicas(_ s: Int, for rate: Double) -> Int {
+    max(1, Int((Double(initial[s]) * rate / planned - 1e-9).rounded(.up)))
+  }
+
+  mutating func decide(at time: Int64, decided: [Int], serving: [Int]) -> [Int] {
+    let i = Int((time - first) / interval) - 1
+    guard i >= 0, i < rates.count else { return decided }
+    let now = rates[i]
+    if let previous = level {
+      let next = settings.levelSmoothing * now + (1 - settings.levelSmoothing) * (previous + trend)
+      trend = settings.trendSmoothing * (next - previous) + (1 - settings.trendSmoothing) * trend
+      level = next
+    } else {
+      level = now
+    }
+    var wanted = decided
+    for s in decided.indices {
+      let forecast = max(0, level! + trend * horizon[s])
+      let rate = max(forecast, now)
+      let up = replicas(s, for: rate)
+      let down = replicas(s, for: rate * (1 + settings.tolerance))
+      recent[s].append(down)
+      if recent[s].count > holdTicks[s] { recent[s].removeFirst() }
+      if up > decided[s] {
+        wanted[s] = max(up, down)
+        lastUp[s] = time
+      } else if recent[s].count == holdTicks[s], recent[s].allSatisfy({ $0 < decided[s] }),
+        lastUp[s] == .min || time - lastUp[s] >= Int64(holdTicks[s]) * interval
+      {
+        wanted[s] = recent[s].max()!
+      }
+    }
+    return wanted
+  }
+}
