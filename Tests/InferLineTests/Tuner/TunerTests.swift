@@ -192,6 +192,35 @@ struct OneStage {
     #expect((predictive.simulation.fractionOverSLO ?? 1) <= (reactive.simulation.fractionOverSLO ?? 1))
   }
 
+  /// Two days with a daily step (4 q/s, then 16 q/s from 12:00 to 12:30): on the second day the seasonal forecast
+  /// has the step's replicas decided a provisioning delay before noon, where the reactive rule can only follow it.
+  @Test func aDailyStepIsProvisionedBeforeItComesOnTheSecondDay() throws {
+    let stage = OneStage(provisioningDelay: 60)
+    let day: Double = 86_400
+    var log: [Int64] = []
+    for d in 0..<2 {
+      let o = Double(d) * day
+      log +=
+        poisson(4, o, o + 43_200, seed: 70 + UInt64(d)) + poisson(16, o + 43_200, o + 45_000, seed: 72 + UInt64(d))
+        + poisson(4, o + 45_000, o + day, seed: 74 + UInt64(d))
+    }
+    log.sort()
+    let planning = log.filter { $0 < 3600 * second }
+    let predictive = try course(
+      .predictive(PredictiveScaler()), day: log, planning: planning, replicas: 1, stage: stage)
+    let timeline = ReplicaTimeline(stage: "m", hardware: "G", points: predictive.decided[0])
+    let noon2 = Int64(day + 43_200) * second
+    // Decided a provisioning delay (60 s) before noon, so serving when the step comes (ticks fall on whole
+    // seconds from the first arrival, a fraction of a second past the hour).
+    #expect(
+      timeline.replicas(at: noon2 - 55 * second) >= 4,
+      "\(timeline.points.filter { $0.time > noon2 - 600 * second }.prefix(5))")
+    let serving = try #require(predictive.changes.first { $0.time > noon2 - 3600 * second && $0.replicas >= 4 })
+    #expect(serving.time <= noon2 + second, "serving 4 from \(Double(serving.time - noon2) / 1e9) s after noon")
+    // On the first day there is no yesterday: it can only follow the step.
+    #expect(timeline.replicas(at: 43_200 * second) < 4)
+  }
+
   /// Steady traffic at the planned rate: the forecast does not chase noise into flapping.
   @Test func aSteadyForecastDoesNotFlap() throws {
     let planning = poisson(100, 0, 600, seed: 33)

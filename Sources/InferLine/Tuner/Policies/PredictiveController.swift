@@ -2,9 +2,10 @@
 /// provisioning delay ahead and provisions for it now, so a ramp's replicas are serving when the load arrives.
 ///
 /// The forecast is Holt's linear (double exponential) smoothing of the rate per tick: a level and a trend, no
-/// training, and a forecast `level + trend x steps` for any horizon. MArk forecasts with ARIMA or an LSTM over
-/// history; the seasonal alternative (the same hour of earlier days) needs a log of several days, and a night's log
-/// is one. The need is the paper's proportional rule on the forecast: `ceil(k_plan x max(forecast, now) /
+/// training, and a forecast `level + trend x steps` for any horizon (MArk forecasts with ARIMA or an LSTM over
+/// history). From the second day of a log that spans several, the forecast is seasonal instead: the rate one horizon
+/// ahead on the day before, scaled by how today's last hour compares with the same hour yesterday, so a daily
+/// step (a batch job at noon) is provisioned before it comes, which no trend can do. The need is the paper's proportional rule on the forecast: `ceil(k_plan x max(forecast, now) /
 /// r_plan)` with `r_plan` the planning trace's mean rate, within the same 10% band as the tuner; it scales up at
 /// once and down only after the need has stayed lower for a hold no shorter than the provisioning delay.
 struct PredictiveController: ReplicaController {
@@ -19,6 +20,9 @@ struct PredictiveController: ReplicaController {
   /// Per stage, the forecast horizon in ticks (its provisioning delay, at least one tick).
   let horizon: [Double]
   let holdTicks: [Int]
+  /// Ticks in a day, and the prefix sums of `rates` (for hourly means).
+  let ticksPerDay: Int
+  let cumulative: [Double]
   var level: Double? = nil
   var trend = 0.0
   var recent: [[Int]]
@@ -38,6 +42,31 @@ struct PredictiveController: ReplicaController {
     }
     recent = Array(repeating: [], count: context.models.count)
     lastUp = Array(repeating: .min, count: context.models.count)
+    ticksPerDay = Int(86_400_000_000_000 / tick)
+    var sum = 0.0
+    cumulative =
+      [0]
+      + rates.map {
+        sum += $0
+        return sum
+      }
+  }
+
+  /// Mean rate over ticks `[from, to)`, clamped to the log.
+  func meanRate(from: Int, to: Int) -> Double {
+    let a = max(0, min(from, rates.count)), b = max(a, min(to, rates.count))
+    return b > a ? (cumulative[b] - cumulative[a]) / Double(b - a) : 0
+  }
+
+  /// The seasonal forecast for tick i + h from the day before, or nil in the log's first day (and a day later
+  /// than the log's first hour).
+  func seasonal(at i: Int, horizon h: Int) -> Double? {
+    let hour = Int(3_600_000_000_000 / interval)
+    guard i - ticksPerDay - hour >= 0, i + h - ticksPerDay < rates.count else { return nil }
+    let yesterday = meanRate(from: i - ticksPerDay - hour + 1, to: i - ticksPerDay + 1)
+    let today = meanRate(from: i - hour + 1, to: i + 1)
+    let ahead = meanRate(from: i + h - ticksPerDay - 1, to: i + h - ticksPerDay + 2)  // three ticks around it
+    return yesterday > 0 ? ahead * today / yesterday : ahead
   }
 
   mutating func sample(at time: Int64, _ stages: [ClosedLoopSimulation.StageObservation]) {}
@@ -60,7 +89,9 @@ struct PredictiveController: ReplicaController {
     }
     var wanted = decided
     for s in decided.indices {
-      let forecast = max(0, level! + trend * horizon[s])
+      // Seasonal: one tick further than the delay, so the replicas serve from the start of the tick that needs them.
+      let forecast =
+        seasonal(at: i, horizon: Int(horizon[s].rounded(.up)) + 1) ?? max(0, level! + trend * horizon[s])
       let rate = max(forecast, now)
       let up = replicas(s, for: rate)
       let down = replicas(s, for: rate * (1 + settings.tolerance))
