@@ -33,7 +33,8 @@ public enum WorkloadDrift {
       lines.append(
         String(
           format: "workload: %@ at %@ windows: the peak is %.1fx the mean rate, was %.1fx (%@)",
-          b.change > 0 ? "burstier" : "smoother", DurationText.describe(nanoseconds: Int64(b.seconds * 1e9)),
+          b.change > 0 ? "burstier" : "smoother",
+          b.seconds < 1 ? String(format: "%.3g ms", b.seconds * 1000) : String(format: "%.3g s", b.seconds),
           b.after, b.before, percent(b.change)))
     }
     if let before = busiestHour(old), let after = busiestHour(new), before != after,
