@@ -160,7 +160,7 @@ extension InferLineCommand {
       }
       var fleetReport = FleetReport(pipelines: reports, unplannedQueries: unplanned, seed: seed)
       if let old = previousReport {
-        fleetReport.previous = FleetReport.Comparison(
+        fleetReport.previous = CapacityReport.Comparison(
           previousGeneratedAt: old.generatedAt, previousCostPerDay: old.totals.costPerDay,
           costPerDayChange: fleetReport.totals.costPerDay - old.totals.costPerDay,
           changes: fleetReport.differences(from: old))

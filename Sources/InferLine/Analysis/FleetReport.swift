@@ -31,20 +31,6 @@ public struct FleetReport: Sendable, Equatable, Codable {
     public var unattainableWindows: Int
   }
 
-  public struct Comparison: Sendable, Equatable, Codable {
-    public var previousGeneratedAt: String
-    public var previousCostPerDay: Double
-    public var costPerDayChange: Double
-    public var changes: [String]
-
-    public init(previousGeneratedAt: String, previousCostPerDay: Double, costPerDayChange: Double, changes: [String]) {
-      self.previousGeneratedAt = previousGeneratedAt
-      self.previousCostPerDay = previousCostPerDay
-      self.costPerDayChange = costPerDayChange
-      self.changes = changes
-    }
-  }
-
   public var schemaVersion: Int
   /// Always `FleetReport.kind`.
   public var kind: String
@@ -57,7 +43,8 @@ public struct FleetReport: Sendable, Equatable, Codable {
   /// Queries in the logs of pipelines no `--pipeline` file names: not planned, counted here and shown.
   public var unplannedQueries: [String: Int]
   public var totals: Totals
-  public var previous: Comparison?
+  /// The comparison with the previous night's fleet (`--previous`), in the shape a single report uses.
+  public var previous: CapacityReport.Comparison?
 
   /// Sums the pipelines' reports.
   public init(pipelines: [CapacityReport], unplannedQueries: [String: Int] = [:], seed: UInt64) {

@@ -119,3 +119,40 @@ struct SampleWindow {
     return v.isEmpty ? 0 : v.reduce(0, +) / Double(v.count)
   }
 }
+
+/// The scaling rule InferLine's tuner and the predictive what-if share: up at once when the need exceeds the
+/// replicas decided (to the need with the band's headroom), down only after the banded need has stayed lower for a
+/// hold no shorter than the provisioning delay, and as long since the last scale-up, to the largest need over it.
+struct HeldScaling {
+  let interval: Int64
+  /// Per stage, the hold in ticks.
+  let holdTicks: [Int]
+  var recent: [[Int]]
+  var lastUp: [Int64]
+
+  /// - Parameters: hold: seconds; interval: nanoseconds between decisions.
+  init(models: [StageModel], hold: Double, interval: Int64) {
+    self.interval = interval
+    holdTicks = models.map { m in
+      max(1, Int((Double(max(nanoseconds(hold), m.provisioningDelay)) / Double(interval)).rounded(.up)))
+    }
+    recent = Array(repeating: [], count: models.count)
+    lastUp = Array(repeating: .min, count: models.count)
+  }
+
+  /// Stage s's replicas after a tick at `time` whose need is `up` (and `down` with the band's headroom).
+  mutating func next(_ s: Int, up: Int, down: Int, decided: Int, at time: Int64) -> Int {
+    recent[s].append(down)
+    if recent[s].count > holdTicks[s] { recent[s].removeFirst() }
+    if up > decided {
+      lastUp[s] = time
+      return max(up, down)  // scale up at once, with the band's headroom
+    }
+    if recent[s].count == holdTicks[s], recent[s].allSatisfy({ $0 < decided }),
+      lastUp[s] == .min || time - lastUp[s] >= Int64(holdTicks[s]) * interval
+    {
+      return recent[s].max()!  // lower for the whole hold
+    }
+    return decided
+  }
+}

@@ -160,13 +160,7 @@ extension ReportWriter {
       "chartPolicies": charts["fleet-policies"] ?? "", "chartHours": charts["fleet-windows"] ?? "",
     ]
     if f.totals.unattainableWindows > 0 { context["unattainable"] = f.totals.unattainableWindows }
-    if let p = f.previous {
-      context["previous"] =
-        [
-          "previousGeneratedAt": p.previousGeneratedAt, "previousCostPerDay": money(p.previousCostPerDay),
-          "costChange": String(format: "%+.2f", p.costPerDayChange), "changes": p.changes,
-        ] as [String: Any]
-    }
+    if let p = f.previous { context["previous"] = previousContext(p) }
     return context
   }
 
@@ -242,11 +236,7 @@ extension ReportWriter {
     if f.totals.unattainableWindows > 0 {
       lines.append("- **\(f.totals.unattainableWindows) window(s) cannot meet their SLO**")
     }
-    if let p = f.previous {
-      lines.append(
-        "- Since the previous report: \(String(format: "%+.2f", p.costPerDayChange)) $/day; "
-          + (p.changes.isEmpty ? "no plan changes" : MarkdownText.escape(p.changes.joined(separator: "; "))))
-    }
+    if let p = f.previous { lines.append(previousMarkdown(p)) }
     lines.append("")
     lines.append("Seed \(f.seed), inferline \(f.toolVersion), generated \(f.generatedAt).")
     return lines.joined(separator: "\n") + "\n"
@@ -261,12 +251,7 @@ extension ReportWriter {
     {
       do {
         let fleet = try decoder().decode(FleetReport.self, from: data)
-        guard fleet.schemaVersion <= CapacityReport.currentSchemaVersion else {
-          throw InputError(
-            file: path,
-            "report schema \(fleet.schemaVersion) is newer than this inferline's (\(CapacityReport.currentSchemaVersion))",
-            fix: "update inferline")
-        }
+        try checkSchema(fleet.schemaVersion, path: path)
         return (fleet, true)
       } catch let e as InputError {
         throw e

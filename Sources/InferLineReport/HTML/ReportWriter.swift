@@ -50,12 +50,7 @@ public enum ReportWriter {
     }
     do {
       let report = try decoder().decode(CapacityReport.self, from: data)
-      guard report.schemaVersion <= CapacityReport.currentSchemaVersion else {
-        throw InputError(
-          file: path,
-          "report schema \(report.schemaVersion) is newer than this inferline's (\(CapacityReport.currentSchemaVersion))",
-          fix: "update inferline")
-      }
+      try checkSchema(report.schemaVersion, path: path)
       return report
     } catch let e as InputError {
       throw e
@@ -307,14 +302,31 @@ public enum ReportWriter {
           },
         ] as [String: Any]
     }
-    if let p = r.previous {
-      context["previous"] =
-        [
-          "previousGeneratedAt": p.previousGeneratedAt, "previousCostPerDay": money(p.previousCostPerDay),
-          "costChange": String(format: "%+.2f", p.costPerDayChange), "changes": p.changes,
-        ] as [String: Any]
-    }
+    if let p = r.previous { context["previous"] = previousContext(p) }
     return context
+  }
+
+  /// The summary's line for the change since the previous report, names Markdown-escaped.
+  static func previousMarkdown(_ p: CapacityReport.Comparison) -> String {
+    "- Since the previous report: \(String(format: "%+.2f", p.costPerDayChange)) $/day; "
+      + (p.changes.isEmpty ? "no plan changes" : MarkdownText.escape(p.changes.joined(separator: "; ")))
+  }
+
+  /// - Throws: `InputError` when a report.json was written by a newer inferline.
+  static func checkSchema(_ version: Int, path: String) throws {
+    guard version <= CapacityReport.currentSchemaVersion else {
+      throw InputError(
+        file: path, "report schema \(version) is newer than this inferline's (\(CapacityReport.currentSchemaVersion))",
+        fix: "update inferline")
+    }
+  }
+
+  /// The "change since the previous report" values, for a pipeline's page and the fleet's alike.
+  static func previousContext(_ p: CapacityReport.Comparison) -> [String: Any] {
+    [
+      "previousGeneratedAt": p.previousGeneratedAt, "previousCostPerDay": money(p.previousCostPerDay),
+      "costChange": String(format: "%+.2f", p.costPerDayChange), "changes": p.changes,
+    ]
   }
 
   /// Reads and parses the report template: a team's own `report.mustache` in `templates`, or the built-in one.
@@ -389,11 +401,7 @@ public enum ReportWriter {
         "- \(MarkdownText.escape(b.policy)): $\(money(b.cost)) over the log, \(percent(b.missRate)) over the SLO")
     }
     if r.unattainableWindows > 0 { lines.append("- **\(r.unattainableWindows) window(s) cannot meet the SLO**") }
-    if let p = r.previous {
-      lines.append(
-        "- Since the previous report: \(String(format: "%+.2f", p.costPerDayChange)) $/day; "
-          + (p.changes.isEmpty ? "no plan changes" : MarkdownText.escape(p.changes.joined(separator: "; "))))
-    }
+    if let p = r.previous { lines.append(previousMarkdown(p)) }
     lines.append("")
     lines.append("Seed \(r.seed), inferline \(r.toolVersion), generated \(r.generatedAt).")
     return lines.joined(separator: "\n") + "\n"

@@ -32,11 +32,9 @@ struct InferLineTunerController: ReplicaController {
   /// `r_stretch(D)` at each size: the envelope of the planning trace's busiest stretch (the verified capacities'
   /// unit); empty without verified capacities.
   let stretchReference: [Double]
-  let holdTicks: [Int]
   /// Per stage, what k replicas carry as a multiple of the stretch's traffic (`[k - 1]`); empty: the paper's rule.
   let capacities: [[Double]]
-  var recent: [[Int]]
-  var lastUp: [Int64]
+  var scaling: HeldScaling
 
   init(_ settings: InferLineTuner, _ context: PolicyContext) {
     self.settings = settings
@@ -51,9 +49,6 @@ struct InferLineTunerController: ReplicaController {
     rates = RateSeries.envelopeRates(
       context.arrivals, ticks: RateSeries.ticks(context.arrivals, tick: tick), sizes: sizes, history: history)
     reference = ArrivalEnvelope(arrivals: context.planning, windowSizes: sizes).rates.map { max($0, 1e-9) }
-    holdTicks = context.models.map { m in
-      max(1, Int((Double(max(nanoseconds(settings.hold), m.provisioningDelay)) / Double(tick)).rounded(.up)))
-    }
     capacities =
       context.capacities.count == context.models.count
       ? context.capacities : Array(repeating: [], count: context.models.count)
@@ -63,8 +58,7 @@ struct InferLineTunerController: ReplicaController {
       : ArrivalEnvelope(arrivals: Replay.busiestStretch(context.planning), windowSizes: sizes).rates.map {
         max($0, 1e-9)
       }
-    recent = Array(repeating: [], count: context.models.count)
-    lastUp = Array(repeating: .min, count: context.models.count)
+    scaling = HeldScaling(models: context.models, hold: settings.hold, interval: tick)
   }
 
   mutating func sample(at time: Int64, _ stages: [ClosedLoopSimulation.StageObservation]) {}
@@ -98,16 +92,7 @@ struct InferLineTunerController: ReplicaController {
       let up = replicas(s, planned: planned, stretch: stretch)
       let band = 1 + settings.tolerance
       let down = replicas(s, planned: planned * band, stretch: stretch * band)
-      recent[s].append(down)
-      if recent[s].count > holdTicks[s] { recent[s].removeFirst() }
-      if up > decided[s] {
-        wanted[s] = max(up, down)  // scale up at once, with the band's headroom
-        lastUp[s] = time
-      } else if recent[s].count == holdTicks[s], recent[s].allSatisfy({ $0 < decided[s] }),
-        lastUp[s] == .min || time - lastUp[s] >= Int64(holdTicks[s]) * interval
-      {
-        wanted[s] = recent[s].max()!  // lower for the whole hold
-      }
+      wanted[s] = scaling.next(s, up: up, down: down, decided: decided[s], at: time)
     }
     return wanted
   }

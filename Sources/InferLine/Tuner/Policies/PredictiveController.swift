@@ -19,14 +19,12 @@ struct PredictiveController: ReplicaController {
   let planned: Double
   /// Per stage, the forecast horizon in ticks (its provisioning delay, at least one tick).
   let horizon: [Double]
-  let holdTicks: [Int]
   /// Ticks in a day, and the prefix sums of `rates` (for hourly means).
   let ticksPerDay: Int
   let cumulative: [Double]
   var level: Double? = nil
   var trend = 0.0
-  var recent: [[Int]]
-  var lastUp: [Int64]
+  var scaling: HeldScaling
 
   init(_ settings: PredictiveScaler, _ context: PolicyContext) {
     self.settings = settings
@@ -37,11 +35,7 @@ struct PredictiveController: ReplicaController {
     rates = RateSeries.meanRate(context.arrivals, ticks: RateSeries.ticks(context.arrivals, tick: tick), window: tick)
     planned = max(PipelineModel.meanRate(context.planning), 1e-9)
     horizon = context.models.map { max(1, Double($0.provisioningDelay) / Double(tick)) }
-    holdTicks = context.models.map { m in
-      max(1, Int((Double(max(nanoseconds(settings.hold), m.provisioningDelay)) / Double(tick)).rounded(.up)))
-    }
-    recent = Array(repeating: [], count: context.models.count)
-    lastUp = Array(repeating: .min, count: context.models.count)
+    scaling = HeldScaling(models: context.models, hold: settings.hold, interval: tick)
     ticksPerDay = Int(86_400_000_000_000 / tick)
     var sum = 0.0
     cumulative =
@@ -95,16 +89,7 @@ struct PredictiveController: ReplicaController {
       let rate = max(forecast, now)
       let up = replicas(s, for: rate)
       let down = replicas(s, for: rate * (1 + settings.tolerance))
-      recent[s].append(down)
-      if recent[s].count > holdTicks[s] { recent[s].removeFirst() }
-      if up > decided[s] {
-        wanted[s] = max(up, down)
-        lastUp[s] = time
-      } else if recent[s].count == holdTicks[s], recent[s].allSatisfy({ $0 < decided[s] }),
-        lastUp[s] == .min || time - lastUp[s] >= Int64(holdTicks[s]) * interval
-      {
-        wanted[s] = recent[s].max()!
-      }
+      wanted[s] = scaling.next(s, up: up, down: down, decided: decided[s], at: time)
     }
     return wanted
   }
