@@ -75,18 +75,63 @@ func lindley(_ arrivals: [Int64], service: Int64) -> Int64 {
   return worst
 }
 
-/// The estimator: a 4-stage pipeline with a branch and a join (a -> b 0.6, a -> c 0.5, b -> d, c -> d), batch 1,
-/// every stage at 80% utilisation, 1 million Poisson queries at 1,000 q/s, one thread.
+/// The estimator on 1 million Poisson queries at 1,000 q/s, every stage at 80% utilisation, batch 1, one replica,
+/// one thread: a 4-stage chain and a tree (one branch), stage by stage against the event-driven simulator as the
+/// baseline (their results must be identical); and a 4-stage pipeline with a branch and a join (a -> b 0.6,
+/// a -> c 0.5, b -> d, c -> d), which only the event-driven simulator runs.
 func estimatorBenchmark(queries: Int) {
   let rate = 1000.0
   let arrivals = TraceGenerator.arrivals(.poisson(rate: rate), duration: Double(queries) / rate, start: 0, seed: 7)
-  let visitShare = [1.0, 0.6, 0.5, 1 - 0.4 * 0.5]
-  let stages = visitShare.map { share in
-    StageService(batchSize: 1, replicas: 1, latencyTable: [Int64(0.8 / (rate * share) * 1e9)])
+  func stages(_ visitShare: [Double]) -> [StageService] {
+    visitShare.map { share in
+      StageService(batchSize: 1, replicas: 1, latencyTable: [Int64(0.8 / (rate * share) * 1e9)])
+    }
   }
+  let n = Double(arrivals.count)
+  print("estimator: \(arrivals.count) queries, 80% utilisation at every stage, batch 1, one replica, one thread")
+
+  // Chain and tree: stage by stage against event by event.
+  let chain = SimulationInput(
+    arrivals: arrivals, stageCount: 4, edges: [(0, 1), (1, 2), (2, 3)], edgeProbabilities: [1, 1, 1],
+    stages: stages([1, 1, 1, 1]), hopDelay: 1_000_000, routes: .drawn(seed: 1), slo: 1_000_000_000)
+  let tree = SimulationInput(
+    arrivals: arrivals, stageCount: 3, edges: [(0, 1), (0, 2)], edgeProbabilities: [0.6, 0.3],
+    stages: stages([1, 0.6, 0.3]), hopDelay: 1_000_000, routes: .drawn(seed: 1), slo: 1_000_000_000)
+  for (name, input) in [("4-stage chain", chain), ("tree (a -> b 0.6, a -> c 0.3)", tree)] {
+    for collect in [false, true] {
+      let label = collect ? "full statistics" : "latencies only "
+      let fastOptions = Estimator.Options(collectWaitPercentiles: collect)
+      let slowOptions = Estimator.Options(collectWaitPercentiles: collect, eventByEvent: true)
+      // Memory first (getrusage's peak only grows), then the best of 5 alternating runs.
+      let before = peakResidentBytes()
+      _ = Estimator.simulate(input, options: fastOptions)
+      let grown = peakResidentBytes() - before
+      var fastTime = Double.infinity, slowTime = Double.infinity
+      var fast: SimulationResult? = nil, slow: SimulationResult? = nil
+      for _ in 0..<5 {
+        let (t1, r1) = best(of: 1) { Estimator.simulate(input, options: fastOptions) }
+        let (t2, r2) = best(of: 1) { Estimator.simulate(input, options: slowOptions) }
+        if t1 < fastTime { (fastTime, fast) = (t1, r1) }
+        if t2 < slowTime { (slowTime, slow) = (t2, r2) }
+      }
+      precondition(
+        fast!.latencies == slow!.latencies && fast!.stages == slow!.stages && fast!.events == slow!.events,
+        "the stage-by-stage simulator must give the event-driven results exactly")
+      let visits = Double(fast!.stageVisits)
+      print(
+        String(
+          format:
+            "  %@, %@: stage by stage %.3f s = %6.2f M stage visits/s; event by event %.3f s = %5.2f M/s; %.1fx; identical results; memory growth %.1f bytes/query",
+          name, label, fastTime, visits / fastTime / 1e6, slowTime, visits / slowTime / 1e6, slowTime / fastTime,
+          Double(grown) / n))
+    }
+  }
+
+  // Branch and join: event by event only.
+  let visitShare = [1.0, 0.6, 0.5, 1 - 0.4 * 0.5]
   let input = SimulationInput(
     arrivals: arrivals, stageCount: 4, edges: [(0, 1), (0, 2), (1, 3), (2, 3)], edgeProbabilities: [0.6, 0.5, 1, 1],
-    stages: stages, routes: .drawn(seed: 1), slo: 1_000_000_000)
+    stages: stages(visitShare), routes: .drawn(seed: 1), slo: 1_000_000_000)
   // Memory first, one run each (getrusage's peak only grows): latencies only, then with wait percentiles.
   let before = peakResidentBytes()
   _ = Estimator.simulate(input, options: .init(collectWaitPercentiles: false))
@@ -99,25 +144,24 @@ func estimatorBenchmark(queries: Int) {
   let oneStage = Int64(0.8 / rate * 1e9)
   let (baseline, _) = best(of: 3) { lindley(arrivals, service: oneStage) }
   let visits = Double(result.stageVisits)
-  print("estimator: \(arrivals.count) queries, 4 stages (branch and join), 80% utilisation, one thread")
+  print("  4 stages with a branch and a join (event by event):")
   print(
     String(
-      format: "  full statistics   %.3f s  %5.2f M queries/s  %5.2f M stage visits/s  %d events", full,
-      Double(arrivals.count) / full / 1e6, visits / full / 1e6, result.events))
+      format: "    full statistics   %.3f s  %5.2f M queries/s  %5.2f M stage visits/s  %d events", full,
+      n / full / 1e6, visits / full / 1e6, result.events))
   print(
     String(
-      format: "  latencies only    %.3f s  %5.2f M queries/s  %5.2f M stage visits/s", lean,
-      Double(arrivals.count) / lean / 1e6, visits / lean / 1e6))
-  print(
-    String(
-      format:
-        "  baseline: Lindley's recursion, one stage, batch 1: %.4f s (%.0f M queries/s); the simulator does %.1f stage visits per query at %.0fx its time per query",
-      baseline, Double(arrivals.count) / baseline / 1e6, visits / Double(arrivals.count), full / baseline))
-  let n = Double(arrivals.count)
+      format: "    latencies only    %.3f s  %5.2f M queries/s  %5.2f M stage visits/s", lean,
+      n / lean / 1e6, visits / lean / 1e6))
   print(
     String(
       format:
-        "  P99 %.2f ms; peak memory growth per query beyond the trace (8 bytes): latencies only %.1f bytes, with wait percentiles %.1f bytes",
+        "    baseline: Lindley's recursion, one stage, batch 1: %.4f s (%.0f M queries/s); the simulator does %.1f stage visits per query at %.0fx its time per query",
+      baseline, n / baseline / 1e6, visits / n, full / baseline))
+  print(
+    String(
+      format:
+        "    P99 %.2f ms; peak memory growth per query beyond the trace (8 bytes): latencies only %.1f bytes, with wait percentiles %.1f bytes",
       Double(result.summary!.p99) / 1e6, Double(afterLean - before) / n, Double(afterFull - before) / n))
 }
 
@@ -468,6 +512,15 @@ case "planner":
   plannerBenchmark(rate: arguments.dropFirst().first.flatMap { Double($0) } ?? 200)
 case "estimator":
   estimatorBenchmark(queries: arguments.dropFirst().first.flatMap { Int($0) } ?? 1_000_000)
+case "estimator-chain":
+  // For profilers: only the 4-stage chain, stage by stage, latencies only, 20 runs.
+  let arrivals = TraceGenerator.arrivals(.poisson(rate: 1000), duration: 1000, start: 0, seed: 7)
+  let chain = SimulationInput(
+    arrivals: arrivals, stageCount: 4, edges: [(0, 1), (1, 2), (2, 3)], edgeProbabilities: [1, 1, 1],
+    stages: (0..<4).map { _ in StageService(batchSize: 1, replicas: 1, latencyTable: [800_000]) },
+    hopDelay: 1_000_000, slo: 1_000_000_000)
+  let (seconds, result) = best(of: 20) { Estimator.simulate(chain, options: .init(collectWaitPercentiles: false)) }
+  print(String(format: "%.4f s, %.2f M stage visits/s", seconds, Double(result.stageVisits) / seconds / 1e6))
 default:
   print(
     "usage: inferline-bench envelope [arrivals] | estimator [queries] | planner [rate] | planner-day [rate] | replay [rate] | replay-day [rate] [pipeline...]"

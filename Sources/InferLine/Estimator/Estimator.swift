@@ -17,15 +17,24 @@ public enum Estimator {
     public var stopWhenInfeasible = false
     /// Keep per-stage queueing delays for their P99 (8 bytes per stage visit).
     public var collectWaitPercentiles = true
+    /// Use the event-driven simulator even where the stage-by-stage one applies (same results; for checks and
+    /// benchmarks).
+    public var eventByEvent = false
 
-    public init(stopWhenInfeasible: Bool = false, collectWaitPercentiles: Bool = true) {
+    public init(stopWhenInfeasible: Bool = false, collectWaitPercentiles: Bool = true, eventByEvent: Bool = false) {
       self.stopWhenInfeasible = stopWhenInfeasible
       self.collectWaitPercentiles = collectWaitPercentiles
+      self.eventByEvent = eventByEvent
     }
   }
 
-  /// Simulates the whole trace.
+  /// Simulates the whole trace: stage by stage where that applies (`StageByStageSimulation`, pipelines without
+  /// joins at fixed replica counts and deterministic service), event by event otherwise.
   public static func simulate(_ input: SimulationInput, options: Options = Options()) -> SimulationResult {
+    if !options.eventByEvent && StageByStageSimulation.applies(to: input) {
+      var simulation = StageByStageSimulation(input: input, options: options)
+      return simulation.run()
+    }
     var state = SimulationState(input: input, options: options)
     return state.run()
   }
@@ -287,7 +296,8 @@ struct SimulationState: ~Copyable {
     routeMask = Slab(repeating: 0, count: input.edges.isEmpty ? 1 : n)
     if case .given(let masks) = input.routes {
       precondition(masks.count == n, "given routes must have one entry per query")
-      for q in 0..<n { routeMask[q] = masks[q] }
+      // Without edges every route is empty (and the mask buffer has one slot).
+      if !input.edges.isEmpty { for q in 0..<n { routeMask[q] = masks[q] } }
     }
     lastFinish = Slab(repeating: 0, count: n)
     for q in 0..<n { lastFinish[q] = input.arrivals[q] }
@@ -464,10 +474,9 @@ struct SimulationState: ~Copyable {
     replicaTime[s] + Int64(active[s]) * (end - lastReplicaChange[s])
   }
 
-  /// The nearest-rank element of a column (quickselect on a copy of its values).
+  /// The nearest-rank element of a column (`Selection.ranks`: no copy).
   static func select(_ column: ScratchColumn<Int64>, rank: Int) -> Int64 {
-    var values = Array(column.buffer)
-    return Selection.select(&values, rank - 1)
+    Selection.ranks([rank - 1], in: column.buffer)[0]
   }
 
   /// A trace arrival: draw the route, then enter every root.

@@ -276,4 +276,39 @@ enum Sim {
       #expect(Selection.select(&copy, k) == sorted[k])
     }
   }
+
+  /// The bucketed summary against sorting on values of every size: negatives, small ones (one per bucket), a
+  /// heavy tail over many bit lengths, many equal values, and never-served queries (Int64.max).
+  @Test func summaryPercentilesAgreeWithSortingAtEverySize() {
+    var rng = SeededGenerator(seed: 32)
+    for trial in 0..<300 {
+      let n = trial % 30 == 0 ? 200_000 : Int(rng.next() % 3_000) + 1
+      let values = (0..<n).map { _ -> Int64 in
+        switch rng.next() % 10 {
+        case 0: return -Int64(rng.next() % 1_000_000)
+        case 1: return Int64(rng.next() % 600)
+        case 2: return .max
+        case 3: return 12_345_678
+        default: return Int64(exp(rng.nextUnitInterval() * 40))
+        }
+      }
+      let sorted = values.sorted()
+      let summary = LatencySummary(latencies: values)
+      #expect(summary.p50 == Percentile(percent: 50).value(inSorted: sorted))
+      #expect(summary.p95 == Percentile(percent: 95).value(inSorted: sorted))
+      #expect(summary.p99 == Percentile(percent: 99).value(inSorted: sorted))
+      #expect(summary.p999 == Percentile(percent: 99.9).value(inSorted: sorted))
+      #expect(summary.max == sorted.last)
+      #expect(summary.mean == values.reduce(0.0) { $0 + Double($1) } / Double(n))
+    }
+    // Every bucket boundary keeps the order: the bucket never decreases as values grow.
+    let edges = (0..<63).flatMap { shift in [Int64(1) << shift - 1, Int64(1) << shift, Int64(1) << shift + 1] }
+    var previous = Selection.bucket(.min)
+    for v in Set(edges + [-1, .max]).sorted() {
+      let b = Selection.bucket(v)
+      #expect(b >= previous && b < Selection.bucketCount, "\(v)")
+      previous = b
+    }
+    #expect(Selection.bucket(.max) == Selection.bucketCount - 1)
+  }
 }

@@ -1,0 +1,479 @@
+import Foundation
+
+/// The simulator's fast path for pipelines without joins: each stage is simulated on its own, in topological
+/// order, one time slice at a time, with the same results as `SimulationState` to the nanosecond.
+///
+/// It applies when every stage has at most one parent (a chain or a tree), service times are deterministic, the
+/// replica counts are fixed and every stage has a replica. Then a stage's events depend only on its own arrivals,
+/// which its parent's finishes create in time order, so nothing needs a global event queue:
+/// - a stage's queue is FIFO and its arrivals come in order, so the queue is a range of its arrival list and a
+///   batch is a sub-range (no copying);
+/// - only the stage's own batch finishes go through a heap (at most one entry per replica), ordered (time,
+///   creation) like the event queue, and they sort before arrivals at the same time;
+/// - a parent's finishes at one time are handled in creation order, so the child's arrivals come out in the
+///   order the event queue would create them;
+/// - while every replica is busy, arrivals before the next finish only join the queue, and are skipped over in
+///   one step.
+/// Slices of about 16,384 trace arrivals keep the arrival lists short (memory is O(slice + queues)) and let a
+/// feasibility check stop soon after the misses exceed the allowance. Every event of a slice at a stage is before
+/// the slice's end, and a parent has handled every finish before that end first, so slicing changes nothing.
+/// A run stopped early has the same verdict and miss count as the event-driven one; its partial statistics
+/// differ (the two have handled different events when they stop).
+/// - Complexity: O(stage visits + batches x log(replicas)); memory about 9 bytes per query (17 with drawn or given
+///   routes that vary) beyond the trace and the result, plus 8 bytes per stage visit with wait percentiles.
+struct StageByStageSimulation: ~Copyable {
+  /// Whether the fast path gives exactly the event-driven simulator's answer for this input.
+  static func applies(to input: SimulationInput) -> Bool {
+    guard case .deterministic = input.serviceTimes, input.replicaChanges.isEmpty, !input.arrivals.isEmpty,
+      input.stages.count == input.stageCount, input.stages.allSatisfy({ $0.replicas >= 1 }),
+      input.edges.count <= 64
+    else { return false }
+    var parents = [Int](repeating: 0, count: input.stageCount)
+    for edge in input.edges { parents[edge.child] += 1 }
+    return parents.allSatisfy { $0 <= 1 }
+  }
+
+  /// A batch in service: when it finishes, its creation order, and its arrivals at the stage (positions).
+  struct Finish {
+    var time: Int64
+    var sequence: UInt64
+    var start: Int
+    var size: Int
+
+    @inline(__always)
+    static func precedes(_ a: Finish, _ b: Finish) -> Bool {
+      a.time != b.time ? a.time < b.time : a.sequence < b.sequence
+    }
+  }
+
+  /// One stage: its arrivals (times and queries, by absolute position `base + i`), queue, replicas and counts.
+  struct Lane {
+    var times: UnsafeMutablePointer<Int64>
+    /// Nil at a root, whose arrivals are the trace itself (query = position).
+    var queries: UnsafeMutablePointer<Int32>?
+    var capacity: Int
+    /// Absolute position of element 0, and one past the last arrival known.
+    var base = 0
+    var end = 0
+    /// Arrivals handled so far; the queue is `served ..< arrived`.
+    var arrived = 0
+    var served = 0
+    var idle: Int
+    var heap: UnsafeMutablePointer<Finish>
+    var heapCount = 0
+    var sequence: UInt64 = 0
+    var lastEvent: Int64 = .min
+    // Statistics, as `SimulationState` keeps them.
+    var visits = 0
+    var batches = 0
+    var busy: Int64 = 0
+    var waitSum = 0.0
+    var batchSizes: UnsafeMutablePointer<Int>
+
+    @inline(__always)
+    mutating func append(time: Int64, query: Int32) {
+      if _slowPath(end - base == capacity) { grow() }
+      times[end - base] = time
+      queries![end - base] = query
+      end += 1
+    }
+
+    /// Room for `count` more arrivals.
+    @inline(__always)
+    mutating func reserve(_ count: Int) {
+      while _slowPath(end - base + count > capacity) { grow() }
+    }
+
+    mutating func grow() {
+      let size = capacity * 2
+      let newTimes = UnsafeMutablePointer<Int64>.allocate(capacity: size)
+      let newQueries = UnsafeMutablePointer<Int32>.allocate(capacity: size)
+      newTimes.moveInitialize(from: times, count: end - base)
+      newQueries.moveInitialize(from: queries!, count: end - base)
+      times.deallocate()
+      queries!.deallocate()
+      times = newTimes
+      queries = newQueries
+      capacity = size
+    }
+
+    /// Drops arrivals that are neither queued nor in a batch still in service.
+    mutating func compact() {
+      guard queries != nil else { return }
+      var keep = served
+      for i in 0..<heapCount { keep = min(keep, heap[i].start) }
+      let drop = keep - base
+      guard drop > 0 else { return }
+      let kept = end - keep
+      (times).update(from: times + drop, count: kept)
+      queries!.update(from: queries! + drop, count: kept)
+      base = keep
+    }
+
+    @inline(__always)
+    mutating func push(_ finish: Finish) {
+      var i = heapCount
+      heapCount += 1
+      while i > 0 {
+        let parent = (i - 1) >> 1
+        guard Finish.precedes(finish, heap[parent]) else { break }
+        heap[i] = heap[parent]
+        i = parent
+      }
+      heap[i] = finish
+    }
+
+    @inline(__always)
+    mutating func popFirst() -> Finish {
+      let first = heap[0]
+      heapCount -= 1
+      if heapCount > 0 {
+        let last = heap[heapCount]
+        var i = 0
+        while true {
+          var child = 2 * i + 1
+          guard child < heapCount else { break }
+          if child + 1 < heapCount && Finish.precedes(heap[child + 1], heap[child]) { child += 1 }
+          guard Finish.precedes(heap[child], last) else { break }
+          heap[i] = heap[child]
+          i = child
+        }
+        heap[i] = last
+      }
+      return first
+    }
+  }
+
+  let input: SimulationInput
+  let options: Estimator.Options
+  let queryCount: Int
+  var lanes: Slab<Lane>
+  /// Children of each stage: `children[childStart[s] ..< childStart[s + 1]]`, with the edge each one takes.
+  let childStart: Slab<Int>
+  let children: Slab<Int>
+  let childEdge: Slab<Int>
+  let order: [Int]
+  let latencyStart: Slab<Int>
+  let hop: Int64
+  let slo: Int64
+  let latency: Slab<Int64>
+  let batchLimit: Slab<Int>
+  /// Per query: the time of its last finish so far.
+  let lastFinish: Slab<Int64>
+  /// Per query, in feasibility checks only: whether it has missed (a full run counts misses from the latencies).
+  let missed: Slab<Bool>?
+  /// Route masks when they vary by query (drawn with a probability below 1, or given); nil when every edge is
+  /// always taken.
+  let routeMasks: Slab<UInt64>?
+  var waits: [ScratchColumn<Int64>]
+  var misses = 0
+  let allowedMisses: Int
+  var events = 0
+  var stopped = false
+
+  init(input: SimulationInput, options: Estimator.Options) {
+    self.input = input
+    self.options = options
+    let stages = input.stageCount
+    let n = input.arrivals.count
+    queryCount = n
+    var parents = [Int](repeating: 0, count: stages)
+    var start = [Int](repeating: 0, count: stages + 1)
+    for e in input.edges {
+      start[e.parent + 1] += 1
+      parents[e.child] += 1
+    }
+    for s in 0..<stages { start[s + 1] += start[s] }
+    var fill = start
+    var childOf = [Int](repeating: 0, count: max(input.edges.count, 1))
+    var edgeOf = [Int](repeating: 0, count: max(input.edges.count, 1))
+    for (k, e) in input.edges.enumerated() {
+      childOf[fill[e.parent]] = e.child
+      edgeOf[fill[e.parent]] = k
+      fill[e.parent] += 1
+    }
+    childStart = Slab(start)
+    hop = input.hopDelay
+    slo = input.slo
+    children = Slab(childOf)
+    childEdge = Slab(edgeOf)
+    order = PipelineSpec.topologicalOrder(count: stages, edges: input.edges.map { ($0.parent, $0.child) }) ?? []
+    var offsets: [Int] = []
+    var table: [Int64] = []
+    for service in input.stages {
+      offsets.append(table.count)
+      table += service.latencyTable
+    }
+    latencyStart = Slab(offsets)
+    latency = Slab(table)
+    batchLimit = Slab(input.stages.map(\.batchSize))
+    lastFinish = Slab(input.arrivals)
+    missed = options.stopWhenInfeasible ? Slab(repeating: false, count: n) : nil
+    allowedMisses = input.percentile.allowedMisses(of: n)
+    switch input.routes {
+    case .given(let masks):
+      precondition(masks.count == n, "given routes must have one entry per query")
+      routeMasks = input.edges.isEmpty ? nil : Slab(masks)
+    case .drawn(let seed):
+      // The event-driven simulator draws each query's route at its arrival, in trace order: the same draws.
+      if input.edgeProbabilities.allSatisfy({ $0 >= 1 }) || input.edges.isEmpty {
+        routeMasks = nil
+      } else {
+        var generator = SeededGenerator(seed: seed)
+        let probabilities = input.edgeProbabilities
+        let masks = Slab<UInt64>(repeating: 0, count: n)
+        for q in 0..<n {
+          var mask: UInt64 = 0
+          for k in 0..<probabilities.count where generator.nextUnitInterval() < probabilities[k] {
+            mask |= 1 << UInt64(k)
+          }
+          masks[q] = mask
+        }
+        routeMasks = masks
+      }
+    }
+    // With probability 1 everywhere, the event-driven simulator still draws but every mask is all ones.
+    waits = (0..<stages).map { _ in ScratchColumn<Int64>() }
+    lanes = Slab(repeating: Lane.empty, count: stages)
+    for s in 0..<stages {
+      let service = input.stages[s]
+      let sizes = UnsafeMutablePointer<Int>.allocate(capacity: service.batchSize + 1)
+      sizes.initialize(repeating: 0, count: service.batchSize + 1)
+      let heap = UnsafeMutablePointer<Finish>.allocate(capacity: service.replicas)
+      if parents[s] == 0 {
+        lanes[s] = Lane(
+          times: .allocate(capacity: 1), queries: nil, capacity: n, end: n, idle: service.replicas, heap: heap,
+          batchSizes: sizes)
+      } else {
+        let capacity = 1 << 12
+        lanes[s] = Lane(
+          times: .allocate(capacity: capacity), queries: .allocate(capacity: capacity), capacity: capacity,
+          idle: service.replicas, heap: heap, batchSizes: sizes)
+      }
+    }
+  }
+
+  deinit {
+    for s in 0..<input.stageCount {
+      lanes[s].times.deallocate()
+      lanes[s].queries?.deallocate()
+      lanes[s].heap.deallocate()
+      lanes[s].batchSizes.deallocate()
+    }
+    lanes.free()
+    children.free()
+    childEdge.free()
+    childStart.free()
+    latencyStart.free()
+    latency.free()
+    batchLimit.free()
+    missed?.free()
+    routeMasks?.free()
+    lastFinish.free()
+  }
+
+  /// Trace arrivals per slice.
+  static let sliceQueries = 16_384
+
+  mutating func run() -> SimulationResult {
+    let n = queryCount
+    input.arrivals.withUnsafeBufferPointer { arrivals in
+      let trace = UnsafeMutablePointer(mutating: arrivals.baseAddress!)
+      var sliceEnd = 0
+      while !stopped {
+        sliceEnd = min(n, sliceEnd + Self.sliceQueries)
+        // Every event before the next slice's first arrival (all of them in the last slice).
+        let through: Int64 = sliceEnd < n ? arrivals[sliceEnd] - 1 : .max
+        for s in order {
+          runLane(s, through: through, trace: trace)
+          if stopped { break }
+        }
+        if sliceEnd == n { break }
+        for s in order { lanes[s].compact() }
+      }
+    }
+    return result()
+  }
+
+  /// Handles stage s's events up to and including time `through`, in the event queue's order.
+  mutating func runLane(_ s: Int, through: Int64, trace: UnsafeMutablePointer<Int64>) {
+    // A local copy: only this stage's parent appends to its lane, and the parent has run already.
+    var lane = lanes[s]
+    let isRoot = lane.queries == nil
+    let times = isRoot ? trace : lane.times
+    let column = options.collectWaitPercentiles ? waits[s] : nil
+    var handled = 0
+    var arrivalsHandled = 0
+    while true {
+      let arrivalTime = lane.arrived < lane.end ? times[lane.arrived - lane.base] : .max
+      if lane.heapCount > 0, lane.heap[0].time <= arrivalTime {
+        let finishTime = lane.heap[0].time
+        guard finishTime <= through else { break }
+        let batch = lane.popFirst()
+        handled += 1
+        lane.lastEvent = finishTime
+        if isRoot {
+          finish(stage: s, batch, at: finishTime, queries: nil, base: 0, trace: trace)
+        } else {
+          finish(stage: s, batch, at: finishTime, queries: lane.queries, base: lane.base, trace: trace)
+        }
+        if missed != nil && misses > allowedMisses {
+          stopped = true
+          break
+        }
+        lane.idle += 1
+        dispatch(&lane, stage: s, at: finishTime, times: times, waits: column)
+      } else if lane.arrived < lane.end {
+        guard arrivalTime <= through else { break }
+        lane.arrived += 1
+        handled += 1
+        arrivalsHandled += 1
+        lane.lastEvent = arrivalTime
+        if lane.idle > 0 {
+          dispatch(&lane, stage: s, at: arrivalTime, times: times, waits: column)
+        } else {
+          // Every replica busy: arrivals before the next finish only join the queue.
+          let bound = min(through, lane.heap[0].time - 1)
+          var next = lane.arrived
+          let end = lane.end, base = lane.base
+          while next < end && times[next - base] <= bound { next += 1 }
+          if next > lane.arrived {
+            handled += next - lane.arrived
+            arrivalsHandled += next - lane.arrived
+            lane.lastEvent = times[next - 1 - base]
+            lane.arrived = next
+          }
+        }
+      } else {
+        break
+      }
+    }
+    lanes[s] = lane
+    // A trace arrival is one event however many roots it enters: counted once, in `result()`.
+    events += handled - (isRoot ? arrivalsHandled : 0)
+  }
+
+  /// Idle replicas take batches while queries wait.
+  @inline(__always)
+  func dispatch(
+    _ lane: inout Lane, stage s: Int, at t: Int64, times: UnsafeMutablePointer<Int64>,
+    waits column: ScratchColumn<Int64>?
+  ) {
+    let limit = batchLimit[s]
+    let table = latency.base + latencyStart[s]
+    while lane.idle > 0 && lane.served < lane.arrived {
+      let size = min(lane.arrived - lane.served, limit)
+      let duration = table[size - 1]
+      let first = lane.served
+      var waited: Int64 = 0
+      let arrivalsAt = times + (first - lane.base)
+      if let column {
+        for i in 0..<size {
+          let wait = t - arrivalsAt[i]
+          waited += wait
+          column.append(wait)
+        }
+      } else {
+        for i in 0..<size { waited += t - arrivalsAt[i] }
+      }
+      lane.sequence &+= 1
+      lane.push(Finish(time: t + duration, sequence: lane.sequence, start: first, size: size))
+      lane.served += size
+      lane.idle -= 1
+      lane.waitSum += Double(waited)
+      lane.busy += duration
+      lane.batches += 1
+      lane.visits += size
+      lane.batchSizes[size] += 1
+    }
+  }
+
+  /// A batch finishes: each query's latency so far, its miss (in a feasibility check), and its arrivals at the
+  /// children it goes on to.
+  @inline(__always)
+  mutating func finish(
+    stage s: Int, _ batch: Finish, at t: Int64, queries: UnsafeMutablePointer<Int32>?, base: Int,
+    trace: UnsafeMutablePointer<Int64>
+  ) {
+    let from = childStart[s], to = childStart[s + 1]
+    let arrival = t + hop
+    let finishes = lastFinish.base
+    let lanes = self.lanes.base
+    // A query's finish at a child is later than this one (the hop is not negative and service takes time), so
+    // its last finish only needs writing where it goes on to no child.
+    for i in batch.start..<(batch.start + batch.size) {
+      let q = queries.map { Int($0[i - base]) } ?? i
+      if let missed, !missed[q] && t - trace[q] > slo {
+        missed[q] = true
+        misses += 1
+      }
+      if from == to {
+        if t > finishes[q] { finishes[q] = t }
+        continue
+      }
+      let q32 = Int32(truncatingIfNeeded: q)
+      if let masks = routeMasks {
+        let mask = masks[q]
+        var goesOn = false
+        for e in from..<to where mask & (1 << UInt64(childEdge[e])) != 0 {
+          lanes[children[e]].append(time: arrival, query: q32)
+          goesOn = true
+        }
+        if !goesOn && t > finishes[q] { finishes[q] = t }
+      } else {
+        for e in from..<to { lanes[children[e]].append(time: arrival, query: q32) }
+      }
+    }
+  }
+
+  func result() -> SimulationResult {
+    let n = queryCount
+    var now = Int64.min
+    for s in 0..<input.stageCount { now = max(now, lanes[s].lastEvent) }
+    let first = input.arrivals[0]
+    var stats: [StageStatistics] = []
+    var visits = 0
+    for s in 0..<input.stageCount {
+      let lane = lanes[s]
+      visits += lane.visits
+      var p99Wait: Int64 = 0
+      if options.collectWaitPercentiles, waits[s].count > 0 {
+        p99Wait = SimulationState.select(waits[s], rank: Percentile(percent: 99).rank(of: waits[s].count))
+      }
+      stats.append(
+        StageStatistics(
+          visits: lane.visits, batches: lane.batches, busyNanoseconds: lane.busy,
+          replicaNanoseconds: Int64(input.stages[s].replicas) * (now - first), totalWaitNanoseconds: lane.waitSum,
+          p99WaitNanoseconds: p99Wait,
+          batchSizeCounts: (0...input.stages[s].batchSize).map { lane.batchSizes[$0] }))
+    }
+    if stopped {
+      return SimulationResult(
+        queries: n, latencies: nil, stoppedEarly: true, misses: misses, feasible: false, summary: nil, stages: stats,
+        stageVisits: visits, events: events)
+    }
+    var over = 0
+    let slo = input.slo
+    let latencies = input.arrivals.withUnsafeBufferPointer { arrivals in
+      [Int64](unsafeUninitializedCapacity: n) { buffer, count in
+        for q in 0..<n {
+          let l = lastFinish[q] - arrivals[q]
+          buffer[q] = l
+          if l > slo { over += 1 }
+        }
+        count = n
+      }
+    }
+    return SimulationResult(
+      queries: n, latencies: latencies, stoppedEarly: false, misses: over, feasible: over <= allowedMisses,
+      summary: LatencySummary(latencies: latencies), stages: stats, stageVisits: visits, events: events + n)
+  }
+}
+
+extension StageByStageSimulation.Lane {
+  static var empty: Self {
+    Self(
+      times: UnsafeMutablePointer(bitPattern: 8)!, queries: nil, capacity: 0, idle: 0,
+      heap: UnsafeMutablePointer(bitPattern: 8)!, batchSizes: UnsafeMutablePointer(bitPattern: 8)!)
+  }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import Testing
+
+@testable import InferLine
+
+/// The stage-by-stage fast path against the event-driven simulator: the same latencies, statistics and event
+/// counts to the nanosecond, on random chains and trees built to collide (coarse times, equal batch latencies).
+@Suite struct StageByStageTests {
+  /// A random pipeline without joins: stage i > 0 hangs off an earlier stage or is a root; stage indices are
+  /// shuffled so that the topological order is not the index order.
+  static func randomForest(
+    _ rng: inout SeededGenerator, queries: Int, routesGiven: Bool
+  ) -> SimulationInput {
+    let stages = Int(rng.next() % 5) + 1
+    var edges: [(parent: Int, child: Int)] = []
+    var probabilities: [Double] = []
+    let shuffle = (0..<stages).shuffled(using: &rng)
+    for i in 1..<max(stages, 1) where rng.next() % 5 != 0 {
+      let parent = Int(rng.next() % UInt64(i))
+      edges.append((shuffle[parent], shuffle[i]))
+      probabilities.append([1, 1, 0.5, 0.3, 0.9][Int(rng.next() % 5)])
+    }
+    let services = (0..<stages).map { _ -> StageService in
+      let b = Int(rng.next() % 4) + 1
+      let k = Int(rng.next() % 3) + 1
+      let unit = Int64(rng.next() % 3 + 1) * Sim.ms
+      // Whole milliseconds, sometimes equal for two sizes: finishes collide.
+      let table = (1...b).map { n in unit * Int64(1 + n / 2) }
+      return StageService(batchSize: b, replicas: k, latencyTable: table)
+    }
+    // Coarse stamps (whole milliseconds), so many queries share an instant.
+    let rate = Double(rng.next() % 1500 + 100)
+    var t: Int64 = 5 * Sim.ms
+    var arrivals: [Int64] = []
+    var generator = SeededGenerator(seed: rng.next())
+    for _ in 0..<queries {
+      t += Int64((-log(generator.nextUnitInterval()) / rate * 1000).rounded(.down)) * Sim.ms
+      arrivals.append(t)
+    }
+    let routes: RouteSource =
+      routesGiven
+      ? .given((0..<queries).map { _ in rng.next() & ((1 << UInt64(edges.count)) - 1) })
+      : .drawn(seed: rng.next())
+    return SimulationInput(
+      arrivals: arrivals, stageCount: stages, edges: edges, edgeProbabilities: probabilities, stages: services,
+      hopDelay: rng.next() % 2 == 0 ? 0 : Sim.ms, routes: routes, slo: Int64(rng.next() % 40 + 3) * Sim.ms)
+  }
+
+  static func expectSame(_ fast: SimulationResult, _ reference: SimulationResult, _ label: String) {
+    #expect(fast.latencies == reference.latencies, "\(label): latencies")
+    #expect(fast.misses == reference.misses, "\(label): misses")
+    #expect(fast.feasible == reference.feasible, "\(label): feasible")
+    #expect(fast.summary == reference.summary, "\(label): summary")
+    #expect(fast.stages == reference.stages, "\(label): stage statistics")
+    #expect(fast.stageVisits == reference.stageVisits, "\(label): visits")
+    #expect(fast.events == reference.events, "\(label): events")
+  }
+
+  @Test func randomForestsGiveTheEventDrivenResultsExactly() {
+    var rng = SeededGenerator(seed: 2026)
+    var usedFastPath = 0
+    for trial in 0..<300 {
+      // Some runs span several slices, so that slicing and compaction are exercised.
+      let queries = trial % 10 == 0 ? 40_000 : Int(rng.next() % 600) + 1
+      let input = Self.randomForest(&rng, queries: queries, routesGiven: trial % 3 == 0)
+      #expect(StageByStageSimulation.applies(to: input))
+      for collect in [true, false] {
+        let fast = Estimator.simulate(input, options: .init(collectWaitPercentiles: collect))
+        let reference = Estimator.simulate(input, options: .init(collectWaitPercentiles: collect, eventByEvent: true))
+        Self.expectSame(fast, reference, "trial \(trial), wait percentiles \(collect)")
+      }
+      usedFastPath += 1
+    }
+    #expect(usedFastPath == 300)
+  }
+
+  @Test func earlyStopsGiveTheSameVerdict() {
+    var rng = SeededGenerator(seed: 77)
+    var stopped = 0
+    for trial in 0..<200 {
+      let input = Self.randomForest(&rng, queries: trial % 10 == 0 ? 50_000 : 800, routesGiven: false)
+      let fast = Estimator.simulate(input, options: .init(stopWhenInfeasible: true, collectWaitPercentiles: false))
+      let reference = Estimator.simulate(
+        input, options: .init(stopWhenInfeasible: true, collectWaitPercentiles: false, eventByEvent: true))
+      #expect(fast.feasible == reference.feasible, "trial \(trial)")
+      #expect(fast.stoppedEarly == reference.stoppedEarly, "trial \(trial)")
+      // A stopped run has counted more misses than allowed (how many more depends on the batch that tipped it).
+      let allowed = input.percentile.allowedMisses(of: input.arrivals.count)
+      #expect(fast.stoppedEarly ? fast.misses > allowed : fast.misses == reference.misses, "trial \(trial)")
+      if !fast.stoppedEarly { Self.expectSame(fast, reference, "trial \(trial)") }
+      if fast.stoppedEarly { stopped += 1 }
+    }
+    // Both kinds of run happened.
+    #expect(stopped > 20 && stopped < 180)
+  }
+
+  @Test func joinsChangesRandomServiceAndIdleStagesTakeTheEventDrivenPath() {
+    let chain = Sim.pipeline(arrivalsMs: [1, 2, 3], latencyMs: [1, 1], edges: [(0, 1, 1)])
+    #expect(StageByStageSimulation.applies(to: chain))
+    let diamond = Sim.pipeline(
+      arrivalsMs: [1, 2, 3], latencyMs: [1, 1, 1, 1], edges: [(0, 1, 1), (0, 2, 1), (1, 3, 1), (2, 3, 1)])
+    #expect(!StageByStageSimulation.applies(to: diamond))
+    var changing = chain
+    changing.replicaChanges = [ReplicaChange(time: 2 * Sim.ms, stage: 0, replicas: 2)]
+    #expect(!StageByStageSimulation.applies(to: changing))
+    var random = chain
+    random.serviceTimes = .exponential(seed: 1)
+    #expect(!StageByStageSimulation.applies(to: random))
+    var idle = chain
+    idle.stages[1].replicas = 0
+    #expect(!StageByStageSimulation.applies(to: idle))
+    #expect(!StageByStageSimulation.applies(to: Sim.pipeline(arrivalsMs: [], latencyMs: [1], edges: [])))
+  }
+}
