@@ -513,13 +513,14 @@ case "planner":
 case "estimator":
   estimatorBenchmark(queries: arguments.dropFirst().first.flatMap { Int($0) } ?? 1_000_000)
 case "estimator-chain":
-  // For profilers: only the 4-stage chain, stage by stage, latencies only, 20 runs.
+  // For profilers: only the 4-stage chain, stage by stage, latencies only (or with `full`, all statistics), 20 runs.
+  let full = arguments.dropFirst().first == "full"
   let arrivals = TraceGenerator.arrivals(.poisson(rate: 1000), duration: 1000, start: 0, seed: 7)
   let chain = SimulationInput(
     arrivals: arrivals, stageCount: 4, edges: [(0, 1), (1, 2), (2, 3)], edgeProbabilities: [1, 1, 1],
     stages: (0..<4).map { _ in StageService(batchSize: 1, replicas: 1, latencyTable: [800_000]) },
     hopDelay: 1_000_000, slo: 1_000_000_000)
-  let (seconds, result) = best(of: 20) { Estimator.simulate(chain, options: .init(collectWaitPercentiles: false)) }
+  let (seconds, result) = best(of: 20) { Estimator.simulate(chain, options: .init(collectWaitPercentiles: full)) }
   print(String(format: "%.4f s, %.2f M stage visits/s", seconds, Double(result.stageVisits) / seconds / 1e6))
 default:
   print(

@@ -102,6 +102,12 @@ extension InferLineCommand {
     @Flag(help: "Print the time spent reading the log and simulating, and the stage visits per second.")
     var timings = false
 
+    @Flag(
+      help:
+        "Simulate event by event even where the faster stage-by-stage simulator applies (the results are the same; for checking and benchmarks)."
+    )
+    var eventDriven = false
+
     /// Where the time went (with --timings).
     struct Timings: Encodable {
       var parseSeconds: Double
@@ -178,7 +184,7 @@ extension InferLineCommand {
           serviceTimes: serviceTimes == "lognormal" ? .lognormal(seed: seed) : .deterministic)
       }
       let parsed = Date()
-      let result = Estimator.simulate(input)
+      let result = Estimator.simulate(input, options: .init(eventByEvent: eventDriven))
       let simulated = Date()
       let summary = result.summary!
       func ms(_ ns: Int64) -> Double { ns == .max ? .infinity : Double(ns) / 1e6 }

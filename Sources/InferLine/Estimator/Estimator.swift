@@ -15,7 +15,7 @@ public enum Estimator {
   public struct Options: Sendable {
     /// Stop as soon as more queries have missed the SLO than its percentile allows (for feasibility checks).
     public var stopWhenInfeasible = false
-    /// Keep per-stage queueing delays for their P99 (8 bytes per stage visit).
+    /// Keep per-stage queueing delays for their P99 (the largest 1%, about 0.16 bytes per stage visit).
     public var collectWaitPercentiles = true
     /// Use the event-driven simulator even where the stage-by-stage one applies (same results; for checks and
     /// benchmarks).
@@ -166,7 +166,8 @@ struct SimulationState: ~Copyable {
   /// Batches of n queries at stage s: `batchSizes[batchSizeStart[s] + n]`.
   let batchSizeStart: [Int]
   var batchSizes: Slab<Int>
-  var waits: [ScratchColumn<Int64>]
+  /// Per stage, the largest queueing delays (enough for their P99).
+  var waits: [LargestValues]
 
   // Per replica (numbered across stages; stages that gain replicas add numbers).
   var replicaCount: Int
@@ -280,7 +281,9 @@ struct SimulationState: ~Copyable {
     batchCount = Slab(repeating: 0, count: stages)
     busy = Slab(repeating: 0, count: stages)
     waitSum = Slab(repeating: 0.0, count: stages)
-    waits = (0..<stages).map { _ in ScratchColumn<Int64>() }
+    waits = (0..<stages).map { _ in
+      LargestValues(percentile: Percentile(percent: 99), maximumCount: input.arrivals.count)
+    }
     inService = Slab(repeating: 0, count: stages)
     now = input.arrivals.first ?? 0
 
@@ -441,8 +444,9 @@ struct SimulationState: ~Copyable {
     for s in 0..<stageCount {
       let replicaTime = busyReplicaTime(stage: s, until: now)
       var p99Wait: Int64 = 0
-      if options.collectWaitPercentiles, waits[s].count > 0 {
-        p99Wait = Self.select(waits[s], rank: Percentile(percent: 99).rank(of: waits[s].count))
+      if options.collectWaitPercentiles {
+        var largest = waits[s]
+        p99Wait = largest.value() ?? 0
       }
       stats.append(
         StageStatistics(
@@ -472,11 +476,6 @@ struct SimulationState: ~Copyable {
   /// Replica time of stage s up to `end`, nanoseconds.
   func busyReplicaTime(stage s: Int, until end: Int64) -> Int64 {
     replicaTime[s] + Int64(active[s]) * (end - lastReplicaChange[s])
-  }
-
-  /// The nearest-rank element of a column (`Selection.ranks`: no copy).
-  static func select(_ column: ScratchColumn<Int64>, rank: Int) -> Int64 {
-    Selection.ranks([rank - 1], in: column.buffer)[0]
   }
 
   /// A trace arrival: draw the route, then enter every root.
@@ -574,7 +573,7 @@ struct SimulationState: ~Copyable {
         members[base + i] = entry.query
         let wait = t - entry.since
         waited += wait
-        if options.collectWaitPercentiles { waits[s].append(wait) }
+        if options.collectWaitPercentiles { waits[s].add(wait) }
       }
       queueHead[s] = head
       queueCount[s] -= size

@@ -40,3 +40,45 @@ public struct Percentile: Sendable, Equatable, Hashable, Codable, CustomStringCo
     sorted.isEmpty ? nil : sorted[rank(of: sorted.count) - 1]
   }
 }
+
+/// The largest values of a stream of at most `maximumCount`, as many as its nearest-rank percentile can reach
+/// down to: the percentile comes out exactly at the end, from about (100 - p)% x 2 of the stream's memory. Values
+/// at or below the smallest one kept after a trim can no longer matter and are not stored.
+/// - Complexity: O(1) amortised per value; O(kept) for the percentile.
+struct LargestValues {
+  let percentile: Percentile
+  /// How many of the largest values the percentile can reach: `count - rank + 1` grows with the count, so the
+  /// largest count bounds it.
+  let keep: Int
+  private(set) var count = 0
+  private var values: [Int64] = []
+  private var threshold = Int64.min
+
+  init(percentile: Percentile, maximumCount: Int) {
+    self.percentile = percentile
+    keep = max(1, maximumCount - percentile.rank(of: maximumCount) + 1)
+  }
+
+  @inline(__always)
+  mutating func add(_ value: Int64) {
+    count &+= 1
+    guard value > threshold else { return }
+    values.append(value)
+    if _slowPath(values.count >= 2 * keep + 1024) { trim() }
+  }
+
+  /// Keeps exactly the `keep` largest.
+  private mutating func trim() {
+    let cut = values.count - keep
+    threshold = Selection.select(&values, cut)
+    values.removeFirst(cut)
+  }
+
+  /// The nearest-rank percentile of every value added (nil when none were).
+  mutating func value() -> Int64? {
+    guard count > 0 else { return nil }
+    let fromTop = count - percentile.rank(of: count) + 1  // 1 = the largest
+    precondition(fromTop <= keep && fromTop <= values.count, "more values added than the maximum count")
+    return Selection.select(&values, values.count - fromTop)
+  }
+}

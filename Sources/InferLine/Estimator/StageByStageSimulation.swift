@@ -20,7 +20,8 @@ import Foundation
 /// A run stopped early has the same verdict and miss count as the event-driven one; its partial statistics
 /// differ (the two have handled different events when they stop).
 /// - Complexity: O(stage visits + batches x log(replicas)); memory about 9 bytes per query (17 with drawn or given
-///   routes that vary) beyond the trace and the result, plus 8 bytes per stage visit with wait percentiles.
+///   routes that vary) beyond the trace and the result, plus about 0.16 bytes per stage
+///   visit with wait percentiles.
 struct StageByStageSimulation: ~Copyable {
   /// Whether the fast path gives exactly the event-driven simulator's answer for this input.
   static func applies(to input: SimulationInput) -> Bool {
@@ -158,14 +159,14 @@ struct StageByStageSimulation: ~Copyable {
   let slo: Int64
   let latency: Slab<Int64>
   let batchLimit: Slab<Int>
-  /// Per query: the time of its last finish so far.
-  let lastFinish: Slab<Int64>
+  /// Per query: the time of its last finish so far, in the storage of the result's latencies (while running).
+  var lastFinish: UnsafeMutablePointer<Int64>? = nil
   /// Per query, in feasibility checks only: whether it has missed (a full run counts misses from the latencies).
   let missed: Slab<Bool>?
   /// Route masks when they vary by query (drawn with a probability below 1, or given); nil when every edge is
   /// always taken.
   let routeMasks: Slab<UInt64>?
-  var waits: [ScratchColumn<Int64>]
+  let waits: Slab<LargestValues>
   var misses = 0
   let allowedMisses: Int
   var events = 0
@@ -207,7 +208,6 @@ struct StageByStageSimulation: ~Copyable {
     latencyStart = Slab(offsets)
     latency = Slab(table)
     batchLimit = Slab(input.stages.map(\.batchSize))
-    lastFinish = Slab(input.arrivals)
     missed = options.stopWhenInfeasible ? Slab(repeating: false, count: n) : nil
     allowedMisses = input.percentile.allowedMisses(of: n)
     switch input.routes {
@@ -233,7 +233,7 @@ struct StageByStageSimulation: ~Copyable {
       }
     }
     // With probability 1 everywhere, the event-driven simulator still draws but every mask is all ones.
-    waits = (0..<stages).map { _ in ScratchColumn<Int64>() }
+    waits = Slab(repeating: LargestValues(percentile: Percentile(percent: 99), maximumCount: n), count: stages)
     lanes = Slab(repeating: Lane.empty, count: stages)
     for s in 0..<stages {
       let service = input.stages[s]
@@ -261,6 +261,7 @@ struct StageByStageSimulation: ~Copyable {
       lanes[s].batchSizes.deallocate()
     }
     lanes.free()
+    waits.free()
     children.free()
     childEdge.free()
     childStart.free()
@@ -269,7 +270,6 @@ struct StageByStageSimulation: ~Copyable {
     batchLimit.free()
     missed?.free()
     routeMasks?.free()
-    lastFinish.free()
   }
 
   /// Trace arrivals per slice.
@@ -277,31 +277,41 @@ struct StageByStageSimulation: ~Copyable {
 
   mutating func run() -> SimulationResult {
     let n = queryCount
-    input.arrivals.withUnsafeBufferPointer { arrivals in
-      let trace = UnsafeMutablePointer(mutating: arrivals.baseAddress!)
-      var sliceEnd = 0
-      while !stopped {
-        sliceEnd = min(n, sliceEnd + Self.sliceQueries)
-        // Every event before the next slice's first arrival (all of them in the last slice).
-        let through: Int64 = sliceEnd < n ? arrivals[sliceEnd] - 1 : .max
-        for s in order {
-          runLane(s, through: through, trace: trace)
-          if stopped { break }
+    // The last finishes are kept where the latencies will be, and turned into them in place.
+    let latencies = input.arrivals.withUnsafeBufferPointer { arrivals in
+      [Int64](unsafeUninitializedCapacity: n) { buffer, count in
+        let finishes = buffer.baseAddress!
+        finishes.initialize(from: arrivals.baseAddress!, count: n)
+        lastFinish = finishes
+        let trace = UnsafeMutablePointer(mutating: arrivals.baseAddress!)
+        var sliceEnd = 0
+        while !stopped {
+          sliceEnd = min(n, sliceEnd + Self.sliceQueries)
+          // Every event before the next slice's first arrival (all of them in the last slice).
+          let through: Int64 = sliceEnd < n ? arrivals[sliceEnd] - 1 : .max
+          for s in order {
+            runLane(s, through: through, trace: trace)
+            if stopped { break }
+          }
+          if sliceEnd == n { break }
+          for s in order { lanes[s].compact() }
         }
-        if sliceEnd == n { break }
-        for s in order { lanes[s].compact() }
+        for q in 0..<n { finishes[q] -= arrivals[q] }
+        lastFinish = nil
+        count = n
       }
     }
-    return result()
+    return result(latencies: latencies)
   }
 
   /// Handles stage s's events up to and including time `through`, in the event queue's order.
   mutating func runLane(_ s: Int, through: Int64, trace: UnsafeMutablePointer<Int64>) {
+    if input.stages[s].replicas == 1 { return runSingleReplicaLane(s, through: through, trace: trace) }
     // A local copy: only this stage's parent appends to its lane, and the parent has run already.
     var lane = lanes[s]
     let isRoot = lane.queries == nil
     let times = isRoot ? trace : lane.times
-    let column = options.collectWaitPercentiles ? waits[s] : nil
+    let column = options.collectWaitPercentiles ? waits.base + s : nil
     var handled = 0
     var arrivalsHandled = 0
     while true {
@@ -353,11 +363,65 @@ struct StageByStageSimulation: ~Copyable {
     events += handled - (isRoot ? arrivalsHandled : 0)
   }
 
+  /// `runLane` for a stage with one replica: the batch in service is the only finish (no heap to consult), and
+  /// while it runs every arrival before its end only joins the queue.
+  mutating func runSingleReplicaLane(_ s: Int, through: Int64, trace: UnsafeMutablePointer<Int64>) {
+    var lane = lanes[s]
+    let isRoot = lane.queries == nil
+    let times = isRoot ? trace : lane.times
+    let column = options.collectWaitPercentiles ? waits.base + s : nil
+    var handled = 0
+    var arrivalsHandled = 0
+    while true {
+      if lane.heapCount > 0 {
+        let finishTime = lane.heap[0].time
+        // Arrivals before the finish (and within the slice) join the queue.
+        let bound = min(through, finishTime - 1)
+        var next = lane.arrived
+        let end = lane.end, base = lane.base
+        while next < end && times[next - base] <= bound { next += 1 }
+        if next > lane.arrived {
+          handled += next - lane.arrived
+          arrivalsHandled += next - lane.arrived
+          lane.lastEvent = times[next - 1 - base]
+          lane.arrived = next
+        }
+        guard finishTime <= through else { break }
+        let batch = lane.heap[0]
+        lane.heapCount = 0
+        handled += 1
+        lane.lastEvent = finishTime
+        if isRoot {
+          finish(stage: s, batch, at: finishTime, queries: nil, base: 0, trace: trace)
+        } else {
+          finish(stage: s, batch, at: finishTime, queries: lane.queries, base: lane.base, trace: trace)
+        }
+        if missed != nil && misses > allowedMisses {
+          stopped = true
+          break
+        }
+        lane.idle = 1
+        dispatch(&lane, stage: s, at: finishTime, times: times, waits: column)
+      } else {
+        guard lane.arrived < lane.end else { break }
+        let arrivalTime = times[lane.arrived - lane.base]
+        guard arrivalTime <= through else { break }
+        lane.arrived += 1
+        handled += 1
+        arrivalsHandled += 1
+        lane.lastEvent = arrivalTime
+        dispatch(&lane, stage: s, at: arrivalTime, times: times, waits: column)
+      }
+    }
+    lanes[s] = lane
+    events += handled - (isRoot ? arrivalsHandled : 0)
+  }
+
   /// Idle replicas take batches while queries wait.
   @inline(__always)
   func dispatch(
     _ lane: inout Lane, stage s: Int, at t: Int64, times: UnsafeMutablePointer<Int64>,
-    waits column: ScratchColumn<Int64>?
+    waits column: UnsafeMutablePointer<LargestValues>?
   ) {
     let limit = batchLimit[s]
     let table = latency.base + latencyStart[s]
@@ -371,7 +435,7 @@ struct StageByStageSimulation: ~Copyable {
         for i in 0..<size {
           let wait = t - arrivalsAt[i]
           waited += wait
-          column.append(wait)
+          column.pointee.add(wait)
         }
       } else {
         for i in 0..<size { waited += t - arrivalsAt[i] }
@@ -397,7 +461,7 @@ struct StageByStageSimulation: ~Copyable {
   ) {
     let from = childStart[s], to = childStart[s + 1]
     let arrival = t + hop
-    let finishes = lastFinish.base
+    let finishes = lastFinish!
     let lanes = self.lanes.base
     // A query's finish at a child is later than this one (the hop is not negative and service takes time), so
     // its last finish only needs writing where it goes on to no child.
@@ -426,7 +490,7 @@ struct StageByStageSimulation: ~Copyable {
     }
   }
 
-  func result() -> SimulationResult {
+  func result(latencies: [Int64]) -> SimulationResult {
     let n = queryCount
     var now = Int64.min
     for s in 0..<input.stageCount { now = max(now, lanes[s].lastEvent) }
@@ -437,9 +501,7 @@ struct StageByStageSimulation: ~Copyable {
       let lane = lanes[s]
       visits += lane.visits
       var p99Wait: Int64 = 0
-      if options.collectWaitPercentiles, waits[s].count > 0 {
-        p99Wait = SimulationState.select(waits[s], rank: Percentile(percent: 99).rank(of: waits[s].count))
-      }
+      if options.collectWaitPercentiles { p99Wait = waits.base[s].value() ?? 0 }
       stats.append(
         StageStatistics(
           visits: lane.visits, batches: lane.batches, busyNanoseconds: lane.busy,
@@ -453,17 +515,7 @@ struct StageByStageSimulation: ~Copyable {
         stageVisits: visits, events: events)
     }
     var over = 0
-    let slo = input.slo
-    let latencies = input.arrivals.withUnsafeBufferPointer { arrivals in
-      [Int64](unsafeUninitializedCapacity: n) { buffer, count in
-        for q in 0..<n {
-          let l = lastFinish[q] - arrivals[q]
-          buffer[q] = l
-          if l > slo { over += 1 }
-        }
-        count = n
-      }
-    }
+    for l in latencies where l > slo { over += 1 }
     return SimulationResult(
       queries: n, latencies: latencies, stoppedEarly: false, misses: over, feasible: over <= allowedMisses,
       summary: LatencySummary(latencies: latencies), stages: stats, stageVisits: visits, events: events + n)

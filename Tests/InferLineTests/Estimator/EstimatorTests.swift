@@ -277,6 +277,26 @@ enum Sim {
     }
   }
 
+  /// The P99 from the largest values only (as the simulators keep waits) against sorting every value, on streams
+  /// long enough to be trimmed many times, shorter than the maximum, with many ties and in rising or falling order.
+  @Test func largestValuesGiveTheExactPercentile() {
+    var rng = SeededGenerator(seed: 33)
+    for trial in 0..<200 {
+      let maximum = trial % 20 == 0 ? 300_000 : Int(rng.next() % 20_000) + 1
+      let count = trial % 3 == 0 ? maximum : Int(rng.next() % UInt64(maximum)) + 1
+      var values = (0..<count).map { _ in Int64(rng.next() % (trial % 2 == 0 ? 50 : 1_000_000)) }
+      if trial % 7 == 0 { values.sort() }
+      if trial % 11 == 0 { values.sort(by: >) }
+      for percent in [99.0, 99.9, 50] {
+        var largest = LargestValues(percentile: Percentile(percent: percent), maximumCount: maximum)
+        for v in values { largest.add(v) }
+        #expect(largest.value() == Percentile(percent: percent).value(inSorted: values.sorted()), "trial \(trial)")
+      }
+    }
+    var none = LargestValues(percentile: Percentile(percent: 99), maximumCount: 10)
+    #expect(none.value() == nil)
+  }
+
   /// The bucketed summary against sorting on values of every size: negatives, small ones (one per bucket), a
   /// heavy tail over many bit lengths, many equal values, and never-served queries (Int64.max).
   @Test func summaryPercentilesAgreeWithSortingAtEverySize() {
