@@ -28,6 +28,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+# Python packages the tests check exports with (Scripts/validate-export.py): Kubernetes' OpenAPI schemas
+# (kubernetes-validate) and Triton's generated ModelConfig message (tritonclient, without its grpc extra, and
+# protobuf to read it).
+python_ok() { python3 -c "import kubernetes_validate, yaml, google.protobuf, tritonclient" 2>/dev/null; }
+if command -v python3 >/dev/null && ! python_ok; then
+  echo "setup: installing the Python packages the export tests use" >&2
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore \
+    "kubernetes-validate==1.37.0" "protobuf>=6.30,<7" pyyaml >&2 &&
+    python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-deps "tritonclient==2.73.0" >&2 ||
+    { echo "setup: pip could not install kubernetes-validate, protobuf and tritonclient; install them by hand" >&2; exit 1; }
+fi
+
 if [ "${1:-}" != "--no-build" ]; then
   # shellcheck disable=SC2086
   swift build ${SWIFT_BUILD_FLAGS:-} >&2 || { echo "setup: swift build failed; the messages above say where" >&2; exit 1; }

@@ -229,6 +229,15 @@ extension InferLineCommand {
         a.isFleet || b.isFleet
         ? b.fleet.differences(from: a.fleet) : b.fleet.pipelines[0].differences(from: a.fleet.pipelines[0])
       for line in lines { say(line) }
+      // The same change as a reviewer approves it: what the exported deployment would change, per pipeline.
+      let olds = Dictionary(a.fleet.pipelines.map { ($0.pipelineName, $0) }, uniquingKeysWith: { x, _ in x })
+      for report in b.fleet.pipelines {
+        guard let was = olds[report.pipelineName], let oldPlan = try? DeploymentPlan(report: was, source: old),
+          let newPlan = try? DeploymentPlan(report: report, source: new)
+        else { continue }
+        let prefix = b.fleet.pipelines.count > 1 ? "\(report.pipelineName): " : ""
+        for change in DeploymentExport.changes(from: oldPlan, to: newPlan) { say(prefix + change) }
+      }
     }
   }
 }

@@ -29,7 +29,8 @@ enum Snapshot {
 extension CommandLineTests {
   /// Every command's --help, as users read it.
   @Test(arguments: [
-    "inspect", "generate", "envelope", "validate", "simulate", "plan", "replay", "report", "diff", "profiles import",
+    "inspect", "generate", "envelope", "validate", "simulate", "plan", "replay", "report", "diff", "export",
+    "profiles import",
   ])
   func helpTextIsAsRecorded(command: String) throws {
     let r = try run(command.split(separator: " ").map(String.init) + ["--help"])

@@ -64,6 +64,9 @@ extension CapacityReport {
       growth: growth, unattainableWindows: windows.filter { $0.planned && $0.configuration == nil }.count,
       assumptions: Self.assumptions(model: model, options: options, hours: max(span / 3600, windowHours)),
       previous: nil, timings: timings)
+    hardwareInstances = Dictionary(
+      model.inputs.catalog.hardware.compactMap { hw in hw.instance.map { (hw.type, $0) } },
+      uniquingKeysWith: { a, _ in a })
   }
 
   static func assumptions(model: PipelineModel, options: CapacityAnalysis.Options, hours: Double) -> [String] {

@@ -115,6 +115,8 @@ public struct CapacityReport: Sendable, Equatable, Codable {
   public var networkDelayMs: Double
   public var catalogName: String
   public var hardwarePrices: [String: Double]
+  /// The instance that carries one replica of each hardware type, where the catalog names one (for exports).
+  public var hardwareInstances: [String: String]? = nil
   public var windowLengthSeconds: Double
   public var inputs: [InputFile]
   public var ingestion: [IngestionReport]

@@ -107,7 +107,7 @@ public struct ReportFolder: ~Copyable {
   }
 
   /// A new, empty temporary folder beside the destination, for the run to fill.
-  func makeTemporary() throws -> URL {
+  public func makeTemporary() throws -> URL {
     let temporary = parent.appendingPathComponent(
       "\(Self.partialPrefix(destination))\(ProcessInfo.processInfo.processIdentifier)")
     try? FileManager.default.removeItem(at: temporary)
@@ -120,7 +120,7 @@ public struct ReportFolder: ~Copyable {
   /// Puts the finished temporary folder in place. With an existing report, one atomic exchange (the folder is
   /// never missing, whenever the process dies), then the old report, now in the temporary's place, is removed.
   /// Where the file system cannot exchange, the old report is moved aside first and moved back on failure.
-  func swapIn(_ temporary: URL) throws {
+  public func swapIn(_ temporary: URL) throws {
     if !FileManager.default.fileExists(atPath: destination.path) {
       try FileManager.default.moveItem(at: temporary, to: destination)
       return

@@ -1,0 +1,112 @@
+public import Foundation
+
+/// What a serving system needs from a plan: the pipeline's stages, the configuration to deploy (the busiest
+/// window's), the hour-by-hour schedule, and the instance each hardware type runs on.
+public struct DeploymentPlan: Sendable, Equatable {
+  public struct Stage: Sendable, Equatable {
+    public var name: String
+    public var model: String
+
+    public init(name: String, model: String) {
+      self.name = name
+      self.model = model
+    }
+  }
+
+  /// One window of the schedule: from `start` (nanoseconds since the epoch, or since the log's start for a
+  /// relative log) for `seconds`, this configuration; nil where the window has no plan.
+  public struct Step: Sendable, Equatable {
+    public var start: Int64
+    public var seconds: Double
+    public var configuration: PipelineConfiguration?
+
+    public init(start: Int64, seconds: Double, configuration: PipelineConfiguration?) {
+      self.start = start
+      self.seconds = seconds
+      self.configuration = configuration
+    }
+  }
+
+  public var pipelineName: String
+  public var stages: [Stage]
+  /// What to provision: the busiest window's plan.
+  public var configuration: PipelineConfiguration
+  public var schedule: [Step]
+  /// The instance type that carries one replica of each hardware type (`g4dn.xlarge`), where known.
+  public var instances: [String: String]
+  /// Where the plan came from (a report's path), for the header of every file.
+  public var source: String
+
+  public init(
+    pipelineName: String, stages: [Stage], configuration: PipelineConfiguration, schedule: [Step],
+    instances: [String: String], source: String
+  ) {
+    self.pipelineName = pipelineName
+    self.stages = stages
+    self.configuration = configuration
+    self.schedule = schedule
+    self.instances = instances
+    self.source = source
+  }
+
+  /// From a pipeline's report.
+  /// - Throws: `InputError` when the report has no plan to deploy.
+  public init(report: CapacityReport, source: String) throws {
+    guard let configuration = report.recommended else {
+      throw InputError(
+        file: source, "pipeline '\(report.pipelineName)' has no recommended plan (no window could be planned)",
+        fix: "look at the report's windows for why; nothing can be exported until one window is planned")
+    }
+    self.init(
+      pipelineName: report.pipelineName, stages: report.stages.map { Stage(name: $0.name, model: $0.model) },
+      configuration: configuration,
+      schedule: report.windows.map {
+        Step(start: $0.start, seconds: report.windowLengthSeconds, configuration: $0.configuration)
+      }, instances: report.hardwareInstances ?? [:], source: source)
+  }
+
+  /// From the output of `plan --json` (a list of windows) and the pipeline it planned: the busiest planned window
+  /// is deployed; a window lasts until the next one starts.
+  /// - Throws: `InputError` when the file is not such a list, names another number of stages, or plans nothing.
+  public init(planOutput data: Data, spec: PipelineSpec, source: String) throws {
+    struct Entry: Decodable {
+      struct Recommended: Decodable { var configuration: PipelineConfiguration }
+      var start: Int64
+      var queries: Int
+      var recommended: Recommended?
+    }
+    let entries: [Entry]
+    do {
+      entries = try JSONDecoder().decode([Entry].self, from: data)
+    } catch {
+      throw InputError(
+        file: source, "is not the output of `plan --json`: \(DecodingErrorText.describe(error))",
+        fix: "name a file written by `inferline plan ... --json`, or a report.json")
+    }
+    for (i, e) in entries.enumerated()
+    where e.recommended.map({ $0.configuration.stages.count != spec.stages.count }) ?? false {
+      throw InputError(
+        file: source,
+        "window \(i + 1) plans \(e.recommended!.configuration.stages.count) stages, but pipeline '\(TerminalText.safe(spec.name))' has \(spec.stages.count)",
+        fix: "give the --pipeline file the plan was made for")
+    }
+    guard let busiest = entries.filter({ $0.recommended != nil }).max(by: { $0.queries < $1.queries }) else {
+      throw InputError(
+        file: source, "has no planned window", fix: "plan a log with enough queries for the SLO's percentile")
+    }
+    let seconds: [Double] = entries.indices.map { i in
+      i + 1 < entries.count
+        ? Double(entries[i + 1].start - entries[i].start) / 1e9
+        : (i > 0 ? Double(entries[i].start - entries[i - 1].start) / 1e9 : 3600)
+    }
+    self.init(
+      pipelineName: spec.name, stages: spec.stages.map { Stage(name: $0.name, model: $0.model) },
+      configuration: busiest.recommended!.configuration,
+      schedule: entries.indices.map {
+        Step(start: entries[$0].start, seconds: seconds[$0], configuration: entries[$0].recommended?.configuration)
+      }, instances: [:], source: source)
+  }
+
+  /// Whether a hardware type is a CPU instance (no accelerator): the catalog's convention names it `CPU`.
+  public static func isCPU(_ hardware: String) -> Bool { hardware.uppercased().hasPrefix("CPU") }
+}

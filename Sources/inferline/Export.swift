@@ -1,0 +1,147 @@
+import ArgumentParser
+import Foundation
+import InferLine
+import InferLineReport
+
+extension InferLineCommand {
+  struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract:
+        "Write a report's plan as the configuration a serving system reads: Triton, Kubernetes, Ray Serve or KServe.",
+      discussion: """
+        The busiest window's plan is what gets deployed (per stage: hardware, batch size, replicas); every \
+        target also gets schedule.csv with each window's plan, and kubernetes gets the schedule as CronJobs that \
+        scale the deployments at each window's start (UTC). A fleet report writes one folder per pipeline. The \
+        input may also be the output of `plan --json`, with --pipeline (and --hardware for instance types). \
+        Examples:
+          inferline export Reports/sample/report.json --to triton --triton-backend onnxruntime --out deploy/triton
+          inferline export Reports/sample/report.json --to kubernetes --image nvcr.io/nvidia/tritonserver:25.01-py3 \\
+            --model-repository s3://models --namespace serving --out deploy/k8s
+          inferline export Reports/sample/report.json --to ray-serve --import-path pipeline:app --out deploy/ray
+          inferline export Reports/sample/report.json --to kserve --model-format onnx \\
+            --model-repository s3://models --out deploy/kserve
+        --out is replaced as a whole, and only if it is empty or inferline wrote it.
+        """)
+
+    @Argument(help: "A report.json (a pipeline's or a fleet's), or the output of `plan --json`.")
+    var input: String
+
+    @Option(help: "What to write: triton, kubernetes, ray-serve or kserve.")
+    var to: String
+
+    @Option(help: "Output folder (replaced as a whole; only an empty one or one inferline wrote).")
+    var out: String
+
+    @Option(help: "The serving container image (kubernetes).")
+    var image: String?
+
+    @Option(help: "Where the models live: a Triton model repository or storage URI prefix (kubernetes, kserve).")
+    var modelRepository: String?
+
+    @Option(help: "Kubernetes namespace (kubernetes, kserve).")
+    var namespace: String = "default"
+
+    @Option(help: "Triton backend for every model: onnxruntime, tensorrt, pytorch, python... (triton).")
+    var tritonBackend: String?
+
+    @Option(help: "Ray Serve import path of the application, e.g. pipeline:app (ray-serve).")
+    var importPath: String?
+
+    @Option(help: "KServe model format: onnx, triton, pytorch, sklearn... (kserve).")
+    var modelFormat: String?
+
+    @Option(help: "Image the scheduling CronJobs run kubectl from (kubernetes).")
+    var kubectlImage: String = "bitnami/kubectl:1.31"
+
+    @Option(help: "Pipeline file, to name the stages of a `plan --json` input.")
+    var pipeline: String?
+
+    @Option(help: "Hardware catalog, for the instance types of a `plan --json` input (or an older report).")
+    var hardware: String?
+
+    func run() throws {
+      guard let target = DeploymentExport.Target(rawValue: to) else {
+        throw ValidationError(
+          "--to must be one of \(DeploymentExport.Target.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(TerminalText.safe(to))')"
+        )
+      }
+      var settings = DeploymentExport.Settings()
+      settings.image = image
+      settings.modelRepository = modelRepository
+      settings.namespace = namespace
+      settings.tritonBackend = tritonBackend
+      settings.rayImportPath = importPath
+      settings.modelFormat = modelFormat
+      settings.kubectlImage = kubectlImage
+      let parts: [(folder: String?, files: [DeploymentExport.File])] = try reportingInputErrors {
+        // Everything is checked and rendered before the folder is touched.
+        let plans = try loadPlans()
+        return try plans.map { plan in
+          (
+            plans.count > 1 ? DeploymentExport.folderName(plan.pipelineName) : nil,
+            try DeploymentExport.files(plan, target: target, settings: settings)
+          )
+        }
+      }
+      do {
+        let folder = try ReportFolder(URL(fileURLWithPath: out))
+        let temporary = try folder.makeTemporary()
+        var written = 0
+        for (subfolder, files) in parts {
+          let base = subfolder.map { temporary.appendingPathComponent($0) } ?? temporary
+          for file in files {
+            let url = base.appendingPathComponent(file.path)
+            try FileManager.default.createDirectory(
+              at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(file.contents.utf8).write(to: url)
+            written += 1
+          }
+        }
+        try folder.swapIn(temporary)
+        note("export: \(written) files for \(target.rawValue) in \(TerminalText.safe(out))")
+      } catch let error as InputError {
+        note(error.description)
+        throw ExitCode(ExitStatus.cannotWrite)
+      } catch {
+        note("error: \(TerminalText.safe(out)): cannot write the export: \(error.localizedDescription)")
+        throw ExitCode(ExitStatus.cannotWrite)
+      }
+    }
+
+    /// The plans in the input: one per pipeline of a report, or one from `plan --json` with --pipeline.
+    func loadPlans() throws -> [DeploymentPlan] {
+      guard let data = FileManager.default.contents(atPath: input) else {
+        throw InputError(file: input, "cannot be read", fix: "name a report.json or a `plan --json` output")
+      }
+      let catalog = try hardware.map { path -> HardwareCatalog in
+        let (catalog, diagnostics) = HardwareCatalog.load(path: path)
+        guard let catalog else { throw InputError(diagnostics.map(\.description).joined(separator: "\n")) }
+        return catalog
+      }
+      var instances: [String: String] = [:]
+      for hw in catalog?.hardware ?? [] where instances[hw.type] == nil { instances[hw.type] = hw.instance }
+      if data.first(where: { !$0.isWhitespace }) == UInt8(ascii: "[") {
+        guard let pipeline else {
+          throw InputError(
+            file: input, "is a `plan --json` output, which does not name the stages",
+            fix: "give the pipeline file with --pipeline (and the catalog with --hardware for instance types)")
+        }
+        let (spec, diagnostics) = PipelineSpec.load(path: pipeline)
+        guard let spec else { throw InputError(diagnostics.map(\.description).joined(separator: "\n")) }
+        var plan = try DeploymentPlan(planOutput: data, spec: spec, source: input)
+        plan.instances = instances
+        return [plan]
+      }
+      let (fleet, _) = try ReportWriter.loadFleet(path: input)
+      return try fleet.pipelines.map { report in
+        var plan = try DeploymentPlan(report: report, source: input)
+        if plan.instances.isEmpty { plan.instances = instances }
+        return plan
+      }
+    }
+  }
+}
+
+extension UInt8 {
+  fileprivate var isWhitespace: Bool { self == 0x20 || self == 0x0A || self == 0x0D || self == 0x09 }
+}

@@ -1,0 +1,275 @@
+import Foundation
+import Testing
+
+/// `inferline export`: files each serving system reads, checked against the systems' own schemas (Triton's
+/// ModelConfig message, Kubernetes' OpenAPI schema) by Scripts/validate-export.py, and against the report.
+extension CommandLineTests {
+  /// Runs the validator on a folder: its exit status and output.
+  func validate(_ folder: String) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", Self.packageRoot.appendingPathComponent("Scripts/validate-export.py").path, folder]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+  }
+
+  /// A small report of the video-monitoring sample: its folder.
+  func sampleReport(_ name: String, rate: String = "30", seed: String = "12") throws -> String {
+    let s = Self.samples
+    let log = path("\(name).csv")
+    #expect(
+      try run(["generate", "--process", "diurnal", "--rate", rate, "--duration", "30m", "--seed", seed, "--out", log])
+        .status == 0)
+    let out = path(name)
+    let report = try run([
+      "report", log, "--out", out, "--quiet", "--pipeline", "\(s)/pipelines/video-monitoring.yaml", "--hardware",
+      "\(s)/hardware/aws-2026.yaml", "--profiles", "\(s)/profiles/profiles-2026.csv", "--window", "10m", "--seed", "4",
+    ])
+    #expect(report.status == 0, "\(report.stderr)")
+    return out
+  }
+
+  static let targets: [(String, [String])] = [
+    ("triton", ["--triton-backend", "onnxruntime"]),
+    ("kubernetes", ["--image", "nvcr.io/nvidia/tritonserver:25.01-py3", "--model-repository", "s3://models"]),
+    ("ray-serve", ["--import-path", "pipeline:app"]),
+    ("kserve", ["--model-format", "onnx", "--model-repository", "s3://models/"]),
+  ]
+
+  @Test func exportsValidateAgainstTheSystemsSchemasAndSayWhatTheReportSays() throws {
+    let report = try sampleReport("export-report")
+    let saved =
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report + "/report.json")))
+      as! [String: Any]
+    let plan = (saved["recommended"] as! [String: Any])["stages"] as! [[String: Any]]
+    let stages = (saved["stages"] as! [[String: Any]]).map { $0["name"] as! String }
+    for (target, flags) in Self.targets {
+      let out = path("export-\(target)")
+      let r = try run(["export", report + "/report.json", "--to", target, "--out", out] + flags)
+      #expect(r.status == 0, "\(target): \(r.stderr)")
+      let checked = try validate(out)
+      #expect(checked.status == 0, "\(target): \(checked.output)")
+      // schedule.csv: one row per window and stage, and the busiest window's row matches the plan.
+      let schedule = try String(contentsOfFile: out + "/schedule.csv", encoding: .utf8).split(separator: "\n")
+      #expect(schedule.count == 1 + (saved["windows"] as! [Any]).count * stages.count)
+    }
+    // Triton: every stage validated as a ModelConfig, with the plan's batch size and instance kind.
+    let triton = try validate(path("export-triton"))
+    #expect(triton.output.components(separatedBy: "triton ok").count - 1 == stages.count)
+    for (i, name) in stages.enumerated() {
+      let text = try String(contentsOfFile: path("export-triton/\(name)/config.pbtxt"), encoding: .utf8)
+      #expect(text.contains("max_batch_size: \(plan[i]["batchSize"] as! Int)\n"))
+      #expect(text.contains((plan[i]["hardware"] as! String) == "CPU" ? "kind: KIND_CPU" : "kind: KIND_GPU"))
+      #expect(text.contains("run \(plan[i]["replicas"] as! Int) Triton server"))
+    }
+    // Kubernetes: every Deployment, the CronJobs and their RBAC objects validated strictly; replicas as planned.
+    let kubernetes = try validate(path("export-kubernetes"))
+    for name in stages {
+      #expect(
+        kubernetes.output.contains(
+          "kubernetes ok: \(path("export-kubernetes"))/deployments.yaml: Deployment video-monitoring-\(name)\n"))
+    }
+    // A CronJob at each window whose plan differs from the window before (the day wraps around).
+    let plans = (saved["windows"] as! [[String: Any]]).map {
+      ($0["configuration"] as? [String: Any]).map(NSDictionary.init)
+    }
+    let changes = plans.indices.filter { k in plans[k] != nil && plans[k] != plans[(k + plans.count - 1) % plans.count]
+    }
+    #expect(
+      kubernetes.output.components(separatedBy: "CronJob video-monitoring-at-").count - 1
+        == (plans.count == 1 ? 1 : changes.count))
+    #expect(kubernetes.output.contains("RoleBinding video-monitoring-scaler"))
+    let deployments = try String(contentsOfFile: path("export-kubernetes/deployments.yaml"), encoding: .utf8)
+    for (i, name) in stages.enumerated() {
+      let block = deployments.components(separatedBy: "kind: Deployment").first {
+        $0.contains("metadata:\n  name: \"video-monitoring-\(name)\"\n")
+      }!
+      #expect(block.contains("replicas: \(plan[i]["replicas"] as! Int)\n"), "\(name)")
+    }
+    // Ray Serve and KServe carry the same numbers (their schemas are not installed here; see the README).
+    let ray = try String(contentsOfFile: path("export-ray-serve/serve-config.yaml"), encoding: .utf8)
+    let kserve = try String(contentsOfFile: path("export-kserve/inferenceservices.yaml"), encoding: .utf8)
+    for (i, name) in stages.enumerated() {
+      let replicas = plan[i]["replicas"] as! Int, batch = plan[i]["batchSize"] as! Int
+      #expect(ray.contains("- name: \"\(name)\"\n    num_replicas: \(replicas)\n"))
+      #expect(ray.components(separatedBy: "- name: \"\(name)\"")[1].contains("max_batch_size: \(batch)\n"))
+      #expect(
+        kserve.components(separatedBy: "name: \"video-monitoring-\(name)\"")[1].contains(
+          "minReplicas: \(replicas)\n    maxReplicas: \(replicas)\n"))
+      #expect(kserve.contains("storageUri: \"s3://models/\(name)\""))
+    }
+  }
+
+  /// The validator is not a rubber stamp: an unknown Triton field, a misspelt Kubernetes field and a wrong type
+  /// each fail it.
+  @Test func theSchemaCheckRejectsBrokenFiles() throws {
+    let report = try sampleReport("export-broken")
+    for (target, flags) in Self.targets.prefix(2) {
+      #expect(
+        try run(["export", report + "/report.json", "--to", target, "--out", path("broken-\(target)")] + flags).status
+          == 0)
+    }
+    let pbtxt = path("broken-triton/detect/config.pbtxt")
+    let good = try String(contentsOfFile: pbtxt, encoding: .utf8)
+    for bad in [
+      good.replacingOccurrences(of: "max_batch_size", with: "max_batch"),
+      good.replacingOccurrences(of: "KIND_", with: "KIND_TPU_"),
+      good.replacingOccurrences(of: "max_queue_delay_microseconds: 0", with: "max_queue_delay_microseconds: \"soon\""),
+    ] {
+      try bad.write(toFile: pbtxt, atomically: true, encoding: .utf8)
+      #expect(try validate(path("broken-triton")).status == 1)
+    }
+    let yaml = path("broken-kubernetes/deployments.yaml")
+    let manifests = try String(contentsOfFile: yaml, encoding: .utf8)
+    for bad in [
+      manifests.replacingOccurrences(of: "nodeSelector:", with: "nodeSelectors:"),
+      manifests.replacingOccurrences(of: "replicas: ", with: "replicas: many ").replacingOccurrences(
+        of: "--replicas", with: "--replicas"),
+    ] {
+      try bad.write(toFile: yaml, atomically: true, encoding: .utf8)
+      #expect(try validate(path("broken-kubernetes")).status == 1)
+    }
+  }
+
+  /// Hostile stage names become safe file and object names, and their exact text survives, escaped, where it is
+  /// shown; missing settings and a folder that is not inferline's are refused before anything is written.
+  @Test func exportKeepsHostileNamesInsideAndRefusesWhatItCannotDo() throws {
+    let s = Self.samples
+    let pipeline = path("hostile.yaml")
+    try """
+    name: "evil \\"pipe\\""
+    slo: {latency_ms: 400}
+    stages:
+      - {name: "../../escape", model: ssd320}
+      - {name: "x\\"y\\nz\\u202e", model: resnet50}
+    edges:
+      "../../escape -> x\\"y\\nz\\u202e": 0.6
+    """.write(toFile: pipeline, atomically: true, encoding: .utf8)
+    let log = path("hostile.csv")
+    #expect(try run(["generate", "--rate", "10", "--duration", "20m", "--seed", "3", "--out", log]).status == 0)
+    let report = path("hostile-report")
+    let made = try run([
+      "report", log, "--out", report, "--quiet", "--pipeline", pipeline, "--hardware", "\(s)/hardware/aws-2026.yaml",
+      "--profiles", "\(s)/profiles/profiles-2026.csv", "--window", "10m",
+    ])
+    #expect(made.status == 0, "\(made.stderr)")
+    for (target, flags) in Self.targets {
+      let out = path("hostile-\(target)")
+      let r = try run(["export", report + "/report.json", "--to", target, "--out", out] + flags)
+      #expect(r.status == 0, "\(target): \(r.stderr)")
+      // Nothing outside the output folder: every file is under it.
+      let files = FileManager.default.enumerator(atPath: out)!.allObjects as! [String]
+      #expect(files.allSatisfy { !$0.split(separator: "/").contains("..") }, "\(files)")
+      #expect(
+        !FileManager.default.fileExists(
+          atPath: folder.deletingLastPathComponent().appendingPathComponent("escape").path))
+      #expect(try validate(out).status == 0, "\(target)")
+    }
+    // The stage's exact name, read back by a YAML parser from the annotation.
+    let yaml = try String(contentsOfFile: path("hostile-kubernetes/deployments.yaml"), encoding: .utf8)
+    #expect(yaml.contains("inferline.io/stage: \"x\\\"y\\nz\\u202E\""))
+    #expect(!yaml.contains("\u{202E}"))
+    let reader = Process()
+    reader.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    reader.arguments = [
+      "python3", "-c",
+      "import sys, yaml, json; print(json.dumps([d['metadata']['annotations']['inferline.io/stage'] for d in yaml.safe_load_all(open(sys.argv[1])) if d]))",
+      path("hostile-kubernetes/deployments.yaml"),
+    ]
+    let pipe = Pipe()
+    reader.standardOutput = pipe
+    try reader.run()
+    let names = try JSONDecoder().decode([String].self, from: pipe.fileHandleForReading.readDataToEndOfFile())
+    reader.waitUntilExit()
+    #expect(names == ["../../escape", "x\"y\nz\u{202E}"])
+    // Missing settings: refused, naming the flag, nothing written.
+    let missing = try run(["export", report + "/report.json", "--to", "kubernetes", "--out", path("not-written")])
+    #expect(missing.status == 65 && missing.stderr.contains("--image") && missing.stderr.contains("--model-repository"))
+    #expect(!FileManager.default.fileExists(atPath: path("not-written")))
+    let unknown = try run(["export", report + "/report.json", "--to", "docker", "--out", path("not-written")])
+    #expect(unknown.status == 64 && unknown.stderr.contains("triton, kubernetes, ray-serve, kserve"))
+    // A folder inferline did not write is left alone.
+    let mine = path("my-folder")
+    try FileManager.default.createDirectory(atPath: mine, withIntermediateDirectories: true)
+    try "keep me".write(toFile: mine + "/notes.txt", atomically: true, encoding: .utf8)
+    let refused = try run([
+      "export", report + "/report.json", "--to", "triton", "--triton-backend", "python", "--out", mine,
+    ])
+    #expect(refused.status == 73 && refused.stderr.contains("not a report folder"))
+    #expect(try String(contentsOfFile: mine + "/notes.txt", encoding: .utf8) == "keep me")
+  }
+
+  /// `diff` ends with the change as a reviewer approves it: per stage, the exported hardware, replicas and batch.
+  @Test func diffSaysTheChangeInExportedTerms() throws {
+    let quiet = try sampleReport("diff-quiet", rate: "10", seed: "5")
+    let busy = try sampleReport("diff-busy", rate: "60", seed: "5")
+    let d = try run(["diff", quiet + "/report.json", busy + "/report.json"])
+    #expect(d.status == 0)
+    let old =
+      (try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: quiet + "/report.json")))
+      as! [String: Any])["recommended"] as! [String: Any]
+    let new =
+      (try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: busy + "/report.json")))
+      as! [String: Any])["recommended"] as! [String: Any]
+    let a = old["stages"] as! [[String: Any]], b = new["stages"] as! [[String: Any]]
+    for (i, name) in ["detect", "vehicle", "person"].enumerated() {
+      let ra = a[i]["replicas"] as! Int, rb = b[i]["replicas"] as! Int
+      let line = d.stdout.split(separator: "\n").first { $0.hasPrefix("deploy '\(name)':") }
+      if ra != rb { #expect(line?.contains("replicas \(ra) -> \(rb)") == true, "\(d.stdout)") }
+      if a[i]["hardware"] as! String == b[i]["hardware"] as! String,
+        a[i]["batchSize"] as! Int == b[i]["batchSize"] as! Int, ra == rb
+      {
+        #expect(line == nil)
+      }
+    }
+    #expect(d.stdout.contains("deploy '"), "the busier day changes the deployment: \(d.stdout)")
+  }
+
+  /// From `plan --json` with --pipeline and --hardware: the busiest window's plan, validated the same way; without
+  /// --pipeline the error says to give it.
+  @Test func exportFromPlanOutputNeedsThePipeline() throws {
+    let s = Self.samples
+    let log = path("plan-export.csv")
+    #expect(
+      try run(["generate", "--process", "diurnal", "--rate", "30", "--duration", "30m", "--seed", "12", "--out", log])
+        .status == 0)
+    let common = [
+      "--pipeline", "\(s)/pipelines/video-monitoring.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml",
+    ]
+    let plan = try run(
+      [
+        "plan", "--trace", log, "--json", "--profiles", "\(s)/profiles/profiles-2026.csv", "--window", "10m", "--seed",
+        "4",
+      ] + common)
+    #expect(plan.status == 0)
+    try plan.stdout.write(toFile: path("plan.json"), atomically: true, encoding: .utf8)
+    let bare = try run([
+      "export", path("plan.json"), "--to", "triton", "--triton-backend", "python", "--out", path("plan-triton"),
+    ])
+    #expect(bare.status == 65 && bare.stderr.contains("--pipeline"))
+    let r = try run(
+      [
+        "export", path("plan.json"), "--to", "kubernetes", "--image", "i", "--model-repository", "r", "--out",
+        path("plan-k8s"),
+      ] + common)
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(try validate(path("plan-k8s")).status == 0)
+    let windows = try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as! [[String: Any]]
+    let busiest = windows.max { ($0["queries"] as! Int) < ($1["queries"] as! Int) }!
+    let stages =
+      ((busiest["recommended"] as! [String: Any])["configuration"] as! [String: Any])["stages"] as! [[String: Any]]
+    let yaml = try String(contentsOfFile: path("plan-k8s/deployments.yaml"), encoding: .utf8)
+    #expect(
+      yaml.contains("node.kubernetes.io/instance-type: \"g4dn.xlarge\"")
+        == stages.contains { $0["hardware"] as! String == "T4" })
+    let detect = yaml.components(separatedBy: "kind: Deployment").first {
+      $0.contains("name: \"video-monitoring-detect\"\n")
+    }!
+    #expect(detect.contains("replicas: \(stages[0]["replicas"] as! Int)\n"))
+  }
+}
