@@ -1,0 +1,221 @@
+import Foundation
+
+/// How far the simulator's predictions are from the latencies a deployment was observed to have, and a correction
+/// fitted to close the gap.
+///
+/// The model: every batch takes `multiplier x L(n) + overhead` instead of the profiled `L(n)`. The multiplier
+/// stands for hardware or software slower (or faster) than where the profiles were measured, and scales queueing
+/// with it; the overhead for what each stage adds whatever the batch (RPC, serialisation, pre- and
+/// post-processing), so a query pays it once per stage it visits. Two numbers for the whole pipeline because
+/// end-to-end latencies cannot tell the stages apart: separate multipliers per stage are not identifiable from
+/// them (a slower first stage and a slower second stage give the same sums).
+///
+/// The fit minimises the squared log-ratio of predicted to observed P10, P50, P90, P95 and P99 over the training windows
+/// (every other window; the rest are held out): a grid, then pattern searches from its three best points. The observations are
+/// **not explained** when even the best fit is off by more than `Calibration.unexplainedError` at some
+/// percentile of the training windows on average, or a parameter ends at its bound; the report then says so
+/// instead of using the fit.
+public struct Calibration: Sendable, Equatable, Codable {
+  /// Predicted and observed percentiles of one window, milliseconds.
+  public struct WindowCheck: Sendable, Equatable, Codable {
+    public var start: Int64
+    public var heldOut: Bool
+    public var queries: Int
+    public var observedMs: [Double]
+    /// With the profiles as they are, and with the fitted correction.
+    public var predictedMs: [Double]
+    public var calibratedMs: [Double]
+  }
+
+  /// Mean absolute relative error, per percentile of `percents`, over a set of windows.
+  public struct Errors: Sendable, Equatable, Codable {
+    public var before: [Double]
+    public var after: [Double]
+  }
+
+  /// The percentiles compared and reported.
+  public static let percents: [Double] = [50, 95, 99]
+  /// The percentiles the fit matches: the reported ones and the 10th, near the latency floor, which tells a fixed
+  /// overhead (it moves the floor) from a slowdown (it stretches the spread).
+  static let fitted: [Double] = [10, 50, 90, 95, 99]
+  /// Above this mean relative error at a percentile after the fit, the model does not explain the observations.
+  public static let unexplainedError = 0.10
+  static let multiplierRange = 0.2...10.0
+  static let overheadRangeMs = 0.0...2_000.0
+
+  public var multiplier: Double
+  public var overheadMs: Double
+  public var windows: [WindowCheck]
+  public var heldOut: Errors
+  public var training: Errors
+  public var explained: Bool
+  /// Why the fit is not used, when it is not.
+  public var note: String?
+  /// Simulations the fit ran.
+  public var simulations: Int
+
+  /// Fits the correction for `configuration` (what was deployed) on a log with observed end-to-end latencies.
+  /// - Parameters:
+  ///   - observedMs: per query, milliseconds (NaN where the log had none: skipped).
+  ///   - windowLength: nanoseconds.
+  /// - Throws: `InputError` when fewer than two windows have enough observations to compare.
+  /// - Complexity: about 400 simulations of the log.
+  public static func fit(
+    inputs: PlanningInputs, configuration: PipelineConfiguration, arrivals: [Int64], observedMs: [Float],
+    windowLength: Int64, routes: RouteSource
+  ) throws -> Calibration {
+    precondition(arrivals.count == observedMs.count)
+    let base = PipelineModel(inputs)
+    try base.check(configuration)
+    // Windows with at least 100 observed queries, so that their P99 means something.
+    var windows: [(start: Int64, range: Range<Int>)] = []
+    if let first = arrivals.first {
+      var lo = 0
+      while lo < arrivals.count {
+        let start = first + (arrivals[lo] - first) / windowLength * windowLength
+        var hi = lo
+        while hi < arrivals.count && arrivals[hi] < start + windowLength { hi += 1 }
+        windows.append((start, lo..<hi))
+        lo = hi
+      }
+    }
+    let observed: [(start: Int64, range: Range<Int>, percentiles: [Double], count: Int)] = windows.compactMap { w in
+      let values = observedMs[w.range].filter { $0.isFinite && $0 >= 0 }.map(Double.init).sorted()
+      guard values.count >= 100 else { return nil }
+      return (w.start, w.range, fitted.map { Percentile(percent: $0).value(inSorted: values)! }, values.count)
+    }
+    guard observed.count >= 2 else {
+      throw InputError(
+        "calibration needs at least two windows with 100 or more observed latencies (found \(observed.count))",
+        fix: "give a longer log, a shorter --window, or the log's latency column with --latency-column")
+    }
+    /// Per window, the predicted percentiles (ms) with the correction applied.
+    @Sendable func predict(_ m: Double, _ o: Double) -> [[Double]] {
+      let model = PipelineModel(inputs.calibrated(multiplier: m, overheadMs: o))
+      guard
+        let input = try? model.simulationInput(arrivals: arrivals, configuration: configuration, routes: routes),
+        let latencies = Estimator.simulate(input, options: .init(collectWaitPercentiles: false)).latencies
+      else { return observed.map { _ in fitted.map { _ in .infinity } } }
+      return observed.map { w in
+        let values = observedMs[w.range].indices.filter { observedMs[$0].isFinite && observedMs[$0] >= 0 }
+          .map { latencies[$0] }.sorted()
+        return fitted.map { p in
+          let v = Percentile(percent: p).value(inSorted: values)!
+          return v == .max ? .infinity : Double(v) / 1e6
+        }
+      }
+    }
+    let trainingIndices = observed.indices.filter { $0 % 2 == 0 }
+    let heldOutIndices = observed.indices.filter { $0 % 2 == 1 }
+    func loss(_ predicted: [[Double]]) -> Double {
+      var sum = 0.0
+      for i in trainingIndices {
+        for (p, o) in zip(predicted[i], observed[i].percentiles) {
+          let r = log(max(p, 1e-6) / max(o, 1e-6))
+          sum += r.isFinite ? r * r : 1e6
+        }
+      }
+      return sum
+    }
+    var cache: [String: (Double, [[Double]])] = [:]
+    var simulations = 0
+    func key(_ m: Double, _ o: Double) -> String { String(format: "%.6f %.6f", m, o) }
+    func evaluate(_ m: Double, _ o: Double) -> (Double, [[Double]]) {
+      if let known = cache[key(m, o)] { return known }
+      simulations += 1
+      let p = predict(m, o)
+      let result = (loss(p), p)
+      cache[key(m, o)] = result
+      return result
+    }
+    // A grid (the loss is rugged: batch sizes jump as service times change), then a pattern search with halving
+    // steps from each of the three best grid points.
+    let overheads = [0, 0.5, 1, 2, 3, 4, 6, 8, 12, 16, 32, 64, 128]
+    let points = (0...20).flatMap { k in overheads.map { (0.5 * pow(8, Double(k) / 20), $0) } }  // m 11% apart
+    let predictions = ResultSlots<[[Double]]>(count: points.count)
+    DispatchQueue.concurrentPerform(iterations: points.count) { i in predictions[i] = predict(points[i].0, points[i].1)
+    }
+    var grid: [(m: Double, o: Double, loss: Double)] = []
+    for (i, (m, o)) in points.enumerated() {
+      let p = predictions[i]!
+      simulations += 1
+      cache[key(m, o)] = (loss(p), p)
+      grid.append((m, o, loss(p)))
+    }
+    var best = (m: 1.0, o: 0.0, loss: evaluate(1, 0).0)
+    for start in grid.sorted(by: { $0.loss < $1.loss }).prefix(3) {
+      var point = start
+      var stepM = 0.06, stepO = max(point.o * 0.25, 0.5)
+      while stepM > 0.002 || stepO > 0.02 {
+        var improved = false
+        for (dm, dO) in [(stepM, 0.0), (-stepM, 0.0), (0.0, stepO), (0.0, -stepO), (stepM, -stepO), (-stepM, stepO)] {
+          let m = min(max(point.m * exp(dm), multiplierRange.lowerBound), multiplierRange.upperBound)
+          let o = min(max(point.o + dO, overheadRangeMs.lowerBound), overheadRangeMs.upperBound)
+          let l = evaluate(m, o).0
+          if l < point.loss {
+            point = (m, o, l)
+            improved = true
+          }
+        }
+        if !improved {
+          stepM /= 2
+          stepO /= 2
+        }
+      }
+      if point.loss < best.loss { best = point }
+    }
+    let before = evaluate(1, 0).1, after = evaluate(best.m, best.o).1
+    let reported = percents.map { fitted.firstIndex(of: $0)! }
+    func errors(_ indices: [Int]) -> Errors {
+      func mean(_ predicted: [[Double]], _ p: Int) -> Double {
+        indices.isEmpty
+          ? 0
+          : indices.map { abs(predicted[$0][p] / observed[$0].percentiles[p] - 1) }.reduce(0, +) / Double(indices.count)
+      }
+      return Errors(before: reported.map { mean(before, $0) }, after: reported.map { mean(after, $0) })
+    }
+    let training = errors(trainingIndices), heldOut = errors(heldOutIndices)
+    var note: String? = nil
+    if let worst = training.after.max(), !(worst <= unexplainedError) {
+      note = String(
+        format:
+          "the fitted model is still %.0f%% off at some percentile on the training windows: the observations are not explained by slower or faster service and a fixed overhead (a stage missing from the pipeline, a different configuration than the one given, or load that was not in the log?)",
+        worst * 100)
+    } else if best.m <= multiplierRange.lowerBound * 1.001 || best.m >= multiplierRange.upperBound * 0.999
+      || best.o >= overheadRangeMs.upperBound * 0.999
+    {
+      note = "the fit ended at the edge of its range; the observations are far from anything the profiles predict"
+    }
+    return Calibration(
+      multiplier: best.m, overheadMs: best.o,
+      windows: observed.indices.map { i in
+        WindowCheck(
+          start: observed[i].start, heldOut: i % 2 == 1, queries: observed[i].count,
+          observedMs: reported.map { observed[i].percentiles[$0] }, predictedMs: reported.map { before[i][$0] },
+          calibratedMs: reported.map { after[i][$0] })
+      }, heldOut: heldOut, training: training, explained: note == nil, note: note, simulations: simulations)
+  }
+}
+
+extension PlanningInputs {
+  /// The same inputs with every profiled batch latency replaced by `multiplier x L(n) + overhead`.
+  public func calibrated(multiplier: Double, overheadMs: Double) -> PlanningInputs {
+    var copy = self
+    copy.profiles = profiles.calibrated(multiplier: multiplier, overheadMs: overheadMs)
+    return copy
+  }
+}
+
+extension ProfileTable {
+  /// Every latency (p50 and p99 alike) as `multiplier x L + overhead`, rounded to the nanosecond, at least 1 ns.
+  public func calibrated(multiplier: Double, overheadMs: Double) -> ProfileTable {
+    var copy = self
+    let overhead = overheadMs * 1e6
+    func adjust(_ l: Int64) -> Int64 { max(1, Int64((Double(l) * multiplier + overhead).rounded())) }
+    for i in copy.profiles.indices {
+      copy.profiles[i].latencies = copy.profiles[i].latencies.map(adjust)
+      copy.profiles[i].p99Latencies = copy.profiles[i].p99Latencies?.map(adjust)
+    }
+    return copy
+  }
+}
