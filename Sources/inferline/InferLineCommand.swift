@@ -14,7 +14,7 @@ struct InferLineCommand: ParsableCommand {
     version: InferLineVersion.current,
     subcommands: [
       Inspect.self, Envelope.self, Validate.self, Profiles.self, Simulate.self, Plan.self, ReplayCommand.self,
-      Report.self, Diff.self, Export.self, Generate.self,
+      Report.self, Diff.self, Export.self, Calibrate.self, Generate.self,
     ])
 }
 

@@ -61,6 +61,12 @@ extension InferLineCommand {
     @Option(help: "The previous night's report.json, to show what changed.")
     var previous: String?
 
+    @Option(
+      help:
+        "The configuration that was deployed when the log was recorded (YAML, as simulate takes): fit the profiles to the log's observed latencies (--latency-column) and plan with the fit (see `calibrate`)."
+    )
+    var calibrate: String?
+
     @Option(help: "Folder with the team's own report.mustache (default: inferline's Templates/).")
     var templates: String?
 
@@ -82,10 +88,28 @@ extension InferLineCommand {
       options.growth = factors.map { $0! }
       if let slo, slo <= 0 { throw ValidationError("--slo must be a positive number of milliseconds") }
       options.budget = try search.budget()
-      let models = try pipeline.map { file in
+      var models = try pipeline.map { file in
         try PipelineOptions.model(pipeline: file, hardware: hardware, profiles: profiles, sloMs: slo)
       }
       let fleet = models.count > 1
+      if calibrate != nil && fleet {
+        throw ValidationError("--calibrate takes one --pipeline (the deployed configuration is that pipeline's)")
+      }
+      // The fit comes first: when it explains the observations, everything is planned with it.
+      let calibration = try calibrate.map { config in
+        try reportingInputErrors {
+          try CalibrationRun.fit(
+            inputs: models[0].inputs, config: config, traces: logs, log: options.log,
+            windowLength: options.windowLength, seed: seed)
+        }
+      }
+      if let calibration {
+        if !quiet { note(calibration.summary) }
+        if calibration.explained {
+          models[0] = PipelineModel(
+            models[0].inputs.calibrated(multiplier: calibration.multiplier, overheadMs: calibration.overheadMs))
+        }
+      }
       if let sweepEdge {
         let request = try reportingInputErrors { try EscalationSweep.Request.parse(sweepEdge) }
         guard models.contains(where: { EscalationSweep.applies(request, to: $0) }) else {
@@ -148,6 +172,10 @@ extension InferLineCommand {
       noteIngestion(reports[0].ingestion)
       for (name, count) in unplanned.sorted(by: { $0.key < $1.key }) {
         note("note: \(count) queries of pipeline '\(name)' are not planned: no --pipeline file names it")
+      }
+      if let calibration {
+        reports[0].calibration = calibration
+        reports[0].assumptions.append(calibration.summary)
       }
       for i in reports.indices {
         // Each pipeline's report lists the logs, the shared catalog and profiles, and its own pipeline file.

@@ -30,6 +30,7 @@ extension CommandLineTests {
   /// Every command's --help, as users read it.
   @Test(arguments: [
     "inspect", "generate", "envelope", "validate", "simulate", "plan", "replay", "report", "diff", "export",
+    "calibrate",
     "profiles import",
   ])
   func helpTextIsAsRecorded(command: String) throws {

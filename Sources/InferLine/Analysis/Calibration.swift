@@ -197,6 +197,22 @@ public struct Calibration: Sendable, Equatable, Codable {
   }
 }
 
+extension Calibration {
+  /// One line: the fitted values and the held-out errors before and after (or why the fit is not used).
+  public var summary: String {
+    func percents(_ v: [Double]) -> String {
+      zip(Self.percents, v).map { String(format: "P%g %.1f%%", $0, $1 * 100) }.joined(separator: ", ")
+    }
+    let fitted = String(
+      format: "service times x %.3f + %.2f ms per stage (%d simulations)", multiplier, overheadMs, simulations)
+    let errors =
+      "held-out error \(percents(heldOut.before)) with the profiles as they are, \(percents(heldOut.after)) calibrated"
+    return explained
+      ? "Calibrated against observed latencies: \(fitted); \(errors)."
+      : "Observed latencies NOT explained, profiles used as they are: \(note ?? ""); best fit \(fitted); \(errors)."
+  }
+}
+
 extension PlanningInputs {
   /// The same inputs with every profiled batch latency replaced by `multiplier x L(n) + overhead`.
   public func calibrated(multiplier: Double, overheadMs: Double) -> PlanningInputs {

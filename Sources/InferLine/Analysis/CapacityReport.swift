@@ -144,6 +144,8 @@ public struct CapacityReport: Sendable, Equatable, Codable {
   public var escalation: EscalationSweep? = nil
   /// Windows whose SLO cannot be met.
   public var unattainableWindows: Int
+  /// The fit against observed latencies (`--calibrate`); its correction was planned with when it explains them.
+  public var calibration: Calibration? = nil
   public var assumptions: [String]
   public var previous: Comparison?
   /// Seconds per phase.

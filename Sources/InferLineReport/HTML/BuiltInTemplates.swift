@@ -137,6 +137,13 @@ enum BuiltInTemplates {
 <p>Seed {{seed}} &middot; inferline {{version}} &middot; report schema {{schema}}.</p>
 <h3>Assumptions</h3>
 <ul>{{#assumptions}}<li>{{.}}</li>{{/assumptions}}</ul>
+{{#calibration}}<h3>Calibration against observed latencies</h3>
+<p>{{headline}}</p>
+<div class="table"><table><thead><tr><th>window</th><th>set</th><th>queries</th><th>observed P50 / P95 / P99 ms</th><th>profiles as they are</th><th>calibrated</th></tr></thead><tbody>
+{{#windows}}<tr><td>{{start}}</td><td>{{set}}</td><td class="n">{{queries}}</td><td class="n">{{observed}}</td><td class="n">{{predicted}}</td><td class="n">{{calibrated}}</td></tr>
+{{/windows}}</tbody></table></div>{{/calibration}}
+<h3>Deploying this plan</h3>
+<p><code>inferline export report.json --to triton|kubernetes|ray-serve|kserve --out DIR</code> writes the busiest window's plan as the serving system's configuration, with every window's plan in <code>schedule.csv</code> (Kubernetes also gets CronJobs that scale at each window's start); <code>inferline export --help</code> lists what each target needs.</p>
 <h3>Time per phase</h3>
 <ul>{{#timings}}<li>{{.}}</li>{{/timings}}</ul>
 </section>

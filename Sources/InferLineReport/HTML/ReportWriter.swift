@@ -303,6 +303,21 @@ public enum ReportWriter {
         ] as [String: Any]
     }
     if let p = r.previous { context["previous"] = previousContext(p) }
+    if let c = r.calibration {
+      func triple(_ v: [Double]) -> String { v.map { String(format: "%.1f", $0) }.joined(separator: " / ") }
+      context["calibration"] = [
+        "headline": c.summary,
+        "windows": c.windows.map { w -> [String: Any] in
+          [
+            "start": r.workload.isRelative
+              ? String(format: "+%.0f s", Double(w.start) / 1e9)
+              : ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(w.start) / 1e9)),
+            "set": w.heldOut ? "held out" : "training", "queries": w.queries, "observed": triple(w.observedMs),
+            "predicted": triple(w.predictedMs), "calibrated": triple(w.calibratedMs),
+          ]
+        },
+      ]
+    }
     return context
   }
 

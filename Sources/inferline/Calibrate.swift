@@ -1,0 +1,100 @@
+import ArgumentParser
+import Foundation
+import InferLine
+
+extension InferLineCommand {
+  struct Calibrate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract:
+        "Compare the simulator's predictions with the latencies a deployment was observed to have, and fit a correction.",
+      discussion: """
+        Simulates the configuration that was deployed (--config, as simulate takes) over a log that carries \
+        observed end-to-end latencies (--latency-column), and compares each window's P50, P95 and P99. Then fits \
+        service times x multiplier + overhead per stage on every other window and checks it on the rest (held \
+        out). `report --calibrate CONFIG` plans with the fitted profiles. When no slowdown and overhead explain the \
+        observations (a stage missing from the pipeline, another configuration deployed), it says so. Example:
+          inferline calibrate --trace yesterday.csv.gz --latency-column latency_ms \\
+            --config deployed.yaml --pipeline P.yaml --hardware H.yaml --profiles F.csv --window 1h
+        """)
+
+    @Option(name: .customLong("trace"), help: "Query log(s) with observed latencies.")
+    var traces: [String]
+
+    @OptionGroup var pipelineOptions: PipelineOptions
+
+    @Option(help: "The configuration that was deployed when the log was recorded (YAML, as simulate takes).")
+    var config: String
+
+    @OptionGroup var window: WindowOption
+    @OptionGroup var log: LogOptions
+
+    @Option(help: "Seed for drawn routes.")
+    var seed: UInt64 = 1
+
+    @Flag(help: "Print JSON for machines instead of a table.")
+    var json = false
+
+    func run() throws {
+      let inputs = try pipelineOptions.load()
+      let calibration = try reportingInputErrors {
+        try CalibrationRun.fit(
+          inputs: inputs, config: config, traces: traces, log: try log.readOptions(),
+          windowLength: try window.nanoseconds(), seed: seed)
+      }
+      if json {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        say(String(decoding: try encoder.encode(calibration), as: UTF8.self))
+      } else {
+        for line in CalibrationRun.describe(calibration) { say(line) }
+      }
+      if !calibration.explained { throw ExitCode(ExitStatus.badInput) }
+    }
+  }
+}
+
+/// What `calibrate` and `report --calibrate` share: reading the log, fitting, and saying it in words.
+enum CalibrationRun {
+  static func fit(
+    inputs: PlanningInputs, config: String, traces: [String], log: LogReadOptions, windowLength: Int64, seed: UInt64
+  ) throws -> Calibration {
+    let configuration: PipelineConfiguration
+    do {
+      configuration = try PipelineConfiguration.load(path: config, pipeline: inputs.pipeline)
+    } catch let error as DiagnosticsError {
+      throw InputError(error.description)
+    }
+    let set = try QueryLogSet.read(paths: traces, options: log)
+    let trace = try set.trace(for: inputs.pipeline)
+    guard let observed = trace.observedLatencyMs else {
+      throw InputError(
+        file: traces.first, "has no observed latencies to calibrate against",
+        fix: "name the log's latency column with --latency-column (milliseconds, end to end)")
+    }
+    let routes: RouteSource =
+      trace.visitedStages.map { .visited($0, edges: inputs.pipeline.edges.map { ($0.parent, $0.child) }) }
+      ?? .drawn(seed: seed)
+    return try Calibration.fit(
+      inputs: inputs, configuration: configuration, arrivals: trace.arrivals, observedMs: observed,
+      windowLength: windowLength, routes: routes)
+  }
+
+  static func describe(_ c: Calibration) -> [String] {
+    var lines = [
+      c.summary, "",
+      "window                set       queries  observed P50/P95/P99 ms   profiles            calibrated",
+    ]
+    let formatter = ISO8601DateFormatter()
+    for w in c.windows {
+      func triple(_ v: [Double]) -> String { v.map { String(format: "%.1f", $0) }.joined(separator: "/") }
+      let start =
+        w.start > 1_000_000_000_000_000
+        ? formatter.string(from: Date(timeIntervalSince1970: Double(w.start) / 1e9))
+        : String(format: "+%.0f s", Double(w.start) / 1e9)
+      lines.append(
+        "\(start.padding(toLength: 21, withPad: " ", startingAt: 0)) \((w.heldOut ? "held out" : "training").padding(toLength: 9, withPad: " ", startingAt: 0)) \(String(format: "%7d", w.queries))  \(triple(w.observedMs).padding(toLength: 24, withPad: " ", startingAt: 0)) \(triple(w.predictedMs).padding(toLength: 19, withPad: " ", startingAt: 0)) \(triple(w.calibratedMs))"
+      )
+    }
+    return lines
+  }
+}

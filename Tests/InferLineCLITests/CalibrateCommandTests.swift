@@ -1,0 +1,78 @@
+import Foundation
+import InferLine
+import Testing
+
+/// `calibrate` and `report --calibrate` on a log whose latency column comes from a hidden truth (the deployed
+/// video-monitoring configuration, 30% slower than profiled, 3 ms more per stage, 3% lognormal noise).
+extension CommandLineTests {
+  func observedLog(_ name: String) throws -> String {
+    let s = Self.samples
+    let inputs = try PlanningInputs.load(
+      pipeline: "\(s)/pipelines/video-monitoring.yaml", hardware: "\(s)/hardware/aws-2026.yaml",
+      profiles: "\(s)/profiles/profiles-2026.csv")
+    let configuration = try PipelineConfiguration.load(
+      path: "\(s)/pipelines/video-monitoring.config.yaml", pipeline: inputs.pipeline)
+    let epoch: Int64 = 1_795_824_000_000_000_000  // 2026-11-28T00:00:00Z
+    var arrivals: [Int64] = []
+    for (k, rate) in [3.0, 8, 14, 14, 8, 3].enumerated() {
+      // Whole microseconds, as the log writes them.
+      arrivals += TraceGenerator.arrivals(
+        .poisson(rate: rate), duration: 600, start: epoch + Int64(k) * 600_000_000_000, seed: UInt64(k + 20)
+      ).map { $0 / 1000 * 1000 }
+    }
+    let truth = PipelineModel(inputs.calibrated(multiplier: 1.3, overheadMs: 3))
+    let latencies = Estimator.simulate(
+      try truth.simulationInput(arrivals: arrivals, configuration: configuration, routes: .drawn(seed: 9))
+    ).latencies!
+    var rng = SeededGenerator(seed: 5)
+    var text = "timestamp,latency_ms\n"
+    let formatter = ISO8601DateFormatter()
+    formatter.formatOptions = [.withInternetDateTime]
+    for (a, l) in zip(arrivals, latencies) {
+      let seconds = a / 1_000_000_000, micros = a % 1_000_000_000 / 1000
+      let stamp = formatter.string(from: Date(timeIntervalSince1970: Double(seconds))).dropLast()
+      text +=
+        "\(stamp).\(String(format: "%06lld", micros))Z,\(String(format: "%.3f", Double(l) / 1e6 * exp(0.03 * rng.nextStandardNormal())))\n"
+    }
+    let log = path(name)
+    try text.write(toFile: log, atomically: true, encoding: .utf8)
+    return log
+  }
+
+  @Test func calibrateFitsTheHiddenTruthAndReportPlansWithIt() throws {
+    let s = Self.samples
+    let log = try observedLog("observed.csv")
+    let files = [
+      "--pipeline", "\(s)/pipelines/video-monitoring.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml",
+      "--profiles", "\(s)/profiles/profiles-2026.csv", "--window", "10m",
+    ]
+    let config = "\(s)/pipelines/video-monitoring.config.yaml"
+    let fitted = try run(["calibrate", "--trace", log, "--config", config, "--json"] + files)
+    #expect(fitted.status == 0, "\(fitted.stderr)")
+    let c = try JSONSerialization.jsonObject(with: Data(fitted.stdout.utf8)) as! [String: Any]
+    #expect(abs((c["multiplier"] as! Double) / 1.3 - 1) < 0.1, "\(c["multiplier"]!)")
+    #expect(abs((c["overheadMs"] as! Double) - 3) < 2.5, "\(c["overheadMs"]!)")
+    #expect(c["explained"] as! Bool)
+    let heldOut = c["heldOut"] as! [String: [Double]]
+    #expect(heldOut["after"]![2] < 0.05 && heldOut["before"]![2] > 0.2, "\(heldOut)")
+    // The report plans with the same fit, records it and shows the table.
+    let out = path("calibrated-report")
+    let report = try run(["report", log, "--out", out, "--quiet", "--calibrate", config] + files)
+    #expect(report.status == 0, "\(report.stderr)")
+    let saved =
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/report.json")))
+      as! [String: Any]
+    let recorded = saved["calibration"] as! [String: Any]
+    #expect(recorded["multiplier"] as! Double == c["multiplier"] as! Double)
+    #expect((saved["assumptions"] as! [String]).contains { $0.hasPrefix("Calibrated against observed latencies") })
+    let html = try String(contentsOfFile: out + "/index.html", encoding: .utf8)
+    #expect(html.contains("Calibration against observed latencies"))
+    #expect(html.components(separatedBy: "<td>held out</td>").count - 1 == 3)
+    // Without a latency column there is nothing to calibrate against: a clear error.
+    let bare = path("bare.csv")
+    try (try String(contentsOfFile: log, encoding: .utf8)).split(separator: "\n").map { $0.split(separator: ",")[0] }
+      .joined(separator: "\n").write(toFile: bare, atomically: true, encoding: .utf8)
+    let none = try run(["calibrate", "--trace", bare, "--config", config] + files)
+    #expect(none.status == 65 && none.stderr.contains("--latency-column"), "\(none.stderr)")
+  }
+}
