@@ -66,6 +66,30 @@ extension InferLineCommand {
     @Flag(help: "Add a latency_ms column (lognormal, median 20 ms), seeded.")
     var withLatency = false
 
+    @Option(
+      help:
+        "Add a latency_ms column of latencies as a deployment of this configuration (YAML, as simulate takes) would show them: the simulator's, with --slowdown, --overhead-ms and --noise applied (for trying calibrate). Needs --pipeline-file, --hardware and --profiles."
+    )
+    var observe: String?
+
+    @Option(help: "The pipeline file of --observe.")
+    var pipelineFile: String?
+
+    @Option(help: "Hardware catalog (YAML) of --observe.")
+    var hardware: String?
+
+    @Option(help: "Model profiles (CSV) of --observe.")
+    var profiles: String?
+
+    @Option(help: "With --observe: service times this many times the profiled ones.")
+    var slowdown: Double = 1
+
+    @Option(help: "With --observe: milliseconds each stage adds to every batch.")
+    var overheadMs: Double = 0
+
+    @Option(help: "With --observe: sigma of lognormal noise on each observed latency (0.05 = about 5%).")
+    var noise: Double = 0
+
     @Flag(help: "Compress with gzip.")
     var gzip = false
 
@@ -124,6 +148,33 @@ extension InferLineCommand {
         owners = arrivals.map { _ in
           let u = rng.nextUnitInterval()
           return cumulative.firstIndex { u < $0 } ?? mix.count - 1
+        }
+      }
+      if let observe {
+        guard mix.count <= 1, !withLatency else {
+          throw ValidationError("--observe makes a one-pipeline log; leave out --with-latency and a --pipeline mix")
+        }
+        guard let pipelineFile, let hardware, let profiles else {
+          throw ValidationError("--observe needs --pipeline-file, --hardware and --profiles")
+        }
+        guard slowdown > 0, slowdown.isFinite, overheadMs >= 0, overheadMs.isFinite, noise >= 0, noise <= 2 else {
+          throw ValidationError(
+            "--slowdown must be positive, --overhead-ms 0 or more, and --noise from 0 to 2")
+        }
+        let inputs = try PipelineOptions.load(pipeline: pipelineFile, hardware: hardware, profiles: profiles)
+        writer.latenciesMs = try reportingInputErrors {
+          let configuration: PipelineConfiguration
+          do {
+            configuration = try PipelineConfiguration.load(path: observe, pipeline: inputs.pipeline)
+          } catch let error as DiagnosticsError {
+            throw InputError(error.description)
+          }
+          let model = PipelineModel(inputs.calibrated(multiplier: slowdown, overheadMs: overheadMs))
+          let latencies = Estimator.simulate(
+            try model.simulationInput(arrivals: arrivals, configuration: configuration, routes: .drawn(seed: seed))
+          ).latencies!
+          var rng = SeededGenerator(seed: seed &+ 0x0B5E)
+          return latencies.map { Double($0) / 1e6 * exp(noise * rng.nextStandardNormal()) }
         }
       }
       try reportingInputErrors { try writer.write(arrivals: arrivals, pipelineOfArrival: owners, to: out) }

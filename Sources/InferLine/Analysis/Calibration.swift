@@ -69,10 +69,12 @@ public struct Calibration: Sendable, Equatable, Codable {
     try base.check(configuration)
     // Windows with at least 100 observed queries, so that their P99 means something.
     var windows: [(start: Int64, range: Range<Int>)] = []
-    if let first = arrivals.first {
+    if !arrivals.isEmpty {
       var lo = 0
       while lo < arrivals.count {
-        let start = first + (arrivals[lo] - first) / windowLength * windowLength
+        // Aligned to the clock, as the report's windows are.
+        let t = arrivals[lo]
+        let start = (t >= 0 ? t / windowLength : (t - windowLength + 1) / windowLength) * windowLength
         var hi = lo
         while hi < arrivals.count && arrivals[hi] < start + windowLength { hi += 1 }
         windows.append((start, lo..<hi))

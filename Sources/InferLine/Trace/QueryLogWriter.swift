@@ -33,6 +33,8 @@ public struct QueryLogWriter: Sendable {
   public var pipelines: [String] = []
   /// Adds a `latency_ms` column drawn from a lognormal (median 20 ms) with this seed.
   public var latencySeed: UInt64?
+  /// Adds a `latency_ms` column with these values (milliseconds, one per arrival, written to the microsecond).
+  public var latenciesMs: [Double]?
 
   public init() {}
 
@@ -65,7 +67,8 @@ public struct QueryLogWriter: Sendable {
       let delimiter: UInt8 = format == .tsv ? 0x09 : 0x2C
       var columns = ["timestamp"]
       if pipeline != nil || named { columns.append("pipeline") }
-      if latencySeed != nil { columns.append("latency_ms") }
+      precondition(latenciesMs == nil || latenciesMs!.count == arrivals.count, "one latency per arrival")
+      if latencySeed != nil || latenciesMs != nil { columns.append("latency_ms") }
       if format != .jsonl {
         buffer.append(contentsOf: columns.joined(separator: String(UnicodeScalar(delimiter))).utf8)
         buffer.append(0x0A)
@@ -99,6 +102,13 @@ public struct QueryLogWriter: Sendable {
           }
           let latency = 20 * exp(0.5 * rng.nextStandardNormal())
           Self.appendDecimal(Int64((latency * 10).rounded()), fractionDigits: 1, to: &buffer)
+        } else if let latenciesMs {
+          if format == .jsonl {
+            buffer.append(contentsOf: Array(",\"latency_ms\":".utf8))
+          } else {
+            buffer.append(delimiter)
+          }
+          Self.appendDecimal(Int64((latenciesMs[i] * 1000).rounded()), fractionDigits: 3, to: &buffer)
         }
         if format == .jsonl { buffer.append(0x7D) }
         buffer.append(0x0A)

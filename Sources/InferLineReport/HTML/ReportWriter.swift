@@ -416,6 +416,10 @@ public enum ReportWriter {
         "- \(MarkdownText.escape(b.policy)): $\(money(b.cost)) over the log, \(percent(b.missRate)) over the SLO")
     }
     if r.unattainableWindows > 0 { lines.append("- **\(r.unattainableWindows) window(s) cannot meet the SLO**") }
+    if let c = r.calibration {
+      let text = MarkdownText.escape(c.summary)
+      lines.append("- " + (c.explained ? text : "**\(text)**"))
+    }
     if let p = r.previous { lines.append(previousMarkdown(p)) }
     lines.append("")
     lines.append("Seed \(r.seed), inferline \(r.toolVersion), generated \(r.generatedAt).")
