@@ -75,4 +75,36 @@ extension CommandLineTests {
     let none = try run(["calibrate", "--trace", bare, "--config", config] + files)
     #expect(none.status == 65 && none.stderr.contains("--latency-column"), "\(none.stderr)")
   }
+
+  /// `generate --observe` with no slowdown, overhead or noise writes the simulator's own latencies: their
+  /// percentiles are `simulate`'s for the same log and seed (to the microsecond the column keeps).
+  @Test func generateObserveWritesTheSimulatorsLatencies() throws {
+    let s = Self.samples
+    let files = [
+      "--hardware", "\(s)/hardware/aws-2026.yaml", "--profiles", "\(s)/profiles/profiles-2026.csv",
+    ]
+    let config = "\(s)/pipelines/video-monitoring.config.yaml", pipeline = "\(s)/pipelines/video-monitoring.yaml"
+    let log = path("observe.csv")
+    let made = try run(
+      [
+        "generate", "--rate", "8", "--duration", "20m", "--seed", "6", "--time-format", "epoch-ns", "--observe", config,
+        "--pipeline-file", pipeline, "--out", log,
+      ]
+        + files)
+    #expect(made.status == 0, "\(made.stderr)")
+    let sim = try run(
+      ["simulate", "--trace", log, "--config", config, "--pipeline", pipeline, "--seed", "6", "--json"] + files)
+    #expect(sim.status == 0, "\(sim.stderr)")
+    let predicted =
+      (try JSONSerialization.jsonObject(with: Data(sim.stdout.utf8)) as! [String: Any])["latencyMs"]
+      as! [String: Double]
+    let column = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").dropFirst()
+      .map { Double($0.split(separator: ",")[1])! }.sorted()
+    for (key, percent) in [("p50", 50.0), ("p99", 99.0)] {
+      let rank = Int((Double(column.count) * percent / 100).rounded(.up)) - 1
+      #expect(abs(column[rank] - predicted[key]!) < 0.001, "\(key): \(column[rank]) vs \(predicted[key]!)")
+    }
+    let missing = try run(["generate", "--rate", "8", "--duration", "1m", "--observe", config, "--out", path("x.csv")])
+    #expect(missing.status == 64 && missing.stderr.contains("--pipeline-file"))
+  }
 }
