@@ -8,7 +8,10 @@
   value is an error.
 - Kubernetes: every document of every .yaml file whose apiVersion is a built-in group is validated strictly
   (unknown fields are errors) by kubernetes-validate against the Kubernetes 1.31 OpenAPI schema.
-Ray Serve and KServe files are parsed as YAML only (their schemas are not checked here).
+- KServe: every InferenceService is checked field by field against the KServe SDK's models (the kserve package,
+  generated from KServe's OpenAPI spec, with the kubernetes client's models for the core types): an unknown
+  field, a value of the wrong type or a missing required field is an error.
+Ray Serve files are parsed as YAML only (Ray's ServeDeploySchema needs all of ray[serve] to import).
 Prints one line per file checked; exits 1 with the errors when any file fails.
 """
 import importlib.util
@@ -26,6 +29,70 @@ def triton_config_message():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.ModelConfig
+
+
+def openapi_models():
+    """The kserve and kubernetes packages' generated models, without running the packages' own __init__ (which
+    import a model server and an API client this check does not need)."""
+    import importlib.util
+    import re
+    import types
+
+    roots = {}
+    for top in ("kserve", "kubernetes"):
+        if top in sys.modules and getattr(sys.modules[top], "__path__", None):
+            roots[top] = list(sys.modules[top].__path__)[0]
+        else:
+            spec = importlib.util.find_spec(top)
+            roots[top] = list(spec.submodule_search_locations)[0]
+    for name in ["kserve", "kubernetes", "kubernetes.client"]:
+        if name not in sys.modules:
+            module = types.ModuleType(name)
+            module.__path__ = [os.path.join(roots[name.split(".")[0]], *name.split(".")[1:])]
+            sys.modules[name] = module
+
+    def model(type_name):
+        module = re.sub(r"(?<!^)(?=[A-Z])", "_", type_name).lower()
+        for package in ("kserve.models", "kubernetes.client.models"):
+            try:
+                return getattr(importlib.import_module(f"{package}.{module}"), type_name)
+            except ModuleNotFoundError:
+                continue
+        raise KeyError(type_name)
+
+    def build(value, type_name, path):
+        """The value as an instance of the model, checked: unknown keys, wrong types and missing required fields
+        raise ValueError naming the path."""
+        if type_name in ("str", "int", "bool", "float", "object", "datetime", "date"):
+            ok = {
+                "str": isinstance(value, str),
+                "int": isinstance(value, int) and not isinstance(value, bool),
+                "bool": isinstance(value, bool),
+                "float": isinstance(value, (int, float)) and not isinstance(value, bool),
+            }.get(type_name, True)
+            if not ok:
+                raise ValueError(f"{path}: {value!r} is not {type_name}")
+            return value
+        if type_name.startswith("list["):
+            if not isinstance(value, list):
+                raise ValueError(f"{path}: not a list")
+            return [build(v, type_name[5:-1], f"{path}[{i}]") for i, v in enumerate(value)]
+        if type_name.startswith("dict("):
+            if not isinstance(value, dict):
+                raise ValueError(f"{path}: not a mapping")
+            inner = type_name[5:-1].split(", ", 1)[1]
+            return {k: build(v, inner, f"{path}.{k}") for k, v in value.items()}
+        klass = model(type_name)
+        if not isinstance(value, dict):
+            raise ValueError(f"{path}: not a mapping ({type_name})")
+        by_json = {json: attr for attr, json in klass.attribute_map.items()}
+        unknown = sorted(set(value) - set(by_json))
+        if unknown:
+            raise ValueError(f"{path}: unknown field(s) {unknown} in {type_name}")
+        kwargs = {by_json[k]: build(v, klass.openapi_types[by_json[k]], f"{path}.{k}") for k, v in value.items()}
+        return klass(**kwargs)  # the generated setters check required fields and enumerations
+
+    return build
 
 
 def main(folder):
@@ -56,7 +123,13 @@ def main(folder):
                 for d in documents:
                     api = str(d.get("apiVersion", "")) if isinstance(d, dict) else ""
                     group = api.split("/")[0] if "/" in api else ""
-                    if api and (group == "" or group.endswith(".k8s.io") or group in ("apps", "batch", "autoscaling")):
+                    if api == "serving.kserve.io/v1beta1" and d.get("kind") == "InferenceService":
+                        try:
+                            openapi_models()(d, "V1beta1InferenceService", d.get("metadata", {}).get("name", "?"))
+                            print(f"kserve ok: {path}: InferenceService {d['metadata']['name']}")
+                        except Exception as e:
+                            errors.append(f"{path}: InferenceService: {e}")
+                    elif api and (group == "" or group.endswith(".k8s.io") or group in ("apps", "batch", "autoscaling")):
                         try:
                             kubernetes_validate.validate(d, "1.31", strict=True)
                             print(f"kubernetes ok: {path}: {d['kind']} {d['metadata']['name']}")

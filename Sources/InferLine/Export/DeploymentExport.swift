@@ -273,7 +273,7 @@ public enum DeploymentExport {
       instance.map { "\(indent)nodeSelector:\n\(indent)  node.kubernetes.io/instance-type: \(yaml($0))\n" } ?? ""
     let resources =
       DeploymentPlan.isCPU(hardware)
-      ? "" : "\(indent)  resources:\n\(indent)    limits:\n\(indent)      nvidia.com/gpu: 1\n"
+      ? "" : "\(indent)  resources:\n\(indent)    limits:\n\(indent)      nvidia.com/gpu: \"1\"\n"
     return (selector, resources)
   }
 
