@@ -11,7 +11,8 @@
 - KServe: every InferenceService is checked field by field against the KServe SDK's models (the kserve package,
   generated from KServe's OpenAPI spec, with the kubernetes client's models for the core types): an unknown
   field, a value of the wrong type or a missing required field is an error.
-Ray Serve files are parsed as YAML only (Ray's ServeDeploySchema needs all of ray[serve] to import).
+- Ray Serve: serve-config.yaml is validated by Ray's own ServeDeploySchema (ray[serve]), and, because that
+  schema ignores keys it does not know, every key is also checked against the schema's fields.
 Prints one line per file checked; exits 1 with the errors when any file fails.
 """
 import importlib.util
@@ -95,6 +96,40 @@ def openapi_models():
     return build
 
 
+def ray_serve_check(document, path):
+    """Ray's ServeDeploySchema validates the file; keys the schema does not define fail too (it ignores them)."""
+    import typing
+
+    import pydantic
+    from ray.serve.schema import ServeDeploySchema
+
+    ServeDeploySchema.model_validate(document)
+
+    def models_in(annotation):
+        origin = typing.get_origin(annotation)
+        if origin is None:
+            return [annotation] if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel) else []
+        return [m for a in typing.get_args(annotation) for m in models_in(a)]
+
+    def walk(value, model, where):
+        if not isinstance(value, dict):
+            return
+        fields = {}
+        for name, info in model.model_fields.items():
+            fields[name] = info
+            if info.alias:
+                fields[info.alias] = info
+        for key, item in value.items():
+            if key not in fields:
+                raise ValueError(f"{where}: '{key}' is not a field of {model.__name__}")
+            for nested in models_in(fields[key].annotation):
+                items = item if isinstance(item, list) else [item]
+                for i, x in enumerate(items):
+                    walk(x, nested, f"{where}.{key}" + (f"[{i}]" if isinstance(item, list) else ""))
+
+    walk(document, ServeDeploySchema, path)
+
+
 def main(folder):
     errors = []
     checked = 0
@@ -123,7 +158,13 @@ def main(folder):
                 for d in documents:
                     api = str(d.get("apiVersion", "")) if isinstance(d, dict) else ""
                     group = api.split("/")[0] if "/" in api else ""
-                    if api == "serving.kserve.io/v1beta1" and d.get("kind") == "InferenceService":
+                    if name == "serve-config.yaml":
+                        try:
+                            ray_serve_check(d, path)
+                            print(f"ray-serve ok: {path}: {len(d.get('applications', []))} application(s)")
+                        except Exception as e:
+                            errors.append(f"{path}: Ray Serve config: {e}")
+                    elif api == "serving.kserve.io/v1beta1" and d.get("kind") == "InferenceService":
                         try:
                             openapi_models()(d, "V1beta1InferenceService", d.get("metadata", {}).get("name", "?"))
                             print(f"kserve ok: {path}: InferenceService {d['metadata']['name']}")

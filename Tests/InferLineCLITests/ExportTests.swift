@@ -2,7 +2,8 @@ import Foundation
 import Testing
 
 /// `inferline export`: files each serving system reads, checked against the systems' own schemas (Triton's
-/// ModelConfig message, Kubernetes' OpenAPI schema) by Scripts/validate-export.py, and against the report.
+/// ModelConfig message, Kubernetes' OpenAPI schema, the KServe SDK's models, Ray Serve's ServeDeploySchema) by
+/// Scripts/validate-export.py, and against the report.
 extension CommandLineTests {
   /// Runs the validator on a folder: its exit status and output.
   func validate(_ folder: String) throws -> (status: Int32, output: String) {
@@ -91,7 +92,8 @@ extension CommandLineTests {
       }!
       #expect(block.contains("replicas: \(plan[i]["replicas"] as! Int)\n"), "\(name)")
     }
-    // KServe: every InferenceService checked against the SDK's models; Ray Serve parsed (see the README).
+    // KServe: every InferenceService checked against the SDK's models; Ray Serve against Ray's schema.
+    #expect(try validate(path("export-ray-serve")).output.contains("ray-serve ok: "))
     let kserveCheck = try validate(path("export-kserve"))
     #expect(kserveCheck.output.components(separatedBy: "kserve ok").count - 1 == stages.count)
     let ray = try String(contentsOfFile: path("export-ray-serve/serve-config.yaml"), encoding: .utf8)
@@ -111,7 +113,7 @@ extension CommandLineTests {
   /// wrong type each fail it.
   @Test func theSchemaCheckRejectsBrokenFiles() throws {
     let report = try sampleReport("export-broken")
-    for (target, flags) in Self.targets where target != "ray-serve" {
+    for (target, flags) in Self.targets {
       #expect(
         try run(["export", report + "/report.json", "--to", target, "--out", path("broken-\(target)")] + flags).status
           == 0)
@@ -145,6 +147,16 @@ extension CommandLineTests {
     ] {
       try bad.write(toFile: services, atomically: true, encoding: .utf8)
       #expect(try validate(path("broken-kserve")).status == 1)
+    }
+    let serve = path("broken-ray-serve/serve-config.yaml")
+    let config = try String(contentsOfFile: serve, encoding: .utf8)
+    #expect(try validate(path("broken-ray-serve")).status == 0)
+    for bad in [
+      config.replacingOccurrences(of: "num_replicas:", with: "num_replica:"),
+      config.replacingOccurrences(of: "num_replicas: ", with: "num_replicas: many"),
+    ] {
+      try bad.write(toFile: serve, atomically: true, encoding: .utf8)
+      #expect(try validate(path("broken-ray-serve")).status == 1)
     }
   }
 
