@@ -75,11 +75,10 @@ func lindley(_ arrivals: [Int64], service: Int64) -> Int64 {
   return worst
 }
 
-/// The estimator on 1 million Poisson queries at 1,000 q/s, every stage at 80% utilisation, batch 1, one replica,
-/// one thread: a 4-stage chain and a tree (one branch), stage by stage against the event-driven simulator as the
-/// baseline (their results must be identical); and a 4-stage pipeline with a branch and a join (a -> b 0.6,
-/// a -> c 0.5, b -> d, c -> d), which only the event-driven simulator runs.
-func estimatorBenchmark(queries: Int) {
+/// The estimator's inputs: 1 million Poisson queries at 1,000 q/s, every stage at 80% utilisation, batch 1, one
+/// replica: a 4-stage chain, a tree (one branch) and a 4-stage pipeline with a branch and a join (a -> b 0.6,
+/// a -> c 0.5, b -> d, c -> d).
+func estimatorInputs(queries: Int) -> [(name: String, input: SimulationInput)] {
   let rate = 1000.0
   let arrivals = TraceGenerator.arrivals(.poisson(rate: rate), duration: Double(queries) / rate, start: 0, seed: 7)
   func stages(_ visitShare: [Double]) -> [StageService] {
@@ -87,82 +86,93 @@ func estimatorBenchmark(queries: Int) {
       StageService(batchSize: 1, replicas: 1, latencyTable: [Int64(0.8 / (rate * share) * 1e9)])
     }
   }
-  let n = Double(arrivals.count)
-  print("estimator: \(arrivals.count) queries, 80% utilisation at every stage, batch 1, one replica, one thread")
+  return [
+    (
+      "4-stage chain",
+      SimulationInput(
+        arrivals: arrivals, stageCount: 4, edges: [(0, 1), (1, 2), (2, 3)], edgeProbabilities: [1, 1, 1],
+        stages: stages([1, 1, 1, 1]), hopDelay: 1_000_000, routes: .drawn(seed: 1), slo: 1_000_000_000)
+    ),
+    (
+      "tree (a -> b 0.6, a -> c 0.3)",
+      SimulationInput(
+        arrivals: arrivals, stageCount: 3, edges: [(0, 1), (0, 2)], edgeProbabilities: [0.6, 0.3],
+        stages: stages([1, 0.6, 0.3]), hopDelay: 1_000_000, routes: .drawn(seed: 1), slo: 1_000_000_000)
+    ),
+    (
+      "4 stages with a branch and a join",
+      SimulationInput(
+        arrivals: arrivals, stageCount: 4, edges: [(0, 1), (0, 2), (1, 3), (2, 3)],
+        edgeProbabilities: [0.6, 0.5, 1, 1], stages: stages([1.0, 0.6, 0.5, 1 - 0.4 * 0.5]), routes: .drawn(seed: 1),
+        slo: 1_000_000_000)
+    ),
+  ]
+}
 
-  // Chain and tree: stage by stage against event by event.
-  let chain = SimulationInput(
-    arrivals: arrivals, stageCount: 4, edges: [(0, 1), (1, 2), (2, 3)], edgeProbabilities: [1, 1, 1],
-    stages: stages([1, 1, 1, 1]), hopDelay: 1_000_000, routes: .drawn(seed: 1), slo: 1_000_000_000)
-  let tree = SimulationInput(
-    arrivals: arrivals, stageCount: 3, edges: [(0, 1), (0, 2)], edgeProbabilities: [0.6, 0.3],
-    stages: stages([1, 0.6, 0.3]), hopDelay: 1_000_000, routes: .drawn(seed: 1), slo: 1_000_000_000)
-  for (name, input) in [("4-stage chain", chain), ("tree (a -> b 0.6, a -> c 0.3)", tree)] {
+/// Peak memory growth per query of one simulation, bytes beyond the trace, measured in a fresh process of this
+/// benchmark (`estimator-memory INDEX FULL EVENT QUERIES`): getrusage's peak only grows within a process.
+func memoryPerQuery(_ index: Int, full: Bool, eventByEvent: Bool, queries: Int) -> Double {
+  let process = Process()
+  process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+  process.arguments = ["estimator-memory", "\(index)", full ? "1" : "0", eventByEvent ? "1" : "0", "\(queries)"]
+  let pipe = Pipe()
+  process.standardOutput = pipe
+  try! process.run()
+  let data = pipe.fileHandleForReading.readDataToEndOfFile()
+  process.waitUntilExit()
+  return Double(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? .nan
+}
+
+/// The estimator on `estimatorInputs`, one thread: the chain and the tree stage by stage against the event-driven
+/// simulator as the baseline (their results must be identical); the pipeline with a join, which only the
+/// event-driven simulator runs, with Lindley's recursion as the floor.
+func estimatorBenchmark(queries: Int) {
+  let inputs = estimatorInputs(queries: queries)
+  let n = Double(inputs[0].input.arrivals.count)
+  print("estimator: \(Int(n)) queries, 80% utilisation at every stage, batch 1, one replica, one thread")
+  print("  (memory: peak growth per query beyond the trace's 8 bytes, each in a fresh process)")
+  for (index, (name, input)) in inputs.enumerated() {
+    let fastPath = Estimator.runsStageByStage(input)
     for collect in [false, true] {
       let label = collect ? "full statistics" : "latencies only "
       let fastOptions = Estimator.Options(collectWaitPercentiles: collect)
       let slowOptions = Estimator.Options(collectWaitPercentiles: collect, eventByEvent: true)
-      // Memory first (getrusage's peak only grows), then the best of 5 alternating runs.
-      let before = peakResidentBytes()
-      _ = Estimator.simulate(input, options: fastOptions)
-      let grown = peakResidentBytes() - before
       var fastTime = Double.infinity, slowTime = Double.infinity
       var fast: SimulationResult? = nil, slow: SimulationResult? = nil
       for _ in 0..<5 {
-        let (t1, r1) = best(of: 1) { Estimator.simulate(input, options: fastOptions) }
         let (t2, r2) = best(of: 1) { Estimator.simulate(input, options: slowOptions) }
-        if t1 < fastTime { (fastTime, fast) = (t1, r1) }
         if t2 < slowTime { (slowTime, slow) = (t2, r2) }
+        guard fastPath else { continue }
+        let (t1, r1) = best(of: 1) { Estimator.simulate(input, options: fastOptions) }
+        if t1 < fastTime { (fastTime, fast) = (t1, r1) }
       }
-      precondition(
-        fast!.latencies == slow!.latencies && fast!.stages == slow!.stages && fast!.events == slow!.events,
-        "the stage-by-stage simulator must give the event-driven results exactly")
-      let visits = Double(fast!.stageVisits)
-      print(
-        String(
-          format:
-            "  %@, %@: stage by stage %.3f s = %6.2f M stage visits/s; event by event %.3f s = %5.2f M/s; %.1fx; identical results; memory growth %.1f bytes/query",
-          name, label, fastTime, visits / fastTime / 1e6, slowTime, visits / slowTime / 1e6, slowTime / fastTime,
-          Double(grown) / n))
+      let visits = Double(slow!.stageVisits)
+      let slowMemory = memoryPerQuery(index, full: collect, eventByEvent: true, queries: queries)
+      if fastPath {
+        precondition(
+          fast!.latencies == slow!.latencies && fast!.stages == slow!.stages && fast!.events == slow!.events,
+          "the stage-by-stage simulator must give the event-driven results exactly")
+        let fastMemory = memoryPerQuery(index, full: collect, eventByEvent: false, queries: queries)
+        print(
+          String(
+            format:
+              "  %@, %@: stage by stage %.3f s = %6.2f M stage visits/s, %.1f bytes/query; event by event %.3f s = %5.2f M/s, %.1f bytes/query; %.1fx; identical results",
+            name, label, fastTime, visits / fastTime / 1e6, fastMemory, slowTime, visits / slowTime / 1e6,
+            slowMemory, slowTime / fastTime))
+      } else {
+        print(
+          String(
+            format: "  %@, %@: event by event %.3f s = %5.2f M stage visits/s, %.1f bytes/query (%d events)", name,
+            label, slowTime, visits / slowTime / 1e6, slowMemory, slow!.events))
+      }
     }
   }
-
-  // Branch and join: event by event only.
-  let visitShare = [1.0, 0.6, 0.5, 1 - 0.4 * 0.5]
-  let input = SimulationInput(
-    arrivals: arrivals, stageCount: 4, edges: [(0, 1), (0, 2), (1, 3), (2, 3)], edgeProbabilities: [0.6, 0.5, 1, 1],
-    stages: stages(visitShare), routes: .drawn(seed: 1), slo: 1_000_000_000)
-  // Memory first, one run each (getrusage's peak only grows): latencies only, then with wait percentiles.
-  let before = peakResidentBytes()
-  _ = Estimator.simulate(input, options: .init(collectWaitPercentiles: false))
-  let afterLean = peakResidentBytes()
-  _ = Estimator.simulate(input)
-  let afterFull = peakResidentBytes()
-  let (full, result) = best(of: 3) { Estimator.simulate(input) }
-  let (lean, leanResult) = best(of: 3) { Estimator.simulate(input, options: .init(collectWaitPercentiles: false)) }
-  precondition(leanResult.latencies == result.latencies, "statistics must not change the latencies")
-  let oneStage = Int64(0.8 / rate * 1e9)
-  let (baseline, _) = best(of: 3) { lindley(arrivals, service: oneStage) }
-  let visits = Double(result.stageVisits)
-  print("  4 stages with a branch and a join (event by event):")
+  let arrivals = inputs[0].input.arrivals
+  let (baseline, _) = best(of: 3) { lindley(arrivals, service: 800_000) }
   print(
     String(
-      format: "    full statistics   %.3f s  %5.2f M queries/s  %5.2f M stage visits/s  %d events", full,
-      n / full / 1e6, visits / full / 1e6, result.events))
-  print(
-    String(
-      format: "    latencies only    %.3f s  %5.2f M queries/s  %5.2f M stage visits/s", lean,
-      n / lean / 1e6, visits / lean / 1e6))
-  print(
-    String(
-      format:
-        "    baseline: Lindley's recursion, one stage, batch 1: %.4f s (%.0f M queries/s); the simulator does %.1f stage visits per query at %.0fx its time per query",
-      baseline, n / baseline / 1e6, visits / n, full / baseline))
-  print(
-    String(
-      format:
-        "    P99 %.2f ms; peak memory growth per query beyond the trace (8 bytes): latencies only %.1f bytes, with wait percentiles %.1f bytes",
-      Double(result.summary!.p99) / 1e6, Double(afterLean - before) / n, Double(afterFull - before) / n))
+      format: "  floor: Lindley's recursion, one stage, batch 1: %.4f s (%.0f M queries/s)", baseline,
+      n / baseline / 1e6))
 }
 
 /// The planner on each sample pipeline: a one-hour window of Poisson traffic at 200 q/s, greedy and exact, and
@@ -512,6 +522,15 @@ case "planner":
   plannerBenchmark(rate: arguments.dropFirst().first.flatMap { Double($0) } ?? 200)
 case "estimator":
   estimatorBenchmark(queries: arguments.dropFirst().first.flatMap { Int($0) } ?? 1_000_000)
+case "estimator-memory":
+  // A child of `estimator`: one simulation, then the peak memory growth per query (bytes) on stdout.
+  let values = arguments.dropFirst().compactMap { Int($0) }
+  let input = estimatorInputs(queries: values[3])[values[0]].input
+  let before = peakResidentBytes()
+  let result = Estimator.simulate(
+    input, options: .init(collectWaitPercentiles: values[1] == 1, eventByEvent: values[2] == 1))
+  precondition(result.queries == input.arrivals.count)
+  print(Double(peakResidentBytes() - before) / Double(input.arrivals.count))
 case "estimator-chain":
   // For profilers: only the 4-stage chain, stage by stage, latencies only (or with `full`, all statistics), 20 runs.
   let full = arguments.dropFirst().first == "full"

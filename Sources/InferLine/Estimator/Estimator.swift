@@ -39,6 +39,9 @@ public enum Estimator {
     return state.run()
   }
 
+  /// Whether `simulate` runs this input stage by stage (see `StageByStageSimulation`).
+  public static func runsStageByStage(_ input: SimulationInput) -> Bool { StageByStageSimulation.applies(to: input) }
+
   /// Whether the SLO percentile is met, stopping as soon as the answer is known.
   public static func feasible(_ input: SimulationInput) -> (feasible: Bool, stoppedEarly: Bool) {
     let result = simulate(input, options: Options(stopWhenInfeasible: true, collectWaitPercentiles: false))
