@@ -259,18 +259,22 @@ enum Sim {
 
 @Suite struct SelectionTests {
   /// Quickselect against sorting, on random arrays with many ties.
+  /// Every percentile of a summary is the nearest-rank value of the sorted latencies.
+  static func expectSummaryOfSorting(_ summary: LatencySummary, _ sorted: [Int64]) {
+    #expect(summary.p50 == Percentile(percent: 50).value(inSorted: sorted))
+    #expect(summary.p95 == Percentile(percent: 95).value(inSorted: sorted))
+    #expect(summary.p99 == Percentile(percent: 99).value(inSorted: sorted))
+    #expect(summary.p999 == Percentile(percent: 99.9).value(inSorted: sorted))
+    #expect(summary.max == sorted.last)
+  }
+
   @Test func selectionAgreesWithSorting() {
     var rng = SeededGenerator(seed: 31)
     for _ in 0..<500 {
       let n = Int(rng.next() % 200) + 1
       let values = (0..<n).map { _ in Int64(rng.next() % 20) }
       let sorted = values.sorted()
-      let summary = LatencySummary(latencies: values)
-      #expect(summary.p50 == Percentile(percent: 50).value(inSorted: sorted))
-      #expect(summary.p95 == Percentile(percent: 95).value(inSorted: sorted))
-      #expect(summary.p99 == Percentile(percent: 99).value(inSorted: sorted))
-      #expect(summary.p999 == Percentile(percent: 99.9).value(inSorted: sorted))
-      #expect(summary.max == sorted.last)
+      Self.expectSummaryOfSorting(LatencySummary(latencies: values), sorted)
       var copy = values
       let k = Int(rng.next() % UInt64(n))
       #expect(Selection.select(&copy, k) == sorted[k])
@@ -312,13 +316,8 @@ enum Sim {
         default: return Int64(exp(rng.nextUnitInterval() * 40))
         }
       }
-      let sorted = values.sorted()
       let summary = LatencySummary(latencies: values)
-      #expect(summary.p50 == Percentile(percent: 50).value(inSorted: sorted))
-      #expect(summary.p95 == Percentile(percent: 95).value(inSorted: sorted))
-      #expect(summary.p99 == Percentile(percent: 99).value(inSorted: sorted))
-      #expect(summary.p999 == Percentile(percent: 99.9).value(inSorted: sorted))
-      #expect(summary.max == sorted.last)
+      Self.expectSummaryOfSorting(summary, values.sorted())
       #expect(summary.mean == values.reduce(0.0) { $0 + Double($1) } / Double(n))
     }
     // Every bucket boundary keeps the order: the bucket never decreases as values grow.
