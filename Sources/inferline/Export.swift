@@ -76,6 +76,16 @@ extension InferLineCommand {
       let parts: [(folder: String?, files: [DeploymentExport.File])] = try reportingInputErrors {
         // Everything is checked and rendered before the folder is touched.
         let plans = try loadPlans()
+        // A fleet's pipelines get a folder each: two names that become the same folder are refused.
+        let folders = plans.map { DeploymentExport.folderName($0.pipelineName) }
+        for (i, name) in folders.enumerated() {
+          if let j = folders.firstIndex(of: name), j != i {
+            throw InputError(
+              file: input,
+              "pipelines '\(TerminalText.safe(plans[j].pipelineName))' and '\(TerminalText.safe(plans[i].pipelineName))' both become the folder and object prefix '\(name)'",
+              fix: "rename one of them in its pipeline file")
+          }
+        }
         return try plans.map { plan in
           (
             plans.count > 1 ? DeploymentExport.folderName(plan.pipelineName) : nil,
