@@ -285,7 +285,7 @@ struct SimulationState: ~Copyable {
     busy = Slab(repeating: 0, count: stages)
     waitSum = Slab(repeating: 0.0, count: stages)
     waits = (0..<stages).map { _ in
-      LargestValues(percentile: Percentile(percent: 99), maximumCount: input.arrivals.count)
+      LargestValues(percentile: .p99, maximumCount: input.arrivals.count)
     }
     inService = Slab(repeating: 0, count: stages)
     now = input.arrivals.first ?? 0

@@ -20,6 +20,9 @@ public struct Percentile: Sendable, Equatable, Hashable, Codable, CustomStringCo
     denominator = scale / divisor
   }
 
+  /// P99, made once (reading a percent from its decimal text formats strings).
+  public static let p99 = Percentile(percent: 99)
+
   static func power(_ n: Int) -> Int64 { (0..<n).reduce(1) { r, _ in r * 10 } }
   static func gcd(_ a: Int64, _ b: Int64) -> Int64 { b == 0 ? a : gcd(b, a % b) }
 

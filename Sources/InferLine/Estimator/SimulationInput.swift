@@ -72,6 +72,21 @@ public enum RouteSource: Sendable, Equatable {
 }
 
 extension RouteSource {
+  /// The routes `.drawn(seed:)` gives, drawn once: bit k of query q's mask set when edge k is taken. A simulation
+  /// with `.given` these masks gives the same result as with `.drawn(seed:)` (route draws have a generator of their
+  /// own), without drawing again: for callers that simulate one trace many times.
+  /// - Complexity: O(count x edges).
+  public static func drawnMasks(seed: UInt64, probabilities: [Double], count: Int) -> [UInt64] {
+    var generator = SeededGenerator(seed: seed)
+    return probabilities.withUnsafeBufferPointer { p in
+      (0..<count).map { _ in
+        var mask: UInt64 = 0
+        for k in 0..<p.count where generator.nextUnitInterval() < p[k] { mask |= 1 << UInt64(k) }
+        return mask
+      }
+    }
+  }
+
   /// Routes from the stages each query visited (a log's route column): edge k is taken when its parent and its
   /// child were both visited.
   public static func visited(_ stageMasks: [UInt64], edges: [(parent: Int, child: Int)]) -> RouteSource {
@@ -121,7 +136,7 @@ public struct SimulationInput: Sendable {
     arrivals: [Int64], stageCount: Int, edges: [(parent: Int, child: Int)], edgeProbabilities: [Double],
     stages: [StageService], hopDelay: Int64 = 0, routes: RouteSource = .drawn(seed: 1),
     serviceTimes: ServiceTimeModel = .deterministic, replicaChanges: [ReplicaChange] = [], slo: Int64,
-    percentile: Percentile = Percentile(percent: 99)
+    percentile: Percentile = .p99
   ) {
     self.arrivals = arrivals
     self.stageCount = stageCount

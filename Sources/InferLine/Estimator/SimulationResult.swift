@@ -7,6 +7,9 @@ public struct LatencySummary: Sendable, Equatable, Codable {
   public var max: Int64
   public var mean: Double
 
+  /// P50, P95, P99 and P99.9, made once.
+  static let percentiles = [50, 95, 99, 99.9].map { Percentile(percent: $0) }
+
   /// Nearest-rank percentiles by `Selection.ranks` (no sort, no copy of the latencies).
   /// - Complexity: O(N).
   public init(latencies: [Int64]) {
@@ -19,7 +22,7 @@ public struct LatencySummary: Sendable, Equatable, Codable {
       sum += Double(v)
     }
     let values = latencies.withUnsafeBufferPointer {
-      Selection.ranks([50, 95, 99, 99.9].map { Percentile(percent: $0).rank(of: n) - 1 }, in: $0)
+      Selection.ranks(Self.percentiles.map { $0.rank(of: n) - 1 }, in: $0)
     }
     p50 = values[0]
     p95 = values[1]

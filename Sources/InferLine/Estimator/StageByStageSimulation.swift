@@ -32,6 +32,7 @@ struct StageByStageSimulation: ~Copyable {
     var parents = [Int](repeating: 0, count: input.stageCount)
     for edge in input.edges { parents[edge.child] += 1 }
     return parents.allSatisfy { $0 <= 1 }
+      && PipelineSpec.topologicalOrder(count: input.stageCount, edges: input.edges.map { ($0.parent, $0.child) }) != nil
   }
 
   /// A batch in service: when it finishes, its creation order, and its arrivals at the stage (positions).
@@ -166,6 +167,10 @@ struct StageByStageSimulation: ~Copyable {
   /// Route masks when they vary by query (drawn with a probability below 1, or given); nil when every edge is
   /// always taken.
   let routeMasks: Slab<UInt64>?
+  /// Drawn routes are drawn a slice at a time, just before the slice runs (a feasibility check that stops early
+  /// draws no more than it reached): the generator and how many queries have their route.
+  var routeGenerator: SeededGenerator? = nil
+  var routesDrawn = 0
   let waits: Slab<LargestValues>
   var misses = 0
   let allowedMisses: Int
@@ -219,21 +224,12 @@ struct StageByStageSimulation: ~Copyable {
       if input.edgeProbabilities.allSatisfy({ $0 >= 1 }) || input.edges.isEmpty {
         routeMasks = nil
       } else {
-        var generator = SeededGenerator(seed: seed)
-        let probabilities = input.edgeProbabilities
-        let masks = Slab<UInt64>(repeating: 0, count: n)
-        for q in 0..<n {
-          var mask: UInt64 = 0
-          for k in 0..<probabilities.count where generator.nextUnitInterval() < probabilities[k] {
-            mask |= 1 << UInt64(k)
-          }
-          masks[q] = mask
-        }
-        routeMasks = masks
+        routeGenerator = SeededGenerator(seed: seed)
+        routeMasks = Slab<UInt64>(repeating: 0, count: n)
       }
     }
     // With probability 1 everywhere, the event-driven simulator still draws but every mask is all ones.
-    waits = Slab(repeating: LargestValues(percentile: Percentile(percent: 99), maximumCount: n), count: stages)
+    waits = Slab(repeating: LargestValues(percentile: .p99, maximumCount: n), count: stages)
     lanes = Slab(repeating: Lane.empty, count: stages)
     for s in 0..<stages {
       let service = input.stages[s]
@@ -287,6 +283,7 @@ struct StageByStageSimulation: ~Copyable {
         var sliceEnd = 0
         while !stopped {
           sliceEnd = min(n, sliceEnd + Self.sliceQueries)
+          drawRoutes(upTo: sliceEnd)
           // Every event before the next slice's first arrival (all of them in the last slice).
           let through: Int64 = sliceEnd < n ? arrivals[sliceEnd] - 1 : .max
           for s in order {
@@ -302,6 +299,23 @@ struct StageByStageSimulation: ~Copyable {
       }
     }
     return result(latencies: latencies)
+  }
+
+  /// Draws the routes of the queries before `end`, in trace order: the draws the event-driven simulator makes at
+  /// each arrival.
+  mutating func drawRoutes(upTo end: Int) {
+    guard var generator = routeGenerator, let masks = routeMasks, routesDrawn < end else { return }
+    input.edgeProbabilities.withUnsafeBufferPointer { probabilities in
+      for q in routesDrawn..<end {
+        var mask: UInt64 = 0
+        for k in 0..<probabilities.count where generator.nextUnitInterval() < probabilities[k] {
+          mask |= 1 << UInt64(k)
+        }
+        masks[q] = mask
+      }
+    }
+    routeGenerator = generator
+    routesDrawn = end
   }
 
   /// Handles stage s's events up to and including time `through`, in the event queue's order.

@@ -36,6 +36,8 @@ public final class FeasibilityOracle: Sendable {
   /// Queries per second over the window (`PipelineModel.meanRate`), for the necessary-capacity check.
   public let meanRate: Double
   let screens: Bool
+  /// The window's routes, drawn once from `seed` (every check simulates the same trace).
+  let routes: RouteSource
 
   private struct State: Sendable {
     var cache: [PipelineConfiguration: Answer] = [:]
@@ -55,6 +57,11 @@ public final class FeasibilityOracle: Sendable {
     self.seed = seed
     slo = sloMs.map(ProfileTable.nanoseconds) ?? model.slo
     meanRate = PipelineModel.meanRate(arrivals)
+    let probabilities = model.inputs.pipeline.edges.map(\.probability)
+    routes =
+      probabilities.contains { $0 < 1 }
+      ? .given(RouteSource.drawnMasks(seed: seed, probabilities: probabilities, count: arrivals.count))
+      : .drawn(seed: seed)
     // The bound applies to pipelines without joins: each stage then sees a subset of its parent's output.
     let hasJoin = model.incoming.contains { $0.count > 1 }
     arrivalCurve =
@@ -94,7 +101,7 @@ public final class FeasibilityOracle: Sendable {
     }
     guard
       let input = try? model.simulationInput(
-        arrivals: arrivals, configuration: configuration, routes: .drawn(seed: seed), slo: slo)
+        arrivals: arrivals, configuration: configuration, routes: routes, slo: slo)
     else { return Answer(feasible: false) }
     let result = Estimator.simulate(input, options: .init(stopWhenInfeasible: screens, collectWaitPercentiles: false))
     state.withLock {
@@ -120,7 +127,7 @@ public final class FeasibilityOracle: Sendable {
     result: SimulationResult, percentileLatency: Int64
   ) {
     let input = try model.simulationInput(
-      arrivals: arrivals, configuration: configuration, routes: .drawn(seed: seed), slo: slo)
+      arrivals: arrivals, configuration: configuration, routes: routes, slo: slo)
     let result = Estimator.simulate(input, options: .init(collectWaitPercentiles: false))
     var latencies = result.latencies ?? []
     let latency = latencies.isEmpty ? 0 : Selection.select(&latencies, model.percentile.rank(of: latencies.count) - 1)

@@ -134,4 +134,36 @@ import Testing
       #expect(two.feasible && !three.feasible)
     }
   }
+
+  /// Routes drawn once (`RouteSource.drawnMasks`, as the planner's oracle draws them per window) give exactly the
+  /// result of drawing them in the simulation, on both simulators.
+  @Test func routesDrawnOnceGiveTheDrawnResult() {
+    var rng = SeededGenerator(seed: 404)
+    for trial in 0..<60 {
+      var input = Self.randomForest(&rng, queries: trial % 10 == 0 ? 30_000 : 700, routesGiven: false)
+      // A join too, for the event-driven simulator: a second parent for a stage that has one.
+      if trial % 2 == 1,
+        let edge = input.edges.first(where: { e in
+          input.edges.contains { $0.child == e.parent } || input.edges.filter { $0.parent == e.parent }.count > 1
+        })
+      {
+        let grandparent = input.edges.first { $0.child == edge.parent }?.parent
+        let sibling = input.edges.first { $0.parent == edge.parent && $0.child != edge.child }?.child
+        if let other = grandparent ?? sibling, other != edge.child {
+          input.edges.append((other, edge.child))
+          input.edgeProbabilities.append(0.7)
+        }
+      }
+      guard case .drawn(let seed) = input.routes else { continue }
+      var given = input
+      given.routes = .given(
+        RouteSource.drawnMasks(seed: seed, probabilities: input.edgeProbabilities, count: input.arrivals.count))
+      for eventByEvent in [false, true] {
+        let options = Estimator.Options(eventByEvent: eventByEvent)
+        Self.expectSame(
+          Estimator.simulate(given, options: options), Estimator.simulate(input, options: options),
+          "trial \(trial), event by event \(eventByEvent)")
+      }
+    }
+  }
 }
