@@ -526,11 +526,18 @@ case "estimator-memory":
   // A child of `estimator`: one simulation, then the peak memory growth per query (bytes) on stdout.
   let values = arguments.dropFirst().compactMap { Int($0) }
   let input = estimatorInputs(queries: values[3])[values[0]].input
-  let before = peakResidentBytes()
+  // Linux: reset the peak to the current size (making the inputs had a peak of its own), then measure.
+  func status(_ key: String) -> Double {
+    let text = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+    let line = text.split(separator: "\n").first { $0.hasPrefix(key + ":") } ?? ""
+    return Double(line.split(separator: " ").dropFirst().first ?? "") ?? .nan
+  }
+  try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
+  let before = status("VmRSS")
   let result = Estimator.simulate(
     input, options: .init(collectWaitPercentiles: values[1] == 1, eventByEvent: values[2] == 1))
   precondition(result.queries == input.arrivals.count)
-  print(Double(peakResidentBytes() - before) / Double(input.arrivals.count))
+  print((status("VmHWM") - before) * 1024 / Double(input.arrivals.count))
 case "estimator-chain":
   // For profilers: only the 4-stage chain, stage by stage, latencies only (or with `full`, all statistics), 20 runs.
   let full = arguments.dropFirst().first == "full"
