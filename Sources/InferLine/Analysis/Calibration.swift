@@ -53,6 +53,10 @@ public struct Calibration: Sendable, Equatable, Codable {
   public var note: String?
   /// Simulations the fit ran.
   public var simulations: Int
+  /// Queries whose observed latency was missing, unreadable or negative (not compared), and windows with fewer than
+  /// 100 observations (not compared either).
+  public var skippedObservations = 0
+  public var skippedWindows = 0
 
   /// Fits the correction for `configuration` (what was deployed) on a log with observed end-to-end latencies.
   /// - Parameters:
@@ -195,7 +199,9 @@ public struct Calibration: Sendable, Equatable, Codable {
           start: observed[i].start, heldOut: i % 2 == 1, queries: observed[i].count,
           observedMs: reported.map { observed[i].percentiles[$0] }, predictedMs: reported.map { before[i][$0] },
           calibratedMs: reported.map { after[i][$0] })
-      }, heldOut: heldOut, training: training, explained: note == nil, note: note, simulations: simulations)
+      }, heldOut: heldOut, training: training, explained: note == nil, note: note, simulations: simulations,
+      skippedObservations: observedMs.filter { !($0.isFinite && $0 >= 0) }.count,
+      skippedWindows: windows.count - observed.count)
   }
 }
 
@@ -207,8 +213,12 @@ extension Calibration {
     }
     let fitted = String(
       format: "service times x %.3f + %.2f ms per stage (%d simulations)", multiplier, overheadMs, simulations)
-    let errors =
+    var errors =
       "held-out error \(percents(heldOut.before)) with the profiles as they are, \(percents(heldOut.after)) calibrated"
+    if skippedObservations > 0 || skippedWindows > 0 {
+      errors +=
+        "; not compared: \(skippedObservations) queries without a usable observed latency, \(skippedWindows) window\(skippedWindows == 1 ? "" : "s") with fewer than 100 observations"
+    }
     return explained
       ? "Calibrated against observed latencies: \(fitted); \(errors)."
       : "Observed latencies NOT explained, profiles used as they are: \(note ?? ""); best fit \(fitted); \(errors)."

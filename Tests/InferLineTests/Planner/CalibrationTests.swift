@@ -91,6 +91,30 @@ import Testing
     #expect(calibration.note?.contains("not explained") == true)
   }
 
+  /// Observations that cannot be used (missing, negative) and windows with too few are counted and said, not
+  /// dropped without a word.
+  @Test func unusableObservationsAreCountedAndSaid() throws {
+    let inputs = try Self.inputs()
+    let configuration = try PipelineConfiguration.load(
+      path: Self.root + "/pipelines/video-monitoring.config.yaml", pipeline: inputs.pipeline)
+    // Two busy windows, and a third with only 50 queries.
+    var arrivals = Array(Self.arrivals()[0..<(2400 + 4800)])
+    arrivals += (0..<50).map { 1_200_000_000_000 + Int64($0) * 1_000_000_000 }
+    let latencies = Estimator.simulate(
+      try PipelineModel(inputs).simulationInput(arrivals: arrivals, configuration: configuration)
+    ).latencies!
+    var observed = latencies.map { Float(Double($0) / 1e6) }
+    for i in stride(from: 0, to: 700, by: 7) { observed[i] = i % 2 == 0 ? .nan : -1 }
+    let calibration = try Calibration.fit(
+      inputs: inputs, configuration: configuration, arrivals: arrivals, observedMs: observed,
+      windowLength: 600_000_000_000, routes: .drawn(seed: 1))
+    #expect(calibration.skippedObservations == 100)
+    #expect(calibration.skippedWindows == 1)
+    #expect(
+      calibration.summary.contains(
+        "not compared: 100 queries without a usable observed latency, 1 window with fewer than 100 observations"))
+  }
+
   @Test func tooFewObservationsAreAnError() throws {
     let inputs = try Self.inputs()
     let configuration = try PipelineConfiguration.load(
