@@ -108,6 +108,12 @@ extension InferLineCommand {
     )
     var eventDriven = false
 
+    @Option(
+      help:
+        "How each stage hands queries to its replicas: central (one queue per stage, the ideal), random, round-robin, shortest-queue, or power-of-K (K random choices, e.g. power-of-2). All but central give each replica its own queue."
+    )
+    var dispatch: String = "central"
+
     /// Where the time went (with --timings).
     struct Timings: Encodable {
       var parseSeconds: Double
@@ -140,6 +146,23 @@ extension InferLineCommand {
       var p99WaitMs: Double
       var meanBatchSize: Double
       var batchSizeCounts: [Int]
+    }
+
+    /// `--dispatch` as a policy.
+    static func dispatchPolicy(_ text: String, seed: UInt64) throws -> DispatchPolicy {
+      switch text {
+      case "central": return .centralQueue
+      case "random": return .random(seed: seed)
+      case "round-robin": return .roundRobin
+      case "shortest-queue": return .shortestQueue
+      default:
+        if text.hasPrefix("power-of-"), let k = Int(text.dropFirst("power-of-".count)), (1...64).contains(k) {
+          return .powerOfChoices(choices: k, seed: seed)
+        }
+        throw ValidationError(
+          "--dispatch must be central, random, round-robin, shortest-queue or power-of-K with K from 1 to 64 (got '\(TerminalText.safe(text))')"
+        )
+      }
     }
 
     func run() throws {
@@ -184,7 +207,9 @@ extension InferLineCommand {
           serviceTimes: serviceTimes == "lognormal" ? .lognormal(seed: seed) : .deterministic)
       }
       let parsed = Date()
-      let result = Estimator.simulate(input, options: .init(eventByEvent: eventDriven))
+      var dispatched = input
+      dispatched.dispatch = try Self.dispatchPolicy(dispatch, seed: seed)
+      let result = Estimator.simulate(dispatched, options: .init(eventByEvent: eventDriven))
       let simulated = Date()
       let summary = result.summary!
       func ms(_ ns: Int64) -> Double { ns == .max ? .infinity : Double(ns) / 1e6 }

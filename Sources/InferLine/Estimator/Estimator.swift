@@ -318,13 +318,36 @@ struct SimulationState: ~Copyable {
     case .deterministic: serviceRNG = SeededGenerator(seed: 0)
     case .lognormal(let seed), .exponential(let seed): serviceRNG = SeededGenerator(seed: seed ^ 0x5EED_5EED)
     }
+    if case .centralQueue = input.dispatch { perReplicaQueues = false } else { perReplicaQueues = true }
     for (s, service) in input.stages.enumerated() {
       for _ in 0..<service.replicas { addReplica(stage: s) }
       active[s] = service.replicas
     }
+    if perReplicaQueues {
+      precondition(input.replicaChanges.isEmpty, "per-replica dispatch needs fixed replica counts")
+      replicaQueue = Array(repeating: [], count: replicaCount)
+      replicaQueueHead = Array(repeating: 0, count: replicaCount)
+      replicaBusy = Array(repeating: false, count: replicaCount)
+      stageReplicas = (0..<stages).map { s in (0..<replicaCount).filter { Int(replicaStage[$0]) == s } }
+      roundRobinNext = Array(repeating: 0, count: stages)
+      switch input.dispatch {
+      case .random(let seed), .powerOfChoices(_, let seed): dispatchRNG = SeededGenerator(seed: seed ^ 0xD15_9A7C4)
+      default: break
+      }
+    }
   }
 
   var replicaStage: Slab<Int32>
+
+  // Per-replica queues (`DispatchPolicy` other than `.centralQueue`): each replica's waiting queries, from
+  // `replicaQueueHead` on, whether it is serving, each stage's replicas, and the policy's state.
+  let perReplicaQueues: Bool
+  var replicaQueue: [[QueuedQuery]] = []
+  var replicaQueueHead: [Int] = []
+  var replicaBusy: [Bool] = []
+  var stageReplicas: [[Int]] = []
+  var roundRobinNext: [Int] = []
+  var dispatchRNG = SeededGenerator(seed: 0)
 
   /// A new replica of stage s, idle.
   mutating func addReplica(stage s: Int) {
@@ -540,6 +563,7 @@ struct SimulationState: ~Copyable {
   /// A query joins a stage's queue; the stage dispatches.
   @inline(__always)
   mutating func arrive(query q: Int, stage s: Int, at t: Int64) {
+    if perReplicaQueues { return arriveAtReplica(query: q, stage: s, at: t) }
     if queueCount[s] == queueStorage[s].capacity { growQueue(stage: s) }
     var index = queueHead[s] + queueCount[s]
     if index >= queueStorage[s].capacity { index -= queueStorage[s].capacity }
@@ -637,6 +661,11 @@ struct SimulationState: ~Copyable {
         created.append(time: t + hop, stage: c, query: q32)
       }
     }
+    if perReplicaQueues {
+      replicaBusy[replica] = false
+      serveOwnQueue(replica: replica, stage: s, at: t)
+      return
+    }
     if pendingRemovals[s] > 0 {
       pendingRemovals[s] -= 1
       noteReplicaCount(stage: s, at: t, change: -1)
@@ -645,6 +674,76 @@ struct SimulationState: ~Copyable {
       idleHead[s] = Int32(replica)
     }
     dispatch(stage: s, at: t)
+  }
+
+  /// Queries a replica has queued or in service (what a balancer that looks at queues compares).
+  func load(replica r: Int) -> Int {
+    replicaQueue[r].count - replicaQueueHead[r] + (replicaBusy[r] ? memberCount[r] : 0)
+  }
+
+  /// A query joins the queue of the replica the stage's dispatch policy picks; an idle replica serves at once.
+  mutating func arriveAtReplica(query q: Int, stage s: Int, at t: Int64) {
+    let replicas = stageReplicas[s]
+    precondition(!replicas.isEmpty, "a stage without replicas")
+    let chosen: Int
+    switch input.dispatch {
+    case .centralQueue:
+      preconditionFailure("per-replica arrival with a central queue")
+    case .random:
+      chosen = replicas[Int(dispatchRNG.next() % UInt64(replicas.count))]
+    case .roundRobin:
+      chosen = replicas[roundRobinNext[s] % replicas.count]
+      roundRobinNext[s] += 1
+    case .shortestQueue:
+      chosen = replicas.min { load(replica: $0) < load(replica: $1) }!
+    case .powerOfChoices(let choices, _):
+      var best = replicas[Int(dispatchRNG.next() % UInt64(replicas.count))]
+      for _ in 1..<max(choices, 1) {
+        let candidate = replicas[Int(dispatchRNG.next() % UInt64(replicas.count))]
+        if load(replica: candidate) < load(replica: best) { best = candidate }
+      }
+      chosen = best
+    }
+    replicaQueue[chosen].append(QueuedQuery(query: Int32(q), since: t))
+    if !replicaBusy[chosen] { serveOwnQueue(replica: chosen, stage: s, at: t) }
+  }
+
+  /// An idle replica takes a batch from its own queue, if anything waits there.
+  mutating func serveOwnQueue(replica r: Int, stage s: Int, at t: Int64) {
+    let waiting = replicaQueue[r].count - replicaQueueHead[r]
+    guard waiting > 0 else {
+      if replicaQueueHead[r] > 0 {  // drained: reuse the storage
+        replicaQueue[r].removeAll(keepingCapacity: true)
+        replicaQueueHead[r] = 0
+      }
+      return
+    }
+    let size = min(waiting, batchLimit[s])
+    let base = r * memberStride
+    var waited: Int64 = 0
+    for i in 0..<size {
+      let entry = replicaQueue[r][replicaQueueHead[r] + i]
+      members[base + i] = entry.query
+      let wait = t - entry.since
+      waited += wait
+      if options.collectWaitPercentiles { waits[s].add(wait) }
+    }
+    replicaQueueHead[r] += size
+    if replicaQueueHead[r] > 4096 && replicaQueueHead[r] * 2 > replicaQueue[r].count {
+      replicaQueue[r].removeFirst(replicaQueueHead[r])
+      replicaQueueHead[r] = 0
+    }
+    memberCount[r] = size
+    replicaBusy[r] = true
+    waitSum[s] += Double(waited)
+    let duration = serviceTime(stage: s, size: size)
+    busy[s] += duration
+    batchCount[s] += 1
+    visitCount[s] += size
+    batchSizes[batchSizeStart[s] + size] += 1
+    inService[s] += size
+    visits += size
+    push(time: t + duration, kind: SimulationEvent.finish, stage: s, subject: Int32(r))
   }
 
   /// Replica time is accounted whenever the count changes.

@@ -102,6 +102,22 @@ extension RouteSource {
   }
 }
 
+/// How a stage hands queries to its replicas.
+public enum DispatchPolicy: Sendable, Equatable {
+  /// One FIFO queue per stage; any idle replica takes the next batch (the ideal balancer).
+  case centralQueue
+  /// A queue per replica; each query joins a replica's queue chosen uniformly at random (seeded).
+  case random(seed: UInt64)
+  /// A queue per replica, chosen in turn.
+  case roundRobin
+  /// A queue per replica; each query joins the replica with the fewest queries queued or in service (the first
+  /// of equals).
+  case shortestQueue
+  /// A queue per replica; each query samples `choices` replicas at random (with replacement, seeded) and joins the
+  /// one with the fewest queries (the first sampled of equals): power-of-d choices.
+  case powerOfChoices(choices: Int, seed: UInt64)
+}
+
 /// How long a batch takes.
 public enum ServiceTimeModel: Sendable, Equatable {
   /// Exactly L(n), as profiled.
@@ -128,6 +144,8 @@ public struct SimulationInput: Sendable {
   public var serviceTimes: ServiceTimeModel
   /// Replica changes, in any order (sorted by the simulator).
   public var replicaChanges: [ReplicaChange]
+  /// How each stage hands queries to its replicas; anything but `.centralQueue` needs fixed replica counts.
+  public var dispatch: DispatchPolicy = .centralQueue
   /// The latency objective, nanoseconds, and its percentile.
   public var slo: Int64
   public var percentile: Percentile

@@ -31,6 +31,55 @@ import Testing
     return (result.stages[0].meanWaitNanoseconds / 1e9, result, arrivals)
   }
 
+  /// The mean wait (seconds) and mean time in system (in mean service times) under a dispatch policy: `servers`
+  /// exponential servers (10 ms mean) at `load` of their capacity, averaged over the seeds.
+  static func dispatched(
+    _ policy: (UInt64) -> DispatchPolicy, servers: Int, load: Double, seconds: Double = 1_500,
+    seeds: [UInt64] = [21, 22, 23, 24]
+  ) -> (wait: Double, sojourn: Double) {
+    let runs = seeds.map { seed -> (Double, Double) in
+      let rate = load * Double(servers) * 100
+      var input = SimulationInput(
+        arrivals: TraceGenerator.arrivals(.poisson(rate: rate), duration: seconds, start: 0, seed: seed), stageCount: 1,
+        edges: [], edgeProbabilities: [],
+        stages: [StageService(batchSize: 1, replicas: servers, latencyTable: [10_000_000])],
+        serviceTimes: .exponential(seed: seed), slo: 1_000_000_000_000)
+      input.dispatch = policy(seed)
+      let result = Estimator.simulate(input, options: .init(collectWaitPercentiles: false))
+      return (result.stages[0].meanWaitNanoseconds / 1e9, result.summary!.mean / 10_000_000)
+    }
+    let n = Double(seeds.count)
+    return (runs.map(\.0).reduce(0, +) / n, runs.map(\.1).reduce(0, +) / n)
+  }
+
+  /// Random dispatch splits Poisson traffic into independent Poisson streams: c servers are c M/M/1 queues, each
+  /// at the same load, so Wq = rho / (mu (1 - rho)), far above the central queue's Erlang C.
+  @Test func randomDispatchIsIndependentMM1Queues() {
+    let w = Self.dispatched({ .random(seed: $0) }, servers: 4, load: 0.7).wait
+    let expected = 0.7 / (100 * 0.3)
+    #expect(abs(w - expected) / expected < 0.03, "simulated \(w) s, M/M/1 \(expected) s")
+    let central = Self.erlangC(servers: 4, load: 2.8) / (400 - 280)
+    #expect(w > 3 * central)
+  }
+
+  /// Power of two choices among many servers approaches the mean-field limit (Mitzenmacher; Vvedenskaya et al.):
+  /// the mean time in system is sum over i >= 1 of lambda^((2^i - 2)), in mean service times; 2.61 at load 0.9.
+  /// With 100 servers (9,000 q/s for 40 s, two seeds) the simulation is within 4% of it; join-the-shortest-queue and round robin do better than
+  /// random, and shortest-queue best.
+  @Test func powerOfTwoChoicesMatchesTheMeanFieldLimit() {
+    let limit = (1...8).map { pow(0.9, pow(2, Double($0)) - 2) }.reduce(0, +)
+    let d2 = Self.dispatched(
+      { .powerOfChoices(choices: 2, seed: $0) }, servers: 100, load: 0.9, seconds: 40, seeds: [21, 22]
+    ).sojourn
+    #expect(abs(d2 - limit) / limit < 0.04, "simulated \(d2), mean-field \(limit)")
+    let random = Self.dispatched({ .random(seed: $0) }, servers: 100, load: 0.9, seconds: 40, seeds: [21, 22]).sojourn
+    let shortest = Self.dispatched({ _ in .shortestQueue }, servers: 100, load: 0.9, seconds: 40, seeds: [21, 22])
+      .sojourn
+    let turns = Self.dispatched({ _ in .roundRobin }, servers: 100, load: 0.9, seconds: 40, seeds: [21, 22]).sojourn
+    #expect(abs(random - 10) / 10 < 0.05, "random: M/M/1 at 0.9 is 10 service times, got \(random)")
+    #expect(shortest < d2 && d2 < turns && turns < random, "JSQ \(shortest), d=2 \(d2), RR \(turns), random \(random)")
+  }
+
   /// Averages the mean wait over seeds (independent replications).
   static func meanWait(rate: Double, serviceMs: Double, servers: Int, service: (UInt64) -> ServiceTimeModel) -> Double {
     let seeds: [UInt64] = [11, 12, 13, 14]
