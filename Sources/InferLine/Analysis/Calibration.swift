@@ -85,10 +85,12 @@ public struct Calibration: Sendable, Equatable, Codable {
         lo = hi
       }
     }
-    let observed: [(start: Int64, range: Range<Int>, percentiles: [Double], count: Int)] = windows.compactMap { w in
-      let values = observedMs[w.range].filter { $0.isFinite && $0 >= 0 }.map(Double.init).sorted()
-      guard values.count >= 100 else { return nil }
-      return (w.start, w.range, fitted.map { Percentile(percent: $0).value(inSorted: values)! }, values.count)
+    // Per window, the queries with a usable observation (found once: every simulation compares the same ones).
+    let observed: [(start: Int64, queries: [Int], percentiles: [Double], count: Int)] = windows.compactMap { w in
+      let queries = w.range.filter { observedMs[$0].isFinite && observedMs[$0] >= 0 }
+      guard queries.count >= 100 else { return nil }
+      let values = queries.map { Double(observedMs[$0]) }.sorted()
+      return (w.start, queries, fitted.map { Percentile(percent: $0).value(inSorted: values)! }, values.count)
     }
     guard observed.count >= 2 else {
       throw InputError(
@@ -103,8 +105,7 @@ public struct Calibration: Sendable, Equatable, Codable {
         let latencies = Estimator.simulate(input, options: .init(collectWaitPercentiles: false)).latencies
       else { return observed.map { _ in fitted.map { _ in .infinity } } }
       return observed.map { w in
-        let values = observedMs[w.range].indices.filter { observedMs[$0].isFinite && observedMs[$0] >= 0 }
-          .map { latencies[$0] }.sorted()
+        let values = w.queries.map { latencies[$0] }.sorted()
         return fitted.map { p in
           let v = Percentile(percent: p).value(inSorted: values)!
           return v == .max ? .infinity : Double(v) / 1e6

@@ -604,17 +604,24 @@ struct SimulationState: ~Copyable {
       }
       queueHead[s] = head
       queueCount[s] -= size
-      memberCount[replica] = size
-      waitSum[s] += Double(waited)
-      let duration = serviceTime(stage: s, size: size)
-      busy[s] += duration
-      batchCount[s] += 1
-      visitCount[s] += size
-      batchSizes[batchSizeStart[s] + size] += 1
-      inService[s] += size
-      visits += size
-      push(time: t + duration, kind: SimulationEvent.finish, stage: s, subject: Int32(replica))
+      startBatch(replica: replica, stage: s, size: size, waited: waited, at: t)
     }
+  }
+
+  /// A replica starts serving the `size` queries just put in its members (who waited `waited` in all): the
+  /// stage's counts, and the finish event.
+  @inline(__always)
+  mutating func startBatch(replica: Int, stage s: Int, size: Int, waited: Int64, at t: Int64) {
+    memberCount[replica] = size
+    waitSum[s] += Double(waited)
+    let duration = serviceTime(stage: s, size: size)
+    busy[s] += duration
+    batchCount[s] += 1
+    visitCount[s] += size
+    batchSizes[batchSizeStart[s] + size] += 1
+    inService[s] += size
+    visits += size
+    push(time: t + duration, kind: SimulationEvent.finish, stage: s, subject: Int32(replica))
   }
 
   @inline(__always)
@@ -733,17 +740,8 @@ struct SimulationState: ~Copyable {
       replicaQueue[r].removeFirst(replicaQueueHead[r])
       replicaQueueHead[r] = 0
     }
-    memberCount[r] = size
     replicaBusy[r] = true
-    waitSum[s] += Double(waited)
-    let duration = serviceTime(stage: s, size: size)
-    busy[s] += duration
-    batchCount[s] += 1
-    visitCount[s] += size
-    batchSizes[batchSizeStart[s] + size] += 1
-    inService[s] += size
-    visits += size
-    push(time: t + duration, kind: SimulationEvent.finish, stage: s, subject: Int32(r))
+    startBatch(replica: r, stage: s, size: size, waited: waited, at: t)
   }
 
   /// Replica time is accounted whenever the count changes.
