@@ -86,6 +86,18 @@ extension InferLineCommand {
               fix: "rename one of them in its pipeline file")
           }
         }
+        if target == .kubernetes || target == .kserve {
+          // Without the catalog's instance a deployment gets no node selector: say so rather than quietly.
+          for plan in plans {
+            let used = Set(
+              (plan.schedule.compactMap(\.configuration) + [plan.configuration]).flatMap { $0.stages.map(\.hardware) })
+            for hardware in used.sorted() where plan.instances[hardware] == nil {
+              note(
+                "warning: \(TerminalText.safe(plan.pipelineName)): hardware '\(TerminalText.safe(hardware))' has no instance in the report or catalog, so its deployments get no node selector\n  fix: give the catalog with --hardware, with an instance for that type"
+              )
+            }
+          }
+        }
         return try plans.map { plan in
           (
             plans.count > 1 ? DeploymentExport.folderName(plan.pipelineName) : nil,

@@ -276,6 +276,12 @@ extension CommandLineTests {
       "export", path("plan.json"), "--to", "triton", "--triton-backend", "python", "--out", path("plan-triton"),
     ])
     #expect(bare.status == 65 && bare.stderr.contains("--pipeline"))
+    // Without the catalog nothing says which instance carries a replica: exported, with a warning that says so.
+    let blind = try run([
+      "export", path("plan.json"), "--to", "kserve", "--model-format", "onnx", "--model-repository", "r", "--pipeline",
+      "\(s)/pipelines/video-monitoring.yaml", "--out", path("plan-blind"),
+    ])
+    #expect(blind.status == 0 && blind.stderr.contains("no node selector"), "\(blind.stderr)")
     let r = try run(
       [
         "export", path("plan.json"), "--to", "kubernetes", "--image", "i", "--model-repository", "r", "--out",
