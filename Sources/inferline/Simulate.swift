@@ -150,19 +150,10 @@ extension InferLineCommand {
 
     /// `--dispatch` as a policy.
     static func dispatchPolicy(_ text: String, seed: UInt64) throws -> DispatchPolicy {
-      switch text {
-      case "central": return .centralQueue
-      case "random": return .random(seed: seed)
-      case "round-robin": return .roundRobin
-      case "shortest-queue": return .shortestQueue
-      default:
-        if text.hasPrefix("power-of-"), let k = Int(text.dropFirst("power-of-".count)), (1...64).contains(k) {
-          return .powerOfChoices(choices: k, seed: seed)
-        }
-        throw ValidationError(
-          "--dispatch must be central, random, round-robin, shortest-queue or power-of-K with K from 1 to 64 (got '\(TerminalText.safe(text))')"
-        )
+      guard let policy = DispatchPolicy(name: text, seed: seed) else {
+        throw ValidationError("--dispatch must be \(DispatchPolicy.names) (got '\(TerminalText.safe(text))')")
       }
+      return policy
     }
 
     func run() throws {

@@ -46,10 +46,13 @@ public final class ClosedLoopSimulation {
   }
 
   /// Sets stage `s` to `count` replicas at `time` (at or after the last `advance` limit): added replicas serve
-  /// from then, removed busy ones finish their batch first.
-  public func setReplicas(stage s: Int, to count: Int, at time: Int64) {
+  /// from then (`warm`: already warmed up, when the input has a `ColdStart`), removed busy ones finish their batch
+  /// first.
+  public func setReplicas(stage s: Int, to count: Int, at time: Int64, warm: Bool = false) {
     precondition(!finished, "the simulation has finished")
-    state.push(time: time, kind: SimulationEvent.change, stage: s, subject: Int32(count))
+    precondition(count >= 0 && count < Int(SimulationEvent.warm), "a replica count from 0 to 2^30")
+    state.push(
+      time: time, kind: SimulationEvent.change, stage: s, subject: Int32(count) | (warm ? SimulationEvent.warm : 0))
   }
 
   /// Runs to the end and returns the result (the memory goes with the simulation).

@@ -54,6 +54,8 @@ public enum Estimator {
 struct SimulationEvent: Comparable {
   static let change: UInt64 = 0
   static let finish: UInt64 = 1
+  /// Set in a change's `subject` when the replicas it adds were warmed up before they serve (pre-warming).
+  static let warm: Int32 = 1 << 30
 
   var time: Int64
   /// kind << 56 | creation sequence.
@@ -317,40 +319,63 @@ struct SimulationState: ~Copyable {
     switch input.serviceTimes {
     case .deterministic: serviceRNG = SeededGenerator(seed: 0)
     case .lognormal(let seed), .exponential(let seed): serviceRNG = SeededGenerator(seed: seed ^ 0x5EED_5EED)
+    case .correlated: serviceRNG = SeededGenerator(seed: 0)
     }
     if case .centralQueue = input.dispatch { perReplicaQueues = false } else { perReplicaQueues = true }
-    for (s, service) in input.stages.enumerated() {
-      for _ in 0..<service.replicas { addReplica(stage: s) }
-      active[s] = service.replicas
+    coldBatches = Int32(input.coldStart?.batches ?? 0)
+    coldSlowdown = input.coldStart?.slowdown ?? 1
+    precondition(input.overflow.isEmpty || input.overflow.count == stages, "one overflow entry per stage")
+    overflow = input.overflow
+    hasOverflow = input.overflow.contains { $0 != nil }
+    overflowStatistics = Array(repeating: OverflowStatistics(), count: stages)
+    serverlessRunning = Array(repeating: 0, count: stages)
+    warmInstances = Array(repeating: [], count: stages)
+    spareInstances = Array(repeating: [], count: stages)
+    stageReplicas = Array(repeating: [], count: stages)
+    roundRobinNext = Array(repeating: 0, count: stages)
+    switch input.dispatch {
+    case .random(let seed), .powerOfChoices(_, let seed): dispatchRNG = SeededGenerator(seed: seed ^ 0xD15_9A7C4)
+    default: break
     }
-    if perReplicaQueues {
-      precondition(input.replicaChanges.isEmpty, "per-replica dispatch needs fixed replica counts")
-      replicaQueue = Array(repeating: [], count: replicaCount)
-      replicaQueueHead = Array(repeating: 0, count: replicaCount)
-      replicaBusy = Array(repeating: false, count: replicaCount)
-      stageReplicas = (0..<stages).map { s in (0..<replicaCount).filter { Int(replicaStage[$0]) == s } }
-      roundRobinNext = Array(repeating: 0, count: stages)
-      switch input.dispatch {
-      case .random(let seed), .powerOfChoices(_, let seed): dispatchRNG = SeededGenerator(seed: seed ^ 0xD15_9A7C4)
-      default: break
-      }
+    for (s, service) in input.stages.enumerated() {
+      for _ in 0..<service.replicas { addReplica(stage: s, cold: false) }
+      active[s] = service.replicas
     }
   }
 
   var replicaStage: Slab<Int32>
+  /// Per replica, slow batches still to serve (`ColdStart`); replicas present at the start have none.
+  var coldLeft: [Int32] = []
+  let coldBatches: Int32
+  let coldSlowdown: Double
 
   // Per-replica queues (`DispatchPolicy` other than `.centralQueue`): each replica's waiting queries, from
-  // `replicaQueueHead` on, whether it is serving, each stage's replicas, and the policy's state.
+  // `replicaQueueHead` on, whether it is serving, whether it leaves after its batch, each stage's serving
+  // replicas, and the policy's state. (`queueCount` counts every query waiting at the stage in both modes.)
   let perReplicaQueues: Bool
   var replicaQueue: [[QueuedQuery]] = []
   var replicaQueueHead: [Int] = []
   var replicaBusy: [Bool] = []
-  var stageReplicas: [[Int]] = []
-  var roundRobinNext: [Int] = []
+  var retiring: [Bool] = []
+  var stageReplicas: [[Int]]
+  var roundRobinNext: [Int]
   var dispatchRNG = SeededGenerator(seed: 0)
 
-  /// A new replica of stage s, idle.
-  mutating func addReplica(stage s: Int) {
+  // The serverless overflow tier (`ServerlessOverflow`): its invocations are numbered among the replicas (so a
+  // finish event names them) but never join a stage's replicas. Per stage: invocations running, instances idle and
+  // warm (with the time they went idle, most recent last), numbers of instances gone cold, and the counts.
+  let overflow: [ServerlessOverflow?]
+  let hasOverflow: Bool
+  var isServerless: [Bool] = []
+  var serverlessRunning: [Int]
+  var warmInstances: [[(id: Int, since: Int64)]]
+  var spareInstances: [[Int]]
+  var overflowStatistics: [OverflowStatistics]
+
+  /// A new replica of stage s, idle (a serverless instance joins no stage's replicas). Cold replicas serve their
+  /// first `ColdStart.batches` batches slowly.
+  @discardableResult
+  mutating func addReplica(stage s: Int, cold: Bool, serverless: Bool = false) -> Int {
     let id = replicaCount
     replicaCount += 1
     nextIdle.grow(to: replicaCount, filling: -1)
@@ -358,8 +383,19 @@ struct SimulationState: ~Copyable {
     replicaStage.grow(to: replicaCount, filling: 0)
     members.grow(to: replicaCount * memberStride, filling: 0)
     replicaStage[id] = Int32(s)
+    coldLeft.append(cold && !serverless ? coldBatches : 0)
+    isServerless.append(serverless)
+    if perReplicaQueues {
+      replicaQueue.append([])
+      replicaQueueHead.append(0)
+      replicaBusy.append(false)
+      retiring.append(false)
+    }
+    guard !serverless else { return id }
+    if perReplicaQueues { stageReplicas[s].append(id) }
     nextIdle[id] = idleHead[s]
     idleHead[s] = Int32(id)
+    return id
   }
 
   deinit { free() }
@@ -428,7 +464,9 @@ struct SimulationState: ~Copyable {
           if event.order >> 56 == SimulationEvent.finish {
             finish(replica: Int(event.subject), at: now, arrivals: arrivals)
           } else {
-            changeReplicas(stage: Int(event.stage), to: Int(event.subject), at: now)
+            changeReplicas(
+              stage: Int(event.stage), to: Int(event.subject & ~SimulationEvent.warm),
+              warm: event.subject & SimulationEvent.warm != 0, at: now)
           }
         } else if nextArrival < n, traceTime <= createdTime {
           guard traceTime < limit else { break }
@@ -478,7 +516,8 @@ struct SimulationState: ~Copyable {
         StageStatistics(
           visits: visitCount[s], batches: batchCount[s], busyNanoseconds: busy[s], replicaNanoseconds: replicaTime,
           totalWaitNanoseconds: waitSum[s], p99WaitNanoseconds: p99Wait,
-          batchSizeCounts: (0...batchLimit[s]).map { batchSizes[batchSizeStart[s] + $0] }))
+          batchSizeCounts: (0...batchLimit[s]).map { batchSizes[batchSizeStart[s] + $0] },
+          overflow: overflow.isEmpty || overflow[s] == nil ? nil : overflowStatistics[s]))
     }
     if stopped {
       return SimulationResult(
@@ -563,7 +602,12 @@ struct SimulationState: ~Copyable {
   /// A query joins a stage's queue; the stage dispatches.
   @inline(__always)
   mutating func arrive(query q: Int, stage s: Int, at t: Int64) {
-    if perReplicaQueues { return arriveAtReplica(query: q, stage: s, at: t) }
+    if perReplicaQueues { return arriveAtReplica(query: q, stage: s, at: t, since: t) }
+    if hasOverflow && idleHead[s] < 0
+      && overflows(stage: s, queued: queueCount[s], replicas: active[s] - pendingRemovals[s], at: t)
+    {
+      return serveOnServerless(query: q, stage: s, at: t)
+    }
     if queueCount[s] == queueStorage[s].capacity { growQueue(stage: s) }
     var index = queueHead[s] + queueCount[s]
     if index >= queueStorage[s].capacity { index -= queueStorage[s].capacity }
@@ -614,7 +658,11 @@ struct SimulationState: ~Copyable {
   mutating func startBatch(replica: Int, stage s: Int, size: Int, waited: Int64, at t: Int64) {
     memberCount[replica] = size
     waitSum[s] += Double(waited)
-    let duration = serviceTime(stage: s, size: size)
+    var duration = serviceTime(stage: s, size: size, members: replica * memberStride)
+    if coldBatches > 0 && coldLeft[replica] > 0 {
+      coldLeft[replica] -= 1
+      duration = Int64((Double(duration) * coldSlowdown).rounded())
+    }
     busy[s] += duration
     batchCount[s] += 1
     visitCount[s] += size
@@ -624,8 +672,9 @@ struct SimulationState: ~Copyable {
     push(time: t + duration, kind: SimulationEvent.finish, stage: s, subject: Int32(replica))
   }
 
+  /// A batch's service time; `members` is where its queries start in `members`.
   @inline(__always)
-  mutating func serviceTime(stage s: Int, size: Int) -> Int64 {
+  mutating func serviceTime(stage s: Int, size: Int, members base: Int) -> Int64 {
     let median = latency[latencyStart[s] + size - 1]
     if deterministicService { return median }
     switch input.serviceTimes {
@@ -637,6 +686,16 @@ struct SimulationState: ~Copyable {
       guard let p99 = input.stages[s].p99Table?[size - 1], p99 > median else { return median }
       let sigma = log(Double(p99) / Double(median)) / 2.326_347_874_040_840_8
       return max(1, Int64((Double(median) * exp(sigma * serviceRNG.nextStandardNormal())).rounded()))
+    case .correlated(let seed, let sigma, let rho):
+      var largest = 0.0
+      for i in 0..<size {
+        let q = UInt64(UInt32(bitPattern: members[base + i]))
+        let shared = HashedNormal.value(seed: seed, key: q)
+        let own = HashedNormal.value(seed: seed ^ 0xC0_55E5, key: q << 8 | UInt64(s & 0xFF))
+        largest = max(
+          largest, exp(sigma * ((rho).squareRoot() * shared + (1 - rho).squareRoot() * own) - sigma * sigma / 2))
+      }
+      return max(1, Int64((Double(median) * largest).rounded()))
     }
   }
 
@@ -668,8 +727,18 @@ struct SimulationState: ~Copyable {
         created.append(time: t + hop, stage: c, query: q32)
       }
     }
+    if hasOverflow && isServerless[replica] {
+      serverlessRunning[s] -= 1
+      warmInstances[s].append((replica, t))
+      return
+    }
     if perReplicaQueues {
       replicaBusy[replica] = false
+      if retiring[replica] {
+        retiring[replica] = false
+        noteReplicaCount(stage: s, at: t, change: -1)
+        return
+      }
       serveOwnQueue(replica: replica, stage: s, at: t)
       return
     }
@@ -688,8 +757,9 @@ struct SimulationState: ~Copyable {
     replicaQueue[r].count - replicaQueueHead[r] + (replicaBusy[r] ? memberCount[r] : 0)
   }
 
-  /// A query joins the queue of the replica the stage's dispatch policy picks; an idle replica serves at once.
-  mutating func arriveAtReplica(query q: Int, stage s: Int, at t: Int64) {
+  /// A query joins the queue of the replica the stage's dispatch policy picks (waiting since `since`); an idle
+  /// replica serves at once.
+  mutating func arriveAtReplica(query q: Int, stage s: Int, at t: Int64, since: Int64) {
     let replicas = stageReplicas[s]
     precondition(!replicas.isEmpty, "a stage without replicas")
     let chosen: Int
@@ -711,7 +781,13 @@ struct SimulationState: ~Copyable {
       }
       chosen = best
     }
-    replicaQueue[chosen].append(QueuedQuery(query: Int32(q), since: t))
+    if hasOverflow && replicaBusy[chosen]
+      && overflows(stage: s, queued: replicaQueue[chosen].count - replicaQueueHead[chosen], replicas: 1, at: t)
+    {
+      return serveOnServerless(query: q, stage: s, at: t)
+    }
+    replicaQueue[chosen].append(QueuedQuery(query: Int32(q), since: since))
+    queueCount[s] += 1
     if !replicaBusy[chosen] { serveOwnQueue(replica: chosen, stage: s, at: t) }
   }
 
@@ -736,6 +812,7 @@ struct SimulationState: ~Copyable {
       if options.collectWaitPercentiles { waits[s].add(wait) }
     }
     replicaQueueHead[r] += size
+    queueCount[s] -= size
     if replicaQueueHead[r] > 4096 && replicaQueueHead[r] * 2 > replicaQueue[r].count {
       replicaQueue[r].removeFirst(replicaQueueHead[r])
       replicaQueueHead[r] = 0
@@ -753,7 +830,8 @@ struct SimulationState: ~Copyable {
 
   /// The tuner's decision: `count` replicas from now. New replicas serve at once; a removed busy replica
   /// finishes its batch first.
-  mutating func changeReplicas(stage s: Int, to count: Int, at t: Int64) {
+  mutating func changeReplicas(stage s: Int, to count: Int, warm: Bool, at t: Int64) {
+    if perReplicaQueues { return changeOwnQueueReplicas(stage: s, to: count, warm: warm, at: t) }
     let target = max(0, count)
     let effective = active[s] - pendingRemovals[s]
     if target > effective {
@@ -761,7 +839,7 @@ struct SimulationState: ~Copyable {
       let cancel = min(add, pendingRemovals[s])
       pendingRemovals[s] -= cancel
       add -= cancel
-      for _ in 0..<add { addReplica(stage: s) }
+      for _ in 0..<add { addReplica(stage: s, cold: !warm) }
       noteReplicaCount(stage: s, at: t, change: add)
       dispatch(stage: s, at: t)
     } else if target < effective {
@@ -773,5 +851,93 @@ struct SimulationState: ~Copyable {
       }
       pendingRemovals[s] += remove  // busy ones leave when their batch is done
     }
+  }
+
+  /// `changeReplicas` with a queue per replica: new replicas start with empty queues; leaving ones are the idle
+  /// ones first, then the least loaded (the first of equals), and the queries they had queued are dispatched again
+  /// (keeping the time they joined); a busy one finishes its batch first. A stage keeps at least one replica (its
+  /// queries have nowhere else to wait).
+  mutating func changeOwnQueueReplicas(stage s: Int, to count: Int, warm: Bool, at t: Int64) {
+    let target = max(1, count)
+    let current = stageReplicas[s].count
+    if target > current {
+      for _ in current..<target { addReplica(stage: s, cold: !warm) }
+      noteReplicaCount(stage: s, at: t, change: target - current)
+    } else if target < current {
+      let order = stageReplicas[s].sorted {
+        (replicaBusy[$0] ? 1 : 0, load(replica: $0), $0) < (replicaBusy[$1] ? 1 : 0, load(replica: $1), $1)
+      }
+      let leaving = Set(order.prefix(current - target))
+      stageReplicas[s].removeAll { leaving.contains($0) }
+      for r in order.prefix(current - target) {
+        let waiting = replicaQueue[r][replicaQueueHead[r]...]
+        replicaQueue[r] = []
+        replicaQueueHead[r] = 0
+        queueCount[s] -= waiting.count
+        if replicaBusy[r] { retiring[r] = true } else { noteReplicaCount(stage: s, at: t, change: -1) }
+        for entry in waiting { arriveAtReplica(query: Int(entry.query), stage: s, at: t, since: entry.since) }
+      }
+    }
+  }
+
+  /// Whether a query arriving at stage s, behind `queued` queries and with every one of `replicas` replicas busy,
+  /// goes to the serverless tier: its estimated wait `(floor(queued / (k b)) + 1) x L(b)` is over the tier's
+  /// `maximumWait`, and the tier has room.
+  @inline(__always)
+  func overflows(stage s: Int, queued: Int, replicas: Int, at t: Int64) -> Bool {
+    guard let tier = overflow[s], serverlessRunning[s] < tier.concurrencyLimit else { return false }
+    let b = batchLimit[s]
+    let wait = Int64(queued / (max(1, replicas) * b) + 1) * latency[latencyStart[s] + b - 1]
+    return wait > tier.maximumWait
+  }
+
+  /// Serves one query alone on stage s's serverless tier: on the most recently idle warm instance, or on a cold
+  /// one (an instance idle longer than `keepWarm`, or a new one), which adds the cold start.
+  mutating func serveOnServerless(query q: Int, stage s: Int, at t: Int64) {
+    let tier = overflow[s]!
+    var instance: Int? = nil
+    if let last = warmInstances[s].last {
+      if t - last.since <= tier.keepWarm {
+        warmInstances[s].removeLast()
+        instance = last.id
+      } else {  // the rest went idle earlier still: all cold
+        spareInstances[s] += warmInstances[s].map(\.id)
+        warmInstances[s].removeAll()
+      }
+    }
+    var duration = tier.latency
+    if instance == nil {
+      duration += tier.coldStart
+      overflowStatistics[s].coldStarts += 1
+      instance = spareInstances[s].popLast() ?? addReplica(stage: s, cold: false, serverless: true)
+    }
+    let r = instance!
+    members[r * memberStride] = Int32(q)
+    memberCount[r] = 1
+    serverlessRunning[s] += 1
+    overflowStatistics[s].queries += 1
+    overflowStatistics[s].billedNanoseconds += duration
+    visitCount[s] += 1
+    inService[s] += 1
+    visits += 1
+    push(time: t + duration, kind: SimulationEvent.finish, stage: s, subject: Int32(r))
+  }
+}
+
+/// A standard normal number drawn from a seed and a key alone (SplitMix64 then Box-Muller), so that a query's
+/// draw does not depend on when it is made.
+enum HashedNormal {
+  @inline(__always)
+  static func mix(_ x: UInt64) -> UInt64 {
+    var z = x &+ 0x9E37_79B9_7F4A_7C15
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+
+  static func value(seed: UInt64, key: UInt64) -> Double {
+    let a = mix(seed ^ mix(key)), b = mix(a)
+    let u1 = (Double(a >> 11) + 0.5) / 9_007_199_254_740_992.0, u2 = Double(b >> 11) / 9_007_199_254_740_992.0
+    return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
   }
 }

@@ -126,6 +126,92 @@ public enum ServiceTimeModel: Sendable, Equatable {
   case lognormal(seed: UInt64)
   /// Exponential with mean L(n), drawn per batch (for checks against M/M/c queueing formulas).
   case exponential(seed: UInt64)
+  /// Correlated across stages (a large input is slow everywhere): query q at stage s takes a size factor
+  /// `exp(sigma (sqrt(rho) Z_q + sqrt(1 - rho) Z_qs) - sigma^2 / 2)` (lognormal, mean 1; `Z` standard normal,
+  /// drawn from the seed, the query and the stage, so a query's factors do not depend on the order of events),
+  /// and a batch takes L(n) times the largest factor among its queries (a batch is padded to its largest input).
+  case correlated(seed: UInt64, sigma: Double, correlation: Double)
+}
+
+extension DispatchPolicy {
+  /// The policy from its name in a pipeline file or on a command line: central, random, round-robin,
+  /// shortest-queue or power-of-K (K from 1 to 64); nil for anything else. The random ones draw from `seed`.
+  public init?(name: String, seed: UInt64) {
+    switch name {
+    case "central": self = .centralQueue
+    case "random": self = .random(seed: seed)
+    case "round-robin": self = .roundRobin
+    case "shortest-queue": self = .shortestQueue
+    default:
+      guard name.hasPrefix("power-of-"), let k = Int(name.dropFirst("power-of-".count)), (1...64).contains(k) else {
+        return nil
+      }
+      self = .powerOfChoices(choices: k, seed: seed)
+    }
+  }
+
+  /// The name `init(name:seed:)` reads.
+  public var name: String {
+    switch self {
+    case .centralQueue: "central"
+    case .random: "random"
+    case .roundRobin: "round-robin"
+    case .shortestQueue: "shortest-queue"
+    case .powerOfChoices(let k, _): "power-of-\(k)"
+    }
+  }
+
+  /// The same policy drawing from `seed` (unchanged when it draws nothing).
+  public func seeded(_ seed: UInt64) -> DispatchPolicy {
+    switch self {
+    case .random: .random(seed: seed)
+    case .powerOfChoices(let k, _): .powerOfChoices(choices: k, seed: seed)
+    default: self
+    }
+  }
+
+  /// The names a pipeline file or `--dispatch` may give, for messages.
+  public static let names = "central, random, round-robin, shortest-queue or power-of-K (K from 1 to 64)"
+}
+
+/// A new replica's first batches are slower (model load, JIT compilation, cache warm-up; Orion, OSDI'22).
+public struct ColdStart: Sendable, Equatable, Codable {
+  /// Batches a replica added during the run serves slowly (replicas present at the start are warm).
+  public var batches: Int
+  /// How many times L(n) each of those takes (at least 1).
+  public var slowdown: Double
+
+  public init(batches: Int, slowdown: Double) {
+    precondition(batches >= 0 && slowdown >= 1)
+    self.batches = batches
+    self.slowdown = slowdown
+  }
+}
+
+/// A serverless tier that takes a stage's queries its provisioned replicas cannot serve in time (MArk, ATC'19):
+/// a query that would wait longer than `maximumWait` at the stage, when every replica is busy, is served alone
+/// on the tier instead, if fewer than `concurrencyLimit` invocations are running.
+public struct ServerlessOverflow: Sendable, Equatable {
+  /// L(1) on the tier, nanoseconds.
+  public var latency: Int64
+  /// Added to an invocation that finds no warm instance, nanoseconds.
+  public var coldStart: Int64
+  /// Most invocations of the stage running at once.
+  public var concurrencyLimit: Int
+  /// How long an idle instance stays warm, nanoseconds.
+  public var keepWarm: Int64
+  /// A query goes to the tier when its estimated wait at the stage is longer than this, nanoseconds. The wait is
+  /// estimated as `(floor(queued / (k b)) + 1) x L(b)` with every one of the k replicas busy (0 when one is idle).
+  public var maximumWait: Int64
+
+  public init(latency: Int64, coldStart: Int64, concurrencyLimit: Int, keepWarm: Int64, maximumWait: Int64) {
+    precondition(latency > 0 && coldStart >= 0 && concurrencyLimit >= 0 && keepWarm >= 0 && maximumWait >= 0)
+    self.latency = latency
+    self.coldStart = coldStart
+    self.concurrencyLimit = concurrencyLimit
+    self.keepWarm = keepWarm
+    self.maximumWait = maximumWait
+  }
 }
 
 /// Everything one simulation needs.
@@ -144,8 +230,13 @@ public struct SimulationInput: Sendable {
   public var serviceTimes: ServiceTimeModel
   /// Replica changes, in any order (sorted by the simulator).
   public var replicaChanges: [ReplicaChange]
-  /// How each stage hands queries to its replicas; anything but `.centralQueue` needs fixed replica counts.
+  /// How each stage hands queries to its replicas.
   public var dispatch: DispatchPolicy = .centralQueue
+  /// Replicas added during the run start cold (nil: every replica is warm).
+  public var coldStart: ColdStart? = nil
+  /// Per stage, a serverless tier for the queries its replicas cannot serve in time; empty (or nil for a stage):
+  /// none.
+  public var overflow: [ServerlessOverflow?] = []
   /// The latency objective, nanoseconds, and its percentile.
   public var slo: Int64
   public var percentile: Percentile

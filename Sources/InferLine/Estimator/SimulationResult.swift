@@ -49,10 +49,24 @@ public struct StageStatistics: Sendable, Equatable, Codable {
   public var p99WaitNanoseconds: Int64
   /// `batchSizeCounts[n]` = batches of n queries (index 0 unused).
   public var batchSizeCounts: [Int]
+  /// The serverless tier's share, when the stage had one (`ServerlessOverflow`); its queries count in `visits`
+  /// but not in `batches` or `busyNanoseconds`.
+  public var overflow: OverflowStatistics? = nil
 
   public var utilisation: Double { replicaNanoseconds > 0 ? Double(busyNanoseconds) / Double(replicaNanoseconds) : 0 }
   public var meanWaitNanoseconds: Double { visits > 0 ? totalWaitNanoseconds / Double(visits) : 0 }
   public var meanBatchSize: Double { batches > 0 ? Double(visits) / Double(batches) : 0 }
+}
+
+/// What a stage's serverless overflow tier served.
+public struct OverflowStatistics: Sendable, Equatable, Codable {
+  /// Invocations (one query each).
+  public var queries = 0
+  /// Invocations that found no warm instance.
+  public var coldStarts = 0
+  /// Invocation time, cold starts included, nanoseconds (what a per-GB-second price bills).
+  public var billedNanoseconds: Int64 = 0
+  public init() {}
 }
 
 /// The outcome of a simulation.

@@ -26,7 +26,7 @@ struct StageByStageSimulation: ~Copyable {
   /// Whether the fast path gives exactly the event-driven simulator's answer for this input.
   static func applies(to input: SimulationInput) -> Bool {
     guard case .deterministic = input.serviceTimes, case .centralQueue = input.dispatch,
-      input.replicaChanges.isEmpty, !input.arrivals.isEmpty,
+      input.replicaChanges.isEmpty, input.overflow.allSatisfy({ $0 == nil }), !input.arrivals.isEmpty,
       input.stages.count == input.stageCount, input.stages.allSatisfy({ $0.replicas >= 1 }),
       input.edges.count <= 64
     else { return false }

@@ -20,13 +20,46 @@ public struct HardwareCatalog: Sendable, Equatable {
     public var line: Int?
   }
 
+  /// A serverless platform that can take a stage's overflow (MArk, ATC'19): billed per request and per GB-second
+  /// instead of per replica-hour, never planned on.
+  public struct ServerlessTier: Sendable, Equatable, Codable {
+    public var type: String
+    /// The hardware type whose profiles give its latencies (batch 1): what one invocation runs on.
+    public var runsAs: String
+    /// Dollars per invocation.
+    public var pricePerRequest: Double
+    /// Dollars per GB-second of memory configured, over each invocation's duration.
+    public var pricePerGBSecond: Double
+    public var memoryGB: Double
+    /// Seconds an invocation that finds no warm instance waits first (container start and model load).
+    public var coldStartSeconds: Double
+    /// Most invocations running at once, per stage.
+    public var concurrencyLimit: Int
+    /// Seconds an idle instance stays warm.
+    public var keepWarmSeconds: Double
+    public var line: Int?
+
+    /// Dollars for `invocations` that ran `seconds` in all.
+    public func cost(invocations: Int, seconds: Double) -> Double {
+      Double(invocations) * pricePerRequest + seconds * memoryGB * pricePerGBSecond
+    }
+  }
+
   public var name: String
   public var hardware: [Hardware]
+  /// Serverless tiers (the catalog's `serverless` list), for the overflow what-if.
+  public var serverless: [ServerlessTier] = []
   public var file: String
+
+  public func serverlessTier(type: String) -> ServerlessTier? { serverless.first { $0.type == type } }
 
   public func hardware(type: String) -> Hardware? { hardware.first { $0.type == type } }
 
-  static let keys = ["name", "description", "source", "hardware"]
+  static let keys = ["name", "description", "source", "hardware", "serverless"]
+  static let serverlessKeys = [
+    "type", "runs_as", "price_per_request", "price_per_gb_second", "memory_gb", "cold_start_s", "concurrency_limit",
+    "keep_warm_s", "description", "source",
+  ]
   static let entryKeys = [
     "type", "instance", "price_per_hour", "provisioning_delay_s", "max_replicas", "description", "source",
   ]
@@ -88,7 +121,60 @@ public struct HardwareCatalog: Sendable, Equatable {
           maxReplicas: maxReplicas,
           line: map.line))
     }
+    var tiers: [ServerlessTier] = []
+    if let node = top["serverless"] {
+      guard case .sequence(let list) = node else {
+        sink.error(node.line, "'serverless' must be a list of serverless platforms (type, runs_as, prices)")
+        return (nil, sink.items)
+      }
+      for item in list {
+        guard let map = YAMLMapping(item, what: "a serverless entry", sink: &sink) else { continue }
+        map.checkKeys(serverlessKeys, in: "a serverless entry", sink: &sink)
+        guard let type = map.string("type", required: true, in: "a serverless entry", sink: &sink) else { continue }
+        let what = "serverless '\(type)'"
+        let runsAs = map.string("runs_as", required: true, in: what, sink: &sink)
+        if let runsAs, !entries.contains(where: { $0.type == runsAs }) {
+          sink.error(
+            map.line,
+            "\(what): runs_as '\(runsAs)' is not a hardware type of this catalog (its profiles give the tier's latencies); types: \(entries.map(\.type).joined(separator: ", "))"
+          )
+        }
+        func value(_ key: String, _ range: ClosedRange<Double>, _ meaning: String, default fallback: Double?) -> Double?
+        {
+          guard let (v, line) = map.number(key, required: fallback == nil, in: what, sink: &sink) else {
+            return map[key] == nil ? fallback : nil
+          }
+          guard range.contains(v) else {
+            sink.error(
+              line, "\(what): \(key) must be from \(range.lowerBound) to \(range.upperBound) \(meaning) (got \(v))")
+            return nil
+          }
+          return v
+        }
+        let perRequest = value("price_per_request", 0...1000, "dollars", default: 0)
+        let perGBs = value("price_per_gb_second", 0...1000, "dollars", default: 0)
+        let memory = value("memory_gb", 0.001...100_000, "GB", default: 1)
+        let cold = value("cold_start_s", 0...3600, "seconds", default: nil)
+        let limit = value("concurrency_limit", 1...1_000_000, "invocations", default: 1000)
+        let keepWarm = value("keep_warm_s", 0...86_400, "seconds", default: 600)
+        if map["price_per_request"] == nil && map["price_per_gb_second"] == nil {
+          sink.error(map.line, "\(what) has no price: give price_per_request, price_per_gb_second or both")
+        }
+        if let limit, limit != limit.rounded() {
+          sink.error(map.line, "\(what): concurrency_limit must be a whole number (got \(limit))")
+        }
+        if tiers.contains(where: { $0.type == type }) || entries.contains(where: { $0.type == type }) {
+          sink.error(map.line, "'\(type)' is listed twice in the catalog")
+          continue
+        }
+        guard let runsAs, let perRequest, let perGBs, let memory, let cold, let limit, let keepWarm else { continue }
+        tiers.append(
+          ServerlessTier(
+            type: type, runsAs: runsAs, pricePerRequest: perRequest, pricePerGBSecond: perGBs, memoryGB: memory,
+            coldStartSeconds: cold, concurrencyLimit: Int(limit), keepWarmSeconds: keepWarm, line: map.line))
+      }
+    }
     guard !sink.hasErrors else { return (nil, sink.items) }
-    return (HardwareCatalog(name: name, hardware: entries, file: path), sink.items)
+    return (HardwareCatalog(name: name, hardware: entries, serverless: tiers, file: path), sink.items)
   }
 }

@@ -255,9 +255,16 @@ public struct PipelineModel: Sendable {
         p99Table: option.p99Table.map { Array($0.prefix(s.batchSize)) })
     }
     let spec = inputs.pipeline
-    return SimulationInput(
+    var input = SimulationInput(
       arrivals: arrivals, stageCount: stages.count, edges: spec.edges.map { ($0.parent, $0.child) },
       edgeProbabilities: spec.edges.map(\.probability), stages: services, hopDelay: hopDelay, routes: routes,
       serviceTimes: serviceTimes, replicaChanges: replicaChanges, slo: slo ?? self.slo, percentile: percentile)
+    // The balancer's random choices from the route seed (the same seed gives the same run).
+    if case .drawn(let seed) = routes {
+      input.dispatch = spec.dispatch.seeded(seed)
+    } else {
+      input.dispatch = spec.dispatch.seeded(1)
+    }
+    return input
   }
 }

@@ -44,6 +44,9 @@ public struct PipelineSpec: Sendable, Equatable {
   /// Constant network delay per hop between stages, milliseconds.
   public var networkDelayMs: Double
   public var file: String
+  /// How every stage hands queries to its replicas (the file's `dispatch`, default `central`: the ideal balancer).
+  /// Simulations draw its random choices from their route seed.
+  public var dispatch: DispatchPolicy = .centralQueue
 
   public func stageIndex(named name: String) -> Int? { stages.firstIndex { $0.name == name } }
 
@@ -87,7 +90,9 @@ public struct PipelineSpec: Sendable, Equatable {
   }
 
   /// Keys a pipeline file may hold.
-  static let keys = ["name", "description", "slo", "network_delay_ms", "stages", "edges", "assumptions"]
+  static let keys = [
+    "name", "description", "slo", "network_delay_ms", "dispatch", "stages", "edges", "assumptions",
+  ]
   static let stageKeys = ["name", "model", "hardware", "description"]
   static let sloKeys = ["latency_ms", "percentile"]
 
@@ -129,6 +134,18 @@ public struct PipelineSpec: Sendable, Equatable {
         networkDelay = d
       } else {
         sink.error(line, "'network_delay_ms' must be 0 or more and at most a day, 86400000 ms (got \(d))")
+      }
+    }
+
+    var dispatch = DispatchPolicy.centralQueue
+    if let node = top["dispatch"] {
+      if let name = node.string, let policy = DispatchPolicy(name: name, seed: 0) {
+        dispatch = policy
+      } else {
+        sink.error(
+          node.line,
+          "'dispatch' must be \(DispatchPolicy.names), the balancer in front of each stage's replicas (got '\(node.string ?? "a non-scalar")')"
+        )
       }
     }
 
@@ -237,7 +254,9 @@ public struct PipelineSpec: Sendable, Equatable {
     }
     guard !sink.hasErrors else { return (nil, sink.items) }
     return (
-      PipelineSpec(name: name, stages: stages, edges: edges, slo: slo, networkDelayMs: networkDelay, file: path),
+      PipelineSpec(
+        name: name, stages: stages, edges: edges, slo: slo, networkDelayMs: networkDelay, file: path,
+        dispatch: dispatch),
       sink.items
     )
   }

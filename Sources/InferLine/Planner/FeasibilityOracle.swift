@@ -38,6 +38,8 @@ public final class FeasibilityOracle: Sendable {
   let screens: Bool
   /// The window's routes, drawn once from `seed` (every check simulates the same trace).
   let routes: RouteSource
+  /// How long batches take in its simulations.
+  public let serviceTimes: ServiceTimeModel
 
   private struct State: Sendable {
     var cache: [PipelineConfiguration: Answer] = [:]
@@ -50,8 +52,13 @@ public final class FeasibilityOracle: Sendable {
   ///   - sloMs: an objective other than the pipeline's (for the cost-versus-SLO sweep).
   ///   - screens: false runs every check as a full simulation (no necessary conditions, no bound, no early stop):
   ///     the baseline the benchmark compares against.
-  public init(model: PipelineModel, arrivals: [Int64], seed: UInt64, sloMs: Double? = nil, screens: Bool = true) {
+  ///   - serviceTimes: other than `.deterministic` for a what-if on service variability (the bound is then not used).
+  public init(
+    model: PipelineModel, arrivals: [Int64], seed: UInt64, sloMs: Double? = nil, screens: Bool = true,
+    serviceTimes: ServiceTimeModel = .deterministic
+  ) {
     self.screens = screens
+    self.serviceTimes = serviceTimes
     self.model = model
     self.arrivals = arrivals
     self.seed = seed
@@ -62,10 +69,12 @@ public final class FeasibilityOracle: Sendable {
       probabilities.contains { $0 < 1 }
       ? .given(RouteSource.drawnMasks(seed: seed, probabilities: probabilities, count: arrivals.count))
       : .drawn(seed: seed)
-    // The bound applies to pipelines without joins: each stage then sees a subset of its parent's output.
+    // The bound applies to pipelines without joins (each stage then sees a subset of its parent's output), whose
+    // stages serve from one queue (a per-replica queue can wait while another replica idles) in at most L(b).
     let hasJoin = model.incoming.contains { $0.count > 1 }
     arrivalCurve =
-      hasJoin || arrivals.count < 2
+      hasJoin || arrivals.count < 2 || model.inputs.pipeline.dispatch != .centralQueue
+        || serviceTimes != .deterministic
       ? nil
       : TokenBucketCurve(arrivals: arrivals, rates: TokenBucketCurve.defaultRates(arrivals, shortestWindow: 1_000_000))
   }
@@ -101,7 +110,7 @@ public final class FeasibilityOracle: Sendable {
     }
     guard
       let input = try? model.simulationInput(
-        arrivals: arrivals, configuration: configuration, routes: routes, slo: slo)
+        arrivals: arrivals, configuration: configuration, routes: routes, serviceTimes: serviceTimes, slo: slo)
     else { return Answer(feasible: false) }
     let result = Estimator.simulate(input, options: .init(stopWhenInfeasible: screens, collectWaitPercentiles: false))
     state.withLock {
@@ -127,7 +136,7 @@ public final class FeasibilityOracle: Sendable {
     result: SimulationResult, percentileLatency: Int64
   ) {
     let input = try model.simulationInput(
-      arrivals: arrivals, configuration: configuration, routes: routes, slo: slo)
+      arrivals: arrivals, configuration: configuration, routes: routes, serviceTimes: serviceTimes, slo: slo)
     let result = Estimator.simulate(input, options: .init(collectWaitPercentiles: false))
     var latencies = result.latencies ?? []
     let latency = latencies.isEmpty ? 0 : Selection.select(&latencies, model.percentile.rank(of: latencies.count) - 1)

@@ -25,6 +25,18 @@ public struct ReplayResult: Sendable, Equatable, Codable {
   public var decisions: Int
   /// End-to-end latency (ms) at the requested percents (the latency CDF), when asked for.
   public var latencyAtPercentsMs: [Double]
+  /// What the serverless overflow tier served and cost (in `cost` too), when the replay had one.
+  public var overflow: OverflowSummary? = nil
+
+  /// A replay's serverless overflow, over every stage.
+  public struct OverflowSummary: Sendable, Equatable, Codable {
+    public var tier: String
+    public var queries: Int
+    public var coldStarts: Int
+    public var cost: Double
+    /// Stages the tier could not serve (their model has no profile on its hardware).
+    public var stagesWithout: [String]
+  }
 }
 
 /// Replays an autoscaling policy over a whole trace in closed loop with the estimator.
@@ -45,11 +57,12 @@ public enum Replay {
   ///   - unit: scale the pipeline as one unit (the coarse-grained baselines).
   public static func run(
     arrivals: [Int64], model: PipelineModel, configuration: PipelineConfiguration, planning: [Int64],
-    policy: ScalingPolicy, unit: Bool = false, seed: UInt64 = 1, cdfPercents: [Double] = []
+    policy: ScalingPolicy, unit: Bool = false, seed: UInt64 = 1, cdfPercents: [Double] = [],
+    conditions: ReplayConditions = .init()
   ) throws -> ReplayResult {
     let course = try simulate(
       arrivals: arrivals, model: model, configuration: configuration, planning: planning, policy: policy, unit: unit,
-      seed: seed)
+      seed: seed, conditions: conditions)
     let result = course.simulation
     let latencies = result.latencies ?? []
     let start = arrivals.first ?? 0, end = arrivals.last ?? 0
@@ -81,13 +94,24 @@ public enum Replay {
     for t in timelines { seconds[t.hardware, default: 0] += t.replicaSeconds(from: start, to: end) }
     var costs: [String: Double] = [:]
     for (hw, s) in seconds { costs[hw] = s / 3600 * (model.price(hardware: hw) ?? .nan) }
+    var overflow: ReplayResult.OverflowSummary? = nil
+    if let tier = conditions.overflow {
+      let served = result.stages.compactMap(\.overflow)
+      let billed = Double(served.reduce(Int64(0)) { $0 + $1.billedNanoseconds }) / 1e9
+      let queries = served.reduce(0) { $0 + $1.queries }
+      let cost = tier.cost(invocations: queries, seconds: billed)
+      costs[tier.type, default: 0] += cost
+      overflow = .init(
+        tier: tier.type, queries: queries, coldStarts: served.reduce(0) { $0 + $1.coldStarts }, cost: cost,
+        stagesWithout: result.stages.indices.filter { result.stages[$0].overflow == nil }.map { model.stages[$0].name })
+    }
     return ReplayResult(
       policy: policy.name, unit: unit, queries: arrivals.count, missRate: result.fractionOverSLO ?? 1,
       missRatePerMinute: zip(over, total).map { $1 > 0 ? Double($0) / Double($1) : 0 },
       percentileLatencyMs: percentileLatency == .max ? .infinity : Double(percentileLatency) / 1e6,
       replicaSecondsByHardware: seconds, costByHardware: costs, cost: costs.values.reduce(0, +),
       hours: Double(end - start) / 3.6e12, timelines: timelines,
-      decisions: course.decided.reduce(0) { $0 + $1.count - 1 }, latencyAtPercentsMs: cdf)
+      decisions: course.decided.reduce(0) { $0 + $1.count - 1 }, latencyAtPercentsMs: cdf, overflow: overflow)
   }
 
   /// The busiest `length` nanoseconds of a sorted trace (all of it when shorter): the stretch the verified
@@ -186,15 +210,28 @@ public enum Replay {
   /// The closed loop: the simulation advances a second at a time; the policy samples every stage each second
   /// and decides every `interval`; a scale-up serves after the hardware's provisioning delay (billed from the
   /// decision), a scale-down cancels replicas still being provisioned first, then removes serving ones at once
-  /// (a busy one finishes its batch). With `.fixed` the run is the static simulation.
+  /// (a busy one finishes its batch). With `.fixed` the run is the static simulation. Under a `ColdStart`, a
+  /// tuner that pre-warms has each new replica serve its slow batches before it takes traffic: it serves that much
+  /// later (billed from the decision as ever) and warm.
   static func simulate(
     arrivals: [Int64], model: PipelineModel, configuration: PipelineConfiguration, planning: [Int64],
-    policy: ScalingPolicy, unit: Bool, seed: UInt64
+    policy: ScalingPolicy, unit: Bool, seed: UInt64, conditions: ReplayConditions = .init()
   ) throws -> Course {
     try model.check(configuration)
     let models = configuration.stages.enumerated().map { StageModel(model: model, stage: $0, configuration: $1) }
     let initial = configuration.stages.map(\.replicas)
-    let input = try model.simulationInput(arrivals: arrivals, configuration: configuration, routes: .drawn(seed: seed))
+    var input = try model.simulationInput(
+      arrivals: arrivals, configuration: configuration, routes: .drawn(seed: seed),
+      serviceTimes: conditions.serviceTimes)
+    input.coldStart = conditions.coldStart
+    if let tier = conditions.overflow { input.overflow = model.serverlessOverflow(tier, configuration: configuration) }
+    // Pre-warming: the warm-up (the cold batches, full, back to back) before a new replica serves.
+    var warmUp = [Int64](repeating: 0, count: models.count)
+    var prewarmed = false
+    if case .inferline(let tuner) = policy, (tuner.prewarmSeconds ?? 0) > 0, let cold = conditions.coldStart {
+      prewarmed = true
+      warmUp = models.map { Int64((Double($0.serviceTime) * cold.slowdown * Double(cold.batches)).rounded()) }
+    }
     let simulation = ClosedLoopSimulation(input)
     let start = arrivals.first ?? 0
     var decided = initial
@@ -230,7 +267,7 @@ public enum Replay {
         let p = pending[s].removeFirst()
         simulation.advance(until: time)
         serving[s] += p.count
-        simulation.setReplicas(stage: s, to: serving[s], at: time)
+        simulation.setReplicas(stage: s, to: serving[s], at: time, warm: prewarmed)
         changes.append(ReplicaChange(time: time, stage: s, replicas: serving[s]))
       }
     }
@@ -242,7 +279,7 @@ public enum Replay {
       }
       for s in next.indices where next[s] != decided[s] {
         if next[s] > decided[s] {
-          pending[s].append((t + models[s].provisioningDelay, next[s] - decided[s]))
+          pending[s].append((t + models[s].provisioningDelay + warmUp[s], next[s] - decided[s]))
         } else {
           var remove = decided[s] - next[s]
           while remove > 0, let last = pending[s].last {

@@ -27,6 +27,10 @@ public struct InferLineTuner: Sendable, Equatable, Codable {
   /// The verified capacity never takes a stage's mean utilisation above this: a sped-up trace is shorter, and a
   /// queue that grows without bound near utilisation 1 can still fit its span.
   public var maximumUtilisation: Double = 0.85
+  /// Pre-warming (Orion, OSDI'22), seconds of look-ahead; nil or 0 for none. The tuner then scales up for the
+  /// traffic it projects this far ahead (the last minute's rate grown as much again as it grew over the previous
+  /// look-ahead), and under a cold start each new replica warms up before it takes traffic.
+  public var prewarmSeconds: Double? = nil
   public init() {}
 
   /// The smallest window size the tuner reads for a stage, nanoseconds (at least 1 ms, at most the history).

@@ -81,6 +81,16 @@ struct InferLineTunerController: ReplicaController {
     return min(paper, max(c.count, Int((Double(c.count) * stretch / last - 1e-9).rounded(.up))))
   }
 
+  /// With pre-warming, how much the sustained rate (the history-long window's) is projected to grow over the
+  /// look-ahead: its growth over the previous look-ahead, at least 1; 1 without pre-warming.
+  func projectedGrowth(at time: Int64) -> Double {
+    guard let ahead = settings.prewarmSeconds, ahead > 0, let sustained = rates.last else { return 1 }
+    let i = Int((time - first) / interval) - 1
+    let back = i - max(1, Int((ahead * 1e9 / Double(interval)).rounded()))
+    guard back >= 0, i < sustained.count, sustained[back] > 0 else { return 1 }
+    return max(1, sustained[i] / sustained[back])
+  }
+
   mutating func decide(at time: Int64, decided: [Int], serving: [Int]) -> [Int] {
     var wanted = decided
     for s in decided.indices {
@@ -89,7 +99,8 @@ struct InferLineTunerController: ReplicaController {
       // need with the tolerance's headroom; down only to that headroom too, so a steady load does not flap.
       let planned = load(s, at: time, against: reference)
       let stretch = load(s, at: time, against: stretchReference)
-      let up = replicas(s, planned: planned, stretch: stretch)
+      let growth = projectedGrowth(at: time)
+      let up = replicas(s, planned: planned * growth, stretch: stretch * growth)
       let band = 1 + settings.tolerance
       let down = replicas(s, planned: planned * band, stretch: stretch * band)
       wanted[s] = scaling.next(s, up: up, down: down, decided: decided[s], at: time)
