@@ -38,6 +38,8 @@ extension InferLineCommand {
     @Flag(help: "Print JSON for machines instead of a table.")
     var json = false
 
+    @OptionGroup(title: "Serving conditions (what-ifs)") var serving: ServingOptions
+
     func policies() throws -> [ScalingPolicy] {
       if policy == "all" { return CapacityAnalysis.standardPolicies }
       if policy == "predictive" { return [.predictive(PredictiveScaler())] }
@@ -49,13 +51,21 @@ extension InferLineCommand {
     }
 
     func run() throws {
-      let policies = try policies()
+      var policies = try policies()
+      if let prewarm = serving.prewarm {
+        policies = policies.map { policy in
+          guard case .inferline(var tuner) = policy else { return policy }
+          tuner.prewarmSeconds = prewarm
+          return .inferline(tuner)
+        }
+      }
       var options = CapacityAnalysis.Options()
       options.log = try log.readOptions()
       options.windowLength = try window.nanoseconds()
       options.seed = seed
       options.budget = try search.budget()
       let model = try pipelineOptions.model()
+      let conditions = try serving.conditions(model, seed: seed)
       let (workload, logSet) = try reportingInputErrors {
         try CapacityAnalysis.Workload.read(logs: traces, model: model, options: options)
       }
@@ -105,7 +115,7 @@ extension InferLineCommand {
       let results = try reportingInputErrors {
         try CapacityAnalysis.replays(
           model: model, workload: workload, configuration: configuration, policies: policies, unit: unit, seed: seed,
-          planning: planningWindow
+          planning: planningWindow, conditions: conditions
         ) { p in
           if !json { note("replaying \(p.name) over \(workload.trace.count) queries") }
         }
@@ -129,6 +139,16 @@ extension InferLineCommand {
             + String(
               format: " %9.2f  %6.3f%%  %10.1f  %9d  ", r.cost, r.missRate * 100, r.percentileLatencyMs, r.decisions)
             + hours)
+        if let o = r.overflow {
+          say(
+            String(
+              format: "            serverless %@: %d queries (%d cold starts), $%.2f of the cost",
+              TerminalText.safe(o.tier),
+              o.queries, o.coldStarts, o.cost)
+              + (o.stagesWithout.isEmpty
+                ? ""
+                : "; not for \(o.stagesWithout.map { TerminalText.safe($0) }.joined(separator: ", ")) (no profile)"))
+        }
       }
     }
   }

@@ -58,6 +58,8 @@ extension InferLineCommand {
         valueName: "edge=probabilities"))
     var sweepEdge: String?
 
+    @OptionGroup(title: "Serving what-ifs (each a section of the report)") var serving: ServingOptions
+
     @Option(help: "The previous night's report.json, to show what changed.")
     var previous: String?
 
@@ -110,6 +112,7 @@ extension InferLineCommand {
             models[0].inputs.calibrated(multiplier: calibration.multiplier, overheadMs: calibration.overheadMs))
         }
       }
+      options.whatIfs = try serving.request(models[0])
       if let sweepEdge {
         let request = try reportingInputErrors { try EscalationSweep.Request.parse(sweepEdge) }
         guard models.contains(where: { EscalationSweep.applies(request, to: $0) }) else {

@@ -110,9 +110,9 @@ extension InferLineCommand {
 
     @Option(
       help:
-        "How each stage hands queries to its replicas: central (one queue per stage, the ideal), random, round-robin, shortest-queue, or power-of-K (K random choices, e.g. power-of-2). All but central give each replica its own queue."
+        "How each stage hands queries to its replicas: central (one queue per stage, the ideal), random, round-robin, shortest-queue, or power-of-K (K random choices, e.g. power-of-2). All but central give each replica its own queue. Default: the pipeline file's 'dispatch', or central."
     )
-    var dispatch: String = "central"
+    var dispatch: String?
 
     /// Where the time went (with --timings).
     struct Timings: Encodable {
@@ -195,11 +195,11 @@ extension InferLineCommand {
       let input = try reportingInputErrors {
         try PipelineModel(inputs).simulationInput(
           arrivals: arrivals, configuration: configuration, routes: routeSource,
-          serviceTimes: serviceTimes == "lognormal" ? .lognormal(seed: seed) : .deterministic)
+          serviceTimes: serviceTimes == "lognormal" ? .lognormal(seed: seed) : .deterministic, dispatchSeed: seed)
       }
       let parsed = Date()
       var dispatched = input
-      dispatched.dispatch = try Self.dispatchPolicy(dispatch, seed: seed)
+      if let dispatch { dispatched.dispatch = try Self.dispatchPolicy(dispatch, seed: seed) }
       let result = Estimator.simulate(dispatched, options: .init(eventByEvent: eventDriven))
       let simulated = Date()
       let summary = result.summary!

@@ -25,6 +25,8 @@ public enum CapacityAnalysis {
     /// A cascade what-if: the busiest window re-planned at each probability of one edge (pipelines without that
     /// edge are left alone).
     public var escalation: EscalationSweep.Request? = nil
+    /// The serving what-ifs to run after the replays (none by default).
+    public var whatIfs = ServingWhatIfs.Request()
     public init() {}
   }
 
@@ -111,7 +113,8 @@ public enum CapacityAnalysis {
   /// - Parameter planning: the window the configuration was planned on (the busiest one unless told).
   public static func replays(
     model: PipelineModel, workload: Workload, configuration: PipelineConfiguration, policies: [ScalingPolicy],
-    unit: Bool = false, seed: UInt64, planning: Int? = nil, progress: (ScalingPolicy) -> Void = { _ in }
+    unit: Bool = false, seed: UInt64, planning: Int? = nil, conditions: ReplayConditions = .init(),
+    progress: (ScalingPolicy) -> Void = { _ in }
   ) throws -> [ReplayResult] {
     let planningArrivals =
       planning.map { workload.windows[$0].relativeArrivals(in: workload.trace) } ?? workload.busiestArrivals
@@ -120,7 +123,7 @@ public enum CapacityAnalysis {
       return try Replay.run(
         arrivals: workload.trace.arrivals, model: model, configuration: configuration,
         planning: planningArrivals, policy: policy, unit: unit, seed: seed,
-        cdfPercents: policy.name == "inferline" ? cdfPercents : [])
+        cdfPercents: policy.name == "inferline" ? cdfPercents : [], conditions: conditions)
     }
   }
 
@@ -294,6 +297,14 @@ public enum CapacityAnalysis {
     }
     phase("replay")
 
+    var whatIfs: [WhatIf]? = nil
+    if !options.whatIfs.isEmpty {
+      progress(0.87, "what-ifs: replaying under other serving conditions")
+      whatIfs = try ServingWhatIfs.run(
+        options.whatIfs, model: model, workload: workload, plans: plans, replays: replays, options: options)
+      phase("what-ifs")
+    }
+
     progress(0.9, "explanations, cost against SLO and growth scenarios")
     besideDone.wait()
     let (explanations, frontier, growth, escalation, besideSeconds) = beside[0]!
@@ -305,6 +316,8 @@ public enum CapacityAnalysis {
       explanations: explanations, replays: replays, baselineReplays: baselineReplays, frontier: frontier,
       growth: growth, timings: timings)
     report.escalation = escalation
+    report.whatIfs = whatIfs
+    report.assumptions += (whatIfs ?? []).map { "What-if, \($0.title): \($0.assumption)" }
     return report
   }
 }

@@ -80,6 +80,9 @@ extension CapacityReport {
       "Autoscalers are replayed in closed loop: each reads what it reads in production, measured in the simulation so far (HPA the stages' busy fraction, Ray Serve ongoing requests per replica including queued ones, Knative in-flight concurrency including queued ones, InferLine's tuner the last minute's arrival envelope), and its changes take effect in the same simulation after the catalog's provisioning delay.",
       "Growth scenarios compress the busiest window's arrivals by the factor (the same burstiness, more traffic).",
       "Windows with fewer queries than 1 / (1 - percentile) are reported, not planned.",
+      model.inputs.pipeline.dispatch == .centralQueue
+        ? "Each stage's replicas take batches from one queue (the ideal balancer); a pipeline file's 'dispatch' names another."
+        : "Each stage's replicas are fed by \(model.inputs.pipeline.dispatch.name) dispatch (the pipeline file's 'dispatch'), each replica with its own queue, in planning and in every replay.",
     ]
   }
 }

@@ -142,6 +142,9 @@ public struct CapacityReport: Sendable, Equatable, Codable {
   public var growth: [GrowthScenario]
   /// The cascade what-if (`--sweep-edge`), when asked for and the pipeline has the edge.
   public var escalation: EscalationSweep? = nil
+  /// The serving what-ifs asked for (`ServingWhatIfs`: serverless overflow, cold starts, correlated service,
+  /// balancers), in that order.
+  public var whatIfs: [WhatIf]? = nil
   /// Windows whose SLO cannot be met.
   public var unattainableWindows: Int
   /// The fit against observed latencies (`--calibrate`); its correction was planned with when it explains them.

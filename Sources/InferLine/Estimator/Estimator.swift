@@ -882,13 +882,17 @@ struct SimulationState: ~Copyable {
 
   /// Whether a query arriving at stage s, behind `queued` queries and with every one of `replicas` replicas busy,
   /// goes to the serverless tier: its estimated wait `(floor(queued / (k b)) + 1) x L(b)` is over the tier's
-  /// `maximumWait`, and the tier has room.
+  /// `maximumWait`, the tier has room, and the tier would finish it sooner (its latency, plus the cold start when
+  /// no instance is warm, under the wait plus L(b)).
   @inline(__always)
   func overflows(stage s: Int, queued: Int, replicas: Int, at t: Int64) -> Bool {
     guard let tier = overflow[s], serverlessRunning[s] < tier.concurrencyLimit else { return false }
     let b = batchLimit[s]
-    let wait = Int64(queued / (max(1, replicas) * b) + 1) * latency[latencyStart[s] + b - 1]
-    return wait > tier.maximumWait
+    let full = latency[latencyStart[s] + b - 1]
+    let wait = Int64(queued / (max(1, replicas) * b) + 1) * full
+    guard wait > tier.maximumWait else { return false }
+    let warm = warmInstances[s].last.map { t - $0.since <= tier.keepWarm } ?? false
+    return tier.latency + (warm ? 0 : tier.coldStart) < wait + full
   }
 
   /// Serves one query alone on stage s's serverless tier: on the most recently idle warm instance, or on a cold

@@ -190,7 +190,8 @@ public struct ColdStart: Sendable, Equatable, Codable {
 
 /// A serverless tier that takes a stage's queries its provisioned replicas cannot serve in time (MArk, ATC'19):
 /// a query that would wait longer than `maximumWait` at the stage, when every replica is busy, is served alone
-/// on the tier instead, if fewer than `concurrencyLimit` invocations are running.
+/// on the tier instead, if fewer than `concurrencyLimit` invocations are running and the tier would finish it
+/// sooner than the stage (a cold start can make it slower than waiting).
 public struct ServerlessOverflow: Sendable, Equatable {
   /// L(1) on the tier, nanoseconds.
   public var latency: Int64

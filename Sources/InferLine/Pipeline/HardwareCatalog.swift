@@ -135,7 +135,7 @@ public struct HardwareCatalog: Sendable, Equatable {
         let runsAs = map.string("runs_as", required: true, in: what, sink: &sink)
         if let runsAs, !entries.contains(where: { $0.type == runsAs }) {
           sink.error(
-            map.line,
+            map["runs_as"]?.line ?? map.line,
             "\(what): runs_as '\(runsAs)' is not a hardware type of this catalog (its profiles give the tier's latencies); types: \(entries.map(\.type).joined(separator: ", "))"
           )
         }

@@ -242,10 +242,12 @@ public struct PipelineModel: Sendable {
   }
 
   /// A simulation of `arrivals` through the pipeline in `configuration` against the pipeline's SLO (or `slo`).
+  /// `dispatchSeed` seeds a random balancer (default: the drawn routes' seed, else 1).
   /// - Throws: `InputError` when the configuration does not fit the pipeline (see `check(_:)`).
   public func simulationInput(
     arrivals: [Int64], configuration: PipelineConfiguration, routes: RouteSource = .drawn(seed: 1),
-    serviceTimes: ServiceTimeModel = .deterministic, replicaChanges: [ReplicaChange] = [], slo: Int64? = nil
+    serviceTimes: ServiceTimeModel = .deterministic, replicaChanges: [ReplicaChange] = [], slo: Int64? = nil,
+    dispatchSeed: UInt64? = nil
   ) throws -> SimulationInput {
     try check(configuration)
     let services = configuration.stages.enumerated().map { m, s in
@@ -259,12 +261,11 @@ public struct PipelineModel: Sendable {
       arrivals: arrivals, stageCount: stages.count, edges: spec.edges.map { ($0.parent, $0.child) },
       edgeProbabilities: spec.edges.map(\.probability), stages: services, hopDelay: hopDelay, routes: routes,
       serviceTimes: serviceTimes, replicaChanges: replicaChanges, slo: slo ?? self.slo, percentile: percentile)
-    // The balancer's random choices from the route seed (the same seed gives the same run).
-    if case .drawn(let seed) = routes {
-      input.dispatch = spec.dispatch.seeded(seed)
-    } else {
-      input.dispatch = spec.dispatch.seeded(1)
-    }
+    // The balancer's random choices from its own seed, else the route seed: the same seed gives the same run
+    // whether the routes are drawn in the run or given drawn.
+    var balancerSeed: UInt64 = dispatchSeed ?? 1
+    if dispatchSeed == nil, case .drawn(let seed) = routes { balancerSeed = seed }
+    input.dispatch = spec.dispatch.seeded(balancerSeed)
     return input
   }
 }

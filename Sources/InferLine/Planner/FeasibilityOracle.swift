@@ -110,7 +110,8 @@ public final class FeasibilityOracle: Sendable {
     }
     guard
       let input = try? model.simulationInput(
-        arrivals: arrivals, configuration: configuration, routes: routes, serviceTimes: serviceTimes, slo: slo)
+        arrivals: arrivals, configuration: configuration, routes: routes, serviceTimes: serviceTimes, slo: slo,
+        dispatchSeed: seed)
     else { return Answer(feasible: false) }
     let result = Estimator.simulate(input, options: .init(stopWhenInfeasible: screens, collectWaitPercentiles: false))
     state.withLock {
@@ -136,7 +137,8 @@ public final class FeasibilityOracle: Sendable {
     result: SimulationResult, percentileLatency: Int64
   ) {
     let input = try model.simulationInput(
-      arrivals: arrivals, configuration: configuration, routes: routes, serviceTimes: serviceTimes, slo: slo)
+      arrivals: arrivals, configuration: configuration, routes: routes, serviceTimes: serviceTimes, slo: slo,
+      dispatchSeed: seed)
     let result = Estimator.simulate(input, options: .init(collectWaitPercentiles: false))
     var latencies = result.latencies ?? []
     let latency = latencies.isEmpty ? 0 : Selection.select(&latencies, model.percentile.rank(of: latencies.count) - 1)

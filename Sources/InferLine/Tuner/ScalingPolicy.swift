@@ -29,7 +29,7 @@ public struct InferLineTuner: Sendable, Equatable, Codable {
   public var maximumUtilisation: Double = 0.85
   /// Pre-warming (Orion, OSDI'22), seconds of look-ahead; nil or 0 for none. The tuner then scales up for the
   /// traffic it projects this far ahead (the last minute's rate grown as much again as it grew over the previous
-  /// look-ahead), and under a cold start each new replica warms up before it takes traffic.
+  /// look-ahead, at most doubled), and under a cold start each new replica warms up before it takes traffic.
   public var prewarmSeconds: Double? = nil
   public init() {}
 

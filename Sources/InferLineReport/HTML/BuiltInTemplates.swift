@@ -124,6 +124,11 @@ enum BuiltInTemplates {
 <div class="table"><table><thead><tr><th>probability</th><th>$/h</th><th>P{{percentile}}</th><th>plan</th><th>proof</th></tr></thead><tbody>
 {{#points}}<tr><td>{{probability}}</td><td class="n">{{cost}}</td><td class="n">{{latency}}</td><td>{{plan}}</td><td>{{proof}}</td></tr>
 {{/points}}</tbody></table></div>{{/escalation}}
+{{#whatIfs}}<h3>What-if: {{title}}</h3>
+<p>{{assumption}}</p>
+<div class="table"><table><thead><tr><th>case</th><th>cost</th><th>over the SLO</th><th>P{{percentile}}</th><th>serverless queries</th><th>cold starts</th><th>plan; note</th></tr></thead><tbody>
+{{#rows}}<tr><td>{{name}}</td><td class="n">{{cost}}</td><td class="n">{{misses}}</td><td class="n">{{latency}}</td><td class="n">{{overflow}}</td><td class="n">{{coldStarts}}</td><td>{{plan}}</td></tr>
+{{/rows}}</tbody></table></div>{{/whatIfs}}
 </section>
 
 <section id="method">

@@ -114,6 +114,10 @@ public enum ReportWriter {
     v.map { $0.isFinite ? String(format: "%.1f", $0) : "never served" } ?? "n/a"
   }
   static func percent(_ v: Double) -> String { String(format: "%.3f%%", v * 100) }
+  /// A what-if row's cost: per day for a replay of the log, per hour for a plan of the busiest window.
+  static func whatIfCost(_ row: WhatIf.Row) -> String {
+    row.costPerDay.map { "$\(money($0))/day" } ?? row.costPerHour.map { "$\(money($0))/h" } ?? ""
+  }
 
   /// Why InferLine's tuner costs what it does against one baseline, in words: a negative saving is never shown bare.
   static func savingExplanation(tuner t: ReplayResult, baseline b: ReplayResult, percentile: Double) -> String {
@@ -302,6 +306,22 @@ public enum ReportWriter {
           },
         ] as [String: Any]
     }
+    if let whatIfs = r.whatIfs, !whatIfs.isEmpty {
+      context["whatIfs"] = whatIfs.map { w -> [String: Any] in
+        [
+          "title": w.title, "assumption": w.assumption,
+          "rows": w.rows.map { row -> [String: Any] in
+            [
+              "name": row.name, "cost": whatIfCost(row), "misses": row.missRate.map(percent) ?? "",
+              "latency": row.percentileLatencyMs.map(latencyText) ?? "",
+              "overflow": row.overflowQueries.map(String.init) ?? "",
+              "coldStarts": row.coldStarts.map(String.init) ?? "",
+              "plan": [row.configuration.map { describe($0, r) }, row.note].compactMap { $0 }.joined(separator: "; "),
+            ]
+          },
+        ]
+      }
+    }
     if let p = r.previous { context["previous"] = previousContext(p) }
     if let c = r.calibration {
       func triple(_ v: [Double]) -> String { v.map { String(format: "%.1f", $0) }.joined(separator: " / ") }
@@ -419,6 +439,13 @@ public enum ReportWriter {
     if let c = r.calibration {
       let text = MarkdownText.escape(c.summary)
       lines.append("- " + (c.explained ? text : "**\(text)**"))
+    }
+    for w in r.whatIfs ?? [] {
+      let rows = w.rows.map { row in
+        ([row.name, whatIfCost(row)] + [row.missRate.map { percent($0) + " over the SLO" }].compactMap { $0 })
+          .filter { !$0.isEmpty }.joined(separator: " ")
+      }
+      lines.append("- What-if, \(MarkdownText.escape(w.title)): " + MarkdownText.escape(rows.joined(separator: "; ")))
     }
     if let p = r.previous { lines.append(previousMarkdown(p)) }
     lines.append("")

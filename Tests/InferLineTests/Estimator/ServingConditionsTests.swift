@@ -134,8 +134,9 @@ import Testing
     }
   }
 
-  /// The overflow tier takes a burst's queries whose estimated wait is over its bound, up to its concurrency
-  /// limit, each alone: cold the first time, warm within the keep-warm time, cold again after it.
+  /// The overflow tier takes a burst's queries whose estimated wait is over its bound and that it finishes sooner
+  /// than the stage would, up to its concurrency limit, each alone: cold the first time, warm within the keep-warm
+  /// time, cold again after it.
   @Test func overflowTakesWhatTheReplicasCannotServeInTime() {
     // Bursts of 100 queries at 0 s, 1 s and 3 s on one replica of 10 ms.
     let arrivals = [Int64(0), 1_000_000_000, 3_000_000_000].flatMap { [Int64](repeating: $0, count: 100) }
@@ -147,12 +148,16 @@ import Testing
     ]
     let result = Estimator.simulate(input)
     let latencies = result.latencies!
-    // Per burst: query 0 is served at once; queries 1-5 would wait 10-50 ms and queue; queries 6-15 (estimated
-    // 60 ms and more) go to the tier until its 10 invocations are running; the rest queue.
-    for (burst, latency) in [(0, Int64(120_000_000)), (1, 20_000_000), (2, 120_000_000)] {
+    // Query 0 of a burst is served at once. Cold (no instance warm), a query goes to the tier only once its
+    // estimated wait plus its own 10 ms passes the 120 ms a cold invocation takes: behind 11 queued, so queries
+    // 12-21 go (ten invocations, the limit) and query 22 queues 12th. Warm, 20 ms beats any wait over the 50 ms
+    // bound: queries 6-15 go, query 16 queues sixth.
+    for (burst, first, latency) in [(0, 12, Int64(120_000_000)), (1, 6, 20_000_000), (2, 12, 120_000_000)] {
       let slice = Array(latencies[(burst * 100)..<(burst * 100 + 100)])
-      #expect(slice[6...15].allSatisfy { $0 == latency }, "burst \(burst): \(slice[6...15])")
-      #expect(slice[16] == 7 * 10_000_000, "burst \(burst): the 17th query queues behind six")
+      #expect(
+        slice[first..<(first + 10)].allSatisfy { $0 == latency }, "burst \(burst): \(slice[first..<(first + 10)])")
+      #expect(slice[first - 1] == Int64(first) * 10_000_000, "burst \(burst): the last query queued before the tier")
+      #expect(slice[first + 10] == Int64(first + 1) * 10_000_000, "burst \(burst): the first query queued after it")
     }
     let served = result.stages[0].overflow!
     #expect(served.queries == 30)

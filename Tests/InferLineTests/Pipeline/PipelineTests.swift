@@ -247,6 +247,56 @@ import Testing
     #expect(errors(catalog: replicas).first?.message.contains("max_replicas") == true)
   }
 
+  /// A pipeline names the balancer in front of each stage's replicas; anything else is an error naming the line
+  /// and the choices.
+  @Test func dispatchIsReadAndCheckedFromThePipelineFile() throws {
+    let named = Self.goodPipeline.replacingOccurrences(
+      of: "network_delay_ms: 2\n", with: "network_delay_ms: 2\ndispatch: power-of-3\n")
+    #expect(try load(pipeline: named).get().pipeline.dispatch == .powerOfChoices(choices: 3, seed: 0))
+    #expect(try load().get().pipeline.dispatch == .centralQueue)
+    let wrong = errors(pipeline: named.replacingOccurrences(of: "power-of-3", with: "least-loaded"))
+    #expect(wrong.count == 1 && wrong[0].line == 6, "\(wrong)")
+    #expect(wrong.first?.message.contains("'dispatch' must be central, random, round-robin") == true)
+    #expect(wrong.first?.message.contains("least-loaded") == true)
+  }
+
+  /// A catalog's serverless tiers: read with their defaults; a tier on hardware the catalog lacks, without a price,
+  /// or with a value out of range is an error naming the line.
+  @Test func serverlessTiersAreReadAndChecked() throws {
+    let tier = """
+      serverless:
+        - type: Fn
+          runs_as: CPU
+          price_per_request: 0.0000002
+          price_per_gb_second: 0.00001
+          memory_gb: 2
+          cold_start_s: 1.5
+
+      """
+    let inputs = try load(catalog: Self.goodCatalog + tier).get()
+    let fn = try #require(inputs.catalog.serverlessTier(type: "Fn"))
+    #expect(fn.runsAs == "CPU" && fn.memoryGB == 2 && fn.coldStartSeconds == 1.5)
+    #expect(fn.concurrencyLimit == 1000 && fn.keepWarmSeconds == 600, "the defaults")
+    #expect(abs(fn.cost(invocations: 1000, seconds: 100) - (0.0002 + 100 * 2 * 0.00001)) < 1e-12)
+    #expect(inputs.catalog.hardware.map(\.type) == ["CPU", "GPU"], "never a planning candidate")
+    let unknown = errors(
+      catalog: Self.goodCatalog + tier.replacingOccurrences(of: "runs_as: CPU", with: "runs_as: TPU"))
+    #expect(
+      unknown.count == 1 && unknown[0].message.contains("runs_as 'TPU' is not a hardware type")
+        && unknown[0].line == 12, "\(unknown)")
+    let free = errors(
+      catalog: Self.goodCatalog
+        + tier.replacingOccurrences(of: "    price_per_request: 0.0000002\n", with: "").replacingOccurrences(
+          of: "    price_per_gb_second: 0.00001\n", with: ""))
+    #expect(free.first?.message.contains("has no price") == true)
+    let noCold = errors(catalog: Self.goodCatalog + tier.replacingOccurrences(of: "    cold_start_s: 1.5\n", with: ""))
+    #expect(noCold.first?.message.contains("cold_start_s") == true)
+    let negative = errors(
+      catalog: Self.goodCatalog + tier.replacingOccurrences(of: "memory_gb: 2", with: "memory_gb: -2"))
+    #expect(
+      negative.first?.message.contains("memory_gb must be from") == true && negative.first?.line == 15, "\(negative)")
+  }
+
   @Test func aStageWithNoUsableHardware() {
     let noProfile = Self.goodPipeline.replacingOccurrences(
       of: "  - name: c\n    model: m2", with: "  - name: c\n    model: m9")

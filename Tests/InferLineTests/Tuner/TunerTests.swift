@@ -8,10 +8,11 @@ struct OneStage {
   let folder = TemporaryFolder()
   let inputs: PlanningInputs
 
-  init(sloMs: Double = 100, provisioningDelay: Double = 5) {
+  init(sloMs: Double = 100, provisioningDelay: Double = 5, serverless: String = "") {
     let pipeline = "name: one\nslo: {latency_ms: \(sloMs)}\nstages:\n  - {name: m, model: m}\n"
     let catalog =
       "hardware:\n  - {type: G, price_per_hour: 1, provisioning_delay_s: \(provisioningDelay), max_replicas: 200}\n  - {type: C, price_per_hour: 0.25}\n"
+      + serverless
     var profiles = "model,hardware,batch_size,latency_ms,statistic\n"
     for b in [1, 2, 4] { profiles += "m,G,\(b),\(8 + 2 * b),p99\n" }
     profiles += "m,C,1,40,p99\n"
@@ -382,6 +383,66 @@ struct OneStage {
     let fixed = try Replay.run(
       arrivals: day, model: PipelineModel(stage.inputs), configuration: config, planning: [], policy: .fixed)
     #expect(abs(fixed.replicaSecondsByHardware["G"]! - 2 * Double(day.last! - day.first!) / 1e9) < 1e-6)
+  }
+
+  /// A static plan of two replicas (200 q/s) through a 20 s spike to 400 q/s: a serverless tier (the C profile's
+  /// 40 ms, 50 ms cold starts) takes the queries that would wait past the SLO's slack, fewer miss, and the bill is
+  /// the replicas' plus $ per request plus $ per GB-second of invocation time, cold starts included.
+  @Test func overflowServesASpikeAndIsBilledPerRequestAndGBSecond() throws {
+    let stage = OneStage(
+      serverless:
+        "serverless:\n  - {type: F, runs_as: C, price_per_request: 0.001, price_per_gb_second: 0.01, memory_gb: 2, cold_start_s: 0.05, concurrency_limit: 50, keep_warm_s: 600}\n"
+    )
+    let model = PipelineModel(stage.inputs)
+    let tier = try #require(model.inputs.catalog.serverlessTier(type: "F"))
+    let day = (poisson(150, 0, 300, seed: 71) + poisson(250, 150, 170, seed: 72)).sorted()
+    let config = PipelineConfiguration(stages: [StageConfiguration(hardware: "G", batchSize: 1, replicas: 2)])
+    let without = try Replay.run(arrivals: day, model: model, configuration: config, planning: day, policy: .fixed)
+    let with = try Replay.run(
+      arrivals: day, model: model, configuration: config, planning: day, policy: .fixed,
+      conditions: ReplayConditions(overflow: tier))
+    let served = try #require(with.overflow)
+    #expect(served.queries > 100 && served.coldStarts >= 1 && served.coldStarts <= 50, "\(served)")
+    #expect(with.missRate < without.missRate / 2, "misses \(with.missRate) with the tier, \(without.missRate) without")
+    let hours = Double(day.last! - day.first!) / 3.6e12
+    let billed = Double(served.queries) * 0.040 + Double(served.coldStarts) * 0.050
+    let expected = 2 * hours * 1 + Double(served.queries) * 0.001 + billed * 2 * 0.01
+    #expect(abs(with.cost - expected) < 1e-9, "cost \(with.cost), by hand \(expected)")
+    #expect(abs(with.costByHardware["F"]! - served.cost) < 1e-12 && served.stagesWithout.isEmpty)
+    #expect(without.overflow == nil && abs(without.cost - 2 * hours) < 1e-9)
+  }
+
+  /// Under cold starts, the pre-warming tuner decides its ramp replicas sooner (it projects the rate a look-ahead
+  /// ahead) and each serves a provisioning delay plus its warm-up after its decision, warm; it misses no more than
+  /// the tuner without pre-warming.
+  @Test func preWarmingDecidesAheadAndServesWarm() throws {
+    let stage = OneStage(provisioningDelay: 60)
+    let model = PipelineModel(stage.inputs)
+    let planning = poisson(100, 0, 600, seed: 31)
+    var day = poisson(100, 0, 120, seed: 32)
+    for k in 0..<20 {  // 100 -> 400 q/s in 30 s steps from 120 s to 720 s
+      day += poisson(100 + 15 * Double(k + 1), 120 + 30 * Double(k), 150 + 30 * Double(k), seed: 40 + UInt64(k))
+    }
+    day += poisson(400, 720, 900, seed: 61)
+    day.sort()
+    let config = PipelineConfiguration(stages: [.init(hardware: "G", batchSize: 1, replicas: 2)])
+    let cold = ReplayConditions(coldStart: ColdStart(batches: 200, slowdown: 3))
+    var prewarming = InferLineTuner()
+    prewarming.prewarmSeconds = 60
+    func run(_ tuner: InferLineTuner) throws -> Replay.Course {
+      try Replay.simulate(
+        arrivals: day, model: model, configuration: config, planning: planning, policy: .inferline(tuner), unit: false,
+        seed: 1, conditions: cold)
+    }
+    let ahead = try run(prewarming), plain = try run(InferLineTuner())
+    func reaches(_ run: Replay.Course, _ k: Int) -> Int64? { run.decided[0].first { $0.replicas >= k }?.time }
+    let early = try #require(reaches(ahead, 5)), late = try #require(reaches(plain, 5))
+    #expect(early < late, "pre-warming decides 5 replicas at \(early / second) s, without at \(late / second) s")
+    // The first scale-up serves 60 s + 200 batches x 10 ms x 3 = 66 s after its decision.
+    let firstUp = try #require(ahead.decided[0].dropFirst().first)
+    let firstServing = try #require(ahead.changes.first)
+    #expect(firstServing.time == firstUp.time + 66 * second)
+    #expect((ahead.simulation.fractionOverSLO ?? 1) <= (plain.simulation.fractionOverSLO ?? 1))
   }
 
   @Test func onADiurnalDayTheTunerBeatsStaticPeakOnCostAndStaticMeanOnMisses() throws {

@@ -27,6 +27,8 @@ struct InferLineTunerController: ReplicaController {
   let sizesOfStage: [[Int]]
   /// `rates[k][i]`: the rate at `sizes[k]` over the history before tick i.
   let rates: [[Double]]
+  /// With pre-warming, the mean rate over the history before each tick.
+  let sustained: [Double]
   /// `r_plan(D)` at each size: the planning trace's envelope.
   let reference: [Double]
   /// `r_stretch(D)` at each size: the envelope of the planning trace's busiest stretch (the verified capacities'
@@ -46,8 +48,10 @@ struct InferLineTunerController: ReplicaController {
     let smallest = context.models.map { settings.smallestWindow(serviceTime: $0.serviceTime, slo: context.slo) }
     let sizes = WindowSizes.doubling(from: min(smallest.min() ?? history, history), to: history)
     sizesOfStage = smallest.map { d in sizes.indices.filter { sizes[$0] >= d || $0 == sizes.count - 1 } }
-    rates = RateSeries.envelopeRates(
-      context.arrivals, ticks: RateSeries.ticks(context.arrivals, tick: tick), sizes: sizes, history: history)
+    let ticks = RateSeries.ticks(context.arrivals, tick: tick)
+    rates = RateSeries.envelopeRates(context.arrivals, ticks: ticks, sizes: sizes, history: history)
+    sustained =
+      (settings.prewarmSeconds ?? 0) > 0 ? RateSeries.meanRate(context.arrivals, ticks: ticks, window: history) : []
     reference = ArrivalEnvelope(arrivals: context.planning, windowSizes: sizes).rates.map { max($0, 1e-9) }
     capacities =
       context.capacities.count == context.models.count
@@ -81,14 +85,16 @@ struct InferLineTunerController: ReplicaController {
     return min(paper, max(c.count, Int((Double(c.count) * stretch / last - 1e-9).rounded(.up))))
   }
 
-  /// With pre-warming, how much the sustained rate (the history-long window's) is projected to grow over the
-  /// look-ahead: its growth over the previous look-ahead, at least 1; 1 without pre-warming.
+  /// With pre-warming, how much the sustained rate (the mean over the history) is projected to grow over the
+  /// look-ahead: as much as it grew over the previous look-ahead, from 1 to 2; 1 without pre-warming.
   func projectedGrowth(at time: Int64) -> Double {
-    guard let ahead = settings.prewarmSeconds, ahead > 0, let sustained = rates.last else { return 1 }
+    guard let ahead = settings.prewarmSeconds, ahead > 0 else { return 1 }
     let i = Int((time - first) / interval) - 1
     let back = i - max(1, Int((ahead * 1e9 / Double(interval)).rounded()))
-    guard back >= 0, i < sustained.count, sustained[back] > 0 else { return 1 }
-    return max(1, sustained[i] / sustained[back])
+    // Both means over a full history, and at most a doubling (a trend, not a burst).
+    let full = Int((settings.history * 1e9 / Double(interval)).rounded(.up)) - 1
+    guard back >= full, i < sustained.count, sustained[back] > 0 else { return 1 }
+    return min(2, max(1, sustained[i] / sustained[back]))
   }
 
   mutating func decide(at time: Int64, decided: [Int], serving: [Int]) -> [Int] {
