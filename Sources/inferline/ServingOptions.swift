@@ -5,9 +5,9 @@ import InferLine
 /// The serving what-ifs' options, shared by `report` (a section each) and `replay` (the conditions of its runs).
 struct ServingOptions: ParsableArguments {
   @Option(
-    help:
-      "What-if (MArk): a serverless tier of the hardware catalog's 'serverless' list takes the queries each stage's replicas cannot serve in time."
-  )
+    help: ArgumentHelp(
+      "What-if (MArk): a serverless tier of the hardware catalog's 'serverless' list takes the queries each stage's replicas cannot serve in time.",
+      valueName: "type"))
   var overflow: String?
 
   @Option(
@@ -16,7 +16,9 @@ struct ServingOptions: ParsableArguments {
       valueName: "batches:slowdown"))
   var coldStart: String?
 
-  @Option(help: "Pre-warming look-ahead of the InferLine tuner, seconds (with --cold-start).")
+  @Option(
+    help: ArgumentHelp(
+      "Pre-warming look-ahead of the InferLine tuner, seconds (with --cold-start).", valueName: "seconds"))
   var prewarm: Double?
 
   @Option(

@@ -153,7 +153,11 @@ public enum ServingWhatIfs {
     for (i, c) in cases.enumerated() {
       let without = reused[i] ?? results.removeFirst()
       rows.append(row(c.0, without))
-      rows.append(row("\(c.0) + \(tier.type)", results.removeFirst()))
+      var with = row("\(c.0) + \(tier.type)", results.removeFirst())
+      if with.overflowQueries == 0 {
+        with.note = "no query was sent: the tier was never sooner than the stage's queue"
+      }
+      rows.append(with)
     }
     let sample = model.serverlessOverflow(tier, configuration: recommended)
     let without = zip(model.stages, sample).filter { $1 == nil }.map(\.0.name)
@@ -162,6 +166,9 @@ public enum ServingWhatIfs {
       title: "serverless overflow on \(tier.type) (MArk)",
       assumption:
         "A query goes to \(tier.type) instead of its stage's queue when every replica is busy and its estimated wait is over \(wait) (the SLO's slack over the plan's longest path, shared equally by its stages), while fewer than \(tier.concurrencyLimit) invocations of the stage run. An invocation serves one query at the stage model's \(tier.runsAs) batch-1 latency, plus \(String(format: "%g", tier.coldStartSeconds)) s when no instance has been idle for less than \(String(format: "%g", tier.keepWarmSeconds)) s; it costs $\(String(format: "%g", tier.pricePerRequest)) plus $\(String(format: "%g", tier.pricePerGBSecond)) per GB-second at \(String(format: "%g", tier.memoryGB)) GB."
+        + (tier.provisionedConcurrency > 0
+          ? " \(tier.provisionedConcurrency) instances per stage are kept warm all day (provisioned concurrency) at $\(String(format: "%g", tier.pricePerProvisionedGBSecond)) per GB-second."
+          : "")
         + (without.isEmpty ? "" : " Not overflowed (no \(tier.runsAs) profile): \(without.joined(separator: ", ")).")
         + (cases.count > 4 ? " The median-hour plan is the plan of the window with the median number of queries." : ""),
       rows: rows)

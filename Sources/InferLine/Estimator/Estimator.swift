@@ -331,6 +331,7 @@ struct SimulationState: ~Copyable {
     serverlessRunning = Array(repeating: 0, count: stages)
     warmInstances = Array(repeating: [], count: stages)
     spareInstances = Array(repeating: [], count: stages)
+    provisionedIdle = Array(repeating: [], count: stages)
     stageReplicas = Array(repeating: [], count: stages)
     roundRobinNext = Array(repeating: 0, count: stages)
     switch input.dispatch {
@@ -340,6 +341,13 @@ struct SimulationState: ~Copyable {
     for (s, service) in input.stages.enumerated() {
       for _ in 0..<service.replicas { addReplica(stage: s, cold: false) }
       active[s] = service.replicas
+    }
+    for (s, tier) in input.overflow.enumerated() {
+      for _ in 0..<(tier?.provisioned ?? 0) {
+        let id = addReplica(stage: s, cold: false, serverless: true)
+        isProvisioned[id] = true
+        provisionedIdle[s].append(id)
+      }
     }
   }
 
@@ -367,6 +375,9 @@ struct SimulationState: ~Copyable {
   let overflow: [ServerlessOverflow?]
   let hasOverflow: Bool
   var isServerless: [Bool] = []
+  /// Provisioned instances (always warm), and each stage's idle ones.
+  var isProvisioned: [Bool] = []
+  var provisionedIdle: [[Int]]
   var serverlessRunning: [Int]
   var warmInstances: [[(id: Int, since: Int64)]]
   var spareInstances: [[Int]]
@@ -385,6 +396,7 @@ struct SimulationState: ~Copyable {
     replicaStage[id] = Int32(s)
     coldLeft.append(cold && !serverless ? coldBatches : 0)
     isServerless.append(serverless)
+    isProvisioned.append(false)
     if perReplicaQueues {
       replicaQueue.append([])
       replicaQueueHead.append(0)
@@ -729,7 +741,7 @@ struct SimulationState: ~Copyable {
     }
     if hasOverflow && isServerless[replica] {
       serverlessRunning[s] -= 1
-      warmInstances[s].append((replica, t))
+      if isProvisioned[replica] { provisionedIdle[s].append(replica) } else { warmInstances[s].append((replica, t)) }
       return
     }
     if perReplicaQueues {
@@ -891,16 +903,17 @@ struct SimulationState: ~Copyable {
     let full = latency[latencyStart[s] + b - 1]
     let wait = Int64(queued / (max(1, replicas) * b) + 1) * full
     guard wait > tier.maximumWait else { return false }
-    let warm = warmInstances[s].last.map { t - $0.since <= tier.keepWarm } ?? false
+    let warm = !provisionedIdle[s].isEmpty || (warmInstances[s].last.map { t - $0.since <= tier.keepWarm } ?? false)
     return tier.latency + (warm ? 0 : tier.coldStart) < wait + full
   }
 
-  /// Serves one query alone on stage s's serverless tier: on the most recently idle warm instance, or on a cold
-  /// one (an instance idle longer than `keepWarm`, or a new one), which adds the cold start.
+  /// Serves one query alone on stage s's serverless tier: on an idle provisioned instance, else the most recently
+  /// idle warm one, else a cold one (an instance idle longer than `keepWarm`, or a new one), which adds the cold
+  /// start.
   mutating func serveOnServerless(query q: Int, stage s: Int, at t: Int64) {
     let tier = overflow[s]!
-    var instance: Int? = nil
-    if let last = warmInstances[s].last {
+    var instance: Int? = provisionedIdle[s].popLast()
+    if instance == nil, let last = warmInstances[s].last {
       if t - last.since <= tier.keepWarm {
         warmInstances[s].removeLast()
         instance = last.id

@@ -204,9 +204,15 @@ public struct ServerlessOverflow: Sendable, Equatable {
   /// A query goes to the tier when its estimated wait at the stage is longer than this, nanoseconds. The wait is
   /// estimated as `(floor(queued / (k b)) + 1) x L(b)` with every one of the k replicas busy (0 when one is idle).
   public var maximumWait: Int64
+  /// Instances kept warm all the time (provisioned concurrency), used before any other.
+  public var provisioned: Int
 
-  public init(latency: Int64, coldStart: Int64, concurrencyLimit: Int, keepWarm: Int64, maximumWait: Int64) {
+  public init(
+    latency: Int64, coldStart: Int64, concurrencyLimit: Int, keepWarm: Int64, maximumWait: Int64, provisioned: Int = 0
+  ) {
     precondition(latency > 0 && coldStart >= 0 && concurrencyLimit >= 0 && keepWarm >= 0 && maximumWait >= 0)
+    precondition(provisioned >= 0)
+    self.provisioned = provisioned
     self.latency = latency
     self.coldStart = coldStart
     self.concurrencyLimit = concurrencyLimit

@@ -67,6 +67,11 @@ public struct OverflowStatistics: Sendable, Equatable, Codable {
   /// Invocation time, cold starts included, nanoseconds (what a per-GB-second price bills).
   public var billedNanoseconds: Int64 = 0
   public init() {}
+  public init(queries: Int, coldStarts: Int, billed: Int64) {
+    self.queries = queries
+    self.coldStarts = coldStarts
+    billedNanoseconds = billed
+  }
 }
 
 /// The outcome of a simulation.

@@ -37,11 +37,16 @@ public struct HardwareCatalog: Sendable, Equatable {
     public var concurrencyLimit: Int
     /// Seconds an idle instance stays warm.
     public var keepWarmSeconds: Double
+    /// Instances of each stage kept warm all the time (provisioned concurrency), 0 for none.
+    public var provisionedConcurrency: Int = 0
+    /// Dollars per GB-second of a provisioned instance's time, whether it serves or not.
+    public var pricePerProvisionedGBSecond: Double = 0
     public var line: Int?
 
-    /// Dollars for `invocations` that ran `seconds` in all.
-    public func cost(invocations: Int, seconds: Double) -> Double {
+    /// Dollars for `invocations` that ran `seconds` in all, and `provisionedSeconds` of provisioned instances.
+    public func cost(invocations: Int, seconds: Double, provisionedSeconds: Double = 0) -> Double {
       Double(invocations) * pricePerRequest + seconds * memoryGB * pricePerGBSecond
+        + provisionedSeconds * memoryGB * pricePerProvisionedGBSecond
     }
   }
 
@@ -58,7 +63,7 @@ public struct HardwareCatalog: Sendable, Equatable {
   static let keys = ["name", "description", "source", "hardware", "serverless"]
   static let serverlessKeys = [
     "type", "runs_as", "price_per_request", "price_per_gb_second", "memory_gb", "cold_start_s", "concurrency_limit",
-    "keep_warm_s", "description", "source",
+    "keep_warm_s", "provisioned_concurrency", "price_per_provisioned_gb_second", "description", "source",
   ]
   static let entryKeys = [
     "type", "instance", "price_per_hour", "provisioning_delay_s", "max_replicas", "description", "source",
@@ -157,6 +162,17 @@ public struct HardwareCatalog: Sendable, Equatable {
         let cold = value("cold_start_s", 0...3600, "seconds", default: nil)
         let limit = value("concurrency_limit", 1...1_000_000, "invocations", default: 1000)
         let keepWarm = value("keep_warm_s", 0...86_400, "seconds", default: 600)
+        let provisioned = value("provisioned_concurrency", 0...10_000, "instances", default: 0)
+        let provisionedPrice = value("price_per_provisioned_gb_second", 0...1000, "dollars", default: 0)
+        if let provisioned, provisioned > 0, map["price_per_provisioned_gb_second"] == nil {
+          sink.error(
+            map["provisioned_concurrency"]?.line ?? map.line,
+            "\(what): provisioned_concurrency needs price_per_provisioned_gb_second (dollars per GB-second an instance is kept warm)"
+          )
+        }
+        if let provisioned, provisioned != provisioned.rounded() {
+          sink.error(map.line, "\(what): provisioned_concurrency must be a whole number (got \(provisioned))")
+        }
         if map["price_per_request"] == nil && map["price_per_gb_second"] == nil {
           sink.error(map.line, "\(what) has no price: give price_per_request, price_per_gb_second or both")
         }
@@ -167,11 +183,14 @@ public struct HardwareCatalog: Sendable, Equatable {
           sink.error(map.line, "'\(type)' is listed twice in the catalog")
           continue
         }
-        guard let runsAs, let perRequest, let perGBs, let memory, let cold, let limit, let keepWarm else { continue }
+        guard let runsAs, let perRequest, let perGBs, let memory, let cold, let limit, let keepWarm, let provisioned,
+          let provisionedPrice
+        else { continue }
         tiers.append(
           ServerlessTier(
             type: type, runsAs: runsAs, pricePerRequest: perRequest, pricePerGBSecond: perGBs, memoryGB: memory,
-            coldStartSeconds: cold, concurrencyLimit: Int(limit), keepWarmSeconds: keepWarm, line: map.line))
+            coldStartSeconds: cold, concurrencyLimit: Int(limit), keepWarmSeconds: keepWarm,
+            provisionedConcurrency: Int(provisioned), pricePerProvisionedGBSecond: provisionedPrice, line: map.line))
       }
     }
     guard !sink.hasErrors else { return (nil, sink.items) }

@@ -99,7 +99,10 @@ public enum Replay {
       let served = result.stages.compactMap(\.overflow)
       let billed = Double(served.reduce(Int64(0)) { $0 + $1.billedNanoseconds }) / 1e9
       let queries = served.reduce(0) { $0 + $1.queries }
-      let cost = tier.cost(invocations: queries, seconds: billed)
+      // Provisioned instances are billed for the whole replay, on every stage the tier serves.
+      let provisioned = Double(served.count * min(tier.provisionedConcurrency, tier.concurrencyLimit))
+      let cost = tier.cost(
+        invocations: queries, seconds: billed, provisionedSeconds: provisioned * Double(end - start) / 1e9)
       costs[tier.type, default: 0] += cost
       overflow = .init(
         tier: tier.type, queries: queries, coldStarts: served.reduce(0) { $0 + $1.coldStarts }, cost: cost,

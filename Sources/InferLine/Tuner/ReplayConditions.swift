@@ -38,7 +38,8 @@ extension PipelineModel {
       }
       return ServerlessOverflow(
         latency: l1, coldStart: nanoseconds(tier.coldStartSeconds), concurrencyLimit: tier.concurrencyLimit,
-        keepWarm: nanoseconds(tier.keepWarmSeconds), maximumWait: slack)
+        keepWarm: nanoseconds(tier.keepWarmSeconds), maximumWait: slack,
+        provisioned: min(tier.provisionedConcurrency, tier.concurrencyLimit))
     }
   }
 }

@@ -166,4 +166,25 @@ import Testing
     #expect(result.stages[0].visits == 300)
     #expect(result.stages[0].batches == 270)
   }
+
+  /// Provisioned instances are always warm and taken first: with three, a burst's first three overflowed queries
+  /// take 20 ms where they would have waited; the next ones wait until a cold start beats the queue.
+  @Test func provisionedInstancesAreWarmFromTheStart() {
+    let arrivals = [Int64](repeating: 0, count: 100)
+    var input = Self.oneStage(arrivals, replicas: 1)
+    input.overflow = [
+      ServerlessOverflow(
+        latency: 20_000_000, coldStart: 100_000_000, concurrencyLimit: 10, keepWarm: 1_500_000_000,
+        maximumWait: 50_000_000, provisioned: 3)
+    ]
+    let result = Estimator.simulate(input)
+    let latencies = result.latencies!
+    #expect(latencies[6...8].allSatisfy { $0 == 20_000_000 }, "\(latencies[6...8])")
+    // Queries 9-14 queue behind five (wait 60-110 ms: a 120 ms cold start is not sooner); 15-21 go cold.
+    #expect(latencies[9] == 7 * 10_000_000 && latencies[14] == 12 * 10_000_000)
+    #expect(latencies[15...21].allSatisfy { $0 == 120_000_000 }, "\(latencies[15...21])")
+    #expect(
+      result.stages[0].overflow
+        == OverflowStatistics(queries: 10, coldStarts: 7, billed: 3 * 20_000_000 + 7 * 120_000_000))
+  }
 }

@@ -291,6 +291,9 @@ import Testing
     #expect(free.first?.message.contains("has no price") == true)
     let noCold = errors(catalog: Self.goodCatalog + tier.replacingOccurrences(of: "    cold_start_s: 1.5\n", with: ""))
     #expect(noCold.first?.message.contains("cold_start_s") == true)
+    let unpriced = errors(catalog: Self.goodCatalog + tier + "    provisioned_concurrency: 4\n")
+    #expect(
+      unpriced.first?.message.contains("needs price_per_provisioned_gb_second") == true && unpriced.first?.line == 17)
     let negative = errors(
       catalog: Self.goodCatalog + tier.replacingOccurrences(of: "memory_gb: 2", with: "memory_gb: -2"))
     #expect(

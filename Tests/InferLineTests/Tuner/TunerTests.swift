@@ -410,6 +410,19 @@ struct OneStage {
     #expect(abs(with.cost - expected) < 1e-9, "cost \(with.cost), by hand \(expected)")
     #expect(abs(with.costByHardware["F"]! - served.cost) < 1e-12 && served.stagesWithout.isEmpty)
     #expect(without.overflow == nil && abs(without.cost - 2 * hours) < 1e-9)
+    // Two provisioned instances are billed for the whole replay besides what they serve.
+    var provisioned = tier
+    provisioned.provisionedConcurrency = 2
+    provisioned.pricePerProvisionedGBSecond = 0.004
+    let kept = try Replay.run(
+      arrivals: day, model: model, configuration: config, planning: day, policy: .fixed,
+      conditions: ReplayConditions(overflow: provisioned))
+    let k = try #require(kept.overflow)
+    let keptBilled = Double(k.queries) * 0.040 + Double(k.coldStarts) * 0.050
+    let keptExpected =
+      2 * hours + Double(k.queries) * 0.001 + keptBilled * 2 * 0.01 + 2 * hours * 3600 * 2 * 0.004
+    #expect(abs(kept.cost - keptExpected) < 1e-9, "cost \(kept.cost), by hand \(keptExpected)")
+    #expect(k.coldStarts < served.coldStarts)
   }
 
   /// Under cold starts, the pre-warming tuner decides its ramp replicas sooner (it projects the rate a look-ahead
