@@ -24,16 +24,29 @@ extension InferLineCommand {
         """)
 
     @Argument(help: "Query logs: CSV, TSV or JSON Lines, each optionally gzip-compressed.")
-    var logs: [String]
+    var logs: [String] = []
 
     @Option(help: "Pipeline file (YAML); repeat for a fleet report of several pipelines from the same logs.")
-    var pipeline: [String]
+    var pipeline: [String] = []
 
     @Option(help: "Hardware catalog (YAML).")
-    var hardware: String
+    var hardware: String = ""
 
     @Option(help: "Model profiles (CSV).")
-    var profiles: String
+    var profiles: String = ""
+
+    @Option(
+      help: ArgumentHelp(
+        "Do shard K of N of the night's work (windows, replays, budget, what-ifs; K from 0) and write its part.json into --out instead of a report.",
+        valueName: "K/N"))
+    var shard: String?
+
+    @Option(
+      parsing: .upToNextOption,
+      help: ArgumentHelp(
+        "Assemble the report from every shard's part (folders or part.json files), run with the shards' own inputs and options; give only --out (and --templates, --previous, --quiet, --timings) besides.",
+        valueName: "part"))
+    var merge: [String] = []
 
     @OptionGroup var search: SearchOptions
 
@@ -78,7 +91,68 @@ extension InferLineCommand {
     @Flag(help: "Print the time each phase took.")
     var timings = false
 
+    /// The report's arguments as a shard records them: what decides the analysis, without `--shard`, `--out` and
+    /// the merge's own presentation options (`--templates`, `--previous`, `--quiet`, `--timings`).
+    static func recorded(_ arguments: [String]) -> [String] {
+      let valued = ["--shard", "--out", "--templates", "--previous"], flags = ["--quiet", "--timings"]
+      var kept: [String] = []
+      var skip = false
+      for a in arguments {
+        if skip {
+          skip = false
+          continue
+        }
+        if valued.contains(a) {
+          skip = true
+          continue
+        }
+        if flags.contains(a) || valued.contains(where: { a.hasPrefix($0 + "=") }) { continue }
+        kept.append(a)
+      }
+      return kept
+    }
+
+    /// `--shard K/N` as (K, N).
+    func shardIndex() throws -> (Int, Int)? {
+      guard let shard else { return nil }
+      let parts = shard.split(separator: "/").map { Int($0) }
+      guard parts.count == 2, let k = parts[0], let n = parts[1], n >= 1, n <= 10_000, k >= 0, k < n else {
+        throw ValidationError(
+          "--shard must be K/N with N from 1 to 10000 and K from 0 to N - 1, e.g. 0/4 (got '\(TerminalText.safe(shard))')"
+        )
+      }
+      return (k, n)
+    }
+
     func run() throws {
+      if !merge.isEmpty { return try runMerge() }
+      guard !logs.isEmpty, !pipeline.isEmpty, !hardware.isEmpty, !profiles.isEmpty else {
+        throw ValidationError(
+          "report needs the logs, --pipeline, --hardware and --profiles (or --merge with the shards' parts)")
+      }
+      try run(parts: [])
+    }
+
+    /// Reads the parts, checks they are one complete, consistent set, and runs the report they were cut from with
+    /// this command's --out (and presentation options).
+    func runMerge() throws {
+      guard logs.isEmpty, pipeline.isEmpty, hardware.isEmpty, profiles.isEmpty, shard == nil else {
+        throw ValidationError(
+          "--merge takes its inputs and options from the parts: give only --merge, --out, --templates, --previous, --quiet and --timings"
+        )
+      }
+      let parts = try reportingInputErrors { try ShardParts.load(merge) }
+      var original = try Report.parse(parts[0].arguments + ["--out", out])
+      original.out = out
+      original.templates = templates
+      original.previous = previous
+      original.quiet = quiet
+      original.timings = timings
+      try original.run(parts: parts)
+    }
+
+    func run(parts: [NightShards.Part]) throws {
+      let shardIndex = try shardIndex()
       var options = CapacityAnalysis.Options()
       options.log = try log.readOptions()
       options.windowLength = try window.nanoseconds()
@@ -96,6 +170,9 @@ extension InferLineCommand {
       let fleet = models.count > 1
       if calibrate != nil && fleet {
         throw ValidationError("--calibrate takes one --pipeline (the deployed configuration is that pipeline's)")
+      }
+      if calibrate != nil && (shardIndex != nil || !parts.isEmpty) {
+        throw ValidationError("--calibrate is not available with --shard or --merge: fit first, then shard the report")
       }
       // The fit comes first: when it explains the observations, everything is planned with it.
       let calibration = try calibrate.map { config in
@@ -124,6 +201,14 @@ extension InferLineCommand {
         }
         options.escalation = request
       }
+      let inputFiles = ReportWriter.describeInputs(
+        logs.map { ("log", $0) } + pipeline.map { ("pipeline", $0) } + [
+          ("hardware", hardware), ("profiles", profiles),
+        ])
+      if let (k, n) = shardIndex {
+        return try runShard(k, of: n, models: models, options: options, inputs: inputFiles)
+      }
+      if !parts.isEmpty { try reportingInputErrors { try ShardParts.checkInputs(parts, against: inputFiles) } }
       // Before any work: the folder can be written and is ours to replace (and is locked for this run), and the
       // template parses.
       let templateFolder = templates.map { URL(fileURLWithPath: $0) }
@@ -152,13 +237,21 @@ extension InferLineCommand {
         }
       }
       let started = Date()
-      let inputFiles = ReportWriter.describeInputs(
-        logs.map { ("log", $0) } + pipeline.map { ("pipeline", $0) } + [
-          ("hardware", hardware), ("profiles", profiles),
-        ])
       var reports: [CapacityReport]
       var unplanned: [String: Int] = [:]
-      if fleet {
+      if !parts.isEmpty {
+        progress(0, "merging \(parts.count) parts")
+        (reports, unplanned) = try reportingInputErrors {
+          let read = Date()
+          let (set, workloads) = try ShardParts.read(logs: logs, models: models, options: options)
+          var merged = try NightShards.merge(
+            models: models, workloads: workloads, ingestion: set.reports, options: options, parts: parts)
+          for i in merged.indices {
+            merged[i].timings["ingest (merge)"] = Date().timeIntervalSince(read) / Double(merged.count)
+          }
+          return (merged, ShardParts.unplanned(set, models: models, fleet: fleet))
+        }
+      } else if fleet {
         let result = try reportingInputErrors {
           try CapacityAnalysis.runFleet(logs: logs, models: models, options: options, progress: progress)
         }
@@ -270,5 +363,43 @@ extension InferLineCommand {
         for change in DeploymentExport.changes(from: oldPlan, to: newPlan) { say(prefix + change) }
       }
     }
+  }
+}
+
+extension InferLineCommand.Report {
+  /// `--shard K/N`: this shard's units, written as `OUT/part.json` (atomically; a failed shard leaves no part).
+  func runShard(
+    _ k: Int, of n: Int, models: [PipelineModel], options: CapacityAnalysis.Options,
+    inputs: [CapacityReport.InputFile]
+  ) throws {
+    let started = Date(), cpuStarted = ShardParts.cpuSeconds()
+    let (set, workloads) = try reportingInputErrors {
+      try ShardParts.read(logs: logs, models: models, options: options)
+    }
+    noteIngestion(set.reports)
+    let units = NightShards.assign(
+      NightShards.bundles(workloads: workloads, models: models, options: options), shards: n)[k]
+    if !quiet { note("shard \(k) of \(n): \(units.count) units") }
+    let quiet = self.quiet
+    let pipelines = try reportingInputErrors {
+      try NightShards.run(models: models, workloads: workloads, options: options, units: units) { line in
+        if !quiet { note("shard \(k): \(line)") }
+      }
+    }
+    let part = NightShards.Part(
+      shard: k, shards: n, arguments: Self.recorded(Array(CommandLine.arguments.dropFirst(2))), inputs: inputs,
+      units: units, pipelines: pipelines, seconds: Date().timeIntervalSince(started),
+      cpuSeconds: ShardParts.cpuSeconds() - cpuStarted)
+    do {
+      try ShardParts.write(part, to: out)
+    } catch {
+      note(
+        "\(out): error: cannot write the part: \(error.localizedDescription)\n  fix: check that the folder can be written and its disk has room"
+      )
+      throw ExitCode(ExitStatus.cannotWrite)
+    }
+    say(
+      "shard \(k) of \(n): \(units.count) units in \(String(format: "%.1f", part.seconds)) s (\(String(format: "%.1f", part.cpuSeconds)) CPU s); wrote \(out)/part.json"
+    )
   }
 }

@@ -97,14 +97,17 @@ public enum CapacityAnalysis {
   }
 
   /// Why each window's plan is what it is (`PlanExplanation`), nil for windows without a plan; windows in parallel.
+  /// - Parameter windows: the windows `plans` are of (all of them, in order, unless told).
   public static func explain(
-    model: PipelineModel, workload: Workload, plans: [WindowPlan], seed: UInt64
+    model: PipelineModel, workload: Workload, plans: [WindowPlan], windows: [Int]? = nil, seed: UInt64
   ) -> [PlanExplanation?] {
+    let indices = windows ?? Array(plans.indices)
     let slots = ResultSlots<PlanExplanation>(count: plans.count)
-    DispatchQueue.concurrentPerform(iterations: plans.count) { i in
-      guard let c = plans[i].recommended?.configuration else { return }
-      slots[i] = try? PlanExplanation.explain(
-        model: model, configuration: c, arrivals: workload.windows[i].relativeArrivals(in: workload.trace), seed: seed)
+    DispatchQueue.concurrentPerform(iterations: plans.count) { j in
+      guard let c = plans[j].recommended?.configuration else { return }
+      slots[j] = try? PlanExplanation.explain(
+        model: model, configuration: c, arrivals: workload.windows[indices[j]].relativeArrivals(in: workload.trace),
+        seed: seed)
     }
     return slots.values
   }
@@ -196,21 +199,11 @@ public enum CapacityAnalysis {
   ) throws -> FleetReport {
     let started = Date()
     let names = models.map(\.name)
-    if let twice = names.first(where: { n in names.filter { $0 == n }.count > 1 }) {
-      throw InputError(
-        "two pipeline files name the pipeline '\(TerminalText.safe(twice))'", fix: "give each pipeline's file once")
-    }
+    try checkFleet(names: names)
     progress(0, "reading \(logs.count) log\(logs.count == 1 ? "" : "s")")
     let set = try QueryLogSet.read(paths: logs, options: options.log)
     let ingest = Date().timeIntervalSince(started)
-    if set.traces.count == 1, set.traces[0].pipeline == nil {
-      throw InputError(
-        file: set.reports.map(\.file).joined(separator: ", "),
-        "the logs have no pipeline column, so the queries of \(names.count) pipelines cannot be told apart",
-        fix: "log the pipeline's name in a column (named with --pipeline-column), or report each pipeline alone")
-    }
-    var unplanned: [String: Int] = [:]
-    for t in set.traces where !names.contains(t.pipeline ?? "") { unplanned[t.pipeline ?? "-", default: 0] += t.count }
+    let unplanned = try unplannedQueries(set, names: names)
     var reports: [CapacityReport] = []
     for (i, model) in models.enumerated() {
       let share = 1 / Double(models.count), offset = Double(i) * share
@@ -222,6 +215,85 @@ public enum CapacityAnalysis {
       reports.append(report)
     }
     return FleetReport(pipelines: reports, unplannedQueries: unplanned, seed: options.seed)
+  }
+
+  /// What the analysis computed for one pipeline: everything `assemble` turns into a report (a sharded run's
+  /// parts carry pieces of it).
+  public struct Results: Sendable, Codable {
+    public var plans: [WindowPlan]
+    public var explanations: [PlanExplanation?]
+    public var replays: [ReplayResult]
+    public var baselineReplays: [ReplayResult]
+    public var frontier: [FrontierPoint]
+    public var growth: [CapacityReport.GrowthScenario]
+    public var escalation: EscalationSweep?
+    public var whatIfs: [WhatIf]?
+  }
+
+  /// CG-Peak and CG-Mean of the busiest window's plan, each replayed static as one unit over the whole trace.
+  static func baselineReplays(
+    model: PipelineModel, workload: Workload, busiest: WindowPlan, seed: UInt64, progress: (String) -> Void = { _ in }
+  ) throws -> [ReplayResult] {
+    try busiest.baselines.map { baseline in
+      progress(baseline.name)
+      var r = try replays(
+        model: model, workload: workload, configuration: baseline.configuration, policies: [.fixed], unit: true,
+        seed: seed)[0]
+      r.policy = baseline.name
+      return r
+    }
+  }
+
+  /// The cascade what-if on the busiest window, when asked for and the pipeline has the edge.
+  static func escalation(model: PipelineModel, workload: Workload, options: Options) -> EscalationSweep? {
+    options.escalation.flatMap { request in
+      EscalationSweep.applies(request, to: model)
+        ? try? EscalationSweep.run(
+          request, model: model, arrivals: workload.busiestArrivals, seed: options.seed, budget: options.budget)
+        : nil
+    }
+  }
+
+  /// The report from what the stages computed: the workload's figures, then the report value with the what-ifs
+  /// and their assumptions.
+  static func assemble(
+    model: PipelineModel, options: Options, workload: Workload, ingestion: [IngestionReport], results: Results,
+    timings: [String: Double]
+  ) -> CapacityReport {
+    var timings = timings
+    let started = Date()
+    let figures = WorkloadFigures(workload: workload, windowLength: options.windowLength)
+    timings["envelopes", default: 0] += Date().timeIntervalSince(started)
+    var report = CapacityReport(
+      model: model, options: options, workload: workload, figures: figures, ingestion: ingestion,
+      plans: results.plans, explanations: results.explanations, replays: results.replays,
+      baselineReplays: results.baselineReplays, frontier: results.frontier, growth: results.growth, timings: timings)
+    report.escalation = results.escalation
+    report.whatIfs = results.whatIfs
+    report.assumptions += (results.whatIfs ?? []).map { "What-if, \($0.title): \($0.assumption)" }
+    return report
+  }
+
+  /// - Throws: `InputError` when two pipeline files name the same pipeline.
+  public static func checkFleet(names: [String]) throws {
+    if let twice = names.first(where: { n in names.filter { $0 == n }.count > 1 }) {
+      throw InputError(
+        "two pipeline files name the pipeline '\(TerminalText.safe(twice))'", fix: "give each pipeline's file once")
+    }
+  }
+
+  /// Queries of pipelines no model names, by pipeline name (`-` for queries without one).
+  /// - Throws: `InputError` when the logs have no pipeline column (a fleet's queries cannot be told apart).
+  public static func unplannedQueries(_ set: QueryLogSet, names: [String]) throws -> [String: Int] {
+    if set.traces.count == 1, set.traces[0].pipeline == nil {
+      throw InputError(
+        file: set.reports.map(\.file).joined(separator: ", "),
+        "the logs have no pipeline column, so the queries of \(names.count) pipelines cannot be told apart",
+        fix: "log the pipeline's name in a column (named with --pipeline-column), or report each pipeline alone")
+    }
+    var unplanned: [String: Int] = [:]
+    for t in set.traces where !names.contains(t.pipeline ?? "") { unplanned[t.pipeline ?? "-", default: 0] += t.count }
+    return unplanned
   }
 
   /// The four stages for one pipeline of logs already read.
@@ -237,10 +309,6 @@ public enum CapacityAnalysis {
       clock = Date()
     }
     let workload = try Workload(trace: try set.trace(for: model.inputs.pipeline), windowLength: options.windowLength)
-
-    progress(0.04, "arrival envelopes")
-    let figures = WorkloadFigures(workload: workload, windowLength: options.windowLength)
-    phase("envelopes")
 
     let count = workload.windows.count
     progress(0.05, "planning \(count) windows")
@@ -264,12 +332,7 @@ public enum CapacityAnalysis {
       let explanations = explain(model: model, workload: workload, plans: plans, seed: options.seed)
       let (frontier, growth) = budget(
         model: model, workload: workload, options: options, recommended: recommended?.configuration)
-      let escalation = options.escalation.flatMap { request in
-        EscalationSweep.applies(request, to: model)
-          ? try? EscalationSweep.run(
-            request, model: model, arrivals: workload.busiestArrivals, seed: options.seed, budget: options.budget)
-          : nil
-      }
+      let escalation = Self.escalation(model: model, workload: workload, options: options)
       beside[0] = (explanations, frontier, growth, escalation, Date().timeIntervalSince(started))
     }
     var replays: [ReplayResult] = []
@@ -286,14 +349,9 @@ public enum CapacityAnalysis {
           "replaying \(policy.name) over \(workload.trace.count) queries")
         k += 1
       }
-      for baseline in busiestPlan.baselines {
-        progress(0.85, "replaying \(baseline.name)")
-        var r = try Self.replays(
-          model: model, workload: workload, configuration: baseline.configuration, policies: [.fixed], unit: true,
-          seed: options.seed)[0]
-        r.policy = baseline.name
-        baselineReplays.append(r)
-      }
+      baselineReplays = try Self.baselineReplays(
+        model: model, workload: workload, busiest: busiestPlan, seed: options.seed
+      ) { name in progress(0.85, "replaying \(name)") }
     }
     phase("replay")
 
@@ -301,7 +359,7 @@ public enum CapacityAnalysis {
     if !options.whatIfs.isEmpty {
       progress(0.87, "what-ifs: replaying under other serving conditions")
       whatIfs = try ServingWhatIfs.run(
-        options.whatIfs, model: model, workload: workload, plans: plans, replays: replays, options: options)
+        options.whatIfs, model: model, workload: workload, plan: { plans[$0] }, replays: replays, options: options)
       phase("what-ifs")
     }
 
@@ -311,14 +369,12 @@ public enum CapacityAnalysis {
     phase("budget and explanations (after the replay)")
     timings["budget and explanations (beside the replay)"] = besideSeconds
 
-    var report = CapacityReport(
-      model: model, options: options, workload: workload, figures: figures, ingestion: set.reports, plans: plans,
-      explanations: explanations, replays: replays, baselineReplays: baselineReplays, frontier: frontier,
-      growth: growth, timings: timings)
-    report.escalation = escalation
-    report.whatIfs = whatIfs
-    report.assumptions += (whatIfs ?? []).map { "What-if, \($0.title): \($0.assumption)" }
-    return report
+    return assemble(
+      model: model, options: options, workload: workload, ingestion: set.reports,
+      results: Results(
+        plans: plans, explanations: explanations, replays: replays, baselineReplays: baselineReplays,
+        frontier: frontier, growth: growth, escalation: escalation, whatIfs: whatIfs),
+      timings: timings)
   }
 }
 

@@ -61,15 +61,19 @@ public enum ServingWhatIfs {
   /// Everything asked for, from the report's replays (reused where a what-if compares with them).
   /// - Complexity: about one replay of the whole log per row; rows run in parallel.
   public static func run(
-    _ request: Request, model: PipelineModel, workload: CapacityAnalysis.Workload, plans: [WindowPlan],
+    _ request: Request, model: PipelineModel, workload: CapacityAnalysis.Workload, plan: (Int) throws -> WindowPlan,
     replays: [ReplayResult], options: CapacityAnalysis.Options
   ) throws -> [WhatIf] {
-    guard let recommended = plans[workload.busiest].recommended?.configuration else { return [] }
+    let busiest = try plan(workload.busiest)
+    guard let recommended = busiest.recommended?.configuration else { return [] }
+    // The typical window's plan, when it has one other than the busiest window's.
+    let typical = try typicalWindow(workload, model: model).flatMap { try plan($0).recommended?.configuration }
+      .flatMap { $0 == recommended ? nil : $0 }
     var result: [WhatIf] = []
     if let tier = request.overflow {
       result.append(
         try overflow(
-          tier, model: model, workload: workload, plans: plans, recommended: recommended, replays: replays,
+          tier, model: model, workload: workload, typical: typical, recommended: recommended, replays: replays,
           seed: options.seed))
     }
     if let cold = request.coldStart {
@@ -81,7 +85,7 @@ public enum ServingWhatIfs {
     if let correlated = request.correlated {
       result.append(
         try correlatedService(
-          correlated, model: model, workload: workload, plans: plans, recommended: recommended, options: options))
+          correlated, model: model, workload: workload, busiest: busiest, recommended: recommended, options: options))
     }
     if request.balancers {
       result.append(balancers(model: model, workload: workload, recommended: recommended, seed: options.seed))
@@ -113,22 +117,22 @@ public enum ServingWhatIfs {
     return try slots.values.map { try $0!.get() }
   }
 
-  /// The plan of the window with the median number of queries: what a team provisions for a typical hour when a
-  /// serverless tier takes the peaks (MArk's idea); nil when that is the busiest window's plan.
-  static func typicalPlan(_ workload: CapacityAnalysis.Workload, _ plans: [WindowPlan]) -> PipelineConfiguration? {
-    let planned = plans.indices.filter { plans[$0].recommended != nil }.sorted {
-      (workload.windows[$0].count, $0) < (workload.windows[$1].count, $1)
-    }
-    guard !planned.isEmpty else { return nil }
-    let typical = plans[planned[planned.count / 2]].recommended!.configuration
-    return typical == plans[workload.busiest].recommended?.configuration ? nil : typical
+  /// The window with the median number of queries among those with enough to plan (the later of two middles):
+  /// what a team provisions for a typical hour when a serverless tier takes the peaks (MArk's idea). From the
+  /// counts alone, so a sharded run knows it before any plan.
+  public static func typicalWindow(_ workload: CapacityAnalysis.Workload, model: PipelineModel) -> Int? {
+    let plannable = workload.windows.indices.filter {
+      model.percentile.allowedMisses(of: workload.windows[$0].count) >= 1
+    }.sorted { (workload.windows[$0].count, $0) < (workload.windows[$1].count, $1) }
+    return plannable.isEmpty ? nil : plannable[plannable.count / 2]
   }
 
   /// MArk's serverless overflow: the tuner, predictive scaling, HPA and the static plans, each without and with
   /// the tier.
   static func overflow(
     _ tier: HardwareCatalog.ServerlessTier, model: PipelineModel, workload: CapacityAnalysis.Workload,
-    plans: [WindowPlan], recommended: PipelineConfiguration, replays existing: [ReplayResult], seed: UInt64
+    typical: PipelineConfiguration?, recommended: PipelineConfiguration, replays existing: [ReplayResult],
+    seed: UInt64
   ) throws -> WhatIf {
     let with = ReplayConditions(overflow: tier)
     var cases: [(String, PipelineConfiguration, ScalingPolicy)] = [
@@ -136,7 +140,9 @@ public enum ServingWhatIfs {
       ("predictive (MArk)", recommended, .predictive(PredictiveScaler())),
       ("HPA", recommended, .hpa(HorizontalPodAutoscaler())), ("static busiest-hour plan", recommended, .fixed),
     ]
-    if let typical = typicalPlan(workload, plans) { cases.append(("static median-hour plan", typical, .fixed)) }
+    if let typical {
+      cases.append(("static median-hour plan", typical, .fixed))
+    }
     // Without the tier: the report's replays where it has them.
     var runs: [(configuration: PipelineConfiguration, policy: ScalingPolicy, conditions: ReplayConditions)] = []
     var reused: [Int: ReplayResult] = [:]
@@ -182,19 +188,22 @@ public enum ServingWhatIfs {
     var prewarming = InferLineTuner()
     prewarming.prewarmSeconds = prewarm
     let conditions = ReplayConditions(coldStart: cold)
-    let results = try replays(
-      [
-        (recommended, .inferline(InferLineTuner()), conditions), (recommended, .inferline(prewarming), conditions),
-        (recommended, .hpa(HorizontalPodAutoscaler()), conditions),
-      ], model: model, workload: workload, seed: seed)
-    var rows: [WhatIf.Row] = []
-    if let warm = existing.first(where: { $0.policy == "inferline" }) {
-      rows.append(row("InferLine tuner, warm", warm))
-    }
-    rows.append(row("InferLine tuner, cold starts", results[0]))
-    rows.append(row("InferLine tuner, cold starts, pre-warming \(String(format: "%g", prewarm)) s ahead", results[1]))
-    if let warm = existing.first(where: { $0.policy == "hpa" }) { rows.append(row("HPA, warm", warm)) }
-    rows.append(row("HPA, cold starts", results[2]))
+    // Warm: the report's own replays when given, else run here (the same numbers).
+    let warmTuner = existing.first { $0.policy == "inferline" }, warmHPA = existing.first { $0.policy == "hpa" }
+    var runs: [(configuration: PipelineConfiguration, policy: ScalingPolicy, conditions: ReplayConditions)] = [
+      (recommended, .inferline(InferLineTuner()), conditions), (recommended, .inferline(prewarming), conditions),
+      (recommended, .hpa(HorizontalPodAutoscaler()), conditions),
+    ]
+    if warmTuner == nil { runs.append((recommended, .inferline(InferLineTuner()), ReplayConditions())) }
+    if warmHPA == nil { runs.append((recommended, .hpa(HorizontalPodAutoscaler()), ReplayConditions())) }
+    let results = try replays(runs, model: model, workload: workload, seed: seed)
+    let tunerWarm = warmTuner ?? results[3]
+    let hpaWarm = warmHPA ?? results[warmTuner == nil ? 4 : 3]
+    let rows = [
+      row("InferLine tuner, warm", tunerWarm), row("InferLine tuner, cold starts", results[0]),
+      row("InferLine tuner, cold starts, pre-warming \(String(format: "%g", prewarm)) s ahead", results[1]),
+      row("HPA, warm", hpaWarm), row("HPA, cold starts", results[2]),
+    ]
     return WhatIf(
       title: "cold starts and pre-warming (Orion)",
       assumption:
@@ -205,11 +214,11 @@ public enum ServingWhatIfs {
   /// Service times correlated across stages: today's plan on the busiest window, that window re-planned, and the
   /// tuner over the day.
   static func correlatedService(
-    _ c: CorrelatedService, model: PipelineModel, workload: CapacityAnalysis.Workload, plans: [WindowPlan],
+    _ c: CorrelatedService, model: PipelineModel, workload: CapacityAnalysis.Workload, busiest plan: WindowPlan,
     recommended: PipelineConfiguration, options: CapacityAnalysis.Options
   ) throws -> WhatIf {
     let service = ServiceTimeModel.correlated(seed: options.seed, sigma: c.sigma, correlation: c.correlation)
-    let busiest = plans[workload.busiest].recommended!
+    let busiest = plan.recommended!
     let oracle = FeasibilityOracle(
       model: model, arrivals: workload.busiestArrivals, seed: options.seed, serviceTimes: service)
     let today = try oracle.simulateFully(recommended)

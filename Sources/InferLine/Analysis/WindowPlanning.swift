@@ -108,12 +108,32 @@ public enum WindowPlanning {
         baselines: allBaselines || i == busiest)
       progress(done.increment())
     }
-    var plans = slots.values.map { $0! }
-    // Warm start: a window whose search ran out of budget before its proof is searched again with its neighbours'
-    // cheaper plans as incumbents (consecutive hours are alike; a neighbour's plan that fits bounds the search).
-    // Repeated while plans improve, so a plan found by warm start passes on along the day.
+    return warmStart(
+      slots.values.map { $0! }, model: model, trace: trace, windows: windows, seed: seed, budget: budget,
+      allBaselines: allBaselines)
+  }
+
+  /// Whether a window's plan is final after the independent pass: the warm start only searches again windows
+  /// that were planned without a proof of optimality.
+  public static func isFinal(_ plan: WindowPlan) -> Bool { !plan.planned || plan.recommended?.provenOptimal == true }
+
+  /// The warm start over plans made independently (`planAll`'s second step; a sharded run's merge does it over
+  /// the shards' plans): a window whose search ran out of budget before its proof is searched again with its
+  /// neighbours' cheaper plans as incumbents (consecutive hours are alike; a neighbour's plan that fits bounds the
+  /// search). Repeated while plans improve, so a plan found by warm start passes on along the day. Nothing to do
+  /// when every plan `isFinal`.
+  ///
+  /// A run of windows whose ends are final evolves on its own (a final plan never changes, and a window only takes
+  /// offers from its neighbours): a sharded run warm-starts such a run alone, giving `busiest` (the day's busiest
+  /// window within it, if it is, for its CG baselines) and `rounds` (the day's window count, the bound on rounds).
+  public static func warmStart(
+    _ independent: [WindowPlan], model: PipelineModel, trace: ArrivalTrace, windows: [WorkloadWindow], seed: UInt64,
+    budget: SearchBudget, allBaselines: Bool = false, busiest given: Int?? = nil, rounds: Int? = nil
+  ) -> [WindowPlan] {
+    var plans = independent
+    let busiest = given ?? busiest(windows)
     var tried = [Set<PipelineConfiguration>](repeating: [], count: plans.count)
-    for _ in 0..<plans.count {
+    for _ in 0..<(rounds ?? plans.count) {
       let current = plans
       let work: [(window: Int, incumbents: [PipelineConfiguration])] = current.indices.compactMap { i in
         guard current[i].planned, current[i].recommended?.provenOptimal != true else { return nil }

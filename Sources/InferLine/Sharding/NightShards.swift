@@ -1,0 +1,325 @@
+import Dispatch
+import Foundation
+
+/// A night's analysis split over machines: `report --shard K/N` does shard K's units of work and writes a part;
+/// `report --merge` assembles the parts into the report one machine would have written (everything but timings
+/// and the time it was generated).
+///
+/// The units are each pipeline's windows (planned independently, with their explanations), its replays (one per
+/// standard policy), its static baselines, its budget (frontier, growth, cascade sweep) and its what-ifs. Replays,
+/// baselines, budget and what-ifs start from the busiest window's plan; a shard that has one plans that window
+/// itself, which is final when proven optimal (the warm start never changes a proven plan) and otherwise takes
+/// planning every window of the pipeline, as one machine would. The merge runs the warm start over the shards'
+/// plans, so windows whose search stopped early end as on one machine.
+public enum NightShards {
+  /// One unit of work, of the pipeline at `pipeline` (its index among the report's pipelines): a window to plan
+  /// (with its explanation), or everything that starts from the busiest window's plan (the replays, the static
+  /// baselines, the budget and the what-ifs), which needs that plan and so goes with the busiest window.
+  public enum Unit: Hashable, Sendable, Codable, CustomStringConvertible {
+    case window(pipeline: Int, index: Int)
+    case afterPlanning(pipeline: Int)
+
+    public var pipeline: Int {
+      switch self {
+      case .window(let p, _), .afterPlanning(let p): p
+      }
+    }
+
+    public var description: String {
+      switch self {
+      case .window(let p, let i): "pipeline \(p) window \(i)"
+      case .afterPlanning(let p): "pipeline \(p) replays, baselines, budget and what-ifs"
+      }
+    }
+  }
+
+  /// The night's work in bundles that go to one shard each, with their expected cost (in simulated stage visits,
+  /// roughly): a window its queries times its stages times the simulations a search takes; the busiest window
+  /// together with the work after planning: the replays (the whole trace each; the tuner's verified capacities
+  /// about three times a static run), the baselines, the budget's searches and the what-ifs' replays.
+  public static func bundles(
+    workloads: [CapacityAnalysis.Workload], models: [PipelineModel], options: CapacityAnalysis.Options
+  ) -> [(units: [Unit], cost: Double)] {
+    var result: [([Unit], Double)] = []
+    for (p, (workload, model)) in zip(workloads, models).enumerated() {
+      let stages = Double(model.stages.count), day = Double(workload.trace.count) * stages
+      let busiest = Double(workload.windows[workload.busiest].count) * stages * 40
+      for (i, w) in workload.windows.enumerated() where i != workload.busiest {
+        result.append(([.window(pipeline: p, index: i)], Double(w.count) * stages * 40))
+      }
+      let searches = Double(options.frontier.count + options.growth.count) + (options.escalation == nil ? 0 : 5)
+      var after = day * (3 + 4 * 1.5 + 1) + 2 * day + busiest * searches
+      if !options.whatIfs.isEmpty {
+        let replays =
+          (options.whatIfs.overflow == nil ? 0 : 10) + (options.whatIfs.coldStart == nil ? 0 : 5)
+          + (options.whatIfs.correlated == nil ? 0 : 1)
+        after += day * Double(replays) * 1.5 + busiest
+      }
+      result.append(([.window(pipeline: p, index: workload.busiest), .afterPlanning(pipeline: p)], busiest + after))
+    }
+    return result
+  }
+
+  /// The units of each of `shards` shards: bundles largest first, each to the shard with the least expected cost
+  /// so far (the first of equals). Deterministic. - Complexity: O(bundles x (log bundles + shards)).
+  public static func assign(_ bundles: [(units: [Unit], cost: Double)], shards: Int) -> [[Unit]] {
+    precondition(shards >= 1)
+    var load = [Double](repeating: 0, count: shards)
+    var result = [[Unit]](repeating: [], count: shards)
+    let order = bundles.indices.sorted { (-bundles[$0].cost, $0) < (-bundles[$1].cost, $1) }
+    for i in order {
+      let k = load.indices.min { (load[$0], $0) < (load[$1], $1) }!
+      load[k] += bundles[i].cost
+      result[k] += bundles[i].units
+    }
+    return result
+  }
+
+  /// What one shard computed for one pipeline.
+  public struct PipelinePart: Sendable, Codable {
+    public var pipeline: String
+    /// Windows planned independently (before the warm start), by index.
+    public var plans: [Int: WindowPlan] = [:]
+    public var explanations: [Int: PlanExplanation] = [:]
+    /// Replays by standard policy index.
+    public var replays: [Int: ReplayResult] = [:]
+    public var baselineReplays: [ReplayResult]? = nil
+    public var frontier: [FrontierPoint]? = nil
+    public var growth: [CapacityReport.GrowthScenario]? = nil
+    /// Whether the budget unit is here (its cascade sweep may be nil: not asked for, or no such edge).
+    public var budgetDone = false
+    public var escalation: EscalationSweep? = nil
+    public var whatIfs: [WhatIf]? = nil
+    /// The busiest window's plan the replays, baselines, budget and what-ifs started from (the merge checks it).
+    public var basedOn: PipelineConfiguration? = nil
+    /// Seconds per phase, for the merged report's timings.
+    public var timings: [String: Double] = [:]
+    public init(pipeline: String) { self.pipeline = pipeline }
+  }
+
+  /// A shard's result file (`part.json`).
+  public struct Part: Sendable, Codable {
+    public static let format = "inferline report part"
+    public static let currentVersion = 1
+    public var format = Part.format
+    public var version = Part.currentVersion
+    public var shard: Int
+    public var shards: Int
+    /// The `report` arguments the shard ran with, without `--shard` and `--out`: the merge runs with the same.
+    public var arguments: [String]
+    /// The input files as the shard read them (role, path, size, SHA-256).
+    public var inputs: [CapacityReport.InputFile]
+    public var units: [Unit]
+    public var pipelines: [PipelinePart]
+    /// Seconds the shard took, and its CPU seconds (user and system), for the benchmark.
+    public var seconds: Double
+    public var cpuSeconds: Double
+
+    public init(
+      shard: Int, shards: Int, arguments: [String], inputs: [CapacityReport.InputFile], units: [Unit],
+      pipelines: [PipelinePart], seconds: Double, cpuSeconds: Double
+    ) {
+      self.shard = shard
+      self.shards = shards
+      self.arguments = arguments
+      self.inputs = inputs
+      self.units = units
+      self.pipelines = pipelines
+      self.seconds = seconds
+      self.cpuSeconds = cpuSeconds
+    }
+  }
+
+  /// Shard `shard`'s units of the night for the pipelines' workloads (read from one set of logs).
+  /// - Complexity: the units' work; windows in parallel, then replays in parallel.
+  public static func run(
+    models: [PipelineModel], workloads: [CapacityAnalysis.Workload], options: CapacityAnalysis.Options,
+    units mine: [Unit], progress: @escaping @Sendable (String) -> Void = { _ in }
+  ) throws -> [PipelinePart] {
+    var parts = models.map { PipelinePart(pipeline: $0.name) }
+    for p in models.indices {
+      let model = models[p], workload = workloads[p]
+      let units = mine.filter { $0.pipeline == p }
+      guard !units.isEmpty else { continue }
+      var clock = Date()
+      func phase(_ name: String) {
+        parts[p].timings[name, default: 0] += Date().timeIntervalSince(clock)
+        clock = Date()
+      }
+      // Windows: planned independently, in parallel, each with its explanation.
+      let windows = units.compactMap { if case .window(_, let i) = $0 { i } else { nil } }
+      var planned = plan(windows, model: model, workload: workload, options: options)
+      progress("\(TerminalText.safe(model.name)): planned \(windows.count) windows")
+      for i in windows { parts[p].plans[i] = planned[i] }
+      let explained = CapacityAnalysis.explain(
+        model: model, workload: workload, plans: windows.map { planned[$0]! }, windows: windows, seed: options.seed)
+      for (i, e) in zip(windows, explained) where e != nil { parts[p].explanations[i] = e }
+      phase("planning")
+      // Everything else starts from the busiest window's final plan (and the what-ifs from the typical one's).
+      guard units.contains(.afterPlanning(pipeline: p)) else { continue }
+      var needed = [workload.busiest]
+      if !options.whatIfs.isEmpty, let t = ServingWhatIfs.typicalWindow(workload, model: model) { needed.append(t) }
+      planned.merge(plan(needed.filter { planned[$0] == nil }, model: model, workload: workload, options: options)) {
+        a, _ in a
+      }
+      for i in needed where !WindowPlanning.isFinal(planned[i]!) {
+        progress(
+          "\(TerminalText.safe(model.name)): window \(i)'s plan is not proven; warm-starting it as the day would")
+        planned[i] = finalPlan(i, known: &planned, model: model, workload: workload, options: options)
+      }
+      phase("planning")
+      let busiest = planned[workload.busiest]!
+      parts[p].basedOn = busiest.recommended?.configuration
+      guard let recommended = busiest.recommended?.configuration else { continue }
+      // The replays (one simulation each) all at once, beside the budget.
+      let policies = CapacityAnalysis.standardPolicies
+      let slots = ResultSlots<Result<ReplayResult, any Error>>(count: policies.count)
+      let baselineSlot = ResultSlots<Result<[ReplayResult], any Error>>(count: 1)
+      let budgetSlot = ResultSlots<([FrontierPoint], [CapacityReport.GrowthScenario], EscalationSweep?)>(count: 1)
+      DispatchQueue.concurrentPerform(iterations: policies.count + 2) { j in
+        switch j {
+        case policies.count:
+          baselineSlot[0] = Result {
+            try CapacityAnalysis.baselineReplays(model: model, workload: workload, busiest: busiest, seed: options.seed)
+          }
+        case policies.count + 1:
+          let (frontier, growth) = CapacityAnalysis.budget(
+            model: model, workload: workload, options: options, recommended: recommended)
+          budgetSlot[0] = (
+            frontier, growth, CapacityAnalysis.escalation(model: model, workload: workload, options: options)
+          )
+        default:
+          slots[j] = Result {
+            try CapacityAnalysis.replays(
+              model: model, workload: workload, configuration: recommended, policies: [policies[j]],
+              seed: options.seed)[0]
+          }
+        }
+      }
+      parts[p].baselineReplays = try baselineSlot[0]!.get()
+      for k in policies.indices { parts[p].replays[k] = try slots[k]!.get() }
+      phase("replay")
+      (parts[p].frontier, parts[p].growth, parts[p].escalation) = budgetSlot[0]!
+      parts[p].budgetDone = true
+      if !options.whatIfs.isEmpty {
+        parts[p].whatIfs = try ServingWhatIfs.run(
+          options.whatIfs, model: model, workload: workload, plan: { planned[$0]! },
+          replays: Array(parts[p].replays.values), options: options)
+        phase("what-ifs")
+      }
+      progress("\(TerminalText.safe(model.name)): replays, budget and what-ifs done")
+    }
+    return parts
+  }
+
+  /// Window i's plan after the warm start, from its run of unproven neighbours (planned independently as needed,
+  /// into `known`) between final plans or the day's ends: that run evolves on its own, as on one machine.
+  static func finalPlan(
+    _ i: Int, known: inout [Int: WindowPlan], model: PipelineModel, workload: CapacityAnalysis.Workload,
+    options: CapacityAnalysis.Options
+  ) -> WindowPlan {
+    var low = i, high = i
+    func extend(_ step: Int) {
+      var j = (step < 0 ? low : high) + step
+      while workload.windows.indices.contains(j) {
+        if known[j] == nil { known.merge(plan([j], model: model, workload: workload, options: options)) { a, _ in a } }
+        if step < 0 { low = j } else { high = j }
+        if WindowPlanning.isFinal(known[j]!) { break }
+        j += step
+      }
+    }
+    extend(-1)
+    extend(1)
+    let range = Array(low...high)
+    let busiest = range.firstIndex(of: workload.busiest)
+    let settled = WindowPlanning.warmStart(
+      range.map { known[$0]! }, model: model, trace: workload.trace, windows: range.map { workload.windows[$0] },
+      seed: options.seed, budget: options.budget, busiest: .some(busiest), rounds: workload.windows.count)
+    return settled[i - low]
+  }
+
+  /// Windows planned independently (the busiest with its CG baselines), in parallel, by index.
+  static func plan(
+    _ windows: [Int], model: PipelineModel, workload: CapacityAnalysis.Workload, options: CapacityAnalysis.Options
+  ) -> [Int: WindowPlan] {
+    let slots = ResultSlots<WindowPlan>(count: windows.count)
+    DispatchQueue.concurrentPerform(iterations: windows.count) { j in
+      let i = windows[j]
+      slots[j] = WindowPlanning.plan(
+        model: model, window: workload.windows[i], arrivals: workload.windows[i].relativeArrivals(in: workload.trace),
+        seed: options.seed, budget: options.budget, baselines: i == workload.busiest)
+    }
+    return Dictionary(uniqueKeysWithValues: zip(windows, slots.values.map { $0! }))
+  }
+
+  /// The pipelines' reports from every shard's part: the plans after the warm start, explanations again for
+  /// windows the warm start changed, and the rest as the shards computed it.
+  /// - Throws: `InputError` when a unit is missing from every part, or a shard started from another busiest plan.
+  public static func merge(
+    models: [PipelineModel], workloads: [CapacityAnalysis.Workload], ingestion: [IngestionReport],
+    options: CapacityAnalysis.Options, parts: [Part]
+  ) throws -> [CapacityReport] {
+    try models.indices.map { p in
+      let model = models[p], workload = workloads[p]
+      let mine = parts.map { $0.pipelines[p] }
+      var timings: [String: Double] = [:]
+      for part in mine { for (phase, seconds) in part.timings { timings[phase, default: 0] += seconds } }
+      func missing(_ what: String) -> InputError {
+        InputError(
+          "no part holds \(what) of pipeline '\(TerminalText.safe(model.name))'", fix: "give every shard's part")
+      }
+      var independent: [WindowPlan] = []
+      for i in workload.windows.indices {
+        guard let plan = mine.lazy.compactMap({ $0.plans[i] }).first else { throw missing("window \(i)") }
+        independent.append(plan)
+      }
+      let started = Date()
+      let plans = WindowPlanning.warmStart(
+        independent, model: model, trace: workload.trace, windows: workload.windows, seed: options.seed,
+        budget: options.budget)
+      var explanations = workload.windows.indices.map { i in mine.lazy.compactMap({ $0.explanations[i] }).first }
+      let changed = plans.indices.filter { plans[$0] != independent[$0] }
+      let again = CapacityAnalysis.explain(
+        model: model, workload: workload, plans: changed.map { plans[$0] }, windows: changed, seed: options.seed)
+      for (i, e) in zip(changed, again) { explanations[i] = e }
+      timings["merge: warm start", default: 0] += Date().timeIntervalSince(started)
+      let recommended = plans[workload.busiest].recommended?.configuration
+      for part in mine where part.basedOn != nil || !part.replays.isEmpty {
+        guard part.basedOn == recommended else {
+          throw InputError(
+            "a shard of pipeline '\(TerminalText.safe(model.name))' replayed from a busiest plan other than the merged one",
+            fix: "run every shard with the same inputs and options")
+        }
+      }
+      var replays: [ReplayResult] = []
+      var baselineReplays: [ReplayResult] = []
+      var frontier: [FrontierPoint] = [], growth: [CapacityReport.GrowthScenario] = []
+      var escalation: EscalationSweep? = nil
+      var whatIfs: [WhatIf]? = nil
+      if recommended != nil {
+        for k in CapacityAnalysis.standardPolicies.indices {
+          guard let r = mine.lazy.compactMap({ $0.replays[k] }).first else {
+            throw missing("the replay of \(CapacityAnalysis.standardPolicies[k].name)")
+          }
+          replays.append(r)
+        }
+        guard let b = mine.lazy.compactMap(\.baselineReplays).first else { throw missing("the baselines' replays") }
+        baselineReplays = b
+        guard let budget = mine.first(where: \.budgetDone) else { throw missing("the budget") }
+        frontier = budget.frontier ?? []
+        growth = budget.growth ?? []
+        escalation = budget.escalation
+        if !options.whatIfs.isEmpty {
+          guard let w = mine.lazy.compactMap(\.whatIfs).first else { throw missing("the what-ifs") }
+          whatIfs = w
+        }
+      }
+      return CapacityAnalysis.assemble(
+        model: model, options: options, workload: workload, ingestion: ingestion,
+        results: .init(
+          plans: plans, explanations: explanations, replays: replays, baselineReplays: baselineReplays,
+          frontier: frontier, growth: growth, escalation: escalation, whatIfs: whatIfs),
+        timings: timings)
+    }
+  }
+}
