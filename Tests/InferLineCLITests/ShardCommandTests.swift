@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+
+/// `report --shard K/N` and `report --merge`: the merged report.json is the single-machine one (but for timings and
+/// the time it was generated) for a single pipeline and for a fleet, at several N, with and without windows whose
+/// search stops before its proof; and a merge refuses parts that are missing, repeated or from other inputs.
+extension CommandLineTests {
+  /// report.json without what differs between runs of the same inputs: timings and the generation time.
+  static func comparable(_ path: String) throws -> NSDictionary {
+    func strip(_ value: Any) -> Any {
+      if let d = value as? [String: Any] {
+        return d.filter { $0.key != "timings" && $0.key != "generatedAt" }.mapValues(strip)
+      }
+      if let a = value as? [Any] { return a.map(strip) }
+      return value
+    }
+    let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))
+    return strip(json) as! NSDictionary
+  }
+
+  @Test func shardedReportsMergeToTheSingleMachineReport() throws {
+    let s = Self.samples
+    // Six hours through two pipelines with a spike: a fleet log.
+    let log = path("fleet.csv")
+    let generated = try run([
+      "generate", "--process", "diurnal", "--rate", "6", "--peak-to-trough", "3", "--spikes", "1",
+      "--spike-multiplier", "3", "--spike-duration", "20m", "--duration", "6h", "--seed", "12", "--pipeline",
+      "video-monitoring=0.6", "--pipeline", "image-processing=0.4", "--out", log,
+    ])
+    #expect(generated.status == 0, "\(generated.stderr)")
+    let inputs = [
+      "--hardware", "\(s)/hardware/aws-2026.yaml", "--profiles", "\(s)/profiles/profiles-2026.csv", "--growth", "2",
+      "--quiet",
+    ]
+    let fleet =
+      [
+        "report", log, "--pipeline", "\(s)/pipelines/video-monitoring.yaml", "--pipeline",
+        "\(s)/pipelines/image-processing.yaml",
+      ] + inputs
+    let single = ["report", log, "--pipeline", "\(s)/pipelines/video-monitoring.yaml"] + inputs
+    // Bursty social-media traffic with a budget of 30 simulations: every search stops before its proof, so the
+    // shards warm-start the busiest window's run of neighbours and the merge warm-starts the day.
+    let social = path("social.csv")
+    #expect(
+      try run([
+        "generate", "--process", "diurnal", "--rate", "12", "--peak-to-trough", "3", "--cv", "3", "--duration", "4h",
+        "--seed", "12", "--pipeline", "social-media", "--out", social,
+      ]).status == 0)
+    let stopped = ["report", social, "--pipeline", "\(s)/pipelines/social-media.yaml", "--budget", "30"] + inputs
+    for (name, arguments, shards) in [
+      ("fleet", fleet, [2, 3]), ("single", single, [2, 4]), ("stopped", stopped, [3]),
+    ] {
+      let whole = try run(arguments + ["--out", path("\(name)-whole")])
+      #expect(whole.status == 0 || whole.status == 3, "\(whole.stderr)")
+      let files =
+        name == "fleet"
+        ? ["report.json", "video-monitoring/report.json", "image-processing/report.json"] : ["report.json"]
+      for n in shards {
+        var parts: [String] = []
+        for k in 0..<n {
+          let part = path("\(name)-\(n)-parts/\(k)")
+          let r = try run(arguments + ["--shard", "\(k)/\(n)", "--out", part])
+          #expect(r.status == 0 && r.stdout.contains("shard \(k) of \(n)"), "\(r.stderr)")
+          parts.append(part)
+        }
+        let merged = path("\(name)-\(n)-merged")
+        let m = try run(["report", "--merge"] + parts + ["--out", merged, "--quiet"])
+        #expect(m.status == whole.status, "\(m.stderr)")
+        for file in files {
+          #expect(
+            try Self.comparable("\(merged)/\(file)") == Self.comparable(path("\(name)-whole/\(file)")),
+            "\(name), \(n) shards: \(file) differs from the single-machine report")
+        }
+      }
+    }
+    // Some window of the stopped run was not proven (else that case tested nothing new).
+    let windows = try Self.comparable(path("stopped-whole/report.json"))["windows"] as! [[String: Any]]
+    #expect(windows.contains { $0["provenOptimal"] as? Bool == false })
+
+    // Refusals: a missing shard is named; a shard given twice; an input changed since the shards read it.
+    let p = (0..<3).map { path("stopped-3-parts/\($0)") }
+    let missing = try run(["report", "--merge", p[0], p[2], "--out", path("never")])
+    #expect(missing.status == 65 && missing.stderr.contains("missing part of shard 1 of 3"), "\(missing.stderr)")
+    let twice = try run(["report", "--merge", p[0], p[0], p[1], p[2], "--out", path("never")])
+    #expect(twice.status == 65 && twice.stderr.contains("shard 0 is given twice"), "\(twice.stderr)")
+    let other = path("other-part")
+    #expect(try run(stopped + ["--seed", "2", "--shard", "1/3", "--out", other]).status == 0)
+    let mixed = try run(["report", "--merge", p[0], other, p[2], "--out", path("never")])
+    #expect(mixed.status == 65 && mixed.stderr.contains("cut from other arguments"), "\(mixed.stderr)")
+    try (try String(contentsOfFile: social, encoding: .utf8) + "\n").write(
+      toFile: social, atomically: true, encoding: .utf8)
+    let changed = try run(["report", "--merge"] + p + ["--out", path("never")])
+    #expect(changed.status == 65 && changed.stderr.contains("changed since the shards read it"), "\(changed.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: path("never")))
+    let bad = try run(single + ["--shard", "3/3", "--out", path("never")])
+    #expect(bad.status == 64 && bad.stderr.contains("--shard must be K/N"))
+  }
+}
