@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 CONFIG ?= release
 
-.PHONY: setup report test fuzz bench-ingest bench-envelope bench-estimator bench-planner bench-planner-day bench-replay bench-replay-day bench-report clean
+.PHONY: setup report test fuzz bench-ingest bench-envelope bench-estimator bench-planner bench-planner-day bench-replay bench-replay-day bench-report bench-shards clean
 
 setup:
 	@Scripts/setup.sh --no-build
@@ -59,6 +59,11 @@ bench-replay-day: setup
 
 bench-report: setup
 	@Benchmarks/report.sh
+
+bench-shards: setup
+	@[ -f Benchmarks/data/diurnal-200qps-24h.csv.gz ] || { swift build -c release --product inferline && mkdir -p Benchmarks/data && "$$(swift build -c release --show-bin-path)/inferline" generate --process diurnal --rate 200 --peak-to-trough 4 --duration 1d --seed 21 --gzip --out Benchmarks/data/diurnal-200qps-24h.csv.gz; }
+	@Benchmarks/shards.sh Benchmarks/data/diurnal-200qps-24h.csv.gz SampleTraces/pipelines/video-monitoring.yaml 2 4
+	@Benchmarks/shards.sh SampleTraces/logs/fleet-day.csv.gz "SampleTraces/pipelines/video-monitoring.yaml SampleTraces/pipelines/social-media.yaml" 2 4
 
 clean:
 	rm -rf .build Reports/sample

@@ -244,11 +244,10 @@ extension InferLineCommand {
         (reports, unplanned) = try reportingInputErrors {
           let read = Date()
           let (set, workloads) = try ShardParts.read(logs: logs, models: models, options: options)
+          let ingest = Date().timeIntervalSince(read)
           var merged = try NightShards.merge(
             models: models, workloads: workloads, ingestion: set.reports, options: options, parts: parts)
-          for i in merged.indices {
-            merged[i].timings["ingest (merge)"] = Date().timeIntervalSince(read) / Double(merged.count)
-          }
+          for i in merged.indices { merged[i].timings["ingest (merge)"] = ingest / Double(merged.count) }
           return (merged, ShardParts.unplanned(set, models: models, fleet: fleet))
         }
       } else if fleet {

@@ -34,19 +34,25 @@ public enum NightShards {
   }
 
   /// The night's work in bundles that go to one shard each, with their expected cost (in simulated stage visits,
-  /// roughly): a window its queries times its stages times the simulations a search takes; the busiest window
-  /// together with the work after planning: the replays (the whole trace each; the tuner's verified capacities
-  /// about three times a static run), the baselines, the budget's searches and the what-ifs' replays.
+  /// roughly): a window its queries times its stages times the simulations a search takes; the work after planning
+  /// (the replays, the whole trace each, the tuner's verified capacities about three times a static run; the
+  /// baselines; the budget's searches; the what-ifs' replays) together with the busiest window and its neighbours
+  /// within `neighbourhood` windows: the busy hours around the peak are the ones whose searches most often stop
+  /// before a proof, and the shard with the replays plans that run itself (`settle`), so it had better own them.
   public static func bundles(
-    workloads: [CapacityAnalysis.Workload], models: [PipelineModel], options: CapacityAnalysis.Options
+    workloads: [CapacityAnalysis.Workload], models: [PipelineModel], options: CapacityAnalysis.Options,
+    neighbourhood: Int = 3
   ) -> [(units: [Unit], cost: Double)] {
     var result: [([Unit], Double)] = []
     for (p, (workload, model)) in zip(workloads, models).enumerated() {
       let stages = Double(model.stages.count), day = Double(workload.trace.count) * stages
       let busiest = Double(workload.windows[workload.busiest].count) * stages * 40
-      for (i, w) in workload.windows.enumerated() where i != workload.busiest {
+      let near =
+        max(0, workload.busiest - neighbourhood)...min(workload.windows.count - 1, workload.busiest + neighbourhood)
+      for (i, w) in workload.windows.enumerated() where !near.contains(i) {
         result.append(([.window(pipeline: p, index: i)], Double(w.count) * stages * 40))
       }
+      let nearCost = near.reduce(0.0) { $0 + Double(workload.windows[$1].count) * stages * 40 }
       let searches = Double(options.frontier.count + options.growth.count) + (options.escalation == nil ? 0 : 5)
       var after = day * (3 + 4 * 1.5 + 1) + 2 * day + busiest * searches
       if !options.whatIfs.isEmpty {
@@ -55,7 +61,7 @@ public enum NightShards {
           + (options.whatIfs.correlated == nil ? 0 : 1)
         after += day * Double(replays) * 1.5 + busiest
       }
-      result.append(([.window(pipeline: p, index: workload.busiest), .afterPlanning(pipeline: p)], busiest + after))
+      result.append((near.map { .window(pipeline: p, index: $0) } + [.afterPlanning(pipeline: p)], nearCost + after))
     }
     return result
   }
@@ -80,6 +86,9 @@ public enum NightShards {
     public var pipeline: String
     /// Windows planned independently (before the warm start), by index.
     public var plans: [Int: WindowPlan] = [:]
+    /// Runs of windows the shard warm-started as the day would (around the busiest window when its plan was not
+    /// proven), by index: the merge takes them as they are.
+    public var settled: [Int: WindowPlan] = [:]
     public var explanations: [Int: PlanExplanation] = [:]
     /// Replays by standard policy index.
     public var replays: [Int: ReplayResult] = [:]
@@ -162,10 +171,12 @@ public enum NightShards {
       planned.merge(plan(needed.filter { planned[$0] == nil }, model: model, workload: workload, options: options)) {
         a, _ in a
       }
-      for i in needed where !WindowPlanning.isFinal(planned[i]!) {
+      for i in needed where !WindowPlanning.isFinal(planned[i]!) && parts[p].settled[i] == nil {
         progress(
           "\(TerminalText.safe(model.name)): window \(i)'s plan is not proven; warm-starting it as the day would")
-        planned[i] = finalPlan(i, known: &planned, model: model, workload: workload, options: options)
+        let run = settle(i, known: &planned, model: model, workload: workload, options: options)
+        for (j, plan) in run { planned[j] = plan }
+        parts[p].settled.merge(run) { a, _ in a }
       }
       phase("planning")
       let busiest = planned[workload.busiest]!
@@ -212,12 +223,13 @@ public enum NightShards {
     return parts
   }
 
-  /// Window i's plan after the warm start, from its run of unproven neighbours (planned independently as needed,
-  /// into `known`) between final plans or the day's ends: that run evolves on its own, as on one machine.
-  static func finalPlan(
+  /// The plans after the warm start of window i's run: its unproven neighbours (planned independently as needed,
+  /// into `known`) up to final plans or the day's ends, which evolve on their own, as on one machine. By window,
+  /// the final plans at the ends included.
+  static func settle(
     _ i: Int, known: inout [Int: WindowPlan], model: PipelineModel, workload: CapacityAnalysis.Workload,
     options: CapacityAnalysis.Options
-  ) -> WindowPlan {
+  ) -> [Int: WindowPlan] {
     var low = i, high = i
     func extend(_ step: Int) {
       var j = (step < 0 ? low : high) + step
@@ -235,7 +247,7 @@ public enum NightShards {
     let settled = WindowPlanning.warmStart(
       range.map { known[$0]! }, model: model, trace: workload.trace, windows: range.map { workload.windows[$0] },
       seed: options.seed, budget: options.budget, busiest: .some(busiest), rounds: workload.windows.count)
-    return settled[i - low]
+    return Dictionary(uniqueKeysWithValues: zip(range, settled))
   }
 
   /// Windows planned independently (the busiest with its CG baselines), in parallel, by index.
@@ -250,6 +262,37 @@ public enum NightShards {
         seed: options.seed, budget: options.budget, baselines: i == workload.busiest)
     }
     return Dictionary(uniqueKeysWithValues: zip(windows, slots.values.map { $0! }))
+  }
+
+  /// The warm start of the day over independent plans, run by run: each run of windows that are not final (with
+  /// the final windows or day's ends around it) evolves on its own, so a run a shard settled is taken as it is and
+  /// the others are warm-started alone; the same plans as `WindowPlanning.warmStart` over the whole day.
+  static func warmStart(
+    _ independent: [WindowPlan], settled: [Int: WindowPlan], model: PipelineModel,
+    workload: CapacityAnalysis.Workload, options: CapacityAnalysis.Options
+  ) -> [WindowPlan] {
+    var plans = independent
+    var i = 0
+    while i < plans.count {
+      guard !WindowPlanning.isFinal(independent[i]) else {
+        i += 1
+        continue
+      }
+      var j = i
+      while j + 1 < plans.count, !WindowPlanning.isFinal(independent[j + 1]) { j += 1 }
+      if (i...j).allSatisfy({ settled[$0] != nil }) {
+        for k in i...j { plans[k] = settled[k]! }
+      } else {
+        let range = Array(max(0, i - 1)...min(plans.count - 1, j + 1))
+        let run = WindowPlanning.warmStart(
+          range.map { independent[$0] }, model: model, trace: workload.trace,
+          windows: range.map { workload.windows[$0] }, seed: options.seed, budget: options.budget,
+          busiest: .some(range.firstIndex(of: workload.busiest)), rounds: plans.count)
+        for (k, plan) in zip(range, run) where (i...j).contains(k) { plans[k] = plan }
+      }
+      i = j + 1
+    }
+    return plans
   }
 
   /// The pipelines' reports from every shard's part: the plans after the warm start, explanations again for
@@ -274,9 +317,8 @@ public enum NightShards {
         independent.append(plan)
       }
       let started = Date()
-      let plans = WindowPlanning.warmStart(
-        independent, model: model, trace: workload.trace, windows: workload.windows, seed: options.seed,
-        budget: options.budget)
+      let settled = mine.reduce(into: [Int: WindowPlan]()) { all, part in all.merge(part.settled) { a, _ in a } }
+      let plans = warmStart(independent, settled: settled, model: model, workload: workload, options: options)
       var explanations = workload.windows.indices.map { i in mine.lazy.compactMap({ $0.explanations[i] }).first }
       let changed = plans.indices.filter { plans[$0] != independent[$0] }
       let again = CapacityAnalysis.explain(
