@@ -21,6 +21,10 @@ extension InferLineCommand {
         is the fleet's: its totals (per day and month, by hardware type, against each baseline) on the first \
         page and each pipeline's full report in a folder of its own. Queries of pipelines no file names are \
         counted and shown, not planned.
+
+        On a cluster: --shard K/N does shard K's share of the work and writes OUT/part.json; --merge with every \
+        shard's part writes the report, equal to one machine's but for timings (see Cluster/ for Kubernetes and \
+        Ray).
         """)
 
     @Argument(help: "Query logs: CSV, TSV or JSON Lines, each optionally gzip-compressed.")
