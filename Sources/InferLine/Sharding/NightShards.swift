@@ -180,38 +180,40 @@ public enum NightShards {
       }
       phase("planning")
       let busiest = planned[workload.busiest]!
-      parts[p].basedOn = busiest.recommended?.configuration
-      guard let recommended = busiest.recommended?.configuration else { continue }
-      // The replays (one simulation each) all at once, beside the budget.
-      let policies = CapacityAnalysis.standardPolicies
+      let recommended = busiest.recommended?.configuration
+      parts[p].basedOn = recommended
+      // The replays (one simulation each) and the baselines' all at once, beside the budget (which runs without a
+      // plan too, as on one machine).
+      let policies = recommended == nil ? [] : CapacityAnalysis.standardPolicies
+      let jobs = policies.count + (recommended == nil ? 0 : 1) + 1
       let slots = ResultSlots<Result<ReplayResult, any Error>>(count: policies.count)
       let baselineSlot = ResultSlots<Result<[ReplayResult], any Error>>(count: 1)
       let budgetSlot = ResultSlots<([FrontierPoint], [CapacityReport.GrowthScenario], EscalationSweep?)>(count: 1)
-      DispatchQueue.concurrentPerform(iterations: policies.count + 2) { j in
-        switch j {
-        case policies.count:
-          baselineSlot[0] = Result {
-            try CapacityAnalysis.baselineReplays(model: model, workload: workload, busiest: busiest, seed: options.seed)
-          }
-        case policies.count + 1:
+      DispatchQueue.concurrentPerform(iterations: jobs) { j in
+        if j == jobs - 1 {
           let (frontier, growth) = CapacityAnalysis.budget(
             model: model, workload: workload, options: options, recommended: recommended)
           budgetSlot[0] = (
             frontier, growth, CapacityAnalysis.escalation(model: model, workload: workload, options: options)
           )
-        default:
+        } else if j == policies.count {
+          baselineSlot[0] = Result {
+            try CapacityAnalysis.baselineReplays(model: model, workload: workload, busiest: busiest, seed: options.seed)
+          }
+        } else {
           slots[j] = Result {
             try CapacityAnalysis.replays(
-              model: model, workload: workload, configuration: recommended, policies: [policies[j]],
+              model: model, workload: workload, configuration: recommended!, policies: [policies[j]],
               seed: options.seed)[0]
           }
         }
       }
-      parts[p].baselineReplays = try baselineSlot[0]!.get()
+      if recommended != nil { parts[p].baselineReplays = try baselineSlot[0]!.get() }
       for k in policies.indices { parts[p].replays[k] = try slots[k]!.get() }
       phase("replay")
       (parts[p].frontier, parts[p].growth, parts[p].escalation) = budgetSlot[0]!
       parts[p].budgetDone = true
+      guard recommended != nil else { continue }
       if !options.whatIfs.isEmpty {
         parts[p].whatIfs = try ServingWhatIfs.run(
           options.whatIfs, model: model, workload: workload, plan: { planned[$0]! },
@@ -337,7 +339,12 @@ public enum NightShards {
       var baselineReplays: [ReplayResult] = []
       var frontier: [FrontierPoint] = [], growth: [CapacityReport.GrowthScenario] = []
       var escalation: EscalationSweep? = nil
-      var whatIfs: [WhatIf]? = nil
+      // Without a plan one machine runs no replay and finds no what-if to run.
+      var whatIfs: [WhatIf]? = options.whatIfs.isEmpty ? nil : []
+      guard let budget = mine.first(where: \.budgetDone) else { throw missing("the budget") }
+      frontier = budget.frontier ?? []
+      growth = budget.growth ?? []
+      escalation = budget.escalation
       if recommended != nil {
         for k in CapacityAnalysis.standardPolicies.indices {
           guard let r = mine.lazy.compactMap({ $0.replays[k] }).first else {
@@ -347,10 +354,6 @@ public enum NightShards {
         }
         guard let b = mine.lazy.compactMap(\.baselineReplays).first else { throw missing("the baselines' replays") }
         baselineReplays = b
-        guard let budget = mine.first(where: \.budgetDone) else { throw missing("the budget") }
-        frontier = budget.frontier ?? []
-        growth = budget.growth ?? []
-        escalation = budget.escalation
         if !options.whatIfs.isEmpty {
           guard let w = mine.lazy.compactMap(\.whatIfs).first else { throw missing("the what-ifs") }
           whatIfs = w
