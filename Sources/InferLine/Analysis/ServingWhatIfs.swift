@@ -101,6 +101,14 @@ public enum ServingWhatIfs {
       coldStarts: r.overflow?.coldStarts)
   }
 
+  /// A price as a plain decimal (0.0000166667, not 1.66667e-05): at most 10 decimals, trailing zeros dropped.
+  static func dollars(_ v: Double) -> String {
+    var text = String(format: "%.10f", v)
+    while text.hasSuffix("0") { text.removeLast() }
+    if text.hasSuffix(".") { text.removeLast() }
+    return text
+  }
+
   /// Replays run in parallel, in the order given.
   static func replays(
     _ runs: [(configuration: PipelineConfiguration, policy: ScalingPolicy, conditions: ReplayConditions)],
@@ -167,13 +175,13 @@ public enum ServingWhatIfs {
     }
     let sample = model.serverlessOverflow(tier, configuration: recommended)
     let without = zip(model.stages, sample).filter { $1 == nil }.map(\.0.name)
-    let wait = sample.compactMap { $0?.maximumWait }.first.map { DurationText.describe(nanoseconds: $0) } ?? "n/a"
+    let wait = sample.compactMap { $0?.maximumWait }.first.map { String(format: "%.1f ms", Double($0) / 1e6) } ?? "n/a"
     return WhatIf(
       title: "serverless overflow on \(tier.type) (MArk)",
       assumption:
-        "A query goes to \(tier.type) instead of its stage's queue when every replica is busy and its estimated wait is over \(wait) (the SLO's slack over the plan's longest path, shared equally by its stages), while fewer than \(tier.concurrencyLimit) invocations of the stage run. An invocation serves one query at the stage model's \(tier.runsAs) batch-1 latency, plus \(String(format: "%g", tier.coldStartSeconds)) s when no instance has been idle for less than \(String(format: "%g", tier.keepWarmSeconds)) s; it costs $\(String(format: "%g", tier.pricePerRequest)) plus $\(String(format: "%g", tier.pricePerGBSecond)) per GB-second at \(String(format: "%g", tier.memoryGB)) GB."
+        "A query goes to \(tier.type) instead of its stage's queue when every replica is busy and its estimated wait is over \(wait) (the SLO's slack over the plan's longest path, shared equally by its stages), while fewer than \(tier.concurrencyLimit) invocations of the stage run. An invocation serves one query at the stage model's \(tier.runsAs) batch-1 latency, plus \(String(format: "%g", tier.coldStartSeconds)) s when no instance has been idle for less than \(String(format: "%g", tier.keepWarmSeconds)) s; it costs $\(dollars(tier.pricePerRequest)) plus $\(dollars(tier.pricePerGBSecond)) per GB-second at \(String(format: "%g", tier.memoryGB)) GB."
         + (tier.provisionedConcurrency > 0
-          ? " \(tier.provisionedConcurrency) instances per stage are kept warm all day (provisioned concurrency) at $\(String(format: "%g", tier.pricePerProvisionedGBSecond)) per GB-second."
+          ? " \(tier.provisionedConcurrency) instances per stage are kept warm all day (provisioned concurrency) at $\(dollars(tier.pricePerProvisionedGBSecond)) per GB-second."
           : "")
         + (without.isEmpty ? "" : " Not overflowed (no \(tier.runsAs) profile): \(without.joined(separator: ", ")).")
         + (cases.count > 4 ? " The median-hour plan is the plan of the window with the median number of queries." : ""),

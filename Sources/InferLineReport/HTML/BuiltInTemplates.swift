@@ -126,8 +126,8 @@ enum BuiltInTemplates {
 {{/points}}</tbody></table></div>{{/escalation}}
 {{#whatIfs}}<h3>What-if: {{title}}</h3>
 <p>{{assumption}}</p>
-<div class="table"><table><thead><tr><th>case</th><th>cost</th><th>over the SLO</th><th>P{{percentile}}</th><th>serverless queries</th><th>cold starts</th><th>plan; note</th></tr></thead><tbody>
-{{#rows}}<tr><td>{{name}}</td><td class="n">{{cost}}</td><td class="n">{{misses}}</td><td class="n">{{latency}}</td><td class="n">{{overflow}}</td><td class="n">{{coldStarts}}</td><td>{{plan}}</td></tr>
+<div class="table"><table><thead><tr><th>case</th><th>cost</th><th>over the SLO</th><th>P{{percentile}}</th>{{#serverless}}<th>serverless queries</th><th>cold starts</th>{{/serverless}}<th>plan; note</th></tr></thead><tbody>
+{{#rows}}<tr><td>{{name}}</td><td class="n">{{cost}}</td><td class="n">{{misses}}</td><td class="n">{{latency}}</td>{{#serverless}}<td class="n">{{overflow}}</td><td class="n">{{coldStarts}}</td>{{/serverless}}<td>{{plan}}</td></tr>
 {{/rows}}</tbody></table></div>{{/whatIfs}}
 </section>
 

@@ -310,6 +310,8 @@ public enum ReportWriter {
       context["whatIfs"] = whatIfs.map { w -> [String: Any] in
         [
           "title": w.title, "assumption": w.assumption,
+          // The serverless columns only where some row has a serverless tier.
+          "serverless": w.rows.contains { $0.overflowQueries != nil },
           "rows": w.rows.map { row -> [String: Any] in
             [
               "name": row.name, "cost": whatIfCost(row), "misses": row.missRate.map(percent) ?? "",
