@@ -247,12 +247,12 @@ extension InferLineCommand {
         progress(0, "merging \(parts.count) parts")
         (reports, unplanned) = try reportingInputErrors {
           let read = Date()
-          let (set, workloads) = try ShardParts.read(logs: logs, models: models, options: options)
+          let (set, workloads, unplanned) = try ShardParts.read(logs: logs, models: models, options: options)
           let ingest = Date().timeIntervalSince(read)
           var merged = try NightShards.merge(
             models: models, workloads: workloads, ingestion: set.reports, options: options, parts: parts)
           for i in merged.indices { merged[i].timings["ingest (merge)"] = ingest / Double(merged.count) }
-          return (merged, ShardParts.unplanned(set, models: models, fleet: fleet))
+          return (merged, unplanned)
         }
       } else if fleet {
         let result = try reportingInputErrors {
@@ -376,7 +376,7 @@ extension InferLineCommand.Report {
     inputs: [CapacityReport.InputFile]
   ) throws {
     let started = Date(), cpuStarted = ShardParts.cpuSeconds()
-    let (set, workloads) = try reportingInputErrors {
+    let (set, workloads, _) = try reportingInputErrors {
       try ShardParts.read(logs: logs, models: models, options: options)
     }
     noteIngestion(set.reports)

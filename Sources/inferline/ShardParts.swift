@@ -89,22 +89,20 @@ enum ShardParts {
     }
   }
 
-  /// The logs read once and each pipeline's workload.
+  /// The logs read once, each pipeline's workload, and for a fleet the queries of pipelines no model names (the
+  /// checks `CapacityAnalysis.runFleet` makes).
   static func read(
     logs: [String], models: [PipelineModel], options: CapacityAnalysis.Options
-  ) throws -> (QueryLogSet, [CapacityAnalysis.Workload]) {
-    if models.count > 1 { try CapacityAnalysis.checkFleet(names: models.map(\.name)) }
+  ) throws -> (set: QueryLogSet, workloads: [CapacityAnalysis.Workload], unplanned: [String: Int]) {
+    let fleet = models.count > 1
+    if fleet { try CapacityAnalysis.checkFleet(names: models.map(\.name)) }
     let set = try QueryLogSet.read(paths: logs, options: options.log)
-    if models.count > 1 { _ = try CapacityAnalysis.unplannedQueries(set, names: models.map(\.name)) }
+    let unplanned = fleet ? try CapacityAnalysis.unplannedQueries(set, names: models.map(\.name)) : [:]
     let workloads = try models.map { model in
       try CapacityAnalysis.Workload(
         trace: try set.trace(for: model.inputs.pipeline), windowLength: options.windowLength)
     }
-    return (set, workloads)
-  }
-
-  static func unplanned(_ set: QueryLogSet, models: [PipelineModel], fleet: Bool) -> [String: Int] {
-    fleet ? ((try? CapacityAnalysis.unplannedQueries(set, names: models.map(\.name))) ?? [:]) : [:]
+    return (set, workloads, unplanned)
   }
 
   /// Writes `folder/part.json` through a temporary file renamed into place.

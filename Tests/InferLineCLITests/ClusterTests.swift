@@ -29,29 +29,13 @@ extension CommandLineTests {
     return data
   }
 
-  /// Runs a command line through /bin/sh with extra environment.
+  /// Runs a command line through /bin/sh with extra environment, the inferline binary first on the PATH.
   func shell(_ script: String, environment: [String: String] = [:]) throws -> Run {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/sh")
-    process.arguments = ["-c", script]
-    let binDir = Self.binary.deletingLastPathComponent().path
-    var env = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-    env["PATH"] = binDir + ":" + (env["PATH"] ?? "/usr/bin:/bin")
-    process.environment = env
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    let errData = LockedData()
-    let reader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
-    reader.start()
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    while !errData.done { usleep(1000) }
-    return Run(
-      status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-      stderr: String(decoding: errData.value, as: UTF8.self))
+    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+    return try launch(
+      URL(fileURLWithPath: "/bin/sh"), ["-c", script],
+      environment: environment.merging(["PATH": Self.binary.deletingLastPathComponent().path + ":" + path]) { a, _ in a
+      })
   }
 
   /// The single-machine report of the same inputs, for comparison.

@@ -20,11 +20,20 @@ import Testing
   }
 
   func run(_ arguments: [String], input: String? = nil) throws -> Run {
-    let process = Process()
-    process.executableURL = Self.binary
-    process.arguments = arguments
     // Help text wraps at the terminal's width: the same 80 columns everywhere, so golden files hold.
-    process.environment = ProcessInfo.processInfo.environment.merging(["COLUMNS": "80"]) { _, new in new }
+    try launch(Self.binary, arguments, input: input, environment: ["COLUMNS": "80"])
+  }
+
+  /// Runs a program to the end with extra environment, and its stdout, stderr and exit status.
+  func launch(
+    _ executable: URL, _ arguments: [String], input: String? = nil, environment: [String: String]
+  ) throws
+    -> Run
+  {
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
     let out = Pipe(), err = Pipe()
     if let input {
       let pipe = Pipe()

@@ -219,7 +219,7 @@ public enum CapacityAnalysis {
 
   /// What the analysis computed for one pipeline: everything `assemble` turns into a report (a sharded run's
   /// parts carry pieces of it).
-  public struct Results: Sendable, Codable {
+  public struct Results: Sendable {
     public var plans: [WindowPlan]
     public var explanations: [PlanExplanation?]
     public var replays: [ReplayResult]

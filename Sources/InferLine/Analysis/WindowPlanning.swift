@@ -99,18 +99,31 @@ public enum WindowPlanning {
     model: PipelineModel, trace: ArrivalTrace, windows: [WorkloadWindow], seed: UInt64, budget: SearchBudget,
     allBaselines: Bool = false, progress: @escaping @Sendable (Int) -> Void = { _ in }
   ) -> [WindowPlan] {
-    let slots = ResultSlots<WindowPlan>(count: windows.count)
+    let independent = planIndependently(
+      Array(windows.indices), model: model, trace: trace, windows: windows, seed: seed, budget: budget,
+      allBaselines: allBaselines, progress: progress)
+    return warmStart(
+      independent, model: model, trace: trace, windows: windows, seed: seed, budget: budget,
+      allBaselines: allBaselines)
+  }
+
+  /// `planAll`'s first step for some of the windows (`indices` into `windows`): each planned on its own, in
+  /// parallel, the day's busiest window with its CG baselines. The plans in the order of `indices`.
+  public static func planIndependently(
+    _ indices: [Int], model: PipelineModel, trace: ArrivalTrace, windows: [WorkloadWindow], seed: UInt64,
+    budget: SearchBudget, allBaselines: Bool = false, progress: @escaping @Sendable (Int) -> Void = { _ in }
+  ) -> [WindowPlan] {
+    let slots = ResultSlots<WindowPlan>(count: indices.count)
     let done = SharedCounter()
     let busiest = busiest(windows)
-    DispatchQueue.concurrentPerform(iterations: windows.count) { i in
-      slots[i] = plan(
+    DispatchQueue.concurrentPerform(iterations: indices.count) { j in
+      let i = indices[j]
+      slots[j] = plan(
         model: model, window: windows[i], arrivals: windows[i].relativeArrivals(in: trace), seed: seed, budget: budget,
         baselines: allBaselines || i == busiest)
       progress(done.increment())
     }
-    return warmStart(
-      slots.values.map { $0! }, model: model, trace: trace, windows: windows, seed: seed, budget: budget,
-      allBaselines: allBaselines)
+    return slots.values.map { $0! }
   }
 
   /// Whether a window's plan is final after the independent pass: the warm start only searches again windows

@@ -903,8 +903,14 @@ struct SimulationState: ~Copyable {
     let full = latency[latencyStart[s] + b - 1]
     let wait = Int64(queued / (max(1, replicas) * b) + 1) * full
     guard wait > tier.maximumWait else { return false }
-    let warm = !provisionedIdle[s].isEmpty || (warmInstances[s].last.map { t - $0.since <= tier.keepWarm } ?? false)
-    return tier.latency + (warm ? 0 : tier.coldStart) < wait + full
+    return tier.latency + (hasWarmInstance(stage: s, tier: tier, at: t) ? 0 : tier.coldStart) < wait + full
+  }
+
+  /// Whether stage s's tier has an instance that serves without a cold start at t: an idle provisioned one, or the
+  /// most recently idle one within the keep-warm time (the others went idle earlier still).
+  @inline(__always)
+  func hasWarmInstance(stage s: Int, tier: ServerlessOverflow, at t: Int64) -> Bool {
+    !provisionedIdle[s].isEmpty || (warmInstances[s].last.map { t - $0.since <= tier.keepWarm } ?? false)
   }
 
   /// Serves one query alone on stage s's serverless tier: on an idle provisioned instance, else the most recently
@@ -912,15 +918,11 @@ struct SimulationState: ~Copyable {
   /// start.
   mutating func serveOnServerless(query q: Int, stage s: Int, at t: Int64) {
     let tier = overflow[s]!
-    var instance: Int? = provisionedIdle[s].popLast()
-    if instance == nil, let last = warmInstances[s].last {
-      if t - last.since <= tier.keepWarm {
-        warmInstances[s].removeLast()
-        instance = last.id
-      } else {  // the rest went idle earlier still: all cold
-        spareInstances[s] += warmInstances[s].map(\.id)
-        warmInstances[s].removeAll()
-      }
+    let warm = hasWarmInstance(stage: s, tier: tier, at: t)
+    var instance: Int? = provisionedIdle[s].popLast() ?? (warm ? warmInstances[s].removeLast().id : nil)
+    if !warm {  // every idle instance went idle longer ago than the keep-warm time: all cold
+      spareInstances[s] += warmInstances[s].map(\.id)
+      warmInstances[s].removeAll()
     }
     var duration = tier.latency
     if instance == nil {
@@ -944,15 +946,8 @@ struct SimulationState: ~Copyable {
 /// A standard normal number drawn from a seed and a key alone (SplitMix64 then Box-Muller), so that a query's
 /// draw does not depend on when it is made.
 enum HashedNormal {
-  @inline(__always)
-  static func mix(_ x: UInt64) -> UInt64 {
-    var z = x &+ 0x9E37_79B9_7F4A_7C15
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-
   static func value(seed: UInt64, key: UInt64) -> Double {
+    let mix = SeededGenerator.splitMix64
     let a = mix(seed ^ mix(key)), b = mix(a)
     let u1 = (Double(a >> 11) + 0.5) / 9_007_199_254_740_992.0, u2 = Double(b >> 11) / 9_007_199_254_740_992.0
     return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)

@@ -15,20 +15,13 @@ public enum NightShards {
   /// One unit of work, of the pipeline at `pipeline` (its index among the report's pipelines): a window to plan
   /// (with its explanation), or everything that starts from the busiest window's plan (the replays, the static
   /// baselines, the budget and the what-ifs), which needs that plan and so goes with the busiest window.
-  public enum Unit: Hashable, Sendable, Codable, CustomStringConvertible {
+  public enum Unit: Hashable, Sendable, Codable {
     case window(pipeline: Int, index: Int)
     case afterPlanning(pipeline: Int)
 
     public var pipeline: Int {
       switch self {
       case .window(let p, _), .afterPlanning(let p): p
-      }
-    }
-
-    public var description: String {
-      switch self {
-      case .window(let p, let i): "pipeline \(p) window \(i)"
-      case .afterPlanning(let p): "pipeline \(p) replays, baselines, budget and what-ifs"
       }
     }
   }
@@ -93,10 +86,9 @@ public enum NightShards {
     /// Replays by standard policy index.
     public var replays: [Int: ReplayResult] = [:]
     public var baselineReplays: [ReplayResult]? = nil
+    /// The budget, when this part did it (its cascade sweep may be nil: not asked for, or no such edge).
     public var frontier: [FrontierPoint]? = nil
     public var growth: [CapacityReport.GrowthScenario]? = nil
-    /// Whether the budget unit is here (its cascade sweep may be nil: not asked for, or no such edge).
-    public var budgetDone = false
     public var escalation: EscalationSweep? = nil
     public var whatIfs: [WhatIf]? = nil
     /// The busiest window's plan the replays, baselines, budget and what-ifs started from (the merge checks it).
@@ -212,7 +204,6 @@ public enum NightShards {
       for k in policies.indices { parts[p].replays[k] = try slots[k]!.get() }
       phase("replay")
       (parts[p].frontier, parts[p].growth, parts[p].escalation) = budgetSlot[0]!
-      parts[p].budgetDone = true
       guard recommended != nil else { continue }
       if !options.whatIfs.isEmpty {
         parts[p].whatIfs = try ServingWhatIfs.run(
@@ -252,18 +243,14 @@ public enum NightShards {
     return Dictionary(uniqueKeysWithValues: zip(range, settled))
   }
 
-  /// Windows planned independently (the busiest with its CG baselines), in parallel, by index.
+  /// Windows planned independently (`WindowPlanning.planIndependently`), by index.
   static func plan(
     _ windows: [Int], model: PipelineModel, workload: CapacityAnalysis.Workload, options: CapacityAnalysis.Options
   ) -> [Int: WindowPlan] {
-    let slots = ResultSlots<WindowPlan>(count: windows.count)
-    DispatchQueue.concurrentPerform(iterations: windows.count) { j in
-      let i = windows[j]
-      slots[j] = WindowPlanning.plan(
-        model: model, window: workload.windows[i], arrivals: workload.windows[i].relativeArrivals(in: workload.trace),
-        seed: options.seed, budget: options.budget, baselines: i == workload.busiest)
-    }
-    return Dictionary(uniqueKeysWithValues: zip(windows, slots.values.map { $0! }))
+    let plans = WindowPlanning.planIndependently(
+      windows, model: model, trace: workload.trace, windows: workload.windows, seed: options.seed,
+      budget: options.budget)
+    return Dictionary(uniqueKeysWithValues: zip(windows, plans))
   }
 
   /// The warm start of the day over independent plans, run by run: each run of windows that are not final (with
@@ -337,14 +324,9 @@ public enum NightShards {
       }
       var replays: [ReplayResult] = []
       var baselineReplays: [ReplayResult] = []
-      var frontier: [FrontierPoint] = [], growth: [CapacityReport.GrowthScenario] = []
-      var escalation: EscalationSweep? = nil
       // Without a plan one machine runs no replay and finds no what-if to run.
       var whatIfs: [WhatIf]? = options.whatIfs.isEmpty ? nil : []
-      guard let budget = mine.first(where: \.budgetDone) else { throw missing("the budget") }
-      frontier = budget.frontier ?? []
-      growth = budget.growth ?? []
-      escalation = budget.escalation
+      guard let budget = mine.first(where: { $0.frontier != nil }) else { throw missing("the budget") }
       if recommended != nil {
         for k in CapacityAnalysis.standardPolicies.indices {
           guard let r = mine.lazy.compactMap({ $0.replays[k] }).first else {
@@ -363,7 +345,8 @@ public enum NightShards {
         model: model, options: options, workload: workload, ingestion: ingestion,
         results: .init(
           plans: plans, explanations: explanations, replays: replays, baselineReplays: baselineReplays,
-          frontier: frontier, growth: growth, escalation: escalation, whatIfs: whatIfs),
+          frontier: budget.frontier ?? [], growth: budget.growth ?? [], escalation: budget.escalation,
+          whatIfs: whatIfs),
         timings: timings)
     }
   }

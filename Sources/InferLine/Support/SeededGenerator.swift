@@ -8,18 +8,21 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
   private var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
 
   public init(seed: UInt64) {
-    var x = seed
-    func splitMix() -> UInt64 {
-      x &+= 0x9E37_79B9_7F4A_7C15
-      var z = x
-      z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-      z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-      return z ^ (z >> 31)
-    }
-    s0 = splitMix()
-    s1 = splitMix()
-    s2 = splitMix()
-    s3 = splitMix()
+    let step: UInt64 = 0x9E37_79B9_7F4A_7C15
+    s0 = Self.splitMix64(seed)
+    s1 = Self.splitMix64(seed &+ step)
+    s2 = Self.splitMix64(seed &+ 2 &* step)
+    s3 = Self.splitMix64(seed &+ 3 &* step)
+  }
+
+  /// SplitMix64's output for state `x` (the state advanced by the golden-ratio step, then mixed): the seeding
+  /// function, and a hash of a key for draws that must not depend on their order. - Complexity: O(1).
+  @inline(__always)
+  static func splitMix64(_ x: UInt64) -> UInt64 {
+    var z = x &+ 0x9E37_79B9_7F4A_7C15
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
   }
 
   @inlinable @inline(__always)

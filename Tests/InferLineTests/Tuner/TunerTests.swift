@@ -37,6 +37,17 @@ struct OneStage {
     return (0..<count).map { origin + Int64($0) * gap }
   }
 
+  /// A ramp from 100 to 400 q/s in 30 s steps from 120 s to 720 s, held to 900 s, and the 100 q/s trace it was
+  /// planned on (10 minutes).
+  func ramp() -> (planning: [Int64], day: [Int64]) {
+    var day = poisson(100, 0, 120, seed: 32)
+    for k in 0..<20 {
+      day += poisson(100 + 15 * Double(k + 1), 120 + 30 * Double(k), 150 + 30 * Double(k), seed: 40 + UInt64(k))
+    }
+    day += poisson(400, 720, 900, seed: 61)
+    return (poisson(100, 0, 600, seed: 31), day.sorted())
+  }
+
   /// Poisson at `rate` for `from..<to` seconds.
   func poisson(_ rate: Double, _ from: Double, _ to: Double, seed: UInt64) -> [Int64] {
     TraceGenerator.arrivals(.poisson(rate: rate), duration: to - from, start: Int64(from * 1e9), seed: seed)
@@ -176,13 +187,7 @@ struct OneStage {
   /// delay ahead and reaches the ramp's end count before the reactive paper rule does, with no more misses.
   @Test func aRampIsProvisionedAheadOfItself() throws {
     let stage = OneStage(provisioningDelay: 60)
-    let planning = poisson(100, 0, 600, seed: 31)
-    var day = poisson(100, 0, 120, seed: 32)
-    for k in 0..<20 {  // 100 -> 400 q/s in 30 s steps from 120 s to 720 s
-      day += poisson(100 + 15 * Double(k + 1), 120 + 30 * Double(k), 150 + 30 * Double(k), seed: 40 + UInt64(k))
-    }
-    day += poisson(400, 720, 900, seed: 61)
-    day.sort()
+    let (planning, day) = ramp()
     let predictive = try course(
       .predictive(PredictiveScaler()), day: day, planning: planning, replicas: 2, stage: stage)
     let reactive = try course(.inferline(Self.paperRule), day: day, planning: planning, replicas: 2, stage: stage)
@@ -431,13 +436,7 @@ struct OneStage {
   @Test func preWarmingDecidesAheadAndServesWarm() throws {
     let stage = OneStage(provisioningDelay: 60)
     let model = PipelineModel(stage.inputs)
-    let planning = poisson(100, 0, 600, seed: 31)
-    var day = poisson(100, 0, 120, seed: 32)
-    for k in 0..<20 {  // 100 -> 400 q/s in 30 s steps from 120 s to 720 s
-      day += poisson(100 + 15 * Double(k + 1), 120 + 30 * Double(k), 150 + 30 * Double(k), seed: 40 + UInt64(k))
-    }
-    day += poisson(400, 720, 900, seed: 61)
-    day.sort()
+    let (planning, day) = ramp()
     let config = PipelineConfiguration(stages: [.init(hardware: "G", batchSize: 1, replicas: 2)])
     let cold = ReplayConditions(coldStart: ColdStart(batches: 200, slowdown: 3))
     var prewarming = InferLineTuner()
