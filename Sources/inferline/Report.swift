@@ -140,9 +140,15 @@ extension InferLineCommand {
     /// Reads the parts, checks they are one complete, consistent set, and runs the report they were cut from with
     /// this command's --out (and presentation options).
     func runMerge() throws {
-      guard logs.isEmpty, pipeline.isEmpty, hardware.isEmpty, profiles.isEmpty, shard == nil else {
+      // Anything that decides the analysis comes from the parts: say so rather than ignore it.
+      var given = Self.recorded(Array(CommandLine.arguments.dropFirst(2)))
+      if let m = given.firstIndex(of: "--merge") {
+        let values = given[(m + 1)...].prefix { !$0.hasPrefix("-") }.count
+        given.removeSubrange(m...(m + values))
+      }
+      guard given.isEmpty, logs.isEmpty, pipeline.isEmpty, hardware.isEmpty, profiles.isEmpty, shard == nil else {
         throw ValidationError(
-          "--merge takes its inputs and options from the parts: give only --merge, --out, --templates, --previous, --quiet and --timings"
+          "--merge takes its inputs and options from the parts: give only --merge, --out, --templates, --previous, --quiet and --timings (drop: \(TerminalText.safe(given.joined(separator: " "))))"
         )
       }
       let parts = try reportingInputErrors { try ShardParts.load(merge) }

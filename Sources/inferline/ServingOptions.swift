@@ -86,6 +86,11 @@ struct ServingOptions: ParsableArguments {
   /// The report's what-ifs.
   func request(_ model: PipelineModel) throws -> ServingWhatIfs.Request {
     try checkPrewarm()
+    if prewarm != nil && coldStart == nil {
+      throw ValidationError(
+        "--prewarm is the look-ahead of the cold-start what-if's pre-warming tuner: give --cold-start too (replay takes --prewarm alone)"
+      )
+    }
     var request = ServingWhatIfs.Request()
     request.overflow = try tier(model)
     request.coldStart = try coldStartModel()

@@ -94,6 +94,8 @@ extension CommandLineTests {
     let changed = try run(["report", "--merge"] + p + ["--out", path("never")])
     #expect(changed.status == 65 && changed.stderr.contains("changed since the shards read it"), "\(changed.stderr)")
     #expect(!FileManager.default.fileExists(atPath: path("never")))
+    let reseeded = try run(["report", "--merge"] + p + ["--seed", "2", "--out", path("never")])
+    #expect(reseeded.status == 64 && reseeded.stderr.contains("(drop: --seed 2)"), "\(reseeded.stderr)")
     let bad = try run(single + ["--shard", "3/3", "--out", path("never")])
     #expect(bad.status == 64 && bad.stderr.contains("--shard must be K/N"))
   }

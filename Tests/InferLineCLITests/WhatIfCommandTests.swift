@@ -76,6 +76,8 @@ extension CommandLineTests {
     #expect(cold.status == 64 && cold.stderr.contains("--cold-start must be BATCHES:SLOWDOWN"), "\(cold.stderr)")
     let spread = try run(common + ["--correlated-service", "5:2"])
     #expect(spread.status == 64 && spread.stderr.contains("--correlated-service must be SIGMA:CORRELATION"))
+    let alone = try run(common + ["--prewarm", "30"])
+    #expect(alone.status == 64 && alone.stderr.contains("give --cold-start too"), "\(alone.stderr)")
     #expect(!FileManager.default.fileExists(atPath: path("never")))
   }
 
