@@ -503,6 +503,81 @@ func plannerPartsBenchmark(rate: Double) {
   }
 }
 
+/// On-off traffic (issue 26's acceptance): seeded Markov-modulated on-off logs through three pipelines at 15-minute
+/// and 1-hour windows. Side by side in one run: the InferLine tuner as the paper scales down (a hold of the
+/// provisioning delay), the tuner with the burst-recurrence scale-down, the static busiest-window plan, and the
+/// recommendation among the tuner, static, predictive scaling and the per-window schedule.
+func onOffBenchmark(hours: Double) {
+  struct Case { var name: String; var process: ArrivalProcess.OnOff }
+  let cases = [
+    Case(name: "20 q/s bursts of 6 s, gaps of 40 s", process: .init(onRate: 20, meanOn: 6, meanOff: 40)),
+    Case(name: "30 q/s bursts of 5 s, gaps of 30 s", process: .init(onRate: 30, meanOn: 5, meanOff: 30)),
+    Case(
+      name: "80 q/s bursts of 10 s, gaps of 2 min, 0.5 q/s between",
+      process: .init(onRate: 80, offRate: 0.5, meanOn: 10, meanOff: 120)),
+    Case(
+      name: "40 q/s bursts of 20 s, gaps of 4 min, 1 q/s between",
+      process: .init(onRate: 40, offRate: 1, meanOn: 20, meanOff: 240)),
+  ]
+  print(String(format: "on-off logs of %g h, seed 5; misses are shares of queries over the P99 SLO, bad minutes those above 1%%", hours))
+  var worst = (tuner: 0.0, recommended: 0.0, tunerMinutes: 0.0, recommendedMinutes: 0.0)
+  for c in cases {
+    let arrivals = TraceGenerator.arrivals(
+      .onOff(c.process), duration: hours * 3600, start: 1_795_824_000_000_000_000, seed: 5)
+    let gaps = zip(arrivals.dropFirst(), arrivals).map { Double($0 - $1) }
+    let mean = gaps.reduce(0, +) / Double(gaps.count)
+    let cv = (gaps.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(gaps.count)).squareRoot() / mean
+    print(String(format: "%@: %d queries, mean %.2f q/s, gap CV %.1f", c.name, arrivals.count, Double(arrivals.count) / hours / 3600, cv))
+    let trace = ArrivalTrace(arrivals: arrivals)
+    for name in ["image-processing", "video-monitoring", "social-media"] {
+      let model = PipelineModel(
+        try! PlanningInputs.load(
+          pipeline: "SampleTraces/pipelines/\(name).yaml", hardware: "SampleTraces/hardware/aws-2026.yaml",
+          profiles: "SampleTraces/profiles/profiles-2026.csv"))
+      for window: Int64 in [900_000_000_000, 3_600_000_000_000] {
+        let workload = try! CapacityAnalysis.Workload(trace: trace, windowLength: window)
+        let plans = WindowPlanning.planAll(
+          model: model, trace: trace, windows: workload.windows, seed: 1, budget: .standard)
+        guard let busiest = plans[workload.busiest].recommended?.configuration else {
+          print("  \(name), \(window / 60_000_000_000) min windows: the busiest window has no plan")
+          continue
+        }
+        var paper = InferLineTuner()
+        paper.longestQuietGap = 0
+        let policies: [ScalingPolicy] = [.inferline(paper), .inferline(InferLineTuner()), .fixed, .predictive(PredictiveScaler())]
+        var replays = try! CapacityAnalysis.replays(
+          model: model, workload: workload, configuration: busiest, policies: policies, seed: 1)
+        replays[0].policy = "paper tuner"
+        if let schedule = try! CapacityAnalysis.scheduleReplay(model: model, workload: workload, plans: plans, seed: 1) {
+          replays.append(schedule)
+        }
+        let rec = Recommendation.choose(replays: Array(replays.dropFirst()), percentile: model.inputs.pipeline.slo.percentile)!
+        func badMinutes(_ r: ReplayResult) -> Double {
+          Double(r.missRatePerMinute.filter { $0 > 0.01 }.count) / Double(max(1, r.missRatePerMinute.count)) * 100
+        }
+        func cell(_ r: ReplayResult) -> String {
+          String(format: "$%6.2f %6.2f%% (%4.1f%% min)", r.cost, r.missRate * 100, badMinutes(r))
+        }
+        let chosen = replays.first { $0.policy == rec.policy }!
+        let tuner = replays[1], fixed = replays[2]
+        worst.tuner = max(worst.tuner, tuner.missRate)
+        worst.tunerMinutes = max(worst.tunerMinutes, badMinutes(tuner))
+        worst.recommended = max(worst.recommended, chosen.missRate)
+        worst.recommendedMinutes = max(worst.recommendedMinutes, badMinutes(chosen))
+        print(
+          String(
+            format: "  %-16@ %3d min  paper tuner %@ | tuner %@ | static %@ | tuner/static cost %.3f | recommended %@ %@",
+            name, Int(window / 60_000_000_000), cell(replays[0]), cell(tuner), cell(fixed), tuner.cost / fixed.cost,
+            rec.policy, cell(chosen)))
+      }
+    }
+  }
+  print(
+    String(
+      format: "worst: tuner %.3f%% of queries, %.2f%% of minutes; recommended %.3f%% of queries, %.2f%% of minutes",
+      worst.tuner * 100, worst.tunerMinutes, worst.recommended * 100, worst.recommendedMinutes))
+}
+
 let arguments = CommandLine.arguments.dropFirst()
 switch arguments.first {
 case "envelope":
@@ -518,6 +593,8 @@ case "replay-day":
   replayDayBenchmark(
     rate: rest.first.flatMap { Double($0) } ?? 20,
     pipelines: rest.count > 1 ? Array(rest.dropFirst()) : ["image-processing", "video-monitoring"])
+case "onoff":
+  onOffBenchmark(hours: arguments.dropFirst().first.flatMap { Double($0) } ?? 6)
 case "planner":
   plannerBenchmark(rate: arguments.dropFirst().first.flatMap { Double($0) } ?? 200)
 case "estimator":
@@ -550,7 +627,7 @@ case "estimator-chain":
   print(String(format: "%.4f s, %.2f M stage visits/s", seconds, Double(result.stageVisits) / seconds / 1e6))
 default:
   print(
-    "usage: inferline-bench envelope [arrivals] | estimator [queries] | planner [rate] | planner-day [rate] | replay [rate] | replay-day [rate] [pipeline...]"
+    "usage: inferline-bench envelope [arrivals] | estimator [queries] | planner [rate] | planner-day [rate] | replay [rate] | replay-day [rate] [pipeline...] | onoff [hours]"
   )
   exit(arguments.first == "--help" ? 0 : 64)
 }

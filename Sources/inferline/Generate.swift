@@ -5,33 +5,37 @@ import InferLine
 extension InferLineCommand {
   struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Write a seeded synthetic query log: Poisson, gamma, a diurnal day or sudden spikes.",
+      abstract: "Write a seeded synthetic query log: Poisson, gamma, a diurnal day, sudden spikes or on-off bursts.",
       discussion: """
         The same seed and flags give the same file, byte for byte. Examples:
           inferline generate --process poisson --rate 200 --duration 1h --out poisson.csv
           inferline generate --process diurnal --rate 200 --duration 1d --gzip --out day.csv.gz
           inferline generate --process gamma --rate 50 --cv 4 --format jsonl --time-format iso8601 --out bursty.jsonl
+          inferline generate --process onoff --rate 40 --on-mean 5s --off-mean 1m --duration 1h --out onoff.csv
           inferline generate --process diurnal --rate 12 --spikes 3 --duration 1d \\
             --pipeline video=0.6 --pipeline social=0.4 --out fleet.csv
         With several --pipeline names each query is given one of them at random (seeded), in proportion to the \
         shares after '=' (equal shares when none are given).
+        --process onoff is a Markov-modulated Poisson process: bursts at --rate queries per second lasting \
+        --on-mean on average, quiet gaps of --off-mean on average at --off-rate (default silent), both of \
+        exponential length; with --peak-to-trough above 1 the rates follow a diurnal day as well.
         """)
 
     enum Process: String, ExpressibleByArgument, CaseIterable {
-      case poisson, gamma, diurnal, spikes
+      case poisson, gamma, diurnal, spikes, onoff
     }
 
     @Option(help: "Arrival process: \(Process.allCases.map(\.rawValue).joined(separator: ", ")).")
     var process: Process = .poisson
 
-    @Option(help: "Mean arrival rate, queries per second (for diurnal: the day's mean).")
+    @Option(help: "Mean arrival rate, queries per second (for diurnal: the day's mean; for onoff: the rate while on).")
     var rate: Double = 100
 
     @Option(help: "Coefficient of variation of inter-arrival gaps (gamma: default 2; diurnal: default 1, Poisson).")
     var cv: Double?
 
-    @Option(help: "Peak-to-trough rate ratio over the day (diurnal).")
-    var peakToTrough: Double = 4
+    @Option(help: "Peak-to-trough rate ratio over the day (diurnal: default 4; onoff: default 1, no daily curve).")
+    var peakToTrough: Double?
 
     @Option(help: "Number of spikes (spikes: default 3; diurnal: default none, laid over the day's curve).")
     var spikes: Int?
@@ -41,6 +45,15 @@ extension InferLineCommand {
 
     @Option(help: "Length of each spike: 30s, 2m, ... (spikes, diurnal).")
     var spikeDuration: String = "60s"
+
+    @Option(help: "Mean length of a burst (onoff): 20s, 1m, ...")
+    var onMean: String = "20s"
+
+    @Option(help: "Mean length of a quiet gap (onoff): 90s, 2m, ...")
+    var offMean: String = "90s"
+
+    @Option(help: "Queries per second during a quiet gap (onoff; default 0, silent).")
+    var offRate: Double = 0
 
     @Option(help: "Length of the log: 90s, 15m, 1h, 1d.")
     var duration: String = "1h"
@@ -127,13 +140,21 @@ extension InferLineCommand {
       case .gamma: arrivalProcess = .gamma(rate: rate, cv: cv ?? 2)
       case .diurnal:
         arrivalProcess = .diurnal(
-          meanRate: rate, peakToTrough: peakToTrough,
+          meanRate: rate, peakToTrough: peakToTrough ?? 4,
           spikes: spikes.map {
             .init(count: $0, multiplier: spikeMultiplier, duration: Double(spikeLength) / 1e9)
           }, cv: cv ?? 1)
       case .spikes:
         arrivalProcess = .spikes(
           rate: rate, multiplier: spikeMultiplier, count: spikes ?? 3, duration: Double(spikeLength) / 1e9)
+      case .onoff:
+        guard let on = DurationText.nanoseconds(onMean), let off = DurationText.nanoseconds(offMean) else {
+          throw ValidationError("--on-mean and --off-mean take durations such as 20s or 2m")
+        }
+        arrivalProcess = .onOff(
+          .init(
+            onRate: rate, offRate: offRate, meanOn: Double(on) / 1e9, meanOff: Double(off) / 1e9,
+            peakToTrough: peakToTrough ?? 1))
       }
       do { try arrivalProcess.validate() } catch let e as InputError { throw ValidationError(e.message) }
       let arrivals = TraceGenerator.arrivals(

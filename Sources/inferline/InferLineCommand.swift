@@ -26,6 +26,9 @@ enum ExitStatus {
   static let cannotWrite: Int32 = 73
   /// Every input was fine but the SLO cannot be met for some window (results are still printed).
   static let sloUnattainable: Int32 = 3
+  /// Every window has a plan, but no provisioning replayed over the log kept some pipeline's SLO (the report is
+  /// written and says so first): a nightly job should page someone.
+  static let sloAtRisk: Int32 = 4
 }
 
 /// Runs `body`; an `InputError` is printed to stderr as a diagnostic and ends the command with `ExitStatus.badInput`.

@@ -12,10 +12,13 @@ extension InferLineCommand {
     static let configuration = CommandConfiguration(
       abstract: "Turn a night's logs into a capacity report folder: index.html, charts, report.json, summary.md.",
       discussion: """
-        Plans every workload window, replays the InferLine tuner and the autoscaler baselines over the whole log, \
+        Plans every workload window, replays the InferLine tuner, predictive scaling, the per-window schedule, the \
+        static plan and the autoscaler baselines over the whole log, recommends the cheapest that kept the SLO, \
         and writes the folder under a temporary name, renamed into place at the end (a failed run keeps the last \
-        report). Exit status 0 on success, 65 for bad input, 3 when some window cannot meet the SLO (the report \
-        is still written and says so).
+        report). Exit status 0 on success, 64 for a usage error, 65 for bad input, 73 when the folder cannot be \
+        written, 3 when some window cannot meet the SLO, 4 when no provisioning replayed kept some pipeline's SLO \
+        over the log (for 3 and 4 the report is still written and says so first; report.json's \
+        recommendation.meetsSLO is false for 4).
 
         With --pipeline given more than once, the logs must name each query's pipeline in a column; the report \
         is the fleet's: its totals (per day and month, by hardware type, against each baseline) on the first \
@@ -328,6 +331,14 @@ extension InferLineCommand {
         }
       }
       if fleetReport.totals.unattainableWindows > 0 { throw ExitCode(ExitStatus.sloUnattainable) }
+      if reports.contains(where: { $0.recommendation != nil && !$0.recommendationMeetsSLO }) {
+        note(
+          "no provisioning replayed kept the SLO of "
+            + reports.filter { $0.recommendation != nil && !$0.recommendationMeetsSLO }.map {
+              "'\(TerminalText.safe($0.pipelineName))'"
+            }.joined(separator: ", ") + " over the log; exit \(ExitStatus.sloAtRisk)")
+        throw ExitCode(ExitStatus.sloAtRisk)
+      }
     }
   }
 

@@ -70,9 +70,11 @@ public enum CapacityAnalysis {
   }
 
   /// The policies every replay compares, in the order the report shows them: the InferLine tuner first.
+  /// Predictive scaling is among them: the recommendation is the cheapest of these (and of the per-window schedule
+  /// and the baselines) that met the SLO over the log.
   public static let standardPolicies: [ScalingPolicy] = [
-    .inferline(InferLineTuner()), .fixed, .hpa(HorizontalPodAutoscaler()), .ray(RayServeAutoscaler()),
-    .kpa(KnativeAutoscaler()),
+    .inferline(InferLineTuner()), .fixed, .predictive(PredictiveScaler()), .hpa(HorizontalPodAutoscaler()),
+    .ray(RayServeAutoscaler()), .kpa(KnativeAutoscaler()),
   ]
 
   /// Percents of the latency CDF the report keeps: every half percent to 99, then the tail in tenths to 99.9 and
@@ -125,8 +127,8 @@ public enum CapacityAnalysis {
       progress(policy)
       return try Replay.run(
         arrivals: workload.trace.arrivals, model: model, configuration: configuration,
-        planning: planningArrivals, policy: policy, unit: unit, seed: seed,
-        cdfPercents: policy.name == "inferline" ? cdfPercents : [], conditions: conditions)
+        planning: planningArrivals, policy: policy, unit: unit, seed: seed, cdfPercents: cdfPercents,
+        conditions: conditions)
     }
   }
 
@@ -230,18 +232,38 @@ public enum CapacityAnalysis {
     public var whatIfs: [WhatIf]?
   }
 
-  /// CG-Peak and CG-Mean of the busiest window's plan, each replayed static as one unit over the whole trace.
+  /// The coarse-grained unit under an autoscaler, as the paper's CG autoscaling baseline: CG-Mean's hardware and
+  /// batch size, every stage the same count, scaled by Kubernetes' HPA.
+  public static let coarseGrainedAutoscaling = "CG-HPA"
+
+  /// CG-Peak and CG-Mean of the busiest window's plan, each replayed static as one unit over the whole trace, and
+  /// CG-Mean's unit under HPA (`coarseGrainedAutoscaling`).
   static func baselineReplays(
     model: PipelineModel, workload: Workload, busiest: WindowPlan, seed: UInt64, progress: (String) -> Void = { _ in }
   ) throws -> [ReplayResult] {
-    try busiest.baselines.map { baseline in
-      progress(baseline.name)
+    var runs = busiest.baselines.map { (name: $0.name, configuration: $0.configuration, policy: ScalingPolicy.fixed) }
+    if let mean = busiest.baselines.first(where: { $0.name == "CG-Mean" }) ?? busiest.baselines.first {
+      runs.append((coarseGrainedAutoscaling, mean.configuration, .hpa(HorizontalPodAutoscaler())))
+    }
+    return try runs.map { run in
+      progress(run.name)
       var r = try replays(
-        model: model, workload: workload, configuration: baseline.configuration, policies: [.fixed], unit: true,
+        model: model, workload: workload, configuration: run.configuration, policies: [run.policy], unit: true,
         seed: seed)[0]
-      r.policy = baseline.name
+      r.policy = run.name
       return r
     }
+  }
+
+  /// The per-window plans as scheduled scaling on the busiest plan's hardware and batch sizes, replayed over the
+  /// whole trace (`ScheduledScaling.of`); nil without a busiest plan.
+  public static func scheduleReplay(
+    model: PipelineModel, workload: Workload, plans: [WindowPlan], seed: UInt64
+  ) throws -> ReplayResult? {
+    guard let busiest = plans[workload.busiest].recommended?.configuration else { return nil }
+    let schedule = ScheduledScaling.of(plans: plans, configuration: busiest, model: model)
+    return try replays(
+      model: model, workload: workload, configuration: busiest, policies: [.scheduled(schedule)], seed: seed)[0]
   }
 
   /// The cascade what-if on the busiest window, when asked for and the pipeline has the edge.
@@ -256,12 +278,22 @@ public enum CapacityAnalysis {
 
   /// The report from what the stages computed: the workload's figures, then the report value with the what-ifs
   /// and their assumptions.
+  /// The per-window schedule is replayed here, where every window's plan is known (on one machine and in a merge of
+  /// shards alike).
   static func assemble(
     model: PipelineModel, options: Options, workload: Workload, ingestion: [IngestionReport], results: Results,
     timings: [String: Double]
-  ) -> CapacityReport {
+  ) throws -> CapacityReport {
     var timings = timings
-    let started = Date()
+    var results = results
+    var started = Date()
+    if !results.replays.isEmpty,
+      let schedule = try scheduleReplay(model: model, workload: workload, plans: results.plans, seed: options.seed)
+    {
+      results.replays.append(schedule)
+    }
+    timings["replay", default: 0] += Date().timeIntervalSince(started)
+    started = Date()
     let figures = WorkloadFigures(workload: workload, windowLength: options.windowLength)
     timings["envelopes", default: 0] += Date().timeIntervalSince(started)
     var report = CapacityReport(
@@ -369,7 +401,7 @@ public enum CapacityAnalysis {
     phase("budget and explanations (after the replay)")
     timings["budget and explanations (beside the replay)"] = besideSeconds
 
-    return assemble(
+    return try assemble(
       model: model, options: options, workload: workload, ingestion: set.reports,
       results: Results(
         plans: plans, explanations: explanations, replays: replays, baselineReplays: baselineReplays,

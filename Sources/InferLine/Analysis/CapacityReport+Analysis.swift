@@ -4,8 +4,19 @@ extension CapacityReport {
   /// The replay of a policy by name (`inferline`, `static`, `hpa`, `ray`, `kpa`), nil when it was not run.
   public func replay(policy: String) -> ReplayResult? { replays.first { $0.policy == policy } }
 
-  /// The InferLine tuner's replay: what the cost per day and the latency CDF come from.
+  /// The InferLine tuner's replay.
   public var tunerReplay: ReplayResult? { replay(policy: "inferline") }
+
+  /// Every replay over the log: the policies, the per-window schedule and the baselines.
+  public var allReplays: [ReplayResult] { replays + baselineReplays }
+
+  /// The recommended provisioning's replay: what the cost per day and the latency CDF come from.
+  public var recommendedReplay: ReplayResult? {
+    recommendation.flatMap { r in allReplays.first { $0.policy == r.policy } }
+  }
+
+  /// True when the recommended provisioning met the SLO over the log (false without one).
+  public var recommendationMeetsSLO: Bool { recommendation?.meetsSLO ?? false }
 
   /// Assembles the report from the analysis' stages.
   init(
@@ -35,8 +46,14 @@ extension CapacityReport {
       figures.plan(model: model, configuration: r.configuration, planning: workload.busiestArrivals)
     }
     let plannedCost = windows.compactMap(\.costPerHour).reduce(0) { $0 + $1 * windowHours }
-    let tuner = replays.first { $0.policy == ScalingPolicy.inferline(InferLineTuner()).name }
-    let costPerDay = (tuner?.cost ?? plannedCost) / max(span / 3600, 1e-9) * 24
+    let delays = busiest.recommended?.configuration.stages.enumerated().compactMap { m, s in
+      model.stages[m].option(hardware: s.hardware)?.provisioningDelay
+    }
+    let recommendation = Recommendation.choose(
+      replays: replays + baselineReplays, percentile: spec.slo.percentile, start: start,
+      lookBack: delays?.max() ?? 0)
+    let chosen = recommendation.flatMap { r in (replays + baselineReplays).first { $0.policy == r.policy } }
+    let costPerDay = (chosen?.cost ?? plannedCost) / max(span / 3600, 1e-9) * 24
     self.init(
       schemaVersion: CapacityReport.currentSchemaVersion, toolVersion: InferLineVersion.current,
       generatedAt: ISO8601DateFormatter().string(from: Date()), seed: options.seed, pipelineName: spec.name,
@@ -60,7 +77,8 @@ extension CapacityReport {
       windows: windows, recommended: busiest.recommended?.configuration,
       recommendedCostPerHour: busiest.recommended?.costPerHour, plannedCost: plannedCost, costPerDay: costPerDay,
       costPerMonth: costPerDay * 30, replays: replays, baselines: busiest.baselines, baselineReplays: baselineReplays,
-      cdfPercents: CapacityAnalysis.cdfPercents, latencyCDFMs: tuner?.latencyAtPercentsMs ?? [], frontier: frontier,
+      recommendation: recommendation, cdfPercents: CapacityAnalysis.cdfPercents,
+      latencyCDFMs: chosen?.latencyAtPercentsMs ?? [], frontier: frontier,
       growth: growth, unattainableWindows: windows.filter { $0.planned && $0.configuration == nil }.count,
       assumptions: Self.assumptions(model: model, options: options, hours: max(span / 3600, windowHours)),
       previous: nil, timings: timings)
@@ -73,9 +91,9 @@ extension CapacityReport {
     let statistics = Set(model.inputs.profiles.profiles.map(\.statistic.rawValue)).sorted().joined(separator: ", ")
     return [
       "Each workload window is planned on its own by a cost-ordered branch-and-bound search over hardware x useful profiled batch sizes x replicas (up to the catalog's max_replicas, or \(PipelineModel.defaultReplicaLimit)), warm-started with InferLine's greedy plan and CG-Peak; a window marked proven optimal has no cheaper feasible configuration in that space. The search may run \(options.budget.simulations) simulations per window; past that it reports its best plan with a proven lower bound.",
-      "The recommended configuration is the busiest window's plan, the tuner's starting point.",
+      "Every provisioning replayed starts from the busiest window's plan (its hardware and batch sizes): the InferLine tuner, the static plan, predictive scaling, the per-window plans as scheduled scaling (replica counts on the clock, new capacity asked for one provisioning delay ahead) and the autoscalers; the recommendation is the cheapest of them, or of the coarse-grained baselines, that kept the SLO over the whole log.",
       "Routes are drawn per query with seed \(options.seed); service times are the profiles' batch latencies (\(statistics)), exactly.",
-      "Cost per day and per month scale the tuner's replay cost over the log (\(String(format: "%.1f", hours)) h) to 24 h and 30 days.",
+      "Cost per day and per month scale the recommended provisioning's replay cost over the log (\(String(format: "%.1f", hours)) h) to 24 h and 30 days.",
       "Replicas are billed from the scaling decision; they serve after the catalog's provisioning delay.",
       "Autoscalers are replayed in closed loop: each reads what it reads in production, measured in the simulation so far (HPA the stages' busy fraction, Ray Serve ongoing requests per replica including queued ones, Knative in-flight concurrency including queued ones, InferLine's tuner the last minute's arrival envelope), and its changes take effect in the same simulation after the catalog's provisioning delay.",
       "Growth scenarios compress the busiest window's arrivals by the factor (the same burstiness, more traffic).",

@@ -125,17 +125,21 @@ public struct CapacityReport: Sendable, Equatable, Codable {
   /// The plan of the busiest window: what to provision as the tuner's starting point.
   public var recommended: PipelineConfiguration?
   public var recommendedCostPerHour: Double?
-  /// Planned cost over the log (each window's plan for its length), dollars, and scaled to 24 h and 30 days.
+  /// Planned cost over the log (each window's plan for its length), dollars.
   public var plannedCost: Double
+  /// The recommended provisioning's replay cost over the log (`recommendation`), scaled to 24 h and 30 days.
   public var costPerDay: Double
   public var costPerMonth: Double
-  /// The tuner's replay (InferLine) and the autoscaler baselines, all from the recommended plan.
+  /// The tuner's replay (InferLine), the autoscaler baselines and the per-window schedule, all on the busiest
+  /// window's plan's hardware and batch sizes.
   public var replays: [ReplayResult]
   /// CG-Peak and CG-Mean on the busiest window.
   public var baselines: [BaselineResult]
-  /// Static CG-Peak and CG-Mean replayed over the whole log.
+  /// Static CG-Peak and CG-Mean replayed over the whole log, and CG-Mean's unit under HPA (`CG-HPA`).
   public var baselineReplays: [ReplayResult]
-  /// Latency percentiles (ms) of the tuner's replay at `cdfPercents`.
+  /// The cheapest replayed provisioning that met the SLO over the log (nil without replays).
+  public var recommendation: Recommendation? = nil
+  /// Latency percentiles (ms) of the recommended provisioning's replay at `cdfPercents`.
   public var cdfPercents: [Double]
   public var latencyCDFMs: [Double]
   public var frontier: [FrontierPoint]

@@ -27,6 +27,8 @@ public struct FleetReport: Sendable, Equatable, Codable {
     public var costPerDayByHardware: [String: Double]
     /// Every policy, the InferLine tuner first; only policies replayed for every planned pipeline.
     public var policies: [PolicyTotal]
+    /// Each pipeline's recommended provisioning, summed (`policy` is `recommended`); nil without replays.
+    public var recommended: PolicyTotal? = nil
     public var queries: Int
     public var unattainableWindows: Int
   }
@@ -69,21 +71,19 @@ public struct FleetReport: Sendable, Equatable, Codable {
   static func totals(_ reports: [CapacityReport]) -> Totals {
     var byHardware: [String: Double] = [:]
     for r in reports {
-      guard let tuner = r.tunerReplay, tuner.hours > 0 else { continue }
-      for (hw, cost) in tuner.costByHardware { byHardware[hw, default: 0] += cost / tuner.hours * 24 }
+      guard let chosen = r.recommendedReplay, chosen.hours > 0 else { continue }
+      for (hw, cost) in chosen.costByHardware { byHardware[hw, default: 0] += cost / chosen.hours * 24 }
     }
     let planned = reports.filter { !$0.replays.isEmpty }
     var names: [String] = []
     for r in planned {
       for p in r.replays.map(\.policy) + r.baselineReplays.map(\.policy) where !names.contains(p) { names.append(p) }
     }
-    let policies = names.compactMap { name -> PolicyTotal? in
+    func total(_ name: String, replay: (CapacityReport) -> ReplayResult?) -> PolicyTotal? {
       var cost = 0.0, over = 0.0, queries = 0
       var missing: [String] = []
       for r in planned {
-        guard let replay = r.replay(policy: name) ?? r.baselineReplays.first(where: { $0.policy == name }) else {
-          return nil
-        }
+        guard let replay = replay(r) else { return nil }
         cost += replay.hours > 0 ? replay.cost / replay.hours * 24 : 0
         over += replay.missRate * Double(replay.queries)
         queries += replay.queries
@@ -93,9 +93,13 @@ public struct FleetReport: Sendable, Equatable, Codable {
         policy: name, costPerDay: cost, missRate: queries > 0 ? over / Double(queries) : 0,
         pipelinesMissingSLO: missing, pipelines: planned.count)
     }
+    let policies = names.compactMap { name in
+      total(name) { r in r.allReplays.first { $0.policy == name } }
+    }
     let costPerDay = reports.map(\.costPerDay).reduce(0, +)
     return Totals(
       costPerDay: costPerDay, costPerMonth: costPerDay * 30, costPerDayByHardware: byHardware, policies: policies,
+      recommended: planned.isEmpty ? nil : total("recommended") { $0.recommendedReplay },
       queries: reports.map(\.workload.queries).reduce(0, +),
       unattainableWindows: reports.map(\.unattainableWindows).reduce(0, +))
   }

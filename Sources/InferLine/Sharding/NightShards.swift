@@ -341,7 +341,7 @@ public enum NightShards {
           whatIfs = w
         }
       }
-      return CapacityAnalysis.assemble(
+      return try CapacityAnalysis.assemble(
         model: model, options: options, workload: workload, ingestion: ingestion,
         results: .init(
           plans: plans, explanations: explanations, replays: replays, baselineReplays: baselineReplays,

@@ -13,6 +13,50 @@ public enum ArrivalProcess: Sendable, Equatable {
   case diurnal(meanRate: Double, peakToTrough: Double, spikes: SpikeOverlay? = nil, cv: Double = 1)
   /// Poisson at `rate`, plus `count` spikes placed at random, each `duration` seconds at `multiplier` x `rate`.
   case spikes(rate: Double, multiplier: Double, count: Int, duration: Double)
+  /// On-off traffic, as LLM and code-assistant logs show (quiet minutes, then tens of queries a second for seconds
+  /// to a minute): a Markov-modulated Poisson process whose on and off periods last exponential times.
+  case onOff(OnOff)
+
+  /// The parameters of `ArrivalProcess.onOff`.
+  public struct OnOff: Sendable, Equatable {
+    /// Queries per second while on (at the day's mean level when `peakToTrough` > 1).
+    public var onRate: Double
+    /// Queries per second while off (0: silent).
+    public var offRate: Double = 0
+    /// Mean length of an on period (a burst), seconds.
+    public var meanOn: Double
+    /// Mean length of an off period (a quiet gap), seconds.
+    public var meanOff: Double
+    /// With a value above 1, both rates follow the diurnal curve of `diurnal` (lowest at 04:00, highest at 16:00
+    /// UTC, peak / trough this ratio, mean 1).
+    public var peakToTrough: Double = 1
+
+    public init(onRate: Double, offRate: Double = 0, meanOn: Double, meanOff: Double, peakToTrough: Double = 1) {
+      self.onRate = onRate
+      self.offRate = offRate
+      self.meanOn = meanOn
+      self.meanOff = meanOff
+      self.peakToTrough = peakToTrough
+    }
+
+    /// Long-run queries per second (without the diurnal curve, whose mean is 1).
+    public var meanRate: Double { (onRate * meanOn + offRate * meanOff) / (meanOn + meanOff) }
+
+    /// The coefficient of variation of inter-arrival gaps of the stationary process with `offRate` 0 (an
+    /// interrupted Poisson process, whose gaps are hyperexponential; Fischer and Meier-Hellstern, "The
+    /// Markov-modulated Poisson process (MMPP) cookbook", 1993, section 4). nil when `offRate` > 0.
+    public var gapCV: Double? {
+      guard offRate == 0 else { return nil }
+      let l = onRate, a = 1 / meanOn, b = 1 / meanOff
+      let sum = l + a + b
+      let root = (sum * sum - 4 * l * b).squareRoot()
+      let r1 = (sum + root) / 2, r2 = (sum - root) / 2
+      let p = (l - r2) / (r1 - r2)
+      let m1 = p / r1 + (1 - p) / r2
+      let m2 = 2 * (p / (r1 * r1) + (1 - p) / (r2 * r2))
+      return (m2 - m1 * m1).squareRoot() / m1
+    }
+  }
 
   /// Bursts over a process: `count` placed at random, each `duration` seconds at `multiplier` x the rate there.
   public struct SpikeOverlay: Sendable, Equatable {
@@ -51,6 +95,16 @@ public enum ArrivalProcess: Sendable, Equatable {
       try positive(multiplier, "--spike-multiplier")
       try positive(duration, "--spike-duration")
       guard count >= 0 else { throw InputError("--spikes must be 0 or more (got \(count))") }
+    case .onOff(let p):
+      try positive(p.onRate, "--rate")
+      try positive(p.meanOn, "--on-mean")
+      try positive(p.meanOff, "--off-mean")
+      guard p.offRate >= 0, p.offRate.isFinite else {
+        throw InputError("--off-rate must be 0 or a positive number (got \(p.offRate))")
+      }
+      guard p.peakToTrough >= 1, p.peakToTrough.isFinite else {
+        throw InputError("--peak-to-trough must be at least 1 (got \(p.peakToTrough))")
+      }
     }
   }
 }
@@ -138,6 +192,33 @@ public enum TraceGenerator {
         let current = inSpike ? rate * multiplier : rate
         if rng.nextUnitInterval() * peak < current { emit(t) }
         t += rng.nextExponential(mean: 1 / peak)
+      }
+    case .onOff(let p):
+      // The state starts as the stationary chain would (on with probability on / (on + off)); within a state,
+      // Poisson arrivals thinned from the state's rate at the diurnal peak.
+      let a = (p.peakToTrough - 1) / (p.peakToTrough + 1)
+      let startSeconds = Double(start) / 1e9
+      func level(at t: Double) -> Double {
+        guard a > 0 else { return 1 }
+        let hour = (startSeconds + t).truncatingRemainder(dividingBy: 86_400) / 3600
+        return 1 - a * cos(2 * .pi * (hour - 4) / 24)
+      }
+      times.reserveCapacity(Int(p.meanRate * duration * 1.05) + 16)
+      var on = rng.nextUnitInterval() < p.meanOn / (p.meanOn + p.meanOff)
+      var t = 0.0
+      while t < end {
+        let periodEnd = min(end, t + rng.nextExponential(mean: on ? p.meanOn : p.meanOff))
+        let rate = on ? p.onRate : p.offRate
+        if rate > 0 {
+          let peak = rate * (1 + a)
+          var u = t + rng.nextExponential(mean: 1 / peak)
+          while u < periodEnd {
+            if a == 0 || rng.nextUnitInterval() * peak < rate * level(at: u) { emit(u) }
+            u += rng.nextExponential(mean: 1 / peak)
+          }
+        }
+        t = periodEnd
+        on.toggle()
       }
     }
     return times

@@ -10,6 +10,11 @@ public struct InferLineTuner: Sendable, Equatable, Codable {
   public var history: Double = 60
   /// Seconds the need must stay lower before scaling down (at least the hardware's provisioning delay).
   public var hold: Double = 60
+  /// The longest quiet gap between bursts the tuner learns, seconds (0 turns the learning off: the paper's
+  /// scale-down). A replica is released only once the need for it has stayed away longer than the longest gap it
+  /// was seen to come back after, plus the provisioning delay (`BurstRecurrence`); longer lulls are the day's shape,
+  /// which the tuner follows down.
+  public var longestQuietGap: Double = 900
   /// Smallest window of the envelope, seconds; nil for the larger of the stage's batch latency and the SLO.
   public var smallestWindowSeconds: Double? = nil
   /// How far above the planned envelope traffic may go before it asks for more replicas (0.1: 10%, as HPA's
@@ -120,6 +125,58 @@ public struct PredictiveScaler: Sendable, Equatable, Codable {
   public init() {}
 }
 
+/// Scheduled scaling: the replicas of each workload window's plan, applied on the clock (a CronJob or a cloud
+/// scheduled action per change), on one configuration's hardware and batch sizes.
+public struct ScheduledScaling: Sendable, Equatable {
+  /// Window starts, nanoseconds in the trace's time base, increasing.
+  public var starts: [Int64]
+  /// `replicas[w][s]`: stage s's replicas from `starts[w]` (until the next start).
+  public var replicas: [[Int]]
+
+  public init(starts: [Int64], replicas: [[Int]]) {
+    self.starts = starts
+    self.replicas = replicas
+  }
+
+  /// The timetable of window plans on `configuration`'s hardware and batch sizes. A window planned on the same
+  /// hardware and batch at a stage keeps its replica count; one planned on another gets the fewest replicas
+  /// whose capacity (`b / L(b)` each) covers the capacity it was planned with; a window with an unattainable
+  /// SLO gets `configuration`'s replicas, and one with too few queries to plan one replica per stage.
+  /// - Complexity: O(windows x stages).
+  public static func of(
+    plans: [WindowPlan], configuration: PipelineConfiguration, model: PipelineModel
+  ) -> ScheduledScaling {
+    let replicas = plans.map { plan -> [Int] in
+      guard let c = plan.recommended?.configuration else {
+        return configuration.stages.map { plan.planned ? $0.replicas : 1 }
+      }
+      return configuration.stages.enumerated().map { m, base in
+        let now = c.stages[m]
+        if now.hardware == base.hardware && now.batchSize == base.batchSize { return now.replicas }
+        guard let option = model.stages[m].option(hardware: base.hardware),
+          let planned = model.stages[m].option(hardware: now.hardware)
+        else { return base.replicas }
+        let need = planned.capacity(batch: now.batchSize, replicas: now.replicas)
+        let one = option.capacity(batch: base.batchSize, replicas: 1)
+        guard one > 0, need.isFinite else { return base.replicas }
+        return min(option.replicaLimit, max(1, Int((need / one - 1e-9).rounded(.up))))
+      }
+    }
+    return ScheduledScaling(starts: plans.map(\.start), replicas: replicas)
+  }
+
+  /// Stage s's replicas at `time` (the first window's before it starts). - Complexity: O(log windows).
+  func replicas(stage s: Int, at time: Int64) -> Int {
+    var low = 0, high = starts.count
+    while low < high {
+      let mid = (low + high) / 2
+      if starts[mid] <= time { low = mid + 1 } else { high = mid }
+    }
+    guard !replicas.isEmpty else { return 1 }
+    return replicas[max(0, low - 1)][s]
+  }
+}
+
 /// Which autoscaler a replay runs.
 public enum ScalingPolicy: Sendable, Equatable {
   /// No scaling: the configuration stays as given all day.
@@ -130,6 +187,8 @@ public enum ScalingPolicy: Sendable, Equatable {
   case kpa(KnativeAutoscaler)
   /// A what-if, not among the report's standard policies: `replay --policy predictive`.
   case predictive(PredictiveScaler)
+  /// The per-window plans as scheduled scaling.
+  case scheduled(ScheduledScaling)
 
   /// The policy's controller for one replay: the table from a policy to its type.
   func controller(_ context: PolicyContext) -> any ReplicaController {
@@ -140,6 +199,7 @@ public enum ScalingPolicy: Sendable, Equatable {
     case .ray(let p): RayServeController(p, context)
     case .kpa(let p): KnativeController(p, context)
     case .predictive(let p): PredictiveController(p, context)
+    case .scheduled(let p): ScheduledScalingController(p, context)
     }
   }
 
@@ -151,6 +211,7 @@ public enum ScalingPolicy: Sendable, Equatable {
     case .ray: "ray"
     case .kpa: "kpa"
     case .predictive: "predictive"
+    case .scheduled: "schedule"
     }
   }
 }

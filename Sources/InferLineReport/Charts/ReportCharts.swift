@@ -90,7 +90,7 @@ public enum ReportCharts {
 
   static func replicaTimeline(_ r: CapacityReport) -> Chart {
     let end = hours(r.workload.end, r)
-    let series = (r.tunerReplay?.timelines ?? []).map { t in
+    let series = ((r.recommendedReplay ?? r.tunerReplay)?.timelines ?? []).map { t in
       Chart.Series(
         name: "\(t.stage) (\(t.hardware))",
         points: t.points.map { (hours($0.time, r), Double($0.replicas)) } + [
@@ -98,8 +98,9 @@ public enum ReportCharts {
         ], style: .step)
     }
     return Chart(
-      name: "replica-timeline", title: "Replicas per stage under the InferLine tuner",
-      description: "Replica count of each stage over the log as the tuner decides it (billed from the decision).",
+      name: "replica-timeline",
+      title: "Replicas per stage under the \(PolicyTitle.of((r.recommendedReplay ?? r.tunerReplay)?.policy ?? "inferline"))",
+      description: "Replica count of each stage over the log as the recommended provisioning decides it (billed from the decision).",
       x: .init(label: "hours since \(startLabel(r))"), y: .init(label: "replicas", includeZero: true),
       content: .xy(series: series, markers: []))
   }

@@ -50,21 +50,32 @@ enum BuiltInTemplates {
 
 <section id="summary">
 <h2>Summary</h2>
+{{#sloAtRisk}}<p class="bad"><b>No provisioning replayed kept the SLO over this log.</b> {{sloAtRisk}}</p>{{/sloAtRisk}}
+{{#tunerShortfall}}<div class="bad"><p><b>The InferLine tuner misses the SLO on this log:</b> {{summary}}</p>
+<ul>{{#minutes}}<li>{{.}}</li>{{/minutes}}</ul>
+{{#decisions}}<p>Scaling decisions just before the first of those minutes: {{decisions}}.</p>{{/decisions}}</div>{{/tunerShortfall}}
+<p class="lead">{{recommendationSentence}}</p>
 <div class="cards">
+  <div class="card">Recommended <b>{{recommendedPolicy}}</b></div>
   <div class="card">Cost per day <b>${{costPerDay}}</b></div>
   <div class="card">Projected per month <b>${{costPerMonth}}</b></div>
   <div class="card">SLO attainment <b class="{{attainmentClass}}">{{attainment}}</b></div>
-  <div class="card">Recommended plan <b>${{recommendedCost}}/h</b></div>
+  <div class="card">Busiest window's plan <b>${{recommendedCost}}/h</b></div>
 </div>
 {{#unattainable}}<p class="bad">{{unattainable}} window(s) cannot meet the SLO; see the plan section.</p>{{/unattainable}}
-<h3>Recommended configuration (busiest window)</h3>
+<h3>Configuration at the busiest window</h3>
 <div class="table"><table><thead><tr><th>stage</th><th>model</th><th>hardware</th><th>batch size</th><th>replicas</th></tr></thead><tbody>
 {{#recommended}}<tr><td>{{stage}}</td><td>{{model}}</td><td>{{hardware}}</td><td class="n">{{batch}}</td><td class="n">{{replicas}}</td></tr>
 {{/recommended}}</tbody></table></div>
-<h3>Savings against each baseline</h3>
-<div class="table"><table><thead><tr><th>baseline</th><th>cost over the log</th><th>queries over the SLO</th><th>InferLine saves</th><th>why</th></tr></thead><tbody>
+<h3>The recommendation against each alternative</h3>
+<div class="table"><table><thead><tr><th>provisioning</th><th>cost over the log</th><th>queries over the SLO</th><th>the recommendation saves</th><th>compared</th></tr></thead><tbody>
 {{#savings}}<tr><td>{{name}}</td><td class="n">${{cost}}</td><td class="n">{{misses}}</td><td class="n">{{saving}}</td><td>{{why}}</td></tr>
 {{/savings}}</tbody></table></div>
+<h3>Against the paper's headline</h3>
+<p>InferLine (SoCC 2020) reports up to 7.6x lower cost than CG-Peak and up to 34.5x fewer SLO misses than coarse-grained autoscaling. This night, on this log:</p>
+<div class="table"><table><thead><tr><th>claim</th><th>paper</th><th>this night</th><th>from</th></tr></thead><tbody>
+{{#headline}}<tr><td>{{claim}}</td><td class="n">{{paper}}</td><td class="n">{{ratio}}</td><td>{{from}}</td></tr>
+{{/headline}}</tbody></table></div>
 {{#previous}}<h3>Change since the previous report</h3>
 <p>Previous report {{previousGeneratedAt}}: ${{previousCostPerDay}} per day; change {{costChange}} per day.</p>
 <ul>{{#changes}}<li>{{.}}</li>{{/changes}}</ul>{{/previous}}
@@ -103,7 +114,7 @@ enum BuiltInTemplates {
 <div class="table"><table><thead><tr><th>policy</th><th>cost ($)</th><th>queries over the SLO</th><th>P{{percentile}} (ms)</th><th>scaling decisions</th></tr></thead><tbody>
 {{#replays}}<tr><td>{{policy}}</td><td class="n">{{cost}}</td><td class="n">{{misses}}</td><td class="n">{{latency}}</td><td class="n">{{decisions}}</td></tr>
 {{/replays}}</tbody></table></div>
-<figure>{{{chartReplicaTimeline}}}<figcaption>Replicas per stage under the InferLine tuner.</figcaption></figure>
+<figure>{{{chartReplicaTimeline}}}<figcaption>Replicas per stage under the recommended provisioning.</figcaption></figure>
 <figure>{{{chartBaselines}}}<figcaption>InferLine against the baselines.</figcaption></figure>
 </section>
 
@@ -211,7 +222,7 @@ enum BuiltInTemplates {
 {{#unattainable}}<p class="bad">{{unattainable}} window(s) cannot meet their pipeline's SLO; see the pipelines' reports.</p>{{/unattainable}}
 <p>{{headline}}</p>
 <h3>Against each alternative (whole fleet, per day)</h3>
-<div class="table"><table><thead><tr><th>provisioning</th><th>$ per day</th><th>$ per month</th><th>queries over their SLO</th><th>InferLine saves</th><th>why</th><th>pipelines missing their SLO</th></tr></thead><tbody>
+<div class="table"><table><thead><tr><th>provisioning</th><th>$ per day</th><th>$ per month</th><th>queries over their SLO</th><th>the recommendation saves</th><th>compared</th><th>pipelines missing their SLO</th></tr></thead><tbody>
 {{#policies}}<tr><td>{{name}}</td><td class="n">{{costPerDay}}</td><td class="n">{{costPerMonth}}</td><td class="n">{{misses}}</td><td class="n">{{saving}}</td><td>{{why}}</td><td>{{missing}}</td></tr>
 {{/policies}}</tbody></table></div>
 <figure>{{{chartPolicies}}}<figcaption>Cost per day of each way to provision the fleet, by pipeline.</figcaption></figure>
@@ -221,7 +232,7 @@ enum BuiltInTemplates {
 {{/hardware}}</tbody></table></div>
 <figure>{{{chartHours}}}<figcaption>Planned cost of each window, stacked by pipeline: the hours that drive the bill.</figcaption></figure>
 <h3>Budget: this month, at today's traffic and with growth</h3>
-<p>Thirty days of the InferLine tuner's replay cost; with growth, each pipeline's month scaled by its busiest window's plan at that traffic against today's plan (an estimate: every hour is assumed to grow like the busiest).</p>
+<p>Thirty days of each pipeline's recommended provisioning's replay cost; with growth, each pipeline's month scaled by its busiest window's plan at that traffic against today's plan (an estimate: every hour is assumed to grow like the busiest).</p>
 <div class="table"><table><thead><tr><th>traffic</th>{{#budgetPipelines}}<th>{{.}} ($/month)</th>{{/budgetPipelines}}<th>fleet ($/month)</th></tr></thead><tbody>
 {{#budget}}<tr><td>{{traffic}}</td>{{#months}}<td class="n">{{.}}</td>{{/months}}<td class="n">{{total}}</td></tr>
 {{/budget}}</tbody></table></div>
@@ -238,10 +249,11 @@ enum BuiltInTemplates {
 <div class="table"><table><tbody>
 <tr><th>cost per day</th><td class="n">${{costPerDay}}</td></tr>
 <tr><th>share of the fleet</th><td class="n">{{share}}</td></tr>
-<tr><th>queries over the SLO (InferLine tuner)</th><td class="n {{attainmentClass}}">{{misses}}</td></tr>
+<tr><th>recommended</th><td>{{recommendedPolicy}}</td></tr>
+<tr><th>queries over the SLO (recommended)</th><td class="n {{attainmentClass}}">{{misses}}</td></tr>
 <tr><th>busiest window</th><td>{{peakWindow}}: {{peakPlan}} (${{peakCost}}/h)</td></tr>
 <tr><th>why it needs that</th><td>{{peakWhy}}</td></tr>
-<tr><th>InferLine saves</th><td>{{savings}}</td></tr>
+<tr><th>the recommendation saves</th><td>{{savings}}</td></tr>
 </tbody></table></div>
 </section>
 {{/pipelines}}

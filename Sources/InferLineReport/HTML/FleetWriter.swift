@@ -77,16 +77,24 @@ extension ReportWriter {
 
   /// The values the fleet template sees; every name from an input goes through Mustache's `{{ }}` escaping.
   static func fleetContext(_ f: FleetReport, charts: [String: String], folders: [String]) -> [String: Any] {
-    let tuner = f.totals.policies.first { $0.policy == "inferline" }
-    let attained = f.totals.unattainableWindows == 0 && (tuner?.pipelinesMissingSLO.isEmpty ?? false)
-    let policies: [[String: Any]] = f.totals.policies.map { p in
+    let chosen = f.totals.recommended
+    let attained = f.totals.unattainableWindows == 0 && (chosen?.pipelinesMissingSLO.isEmpty ?? false)
+    let recommendedRows: [[String: Any]] = (chosen.map { [$0] } ?? []).map { p in
+      [
+        "name": "recommended (each pipeline's)", "costPerDay": money(p.costPerDay),
+        "costPerMonth": money(p.costPerDay * 30), "misses": percent(p.missRate), "saving": "",
+        "why": fleetSavingExplanation(recommended: p, alternative: p),
+        "missing": p.pipelinesMissingSLO.isEmpty ? "none" : p.pipelinesMissingSLO.joined(separator: ", "),
+      ]
+    }
+    let policies: [[String: Any]] = recommendedRows + f.totals.policies.map { p -> [String: Any] in
       let saving =
-        p.policy == "inferline" || tuner == nil || p.costPerDay <= 0
-        ? "" : String(format: "%.1f%%", (p.costPerDay - tuner!.costPerDay) / p.costPerDay * 100)
+        chosen == nil || p.costPerDay <= 0
+        ? "" : String(format: "%.1f%%", (p.costPerDay - chosen!.costPerDay) / p.costPerDay * 100)
       return [
-        "name": p.policy == "inferline" ? "InferLine tuner (recommended)" : p.policy,
+        "name": PolicyTitle.of(p.policy),
         "costPerDay": money(p.costPerDay), "costPerMonth": money(p.costPerDay * 30), "misses": percent(p.missRate),
-        "saving": saving, "why": tuner.map { fleetSavingExplanation(tuner: $0, alternative: p) } ?? "",
+        "saving": saving, "why": chosen.map { fleetSavingExplanation(recommended: $0, alternative: p) } ?? "",
         "missing": p.pipelinesMissingSLO.isEmpty ? "none" : p.pipelinesMissingSLO.joined(separator: ", "),
       ]
     }
@@ -99,11 +107,11 @@ extension ReportWriter {
     }
     let pipelines: [[String: Any]] = zip(f.pipelines, folders).map { r, folder in
       let busiest = r.windows.filter { $0.configuration != nil }.max { $0.queries < $1.queries }
-      let t = r.tunerReplay
-      let savings = (r.replays.filter { $0.policy != "inferline" } + r.baselineReplays).compactMap { b -> String? in
+      let t = r.recommendedReplay
+      let savings = r.allReplays.filter { $0.policy != t?.policy }.compactMap { b -> String? in
         guard let t, b.cost > 0 else { return nil }
-        let misses = b.missRate > (1 - r.percentile / 100) + 1e-12
-        return String(format: "%@ %.0f%%", b.policy, (b.cost - t.cost) / b.cost * 100)
+        let misses = !Recommendation.meets(b.missRate, Recommendation.allowance(r.percentile))
+        return String(format: "%@ %.0f%%", PolicyTitle.of(b.policy), (b.cost - t.cost) / b.cost * 100)
           + (misses ? " (it misses the SLO)" : "")
       }
       return [
@@ -113,7 +121,8 @@ extension ReportWriter {
         "peakRate": String(format: "%.0f", r.workload.peakRate1s), "costPerDay": money(r.costPerDay),
         "share": f.totals.costPerDay > 0 ? String(format: "%.0f%%", r.costPerDay / f.totals.costPerDay * 100) : "n/a",
         "misses": t.map { percent($0.missRate) } ?? "not replayed",
-        "attainmentClass": (t.map { $0.missRate <= (1 - r.percentile / 100) + 1e-12 } ?? false) ? "good" : "bad",
+        "attainmentClass": r.recommendationMeetsSLO ? "good" : "bad",
+        "recommendedPolicy": r.recommendation.map { PolicyTitle.of($0.policy) } ?? "none",
         "peakWindow": busiest.map { InstantText.describe($0.start, relative: r.workload.isRelative) } ?? "none planned",
         "peakPlan": describe(busiest?.configuration, r), "peakCost": money(busiest?.costPerHour),
         "peakWhy": busiest?.explanation.map { whyText($0, percentile: r.percentile) } ?? "",
@@ -122,19 +131,24 @@ extension ReportWriter {
     }
     let starts = f.pipelines.map(\.workload.start), ends = f.pipelines.map(\.workload.end)
     let peak = fleetPeak(f)
-    let dearest = f.totals.policies.filter { $0.policy != "inferline" && $0.pipelinesMissingSLO.isEmpty }
-      .max { $0.costPerDay < $1.costPerDay }
+    let dearest = f.totals.policies.filter { $0.pipelinesMissingSLO.isEmpty }.max { $0.costPerDay < $1.costPerDay }
     var headline = String(
-      format: "The fleet costs $%@ a day ($%@ a month) with InferLine's plans and tuner", money(f.totals.costPerDay),
-      money(f.totals.costPerMonth))
+      format: "The fleet costs $%@ a day ($%@ a month) with each pipeline's recommended provisioning",
+      money(f.totals.costPerDay), money(f.totals.costPerMonth))
+    if let chosen, !chosen.pipelinesMissingSLO.isEmpty {
+      headline =
+        "No replayed provisioning kept the SLO of \(chosen.pipelinesMissingSLO.joined(separator: ", ")). " + headline
+    }
     if let peak {
       headline += String(
         format: "; the busiest window is %@ at $%@ an hour", instant(peak.start, f), money(peak.costPerHour))
     }
-    if let dearest, let tuner, dearest.costPerDay > 0 {
+    if let dearest, let chosen, dearest.costPerDay > 0 {
       headline += String(
-        format: "; of the alternatives that meet every SLO, %@ is dearest at $%@ a day (InferLine saves %.0f%%)",
-        dearest.policy, money(dearest.costPerDay), (dearest.costPerDay - tuner.costPerDay) / dearest.costPerDay * 100)
+        format: "; of the alternatives that meet every SLO, %@ is dearest at $%@ a day (the recommendation is %@)",
+        PolicyTitle.of(dearest.policy), money(dearest.costPerDay),
+        CostComparison.sentence(
+          side(chosen), side(dearest), aName: "the recommendation", bName: PolicyTitle.of(dearest.policy)))
     }
     headline += "."
     var context: [String: Any] = [
@@ -145,7 +159,7 @@ extension ReportWriter {
       "attainmentClass": attained ? "good" : "bad",
       "attainment": attained
         ? "met by every pipeline"
-        : "missed by \((tuner?.pipelinesMissingSLO.count ?? f.pipelines.count)) pipeline(s)",
+        : "missed by \((chosen?.pipelinesMissingSLO.count ?? f.pipelines.count)) pipeline(s)",
       "peakWindow": peak.map { instant($0.start, f) } ?? "none planned", "headline": headline,
       "policies": policies, "hardware": hardware, "pipelines": pipelines,
       "hasUnplanned": !f.unplannedQueries.isEmpty,
@@ -164,22 +178,23 @@ extension ReportWriter {
     return context
   }
 
-  /// Why the fleet under InferLine costs what it does against one alternative, in words: a negative saving is
-  /// never shown bare.
-  static func fleetSavingExplanation(tuner t: FleetReport.PolicyTotal, alternative a: FleetReport.PolicyTotal) -> String
-  {
+  /// A fleet total as one side of a comparison: it meets when every pipeline met its SLO.
+  static func side(_ p: FleetReport.PolicyTotal) -> ComparedSide {
+    ComparedSide(
+      cost: p.costPerDay, meetsSLO: p.pipelinesMissingSLO.isEmpty,
+      missDetail: "misses the SLO of " + p.pipelinesMissingSLO.joined(separator: ", "))
+  }
+
+  /// The fleet's recommended provisioning against one alternative, in words, from both sides' costs and misses
+  /// (`CostComparison`); against itself, which SLOs it keeps.
+  static func fleetSavingExplanation(
+    recommended t: FleetReport.PolicyTotal, alternative a: FleetReport.PolicyTotal
+  ) -> String {
     guard a.policy != t.policy else {
       return t.pipelinesMissingSLO.isEmpty
         ? "meets every pipeline's SLO" : "misses the SLO of \(t.pipelinesMissingSLO.joined(separator: ", "))"
     }
-    let misses = a.pipelinesMissingSLO
-    if t.costPerDay <= a.costPerDay {
-      return misses.isEmpty
-        ? "cheaper, and both meet every SLO"
-        : "cheaper; this alternative also misses the SLO of \(misses.count) pipeline(s)"
-    }
-    if !misses.isEmpty { return "dearer because this alternative misses the SLO of \(misses.joined(separator: ", "))" }
-    return "dearer: this alternative meets every SLO for less on this log"
+    return CostComparison.sentence(side(t), side(a), aName: "the recommendation", bName: "this alternative")
   }
 
   /// The month's budget at today's traffic and under each growth factor: per pipeline, this month's cost scaled
@@ -209,26 +224,26 @@ extension ReportWriter {
     if let peak = fleetPeak(f) {
       lines.append("- Busiest window: \(instant(peak.start, f)), $\(money(peak.costPerHour))/h planned")
     }
-    let tuner = f.totals.policies.first { $0.policy == "inferline" }
-    if let tuner {
+    if let chosen = f.totals.recommended {
+      if !chosen.pipelinesMissingSLO.isEmpty {
+        lines.append(
+          "- **No replayed provisioning kept the SLO of \(MarkdownText.escape(chosen.pipelinesMissingSLO.joined(separator: ", ")))**"
+        )
+      }
       lines.append(
-        "- InferLine tuner (recommended): $\(money(tuner.costPerDay))/day, \(percent(tuner.missRate)) over the SLO; \(fleetSavingExplanation(tuner: tuner, alternative: tuner))"
+        "- Recommended (each pipeline's): $\(money(chosen.costPerDay))/day, \(percent(chosen.missRate)) over the SLO; \(MarkdownText.escape(fleetSavingExplanation(recommended: chosen, alternative: chosen)))"
       )
-    }
-    for p in f.totals.policies where p.policy != "inferline" {
-      let saving =
-        tuner.map {
-          p.costPerDay > 0 ? String(format: "%.1f%%", (p.costPerDay - $0.costPerDay) / p.costPerDay * 100) : "n/a"
-        } ?? "n/a"
-      let why = tuner.map { "; \(fleetSavingExplanation(tuner: $0, alternative: p))" } ?? ""
-      lines.append(
-        "- \(MarkdownText.escape(p.policy)): $\(money(p.costPerDay))/day, \(percent(p.missRate)) over the SLO; InferLine saves \(saving)\(MarkdownText.escape(why))"
-      )
+      for p in f.totals.policies {
+        let saving = p.costPerDay > 0 ? String(format: "%.1f%%", (p.costPerDay - chosen.costPerDay) / p.costPerDay * 100) : "n/a"
+        lines.append(
+          "- \(MarkdownText.escape(PolicyTitle.of(p.policy))): $\(money(p.costPerDay))/day, \(percent(p.missRate)) over the SLO; the recommendation saves \(saving): \(MarkdownText.escape(fleetSavingExplanation(recommended: chosen, alternative: p)))"
+        )
+      }
     }
     for r in f.pipelines {
       lines.append(
-        "- Pipeline \(MarkdownText.escape(r.pipelineName)): $\(money(r.costPerDay))/day; recommended (busiest window) \(MarkdownText.escape(describe(r.recommended, r)))"
-          + (r.tunerReplay.map { "; \(percent($0.missRate)) over the SLO" } ?? ""))
+        "- Pipeline \(MarkdownText.escape(r.pipelineName)): $\(money(r.costPerDay))/day with the \(MarkdownText.escape(r.recommendation.map { PolicyTitle.of($0.policy) } ?? "no recommendation")); busiest window's plan \(MarkdownText.escape(describe(r.recommended, r)))"
+          + (r.recommendedReplay.map { "; \(percent($0.missRate)) over the SLO" } ?? ""))
     }
     for (name, count) in f.unplannedQueries.sorted(by: { $0.key < $1.key }) {
       lines.append("- Not planned: \(count) queries of \(MarkdownText.escape(name)) (no pipeline file given)")

@@ -119,26 +119,48 @@ public enum ReportWriter {
     row.costPerDay.map { "$\(money($0))/day" } ?? row.costPerHour.map { "$\(money($0))/h" } ?? ""
   }
 
-  /// Why InferLine's tuner costs what it does against one baseline, in words: a negative saving is never shown bare.
-  static func savingExplanation(tuner t: ReplayResult, baseline b: ReplayResult, percentile: Double) -> String {
-    let allowed = 1 - percentile / 100
-    let baselineMeets = b.missRate <= allowed + 1e-12
-    let tunerMeets = t.missRate <= allowed + 1e-12
-    if t.cost <= b.cost {
-      return baselineMeets
-        ? "cheaper, and both meet the SLO"
-        : String(
-          format: "cheaper; the baseline also misses the SLO (%.3f%% over, %g%% allowed)", b.missRate * 100,
-          allowed * 100)
+  /// The recommendation against one alternative in words, from both sides' costs and misses (`CostComparison`).
+  static func comparison(_ rec: ReplayResult, _ other: ReplayResult, percentile: Double) -> String {
+    let allowed = Recommendation.allowance(percentile)
+    return CostComparison.sentence(
+      ComparedSide(cost: rec.cost, missRate: rec.missRate, allowed: allowed),
+      ComparedSide(cost: other.cost, missRate: other.missRate, allowed: allowed))
+  }
+
+  /// What to run, in one sentence computed from the recommendation's figures.
+  static func recommendationSentence(_ r: CapacityReport) -> String {
+    guard let rec = r.recommendation, let replay = r.recommendedReplay else {
+      return "No provisioning was replayed: no window of this log has a plan."
     }
-    if !baselineMeets {
-      return String(
-        format: "dearer because the baseline misses the SLO: %.3f%% of queries over it, %g%% allowed",
-        b.missRate * 100, allowed * 100)
+    let figures = String(
+      format: "$%@/day, %.3f%% of queries over the SLO (%g%% allowed)", money(r.costPerDay), replay.missRate * 100,
+      rec.allowedMissRate * 100)
+    let meeting = rec.candidates.filter(\.meetsSLO).count
+    if rec.meetsSLO {
+      return
+        "Run the \(PolicyTitle.of(rec.policy)): \(figures). It is the cheapest of the \(meeting) of \(rec.candidates.count) provisionings replayed over this log that kept the SLO."
     }
-    return tunerMeets
-      ? "dearer: this baseline meets the SLO for less on this log; the tuner adds the replicas its verified capacities ask for whenever the live envelope rises"
-      : "dearer, and the tuner misses the SLO here: see the replica timeline"
+    return
+      "None of the \(rec.candidates.count) provisionings replayed kept the SLO; the \(PolicyTitle.of(rec.policy)) missed least: \(figures)."
+  }
+
+  /// The tuner's shortfall for the page: a summary, the worst minutes and the decisions before them.
+  static func shortfallContext(_ r: CapacityReport) -> [String: Any]? {
+    guard let s = r.recommendation?.tunerShortfall else { return nil }
+    let start = r.workload.start
+    func at(_ minute: Int) -> String {
+      InstantText.describe(start + Int64(minute) * 60_000_000_000, relative: r.workload.isRelative)
+    }
+    let summary = String(
+      format: "%.3f%% of queries over the SLO (%g%% allowed), %d minute(s) above the allowance; %@.", s.missRate * 100,
+      Recommendation.allowance(r.percentile) * 100, s.minutesOver, s.reason)
+    return [
+      "summary": summary,
+      "minutes": s.minutes.map { String(format: "minute from %@: %.1f%% over the SLO", at($0.index), $0.missRate * 100) },
+      "decisions": s.decisionsBefore.map {
+        "\(InstantText.describe($0.time, relative: r.workload.isRelative)) \($0.stage) \($0.from) -> \($0.to)"
+      }.joined(separator: "; "),
+    ]
   }
 
   /// A latency for people: milliseconds below a second, then seconds, minutes or hours (a queue that never
@@ -217,17 +239,17 @@ public enum ReportWriter {
   /// The values the template sees. Every string from an input file goes through Mustache's `{{ }}`, which
   /// escapes it; only the charts (our own SVG, rewritten by libxml2) are inserted raw.
   static func context(_ r: CapacityReport, charts: [String: String]) -> [String: Any] {
-    let tuned = r.tunerReplay
-    let attained = r.unattainableWindows == 0 && (tuned?.missRate ?? 1) <= (1 - r.percentile / 100) + 1e-12
+    let chosen = r.recommendedReplay
+    let attained = r.unattainableWindows == 0 && r.recommendationMeetsSLO
     let stageRows: [[String: Any]] = zip(r.stages, r.recommended?.stages ?? []).map {
       ["stage": $0.name, "model": $0.model, "hardware": $1.hardware, "batch": $1.batchSize, "replicas": $1.replicas]
     }
-    let savings: [[String: Any]] = (r.replays.filter { $0.policy != "inferline" } + r.baselineReplays).map { b in
+    let savings: [[String: Any]] = r.allReplays.filter { $0.policy != chosen?.policy }.map { b in
       let saving =
-        tuned.map { b.cost > 0 ? String(format: "%.1f%%", (b.cost - $0.cost) / b.cost * 100) : "n/a" } ?? "n/a"
+        chosen.map { b.cost > 0 ? String(format: "%.1f%%", (b.cost - $0.cost) / b.cost * 100) : "n/a" } ?? "n/a"
       return [
-        "name": b.policy, "cost": money(b.cost), "misses": percent(b.missRate), "saving": saving,
-        "why": tuned.map { savingExplanation(tuner: $0, baseline: b, percentile: r.percentile) } ?? "",
+        "name": PolicyTitle.of(b.policy), "cost": money(b.cost), "misses": percent(b.missRate), "saving": saving,
+        "why": chosen.map { comparison($0, b, percentile: r.percentile) } ?? "",
       ]
     }
     var context: [String: Any] = [
@@ -237,7 +259,12 @@ public enum ReportWriter {
       "end": InstantText.describe(r.workload.end, relative: r.workload.isRelative), "catalog": r.catalogName,
       "generatedAt": r.generatedAt, "version": r.toolVersion, "seed": String(r.seed), "schema": r.schemaVersion,
       "costPerDay": money(r.costPerDay), "costPerMonth": money(r.costPerMonth),
-      "attainment": tuned.map {
+      "recommendationSentence": recommendationSentence(r),
+      "recommendedPolicy": r.recommendation.map { PolicyTitle.of($0.policy) } ?? "none",
+      "headline": PaperHeadline(r).rows.map { row -> [String: Any] in
+        ["claim": row.claim, "paper": String(format: "%gx", row.paper), "ratio": row.text, "from": row.from]
+      },
+      "attainment": chosen.map {
         String(
           format: "%.3f%% within the SLO (%g%% needed)", (1 - $0.missRate) * 100, r.percentile)
       } ?? "not planned",
@@ -263,7 +290,7 @@ public enum ReportWriter {
       "baselineNote": baselineNote(r),
       "replays": (r.replays + r.baselineReplays).map { p -> [String: Any] in
         [
-          "policy": p.policy, "cost": money(p.cost), "misses": percent(p.missRate),
+          "policy": PolicyTitle.of(p.policy), "cost": money(p.cost), "misses": percent(p.missRate),
           "latency": ms(p.percentileLatencyMs), "decisions": p.decisions,
         ]
       },
@@ -292,6 +319,10 @@ public enum ReportWriter {
       "chartLatencyCDF": charts["latency-cdf"] ?? "", "chartFrontier": charts["cost-vs-slo"] ?? "",
     ]
     if r.unattainableWindows > 0 { context["unattainable"] = r.unattainableWindows }
+    if let s = shortfallContext(r) { context["tunerShortfall"] = s }
+    if let rec = r.recommendation, !rec.meetsSLO {
+      context["sloAtRisk"] = "The figures below are for the provisioning that missed least; plan for more capacity or a looser SLO."
+    }
     if let e = r.escalation {
       context["escalation"] =
         [
@@ -421,8 +452,13 @@ public enum ReportWriter {
     var lines = [
       "# Capacity report: \(MarkdownText.escape(r.pipelineName))", "",
       "- SLO: P\(String(format: "%g", r.percentile)) <= \(String(format: "%g", r.sloMs)) ms; \(r.workload.queries) queries from \(InstantText.describe(r.workload.start, relative: r.workload.isRelative)) to \(InstantText.describe(r.workload.end, relative: r.workload.isRelative))",
+      r.recommendation.map { $0.meetsSLO ? "" : "- **No provisioning replayed kept the SLO over this log.**" } ?? "",
+      r.recommendation?.tunerShortfall.map {
+        "- **The InferLine tuner misses the SLO**: \(percent($0.missRate)) over it, \($0.minutesOver) minute(s) above the allowance; \($0.reason)."
+      } ?? "",
+      "- \(MarkdownText.escape(recommendationSentence(r)))",
       "- Cost per day: $\(money(r.costPerDay)); per month: $\(money(r.costPerMonth))",
-      "- Recommended (busiest window, $\(money(r.recommendedCostPerHour))/h): \(MarkdownText.escape(describe(r.recommended, r)))",
+      "- Busiest window's plan ($\(money(r.recommendedCostPerHour))/h): \(MarkdownText.escape(describe(r.recommended, r)))",
       "- Windows proven optimal: \(r.windows.filter { $0.provenOptimal == true }.count) of \(r.windows.filter { $0.configuration != nil }.count) planned"
         + (r.windows.compactMap(\.greedyGap).max().map {
           $0 > 1e-9
@@ -430,12 +466,17 @@ public enum ReportWriter {
             : "; InferLine's greedy planner finds the same cost in every window"
         } ?? ""),
     ]
-    if let tuned = r.tunerReplay {
-      lines.append("- Predicted share over the SLO with the InferLine tuner: \(percent(tuned.missRate))")
+    // The heading's blank line stays; lines with nothing to say go.
+    lines = lines.enumerated().filter { $0.offset < 2 || !$0.element.isEmpty }.map(\.element)
+    if let chosen = r.recommendedReplay {
+      for b in r.allReplays where b.policy != chosen.policy {
+        lines.append(
+          "- Against \(MarkdownText.escape(PolicyTitle.of(b.policy))) ($\(money(b.cost)) over the log, \(percent(b.missRate)) over the SLO): \(comparison(chosen, b, percentile: r.percentile))"
+        )
+      }
     }
-    for b in r.replays.filter({ $0.policy != "inferline" }) + r.baselineReplays {
-      lines.append(
-        "- \(MarkdownText.escape(b.policy)): $\(money(b.cost)) over the log, \(percent(b.missRate)) over the SLO")
+    for row in PaperHeadline(r).rows {
+      lines.append("- Paper's headline, \(row.claim): \(row.text) (paper: up to \(String(format: "%g", row.paper))x)")
     }
     if r.unattainableWindows > 0 { lines.append("- **\(r.unattainableWindows) window(s) cannot meet the SLO**") }
     if let c = r.calibration {

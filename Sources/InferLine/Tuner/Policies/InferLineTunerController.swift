@@ -18,6 +18,11 @@
 /// - Scale up at once, counting replicas still being provisioned; scale down only after the need has stayed
 ///   lower for a hold no shorter than the provisioning delay (so a replica is not cancelled before it could
 ///   serve) and as long since the last scale-up, to the largest need over the hold.
+/// - Scale down only what the bursts will not need before a new replica could serve (`BurstRecurrence`): the j-th
+///   replica goes only once the need has stayed below j for longer than the longest quiet gap after which a need of
+///   j came back (learned on the planning trace, then on the live traffic), plus the provisioning delay. On
+///   steady or diurnal traffic the needs recur within seconds and this adds little to the hold; on on-off traffic
+///   it keeps a burst's replicas through the quiet minutes between bursts.
 struct InferLineTunerController: ReplicaController {
   let settings: InferLineTuner
   let interval: Int64
@@ -37,6 +42,10 @@ struct InferLineTunerController: ReplicaController {
   /// Per stage, what k replicas carry as a multiple of the stretch's traffic (`[k - 1]`); empty: the paper's rule.
   let capacities: [[Double]]
   var scaling: HeldScaling
+  /// When each stage's needs last came and how long they stayed away.
+  var recurrence: BurstRecurrence
+  /// Per stage, nanoseconds from a scale-up decision until the replica serves.
+  let delays: [Int64]
 
   init(_ settings: InferLineTuner, _ context: PolicyContext) {
     self.settings = settings
@@ -63,15 +72,42 @@ struct InferLineTunerController: ReplicaController {
         max($0, 1e-9)
       }
     scaling = HeldScaling(models: context.models, hold: settings.hold, interval: tick)
+    delays = context.models.map(\.provisioningDelay)
+    recurrence = BurstRecurrence(
+      stages: context.models.count, longestGap: nanoseconds(settings.longestQuietGap), interval: tick)
+    if settings.longestQuietGap > 0 { learnGaps(planning: context.planning, sizes: sizes, history: history) }
+    // The replay starts with the plan's replicas, as if its needs had just been seen.
+    for s in initial.indices { recurrence.observe(s, need: initial[s], at: first) }
+  }
+
+  /// Learns the quiet gaps of the planning trace: the needs this tuner would have computed at each tick over it.
+  /// - Complexity: O(N x sizes) for the planning trace's envelopes, O(ticks x (sizes + replicas)) after.
+  private mutating func learnGaps(planning: [Int64], sizes: [Int64], history: Int64) {
+    let ticks = RateSeries.ticks(planning, tick: interval)
+    guard !ticks.isEmpty else { return }
+    let rates = RateSeries.envelopeRates(planning, ticks: ticks, sizes: sizes, history: history)
+    let band = 1 + settings.tolerance
+    for (i, t) in ticks.enumerated() {
+      for s in initial.indices {
+        let planned = load(s, tick: i, rates: rates, against: reference)
+        let stretch = load(s, tick: i, rates: rates, against: stretchReference)
+        recurrence.observe(s, need: replicas(s, planned: planned * band, stretch: stretch * band), at: t)
+      }
+    }
+    recurrence.forgetTimes()
+  }
+
+  /// The highest `rates[k][tick] / reference[k]` over stage s's sizes. - Complexity: O(sizes).
+  func load(_ s: Int, tick i: Int, rates: [[Double]], against reference: [Double]) -> Double {
+    guard i >= 0, let count = rates.first?.count, i < count, !reference.isEmpty else { return 0 }
+    return sizesOfStage[s].map { rates[$0][i] / reference[$0] }.max() ?? 0
   }
 
   mutating func sample(at time: Int64, _ stages: [ClosedLoopSimulation.StageObservation]) {}
 
   /// The highest `r(D) / reference(D)` over stage s's sizes at the tick `time`. - Complexity: O(sizes).
   func load(_ s: Int, at time: Int64, against reference: [Double]) -> Double {
-    let i = Int((time - first) / interval) - 1
-    guard i >= 0, let count = rates.first?.count, i < count, !reference.isEmpty else { return 0 }
-    return sizesOfStage[s].map { rates[$0][i] / reference[$0] }.max() ?? 0
+    load(s, tick: Int((time - first) / interval) - 1, rates: rates, against: reference)
   }
 
   /// Fewest replicas of stage s for live traffic `planned` (a multiple of the planning trace's envelope) and
@@ -110,6 +146,10 @@ struct InferLineTunerController: ReplicaController {
       let band = 1 + settings.tolerance
       let down = replicas(s, planned: planned * band, stretch: stretch * band)
       wanted[s] = scaling.next(s, up: up, down: down, decided: decided[s], at: time)
+      recurrence.observe(s, need: down, at: time)
+      if wanted[s] < decided[s] {
+        wanted[s] = min(decided[s], max(wanted[s], recurrence.kept(s, at: time, delay: delays[s])))
+      }
     }
     return wanted
   }

@@ -1,0 +1,268 @@
+import Foundation
+
+/// What the report recommends for one pipeline: the cheapest provisioning among those replayed over the whole log
+/// that met the SLO there (at most `1 - percentile` of queries over it). It is measured, never assumed: the tuner
+/// is recommended only when its replay met the SLO and nothing cheaper did.
+public struct Recommendation: Sendable, Equatable, Codable {
+  /// One replayed provisioning.
+  public struct Candidate: Sendable, Equatable, Codable {
+    /// The replay's policy (`inferline`, `static`, `schedule`, `predictive`, `hpa`, `CG-Peak`, ...).
+    public var policy: String
+    /// Dollars over the log.
+    public var cost: Double
+    public var missRate: Double
+    public var meetsSLO: Bool
+  }
+
+  /// Every provisioning replayed, in the report's order.
+  public var candidates: [Candidate]
+  /// The policy recommended: the cheapest that met the SLO or, when none did, the one with the fewest misses.
+  public var policy: String
+  /// False when no replayed provisioning met the SLO over the log: the report says so first, and `report` exits 4.
+  public var meetsSLO: Bool
+  /// The share of queries the SLO percentile allows over it.
+  public var allowedMissRate: Double
+  /// When the InferLine tuner missed its SLO: where and why.
+  public var tunerShortfall: Shortfall?
+
+  /// Where a replay missed its SLO: the minutes over the allowance and the scaling decisions just before the
+  /// first of them.
+  public struct Shortfall: Sendable, Equatable, Codable {
+    public var missRate: Double
+    /// Minutes (from the first arrival) whose share over the SLO exceeds the allowance, and that share; at most
+    /// `Shortfall.minuteLimit` of the worst, in time order.
+    public var minutes: [Minute]
+    /// Minutes over the allowance in all.
+    public var minutesOver: Int
+    /// The replica decisions within one provisioning delay (and a minute) before the first bad minute.
+    public var decisionsBefore: [Decision]
+    /// The reason in words, computed from the decisions: replicas released shortly before, or capacity asked for
+    /// too late to serve.
+    public var reason: String
+
+    public struct Minute: Sendable, Equatable, Codable {
+      /// Minutes since the first arrival.
+      public var index: Int
+      public var missRate: Double
+    }
+    public struct Decision: Sendable, Equatable, Codable {
+      /// Nanoseconds in the trace's time base.
+      public var time: Int64
+      public var stage: String
+      public var from: Int
+      public var to: Int
+    }
+    static let minuteLimit = 10
+  }
+
+  /// The recommendation from the replays of one pipeline (the standard policies and the baselines).
+  /// - Parameters:
+  ///   - percentile: the SLO percentile (99 for P99).
+  ///   - start: the first arrival, nanoseconds; `lookBack` the longest provisioning delay, nanoseconds.
+  /// - Complexity: O(replays + minutes + decisions).
+  public static func choose(
+    replays: [ReplayResult], percentile: Double, start: Int64 = 0, lookBack: Int64 = 120_000_000_000
+  ) -> Recommendation? {
+    guard !replays.isEmpty else { return nil }
+    let allowed = allowance(percentile)
+    let candidates = replays.map {
+      Candidate(policy: $0.policy, cost: $0.cost, missRate: $0.missRate, meetsSLO: meets($0.missRate, allowed))
+    }
+    let meeting = candidates.filter(\.meetsSLO)
+    // Ties in cost go to the earlier candidate (the report's order puts the tuner first).
+    let chosen =
+      meeting.min { $0.cost < $1.cost - 1e-9 }
+      ?? candidates.min { $0.missRate < $1.missRate || ($0.missRate == $1.missRate && $0.cost < $1.cost) }!
+    let tuner = replays.first { $0.policy == "inferline" }
+    return Recommendation(
+      candidates: candidates, policy: chosen.policy, meetsSLO: chosen.meetsSLO, allowedMissRate: allowed,
+      tunerShortfall: tuner.flatMap {
+        meets($0.missRate, allowed) ? nil : shortfall($0, allowed: allowed, start: start, lookBack: lookBack)
+      })
+  }
+
+  /// The share of queries a percentile allows over the SLO: `1 - p / 100`.
+  public static func allowance(_ percentile: Double) -> Double { 1 - percentile / 100 }
+
+  /// True when a miss rate is within the allowance (a rounding error's tolerance).
+  public static func meets(_ missRate: Double, _ allowed: Double) -> Bool { missRate <= allowed + 1e-12 }
+
+  /// Where and why a replay missed. - Complexity: O(minutes + decisions).
+  static func shortfall(_ r: ReplayResult, allowed: Double, start: Int64, lookBack: Int64) -> Shortfall {
+    let over = r.missRatePerMinute.enumerated().filter { $0.element > allowed + 1e-12 }
+    let worst = over.sorted { $0.element > $1.element }.prefix(Shortfall.minuteLimit).sorted { $0.offset < $1.offset }
+    var decisions: [Shortfall.Decision] = []
+    if let first = over.first {
+      let bad = start + Int64(first.offset) * 60_000_000_000
+      let from = bad - lookBack - 60_000_000_000
+      for t in r.timelines {
+        for (i, p) in t.points.enumerated() where i > 0 && p.time >= from && p.time < bad + 60_000_000_000 {
+          decisions.append(.init(time: p.time, stage: t.stage, from: t.points[i - 1].replicas, to: p.replicas))
+        }
+      }
+      decisions.sort { $0.time < $1.time }
+    }
+    let reason: String
+    if over.isEmpty {
+      reason = "misses spread thinly over the log, no single minute over the allowance"
+    } else if decisions.contains(where: { $0.to < $0.from }) {
+      reason =
+        "replicas were released shortly before, and the traffic came back before new ones could be provisioned"
+    } else if decisions.contains(where: { $0.to > $0.from }) {
+      reason = "replicas were added, but the traffic rose faster than they could be provisioned"
+    } else {
+      reason = "the replicas held through the minute were too few for its traffic"
+    }
+    return Shortfall(
+      missRate: r.missRate, minutes: worst.map { .init(index: $0.offset, missRate: $0.element) },
+      minutesOver: over.count, decisionsBefore: Array(decisions.prefix(12)), reason: reason)
+  }
+}
+
+/// One side of a cost comparison: a provisioning's cost and whether it kept the SLO, with how far it missed.
+public struct ComparedSide: Sendable, Equatable {
+  public var cost: Double
+  public var meetsSLO: Bool
+  /// How far it missed, in words ("0.500% over, 1% allowed"); shown only when it misses.
+  public var missDetail: String
+
+  /// One pipeline's side: its share of queries over the SLO against the share the percentile allows.
+  public init(cost: Double, missRate: Double, allowed: Double) {
+    self.cost = cost
+    meetsSLO = Recommendation.meets(missRate, allowed)
+    missDetail = String(format: "%.3f%% over, %g%% allowed", missRate * 100, allowed * 100)
+  }
+
+  /// A fleet's side, or any other whose verdict is known.
+  public init(cost: Double, meetsSLO: Bool, missDetail: String) {
+    self.cost = cost
+    self.meetsSLO = meetsSLO
+    self.missDetail = missDetail
+  }
+}
+
+/// The one place that words a comparison of two provisionings: "cheaper", "both meet", "dearer because" are all
+/// computed here from both sides' costs and misses, so no sentence is true of one side only.
+public enum CostComparison {
+  /// How `a` compares with `b` in cost: within half a cent (or 0.05%) is the same.
+  public enum Order: Sendable, Equatable { case cheaper, same, dearer }
+
+  public static func order(_ a: ComparedSide, _ b: ComparedSide) -> Order {
+    let tolerance = max(0.005, 0.0005 * max(abs(a.cost), abs(b.cost)))
+    if abs(a.cost - b.cost) <= tolerance { return .same }
+    return a.cost < b.cost ? .cheaper : .dearer
+  }
+
+  /// `a` against `b` in one sentence, from `a`'s side: its cost relative to `b`'s (a percentage of `b`'s) and which
+  /// of the two meet the SLO, with the shares over it of those that miss.
+  /// - Parameters: aName, bName: how the sentence names each side ("the recommendation", "this alternative").
+  public static func sentence(
+    _ a: ComparedSide, _ b: ComparedSide, aName: String = "the recommendation", bName: String = "this alternative"
+  ) -> String {
+    let costPart: String
+    switch order(a, b) {
+    case .same: costPart = "costs the same"
+    case .cheaper:
+      costPart = b.cost > 0 ? String(format: "%.1f%% cheaper", (b.cost - a.cost) / b.cost * 100) : "cheaper"
+    case .dearer:
+      costPart = b.cost > 0 ? String(format: "%.1f%% dearer", (a.cost - b.cost) / b.cost * 100) : "dearer"
+    }
+    func over(_ s: ComparedSide) -> String { s.missDetail }
+    switch (a.meetsSLO, b.meetsSLO) {
+    case (true, true): return "\(costPart), and both meet the SLO"
+    case (true, false):
+      return order(a, b) == .dearer
+        ? "\(costPart) because \(bName) misses the SLO (\(over(b)))"
+        : "\(costPart), and only \(aName) meets the SLO (\(bName): \(over(b)))"
+    case (false, true):
+      return "\(costPart), but \(aName) misses the SLO (\(over(a))) where \(bName) meets it"
+    case (false, false):
+      return "\(costPart); both miss the SLO (\(aName): \(over(a)); \(bName): \(over(b)))"
+    }
+  }
+}
+
+/// What a replay's policy is called for a reader.
+public enum PolicyTitle {
+  /// `inferline` -> "InferLine tuner", `schedule` -> "per-window schedule", ...; unknown names as they are.
+  public static func of(_ policy: String) -> String {
+    switch policy {
+    case "inferline": "InferLine tuner"
+    case "static": "static busiest-window plan"
+    case "schedule": "per-window schedule"
+    case "predictive": "predictive scaling"
+    case "hpa": "Kubernetes HPA"
+    case "ray": "Ray Serve autoscaler"
+    case "kpa": "Knative KPA"
+    case "CG-Peak": "CG-Peak (one unit, static)"
+    case "CG-Mean": "CG-Mean (one unit, static)"
+    case CapacityAnalysis.coarseGrainedAutoscaling: "CG unit under HPA"
+    default: policy
+    }
+  }
+}
+
+/// This night's figures beside the InferLine paper's headline (SoCC 2020): up to 7.6x lower cost than CG-Peak,
+/// up to 34.5x fewer SLO misses than coarse-grained autoscaling.
+public struct PaperHeadline: Sendable, Equatable {
+  public static let paperCostRatio = 7.6
+  public static let paperMissRatio = 34.5
+
+  public struct Row: Sendable, Equatable {
+    /// "cost against CG-Peak" or "SLO misses against coarse-grained autoscaling", and whose.
+    public var claim: String
+    public var paper: Double
+    /// The other side's figure over ours (cost or miss rate); nil when undefined (see `text`).
+    public var ratio: Double?
+    /// The ratio in words, whichever way it falls.
+    public var text: String
+    /// The two figures it comes from.
+    public var from: String
+  }
+  public var rows: [Row]
+
+  /// The rows for the recommended provisioning and, when it is another, for the InferLine tuner; empty when the
+  /// report has no CG-Peak or CG unit under HPA replay.
+  public init(_ r: CapacityReport) {
+    var subjects: [ReplayResult] = []
+    if let rec = r.recommendedReplay { subjects.append(rec) }
+    if let t = r.tunerReplay, !subjects.contains(where: { $0.policy == t.policy }) { subjects.append(t) }
+    let peak = r.baselineReplays.first { $0.policy == "CG-Peak" }
+    let cg = r.baselineReplays.first { $0.policy == CapacityAnalysis.coarseGrainedAutoscaling }
+    rows = []
+    for s in subjects {
+      let name = PolicyTitle.of(s.policy) + (s.policy == r.recommendation?.policy ? " (recommended)" : "")
+      if let peak {
+        let ratio = s.cost > 0 ? peak.cost / s.cost : nil
+        rows.append(
+          Row(
+            claim: "cost against CG-Peak, \(name)", paper: Self.paperCostRatio, ratio: ratio,
+            text: ratio.map { Self.times($0, better: "cheaper", worse: "dearer") } ?? "n/a (no cost)",
+            from: String(format: "CG-Peak $%.2f, %@ $%.2f over the log", peak.cost, name, s.cost)))
+      }
+      if let cg {
+        let ratio: Double? = s.missRate > 0 ? cg.missRate / s.missRate : nil
+        let text: String
+        if let ratio {
+          text = Self.times(ratio, better: "fewer misses", worse: "more misses")
+        } else {
+          text = cg.missRate > 0 ? "no misses, against some" : "neither misses"
+        }
+        rows.append(
+          Row(
+            claim: "SLO misses against the CG unit under HPA, \(name)", paper: Self.paperMissRatio, ratio: ratio,
+            text: text,
+            from: String(
+              format: "CG unit under HPA %.3f%%, %@ %.3f%% of queries over the SLO", cg.missRate * 100, name,
+              s.missRate * 100)))
+      }
+    }
+  }
+
+  /// "3.1x cheaper", "1.00x (the same)", "0.8x: 1.25x dearer".
+  static func times(_ ratio: Double, better: String, worse: String) -> String {
+    if abs(ratio - 1) < 0.005 { return "1.00x (the same)" }
+    return ratio > 1
+      ? String(format: "%.2fx %@", ratio, better) : String(format: "%.2fx: %.2fx %@", ratio, 1 / ratio, worse)
+  }
+}
