@@ -82,11 +82,9 @@ struct FleetFixture: Sendable {
     // Every policy replayed for both pipelines is in the totals, the tuner first.
     #expect(
       fleet.totals.policies.map(\.policy)
-        == ["inferline", "static", "hpa", "ray", "kpa", "CG-Peak", "CG-Mean"])
+        == ["inferline", "static", "predictive", "hpa", "ray", "kpa", "schedule", "CG-Peak", "CG-Mean", "CG-HPA"])
     for total in fleet.totals.policies {
-      let replays = fleet.pipelines.map { r in
-        r.replay(policy: total.policy) ?? r.baselineReplays.first { $0.policy == total.policy }!
-      }
+      let replays = fleet.pipelines.map { r in r.allReplays.first { $0.policy == total.policy }! }
       let perDay = replays.map { $0.cost / $0.hours * 24 }.reduce(0, +)
       #expect(abs(total.costPerDay - perDay) < 1e-9, "\(total.policy)")
       let over = replays.map { $0.missRate * Double($0.queries) }.reduce(0, +)
@@ -94,9 +92,13 @@ struct FleetFixture: Sendable {
       let missing = zip(fleet.pipelines, replays).filter { $1.missRate > 1 - $0.percentile / 100 + 1e-12 }
       #expect(total.pipelinesMissingSLO == missing.map(\.0.pipelineName), "\(total.policy)")
     }
-    // By hardware: the tuner's cost per day, split.
-    let tuner = fleet.totals.policies[0]
-    #expect(abs(fleet.totals.costPerDayByHardware.values.reduce(0, +) - tuner.costPerDay) < 1e-9)
+    // The recommended total is each pipeline's recommended replay, summed; by hardware, the same split; and it is
+    // the fleet's cost per day.
+    let recommended = try #require(fleet.totals.recommended)
+    let chosen = fleet.pipelines.map { $0.recommendedReplay! }
+    #expect(abs(recommended.costPerDay - chosen.map { $0.cost / $0.hours * 24 }.reduce(0, +)) < 1e-9)
+    #expect(abs(recommended.costPerDay - fleet.totals.costPerDay) < 1e-9)
+    #expect(abs(fleet.totals.costPerDayByHardware.values.reduce(0, +) - recommended.costPerDay) < 1e-9)
     // The same pipeline alone: the same plans, replays and cost.
     let alone = try CapacityAnalysis.run(
       logs: [fixture.log], model: fixture.models[1], options: FleetFixture.options)
@@ -188,21 +190,28 @@ struct FleetFixture: Sendable {
     } throws: { ($0 as? InputError)?.description.contains("name the pipeline") == true }
   }
 
-  /// A negative saving is never shown bare.
+  /// A negative saving is never shown bare, and the fleet's sentence is computed from both totals.
   @Test func aDearerFleetSaysWhy() {
-    let tuner = FleetReport.PolicyTotal(
-      policy: "inferline", costPerDay: 50, missRate: 0.001, pipelinesMissingSLO: [], pipelines: 2)
+    let chosen = FleetReport.PolicyTotal(
+      policy: "recommended", costPerDay: 50, missRate: 0.001, pipelinesMissingSLO: [], pipelines: 2)
     var ray = FleetReport.PolicyTotal(
       policy: "ray", costPerDay: 40, missRate: 0.03, pipelinesMissingSLO: ["a"], pipelines: 2)
     #expect(
-      ReportWriter.fleetSavingExplanation(tuner: tuner, alternative: ray)
-        == "dearer because this alternative misses the SLO of a")
+      ReportWriter.fleetSavingExplanation(recommended: chosen, alternative: ray)
+        == "25.0% dearer because this alternative misses the SLO (misses the SLO of a)")
     ray.pipelinesMissingSLO = []
     #expect(
-      ReportWriter.fleetSavingExplanation(tuner: tuner, alternative: ray).hasPrefix(
-        "dearer: this alternative meets every SLO"))
+      ReportWriter.fleetSavingExplanation(recommended: chosen, alternative: ray)
+        == "25.0% dearer, and both meet the SLO")
     ray.costPerDay = 60
-    #expect(ReportWriter.fleetSavingExplanation(tuner: tuner, alternative: ray) == "cheaper, and both meet every SLO")
+    #expect(
+      ReportWriter.fleetSavingExplanation(recommended: chosen, alternative: ray)
+        == "16.7% cheaper, and both meet the SLO")
+    var missing = chosen
+    missing.pipelinesMissingSLO = ["b"]
+    #expect(
+      ReportWriter.fleetSavingExplanation(recommended: missing, alternative: ray)
+        == "16.7% cheaper, but the recommendation misses the SLO (misses the SLO of b) where this alternative meets it")
   }
 }
 

@@ -105,31 +105,32 @@ struct ReportFixture: Sendable {
     #expect(report.inputs[0].sha256.count == 64)
   }
 
-  /// A saving is never shown bare: dearer than a baseline says whether the baseline misses the SLO or meets it
-  /// for less; the card reads as attainment, not as misses.
+  /// Every row of the savings table compares the recommendation with another replay by `CostComparison`, from
+  /// both sides' figures; the card reads as attainment of the recommended provisioning.
   @Test func savingsSayWhy() throws {
     let report = ReportFixture.sharedReport
-    let tuner = try #require(report.tunerReplay)
-    var baseline = tuner
-    baseline.policy = "b"
-    baseline.cost = tuner.cost * 2
-    baseline.missRate = 0
-    #expect(ReportWriter.savingExplanation(tuner: tuner, baseline: baseline, percentile: 99).hasPrefix("cheaper"))
-    baseline.cost = tuner.cost / 2
-    baseline.missRate = 0.05
-    let missing = ReportWriter.savingExplanation(tuner: tuner, baseline: baseline, percentile: 99)
+    let chosen = try #require(report.recommendedReplay)
+    var other = chosen
+    other.policy = "b"
+    other.cost = chosen.cost * 2
+    other.missRate = 0
+    #expect(ReportWriter.comparison(chosen, other, percentile: 99).contains("cheaper"))
+    other.cost = chosen.cost / 2
+    other.missRate = 0.05
+    let missing = ReportWriter.comparison(chosen, other, percentile: 99)
     #expect(missing.contains("misses the SLO") && missing.contains("5.000%") && missing.contains("1% allowed"))
-    baseline.missRate = 0.001
-    var meeting = tuner
-    meeting.missRate = 0
-    #expect(
-      ReportWriter.savingExplanation(tuner: meeting, baseline: baseline, percentile: 99).contains(
-        "meets the SLO for less"))
     let context = ReportWriter.context(report, charts: [:])
     let attainment = try #require(context["attainment"] as? String)
     #expect(attainment.contains("within the SLO") && attainment.contains("99% needed"), "\(attainment)")
     let rows = try #require(context["savings"] as? [[String: Any]])
-    #expect(!rows.isEmpty && rows.allSatisfy { !(($0["why"] as? String) ?? "").isEmpty })
+    #expect(rows.count == report.allReplays.count - 1)
+    for (row, replay) in zip(rows, report.allReplays.filter { $0.policy != chosen.policy }) {
+      #expect(row["why"] as? String == ReportWriter.comparison(chosen, replay, percentile: report.percentile))
+    }
+    // The headline cost is the recommended replay's, scaled to a day.
+    #expect(abs(report.costPerDay - chosen.cost / chosen.hours * 24) < 1e-9)
+    let sentence = try #require(context["recommendationSentence"] as? String)
+    #expect(sentence.contains(PolicyTitle.of(chosen.policy)), "\(sentence)")
   }
 
   @Test func bidirectionalOverridesInNamesCannotReorderThePage() throws {

@@ -241,12 +241,14 @@ public struct PaperHeadline: Sendable, Equatable {
             from: String(format: "CG-Peak $%.2f, %@ $%.2f over the log", peak.cost, name, s.cost)))
       }
       if let cg {
-        let ratio: Double? = s.missRate > 0 ? cg.missRate / s.missRate : nil
+        let ratio: Double? = s.missRate > 0 && cg.missRate > 0 ? cg.missRate / s.missRate : nil
         let text: String
         if let ratio {
           text = Self.times(ratio, better: "fewer misses", worse: "more misses")
+        } else if s.missRate > 0 {
+          text = "more misses: the CG unit under HPA misses none"
         } else {
-          text = cg.missRate > 0 ? "no misses, against some" : "neither misses"
+          text = cg.missRate > 0 ? "no misses, against the CG unit's" : "neither misses"
         }
         rows.append(
           Row(
