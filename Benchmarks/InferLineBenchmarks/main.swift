@@ -416,6 +416,9 @@ func replayDayBenchmark(rate: Double, pipelines: [String]) {
     let environment = ProcessInfo.processInfo.environment
     if let v = environment["INFERLINE_TUNER_HEADROOM"].flatMap(Double.init) { tuner.maximumHeadroom = v }
     if let v = environment["INFERLINE_TUNER_SLO_FRACTION"].flatMap(Double.init) { tuner.headroomSLOFraction = v }
+    if let v = environment["INFERLINE_TUNER_QUIET_GAP"].flatMap(Double.init) { tuner.longestQuietGap = v }
+    if let v = environment["INFERLINE_TUNER_GAP_MARGIN"].flatMap(Double.init) { tuner.quietGapMargin = v }
+    if let v = environment["INFERLINE_TUNER_GAP_QUANTILE"].flatMap(Double.init) { tuner.quietGapQuantile = v }
     replay("inferline tuner from the busiest plan", peak, peakArrivals, .inferline(tuner))
     replay("inferline tuner from the average plan", mean, meanArrivals, .inferline(tuner))
     replay("hpa from the busiest plan", peak, peakArrivals, .hpa(HorizontalPodAutoscaler()))
@@ -521,7 +524,8 @@ func onOffBenchmark(hours: Double) {
   ]
   print(String(format: "on-off logs of %g h, seed 5; misses are shares of queries over the P99 SLO, bad minutes those above 1%%", hours))
   var worst = (tuner: 0.0, recommended: 0.0, tunerMinutes: 0.0, recommendedMinutes: 0.0)
-  for c in cases {
+  let only = ProcessInfo.processInfo.environment["INFERLINE_BENCH_CASE"].flatMap(Int.init)
+  for (k, c) in cases.enumerated() where only == nil || only == k {
     let arrivals = TraceGenerator.arrivals(
       .onOff(c.process), duration: hours * 3600, start: 1_795_824_000_000_000_000, seed: 5)
     let gaps = zip(arrivals.dropFirst(), arrivals).map { Double($0 - $1) }
@@ -544,12 +548,25 @@ func onOffBenchmark(hours: Double) {
         }
         var paper = InferLineTuner()
         paper.longestQuietGap = 0
-        let policies: [ScalingPolicy] = [.inferline(paper), .inferline(InferLineTuner()), .fixed, .predictive(PredictiveScaler())]
+        // Knobs from the environment, for exploring: INFERLINE_TUNER_GAP_MARGIN, INFERLINE_TUNER_KEEP_ABOVE_PLAN.
+        var ours = InferLineTuner()
+        let environment = ProcessInfo.processInfo.environment
+        if let v = environment["INFERLINE_TUNER_GAP_MARGIN"].flatMap(Double.init) { ours.quietGapMargin = v }
+        if let v = environment["INFERLINE_TUNER_KEEP_ABOVE_PLAN"] { ours.keepAboveThePlan = v == "1" }
+        if let v = environment["INFERLINE_TUNER_GAP_QUANTILE"].flatMap(Double.init) { ours.quietGapQuantile = v }
+        let policies: [ScalingPolicy] = [.inferline(paper), .inferline(ours), .fixed, .predictive(PredictiveScaler())]
         var replays = try! CapacityAnalysis.replays(
           model: model, workload: workload, configuration: busiest, policies: policies, seed: 1)
         replays[0].policy = "paper tuner"
         if let schedule = try! CapacityAnalysis.scheduleReplay(model: model, workload: workload, plans: plans, seed: 1) {
           replays.append(schedule)
+        }
+        if let peak = plans[workload.busiest].baselines.first(where: { $0.name == "CG-Peak" }) {
+          var r = try! CapacityAnalysis.replays(
+            model: model, workload: workload, configuration: peak.configuration, policies: [.fixed], unit: true,
+            seed: 1)[0]
+          r.policy = "CG-Peak"
+          replays.append(r)
         }
         let rec = Recommendation.choose(replays: Array(replays.dropFirst()), percentile: model.inputs.pipeline.slo.percentile)!
         func badMinutes(_ r: ReplayResult) -> Double {
@@ -569,6 +586,18 @@ func onOffBenchmark(hours: Double) {
             format: "  %-16@ %3d min  paper tuner %@ | tuner %@ | static %@ | tuner/static cost %.3f | recommended %@ %@",
             name, Int(window / 60_000_000_000), cell(replays[0]), cell(tuner), cell(fixed), tuner.cost / fixed.cost,
             rec.policy, cell(chosen)))
+        if environment["INFERLINE_BENCH_TIMELINES"] != nil {
+          for t in tuner.timelines {
+            print(
+              "      \(t.stage): "
+                + t.points.map { "\(($0.time - arrivals[0]) / 1_000_000_000)s:\($0.replicas)" }.joined(separator: " "))
+          }
+          let bad = tuner.missRatePerMinute.enumerated().filter { $0.element > 0.01 }
+          print("      bad minutes: " + bad.map { String(format: "%d:%.0f%%", $0.offset, $0.element * 100) }.joined(separator: " "))
+        }
+        if environment["INFERLINE_BENCH_ALL"] != nil {
+          for r in replays.dropFirst(3) { print("      \(r.policy): \(cell(r))") }
+        }
       }
     }
   }

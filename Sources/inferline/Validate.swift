@@ -36,31 +36,34 @@ extension InferLineCommand {
       say(Self.describe(inputs))
     }
 
+    /// Every name from the files escaped on its own (a name's line break is shown, not printed).
     static func describe(_ inputs: PlanningInputs) -> String {
       let p = inputs.pipeline
+      let safe = { (s: String) in TerminalText.safe(s) }
       let model = PipelineModel(inputs)
       let scale = model.scaleFactors
       var lines = [
-        "pipeline '\(p.name)': \(p.stages.count) stage\(p.stages.count == 1 ? "" : "s"), \(p.edges.count) edge\(p.edges.count == 1 ? "" : "s"), SLO P\(String(format: "%g", p.slo.percentile)) <= \(String(format: "%g", p.slo.latencyMs)) ms"
+        "pipeline '\(safe(p.name))': \(p.stages.count) stage\(p.stages.count == 1 ? "" : "s"), \(p.edges.count) edge\(p.edges.count == 1 ? "" : "s"), SLO P\(String(format: "%g", p.slo.percentile)) <= \(String(format: "%g", p.slo.latencyMs)) ms"
       ]
       for (i, stage) in p.stages.enumerated() {
         let options = model.stages[i].options.map { o -> String in
           let l1 = Double(o.latency(batch: 1) ?? 0) / 1e6
-          return String(format: "%@ %.1f ms $%.3f/h", o.hardware, l1, o.pricePerHour)
+          return String(format: "%@ %.1f ms $%.3f/h", safe(o.hardware), l1, o.pricePerHour)
         }
         lines.append(
-          String(format: "  %@ (%@): visited by %.1f%% of queries; ", stage.name, stage.model, scale[i] * 100)
+          String(
+            format: "  %@ (%@): visited by %.1f%% of queries; ", safe(stage.name), safe(stage.model), scale[i] * 100)
             + options.joined(separator: ", "))
       }
       let floor = model.latencyFloor
       let floorMs = Double(floor.nanoseconds) / 1e6
       lines.append(
         String(format: "  latency floor %.2f ms along ", floorMs)
-          + floor.path.map { p.stages[$0].name }.joined(separator: " -> ")
+          + floor.path.map { safe(p.stages[$0].name) }.joined(separator: " -> ")
           + (floorMs > p.slo.latencyMs ? String(format: ": above the SLO, which cannot be met") : ""))
       let dominated = inputs.profiles.profiles.reduce(0) { $0 + $1.dominatedBatchSizes.count }
       lines.append(
-        "hardware '\(inputs.catalog.name)': \(inputs.catalog.hardware.count) types; profiles: \(inputs.profiles.profiles.count) (model, hardware) pairs, \(dominated) dominated batch sizes"
+        "hardware '\(safe(inputs.catalog.name))': \(inputs.catalog.hardware.count) types; profiles: \(inputs.profiles.profiles.count) (model, hardware) pairs, \(dominated) dominated batch sizes"
       )
       lines.append(
         inputs.warnings.isEmpty

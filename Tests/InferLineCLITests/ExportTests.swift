@@ -228,6 +228,71 @@ extension CommandLineTests {
     #expect(try String(contentsOfFile: mine + "/notes.txt", encoding: .utf8) == "keep me")
   }
 
+  /// Line terminators YAML 1.1 (libyaml, PyYAML) reads as breaks, U+2028, U+2029 and U+0085, in the pipeline's
+  /// and the stages' names: every YAML file each target writes, parsed by PyYAML, has exactly the objects and keys
+  /// meant (no injected ConfigMap, RBAC object or top-level key), and `validate` prints each name on its line.
+  @Test func lineSeparatorsInNamesInjectNothing() throws {
+    let s = Self.samples
+    let pipeline = path("separators.yaml")
+    try """
+    name: "vm\\u2028apiVersion: v1\\u2028kind: ConfigMap\\u2028metadata: {name: pwned, namespace: kube-system}\\u2028http_options: {host: 0.0.0.0}"
+    slo: {latency_ms: 400}
+    stages:
+      - {name: "a\\u0085kind: ClusterRoleBinding", model: ssd320}
+      - {name: "b\\u2029pwned: true", model: resnet50}
+    edges:
+      "a\\u0085kind: ClusterRoleBinding -> b\\u2029pwned: true": 0.6
+    """.write(toFile: pipeline, atomically: true, encoding: .utf8)
+    let common = ["--hardware", "\(s)/hardware/aws-2026.yaml", "--profiles", "\(s)/profiles/profiles-2026.csv"]
+    let checked = try run(["validate", pipeline] + common)
+    #expect(checked.status == 0, "\(checked.stderr)")
+    for separator in ["\u{2028}", "\u{2029}", "\u{85}"] { #expect(!checked.stdout.contains(separator)) }
+    #expect(checked.stdout.split(separator: "\n").count == 6, "\(checked.stdout)")
+    let log = path("separators.csv")
+    #expect(try run(["generate", "--rate", "10", "--duration", "20m", "--seed", "3", "--out", log]).status == 0)
+    let report = path("separators-report")
+    let made = try run(["report", log, "--out", report, "--quiet", "--pipeline", pipeline, "--window", "10m"] + common)
+    #expect([0, 4].contains(made.status), "\(made.stderr)")
+    let expected: [String: (kinds: Set<String>, keys: Set<String>)] = [
+      "deployments.yaml": (["Deployment"], ["apiVersion", "kind", "metadata", "spec"]),
+      "schedule.yaml": (
+        ["CronJob", "ServiceAccount", "Role", "RoleBinding"], ["apiVersion", "kind", "metadata", "spec", "rules", "roleRef", "subjects"]
+      ),
+      "serve-config.yaml": ([], ["applications"]),
+      "inferenceservices.yaml": (["InferenceService"], ["apiVersion", "kind", "metadata", "spec"]),
+    ]
+    for (target, flags) in Self.targets where target != "triton" {
+      let out = path("separators-\(target)")
+      let r = try run(["export", report + "/report.json", "--to", target, "--out", out] + flags)
+      #expect(r.status == 0, "\(target): \(r.stderr)")
+      let files = (FileManager.default.enumerator(atPath: out)!.allObjects as! [String]).filter { $0.hasSuffix(".yaml") }
+      #expect(!files.isEmpty, "\(target)")
+      for file in files {
+        let reader = Process()
+        reader.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        reader.arguments = [
+          "python3", "-c",
+          "import sys, yaml, json; docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d is not None]; print(json.dumps({'kinds': sorted({d.get('kind', '') for d in docs if 'kind' in d}), 'keys': sorted({k for d in docs for k in d}), 'texts': json.dumps(docs)}))",
+          out + "/" + file,
+        ]
+        let pipe = Pipe()
+        reader.standardOutput = pipe
+        try reader.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        reader.waitUntilExit()
+        #expect(reader.terminationStatus == 0, "\(target)/\(file) does not parse")
+        let parsed = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        let name = URL(fileURLWithPath: file).lastPathComponent
+        let want = try #require(expected[name], "\(name)")
+        #expect(Set(parsed["kinds"] as! [String]).isSubset(of: want.kinds), "\(target)/\(file): \(parsed["kinds"]!)")
+        #expect(Set(parsed["keys"] as! [String]).isSubset(of: want.keys), "\(target)/\(file): \(parsed["keys"]!)")
+        // The names are still there, whole, inside the values they belong to.
+        let texts = parsed["texts"] as! String
+        #expect(!texts.contains("\"pwned\": true") && !texts.contains("kube-system\""), "\(target)/\(file)")
+      }
+    }
+  }
+
   /// `diff` ends with the change as a reviewer approves it: per stage, the exported hardware, replicas and batch.
   @Test func diffSaysTheChangeInExportedTerms() throws {
     let quiet = try sampleReport("diff-quiet", rate: "10", seed: "5")
@@ -298,7 +363,7 @@ extension CommandLineTests {
       yaml.contains("node.kubernetes.io/instance-type: \"g4dn.xlarge\"")
         == stages.contains { $0["hardware"] as! String == "T4" })
     let detect = yaml.components(separatedBy: "kind: Deployment").first {
-      $0.contains("name: \"video-monitoring-detect\"\n")
+      $0.contains("name: \"video-monitoring-detect-")
     }!
     #expect(detect.contains("replicas: \(stages[0]["replicas"] as! Int)\n"))
   }

@@ -81,15 +81,26 @@ public enum DeploymentExport {
 
   /// Safe names for every stage: a Triton model name (`[A-Za-z0-9_-]`) and a Kubernetes object name (an RFC 1123
   /// label of at most 63 characters), each unique within the pipeline.
+  ///
+  /// Kubernetes object names are unique by construction, within a pipeline and across a fleet exported into one
+  /// namespace: each is a readable label followed by a stable hash of the exact names it stands for (`unique`),
+  /// so stage `a` moved to A10G b8 and a stage named `a-a10g-b8`, or pipeline `a` with stage `b-c` and pipeline
+  /// `a-b` with stage `c`, can no longer give one Deployment name.
   struct ObjectNames {
     var model: [String]
     var object: [String]
+    /// The pipeline as a readable label (Ray Serve's application name, Kubernetes' `part-of` label).
     var pipeline: String
+    /// The pipeline's prefix for Kubernetes objects of its own (the scaler's account, CronJobs): hashed.
+    var pipelineObject: String
 
     init(_ plan: DeploymentPlan) throws {
       pipeline = Self.label(plan.pipelineName, limit: 40)
+      pipelineObject = Self.unique(plan.pipelineName, identity: [plan.pipelineName], limit: 40)
       model = plan.stages.map { Self.modelName($0.name) }
-      object = plan.stages.map { Self.label("\(plan.pipelineName)-\($0.name)", limit: 63) }
+      object = plan.stages.map {
+        Self.unique("\(plan.pipelineName)-\($0.name)", identity: [plan.pipelineName, $0.name], limit: 63)
+      }
       for (kind, list) in [("Triton model", model), ("Kubernetes", object)] {
         for (i, name) in list.enumerated() {
           guard !name.isEmpty, name != ".", name != ".." else {
@@ -132,6 +143,15 @@ public enum DeploymentExport {
         out = String(out.prefix(limit - 9)).trimmingCharacters(in: CharacterSet(charactersIn: "-")) + "-" + hash
       }
       return out
+    }
+
+    /// `label(readable)` cut to leave room for `-` and six hex digits of a hash of `identity` (its parts joined
+    /// by NUL, which no name contains): two different identities give two different names, but for a hash
+    /// collision (one in 16.7 million per pair).
+    static func unique(_ readable: String, identity: [String], limit: Int) -> String {
+      let hash = String(format: "%06x", fnv1a(identity.joined(separator: "\u{0}")) & 0xFF_FFFF)
+      let base = label(readable, limit: limit - 7)
+      return (base.isEmpty ? "x" : base) + "-" + hash
     }
 
     static func fnv1a(_ s: String) -> UInt64 {
@@ -191,8 +211,26 @@ public enum DeploymentExport {
     """
     # \(what), written by inferline \(InferLineVersion.current) from \(comment(plan.source)).
     # Pipeline \(comment(plan.pipelineName)): the busiest window's plan; schedule.csv has every window's.
+    \(recommendationLine(plan))
 
     """
+  }
+
+  /// What the report recommends doing with these files, as a comment line.
+  static func recommendationLine(_ plan: DeploymentPlan) -> String {
+    guard let policy = plan.recommendation else {
+      return "# From plan output: nothing was replayed; the schedule is the per-window plans."
+    }
+    let title = comment(PolicyTitle.of(policy))
+    switch policy {
+    case "static":
+      return "# Recommended (the cheapest provisioning that kept the SLO over the log): the \(title); keep these counts."
+    case "schedule":
+      return "# Recommended (the cheapest provisioning that kept the SLO over the log): the \(title); apply the scheduled scaling."
+    default:
+      return
+        "# Recommended (the cheapest provisioning that kept the SLO over the log): the \(title), starting from these counts."
+    }
   }
 
   // MARK: - Triton
@@ -250,8 +288,14 @@ public enum DeploymentExport {
       let primary =
         v.hardware == plan.configuration.stages[v.stage].hardware
         && v.batchSize == plan.configuration.stages[v.stage].batchSize
-      let suffix = primary ? "" : "-" + ObjectNames.label("\(v.hardware)-b\(v.batchSize)", limit: 20)
-      return (v, ObjectNames.label(names.object[v.stage], limit: 63 - suffix.count) + suffix)
+      guard !primary else { return (v, names.object[v.stage]) }
+      let stage = plan.stages[v.stage].name
+      return (
+        v,
+        ObjectNames.unique(
+          "\(plan.pipelineName)-\(stage)-\(v.hardware)-b\(v.batchSize)",
+          identity: [plan.pipelineName, stage, v.hardware, String(v.batchSize)], limit: 63)
+      )
     }
   }
 
@@ -323,6 +367,9 @@ public enum DeploymentExport {
         \(place.resources)
         """
     }
+    // Scheduled scaling only where it is the recommended provisioning; otherwise the Deployments' counts are the
+    // busiest window's, as the recommended provisioning starts from them.
+    guard plan.appliesSchedule else { return [File(path: "deployments.yaml", contents: deployments)] }
     return [
       File(path: "deployments.yaml", contents: deployments),
       File(path: "schedule.yaml", contents: cronSchedule(plan, variants: variants, names: names, settings: settings)),
@@ -335,7 +382,7 @@ public enum DeploymentExport {
   static func cronSchedule(
     _ plan: DeploymentPlan, variants: [(variant: Variant, name: String)], names: ObjectNames, settings: Settings
   ) -> String {
-    let account = ObjectNames.label("\(names.pipeline)-scaler", limit: 63)
+    let account = ObjectNames.label("\(names.pipelineObject)-scaler", limit: 63)
     var text = header(
       plan, "Scheduled scaling: CronJobs that set each deployment's replicas at each window's start (UTC)")
     text += """
@@ -393,7 +440,7 @@ public enum DeploymentExport {
       guard !commands.isEmpty else { continue }
       let minute = step.minuteOfDay
       let jobName = ObjectNames.label(
-        "\(names.pipeline)-at-\(String(format: "%02d%02d", minute / 60, minute % 60))", limit: 52)
+        "\(names.pipelineObject)-at-\(String(format: "%02d%02d", minute / 60, minute % 60))", limit: 52)
       text += """
         ---
         apiVersion: batch/v1

@@ -36,6 +36,9 @@ public struct DeploymentPlan: Sendable, Equatable {
   public var instances: [String: String]
   /// Where the plan came from (a report's path), for the header of every file.
   public var source: String
+  /// The report's recommended provisioning (`Recommendation.policy`: `static`, `schedule`, `inferline`, ...); nil
+  /// for `plan --json` output, which replays nothing. Only `schedule` (or nil) gets scheduled-scaling objects.
+  public var recommendation: String? = nil
 
   public init(
     pipelineName: String, stages: [Stage], configuration: PipelineConfiguration, schedule: [Step],
@@ -63,7 +66,11 @@ public struct DeploymentPlan: Sendable, Equatable {
       schedule: report.windows.map {
         Step(start: $0.start, seconds: report.windowLengthSeconds, configuration: $0.configuration)
       }, instances: report.hardwareInstances ?? [:], source: source)
+    recommendation = report.recommendation?.policy
   }
+
+  /// Whether the per-window schedule is what to apply: the report recommends it, or nothing was replayed.
+  public var appliesSchedule: Bool { recommendation == nil || recommendation == "schedule" }
 
   /// From the output of `plan --json` (a list of windows) and the pipeline it planned: the busiest planned window
   /// is deployed; a window lasts until the next one starts.

@@ -1,11 +1,15 @@
 /// Text from input files made safe to print on a terminal: control characters (ESC, CR, BEL, ...), C1 controls
-/// and bidirectional overrides are shown as `\u{...}` escapes, so a name cannot move the cursor, recolour the
-/// screen, set the window title or reorder the surrounding text.
+/// (NEL among them), the Unicode line and paragraph separators and bidirectional overrides are shown as `\u{...}`
+/// escapes, so a name cannot move the cursor, recolour the screen, set the window title, reorder the surrounding
+/// text, or start a new line (in a terminal, or in a YAML comment, where YAML 1.1 and libyaml read U+0085, U+2028
+/// and U+2029 as line breaks).
 public enum TerminalText {
   /// - Parameter keepingLineBreaks: keep `\n` and `\t` (for whole messages; names get them escaped).
   /// - Complexity: O(characters).
   public static func safe(_ text: String, keepingLineBreaks: Bool = false) -> String {
-    escaping(text) { isControl($0) && !(keepingLineBreaks && ($0 == "\n" || $0 == "\t")) || isBidi($0) }
+    escaping(text) {
+      isControl($0) && !(keepingLineBreaks && ($0 == "\n" || $0 == "\t")) || isBidi($0) || isUnicodeLineBreak($0)
+    }
   }
 
   /// Only the bidirectional marks, embeddings, overrides and isolates shown as escapes (for HTML, where other
@@ -34,6 +38,9 @@ public enum TerminalText {
     default: false
     }
   }
+
+  /// The line and paragraph separators (U+2028, U+2029): line breaks to YAML 1.1, JavaScript and many viewers.
+  static func isUnicodeLineBreak(_ s: Unicode.Scalar) -> Bool { s.value == 0x2028 || s.value == 0x2029 }
 
   /// Bidirectional marks, embeddings, overrides and isolates.
   static func isBidi(_ s: Unicode.Scalar) -> Bool {

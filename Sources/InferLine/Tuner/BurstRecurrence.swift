@@ -1,39 +1,65 @@
+import Foundation
+
 /// How long a stage's bursts stay away, learned from its need over time: per stage and per replica count j, the
-/// last tick whose need reached j and the longest gap between two such ticks (a quiet gap the bursts came back
-/// after). InferLine's tuner releases the j-th replica only once the need has stayed below j for that gap plus a
-/// provisioning delay: on on-off traffic (quiet minutes, then a burst) a replica released in a gap shorter than
-/// that would not be serving again when the next burst comes.
+/// last tick whose need reached j and the quiet gaps after which a need of j came back as a burst. InferLine's
+/// tuner releases the j-th replica only once the need has stayed below j longer than those gaps say a burst may
+/// still come (`horizon`) plus a provisioning delay: on on-off traffic (quiet minutes, then a burst) a replica
+/// released in a shorter gap would not be serving again when the next burst comes.
 ///
-/// Gaps longer than `longestGap` are not counted: they are the day's shape (a busy afternoon, a quiet night), not
-/// bursts that recur, and learning them would keep the afternoon's replicas all night.
+/// A gap is learned only when the need came back as a burst: from half of j or less to j within one provisioning
+/// delay, faster than a replica asked for when it started to rise could serve. A need that climbs over minutes (a
+/// diurnal afternoon) or hovers between j - 1 and j is load the reactive rule follows, and learning its gaps would
+/// keep replicas it does not need. Gaps longer than `longestGap` are not counted either: they are the day's shape.
 struct BurstRecurrence {
   /// Nanoseconds; gaps up to this long are learned.
   let longestGap: Int64
   /// Nanoseconds between ticks: a need that holds from one tick to the next has no gap.
   let interval: Int64
+  /// Per stage, nanoseconds from a scale-up decision until the replica serves.
+  let delays: [Int64]
   /// `lastSeen[s][j - 1]`: the last tick whose need at stage s was at least j (nil: never).
   var lastSeen: [[Int64?]]
   /// `gap[s][j - 1]`: the longest gap learned between two ticks with need at least j, nanoseconds.
   var gap: [[Int64]]
+  /// `total[s][j - 1]` and `count[s][j - 1]`: the sum (nanoseconds) and number of the gaps learned at j.
+  var total: [[Double]]
+  var count: [[Int]]
+  /// `atOrBelow[s][l]`: the last tick whose need at stage s was l or less (nil: never).
+  var atOrBelow: [[Int64?]]
 
-  init(stages: Int, longestGap: Int64, interval: Int64) {
+  init(longestGap: Int64, interval: Int64, delays: [Int64]) {
     self.longestGap = longestGap
     self.interval = interval
-    lastSeen = Array(repeating: [], count: stages)
-    gap = Array(repeating: [], count: stages)
+    self.delays = delays
+    lastSeen = Array(repeating: [], count: delays.count)
+    gap = Array(repeating: [], count: delays.count)
+    total = Array(repeating: [], count: delays.count)
+    count = Array(repeating: [], count: delays.count)
+    atOrBelow = Array(repeating: [], count: delays.count)
   }
 
-  /// Records stage s's need at the tick `time` (ticks in increasing order). - Complexity: O(need).
+  /// Records stage s's need at the tick `time` (ticks in increasing order). - Complexity: O(highest need seen).
   mutating func observe(_ s: Int, need: Int, at time: Int64) {
+    let need = max(0, need)
+    if atOrBelow[s].count <= need { atOrBelow[s] += Array(repeating: nil, count: need + 1 - atOrBelow[s].count) }
+    for l in need..<atOrBelow[s].count { atOrBelow[s][l] = time }
     guard need > 0 else { return }
     if lastSeen[s].count < need {
       lastSeen[s] += Array(repeating: nil, count: need - lastSeen[s].count)
       gap[s] += Array(repeating: 0, count: need - gap[s].count)
+      total[s] += Array(repeating: 0, count: need - total[s].count)
+      count[s] += Array(repeating: 0, count: need - count[s].count)
     }
     for j in 0..<need {
       if let last = lastSeen[s][j] {
         let g = time - last
-        if g > interval, g <= longestGap, g > gap[s][j] { gap[s][j] = g }
+        // Level j + 1 came back as a burst: the need was at half of it or less within one provisioning delay.
+        let low = atOrBelow[s][(j + 1) / 2]
+        if g > interval, g <= longestGap, let low, time - low <= delays[s] + interval {
+          gap[s][j] = max(gap[s][j], g)
+          total[s][j] += Double(g)
+          count[s][j] += 1
+        }
       }
       lastSeen[s][j] = time
     }
@@ -41,15 +67,33 @@ struct BurstRecurrence {
 
   /// Forgets when needs were last seen (keeps the gaps learned): between the planning trace and the replay.
   mutating func forgetTimes() {
-    for s in lastSeen.indices { lastSeen[s] = lastSeen[s].map { _ in nil } }
+    for s in lastSeen.indices {
+      lastSeen[s] = lastSeen[s].map { _ in nil }
+      atOrBelow[s] = atOrBelow[s].map { _ in nil }
+    }
   }
 
-  /// The most replicas stage s must keep at `time`: the highest j whose need was seen within its longest gap plus
-  /// `delay` (0 when none). - Complexity: O(replicas seen).
-  func kept(_ s: Int, at time: Int64, delay: Int64) -> Int {
-    var j = lastSeen[s].count
+  /// How long a need of j at stage s may stay away and still come back, nanoseconds: the larger of `margin` times
+  /// the longest gap learned and the `quantile` of an exponential gap with the gaps' mean (`-ln(1 - q) x mean`:
+  /// quiet gaps are close to memoryless, so a few short ones seen say little about the next). 0 when none.
+  func horizon(_ s: Int, level j: Int, margin: Double, quantile: Double) -> Double {
+    guard j >= 1, j <= gap[s].count, count[s][j - 1] > 0 else { return 0 }
+    let mean = total[s][j - 1] / Double(count[s][j - 1])
+    return max(margin * Double(gap[s][j - 1]), -log(1 - quantile) * mean)
+  }
+
+  /// The most replicas stage s must keep at `time`: the highest j, at most `limit`, whose need was seen within its
+  /// `horizon` plus `delay` (0 when none). - Complexity: O(replicas seen).
+  func kept(
+    _ s: Int, at time: Int64, delay: Int64, margin: Double = 1, quantile: Double = 0, limit: Int = .max
+  ) -> Int {
+    var j = min(lastSeen[s].count, limit)
     while j > 0 {
-      if let last = lastSeen[s][j - 1], time - last < gap[s][j - 1] + delay { return j }
+      if let last = lastSeen[s][j - 1],
+        Double(time - last) < horizon(s, level: j, margin: margin, quantile: quantile) + Double(delay)
+      {
+        return j
+      }
       j -= 1
     }
     return 0

@@ -15,6 +15,15 @@ public struct InferLineTuner: Sendable, Equatable, Codable {
   /// was seen to come back after, plus the provisioning delay (`BurstRecurrence`); longer lulls are the day's shape,
   /// which the tuner follows down.
   public var longestQuietGap: Double = 900
+  /// How many times the longest quiet gap learned the need must stay away before its replica goes: a gap as long
+  /// as the longest seen so far is no evidence the bursts have stopped (quiet gaps are close to memoryless).
+  public var quietGapMargin: Double = 2
+  /// And at least this quantile of an exponential gap with the learned gaps' mean (0.99: 4.6 mean gaps), so that a
+  /// planning window that saw only a few short gaps does not release replicas in the first long one.
+  public var quietGapQuantile: Double = 0.99
+  /// Whether replicas above the plan's count are kept through quiet gaps too (false: only the plan's own replicas
+  /// are; those added for a burst beyond the planned envelope go after the hold, as the paper's tuner does).
+  public var keepAboveThePlan: Bool = false
   /// Smallest window of the envelope, seconds; nil for the larger of the stage's batch latency and the SLO.
   public var smallestWindowSeconds: Double? = nil
   /// How far above the planned envelope traffic may go before it asks for more replicas (0.1: 10%, as HPA's

@@ -521,18 +521,34 @@ struct OneStage {
     #expect(r.meetsSLO && r.policy == "inferline" && r.tunerShortfall == nil)
   }
 
-  /// What the tuner learns: the longest gap a need came back after, and it keeps a replica until the need has
-  /// been away that long plus the provisioning delay.
+  /// What the tuner learns: the quiet gaps a need came back after as a burst, and it keeps a replica until the
+  /// need has been away that long (twice the longest, or the 99% quantile of an exponential gap with their mean)
+  /// plus the provisioning delay.
   @Test func burstRecurrenceKeepsReplicasThroughTheGapsItHasSeen() {
     let s: Int64 = 1_000_000_000
-    var r = BurstRecurrence(stages: 1, longestGap: 900 * s, interval: s)
-    for t in [0, 1, 2, 90, 91, 200] as [Int64] { r.observe(0, need: 3, at: t * s) }
-    r.observe(0, need: 1, at: 201 * s)
-    // Level 3 came back after 109 s at most: kept until 200 + 109 + 60 s.
+    var r = BurstRecurrence(longestGap: 900 * s, interval: s, delays: [60 * s])
+    for (t, need) in [(0, 3), (1, 3), (2, 3), (50, 1), (89, 1), (90, 3), (91, 3), (150, 1), (199, 1), (200, 3), (201, 1)]
+      as [(Int64, Int)]
+    {
+      r.observe(0, need: need, at: t * s)
+    }
+    // Level 3 came back twice, after 88 s and 109 s: kept for max(2 x 109, 4.6 x 98.5) + 60 s = 513 s after 200 s.
+    #expect(r.gap[0][2] == 109 * s && r.count[0][2] == 2)
+    #expect(r.kept(0, at: 700 * s, delay: 60 * s, margin: 2, quantile: 0.99) == 3)
+    #expect(r.kept(0, at: 714 * s, delay: 60 * s, margin: 2, quantile: 0.99) < 3)
+    // Margin 1, no quantile: the longest gap plus the delay.
     #expect(r.kept(0, at: 368 * s, delay: 60 * s) == 3)
-    #expect(r.kept(0, at: 369 * s, delay: 60 * s) == 1)
+    #expect(r.kept(0, at: 369 * s, delay: 60 * s) < 3)
     // A lull longer than the longest gap learned is the day's shape: not learned.
+    r.observe(0, need: 1, at: 1990 * s)
     r.observe(0, need: 3, at: 2000 * s)
-    #expect(r.gap[0][2] == 109 * s)
+    #expect(r.gap[0][2] == 109 * s && r.count[0][2] == 2)
+    // A need that climbs back over minutes, or only dips to 2 between needs of 3, is load, not a burst.
+    r.observe(0, need: 1, at: 2100 * s)
+    r.observe(0, need: 2, at: 2200 * s)
+    r.observe(0, need: 3, at: 2300 * s)
+    r.observe(0, need: 2, at: 2400 * s)
+    r.observe(0, need: 3, at: 2500 * s)
+    #expect(r.gap[0][2] == 109 * s && r.count[0][2] == 2)
   }
 }

@@ -19,8 +19,10 @@
 ///   lower for a hold no shorter than the provisioning delay (so a replica is not cancelled before it could
 ///   serve) and as long since the last scale-up, to the largest need over the hold.
 /// - Scale down only what the bursts will not need before a new replica could serve (`BurstRecurrence`): the j-th
-///   replica goes only once the need has stayed below j for longer than the longest quiet gap after which a need of
-///   j came back (learned on the planning trace, then on the live traffic), plus the provisioning delay. On
+///   of the plan's replicas goes only once the need has stayed below j for longer than `quietGapMargin` times the
+///   longest quiet gap after which a need of j came back, and than the 99% quantile of an exponential gap with
+///   those gaps' mean (learned on the planning trace, then on the live traffic), plus the provisioning delay;
+///   replicas added above the plan for a burst go after the hold. On
 ///   steady or diurnal traffic the needs recur within seconds and this adds little to the hold; on on-off traffic
 ///   it keeps a burst's replicas through the quiet minutes between bursts.
 struct InferLineTunerController: ReplicaController {
@@ -74,7 +76,7 @@ struct InferLineTunerController: ReplicaController {
     scaling = HeldScaling(models: context.models, hold: settings.hold, interval: tick)
     delays = context.models.map(\.provisioningDelay)
     recurrence = BurstRecurrence(
-      stages: context.models.count, longestGap: nanoseconds(settings.longestQuietGap), interval: tick)
+      longestGap: nanoseconds(settings.longestQuietGap), interval: tick, delays: delays)
     if settings.longestQuietGap > 0 { learnGaps(planning: context.planning, sizes: sizes, history: history) }
     // The replay starts with the plan's replicas, as if its needs had just been seen.
     for s in initial.indices { recurrence.observe(s, need: initial[s], at: first) }
@@ -148,7 +150,10 @@ struct InferLineTunerController: ReplicaController {
       wanted[s] = scaling.next(s, up: up, down: down, decided: decided[s], at: time)
       recurrence.observe(s, need: down, at: time)
       if wanted[s] < decided[s] {
-        wanted[s] = min(decided[s], max(wanted[s], recurrence.kept(s, at: time, delay: delays[s])))
+        let kept = recurrence.kept(
+          s, at: time, delay: delays[s], margin: settings.quietGapMargin, quantile: settings.quietGapQuantile,
+          limit: settings.keepAboveThePlan ? .max : initial[s])
+        wanted[s] = min(decided[s], max(wanted[s], kept))
       }
     }
     return wanted
