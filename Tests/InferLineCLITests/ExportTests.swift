@@ -73,22 +73,25 @@ extension CommandLineTests {
     for name in stages {
       #expect(
         kubernetes.output.contains(
-          "kubernetes ok: \(path("export-kubernetes"))/deployments.yaml: Deployment video-monitoring-\(name)\n"))
+          "kubernetes ok: \(path("export-kubernetes"))/deployments.yaml: Deployment video-monitoring-\(name)-"))
     }
-    // A CronJob at each window whose plan differs from the window before (the day wraps around).
+    // The files say what the report recommends; CronJobs only when that is the per-window schedule, one at each
+    // window whose plan differs from the window before (the day wraps around).
+    let recommended = (saved["recommendation"] as! [String: Any])["policy"] as! String
+    let deployments = try String(contentsOfFile: path("export-kubernetes/deployments.yaml"), encoding: .utf8)
+    #expect(deployments.contains("# Recommended (the cheapest provisioning that kept the SLO over the log): the "))
     let plans = (saved["windows"] as! [[String: Any]]).map {
       ($0["configuration"] as? [String: Any]).map(NSDictionary.init)
     }
     let changes = plans.indices.filter { k in plans[k] != nil && plans[k] != plans[(k + plans.count - 1) % plans.count]
     }
-    #expect(
-      kubernetes.output.components(separatedBy: "CronJob video-monitoring-at-").count - 1
-        == (plans.count == 1 ? 1 : changes.count))
-    #expect(kubernetes.output.contains("RoleBinding video-monitoring-scaler"))
-    let deployments = try String(contentsOfFile: path("export-kubernetes/deployments.yaml"), encoding: .utf8)
+    let cronJobs = kubernetes.output.components(separatedBy: "CronJob video-monitoring-").count - 1
+    #expect(cronJobs == (recommended != "schedule" ? 0 : plans.count == 1 ? 1 : changes.count), "\(recommended)")
+    #expect(kubernetes.output.contains("RoleBinding video-monitoring-") == (recommended == "schedule"))
+    #expect(FileManager.default.fileExists(atPath: path("export-kubernetes/schedule.yaml")) == (recommended == "schedule"))
     for (i, name) in stages.enumerated() {
       let block = deployments.components(separatedBy: "kind: Deployment").first {
-        $0.contains("metadata:\n  name: \"video-monitoring-\(name)\"\n")
+        $0.contains("metadata:\n  name: \"video-monitoring-\(name)-")
       }!
       #expect(block.contains("replicas: \(plan[i]["replicas"] as! Int)\n"), "\(name)")
     }
@@ -103,7 +106,7 @@ extension CommandLineTests {
       #expect(ray.contains("- name: \"\(name)\"\n    num_replicas: \(replicas)\n"))
       #expect(ray.components(separatedBy: "- name: \"\(name)\"")[1].contains("max_batch_size: \(batch)\n"))
       #expect(
-        kserve.components(separatedBy: "name: \"video-monitoring-\(name)\"")[1].contains(
+        kserve.components(separatedBy: "name: \"video-monitoring-\(name)-")[1].contains(
           "minReplicas: \(replicas)\n    maxReplicas: \(replicas)\n"))
       #expect(kserve.contains("storageUri: \"s3://models/\(name)\""))
     }
