@@ -511,7 +511,10 @@ func plannerPartsBenchmark(rate: Double) {
 /// provisioning delay), the tuner with the burst-recurrence scale-down, the static busiest-window plan, and the
 /// recommendation among the tuner, static, predictive scaling and the per-window schedule.
 func onOffBenchmark(hours: Double) {
-  struct Case { var name: String; var process: ArrivalProcess.OnOff }
+  struct Case {
+    var name: String
+    var process: ArrivalProcess.OnOff
+  }
   let cases = [
     Case(name: "20 q/s bursts of 6 s, gaps of 40 s", process: .init(onRate: 20, meanOn: 6, meanOff: 40)),
     Case(name: "30 q/s bursts of 5 s, gaps of 30 s", process: .init(onRate: 30, meanOn: 5, meanOff: 30)),
@@ -522,7 +525,10 @@ func onOffBenchmark(hours: Double) {
       name: "40 q/s bursts of 20 s, gaps of 4 min, 1 q/s between",
       process: .init(onRate: 40, offRate: 1, meanOn: 20, meanOff: 240)),
   ]
-  print(String(format: "on-off logs of %g h, seed 5; misses are shares of queries over the P99 SLO, bad minutes those above 1%%", hours))
+  print(
+    String(
+      format: "on-off logs of %g h, seed 5; misses are shares of queries over the P99 SLO, bad minutes those above 1%%",
+      hours))
   var worst = (tuner: 0.0, recommended: 0.0, tunerMinutes: 0.0, recommendedMinutes: 0.0)
   let only = ProcessInfo.processInfo.environment["INFERLINE_BENCH_CASE"].flatMap(Int.init)
   for (k, c) in cases.enumerated() where only == nil || only == k {
@@ -531,7 +537,10 @@ func onOffBenchmark(hours: Double) {
     let gaps = zip(arrivals.dropFirst(), arrivals).map { Double($0 - $1) }
     let mean = gaps.reduce(0, +) / Double(gaps.count)
     let cv = (gaps.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(gaps.count)).squareRoot() / mean
-    print(String(format: "%@: %d queries, mean %.2f q/s, gap CV %.1f", c.name, arrivals.count, Double(arrivals.count) / hours / 3600, cv))
+    print(
+      String(
+        format: "%@: %d queries, mean %.2f q/s, gap CV %.1f", c.name, arrivals.count,
+        Double(arrivals.count) / hours / 3600, cv))
     let trace = ArrivalTrace(arrivals: arrivals)
     for name in ["image-processing", "video-monitoring", "social-media"] {
       let model = PipelineModel(
@@ -558,7 +567,8 @@ func onOffBenchmark(hours: Double) {
         var replays = try! CapacityAnalysis.replays(
           model: model, workload: workload, configuration: busiest, policies: policies, seed: 1)
         replays[0].policy = "paper tuner"
-        if let schedule = try! CapacityAnalysis.scheduleReplay(model: model, workload: workload, plans: plans, seed: 1) {
+        if let schedule = try! CapacityAnalysis.scheduleReplay(model: model, workload: workload, plans: plans, seed: 1)
+        {
           replays.append(schedule)
         }
         if let peak = plans[workload.busiest].baselines.first(where: { $0.name == "CG-Peak" }) {
@@ -568,7 +578,8 @@ func onOffBenchmark(hours: Double) {
           r.policy = "CG-Peak"
           replays.append(r)
         }
-        let rec = Recommendation.choose(replays: Array(replays.dropFirst()), percentile: model.inputs.pipeline.slo.percentile)!
+        let rec = Recommendation.choose(
+          replays: Array(replays.dropFirst()), percentile: model.inputs.pipeline.slo.percentile)!
         func badMinutes(_ r: ReplayResult) -> Double {
           Double(r.missRatePerMinute.filter { $0 > 0.01 }.count) / Double(max(1, r.missRatePerMinute.count)) * 100
         }
@@ -583,7 +594,8 @@ func onOffBenchmark(hours: Double) {
         worst.recommendedMinutes = max(worst.recommendedMinutes, badMinutes(chosen))
         print(
           String(
-            format: "  %-16@ %3d min  paper tuner %@ | tuner %@ | static %@ | tuner/static cost %.3f | recommended %@ %@",
+            format:
+              "  %-16@ %3d min  paper tuner %@ | tuner %@ | static %@ | tuner/static cost %.3f | recommended %@ %@",
             name, Int(window / 60_000_000_000), cell(replays[0]), cell(tuner), cell(fixed), tuner.cost / fixed.cost,
             rec.policy, cell(chosen)))
         if environment["INFERLINE_BENCH_TIMELINES"] != nil {
@@ -593,7 +605,9 @@ func onOffBenchmark(hours: Double) {
                 + t.points.map { "\(($0.time - arrivals[0]) / 1_000_000_000)s:\($0.replicas)" }.joined(separator: " "))
           }
           let bad = tuner.missRatePerMinute.enumerated().filter { $0.element > 0.01 }
-          print("      bad minutes: " + bad.map { String(format: "%d:%.0f%%", $0.offset, $0.element * 100) }.joined(separator: " "))
+          print(
+            "      bad minutes: "
+              + bad.map { String(format: "%d:%.0f%%", $0.offset, $0.element * 100) }.joined(separator: " "))
         }
         if environment["INFERLINE_BENCH_ALL"] != nil {
           for r in replays.dropFirst(3) { print("      \(r.policy): \(cell(r))") }

@@ -331,12 +331,12 @@ extension InferLineCommand {
         }
       }
       if fleetReport.totals.unattainableWindows > 0 { throw ExitCode(ExitStatus.sloUnattainable) }
-      if reports.contains(where: { $0.recommendation != nil && !$0.recommendationMeetsSLO }) {
+      let atRisk = fleetReport.pipelinesAtRisk
+      if !atRisk.isEmpty {
         note(
           "no provisioning replayed kept the SLO of "
-            + reports.filter { $0.recommendation != nil && !$0.recommendationMeetsSLO }.map {
-              "'\(TerminalText.safe($0.pipelineName))'"
-            }.joined(separator: ", ") + " over the log; exit \(ExitStatus.sloAtRisk)")
+            + atRisk.map { "'\(TerminalText.safe($0))'" }.joined(separator: ", ")
+            + " over the log (the report says so first); exit \(ExitStatus.sloAtRisk)")
         throw ExitCode(ExitStatus.sloAtRisk)
       }
     }

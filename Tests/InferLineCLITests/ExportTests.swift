@@ -88,7 +88,8 @@ extension CommandLineTests {
     let cronJobs = kubernetes.output.components(separatedBy: "CronJob video-monitoring-").count - 1
     #expect(cronJobs == (recommended != "schedule" ? 0 : plans.count == 1 ? 1 : changes.count), "\(recommended)")
     #expect(kubernetes.output.contains("RoleBinding video-monitoring-") == (recommended == "schedule"))
-    #expect(FileManager.default.fileExists(atPath: path("export-kubernetes/schedule.yaml")) == (recommended == "schedule"))
+    #expect(
+      FileManager.default.fileExists(atPath: path("export-kubernetes/schedule.yaml")) == (recommended == "schedule"))
     for (i, name) in stages.enumerated() {
       let block = deployments.components(separatedBy: "kind: Deployment").first {
         $0.contains("metadata:\n  name: \"video-monitoring-\(name)-")
@@ -259,7 +260,8 @@ extension CommandLineTests {
     let expected: [String: (kinds: Set<String>, keys: Set<String>)] = [
       "deployments.yaml": (["Deployment"], ["apiVersion", "kind", "metadata", "spec"]),
       "schedule.yaml": (
-        ["CronJob", "ServiceAccount", "Role", "RoleBinding"], ["apiVersion", "kind", "metadata", "spec", "rules", "roleRef", "subjects"]
+        ["CronJob", "ServiceAccount", "Role", "RoleBinding"],
+        ["apiVersion", "kind", "metadata", "spec", "rules", "roleRef", "subjects"]
       ),
       "serve-config.yaml": ([], ["applications"]),
       "inferenceservices.yaml": (["InferenceService"], ["apiVersion", "kind", "metadata", "spec"]),
@@ -268,7 +270,9 @@ extension CommandLineTests {
       let out = path("separators-\(target)")
       let r = try run(["export", report + "/report.json", "--to", target, "--out", out] + flags)
       #expect(r.status == 0, "\(target): \(r.stderr)")
-      let files = (FileManager.default.enumerator(atPath: out)!.allObjects as! [String]).filter { $0.hasSuffix(".yaml") }
+      let files = (FileManager.default.enumerator(atPath: out)!.allObjects as! [String]).filter {
+        $0.hasSuffix(".yaml")
+      }
       #expect(!files.isEmpty, "\(target)")
       for file in files {
         let reader = Process()

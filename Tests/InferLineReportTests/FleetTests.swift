@@ -190,6 +190,31 @@ struct FleetFixture: Sendable {
     } throws: { ($0 as? InputError)?.description.contains("name the pipeline") == true }
   }
 
+  /// A pipeline whose tuner missed its SLO is named first on the fleet's page, with what it missed and why, and
+  /// the recommendation it has instead.
+  @Test func aTunerThatMissesIsSaidFirstOnTheFleetPage() throws {
+    var fleet = FleetFixture.sharedFleet
+    var rec = try #require(fleet.pipelines[1].recommendation)
+    rec.tunerShortfall = Recommendation.Shortfall(
+      missRate: 0.114, minutes: [.init(index: 3, missRate: 0.5)], minutesOver: 7, decisionsBefore: [],
+      reason: "replicas were released shortly before")
+    fleet.pipelines[1].recommendation = rec
+    let context = ReportWriter.fleetContext(fleet, charts: [:], folders: ["a", "b"])
+    let misses = try #require(context["tunerMisses"] as? [[String: Any]])
+    #expect(misses.count == 1)
+    #expect(misses[0]["name"] as? String == fleet.pipelines[1].pipelineName)
+    let text = try #require(misses[0]["text"] as? String)
+    #expect(text.contains("11.400%") && text.contains("7 minute(s)") && text.contains("released"), "\(text)")
+    #expect(misses[0]["recommended"] as? String == PolicyTitle.of(rec.policy))
+    // Nothing at risk while every recommendation met its SLO; a pipeline whose best replay missed is named.
+    #expect(
+      FleetFixture.sharedFleet.pipelinesAtRisk.isEmpty
+        == FleetFixture.sharedFleet.pipelines.allSatisfy(\.recommendationMeetsSLO))
+    rec.meetsSLO = false
+    fleet.pipelines[1].recommendation = rec
+    #expect(fleet.pipelinesAtRisk.contains(fleet.pipelines[1].pipelineName))
+  }
+
   /// A negative saving is never shown bare, and the fleet's sentence is computed from both totals.
   @Test func aDearerFleetSaysWhy() {
     let chosen = FleetReport.PolicyTotal(

@@ -61,6 +61,11 @@ public struct FleetReport: Sendable, Equatable, Codable {
     previous = nil
   }
 
+  /// Pipelines none of whose replayed provisionings kept the SLO over the log (`report` exits 4 for them).
+  public var pipelinesAtRisk: [String] {
+    pipelines.filter { $0.recommendation != nil && !$0.recommendationMeetsSLO }.map(\.pipelineName)
+  }
+
   /// A single pipeline's report as a fleet of one (for `diff` between a fleet and a single report).
   public init(single report: CapacityReport) {
     self.init(pipelines: [report], seed: report.seed)

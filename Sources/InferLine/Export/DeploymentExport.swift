@@ -224,9 +224,11 @@ public enum DeploymentExport {
     let title = comment(PolicyTitle.of(policy))
     switch policy {
     case "static":
-      return "# Recommended (the cheapest provisioning that kept the SLO over the log): the \(title); keep these counts."
+      return
+        "# Recommended (the cheapest provisioning that kept the SLO over the log): the \(title); keep these counts."
     case "schedule":
-      return "# Recommended (the cheapest provisioning that kept the SLO over the log): the \(title); apply the scheduled scaling."
+      return
+        "# Recommended (the cheapest provisioning that kept the SLO over the log): the \(title); apply the scheduled scaling."
     default:
       return
         "# Recommended (the cheapest provisioning that kept the SLO over the log): the \(title), starting from these counts."

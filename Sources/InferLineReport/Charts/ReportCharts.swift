@@ -99,8 +99,10 @@ public enum ReportCharts {
     }
     return Chart(
       name: "replica-timeline",
-      title: "Replicas per stage under the \(PolicyTitle.of((r.recommendedReplay ?? r.tunerReplay)?.policy ?? "inferline"))",
-      description: "Replica count of each stage over the log as the recommended provisioning decides it (billed from the decision).",
+      title:
+        "Replicas per stage under the \(PolicyTitle.of((r.recommendedReplay ?? r.tunerReplay)?.policy ?? "inferline"))",
+      description:
+        "Replica count of each stage over the log as the recommended provisioning decides it (billed from the decision).",
       x: .init(label: "hours since \(startLabel(r))"), y: .init(label: "replicas", includeZero: true),
       content: .xy(series: series, markers: []))
   }

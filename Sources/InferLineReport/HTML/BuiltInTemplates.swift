@@ -213,6 +213,8 @@ enum BuiltInTemplates {
 
 <section id="summary">
 <h2>Summary</h2>
+{{#tunerMisses}}<p class="bad"><b>The InferLine tuner misses the SLO of {{name}}:</b> {{text}} The recommendation for it is the {{recommended}}.</p>
+{{/tunerMisses}}
 <div class="cards">
   <div class="card">Fleet cost per day <b>${{costPerDay}}</b></div>
   <div class="card">Projected per month <b>${{costPerMonth}}</b></div>

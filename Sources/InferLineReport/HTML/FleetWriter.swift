@@ -87,17 +87,19 @@ extension ReportWriter {
         "missing": p.pipelinesMissingSLO.isEmpty ? "none" : p.pipelinesMissingSLO.joined(separator: ", "),
       ]
     }
-    let policies: [[String: Any]] = recommendedRows + f.totals.policies.map { p -> [String: Any] in
-      let saving =
-        chosen == nil || p.costPerDay <= 0
-        ? "" : String(format: "%.1f%%", (p.costPerDay - chosen!.costPerDay) / p.costPerDay * 100)
-      return [
-        "name": PolicyTitle.of(p.policy),
-        "costPerDay": money(p.costPerDay), "costPerMonth": money(p.costPerDay * 30), "misses": percent(p.missRate),
-        "saving": saving, "why": chosen.map { fleetSavingExplanation(recommended: $0, alternative: p) } ?? "",
-        "missing": p.pipelinesMissingSLO.isEmpty ? "none" : p.pipelinesMissingSLO.joined(separator: ", "),
-      ]
-    }
+    let policies: [[String: Any]] =
+      recommendedRows
+      + f.totals.policies.map { p -> [String: Any] in
+        let saving =
+          chosen == nil || p.costPerDay <= 0
+          ? "" : String(format: "%.1f%%", (p.costPerDay - chosen!.costPerDay) / p.costPerDay * 100)
+        return [
+          "name": PolicyTitle.of(p.policy),
+          "costPerDay": money(p.costPerDay), "costPerMonth": money(p.costPerDay * 30), "misses": percent(p.missRate),
+          "saving": saving, "why": chosen.map { fleetSavingExplanation(recommended: $0, alternative: p) } ?? "",
+          "missing": p.pipelinesMissingSLO.isEmpty ? "none" : p.pipelinesMissingSLO.joined(separator: ", "),
+        ]
+      }
     let hardwareTotal = f.totals.costPerDayByHardware.values.reduce(0, +)
     let hardware: [[String: Any]] = f.totals.costPerDayByHardware.sorted { $0.value > $1.value }.map { hw, cost in
       [
@@ -161,6 +163,16 @@ extension ReportWriter {
         ? "met by every pipeline"
         : "missed by \((chosen?.pipelinesMissingSLO.count ?? f.pipelines.count)) pipeline(s)",
       "peakWindow": peak.map { instant($0.start, f) } ?? "none planned", "headline": headline,
+      "tunerMisses": f.pipelines.compactMap { r -> [String: Any]? in
+        guard let s = r.recommendation?.tunerShortfall else { return nil }
+        return [
+          "name": r.pipelineName,
+          "text": String(
+            format: "%.3f%% of queries over it (%g%% allowed), %d minute(s) above the allowance; %@.",
+            s.missRate * 100, Recommendation.allowance(r.percentile) * 100, s.minutesOver, s.reason),
+          "recommended": r.recommendation.map { PolicyTitle.of($0.policy) } ?? "none",
+        ]
+      },
       "policies": policies, "hardware": hardware, "pipelines": pipelines,
       "hasUnplanned": !f.unplannedQueries.isEmpty,
       "budgetPipelines": f.pipelines.map(\.pipelineName),
@@ -234,7 +246,8 @@ extension ReportWriter {
         "- Recommended (each pipeline's): $\(money(chosen.costPerDay))/day, \(percent(chosen.missRate)) over the SLO; \(MarkdownText.escape(fleetSavingExplanation(recommended: chosen, alternative: chosen)))"
       )
       for p in f.totals.policies {
-        let saving = p.costPerDay > 0 ? String(format: "%.1f%%", (p.costPerDay - chosen.costPerDay) / p.costPerDay * 100) : "n/a"
+        let saving =
+          p.costPerDay > 0 ? String(format: "%.1f%%", (p.costPerDay - chosen.costPerDay) / p.costPerDay * 100) : "n/a"
         lines.append(
           "- \(MarkdownText.escape(PolicyTitle.of(p.policy))): $\(money(p.costPerDay))/day, \(percent(p.missRate)) over the SLO; the recommendation saves \(saving): \(MarkdownText.escape(fleetSavingExplanation(recommended: chosen, alternative: p)))"
         )

@@ -156,7 +156,9 @@ public enum ReportWriter {
       Recommendation.allowance(r.percentile) * 100, s.minutesOver, s.reason)
     return [
       "summary": summary,
-      "minutes": s.minutes.map { String(format: "minute from %@: %.1f%% over the SLO", at($0.index), $0.missRate * 100) },
+      "minutes": s.minutes.map {
+        String(format: "minute from %@: %.1f%% over the SLO", at($0.index), $0.missRate * 100)
+      },
       "decisions": s.decisionsBefore.map {
         "\(InstantText.describe($0.time, relative: r.workload.isRelative)) \($0.stage) \($0.from) -> \($0.to)"
       }.joined(separator: "; "),
@@ -321,7 +323,8 @@ public enum ReportWriter {
     if r.unattainableWindows > 0 { context["unattainable"] = r.unattainableWindows }
     if let s = shortfallContext(r) { context["tunerShortfall"] = s }
     if let rec = r.recommendation, !rec.meetsSLO {
-      context["sloAtRisk"] = "The figures below are for the provisioning that missed least; plan for more capacity or a looser SLO."
+      context["sloAtRisk"] =
+        "The figures below are for the provisioning that missed least; plan for more capacity or a looser SLO."
     }
     if let e = r.escalation {
       context["escalation"] =

@@ -38,7 +38,9 @@ import Testing
         let plan = DeploymentPlan(
           pipelineName: pipeline, stages: stageNames.map { .init(name: $0, model: "m") },
           configuration: configuration(),
-          schedule: (0..<3).map { .init(start: Int64($0) * 3_600_000_000_000, seconds: 3600, configuration: configuration()) },
+          schedule: (0..<3).map {
+            .init(start: Int64($0) * 3_600_000_000_000, seconds: 3600, configuration: configuration())
+          },
           instances: [:], source: "test")
         guard let names = try? DeploymentExport.ObjectNames(plan) else { continue }  // Triton names may collide
         deployments += DeploymentExport.variants(plan, names: names).map(\.name)

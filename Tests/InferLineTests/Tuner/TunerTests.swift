@@ -527,7 +527,9 @@ struct OneStage {
   @Test func burstRecurrenceKeepsReplicasThroughTheGapsItHasSeen() {
     let s: Int64 = 1_000_000_000
     var r = BurstRecurrence(longestGap: 900 * s, interval: s, delays: [60 * s])
-    for (t, need) in [(0, 3), (1, 3), (2, 3), (50, 1), (89, 1), (90, 3), (91, 3), (150, 1), (199, 1), (200, 3), (201, 1)]
+    for (t, need) in [
+      (0, 3), (1, 3), (2, 3), (50, 1), (89, 1), (90, 3), (91, 3), (150, 1), (199, 1), (200, 3), (201, 1),
+    ]
       as [(Int64, Int)]
     {
       r.observe(0, need: need, at: t * s)
