@@ -42,7 +42,7 @@ extension InferLineCommand {
     func run() throws {
       let options = try log.readOptions()
       guard let smallest = DurationText.nanoseconds(minWindow) else {
-        throw ValidationError("--min-window '\(minWindow)' is not a duration such as 10ms or 1s")
+        throw ValidationError("--min-window '\(minWindow)' is not a duration of at least 1 ns such as 10ms or 1s")
       }
       guard let largest = DurationText.nanoseconds(maxWindow), largest >= smallest, largest <= 366 * 86_400_000_000_000
       else {

@@ -36,6 +36,16 @@ extension InferLineCommand {
       let started = clock.now
       let set = try reportingInputErrors { try QueryLogSet.read(paths: logs, options: options) }
       let read = clock.now
+      // Refuse before the work, as `report` does: a tiny window on a long log lists millions of windows.
+      for trace in set.traces {
+        guard let first = trace.arrivals.first, let last = trace.arrivals.last else { continue }
+        let count = (last - first) / windowLength + 1
+        if count > CapacityAnalysis.Workload.windowLimit {
+          throw ValidationError(
+            "--window \(window.window) cuts \(DurationText.describe(nanoseconds: last - first)) of log into \(count) windows, more than the \(CapacityAnalysis.Workload.windowLimit) inferline lists; choose a longer --window"
+          )
+        }
+      }
       let summaries = set.traces.map { TraceSummary(trace: $0, windowLength: windowLength) }
       if timings {
         note("timings: ingest \(Self.seconds(read - started)), statistics \(Self.seconds(clock.now - read))")

@@ -48,7 +48,8 @@ struct WindowOption: ParsableArguments {
 
   func nanoseconds() throws -> Int64 {
     guard let ns = DurationText.nanoseconds(window) else {
-      throw ValidationError("--window '\(window)' is not a duration such as 15m, 1h or 1d")
+      throw ValidationError(
+        "--window '\(window)' is not a duration of at least 1 ns such as 15m, 1h or 1d (a bare number is seconds)")
     }
     return ns
   }

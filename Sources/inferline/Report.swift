@@ -175,7 +175,6 @@ extension InferLineCommand {
         throw ValidationError("--growth must be factors from 0.01 to 1000 separated by commas (got '\(growth)')")
       }
       options.growth = factors.map { $0! }
-      if let slo, slo <= 0 { throw ValidationError("--slo must be a positive number of milliseconds") }
       options.budget = try search.budget()
       var models = try pipeline.map { file in
         try PipelineOptions.model(pipeline: file, hardware: hardware, profiles: profiles, sloMs: slo)

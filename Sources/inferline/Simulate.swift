@@ -42,6 +42,9 @@ struct PipelineOptions: ParsableArguments {
   /// The inputs compiled once, optionally against another SLO.
   static func model(pipeline: String, hardware: String, profiles: String, sloMs: Double? = nil) throws -> PipelineModel
   {
+    if let sloMs, !PipelineSpec.SLO.isValidLatency(sloMs) {
+      throw ValidationError("--slo \(sloMs) is not a latency: give milliseconds above 0 and at most a day, 86400000")
+    }
     var inputs = try load(pipeline: pipeline, hardware: hardware, profiles: profiles)
     if let sloMs { inputs.pipeline.slo.latencyMs = sloMs }
     return PipelineModel(inputs)

@@ -199,3 +199,49 @@ extension CommandLineTests {
     #expect(r.stdout.contains("\"queries\" : 2") && r.stdout.contains("\"malformedLines\" : 1"), "\(r.stdout)")
   }
 }
+
+/// Reliability round 3 (issue 27): values that crashed or were taken silently are refused before the work, with the
+/// limit and the fix.
+extension CommandLineTests {
+  @Test func sub_nanosecondWindowsHugeWindowCountsAndNonFiniteSLOsAreRefused() throws {
+    let s = Self.samples
+    let log = path("short.csv")
+    #expect(try run(["generate", "--rate", "50", "--duration", "20s", "--seed", "2", "--out", log]).status == 0)
+    for arguments in [
+      ["inspect", log, "--window", "1e-12"], ["inspect", log, "--window", "0.0000000001s"],
+      ["envelope", log, "--min-window", "1e-12"],
+    ] {
+      let r = try run(arguments)
+      #expect(r.status == 64 && r.stderr.contains("at least 1 ns"), "\(arguments): \(r.status) \(r.stderr)")
+    }
+    // 20 s of log in 1 ms windows: 20,000 windows, refused before they are counted.
+    let many = try run(["inspect", log, "--window", "1ms"])
+    #expect(
+      many.status == 64 && many.stderr.contains("10000") && many.stderr.contains("longer --window"), "\(many.stderr)")
+    #expect(try run(["inspect", log, "--window", "10ms"]).status == 0)
+    let common = [
+      "--pipeline", "\(s)/pipelines/social-media.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml", "--profiles",
+      "\(s)/profiles/profiles-2026.csv",
+    ]
+    for slo in ["nan", "inf", "1e300", "0"] {
+      let r = try run(["report", log, "--out", path("never-\(slo)"), "--slo", slo] + common)
+      #expect(r.status == 64 && r.stderr.contains("at most a day"), "\(slo): \(r.status) \(r.stderr)")
+      #expect(!FileManager.default.fileExists(atPath: path("never-\(slo)")))
+    }
+  }
+
+  /// More edges than a route mask holds: refused where the file is read, by `validate` too, naming the line.
+  @Test func aPipelineWithMoreThan64EdgesIsRefusedAtLoad() throws {
+    let s = Self.samples
+    var text = "name: long\nslo: {latency_ms: 60000}\nstages:\n"
+    for i in 0...65 { text += "  - {name: s\(i), model: resnet50}\n" }
+    text += "edges:\n"
+    for i in 0..<65 { text += "  s\(i) -> s\(i + 1): 1\n" }
+    let file = try write("long.yaml", text)
+    let r = try run([
+      "validate", file, "--hardware", "\(s)/hardware/aws-2026.yaml", "--profiles", "\(s)/profiles/profiles-2026.csv",
+    ])
+    #expect(r.status == 65, "\(r.stdout) \(r.stderr)")
+    #expect(r.stderr.contains("long.yaml:\(3 + 66 + 1 + 65):") && r.stderr.contains("more than the 64"), "\(r.stderr)")
+  }
+}

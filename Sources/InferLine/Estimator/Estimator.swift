@@ -219,7 +219,7 @@ struct SimulationState: ~Copyable {
     let stages = input.stageCount
     stageCount = stages
     edgeCount = input.edges.count
-    precondition(input.edges.count <= 64, "at most 64 edges")
+    precondition(input.edges.count <= PipelineSpec.maximumEdges, "at most 64 edges (checked when the pipeline loads)")
     precondition(input.stages.count == stages)
     var start = [Int](repeating: 0, count: stages + 1)
     var parents = [Int](repeating: 0, count: stages)

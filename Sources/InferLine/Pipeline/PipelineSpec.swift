@@ -34,7 +34,14 @@ public struct PipelineSpec: Sendable, Equatable {
       self.latencyMs = latencyMs
       self.percentile = percentile
     }
+
+    /// The one check of an SLO latency, for the pipeline file and `--slo` alike: positive, finite and at most a
+    /// day (milliseconds).
+    public static func isValidLatency(_ ms: Double) -> Bool { ms > 0 && ms <= ProfileTable.longestMilliseconds }
   }
+
+  /// The most edges a pipeline may have: a query's route is one 64-bit mask.
+  public static let maximumEdges = 64
 
   public var name: String
   public var stages: [Stage]
@@ -111,7 +118,7 @@ public struct PipelineSpec: Sendable, Equatable {
     if let node = top["slo"], let map = YAMLMapping(node, what: "'slo'", sink: &sink) {
       map.checkKeys(sloKeys, in: "'slo'", sink: &sink)
       if let (ms, line) = map.number("latency_ms", required: true, in: "'slo'", sink: &sink) {
-        if ms > 0 && ms <= ProfileTable.longestMilliseconds {
+        if SLO.isValidLatency(ms) {
           slo.latencyMs = ms
         } else {
           sink.error(line, "the SLO latency must be positive and at most a day, 86400000 ms (got \(ms) ms)")
@@ -242,6 +249,12 @@ public struct PipelineSpec: Sendable, Equatable {
         continue
       }
       edges.append(Edge(parent: parent, child: child, probability: p, line: entry.line))
+    }
+    if edges.count > Self.maximumEdges {
+      sink.error(
+        edges[Self.maximumEdges].line,
+        "the pipeline has \(edges.count) edges, more than the \(Self.maximumEdges) inferline simulates (each query's route is kept as a \(Self.maximumEdges)-bit mask); merge stages or split the pipeline"
+      )
     }
     if !stages.isEmpty, topologicalOrder(count: stages.count, edges: edges.map { ($0.parent, $0.child) }) == nil {
       let cycle = findCycle(count: stages.count, edges: edges)

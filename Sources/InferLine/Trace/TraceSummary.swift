@@ -71,7 +71,9 @@ public enum DurationText {
       let ns = value * seconds * 1e9
       return ns >= 1 && ns < 9e18 ? Int64(ns.rounded()) : nil
     }
-    guard let value = Double(t), value > 0, value * 1e9 < 9e18 else { return nil }
+    // A bare number is seconds; like the suffixed forms it must come to at least one nanosecond (a window of
+    // 1e-12 s would round to 0 and divide by zero downstream).
+    guard let value = Double(t), value > 0, value.isFinite, value * 1e9 >= 1, value * 1e9 < 9e18 else { return nil }
     return Int64((value * 1e9).rounded())
   }
 
