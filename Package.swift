@@ -61,7 +61,7 @@ let package = Package(
     .executableTarget(
       name: "inferline",
       dependencies: [
-        "InferLine", "InferLineReport",
+        "InferLine", "InferLineReport", "CFileSystem",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: swiftSettings),

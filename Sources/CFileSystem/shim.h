@@ -1,5 +1,6 @@
 // The file-system calls the report folder needs that Swift's Glibc module does not expose: Linux's atomic
-// exchange of two paths (renameat2 with RENAME_EXCHANGE) and an advisory lock on a file.
+// exchange of two paths (renameat2 with RENAME_EXCHANGE) and an advisory lock on a file; and the check that
+// standard output was written (C's `stdout` is a global Swift 6 will not touch).
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -35,3 +36,12 @@ static inline int inferline_lock_file(const char *path) {
 }
 
 static inline int inferline_errno(void) { return errno; }
+
+#include <stdio.h>
+
+/// Flushes standard output (the stream Swift's print writes to): 0 when everything written so far reached the
+/// file, -1 with errno when a write failed (a full disk, a closed pipe), now or earlier.
+static inline int inferline_flush_standard_output(void) {
+  int flushed = fflush(stdout);
+  return flushed != 0 || ferror(stdout) ? -1 : 0;
+}

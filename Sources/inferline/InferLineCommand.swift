@@ -1,4 +1,5 @@
 import ArgumentParser
+internal import CFileSystem
 import Foundation
 import InferLine
 
@@ -16,6 +17,33 @@ struct InferLineCommand: ParsableCommand {
       Inspect.self, Envelope.self, Validate.self, Profiles.self, Simulate.self, Plan.self, ReplayCommand.self,
       Report.self, Diff.self, Export.self, Calibrate.self, Generate.self,
     ])
+
+  /// Runs the command, then flushes standard output and checks it: results written to a full disk or a closed pipe
+  /// (`plan --json > file`) must not leave a truncated file behind an exit status of 0. A command that succeeded
+  /// (or ended with 3 or 4, which still print results) exits 74 (sysexits' EX_IOERR) when its output was lost.
+  static func main() {
+    do {
+      var command = try parseAsRoot()
+      try command.run()
+    } catch let code as ExitCode
+      where code == ExitCode(ExitStatus.sloUnattainable) || code == ExitCode(ExitStatus.sloAtRisk)
+    {
+      checkStandardOutput()
+      exit(withError: code)
+    } catch {
+      exit(withError: error)
+    }
+    checkStandardOutput()
+  }
+}
+
+/// Flushes standard output; when that or an earlier write failed, says so and exits `ExitStatus.cannotWriteOutput`.
+func checkStandardOutput() {
+  if inferline_flush_standard_output() != 0 {
+    let reason = String(cString: strerror(errno))
+    note("error: cannot write the results to standard output (\(reason)); what was written is incomplete")
+    Foundation.exit(ExitStatus.cannotWriteOutput)
+  }
 }
 
 /// Exit statuses, distinct per cause so that scripts can tell them apart.
@@ -29,6 +57,8 @@ enum ExitStatus {
   /// Every window has a plan, but no provisioning replayed over the log kept some pipeline's SLO (the report is
   /// written and says so first): a nightly job should page someone.
   static let sloAtRisk: Int32 = 4
+  /// Standard output could not be written (sysexits' EX_IOERR): a full disk or a closed pipe.
+  static let cannotWriteOutput: Int32 = 74
 }
 
 /// Runs `body`; an `InputError` is printed to stderr as a diagnostic and ends the command with `ExitStatus.badInput`.

@@ -245,3 +245,25 @@ extension CommandLineTests {
     #expect(r.stderr.contains("long.yaml:\(3 + 66 + 1 + 65):") && r.stderr.contains("more than the 64"), "\(r.stderr)")
   }
 }
+
+extension CommandLineTests {
+  /// Results written to a full disk: exit 74 and a message, never 0 with a truncated file.
+  @Test func aFullStandardOutputIsAnError() throws {
+    guard FileManager.default.fileExists(atPath: "/dev/full") else { return }
+    let log = path("tiny.csv")
+    #expect(try run(["generate", "--rate", "20", "--duration", "30s", "--out", log]).status == 0)
+    for arguments in [["inspect", log, "--json"], ["inspect", log], ["envelope", log]] {
+      let process = Process()
+      process.executableURL = Self.binary
+      process.arguments = arguments
+      process.standardOutput = FileHandle(forWritingAtPath: "/dev/full")
+      let errors = Pipe()
+      process.standardError = errors
+      try process.run()
+      let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+      process.waitUntilExit()
+      #expect(process.terminationStatus == 74, "\(arguments): \(process.terminationStatus) \(stderr)")
+      #expect(stderr.contains("cannot write the results to standard output"), "\(stderr)")
+    }
+  }
+}
