@@ -106,7 +106,7 @@ extension InferLineCommand {
         }
       }
       do {
-        let folder = try ReportFolder(URL(fileURLWithPath: out))
+        let folder = try ReportFolder(URL(fileURLWithPath: out), kind: .export)
         let temporary = try folder.makeTemporary()
         var written = 0
         for (subfolder, files) in parts {

@@ -29,6 +29,9 @@ extension InferLineCommand {
       var traces: [TraceSummary]
     }
 
+    /// The most windows `inspect` lists per trace.
+    static let windowLimit: Int64 = 1_000_000
+
     func run() throws {
       let options = try log.readOptions()
       let windowLength = try window.nanoseconds()
@@ -36,17 +39,18 @@ extension InferLineCommand {
       let started = clock.now
       let set = try reportingInputErrors { try QueryLogSet.read(paths: logs, options: options) }
       let read = clock.now
-      // Refuse before the work, as `report` does: a tiny window on a long log lists millions of windows.
-      for trace in set.traces {
-        guard let first = trace.arrivals.first, let last = trace.arrivals.last else { continue }
-        let count = (last - first) / windowLength + 1
-        if count > CapacityAnalysis.Workload.windowLimit {
-          throw ValidationError(
-            "--window \(window.window) cuts \(DurationText.describe(nanoseconds: last - first)) of log into \(count) windows, more than the \(CapacityAnalysis.Workload.windowLimit) inferline lists; choose a longer --window"
+      // Estimated before the work: a tiny window on a long log (or an outlier timestamp years away) would list
+      // millions of windows. The figures are still given, the list is left out, and the note says why.
+      let summaries = set.traces.map {
+        TraceSummary(trace: $0, windowLength: windowLength, windowLimit: Self.windowLimit)
+      }
+      for s in summaries {
+        if let count = s.windowsLeftOut {
+          note(
+            "\(s.pipeline.map { "pipeline '\(TerminalText.safe($0))': " } ?? "")the span cuts into \(count) windows of \(window.window), more than the \(Self.windowLimit) inspect lists; per-window counts left out (look for outlier timestamps, or choose a longer --window)"
           )
         }
       }
-      let summaries = set.traces.map { TraceSummary(trace: $0, windowLength: windowLength) }
       if timings {
         note("timings: ingest \(Self.seconds(read - started)), statistics \(Self.seconds(clock.now - read))")
       }

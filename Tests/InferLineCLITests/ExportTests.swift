@@ -228,8 +228,24 @@ extension CommandLineTests {
     let refused = try run([
       "export", report + "/report.json", "--to", "triton", "--triton-backend", "python", "--out", mine,
     ])
-    #expect(refused.status == 73 && refused.stderr.contains("not a report folder"))
+    #expect(refused.status == 73 && refused.stderr.contains("is not an export folder"))
     #expect(try String(contentsOfFile: mine + "/notes.txt", encoding: .utf8) == "keep me")
+    // A report folder, even the one whose report.json is read, is not an export's to replace; nor is an export
+    // folder a report's. Both are left as they were.
+    let before = try FileManager.default.contentsOfDirectory(atPath: report).sorted()
+    let ontoReport = try run([
+      "export", report + "/report.json", "--to", "triton", "--triton-backend", "python", "--out", report,
+    ])
+    #expect(ontoReport.status == 73 && ontoReport.stderr.contains("is a report folder, not an export folder"))
+    #expect(try FileManager.default.contentsOfDirectory(atPath: report).sorted() == before)
+    let exported = path("hostile-triton")
+    #expect(FileManager.default.fileExists(atPath: exported + "/.inferline-export"))
+    let ontoExport = try run([
+      "report", log, "--out", exported, "--quiet", "--pipeline", pipeline, "--hardware", "\(s)/hardware/aws-2026.yaml",
+      "--profiles", "\(s)/profiles/profiles-2026.csv", "--window", "10m",
+    ])
+    #expect(ontoExport.status == 73 && ontoExport.stderr.contains("is an export folder, not a report folder"))
+    #expect(FileManager.default.fileExists(atPath: exported + "/.inferline-export"))
   }
 
   /// Line terminators YAML 1.1 (libyaml, PyYAML) reads as breaks, U+2028, U+2029 and U+0085, in the pipeline's

@@ -19,6 +19,9 @@ public struct TraceSummary: Codable, Sendable, Equatable {
   public var isRelative: Bool
   public var windowLengthSeconds: Double
   public var windows: [WindowCount]
+  /// How many windows the span cuts into when that is more than the limit the summary was asked for: then
+  /// `windows` is empty (listing them would take gigabytes); nil otherwise.
+  public var windowsLeftOut: Int64? = nil
 
   public struct WindowCount: Codable, Sendable, Equatable {
     /// Window start, nanoseconds.
@@ -26,8 +29,10 @@ public struct TraceSummary: Codable, Sendable, Equatable {
     public var queries: Int
   }
 
-  /// - Complexity: O(N).
-  public init(trace: ArrivalTrace, windowLength: Int64) {
+  /// - Parameter windowLimit: the most windows to count; a span cut into more leaves `windows` empty and says how
+  ///   many in `windowsLeftOut`.
+  /// - Complexity: O(N + windows).
+  public init(trace: ArrivalTrace, windowLength: Int64, windowLimit: Int64 = .max) {
     let t = trace.arrivals
     pipeline = trace.pipeline
     queries = t.count
@@ -56,7 +61,13 @@ public struct TraceSummary: Codable, Sendable, Equatable {
     }
     isRelative = trace.isRelative
     windowLengthSeconds = Double(windowLength) / 1e9
-    windows = trace.windows(length: windowLength).map { WindowCount(start: $0.start, queries: $0.count) }
+    let count = t.isEmpty ? 0 : (last - first) / windowLength + 1
+    if count > windowLimit {
+      windows = []
+      windowsLeftOut = count
+    } else {
+      windows = trace.windows(length: windowLength).map { WindowCount(start: $0.start, queries: $0.count) }
+    }
   }
 }
 

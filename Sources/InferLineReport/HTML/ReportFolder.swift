@@ -7,26 +7,38 @@ import InferLine
 /// swapped in with one atomic exchange, so the folder is never missing; and temporaries that an earlier, killed
 /// run left are cleaned up (or, where only they still hold the last report, put back).
 public struct ReportFolder: ~Copyable {
+  /// What a folder holds: `report --out` and `export --out` each replace only their own kind, so an export never
+  /// replaces a report (even the one it reads) and a report never replaces an export.
+  public enum Kind: Sendable {
+    case report, export
+
+    /// The file every folder of this kind carries; `--out` replaces only folders that have it (or are empty).
+    public var markerName: String { self == .report ? ReportFolder.markerName : ".inferline-export" }
+    var words: String { self == .report ? "a report folder" : "an export folder" }
+  }
+
   /// The file every report folder carries; `--out` replaces only folders that have it (or are empty).
   public static let markerName = ".inferline-report"
   /// Files a report folder written before the marker existed holds; such a folder is replaced too.
   static let legacyContents: Set<String> = ["index.html", "report.json", "summary.md", "charts"]
 
   public let destination: URL
+  public let kind: Kind
   let parent: URL
   let lockDescriptor: Int32
 
   /// Checks the destination and takes its lock, before any work is done.
-  /// - Throws: `InputError` naming the folder and the fix: a file, a folder with other contents, another run
-  ///   writing it, a parent that cannot be created.
-  public init(_ destination: URL) throws {
-    let (destination, parent, fd) = try Self.open(destination)
+  /// - Throws: `InputError` naming the folder and the fix: a file, a folder with other contents (another kind's
+  ///   folder among them), another run writing it, a parent that cannot be created.
+  public init(_ destination: URL, kind: Kind = .report) throws {
+    let (destination, parent, fd) = try Self.open(destination, kind: kind)
     self.destination = destination
+    self.kind = kind
     self.parent = parent
     lockDescriptor = fd
   }
 
-  static func open(_ destination: URL) throws -> (URL, URL, Int32) {
+  static func open(_ destination: URL, kind: Kind) throws -> (URL, URL, Int32) {
     let destination = destination.standardizedFileURL
     let parent = destination.deletingLastPathComponent()
     let name = destination.lastPathComponent
@@ -42,7 +54,7 @@ public struct ReportFolder: ~Copyable {
           file: destination.path, "is a file, not a report folder",
           fix: "name a folder for --out (it is replaced as a whole)")
       }
-      try Self.checkReplaceable(destination)
+      try Self.checkReplaceable(destination, kind: kind)
     }
     do {
       try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
@@ -75,15 +87,24 @@ public struct ReportFolder: ~Copyable {
 
   deinit { close(lockDescriptor) }
 
-  /// A folder may be replaced when it is empty, carries the marker, or holds only what a report folder holds.
-  static func checkReplaceable(_ folder: URL) throws {
+  /// A folder may be replaced when it is empty, carries its kind's marker, or (a report folder) holds only what a
+  /// report folder written before the marker held.
+  static func checkReplaceable(_ folder: URL, kind: Kind) throws {
     let contents = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
-    if contents.isEmpty || contents.contains(markerName) { return }
-    if Set(contents).isSubset(of: legacyContents) && contents.contains("report.json") { return }
+    if contents.isEmpty || contents.contains(kind.markerName) { return }
+    if kind == .report, !contents.contains(Kind.export.markerName), Set(contents).isSubset(of: legacyContents),
+      contents.contains("report.json")
+    {
+      return
+    }
     let shown = contents.sorted().prefix(3).map { "'\(TerminalText.safe($0))'" }.joined(separator: ", ")
+    let other = kind == .export ? Kind.report : Kind.export
+    let what =
+      contents.contains(other.markerName) || (kind == .export && contents.contains("report.json"))
+      ? "is \(other.words), not \(kind.words)" : "is not \(kind.words)"
     throw InputError(
       file: folder.path,
-      "is not a report folder (it holds \(shown)\(contents.count > 3 ? " and \(contents.count - 3) more" : "")); inferline replaces only folders it wrote",
+      "\(what) (it holds \(shown)\(contents.count > 3 ? " and \(contents.count - 3) more" : "")); inferline replaces only folders of this kind it wrote",
       fix: "name a new or empty folder for --out; nothing was changed")
   }
 
@@ -112,8 +133,9 @@ public struct ReportFolder: ~Copyable {
       "\(Self.partialPrefix(destination))\(ProcessInfo.processInfo.processIdentifier)")
     try? FileManager.default.removeItem(at: temporary)
     try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: false)
-    try Data("inferline report folder: `report --out` replaces only folders that carry this file\n".utf8)
-      .write(to: temporary.appendingPathComponent(Self.markerName))
+    let command = kind == .report ? "report" : "export"
+    try Data("inferline \(command) folder: `\(command) --out` replaces only folders that carry this file\n".utf8)
+      .write(to: temporary.appendingPathComponent(kind.markerName))
     return temporary
   }
 
@@ -125,7 +147,7 @@ public struct ReportFolder: ~Copyable {
       try FileManager.default.moveItem(at: temporary, to: destination)
       return
     }
-    try Self.checkReplaceable(destination)  // it may have changed while the analysis ran
+    try Self.checkReplaceable(destination, kind: kind)  // it may have changed while the analysis ran
     if inferline_exchange_paths(temporary.path, destination.path) == 0 {
       try? FileManager.default.removeItem(at: temporary)
       return
