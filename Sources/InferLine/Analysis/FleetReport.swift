@@ -92,7 +92,9 @@ public struct FleetReport: Sendable, Equatable, Codable {
         cost += replay.hours > 0 ? replay.cost / replay.hours * 24 : 0
         over += replay.missRate * Double(replay.queries)
         queries += replay.queries
-        if replay.missRate > (1 - r.percentile / 100) + 1e-12 { missing.append(r.pipelineName) }
+        if !Recommendation.meets(replay.missRate, Recommendation.allowance(r.percentile)) {
+          missing.append(r.pipelineName)
+        }
       }
       return PolicyTotal(
         policy: name, costPerDay: cost, missRate: queries > 0 ? over / Double(queries) : 0,

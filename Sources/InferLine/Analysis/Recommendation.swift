@@ -53,6 +53,14 @@ public struct Recommendation: Sendable, Equatable, Codable {
       public var to: Int
     }
     static let minuteLimit = 10
+
+    /// The shortfall in one sentence, for every page that shows it: the share over the SLO against `allowed`, the
+    /// minutes over the allowance and the reason.
+    public func summary(allowed: Double) -> String {
+      String(
+        format: "%.3f%% of queries over the SLO (%g%% allowed), %d minute(s) above the allowance; %@.",
+        missRate * 100, allowed * 100, minutesOver, reason)
+    }
   }
 
   /// The recommendation from the replays of one pipeline (the standard policies and the baselines).

@@ -167,9 +167,7 @@ extension ReportWriter {
         guard let s = r.recommendation?.tunerShortfall else { return nil }
         return [
           "name": r.pipelineName,
-          "text": String(
-            format: "%.3f%% of queries over it (%g%% allowed), %d minute(s) above the allowance; %@.",
-            s.missRate * 100, Recommendation.allowance(r.percentile) * 100, s.minutesOver, s.reason),
+          "text": s.summary(allowed: Recommendation.allowance(r.percentile)),
           "recommended": r.recommendation.map { PolicyTitle.of($0.policy) } ?? "none",
         ]
       },

@@ -151,11 +151,8 @@ public enum ReportWriter {
     func at(_ minute: Int) -> String {
       InstantText.describe(start + Int64(minute) * 60_000_000_000, relative: r.workload.isRelative)
     }
-    let summary = String(
-      format: "%.3f%% of queries over the SLO (%g%% allowed), %d minute(s) above the allowance; %@.", s.missRate * 100,
-      Recommendation.allowance(r.percentile) * 100, s.minutesOver, s.reason)
     return [
-      "summary": summary,
+      "summary": s.summary(allowed: Recommendation.allowance(r.percentile)),
       "minutes": s.minutes.map {
         String(format: "minute from %@: %.1f%% over the SLO", at($0.index), $0.missRate * 100)
       },
@@ -457,7 +454,7 @@ public enum ReportWriter {
       "- SLO: P\(String(format: "%g", r.percentile)) <= \(String(format: "%g", r.sloMs)) ms; \(r.workload.queries) queries from \(InstantText.describe(r.workload.start, relative: r.workload.isRelative)) to \(InstantText.describe(r.workload.end, relative: r.workload.isRelative))",
       r.recommendation.map { $0.meetsSLO ? "" : "- **No provisioning replayed kept the SLO over this log.**" } ?? "",
       r.recommendation?.tunerShortfall.map {
-        "- **The InferLine tuner misses the SLO**: \(percent($0.missRate)) over it, \($0.minutesOver) minute(s) above the allowance; \($0.reason)."
+        "- **The InferLine tuner misses the SLO**: \($0.summary(allowed: Recommendation.allowance(r.percentile)))"
       } ?? "",
       "- \(MarkdownText.escape(recommendationSentence(r)))",
       "- Cost per day: $\(money(r.costPerDay)); per month: $\(money(r.costPerMonth))",
