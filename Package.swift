@@ -83,7 +83,7 @@ let package = Package(
       swiftSettings: swiftSettings),
     .testTarget(
       name: "InferLineCLITests",
-      dependencies: ["InferLine", "inferline"],
+      dependencies: ["InferLine", "InferLineReport", "inferline"],
       exclude: ["Snapshots"],
       swiftSettings: swiftSettings),
   ]

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -22,17 +23,32 @@ static inline int inferline_exchange_paths(const char *a, const char *b) {
 }
 
 /// Opens (creating) `path` and takes an exclusive lock without waiting: the descriptor, or -1 with errno
-/// (EWOULDBLOCK when another process holds it). The lock goes with the descriptor or the process.
+/// (EWOULDBLOCK when another process holds it). The lock goes with the descriptor or the process. The file is
+/// removed when the holder is done (`inferline_unlock_file`), so a lock taken on a file that was removed meanwhile
+/// is not the lock: it is let go and taken again on the file now at `path`.
 static inline int inferline_lock_file(const char *path) {
-  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return -1;
-  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    int saved = errno;
+  for (int attempt = 0; attempt < 100; attempt++) {
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return -1;
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      int saved = errno;
+      close(fd);
+      errno = saved;
+      return -1;
+    }
+    struct stat held, now;
+    if (fstat(fd, &held) == 0 && stat(path, &now) == 0 && held.st_dev == now.st_dev && held.st_ino == now.st_ino)
+      return fd;
     close(fd);
-    errno = saved;
-    return -1;
   }
-  return fd;
+  errno = EWOULDBLOCK;
+  return -1;
+}
+
+/// Removes the lock file and lets the lock go (in that order: whoever opens the path next makes a new file).
+static inline void inferline_unlock_file(const char *path, int fd) {
+  unlink(path);
+  close(fd);
 }
 
 static inline int inferline_errno(void) { return errno; }

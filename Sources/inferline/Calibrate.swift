@@ -44,6 +44,9 @@ extension InferLineCommand {
       if json {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        // An error where a prediction found no latency (every query missed) is infinite: said, not a crash.
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+          positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
         say(String(decoding: try encoder.encode(calibration), as: UTF8.self))
       } else {
         for line in CalibrationRun.describe(calibration) { say(line) }

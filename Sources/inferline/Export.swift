@@ -107,19 +107,19 @@ extension InferLineCommand {
       }
       do {
         let folder = try ReportFolder(URL(fileURLWithPath: out), kind: .export)
-        let temporary = try folder.makeTemporary()
         var written = 0
-        for (subfolder, files) in parts {
-          let base = subfolder.map { temporary.appendingPathComponent($0) } ?? temporary
-          for file in files {
-            let url = base.appendingPathComponent(file.path)
-            try FileManager.default.createDirectory(
-              at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try Data(file.contents.utf8).write(to: url)
-            written += 1
+        try folder.fill { temporary in
+          for (subfolder, files) in parts {
+            let base = subfolder.map { temporary.appendingPathComponent($0) } ?? temporary
+            for file in files {
+              let url = base.appendingPathComponent(file.path)
+              try FileManager.default.createDirectory(
+                at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+              try Data(file.contents.utf8).write(to: url)
+              written += 1
+            }
           }
         }
-        try folder.swapIn(temporary)
         note("export: \(written) files for \(target.rawValue) in \(TerminalText.safe(out))")
       } catch let error as InputError {
         note(error.description)

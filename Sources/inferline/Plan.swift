@@ -39,6 +39,9 @@ extension InferLineCommand {
     var json = false
 
     struct Entry: Encodable {
+      /// The pipeline and its stage names, in the order of every configuration (`export` checks them).
+      var pipeline: String
+      var stageNames: [String]
       var start: Int64
       var queries: Int
       var planned: Bool
@@ -82,7 +85,8 @@ extension InferLineCommand {
       }
       let results = plans.enumerated().map { index, p -> Entry in
         var entry = Entry(
-          start: p.start, queries: p.queries, planned: p.planned, note: p.note, recommended: p.recommended,
+          pipeline: model.name, stageNames: model.stageNames, start: p.start, queries: p.queries, planned: p.planned,
+          note: p.note, recommended: p.recommended,
           greedy: p.greedy, greedyFailure: p.greedyFailure, unattainable: p.unattainable,
           baselines: baselines ? p.baselines : nil, seconds: p.seconds)
         if let multipliers, p.planned {

@@ -154,17 +154,36 @@ extension InferLineCommand {
           "--merge takes its inputs and options from the parts: give only --merge, --out, --templates, --previous, --quiet and --timings (drop: \(TerminalText.safe(given.joined(separator: " "))))"
         )
       }
-      let parts = try reportingInputErrors { try ShardParts.load(merge) }
-      var original = try Report.parse(parts[0].arguments + ["--out", out])
+      let loaded = try reportingInputErrors { try ShardParts.load(merge) }
+      let parts = loaded.map(\.part)
+      // The arguments a part recorded are a shard's report: inputs given, no --shard, --merge or --calibrate.
+      var original: Report
+      do {
+        original = try Report.parse(parts[0].arguments + ["--out", out])
+      } catch {
+        note(
+          "error: \(TerminalText.safe(loaded[0].path)): the part's recorded arguments are not a report's: \(TerminalText.safe(Report.message(for: error)))\n  fix: merge the parts `inferline report --shard K/N` wrote, as it wrote them"
+        )
+        throw ExitCode(ExitStatus.badInput)
+      }
+      guard original.shard == nil, original.merge.isEmpty, original.calibrate == nil, !original.logs.isEmpty,
+        !original.pipeline.isEmpty, !original.hardware.isEmpty, !original.profiles.isEmpty
+      else {
+        note(
+          "error: \(TerminalText.safe(loaded[0].path)): the part's recorded arguments are not a shard's (\(TerminalText.safe(parts[0].arguments.joined(separator: " ")))): they must name the logs, --pipeline, --hardware and --profiles, and no --shard, --merge or --calibrate\n  fix: merge the parts `inferline report --shard K/N` wrote, as it wrote them"
+        )
+        throw ExitCode(ExitStatus.badInput)
+      }
       original.out = out
       original.templates = templates
       original.previous = previous
       original.quiet = quiet
       original.timings = timings
-      try original.run(parts: parts)
+      try original.run(parts: parts, partPaths: loaded.map(\.path))
     }
 
-    func run(parts: [NightShards.Part]) throws {
+    /// The report, or with `parts` (read from `partPaths`) the merge of a sharded one.
+    func run(parts: [NightShards.Part], partPaths: [String] = []) throws {
       let shardIndex = try shardIndex()
       var options = CapacityAnalysis.Options()
       options.log = try log.readOptions()
@@ -256,6 +275,9 @@ extension InferLineCommand {
         (reports, unplanned) = try reportingInputErrors {
           let read = Date()
           let (set, workloads, unplanned) = try ShardParts.read(logs: logs, models: models, options: options)
+          for (part, path) in zip(parts, partPaths) {
+            try part.check(models: models, windowCounts: workloads.map(\.windows.count), file: path)
+          }
           let ingest = Date().timeIntervalSince(read)
           var merged = try NightShards.merge(
             models: models, workloads: workloads, ingestion: set.reports, options: options, parts: parts)
@@ -392,6 +414,12 @@ extension InferLineCommand.Report {
     inputs: [CapacityReport.InputFile]
   ) throws {
     let started = Date(), cpuStarted = ShardParts.cpuSeconds()
+    do {
+      try ShardParts.check(folder: out)  // before any work
+    } catch let error as InputError {
+      note(error.description)
+      throw ExitCode(ExitStatus.cannotWrite)
+    }
     let (set, workloads, _) = try reportingInputErrors {
       try ShardParts.read(logs: logs, models: models, options: options)
     }
@@ -411,6 +439,9 @@ extension InferLineCommand.Report {
       cpuSeconds: ShardParts.cpuSeconds() - cpuStarted)
     do {
       try ShardParts.write(part, to: out)
+    } catch let error as InputError {
+      note(error.description)
+      throw ExitCode(ExitStatus.cannotWrite)
     } catch {
       note(
         "\(out): error: cannot write the part: \(error.localizedDescription)\n  fix: check that the folder can be written and its disk has room"

@@ -11,7 +11,7 @@ enum ShardParts {
   /// The parts at `paths` (each a shard's --out folder or its part.json): one complete set of N shards, cut from the
   /// same arguments and inputs, in shard order.
   /// - Throws: `InputError` naming a part that cannot be read, a missing or repeated shard, or parts that disagree.
-  static func load(_ paths: [String]) throws -> [NightShards.Part] {
+  static func load(_ paths: [String]) throws -> [(path: String, part: NightShards.Part)] {
     var parts: [(path: String, part: NightShards.Part)] = []
     for path in paths {
       var isFolder: ObjCBool = false
@@ -23,20 +23,7 @@ enum ShardParts {
           file: file, "cannot read the part", fix: "give the folders the shards wrote with --out (each holds part.json)"
         )
       }
-      let part: NightShards.Part
-      do {
-        part = try ReportWriter.decoder().decode(NightShards.Part.self, from: data)
-      } catch {
-        throw InputError(
-          file: file, "not a part of a sharded report: \(DecodingErrorText.describe(error))",
-          fix: "give the part.json files `inferline report --shard K/N` wrote")
-      }
-      guard part.format == NightShards.Part.format, part.version == NightShards.Part.currentVersion else {
-        throw InputError(
-          file: file,
-          "a part of version \(part.version), this inferline merges version \(NightShards.Part.currentVersion)",
-          fix: "run the shards and the merge with the same inferline")
-      }
+      let part = try PartFile.decode(data, file: file)
       parts.append((file, part))
     }
     guard let first = parts.first else { throw InputError("--merge names no part", fix: "give every shard's part") }
@@ -73,7 +60,7 @@ enum ShardParts {
           "run the missing shard\(missing.count == 1 ? "" : "s") (`report ... --shard K/\(n)`), or find \(missing.count == 1 ? "its" : "their") folder\(missing.count == 1 ? "" : "s")"
       )
     }
-    return parts.map(\.part).sorted { $0.shard < $1.shard }
+    return parts.sorted { $0.part.shard < $1.part.shard }
   }
 
   /// - Throws: `InputError` naming an input file that changed since the shards read it.
@@ -105,14 +92,42 @@ enum ShardParts {
     return (set, workloads, unplanned)
   }
 
-  /// Writes `folder/part.json` through a temporary file renamed into place.
+  /// Writes `folder/part.json` through a temporary file renamed into place. The folder must be new, empty, or a
+  /// shard's (holding only a part.json and temporaries of one): a shard never writes into another folder.
+  /// - Throws: `InputError` for another folder; file errors, after removing the temporary.
+  static func check(folder: String) throws {
+    let contents = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+    let foreign = contents.filter { $0 != "part.json" && !isTemporary($0) }
+    guard foreign.isEmpty else {
+      let shown = foreign.sorted().prefix(3).map { "'\(TerminalText.safe($0))'" }.joined(separator: ", ")
+      throw InputError(
+        file: folder,
+        "is not a shard's folder (it holds \(shown)\(foreign.count > 3 ? " and \(foreign.count - 3) more" : "")): a shard writes only into a new or empty folder, or one holding an earlier part.json",
+        fix: "give each shard a folder of its own for --out; nothing was changed")
+    }
+  }
+
+  static func isTemporary(_ name: String) -> Bool { name.hasPrefix(".part.json.") && name.hasSuffix(".tmp") }
+
   static func write(_ part: NightShards.Part, to folder: String) throws {
+    try check(folder: folder)
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    // Temporaries of killed shards are stale.
+    for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where isTemporary(name) {
+      try? FileManager.default.removeItem(atPath: (folder as NSString).appendingPathComponent(name))
+    }
     let final = URL(fileURLWithPath: folder).appendingPathComponent("part.json")
     let temporary = URL(fileURLWithPath: folder).appendingPathComponent(".part.json.\(getpid()).tmp")
-    try ReportWriter.encoder().encode(part).write(to: temporary)
-    if FileManager.default.fileExists(atPath: final.path) { try FileManager.default.removeItem(at: final) }
-    try FileManager.default.moveItem(at: temporary, to: final)
+    do {
+      try PartFile.encode(part).write(to: temporary)
+      // rename(2) replaces an earlier part in one step.
+      guard rename(temporary.path, final.path) == 0 else {
+        throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: final.path])
+      }
+    } catch {
+      try? FileManager.default.removeItem(at: temporary)
+      throw error
+    }
   }
 
   /// User and system CPU seconds of this process so far.

@@ -86,20 +86,72 @@ extension CommandLineTests {
     #expect(shape[2] as? Int == n && (shape[3] as! Int) >= 1)
     let shardScript = shape[5] as! String, mergeScript = shape[6] as! String
     #expect(shardScript.contains("--shard \"$JOB_COMPLETION_INDEX/\(n)\""), "N in --shard is the Job's completions")
-    // Each pod's command on a volume laid out as storage.yaml says, then the merge's.
+    // Each pod's command on a volume laid out as storage.yaml says, then the merge's, for the night's run folder;
+    // an earlier night's parts (one shard more, and a folder over a week old) are not merged, and the old one is
+    // removed.
     let data = try clusterVolume("kubernetes")
+    let run = ["INFERLINE_RUN": "20261202T010000Z"]
+    for stale in ["\(data)/parts/20261101T010000Z/\(n)", "\(data)/parts/20261201T010000Z/\(n)"] {
+      try FileManager.default.createDirectory(atPath: stale, withIntermediateDirectories: true)
+      try Data("{}".utf8).write(to: URL(fileURLWithPath: stale + "/part.json"))
+    }
+    try FileManager.default.setAttributes(
+      [.modificationDate: Date(timeIntervalSinceNow: -30 * 86_400)], ofItemAtPath: "\(data)/parts/20261101T010000Z")
     for k in 0..<n {
       let pod = try shell(
-        shardScript.replacingOccurrences(of: "/data", with: data), environment: ["JOB_COMPLETION_INDEX": "\(k)"])
+        shardScript.replacingOccurrences(of: "/data", with: data),
+        environment: run.merging(["JOB_COMPLETION_INDEX": "\(k)"]) { a, _ in a })
       #expect(pod.status == 0 && pod.stdout.contains("shard \(k) of \(n)"), "\(pod.stderr)")
+      #expect(FileManager.default.fileExists(atPath: "\(data)/parts/20261202T010000Z/\(k)/part.json"))
     }
-    let merge = try shell(mergeScript.replacingOccurrences(of: "/data", with: data))
+    let merge = try shell(mergeScript.replacingOccurrences(of: "/data", with: data), environment: run)
     #expect(merge.status == 0, "\(merge.stderr)")
+    #expect(contents("\(data)/parts").sorted() == ["20261201T010000Z", "20261202T010000Z"])
     let reports = try FileManager.default.contentsOfDirectory(atPath: "\(data)/reports").filter { !$0.hasPrefix(".") }
     #expect(reports.count == 1)
     let single = path("kubernetes/single")
     try singleMachineReport(data, out: single, extra: ["--window", "1h", "--seed", "1"])
     try expectSameReports("\(data)/reports/\(reports[0])", single, "Kubernetes, \(n) shards")
+  }
+
+  /// run-night.sh with a stand-in kubectl: the manifests it applies carry the night's run folder, and a shards Job
+  /// that fails ends the wait at once (not after its 6-hour timeout), with a non-zero exit and no merge.
+  @Test func runNightStopsWhenTheShardsJobFails() throws {
+    let bin = path("kubectl-bin"), applied = path("applied.yaml"), calls = path("calls.txt")
+    try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+    for (job, condition) in [("fails", "Failed"), ("completes", "Complete")] {
+      let kubectl = """
+        #!/bin/sh
+        echo "$*" >> '\(calls)'
+        case "$1" in
+          apply) cat >> '\(applied)' ;;
+          get) echo "\(condition) " ;;
+          logs) echo "pod: error: the shard failed" ;;
+        esac
+        """
+      try FileManager.default.createDirectory(atPath: "\(bin)/\(job)", withIntermediateDirectories: true)
+      try kubectl.write(toFile: "\(bin)/\(job)/kubectl", atomically: true, encoding: .utf8)
+      try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: "\(bin)/\(job)/kubectl")
+    }
+    let script = Self.packageRoot.appendingPathComponent("Cluster/kubernetes/run-night.sh").path
+    let started = Date()
+    let failed = try launch(
+      URL(fileURLWithPath: "/bin/sh"), [script],
+      environment: [
+        "PATH": "\(bin)/fails:/usr/bin:/bin", "INFERLINE_RUN": "20261202T010000Z", "INFERLINE_POLL_SECONDS": "1",
+      ])
+    #expect(failed.status != 0 && failed.stderr.contains("job inferline-shards failed"), "\(failed.stderr)")
+    #expect(failed.stderr.contains("the shard failed"), "the pods' last lines are shown")
+    #expect(Date().timeIntervalSince(started) < 30)
+    let applications = try String(contentsOfFile: applied, encoding: .utf8)
+    #expect(applications.contains("value: \"20261202T010000Z\"") && !applications.contains("__INFERLINE_RUN__"))
+    #expect(!applications.contains("inferline-merge"), "no merge after a failed shards Job")
+    try FileManager.default.removeItem(atPath: applied)
+    let completed = try launch(
+      URL(fileURLWithPath: "/bin/sh"), [script],
+      environment: ["PATH": "\(bin)/completes:/usr/bin:/bin", "INFERLINE_RUN": "r1", "INFERLINE_POLL_SECONDS": "1"])
+    #expect(completed.status == 0 && completed.stderr.contains("run r1 merged"), "\(completed.stderr)")
+    #expect(try String(contentsOfFile: applied, encoding: .utf8).contains("inferline-merge"))
   }
 
   @Test func rayDriverRunsTheShardsOnALocalRayInstance() throws {
@@ -126,11 +178,34 @@ extension CommandLineTests {
       #expect(r.stderr.contains("\(n) shards and the merge in"), "\(r.stderr)")
       try expectSameReports(merged, single, "Ray, \(n) shards")
     }
-    // A shard that cannot run (an input missing) fails its task; the driver names it and exits non-zero.
+    // A shard that cannot run (an input missing) fails its task once (inferline refused it: exit 65, never
+    // retried); the driver names it and exits non-zero. A counting wrapper stands in for the binary.
+    let counted = path("ray/counted-inferline"), calls = path("ray/calls.txt")
+    try "#!/bin/sh\necho \"$*\" >> '\(calls)'\nexec '\(Self.binary.path)' \"$@\"\n".write(
+      toFile: counted, atomically: true, encoding: .utf8)
+    try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: counted)
     let broken = try shell(
-      "python3 '\(driver)' --shards 2 --parts '\(path("ray/broken"))' --out '\(path("ray/never"))' --address 127.0.0.1:\(port) --inferline '\(Self.binary.path)' -- '\(data)/logs/night.csv.gz' --pipeline '\(data)/pipelines/video-monitoring.yaml' --hardware '\(data)/hardware/missing.yaml' --profiles '\(data)/profiles/profiles-2026.csv'"
+      "python3 '\(driver)' --shards 2 --parts '\(path("ray/broken"))' --out '\(path("ray/never"))' --address 127.0.0.1:\(port) --inferline '\(counted)' -- '\(data)/logs/night.csv.gz' --pipeline '\(data)/pipelines/video-monitoring.yaml' --hardware '\(data)/hardware/missing.yaml' --profiles '\(data)/profiles/profiles-2026.csv'"
     )
-    #expect(broken.status != 0 && broken.stderr.contains("exited"), "\(broken.stderr)")
+    #expect(broken.status != 0 && broken.stderr.contains("exited 65"), "\(broken.stderr)")
     #expect(!FileManager.default.fileExists(atPath: path("ray/never")))
+    let shardRuns = try String(contentsOfFile: calls, encoding: .utf8).split(separator: "\n").filter {
+      $0.contains("--shard")
+    }
+    #expect(shardRuns.count <= 2, "a refused shard is not retried: \(shardRuns)")
+    // Only the paths are made absolute, whatever the working folder holds: relative --pipeline works, and
+    // `--window 1h` stays a duration although a file named 1h is there.
+    let relative = path("ray/relative")
+    try FileManager.default.createDirectory(atPath: relative, withIntermediateDirectories: true)
+    try Data().write(to: URL(fileURLWithPath: relative + "/1h"))
+    try FileManager.default.copyItem(atPath: data, toPath: relative + "/data")
+    let fromRelative = try shell(
+      "cd '\(relative)' && python3 '\(driver)' --shards 2 --parts parts --out merged --address 127.0.0.1:\(port) --inferline '\(Self.binary.path)' -- data/logs/night.csv.gz --pipeline data/pipelines/video-monitoring.yaml --pipeline=data/pipelines/social-media.yaml --hardware data/hardware/aws-2026.yaml --profiles data/profiles/profiles-2026.csv --window 1h"
+    )
+    #expect(fromRelative.status == 0, "\(fromRelative.stderr)")
+    let merged = try Self.comparable(relative + "/merged/video-monitoring/report.json")
+    let inputs = (merged["inputs"] as? [[String: Any]] ?? []).compactMap { $0["path"] as? String }
+    #expect(inputs.count == 4 && inputs.allSatisfy { $0.hasPrefix(relative + "/data/") }, "\(inputs)")
+    #expect(merged["windowLengthSeconds"] as? Double == 3600)
   }
 }

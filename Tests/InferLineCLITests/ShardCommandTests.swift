@@ -1,4 +1,6 @@
 import Foundation
+import InferLine
+import InferLineReport
 import Testing
 
 /// `report --shard K/N` and `report --merge`: the merged report.json is the single-machine one (but for timings and
@@ -98,5 +100,101 @@ extension CommandLineTests {
     #expect(reseeded.status == 64 && reseeded.stderr.contains("(drop: --seed 2)"), "\(reseeded.stderr)")
     let bad = try run(single + ["--shard", "3/3", "--out", path("never")])
     #expect(bad.status == 64 && bad.stderr.contains("--shard must be K/N"))
+  }
+}
+
+extension CommandLineTests {
+  /// A part edited after its shard wrote it is refused by name: by its seal when only the content changed, and, when
+  /// a forger also recomputed the hash, by the figures themselves (no replica, a negative or NaN cost, no pipeline,
+  /// a plan of no stages, arguments that are not a shard's). Parts signed with `INFERLINE_PART_KEY` merge only
+  /// with that key. A shard writes only into a folder of its own. Nothing is written by a refused merge.
+  @Test func editedPartsAreRefusedAndShardsWriteOnlyTheirOwnFolders() throws {
+    let s = Self.samples
+    let log = path("small.csv")
+    #expect(
+      try run([
+        "generate", "--rate", "3", "--duration", "2h", "--seed", "5", "--pipeline", "video-monitoring", "--out", log,
+      ]).status == 0)
+    let arguments = [
+      "report", log, "--pipeline", "\(s)/pipelines/video-monitoring.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml",
+      "--profiles", "\(s)/profiles/profiles-2026.csv", "--growth", "2", "--quiet",
+    ]
+    let parts = (0..<2).map { path("parts/\($0)") }
+    for (k, part) in parts.enumerated() {
+      let r = try run(arguments + ["--shard", "\(k)/2", "--out", part])
+      #expect(r.status == 0, "\(r.stderr)")
+    }
+    let original = try Data(contentsOf: URL(fileURLWithPath: parts[0] + "/part.json"))
+    let pristine = try PartFile.decode(original, file: "part.json", key: nil)
+    let owner = pristine.pipelines[0].replays.isEmpty ? 1 : 0  // the part with the replays
+    let ownerFile = parts[owner] + "/part.json"
+    let ownerData = try Data(contentsOf: URL(fileURLWithPath: ownerFile))
+    func merge(_ environment: [String: String] = [:]) throws -> Run {
+      try launch(
+        Self.binary, ["report", "--merge"] + parts + ["--out", path("never"), "--quiet"], environment: environment)
+    }
+    // Edited by hand: the seal no longer matches.
+    let text = String(decoding: ownerData, as: UTF8.self)
+    let figure = text.range(of: "\"cpuSeconds\" : ")!
+    let edited = text.replacingCharacters(in: figure, with: "\"cpuSeconds\" : 1")
+    #expect(edited != text)
+    try edited.write(toFile: ownerFile, atomically: true, encoding: .utf8)
+    let unsealed = try merge()
+    #expect(
+      unsealed.status == 65 && unsealed.stderr.contains("changed after the shard wrote it")
+        && unsealed.stderr.contains(ownerFile), "\(unsealed.stderr)")
+    // Edited and sealed again: the figures are checked.
+    let part = try PartFile.decode(ownerData, file: ownerFile, key: nil)
+    func forged(_ change: (inout NightShards.Part) -> Void, says expected: String, status: Int32 = 65) throws {
+      var copy = part
+      change(&copy)
+      try PartFile.encode(copy, key: nil).write(to: URL(fileURLWithPath: ownerFile))
+      let r = try merge()
+      #expect(r.status == status && r.stderr.contains(expected), "\(expected): \(r.stderr)")
+      #expect(!FileManager.default.fileExists(atPath: path("never")))
+    }
+    let window = part.pipelines[0].plans.keys.min()!
+    try forged({ $0.pipelines[0].plans[window]!.recommended!.configuration.stages[0].replicas = 0 }, says: "no replica")
+    try forged({ $0.pipelines[0].plans[window]!.recommended!.configuration.stages = [] }, says: "has 0 stages")
+    try forged({ $0.pipelines[0].plans[window]!.recommended!.costPerHour *= 2 }, says: "its configuration $")
+    try forged({ $0.pipelines[0].replays[0]!.cost = -1e9 }, says: "cost is -1000000000.0")
+    try forged({ $0.pipelines[0].replays[0]!.cost = .nan }, says: "cost is nan")
+    try forged({ $0.pipelines = [] }, says: "holds 0 pipelines, the night has 1")
+    try forged({ $0.pipelines[0].plans[10_000] = $0.pipelines[0].plans[window] }, says: "a plan of window 10000")
+    for (i, p) in parts.enumerated() where i != owner {
+      // The arguments are compared across parts: edit them in both, as a forger would.
+      var other = try PartFile.decode(Data(contentsOf: URL(fileURLWithPath: p + "/part.json")), file: p, key: nil)
+      other.arguments += ["--shard", "0/1"]
+      try PartFile.encode(other, key: nil).write(to: URL(fileURLWithPath: p + "/part.json"))
+    }
+    try forged({ $0.arguments += ["--shard", "0/1"] }, says: "recorded arguments are not a shard's")
+    for (i, p) in parts.enumerated() where i != owner {
+      var other = try PartFile.decode(Data(contentsOf: URL(fileURLWithPath: p + "/part.json")), file: p, key: nil)
+      other.arguments = []
+      try PartFile.encode(other, key: nil).write(to: URL(fileURLWithPath: p + "/part.json"))
+    }
+    try forged({ $0.arguments = [] }, says: "recorded arguments are not a shard's")
+
+    // Signed parts: merged with the key only.
+    let key = ["INFERLINE_PART_KEY": "night-key-1"]
+    for (k, part) in parts.enumerated() {
+      let r = try launch(Self.binary, arguments + ["--shard", "\(k)/2", "--out", part], environment: key)
+      #expect(r.status == 0, "\(r.stderr)")
+      #expect(contents(part) == ["part.json"], "no temporary is left beside the part")
+    }
+    let keyless = try merge()
+    #expect(keyless.status == 65 && keyless.stderr.contains("signed, and INFERLINE_PART_KEY is not set"))
+    let wrong = try merge(["INFERLINE_PART_KEY": "another"])
+    #expect(wrong.status == 65 && wrong.stderr.contains("signature does not match"), "\(wrong.stderr)")
+    let merged = try launch(
+      Self.binary, ["report", "--merge"] + parts + ["--out", path("merged"), "--quiet"], environment: key)
+    #expect(merged.status == 0, "\(merged.stderr)")
+
+    // A shard's --out must be its own: a report folder is refused before any work, and left as it was.
+    let before = try Data(contentsOf: URL(fileURLWithPath: path("merged/report.json")))
+    let onReport = try run(arguments + ["--shard", "0/2", "--out", path("merged")])
+    #expect(onReport.status == 73 && onReport.stderr.contains("is not a shard's folder"), "\(onReport.stderr)")
+    #expect(try Data(contentsOf: URL(fileURLWithPath: path("merged/report.json"))) == before)
+    #expect(!contents(path("merged")).contains("part.json"))
   }
 }

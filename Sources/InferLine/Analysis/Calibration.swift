@@ -13,8 +13,9 @@ import Foundation
 /// The fit minimises the squared log-ratio of predicted to observed P10, P50, P90, P95 and P99 over the training windows
 /// (every other window; the rest are held out): a grid, then pattern searches from its three best points. The observations are
 /// **not explained** when even the best fit is off by more than `Calibration.unexplainedError` at some
-/// percentile of the training windows on average, or a parameter ends at its bound; the report then says so
-/// instead of using the fit.
+/// percentile on average over the training windows or over the held-out ones, makes the held-out P99 worse than
+/// the profiles as they are, is off by more than `unexplainedWindowError` in any one window, or ends at a bound of
+/// its range; the report then says so instead of using the fit.
 public struct Calibration: Sendable, Equatable, Codable {
   /// Predicted and observed percentiles of one window, milliseconds.
   public struct WindowCheck: Sendable, Equatable, Codable {
@@ -40,6 +41,9 @@ public struct Calibration: Sendable, Equatable, Codable {
   static let fitted: [Double] = [10, 50, 90, 95, 99]
   /// Above this mean relative error at a percentile after the fit, the model does not explain the observations.
   public static let unexplainedError = 0.10
+  /// Above this relative error at a percentile in any one window after the fit (where the window has at least 10
+  /// observations above that percentile), the model does not explain the observations either.
+  public static let unexplainedWindowError = 0.25
   static let multiplierRange = 0.2...10.0
   static let overheadRangeMs = 0.0...2_000.0
 
@@ -91,6 +95,11 @@ public struct Calibration: Sendable, Equatable, Codable {
       guard queries.count >= 100 else { return nil }
       let values = queries.map { Double(observedMs[$0]) }.sorted()
       return (w.start, queries, fitted.map { Percentile(percent: $0).value(inSorted: values)! }, values.count)
+    }
+    if let quiet = observed.first(where: { $0.percentiles[fitted.firstIndex(of: 50)!] <= 0 }) {
+      throw InputError(
+        "half or more of the observed latencies in the window at \(quiet.start) ns are 0 ms: no pipeline answers in no time",
+        fix: "name the column of end-to-end latency in milliseconds with --latency-column (not a status or a count)")
     }
     guard observed.count >= 2 else {
       throw InputError(
@@ -182,12 +191,41 @@ public struct Calibration: Sendable, Equatable, Codable {
       return Errors(before: reported.map { mean(before, $0) }, after: reported.map { mean(after, $0) })
     }
     let training = errors(trainingIndices), heldOut = errors(heldOutIndices)
+    // The fit is judged where it was not made (the held-out windows) and window by window, not only on average.
+    let p99 = percents.firstIndex(of: 99)!
+    let worstWindow = observed.indices.flatMap { i in
+      percents.indices.compactMap { k -> (error: Double, window: Int, percent: Double)? in
+        // A percentile of a window means something with at least 10 observations above it.
+        guard Double(observed[i].count) * (1 - percents[k] / 100) >= 10 else { return nil }
+        return (abs(after[i][reported[k]] / observed[i].percentiles[reported[k]] - 1), i, percents[k])
+      }
+    }.max { $0.error < $1.error }
     var note: String? = nil
+    let cause =
+      "the observations are not explained by slower or faster service and a fixed overhead (a stage missing from the pipeline, a different configuration than the one given, or load that was not in the log?)"
     if let worst = training.after.max(), !(worst <= unexplainedError) {
-      note = String(
-        format:
-          "the fitted model is still %.0f%% off at some percentile on the training windows: the observations are not explained by slower or faster service and a fixed overhead (a stage missing from the pipeline, a different configuration than the one given, or load that was not in the log?)",
-        worst * 100)
+      note =
+        String(format: "the fitted model is still %.0f%% off at some percentile on the training windows: ", worst * 100)
+        + cause
+    } else if let k = heldOut.after.indices.max(by: { heldOut.after[$0] < heldOut.after[$1] }),
+      !(heldOut.after[k] <= unexplainedError)
+    {
+      note =
+        String(
+          format:
+            "the fit does not carry over to the held-out windows: %.0f%% off at P%g there (%.0f%% on the training windows): ",
+          heldOut.after[k] * 100, percents[k], training.after[k] * 100) + cause
+    } else if heldOut.after[p99] > heldOut.before[p99] + 0.01 {
+      note =
+        String(
+          format:
+            "the fit makes the held-out windows' P99 worse (%.1f%% off calibrated, %.1f%% with the profiles as they are): ",
+          heldOut.after[p99] * 100, heldOut.before[p99] * 100) + cause
+    } else if let w = worstWindow, !(w.error <= unexplainedWindowError) {
+      note =
+        String(format: "the fitted model is %.0f%% off at P%g in the ", w.error * 100, w.percent)
+        + "\(w.window % 2 == 1 ? "held-out" : "training") window at \(InstantText.describe(observed[w.window].start, relative: observed[w.window].start < 1_000_000_000_000_000))"
+        + String(format: " (more than %.0f%% in one window): ", unexplainedWindowError * 100) + cause
     } else if best.m <= multiplierRange.lowerBound * 1.001 || best.m >= multiplierRange.upperBound * 0.999
       || best.o >= overheadRangeMs.upperBound * 0.999
     {

@@ -60,6 +60,15 @@ public enum DeploymentExport {
       )
     }
     let names = try ObjectNames(plan)
+    // CronJobs fire on whole minutes: a shorter window would share its minute with the next and take its replicas.
+    if target == .kubernetes, plan.appliesSchedule, plan.schedule.count > 1,
+      let short = plan.schedule.firstIndex(where: { $0.seconds < 60 })
+    {
+      throw InputError(
+        file: plan.source,
+        "window \(short + 1) lasts \(String(format: "%g", plan.schedule[short].seconds)) s: the schedule's CronJobs fire once a minute at most, so a window under a minute would get the next window's replicas",
+        fix: "plan with windows of a minute or more (--window 1m) for a Kubernetes schedule")
+    }
     var files: [File]
     switch target {
     case .triton: files = triton(plan, names: names, settings: settings)

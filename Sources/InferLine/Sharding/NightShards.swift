@@ -101,9 +101,12 @@ public enum NightShards {
   /// A shard's result file (`part.json`).
   public struct Part: Sendable, Codable {
     public static let format = "inferline report part"
-    public static let currentVersion = 1
+    /// 2: sealed (`seal`), checked figure by figure.
+    public static let currentVersion = 2
     public var format = Part.format
     public var version = Part.currentVersion
+    /// A hash (or keyed signature) of the rest of the part, written and checked by `PartFile`.
+    public var seal: String? = nil
     public var shard: Int
     public var shards: Int
     /// The `report` arguments the shard ran with, without `--shard` and `--out`: the merge runs with the same.
@@ -348,6 +351,112 @@ public enum NightShards {
           frontier: budget.frontier ?? [], growth: budget.growth ?? [], escalation: budget.escalation,
           whatIfs: whatIfs),
         timings: timings)
+    }
+  }
+}
+
+extension NightShards.Part {
+  /// Checks a part as a log is checked, before anything is merged from it: the shard numbers, one entry per
+  /// pipeline of the night (named as its pipeline file names it), units and window indices inside the night, and
+  /// every plan, replay and budget figure within its range (configurations the pipeline can run with at least one
+  /// replica per stage, costs that are the configurations' prices, no NaN, nothing negative).
+  /// - Parameter windowCounts: each pipeline's windows, in the models' order.
+  /// - Throws: `InputError` naming the file, the pipeline and the figure. - Complexity: O(the part's size).
+  public func check(models: [PipelineModel], windowCounts: [Int], file: String) throws {
+    func bad(_ what: String) -> InputError {
+      InputError(file: file, what, fix: "run the shard again; merge only parts `inferline report --shard` wrote")
+    }
+    guard (1...10_000).contains(shards), (0..<shards).contains(shard) else {
+      throw bad("shard \(shard) of \(shards) is not a shard (K from 0 to N - 1, N from 1 to 10000)")
+    }
+    guard seconds.isFinite, seconds >= 0, cpuSeconds.isFinite, cpuSeconds >= 0 else {
+      throw bad("the shard's seconds (\(seconds), \(cpuSeconds) CPU) are not durations")
+    }
+    guard pipelines.count == models.count else {
+      throw bad("holds \(pipelines.count) pipelines, the night has \(models.count)")
+    }
+    for unit in units {
+      guard models.indices.contains(unit.pipeline) else {
+        throw bad("a unit of pipeline \(unit.pipeline) of \(models.count)")
+      }
+      if case .window(let p, let i) = unit, !(0..<windowCounts[p]).contains(i) {
+        throw bad(
+          "a unit of window \(i) of pipeline '\(TerminalText.safe(models[p].name))', which has \(windowCounts[p])")
+      }
+    }
+    for (p, part) in pipelines.enumerated() {
+      let model = models[p]
+      let name = TerminalText.safe(model.name)
+      guard part.pipeline == model.name else {
+        throw bad("its pipeline \(p + 1) is '\(TerminalText.safe(part.pipeline))', the night's is '\(name)'")
+      }
+      func amount(_ x: Double?, _ what: @autoclosure () -> String) throws {
+        guard let x else { return }
+        guard x.isFinite, x >= 0 else { throw bad("pipeline '\(name)': \(what()) is \(x)") }
+      }
+      func configuration(_ c: PipelineConfiguration, cost: Double?, _ what: String) throws {
+        do {
+          try model.check(c)
+        } catch let error as InputError {
+          throw bad("pipeline '\(name)': \(what): \(error.message)")
+        }
+        guard c.stages.allSatisfy({ $0.replicas >= 1 }) else {
+          throw bad("pipeline '\(name)': \(what) has a stage with no replica")
+        }
+        if let cost {
+          let price = model.cost(c)
+          guard abs(cost - price) <= 1e-9 * max(1, price) else {
+            throw bad("pipeline '\(name)': \(what) costs $\(cost)/h, its configuration $\(price)/h")
+          }
+        }
+      }
+      func plan(_ plan: Plan, _ what: String) throws {
+        try configuration(plan.configuration, cost: plan.costPerHour, what)
+        try amount(plan.percentileLatencyMs, "\(what)'s latency")
+        try amount(plan.boundMs, "\(what)'s bound")
+        try amount(plan.lowerBoundPerHour, "\(what)'s lower bound")
+        try amount(plan.gap, "\(what)'s gap")
+      }
+      for (kind, plans) in [("plan", part.plans), ("settled plan", part.settled)] {
+        for (i, window) in plans {
+          guard (0..<windowCounts[p]).contains(i) else {
+            throw bad("pipeline '\(name)': a \(kind) of window \(i), of \(windowCounts[p])")
+          }
+          guard window.queries >= 0 else { throw bad("pipeline '\(name)': window \(i) has \(window.queries) queries") }
+          try amount(window.seconds, "window \(i)'s seconds")
+          if let r = window.recommended { try plan(r, "window \(i)'s plan") }
+          if let g = window.greedy { try plan(g, "window \(i)'s greedy plan") }
+        }
+      }
+      for i in part.explanations.keys where !(0..<windowCounts[p]).contains(i) {
+        throw bad("pipeline '\(name)': an explanation of window \(i), of \(windowCounts[p])")
+      }
+      for k in part.replays.keys where !CapacityAnalysis.standardPolicies.indices.contains(k) {
+        throw bad("pipeline '\(name)': a replay of policy \(k), of \(CapacityAnalysis.standardPolicies.count)")
+      }
+      for r in Array(part.replays.values) + (part.baselineReplays ?? []) {
+        let what = "the replay '\(TerminalText.safe(r.policy))'"
+        try amount(r.cost, "\(what)'s cost")
+        try amount(r.hours, "\(what)'s hours")
+        guard r.queries >= 0, r.missRate >= 0, r.missRate <= 1, !r.percentileLatencyMs.isNaN,
+          r.percentileLatencyMs >= 0
+        else {
+          throw bad(
+            "pipeline '\(name)': \(what) has \(r.queries) queries, miss rate \(r.missRate), latency \(r.percentileLatencyMs) ms"
+          )
+        }
+        for (_, cost) in r.costByHardware { try amount(cost, "\(what)'s cost by hardware") }
+      }
+      for point in part.frontier ?? [] {
+        try amount(point.sloMs, "a frontier point's SLO")
+        if let c = point.configuration { try configuration(c, cost: point.costPerHour, "a frontier point") }
+      }
+      for scenario in part.growth ?? [] {
+        try amount(scenario.factor, "a growth factor")
+        if let c = scenario.configuration { try configuration(c, cost: scenario.costPerHour, "a growth plan") }
+      }
+      if let c = part.basedOn { try configuration(c, cost: nil, "the busiest plan") }
+      for (phase, s) in part.timings { try amount(s, "the seconds of '\(TerminalText.safe(phase))'") }
     }
   }
 }

@@ -9,8 +9,7 @@ extension ReportWriter {
   /// Writes the fleet into a folder whose lock the caller took before its analysis.
   /// - Throws: `InputError` or file errors; the destination is untouched unless it succeeds.
   public static func write(_ fleet: FleetReport, to folder: borrowing ReportFolder, templates: URL? = nil) throws {
-    let temporary = try folder.makeTemporary()
-    do {
+    try folder.fill { temporary in
       let folders = pipelineFolders(fleet.pipelines.map(\.pipelineName))
       for (report, name) in zip(fleet.pipelines, folders) {
         let directory = temporary.appendingPathComponent(name)
@@ -30,10 +29,6 @@ extension ReportWriter {
       try encoder().encode(fleet).write(to: temporary.appendingPathComponent("report.json"))
       try fleetSummaryMarkdown(fleet).write(
         to: temporary.appendingPathComponent("summary.md"), atomically: false, encoding: .utf8)
-      try folder.swapIn(temporary)
-    } catch {
-      try? FileManager.default.removeItem(at: temporary)
-      throw error
     }
   }
 

@@ -25,20 +25,22 @@ public struct ReportFolder: ~Copyable {
   public let destination: URL
   public let kind: Kind
   let parent: URL
+  let lockPath: String
   let lockDescriptor: Int32
 
   /// Checks the destination and takes its lock, before any work is done.
   /// - Throws: `InputError` naming the folder and the fix: a file, a folder with other contents (another kind's
   ///   folder among them), another run writing it, a parent that cannot be created.
   public init(_ destination: URL, kind: Kind = .report) throws {
-    let (destination, parent, fd) = try Self.open(destination, kind: kind)
+    let (destination, parent, lockPath, fd) = try Self.open(destination, kind: kind)
     self.destination = destination
     self.kind = kind
     self.parent = parent
+    self.lockPath = lockPath
     lockDescriptor = fd
   }
 
-  static func open(_ destination: URL, kind: Kind) throws -> (URL, URL, Int32) {
+  static func open(_ destination: URL, kind: Kind) throws -> (URL, URL, String, Int32) {
     let destination = destination.standardizedFileURL
     let parent = destination.deletingLastPathComponent()
     let name = destination.lastPathComponent
@@ -79,13 +81,28 @@ public struct ReportFolder: ~Copyable {
     do {
       try recoverAndClean(destination: destination, parent: parent)
     } catch {
-      close(fd)
+      inferline_unlock_file(lockPath, fd)
       throw error
     }
-    return (destination, parent, fd)
+    return (destination, parent, lockPath, fd)
   }
 
-  deinit { close(lockDescriptor) }
+  /// The lock file goes with the run, whether it succeeded or failed (a killed run's is reused by the next).
+  deinit { inferline_unlock_file(lockPath, lockDescriptor) }
+
+  /// Fills a new temporary folder with `body` and swaps it in; when `body` or the swap fails, the temporary is
+  /// removed and the destination is as it was.
+  /// - Throws: what `body` or the file system threw.
+  public func fill(_ body: (URL) throws -> Void) throws {
+    let temporary = try makeTemporary()
+    do {
+      try body(temporary)
+      try swapIn(temporary)
+    } catch {
+      try? FileManager.default.removeItem(at: temporary)
+      throw error
+    }
+  }
 
   /// A folder may be replaced when it is empty, carries its kind's marker, or (a report folder) holds only what a
   /// report folder written before the marker held.

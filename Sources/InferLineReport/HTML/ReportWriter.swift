@@ -71,14 +71,7 @@ public enum ReportWriter {
   /// Writes into a folder whose lock the caller took before its analysis (`ReportFolder`): everything is made in
   /// a temporary folder beside it, then swapped in at once.
   public static func write(_ report: CapacityReport, to folder: borrowing ReportFolder, templates: URL? = nil) throws {
-    let temporary = try folder.makeTemporary()
-    do {
-      try writeFiles(report, into: temporary, templates: templates)
-      try folder.swapIn(temporary)
-    } catch {
-      try? FileManager.default.removeItem(at: temporary)
-      throw error
-    }
+    try folder.fill { temporary in try writeFiles(report, into: temporary, templates: templates) }
   }
 
   /// One pipeline's files into `directory`: charts, index.html, report.json, summary.md. `inFleet` adds the link
