@@ -389,5 +389,85 @@ extension CommandLineTests {
       $0.contains("name: \"video-monitoring-detect-")
     }!
     #expect(detect.contains("replicas: \(stages[0]["replicas"] as! Int)\n"))
+
+    // A hand-written or edited plan is checked as a log is: every refusal names the window and the value, and
+    // nothing crashes or is exported as given.
+    func edited(
+      _ name: String, pipeline: String = "video-monitoring", _ change: (inout [[String: Any]]) -> Void
+    )
+      throws -> Run
+    {
+      var copy = windows
+      change(&copy)
+      try JSONSerialization.data(withJSONObject: copy).write(to: URL(fileURLWithPath: path(name)))
+      return try run([
+        "export", path(name), "--to", "kubernetes", "--image", "i", "--model-repository", "r", "--pipeline",
+        "\(s)/pipelines/\(pipeline).yaml", "--out", path(name + "-out"),
+      ])
+    }
+    func setStage(_ w: inout [String: Any], _ key: String, _ value: Any) {
+      var recommended = w["recommended"] as! [String: Any]
+      var configuration = recommended["configuration"] as! [String: Any]
+      var stages = configuration["stages"] as! [[String: Any]]
+      stages[0][key] = value
+      configuration["stages"] = stages
+      recommended["configuration"] = configuration
+      w["recommended"] = recommended
+    }
+    let planned = windows.indices.first { windows[$0]["recommended"] != nil }!
+    for (name, expected, change) in [
+      ("min-start", "starts at -9223372036854775808 ns", { (w: inout [[String: Any]]) in w[0]["start"] = Int64.min }),
+      (
+        "extremes", "starts at",
+        { (w: inout [[String: Any]]) in
+          w[0]["start"] = Int64.max
+          w[1]["start"] = Int64.min
+        }
+      ),
+      (
+        "negative", "has -1 replicas, outside 1 to",
+        { (w: inout [[String: Any]]) in setStage(&w[planned], "replicas", -1) }
+      ),
+      (
+        "huge", "has 9223372036854775807 replicas",
+        { (w: inout [[String: Any]]) in setStage(&w[planned], "replicas", Int64.max) }
+      ),
+      ("batch", "has batch size 0", { (w: inout [[String: Any]]) in setStage(&w[planned], "batchSize", 0) }),
+      ("unordered", "not after window", { (w: inout [[String: Any]]) in w.swapAt(0, 1) }),
+    ] as [(String, String, (inout [[String: Any]]) -> Void)] {
+      let r = try edited(name, change)
+      #expect(r.status == 65 && r.stderr.contains(expected), "\(name): \(r.stderr)")
+      #expect(!FileManager.default.fileExists(atPath: path(name + "-out")))
+    }
+    // The plan of one pipeline given with another's file: refused by its names, not matched by stage count.
+    let other = try edited("other", pipeline: "social-media") { _ in }
+    #expect(
+      other.status == 65 && other.stderr.contains("is a plan of pipeline 'video-monitoring', not of 'social-media'"),
+      "\(other.stderr)")
+    let renamed = try edited("renamed", pipeline: "social-media") { w in
+      for i in w.indices {
+        w[i]["pipeline"] = "social-media"
+        w[i]["stageNames"] = ["detect", "car", "face"]
+      }
+    }
+    #expect(renamed.status == 65 && renamed.stderr.contains("plans the stages detect, car, face"), "\(renamed.stderr)")
+
+    // Windows under a minute cannot be a CronJob schedule: refused for kubernetes, fine for triton.
+    let short = try run(
+      [
+        "plan", "--trace", log, "--json", "--profiles", "\(s)/profiles/profiles-2026.csv", "--window", "30s",
+        "--budget", "50",
+      ] + common)
+    try short.stdout.write(toFile: path("short.json"), atomically: true, encoding: .utf8)
+    let cron = try run(
+      [
+        "export", path("short.json"), "--to", "kubernetes", "--image", "i", "--model-repository", "r", "--out",
+        path("short-k8s"),
+      ] + common)
+    #expect(cron.status == 65 && cron.stderr.contains("CronJobs fire once a minute at most"), "\(cron.stderr)")
+    let triton = try run(
+      ["export", path("short.json"), "--to", "triton", "--triton-backend", "python", "--out", path("short-triton")]
+        + common)
+    #expect(triton.status == 0, "\(triton.stderr)")
   }
 }

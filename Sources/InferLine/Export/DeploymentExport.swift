@@ -59,6 +59,7 @@ public enum DeploymentExport {
           "give \(missing.map { "\($0.flag) VALUE" }.joined(separator: " ")) (see inferline export --help for examples)"
       )
     }
+    try plan.check()
     let names = try ObjectNames(plan)
     // CronJobs fire on whole minutes: a shorter window would share its minute with the next and take its replicas.
     if target == .kubernetes, plan.appliesSchedule, plan.schedule.count > 1,

@@ -116,6 +116,8 @@ public struct DeploymentPlan: Sendable, Equatable {
           file: source, "window \(i + 1) starts at \(step.start) ns, not after window \(i)'s \(schedule[i - 1].start)",
           fix: "export a plan inferline wrote: its windows are in time order")
       }
+    }
+    for (i, step) in schedule.enumerated() {
       guard step.seconds.isFinite, step.seconds >= 1e-9, step.seconds <= 366 * 86_400 else {
         throw InputError(
           file: source, "window \(i + 1) lasts \(step.seconds) s, outside a nanosecond to a year",
