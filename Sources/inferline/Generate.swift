@@ -198,7 +198,12 @@ extension InferLineCommand {
           return latencies.map { Double($0) / 1e6 * exp(noise * rng.nextStandardNormal()) }
         }
       }
-      try reportingInputErrors { try writer.write(arrivals: arrivals, pipelineOfArrival: owners, to: out) }
+      do {
+        try writer.write(arrivals: arrivals, pipelineOfArrival: owners, to: out)
+      } catch let error as InputError {
+        note(error.description)
+        throw ExitCode(ExitStatus.cannotWrite)
+      }
       note("wrote \(arrivals.count) queries to \(out) (seed \(seed))")
     }
 

@@ -271,4 +271,37 @@ extension CommandLineTests {
       #expect(stderr.contains("cannot write the results to standard output"), "\(stderr)")
     }
   }
+
+  /// A file of another kind named by mistake (a password file as a log, a secrets file as a catalog) is named in
+  /// the error, and its content is not repeated; `generate` onto a device writes into it and says when the disk is
+  /// full (exit 73, the device left as it was), and a folder or a missing folder is exit 73 too.
+  @Test func foreignFilesAreNamedNotEchoedAndGenerateSaysWhyItCannotWrite() throws {
+    let s = Self.samples
+    let secrets = path("secrets")
+    try "root:$6$SECRETHASH$abc:20228:0:99999:7:::\nadmin:$6$OTHERHASH$def:20228:0:99999:7:::\n".write(
+      toFile: secrets, atomically: true, encoding: .utf8)
+    let asLog = try run(["inspect", secrets])
+    #expect(asLog.status == 65 && asLog.stderr.contains(secrets) && asLog.stderr.contains("may not be a query log"))
+    let asCatalog = try run([
+      "validate", "\(s)/pipelines/video-monitoring.yaml", "--hardware", secrets, "--profiles",
+      "\(s)/profiles/profiles-2026.csv",
+    ])
+    #expect(asCatalog.status != 0 && asCatalog.stderr.contains("a key that is not a name"), "\(asCatalog.stderr)")
+    for r in [asLog, asCatalog] {
+      #expect(!r.stderr.contains("SECRETHASH") && !r.stderr.contains("OTHERHASH"), "\(r.stderr)")
+    }
+    // Column names are still shown where the first line is a header.
+    let header = path("header.csv")
+    try "when,pipeline\n1,a\n".write(toFile: header, atomically: true, encoding: .utf8)
+    #expect(try run(["inspect", header]).stderr.contains("the columns are: when, pipeline"))
+
+    let full = try run(["generate", "--rate", "5", "--duration", "10m", "--out", "/dev/full"])
+    #expect(full.status == 73 && full.stderr.contains("No space left on device"), "\(full.stderr)")
+    var status = stat()
+    #expect(stat("/dev/full", &status) == 0 && status.st_mode & S_IFMT == S_IFCHR, "/dev/full is still a device")
+    let folder = try run(["generate", "--rate", "5", "--duration", "10m", "--out", path("")])
+    #expect(folder.status == 73 && folder.stderr.contains("is a folder"), "\(folder.stderr)")
+    let missing = try run(["generate", "--rate", "5", "--duration", "10m", "--out", path("no/such/log.csv")])
+    #expect(missing.status == 73 && missing.stderr.contains("No such file or directory"), "\(missing.stderr)")
+  }
 }

@@ -58,11 +58,21 @@ struct YAMLMapping {
   var line: Int? { node.line }
 
   /// Reports every key not in `known`, with a suggestion for near misses.
+  /// A key that is not a name is not repeated (the file may be another kind, such as a secrets file), and after
+  /// five unknown keys the rest are counted in one line.
   func checkKeys(_ known: [String], in what: String, sink: inout DiagnosticSink) {
-    for pair in pairs where !known.contains(pair.key) {
+    let unknown = pairs.filter { !known.contains($0.key) }
+    for pair in unknown.prefix(5) {
+      let key =
+        TerminalText.looksLikeName(pair.key)
+        ? "unknown key '\(pair.key)'\(suggestion(for: pair.key, among: known))"
+        : "a key that is not a name (\(pair.key.count) characters, not shown)"
+      sink.error(pair.keyLine, "\(key) in \(what); known keys: \(known.joined(separator: ", "))")
+    }
+    if unknown.count > 5 {
       sink.error(
-        pair.keyLine,
-        "unknown key '\(pair.key)' in \(what)\(suggestion(for: pair.key, among: known)); known keys: \(known.joined(separator: ", "))"
+        unknown[5].keyLine,
+        "\(unknown.count - 5) more unknown keys in \(what)\(unknown.count == pairs.count ? ": none of its keys is one, so this may be another kind of file" : "")"
       )
     }
   }

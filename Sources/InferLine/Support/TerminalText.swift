@@ -4,6 +4,16 @@
 /// text, or start a new line (in a terminal, or in a YAML comment, where YAML 1.1 and libyaml read U+0085, U+2028
 /// and U+2029 as line breaks).
 public enum TerminalText {
+  /// Whether `text` reads as a name a file of ours would hold (a column, a key: letters, digits, spaces and
+  /// `_-.@#()[]`, at most 64 characters). Messages repeat only such text from a file that failed to parse: the
+  /// first line of a password file or a key of a secrets file named by mistake is not echoed.
+  public static func looksLikeName(_ text: String) -> Bool {
+    text.count <= 64
+      && text.unicodeScalars.allSatisfy {
+        $0.properties.isAlphabetic || ("0"..."9").contains($0) || "_-.@ #()[]".unicodeScalars.contains($0)
+      }
+  }
+
   /// - Parameter keepingLineBreaks: keep `\n` and `\t` (for whole messages; names get them escaped).
   /// - Complexity: O(characters).
   public static func safe(_ text: String, keepingLineBreaks: Bool = false) -> String {

@@ -99,14 +99,24 @@ public struct LogLayout: Sendable, Equatable {
       let listed = shown.joined(separator: ", ") + (columns.count > 10 ? " and \(columns.count - 10) more" : "")
       var parser = TimestampParser(unit: .seconds)
       let looksLikeData = columns.contains { parser.parse($0) != nil }
+      // Column names are words (`timestamp`, `latency_ms`, `@timestamp`, `Arrival Time`): a first line that is not
+      // made of them is another kind of file (a password file, a binary), and its content is not repeated.
+      let looksLikeHeader = columns.allSatisfy(TerminalText.looksLikeName)
+      let what = format == .jsonl ? "keys" : "columns"
+      let expected =
+        "expected one of: \(timeColumnNames.prefix(8).joined(separator: ", ")), ..., or one of them with a unit suffix such as timestamp_ms"
       throw InputError(
         file: file, line: lineNumber,
         looksLikeData
           ? "the first line looks like data, not a header: the log needs a header line naming its columns"
-          : "no timestamp column found (the \(format == .jsonl ? "keys" : "columns") are: \(listed); expected one of: \(timeColumnNames.prefix(8).joined(separator: ", ")), ..., or one of them with a unit suffix such as timestamp_ms)",
+          : looksLikeHeader
+            ? "no timestamp column found (the \(what) are: \(listed); \(expected))"
+            : "no timestamp column found: the first line is not a header of column names (\(columns.count) field\(columns.count == 1 ? "" : "s") holding other characters), so this may not be a query log; \(expected)",
         fix: looksLikeData
           ? "add a header line, for example `timestamp`, as the first line"
-          : "name the timestamp column with --time-column NAME")
+          : looksLikeHeader
+            ? "name the timestamp column with --time-column NAME"
+            : "check that the file is a query log (CSV, TSV or JSON Lines with a header)")
     }
     let pipeline = try find(options.pipelineColumn, pipelineColumnNames, what: "pipeline", flag: "--pipeline-column")
     let latency = try find(options.latencyColumn, latencyColumnNames, what: "latency", flag: "--latency-column")

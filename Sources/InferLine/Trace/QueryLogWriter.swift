@@ -43,13 +43,30 @@ public struct QueryLogWriter: Sendable {
     let named = !pipelineOfArrival.isEmpty
     precondition(!named || pipelineOfArrival.count == arrivals.count, "one pipeline per arrival")
     let url = URL(fileURLWithPath: path)
-    let temporary = url.deletingLastPathComponent()
-      .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
-    guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
-      throw InputError(file: path, "cannot create the file", fix: "check that the folder exists and is writable")
+    // A regular file (or a new one) is written beside it and renamed into place; anything else that exists (a
+    // device such as /dev/stdout, a pipe) is written into as it is, never replaced by a file.
+    var status = stat()
+    let existing = stat(path, &status) == 0 ? status.st_mode & S_IFMT : nil
+    if existing == S_IFDIR {
+      throw InputError(file: path, "is a folder", fix: "name a file for --out, e.g. \(path)/log.csv")
+    }
+    let direct = existing != nil && existing != S_IFREG
+    let temporary =
+      direct
+      ? url
+      : url.deletingLastPathComponent()
+        .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
+    guard direct || FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
+      throw InputError(
+        file: path, "cannot create the file: \(String(cString: strerror(errno)))",
+        fix: "check that the folder exists and is writable")
     }
     do {
-      let handle = try FileHandle(forWritingTo: temporary)
+      guard let handle = FileHandle(forWritingAtPath: temporary.path) else {
+        throw InputError(
+          file: path, "cannot open the file for writing: \(String(cString: strerror(errno)))",
+          fix: "check that the folder exists and is writable")
+      }
       defer { try? handle.close() }
       let deflater = gzip ? try Zlib.Deflater(level: 6) : nil
       var buffer: [UInt8] = []
@@ -115,15 +132,29 @@ public struct QueryLogWriter: Sendable {
         if buffer.count >= 1 << 20 { try flush(final: false) }
       }
       try flush(final: true)
-      try handle.synchronize()
+      if !direct { try handle.synchronize() }
     } catch {
-      try? FileManager.default.removeItem(at: temporary)
-      throw error
+      if !direct { try? FileManager.default.removeItem(at: temporary) }
+      if error is InputError { throw error }
+      throw InputError(
+        file: path, "cannot write the log: \(Self.describe(error))",
+        fix: "free space on the disk or write somewhere else; nothing was left behind")
     }
+    guard !direct else { return }
     if rename(temporary.path, path) != 0 {
       try? FileManager.default.removeItem(at: temporary)
       throw InputError(file: path, "cannot move the finished file into place: \(String(cString: strerror(errno)))")
     }
+  }
+
+  /// A file error in words (`No space left on device`): the system's message where the error carries an errno.
+  public static func describe(_ error: any Error) -> String {
+    var current: NSError? = error as NSError
+    while let e = current {
+      if e.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(e.code))) }
+      current = e.userInfo[NSUnderlyingErrorKey] as? NSError
+    }
+    return (error as NSError).localizedDescription
   }
 
   static func csvField(_ s: String, delimiter: UInt8) -> String {
