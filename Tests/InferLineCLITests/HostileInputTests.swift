@@ -249,6 +249,42 @@ extension CommandLineTests {
     #expect(r.status == 65, "\(r.stdout) \(r.stderr)")
     #expect(r.stderr.contains("long.yaml:\(3 + 66 + 1 + 65):") && r.stderr.contains("more than the 64"), "\(r.stderr)")
   }
+
+  /// Work that would take minutes and gigabytes is refused before it starts, with the reason and the limit: more
+  /// than 128 stages (side by side: no edges needed), or a stage with more than 64 hardware types to choose from
+  /// (a catalog of 1,000 types profiled for its model); 64 types are planned.
+  @Test func pipelinesAndCatalogsTooLargeToPlanAreRefusedBeforeTheWork() throws {
+    let s = Self.samples
+    var wide = "name: wide\nslo: {latency_ms: 400}\nstages:\n"
+    for i in 0..<300 { wide += "  - {name: s\(i), model: resnet50}\n" }
+    let r = try run([
+      "validate", try write("wide.yaml", wide), "--hardware", "\(s)/hardware/aws-2026.yaml", "--profiles",
+      "\(s)/profiles/profiles-2026.csv",
+    ])
+    #expect(r.status == 65 && r.stderr.contains("has 300 stages, more than the 128"), "\(r.stderr)")
+    func catalog(_ types: Int) throws -> (String, String) {
+      var yaml = "name: big\nhardware:\n", csv = "model,hardware,batch_size,latency_ms,statistic\n"
+      for i in 0..<types {
+        yaml += "  - {type: G\(i), instance: g\(i).xlarge, price_per_hour: \(0.5 + Double(i) / 1000)}\n"
+        for model in ["ssd320", "resnet50", "efficientnet-b0"] {
+          for (b, ms) in [(1, 3.0), (4, 6.0), (8, 9.0)] { csv += "\(model),G\(i),\(b),\(ms + Double(i) / 100),p99\n" }
+        }
+      }
+      return (try write("big\(types).yaml", yaml), try write("big\(types).csv", csv))
+    }
+    let (big, bigProfiles) = try catalog(1000)
+    let refused = try run([
+      "validate", "\(s)/pipelines/video-monitoring.yaml", "--hardware", big, "--profiles", bigProfiles,
+    ])
+    #expect(
+      refused.status == 65 && refused.stderr.contains("may run on 1000 hardware types")
+        && refused.stderr.contains("more than the 64"), "\(refused.stderr)")
+    let (edge, edgeProfiles) = try catalog(64)
+    let accepted = try run([
+      "validate", "\(s)/pipelines/video-monitoring.yaml", "--hardware", edge, "--profiles", edgeProfiles,
+    ])
+    #expect(accepted.status == 0, "\(accepted.stderr)")
+  }
 }
 
 extension CommandLineTests {

@@ -42,6 +42,10 @@ public struct PipelineSpec: Sendable, Equatable {
 
   /// The most edges a pipeline may have: a query's route is one 64-bit mask.
   public static let maximumEdges = 64
+  /// The most stages a pipeline may have. Connected by at most 64 edges, a pipeline has at most 65 stages; the rest
+  /// can only be roots every query visits side by side, and planning grows faster than the cube of their number
+  /// (300 such stages: 88 s and 2.6 GB per hour of log, 65: 1 s), so more are refused before any work.
+  public static let maximumStages = 128
 
   public var name: String
   public var stages: [Stage]
@@ -249,6 +253,12 @@ public struct PipelineSpec: Sendable, Equatable {
         continue
       }
       edges.append(Edge(parent: parent, child: child, probability: p, line: entry.line))
+    }
+    if stages.count > Self.maximumStages {
+      sink.error(
+        stages[Self.maximumStages].line,
+        "the pipeline has \(stages.count) stages, more than the \(Self.maximumStages) inferline plans (planning time grows faster than the cube of the stages: 300 parallel stages take minutes and gigabytes per hour of log); split it into pipelines of at most \(Self.maximumStages) stages (one report plans them as a fleet)"
+      )
     }
     if edges.count > Self.maximumEdges {
       sink.error(

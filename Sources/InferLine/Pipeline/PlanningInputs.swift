@@ -54,7 +54,16 @@ public struct PlanningInputs: Sendable {
           "stage '\(stage.name)' allows hardware '\(type)', which \(catalog.file) does not list\(suggestion(for: type, among: known))"
         )
       }
-      if candidates(for: stage, catalog: catalog, profiles: table).isEmpty {
+      let count = candidates(for: stage, catalog: catalog, profiles: table).count
+      if count > maximumHardwarePerStage {
+        // The search, the baselines and the budget grow with every type a stage may take: said before any work.
+        sink.error(
+          stage.line,
+          "stage '\(stage.name)' may run on \(count) hardware types (allowed, in the catalog and profiled for '\(stage.model)'), more than the \(maximumHardwarePerStage) inferline searches: a catalog of that size takes minutes and gigabytes per night"
+            + "; list the types worth trying in the stage's `hardware:` (e.g. hardware: [T4, L4, A10G]), or trim the catalog or profiles"
+        )
+      }
+      if count == 0 {
         let profiled = table.profiles(model: stage.model).map(\.hardware)
         sink.error(
           stage.line,
@@ -66,6 +75,9 @@ public struct PlanningInputs: Sendable {
     }
     return sink.items
   }
+
+  /// Most hardware types one stage may choose among (its candidates): the planner's work grows with each.
+  public static let maximumHardwarePerStage = 64
 
   /// The (hardware, profile) pairs a stage can use: allowed, in the catalog, and profiled for its model.
   public static func candidates(
