@@ -15,9 +15,10 @@ report: setup
 
 test: setup
 	swift test
-	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=60 FUZZ_RUNS=20000
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=30 FUZZ_RUNS=20000
 
-# Fuzz the log reader and the pipeline/catalog/profile loaders with libFuzzer (Fuzz/, a package of its own),
+# Fuzz the log reader, the pipeline/catalog/profile loaders, the merge's part.json reader and the exporters' inputs
+# with libFuzzer (Fuzz/, a package of its own),
 # each for FUZZ_SECONDS (default 30) or FUZZ_RUNS inputs, whichever ends first, from the seed corpus in
 # Fuzz/Corpus with seed FUZZ_SEED; a finding fails the target and is saved in Fuzz/findings/. `make test` runs a
 # short, seeded round of each.
@@ -27,7 +28,7 @@ FUZZ_SEED ?= 1
 fuzz: setup
 	cd Fuzz && swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
 	mkdir -p Fuzz/findings
-	for t in FuzzLogReader:logs FuzzPipelineFiles:pipelines; do \
+	for t in FuzzLogReader:logs FuzzPipelineFiles:pipelines FuzzPartFile:parts FuzzExporters:exports; do \
 	  corpus=$$(mktemp -d); \
 	  ASAN_OPTIONS=detect_leaks=0 SWIFT_BACKTRACE=enable=no Fuzz/.build/release/$${t%%:*} $$corpus Fuzz/Corpus/$${t##*:} \
 	    -max_total_time=$(FUZZ_SECONDS) -runs=$(FUZZ_RUNS) -seed=$(FUZZ_SEED) -timeout=10 \

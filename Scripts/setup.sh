@@ -33,19 +33,19 @@ fi
 # protobuf to read it), KServe's generated models (kserve and the kubernetes client, without their
 # dependencies: only the model classes are loaded), and Ray Serve's config schema (ray[serve], about 100 MB).
 python_ok() {
-  python3 -c "import kubernetes_validate, yaml, google.protobuf, tritonclient, dateutil, six, urllib3" 2>/dev/null &&
+  python3 -c "import kubernetes_validate, yaml, google.protobuf, tritonclient, dateutil, six, urllib3, markdown_it" 2>/dev/null &&
     python3 -c "from ray.serve.schema import ServeDeploySchema" 2>/dev/null &&
     python3 -c "import importlib.util as u, sys; sys.exit(0 if u.find_spec('kserve') and u.find_spec('kubernetes') else 1)" 2>/dev/null
 }
 if command -v python3 >/dev/null && ! python_ok; then
   echo "setup: installing the Python packages the export tests use" >&2
   python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore \
-    "kubernetes-validate==1.37.0" "protobuf>=6.30,<7" pyyaml >&2 &&
+    "kubernetes-validate==1.37.0" "protobuf>=6.30,<7" pyyaml "markdown-it-py==4.3.0" >&2 &&
     python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore python-dateutil six urllib3 \
       "ray[serve]==2.60.0" >&2 &&
     python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-deps \
       "tritonclient==2.73.0" "kserve==0.21.0" "kubernetes==31.0.0" >&2 ||
-    { echo "setup: pip could not install kubernetes-validate, protobuf, tritonclient, kserve, kubernetes and ray[serve]; install them by hand" >&2; exit 1; }
+    { echo "setup: pip could not install kubernetes-validate, protobuf, tritonclient, kserve, kubernetes, markdown-it-py and ray[serve]; install them by hand" >&2; exit 1; }
 fi
 
 if [ "${1:-}" != "--no-build" ]; then

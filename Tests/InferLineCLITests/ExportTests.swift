@@ -248,9 +248,12 @@ extension CommandLineTests {
     #expect(FileManager.default.fileExists(atPath: exported + "/.inferline-export"))
   }
 
-  /// Line terminators YAML 1.1 (libyaml, PyYAML) reads as breaks, U+2028, U+2029 and U+0085, in the pipeline's
-  /// and the stages' names: every YAML file each target writes, parsed by PyYAML, has exactly the objects and keys
-  /// meant (no injected ConfigMap, RBAC object or top-level key), and `validate` prints each name on its line.
+  /// Line terminators YAML 1.1 (libyaml, PyYAML) reads as breaks, U+2028, U+2029 and U+0085, and Markdown and HTML
+  /// syntax in the pipeline's and the stages' names, read back with each output language's own parser: every YAML
+  /// file each target writes (PyYAML) has exactly the objects and keys meant (no injected ConfigMap, RBAC object
+  /// or top-level key); every Triton config.pbtxt (protobuf's text format, Triton's ModelConfig) only the fields
+  /// written; schedule.csv (Python's csv) six cells a row and the names whole; summary.md (CommonMark) no raw HTML,
+  /// link or emphasis; and `validate` prints each name on its line.
   @Test func lineSeparatorsInNamesInjectNothing() throws {
     let s = Self.samples
     let pipeline = path("separators.yaml")
@@ -259,9 +262,9 @@ extension CommandLineTests {
     slo: {latency_ms: 400}
     stages:
       - {name: "a\\u0085kind: ClusterRoleBinding", model: ssd320}
-      - {name: "b\\u2029pwned: true", model: resnet50}
+      - {name: "b\\u2029pwned: true | <script>alert(1)</script> [x](javascript:alert(2)) *y*", model: resnet50}
     edges:
-      "a\\u0085kind: ClusterRoleBinding -> b\\u2029pwned: true": 0.6
+      "a\\u0085kind: ClusterRoleBinding -> b\\u2029pwned: true | <script>alert(1)</script> [x](javascript:alert(2)) *y*": 0.6
     """.write(toFile: pipeline, atomically: true, encoding: .utf8)
     let common = ["--hardware", "\(s)/hardware/aws-2026.yaml", "--profiles", "\(s)/profiles/profiles-2026.csv"]
     let checked = try run(["validate", pipeline] + common)
@@ -282,10 +285,67 @@ extension CommandLineTests {
       "serve-config.yaml": ([], ["applications"]),
       "inferenceservices.yaml": (["InferenceService"], ["apiVersion", "kind", "metadata", "spec"]),
     ]
-    for (target, flags) in Self.targets where target != "triton" {
+    let stageNames = [
+      "a\u{85}kind: ClusterRoleBinding",
+      "b\u{2029}pwned: true | <script>alert(1)</script> [x](javascript:alert(2)) *y*",
+    ]
+    // Markdown (summary.md), read with a CommonMark parser (markdown-it): no raw HTML, no link, no table or
+    // emphasis made of a name, and the names whole in the text.
+    let markdown = try python(
+      """
+      import sys, json
+      from markdown_it import MarkdownIt
+      tokens = MarkdownIt("commonmark").enable("table").parse(open(sys.argv[1], encoding="utf-8").read())
+      kinds, text = set(), []
+      def walk(ts):
+          for t in ts:
+              kinds.add(t.type)
+              if t.type in ("text", "code_inline"): text.append(t.content)
+              walk(t.children or [])
+      walk(tokens)
+      print(json.dumps({"kinds": sorted(kinds), "text": "".join(text)}))
+      """, report + "/summary.md")
+    let kinds = Set(markdown["kinds"] as! [String])
+    #expect(kinds.isDisjoint(with: ["html_inline", "html_block", "link_open", "em_open", "table_open"]), "\(kinds)")
+    let text = (markdown["text"] as! String)
+    #expect(text.contains("<script>alert(1)</script> [x](javascript:alert(2)) *y*"), "\(text)")
+    for (target, flags) in Self.targets {
       let out = path("separators-\(target)")
       let r = try run(["export", report + "/report.json", "--to", target, "--out", out] + flags)
       #expect(r.status == 0, "\(target): \(r.stderr)")
+      // schedule.csv, read with Python's csv module: every row six cells, the stage cell a stage's name, whole.
+      let csv = try python(
+        """
+        import sys, csv, json
+        rows = list(csv.reader(open(sys.argv[1], encoding="utf-8", newline="")))
+        print(json.dumps({"header": rows[0], "widths": sorted({len(r) for r in rows}), "stages": sorted({r[2] for r in rows[1:]})}))
+        """, out + "/schedule.csv")
+      #expect(csv["widths"] as? [Int] == [6], "\(target): \(csv)")
+      #expect(Set(csv["stages"] as! [String]) == Set(stageNames), "\(target): \(csv["stages"]!)")
+      if target == "triton" {
+        // Every config.pbtxt, read with Triton's own ModelConfig message: only the fields written, one model each.
+        let configs = (FileManager.default.enumerator(atPath: out)!.allObjects as! [String]).filter {
+          $0.hasSuffix("config.pbtxt")
+        }
+        #expect(configs.count == 2, "\(configs)")
+        for config in configs {
+          let parsed = try python(
+            """
+            import sys, json, importlib.util
+            from google.protobuf import text_format, json_format
+            spec = importlib.util.spec_from_file_location("v", sys.argv[2])
+            v = importlib.util.module_from_spec(spec); spec.loader.exec_module(v)
+            m = v.triton_config_message()()
+            text_format.Parse(open(sys.argv[1], encoding="utf-8").read(), m)
+            print(json.dumps(json_format.MessageToDict(m)))
+            """, out + "/" + config, Self.packageRoot.path + "/Scripts/validate-export.py")
+          #expect(
+            Set(parsed.keys).isSubset(of: ["name", "backend", "maxBatchSize", "instanceGroup", "dynamicBatching"]),
+            "\(config): \(parsed.keys.sorted())")
+          #expect((parsed["name"] as? String).map { config.hasPrefix($0 + "/") } == true, "\(config): \(parsed)")
+        }
+        continue
+      }
       let files = (FileManager.default.enumerator(atPath: out)!.allObjects as! [String]).filter {
         $0.hasSuffix(".yaml")
       }
@@ -314,6 +374,13 @@ extension CommandLineTests {
         #expect(!texts.contains("\"pwned\": true") && !texts.contains("kube-system\""), "\(target)/\(file)")
       }
     }
+  }
+
+  /// Runs a Python program on `arguments` and returns the JSON object it prints.
+  func python(_ program: String, _ arguments: String...) throws -> [String: Any] {
+    let r = try launch(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", program] + arguments, environment: [:])
+    #expect(r.status == 0, "python: \(r.stderr)")
+    return (try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]) ?? [:]
   }
 
   /// `diff` ends with the change as a reviewer approves it: per stage, the exported hardware, replicas and batch.

@@ -118,3 +118,85 @@ extension CommandLineTests {
     #expect(replaced < 20, "every kill came after the swap: the test did not exercise a kill during the run")
   }
 }
+
+extension CommandLineTests {
+  /// Runs `arguments` `times` times, each killed at a seeded random moment from 0.3 to 1.1 of `duration`, calling
+  /// `check` after each; returns how many were killed before they ended.
+  func killRepeatedly(
+    _ arguments: (Int) -> [String], times: Int, duration: TimeInterval, seed: UInt64, check: () throws -> Void
+  ) throws -> Int {
+    var state = seed
+    var killed = 0
+    for k in 0..<times {
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      let fraction = 0.3 + 0.8 * Double(state >> 11) / Double(1 << 53)
+      let process = Process()
+      process.executableURL = Self.binary
+      process.arguments = arguments(k)
+      process.standardOutput = FileHandle.nullDevice
+      process.standardError = FileHandle.nullDevice
+      try process.run()
+      usleep(UInt32(fraction * duration * 1e6))
+      kill(process.processIdentifier, SIGKILL)
+      process.waitUntilExit()
+      if process.terminationReason == .uncaughtSignal { killed += 1 }
+      try check()
+    }
+    return killed
+  }
+
+  /// `export` and `report --merge` killed at random moments: the previous export or report is always there and
+  /// whole (an export is one of the two exports made, byte for byte), and the next run succeeds and leaves no
+  /// temporary and no lock file.
+  @Test func killedExportsAndMergesNeverLoseThePreviousOutput() throws {
+    let reports = [
+      try sampleReport("kill-a", rate: "10", seed: "5"), try sampleReport("kill-b", rate: "40", seed: "5"),
+    ]
+    let flags = ["--to", "kubernetes", "--image", "i", "--model-repository", "r"]
+    var expected: [Data] = []
+    for (i, report) in reports.enumerated() {
+      #expect(try run(["export", report + "/report.json", "--out", path("kill-export-\(i)")] + flags).status == 0)
+      expected.append(try Data(contentsOf: URL(fileURLWithPath: path("kill-export-\(i)/deployments.yaml"))))
+    }
+    #expect(expected[0] != expected[1], "the two exports differ, so a half-swapped folder would show")
+    let out = path("kill-export")
+    let exportArguments = { (k: Int) in ["export", reports[k % 2] + "/report.json", "--out", out] + flags }
+    let started = Date()
+    #expect(try run(exportArguments(0)).status == 0)
+    let exportDuration = Date().timeIntervalSince(started)
+    let killedExports = try killRepeatedly(exportArguments, times: 12, duration: exportDuration, seed: 7) {
+      #expect(contents(out).contains(".inferline-export"))
+      let now = try Data(contentsOf: URL(fileURLWithPath: out + "/deployments.yaml"))
+      #expect(expected.contains(now), "deployments.yaml is one of the two exports, whole")
+    }
+    #expect(try run(exportArguments(1)).status == 0)
+    #expect(try Data(contentsOf: URL(fileURLWithPath: out + "/deployments.yaml")) == expected[1])
+    #expect(contents(folder.path).filter { $0.hasPrefix(".kill-export.") } == [], "no temporary, no lock file")
+
+    // The merge of two shards' parts.
+    let log = try smallLog()
+    var parts: [String] = []
+    for k in 0..<2 {
+      let part = path("kill-parts/\(k)")
+      var arguments = reportArguments(log: log, out: part)
+      arguments += ["--shard", "\(k)/2"]
+      #expect(try run(arguments).status == 0)
+      parts.append(part)
+    }
+    let merged = path("kill-merged")
+    let mergeArguments = { (_: Int) in ["report", "--merge"] + parts + ["--out", merged, "--quiet"] }
+    let mergeStarted = Date()
+    #expect(try run(mergeArguments(0)).status == 0)
+    let mergeDuration = Date().timeIntervalSince(mergeStarted)
+    let killedMerges = try killRepeatedly(mergeArguments, times: 8, duration: mergeDuration, seed: 11) {
+      #expect(["index.html", "report.json", "summary.md", ".inferline-report"].allSatisfy(contents(merged).contains))
+      let object =
+        try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: merged + "/report.json")))
+        as? [String: Any]
+      #expect(object?["pipelineName"] as? String == "cascade")
+    }
+    #expect(try run(mergeArguments(0)).status == 0)
+    #expect(contents(folder.path).filter { $0.hasPrefix(".kill-merged.") } == [], "no temporary, no lock file")
+    #expect(killedExports + killedMerges > 0, "no run was killed before it ended: the test exercised nothing")
+  }
+}
