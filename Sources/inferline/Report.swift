@@ -27,7 +27,8 @@ extension InferLineCommand {
 
         On a cluster: --shard K/N does shard K's share of the work and writes OUT/part.json; --merge with every \
         shard's part writes the report, equal to one machine's but for timings (see Cluster/ for Kubernetes and \
-        Ray).
+        Ray). Parts are sealed; with INFERLINE_PART_KEY set for the shards and the merge they are signed with \
+        it, and a part edited after its shard wrote it is refused.
         """)
 
     @Argument(help: "Query logs: CSV, TSV or JSON Lines, each optionally gzip-compressed.")
