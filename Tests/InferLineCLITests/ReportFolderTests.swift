@@ -88,20 +88,8 @@ extension CommandLineTests {
     #expect(try run(arguments).status == 0)
     let duration = Date().timeIntervalSince(started)
     var previous = try Data(contentsOf: URL(fileURLWithPath: out + "/report.json"))
-    var state: UInt64 = 20_261_201
     var replaced = 0
-    for _ in 0..<20 {
-      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-      let fraction = 0.3 + 0.8 * Double(state >> 11) / Double(1 << 53)  // 0.3 to 1.1 of a run
-      let process = Process()
-      process.executableURL = Self.binary
-      process.arguments = arguments
-      process.standardOutput = FileHandle.nullDevice
-      process.standardError = FileHandle.nullDevice
-      try process.run()
-      usleep(UInt32(fraction * duration * 1e6))
-      kill(process.processIdentifier, SIGKILL)
-      process.waitUntilExit()
+    _ = try killRepeatedly({ _ in arguments }, times: 20, duration: duration, seed: 20_261_201) {
       let files = contents(out)
       #expect(["index.html", "report.json", "summary.md", "charts", ".inferline-report"].allSatisfy(files.contains))
       let now = try Data(contentsOf: URL(fileURLWithPath: out + "/report.json"))

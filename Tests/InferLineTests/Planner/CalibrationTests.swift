@@ -27,6 +27,20 @@ import Testing
   }
 
   /// Multiplies every latency by a lognormal factor with median 1 (seeded).
+  /// The deployed configuration, the arrivals, and the latencies of the hidden truth (30% slower than profiled,
+  /// 3 ms more per stage) for them, nanoseconds.
+  static func truth() throws -> (PlanningInputs, PipelineConfiguration, [Int64], [Int64]) {
+    let inputs = try Self.inputs()
+    let configuration = try PipelineConfiguration.load(
+      path: Self.root + "/pipelines/video-monitoring.config.yaml", pipeline: inputs.pipeline)
+    let arrivals = Self.arrivals()
+    let truth = PipelineModel(inputs.calibrated(multiplier: 1.3, overheadMs: 3))
+    let latencies = Estimator.simulate(
+      try truth.simulationInput(arrivals: arrivals, configuration: configuration, routes: .drawn(seed: 9))
+    ).latencies!
+    return (inputs, configuration, arrivals, latencies)
+  }
+
   static func noisy(_ latencies: [Int64], sigma: Double, seed: UInt64) -> [Float] {
     var rng = SeededGenerator(seed: seed)
     return latencies.map { Float(Double($0) / 1e6 * exp(sigma * rng.nextStandardNormal())) }
@@ -41,15 +55,9 @@ import Testing
   )
     throws
   {
-    let inputs = try Self.inputs()
-    let configuration = try PipelineConfiguration.load(
-      path: Self.root + "/pipelines/video-monitoring.config.yaml", pipeline: inputs.pipeline)
-    let arrivals = Self.arrivals()
-    // The hidden truth: 30% slower than profiled, 3 ms more per stage, lognormal noise on each observation.
-    let truth = PipelineModel(inputs.calibrated(multiplier: 1.3, overheadMs: 3))
-    let simulated = Estimator.simulate(
-      try truth.simulationInput(arrivals: arrivals, configuration: configuration, routes: .drawn(seed: 9)))
-    let observed = Self.noisy(simulated.latencies!, sigma: sigma, seed: 4)
+    // The hidden truth, with lognormal noise on each observation.
+    let (inputs, configuration, arrivals, latencies) = try Self.truth()
+    let observed = Self.noisy(latencies, sigma: sigma, seed: 4)
     let calibration = try Calibration.fit(
       inputs: inputs, configuration: configuration, arrivals: arrivals, observedMs: observed,
       windowLength: 600_000_000_000, routes: .drawn(seed: 1))
@@ -132,14 +140,7 @@ import Testing
   /// closely and are still not explained; and one window 40% off is enough, even when every mean is within 10%.
   /// Observed latencies of 0 ms are an error that names the column, not an infinite error.
   @Test func theFitIsJudgedOnHeldOutWindowsAndWindowByWindow() throws {
-    let inputs = try Self.inputs()
-    let configuration = try PipelineConfiguration.load(
-      path: Self.root + "/pipelines/video-monitoring.config.yaml", pipeline: inputs.pipeline)
-    let arrivals = Self.arrivals()
-    let truth = PipelineModel(inputs.calibrated(multiplier: 1.3, overheadMs: 3))
-    let latencies = Estimator.simulate(
-      try truth.simulationInput(arrivals: arrivals, configuration: configuration, routes: .drawn(seed: 9))
-    ).latencies!
+    let (inputs, configuration, arrivals, latencies) = try Self.truth()
     func fit(window: Int64, factor: (Int) -> Double) throws -> Calibration {
       let observed = zip(arrivals, latencies).map { a, l in Float(Double(l) / 1e6 * factor(Int(a / window))) }
       return try Calibration.fit(
