@@ -36,7 +36,13 @@ public enum PartFile {
         file: file, "not a part of a sharded report: \(DecodingErrorText.describe(error))",
         fix: "give the part.json files `inferline report --shard K/N` wrote")
     }
-    guard part.format == NightShards.Part.format, part.version == NightShards.Part.currentVersion else {
+    guard part.format == NightShards.Part.format else {
+      throw InputError(
+        file: file,
+        "not a part of a sharded report (its format is '\(TerminalText.safe(String(part.format.prefix(60))))')",
+        fix: "give the part.json files `inferline report --shard K/N` wrote")
+    }
+    guard part.version == NightShards.Part.currentVersion else {
       throw InputError(
         file: file,
         "a part of version \(part.version), this inferline merges version \(NightShards.Part.currentVersion)",
