@@ -61,12 +61,7 @@ enum CalibrationRun {
   static func fit(
     inputs: PlanningInputs, config: String, traces: [String], log: LogReadOptions, windowLength: Int64, seed: UInt64
   ) throws -> Calibration {
-    let configuration: PipelineConfiguration
-    do {
-      configuration = try PipelineConfiguration.load(path: config, pipeline: inputs.pipeline)
-    } catch let error as DiagnosticsError {
-      throw InputError(error.description)
-    }
+    let configuration = try PipelineConfiguration.load(path: config, pipeline: inputs.pipeline)
     let set = try QueryLogSet.read(paths: traces, options: log)
     let trace = try set.trace(for: inputs.pipeline)
     guard let observed = trace.observedLatencyMs else {
@@ -87,13 +82,9 @@ enum CalibrationRun {
       c.summary, "",
       "window                set       queries  observed P50/P95/P99 ms   profiles            calibrated",
     ]
-    let formatter = ISO8601DateFormatter()
     for w in c.windows {
       func triple(_ v: [Double]) -> String { v.map { String(format: "%.1f", $0) }.joined(separator: "/") }
-      let start =
-        w.start > 1_000_000_000_000_000
-        ? formatter.string(from: Date(timeIntervalSince1970: Double(w.start) / 1e9))
-        : String(format: "+%.0f s", Double(w.start) / 1e9)
+      let start = InstantText.describe(w.start, relative: w.start < Calibration.earliestAbsoluteInstant)
       lines.append(
         "\(start.padding(toLength: 21, withPad: " ", startingAt: 0)) \((w.heldOut ? "held out" : "training").padding(toLength: 9, withPad: " ", startingAt: 0)) \(String(format: "%7d", w.queries))  \(triple(w.observedMs).padding(toLength: 24, withPad: " ", startingAt: 0)) \(triple(w.predictedMs).padding(toLength: 19, withPad: " ", startingAt: 0)) \(triple(w.calibratedMs))"
       )

@@ -184,12 +184,7 @@ extension InferLineCommand {
         }
         let inputs = try PipelineOptions.load(pipeline: pipelineFile, hardware: hardware, profiles: profiles)
         writer.latenciesMs = try reportingInputErrors {
-          let configuration: PipelineConfiguration
-          do {
-            configuration = try PipelineConfiguration.load(path: observe, pipeline: inputs.pipeline)
-          } catch let error as DiagnosticsError {
-            throw InputError(error.description)
-          }
+          let configuration = try PipelineConfiguration.load(path: observe, pipeline: inputs.pipeline)
           let model = PipelineModel(inputs.calibrated(multiplier: slowdown, overheadMs: overheadMs))
           let latencies = Estimator.simulate(
             try model.simulationInput(arrivals: arrivals, configuration: configuration, routes: .drawn(seed: seed))

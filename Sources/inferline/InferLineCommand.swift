@@ -61,11 +61,14 @@ enum ExitStatus {
   static let cannotWriteOutput: Int32 = 74
 }
 
-/// Runs `body`; an `InputError` is printed to stderr as a diagnostic and ends the command with `ExitStatus.badInput`.
+/// Runs `body`; an `InputError` or a `DiagnosticsError` is printed to stderr as a diagnostic and ends the command with `ExitStatus.badInput`.
 func reportingInputErrors<T>(_ body: () throws -> T) throws -> T {
   do {
     return try body()
   } catch let error as InputError {
+    note(error.description)
+    throw ExitCode(ExitStatus.badInput)
+  } catch let error as DiagnosticsError {
     note(error.description)
     throw ExitCode(ExitStatus.badInput)
   }

@@ -74,11 +74,8 @@ extension InferLineCommand {
       var configuration: PipelineConfiguration
       var planningWindow: Int? = nil
       if let config {
-        do {
-          configuration = try PipelineConfiguration.load(path: config, pipeline: model.inputs.pipeline)
-        } catch let e as DiagnosticsError {
-          note(e.description)
-          throw ExitCode(ExitStatus.badInput)
+        configuration = try reportingInputErrors {
+          try PipelineConfiguration.load(path: config, pipeline: model.inputs.pipeline)
         }
         try reportingInputErrors { try model.check(configuration) }
         let window = CapacityAnalysis.planningWindow(

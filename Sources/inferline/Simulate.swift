@@ -22,16 +22,13 @@ struct PipelineOptions: ParsableArguments {
   /// Loads and checks the three files, printing their warnings (each once per run).
   /// - Throws: `ExitCode(badInput)` after the diagnostics.
   static func load(pipeline: String, hardware: String, profiles: String) throws -> PlanningInputs {
-    do {
-      let inputs = try PlanningInputs.load(pipeline: pipeline, hardware: hardware, profiles: profiles)
-      for warning in inputs.warnings where printed.withLock({ $0.insert(warning.description).inserted }) {
-        note(warning.description)
-      }
-      return inputs
-    } catch let error as DiagnosticsError {
-      note(error.description)
-      throw ExitCode(ExitStatus.badInput)
+    let inputs = try reportingInputErrors {
+      try PlanningInputs.load(pipeline: pipeline, hardware: hardware, profiles: profiles)
     }
+    for warning in inputs.warnings where printed.withLock({ $0.insert(warning.description).inserted }) {
+      note(warning.description)
+    }
+    return inputs
   }
 
   /// The inputs compiled once, optionally against another SLO.
@@ -176,12 +173,7 @@ extension InferLineCommand {
       }
       let (configuration, arrivals, routeSource) = try reportingInputErrors {
         () throws -> (PipelineConfiguration, [Int64], RouteSource) in
-        let configuration: PipelineConfiguration
-        do {
-          configuration = try PipelineConfiguration.load(path: config, pipeline: spec)
-        } catch let error as DiagnosticsError {
-          throw InputError(error.description)
-        }
+        let configuration = try PipelineConfiguration.load(path: config, pipeline: spec)
         let set = try QueryLogSet.read(paths: traces, options: options)
         let chosen = try set.trace(for: spec)
         let arrivals = chosen.arrivals
@@ -206,7 +198,7 @@ extension InferLineCommand {
       let result = Estimator.simulate(dispatched, options: .init(eventByEvent: eventDriven))
       let simulated = Date()
       let summary = result.summary!
-      func ms(_ ns: Int64) -> Double { ns == .max ? .infinity : Double(ns) / 1e6 }
+      func ms(_ ns: Int64) -> Double { Milliseconds.of(ns) }
       let output = Output(
         queries: result.queries, stageVisits: result.stageVisits, seed: seed, sloMs: spec.slo.latencyMs,
         percentile: spec.slo.percentile, feasible: result.feasible, fractionOverSLO: result.fractionOverSLO ?? 1,

@@ -25,12 +25,8 @@ extension InferLineCommand {
     var strict = false
 
     func run() throws {
-      let inputs: PlanningInputs
-      do {
-        inputs = try PlanningInputs.load(pipeline: pipeline, hardware: hardware, profiles: profiles, strict: strict)
-      } catch let error as DiagnosticsError {
-        note(error.description)
-        throw ExitCode(ExitStatus.badInput)
+      let inputs = try reportingInputErrors {
+        try PlanningInputs.load(pipeline: pipeline, hardware: hardware, profiles: profiles, strict: strict)
       }
       for warning in inputs.warnings { note(warning.description) }
       say(Self.describe(inputs))

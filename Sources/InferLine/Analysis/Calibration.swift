@@ -41,6 +41,9 @@ public struct Calibration: Sendable, Equatable, Codable {
   static let fitted: [Double] = [10, 50, 90, 95, 99]
   /// Above this mean relative error at a percentile after the fit, the model does not explain the observations.
   public static let unexplainedError = 0.10
+  /// Window starts before this (2001-09-09, nanoseconds since the epoch) are from a relative log (seconds from its
+  /// start): how a calibration's windows are shown without the trace.
+  public static let earliestAbsoluteInstant: Int64 = 1_000_000_000_000_000_000
   /// Above this relative error at a percentile in any one window after the fit (where the window has at least 10
   /// observations above that percentile), the model does not explain the observations either.
   public static let unexplainedWindowError = 0.25
@@ -76,19 +79,8 @@ public struct Calibration: Sendable, Equatable, Codable {
     let base = PipelineModel(inputs)
     try base.check(configuration)
     // Windows with at least 100 observed queries, so that their P99 means something.
-    var windows: [(start: Int64, range: Range<Int>)] = []
-    if !arrivals.isEmpty {
-      var lo = 0
-      while lo < arrivals.count {
-        // Aligned to the clock, as the report's windows are.
-        let t = arrivals[lo]
-        let start = (t >= 0 ? t / windowLength : (t - windowLength + 1) / windowLength) * windowLength
-        var hi = lo
-        while hi < arrivals.count && arrivals[hi] < start + windowLength { hi += 1 }
-        windows.append((start, lo..<hi))
-        lo = hi
-      }
-    }
+    // Aligned to the clock, as the report's windows are (the windows without a query do not count).
+    let windows = ArrivalTrace.windows(of: arrivals, length: windowLength).filter { $0.count > 0 }
     // Per window, the queries with a usable observation (found once: every simulation compares the same ones).
     let observed: [(start: Int64, queries: [Int], percentiles: [Double], count: Int)] = windows.compactMap { w in
       let queries = w.range.filter { observedMs[$0].isFinite && observedMs[$0] >= 0 }
@@ -117,7 +109,7 @@ public struct Calibration: Sendable, Equatable, Codable {
         let values = w.queries.map { latencies[$0] }.sorted()
         return fitted.map { p in
           let v = Percentile(percent: p).value(inSorted: values)!
-          return v == .max ? .infinity : Double(v) / 1e6
+          return Milliseconds.of(v)
         }
       }
     }
@@ -224,7 +216,7 @@ public struct Calibration: Sendable, Equatable, Codable {
     } else if let w = worstWindow, !(w.error <= unexplainedWindowError) {
       note =
         String(format: "the fitted model is %.0f%% off at P%g in the ", w.error * 100, w.percent)
-        + "\(w.window % 2 == 1 ? "held-out" : "training") window at \(InstantText.describe(observed[w.window].start, relative: observed[w.window].start < 1_000_000_000_000_000))"
+        + "\(w.window % 2 == 1 ? "held-out" : "training") window at \(InstantText.describe(observed[w.window].start, relative: observed[w.window].start < earliestAbsoluteInstant))"
         + String(format: " (more than %.0f%% in one window): ", unexplainedWindowError * 100) + cause
     } else if best.m <= multiplierRange.lowerBound * 1.001 || best.m >= multiplierRange.upperBound * 0.999
       || best.o >= overheadRangeMs.upperBound * 0.999

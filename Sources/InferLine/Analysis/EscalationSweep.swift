@@ -89,7 +89,7 @@ public struct EscalationSweep: Sendable, Equatable, Codable {
         let latency = (try? oracle.simulateFully(plan.configuration))?.percentileLatency
         slots[k] = Point(
           probability: p, costPerHour: plan.costPerHour, configuration: plan.configuration,
-          percentileLatencyMs: latency.map { $0 == .max ? .infinity : Double($0) / 1e6 },
+          percentileLatencyMs: latency.map { Milliseconds.of($0) },
           provenOptimal: plan.provenOptimal, note: nil)
       case .failure(let why):
         slots[k] = Point(

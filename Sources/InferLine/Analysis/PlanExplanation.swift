@@ -63,7 +63,7 @@ public struct PlanExplanation: Sendable, Equatable, Codable {
         ? "\(model.stages[m].name): \(before) -> x\(after.replicas)" : "\(model.stages[m].name): \(before) -> \(after)"
       slots[k] = CheaperStep(
         stage: model.stages[m].name, change: change, costPerHour: model.cost(cheaper),
-        percentileLatencyMs: latency == .max ? .infinity : Double(latency) / 1e6, meetsSLO: latency <= model.slo)
+        percentileLatencyMs: Milliseconds.of(latency), meetsSLO: latency <= model.slo)
     }
     return PlanExplanation(stages: stages, bindingStage: binding, cheaper: slots.values.compactMap { $0 })
   }

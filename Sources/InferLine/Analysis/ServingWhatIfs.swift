@@ -230,7 +230,7 @@ public enum ServingWhatIfs {
     let oracle = FeasibilityOracle(
       model: model, arrivals: workload.busiestArrivals, seed: options.seed, serviceTimes: service)
     let today = try oracle.simulateFully(recommended)
-    func ms(_ ns: Int64) -> Double { ns == .max ? .infinity : Double(ns) / 1e6 }
+    func ms(_ ns: Int64) -> Double { Milliseconds.of(ns) }
     var rows: [WhatIf.Row] = [
       WhatIf.Row(
         name: "today's plan, service as profiled (busiest window)", costPerHour: busiest.costPerHour,
@@ -285,7 +285,7 @@ public enum ServingWhatIfs {
       slots[i] = WhatIf.Row(
         name: policies[i].name
           + (policies[i] == model.inputs.pipeline.dispatch.seeded(seed) ? " (the pipeline's)" : ""),
-        missRate: result.fractionOverSLO, percentileLatencyMs: p == .max ? .infinity : Double(p) / 1e6,
+        missRate: result.fractionOverSLO, percentileLatencyMs: Milliseconds.of(p),
         note: result.feasible ? "meets the SLO" : "misses the SLO")
     }
     return WhatIf(

@@ -86,7 +86,7 @@ extension Planner {
       guard let (result, latency) = try? oracle.simulateFully(c) else { return nil }
       return BaselineResult(
         name: name, configuration: c, costPerHour: cost(c), missRate: result.fractionOverSLO ?? 1,
-        percentileLatencyMs: latency == .max ? .infinity : Double(latency) / 1e6, feasible: result.feasible)
+        percentileLatencyMs: Milliseconds.of(latency), feasible: result.feasible)
     }
   }
 

@@ -33,7 +33,11 @@ public struct ArrivalTrace: Sendable, Equatable {
   /// starts on the hour in UTC. Empty windows between busy ones are kept, with no arrivals, so the timeline has no
   /// gaps.
   /// - Complexity: O(number of windows x log N).
-  public func windows(length: Int64) -> [WorkloadWindow] {
+  public func windows(length: Int64) -> [WorkloadWindow] { Self.windows(of: arrivals, length: length) }
+
+  /// The clock-aligned windows of sorted `arrivals` (nanoseconds), as `windows(length:)`: the one definition of
+  /// where a window starts, for the report and the calibration alike.
+  public static func windows(of arrivals: [Int64], length: Int64) -> [WorkloadWindow] {
     precondition(length > 0)
     guard let first = arrivals.first, let last = arrivals.last else { return [] }
     func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }

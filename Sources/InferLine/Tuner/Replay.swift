@@ -84,7 +84,7 @@ public enum Replay {
       copy.sort()
       for percent in cdfPercents {
         let v = copy[Percentile(percent: percent).rank(of: copy.count) - 1]
-        cdf.append(v == .max ? .infinity : Double(v) / 1e6)
+        cdf.append(Milliseconds.of(v))
       }
     }
     let timelines = course.decided.enumerated().map { s, points in
@@ -111,7 +111,7 @@ public enum Replay {
     return ReplayResult(
       policy: policy.name, unit: unit, queries: arrivals.count, missRate: result.fractionOverSLO ?? 1,
       missRatePerMinute: zip(over, total).map { $1 > 0 ? Double($0) / Double($1) : 0 },
-      percentileLatencyMs: percentileLatency == .max ? .infinity : Double(percentileLatency) / 1e6,
+      percentileLatencyMs: Milliseconds.of(percentileLatency),
       replicaSecondsByHardware: seconds, costByHardware: costs, cost: costs.values.reduce(0, +),
       hours: Double(end - start) / 3.6e12, timelines: timelines,
       decisions: course.decided.reduce(0) { $0 + $1.count - 1 }, latencyAtPercentsMs: cdf, overflow: overflow)

@@ -355,9 +355,7 @@ public enum ReportWriter {
         "headline": c.summary,
         "windows": c.windows.map { w -> [String: Any] in
           [
-            "start": r.workload.isRelative
-              ? String(format: "+%.0f s", Double(w.start) / 1e9)
-              : ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(w.start) / 1e9)),
+            "start": InstantText.describe(w.start, relative: r.workload.isRelative),
             "set": w.heldOut ? "held out" : "training", "queries": w.queries, "observed": triple(w.observedMs),
             "predicted": triple(w.predictedMs), "calibrated": triple(w.calibratedMs),
           ]
