@@ -133,7 +133,7 @@ extension InferLineCommand {
       writer.gzip = gzip
       let mix = try pipelineMix()
       if mix.count == 1 { writer.pipeline = mix[0].name } else { writer.pipelines = mix.map(\.name) }
-      writer.latencySeed = withLatency ? seed &+ 0x5EED : nil
+      writer.latencySeed = withLatency ? RandomStream.generatedLatencies.seed(seed) : nil
       let arrivalProcess: ArrivalProcess
       switch process {
       case .poisson: arrivalProcess = .poisson(rate: rate)
@@ -165,7 +165,7 @@ extension InferLineCommand {
         let total = mix.map(\.share).reduce(0, +)
         var cumulative: [Double] = []
         for m in mix { cumulative.append((cumulative.last ?? 0) + m.share / total) }
-        var rng = SeededGenerator(seed: seed &+ 0x919E)
+        var rng = SeededGenerator(seed: RandomStream.pipelineOfQuery.seed(seed))
         owners = arrivals.map { _ in
           let u = rng.nextUnitInterval()
           return cumulative.firstIndex { u < $0 } ?? mix.count - 1
@@ -189,7 +189,7 @@ extension InferLineCommand {
           let latencies = Estimator.simulate(
             try model.simulationInput(arrivals: arrivals, configuration: configuration, routes: .drawn(seed: seed))
           ).latencies!
-          var rng = SeededGenerator(seed: seed &+ 0x0B5E)
+          var rng = SeededGenerator(seed: RandomStream.observationNoise.seed(seed))
           return latencies.map { Double($0) / 1e6 * exp(noise * rng.nextStandardNormal()) }
         }
       }

@@ -318,7 +318,8 @@ struct SimulationState: ~Copyable {
     routeRNG = SeededGenerator(seed: routeSeed)
     switch input.serviceTimes {
     case .deterministic: serviceRNG = SeededGenerator(seed: 0)
-    case .lognormal(let seed), .exponential(let seed): serviceRNG = SeededGenerator(seed: seed ^ 0x5EED_5EED)
+    case .lognormal(let seed), .exponential(let seed):
+      serviceRNG = SeededGenerator(seed: RandomStream.serviceTimes.seed(seed))
     case .correlated: serviceRNG = SeededGenerator(seed: 0)
     }
     if case .centralQueue = input.dispatch { perReplicaQueues = false } else { perReplicaQueues = true }
@@ -335,7 +336,8 @@ struct SimulationState: ~Copyable {
     stageReplicas = Array(repeating: [], count: stages)
     roundRobinNext = Array(repeating: 0, count: stages)
     switch input.dispatch {
-    case .random(let seed), .powerOfChoices(_, let seed): dispatchRNG = SeededGenerator(seed: seed ^ 0xD15_9A7C4)
+    case .random(let seed), .powerOfChoices(_, let seed):
+      dispatchRNG = SeededGenerator(seed: RandomStream.dispatch.seed(seed))
     default: break
     }
     for (s, service) in input.stages.enumerated() {
@@ -703,7 +705,7 @@ struct SimulationState: ~Copyable {
       for i in 0..<size {
         let q = UInt64(UInt32(bitPattern: members[base + i]))
         let shared = HashedNormal.value(seed: seed, key: q)
-        let own = HashedNormal.value(seed: seed ^ 0xC0_55E5, key: q << 8 | UInt64(s & 0xFF))
+        let own = HashedNormal.value(seed: RandomStream.ownServiceFactor.seed(seed), key: q << 8 | UInt64(s & 0xFF))
         largest = max(
           largest, exp(sigma * ((rho).squareRoot() * shared + (1 - rho).squareRoot() * own) - sigma * sigma / 2))
       }

@@ -78,3 +78,32 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
     }
   }
 }
+
+/// The independent random streams one seed gives: each its own offset of the seed, listed in one place so that two
+/// streams never share one by accident and every stream is reproducible from the seed a report records.
+public enum RandomStream: Sendable, CaseIterable {
+  /// Lognormal or exponential service times (the estimator).
+  case serviceTimes
+  /// Random and power-of-choices dispatch to replicas (the estimator).
+  case dispatch
+  /// The per-stage share of a correlated service-time factor (the estimator; the shared part uses the seed).
+  case ownServiceFactor
+  /// `generate --with-latency`: a made-up latency column.
+  case generatedLatencies
+  /// `generate` with several pipelines: which pipeline each query belongs to.
+  case pipelineOfQuery
+  /// `generate --observe`: the noise on each observed latency.
+  case observationNoise
+
+  /// The seed of this stream from the run's seed.
+  public func seed(_ base: UInt64) -> UInt64 {
+    switch self {
+    case .serviceTimes: base ^ 0x5EED_5EED
+    case .dispatch: base ^ 0xD15_9A7C4
+    case .ownServiceFactor: base ^ 0xC0_55E5
+    case .generatedLatencies: base &+ 0x5EED
+    case .pipelineOfQuery: base &+ 0x919E
+    case .observationNoise: base &+ 0x0B5E
+    }
+  }
+}

@@ -63,7 +63,7 @@ import Testing
     let latencies = Estimator.simulate(input, options: .init(eventByEvent: true)).latencies!
     func factor(_ q: Int) -> Double {
       let shared = HashedNormal.value(seed: 3, key: UInt64(q))
-      let own = HashedNormal.value(seed: 3 ^ 0xC0_55E5, key: UInt64(q) << 8)
+      let own = HashedNormal.value(seed: RandomStream.ownServiceFactor.seed(3), key: UInt64(q) << 8)
       return exp(0.4 * (0.6.squareRoot() * shared + 0.4.squareRoot() * own) - 0.08)
     }
     let first = Int64((10e6 * factor(0)).rounded())
