@@ -426,6 +426,13 @@ extension NightShards.Part {
           try amount(window.seconds, "window \(i)'s seconds")
           if let r = window.recommended { try plan(r, "window \(i)'s plan") }
           if let g = window.greedy { try plan(g, "window \(i)'s greedy plan") }
+          for b in window.baselines {
+            let what = "window \(i)'s baseline '\(TerminalText.safe(b.name))'"
+            try configuration(b.configuration, cost: b.costPerHour, what)
+            guard b.missRate >= 0, b.missRate <= 1, !b.percentileLatencyMs.isNaN, b.percentileLatencyMs >= 0 else {
+              throw bad("pipeline '\(name)': \(what) has miss rate \(b.missRate), latency \(b.percentileLatencyMs) ms")
+            }
+          }
         }
       }
       for i in part.explanations.keys where !(0..<windowCounts[p]).contains(i) {
@@ -446,6 +453,11 @@ extension NightShards.Part {
           )
         }
         for (_, cost) in r.costByHardware { try amount(cost, "\(what)'s cost by hardware") }
+        guard r.missRatePerMinute.allSatisfy({ $0 >= 0 && $0 <= 1 }),
+          r.timelines.allSatisfy({ $0.points.allSatisfy { $0.replicas >= 0 } })
+        else {
+          throw bad("pipeline '\(name)': \(what) has a minute's miss rate outside 0 to 1 or a negative replica count")
+        }
       }
       for point in part.frontier ?? [] {
         try amount(point.sloMs, "a frontier point's SLO")
