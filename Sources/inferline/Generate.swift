@@ -106,7 +106,7 @@ extension InferLineCommand {
     @Flag(help: "Compress with gzip.")
     var gzip = false
 
-    @Option(name: .shortAndLong, help: "Output file.")
+    @Option(name: .shortAndLong, help: "Output file (- for standard output).")
     var out: String
 
     func run() throws {
@@ -199,7 +199,7 @@ extension InferLineCommand {
         note(error.description)
         throw ExitCode(ExitStatus.cannotWrite)
       }
-      note("wrote \(arrivals.count) queries to \(out) (seed \(seed))")
+      note("wrote \(arrivals.count) queries to \(out == "-" ? "standard output" : out) (seed \(seed))")
     }
 
     /// The `--pipeline` names and their shares. - Throws: `ValidationError` for a bad share or a repeated name.

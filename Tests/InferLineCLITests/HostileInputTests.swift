@@ -337,6 +337,11 @@ extension CommandLineTests {
     #expect(stat("/dev/full", &status) == 0 && status.st_mode & S_IFMT == S_IFCHR, "/dev/full is still a device")
     let folder = try run(["generate", "--rate", "5", "--duration", "10m", "--out", path("")])
     #expect(folder.status == 73 && folder.stderr.contains("is a folder"), "\(folder.stderr)")
+    // `-` is standard output, not a file named `-`.
+    let piped = try run(["generate", "--rate", "5", "--duration", "1m", "--seed", "3", "--out", "-"])
+    #expect(piped.status == 0 && piped.stdout.hasPrefix("timestamp\n") && piped.stderr.contains("to standard output"))
+    #expect(piped.stdout.split(separator: "\n").count > 100, "\(piped.stdout.prefix(200))")
+    #expect(!FileManager.default.fileExists(atPath: FileManager.default.currentDirectoryPath + "/-"))
     let missing = try run(["generate", "--rate", "5", "--duration", "10m", "--out", path("no/such/log.csv")])
     #expect(missing.status == 73 && missing.stderr.contains("No such file or directory"), "\(missing.stderr)")
   }

@@ -44,9 +44,11 @@ public struct QueryLogWriter: Sendable {
     precondition(!named || pipelineOfArrival.count == arrivals.count, "one pipeline per arrival")
     let url = URL(fileURLWithPath: path)
     // A regular file (or a new one) is written beside it and renamed into place; anything else that exists (a
-    // device such as /dev/stdout, a pipe) is written into as it is, never replaced by a file.
+    // device such as /dev/stdout, a pipe) is written into as it is, never replaced by a file; `-` is standard
+    // output.
+    let standardOutput = path == "-"
     var status = stat()
-    let existing = stat(path, &status) == 0 ? status.st_mode & S_IFMT : nil
+    let existing = standardOutput ? S_IFIFO : stat(path, &status) == 0 ? status.st_mode & S_IFMT : nil
     if existing == S_IFDIR {
       throw InputError(file: path, "is a folder", fix: "name a file for --out, e.g. \(path)/log.csv")
     }
@@ -62,12 +64,13 @@ public struct QueryLogWriter: Sendable {
         fix: "check that the folder exists and is writable")
     }
     do {
-      guard let handle = FileHandle(forWritingAtPath: temporary.path) else {
+      guard let handle = standardOutput ? FileHandle.standardOutput : FileHandle(forWritingAtPath: temporary.path)
+      else {
         throw InputError(
           file: path, "cannot open the file for writing: \(String(cString: strerror(errno)))",
           fix: "check that the folder exists and is writable")
       }
-      defer { try? handle.close() }
+      defer { if !standardOutput { try? handle.close() } }
       let deflater = gzip ? try Zlib.Deflater(level: 6) : nil
       var buffer: [UInt8] = []
       buffer.reserveCapacity(1 << 20)
