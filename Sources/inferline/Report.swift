@@ -386,6 +386,9 @@ extension InferLineCommand {
     @Argument(help: "The newer report.json.")
     var new: String
 
+    @Flag(help: "Exit 1 when the reports differ and 0 when they do not, as `git diff --exit-code` does.")
+    var exitCode = false
+
     func run() throws {
       let (a, b) = try reportingInputErrors {
         (try ReportWriter.loadFleet(path: old), try ReportWriter.loadFleet(path: new))
@@ -395,6 +398,7 @@ extension InferLineCommand {
         a.isFleet || b.isFleet
         ? b.fleet.differences(from: a.fleet) : b.fleet.pipelines[0].differences(from: a.fleet.pipelines[0])
       for line in lines { say(line) }
+      var changes = lines.count
       // The same change as a reviewer approves it: what the exported deployment would change, per pipeline.
       let olds = Dictionary(a.fleet.pipelines.map { ($0.pipelineName, $0) }, uniquingKeysWith: { x, _ in x })
       for report in b.fleet.pipelines {
@@ -402,8 +406,12 @@ extension InferLineCommand {
           let newPlan = try? DeploymentPlan(report: report, source: new)
         else { continue }
         let prefix = b.fleet.pipelines.count > 1 ? "\(report.pipelineName): " : ""
-        for change in DeploymentExport.changes(from: oldPlan, to: newPlan) { say(prefix + change) }
+        for change in DeploymentExport.changes(from: oldPlan, to: newPlan) {
+          say(prefix + change)
+          changes += 1
+        }
       }
+      if exitCode && changes > 0 { throw ExitCode(1) }
     }
   }
 }

@@ -407,6 +407,11 @@ extension CommandLineTests {
       }
     }
     #expect(d.stdout.contains("deploy '"), "the busier day changes the deployment: \(d.stdout)")
+    // --exit-code: 1 when the reports differ, 0 (and nothing printed) when they do not.
+    let differ = try run(["diff", quiet + "/report.json", busy + "/report.json", "--exit-code"])
+    #expect(differ.status == 1 && differ.stdout == d.stdout)
+    let same = try run(["diff", busy + "/report.json", busy + "/report.json", "--exit-code"])
+    #expect(same.status == 0 && same.stdout.isEmpty, "\(same.stdout)")
   }
 
   /// From `plan --json` with --pipeline and --hardware: the busiest window's plan, validated the same way; without
