@@ -217,7 +217,7 @@ extension CommandLineTests {
     #expect(names == ["../../escape", "x\"y\nz\u{202E}"])
     // Missing settings: refused, naming the flag, nothing written.
     let missing = try run(["export", report + "/report.json", "--to", "kubernetes", "--out", path("not-written")])
-    #expect(missing.status == 65 && missing.stderr.contains("--image") && missing.stderr.contains("--model-repository"))
+    #expect(missing.status == 64 && missing.stderr.contains("--image") && missing.stderr.contains("--model-repository"))
     #expect(!FileManager.default.fileExists(atPath: path("not-written")))
     let unknown = try run(["export", report + "/report.json", "--to", "docker", "--out", path("not-written")])
     #expect(unknown.status == 64 && unknown.stderr.contains("triton, kubernetes, ray-serve, kserve"))
