@@ -340,7 +340,8 @@ extension InferLineCommand {
         throw ExitCode(ExitStatus.cannotWrite)
       }
       say(
-        fleet ? ReportWriter.fleetSummaryMarkdown(fleetReport) : ReportWriter.summaryMarkdown(reports[0]),
+        ReportWriter.terminalSummary(
+          fleet ? ReportWriter.fleetSummaryMarkdown(fleetReport) : ReportWriter.summaryMarkdown(reports[0])),
         terminator: "")
       say(
         "\nWrote \(out)/index.html, charts/, report.json and summary.md\(fleet ? ", and a folder per pipeline," : "") in \(String(format: "%.1f", Date().timeIntervalSince(started))) s."

@@ -347,3 +347,16 @@ struct ReportFixture: Sendable {
     #expect(colours.count > 20)
   }
 }
+
+/// The summary printed to the terminal is plain text: the Markdown escapes of summary.md are taken away again, and
+/// a name escaped for Markdown reads as the name (terminal-safe) itself.
+@Suite struct TerminalSummaryTests {
+  @Test func markdownEscapesAreTakenAwayForTheTerminal() {
+    #expect(
+      ReportWriter.terminalSummary("- **Run the tuner**: 0.1% over the SLO \\(1% allowed\\); a\\_b \\*c\\* \\\\ d\n")
+        == "- Run the tuner: 0.1% over the SLO (1% allowed); a_b *c* \\ d\n")
+    for name in ["<script>alert(1)</script>", "a*b**c", "x\\y", "[x](javascript:1) | `y` #z", "under_score!", "\\"] {
+      #expect(ReportWriter.terminalSummary(MarkdownText.escape(name)) == TerminalText.safe(name), "\(name)")
+    }
+  }
+}

@@ -24,4 +24,25 @@ enum MarkdownText {
     }
     return TerminalText.safe(result)
   }
+
+  /// The Markdown inferline writes, as plain text for a terminal: the escapes `escape` added removed, and `**`
+  /// around bold text dropped (headings and list dashes read as they are). - Complexity: O(characters).
+  static func plain(_ markdown: String) -> String {
+    var result = ""
+    var characters = markdown.makeIterator()
+    var pending = characters.next()
+    while let c = pending {
+      let next = characters.next()
+      if c == "\\", let n = next, special.contains(n) {
+        result.append(n)
+        pending = characters.next()
+      } else if c == "*", next == "*" {
+        pending = characters.next()
+      } else {
+        result.append(c)
+        pending = next
+      }
+    }
+    return result
+  }
 }

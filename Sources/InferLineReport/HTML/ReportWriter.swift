@@ -365,6 +365,9 @@ public enum ReportWriter {
     return context
   }
 
+  /// A summary (`summaryMarkdown`, `fleetSummaryMarkdown`) as plain text for the terminal: no Markdown escapes.
+  public static func terminalSummary(_ markdown: String) -> String { MarkdownText.plain(markdown) }
+
   /// The summary's line for the change since the previous report, names Markdown-escaped.
   static func previousMarkdown(_ p: CapacityReport.Comparison) -> String {
     "- Since the previous report: \(String(format: "%+.2f", p.costPerDayChange)) $/day; "
