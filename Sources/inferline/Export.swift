@@ -74,11 +74,10 @@ extension InferLineCommand {
       settings.modelFormat = modelFormat
       settings.kubectlImage = kubectlImage
       // A missing setting is a usage error (64), said before anything is read.
-      let missing = DeploymentExport.required(target).filter { settings[keyPath: $0.keyPath]?.isEmpty ?? true }
-      guard missing.isEmpty else {
-        throw ValidationError(
-          "exporting to \(target.rawValue) needs \(missing.map { "\($0.flag) VALUE" }.joined(separator: " and ")), which the plan does not know (see inferline export --help for examples)"
-        )
+      do {
+        try DeploymentExport.check(settings, for: target)
+      } catch let error as InputError {
+        throw ValidationError("\(error.message); \(error.fix ?? "")")
       }
       let parts: [(folder: String?, files: [DeploymentExport.File])] = try reportingInputErrors {
         // Everything is checked and rendered before the folder is touched.

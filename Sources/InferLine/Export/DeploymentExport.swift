@@ -48,9 +48,8 @@ public enum DeploymentExport {
     }
   }
 
-  /// The files for one pipeline.
-  /// - Throws: `InputError` for a missing setting or a stage name that cannot become a safe name.
-  public static func files(_ plan: DeploymentPlan, target: Target, settings: Settings) throws -> [File] {
+  /// - Throws: `InputError` naming every setting `target` needs that `settings` lacks.
+  public static func check(_ settings: Settings, for target: Target) throws {
     let missing = required(target).filter { settings[keyPath: $0.keyPath]?.isEmpty ?? true }
     guard missing.isEmpty else {
       throw InputError(
@@ -59,6 +58,12 @@ public enum DeploymentExport {
           "give \(missing.map { "\($0.flag) VALUE" }.joined(separator: " ")) (see inferline export --help for examples)"
       )
     }
+  }
+
+  /// The files for one pipeline.
+  /// - Throws: `InputError` for a missing setting or a stage name that cannot become a safe name.
+  public static func files(_ plan: DeploymentPlan, target: Target, settings: Settings) throws -> [File] {
+    try check(settings, for: target)
     try plan.check()
     let names = try ObjectNames(plan)
     // CronJobs fire on whole minutes: a shorter window would share its minute with the next and take its replicas.
