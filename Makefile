@@ -13,15 +13,16 @@ report: setup
 	@swift build -c $(CONFIG) --product inferline
 	@Scripts/sample-report.sh "$$(swift build -c $(CONFIG) --show-bin-path)/inferline"
 
+# The suite includes a seeded round of every fuzz target's checks on its seed corpus and 2,000 mutations of it
+# (FuzzCorpusTests); `make fuzz` runs the sanitised libFuzzer targets themselves.
 test: setup
 	swift test
-	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=30 FUZZ_RUNS=20000
 
 # Fuzz the log reader, the pipeline/catalog/profile loaders, the merge's part.json reader and the exporters' inputs
 # with libFuzzer (Fuzz/, a package of its own),
 # each for FUZZ_SECONDS (default 30) or FUZZ_RUNS inputs, whichever ends first, from the seed corpus in
-# Fuzz/Corpus with seed FUZZ_SEED; a finding fails the target and is saved in Fuzz/findings/. `make test` runs a
-# short, seeded round of each.
+# Fuzz/Corpus with seed FUZZ_SEED; a finding fails the target and is saved in Fuzz/findings/. What each target
+# checks of an input is `InferLineFuzzChecks` (Sources/), which `make test` also runs on the corpus.
 FUZZ_SECONDS ?= 30
 FUZZ_RUNS ?= -1
 FUZZ_SEED ?= 1

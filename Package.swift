@@ -12,12 +12,21 @@ let swiftSettings: [SwiftSetting] = [
   .define("INFERLINE_INVARIANTS", .when(configuration: .debug)),
 ]
 
+/// The engine is compiled optimised in debug builds too: the test suite spends its time in the simulator and the
+/// planner, which run about ten times faster so (invariant checks stay on). `INFERLINE_UNOPTIMIZED=1 swift build`
+/// gives an engine to step through in a debugger.
+let engineSettings: [SwiftSetting] =
+  swiftSettings
+  + (Context.environment["INFERLINE_UNOPTIMIZED"] == nil ? [.unsafeFlags(["-O"], .when(configuration: .debug))] : [])
+
 let package = Package(
   name: "inferline",
   products: [
     .library(name: "InferLine", targets: ["InferLine"]),
     .library(name: "InferLineReport", targets: ["InferLineReport"]),
     .executable(name: "inferline", targets: ["inferline"]),
+    // What each fuzz target checks of one input, for Fuzz/ and for the tests' seeded round.
+    .library(name: "InferLineFuzzChecks", targets: ["InferLineFuzzChecks"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -48,7 +57,7 @@ let package = Package(
         "CZlib", .product(name: "Yams", package: "Yams"),
         .product(name: "HeapModule", package: "swift-collections"),
       ],
-      swiftSettings: swiftSettings),
+      swiftSettings: engineSettings),
     // Charts (Cairo), SVG post-processing (libxml2) and the HTML report.
     .target(
       name: "InferLineReport",
@@ -66,6 +75,12 @@ let package = Package(
       ],
       swiftSettings: swiftSettings),
 
+    // The properties the fuzz targets (Fuzz/) check of each input; the tests run them on the seed corpus.
+    .target(
+      name: "InferLineFuzzChecks",
+      dependencies: ["InferLine", "InferLineReport"],
+      swiftSettings: swiftSettings),
+
     // Performance harnesses (release mode): `swift run -c release inferline-bench --help`.
     .executableTarget(
       name: "inferline-bench",
@@ -79,7 +94,7 @@ let package = Package(
       swiftSettings: swiftSettings),
     .testTarget(
       name: "InferLineReportTests",
-      dependencies: ["InferLineReport", "InferLine"],
+      dependencies: ["InferLineReport", "InferLine", "InferLineFuzzChecks"],
       swiftSettings: swiftSettings),
     .testTarget(
       name: "InferLineCLITests",

@@ -5,26 +5,18 @@
 // `-Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library` (as swift-protobuf's FuzzTesting does) and runs them.
 import PackageDescription
 
+/// What every target checks of an input lives in the main package (`InferLineFuzzChecks`), where `make test` runs
+/// the same checks on the seed corpus.
+let checks: Target.Dependency = .product(name: "InferLineFuzzChecks", package: "inferline")
+
 let package = Package(
   name: "inferline-fuzz",
   dependencies: [.package(name: "inferline", path: "..")],
   targets: [
-    .executableTarget(
-      name: "FuzzLogReader", dependencies: ["FuzzSupport", .product(name: "InferLine", package: "inferline")]),
-    .executableTarget(
-      name: "FuzzPipelineFiles", dependencies: ["FuzzSupport", .product(name: "InferLine", package: "inferline")]),
-    .executableTarget(
-      name: "FuzzPartFile",
-      dependencies: [
-        "FuzzSupport", .product(name: "InferLine", package: "inferline"),
-        .product(name: "InferLineReport", package: "inferline"),
-      ]),
-    .executableTarget(
-      name: "FuzzExporters",
-      dependencies: [
-        "FuzzSupport", .product(name: "InferLine", package: "inferline"),
-        .product(name: "InferLineReport", package: "inferline"),
-      ]),
+    .executableTarget(name: "FuzzLogReader", dependencies: ["FuzzSupport", checks]),
+    .executableTarget(name: "FuzzPipelineFiles", dependencies: ["FuzzSupport", checks]),
+    .executableTarget(name: "FuzzPartFile", dependencies: ["FuzzSupport", checks]),
+    .executableTarget(name: "FuzzExporters", dependencies: ["FuzzSupport", checks]),
     .target(name: "FuzzSupport"),
   ]
 )
