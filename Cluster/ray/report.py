@@ -14,7 +14,7 @@ part, the merge runs on the driver: `inferline report --merge DIR/0 ... DIR/N-1 
 --address is a running cluster's (`ray start --head` prints it; the default, `auto`, finds the local one). On a
 real cluster the inferline binary, the inputs and DIR must be at the same paths on every node (a shared volume, or
 the image of Cluster/Dockerfile): the arguments that are paths (the logs, --pipeline, --hardware, --profiles,
---previous, --calibrate, --templates) are made absolute here, so the tasks do not depend on their working
+--previous, --calibrate, --templates, --config) are made absolute here, so the tasks do not depend on their working
 directory; no other argument is touched (`--window 1h` stays `1h` even where a file named `1h` exists).
 
 """
@@ -32,7 +32,7 @@ import ray
 # inferline's exit codes for arguments (64) and inputs (65) it refused: running again cannot help.
 DETERMINISTIC = {64, 65}
 # The report options whose values are files or folders.
-PATH_OPTIONS = {"--pipeline", "--hardware", "--profiles", "--previous", "--calibrate", "--templates"}
+PATH_OPTIONS = {"--config", "--pipeline", "--hardware", "--profiles", "--previous", "--calibrate", "--templates"}
 
 
 class ShardMayRecover(RuntimeError):

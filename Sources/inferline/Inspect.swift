@@ -47,7 +47,7 @@ extension InferLineCommand {
       for s in summaries {
         if let count = s.windowsLeftOut {
           note(
-            "\(s.pipeline.map { "pipeline '\(TerminalText.safe($0))': " } ?? "")the span cuts into \(count) windows of \(window.window), more than the \(Self.windowLimit) inspect lists; per-window counts left out (look for outlier timestamps, or choose a longer --window)"
+            "\(s.pipeline.map { "pipeline '\(TerminalText.safe($0))': " } ?? "")the span cuts into \(count) windows of \(window.text), more than the \(Self.windowLimit) inspect lists; per-window counts left out (look for outlier timestamps, or choose a longer --window)"
           )
         }
       }

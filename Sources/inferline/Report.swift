@@ -25,6 +25,9 @@ extension InferLineCommand {
         page and each pipeline's full report in a folder of its own. Queries of pipelines no file names are \
         counted and shown, not planned.
 
+        Settings can live in a file: `report --dump-config ... > night.yaml` writes the effective settings (every \
+        flag as a key), `report --config night.yaml` reads them, and flags given beside it override the file.
+
         On a cluster: --shard K/N does shard K's share of the work and writes OUT/part.json; --merge with every \
         shard's part writes the report, equal to one machine's but for timings (see Cluster/ for Kubernetes and \
         Ray). Parts are sealed; with INFERLINE_PART_KEY set for the shards and the merge they are signed with \
@@ -34,14 +37,23 @@ extension InferLineCommand {
     @Argument(help: "Query logs: CSV, TSV or JSON Lines, each optionally gzip-compressed.")
     var logs: [String] = []
 
+    @Option(
+      help: ArgumentHelp(
+        "The report's settings as a file (YAML: every key takes what its flag takes; paths are from the file's folder); flags given override it.",
+        valueName: "night.yaml"))
+    var config: String?
+
+    @Flag(help: "Print the settings this run would use (the configuration with the flags applied) as YAML, and exit.")
+    var dumpConfig = false
+
     @Option(help: "Pipeline file (YAML); repeat for a fleet report of several pipelines from the same logs.")
     var pipeline: [String] = []
 
     @Option(help: "Hardware catalog (YAML).")
-    var hardware: String = ""
+    var hardware: String?
 
     @Option(help: "Model profiles (CSV).")
-    var profiles: String = ""
+    var profiles: String?
 
     @Option(
       help: ArgumentHelp(
@@ -52,14 +64,14 @@ extension InferLineCommand {
     @Option(
       parsing: .upToNextOption,
       help: ArgumentHelp(
-        "Assemble the report from every shard's part (folders or part.json files), run with the shards' own inputs and options; give only --out (and --templates, --previous, --quiet, --timings) besides.",
+        "Assemble the report from every shard's part (folders or part.json files), run with the shards' own settings; give only --out (and --templates, --previous, --quiet, --timings) besides.",
         valueName: "part"))
     var merge: [String] = []
 
     @OptionGroup var search: SearchOptions
 
     @Option(help: "Report folder to write (replaced as a whole when the run succeeds).")
-    var out: String
+    var out: String?
 
     @OptionGroup var window: WindowOption
     @OptionGroup var log: LogOptions
@@ -67,11 +79,14 @@ extension InferLineCommand {
     @Option(help: "SLO latency in ms, instead of the pipeline file's.")
     var slo: Double?
 
-    @Option(help: "Seed for every random choice (routes); recorded in the report.")
-    var seed: UInt64 = 1
+    @Option(help: "Seed for every random choice (routes); recorded in the report (default: \(ReportRequest().seed)).")
+    var seed: UInt64?
 
-    @Option(help: "Traffic growth factors for what-if plans, comma-separated.")
-    var growth: String = "1.25,1.5,2"
+    @Option(
+      help:
+        "Traffic growth factors for what-if plans, comma-separated (default: \(ReportRequest().growth.map { "\($0)" }.joined(separator: ",")))."
+    )
+    var growth: String?
 
     @Option(
       help: ArgumentHelp(
@@ -99,25 +114,64 @@ extension InferLineCommand {
     @Flag(help: "Print the time each phase took.")
     var timings = false
 
-    /// The report's arguments as a shard records them: what decides the analysis, without `--shard`, `--out` and
-    /// the merge's own presentation options (`--templates`, `--previous`, `--quiet`, `--timings`).
-    static func recorded(_ arguments: [String]) -> [String] {
-      let valued = ["--shard", "--out", "--templates", "--previous"], flags = ["--quiet", "--timings"]
-      var kept: [String] = []
-      var skip = false
-      for a in arguments {
-        if skip {
-          skip = false
-          continue
+    /// The configuration keys the flags given set (they override the configuration file's).
+    var givenKeys: Set<String> {
+      var keys = log.givenKeys.union(serving.givenKeys)
+      let given: [(String, Bool)] = [
+        ("logs", !logs.isEmpty), ("pipelines", !pipeline.isEmpty), ("hardware", hardware != nil),
+        ("profiles", profiles != nil), ("window", window.window != nil), ("slo_ms", slo != nil), ("seed", seed != nil),
+        ("growth", growth != nil), ("budget", search.simulations != nil), ("sweep_edge", sweepEdge != nil),
+        ("calibrate", calibrate != nil), ("out", out != nil), ("templates", templates != nil),
+        ("previous", previous != nil),
+      ]
+      for (key, isGiven) in given where isGiven { keys.insert(key) }
+      return keys
+    }
+
+    /// The settings of this run: the configuration file's, with the flags given in place of its own.
+    func request() throws -> ReportRequest {
+      var r =
+        try config.map { path in try reportingInputErrors { try ReportRequest.load(path: path) } } ?? ReportRequest()
+      if !logs.isEmpty { r.logs = logs }
+      if !pipeline.isEmpty { r.pipelines = pipeline }
+      if let hardware { r.hardware = hardware }
+      if let profiles { r.profiles = profiles }
+      if let w = window.window { r.window = w }
+      if let slo { r.sloMs = slo }
+      if let seed { r.seed = seed }
+      if let growth {
+        let factors = growth.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard !factors.isEmpty, factors.allSatisfy({ $0 != nil }) else {
+          throw ValidationError(
+            "--growth must be factors from 0.01 to 1000 separated by commas (got '\(TerminalText.safe(growth))')")
         }
-        if valued.contains(a) {
-          skip = true
-          continue
-        }
-        if flags.contains(a) || valued.contains(where: { a.hasPrefix($0 + "=") }) { continue }
-        kept.append(a)
+        r.growth = factors.map { $0! }
       }
-      return kept
+      if let simulations = search.simulations { r.budget = simulations }
+      if let sweepEdge { r.sweepEdge = sweepEdge }
+      if let calibrate { r.calibrate = calibrate }
+      if let out { r.out = out }
+      if let templates { r.templates = templates }
+      if let previous { r.previous = previous }
+      r.log = log.applied(to: r.log)
+      r.whatIfs = serving.applied(to: r.whatIfs)
+      return r
+    }
+
+    /// A setting's problem: a usage error naming the flag (exit 64) when a flag gave it, else an error naming the
+    /// configuration file and the key (exit 65).
+    func checked<T>(_ body: () throws(ReportRequest.SettingError) -> T) throws -> T {
+      do {
+        return try body()
+      } catch {
+        if let config, !givenKeys.contains(error.key) {
+          note(
+            "\(TerminalText.safe(config)): error: \(error.configurationText)\n  fix: correct '\(error.key)' in the configuration, or override it with \(error.flag)"
+          )
+          throw ExitCode(ExitStatus.badInput)
+        }
+        throw ValidationError(error.description)
+      }
     }
 
     /// `--shard K/N` as (K, N).
@@ -134,84 +188,65 @@ extension InferLineCommand {
 
     func run() throws {
       if !merge.isEmpty { return try runMerge() }
-      guard !logs.isEmpty, !pipeline.isEmpty, !hardware.isEmpty, !profiles.isEmpty else {
-        throw ValidationError(
-          "report needs the logs, --pipeline, --hardware and --profiles (or --merge with the shards' parts)")
+      let request = try request()
+      if dumpConfig {
+        // Paths made absolute, so that the printed configuration reads the same files from any folder.
+        let here = URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true)
+        say(request.resolvingPaths(from: here).yaml(), terminator: "")
+        return
       }
-      try run(parts: [])
+      guard !request.logs.isEmpty, !request.pipelines.isEmpty, request.hardware != nil, request.profiles != nil else {
+        throw ValidationError(
+          "report needs the logs, --pipeline, --hardware and --profiles (or --config with them, or --merge with the shards' parts)"
+        )
+      }
+      guard request.out != nil else { throw ValidationError("report needs --out (the report folder, or the shard's)") }
+      try run(request, parts: [])
     }
 
     /// Reads the parts, checks they are one complete, consistent set, and runs the report they were cut from with
     /// this command's --out (and presentation options).
     func runMerge() throws {
       // Anything that decides the analysis comes from the parts: say so rather than ignore it.
-      var given = Self.recorded(Array(CommandLine.arguments.dropFirst(2)))
-      if let m = given.firstIndex(of: "--merge") {
-        let values = given[(m + 1)...].prefix { !$0.hasPrefix("-") }.count
-        given.removeSubrange(m...(m + values))
-      }
-      guard given.isEmpty, logs.isEmpty, pipeline.isEmpty, hardware.isEmpty, profiles.isEmpty, shard == nil else {
+      let given = givenKeys.subtracting(["out", "templates", "previous"])
+      guard given.isEmpty, config == nil, shard == nil, !dumpConfig else {
+        let named = given.sorted() + (config != nil ? ["config"] : []) + (shard != nil ? ["shard"] : [])
         throw ValidationError(
-          "--merge takes its inputs and options from the parts: give only --merge, --out, --templates, --previous, --quiet and --timings (drop: \(TerminalText.safe(given.joined(separator: " "))))"
+          "--merge takes its inputs and settings from the parts: give only --merge, --out, --templates, --previous, --quiet and --timings (drop: \(named.map { "--" + $0.replacingOccurrences(of: "_", with: "-") }.joined(separator: ", ")))"
         )
       }
+      guard let out else { throw ValidationError("--merge needs --out (the report folder)") }
       let loaded = try reportingInputErrors { try ShardParts.load(merge) }
       let parts = loaded.map(\.part)
-      // The arguments a part recorded are a shard's report: inputs given, no --shard, --merge or --calibrate.
-      var original: Report
-      do {
-        original = try Report.parse(parts[0].arguments + ["--out", out])
-      } catch {
-        note(
-          "error: \(TerminalText.safe(loaded[0].path)): the part's recorded arguments are not a report's: \(TerminalText.safe(Report.message(for: error)))\n  fix: merge the parts `inferline report --shard K/N` wrote, as it wrote them"
-        )
-        throw ExitCode(ExitStatus.badInput)
-      }
-      guard original.shard == nil, original.merge.isEmpty, original.calibrate == nil, !original.logs.isEmpty,
-        !original.pipeline.isEmpty, !original.hardware.isEmpty, !original.profiles.isEmpty
-      else {
-        note(
-          "error: \(TerminalText.safe(loaded[0].path)): the part's recorded arguments are not a shard's (\(TerminalText.safe(parts[0].arguments.joined(separator: " ")))): they must name the logs, --pipeline, --hardware and --profiles, and no --shard, --merge or --calibrate\n  fix: merge the parts `inferline report --shard K/N` wrote, as it wrote them"
-        )
-        throw ExitCode(ExitStatus.badInput)
-      }
+      var original = parts[0].request
       original.out = out
       original.templates = templates
       original.previous = previous
-      original.quiet = quiet
-      original.timings = timings
-      try original.run(parts: parts, partPaths: loaded.map(\.path))
+      try run(original, parts: parts, partPaths: loaded.map(\.path))
     }
 
-    /// The report, or with `parts` (read from `partPaths`) the merge of a sharded one.
-    func run(parts: [NightShards.Part], partPaths: [String] = []) throws {
+    /// The report `request` asks for, or with `parts` (read from `partPaths`) the merge of a sharded one.
+    func run(_ request: ReportRequest, parts: [NightShards.Part], partPaths: [String] = []) throws {
       let shardIndex = try shardIndex()
-      var options = CapacityAnalysis.Options()
-      options.log = try log.readOptions()
-      options.windowLength = try window.nanoseconds()
-      options.seed = seed
-      let factors = growth.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-      guard factors.allSatisfy({ $0 != nil && $0! >= 0.01 && $0! <= 1000 }) else {
-        throw ValidationError("--growth must be factors from 0.01 to 1000 separated by commas (got '\(growth)')")
-      }
-      options.growth = factors.map { $0! }
-      options.budget = try search.budget()
+      var options = try checked { () throws(ReportRequest.SettingError) in try request.analysisOptions() }
+      let (logs, pipeline, hardware, profiles) = (request.logs, request.pipelines, request.hardware!, request.profiles!)
+      let out = request.out!
       var models = try pipeline.map { file in
-        try PipelineOptions.model(pipeline: file, hardware: hardware, profiles: profiles, sloMs: slo)
+        try PipelineOptions.model(pipeline: file, hardware: hardware, profiles: profiles, sloMs: request.sloMs)
       }
       let fleet = models.count > 1
-      if calibrate != nil && fleet {
+      if request.calibrate != nil && fleet {
         throw ValidationError("--calibrate takes one --pipeline (the deployed configuration is that pipeline's)")
       }
-      if calibrate != nil && (shardIndex != nil || !parts.isEmpty) {
+      if request.calibrate != nil && (shardIndex != nil || !parts.isEmpty) {
         throw ValidationError("--calibrate is not available with --shard or --merge: fit first, then shard the report")
       }
       // The fit comes first: when it explains the observations, everything is planned with it.
-      let calibration = try calibrate.map { config in
+      let calibration = try request.calibrate.map { config in
         try reportingInputErrors {
           try CalibrationRun.fit(
             inputs: models[0].inputs, config: config, traces: logs, log: options.log,
-            windowLength: options.windowLength, seed: seed)
+            windowLength: options.windowLength, seed: request.seed)
         }
       }
       if let calibration {
@@ -221,8 +256,9 @@ extension InferLineCommand {
             models[0].inputs.calibrated(multiplier: calibration.multiplier, overheadMs: calibration.overheadMs))
         }
       }
-      options.whatIfs = try serving.request(models[0])
-      if let sweepEdge {
+      let model = models[0]
+      options.whatIfs = try checked { () throws(ReportRequest.SettingError) in try request.whatIfs.request(model) }
+      if let sweepEdge = request.sweepEdge {
         let request = try reportingInputErrors { try EscalationSweep.Request.parse(sweepEdge) }
         guard models.contains(where: { EscalationSweep.applies(request, to: $0) }) else {
           let names = models.map { "'\($0.name)'" }.joined(separator: ", ")
@@ -238,12 +274,12 @@ extension InferLineCommand {
           ("hardware", hardware), ("profiles", profiles),
         ])
       if let (k, n) = shardIndex {
-        return try runShard(k, of: n, models: models, options: options, inputs: inputFiles)
+        return try runShard(k, of: n, request: request, models: models, options: options, inputs: inputFiles)
       }
       if !parts.isEmpty { try reportingInputErrors { try ShardParts.checkInputs(parts, against: inputFiles) } }
       // Before any work: the folder can be written and is ours to replace (and is locked for this run), and the
       // template parses.
-      let templateFolder = templates.map { URL(fileURLWithPath: $0) }
+      let templateFolder = request.templates.map { URL(fileURLWithPath: $0) }
       do {
         try ReportWriter.checkTemplate(templateFolder, fleet: fleet)
       } catch let error as InputError {
@@ -251,7 +287,7 @@ extension InferLineCommand {
         throw ExitCode(ExitStatus.badInput)
       }
       let folder = try InferLineCommand.openFolder(out)
-      let previousReport = try previous.map { path in
+      let previousReport = try request.previous.map { path in
         try reportingInputErrors { try ReportWriter.loadFleet(path: path).fleet }
       }
       let terminal = isatty(2) == 1
@@ -316,7 +352,7 @@ extension InferLineCommand {
             costPerDayChange: reports[i].costPerDay - old.costPerDay, changes: reports[i].differences(from: old))
         }
       }
-      var fleetReport = FleetReport(pipelines: reports, unplannedQueries: unplanned, seed: seed)
+      var fleetReport = FleetReport(pipelines: reports, unplannedQueries: unplanned, seed: request.seed)
       if let old = previousReport {
         fleetReport.previous = CapacityReport.Comparison(
           previousGeneratedAt: old.generatedAt, previousCostPerDay: old.totals.costPerDay,
@@ -420,10 +456,11 @@ extension InferLineCommand {
 extension InferLineCommand.Report {
   /// `--shard K/N`: this shard's units, written as `OUT/part.json` (atomically; a failed shard leaves no part).
   func runShard(
-    _ k: Int, of n: Int, models: [PipelineModel], options: CapacityAnalysis.Options,
+    _ k: Int, of n: Int, request: ReportRequest, models: [PipelineModel], options: CapacityAnalysis.Options,
     inputs: [CapacityReport.InputFile]
   ) throws {
     let started = Date(), cpuStarted = ShardParts.cpuSeconds()
+    let out = request.out!
     do {
       try ShardParts.check(folder: out)  // before any work
     } catch let error as InputError {
@@ -431,7 +468,7 @@ extension InferLineCommand.Report {
       throw ExitCode(ExitStatus.cannotWrite)
     }
     let (set, workloads, _) = try reportingInputErrors {
-      try ShardParts.read(logs: logs, models: models, options: options)
+      try ShardParts.read(logs: request.logs, models: models, options: options)
     }
     noteIngestion(set.reports)
     let units = NightShards.assign(
@@ -444,7 +481,7 @@ extension InferLineCommand.Report {
       }
     }
     let part = NightShards.Part(
-      shard: k, shards: n, arguments: Self.recorded(Array(CommandLine.arguments.dropFirst(2))), inputs: inputs,
+      shard: k, shards: n, request: request.analysis, inputs: inputs,
       units: units, pipelines: pipelines, seconds: Date().timeIntervalSince(started),
       cpuSeconds: ShardParts.cpuSeconds() - cpuStarted)
     do {

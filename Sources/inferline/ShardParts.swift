@@ -9,7 +9,7 @@ import InferLineReport
 /// Reading, checking and writing the parts of a sharded report (`report --shard`, `report --merge`).
 enum ShardParts {
   /// The parts at `paths` (each a shard's --out folder or its part.json): one complete set of N shards, cut from the
-  /// same arguments and inputs, in shard order.
+  /// same settings and inputs, in shard order.
   /// - Throws: `InputError` naming a part that cannot be read, a missing or repeated shard, or parts that disagree.
   static func load(_ paths: [String]) throws -> [(path: String, part: NightShards.Part)] {
     var parts: [(path: String, part: NightShards.Part)] = []
@@ -34,9 +34,10 @@ enum ShardParts {
           file: file, "a part of \(part.shards) shards among parts of \(n) (\(first.path))",
           fix: "merge the parts of one run")
       }
-      guard part.arguments == first.part.arguments else {
+      try part.checkRequest(file: file)
+      guard part.request == first.part.request else {
         throw InputError(
-          file: file, "cut from other arguments than \(first.path): \(part.arguments.joined(separator: " "))",
+          file: file, "cut from other settings than \(first.path) (compare `report --dump-config` of the two runs)",
           fix: "merge the parts of one run")
       }
       for input in part.inputs {

@@ -53,13 +53,14 @@ struct SearchOptions: ParsableArguments {
   @Option(
     name: .customLong("budget"),
     help: ArgumentHelp(
-      "Simulations the planner's search may run per window before it answers with its best plan, a proven lower bound and the gap.",
+      "Simulations the planner's search may run per window before it answers with its best plan, a proven lower bound and the gap (default: \(ReportRequest().budget)).",
       valueName: "simulations"))
-  var simulations: Int = SearchBudget.standard.simulations
+  var simulations: Int?
 
   func budget() throws -> SearchBudget {
-    guard simulations >= 1 else { throw ValidationError("--budget must be at least 1 simulation (got \(simulations))") }
-    return SearchBudget(simulations: simulations)
+    var request = ReportRequest()
+    request.budget = simulations ?? request.budget
+    return try usage { () throws(ReportRequest.SettingError) in try request.analysisOptions().budget }
   }
 }
 

@@ -101,16 +101,17 @@ public enum NightShards {
   /// A shard's result file (`part.json`).
   public struct Part: Sendable, Codable {
     public static let format = "inferline report part"
-    /// 2: sealed (`seal`), checked figure by figure.
-    public static let currentVersion = 2
+    /// 2: sealed (`seal`), checked figure by figure. 3: the settings as a `ReportRequest`, not arguments.
+    public static let currentVersion = 3
     public var format = Part.format
     public var version = Part.currentVersion
     /// A hash (or keyed signature) of the rest of the part, written and checked by `PartFile`.
     public var seal: String? = nil
     public var shard: Int
     public var shards: Int
-    /// The `report` arguments the shard ran with, without `--shard` and `--out`: the merge runs with the same.
-    public var arguments: [String]
+    /// The settings the shard ran with (`ReportRequest.analysis`: without `out`, `templates`, `previous`): the
+    /// merge runs with the same.
+    public var request: ReportRequest
     /// The input files as the shard read them (role, path, size, SHA-256).
     public var inputs: [CapacityReport.InputFile]
     public var units: [Unit]
@@ -120,12 +121,12 @@ public enum NightShards {
     public var cpuSeconds: Double
 
     public init(
-      shard: Int, shards: Int, arguments: [String], inputs: [CapacityReport.InputFile], units: [Unit],
+      shard: Int, shards: Int, request: ReportRequest, inputs: [CapacityReport.InputFile], units: [Unit],
       pipelines: [PipelinePart], seconds: Double, cpuSeconds: Double
     ) {
       self.shard = shard
       self.shards = shards
-      self.arguments = arguments
+      self.request = request
       self.inputs = inputs
       self.units = units
       self.pipelines = pipelines
@@ -356,6 +357,21 @@ public enum NightShards {
 }
 
 extension NightShards.Part {
+  /// Checks that the settings a part records are a shard's: they name the logs, the pipelines, the catalog and the
+  /// profiles, and no calibration (fitted before sharding) or presentation (`out`, `templates`, `previous`).
+  /// - Throws: `InputError` naming the file.
+  public func checkRequest(file: String) throws {
+    let r = request
+    guard !r.logs.isEmpty, !r.pipelines.isEmpty, r.hardware != nil, r.profiles != nil, r.calibrate == nil,
+      r.out == nil, r.templates == nil, r.previous == nil
+    else {
+      throw InputError(
+        file: file,
+        "the part's settings are not a shard's: they must name the logs, the pipelines, the hardware and the profiles, and no calibrate, out, templates or previous",
+        fix: "merge the parts `inferline report --shard K/N` wrote, as it wrote them")
+    }
+  }
+
   /// Checks a part as a log is checked, before anything is merged from it: the shard numbers, one entry per
   /// pipeline of the night (named as its pipeline file names it), units and window indices inside the night, and
   /// every plan, replay and budget figure within its range (configurations the pipeline can run with at least one
