@@ -12,15 +12,17 @@ import Foundation
 ///
 /// `run` chains them into a `CapacityReport`.
 public enum CapacityAnalysis {
+  /// The analysis settings, checked; `ReportRequest.analysisOptions()` makes them from a request, whose defaults
+  /// these are.
   public struct Options: Sendable {
-    public var windowLength: Int64 = 3_600_000_000_000
-    public var seed: UInt64 = 1
+    public var windowLength: Int64 = try! ReportRequest().windowNanoseconds()
+    public var seed: UInt64 = ReportRequest().seed
     /// Traffic multipliers for the what-if plans.
-    public var growth: [Double] = [1.25, 1.5, 2]
+    public var growth: [Double] = ReportRequest().growth
     /// SLO multipliers for the frontier.
     public var frontier: [Double] = [0.5, 0.75, 1, 1.5, 2, 3]
     /// What the planner's search may spend per window before answering with a bound.
-    public var budget = SearchBudget.standard
+    public var budget = SearchBudget(simulations: ReportRequest().budget)
     public var log = LogReadOptions()
     /// A cascade what-if: the busiest window re-planned at each probability of one edge (pipelines without that
     /// edge are left alone).

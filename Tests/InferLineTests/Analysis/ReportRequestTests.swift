@@ -1,0 +1,143 @@
+import Foundation
+import Testing
+
+@testable import InferLine
+
+/// `ReportRequest`: the report's settings as a configuration file. What `--dump-config` prints reads back to the
+/// same request; relative paths are the file's; unknown keys and wrong types name their line; every setting's
+/// problem names both its key and its flag.
+@Suite struct ReportRequestTests {
+  /// A request with every setting away from its default.
+  static func everythingSet() -> ReportRequest {
+    var r = ReportRequest()
+    r.logs = ["/data/a.csv.gz", "/data/b.jsonl"]
+    r.pipelines = ["/p/video.yaml", "/p/social.yaml"]
+    r.hardware = "/hw.yaml"
+    r.profiles = "/profiles.csv"
+    r.window = "15m"
+    r.sloMs = 250.5
+    r.seed = 18_446_744_073_709_551_615
+    r.growth = [1.1, 3, 0.5]
+    r.budget = 30
+    r.sweepEdge = "cheap -> expensive = 0.1,0.5"
+    r.calibrate = "/deployed.yaml"
+    r.log.timeColumn = "ts"
+    r.log.timeUnit = "ms"
+    r.log.timezone = "Europe/Berlin"
+    r.log.pipelineColumn = "pipeline: name"
+    r.log.latencyColumn = "'latency'"
+    r.log.strict = true
+    r.whatIfs.overflow = "Lambda"
+    r.whatIfs.coldStart = "20:3"
+    r.whatIfs.prewarmSeconds = 45
+    r.whatIfs.correlatedService = "0.3:0.8"
+    r.whatIfs.balancers = true
+    r.out = "/reports/night"
+    r.templates = "/templates"
+    r.previous = "/reports/last/report.json"
+    return r
+  }
+
+  @Test(arguments: [ReportRequest(), everythingSet()])
+  func whatDumpConfigPrintsReadsBackToTheSameRequest(request: ReportRequest) throws {
+    let folder = TemporaryFolder()
+    let yaml = request.yaml()
+    let file = folder.write("night.yaml", yaml)
+    let read = try ReportRequest.load(path: file)
+    // The default request has no paths; the other has only absolute ones: both read back as they were.
+    #expect(read == request, "\(yaml)")
+    // Every key is written, unset ones as null, so the file lists every setting there is.
+    for key in ReportRequest.CodingKeys.allCases.map(\.rawValue) + ["time_column", "cold_start", "prewarm_seconds"] {
+      #expect(yaml.contains("\n\(key):") || yaml.contains("  \(key):"), "\(key) in \(yaml)")
+    }
+    #expect(!yaml.contains("e+0"), "numbers as people write them: \(yaml)")
+  }
+
+  @Test func theDefaultsAreTheAnalysisDefaults() throws {
+    let options = try ReportRequest().analysisOptions()
+    let plain = CapacityAnalysis.Options()
+    #expect(options.windowLength == 3_600_000_000_000 && plain.windowLength == options.windowLength)
+    #expect(options.growth == plain.growth && options.seed == plain.seed)
+    #expect(options.budget.simulations == plain.budget.simulations)
+    #expect(options.budget.simulations == SearchBudget.standard.simulations)
+  }
+
+  @Test func relativePathsAreTheFilesAndMissingKeysTakeTheDefaults() throws {
+    let folder = TemporaryFolder()
+    try FileManager.default.createDirectory(atPath: folder.path("conf"), withIntermediateDirectories: true)
+    let file = folder.write(
+      "conf/night.yaml", "logs: [../logs/a.csv]\npipelines: [p.yaml]\nhardware: /abs/hw.yaml\nout: \"-\"\nseed: 9\n")
+    let r = try ReportRequest.load(path: file)
+    #expect(r.logs == [folder.path("logs/a.csv")])
+    #expect(r.pipelines == [folder.path("conf/p.yaml")])
+    #expect(r.hardware == "/abs/hw.yaml" && r.out == "-")
+    var expected = ReportRequest()
+    expected.logs = r.logs
+    expected.pipelines = r.pipelines
+    expected.hardware = r.hardware
+    expected.out = r.out
+    expected.seed = 9
+    #expect(r == expected)
+  }
+
+  @Test func unknownKeysAndWrongTypesNameTheirLine() throws {
+    let folder = TemporaryFolder()
+    func problems(_ text: String) -> String {
+      do {
+        _ = try ReportRequest.load(path: folder.write("c.yaml", text))
+        return ""
+      } catch {
+        return "\(error)"
+      }
+    }
+    let unknown = problems("seed: 1\nwindw: 15m\nlog:\n  strikt: true\n")
+    #expect(unknown.contains("c.yaml:2: error: unknown key 'windw' (did you mean 'window'?)"), "\(unknown)")
+    #expect(unknown.contains("c.yaml:4: error: unknown key 'strikt' (did you mean 'strict'?) in 'log'"), "\(unknown)")
+    #expect(problems("seed: 1\ngrowth: 2\n").contains("c.yaml:2: error: growth is not a list"))
+    #expect(problems("what_ifs:\n  balancers: maybe\n").contains("c.yaml:2: error: what_ifs.balancers is not true"))
+    #expect(problems("seed: -1\n").contains("seed is not a number"))
+    #expect(problems("- a list\n").contains("must be a mapping"))
+    #expect(problems("seed: [1\n").contains("YAML syntax"))
+    #expect(problems("seed: 3\n").isEmpty)
+  }
+
+  @Test func everySettingsProblemNamesItsKeyAndItsFlag() throws {
+    func problem(_ change: (inout ReportRequest) -> Void) -> ReportRequest.SettingError? {
+      var r = ReportRequest()
+      change(&r)
+      do {
+        _ = try r.analysisOptions()
+        _ = try r.whatIfs.coldStartModel()
+        _ = try r.whatIfs.correlated()
+        try r.whatIfs.checkPrewarm()
+        return nil
+      } catch {
+        return error
+      }
+    }
+    let cases: [(String, String, (inout ReportRequest) -> Void)] = [
+      ("window", "--window", { $0.window = "soon" }),
+      ("growth", "--growth", { $0.growth = [0.001] }),
+      ("growth", "--growth", { $0.growth = [] }),
+      ("budget", "--budget", { $0.budget = 0 }),
+      ("slo_ms", "--slo", { $0.sloMs = .nan }),
+      ("slo_ms", "--slo", { $0.sloMs = 1e300 }),
+      ("time_unit", "--time-unit", { $0.log.timeUnit = "parsec" }),
+      ("timezone", "--timezone", { $0.log.timezone = "Mars/Base" }),
+      ("cold_start", "--cold-start", { $0.whatIfs.coldStart = "0:3" }),
+      ("correlated_service", "--correlated-service", { $0.whatIfs.correlatedService = "4:0.5" }),
+      ("prewarm_seconds", "--prewarm", { $0.whatIfs.prewarmSeconds = -1 }),
+    ]
+    for (key, flag, change) in cases {
+      let e = problem(change)
+      #expect(e?.key == key && e?.flag == flag, "\(key): \(String(describing: e))")
+      #expect(e?.description.hasPrefix(flag + " ") == true && e?.configurationText.hasPrefix("'\(key)' ") == true)
+    }
+    #expect(
+      problem {
+        $0.window = "15m"
+        $0.growth = [2]
+        $0.whatIfs.coldStart = "20:3"
+      } == nil)
+  }
+}
