@@ -37,8 +37,8 @@ extension InferLineCommand {
     func run() throws {
       let inputs = try pipelineOptions.load()
       let calibration = try reportingInputErrors {
-        try CalibrationRun.fit(
-          inputs: inputs, config: config, traces: traces, log: try log.readOptions(),
+        try Calibration.fit(
+          inputs: inputs, deployed: config, logs: traces, log: try log.readOptions(),
           windowLength: try window.nanoseconds(), seed: seed)
       }
       if json {
@@ -56,27 +56,8 @@ extension InferLineCommand {
   }
 }
 
-/// What `calibrate` and `report --calibrate` share: reading the log, fitting, and saying it in words.
+/// A calibration in words, as `calibrate` prints it.
 enum CalibrationRun {
-  static func fit(
-    inputs: PlanningInputs, config: String, traces: [String], log: LogReadOptions, windowLength: Int64, seed: UInt64
-  ) throws -> Calibration {
-    let configuration = try PipelineConfiguration.load(path: config, pipeline: inputs.pipeline)
-    let set = try QueryLogSet.read(paths: traces, options: log)
-    let trace = try set.trace(for: inputs.pipeline)
-    guard let observed = trace.observedLatencyMs else {
-      throw InputError(
-        file: traces.first, "has no observed latencies to calibrate against",
-        fix: "name the log's latency column with --latency-column (milliseconds, end to end)")
-    }
-    let routes: RouteSource =
-      trace.visitedStages.map { .visited($0, edges: inputs.pipeline.edges.map { ($0.parent, $0.child) }) }
-      ?? .drawn(seed: seed)
-    return try Calibration.fit(
-      inputs: inputs, configuration: configuration, arrivals: trace.arrivals, observedMs: observed,
-      windowLength: windowLength, routes: routes)
-  }
-
   static func describe(_ c: Calibration) -> [String] {
     var lines = [
       c.summary, "",

@@ -160,10 +160,10 @@ extension InferLineCommand {
 
     /// A setting's problem: a usage error naming the flag (exit 64) when a flag gave it, else an error naming the
     /// configuration file and the key (exit 65).
-    func checked<T>(_ body: () throws(ReportRequest.SettingError) -> T) throws -> T {
+    func checked<T>(_ body: () throws -> T) throws -> T {
       do {
-        return try body()
-      } catch {
+        return try reportingInputErrors(body)
+      } catch let error as ReportRequest.SettingError {
         if let config, !givenKeys.contains(error.key) {
           note(
             "\(TerminalText.safe(config)): error: \(error.configurationText)\n  fix: correct '\(error.key)' in the configuration, or override it with \(error.flag)"
@@ -217,71 +217,26 @@ extension InferLineCommand {
       }
       guard let out else { throw ValidationError("--merge needs --out (the report folder)") }
       let loaded = try reportingInputErrors { try ShardParts.load(merge) }
-      let parts = loaded.map(\.part)
-      var original = parts[0].request
+      var original = loaded[0].part.request
       original.out = out
       original.templates = templates
       original.previous = previous
-      try run(original, parts: parts, partPaths: loaded.map(\.path))
+      try run(original, parts: loaded)
     }
 
-    /// The report `request` asks for, or with `parts` (read from `partPaths`) the merge of a sharded one.
-    func run(_ request: ReportRequest, parts: [NightShards.Part], partPaths: [String] = []) throws {
+    /// The report `request` asks for, or with `parts` (each read from its path) the merge of a sharded one.
+    func run(_ request: ReportRequest, parts: [(path: String, part: NightShards.Part)]) throws {
       let shardIndex = try shardIndex()
-      var options = try checked { () throws(ReportRequest.SettingError) in try request.analysisOptions() }
-      let (logs, pipeline, hardware, profiles) = (request.logs, request.pipelines, request.hardware!, request.profiles!)
+      let night = try checked { try NightReport(request, sharded: shardIndex != nil || !parts.isEmpty) }
+      for warning in night.warnings { note(warning.description) }
+      if let calibration = night.calibration, !quiet { note(calibration.summary) }
       let out = request.out!
-      var models = try pipeline.map { file in
-        try PipelineOptions.model(pipeline: file, hardware: hardware, profiles: profiles, sloMs: request.sloMs)
-      }
-      let fleet = models.count > 1
-      if request.calibrate != nil && fleet {
-        throw ValidationError("--calibrate takes one --pipeline (the deployed configuration is that pipeline's)")
-      }
-      if request.calibrate != nil && (shardIndex != nil || !parts.isEmpty) {
-        throw ValidationError("--calibrate is not available with --shard or --merge: fit first, then shard the report")
-      }
-      // The fit comes first: when it explains the observations, everything is planned with it.
-      let calibration = try request.calibrate.map { config in
-        try reportingInputErrors {
-          try CalibrationRun.fit(
-            inputs: models[0].inputs, config: config, traces: logs, log: options.log,
-            windowLength: options.windowLength, seed: request.seed)
-        }
-      }
-      if let calibration {
-        if !quiet { note(calibration.summary) }
-        if calibration.explained {
-          models[0] = PipelineModel(
-            models[0].inputs.calibrated(multiplier: calibration.multiplier, overheadMs: calibration.overheadMs))
-        }
-      }
-      let model = models[0]
-      options.whatIfs = try checked { () throws(ReportRequest.SettingError) in try request.whatIfs.request(model) }
-      if let sweepEdge = request.sweepEdge {
-        let request = try reportingInputErrors { try EscalationSweep.Request.parse(sweepEdge) }
-        guard models.contains(where: { EscalationSweep.applies(request, to: $0) }) else {
-          let names = models.map { "'\($0.name)'" }.joined(separator: ", ")
-          note(
-            "error: --sweep-edge: no pipeline (\(names)) has an edge '\(request.parent) -> \(request.child)'\n  fix: name an edge of a pipeline file as its edges section writes it"
-          )
-          throw ExitCode(ExitStatus.badInput)
-        }
-        options.escalation = request
-      }
-      let inputFiles = ReportWriter.describeInputs(
-        logs.map { ("log", $0) } + pipeline.map { ("pipeline", $0) } + [
-          ("hardware", hardware), ("profiles", profiles),
-        ])
-      if let (k, n) = shardIndex {
-        return try runShard(k, of: n, request: request, models: models, options: options, inputs: inputFiles)
-      }
-      if !parts.isEmpty { try reportingInputErrors { try ShardParts.checkInputs(parts, against: inputFiles) } }
+      if let (k, n) = shardIndex { return try runShard(k, of: n, night: night, out: out) }
       // Before any work: the folder can be written and is ours to replace (and is locked for this run), and the
       // template parses.
       let templateFolder = request.templates.map { URL(fileURLWithPath: $0) }
       do {
-        try ReportWriter.checkTemplate(templateFolder, fleet: fleet)
+        try ReportWriter.checkTemplate(templateFolder, fleet: night.isFleet)
       } catch let error as InputError {
         note(error.description)
         throw ExitCode(ExitStatus.badInput)
@@ -305,66 +260,21 @@ extension InferLineCommand {
         }
       }
       let started = Date()
-      var reports: [CapacityReport]
-      var unplanned: [String: Int] = [:]
-      if !parts.isEmpty {
-        progress(0, "merging \(parts.count) parts")
-        (reports, unplanned) = try reportingInputErrors {
-          let read = Date()
-          let (set, workloads, unplanned) = try ShardParts.read(logs: logs, models: models, options: options)
-          for (part, path) in zip(parts, partPaths) {
-            try part.check(models: models, windowCounts: workloads.map(\.windows.count), file: path)
-          }
-          let ingest = Date().timeIntervalSince(read)
-          var merged = try NightShards.merge(
-            models: models, workloads: workloads, ingestion: set.reports, options: options, parts: parts)
-          for i in merged.indices { merged[i].timings["ingest (merge)"] = ingest / Double(merged.count) }
-          return (merged, unplanned)
-        }
-      } else if fleet {
-        let result = try reportingInputErrors {
-          try CapacityAnalysis.runFleet(logs: logs, models: models, options: options, progress: progress)
-        }
-        reports = result.pipelines
-        unplanned = result.unplannedQueries
-      } else {
-        reports = [
-          try reportingInputErrors {
-            try CapacityAnalysis.run(logs: logs, model: models[0], options: options, progress: progress)
-          }
-        ]
+      let outcome = try reportingInputErrors {
+        try night.run(parts: parts, previous: previousReport, progress: progress)
       }
       if terminal && !quiet { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
-      noteIngestion(reports[0].ingestion)
-      for (name, count) in unplanned.sorted(by: { $0.key < $1.key }) {
+      noteIngestion(outcome.ingestion)
+      let fleetReport = outcome.report
+      for (name, count) in fleetReport.unplannedQueries.sorted(by: { $0.key < $1.key }) {
         note("note: \(count) queries of pipeline '\(name)' are not planned: no --pipeline file names it")
-      }
-      if let calibration {
-        reports[0].calibration = calibration
-        reports[0].assumptions.append(calibration.summary)
-      }
-      for i in reports.indices {
-        // Each pipeline's report lists the logs, the shared catalog and profiles, and its own pipeline file.
-        reports[i].inputs = inputFiles.filter { $0.role != "pipeline" || $0.path == pipeline[i] }
-        if let old = previousReport?.pipelines.first(where: { $0.pipelineName == reports[i].pipelineName }) {
-          reports[i].previous = CapacityReport.Comparison(
-            previousGeneratedAt: old.generatedAt, previousCostPerDay: old.costPerDay,
-            costPerDayChange: reports[i].costPerDay - old.costPerDay, changes: reports[i].differences(from: old))
-        }
-      }
-      var fleetReport = FleetReport(pipelines: reports, unplannedQueries: unplanned, seed: request.seed)
-      if let old = previousReport {
-        fleetReport.previous = CapacityReport.Comparison(
-          previousGeneratedAt: old.generatedAt, previousCostPerDay: old.totals.costPerDay,
-          costPerDayChange: fleetReport.totals.costPerDay - old.totals.costPerDay,
-          changes: fleetReport.differences(from: old))
       }
       let chartsStarted = Date()
       do {
-        if fleet {
+        if night.isFleet {
           try ReportWriter.write(fleetReport, to: folder, templates: templateFolder)
         } else {
-          try ReportWriter.write(reports[0], to: folder, templates: templateFolder)
+          try ReportWriter.write(fleetReport.pipelines[0], to: folder, templates: templateFolder)
         }
       } catch let error as InputError {
         note(error.description)
@@ -377,14 +287,15 @@ extension InferLineCommand {
       }
       say(
         ReportWriter.terminalSummary(
-          fleet ? ReportWriter.fleetSummaryMarkdown(fleetReport) : ReportWriter.summaryMarkdown(reports[0])),
+          night.isFleet
+            ? ReportWriter.fleetSummaryMarkdown(fleetReport) : ReportWriter.summaryMarkdown(fleetReport.pipelines[0])),
         terminator: "")
       say(
-        "\nWrote \(out)/index.html, charts/, report.json and summary.md\(fleet ? ", and a folder per pipeline," : "") in \(String(format: "%.1f", Date().timeIntervalSince(started))) s."
+        "\nWrote \(out)/index.html, charts/, report.json and summary.md\(night.isFleet ? ", and a folder per pipeline," : "") in \(String(format: "%.1f", Date().timeIntervalSince(started))) s."
       )
       if timings {
         var phases: [String: Double] = ["charts and files": Date().timeIntervalSince(chartsStarted)]
-        for r in reports { for (phase, seconds) in r.timings { phases[phase, default: 0] += seconds } }
+        for r in fleetReport.pipelines { for (phase, seconds) in r.timings { phases[phase, default: 0] += seconds } }
         for (phase, seconds) in phases.sorted(by: { $0.key < $1.key }) {
           note(String(format: "  %@: %.2f s", phase, seconds))
         }
@@ -455,35 +366,21 @@ extension InferLineCommand {
 
 extension InferLineCommand.Report {
   /// `--shard K/N`: this shard's units, written as `OUT/part.json` (atomically; a failed shard leaves no part).
-  func runShard(
-    _ k: Int, of n: Int, request: ReportRequest, models: [PipelineModel], options: CapacityAnalysis.Options,
-    inputs: [CapacityReport.InputFile]
-  ) throws {
-    let started = Date(), cpuStarted = ShardParts.cpuSeconds()
-    let out = request.out!
+  func runShard(_ k: Int, of n: Int, night: NightReport, out: String) throws {
+    let started = Date()
     do {
       try ShardParts.check(folder: out)  // before any work
     } catch let error as InputError {
       note(error.description)
       throw ExitCode(ExitStatus.cannotWrite)
     }
-    let (set, workloads, _) = try reportingInputErrors {
-      try ShardParts.read(logs: request.logs, models: models, options: options)
-    }
-    noteIngestion(set.reports)
-    let units = NightShards.assign(
-      NightShards.bundles(workloads: workloads, models: models, options: options), shards: n)[k]
-    if !quiet { note("shard \(k) of \(n): \(units.count) units") }
     let quiet = self.quiet
-    let pipelines = try reportingInputErrors {
-      try NightShards.run(models: models, workloads: workloads, options: options, units: units) { line in
-        if !quiet { note("shard \(k): \(line)") }
+    let (part, ingestion) = try reportingInputErrors {
+      try night.shard(k, of: n, started: started) { line in
+        if !quiet { note("shard \(k) of \(n): \(line)") }
       }
     }
-    let part = NightShards.Part(
-      shard: k, shards: n, request: request.analysis, inputs: inputs,
-      units: units, pipelines: pipelines, seconds: Date().timeIntervalSince(started),
-      cpuSeconds: ShardParts.cpuSeconds() - cpuStarted)
+    noteIngestion(ingestion)
     do {
       try ShardParts.write(part, to: out)
     } catch let error as InputError {
@@ -496,7 +393,7 @@ extension InferLineCommand.Report {
       throw ExitCode(ExitStatus.cannotWrite)
     }
     say(
-      "shard \(k) of \(n): \(units.count) units in \(String(format: "%.1f", part.seconds)) s (\(String(format: "%.1f", part.cpuSeconds)) CPU s); wrote \(out)/part.json"
+      "shard \(k) of \(n): \(part.units.count) units in \(String(format: "%.1f", part.seconds)) s (\(String(format: "%.1f", part.cpuSeconds)) CPU s); wrote \(out)/part.json"
     )
   }
 }

@@ -278,3 +278,30 @@ extension ProfileTable {
     return copy
   }
 }
+
+extension Calibration {
+  /// Reads the logs and the deployed configuration file and fits the profiles to the pipeline's observed
+  /// latencies: what `calibrate` and `report --calibrate` share. Routes come from the log's visited stages when it
+  /// has them, else are drawn from `seed`.
+  /// - Throws: `InputError` for unreadable files or a log without observed latencies; `DiagnosticsError` for a bad
+  ///   configuration file.
+  public static func fit(
+    inputs: PlanningInputs, deployed config: String, logs: [String], log: LogReadOptions, windowLength: Int64,
+    seed: UInt64
+  ) throws -> Calibration {
+    let configuration = try PipelineConfiguration.load(path: config, pipeline: inputs.pipeline)
+    let set = try QueryLogSet.read(paths: logs, options: log)
+    let trace = try set.trace(for: inputs.pipeline)
+    guard let observed = trace.observedLatencyMs else {
+      throw InputError(
+        file: logs.first, "has no observed latencies to calibrate against",
+        fix: "name the log's latency column with --latency-column (milliseconds, end to end)")
+    }
+    let routes: RouteSource =
+      trace.visitedStages.map { .visited($0, edges: inputs.pipeline.edges.map { ($0.parent, $0.child) }) }
+      ?? .drawn(seed: seed)
+    return try Calibration.fit(
+      inputs: inputs, configuration: configuration, arrivals: trace.arrivals, observedMs: observed,
+      windowLength: windowLength, routes: routes)
+  }
+}

@@ -1,17 +1,16 @@
 import Foundation
-import InferLine
-import InferLineReport
+public import InferLine
 
 #if canImport(Glibc)
   import Glibc
 #endif
 
 /// Reading, checking and writing the parts of a sharded report (`report --shard`, `report --merge`).
-enum ShardParts {
+public enum ShardParts {
   /// The parts at `paths` (each a shard's --out folder or its part.json): one complete set of N shards, cut from the
   /// same settings and inputs, in shard order.
   /// - Throws: `InputError` naming a part that cannot be read, a missing or repeated shard, or parts that disagree.
-  static func load(_ paths: [String]) throws -> [(path: String, part: NightShards.Part)] {
+  public static func load(_ paths: [String]) throws -> [(path: String, part: NightShards.Part)] {
     var parts: [(path: String, part: NightShards.Part)] = []
     for path in paths {
       var isFolder: ObjCBool = false
@@ -65,7 +64,7 @@ enum ShardParts {
   }
 
   /// - Throws: `InputError` naming an input file that changed since the shards read it.
-  static func checkInputs(_ parts: [NightShards.Part], against now: [CapacityReport.InputFile]) throws {
+  public static func checkInputs(_ parts: [NightShards.Part], against now: [CapacityReport.InputFile]) throws {
     for input in parts[0].inputs {
       guard let current = now.first(where: { $0.path == input.path }) else { continue }
       guard current.sha256 == input.sha256 else {
@@ -79,7 +78,7 @@ enum ShardParts {
 
   /// The logs read once, each pipeline's workload, and for a fleet the queries of pipelines no model names (the
   /// checks `CapacityAnalysis.runFleet` makes).
-  static func read(
+  public static func read(
     logs: [String], models: [PipelineModel], options: CapacityAnalysis.Options
   ) throws -> (set: QueryLogSet, workloads: [CapacityAnalysis.Workload], unplanned: [String: Int]) {
     let fleet = models.count > 1
@@ -96,7 +95,7 @@ enum ShardParts {
   /// Writes `folder/part.json` through a temporary file renamed into place. The folder must be new, empty, or a
   /// shard's (holding only a part.json and temporaries of one): a shard never writes into another folder.
   /// - Throws: `InputError` for another folder; file errors, after removing the temporary.
-  static func check(folder: String) throws {
+  public static func check(folder: String) throws {
     let contents = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
     let foreign = contents.filter { $0 != "part.json" && !isTemporary($0) }
     guard foreign.isEmpty else {
@@ -108,9 +107,9 @@ enum ShardParts {
     }
   }
 
-  static func isTemporary(_ name: String) -> Bool { name.hasPrefix(".part.json.") && name.hasSuffix(".tmp") }
+  public static func isTemporary(_ name: String) -> Bool { name.hasPrefix(".part.json.") && name.hasSuffix(".tmp") }
 
-  static func write(_ part: NightShards.Part, to folder: String) throws {
+  public static func write(_ part: NightShards.Part, to folder: String) throws {
     try check(folder: folder)
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     // Temporaries of killed shards are stale.
@@ -132,7 +131,7 @@ enum ShardParts {
   }
 
   /// User and system CPU seconds of this process so far.
-  static func cpuSeconds() -> Double {
+  public static func cpuSeconds() -> Double {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
     func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
