@@ -100,6 +100,11 @@ public struct NightReport: Sendable {
     var reports: [CapacityReport]
     var unplanned: [String: Int] = [:]
     if !parts.isEmpty {
+      for (path, part) in parts where part.request != request.analysis {
+        throw InputError(
+          file: path, "cut from other settings than this night's (compare `report --dump-config` of the two runs)",
+          fix: "merge the parts of one run, with the settings they were cut from")
+      }
       try ShardParts.checkInputs(parts.map(\.part), against: inputs)
       progress(0, "merging \(parts.count) parts")
       let read = Date()
