@@ -330,85 +330,19 @@ public enum CapacityAnalysis {
     return unplanned
   }
 
-  /// The four stages for one pipeline of logs already read.
+  /// The four stages for one pipeline of logs already read: every unit of the night run in this process and
+  /// merged (`NightShards`), exactly as a sharded night is, so the two cannot differ.
   /// - Throws: `InputError` for logs without the pipeline's queries.
   public static func run(
     set: QueryLogSet, model: PipelineModel, options: Options,
     progress: @escaping @Sendable (Double, String) -> Void = { _, _ in }
   ) throws -> CapacityReport {
-    var timings: [String: Double] = [:]
-    var clock = Date()
-    func phase(_ name: String) {
-      timings[name, default: 0] += Date().timeIntervalSince(clock)
-      clock = Date()
-    }
     let workload = try Workload(trace: try set.trace(for: model.inputs.pipeline), windowLength: options.windowLength)
-
-    let count = workload.windows.count
-    progress(0.05, "planning \(count) windows")
-    let plans = WindowPlanning.planAll(
-      model: model, trace: workload.trace, windows: workload.windows, seed: options.seed, budget: options.budget
-    ) { done in
-      progress(0.05 + 0.6 * Double(done) / Double(count), "planned \(done) of \(count) windows")
-    }
-    phase("planning")
-
-    let busiestPlan = plans[workload.busiest]
-    let recommended = busiestPlan.recommended
-    // The explanations and the budget need only the plans: they run beside the replays (each replay is one
-    // simulation on one core), on a thread of their own.
-    let beside = ResultSlots<
-      ([PlanExplanation?], [FrontierPoint], [CapacityReport.GrowthScenario], EscalationSweep?, Double)
-    >(count: 1)
-    let besideDone = DispatchGroup()
-    DispatchQueue.global().async(group: besideDone) {
-      let started = Date()
-      let explanations = explain(model: model, workload: workload, plans: plans, seed: options.seed)
-      let (frontier, growth) = budget(
-        model: model, workload: workload, options: options, recommended: recommended?.configuration)
-      let escalation = Self.escalation(model: model, workload: workload, options: options)
-      beside[0] = (explanations, frontier, growth, escalation, Date().timeIntervalSince(started))
-    }
-    var replays: [ReplayResult] = []
-    var baselineReplays: [ReplayResult] = []
-    if let recommended {
-      let policies = standardPolicies
-      var k = 0
-      replays = try Self.replays(
-        model: model, workload: workload, configuration: recommended.configuration, policies: policies,
-        seed: options.seed
-      ) { policy in
-        progress(
-          0.65 + 0.2 * Double(k) / Double(policies.count),
-          "replaying \(policy.name) over \(workload.trace.count) queries")
-        k += 1
-      }
-      baselineReplays = try Self.baselineReplays(
-        model: model, workload: workload, busiest: busiestPlan, seed: options.seed
-      ) { name in progress(0.85, "replaying \(name)") }
-    }
-    phase("replay")
-
-    var whatIfs: [WhatIf]? = nil
-    if !options.whatIfs.isEmpty {
-      progress(0.87, "what-ifs: replaying under other serving conditions")
-      whatIfs = try ServingWhatIfs.run(
-        options.whatIfs, model: model, workload: workload, plan: { plans[$0] }, replays: replays, options: options)
-      phase("what-ifs")
-    }
-
-    progress(0.9, "explanations, cost against SLO and growth scenarios")
-    besideDone.wait()
-    let (explanations, frontier, growth, escalation, besideSeconds) = beside[0]!
-    phase("budget and explanations (after the replay)")
-    timings["budget and explanations (beside the replay)"] = besideSeconds
-
-    return try assemble(
-      model: model, options: options, workload: workload, ingestion: set.reports,
-      results: Results(
-        plans: plans, explanations: explanations, replays: replays, baselineReplays: baselineReplays,
-        frontier: frontier, growth: growth, escalation: escalation, whatIfs: whatIfs),
-      timings: timings)
+    let parts = try NightShards.run(
+      models: [model], workloads: [workload], options: options, units: NightShards.units(of: [workload]),
+      progress: progress)
+    return try NightShards.merge(
+      models: [model], workloads: [workload], ingestion: set.reports, options: options, pipelines: [parts])[0]
   }
 }
 

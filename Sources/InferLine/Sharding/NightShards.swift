@@ -135,14 +135,27 @@ public enum NightShards {
     }
   }
 
+  /// Every unit of the night: each pipeline's windows and the work after its planning. One machine runs them all
+  /// in one process and merges the one part (`CapacityAnalysis.run`), so it and a sharded run cannot differ.
+  public static func units(of workloads: [CapacityAnalysis.Workload]) -> [Unit] {
+    workloads.enumerated().flatMap { p, workload in
+      workload.windows.indices.map { Unit.window(pipeline: p, index: $0) } + [.afterPlanning(pipeline: p)]
+    }
+  }
+
   /// Shard `shard`'s units of the night for the pipelines' workloads (read from one set of logs).
+  /// - Parameter progress: the share of the units' work done (0 to 1) and what is under way, from any thread.
   /// - Complexity: the units' work; windows in parallel, then replays in parallel.
   public static func run(
     models: [PipelineModel], workloads: [CapacityAnalysis.Workload], options: CapacityAnalysis.Options,
-    units mine: [Unit], progress: @escaping @Sendable (String) -> Void = { _ in }
+    units mine: [Unit], progress: @escaping @Sendable (Double, String) -> Void = { _, _ in }
   ) throws -> [PipelinePart] {
     var parts = models.map { PipelinePart(pipeline: $0.name) }
     for p in models.indices {
+      let share = 1 / Double(models.count), offset = Double(p) * share
+      let progress: @Sendable (Double, String) -> Void = { fraction, line in
+        progress(offset + share * fraction, line)
+      }
       let model = models[p], workload = workloads[p]
       let units = mine.filter { $0.pipeline == p }
       guard !units.isEmpty else { continue }
@@ -153,8 +166,10 @@ public enum NightShards {
       }
       // Windows: planned independently, in parallel, each with its explanation.
       let windows = units.compactMap { if case .window(_, let i) = $0 { i } else { nil } }
-      var planned = plan(windows, model: model, workload: workload, options: options)
-      progress("\(TerminalText.safe(model.name)): planned \(windows.count) windows")
+      progress(0.05, "\(TerminalText.safe(model.name)): planning \(windows.count) windows")
+      var planned = plan(windows, model: model, workload: workload, options: options) { done in
+        progress(0.05 + 0.55 * Double(done) / Double(max(1, windows.count)), "planned \(done) of \(windows.count) windows")
+      }
       for i in windows { parts[p].plans[i] = planned[i] }
       let explained = CapacityAnalysis.explain(
         model: model, workload: workload, plans: windows.map { planned[$0]! }, windows: windows, seed: options.seed)
@@ -169,7 +184,7 @@ public enum NightShards {
       }
       for i in needed where !WindowPlanning.isFinal(planned[i]!) && parts[p].settled[i] == nil {
         progress(
-          "\(TerminalText.safe(model.name)): window \(i)'s plan is not proven; warm-starting it as the day would")
+          0.6, "\(TerminalText.safe(model.name)): window \(i)'s plan is not proven; warm-starting it as the day would")
         let run = settle(i, known: &planned, model: model, workload: workload, options: options)
         for (j, plan) in run { planned[j] = plan }
         parts[p].settled.merge(run) { a, _ in a }
@@ -181,6 +196,10 @@ public enum NightShards {
       // The replays (one simulation each) and the baselines' all at once, beside the budget (which runs without a
       // plan too, as on one machine).
       let policies = recommended == nil ? [] : CapacityAnalysis.standardPolicies
+      progress(
+        0.65,
+        "\(TerminalText.safe(model.name)): replaying \(policies.count) policies over \(workload.trace.count) queries, beside the budget"
+      )
       let jobs = policies.count + (recommended == nil ? 0 : 1) + 1
       let slots = ResultSlots<Result<ReplayResult, any Error>>(count: policies.count)
       let baselineSlot = ResultSlots<Result<[ReplayResult], any Error>>(count: 1)
@@ -210,12 +229,13 @@ public enum NightShards {
       (parts[p].frontier, parts[p].growth, parts[p].escalation) = budgetSlot[0]!
       guard recommended != nil else { continue }
       if !options.whatIfs.isEmpty {
+        progress(0.87, "\(TerminalText.safe(model.name)): what-ifs: replaying under other serving conditions")
         parts[p].whatIfs = try ServingWhatIfs.run(
           options.whatIfs, model: model, workload: workload, plan: { planned[$0]! },
           replays: Array(parts[p].replays.values), options: options)
         phase("what-ifs")
       }
-      progress("\(TerminalText.safe(model.name)): replays, budget and what-ifs done")
+      progress(0.95, "\(TerminalText.safe(model.name)): replays, budget and what-ifs done")
     }
     return parts
   }
@@ -249,11 +269,12 @@ public enum NightShards {
 
   /// Windows planned independently (`WindowPlanning.planIndependently`), by index.
   static func plan(
-    _ windows: [Int], model: PipelineModel, workload: CapacityAnalysis.Workload, options: CapacityAnalysis.Options
+    _ windows: [Int], model: PipelineModel, workload: CapacityAnalysis.Workload, options: CapacityAnalysis.Options,
+    progress: @escaping @Sendable (Int) -> Void = { _ in }
   ) -> [Int: WindowPlan] {
     let plans = WindowPlanning.planIndependently(
       windows, model: model, trace: workload.trace, windows: workload.windows, seed: options.seed,
-      budget: options.budget)
+      budget: options.budget, progress: progress)
     return Dictionary(uniqueKeysWithValues: zip(windows, plans))
   }
 
@@ -295,9 +316,18 @@ public enum NightShards {
     models: [PipelineModel], workloads: [CapacityAnalysis.Workload], ingestion: [IngestionReport],
     options: CapacityAnalysis.Options, parts: [Part]
   ) throws -> [CapacityReport] {
+    try merge(
+      models: models, workloads: workloads, ingestion: ingestion, options: options, pipelines: parts.map(\.pipelines))
+  }
+
+  /// `merge` of the parts' pipelines (each part's, in the models' order).
+  static func merge(
+    models: [PipelineModel], workloads: [CapacityAnalysis.Workload], ingestion: [IngestionReport],
+    options: CapacityAnalysis.Options, pipelines: [[PipelinePart]]
+  ) throws -> [CapacityReport] {
     try models.indices.map { p in
       let model = models[p], workload = workloads[p]
-      let mine = parts.map { $0.pipelines[p] }
+      let mine = pipelines.map { $0[p] }
       var timings: [String: Double] = [:]
       for part in mine { for (phase, seconds) in part.timings { timings[phase, default: 0] += seconds } }
       func missing(_ what: String) -> InputError {
@@ -317,7 +347,7 @@ public enum NightShards {
       let again = CapacityAnalysis.explain(
         model: model, workload: workload, plans: changed.map { plans[$0] }, windows: changed, seed: options.seed)
       for (i, e) in zip(changed, again) { explanations[i] = e }
-      timings["merge: warm start", default: 0] += Date().timeIntervalSince(started)
+      timings["planning: warm start", default: 0] += Date().timeIntervalSince(started)
       let recommended = plans[workload.busiest].recommended?.configuration
       for part in mine where part.basedOn != nil || !part.replays.isEmpty {
         guard part.basedOn == recommended else {

@@ -157,8 +157,9 @@ public struct NightReport: Sendable {
     let units = NightShards.assign(
       NightShards.bundles(workloads: workloads, models: models, options: options), shards: n)[k]
     progress("\(units.count) units")
-    let pipelines = try NightShards.run(
-      models: models, workloads: workloads, options: options, units: units, progress: progress)
+    let pipelines = try NightShards.run(models: models, workloads: workloads, options: options, units: units) {
+      _, line in progress(line)
+    }
     let part = NightShards.Part(
       shard: k, shards: n, request: request.analysis, inputs: inputs, units: units, pipelines: pipelines,
       seconds: Date().timeIntervalSince(started), cpuSeconds: ShardParts.cpuSeconds() - cpuStarted)
