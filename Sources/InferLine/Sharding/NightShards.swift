@@ -168,7 +168,8 @@ public enum NightShards {
       let windows = units.compactMap { if case .window(_, let i) = $0 { i } else { nil } }
       progress(0.05, "\(TerminalText.safe(model.name)): planning \(windows.count) windows")
       var planned = plan(windows, model: model, workload: workload, options: options) { done in
-        progress(0.05 + 0.55 * Double(done) / Double(max(1, windows.count)), "planned \(done) of \(windows.count) windows")
+        progress(
+          0.05 + 0.55 * Double(done) / Double(max(1, windows.count)), "planned \(done) of \(windows.count) windows")
       }
       for i in windows { parts[p].plans[i] = planned[i] }
       let explained = CapacityAnalysis.explain(
@@ -200,18 +201,22 @@ public enum NightShards {
         0.65,
         "\(TerminalText.safe(model.name)): replaying \(policies.count) policies over \(workload.trace.count) queries, beside the budget"
       )
-      let jobs = policies.count + (recommended == nil ? 0 : 1) + 1
+      let jobs = policies.count + (recommended == nil ? 0 : 1)
       let slots = ResultSlots<Result<ReplayResult, any Error>>(count: policies.count)
       let baselineSlot = ResultSlots<Result<[ReplayResult], any Error>>(count: 1)
       let budgetSlot = ResultSlots<([FrontierPoint], [CapacityReport.GrowthScenario], EscalationSweep?)>(count: 1)
+      // The budget, the longest job, on a queue of its own (its searches run in parallel within it); the replays
+      // and the baselines' (one simulation each) fill the cores beside it.
+      let budgetDone = DispatchGroup()
+      DispatchQueue.global().async(group: budgetDone) {
+        let (frontier, growth) = CapacityAnalysis.budget(
+          model: model, workload: workload, options: options, recommended: recommended)
+        budgetSlot[0] = (
+          frontier, growth, CapacityAnalysis.escalation(model: model, workload: workload, options: options)
+        )
+      }
       DispatchQueue.concurrentPerform(iterations: jobs) { j in
-        if j == jobs - 1 {
-          let (frontier, growth) = CapacityAnalysis.budget(
-            model: model, workload: workload, options: options, recommended: recommended)
-          budgetSlot[0] = (
-            frontier, growth, CapacityAnalysis.escalation(model: model, workload: workload, options: options)
-          )
-        } else if j == policies.count {
+        if j == policies.count {
           baselineSlot[0] = Result {
             try CapacityAnalysis.baselineReplays(model: model, workload: workload, busiest: busiest, seed: options.seed)
           }
@@ -223,6 +228,7 @@ public enum NightShards {
           }
         }
       }
+      budgetDone.wait()
       if recommended != nil { parts[p].baselineReplays = try baselineSlot[0]!.get() }
       for k in policies.indices { parts[p].replays[k] = try slots[k]!.get() }
       phase("replay")
