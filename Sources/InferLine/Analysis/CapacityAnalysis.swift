@@ -8,7 +8,7 @@ import Foundation
 /// 2. `WindowPlanning.planAll`: a plan per window (the recommended search, greedy and the CG baselines), and
 ///    `explain`: why each plan is what it is.
 /// 3. `replays`: the InferLine tuner and the autoscalers over the whole trace from the busiest window's plan.
-/// 4. `budget`: the cost-versus-SLO frontier and growth what-ifs on the busiest window.
+/// 4. `frontierAndGrowth`: the cost-versus-SLO frontier and growth what-ifs on the busiest window.
 ///
 /// `run` chains them into a `CapacityReport`.
 public enum CapacityAnalysis {
@@ -137,7 +137,7 @@ public enum CapacityAnalysis {
   /// Stage 4: the frontier and the growth what-ifs on the busiest window.
   /// - Parameter recommended: the busiest window's plan, tried first by every search (the frontier at its SLO and
   ///   looser is then never dearer than it; a growth scenario it still carries costs no more).
-  public static func budget(
+  public static func frontierAndGrowth(
     model: PipelineModel, workload: Workload, options: Options, recommended: PipelineConfiguration? = nil
   ) -> (
     frontier: [FrontierPoint], growth: [CapacityReport.GrowthScenario]

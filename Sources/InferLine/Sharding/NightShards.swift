@@ -6,15 +6,15 @@ import Foundation
 /// and the time it was generated).
 ///
 /// The units are each pipeline's windows (planned independently, with their explanations), its replays (one per
-/// standard policy), its static baselines, its budget (frontier, growth, cascade sweep) and its what-ifs. Replays,
-/// baselines, budget and what-ifs start from the busiest window's plan; a shard that has one plans that window
+/// standard policy), its static baselines, its frontier and growth (and cascade sweep) and its what-ifs. Replays,
+/// baselines, frontier, growth and what-ifs start from the busiest window's plan; a shard that has one plans that window
 /// itself, which is final when proven optimal (the warm start never changes a proven plan) and otherwise takes
 /// planning every window of the pipeline, as one machine would. The merge runs the warm start over the shards'
 /// plans, so windows whose search stopped early end as on one machine.
 public enum NightShards {
   /// One unit of work, of the pipeline at `pipeline` (its index among the report's pipelines): a window to plan
   /// (with its explanation), or everything that starts from the busiest window's plan (the replays, the static
-  /// baselines, the budget and the what-ifs), which needs that plan and so goes with the busiest window.
+  /// baselines, the frontier and growth, and the what-ifs), which needs that plan and so goes with the busiest window.
   public enum Unit: Hashable, Sendable, Codable {
     case window(pipeline: Int, index: Int)
     case afterPlanning(pipeline: Int)
@@ -29,7 +29,7 @@ public enum NightShards {
   /// The night's work in bundles that go to one shard each, with their expected cost (in simulated stage visits,
   /// roughly): a window its queries times its stages times the simulations a search takes; the work after planning
   /// (the replays, the whole trace each, the tuner's verified capacities about three times a static run; the
-  /// baselines; the budget's searches; the what-ifs' replays) together with the busiest window and its neighbours
+  /// baselines; the frontier's and growth's searches; the what-ifs' replays) together with the busiest window and its neighbours
   /// within `neighbourhood` windows: the busy hours around the peak are the ones whose searches most often stop
   /// before a proof, and the shard with the replays plans that run itself (`settle`), so it had better own them.
   public static func bundles(
@@ -86,12 +86,12 @@ public enum NightShards {
     /// Replays by standard policy index.
     public var replays: [Int: ReplayResult] = [:]
     public var baselineReplays: [ReplayResult]? = nil
-    /// The budget, when this part did it (its cascade sweep may be nil: not asked for, or no such edge).
+    /// The frontier and growth, when this part did it (its cascade sweep may be nil: not asked for, or no such edge).
     public var frontier: [FrontierPoint]? = nil
     public var growth: [CapacityReport.GrowthScenario]? = nil
     public var escalation: EscalationSweep? = nil
     public var whatIfs: [WhatIf]? = nil
-    /// The busiest window's plan the replays, baselines, budget and what-ifs started from (the merge checks it).
+    /// The busiest window's plan the replays, baselines, frontier, growth and what-ifs started from (the merge checks it).
     public var basedOn: PipelineConfiguration? = nil
     /// Seconds per phase, for the merged report's timings.
     public var timings: [String: Double] = [:]
@@ -194,24 +194,24 @@ public enum NightShards {
       let busiest = planned[workload.busiest]!
       let recommended = busiest.recommended?.configuration
       parts[p].basedOn = recommended
-      // The replays (one simulation each) and the baselines' all at once, beside the budget (which runs without a
+      // The replays (one simulation each) and the baselines' all at once, beside the frontier and growth (which run without a
       // plan too, as on one machine).
       let policies = recommended == nil ? [] : CapacityAnalysis.standardPolicies
       progress(
         0.65,
-        "\(TerminalText.safe(model.name)): replaying \(policies.count) policies over \(workload.trace.count) queries, beside the budget"
+        "\(TerminalText.safe(model.name)): replaying \(policies.count) policies over \(workload.trace.count) queries, beside the frontier and growth"
       )
       let jobs = policies.count + (recommended == nil ? 0 : 1)
       let slots = ResultSlots<Result<ReplayResult, any Error>>(count: policies.count)
       let baselineSlot = ResultSlots<Result<[ReplayResult], any Error>>(count: 1)
-      let budgetSlot = ResultSlots<([FrontierPoint], [CapacityReport.GrowthScenario], EscalationSweep?)>(count: 1)
-      // The budget, the longest job, on a queue of its own (its searches run in parallel within it); the replays
+      let outlookSlot = ResultSlots<([FrontierPoint], [CapacityReport.GrowthScenario], EscalationSweep?)>(count: 1)
+      // The frontier and growth, the longest job, on a queue of its own (its searches run in parallel within it); the replays
       // and the baselines' (one simulation each) fill the cores beside it.
-      let budgetDone = DispatchGroup()
-      DispatchQueue.global().async(group: budgetDone) {
-        let (frontier, growth) = CapacityAnalysis.budget(
+      let outlookDone = DispatchGroup()
+      DispatchQueue.global().async(group: outlookDone) {
+        let (frontier, growth) = CapacityAnalysis.frontierAndGrowth(
           model: model, workload: workload, options: options, recommended: recommended)
-        budgetSlot[0] = (
+        outlookSlot[0] = (
           frontier, growth, CapacityAnalysis.escalation(model: model, workload: workload, options: options)
         )
       }
@@ -228,11 +228,11 @@ public enum NightShards {
           }
         }
       }
-      budgetDone.wait()
+      outlookDone.wait()
       if recommended != nil { parts[p].baselineReplays = try baselineSlot[0]!.get() }
       for k in policies.indices { parts[p].replays[k] = try slots[k]!.get() }
       phase("replay")
-      (parts[p].frontier, parts[p].growth, parts[p].escalation) = budgetSlot[0]!
+      (parts[p].frontier, parts[p].growth, parts[p].escalation) = outlookSlot[0]!
       guard recommended != nil else { continue }
       if !options.whatIfs.isEmpty {
         progress(0.87, "\(TerminalText.safe(model.name)): what-ifs: replaying under other serving conditions")
@@ -241,7 +241,7 @@ public enum NightShards {
           replays: Array(parts[p].replays.values), options: options)
         phase("what-ifs")
       }
-      progress(0.95, "\(TerminalText.safe(model.name)): replays, budget and what-ifs done")
+      progress(0.95, "\(TerminalText.safe(model.name)): replays, frontier, growth and what-ifs done")
     }
     return parts
   }
@@ -366,7 +366,7 @@ public enum NightShards {
       var baselineReplays: [ReplayResult] = []
       // Without a plan one machine runs no replay and finds no what-if to run.
       var whatIfs: [WhatIf]? = options.whatIfs.isEmpty ? nil : []
-      guard let budget = mine.first(where: { $0.frontier != nil }) else { throw missing("the budget") }
+      guard let outlook = mine.first(where: { $0.frontier != nil }) else { throw missing("the frontier and growth") }
       if recommended != nil {
         for k in CapacityAnalysis.standardPolicies.indices {
           guard let r = mine.lazy.compactMap({ $0.replays[k] }).first else {
@@ -385,7 +385,7 @@ public enum NightShards {
         model: model, options: options, workload: workload, ingestion: ingestion,
         results: .init(
           plans: plans, explanations: explanations, replays: replays, baselineReplays: baselineReplays,
-          frontier: budget.frontier ?? [], growth: budget.growth ?? [], escalation: budget.escalation,
+          frontier: outlook.frontier ?? [], growth: outlook.growth ?? [], escalation: outlook.escalation,
           whatIfs: whatIfs),
         timings: timings)
     }
@@ -410,7 +410,7 @@ extension NightShards.Part {
 
   /// Checks a part as a log is checked, before anything is merged from it: the shard numbers, one entry per
   /// pipeline of the night (named as its pipeline file names it), units and window indices inside the night, and
-  /// every plan, replay and budget figure within its range (configurations the pipeline can run with at least one
+  /// every plan, replay, frontier and growth figure within its range (configurations the pipeline can run with at least one
   /// replica per stage, costs that are the configurations' prices, no NaN, nothing negative).
   /// - Parameter windowCounts: each pipeline's windows, in the models' order.
   /// - Throws: `InputError` naming the file, the pipeline and the figure. - Complexity: O(the part's size).
