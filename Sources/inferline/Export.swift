@@ -1,6 +1,6 @@
-import ArgumentParser
+public import ArgumentParser
 import Foundation
-import InferLine
+public import InferLine
 import InferLineReport
 
 extension InferLineCommand {
@@ -27,7 +27,7 @@ extension InferLineCommand {
     var input: String
 
     @Option(help: "What to write: triton, kubernetes, ray-serve or kserve.")
-    var to: String
+    var to: DeploymentExport.Target
 
     @Option(help: "Output folder (replaced as a whole; only an empty one or one inferline wrote).")
     var out: String
@@ -60,11 +60,7 @@ extension InferLineCommand {
     var hardware: String?
 
     func run() throws {
-      guard let target = DeploymentExport.Target(rawValue: to) else {
-        throw ValidationError(
-          "--to must be one of \(DeploymentExport.Target.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(TerminalText.safe(to))')"
-        )
-      }
+      let target = to
       var settings = DeploymentExport.Settings()
       settings.image = image
       settings.modelRepository = modelRepository
@@ -173,3 +169,5 @@ extension InferLineCommand {
 extension UInt8 {
   fileprivate var isWhitespace: Bool { self == 0x20 || self == 0x0A || self == 0x0D || self == 0x09 }
 }
+
+extension DeploymentExport.Target: ExpressibleByArgument {}

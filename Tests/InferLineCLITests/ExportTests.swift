@@ -220,7 +220,7 @@ extension CommandLineTests {
     #expect(missing.status == 64 && missing.stderr.contains("--image") && missing.stderr.contains("--model-repository"))
     #expect(!FileManager.default.fileExists(atPath: path("not-written")))
     let unknown = try run(["export", report + "/report.json", "--to", "docker", "--out", path("not-written")])
-    #expect(unknown.status == 64 && unknown.stderr.contains("triton, kubernetes, ray-serve, kserve"))
+    #expect(unknown.status == 64 && unknown.stderr.contains("'triton', 'kubernetes', 'ray-serve' or 'kserve'"))
     // A folder inferline did not write is left alone.
     let mine = path("my-folder")
     try FileManager.default.createDirectory(atPath: mine, withIntermediateDirectories: true)

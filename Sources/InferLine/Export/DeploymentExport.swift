@@ -6,11 +6,23 @@ import Foundation
 /// and names become file and object names only after they are made safe (a stage named `../x` cannot write
 /// outside the output folder).
 public enum DeploymentExport {
+  /// The serving systems `export` writes for, by their name on the command line; each is a `DeploymentTarget`
+  /// in a file of its own under `Targets/`.
   public enum Target: String, CaseIterable, Sendable {
     case triton
     case kubernetes
     case rayServe = "ray-serve"
     case kserve
+
+    /// The target's settings, checks and files.
+    var implementation: any DeploymentTarget.Type {
+      switch self {
+      case .triton: Triton.self
+      case .kubernetes: Kubernetes.self
+      case .rayServe: RayServe.self
+      case .kserve: KServe.self
+      }
+    }
   }
 
   /// What the plan does not know; each target says which it needs (`Target.required`).
@@ -40,12 +52,7 @@ public enum DeploymentExport {
 
   /// The settings a target cannot do without, as (flag, what it is).
   public static func required(_ target: Target) -> [(flag: String, keyPath: KeyPath<Settings, String?>)] {
-    switch target {
-    case .triton: return [("--triton-backend", \.tritonBackend)]
-    case .kubernetes: return [("--image", \.image), ("--model-repository", \.modelRepository)]
-    case .rayServe: return [("--import-path", \.rayImportPath)]
-    case .kserve: return [("--model-repository", \.modelRepository), ("--model-format", \.modelFormat)]
-    }
+    target.implementation.required
   }
 
   /// - Throws: `InputError` naming every setting `target` needs that `settings` lacks.
@@ -66,22 +73,8 @@ public enum DeploymentExport {
     try check(settings, for: target)
     try plan.check()
     let names = try ObjectNames(plan)
-    // CronJobs fire on whole minutes: a shorter window would share its minute with the next and take its replicas.
-    if target == .kubernetes, plan.appliesSchedule, plan.schedule.count > 1,
-      let short = plan.schedule.firstIndex(where: { $0.seconds < 60 })
-    {
-      throw InputError(
-        file: plan.source,
-        "window \(short + 1) lasts \(String(format: "%g", plan.schedule[short].seconds)) s: the schedule's CronJobs fire once a minute at most, so a window under a minute would get the next window's replicas",
-        fix: "plan with windows of a minute or more (--window 1m) for a Kubernetes schedule")
-    }
-    var files: [File]
-    switch target {
-    case .triton: files = triton(plan, names: names, settings: settings)
-    case .kubernetes: files = kubernetes(plan, names: names, settings: settings)
-    case .rayServe: files = rayServe(plan, names: names, settings: settings)
-    case .kserve: files = kserve(plan, names: names, settings: settings)
-    }
+    try target.implementation.check(plan)
+    var files = target.implementation.files(plan, names: names, settings: settings)
     files.append(File(path: "schedule.csv", contents: scheduleCSV(plan)))
     return files
   }
@@ -252,78 +245,6 @@ public enum DeploymentExport {
 
   // MARK: - Triton
 
-  /// One `config.pbtxt` per stage (in a folder named after the model): its largest batch, dynamic batching that
-  /// sends whatever is queued at once (the simulator's greedy batching), and one instance per server on the stage's
-  /// hardware. The replica count is the number of Triton servers to run, said in the file's comment.
-  static func triton(_ plan: DeploymentPlan, names: ObjectNames, settings: Settings) -> [File] {
-    plan.stages.indices.map { i in
-      let stage = plan.stages[i], c = plan.configuration.stages[i]
-      let gpu = !DeploymentPlan.isCPU(c.hardware)
-      let instance = plan.instances[c.hardware].map { " (\(comment($0)))" } ?? ""
-      let text = """
-        \(header(plan, "Triton model configuration"))# Stage \(comment(stage.name)), model \(comment(stage.model)): run \(c.replicas) Triton server\(c.replicas == 1 ? "" : "s") with this model, each on one \(comment(c.hardware))\(instance).
-        name: \(protobufString(names.model[i]))
-        backend: \(protobufString(settings.tritonBackend ?? ""))
-        max_batch_size: \(c.batchSize)
-        dynamic_batching {
-          max_queue_delay_microseconds: 0
-        }
-        instance_group [
-          {
-            count: 1
-            kind: \(gpu ? "KIND_GPU" : "KIND_CPU")
-          }
-        ]
-
-        """
-      return File(path: "\(names.model[i])/config.pbtxt", contents: text)
-    }
-  }
-
-  // MARK: - Kubernetes
-
-  /// A stage's deployment on one hardware type and batch size: the schedule may move a stage between them, so each
-  /// becomes its own Deployment.
-  struct Variant: Hashable {
-    var stage: Int
-    var hardware: String
-    var batchSize: Int
-  }
-
-  /// The variants in first-use order (the busiest window's first), with their object names.
-  static func variants(_ plan: DeploymentPlan, names: ObjectNames) -> [(variant: Variant, name: String)] {
-    var seen: [Variant] = []
-    func add(_ c: PipelineConfiguration) {
-      for (i, s) in c.stages.enumerated() {
-        let v = Variant(stage: i, hardware: s.hardware, batchSize: s.batchSize)
-        if !seen.contains(v) { seen.append(v) }
-      }
-    }
-    add(plan.configuration)
-    for step in plan.schedule { if let c = step.configuration { add(c) } }
-    return seen.map { v in
-      let primary =
-        v.hardware == plan.configuration.stages[v.stage].hardware
-        && v.batchSize == plan.configuration.stages[v.stage].batchSize
-      guard !primary else { return (v, names.object[v.stage]) }
-      let stage = plan.stages[v.stage].name
-      return (
-        v,
-        ObjectNames.unique(
-          "\(plan.pipelineName)-\(stage)-\(v.hardware)-b\(v.batchSize)",
-          identity: [plan.pipelineName, stage, v.hardware, String(v.batchSize)], limit: 63)
-      )
-    }
-  }
-
-  static func labels(_ plan: DeploymentPlan, names: ObjectNames, name: String, indent: String) -> String {
-    """
-    \(indent)app.kubernetes.io/name: \(yaml(name))
-    \(indent)app.kubernetes.io/part-of: \(yaml(names.pipeline))
-    \(indent)app.kubernetes.io/managed-by: inferline
-    """
-  }
-
   /// The node selector and resources of one replica: the catalog's instance type and one GPU, or the instance type
   /// alone for a CPU stage.
   static func placement(
@@ -337,244 +258,6 @@ public enum DeploymentExport {
       ? "" : "\(indent)  resources:\n\(indent)    limits:\n\(indent)      nvidia.com/gpu: \"1\"\n"
     return (selector, resources)
   }
-
-  static func kubernetes(_ plan: DeploymentPlan, names: ObjectNames, settings: Settings) -> [File] {
-    let variants = variants(plan, names: names)
-    var deployments = header(
-      plan, "Kubernetes Deployments, one per stage (and per hardware and batch size it moves to)")
-    for (v, name) in variants {
-      let stage = plan.stages[v.stage]
-      let c = plan.configuration.stages[v.stage]
-      let replicas = c.hardware == v.hardware && c.batchSize == v.batchSize ? c.replicas : 0
-      let place = placement(plan, hardware: v.hardware, indent: "      ")
-      deployments += """
-        ---
-        apiVersion: apps/v1
-        kind: Deployment
-        metadata:
-          name: \(yaml(name))
-          namespace: \(yaml(settings.namespace))
-          labels:
-        \(labels(plan, names: names, name: name, indent: "    "))
-          annotations:
-            inferline.io/stage: \(yaml(stage.name))
-            inferline.io/model: \(yaml(stage.model))
-            inferline.io/hardware: \(yaml(v.hardware))
-            inferline.io/batch-size: "\(v.batchSize)"
-        spec:
-          replicas: \(replicas)
-          selector:
-            matchLabels:
-              app.kubernetes.io/name: \(yaml(name))
-          template:
-            metadata:
-              labels:
-        \(labels(plan, names: names, name: name, indent: "        "))
-            spec:
-        \(place.selector)      containers:
-              - name: server
-                image: \(yaml(settings.image ?? ""))
-                env:
-                - name: MODEL_NAME
-                  value: \(yaml(names.model[v.stage]))
-                - name: MODEL_REPOSITORY
-                  value: \(yaml(settings.modelRepository ?? ""))
-                - name: MAX_BATCH_SIZE
-                  value: "\(v.batchSize)"
-        \(place.resources)
-        """
-    }
-    // Scheduled scaling only where it is the recommended provisioning; otherwise the Deployments' counts are the
-    // busiest window's, as the recommended provisioning starts from them.
-    guard plan.appliesSchedule else { return [File(path: "deployments.yaml", contents: deployments)] }
-    return [
-      File(path: "deployments.yaml", contents: deployments),
-      File(path: "schedule.yaml", contents: cronSchedule(plan, variants: variants, names: names, settings: settings)),
-    ]
-  }
-
-  /// The hour-by-hour schedule as CronJobs that run `kubectl scale` at each window's start (UTC) for every
-  /// deployment whose count changes then, with the service account and role they need. Windows repeat daily: a log
-  /// of several days is scheduled from its last day.
-  static func cronSchedule(
-    _ plan: DeploymentPlan, variants: [(variant: Variant, name: String)], names: ObjectNames, settings: Settings
-  ) -> String {
-    let account = ObjectNames.label("\(names.pipelineObject)-scaler", limit: 63)
-    var text = header(
-      plan, "Scheduled scaling: CronJobs that set each deployment's replicas at each window's start (UTC)")
-    text += """
-      ---
-      apiVersion: v1
-      kind: ServiceAccount
-      metadata:
-        name: \(yaml(account))
-        namespace: \(yaml(settings.namespace))
-      ---
-      apiVersion: rbac.authorization.k8s.io/v1
-      kind: Role
-      metadata:
-        name: \(yaml(account))
-        namespace: \(yaml(settings.namespace))
-      rules:
-      - apiGroups: ["apps"]
-        resources: ["deployments", "deployments/scale"]
-        verbs: ["get", "patch", "update"]
-      ---
-      apiVersion: rbac.authorization.k8s.io/v1
-      kind: RoleBinding
-      metadata:
-        name: \(yaml(account))
-        namespace: \(yaml(settings.namespace))
-      subjects:
-      - kind: ServiceAccount
-        name: \(yaml(account))
-        namespace: \(yaml(settings.namespace))
-      roleRef:
-        apiGroup: rbac.authorization.k8s.io
-        kind: Role
-        name: \(yaml(account))
-
-      """
-    let steps = dailySteps(plan)
-    for (k, step) in steps.enumerated() {
-      // Only where the plan changes from the window before (the day wraps around).
-      let before = steps[(k + steps.count - 1) % steps.count].configuration
-      guard let configuration = step.configuration, steps.count == 1 || configuration != before else { continue }
-      var up: [String] = [], down: [String] = []
-      for (v, name) in variants {
-        let s = configuration.stages[v.stage]
-        let count = s.hardware == v.hardware && s.batchSize == v.batchSize ? s.replicas : 0
-        let previous = before.map { b -> Int in
-          let p = b.stages[v.stage]
-          return p.hardware == v.hardware && p.batchSize == v.batchSize ? p.replicas : 0
-        }
-        guard count != previous || steps.count == 1 else { continue }
-        let command = "kubectl scale deployment/\(name) --replicas=\(count) -n \(shellWord(settings.namespace))"
-        // New capacity first, then the old goes: no moment with less than either plan.
-        if count >= (previous ?? 0) { up.append(command) } else { down.append(command) }
-      }
-      let commands = up + down
-      guard !commands.isEmpty else { continue }
-      let minute = step.minuteOfDay
-      let jobName = ObjectNames.label(
-        "\(names.pipelineObject)-at-\(String(format: "%02d%02d", minute / 60, minute % 60))", limit: 52)
-      text += """
-        ---
-        apiVersion: batch/v1
-        kind: CronJob
-        metadata:
-          name: \(yaml(jobName))
-          namespace: \(yaml(settings.namespace))
-        spec:
-          schedule: "\(minute % 60) \(minute / 60) * * *"
-          timeZone: Etc/UTC
-          concurrencyPolicy: Forbid
-          jobTemplate:
-            spec:
-              backoffLimit: 3
-              template:
-                spec:
-                  serviceAccountName: \(yaml(account))
-                  restartPolicy: OnFailure
-                  containers:
-                  - name: scale
-                    image: \(yaml(settings.kubectlImage))
-                    command: ["/bin/sh", "-c", \(yaml(commands.joined(separator: " && ")))]
-
-        """
-    }
-    return text
-  }
-
-  /// A word the shell reads as itself.
-  static func shellWord(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
-
-  /// The last day's windows (each at its minute of the day, UTC), in order.
-  static func dailySteps(_ plan: DeploymentPlan) -> [(minuteOfDay: Int, configuration: PipelineConfiguration?)] {
-    let day: Int64 = 86_400_000_000_000
-    guard let last = plan.schedule.map(\.start).max() else { return [] }
-    let from = last - day + 1
-    var seen = Set<Int>()
-    var steps: [(Int, PipelineConfiguration?)] = []
-    for step in plan.schedule.reversed() where step.start >= from {
-      let minute = Int(((step.start % day + day) % day) / 60_000_000_000)
-      if seen.insert(minute).inserted { steps.append((minute, step.configuration)) }
-    }
-    return steps.reversed()
-  }
-
-  // MARK: - Ray Serve
-
-  static func rayServe(_ plan: DeploymentPlan, names: ObjectNames, settings: Settings) -> [File] {
-    var lines = [
-      "applications:",
-      "- name: \(yaml(names.pipeline))",
-      "  route_prefix: \(yaml("/" + names.pipeline))",
-      "  import_path: \(yaml(settings.rayImportPath ?? ""))",
-      "  deployments:",
-    ]
-    for (i, stage) in plan.stages.enumerated() {
-      let c = plan.configuration.stages[i]
-      let gpu = !DeploymentPlan.isCPU(c.hardware)
-      lines += [
-        "  - name: \(yaml(stage.name))",
-        "    num_replicas: \(c.replicas)",
-        "    ray_actor_options:",
-        "      num_gpus: \(gpu ? 1 : 0)",
-      ]
-      if gpu { lines.append("      accelerator_type: \(yaml(c.hardware))") }
-      lines += [
-        "    user_config:",
-        "      max_batch_size: \(c.batchSize)",
-        "      batch_wait_timeout_s: 0",
-      ]
-    }
-    return [
-      File(
-        path: "serve-config.yaml",
-        contents: header(plan, "Ray Serve config file (serve deploy)") + lines.joined(separator: "\n") + "\n")
-    ]
-  }
-
-  // MARK: - KServe
-
-  static func kserve(_ plan: DeploymentPlan, names: ObjectNames, settings: Settings) -> [File] {
-    var text = header(plan, "KServe InferenceServices, one per stage")
-    for (i, stage) in plan.stages.enumerated() {
-      let c = plan.configuration.stages[i]
-      let place = placement(plan, hardware: c.hardware, indent: "    ")
-      let repository =
-        (settings.modelRepository ?? "").hasSuffix("/")
-        ? settings.modelRepository! : (settings.modelRepository ?? "") + "/"
-      text += """
-        ---
-        apiVersion: serving.kserve.io/v1beta1
-        kind: InferenceService
-        metadata:
-          name: \(yaml(names.object[i]))
-          namespace: \(yaml(settings.namespace))
-          annotations:
-            serving.kserve.io/deploymentMode: RawDeployment
-            inferline.io/stage: \(yaml(stage.name))
-            inferline.io/hardware: \(yaml(c.hardware))
-        spec:
-          predictor:
-            minReplicas: \(c.replicas)
-            maxReplicas: \(c.replicas)
-        \(place.selector)    batcher:
-              maxBatchSize: \(c.batchSize)
-              maxLatency: 1
-            model:
-              modelFormat:
-                name: \(yaml(settings.modelFormat ?? ""))
-              storageUri: \(yaml(repository + names.model[i]))
-        \(place.resources)
-        """
-    }
-    return [File(path: "inferenceservices.yaml", contents: text)]
-  }
-
-  // MARK: - Schedule
 
   /// Every window: start (ISO-8601 UTC, or seconds from the log's start), and per stage its hardware, batch size
   /// and replicas (empty where the window has no plan). Names are quoted as CSV and guarded against spreadsheet

@@ -43,7 +43,7 @@ import Testing
           },
           instances: [:], source: "test")
         guard let names = try? DeploymentExport.ObjectNames(plan) else { continue }  // Triton names may collide
-        deployments += DeploymentExport.variants(plan, names: names).map(\.name)
+        deployments += DeploymentExport.Kubernetes.variants(plan, names: names).map(\.name)
         services += names.object
       }
       fleetsChecked += 1
@@ -72,7 +72,7 @@ import Testing
           ]))
       ], instances: [:], source: "test")
     let names = try DeploymentExport.ObjectNames(moved)
-    let variants = DeploymentExport.variants(moved, names: names).map(\.name)
+    let variants = DeploymentExport.Kubernetes.variants(moved, names: names).map(\.name)
     #expect(variants.count == 3 && Set(variants).count == 3, "\(variants)")
     func service(_ pipeline: String, _ stage: String) throws -> String {
       try DeploymentExport.ObjectNames(
