@@ -23,8 +23,20 @@ extension InferLineCommand {
     @OptionGroup var log: LogOptions
     @OptionGroup var search: SearchOptions
 
+    /// `--policy`: one of the standard policies by name, or all of them.
+    enum PolicyChoice: String, CaseIterable, ExpressibleByArgument {
+      case inferline, hpa, ray, kpa
+      case fixed = "static"
+      case predictive, all
+
+      var policies: [ScalingPolicy] {
+        self == .all
+          ? CapacityAnalysis.standardPolicies : CapacityAnalysis.standardPolicies.filter { $0.name == rawValue }
+      }
+    }
+
     @Option(help: "Policy: inferline, hpa, ray, kpa, static, predictive (a what-if: MArk-style forecasting) or all.")
-    var policy: String = "inferline"
+    var policy: PolicyChoice = .inferline
 
     @Option(help: "Configuration file to start from instead of planning the busiest window.")
     var config: String?
@@ -40,18 +52,8 @@ extension InferLineCommand {
 
     @OptionGroup(title: "Serving conditions (what-ifs)") var serving: ServingOptions
 
-    func policies() throws -> [ScalingPolicy] {
-      if policy == "all" { return CapacityAnalysis.standardPolicies }
-      if policy == "predictive" { return [.predictive(PredictiveScaler())] }
-      guard let p = CapacityAnalysis.standardPolicies.first(where: { $0.name == policy }) else {
-        throw ValidationError(
-          "--policy must be inferline, hpa, ray, kpa, static, predictive or all (got '\(TerminalText.safe(policy))')")
-      }
-      return [p]
-    }
-
     func run() throws {
-      var policies = try policies()
+      var policies = policy.policies
       if let prewarm = serving.prewarm {
         policies = policies.map { policy in
           guard case .inferline(var tuner) = policy else { return policy }
@@ -95,7 +97,7 @@ extension InferLineCommand {
         let plan = WindowPlanning.plan(
           model: model, window: busiest, arrivals: workload.busiestArrivals, seed: seed, budget: options.budget)
         if unit {
-          guard let peak = plan.baselines.first(where: { $0.name == "CG-Peak" }) else {
+          guard let peak = plan.baselines.first(where: { $0.name == BaselineResult.peak }) else {
             note("no coarse-grained unit meets the SLO on the busiest window")
             throw ExitCode(ExitStatus.sloUnattainable)
           }

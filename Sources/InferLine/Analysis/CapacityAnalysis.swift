@@ -244,7 +244,7 @@ public enum CapacityAnalysis {
     model: PipelineModel, workload: Workload, busiest: WindowPlan, seed: UInt64, progress: (String) -> Void = { _ in }
   ) throws -> [ReplayResult] {
     var runs = busiest.baselines.map { (name: $0.name, configuration: $0.configuration, policy: ScalingPolicy.fixed) }
-    if let mean = busiest.baselines.first(where: { $0.name == "CG-Mean" }) ?? busiest.baselines.first {
+    if let mean = busiest.baselines.first(where: { $0.name == BaselineResult.mean }) ?? busiest.baselines.first {
       runs.append((coarseGrainedAutoscaling, mean.configuration, .hpa(HorizontalPodAutoscaler())))
     }
     return try runs.map { run in

@@ -202,8 +202,8 @@ public enum PolicyTitle {
     case "hpa": "Kubernetes HPA"
     case "ray": "Ray Serve autoscaler"
     case "kpa": "Knative KPA"
-    case "CG-Peak": "CG-Peak (one unit, static)"
-    case "CG-Mean": "CG-Mean (one unit, static)"
+    case BaselineResult.peak: "\(BaselineResult.peak) (one unit, static)"
+    case BaselineResult.mean: "\(BaselineResult.mean) (one unit, static)"
     case CapacityAnalysis.coarseGrainedAutoscaling: "CG unit under HPA"
     default: policy
     }
@@ -235,7 +235,7 @@ public struct PaperHeadline: Sendable, Equatable {
     var subjects: [ReplayResult] = []
     if let rec = r.recommendedReplay { subjects.append(rec) }
     if let t = r.tunerReplay, !subjects.contains(where: { $0.policy == t.policy }) { subjects.append(t) }
-    let peak = r.baselineReplays.first { $0.policy == "CG-Peak" }
+    let peak = r.baselineReplays.first { $0.policy == BaselineResult.peak }
     let cg = r.baselineReplays.first { $0.policy == CapacityAnalysis.coarseGrainedAutoscaling }
     rows = []
     for s in subjects {

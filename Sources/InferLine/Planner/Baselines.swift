@@ -3,7 +3,9 @@ import Foundation
 
 /// A coarse-grained provisioning baseline, evaluated by the same estimator on the same trace.
 public struct BaselineResult: Sendable, Equatable, Codable {
-  /// `CG-Peak` or `CG-Mean`.
+  /// The coarse-grained unit sized for the peak rate, and for the mean rate: the baselines' names.
+  public static let peak = "CG-Peak", mean = "CG-Mean"
+  /// `peak` or `mean`.
   public var name: String
   public var configuration: PipelineConfiguration
   public var costPerHour: Double
@@ -81,7 +83,7 @@ extension Planner {
     }
     guard let (unit, peakCopies, _) = best else { return [] }
     let meanCopies = max(1, Int((oracle.meanRate / unit.capacity).rounded(.up)))
-    return [("CG-Peak", peakCopies), ("CG-Mean", meanCopies)].compactMap { name, copies in
+    return [(BaselineResult.peak, peakCopies), (BaselineResult.mean, meanCopies)].compactMap { name, copies in
       let c = unitConfiguration(unit, copies: copies)
       guard let (result, latency) = try? oracle.simulateFully(c) else { return nil }
       return BaselineResult(
