@@ -1,6 +1,6 @@
-import ArgumentParser
+public import ArgumentParser
 import Foundation
-import InferLine
+public import InferLine
 
 extension InferLineCommand {
   struct Generate: ParsableCommand {
@@ -65,10 +65,10 @@ extension InferLineCommand {
     var seed: UInt64 = 1
 
     @Option(help: "File format: csv, tsv, jsonl.")
-    var format: String = "csv"
+    var format: QueryLogWriter.Format = .csv
 
     @Option(help: "Timestamp format: \(QueryLogWriter.TimeFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var timeFormat: String = "epoch-ms"
+    var timeFormat: QueryLogWriter.TimeFormat = .epochMilliseconds
 
     @Option(
       help: ArgumentHelp(
@@ -121,15 +121,8 @@ extension InferLineCommand {
         throw ValidationError("--start '\(start)' is not an ISO-8601 time such as 2026-11-28T00:00:00Z")
       }
       var writer = QueryLogWriter()
-      guard let f = QueryLogWriter.Format(rawValue: format) else {
-        throw ValidationError("--format must be csv, tsv or jsonl (got '\(format)')")
-      }
-      guard let tf = QueryLogWriter.TimeFormat(rawValue: timeFormat) else {
-        throw ValidationError(
-          "--time-format must be one of \(QueryLogWriter.TimeFormat.allCases.map(\.rawValue).joined(separator: ", "))")
-      }
-      writer.format = f
-      writer.timeFormat = tf
+      writer.format = format
+      writer.timeFormat = timeFormat
       writer.gzip = gzip
       let mix = try pipelineMix()
       if mix.count == 1 { writer.pipeline = mix[0].name } else { writer.pipelines = mix.map(\.name) }
@@ -159,18 +152,9 @@ extension InferLineCommand {
       do { try arrivalProcess.validate() } catch let e as InputError { throw ValidationError(e.message) }
       let arrivals = TraceGenerator.arrivals(
         arrivalProcess, duration: Double(length) / 1e9, start: startTime, seed: seed)
-      // Each query's pipeline, drawn by share from a generator of its own (the arrival times stay the same).
-      var owners: [Int] = []
-      if mix.count > 1 {
-        let total = mix.map(\.share).reduce(0, +)
-        var cumulative: [Double] = []
-        for m in mix { cumulative.append((cumulative.last ?? 0) + m.share / total) }
-        var rng = SeededGenerator(seed: RandomStream.pipelineOfQuery.seed(seed))
-        owners = arrivals.map { _ in
-          let u = rng.nextUnitInterval()
-          return cumulative.firstIndex { u < $0 } ?? mix.count - 1
-        }
-      }
+      let owners =
+        mix.count > 1
+        ? TraceGenerator.pipelineOfEachQuery(count: arrivals.count, shares: mix.map(\.share), seed: seed) : []
       if let observe {
         guard mix.count <= 1, !withLatency else {
           throw ValidationError("--observe makes a one-pipeline log; leave out --with-latency and a --pipeline mix")
@@ -184,13 +168,9 @@ extension InferLineCommand {
         }
         let inputs = try PipelineOptions.load(pipeline: pipelineFile, hardware: hardware, profiles: profiles)
         writer.latenciesMs = try reportingInputErrors {
-          let configuration = try PipelineConfiguration.load(path: observe, pipeline: inputs.pipeline)
-          let model = PipelineModel(inputs.calibrated(multiplier: slowdown, overheadMs: overheadMs))
-          let latencies = Estimator.simulate(
-            try model.simulationInput(arrivals: arrivals, configuration: configuration, routes: .drawn(seed: seed))
-          ).latencies!
-          var rng = SeededGenerator(seed: RandomStream.observationNoise.seed(seed))
-          return latencies.map { Double($0) / 1e6 * exp(noise * rng.nextStandardNormal()) }
+          try Calibration.observedLatencies(
+            inputs: inputs, deployed: try PipelineConfiguration.load(path: observe, pipeline: inputs.pipeline),
+            arrivals: arrivals, slowdown: slowdown, overheadMs: overheadMs, noise: noise, seed: seed)
         }
       }
       do {
@@ -226,3 +206,6 @@ extension InferLineCommand {
     }
   }
 }
+
+extension QueryLogWriter.Format: ExpressibleByArgument {}
+extension QueryLogWriter.TimeFormat: ExpressibleByArgument {}

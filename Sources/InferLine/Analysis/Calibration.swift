@@ -305,3 +305,22 @@ extension Calibration {
       windowLength: windowLength, routes: routes)
   }
 }
+
+extension Calibration {
+  /// What a deployment of `deployed` would have logged for `arrivals` if its service times were `slowdown` times
+  /// the profiled ones plus `overheadMs` per stage and batch, with lognormal noise of spread `noise` on each
+  /// observation: end-to-end latencies in milliseconds, a hidden truth for `fit` to recover. Routes are drawn from
+  /// `seed`, the noise from `RandomStream.observationNoise`. - Complexity: one simulation of the arrivals.
+  /// - Throws: `InputError` for a configuration the pipeline cannot run.
+  public static func observedLatencies(
+    inputs: PlanningInputs, deployed: PipelineConfiguration, arrivals: [Int64], slowdown: Double, overheadMs: Double,
+    noise: Double, seed: UInt64
+  ) throws -> [Double] {
+    let model = PipelineModel(inputs.calibrated(multiplier: slowdown, overheadMs: overheadMs))
+    let latencies = Estimator.simulate(
+      try model.simulationInput(arrivals: arrivals, configuration: deployed, routes: .drawn(seed: seed))
+    ).latencies!
+    var rng = SeededGenerator(seed: RandomStream.observationNoise.seed(seed))
+    return latencies.map { Milliseconds.of($0) * exp(noise * rng.nextStandardNormal()) }
+  }
+}

@@ -224,3 +224,19 @@ public enum TraceGenerator {
     return times
   }
 }
+
+extension TraceGenerator {
+  /// Each query's pipeline (an index into `shares`), drawn in proportion to the shares from a generator of its own
+  /// (`RandomStream.pipelineOfQuery`), so the arrival times stay the same whatever the mix. - Complexity: O(count x
+  /// shares).
+  public static func pipelineOfEachQuery(count: Int, shares: [Double], seed: UInt64) -> [Int] {
+    let total = shares.reduce(0, +)
+    var cumulative: [Double] = []
+    for share in shares { cumulative.append((cumulative.last ?? 0) + share / total) }
+    var rng = SeededGenerator(seed: RandomStream.pipelineOfQuery.seed(seed))
+    return (0..<count).map { _ in
+      let u = rng.nextUnitInterval()
+      return cumulative.firstIndex { u < $0 } ?? shares.count - 1
+    }
+  }
+}
