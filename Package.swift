@@ -88,17 +88,19 @@ let package = Package(
       path: "Benchmarks/InferLineBenchmarks",
       swiftSettings: swiftSettings),
 
+    // What every test target shares: the temporary folder that removes itself.
+    .target(name: "InferLineTestSupport", path: "Tests/Support", swiftSettings: swiftSettings),
     .testTarget(
       name: "InferLineTests",
-      dependencies: ["InferLine"],
+      dependencies: ["InferLine", "InferLineTestSupport"],
       swiftSettings: swiftSettings),
     .testTarget(
       name: "InferLineReportTests",
-      dependencies: ["InferLineReport", "InferLine", "InferLineFuzzChecks"],
+      dependencies: ["InferLineReport", "InferLine", "InferLineFuzzChecks", "InferLineTestSupport"],
       swiftSettings: swiftSettings),
     .testTarget(
       name: "InferLineCLITests",
-      dependencies: ["InferLine", "InferLineReport", "inferline"],
+      dependencies: ["InferLine", "InferLineReport", "inferline", "InferLineTestSupport"],
       exclude: ["Snapshots"],
       swiftSettings: swiftSettings),
   ]

@@ -110,7 +110,7 @@ extension InferLineCommand {
       let percentile = model.percentile
       let names = model.stageNames
       say(
-        "pipeline '\(TerminalText.safe(model.name))', SLO \(percentile) <= \(String(format: "%g", Double(model.slo) / 1e6)) ms, windows of \(DurationText.describe(nanoseconds: length)), seed \(seed)"
+        "pipeline '\(TerminalText.safe(model.name))', SLO \(percentile) <= \(String(format: "%g", Milliseconds.of(model.slo))) ms, windows of \(DurationText.describe(nanoseconds: length)), seed \(seed)"
       )
       for r in results {
         let label = InstantText.describe(r.start, relative: trace.isRelative)

@@ -125,7 +125,7 @@ extension InferLineCommand {
       }
       let percentile = String(format: "%g", model.inputs.pipeline.slo.percentile)
       say(
-        "pipeline '\(TerminalText.safe(model.name))', \(workload.trace.count) queries over \(String(format: "%.1f", results.first?.hours ?? 0)) hours, SLO P\(percentile) <= \(String(format: "%g", Double(model.slo) / 1e6)) ms\(unit ? ", scaled as one unit" : "")"
+        "pipeline '\(TerminalText.safe(model.name))', \(workload.trace.count) queries over \(String(format: "%.1f", results.first?.hours ?? 0)) hours, SLO P\(percentile) <= \(String(format: "%g", Milliseconds.of(model.slo))) ms\(unit ? ", scaled as one unit" : "")"
       )
       say("starting from: " + TerminalText.safe(configuration.describe(stageNames: model.stageNames)))
       say("policy      cost ($)   misses   P\(percentile) (ms)  decisions  replica-hours by hardware")

@@ -213,7 +213,7 @@ extension InferLineCommand {
             name: spec.stages[i].name, hardware: c.hardware, batchSize: c.batchSize, replicas: c.replicas,
             visits: s.visits,
             utilisation: s.utilisation, meanWaitMs: s.meanWaitNanoseconds / 1e6,
-            p99WaitMs: Double(s.p99WaitNanoseconds) / 1e6,
+            p99WaitMs: Milliseconds.of(s.p99WaitNanoseconds),
             meanBatchSize: s.meanBatchSize, batchSizeCounts: s.batchSizeCounts)
         },
         timings: timings

@@ -43,7 +43,7 @@ extension InferLineCommand {
       ]
       for (i, stage) in p.stages.enumerated() {
         let options = model.stages[i].options.map { o -> String in
-          let l1 = Double(o.latency(batch: 1) ?? 0) / 1e6
+          let l1 = Milliseconds.of(o.latency(batch: 1) ?? 0)
           return String(format: "%@ %.1f ms $%.3f/h", safe(o.hardware), l1, o.pricePerHour)
         }
         lines.append(
@@ -52,7 +52,7 @@ extension InferLineCommand {
             + options.joined(separator: ", "))
       }
       let floor = model.latencyFloor
-      let floorMs = Double(floor.nanoseconds) / 1e6
+      let floorMs = Milliseconds.of(floor.nanoseconds)
       lines.append(
         String(format: "  latency floor %.2f ms along ", floorMs)
           + floor.path.map { safe(p.stages[$0].name) }.joined(separator: " -> ")

@@ -1,4 +1,5 @@
 import Foundation
+import InferLineTestSupport
 import Synchronization
 import Testing
 
@@ -65,8 +66,9 @@ import Testing
     var value: Data { state.withLock { $0.data } }
   }
 
-  let folder = FileManager.default.temporaryDirectory.appendingPathComponent("inferline-cli-\(UUID().uuidString)")
-  init() throws { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
+  /// This test's folder, removed when the test ends.
+  let scratch = TemporaryFolder("inferline-cli")
+  var folder: URL { scratch.url }
   func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
 
   @Test func generateIsReproducibleAndInspectReadsIt() throws {

@@ -1,13 +1,13 @@
 import Foundation
+import InferLineTestSupport
 import Testing
 
 @testable import InferLineReport
 
 /// One real call into each C library, so a broken install fails here rather than in a report.
 @Suite struct SystemLibraryTests {
-  let folder = FileManager.default.temporaryDirectory.appendingPathComponent("inferline-report-\(UUID().uuidString)")
-
-  init() throws { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
+  let scratch = TemporaryFolder("inferline-report")
+  var folder: URL { scratch.url }
 
   @Test func cairoDrawsPixelsAndWritesAPNG() throws {
     let canvas = try CairoCanvas(.image, width: 40, height: 20)

@@ -42,10 +42,10 @@ public struct PlanExplanation: Sendable, Equatable, Codable {
   ) throws -> PlanExplanation {
     let input = try model.simulationInput(arrivals: arrivals, configuration: configuration, routes: .drawn(seed: seed))
     let result = Estimator.simulate(input, options: .init(collectWaitPercentiles: true))
-    let slo = Double(model.slo) / 1e6
+    let slo = Milliseconds.of(model.slo)
     let stages = configuration.stages.enumerated().map { m, s -> Stage in
-      let batch = Double(model.stages[m].option(hardware: s.hardware)?.latency(batch: s.batchSize) ?? 0) / 1e6
-      let wait = Double(result.stages[m].p99WaitNanoseconds) / 1e6
+      let batch = Milliseconds.of(model.stages[m].option(hardware: s.hardware)?.latency(batch: s.batchSize) ?? 0)
+      let wait = Milliseconds.of(result.stages[m].p99WaitNanoseconds)
       return Stage(
         name: model.stages[m].name, utilisation: result.stages[m].utilisation, p99WaitMs: wait,
         batchLatencyMs: batch, sloShare: slo > 0 ? (wait + batch) / slo : 0)

@@ -175,7 +175,8 @@ public enum ServingWhatIfs {
     }
     let sample = model.serverlessOverflow(tier, configuration: recommended)
     let without = zip(model.stages, sample).filter { $1 == nil }.map(\.0.name)
-    let wait = sample.compactMap { $0?.maximumWait }.first.map { String(format: "%.1f ms", Double($0) / 1e6) } ?? "n/a"
+    let wait =
+      sample.compactMap { $0?.maximumWait }.first.map { String(format: "%.1f ms", Milliseconds.of($0)) } ?? "n/a"
     return WhatIf(
       title: "serverless overflow on \(tier.type) (MArk)",
       assumption:

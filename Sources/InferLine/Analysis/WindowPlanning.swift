@@ -75,7 +75,7 @@ public enum WindowPlanning {
       }
       if attainable {
         why.attainableSLOMs = Planner.attainableSLO(
-          model: model, arrivals: arrivals, seed: seed, sloMs: Double(model.slo) / 1e6)
+          model: model, arrivals: arrivals, seed: seed, sloMs: Milliseconds.of(model.slo))
       }
       result.unattainable = why
       result.note = why.description

@@ -123,7 +123,7 @@ extension Planner {
   /// When the SLO cannot be met: the first of 1.25, 1.5, 2, 3, 5 and 10 times the larger of the SLO and the
   /// latency floor for which InferLine's greedy planner or the search (within a small budget) finds a plan.
   public static func attainableSLO(model: PipelineModel, arrivals: [Int64], seed: UInt64, sloMs: Double) -> Double? {
-    let base = max(sloMs, Double(model.certainLatencyFloor.nanoseconds) / 1e6)
+    let base = max(sloMs, Milliseconds.of(model.certainLatencyFloor.nanoseconds))
     for m in [1.25, 1.5, 2, 3, 5, 10] {
       let slo = base * m
       let planner = Planner(oracle: FeasibilityOracle(model: model, arrivals: arrivals, seed: seed, sloMs: slo))

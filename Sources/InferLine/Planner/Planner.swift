@@ -88,7 +88,7 @@ public struct Planner: Sendable {
     return Unattainable(
       reason: String(
         format: "the critical path (%@) at batch 1 on the fastest hardware takes %.2f ms against an SLO of %.2f ms",
-        model.describe(path: floor.path), Double(floor.nanoseconds) / 1e6, Double(oracle.slo) / 1e6),
+        model.describe(path: floor.path), Milliseconds.of(floor.nanoseconds), Milliseconds.of(oracle.slo)),
       attainableSLOMs: nil)
   }
 
@@ -253,7 +253,7 @@ public struct Planner: Sendable {
   func plan(method: String, _ c: PipelineConfiguration, _ a: FeasibilityOracle.Answer, steps: [PlanStep] = []) -> Plan {
     Plan(
       method: method, configuration: c, costPerHour: cost(c),
-      percentileLatencyMs: a.percentileLatency.map { Double($0) / 1e6 }, boundMs: a.bound.map { $0 * 1e3 },
+      percentileLatencyMs: a.percentileLatency.map { Milliseconds.of($0) }, boundMs: a.bound.map { $0 * 1e3 },
       steps: steps, counts: oracle.counters)
   }
 
@@ -271,7 +271,7 @@ public struct Planner: Sendable {
   {
     PlanStep(
       action: action, stage: model.stages[stage].name, costPerHour: cost(c),
-      percentileLatencyMs: a.percentileLatency.map { Double($0) / 1e6 }, feasible: a.feasible)
+      percentileLatencyMs: a.percentileLatency.map { Milliseconds.of($0) }, feasible: a.feasible)
   }
 
   /// Greedy's increase-batch: the next useful batch size above the stage's, if any.

@@ -95,7 +95,7 @@ public enum DurationText {
     if s >= 3600, s.truncatingRemainder(dividingBy: 3600) == 0 { return "\(Int(s / 3600))h" }
     if s >= 60, s.truncatingRemainder(dividingBy: 60) == 0 { return "\(Int(s / 60))m" }
     if s < 1 {
-      let ms = Double(nanoseconds) / 1e6
+      let ms = Milliseconds.of(nanoseconds)
       return ms == ms.rounded() ? "\(Int(ms))ms" : String(format: "%gms", ms)
     }
     return s == s.rounded() ? "\(Int(s))s" : String(format: "%gs", s)

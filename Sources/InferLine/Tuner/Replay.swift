@@ -150,7 +150,7 @@ public enum Replay {
     guard planning.count >= 2, maximum > 1 else { return Array(repeating: [], count: count) }
     let planning = busiestStretch(planning)
     let first = planning[0]
-    let sloMs = Double(model.slo) / 1e6 * sloFraction
+    let sloMs = Milliseconds.of(model.slo) * sloFraction
     @Sendable func limit(_ i: Int) -> Int {
       model.stages[i].option(hardware: configuration.stages[i].hardware)?.replicaLimit
         ?? configuration.stages[i].replicas

@@ -1,4 +1,5 @@
 import Foundation
+import InferLineTestSupport
 import Testing
 
 @testable import InferLine
