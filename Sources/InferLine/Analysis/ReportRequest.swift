@@ -410,11 +410,12 @@ extension ReportRequest.WhatIfSettings {
       )
     }
     var request = ServingWhatIfs.Request()
-    request.overflow = try tier(model)
-    request.coldStart = try coldStartModel()
-    request.prewarmSeconds = prewarmSeconds ?? request.prewarmSeconds
-    request.correlated = try correlated()
-    request.balancers = balancers
+    if let tier = try tier(model) { request.whatIfs.append(OverflowToServerless(tier: tier)) }
+    if let cold = try coldStartModel() {
+      request.whatIfs.append(ColdStarts(cold, prewarmSeconds: prewarmSeconds ?? 60))
+    }
+    if let service = try correlated() { request.whatIfs.append(CorrelatedServiceTimes(service)) }
+    if balancers { request.whatIfs.append(Balancers()) }
     return request
   }
 }

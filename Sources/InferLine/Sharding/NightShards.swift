@@ -49,10 +49,7 @@ public enum NightShards {
       let searches = Double(options.frontier.count + options.growth.count) + (options.escalation == nil ? 0 : 5)
       var after = day * (3 + 4 * 1.5 + 1) + 2 * day + busiest * searches
       if !options.whatIfs.isEmpty {
-        let replays =
-          (options.whatIfs.overflow == nil ? 0 : 10) + (options.whatIfs.coldStart == nil ? 0 : 5)
-          + (options.whatIfs.correlated == nil ? 0 : 1)
-        after += day * Double(replays) * 1.5 + busiest
+        after += day * options.whatIfs.wholeLogReplays * 1.5 + busiest
       }
       result.append((near.map { .window(pipeline: p, index: $0) } + [.afterPlanning(pipeline: p)], nearCost + after))
     }
