@@ -109,6 +109,21 @@ extension InferLineCommand {
     @Option(name: .shortAndLong, help: "Output file (- for standard output).")
     var out: String
 
+    /// Rules across options, before anything runs.
+    func validate() throws {
+      if observe != nil {
+        guard pipeline.count <= 1, !withLatency else {
+          throw ValidationError("--observe makes a one-pipeline log; leave out --with-latency and a --pipeline mix")
+        }
+        guard pipelineFile != nil, hardware != nil, profiles != nil else {
+          throw ValidationError("--observe needs --pipeline-file, --hardware and --profiles")
+        }
+        guard slowdown > 0, slowdown.isFinite, overheadMs >= 0, overheadMs.isFinite, noise >= 0, noise <= 2 else {
+          throw ValidationError("--slowdown must be positive, --overhead-ms 0 or more, and --noise from 0 to 2")
+        }
+      }
+    }
+
     func run() throws {
       guard let length = DurationText.nanoseconds(duration) else {
         throw ValidationError("--duration '\(duration)' is not a duration such as 15m, 1h or 1d")
@@ -156,16 +171,7 @@ extension InferLineCommand {
         mix.count > 1
         ? TraceGenerator.pipelineOfEachQuery(count: arrivals.count, shares: mix.map(\.share), seed: seed) : []
       if let observe {
-        guard mix.count <= 1, !withLatency else {
-          throw ValidationError("--observe makes a one-pipeline log; leave out --with-latency and a --pipeline mix")
-        }
-        guard let pipelineFile, let hardware, let profiles else {
-          throw ValidationError("--observe needs --pipeline-file, --hardware and --profiles")
-        }
-        guard slowdown > 0, slowdown.isFinite, overheadMs >= 0, overheadMs.isFinite, noise >= 0, noise <= 2 else {
-          throw ValidationError(
-            "--slowdown must be positive, --overhead-ms 0 or more, and --noise from 0 to 2")
-        }
+        let (pipelineFile, hardware, profiles) = (pipelineFile!, hardware!, profiles!)
         let inputs = try PipelineOptions.load(pipeline: pipelineFile, hardware: hardware, profiles: profiles)
         writer.latenciesMs = try reportingInputErrors {
           try Calibration.observedLatencies(

@@ -206,16 +206,32 @@ extension InferLineCommand {
 
     /// Reads the parts, checks they are one complete, consistent set, and runs the report they were cut from with
     /// this command's --out (and presentation options).
-    func runMerge() throws {
-      // Anything that decides the analysis comes from the parts: say so rather than ignore it.
-      let given = givenKeys.subtracting(["out", "templates", "previous"])
-      guard given.isEmpty, config == nil, shard == nil, !dumpConfig else {
-        let named = given.sorted() + (config != nil ? ["config"] : []) + (shard != nil ? ["shard"] : [])
-        throw ValidationError(
-          "--merge takes its inputs and settings from the parts: give only --merge, --out, --templates, --previous, --quiet and --timings (drop: \(named.map { "--" + $0.replacingOccurrences(of: "_", with: "-") }.joined(separator: ", ")))"
-        )
+    /// The flag that sets a configuration key (`slo_ms` is `--slo`, the logs are the arguments).
+    static func flag(forKey key: String) -> String {
+      let special = ["logs": "the logs", "pipelines": "--pipeline", "slo_ms": "--slo", "prewarm_seconds": "--prewarm"]
+      return special[key] ?? "--" + key.replacingOccurrences(of: "_", with: "-")
+    }
+
+    /// Rules across options, before anything runs.
+    func validate() throws {
+      _ = try shardIndex()
+      if !merge.isEmpty {
+        // Anything that decides the analysis comes from the parts: say so rather than ignore it.
+        let given = givenKeys.subtracting(["out", "templates", "previous"])
+        guard given.isEmpty, config == nil, shard == nil, !dumpConfig else {
+          let named =
+            given.sorted().map(Self.flag(forKey:)) + (config != nil ? ["--config"] : [])
+            + (shard != nil ? ["--shard"] : []) + (dumpConfig ? ["--dump-config"] : [])
+          throw ValidationError(
+            "--merge takes its inputs and settings from the parts: give only --merge, --out, --templates, --previous, --quiet and --timings (drop: \(named.joined(separator: ", ")))"
+          )
+        }
+        guard out != nil else { throw ValidationError("--merge needs --out (the report folder)") }
       }
-      guard let out else { throw ValidationError("--merge needs --out (the report folder)") }
+    }
+
+    func runMerge() throws {
+      let out = self.out!
       let loaded = try reportingInputErrors { try ShardParts.load(merge) }
       var original = loaded[0].part.request
       original.out = out
