@@ -1,6 +1,7 @@
 import Foundation
 import InferLine
 import InferLineReport
+import InferLineTestSupport
 import Testing
 
 /// `report --shard K/N` and `report --merge`: the merged report.json is the single-machine one (but for timings and
@@ -9,15 +10,7 @@ import Testing
 extension CommandLineTests {
   /// report.json without what differs between runs of the same inputs: timings and the generation time.
   static func comparable(_ path: String) throws -> NSDictionary {
-    func strip(_ value: Any) -> Any {
-      if let d = value as? [String: Any] {
-        return d.filter { $0.key != "timings" && $0.key != "generatedAt" }.mapValues(strip)
-      }
-      if let a = value as? [Any] { return a.map(strip) }
-      return value
-    }
-    let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))
-    return strip(json) as! NSDictionary
+    try comparableReport(Data(contentsOf: URL(fileURLWithPath: path)))
   }
 
   @Test func shardedReportsMergeToTheSingleMachineReport() throws {

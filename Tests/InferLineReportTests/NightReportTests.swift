@@ -1,4 +1,5 @@
 import Foundation
+import InferLineTestSupport
 import Testing
 
 @testable import InferLine
@@ -41,14 +42,7 @@ import Testing
 
   /// A report's JSON without what differs between runs of the same inputs: timings and the generation time.
   static func comparable(_ fleet: FleetReport) throws -> NSDictionary {
-    func strip(_ value: Any) -> Any {
-      if let d = value as? [String: Any] {
-        return d.filter { $0.key != "timings" && $0.key != "generatedAt" }.mapValues(strip)
-      }
-      if let a = value as? [Any] { return a.map(strip) }
-      return value
-    }
-    return strip(try JSONSerialization.jsonObject(with: ReportWriter.encoder().encode(fleet))) as! NSDictionary
+    try comparableReport(ReportWriter.encoder().encode(fleet))
   }
 
   @Test func theMergedShardsAreTheOneMachineReport() throws {
