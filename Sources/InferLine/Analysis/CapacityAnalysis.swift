@@ -202,23 +202,37 @@ public enum CapacityAnalysis {
     progress: @escaping @Sendable (Double, String) -> Void = { _, _ in }
   ) throws -> FleetReport {
     let started = Date()
-    let names = models.map(\.name)
-    try checkFleet(names: names)
     progress(0, "reading \(logs.count) log\(logs.count == 1 ? "" : "s")")
-    let set = try QueryLogSet.read(paths: logs, options: options.log)
+    let (set, workloads, unplanned) = try readNight(logs: logs, models: models, options: options)
     let ingest = Date().timeIntervalSince(started)
-    let unplanned = try unplannedQueries(set, names: names)
     var reports: [CapacityReport] = []
     for (i, model) in models.enumerated() {
       let share = 1 / Double(models.count), offset = Double(i) * share
       let name = TerminalText.safe(model.name)
-      var report = try run(set: set, model: model, options: options) { fraction, line in
-        progress(offset + share * fraction, "\(name): \(line)")
+      var report = try run(workload: workloads[i], ingestion: set.reports, model: model, options: options) {
+        fraction, line in progress(offset + share * fraction, "\(name): \(line)")
       }
       report.timings["ingest"] = ingest / Double(models.count)
       reports.append(report)
     }
     return FleetReport(pipelines: reports, unplannedQueries: unplanned, seed: options.seed)
+  }
+
+  /// The logs read once, each pipeline's workload, and for a fleet (several models) the queries of pipelines no
+  /// model names, with the fleet's checks: what one machine and every shard read before any work.
+  /// - Throws: `InputError` for unreadable logs, logs without a pipeline column, a pipeline named twice, or a
+  ///   pipeline with no queries in the logs.
+  public static func readNight(
+    logs: [String], models: [PipelineModel], options: Options
+  ) throws -> (set: QueryLogSet, workloads: [Workload], unplanned: [String: Int]) {
+    let fleet = models.count > 1
+    if fleet { try checkFleet(names: models.map(\.name)) }
+    let set = try QueryLogSet.read(paths: logs, options: options.log)
+    let unplanned = fleet ? try unplannedQueries(set, names: models.map(\.name)) : [:]
+    let workloads = try models.map { model in
+      try Workload(trace: try set.trace(for: model.inputs.pipeline), windowLength: options.windowLength)
+    }
+    return (set, workloads, unplanned)
   }
 
   /// What the analysis computed for one pipeline: everything `assemble` turns into a report (a sharded run's
@@ -338,11 +352,19 @@ public enum CapacityAnalysis {
     progress: @escaping @Sendable (Double, String) -> Void = { _, _ in }
   ) throws -> CapacityReport {
     let workload = try Workload(trace: try set.trace(for: model.inputs.pipeline), windowLength: options.windowLength)
+    return try run(workload: workload, ingestion: set.reports, model: model, options: options, progress: progress)
+  }
+
+  /// The four stages for one pipeline's workload (`ingestion`: what reading its logs skipped or adjusted).
+  public static func run(
+    workload: Workload, ingestion: [IngestionReport], model: PipelineModel, options: Options,
+    progress: @escaping @Sendable (Double, String) -> Void = { _, _ in }
+  ) throws -> CapacityReport {
     let parts = try NightShards.run(
       models: [model], workloads: [workload], options: options, units: NightShards.units(of: [workload]),
       progress: progress)
     return try NightShards.merge(
-      models: [model], workloads: [workload], ingestion: set.reports, options: options, pipelines: [parts])[0]
+      models: [model], workloads: [workload], ingestion: ingestion, options: options, pipelines: [parts])[0]
   }
 }
 

@@ -106,7 +106,7 @@ public struct ReportRequest: Codable, Equatable, Sendable {
     }
     options.budget = SearchBudget(simulations: budget)
     options.log = try log.readOptions()
-    if let sloMs, !(sloMs > 0 && sloMs <= 86_400_000) {
+    if let sloMs, !PipelineSpec.SLO.isValidLatency(sloMs) {
       throw SettingError(
         key: "slo_ms", flag: "--slo", "\(sloMs) is not a latency: give milliseconds above 0 and at most a day, 86400000"
       )

@@ -108,7 +108,8 @@ public struct NightReport: Sendable {
       try ShardParts.checkInputs(parts.map(\.part), against: inputs)
       progress(0, "merging \(parts.count) parts")
       let read = Date()
-      let (set, workloads, missing) = try ShardParts.read(logs: request.logs, models: models, options: options)
+      let (set, workloads, missing) = try CapacityAnalysis.readNight(
+        logs: request.logs, models: models, options: options)
       for (path, part) in parts {
         try part.check(models: models, windowCounts: workloads.map(\.windows.count), file: path)
       }
@@ -153,7 +154,7 @@ public struct NightReport: Sendable {
     _ k: Int, of n: Int, started: Date = Date(), progress: @escaping @Sendable (String) -> Void = { _ in }
   ) throws -> (part: NightShards.Part, ingestion: [IngestionReport]) {
     let cpuStarted = ShardParts.cpuSeconds()
-    let (set, workloads, _) = try ShardParts.read(logs: request.logs, models: models, options: options)
+    let (set, workloads, _) = try CapacityAnalysis.readNight(logs: request.logs, models: models, options: options)
     let units = NightShards.assign(
       NightShards.bundles(workloads: workloads, models: models, options: options), shards: n)[k]
     progress("\(units.count) units")

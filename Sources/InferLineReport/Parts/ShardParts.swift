@@ -76,22 +76,6 @@ public enum ShardParts {
     }
   }
 
-  /// The logs read once, each pipeline's workload, and for a fleet the queries of pipelines no model names (the
-  /// checks `CapacityAnalysis.runFleet` makes).
-  public static func read(
-    logs: [String], models: [PipelineModel], options: CapacityAnalysis.Options
-  ) throws -> (set: QueryLogSet, workloads: [CapacityAnalysis.Workload], unplanned: [String: Int]) {
-    let fleet = models.count > 1
-    if fleet { try CapacityAnalysis.checkFleet(names: models.map(\.name)) }
-    let set = try QueryLogSet.read(paths: logs, options: options.log)
-    let unplanned = fleet ? try CapacityAnalysis.unplannedQueries(set, names: models.map(\.name)) : [:]
-    let workloads = try models.map { model in
-      try CapacityAnalysis.Workload(
-        trace: try set.trace(for: model.inputs.pipeline), windowLength: options.windowLength)
-    }
-    return (set, workloads, unplanned)
-  }
-
   /// Writes `folder/part.json` through a temporary file renamed into place. The folder must be new, empty, or a
   /// shard's (holding only a part.json and temporaries of one): a shard never writes into another folder.
   /// - Throws: `InputError` for another folder; file errors, after removing the temporary.
