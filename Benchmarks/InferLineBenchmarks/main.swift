@@ -419,6 +419,9 @@ func replayDayBenchmark(rate: Double, pipelines: [String]) {
     if let v = environment["INFERLINE_TUNER_QUIET_GAP"].flatMap(Double.init) { tuner.longestQuietGap = v }
     if let v = environment["INFERLINE_TUNER_GAP_MARGIN"].flatMap(Double.init) { tuner.quietGapMargin = v }
     if let v = environment["INFERLINE_TUNER_GAP_QUANTILE"].flatMap(Double.init) { tuner.quietGapQuantile = v }
+    if let v = environment["INFERLINE_TUNER_GAP_CONFIDENCE"].flatMap(Double.init) { tuner.quietGapConfidence = v }
+    if let v = environment["INFERLINE_TUNER_SHORT_BURSTS"] { tuner.shortBurstsAboveThePlan = v == "1" }
+    if let v = environment["INFERLINE_TUNER_LASTING"].flatMap(Double.init) { tuner.lastingWindow = v }
     replay("inferline tuner from the busiest plan", peak, peakArrivals, .inferline(tuner))
     replay("inferline tuner from the average plan", mean, meanArrivals, .inferline(tuner))
     replay("hpa from the busiest plan", peak, peakArrivals, .hpa(HorizontalPodAutoscaler()))
@@ -557,12 +560,15 @@ func onOffBenchmark(hours: Double) {
         }
         var paper = InferLineTuner()
         paper.longestQuietGap = 0
+        paper.shortBurstsAboveThePlan = true
         // Knobs from the environment, for exploring: INFERLINE_TUNER_GAP_MARGIN, INFERLINE_TUNER_KEEP_ABOVE_PLAN.
         var ours = InferLineTuner()
         let environment = ProcessInfo.processInfo.environment
         if let v = environment["INFERLINE_TUNER_GAP_MARGIN"].flatMap(Double.init) { ours.quietGapMargin = v }
         if let v = environment["INFERLINE_TUNER_KEEP_ABOVE_PLAN"] { ours.keepAboveThePlan = v == "1" }
         if let v = environment["INFERLINE_TUNER_GAP_QUANTILE"].flatMap(Double.init) { ours.quietGapQuantile = v }
+        if let v = environment["INFERLINE_TUNER_GAP_CONFIDENCE"].flatMap(Double.init) { ours.quietGapConfidence = v }
+        if let v = environment["INFERLINE_TUNER_LASTING"].flatMap(Double.init) { ours.lastingWindow = v }
         let policies: [ScalingPolicy] = [.inferline(paper), .inferline(ours), .fixed, .predictive(PredictiveScaler())]
         var replays = try! CapacityAnalysis.replays(
           model: model, workload: workload, configuration: busiest, policies: policies, seed: 1)

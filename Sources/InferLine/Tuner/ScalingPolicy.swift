@@ -21,9 +21,21 @@ public struct InferLineTuner: Sendable, Equatable, Codable {
   /// And at least this quantile of an exponential gap with the learned gaps' mean (0.99: 4.6 mean gaps), so that a
   /// planning window that saw only a few short gaps does not release replicas in the first long one.
   public var quietGapQuantile: Double = 0.99
+  /// The quantile is of an exponential gap whose mean is the learned mean's upper bound at this confidence (0.95),
+  /// not the learned mean: three gaps seen in a 15-minute planning window bound the mean at 3.7 times theirs,
+  /// thirty at 1.4 times (0: the learned mean).
+  public var quietGapConfidence: Double = 0.95
   /// Whether replicas above the plan's count are kept through quiet gaps too (false: only the plan's own replicas
   /// are; those added for a burst beyond the planned envelope go after the hold, as the paper's tuner does).
   public var keepAboveThePlan: Bool = false
+  /// Whether a burst shorter than the provisioning delay asks for replicas above the plan's count (true: the
+  /// paper's rule at every window size). Default false: above the plan only the rates over windows at least the
+  /// provisioning delay long (at most half the history) count, since a replica asked for a shorter burst
+  /// serves after it has gone; the plan was verified to queue such bursts. Below the plan every size counts.
+  public var shortBurstsAboveThePlan: Bool = false
+  /// The shortest window over which load must last to ask for replicas above the plan's, seconds (the provisioning
+  /// delay if that is longer).
+  public var lastingWindow: Double = 300
   /// Smallest window of the envelope, seconds; nil for the larger of the stage's batch latency and the SLO.
   public var smallestWindowSeconds: Double? = nil
   /// How far above the planned envelope traffic may go before it asks for more replicas (0.1: 10%, as HPA's

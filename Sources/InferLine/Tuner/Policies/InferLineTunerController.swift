@@ -18,11 +18,15 @@
 /// - Scale up at once, counting replicas still being provisioned; scale down only after the need has stayed
 ///   lower for a hold no shorter than the provisioning delay (so a replica is not cancelled before it could
 ///   serve) and as long since the last scale-up, to the largest need over the hold.
+/// - Above the plan's count, only load that lasts asks for replicas (`shortBurstsAboveThePlan` false): the mean
+///   rate over the last `lastingWindow` (5 min, or the provisioning delay if longer) more than 10% above the
+///   planning trace's highest such mean. A replica asked for a shorter burst serves after the burst has gone; the
+///   plan was verified to queue the planning trace's bursts. Up to the plan's count, the paper's rule at every size.
 /// - Scale down only what the bursts will not need before a new replica could serve (`BurstRecurrence`): the j-th
 ///   of the plan's replicas goes only once the need has stayed below j for longer than `quietGapMargin` times the
-///   longest quiet gap after which a need of j came back, and than the 99% quantile of an exponential gap with
-///   those gaps' mean (learned on the planning trace, then on the live traffic), plus the provisioning delay;
-///   replicas added above the plan for a burst go after the hold. On
+///   longest quiet gap after which a need of j came back, and than the 99% quantile of an exponential gap whose
+///   mean is the 95% upper bound of those gaps' mean (learned on the planning trace, then on the live traffic),
+///   plus the provisioning delay; replicas added above the plan go after the hold. On
 ///   steady or diurnal traffic the needs recur within seconds and this adds little to the hold; on on-off traffic
 ///   it keeps a burst's replicas through the quiet minutes between bursts.
 struct InferLineTunerController: ReplicaController {
@@ -32,6 +36,10 @@ struct InferLineTunerController: ReplicaController {
   let initial: [Int]
   /// Per stage, the indices of `sizes` it reads.
   let sizesOfStage: [[Int]]
+  /// Per stage, the load that asks for replicas above the plan's count (nil: every size, the paper's rule): the
+  /// mean rate over the last `LastingLoad.window`, against the planning trace's highest mean over a window that
+  /// long.
+  let lasting: [LastingLoad?]
   /// `rates[k][i]`: the rate at `sizes[k]` over the history before tick i.
   let rates: [[Double]]
   /// With pre-warming, the mean rate over the history before each tick.
@@ -77,6 +85,13 @@ struct InferLineTunerController: ReplicaController {
     delays = context.models.map(\.provisioningDelay)
     recurrence = BurstRecurrence(
       longestGap: nanoseconds(settings.longestQuietGap), interval: tick, delays: delays)
+    lasting = zip(smallest, context.models).map { d, m in
+      settings.shortBurstsAboveThePlan
+        ? nil
+        : LastingLoad(
+          window: max(d, m.provisioningDelay, nanoseconds(settings.lastingWindow)), arrivals: context.arrivals,
+          ticks: ticks, planning: context.planning)
+    }
     if settings.longestQuietGap > 0 { learnGaps(planning: context.planning, sizes: sizes, history: history) }
     // The replay starts with the plan's replicas, as if its needs had just been seen.
     for s in initial.indices { recurrence.observe(s, need: initial[s], at: first) }
@@ -88,12 +103,12 @@ struct InferLineTunerController: ReplicaController {
     let ticks = RateSeries.ticks(planning, tick: interval)
     guard !ticks.isEmpty else { return }
     let rates = RateSeries.envelopeRates(planning, ticks: ticks, sizes: sizes, history: history)
+    let lastingRates = lasting.map { $0.map { RateSeries.meanRate(planning, ticks: ticks, window: $0.window) } ?? [] }
     let band = 1 + settings.tolerance
     for (i, t) in ticks.enumerated() {
       for s in initial.indices {
-        let planned = load(s, tick: i, rates: rates, against: reference)
-        let stretch = load(s, tick: i, rates: rates, against: stretchReference)
-        recurrence.observe(s, need: replicas(s, planned: planned * band, stretch: stretch * band), at: t)
+        let need = need(s, tick: i, rates: rates, lastingRate: lastingRates[s], factor: band)
+        recurrence.observe(s, need: need, at: t)
       }
     }
     recurrence.forgetTimes()
@@ -105,12 +120,23 @@ struct InferLineTunerController: ReplicaController {
     return sizesOfStage[s].map { rates[$0][i] / reference[$0] }.max() ?? 0
   }
 
-  mutating func sample(at time: Int64, _ stages: [ClosedLoopSimulation.StageObservation]) {}
-
-  /// The highest `r(D) / reference(D)` over stage s's sizes at the tick `time`. - Complexity: O(sizes).
-  func load(_ s: Int, at time: Int64, against reference: [Double]) -> Double {
-    load(s, tick: Int((time - first) / interval) - 1, rates: rates, against: reference)
+  /// Stage s's need at tick i, with `factor` (growth or the tolerance band) applied to the traffic: the paper's need
+  /// up to the plan's count; above it, only as many as the lasting load (`lastingRate[i]`, the mean over the last
+  /// `LastingLoad.window`) asks for, since a replica asked for a burst shorter than its provisioning delay serves
+  /// after the burst has gone, and the plan was verified to queue the planning trace's bursts.
+  /// - Complexity: O(sizes).
+  func need(_ s: Int, tick i: Int, rates: [[Double]], lastingRate: [Double], factor: Double) -> Int {
+    let all = replicas(
+      s, planned: load(s, tick: i, rates: rates, against: reference) * factor,
+      stretch: load(s, tick: i, rates: rates, against: stretchReference) * factor)
+    guard all > initial[s], let lasting = lasting[s] else { return all }
+    // Above the plan, only once the load has lasted: the mean over the window more than the tolerance (10%) above
+    // the planning trace's highest such mean; then the paper's need, all at once.
+    let rate = i >= 0 && i < lastingRate.count ? lastingRate[i] : 0
+    return rate * factor > (1 + settings.tolerance) * lasting.planned ? all : initial[s]
   }
+
+  mutating func sample(at time: Int64, _ stages: [ClosedLoopSimulation.StageObservation]) {}
 
   /// Fewest replicas of stage s for live traffic `planned` (a multiple of the planning trace's envelope) and
   /// `stretch` (of the busiest stretch's): the paper's `ceil(k_plan x planned)`, or fewer where the verified
@@ -141,21 +167,39 @@ struct InferLineTunerController: ReplicaController {
       // The traffic is max over D of r(D) / r_plan(D) (and of r(D) / r_stretch(D) for the verified capacities); the
       // need, the paper's ceil(k_plan x traffic) or the fewer replicas whose verified capacity covers it. Up as soon as the need exceeds the replicas decided, to the
       // need with the tolerance's headroom; down only to that headroom too, so a steady load does not flap.
-      let planned = load(s, at: time, against: reference)
-      let stretch = load(s, at: time, against: stretchReference)
-      let growth = projectedGrowth(at: time)
-      let up = replicas(s, planned: planned * growth, stretch: stretch * growth)
-      let band = 1 + settings.tolerance
-      let down = replicas(s, planned: planned * band, stretch: stretch * band)
+      let i = Int((time - first) / interval) - 1
+      let live = lasting[s]?.rates ?? []
+      let up = need(s, tick: i, rates: rates, lastingRate: live, factor: projectedGrowth(at: time))
+      let down = need(s, tick: i, rates: rates, lastingRate: live, factor: 1 + settings.tolerance)
       wanted[s] = scaling.next(s, up: up, down: down, decided: decided[s], at: time)
       recurrence.observe(s, need: down, at: time)
       if wanted[s] < decided[s] {
         let kept = recurrence.kept(
           s, at: time, delay: delays[s], margin: settings.quietGapMargin, quantile: settings.quietGapQuantile,
+          confidence: settings.quietGapConfidence,
           limit: settings.keepAboveThePlan ? .max : initial[s])
         wanted[s] = min(decided[s], max(wanted[s], kept))
       }
     }
     return wanted
+  }
+}
+
+/// The load that lasts: the live mean rate over the last `window` (the longer of the provisioning delay and
+/// `InferLineTuner.lastingWindow`) at each tick, and the planning trace's highest mean over a window that long,
+/// queries per second.
+struct LastingLoad {
+  /// Nanoseconds.
+  let window: Int64
+  /// The live mean rate over `[t - window, t)` at each tick.
+  let rates: [Double]
+  /// The planning trace's highest mean rate over `window` (at least 1e-9).
+  let planned: Double
+
+  /// - Complexity: O(N + ticks) for the live rates, O(N) for the planning trace's.
+  init(window: Int64, arrivals: [Int64], ticks: [Int64], planning: [Int64]) {
+    self.window = window
+    rates = RateSeries.meanRate(arrivals, ticks: ticks, window: window)
+    planned = max(ArrivalEnvelope(arrivals: planning, windowSizes: [window]).rates.first ?? 0, 1e-9)
   }
 }
