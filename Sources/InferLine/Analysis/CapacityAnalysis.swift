@@ -295,7 +295,7 @@ public enum CapacityAnalysis {
   /// The report from what the stages computed: the workload's figures, then the report value with the what-ifs
   /// and their assumptions.
   /// The per-window schedule is replayed here, where every window's plan is known (on one machine and in a merge of
-  /// shards alike).
+  /// shards alike), and, when no replay kept the SLO, the plan with headroom (`Headroom`).
   static func assemble(
     model: PipelineModel, options: Options, workload: Workload, ingestion: [IngestionReport], results: Results,
     timings: [String: Double]
@@ -307,6 +307,11 @@ public enum CapacityAnalysis {
       let schedule = try scheduleReplay(model: model, workload: workload, plans: results.plans, seed: options.seed)
     {
       results.replays.append(schedule)
+    }
+    if let busiest = results.plans[workload.busiest].recommended?.configuration {
+      results.replays += try Headroom.replays(
+        model: model, workload: workload, configuration: busiest,
+        replayed: results.replays + results.baselineReplays, seed: options.seed)
     }
     timings["replay", default: 0] += Date().timeIntervalSince(started)
     started = Date()

@@ -92,7 +92,7 @@ public struct FleetReport: Sendable, Equatable, Codable {
         cost += replay.hours > 0 ? replay.cost / replay.hours * 24 : 0
         over += replay.missRate * Double(replay.queries)
         queries += replay.queries
-        if !Recommendation.meets(replay.missRate, Recommendation.allowance(r.percentile)) {
+        if !Recommendation.meets(replay, Recommendation.allowance(r.percentile)) {
           missing.append(r.pipelineName)
         }
       }

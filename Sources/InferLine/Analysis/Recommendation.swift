@@ -1,8 +1,9 @@
 import Foundation
 
 /// What the report recommends for one pipeline: the cheapest provisioning among those replayed over the whole log
-/// that met the SLO there (at most `1 - percentile` of queries over it). It is measured, never assumed: the tuner
-/// is recommended only when its replay met the SLO and nothing cheaper did.
+/// that met the SLO there: at most `1 - percentile` of queries over it, and fewer than `minuteAllowance` (2%) of
+/// its minutes with more than that share over it (a P99 alert evaluated per minute rarely fires). It is measured,
+/// never assumed: the tuner is recommended only when its replay met the SLO and nothing cheaper did.
 public struct Recommendation: Sendable, Equatable, Codable {
   /// One replayed provisioning.
   public struct Candidate: Sendable, Equatable, Codable {
@@ -11,6 +12,10 @@ public struct Recommendation: Sendable, Equatable, Codable {
     /// Dollars over the log.
     public var cost: Double
     public var missRate: Double
+    /// Minutes with more than the allowance over the SLO, and minutes in all (nil in reports before they were
+    /// counted).
+    public var minutesOver: Int?
+    public var minutes: Int?
     public var meetsSLO: Bool
   }
 
@@ -74,7 +79,9 @@ public struct Recommendation: Sendable, Equatable, Codable {
     guard !replays.isEmpty else { return nil }
     let allowed = allowance(percentile)
     let candidates = replays.map {
-      Candidate(policy: $0.policy, cost: $0.cost, missRate: $0.missRate, meetsSLO: meets($0.missRate, allowed))
+      Candidate(
+        policy: $0.policy, cost: $0.cost, missRate: $0.missRate, minutesOver: minutesOver($0, allowed),
+        minutes: $0.missRatePerMinute.count, meetsSLO: meets($0, allowed))
     }
     let meeting = candidates.filter(\.meetsSLO)
     // Ties in cost go to the earlier candidate (the report's order puts the tuner first).
@@ -85,14 +92,30 @@ public struct Recommendation: Sendable, Equatable, Codable {
     return Recommendation(
       candidates: candidates, policy: chosen.policy, meetsSLO: chosen.meetsSLO, allowedMissRate: allowed,
       tunerShortfall: tuner.flatMap {
-        meets($0.missRate, allowed) ? nil : shortfall($0, allowed: allowed, start: start, lookBack: lookBack)
+        meets($0, allowed) ? nil : shortfall($0, allowed: allowed, start: start, lookBack: lookBack)
       })
+  }
+
+  /// Fewer than this share of a replay's minutes may have more than the allowance over the SLO (0.02: 2%).
+  public static let minuteAllowance = 0.02
+
+  /// Minutes of a replay with more than `allowed` of their queries over the SLO. - Complexity: O(minutes).
+  public static func minutesOver(_ r: ReplayResult, _ allowed: Double) -> Int {
+    r.missRatePerMinute.filter { $0 > allowed + 1e-12 }.count
+  }
+
+  /// Whether a replay kept the SLO: at most `allowed` of its queries over it, and fewer than `minuteAllowance` of
+  /// its minutes with more than `allowed` over it. - Complexity: O(minutes).
+  public static func meets(_ r: ReplayResult, _ allowed: Double) -> Bool {
+    meets(r.missRate, allowed)
+      && Double(minutesOver(r, allowed)) < minuteAllowance * Double(max(1, r.missRatePerMinute.count)) - 1e-9
   }
 
   /// The share of queries a percentile allows over the SLO: `1 - p / 100`.
   public static func allowance(_ percentile: Double) -> Double { 1 - percentile / 100 }
 
-  /// True when a miss rate is within the allowance (a rounding error's tolerance).
+  /// True when a miss rate is within the allowance (a rounding error's tolerance); the share of queries only (a
+  /// replay also counts its minutes: `meets(_:_:)` with a `ReplayResult`).
   public static func meets(_ missRate: Double, _ allowed: Double) -> Bool { missRate <= allowed + 1e-12 }
 
   /// Where and why a replay missed. - Complexity: O(minutes + decisions).
@@ -139,6 +162,21 @@ public struct ComparedSide: Sendable, Equatable {
     self.cost = cost
     meetsSLO = Recommendation.meets(missRate, allowed)
     missDetail = String(format: "%.3f%% over, %g%% allowed", missRate * 100, allowed * 100)
+  }
+
+  /// A replay's side: its share of queries over the SLO and its minutes over the allowance
+  /// (`Recommendation.meets`); the detail names whichever it broke.
+  public init(replay r: ReplayResult, allowed: Double) {
+    cost = r.cost
+    meetsSLO = Recommendation.meets(r, allowed)
+    let over = Recommendation.minutesOver(r, allowed)
+    let minutes = max(1, r.missRatePerMinute.count)
+    missDetail =
+      Recommendation.meets(r.missRate, allowed)
+      ? String(
+        format: "%d of %d minutes over %g%%, fewer than %g%% allowed", over, minutes, allowed * 100,
+        Recommendation.minuteAllowance * 100)
+      : String(format: "%.3f%% over, %g%% allowed", r.missRate * 100, allowed * 100)
   }
 
   /// A fleet's side, or any other whose verdict is known.
@@ -197,6 +235,8 @@ public enum PolicyTitle {
     switch policy {
     case "inferline": "InferLine tuner"
     case "static": "static busiest-window plan"
+    case Headroom.staticPolicy: "static plan with headroom"
+    case Headroom.tunerPolicy: "InferLine tuner from the plan with headroom"
     case "schedule": "per-window schedule"
     case "predictive": "predictive scaling"
     case "hpa": "Kubernetes HPA"

@@ -27,6 +27,8 @@ public struct ReplayResult: Sendable, Equatable, Codable {
   public var latencyAtPercentsMs: [Double]
   /// What the serverless overflow tier served and cost (in `cost` too), when the replay had one.
   public var overflow: OverflowSummary? = nil
+  /// The configuration the replay started from, when it is not the busiest window's plan (`Headroom`'s).
+  public var configuration: PipelineConfiguration? = nil
 
   /// A replay's serverless overflow, over every stage.
   public struct OverflowSummary: Sendable, Equatable, Codable {

@@ -107,7 +107,7 @@ extension ReportWriter {
       let t = r.recommendedReplay
       let savings = r.allReplays.filter { $0.policy != t?.policy }.compactMap { b -> String? in
         guard let t, b.cost > 0 else { return nil }
-        let misses = !Recommendation.meets(b.missRate, Recommendation.allowance(r.percentile))
+        let misses = !Recommendation.meets(b, Recommendation.allowance(r.percentile))
         return String(format: "%@ %.0f%%", PolicyTitle.of(b.policy), (b.cost - t.cost) / b.cost * 100)
           + (misses ? " (it misses the SLO)" : "")
       }

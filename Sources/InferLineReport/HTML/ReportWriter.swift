@@ -116,8 +116,7 @@ public enum ReportWriter {
   static func comparison(_ rec: ReplayResult, _ other: ReplayResult, percentile: Double) -> String {
     let allowed = Recommendation.allowance(percentile)
     return CostComparison.sentence(
-      ComparedSide(cost: rec.cost, missRate: rec.missRate, allowed: allowed),
-      ComparedSide(cost: other.cost, missRate: other.missRate, allowed: allowed))
+      ComparedSide(replay: rec, allowed: allowed), ComparedSide(replay: other, allowed: allowed))
   }
 
   /// What to run, in one sentence computed from the recommendation's figures.
@@ -125,9 +124,14 @@ public enum ReportWriter {
     guard let rec = r.recommendation, let replay = r.recommendedReplay else {
       return "No provisioning was replayed: no window of this log has a plan."
     }
-    let figures = String(
-      format: "$%@/day, %.3f%% of queries over the SLO (%g%% allowed)", money(r.costPerDay), replay.missRate * 100,
-      rec.allowedMissRate * 100)
+    let figures =
+      String(
+        format:
+          "$%@/day, %.3f%% of queries over the SLO (%g%% allowed), %d of %d minutes over it (fewer than %g%% allowed)",
+        money(r.costPerDay), replay.missRate * 100, rec.allowedMissRate * 100,
+        Recommendation.minutesOver(replay, rec.allowedMissRate), replay.missRatePerMinute.count,
+        Recommendation.minuteAllowance * 100)
+      + (replay.configuration.map { "; its configuration: " + describe($0, r) } ?? "")
     let meeting = rec.candidates.filter(\.meetsSLO).count
     if rec.meetsSLO {
       return
