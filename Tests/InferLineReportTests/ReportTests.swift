@@ -133,6 +133,36 @@ struct ReportFixture: Sendable {
     #expect(sentence.contains(PolicyTitle.of(chosen.policy)), "\(sentence)")
   }
 
+  /// When the plan with headroom is recommended, the first screen names its configuration (escaped) and `export`
+  /// deploys it, not the busiest window's plan; the schedule is not applied.
+  @Test func thePlanWithHeadroomIsWhatIsSaidAndDeployed() throws {
+    var report = ReportFixture.sharedReport
+    report.replays.removeAll { $0.policy.hasSuffix("+headroom") }
+    let plan = try #require(report.recommended)
+    var roomy = plan
+    roomy.stages[0].replicas += 2
+    var replay = try #require(report.replays.first { $0.policy == "static" })
+    replay.policy = Headroom.staticPolicy
+    replay.configuration = roomy
+    replay.cost = 0.01
+    replay.missRate = 0
+    replay.missRatePerMinute = replay.missRatePerMinute.map { _ in 0 }
+    report.replays.append(replay)
+    report.stages[0].name = "<b>stage</b>"
+    report.recommendation = Recommendation.choose(
+      replays: report.replays + report.baselineReplays, percentile: report.percentile)
+    #expect(report.recommendation?.policy == Headroom.staticPolicy)
+    let deployed = try DeploymentPlan(report: report, source: "report.json")
+    #expect(
+      deployed.configuration == roomy && deployed.configuration != plan,
+      "\(deployed.configuration) \(roomy) \(report.recommendedReplay?.configuration as Any)")
+    #expect(!deployed.appliesSchedule)
+    let sentence = ReportWriter.recommendationSentence(report)
+    #expect(sentence.contains("static plan with headroom") && sentence.contains("x\(roomy.stages[0].replicas)"))
+    let html = try ReportWriter.renderHTML(report, charts: [:], templates: nil)
+    #expect(!html.contains("<b>stage</b>") && html.contains("&lt;b&gt;stage&lt;/b&gt;"))
+  }
+
   @Test func bidirectionalOverridesInNamesCannotReorderThePage() throws {
     var report = ReportFixture.sharedReport
     report.pipelineName = "evil\u{202E}eman\u{2066}x"

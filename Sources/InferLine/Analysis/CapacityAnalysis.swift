@@ -295,7 +295,7 @@ public enum CapacityAnalysis {
   /// The report from what the stages computed: the workload's figures, then the report value with the what-ifs
   /// and their assumptions.
   /// The per-window schedule is replayed here, where every window's plan is known (on one machine and in a merge of
-  /// shards alike), and, when no replay kept the SLO, the plan with headroom (`Headroom`).
+  /// shards alike), and, when the static plan missed the SLO, the plan with headroom (`Headroom`).
   static func assemble(
     model: PipelineModel, options: Options, workload: Workload, ingestion: [IngestionReport], results: Results,
     timings: [String: Double]

@@ -1,8 +1,8 @@
 import Dispatch
 
 /// The static busiest-window plan with replicas added until its replay over the whole log keeps the SLO per query
-/// and per minute (`Recommendation.meets`): what the report can recommend when no policy replayed from the plan
-/// kept it (bursts the busiest window did not have, or minutes a window-long percentile hides). The InferLine
+/// and per minute (`Recommendation.meets`): what the report can recommend when the plan held static did not keep
+/// it (bursts the busiest window did not have, or minutes a window-long percentile hides). The InferLine
 /// tuner is replayed from the plan found too, so the report can say whether scaling saves on it.
 public enum Headroom {
   /// The policy names of the two replays it adds.
@@ -65,16 +65,21 @@ public enum Headroom {
     return best
   }
 
-  /// The replays to add to a pipeline's when none of `replays` (the policies from the plan and the baselines)
-  /// kept the SLO: the plan with headroom held static, and the InferLine tuner from it. Empty when some replay
-  /// kept it or no plan with headroom could be searched.
+  /// The replays to add to a pipeline's when the static busiest-window plan among `replayed` missed the SLO (or,
+  /// without it, nothing replayed kept it): the plan with headroom held static, and the InferLine tuner from it.
+  /// Empty when the static plan kept it or no plan with headroom could be searched.
   /// - Complexity: that of `search`, and one closed-loop replay.
   public static func replays(
     model: PipelineModel, workload: CapacityAnalysis.Workload, configuration: PipelineConfiguration,
     replayed: [ReplayResult], seed: UInt64
   ) throws -> [ReplayResult] {
     let allowed = Recommendation.allowance(model.inputs.pipeline.slo.percentile)
-    guard !replayed.isEmpty, !replayed.contains(where: { Recommendation.meets($0, allowed) }),
+    // Needed when the static plan missed (a baseline that kept the SLO is coarse-grained, dearer by far), or, with
+    // no static replay, when nothing kept it.
+    let needed =
+      replayed.first { $0.policy == "static" }.map { !Recommendation.meets($0, allowed) }
+      ?? !replayed.contains { Recommendation.meets($0, allowed) }
+    guard !replayed.isEmpty, needed,
       let found = try search(model: model, workload: workload, configuration: configuration, seed: seed)
     else { return [] }
     var tuner = try CapacityAnalysis.replays(

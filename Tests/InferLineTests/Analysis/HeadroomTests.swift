@@ -62,17 +62,33 @@ import Testing
     #expect(!found.meetsSLO && found.added == 1 && found.configuration.stages[0].replicas == 3)
   }
 
-  /// Nothing is added when some replay kept the SLO; otherwise the static plan with headroom and the tuner from
-  /// it, both with their configuration, and the recommendation takes the cheaper that keeps the SLO.
-  @Test func headroomIsReplayedOnlyWhenNothingKeptTheSLO() throws {
+  /// Nothing is added when the static plan kept the SLO (or, without one, when anything did); otherwise the
+  /// static plan with headroom and the tuner from it, both with their configuration, and the recommendation takes
+  /// the cheaper that keeps the SLO.
+  @Test func headroomIsReplayedOnlyWhenTheStaticPlanMissed() throws {
     let (model, workload, plan) = try setting()
-    let missing = try staticReplay(plan, model, workload)
+    var missing = try staticReplay(plan, model, workload)
+    missing.policy = "inferline"
     var meeting = missing
     meeting.missRate = 0
     meeting.missRatePerMinute = meeting.missRatePerMinute.map { _ in 0 }
+    meeting.policy = "static"
     #expect(
       try Headroom.replays(model: model, workload: workload, configuration: plan, replayed: [meeting], seed: 1)
         .isEmpty)
+    meeting.policy = "CG-Peak"
+    #expect(
+      try Headroom.replays(
+        model: model, workload: workload, configuration: plan, replayed: [missing, meeting], seed: 1
+      )
+      .isEmpty)
+    var staticMissing = missing
+    staticMissing.policy = "static"
+    // A coarse-grained baseline kept the SLO, but the static plan did not: searched.
+    #expect(
+      try Headroom.replays(
+        model: model, workload: workload, configuration: plan, replayed: [staticMissing, meeting], seed: 1
+      ).count == 2)
     let added = try Headroom.replays(
       model: model, workload: workload, configuration: plan, replayed: [missing], seed: 1)
     #expect(added.map(\.policy) == [Headroom.staticPolicy, Headroom.tunerPolicy])
