@@ -534,7 +534,7 @@ func onOffBenchmark(hours: Double) {
       hours))
   var worst = (
     tuner: 0.0, recommended: 0.0, tunerMinutes: 0.0, recommendedMinutes: 0.0, tunerFailures: 0,
-    recommendedFailures: 0, cases: 0
+    recommendedFailures: 0, cases: 0, sentences: 0, contradictions: 0
   )
   let only = ProcessInfo.processInfo.environment["INFERLINE_BENCH_CASE"].flatMap(Int.init)
   for (k, c) in cases.enumerated() where only == nil || only == k {
@@ -606,6 +606,26 @@ func onOffBenchmark(hours: Double) {
         worst.tunerFailures += Recommendation.meets(tuner, allowed) ? 0 : 1
         worst.recommendedFailures += Recommendation.meets(chosen, allowed) ? 0 : 1
         worst.cases += 1
+        // The savings table's sentences against the figures beside them: no "both meet" unless both kept the SLO,
+        // no "both miss" unless neither did, and "cheaper", "dearer", "costs the same" as the costs order.
+        for other in replays.dropFirst() where other.policy != chosen.policy {
+          let a = ComparedSide(replay: chosen, allowed: allowed), b = ComparedSide(replay: other, allowed: allowed)
+          let text = CostComparison.sentence(a, b)
+          let order = CostComparison.order(a, b)
+          let costWord = order == .cheaper ? "cheaper" : order == .dearer ? "dearer" : "costs the same"
+          let orderHolds =
+            order == .same
+            ? abs(a.cost - b.cost) <= max(0.005, 0.0005 * max(a.cost, b.cost))
+            : order == .cheaper ? a.cost < b.cost : a.cost > b.cost
+          if !text.contains(costWord) || !orderHolds || (text.contains("both meet") && !(a.meetsSLO && b.meetsSLO))
+            || (text.contains("both miss") && (a.meetsSLO || b.meetsSLO))
+            || (a.meetsSLO != b.meetsSLO && (text.contains("both meet") || text.contains("both miss")))
+          {
+            worst.contradictions += 1
+            print("      contradiction: \(other.policy): \(text)")
+          }
+          worst.sentences += 1
+        }
         worst.tuner = max(worst.tuner, tuner.missRate)
         worst.tunerMinutes = max(worst.tunerMinutes, badMinutes(tuner))
         worst.recommended = max(worst.recommended, chosen.missRate)
@@ -639,6 +659,8 @@ func onOffBenchmark(hours: Double) {
         "worst: tuner %.3f%% of queries, %.2f%% of minutes; recommended %.3f%% of queries, %.2f%% of minutes; SLO (per query and per minute) missed by the tuner in %d of %d cases, by the recommendation in %d (+h: from the plan with headroom, replayed when nothing from the plan kept the SLO)",
       worst.tuner * 100, worst.tunerMinutes, worst.recommended * 100, worst.recommendedMinutes, worst.tunerFailures,
       worst.cases, worst.recommendedFailures))
+  print(
+    "savings-table sentences checked against their figures: \(worst.sentences), contradicted: \(worst.contradictions)")
 }
 
 let arguments = CommandLine.arguments.dropFirst()

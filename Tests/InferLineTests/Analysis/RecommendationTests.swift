@@ -49,6 +49,22 @@ import Testing
     }
   }
 
+  /// A replay under the allowance per query but with too many bad minutes misses, and the sentence says which
+  /// figure it broke; one that keeps both is said to meet.
+  @Test func aSideThatMissesPerMinuteIsSaidToMissWithItsMinutes() {
+    let perMinute = (0..<50).map { $0 < 2 ? 0.05 : 0.0 }  // 2 of 50 minutes over 1%: 4%, not under 2%
+    let bursty = replay("static", cost: 2, missRate: 0.004, perMinute: perMinute)
+    let calm = replay("inferline", cost: 1, missRate: 0.004, perMinute: perMinute.map { _ in 0 })
+    let a = ComparedSide(replay: calm, allowed: 0.01), b = ComparedSide(replay: bursty, allowed: 0.01)
+    #expect(a.meetsSLO && !b.meetsSLO)
+    #expect(b.missDetail == "2 of 50 minutes over 1%, fewer than 2% allowed")
+    let text = CostComparison.sentence(a, b)
+    #expect(text.contains("cheaper") && !text.contains("both meet") && text.contains("2 of 50 minutes"), "\(text)")
+    var over = bursty
+    over.missRate = 0.02
+    #expect(ComparedSide(replay: over, allowed: 0.01).missDetail == "2.000% over, 1% allowed")
+  }
+
   /// Against brute force on random small sets: the recommendation is the cheapest replay within the allowance
   /// (per query, and fewer than 2% of its 100 minutes over 1%: at most one); when none is, it says so and names
   /// the one that missed least.
