@@ -109,10 +109,26 @@ struct BurstRecurrence {
 enum ExponentialMean {
   /// The factor by which n samples' mean is multiplied to give the upper `confidence` bound of the true mean:
   /// `n / g`, with g the `1 - confidence` quantile of Gamma(n, 1) (the sum of n exponential samples over their
-  /// mean), found by bisection on its CDF `1 - sum_{i < n} e^-x x^i / i!`. One sample at 95%: 19.5; three: 3.67;
-  /// thirty: 1.39. - Complexity: O(n) per step, 100 steps.
+  /// mean). One sample at 95%: 19.5; three: 3.67; thirty: 1.39. Exact (bisection on the Gamma CDF) up to
+  /// `exactUpTo` samples, the 95% factors kept in a table; beyond, Wilson and Hilferty's cube-root normal
+  /// approximation (relative error under 1e-4 there). - Complexity: O(1) from the table, O(n) otherwise.
   static func upperBoundFactor(samples n: Int, confidence: Double) -> Double {
     guard n > 0, confidence > 0, confidence < 1 else { return 1 }
+    if n > exactUpTo {
+      let z = standardNormalQuantile(1 - confidence)
+      let c = 1 - 1 / (9 * Double(n)) + z / (3 * Double(n).squareRoot())
+      return 1 / (c * c * c)
+    }
+    if confidence == 0.95 { return table95[n] }
+    return exactFactor(samples: n, confidence: confidence)
+  }
+
+  static let exactUpTo = 256
+  /// `table95[n]`: the exact 95% factor for n samples (index 0 unused).
+  static let table95: [Double] = [1] + (1...exactUpTo).map { exactFactor(samples: $0, confidence: 0.95) }
+
+  /// By bisection on the Gamma(n, 1) CDF `1 - sum_{i < n} e^-x x^i / i!`. - Complexity: O(n) per step, 100 steps.
+  static func exactFactor(samples n: Int, confidence: Double) -> Double {
     let alpha = 1 - confidence
     func cdf(_ x: Double) -> Double {
       var sum = 0.0
@@ -126,5 +142,16 @@ enum ExponentialMean {
       if cdf(mid) < alpha { low = mid } else { high = mid }
     }
     return Double(n) / ((low + high) / 2)
+  }
+
+  /// The standard normal p-quantile, by bisection on `erfc` to 1e-12. - Complexity: O(1), 80 steps.
+  static func standardNormalQuantile(_ p: Double) -> Double {
+    var low = -40.0
+    var high = 40.0
+    for _ in 0..<80 {
+      let mid = (low + high) / 2
+      if 0.5 * erfc(-mid / 2.0.squareRoot()) < p { low = mid } else { high = mid }
+    }
+    return (low + high) / 2
   }
 }

@@ -556,6 +556,20 @@ struct OneStage {
     #expect(abs(ExponentialMean.upperBoundFactor(samples: 1, confidence: 0.95) - 1 / -log(0.95)) < 1e-6)
     #expect(abs(ExponentialMean.upperBoundFactor(samples: 3, confidence: 0.95) - 6 / 1.6354) < 2e-3)
     #expect(ExponentialMean.upperBoundFactor(samples: 3, confidence: 0) == 1)
+    // The table and the approximation past it agree with the exact bisection.
+    for n in [1, 7, 256] {
+      #expect(
+        ExponentialMean.upperBoundFactor(samples: n, confidence: 0.95)
+          == ExponentialMean.exactFactor(samples: n, confidence: 0.95))
+    }
+    for n in [257, 1000] {
+      let exact = ExponentialMean.exactFactor(samples: n, confidence: 0.95)
+      #expect(abs(ExponentialMean.upperBoundFactor(samples: n, confidence: 0.95) / exact - 1) < 1e-4)
+      #expect(
+        abs(
+          ExponentialMean.upperBoundFactor(samples: n, confidence: 0.9)
+            / ExponentialMean.exactFactor(samples: n, confidence: 0.9) - 1) < 1e-4)
+    }
     var generator = SeededGenerator(seed: 26)
     for n in [3, 12] {
       let factor = ExponentialMean.upperBoundFactor(samples: n, confidence: 0.95)
