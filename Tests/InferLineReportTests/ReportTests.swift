@@ -161,6 +161,10 @@ struct ReportFixture: Sendable {
     #expect(sentence.contains("static plan with headroom") && sentence.contains("x\(roomy.stages[0].replicas)"))
     let html = try ReportWriter.renderHTML(report, charts: [:], templates: nil)
     #expect(!html.contains("<b>stage</b>") && html.contains("&lt;b&gt;stage&lt;/b&gt;"))
+    // A static coarse-grained baseline recommended is deployed as its own unit.
+    let peak = try #require(report.baselines.first { $0.name == BaselineResult.peak })
+    report.recommendation?.policy = BaselineResult.peak
+    #expect(try DeploymentPlan(report: report, source: "report.json").configuration == peak.configuration)
   }
 
   @Test func bidirectionalOverridesInNamesCannotReorderThePage() throws {

@@ -30,7 +30,7 @@ public struct DeploymentPlan: Sendable, Equatable {
   public var pipelineName: String
   public var stages: [Stage]
   /// What to provision: the busiest window's plan, or the configuration the recommended replay started from when
-  /// that is another (the plan with headroom).
+  /// that is another (the plan with headroom, or a static coarse-grained baseline: CG-Peak, CG-Mean).
   public var configuration: PipelineConfiguration
   public var schedule: [Step]
   /// The instance type that carries one replica of each hardware type (`g4dn.xlarge`), where known.
@@ -63,7 +63,9 @@ public struct DeploymentPlan: Sendable, Equatable {
     }
     self.init(
       pipelineName: report.pipelineName, stages: report.stages.map { Stage(name: $0.name, model: $0.model) },
-      configuration: report.recommendedReplay?.configuration ?? configuration,
+      configuration: report.recommendedReplay?.configuration
+        ?? report.recommendation.flatMap { r in report.baselines.first { $0.name == r.policy }?.configuration }
+        ?? configuration,
       schedule: report.windows.map {
         Step(start: $0.start, seconds: report.windowLengthSeconds, configuration: $0.configuration)
       }, instances: report.hardwareInstances ?? [:], source: source)

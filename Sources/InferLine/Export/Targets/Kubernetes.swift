@@ -26,7 +26,8 @@ extension DeploymentExport {
       var batchSize: Int
     }
 
-    /// The variants in first-use order (the busiest window's first), with their object names.
+    /// The variants in first-use order (the deployed configuration's first; the schedule's only when it is applied),
+    /// with their object names.
     static func variants(_ plan: DeploymentPlan, names: ObjectNames) -> [(variant: Variant, name: String)] {
       var seen: [Variant] = []
       func add(_ c: PipelineConfiguration) {
@@ -36,7 +37,8 @@ extension DeploymentExport {
         }
       }
       add(plan.configuration)
-      for step in plan.schedule { if let c = step.configuration { add(c) } }
+      // The schedule's other variants only when the schedule is what is applied (otherwise nothing scales them).
+      if plan.appliesSchedule { for step in plan.schedule { if let c = step.configuration { add(c) } } }
       return seen.map { v in
         let primary =
           v.hardware == plan.configuration.stages[v.stage].hardware
