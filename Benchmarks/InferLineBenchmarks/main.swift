@@ -564,6 +564,7 @@ func onOffBenchmark(hours: Double) {
         var paper = InferLineTuner()
         paper.longestQuietGap = 0
         paper.shortBurstsAboveThePlan = true
+        paper.restoreAfterBadMinute = false
         // Knobs from the environment, for exploring: INFERLINE_TUNER_GAP_MARGIN, INFERLINE_TUNER_KEEP_ABOVE_PLAN.
         var ours = InferLineTuner()
         let environment = ProcessInfo.processInfo.environment

@@ -33,6 +33,10 @@ public final class ClosedLoopSimulation {
   /// The time of the last event handled, nanoseconds.
   public var now: Int64 { state.now }
 
+  /// Queries seen over the SLO so far (a query counts once a stage finishes it later than its arrival plus the
+  /// SLO): what a production latency metric shows.
+  public var misses: Int { state.misses }
+
   /// Handles every event stamped before `time`. - Complexity: O(events handled x log(events in flight)).
   public func advance(until time: Int64) {
     precondition(!finished, "the simulation has finished")

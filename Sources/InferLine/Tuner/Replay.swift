@@ -256,8 +256,8 @@ public enum Replay {
     }
     var controller = policy.controller(
       PolicyContext(
-        models: models, initial: initial, arrivals: arrivals, planning: planning, slo: model.slo, capacities: capacities
-      ))
+        models: models, initial: initial, arrivals: arrivals, planning: planning, slo: model.slo,
+        allowedMissRate: Recommendation.allowance(model.inputs.pipeline.slo.percentile), capacities: capacities))
     let second: Int64 = 1_000_000_000
     let interval = max(second, controller.interval / second * second)
 
@@ -307,6 +307,7 @@ public enum Replay {
       activate(before: t)
       simulation.advance(until: t)
       controller.sample(at: t, models.indices.map { simulation.observe(stage: $0) })
+      controller.observeMisses(at: t, total: simulation.misses)
       if (t - start) % interval == 0 { apply(controller.decide(at: t, decided: decided, serving: serving), at: t) }
     }
     activate(before: .max)

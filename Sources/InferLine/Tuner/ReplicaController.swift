@@ -74,6 +74,8 @@ struct PolicyContext {
   var planning: [Int64]
   /// The pipeline's latency objective, nanoseconds.
   var slo: Int64
+  /// The share of queries the SLO's percentile allows over it (0.01 for P99).
+  var allowedMissRate: Double = 0.01
   /// Per stage, what k replicas carry as a multiple of the traffic of the planning trace's busiest stretch
   /// (`capacities[m][k - 1]`; `Replay.verifiedCapacities`), for InferLine's tuner; empty for the paper's rule.
   var capacities: [[Double]] = []
@@ -87,9 +89,15 @@ protocol ReplicaController {
   var interval: Int64 { get }
   /// Called once a second, after the simulation has handled every event before `time`.
   mutating func sample(at time: Int64, _ stages: [ClosedLoopSimulation.StageObservation])
+  /// Called once a second with the queries seen over the SLO so far (the pipeline's latency metric).
+  mutating func observeMisses(at time: Int64, total: Int)
   /// The replicas wanted per stage. `decided` counts replicas serving or being provisioned; `serving` only the
   /// former.
   mutating func decide(at time: Int64, decided: [Int], serving: [Int]) -> [Int]
+}
+
+extension ReplicaController {
+  mutating func observeMisses(at time: Int64, total: Int) {}
 }
 
 /// Seconds (a policy knob) to nanoseconds, rounded once.

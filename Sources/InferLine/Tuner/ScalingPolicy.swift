@@ -33,6 +33,10 @@ public struct InferLineTuner: Sendable, Equatable, Codable {
   /// provisioning delay long (at most half the history) count, since a replica asked for a shorter burst
   /// serves after it has gone; the plan was verified to queue such bursts. Below the plan every size counts.
   public var shortBurstsAboveThePlan: Bool = false
+  /// Whether the tuner reads the pipeline's misses (a production latency metric): when the last 60 s had more than
+  /// the SLO's allowance over it (at least 2 queries), every stage below the plan's count gets one replica back and
+  /// is not scaled below that count again; the next check waits until the replica has served a minute.
+  public var restoreAfterBadMinute: Bool = true
   /// The shortest window over which load must last to ask for replicas above the plan's, seconds (the provisioning
   /// delay if that is longer).
   public var lastingWindow: Double = 300

@@ -549,6 +549,28 @@ struct OneStage {
     #expect(r.meetsSLO && r.policy == "inferline" && r.tunerShortfall == nil)
   }
 
+  /// The miss feedback, by hand: 100 arrivals a second; a minute with 2 queries over the SLO of about 6,000 is
+  /// within 1%, one with 70 is not. Then every stage below the plan gets one replica back and keeps it, and the
+  /// next check waits for the cooldown.
+  @Test func aBadMinuteRestoresAReplicaToEveryStageBelowThePlan() {
+    let s: Int64 = 1_000_000_000
+    let arrivals = (0..<(300 * 100)).map { Int64($0) * s / 100 }
+    var f = MissFeedback(arrivals: arrivals, allowed: 0.01, stages: 2, cooldown: 90 * s)
+    f.observe(at: 60 * s, total: 2)
+    #expect(!f.bad)
+    f.observe(at: 61 * s, total: 70)
+    #expect(f.bad)
+    f.restore(at: 61 * s, decided: [1, 3], plan: [3, 3])
+    #expect(f.floors == [2, 0] && !f.bad)
+    // Within the cooldown the same misses are not counted again.
+    f.observe(at: 62 * s, total: 140)
+    #expect(!f.bad)
+    f.observe(at: 152 * s, total: 300)
+    #expect(f.bad)
+    f.restore(at: 152 * s, decided: [2, 3], plan: [3, 3])
+    #expect(f.floors == [3, 0])
+  }
+
   /// The upper bound on the learned gaps' mean: exact against the closed forms (one sample: the sum over
   /// -ln(0.95); three: chi-square with 6 degrees of freedom, 1.635 at 5%), and it covers the true mean of
   /// exponential gaps 95% of the time over 4,000 seeded draws of 3 and of 12 gaps.

@@ -56,6 +56,8 @@ struct InferLineTunerController: ReplicaController {
   var recurrence: BurstRecurrence
   /// Per stage, nanoseconds from a scale-up decision until the replica serves.
   let delays: [Int64]
+  /// What the pipeline's misses taught: the fewest replicas each stage keeps (`restoreAfterBadMinute`).
+  var misses: MissFeedback
 
   init(_ settings: InferLineTuner, _ context: PolicyContext) {
     self.settings = settings
@@ -83,6 +85,9 @@ struct InferLineTunerController: ReplicaController {
       }
     scaling = HeldScaling(models: context.models, hold: settings.hold, interval: tick)
     delays = context.models.map(\.provisioningDelay)
+    misses = MissFeedback(
+      arrivals: context.arrivals, allowed: context.allowedMissRate, stages: context.models.count,
+      cooldown: (delays.max() ?? 0) + 60_000_000_000)
     recurrence = BurstRecurrence(
       longestGap: nanoseconds(settings.longestQuietGap), interval: tick, delays: delays)
     lasting = zip(smallest, context.models).map { d, m in
@@ -138,6 +143,10 @@ struct InferLineTunerController: ReplicaController {
 
   mutating func sample(at time: Int64, _ stages: [ClosedLoopSimulation.StageObservation]) {}
 
+  mutating func observeMisses(at time: Int64, total: Int) {
+    if settings.restoreAfterBadMinute { misses.observe(at: time, total: total) }
+  }
+
   /// Fewest replicas of stage s for live traffic `planned` (a multiple of the planning trace's envelope) and
   /// `stretch` (of the busiest stretch's): the paper's `ceil(k_plan x planned)`, or fewer where the verified
   /// capacities show fewer carry `stretch` (extrapolated in proportion beyond the counts measured).
@@ -163,6 +172,7 @@ struct InferLineTunerController: ReplicaController {
 
   mutating func decide(at time: Int64, decided: [Int], serving: [Int]) -> [Int] {
     var wanted = decided
+    misses.restore(at: time, decided: decided, plan: initial)
     for s in decided.indices {
       // The traffic is max over D of r(D) / r_plan(D) (and of r(D) / r_stretch(D) for the verified capacities); the
       // need, the paper's ceil(k_plan x traffic) or the fewer replicas whose verified capacity covers it. Up as soon as the need exceeds the replicas decided, to the
@@ -180,6 +190,7 @@ struct InferLineTunerController: ReplicaController {
           limit: settings.keepAboveThePlan ? .max : initial[s])
         wanted[s] = min(decided[s], max(wanted[s], kept))
       }
+      wanted[s] = max(wanted[s], misses.floors[s])
     }
     return wanted
   }
@@ -201,5 +212,51 @@ struct LastingLoad {
     self.window = window
     rates = RateSeries.meanRate(arrivals, ticks: ticks, window: window)
     planned = max(ArrivalEnvelope(arrivals: planning, windowSizes: [window]).rates.first ?? 0, 1e-9)
+  }
+}
+
+/// The pipeline's misses as the tuner reads them: queries over the SLO against arrivals over the last 60 s. When
+/// that share passes the allowance (with at least 2 queries over), every stage below the plan's count gets one
+/// replica back and keeps it for the rest of the day (`floors`); the next check waits `cooldown` (the provisioning
+/// delay and a minute), so one bad minute restores one replica.
+struct MissFeedback {
+  let arrivals: [Int64]
+  let allowed: Double
+  let cooldown: Int64
+  /// Per stage, the fewest replicas it keeps.
+  var floors: [Int]
+  /// (time, misses seen in the second before it), the last 60 s.
+  var recent: [(time: Int64, misses: Int)] = []
+  var total = 0
+  var low = 0
+  var high = 0
+  var bad = false
+  var quietUntil: Int64 = .min
+
+  init(arrivals: [Int64], allowed: Double, stages: Int, cooldown: Int64) {
+    self.arrivals = arrivals
+    self.allowed = allowed
+    self.cooldown = cooldown
+    floors = Array(repeating: 0, count: stages)
+  }
+
+  /// Records the misses seen so far at `time` (once a second). - Complexity: amortised O(1 + arrivals passed).
+  mutating func observe(at time: Int64, total seen: Int) {
+    recent.append((time, seen - total))
+    total = seen
+    let from = time - 60_000_000_000
+    while let first = recent.first, first.time <= from { recent.removeFirst() }
+    while high < arrivals.count, arrivals[high] < time { high += 1 }
+    while low < high, arrivals[low] < from { low += 1 }
+    let over = recent.reduce(0) { $0 + $1.misses }
+    if time >= quietUntil, over >= 2, Double(over) > allowed * Double(max(1, high - low)) { bad = true }
+  }
+
+  /// After a bad minute: one replica back for each stage below the plan's count, kept from then on.
+  mutating func restore(at time: Int64, decided: [Int], plan: [Int]) {
+    guard bad else { return }
+    bad = false
+    quietUntil = time + cooldown
+    for s in floors.indices where decided[s] < plan[s] { floors[s] = max(floors[s], decided[s] + 1) }
   }
 }
