@@ -157,13 +157,6 @@ public struct ComparedSide: Sendable, Equatable {
   /// How far it missed, in words ("0.500% over, 1% allowed"); shown only when it misses.
   public var missDetail: String
 
-  /// One pipeline's side: its share of queries over the SLO against the share the percentile allows.
-  public init(cost: Double, missRate: Double, allowed: Double) {
-    self.cost = cost
-    meetsSLO = Recommendation.meets(missRate, allowed)
-    missDetail = String(format: "%.3f%% over, %g%% allowed", missRate * 100, allowed * 100)
-  }
-
   /// A replay's side: its share of queries over the SLO and its minutes over the allowance
   /// (`Recommendation.meets`); the detail names whichever it broke.
   public init(replay r: ReplayResult, allowed: Double) {

@@ -1,8 +1,9 @@
 import Foundation
 
 /// InferLine's tuner (SoCC 2020, section 5): scale up as soon as the last minute's arrival envelope asks for
-/// more replicas than the stage has at the plan's utilisation; scale down only after the need has stayed lower
-/// for a hold no shorter than the provisioning delay. `InferLineTunerController` says how.
+/// more replicas than the stage has at the plan's utilisation (above the plan's count, only for load that lasts);
+/// scale down only after the need has stayed lower for a hold no shorter than the provisioning delay, and not in
+/// a quiet gap bursts may still end. `InferLineTunerController` says how.
 public struct InferLineTuner: Sendable, Equatable, Codable {
   /// Seconds between decisions.
   public var tick: Double = 1

@@ -26,8 +26,8 @@ import Testing
           for bMisses in [false, true] {
             let aRate = aMisses ? allowed * (1.5 + rng.nextUnitInterval()) : allowed * rng.nextUnitInterval()
             let bRate = bMisses ? allowed * (1.5 + rng.nextUnitInterval()) : allowed * rng.nextUnitInterval()
-            let sa = ComparedSide(cost: a, missRate: aRate, allowed: allowed)
-            let sb = ComparedSide(cost: b, missRate: bRate, allowed: allowed)
+            let sa = ComparedSide(replay: replay("a", cost: a, missRate: aRate), allowed: allowed)
+            let sb = ComparedSide(replay: replay("b", cost: b, missRate: bRate), allowed: allowed)
             #expect(CostComparison.order(sa, sb) == order)
             let text = CostComparison.sentence(sa, sb, aName: "A", bName: "B")
             let word = order == .same ? "costs the same" : order == .cheaper ? "cheaper" : "dearer"
