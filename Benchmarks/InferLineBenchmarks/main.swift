@@ -422,6 +422,7 @@ func replayDayBenchmark(rate: Double, pipelines: [String]) {
     if let v = environment["INFERLINE_TUNER_GAP_CONFIDENCE"].flatMap(Double.init) { tuner.quietGapConfidence = v }
     if let v = environment["INFERLINE_TUNER_SHORT_BURSTS"] { tuner.shortBurstsAboveThePlan = v == "1" }
     if let v = environment["INFERLINE_TUNER_LASTING"].flatMap(Double.init) { tuner.lastingWindow = v }
+    if let v = environment["INFERLINE_TUNER_DEVIATIONS"].flatMap(Double.init) { tuner.lastingDeviations = v }
     replay("inferline tuner from the busiest plan", peak, peakArrivals, .inferline(tuner))
     replay("inferline tuner from the average plan", mean, meanArrivals, .inferline(tuner))
     replay("hpa from the busiest plan", peak, peakArrivals, .hpa(HorizontalPodAutoscaler()))
@@ -527,6 +528,7 @@ func onOffBenchmark(hours: Double) {
     Case(
       name: "40 q/s bursts of 20 s, gaps of 4 min, 1 q/s between",
       process: .init(onRate: 40, offRate: 1, meanOn: 20, meanOff: 240)),
+    Case(name: "60 q/s bursts of 45 s, gaps of 3 min", process: .init(onRate: 60, meanOn: 45, meanOff: 180)),
   ]
   print(
     String(
@@ -573,6 +575,7 @@ func onOffBenchmark(hours: Double) {
         if let v = environment["INFERLINE_TUNER_GAP_QUANTILE"].flatMap(Double.init) { ours.quietGapQuantile = v }
         if let v = environment["INFERLINE_TUNER_GAP_CONFIDENCE"].flatMap(Double.init) { ours.quietGapConfidence = v }
         if let v = environment["INFERLINE_TUNER_LASTING"].flatMap(Double.init) { ours.lastingWindow = v }
+        if let v = environment["INFERLINE_TUNER_DEVIATIONS"].flatMap(Double.init) { ours.lastingDeviations = v }
         let policies: [ScalingPolicy] = [.inferline(paper), .inferline(ours), .fixed, .predictive(PredictiveScaler())]
         var replays = try! CapacityAnalysis.replays(
           model: model, workload: workload, configuration: busiest, policies: policies, seed: 1)

@@ -165,6 +165,17 @@ struct ReportFixture: Sendable {
     let peak = try #require(report.baselines.first { $0.name == BaselineResult.peak })
     report.recommendation?.policy = BaselineResult.peak
     #expect(try DeploymentPlan(report: report, source: "report.json").configuration == peak.configuration)
+    // CG-Mean's unit under HPA recommended: its replay carries the unit it started from, and that is deployed.
+    let mean = try #require(report.baselines.first { $0.name == BaselineResult.mean })
+    let hpa = try #require(
+      report.baselineReplays.firstIndex { $0.policy == CapacityAnalysis.coarseGrainedAutoscaling })
+    #expect(report.baselineReplays[hpa].configuration == mean.configuration)
+    var larger = mean.configuration
+    for s in larger.stages.indices { larger.stages[s].replicas += 1 }  // a unit the busiest plan is not
+    report.baselineReplays[hpa].configuration = larger
+    report.recommendation?.policy = CapacityAnalysis.coarseGrainedAutoscaling
+    let unit = try DeploymentPlan(report: report, source: "report.json")
+    #expect(unit.configuration == larger && !unit.appliesSchedule, "\(unit.configuration)")
   }
 
   @Test func bidirectionalOverridesInNamesCannotReorderThePage() throws {

@@ -267,6 +267,7 @@ public enum CapacityAnalysis {
         model: model, workload: workload, configuration: run.configuration, policies: [run.policy], unit: true,
         seed: seed)[0]
       r.policy = run.name
+      r.configuration = run.configuration  // what `export` deploys when this one is recommended
       return r
     }
   }

@@ -84,9 +84,11 @@ public struct Recommendation: Sendable, Equatable, Codable {
         minutes: $0.missRatePerMinute.count, meetsSLO: meets($0, allowed))
     }
     let meeting = candidates.filter(\.meetsSLO)
-    // Ties in cost go to the earlier candidate (the report's order puts the tuner first).
+    // Among those costing the same as the cheapest (as the savings table says it), the fewest queries over; ties in
+    // that go to the earlier candidate (the report's order puts the tuner first).
+    let cheapest = meeting.map(\.cost).min()
     let chosen =
-      meeting.min { $0.cost < $1.cost - 1e-9 }
+      cheapest.flatMap { c in meeting.filter { CostComparison.sameCost($0.cost, c) }.min { $0.missRate < $1.missRate } }
       ?? candidates.min { $0.missRate < $1.missRate || ($0.missRate == $1.missRate && $0.cost < $1.cost) }!
     let tuner = replays.first { $0.policy == "inferline" }
     return Recommendation(
@@ -187,9 +189,13 @@ public enum CostComparison {
   public enum Order: Sendable, Equatable { case cheaper, same, dearer }
 
   public static func order(_ a: ComparedSide, _ b: ComparedSide) -> Order {
-    let tolerance = max(0.005, 0.0005 * max(abs(a.cost), abs(b.cost)))
-    if abs(a.cost - b.cost) <= tolerance { return .same }
+    if sameCost(a.cost, b.cost) { return .same }
     return a.cost < b.cost ? .cheaper : .dearer
+  }
+
+  /// Whether two costs (dollars) are the same as the report says it: within half a cent or 0.05% of the larger.
+  public static func sameCost(_ a: Double, _ b: Double) -> Bool {
+    abs(a - b) <= max(0.005, 0.0005 * max(abs(a), abs(b)))
   }
 
   /// `a` against `b` in one sentence, from `a`'s side: its cost relative to `b`'s (a percentage of `b`'s) and which

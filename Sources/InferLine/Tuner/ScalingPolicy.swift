@@ -41,6 +41,12 @@ public struct InferLineTuner: Sendable, Equatable, Codable {
   /// The shortest window over which load must last to ask for replicas above the plan's, seconds (the provisioning
   /// delay if that is longer).
   public var lastingWindow: Double = 300
+  /// How far the lasting rate may rise by chance, in standard deviations of a mean over the lasting window above
+  /// the planning trace's mean, before it asks for replicas above the plan (0: only the tolerance above the
+  /// planning trace's highest mean). The deviation is measured on minute counts, the planning trace's or the last
+  /// hour's, whichever is noisier. On on-off traffic that mean swings widely; on steady or diurnal traffic the
+  /// tolerance is the larger. 5, not 3: burst sizes are skewed, and a day has hundreds of windows.
+  public var lastingDeviations: Double = 5
   /// Smallest window of the envelope, seconds; nil for the larger of the stage's batch latency and the SLO.
   public var smallestWindowSeconds: Double? = nil
   /// How far above the planned envelope traffic may go before it asks for more replicas (0.1: 10%, as HPA's

@@ -66,8 +66,9 @@ import Testing
   }
 
   /// Against brute force on random small sets: the recommendation is the cheapest replay within the allowance
-  /// (per query, and fewer than 2% of its 100 minutes over 1%: at most one); when none is, it says so and names
-  /// the one that missed least.
+  /// (per query, and fewer than 2% of its 100 minutes over 1%: at most one), of those costing the same (within
+  /// half a cent) the one with the fewest queries over; when none is within, it says so and names the one that
+  /// missed least.
   @Test func theRecommendationIsTheCheapestThatMeetsTheSLO() throws {
     var rng = SeededGenerator(seed: 7)
     let names = ["inferline", "static", "predictive", "schedule", "hpa", "CG-Peak"]
@@ -77,7 +78,7 @@ import Testing
         let bad = Int(rng.next() % 4)
         let perMinute = (0..<100).map { i in i < bad ? 0.015 : (i % 2 == 0 ? 0.01 : 0.005) }
         return replay(
-          name, cost: Double(1 + rng.next() % 20),
+          name, cost: Double(1 + rng.next() % 20) + (rng.next() % 2 == 0 ? 0 : 0.004),
           missRate: rng.nextUnitInterval() < 0.5 ? 0.02 * rng.nextUnitInterval() : 0.005 * rng.nextUnitInterval(),
           perMinute: perMinute.shuffled(using: &rng))
       }
@@ -87,9 +88,11 @@ import Testing
       if let cheapest = meeting.map(\.cost).min() {
         #expect(r.meetsSLO)
         let chosen = try #require(replays.first { $0.policy == r.policy })
-        #expect(chosen.cost == cheapest && chosen.missRate <= 0.01)
-        // Ties go to the first in the report's order.
-        #expect(r.policy == meeting.first { $0.cost == cheapest }!.policy)
+        let same = meeting.filter { abs($0.cost - cheapest) <= 0.005 }
+        #expect(same.contains { $0.policy == chosen.policy } && chosen.missRate <= 0.01)
+        // Of those, the fewest queries over; ties go to the first in the report's order.
+        let fewest = same.map(\.missRate).min()!
+        #expect(r.policy == same.first { $0.missRate == fewest }!.policy)
       } else {
         #expect(!r.meetsSLO)
         #expect(replays.first { $0.policy == r.policy }!.missRate == replays.map(\.missRate).min())

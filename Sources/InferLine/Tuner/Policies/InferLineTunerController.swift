@@ -20,7 +20,8 @@
 ///   serve) and as long since the last scale-up, to the largest need over the hold.
 /// - Above the plan's count, only load that lasts asks for replicas (`shortBurstsAboveThePlan` false): the mean
 ///   rate over the last `lastingWindow` (5 min, or the provisioning delay if longer) more than 10% above the
-///   planning trace's highest such mean. A replica asked for a shorter burst serves after the burst has gone; the
+///   planning trace's highest such mean, and beyond what chance gives on traffic this noisy (`lastingDeviations`
+///   standard deviations above the planning trace's mean). A replica asked for a shorter burst serves after the burst has gone; the
 ///   plan was verified to queue the planning trace's bursts. Up to the plan's count, the paper's rule at every size.
 /// - Scale down only what the bursts will not need before a new replica could serve (`BurstRecurrence`): the j-th
 ///   of the plan's replicas goes only once the need has stayed below j for longer than `quietGapMargin` times the
@@ -95,7 +96,7 @@ struct InferLineTunerController: ReplicaController {
         ? nil
         : LastingLoad(
           window: max(d, m.provisioningDelay, nanoseconds(settings.lastingWindow)), arrivals: context.arrivals,
-          ticks: ticks, planning: context.planning)
+          ticks: ticks, planning: context.planning, deviations: settings.lastingDeviations)
     }
     if settings.longestQuietGap > 0 { learnGaps(planning: context.planning, sizes: sizes, history: history) }
     // The replay starts with the plan's replicas, as if its needs had just been seen.
@@ -112,7 +113,7 @@ struct InferLineTunerController: ReplicaController {
     let band = 1 + settings.tolerance
     for (i, t) in ticks.enumerated() {
       for s in initial.indices {
-        let need = need(s, tick: i, rates: rates, lastingRate: lastingRates[s], factor: band)
+        let need = need(s, tick: i, rates: rates, lastingRate: lastingRates[s], factor: band, live: false)
         recurrence.observe(s, need: need, at: t)
       }
     }
@@ -130,7 +131,7 @@ struct InferLineTunerController: ReplicaController {
   /// `LastingLoad.window`) asks for, since a replica asked for a burst shorter than its provisioning delay serves
   /// after the burst has gone, and the plan was verified to queue the planning trace's bursts.
   /// - Complexity: O(sizes).
-  func need(_ s: Int, tick i: Int, rates: [[Double]], lastingRate: [Double], factor: Double) -> Int {
+  func need(_ s: Int, tick i: Int, rates: [[Double]], lastingRate: [Double], factor: Double, live: Bool = true) -> Int {
     let all = replicas(
       s, planned: load(s, tick: i, rates: rates, against: reference) * factor,
       stretch: load(s, tick: i, rates: rates, against: stretchReference) * factor)
@@ -138,7 +139,7 @@ struct InferLineTunerController: ReplicaController {
     // Above the plan, only once the load has lasted: the mean over the window more than the tolerance (10%) above
     // the planning trace's highest such mean; then the paper's need, all at once.
     let rate = i >= 0 && i < lastingRate.count ? lastingRate[i] : 0
-    return rate * factor > (1 + settings.tolerance) * lasting.planned ? all : initial[s]
+    return rate * factor > lasting.threshold(tolerance: settings.tolerance, tick: i, live: live) ? all : initial[s]
   }
 
   mutating func sample(at time: Int64, _ stages: [ClosedLoopSimulation.StageObservation]) {}
@@ -197,8 +198,8 @@ struct InferLineTunerController: ReplicaController {
 }
 
 /// The load that lasts: the live mean rate over the last `window` (the longer of the provisioning delay and
-/// `InferLineTuner.lastingWindow`) at each tick, and the planning trace's highest mean over a window that long,
-/// queries per second.
+/// `InferLineTuner.lastingWindow`) at each tick, the planning trace's highest mean over a window that long, and how
+/// high that mean goes by chance on traffic this noisy, queries per second.
 struct LastingLoad {
   /// Nanoseconds.
   let window: Int64
@@ -206,12 +207,92 @@ struct LastingLoad {
   let rates: [Double]
   /// The planning trace's highest mean rate over `window` (at least 1e-9).
   let planned: Double
+  /// Queries per minute: the planning trace's mean.
+  let minuteMean: Double
+  /// Per-minute count variances (queries squared): the planning trace's, and at each tick the live traffic's over
+  /// its last hour of full minutes (`MinuteNoise`).
+  let planningVariance: Double
+  let liveVariance: [Double]
+  /// Standard deviations of the mean over `window` that chance may reach (0: no noise bound).
+  let deviations: Double
 
-  /// - Complexity: O(N + ticks) for the live rates, O(N) for the planning trace's.
-  init(window: Int64, arrivals: [Int64], ticks: [Int64], planning: [Int64]) {
+  /// - Complexity: O(N + ticks).
+  init(window: Int64, arrivals: [Int64], ticks: [Int64], planning: [Int64], deviations: Double = 0) {
     self.window = window
+    self.deviations = deviations
     rates = RateSeries.meanRate(arrivals, ticks: ticks, window: window)
     planned = max(ArrivalEnvelope(arrivals: planning, windowSizes: [window]).rates.first ?? 0, 1e-9)
+    let plan = MinuteNoise(planning, span: .max)
+    minuteMean = plan.mean(upTo: plan.counts.count)
+    planningVariance = plan.variance(upTo: plan.counts.count)
+    guard deviations > 0, let first = arrivals.first else {
+      liveVariance = []
+      return
+    }
+    let live = MinuteNoise(arrivals, span: 60)
+    liveVariance = ticks.map { live.variance(upTo: Int(($0 - first) / MinuteNoise.minute)) }
+  }
+
+  /// The lasting rate above which the stage asks for replicas above the plan at tick i, queries per second: more
+  /// than `tolerance` above the planning trace's highest, and beyond the planning trace's mean by `deviations`
+  /// standard deviations of a mean over `window` (the larger of the planning and the live variance; a mean over
+  /// `window` sums `window / minute` minute counts, independent when bursts are shorter than a minute).
+  /// `live` false: the planning trace's variance only (its own ticks). - Complexity: O(1).
+  func threshold(tolerance: Double, tick i: Int, live: Bool) -> Double {
+    let base = (1 + tolerance) * planned
+    guard deviations > 0 else { return base }
+    let variance = max(planningVariance, live && i >= 0 && i < liveVariance.count ? liveVariance[i] : 0)
+    let minutes = Double(window) / Double(MinuteNoise.minute)
+    return max(base, (minuteMean + deviations * (variance / minutes).squareRoot()) / 60)
+  }
+}
+
+/// A trace's arrivals per full minute from its first, and the variance of those counts from consecutive
+/// differences (`sum (c_k - c_{k-1})^2 / (2 (n - 1))`), which a slow trend (a diurnal curve) barely moves.
+struct MinuteNoise {
+  static let minute: Int64 = 60_000_000_000
+  /// Arrivals in each full minute.
+  let counts: [Double]
+  /// `squares[k]`: the sum of `(c_j - c_{j-1})^2` for j from 1 to k - 1; `sums[k]`: of the first k counts.
+  private let squares: [Double]
+  private let sums: [Double]
+  /// How many full minutes before a given one count (60 for the live traffic's last hour).
+  let span: Int
+
+  /// - Complexity: O(N).
+  init(_ trace: [Int64], span: Int) {
+    self.span = span
+    guard let first = trace.first, let last = trace.last else {
+      (counts, squares, sums) = ([], [0], [0])
+      return
+    }
+    let full = Int((last - first) / MinuteNoise.minute)
+    var c = [Double](repeating: 0, count: full)
+    for t in trace {
+      let k = Int((t - first) / MinuteNoise.minute)
+      if k < full { c[k] += 1 }
+    }
+    counts = c
+    var sq = [0.0], sm = [0.0]
+    for k in c.indices {
+      sm.append(sm[k] + c[k])
+      sq.append(sq[k] + (k > 0 ? (c[k] - c[k - 1]) * (c[k] - c[k - 1]) : 0))
+    }
+    squares = sq
+    sums = sm
+  }
+
+  /// The mean count of the last `span` full minutes before minute `end`. - Complexity: O(1).
+  func mean(upTo end: Int) -> Double {
+    let e = min(end, counts.count), b = max(0, e - span)
+    return e > b ? (sums[e] - sums[b]) / Double(e - b) : 0
+  }
+
+  /// The differenced variance of the last `span` full minutes before minute `end` (0 under 2). - Complexity: O(1).
+  func variance(upTo end: Int) -> Double {
+    let e = min(end, counts.count), b = max(0, e - span)
+    guard e - b >= 2 else { return 0 }
+    return (squares[e] - squares[b + 1]) / (2 * Double(e - b - 1))
   }
 }
 
