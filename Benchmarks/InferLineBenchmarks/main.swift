@@ -536,7 +536,7 @@ func onOffBenchmark(hours: Double) {
       hours))
   var worst = (
     tuner: 0.0, recommended: 0.0, tunerMinutes: 0.0, recommendedMinutes: 0.0, tunerFailures: 0,
-    recommendedFailures: 0, cases: 0, sentences: 0, contradictions: 0
+    recommendedFailures: 0, cases: 0, sentences: 0, contradictions: 0, dearerThanStatic: 0.0
   )
   let only = ProcessInfo.processInfo.environment["INFERLINE_BENCH_CASE"].flatMap(Int.init)
   for (k, c) in cases.enumerated() where only == nil || only == k {
@@ -631,6 +631,7 @@ func onOffBenchmark(hours: Double) {
           worst.sentences += 1
         }
         worst.tuner = max(worst.tuner, tuner.missRate)
+        worst.dearerThanStatic = max(worst.dearerThanStatic, tuner.cost - fixed.cost)
         worst.tunerMinutes = max(worst.tunerMinutes, badMinutes(tuner))
         worst.recommended = max(worst.recommended, chosen.missRate)
         worst.recommendedMinutes = max(worst.recommendedMinutes, badMinutes(chosen))
@@ -663,6 +664,7 @@ func onOffBenchmark(hours: Double) {
         "worst: tuner %.3f%% of queries, %.2f%% of minutes; recommended %.3f%% of queries, %.2f%% of minutes; SLO (per query and per minute) missed by the tuner in %d of %d cases, by the recommendation in %d (+h: from the plan with headroom, replayed when nothing from the plan kept the SLO)",
       worst.tuner * 100, worst.tunerMinutes, worst.recommended * 100, worst.recommendedMinutes, worst.tunerFailures,
       worst.cases, worst.recommendedFailures))
+  print(String(format: "the tuner's largest cost over static: $%.4f (0 or less: never dearer)", worst.dearerThanStatic))
   print(
     "savings-table sentences checked against their figures: \(worst.sentences), contradicted: \(worst.contradictions)")
 }

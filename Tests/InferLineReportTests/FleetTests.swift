@@ -127,7 +127,11 @@ struct FleetFixture: Sendable {
     let ids = page.elements.compactMap { $0.attributes["id"] }
     #expect(Set(ids).count == ids.count, "duplicate ids")
     let links = page.elements.filter { $0.name == "a" }.compactMap { $0.attributes["href"] }
-    #expect(links == ["b-evil-b-co/index.html", "second-pipe/index.html"])
+    // Each pipeline's report, from the decision's table and from the pipeline's section.
+    #expect(
+      links == ["b-evil-b-co/index.html", "second-pipe/index.html"] + [
+        "b-evil-b-co/index.html", "second-pipe/index.html",
+      ])
     for link in links {
       let sub = try String(contentsOf: out.appendingPathComponent(link), encoding: .utf8)
       #expect(sub.contains("href=\"../index.html\""), "\(link) links back")

@@ -77,7 +77,7 @@ struct ReportFixture: Sendable {
     let elements = page.elements
     // Every section is there.
     let sections = Set(elements.filter { $0.name == "section" }.compactMap { $0.attributes["id"] })
-    #expect(sections == ["summary", "workload", "plan", "replay", "latency", "budget", "method"])
+    #expect(sections == ["decision", "summary", "workload", "plan", "replay", "latency", "budget", "method"])
     // No script from the stage name, and the markup from the inputs shows as text.
     #expect(!elements.contains { $0.name == "script" })
     #expect(html.contains("&lt;b&gt;evil&lt;/b&gt; pipeline"))
@@ -178,6 +178,62 @@ struct ReportFixture: Sendable {
     #expect(unit.configuration == larger && !unit.appliesSchedule, "\(unit.configuration)")
   }
 
+  /// The first screen says what to run: the machines at peak are at least what the recommended replay runs at
+  /// any moment (sampled every 10 s), the runs tile the log's windows, a 2-hour log says it is extrapolated, and
+  /// the change since the previous report (escaped) and the reader's zone are there, before the summary.
+  @Test func theFirstScreenSaysWhatToRunAtPeakAndWhen() throws {
+    var report = ReportFixture.sharedReport
+    let d = try #require(ProvisioningDecision(report))
+    let replay = try #require(report.recommendedReplay)
+    func perHour(_ m: [String: Int]) -> Double {
+      m.reduce(0) { $0 + Double($1.value) * report.hardwarePrices[$1.key]! }
+    }
+    for t in stride(from: report.workload.start, to: report.workload.end, by: 10_000_000_000) {
+      var now: [String: Int] = [:]
+      for line in replay.timelines { now[line.hardware, default: 0] += line.replicas(at: t) }
+      #expect(perHour(now) <= perHour(d.peak.machines) + 1e-9, "at \(t): \(now) against \(d.peak.machines)")
+      for (h, n) in now { #expect(n <= d.runs.map { $0.machines[h] ?? 0 }.max()!) }
+    }
+    #expect(d.runs.first?.start == report.windows.first?.start)
+    #expect(zip(d.runs, d.runs.dropFirst()).allSatisfy { $0.end == $1.start })
+    report.previous = CapacityReport.Comparison(
+      previousGeneratedAt: "2026-11-27T06:00:00Z", previousCostPerDay: report.costPerDay - 1.5,
+      costPerDayChange: 1.5, changes: ["stage <i>a</i> moved"])
+    report.timeZone = "+05:30"
+    let html = try ReportWriter.renderHTML(report, charts: [:], templates: nil)
+    let decision = try #require(html.range(of: "<section id=\"decision\">"))
+    let summary = try #require(html.range(of: "<section id=\"summary\">"))
+    #expect(decision.upperBound < summary.lowerBound)
+    let first = String(html[decision.upperBound..<summary.lowerBound])
+    #expect(
+      first.contains(d.runs.count == 1 ? "All day: " : "At peak (")
+        && first.contains(ProvisioningDecision.text(d.peak.machines)))
+    #expect(first.contains("(extrapolated from a log of 2.0 hours)"))
+    #expect(
+      first.contains("Since the previous report: +1.50 dollars per day") && first.contains("&lt;i&gt;a&lt;/i&gt;"))
+    #expect(first.contains(d.marginText), "\(first)")
+    #expect(ReportWriter.summaryMarkdown(report).contains("**What to run**: "))
+    // Three more replicas of the first stage a minute into the second window: two runs, the peak the second,
+    // said in the reader's zone.
+    let index = try #require(report.allReplays.firstIndex { $0.policy == replay.policy })
+    let second = try #require(report.windows.dropFirst().first?.start)
+    var stepped = replay
+    let before = stepped.timelines[0].replicas(at: second)
+    stepped.timelines[0].points.append(.init(time: second + 60_000_000_000, replicas: before + 3))
+    if index < report.replays.count {
+      report.replays[index] = stepped
+    } else {
+      report.baselineReplays[index - report.replays.count] = stepped
+    }
+    let two = try #require(ProvisioningDecision(report))
+    #expect(two.runs.count == 2 && two.peak.start == second)
+    let hardware = stepped.timelines[0].hardware
+    let line = two.scheduleLine(zone: .fixed(seconds: 19_800))
+    #expect(line.contains("add 3 \(hardware)"), "\(line)")
+    let page = try ReportWriter.renderHTML(report, charts: [:], templates: nil)
+    #expect(page.contains("At peak (") && page.contains(" +05:30)") && page.contains(line), "\(line)")
+  }
+
   @Test func bidirectionalOverridesInNamesCannotReorderThePage() throws {
     var report = ReportFixture.sharedReport
     report.pipelineName = "evil\u{202E}eman\u{2066}x"
@@ -256,24 +312,56 @@ struct ReportFixture: Sendable {
     #expect(width <= 1280, "the fleet page is \(width) px wide at a 1280 px window")
   }
 
-  /// The page's scroll width in headless Chromium at a 1280 px window (reported through the title, read back
-  /// with --dump-dom).
+  /// The decision is the first screen: at a 1400 x 900 window, the "What to run" section ends above the fold,
+  /// and it says the machines at peak, the cost per day and the export command (single pipeline and fleet).
+  @Test func theDecisionIsOnTheFirstScreen() throws {
+    let scratch = try ReportFixture.shared.scratch()
+    let single = scratch.appendingPathComponent("first-screen")
+    let report = ReportFixture.sharedReport
+    try ReportWriter.write(report, to: single)
+    let fleetOut = scratch.appendingPathComponent("first-screen-fleet")
+    try ReportWriter.write(FleetFixture.sharedFleet, to: try ReportFolder(fleetOut))
+    let peak = try #require(ProvisioningDecision(report)).peak.machines
+    for (page, costPerDay) in [
+      (single, ReportWriter.money(report.costPerDay)),
+      (fleetOut, ReportWriter.money(FleetFixture.sharedFleet.totals.costPerDay)),
+    ] {
+      let seen = try probe(
+        page.appendingPathComponent("index.html"), size: "1400,900",
+        script:
+          "const d = document.getElementById('decision'); document.title = 'fold:' + Math.ceil(d.getBoundingClientRect().bottom) + '|' + d.innerText.replace(/\\s+/g, ' ')"
+      )
+      let fold = try #require(Int(seen.dropFirst(5).prefix { $0 != "|" }), "\(seen)")
+      #expect(fold <= 900, "the decision ends at \(fold) px in \(page.lastPathComponent)")
+      #expect(seen.contains("per day") && seen.contains(costPerDay), "\(seen)")
+      #expect(seen.contains("inferline export report.json --to kubernetes"), "\(seen)")
+      if page == single { #expect(seen.contains(ProvisioningDecision.text(peak)), "\(seen)") }
+    }
+  }
+
+  /// The page's scroll width in headless Chromium at a 1280 px window.
   func scrollWidth(of page: URL) throws -> Int {
+    let seen = try probe(
+      page, size: "1280,900", script: "document.title = 'width:' + document.documentElement.scrollWidth")
+    return try #require(Int(seen.dropFirst(6)), "\(seen)")
+  }
+
+  /// What `script` sets the page's title to in headless Chromium at a window of `size` (read back with
+  /// --dump-dom).
+  func probe(_ page: URL, size: String, script: String) throws -> String {
     let chromium = "/usr/bin/chromium"
     try #require(
       FileManager.default.isExecutableFile(atPath: chromium),
       "Chromium is missing: run Scripts/setup.sh (apt-get install chromium)")
     let html = try String(contentsOf: page, encoding: .utf8)
     let probe = page.deletingLastPathComponent().appendingPathComponent("probe.html")
-    try html.replacingOccurrences(
-      of: "</body>",
-      with: "<script>document.title = 'width:' + document.documentElement.scrollWidth</script></body>"
-    ).write(to: probe, atomically: true, encoding: .utf8)
+    try html.replacingOccurrences(of: "</body>", with: "<script>\(script)</script></body>")
+      .write(to: probe, atomically: true, encoding: .utf8)
     let process = Process()
     process.executableURL = URL(fileURLWithPath: chromium)
     process.arguments = [
-      "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1280,900",
-      "--user-data-dir=\(page.deletingLastPathComponent().appendingPathComponent("chromium-wide").path)",
+      "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=\(size)",
+      "--user-data-dir=\(page.deletingLastPathComponent().appendingPathComponent("chromium-probe").path)",
       "--dump-dom", probe.absoluteString,
     ]
     let pipe = Pipe()
@@ -282,8 +370,10 @@ struct ReportFixture: Sendable {
     try process.run()
     let dom = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     process.waitUntilExit()
-    return try #require(
-      dom.range(of: #"width:(\d+)"#, options: .regularExpression).map { Int(dom[$0].dropFirst(6))! })
+    let title = try #require(dom.range(of: #"<title>[^<]*</title>"#, options: .regularExpression), "no title")
+    return String(dom[title].dropFirst(7).dropLast(8))
+      .replacingOccurrences(of: "&amp;", with: "&").replacingOccurrences(of: "&lt;", with: "<")
+      .replacingOccurrences(of: "&gt;", with: ">")
   }
 
   /// Printed to PDF, no chart is cut across pages: a marker at the top of each figure and one in its caption

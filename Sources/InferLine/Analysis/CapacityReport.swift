@@ -155,6 +155,8 @@ public struct CapacityReport: Sendable, Equatable, Codable {
   public var calibration: Calibration? = nil
   public var assumptions: [String]
   public var previous: Comparison?
+  /// The zone the report's clock times are shown in (`--timezone`, as `DefaultTimeZone` parses it); nil: UTC.
+  public var timeZone: String? = nil
   /// Seconds per phase.
   public var timings: [String: Double]
 

@@ -48,6 +48,15 @@ enum BuiltInTemplates {
 <p class="meta">SLO: P{{percentile}} of end-to-end latency at most {{sloMs}} ms &middot; {{queries}} queries from {{start}} to {{end}} &middot; catalog {{catalog}} &middot; generated {{generatedAt}} by inferline {{version}}, seed {{seed}}</p>
 </header>
 
+<section id="decision">
+<h2>What to run</h2>
+{{#decision}}<p class="decision"><b>{{peakLabel}}: {{peakMachines}}.</b>{{#scheduleLine}} Over the day: {{scheduleLine}}.{{/scheduleLine}}</p>
+<p>{{policy}}: <b>${{costPerDay}} per day</b>{{#extrapolated}} ({{extrapolated}}){{/extrapolated}}; <span class="{{marginClass}}">{{margin}}</span>.</p>
+{{#change}}<p>Since the previous report: {{change}}</p>{{/change}}
+<p>To apply it: <code>{{exportCommand}}</code> (or <code>--to triton</code>, <code>ray-serve</code>, <code>kserve</code>).</p>{{/decision}}
+{{^decision}}<p class="bad"><b>Nothing to run: no window of this log could be planned.</b> See the plan section for why.</p>{{/decision}}
+</section>
+
 <section id="summary">
 <h2>Summary</h2>
 {{#sloAtRisk}}<p class="bad"><b>No provisioning replayed kept the SLO over this log.</b> {{sloAtRisk}}</p>{{/sloAtRisk}}
@@ -210,6 +219,16 @@ enum BuiltInTemplates {
 <h1>Fleet capacity report: {{pipelineCount}} pipelines</h1>
 <p class="meta">{{queries}} queries from {{start}} to {{end}} &middot; generated {{generatedAt}} by inferline {{version}}, seed {{seed}}</p>
 </header>
+
+<section id="decision">
+<h2>What to run</h2>
+{{#decision}}<p class="decision"><b>At each pipeline's peak: {{totalMachines}}</b>, <b>${{costPerDay}} per day</b>{{#extrapolated}} ({{extrapolated}}){{/extrapolated}}.</p>
+<div class="table"><table><thead><tr><th>pipeline</th><th>at peak</th><th>over the day</th><th>provisioning, $ per day, SLO</th></tr></thead><tbody>
+{{#rows}}<tr><td><a href="{{link}}">{{name}}</a></td><td>{{peakLabel}}: {{peakMachines}}</td><td>{{#scheduleLine}}{{scheduleLine}}{{/scheduleLine}}{{^scheduleLine}}the same all day{{/scheduleLine}}</td><td>{{policy}}, ${{costPerDay}}; <span class="{{marginClass}}">{{margin}}</span></td></tr>
+{{/rows}}</tbody></table></div>
+{{#change}}<p>Since the previous report: {{change}}</p>{{/change}}
+<p>To apply it: <code>{{exportCommand}}</code> (a folder per pipeline; or <code>--to triton</code>, <code>ray-serve</code>, <code>kserve</code>).</p>{{/decision}}
+</section>
 
 <section id="summary">
 <h2>Summary</h2>

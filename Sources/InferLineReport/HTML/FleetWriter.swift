@@ -180,6 +180,37 @@ extension ReportWriter {
     ]
     if f.totals.unattainableWindows > 0 { context["unattainable"] = f.totals.unattainableWindows }
     if let p = f.previous { context["previous"] = previousContext(p) }
+    context["decision"] = fleetDecision(f, folders: folders)
+    return context
+  }
+
+  /// The fleet's first screen: per pipeline what to run at peak, the day's changes, the provisioning, its cost and
+  /// SLO margin; the fleet's machines (each pipeline at its own peak), cost, change and the export command.
+  static func fleetDecision(_ f: FleetReport, folders: [String]) -> [String: Any] {
+    var total: [String: Int] = [:]
+    let rows: [[String: Any]] = zip(f.pipelines, folders).map { r, folder in
+      var row: [String: Any] = ["name": r.pipelineName, "link": "\(folder)/index.html"]
+      guard let d = decisionContext(r), let decision = ProvisioningDecision(r) else {
+        row["peakLabel"] = "Nothing planned"
+        row["peakMachines"] = "see its report"
+        row["marginClass"] = "bad"
+        return row
+      }
+      for (h, n) in decision.peak.machines { total[h, default: 0] += n }
+      return row.merging(d) { a, _ in a }
+    }
+    var context: [String: Any] = [
+      "rows": rows, "totalMachines": ProvisioningDecision.text(total), "costPerDay": money(f.totals.costPerDay),
+      "exportCommand": "inferline export report.json --to kubernetes --image IMAGE --model-repository URI --out deploy",
+    ]
+    if let e = f.pipelines.first.flatMap(extrapolation) { context["extrapolated"] = e }
+    if let p = f.previous {
+      context["change"] =
+        String(format: "%+.2f dollars per day for the fleet (was $%@)", p.costPerDayChange, money(p.previousCostPerDay))
+        + (p.changes.isEmpty
+          ? "" : "; " + p.changes.prefix(2).joined(separator: "; ") + (p.changes.count > 2 ? "; ..." : ""))
+        + "."
+    }
     return context
   }
 

@@ -353,6 +353,7 @@ public enum ReportWriter {
       }
     }
     if let p = r.previous { context["previous"] = previousContext(p) }
+    if let d = decisionContext(r) { context["decision"] = d }
     if let c = r.calibration {
       func triple(_ v: [Double]) -> String { v.map { String(format: "%.1f", $0) }.joined(separator: " / ") }
       context["calibration"] = [
@@ -388,6 +389,46 @@ public enum ReportWriter {
   }
 
   /// The "change since the previous report" values, for a pipeline's page and the fleet's alike.
+  /// The zone the report's clock times are shown in (UTC when unset or unreadable).
+  static func zone(_ r: CapacityReport) -> DefaultTimeZone {
+    r.timeZone.flatMap { DefaultTimeZone(parsing: $0) } ?? .utc
+  }
+
+  /// The log's span, when it is shorter than a day: the figures per day and month are extrapolated from it.
+  static func extrapolation(_ r: CapacityReport) -> String? {
+    let span = Double(r.workload.end - r.workload.start) / 1e9
+    guard span < 23 * 3600 else { return nil }
+    let length = span < 5400 ? String(format: "%.0f minutes", span / 60) : String(format: "%.1f hours", span / 3600)
+    return "extrapolated from a log of \(length)"
+  }
+
+  /// The first screen's decision: what to run at peak, the day's changes, the cost and the SLO margin, the
+  /// change since the previous report, and the command that exports it. Nil when nothing could be planned.
+  static func decisionContext(_ r: CapacityReport, exportFrom: String = "report.json") -> [String: Any]? {
+    guard let d = ProvisioningDecision(r) else { return nil }
+    let zone = zone(r)
+    let when = ClockText.span(d.peak.start, d.peak.end, zone: zone, relative: d.isRelative)
+    var context: [String: Any] = [
+      "peakMachines": ProvisioningDecision.text(d.peak.machines),
+      "peakLabel": d.runs.count > 1
+        ? "At peak (\(when)\(d.isRelative ? " from the log's start" : " \(zone)"))" : "All day",
+      "policy": d.policy.map { "The " + PolicyTitle.of($0) } ?? "The busiest window's plan",
+      "costPerDay": money(d.costPerDay), "margin": d.marginText,
+      "marginClass": d.meetsSLO ? "good" : "bad",
+      "exportCommand":
+        "inferline export \(exportFrom) --to kubernetes --image IMAGE --model-repository URI --out deploy",
+    ]
+    if d.runs.count > 1 { context["scheduleLine"] = d.scheduleLine(zone: zone) }
+    if let e = extrapolation(r) { context["extrapolated"] = e }
+    if let p = r.previous {
+      let changes = p.changes.prefix(2).joined(separator: "; ")
+      context["change"] =
+        String(format: "%+.2f dollars per day (was $%@)", p.costPerDayChange, money(p.previousCostPerDay))
+        + (changes.isEmpty ? "; the plan did not change." : "; \(changes)" + (p.changes.count > 2 ? "; ..." : "."))
+    }
+    return context
+  }
+
   static func previousContext(_ p: CapacityReport.Comparison) -> [String: Any] {
     [
       "previousGeneratedAt": p.previousGeneratedAt, "previousCostPerDay": money(p.previousCostPerDay),
@@ -453,6 +494,11 @@ public enum ReportWriter {
       r.recommendation.map { $0.meetsSLO ? "" : "- **No provisioning replayed kept the SLO over this log.**" } ?? "",
       r.recommendation?.tunerShortfall.map {
         "- **The InferLine tuner misses the SLO**: \($0.summary(allowed: Recommendation.allowance(r.percentile)))"
+      } ?? "",
+      decisionContext(r).map { d in
+        let day = (d["scheduleLine"] as? String).map { "; over the day: \($0)" } ?? ""
+        let text = "\(d["peakLabel"]!): \(d["peakMachines"]!)\(day); \(d["margin"]!)"
+        return "- **What to run**: " + MarkdownText.escape(text)
       } ?? "",
       "- \(MarkdownText.escape(recommendationSentence(r)))",
       "- Cost per day: $\(money(r.costPerDay)); per month: $\(money(r.costPerMonth))",

@@ -133,6 +133,7 @@ public struct NightReport: Sendable {
     for i in reports.indices {
       // Each pipeline's report lists the logs, the shared catalog and profiles, and its own pipeline file.
       reports[i].inputs = inputs.filter { $0.role != "pipeline" || $0.path == request.pipelines[i] }
+      reports[i].timeZone = request.log.timezone
       if let old = previous?.pipelines.first(where: { $0.pipelineName == reports[i].pipelineName }) {
         reports[i].previous = CapacityReport.Comparison(
           previousGeneratedAt: old.generatedAt, previousCostPerDay: old.costPerDay,

@@ -1,0 +1,78 @@
+import Foundation
+import InferLineTestSupport
+import Testing
+
+@testable import InferLine
+
+struct ProvisioningDecisionTests {
+  let second: Int64 = 1_000_000_000
+
+  /// The most machines per hardware type in a window, against the count evaluated at every second (the
+  /// timelines change only on whole seconds), on random timelines.
+  @Test func theMostMachinesInAWindowAgreeWithEverySecond() {
+    var rng = SeededGenerator(seed: 5)
+    for _ in 0..<200 {
+      let timelines = (0..<Int(1 + rng.next() % 4)).map { s -> ReplicaTimeline in
+        var time: Int64 = 0
+        let points = (0..<Int(1 + rng.next() % 6)).map { _ -> ReplicaTimeline.Point in
+          defer { time += Int64(1 + rng.next() % 20) * second }
+          return .init(time: time, replicas: Int(1 + rng.next() % 5))
+        }
+        return ReplicaTimeline(stage: "s\(s)", hardware: rng.next() % 2 == 0 ? "T4" : "CPU", points: points)
+      }
+      let from = Int64(rng.next() % 60) * second, to = from + Int64(1 + rng.next() % 40) * second
+      var expected: [String: Int] = [:]
+      for t in stride(from: from, to: to, by: Int(second)) {
+        var total: [String: Int] = [:]
+        for line in timelines { total[line.hardware, default: 0] += line.replicas(at: t) }
+        for (h, n) in total { expected[h] = max(expected[h] ?? 0, n) }
+      }
+      #expect(ProvisioningDecision.most(timelines, from: from, to: to) == expected)
+    }
+  }
+
+  @Test func machinesAreSaidMostFirst() {
+    #expect(ProvisioningDecision.text(["CPU": 2, "T4": 3]) == "3 T4 and 2 CPU")
+    #expect(ProvisioningDecision.text(["CPU": 2, "A10": 2, "T4": 1]) == "2 A10, 2 CPU and 1 T4")
+    #expect(ProvisioningDecision.text(["T4": 0]) == "no machines")
+  }
+
+  /// A day of three runs: the base is the fewest of each type, and each run above it says what it adds, in the
+  /// reader's zone.
+  @Test func theScheduleLineSaysWhatIsAddedAndWhen() {
+    let day: Int64 = 1_795_824_000 * 1_000_000_000  // 2026-11-28T00:00:00Z
+    let hour = 3600 * second
+    let runs = [
+      ProvisioningDecision.Run(start: day, end: day + 14 * hour, machines: ["T4": 2, "CPU": 1]),
+      ProvisioningDecision.Run(start: day + 14 * hour, end: day + 18 * hour, machines: ["T4": 4, "CPU": 1]),
+      ProvisioningDecision.Run(start: day + 18 * hour, end: day + 24 * hour, machines: ["T4": 3, "CPU": 2]),
+    ]
+    let d = ProvisioningDecision(
+      policy: "schedule", peak: runs[1], runs: runs, costPerDay: 10, percentileLatencyMs: 300, sloMs: 400,
+      percentile: 99, missRate: 0.001, meetsSLO: true, isRelative: false)
+    #expect(
+      d.scheduleLine(zone: .utc) == "2 T4 and 1 CPU at least; 14:00-18:00 add 2 T4; 18:00-00:00 add 1 CPU and 1 T4")
+    #expect(d.scheduleLine(zone: .fixed(seconds: 5 * 3600 + 1800)).contains("19:30-23:30 add 2 T4"))
+    #expect(d.scheduleLine(zone: .utc, limit: 1).hasSuffix("add 2 T4; and 1 more changes (see the replica timeline)"))
+    #expect(d.marginText == "P99 300 ms against the 400 ms SLO (25% to spare), 0.10% of queries over (1% allowed)")
+    var one = d
+    one.runs = [runs[0]]
+    #expect(one.scheduleLine(zone: .utc) == "the same all day")
+    var missed = d
+    missed.meetsSLO = false
+    missed.missRate = 0.03
+    #expect(missed.marginText.hasPrefix("misses the SLO: 3.00% of queries over (1% allowed)"))
+  }
+
+  @Test func clockTimesAreInTheReadersZone() throws {
+    let winter: Int64 = 1_795_824_000 * 1_000_000_000 + 14 * 3600 * second  // 2026-11-28T14:00Z
+    let summer: Int64 = 1_783_000_000 * 1_000_000_000  // 2026-07-02T13:46:40Z
+    #expect(ClockText.time(winter, zone: .utc, relative: false) == "14:00")
+    #expect(ClockText.time(winter, zone: .fixed(seconds: -8 * 3600), relative: false) == "06:00")
+    let berlin = try #require(DefaultTimeZone(parsing: "Europe/Berlin"))
+    #expect(ClockText.time(winter, zone: berlin, relative: false) == "15:00")  // CET
+    #expect(ClockText.time(summer, zone: berlin, relative: false) == "15:46")  // CEST
+    #expect(ClockText.span(0, 3600 * second, zone: berlin, relative: true) == "00:00-01:00")
+    #expect(ClockText.time(26 * 3600 * second, zone: .utc, relative: true) == "26:00")
+  }
+}
