@@ -29,6 +29,16 @@ public struct ProvisioningDecision: Sendable, Equatable {
   public var meetsSLO: Bool
   /// The log's instants are offsets from its start (no clock time).
   public var isRelative: Bool
+  /// For a provisioning that scales on live traffic (an autoscaler, the tuner): the fewest machines of each type
+  /// at any moment, the mean over the replay (replica-seconds over its span) and how many decisions it made; nil
+  /// for a static plan or a schedule, whose runs say it all.
+  public var scaling: Scaling? = nil
+
+  public struct Scaling: Sendable, Equatable {
+    public var least: [String: Int]
+    public var mean: [String: Double]
+    public var decisions: Int
+  }
 
   /// Machines per hardware type of a configuration.
   public static func machines(_ c: PipelineConfiguration) -> [String: Int] {
@@ -46,6 +56,32 @@ public struct ProvisioningDecision: Sendable, Equatable {
       for (h, n) in total { best[h] = max(best[h] ?? 0, n) }
     }
     return best
+  }
+
+  /// The fewest replicas of each hardware type at any instant of the timelines. - Complexity: O(changes x
+  /// timelines x points).
+  static func least(_ timelines: [ReplicaTimeline]) -> [String: Int] {
+    let instants = Set(timelines.flatMap { $0.points.map(\.time) })
+    var fewest: [String: Int] = [:]
+    for t in instants {
+      var total: [String: Int] = [:]
+      for line in timelines { total[line.hardware, default: 0] += line.replicas(at: t) }
+      for (h, n) in total { fewest[h] = min(fewest[h] ?? .max, n) }
+    }
+    return fewest
+  }
+
+  /// The day in one line for a provisioning that scales: "scales between 1 T4 and 2 CPU and that, 2.2 T4 and 2.4
+  /// CPU on average (31 decisions)"; nil for a static plan or a schedule.
+  public var scalingLine: String? {
+    scaling.map { s in
+      let mean = s.mean.filter { $0.value > 0 }.sorted { ($1.value, $0.key) < ($0.value, $1.key) }
+        .map { String(format: "%.1f %@", $0.value, $0.key) }
+      let average =
+        mean.count > 1 ? mean.dropLast().joined(separator: ", ") + " and " + mean.last! : (mean.first ?? "none")
+      return
+        "scales on live traffic between \(Self.text(s.least)) and that, \(average) on average (\(s.decisions) decisions)"
+    }
   }
 
   /// "3 T4 and 2 CPU": counts by hardware type, the most first (then by name); "no machines" when empty.
@@ -110,6 +146,12 @@ extension ProvisioningDecision {
     var perWindow: [[String: Int]]
     if let replay = r.recommendedReplay, !replay.timelines.isEmpty {
       perWindow = starts.map { ProvisioningDecision.most(replay.timelines, from: $0, to: $0 + length) }
+      if replay.decisions > 0 && replay.policy != "schedule" {
+        let seconds = max(replay.hours * 3600, 1e-9)
+        scaling = Scaling(
+          least: ProvisioningDecision.least(replay.timelines),
+          mean: replay.replicaSecondsByHardware.mapValues { $0 / seconds }, decisions: replay.decisions)
+      }
       policy = replay.policy
       percentileLatencyMs = replay.percentileLatencyMs
       missRate = replay.missRate

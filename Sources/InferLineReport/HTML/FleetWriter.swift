@@ -257,6 +257,11 @@ extension ReportWriter {
       "# Fleet capacity report: \(f.pipelines.count) pipelines", "",
       "- Fleet cost per day: $\(money(f.totals.costPerDay)); per month: $\(money(f.totals.costPerMonth))",
     ]
+    for r in f.pipelines {
+      lines.append(
+        "- **What to run for \(MarkdownText.escape(r.pipelineName))**: "
+          + (decisionMarkdown(r) ?? "nothing: no window could be planned"))
+    }
     if let peak = fleetPeak(f) {
       lines.append("- Busiest window: \(instant(peak.start, f)), $\(money(peak.costPerHour))/h planned")
     }

@@ -410,15 +410,20 @@ public enum ReportWriter {
     let when = ClockText.span(d.peak.start, d.peak.end, zone: zone, relative: d.isRelative)
     var context: [String: Any] = [
       "peakMachines": ProvisioningDecision.text(d.peak.machines),
-      "peakLabel": d.runs.count > 1
-        ? "At peak (\(when)\(d.isRelative ? " from the log's start" : " \(zone)"))" : "All day",
+      "peakLabel": d.scaling != nil
+        ? "At most"
+        : d.runs.count > 1 ? "At peak (\(when)\(d.isRelative ? " from the log's start" : " \(zone)"))" : "All day",
       "policy": d.policy.map { "The " + PolicyTitle.of($0) } ?? "The busiest window's plan",
       "costPerDay": money(d.costPerDay), "margin": d.marginText,
       "marginClass": d.meetsSLO ? "good" : "bad",
       "exportCommand":
         "inferline export \(exportFrom) --to kubernetes --image IMAGE --model-repository URI --out deploy",
     ]
-    if d.runs.count > 1 { context["scheduleLine"] = d.scheduleLine(zone: zone) }
+    if let line = d.scalingLine {
+      context["scheduleLine"] = line
+    } else if d.runs.count > 1 {
+      context["scheduleLine"] = d.scheduleLine(zone: zone)
+    }
     if let e = extrapolation(r) { context["extrapolated"] = e }
     if let p = r.previous {
       let changes = p.changes.prefix(2).joined(separator: "; ")
@@ -427,6 +432,16 @@ public enum ReportWriter {
         + (changes.isEmpty ? "; the plan did not change." : "; \(changes)" + (p.changes.count > 2 ? "; ..." : "."))
     }
     return context
+  }
+
+  /// The decision as one escaped Markdown phrase: what to run, over the day, the margin; nil when nothing was
+  /// planned.
+  static func decisionMarkdown(_ r: CapacityReport) -> String? {
+    decisionContext(r).map { d in
+      let day = (d["scheduleLine"] as? String).map { "; over the day: \($0)" } ?? ""
+      let policy = (d["policy"] as! String).replacingOccurrences(of: "The ", with: "the ", options: .anchored)
+      return MarkdownText.escape("\(d["peakLabel"]!): \(d["peakMachines"]!)\(day); \(policy): \(d["margin"]!)")
+    }
   }
 
   static func previousContext(_ p: CapacityReport.Comparison) -> [String: Any] {
@@ -495,11 +510,7 @@ public enum ReportWriter {
       r.recommendation?.tunerShortfall.map {
         "- **The InferLine tuner misses the SLO**: \($0.summary(allowed: Recommendation.allowance(r.percentile)))"
       } ?? "",
-      decisionContext(r).map { d in
-        let day = (d["scheduleLine"] as? String).map { "; over the day: \($0)" } ?? ""
-        let text = "\(d["peakLabel"]!): \(d["peakMachines"]!)\(day); \(d["margin"]!)"
-        return "- **What to run**: " + MarkdownText.escape(text)
-      } ?? "",
+      decisionMarkdown(r).map { "- **What to run**: " + $0 } ?? "",
       "- \(MarkdownText.escape(recommendationSentence(r)))",
       "- Cost per day: $\(money(r.costPerDay)); per month: $\(money(r.costPerMonth))",
       "- Busiest window's plan ($\(money(r.recommendedCostPerHour))/h): \(MarkdownText.escape(describe(r.recommended, r)))",

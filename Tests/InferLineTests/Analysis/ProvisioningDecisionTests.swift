@@ -28,7 +28,29 @@ struct ProvisioningDecisionTests {
         for (h, n) in total { expected[h] = max(expected[h] ?? 0, n) }
       }
       #expect(ProvisioningDecision.most(timelines, from: from, to: to) == expected)
+      // The fewest over the whole day, against every second from the first change to the last.
+      let end = timelines.flatMap { $0.points.map(\.time) }.max()!
+      var fewest: [String: Int] = [:]
+      for t in stride(from: 0, through: end, by: Int(second)) {
+        var total: [String: Int] = [:]
+        for line in timelines { total[line.hardware, default: 0] += line.replicas(at: t) }
+        for (h, n) in total { fewest[h] = min(fewest[h] ?? .max, n) }
+      }
+      #expect(ProvisioningDecision.least(timelines) == fewest)
     }
+  }
+
+  /// A provisioning that scales is said as its range and mean, not as runs of hourly maxima.
+  @Test func aScalingProvisioningIsSaidAsItsRange() {
+    let run = ProvisioningDecision.Run(start: 0, end: 3600 * second, machines: ["T4": 3, "CPU": 3])
+    var d = ProvisioningDecision(
+      policy: "inferline", peak: run, runs: [run], costPerDay: 10, percentileLatencyMs: 300, sloMs: 400,
+      percentile: 99, missRate: 0.001, meetsSLO: true, isRelative: false)
+    #expect(d.scalingLine == nil)
+    d.scaling = .init(least: ["T4": 1, "CPU": 2], mean: ["T4": 2.24, "CPU": 2.5], decisions: 31)
+    #expect(
+      d.scalingLine
+        == "scales on live traffic between 2 CPU and 1 T4 and that, 2.5 CPU and 2.2 T4 on average (31 decisions)")
   }
 
   @Test func machinesAreSaidMostFirst() {
