@@ -53,6 +53,15 @@ extension InferLineCommand {
     @Option(help: "Image the scheduling CronJobs run kubectl from (kubernetes).")
     var kubectlImage: String = "bitnami/kubectl:1.31"
 
+    @Option(help: "CPU each serving container requests, a Kubernetes quantity (kubernetes).")
+    var cpu: String = DeploymentExport.Settings().cpuRequest
+
+    @Option(help: "Memory each serving container requests and is limited to, a Kubernetes quantity (kubernetes).")
+    var memory: String = DeploymentExport.Settings().memoryRequest
+
+    @Flag(help: "Write the namespace as an object too (kubernetes).")
+    var createNamespace = false
+
     @Option(help: "Pipeline file, to name the stages of a `plan --json` input.")
     var pipeline: String?
 
@@ -69,6 +78,9 @@ extension InferLineCommand {
       settings.rayImportPath = importPath
       settings.modelFormat = modelFormat
       settings.kubectlImage = kubectlImage
+      settings.cpuRequest = cpu
+      settings.memoryRequest = memory
+      settings.createNamespace = createNamespace
       // A missing setting is a usage error (64), said before anything is read.
       do {
         try DeploymentExport.check(settings, for: target)

@@ -67,6 +67,10 @@ extension CommandLineTests {
       #expect(text.contains("max_batch_size: \(plan[i]["batchSize"] as! Int)\n"))
       #expect(text.contains((plan[i]["hardware"] as! String) == "CPU" ? "kind: KIND_CPU" : "kind: KIND_GPU"))
       #expect(text.contains("run \(plan[i]["replicas"] as! Int) Triton server"))
+      // Dynamic batching only where there is a batch to form; a version folder says which file goes in it.
+      #expect(text.contains("dynamic_batching") == (plan[i]["batchSize"] as! Int > 1), "\(name)")
+      let version = try String(contentsOfFile: path("export-triton/\(name)/1/MODEL_FILE_HERE.txt"), encoding: .utf8)
+      #expect(version.contains("put model.onnx in this folder"))
     }
     // Kubernetes: every Deployment, the CronJobs and their RBAC objects validated strictly; replicas as planned.
     let kubernetes = try validate(path("export-kubernetes"))
@@ -110,6 +114,11 @@ extension CommandLineTests {
         kserve.components(separatedBy: "name: \"video-monitoring-\(name)-")[1].contains(
           "minReplicas: \(replicas)\n    maxReplicas: \(replicas)\n"))
       #expect(kserve.contains("storageUri: \"s3://models/\(name)\""))
+      // No batcher at batch size 1: it would only add its wait.
+      let service = kserve.components(separatedBy: "name: \"video-monitoring-\(name)-")[1]
+        .components(separatedBy: "kind: InferenceService")[0]
+      #expect(
+        service.contains("batcher:") == (batch > 1) && (batch == 1 || service.contains("maxBatchSize: \(batch)\n")))
     }
   }
 
@@ -206,7 +215,7 @@ extension CommandLineTests {
     reader.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     reader.arguments = [
       "python3", "-c",
-      "import sys, yaml, json; print(json.dumps([d['metadata']['annotations']['inferline.io/stage'] for d in yaml.safe_load_all(open(sys.argv[1])) if d]))",
+      "import sys, yaml, json; print(json.dumps([d['metadata']['annotations']['inferline.io/stage'] for d in yaml.safe_load_all(open(sys.argv[1])) if d and d['kind'] == 'Deployment']))",
       path("hostile-kubernetes/deployments.yaml"),
     ]
     let pipe = Pipe()
@@ -277,7 +286,7 @@ extension CommandLineTests {
     let made = try run(["report", log, "--out", report, "--quiet", "--pipeline", pipeline, "--window", "10m"] + common)
     #expect([0, 4].contains(made.status), "\(made.stderr)")
     let expected: [String: (kinds: Set<String>, keys: Set<String>)] = [
-      "deployments.yaml": (["Deployment"], ["apiVersion", "kind", "metadata", "spec"]),
+      "deployments.yaml": (["Deployment", "Service", "Namespace"], ["apiVersion", "kind", "metadata", "spec"]),
       "schedule.yaml": (
         ["CronJob", "ServiceAccount", "Role", "RoleBinding"],
         ["apiVersion", "kind", "metadata", "spec", "rules", "roleRef", "subjects"]
@@ -373,6 +382,66 @@ extension CommandLineTests {
         let texts = parsed["texts"] as! String
         #expect(!texts.contains("\"pwned\": true") && !texts.contains("kube-system\""), "\(target)/\(file)")
       }
+    }
+  }
+
+  /// The Kubernetes export serves: read back with PyYAML, every Deployment's container starts Triton on the
+  /// stage's model from the repository, with ports, startup, readiness and liveness probes on Triton's health
+  /// endpoints, CPU and memory requests, and on GPU hardware the GPU limit and the GPU taint's toleration; a Service
+  /// per stage selects its pods on the same ports; `--create-namespace` writes the Namespace.
+  @Test func kubernetesDeploymentsStartAServerBehindAService() throws {
+    let report = try sampleReport("serve-report")
+    let out = path("export-serve")
+    let r = try run([
+      "export", report + "/report.json", "--to", "kubernetes", "--out", out, "--image", "tritonserver:25.01",
+      "--model-repository", "s3://models", "--namespace", "ml", "--create-namespace", "--cpu", "4", "--memory", "16Gi",
+    ])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(try validate(out).status == 0)
+    let found = try python(
+      """
+      import json, sys, yaml
+      docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+      out = {"problems": [], "kinds": [d["kind"] for d in docs], "services": {}, "deployments": {}}
+      for d in docs:
+          if d["kind"] == "Service":
+              out["services"][d["metadata"]["name"]] = {
+                  "selector": d["spec"]["selector"], "ports": sorted(p["port"] for p in d["spec"]["ports"])}
+          if d["kind"] != "Deployment":
+              continue
+          pod = d["spec"]["template"]
+          c = pod["spec"]["containers"][0]
+          gpu = "nvidia.com/gpu" in c["resources"].get("limits", {})
+          tolerates = any(t.get("key") == "nvidia.com/gpu" for t in pod["spec"].get("tolerations", []))
+          out["deployments"][d["metadata"]["name"]] = {
+              "labels": pod["metadata"]["labels"], "command": c["command"], "args": c["args"],
+              "ports": sorted(p["containerPort"] for p in c["ports"]),
+              "probes": [c[k]["httpGet"]["path"] for k in ("startupProbe", "readinessProbe", "livenessProbe")],
+              "requests": c["resources"]["requests"], "gpu": gpu, "tolerates": tolerates,
+              "hardware": d["metadata"]["annotations"]["inferline.io/hardware"]}
+      print(json.dumps(out))
+      """, out + "/deployments.yaml")
+    let kinds = found["kinds"] as! [String]
+    #expect(kinds.first == "Namespace")
+    let deployments = found["deployments"] as! [String: [String: Any]]
+    let services = found["services"] as! [String: [String: Any]]
+    #expect(!deployments.isEmpty && services.count == deployments.count)  // the plan moves no stage
+    for (name, d) in deployments {
+      #expect(d["command"] as! [String] == ["tritonserver"], "\(name)")
+      let args = d["args"] as! [String]
+      #expect(args.contains("--model-repository=s3://models") && args.contains { $0.hasPrefix("--load-model=") })
+      #expect(d["ports"] as! [Int] == [8000, 8001, 8002])
+      #expect(d["probes"] as! [String] == ["/v2/health/ready", "/v2/health/ready", "/v2/health/live"])
+      #expect(d["requests"] as! [String: String] == ["cpu": "4", "memory": "16Gi"])
+      let gpu = d["hardware"] as! String != "CPU"
+      #expect(d["gpu"] as! Bool == gpu && d["tolerates"] as! Bool == gpu, "\(name)")
+      // Exactly one Service selects this Deployment's pods.
+      let labels = d["labels"] as! [String: String]
+      let selecting = services.filter { _, s in
+        (s["selector"] as! [String: String]).allSatisfy { labels[$0.key] == $0.value }
+      }
+      #expect(selecting.count == 1, "\(name): \(selecting.keys)")
+      #expect(selecting.first?.value["ports"] as? [Int] == [8000, 8001, 8002])
     }
   }
 

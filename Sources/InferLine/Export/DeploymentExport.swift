@@ -40,6 +40,11 @@ public enum DeploymentExport {
     public var modelFormat: String?
     /// The image the scheduled-scaling CronJobs run `kubectl` from.
     public var kubectlImage = "bitnami/kubectl:1.31"
+    /// What each serving container requests (and, for memory, is limited to): Kubernetes quantities.
+    public var cpuRequest = "2"
+    public var memoryRequest = "8Gi"
+    /// Whether `deployments.yaml` creates the namespace too (kubernetes).
+    public var createNamespace = false
 
     public init() {}
   }

@@ -30,10 +30,7 @@ extension DeploymentExport {
             predictor:
               minReplicas: \(c.replicas)
               maxReplicas: \(c.replicas)
-          \(place.selector)    batcher:
-                maxBatchSize: \(c.batchSize)
-                maxLatency: 1
-              model:
+          \(place.selector)\(batcher(c.batchSize))    model:
                 modelFormat:
                   name: \(yaml(settings.modelFormat ?? ""))
                 storageUri: \(yaml(repository + names.model[i]))
@@ -41,6 +38,12 @@ extension DeploymentExport {
           """
       }
       return [File(path: "inferenceservices.yaml", contents: text)]
+    }
+
+    /// KServe's batcher at the plan's batch size (it waits at most 1 ms for a batch to fill); none at batch 1,
+    /// where it would only add that wait.
+    static func batcher(_ batchSize: Int) -> String {
+      batchSize > 1 ? "    batcher:\n      maxBatchSize: \(batchSize)\n      maxLatency: 1\n" : ""
     }
 
     // MARK: - Schedule

@@ -54,18 +54,107 @@ extension DeploymentExport {
       }
     }
 
-    static func labels(_ plan: DeploymentPlan, names: ObjectNames, name: String, indent: String) -> String {
+    static func labels(
+      _ plan: DeploymentPlan, names: ObjectNames, name: String, stage: Int, indent: String
+    ) -> String {
       """
       \(indent)app.kubernetes.io/name: \(yaml(name))
+      \(indent)app.kubernetes.io/component: \(yaml(names.object[stage]))
       \(indent)app.kubernetes.io/part-of: \(yaml(names.pipeline))
       \(indent)app.kubernetes.io/managed-by: inferline
+      """
+    }
+
+    /// Triton's ports: HTTP (and its health endpoints), gRPC, metrics.
+    static let ports = [("http", 8000), ("grpc", 8001), ("metrics", 8002)]
+
+    /// The serving container: Triton loading the stage's model from the repository, its ports, probes on its health
+    /// endpoints (a startup probe gives model loading up to 10 minutes), CPU and memory requests, and the GPU.
+    static func container(
+      _ plan: DeploymentPlan, names: ObjectNames, settings: Settings, stage: Int, hardware: String
+    ) -> String {
+      let gpu = DeploymentPlan.isCPU(hardware) ? "" : "\n            nvidia.com/gpu: \"1\""
+      let args =
+        [
+          "--model-repository=\(settings.modelRepository ?? "")", "--model-control-mode=explicit",
+          "--load-model=\(names.model[stage])",
+        ] + ports.map { "--\($0.0)-port=\($0.1)" }
+      return """
+              containers:
+              - name: server
+                image: \(yaml(settings.image ?? ""))
+                command: ["tritonserver"]
+                args:
+        \(args.map { "        - \(yaml($0))" }.joined(separator: "\n"))
+                ports:
+        \(ports.map { "        - name: \($0.0)\n          containerPort: \($0.1)" }.joined(separator: "\n"))
+                startupProbe:
+                  httpGet:
+                    path: /v2/health/ready
+                    port: http
+                  periodSeconds: 10
+                  failureThreshold: 60
+                readinessProbe:
+                  httpGet:
+                    path: /v2/health/ready
+                    port: http
+                  periodSeconds: 5
+                livenessProbe:
+                  httpGet:
+                    path: /v2/health/live
+                    port: http
+                  periodSeconds: 10
+                  failureThreshold: 3
+                resources:
+                  requests:
+                    cpu: \(yaml(settings.cpuRequest))
+                    memory: \(yaml(settings.memoryRequest))
+                  limits:
+                    memory: \(yaml(settings.memoryRequest))\(gpu)
+
+        """
+    }
+
+    /// A Service per stage: its variants' pods (the stage's component label) on Triton's ports.
+    static func service(_ plan: DeploymentPlan, names: ObjectNames, settings: Settings, stage: Int) -> String {
+      """
+      ---
+      apiVersion: v1
+      kind: Service
+      metadata:
+        name: \(yaml(names.object[stage]))
+        namespace: \(yaml(settings.namespace))
+        labels:
+          app.kubernetes.io/part-of: \(yaml(names.pipeline))
+          app.kubernetes.io/managed-by: inferline
+        annotations:
+          inferline.io/stage: \(yaml(plan.stages[stage].name))
+      spec:
+        selector:
+          app.kubernetes.io/component: \(yaml(names.object[stage]))
+          app.kubernetes.io/part-of: \(yaml(names.pipeline))
+        ports:
+      \(ports.map { "  - name: \($0.0)\n    port: \($0.1)\n    targetPort: \($0.0)" }.joined(separator: "\n"))
+
       """
     }
 
     static func files(_ plan: DeploymentPlan, names: ObjectNames, settings: Settings) -> [File] {
       let variants = variants(plan, names: names)
       var deployments = header(
-        plan, "Kubernetes Deployments, one per stage (and per hardware and batch size it moves to)")
+        plan,
+        "Kubernetes Deployments running Triton, one per stage (and per hardware and batch size it moves to), and a Service per stage"
+      )
+      if settings.createNamespace {
+        deployments += """
+          ---
+          apiVersion: v1
+          kind: Namespace
+          metadata:
+            name: \(yaml(settings.namespace))
+
+          """
+      }
       for (v, name) in variants {
         let stage = plan.stages[v.stage]
         let c = plan.configuration.stages[v.stage]
@@ -79,7 +168,7 @@ extension DeploymentExport {
             name: \(yaml(name))
             namespace: \(yaml(settings.namespace))
             labels:
-          \(labels(plan, names: names, name: name, indent: "    "))
+          \(labels(plan, names: names, name: name, stage: v.stage, indent: "    "))
             annotations:
               inferline.io/stage: \(yaml(stage.name))
               inferline.io/model: \(yaml(stage.model))
@@ -93,21 +182,12 @@ extension DeploymentExport {
             template:
               metadata:
                 labels:
-          \(labels(plan, names: names, name: name, indent: "        "))
+          \(labels(plan, names: names, name: name, stage: v.stage, indent: "        "))
               spec:
-          \(place.selector)      containers:
-                - name: server
-                  image: \(yaml(settings.image ?? ""))
-                  env:
-                  - name: MODEL_NAME
-                    value: \(yaml(names.model[v.stage]))
-                  - name: MODEL_REPOSITORY
-                    value: \(yaml(settings.modelRepository ?? ""))
-                  - name: MAX_BATCH_SIZE
-                    value: "\(v.batchSize)"
-          \(place.resources)
+          \(place.selector)\(tolerations(hardware: v.hardware))\(container(plan, names: names, settings: settings, stage: v.stage, hardware: v.hardware))
           """
       }
+      for stage in plan.stages.indices { deployments += service(plan, names: names, settings: settings, stage: stage) }
       // Scheduled scaling only where it is the recommended provisioning; otherwise the Deployments' counts are the
       // busiest window's, as the recommended provisioning starts from them.
       guard plan.appliesSchedule else { return [File(path: "deployments.yaml", contents: deployments)] }
@@ -208,6 +288,14 @@ extension DeploymentExport {
           """
       }
       return text
+    }
+
+    /// A GPU stage tolerates the GPU nodes' taint (`nvidia.com/gpu`, as the GPU operator and managed node pools
+    /// set it); a CPU stage needs none.
+    static func tolerations(hardware: String) -> String {
+      DeploymentPlan.isCPU(hardware)
+        ? ""
+        : "      tolerations:\n      - key: nvidia.com/gpu\n        operator: Exists\n        effect: NoSchedule\n"
     }
 
     /// A word the shell reads as itself.
