@@ -155,7 +155,9 @@ extension InferLineCommand {
         return catalog
       }
       var instances: [String: String] = [:]
+      var delays: [String: Double] = [:]
       for hw in catalog?.hardware ?? [] where instances[hw.type] == nil { instances[hw.type] = hw.instance }
+      for hw in catalog?.hardware ?? [] where delays[hw.type] == nil { delays[hw.type] = hw.provisioningDelaySeconds }
       if data.first(where: { !$0.isWhitespace }) == UInt8(ascii: "[") {
         guard let pipeline else {
           throw InputError(
@@ -166,12 +168,14 @@ extension InferLineCommand {
         guard let spec else { throw InputError(diagnostics.map(\.description).joined(separator: "\n")) }
         var plan = try DeploymentPlan(planOutput: data, spec: spec, source: input)
         plan.instances = instances
+        plan.provisioningSeconds = delays
         return [plan]
       }
       let (fleet, _) = try ReportWriter.loadFleet(path: input)
       return try fleet.pipelines.map { report in
         var plan = try DeploymentPlan(report: report, source: input)
         if plan.instances.isEmpty { plan.instances = instances }
+        if plan.provisioningSeconds.isEmpty { plan.provisioningSeconds = delays }
         return plan
       }
     }

@@ -85,6 +85,8 @@ extension CapacityReport {
     hardwareInstances = Dictionary(
       model.inputs.catalog.hardware.compactMap { hw in hw.instance.map { (hw.type, $0) } },
       uniquingKeysWith: { a, _ in a })
+    hardwareProvisioningSeconds = Dictionary(
+      model.inputs.catalog.hardware.map { ($0.type, $0.provisioningDelaySeconds) }, uniquingKeysWith: { a, _ in a })
   }
 
   static func assumptions(model: PipelineModel, options: CapacityAnalysis.Options, hours: Double) -> [String] {

@@ -117,6 +117,9 @@ public struct CapacityReport: Sendable, Equatable, Codable {
   public var hardwarePrices: [String: Double]
   /// The instance that carries one replica of each hardware type, where the catalog names one (for exports).
   public var hardwareInstances: [String: String]? = nil
+  /// Seconds from asking for a replica of each hardware type until it serves (the catalog's
+  /// `provisioning_delay_s`): how far ahead scheduled scaling asks for new capacity.
+  public var hardwareProvisioningSeconds: [String: Double]? = nil
   public var windowLengthSeconds: Double
   public var inputs: [InputFile]
   public var ingestion: [IngestionReport]

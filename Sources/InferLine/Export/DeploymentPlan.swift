@@ -35,6 +35,8 @@ public struct DeploymentPlan: Sendable, Equatable {
   public var schedule: [Step]
   /// The instance type that carries one replica of each hardware type (`g4dn.xlarge`), where known.
   public var instances: [String: String]
+  /// Seconds until a new replica of each hardware type serves, where known (scheduled scaling asks that early).
+  public var provisioningSeconds: [String: Double] = [:]
   /// Where the plan came from (a report's path), for the header of every file.
   public var source: String
   /// The report's recommended provisioning (`Recommendation.policy`: `static`, `schedule`, `inferline`, ...); nil
@@ -70,6 +72,7 @@ public struct DeploymentPlan: Sendable, Equatable {
         Step(start: $0.start, seconds: report.windowLengthSeconds, configuration: $0.configuration)
       }, instances: report.hardwareInstances ?? [:], source: source)
     recommendation = report.recommendation?.policy
+    provisioningSeconds = report.hardwareProvisioningSeconds ?? [:]
     try check()
   }
 

@@ -205,7 +205,9 @@ extension DeploymentExport {
     ) -> String {
       let account = ObjectNames.label("\(names.pipelineObject)-scaler", limit: 63)
       var text = header(
-        plan, "Scheduled scaling: CronJobs that set each deployment's replicas at each window's start (UTC)")
+        plan,
+        "Scheduled scaling: CronJobs that add each window's new replicas a provisioning delay before it starts and take the old down at its start, once the new are ready (UTC)"
+      )
       text += """
         ---
         apiVersion: v1
@@ -222,7 +224,10 @@ extension DeploymentExport {
         rules:
         - apiGroups: ["apps"]
           resources: ["deployments", "deployments/scale"]
-          verbs: ["get", "patch", "update"]
+          verbs: ["get", "list", "watch", "patch", "update"]
+        - apiGroups: ["apps"]
+          resources: ["replicasets"]
+          verbs: ["get", "list", "watch"]
         ---
         apiVersion: rbac.authorization.k8s.io/v1
         kind: RoleBinding
@@ -244,7 +249,8 @@ extension DeploymentExport {
         // Only where the plan changes from the window before (the day wraps around).
         let before = steps[(k + steps.count - 1) % steps.count].configuration
         guard let configuration = step.configuration, steps.count == 1 || configuration != before else { continue }
-        var up: [String] = [], down: [String] = []
+        var up: [(name: String, command: String)] = [], down: [String] = []
+        var upHardware: Set<String> = []
         for (v, name) in variants {
           let s = configuration.stages[v.stage]
           let count = s.hardware == v.hardware && s.batchSize == v.batchSize ? s.replicas : 0
@@ -255,39 +261,67 @@ extension DeploymentExport {
           guard count != previous || steps.count == 1 else { continue }
           let command = "kubectl scale deployment/\(name) --replicas=\(count) -n \(shellWord(settings.namespace))"
           // New capacity first, then the old goes: no moment with less than either plan.
-          if count >= (previous ?? 0) { up.append(command) } else { down.append(command) }
+          if count >= (previous ?? 0) {
+            up.append((name, command))
+            upHardware.insert(v.hardware)
+          } else {
+            down.append(command)
+          }
         }
-        let commands = up + down
-        guard !commands.isEmpty else { continue }
+        guard !up.isEmpty || !down.isEmpty else { continue }
         let minute = step.minuteOfDay
-        let jobName = ObjectNames.label(
-          "\(names.pipelineObject)-at-\(String(format: "%02d%02d", minute / 60, minute % 60))", limit: 52)
-        text += """
-          ---
-          apiVersion: batch/v1
-          kind: CronJob
-          metadata:
-            name: \(yaml(jobName))
-            namespace: \(yaml(settings.namespace))
-          spec:
-            schedule: "\(minute % 60) \(minute / 60) * * *"
-            timeZone: Etc/UTC
-            concurrencyPolicy: Forbid
-            jobTemplate:
-              spec:
-                backoffLimit: 3
-                template:
-                  spec:
-                    serviceAccountName: \(yaml(account))
-                    restartPolicy: OnFailure
-                    containers:
-                    - name: scale
-                      image: \(yaml(settings.kubectlImage))
-                      command: ["/bin/sh", "-c", \(yaml(commands.joined(separator: " && ")))]
-
-          """
+        let at = String(format: "%02d%02d", minute / 60, minute % 60)
+        // New capacity is asked for a provisioning delay ahead (the slowest hardware it adds), so it serves when the
+        // window starts; the old goes at the start, once the new is ready (`rollout status` fails after 15 minutes,
+        // and the old stays).
+        let lead =
+          steps.count == 1
+          ? 0
+          : Int(((upHardware.map { plan.provisioningSeconds[$0] ?? 0 }.max() ?? 0) / 60).rounded(.up))
+        if !up.isEmpty && (lead > 0 || down.isEmpty) {
+          text += cronJob(
+            name: ObjectNames.label("\(names.pipelineObject)-up-\(at)", limit: 52),
+            minute: ((minute - lead) % 1440 + 1440) % 1440, commands: up.map(\.command), account: account,
+            settings: settings)
+        }
+        if !down.isEmpty {
+          let wait = up.map {
+            "kubectl rollout status deployment/\($0.name) --timeout=15m -n \(shellWord(settings.namespace))"
+          }
+          text += cronJob(
+            name: ObjectNames.label("\(names.pipelineObject)-at-\(at)", limit: 52), minute: minute,
+            commands: (lead > 0 ? wait : up.map(\.command) + wait) + down, account: account, settings: settings)
+        }
       }
       return text
+    }
+
+    /// A CronJob that runs `commands` in order (each only if the one before succeeded) at a minute of the day, UTC.
+    static func cronJob(name: String, minute: Int, commands: [String], account: String, settings: Settings) -> String {
+      """
+      ---
+      apiVersion: batch/v1
+      kind: CronJob
+      metadata:
+        name: \(yaml(name))
+        namespace: \(yaml(settings.namespace))
+      spec:
+        schedule: "\(minute % 60) \(minute / 60) * * *"
+        timeZone: Etc/UTC
+        concurrencyPolicy: Forbid
+        jobTemplate:
+          spec:
+            backoffLimit: 3
+            template:
+              spec:
+                serviceAccountName: \(yaml(account))
+                restartPolicy: OnFailure
+                containers:
+                - name: scale
+                  image: \(yaml(settings.kubectlImage))
+                  command: ["/bin/sh", "-c", \(yaml(commands.joined(separator: " && ")))]
+
+      """
     }
 
     /// A GPU stage tolerates the GPU nodes' taint (`nvidia.com/gpu`, as the GPU operator and managed node pools
