@@ -62,6 +62,12 @@ extension InferLineCommand {
     @Flag(help: "Write the namespace as an object too (kubernetes).")
     var createNamespace = false
 
+    @Flag(
+      help:
+        "Let Ray Serve's autoscaler set the replicas, between the fewest and the most any window's plan gives the stage (ray-serve)."
+    )
+    var autoscale = false
+
     @Option(help: "Pipeline file, to name the stages of a `plan --json` input.")
     var pipeline: String?
 
@@ -81,6 +87,7 @@ extension InferLineCommand {
       settings.cpuRequest = cpu
       settings.memoryRequest = memory
       settings.createNamespace = createNamespace
+      settings.autoscale = autoscale
       // A missing setting is a usage error (64), said before anything is read.
       do {
         try DeploymentExport.check(settings, for: target)

@@ -445,6 +445,55 @@ extension CommandLineTests {
     }
   }
 
+  /// `--autoscale`: Ray Serve's autoscaler, validated by Ray's schema, between the fewest and the most replicas any
+  /// window's plan gives each stage on its deployed hardware and batch size, and no fixed count beside it.
+  @Test func rayServeAutoscalesWithinThePlansBounds() throws {
+    let report = try sampleReport("autoscale-report", rate: "60", seed: "7")
+    let out = path("export-autoscale")
+    let r = try run([
+      "export", report + "/report.json", "--to", "ray-serve", "--out", out, "--import-path", "pipeline:app",
+      "--autoscale",
+    ])
+    #expect(r.status == 0, "\(r.stderr)")
+    let checked = try validate(out)
+    #expect(checked.status == 0 && checked.output.contains("ray-serve ok"), "\(checked.output)")
+    let found = try python(
+      """
+      import json, sys, yaml
+      d = yaml.safe_load(open(sys.argv[1]))
+      print(json.dumps({x["name"]: {"config": x.get("autoscaling_config"), "fixed": "num_replicas" in x}
+                        for x in d["applications"][0]["deployments"]}))
+      """, out + "/serve-config.yaml")
+    let saved =
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report + "/report.json")))
+      as! [String: Any]
+    let stages = (saved["stages"] as! [[String: Any]]).map { $0["name"] as! String }
+    // What is deployed: the recommended replay's starting configuration where it has one, else the busiest plan.
+    let policy = (saved["recommendation"] as! [String: Any])["policy"] as! String
+    let replays = (saved["replays"] as! [[String: Any]]) + (saved["baselineReplays"] as! [[String: Any]])
+    let start =
+      replays.first { $0["policy"] as? String == policy }?["configuration"] as? [String: Any]
+      ?? saved["recommended"] as! [String: Any]
+    let deployedStages = start["stages"] as! [[String: Any]]
+    for (i, name) in stages.enumerated() {
+      let entry = try #require(found[name] as? [String: Any], "\(name)")
+      #expect(entry["fixed"] as? Bool == false)
+      let config = try #require(entry["config"] as? [String: Int])
+      let c = deployedStages[i]
+      let (hardware, batch, replicas) = (c["hardware"] as! String, c["batchSize"] as! Int, c["replicas"] as! Int)
+      let counts =
+        [replicas]
+        + (saved["windows"] as! [[String: Any]]).compactMap { w -> Int? in
+          guard let s = ((w["configuration"] as? [String: Any])?["stages"] as? [[String: Any]])?[i],
+            s["hardware"] as? String == hardware, s["batchSize"] as? Int == batch
+          else { return nil }
+          return s["replicas"] as? Int
+        }
+      #expect(config["min_replicas"] == counts.min() && config["max_replicas"] == counts.max(), "\(name): \(config)")
+      #expect(config["initial_replicas"] == replicas && config["target_ongoing_requests"] == 2 * batch)
+    }
+  }
+
   /// Runs a Python program on `arguments` and returns the JSON object it prints.
   func python(_ program: String, _ arguments: String...) throws -> [String: Any] {
     let r = try launch(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", program] + arguments, environment: [:])

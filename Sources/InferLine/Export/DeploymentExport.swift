@@ -45,6 +45,8 @@ public enum DeploymentExport {
     public var memoryRequest = "8Gi"
     /// Whether `deployments.yaml` creates the namespace too (kubernetes).
     public var createNamespace = false
+    /// Ray Serve's own autoscaler instead of fixed replicas, bounded by the plan's fewest and most (ray-serve).
+    public var autoscale = false
 
     public init() {}
   }

@@ -16,9 +16,20 @@ extension DeploymentExport {
       for (i, stage) in plan.stages.enumerated() {
         let c = plan.configuration.stages[i]
         let gpu = !DeploymentPlan.isCPU(c.hardware)
+        lines.append("  - name: \(yaml(stage.name))")
+        if settings.autoscale {
+          let bounds = replicaBounds(plan, stage: i)
+          lines += [
+            "    autoscaling_config:",
+            "      min_replicas: \(bounds.least)",
+            "      initial_replicas: \(min(max(c.replicas, bounds.least), bounds.most))",
+            "      max_replicas: \(bounds.most)",
+            "      target_ongoing_requests: \(2 * c.batchSize)",
+          ]
+        } else {
+          lines.append("    num_replicas: \(c.replicas)")
+        }
         lines += [
-          "  - name: \(yaml(stage.name))",
-          "    num_replicas: \(c.replicas)",
           "    ray_actor_options:",
           "      num_gpus: \(gpu ? 1 : 0)",
         ]
@@ -34,6 +45,20 @@ extension DeploymentExport {
           path: "serve-config.yaml",
           contents: header(plan, "Ray Serve config file (serve deploy)") + lines.joined(separator: "\n") + "\n")
       ]
+    }
+
+    /// The fewest and the most replicas of stage i over the deployed configuration and every window's plan on
+    /// the same hardware and batch size (the autoscaler's bounds: the plan never needed fewer or more).
+    static func replicaBounds(_ plan: DeploymentPlan, stage i: Int) -> (least: Int, most: Int) {
+      let c = plan.configuration.stages[i]
+      let counts =
+        [c.replicas]
+        + plan.schedule.compactMap { step in
+          step.configuration.map { $0.stages[i] }.flatMap {
+            $0.hardware == c.hardware && $0.batchSize == c.batchSize ? $0.replicas : nil
+          }
+        }
+      return (counts.min()!, counts.max()!)
     }
 
     // MARK: - KServe
