@@ -31,6 +31,8 @@ enum BuiltInTemplates {
   h1, h2, h3, p, li, figcaption { overflow-wrap: anywhere; }
   .table { max-width: 100%; overflow-x: auto; }
   td { overflow-wrap: break-word; }
+  tr.why td { border-top: none; color: #444; font-size: 0.85rem; padding-top: 0; }
+  details summary { cursor: pointer; color: #0072b2; }
   @media print {
     body { margin: 0; max-width: none; }
     h2, h3 { page-break-after: avoid; }
@@ -101,9 +103,11 @@ enum BuiltInTemplates {
 <h2>Plan per window</h2>
 <p>{{provenWindows}} of {{plannedWindows}} planned windows are proven optimal: no cheaper configuration of the search space meets the SLO. InferLine's greedy planner (the paper's) is shown beside each for comparison.</p>
 {{#baselineNote}}<p>{{baselineNote}}</p>{{/baselineNote}}
-<div class="table"><table><thead><tr><th>window</th><th>queries</th><th>plan</th><th>$/h</th><th>P{{percentile}} (ms)</th><th>why this plan</th><th>proof</th><th>greedy $/h</th><th>greedy gap</th></tr></thead><tbody>
-{{#windows}}<tr><td>{{start}}</td><td class="n">{{queries}}</td><td>{{plan}}</td><td class="n">{{cost}}</td><td class="n">{{latency}}</td><td>{{why}}</td><td>{{proof}}</td><td class="n">{{greedy}}</td><td class="n">{{greedyGap}}</td></tr>
-{{/windows}}</tbody></table></div>
+<p>Consecutive windows with the same plan are one row ({{timeZone}}); open a row's windows for each one's figures.</p>
+<div class="table"><table class="plan"><thead><tr><th>windows</th><th>queries</th><th>plan</th><th>$/h</th><th>highest P{{percentile}} (ms)</th><th>proof</th><th>greedy $/h</th><th>greedy gap</th></tr></thead><tbody>
+{{#planRuns}}<tr><td>{{span}}{{^several}} ({{count}}){{/several}}{{#several}}<details><summary>{{count}}</summary>{{#runWindows}}{{start}}: {{queries}} queries, {{latency}} ms, {{proof}}<br>{{/runWindows}}</details>{{/several}}</td><td class="n">{{queries}}</td><td>{{plan}}</td><td class="n">{{cost}}</td><td class="n">{{latency}}</td><td>{{proof}}</td><td class="n">{{greedy}}</td><td class="n">{{greedyGap}}</td></tr>
+{{#why}}<tr class="why"><td colspan="8">Why: {{why}}.</td></tr>{{/why}}
+{{/planRuns}}</tbody></table></div>
 <h3>Why the busiest window needs what it needs</h3>
 <p>Each stage of the recommended plan on the busiest window: how busy its replicas are, its P99 queueing delay and batch latency as a share of the SLO (the stage with the largest share binds), and the next cheaper step at that stage (a replica fewer, or the next cheaper hardware) with the latency it would give, simulated on the same window.</p>
 <div class="table"><table><thead><tr><th>stage</th><th>busy</th><th>P99 wait (ms)</th><th>batch latency (ms)</th><th>share of the SLO</th><th>next cheaper step</th><th>$/h</th><th>P{{percentile}}</th><th>result</th></tr></thead><tbody>

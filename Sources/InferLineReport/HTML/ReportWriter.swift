@@ -93,6 +93,55 @@ public enum ReportWriter {
     return w.gap.map { String(format: "not proven: within %.1f%% of the lower bound", $0 * 100) } ?? "not proven"
   }
 
+  /// The plan table, compact: runs of consecutive windows with the same plan (or the same reason for none) as one
+  /// row each, with the span in the reader's zone, the queries, the highest P99, how many were proven optimal and
+  /// the greedy planner's largest gap; the busiest window's "why" as a sentence under its run; each window of a run
+  /// of several behind a `<details>`.
+  static func planRuns(_ r: CapacityReport) -> [[String: Any]] {
+    let zone = zone(r)
+    let length = Int64(r.windowLengthSeconds * 1e9)
+    var runs: [[CapacityReport.WindowResult]] = []
+    for w in r.windows {
+      if let last = runs.last?.last, last.configuration == w.configuration,
+        w.configuration != nil || last.note == w.note
+      {
+        runs[runs.count - 1].append(w)
+      } else {
+        runs.append([w])
+      }
+    }
+    return runs.map { run in
+      let first = run[0], last = run[run.count - 1]
+      let busiest = run.max { $0.queries < $1.queries }!
+      let planned = run.filter { $0.configuration != nil }
+      let proven = planned.filter { $0.provenOptimal == true }.count
+      let latencies = run.compactMap(\.percentileLatencyMs)
+      let gaps = run.compactMap(\.greedyGap)
+      var row: [String: Any] = [
+        "span": ClockText.span(first.start, last.start + length, zone: zone, relative: r.workload.isRelative),
+        "count": run.count == 1 ? "1 window" : "\(run.count) windows",
+        "queries": run.reduce(0) { $0 + $1.queries },
+        "plan": first.configuration == nil ? (first.note ?? "not planned") : describe(first.configuration, r),
+        "cost": money(first.costPerHour), "latency": latencies.max().map { ms($0) } ?? "",
+        "proof": planned.isEmpty
+          ? "" : run.count == 1 ? proof(first) : "\(proven) of \(planned.count) proven optimal",
+        "greedy": money(first.greedyCostPerHour),
+        "greedyGap": gaps.max().map { String(format: "%+.1f%%", $0 * 100) } ?? "",
+        "why": busiest.explanation.map { whyText($0, percentile: r.percentile) } ?? "",
+      ]
+      row["several"] = run.count > 1
+      if run.count > 1 {
+        row["runWindows"] = run.map { w -> [String: Any] in
+          [
+            "start": ClockText.time(w.start, zone: zone, relative: r.workload.isRelative), "queries": w.queries,
+            "latency": ms(w.percentileLatencyMs), "proof": proof(w),
+          ]
+        }
+      }
+      return row
+    }
+  }
+
   /// Says so when a coarse-grained baseline costs the same as the recommendation on the busiest window.
   static func baselineNote(_ r: CapacityReport) -> String {
     guard let cost = r.recommendedCostPerHour else { return "" }
@@ -279,7 +328,7 @@ public enum ReportWriter {
           "why": w.explanation.map { whyText($0, percentile: r.percentile) } ?? "",
         ]
       },
-      "schedule": schedule(r),
+      "schedule": schedule(r), "planRuns": planRuns(r), "timeZone": "\(zone(r))",
       "busiestWhy": busiestWhy(r),
       "provenWindows": r.windows.filter { $0.provenOptimal == true }.count,
       "plannedWindows": r.windows.filter { $0.configuration != nil }.count,
