@@ -339,6 +339,58 @@ struct ReportFixture: Sendable {
     }
   }
 
+  /// A day of 24 hourly windows in six runs of plans prints on at most 8 A4 pages (the print style's size), and at
+  /// A4's printable width (186 mm, 703 px) nothing is wider than the page, so no column is clipped.
+  @Test func aDayPrintsInAtMostEightPagesWithoutClipping() throws {
+    var report = ReportFixture.sharedReport
+    let base = report.windows
+    let length = Int64(report.windowLengthSeconds * 1e9)
+    report.windows = (0..<24).map { h in
+      var w = base[0]
+      w.start = base[0].start + Int64(h) * length
+      if (h / 4) % 2 == 1 { w.configuration?.stages[0].replicas += 1 }  // six runs of four windows
+      return w
+    }
+    let out = try ReportFixture.shared.scratch().appendingPathComponent("day")
+    try ReportWriter.write(report, to: out)
+    let page = out.appendingPathComponent("index.html")
+    let pdf = out.appendingPathComponent("day.pdf").path
+    let chromium = Process()
+    chromium.executableURL = URL(fileURLWithPath: "/usr/bin/chromium")
+    chromium.arguments = [
+      "--headless=new", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+      "--user-data-dir=\(out.appendingPathComponent("chromium-pdf").path)", "--print-to-pdf=\(pdf)",
+      page.absoluteString,
+    ]
+    chromium.standardError = FileHandle.nullDevice
+    chromium.standardOutput = FileHandle.nullDevice
+    try chromium.run()
+    chromium.waitUntilExit()
+    let info = Process()
+    info.executableURL = URL(fileURLWithPath: "/usr/bin/pdfinfo")
+    info.arguments = [pdf]
+    let pipe = Pipe()
+    info.standardOutput = pipe
+    try info.run()
+    let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    info.waitUntilExit()
+    let pages = try #require(
+      text.split(separator: "\n").first { $0.hasPrefix("Pages:") }.flatMap {
+        Int($0.dropFirst(6).trimmingCharacters(in: .whitespaces))
+      })
+    #expect(pages <= 8, "\(pages) pages")
+    #expect(text.contains("(A4)"), "\(text)")
+    let runs = ReportWriter.planRuns(report)
+    #expect(runs.count == 6 && runs.allSatisfy { $0["count"] as? String == "4 windows" })
+    #expect(runs.map { $0["queries"] as! Int }.reduce(0, +) == report.windows.map(\.queries).reduce(0, +))
+    #expect(
+      runs.map { $0["span"] as! String } == (0..<6).map { String(format: "%02d:00-%02d:00", 4 * $0, (4 * $0 + 4) % 24) }
+    )
+    let width = try probe(
+      page, size: "703,1000", script: "document.title = 'width:' + document.documentElement.scrollWidth")
+    #expect(Int(width.dropFirst(6))! <= 703, "\(width)")
+  }
+
   /// The page's scroll width in headless Chromium at a 1280 px window.
   func scrollWidth(of page: URL) throws -> Int {
     let seen = try probe(

@@ -34,7 +34,13 @@ enum BuiltInTemplates {
   tr.why td { border-top: none; color: #444; font-size: 0.85rem; padding-top: 0; }
   details summary { cursor: pointer; color: #0072b2; }
   @media print {
-    body { margin: 0; max-width: none; }
+    /* A4, compact: the video sample's day prints in 8 pages. */
+    @page { size: A4; margin: 12mm; }
+    body { margin: 0; max-width: none; font-size: 9.5pt; line-height: 1.3; }
+    h2 { margin-top: 1.2rem; font-size: 13pt; } h3 { font-size: 11pt; }
+    table { font-size: 8pt; } th, td { padding: 0.1rem 0.35rem; }
+    figure svg { max-height: 7.5cm; width: auto; }
+    .card { padding: 0.3rem 0.6rem; } .card b { font-size: 1.05rem; }
     h2, h3 { page-break-after: avoid; }
     figure, tr { break-inside: avoid; page-break-inside: avoid; }
     figure svg { display: block; }  /* an inline SVG sits on a line box, which Chromium breaks away from its caption */
@@ -209,7 +215,13 @@ enum BuiltInTemplates {
   .table { max-width: 100%; overflow-x: auto; }
   td { overflow-wrap: break-word; }
   @media print {
-    body { margin: 0; max-width: none; }
+    /* A4, compact: the video sample's day prints in 8 pages. */
+    @page { size: A4; margin: 12mm; }
+    body { margin: 0; max-width: none; font-size: 9.5pt; line-height: 1.3; }
+    h2 { margin-top: 1.2rem; font-size: 13pt; } h3 { font-size: 11pt; }
+    table { font-size: 8pt; } th, td { padding: 0.1rem 0.35rem; }
+    figure svg { max-height: 7.5cm; width: auto; }
+    .card { padding: 0.3rem 0.6rem; } .card b { font-size: 1.05rem; }
     h2, h3 { page-break-after: avoid; }
     figure, tr { break-inside: avoid; page-break-inside: avoid; }
     figure svg { display: block; }  /* an inline SVG sits on a line box, which Chromium breaks away from its caption */
