@@ -17,13 +17,27 @@ import Testing
     let single = Ticks.linear(7, 7)
     #expect(single.count >= 2 && single.first! < 7 && single.last! > 7)
     #expect(Ticks.linear(.nan, 1) == [0, 1])
+    // Counts tick on whole numbers: replicas 0-3 are not labelled 0.5, 1.5, 2.5.
+    #expect(Ticks.linear(0, 3, integer: true) == [0, 1, 2, 3])
+    #expect(Ticks.linear(0, 3).contains(0.5))
   }
 
   @Test func logTicksArePowersOfTen() {
     #expect(Ticks.log(0.001, 1000) == [0.001, 0.01, 0.1, 1, 10, 100, 1000])
-    #expect(Ticks.log(3, 40) == [5, 10, 20])
+    #expect(Ticks.log(3, 40) == [3, 5, 10, 20, 30, 40])
+    // A latency axis of 60-450 ms labels the SLO's neighbourhood (300, 400), not only 100 and 200.
+    #expect(Ticks.log(60, 450) == [60, 80, 100, 200, 300, 400])
+    #expect(Ticks.log(10, 1000) == [10, 20, 50, 100, 200, 500, 1000])
     #expect(Ticks.log(5, 5).count >= 2)
     #expect(Ticks.log(0, 10) == [1, 10])
+  }
+
+  /// Time axes say when hour 0 is in the reader's zone, with the date once, not an ISO instant to the millisecond.
+  @Test func timeAxesStartAtAClockTimeInTheReadersZone() {
+    var report = ReportFixture.sharedReport
+    #expect(ReportCharts.replicaTimeline(report).x.label == "hours since 00:00 UTC on 2026-11-28")
+    report.timeZone = "-08:00"
+    #expect(ReportCharts.arrivalRate(report).x.label == "hours since 16:00 -08:00 on 2026-11-27")
   }
 
   @Test func labelsAreCompact() {

@@ -200,6 +200,15 @@ public enum ClockText {
     return String(format: "%02d:%02d", Int(day / 3600), Int(day % 3600 / 60))
   }
 
+  /// `2026-11-28`: the date of instant t (nanoseconds) in `zone`.
+  public static func date(_ t: Int64, zone: DefaultTimeZone) -> String {
+    let seconds = t / 1_000_000_000 - (t < 0 && t % 1_000_000_000 != 0 ? 1 : 0)
+    var calendar = Calendar(identifier: .gregorian)
+    calendar.timeZone = TimeZone(secondsFromGMT: offset(zone, at: seconds)) ?? TimeZone(identifier: "UTC")!
+    let c = calendar.dateComponents([.year, .month, .day], from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+    return String(format: "%04d-%02d-%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0)
+  }
+
   /// `14:00-15:00`.
   public static func span(_ start: Int64, _ end: Int64, zone: DefaultTimeZone, relative: Bool) -> String {
     time(start, zone: zone, relative: relative) + "-" + time(end, zone: zone, relative: relative)

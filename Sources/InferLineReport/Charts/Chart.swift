@@ -11,13 +11,16 @@ public struct Chart: Sendable {
     public var format: @Sendable (Double) -> String = Ticks.label
     /// Forces the axis to include zero (linear axes only).
     public var includeZero = false
+    /// Counts: ticks on whole numbers only (linear axes).
+    public var integer = false
     public init(
-      label: String, scale: Scale = .linear, includeZero: Bool = false,
+      label: String, scale: Scale = .linear, includeZero: Bool = false, integer: Bool = false,
       format: @escaping @Sendable (Double) -> String = Ticks.label
     ) {
       self.label = label
       self.scale = scale
       self.includeZero = includeZero
+      self.integer = integer
       self.format = format
     }
   }
@@ -121,7 +124,7 @@ public enum Palette {
 public enum Ticks {
   /// "Nice" ticks (1, 2 or 5 times a power of ten) covering [low, high], about `target` of them.
   /// An empty or single-value range gets ticks around it.
-  public static func linear(_ low: Double, _ high: Double, target: Int = 6) -> [Double] {
+  public static func linear(_ low: Double, _ high: Double, target: Int = 6, integer: Bool = false) -> [Double] {
     var lo = low, hi = high
     if !lo.isFinite || !hi.isFinite { return [0, 1] }
     if hi < lo { swap(&lo, &hi) }
@@ -132,7 +135,8 @@ public enum Ticks {
     }
     let raw = (hi - lo) / Double(max(target, 1))
     let magnitude = pow(10, (log10(raw)).rounded(.down))
-    let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? 10 * magnitude
+    let nice = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? 10 * magnitude
+    let step = integer ? max(1, nice.rounded()) : nice
     let first = (lo / step).rounded(.down) * step
     var ticks: [Double] = []
     var v = first
@@ -144,7 +148,9 @@ public enum Ticks {
     return ticks
   }
 
-  /// Powers of ten covering [low, high] (both positive); with fewer than three decades, also 2 and 5 times them.
+  /// Powers of ten covering [low, high] (both positive); with fewer than three decades, also 2 and 5 times them,
+  /// and where that leaves fewer than four inside (a range within a decade or two), 3, 4, 6 and 8 times them too
+  /// where they do not crowd the others (a tenth of the axis apart).
   public static func log(_ low: Double, _ high: Double) -> [Double] {
     guard low > 0, high > 0, low.isFinite, high.isFinite else { return [1, 10] }
     var lo = min(low, high), hi = max(low, high)
@@ -160,6 +166,20 @@ public enum Ticks {
       for m in decades < 3 ? [1.0, 2, 5] : [1.0] where base * m >= lo * 0.999 && base * m <= hi * 1.001 {
         ticks.append(base * m)
       }
+    }
+    if ticks.count < 4 {
+      // 3, 4, 6 and 8 times a power of ten, each only if a tenth of the axis from every tick already there.
+      let gap = (log10(hi) - log10(lo)) / 10
+      for e in a...b {
+        for m in [3.0, 4, 6, 8] {
+          let v = m * pow(10, Double(e))
+          guard v >= lo * 0.999, v <= hi * 1.001, ticks.allSatisfy({ abs(log10($0) - log10(v)) >= gap }) else {
+            continue
+          }
+          ticks.append(v)
+        }
+      }
+      ticks.sort()
     }
     if ticks.count < 2 { ticks = [pow(10, Double(a)), pow(10, Double(b))] }
     return ticks

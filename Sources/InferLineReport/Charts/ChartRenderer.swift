@@ -39,7 +39,7 @@ public enum ChartRenderer {
     var v = values.filter { $0.isFinite && (axis.scale == .linear || $0 > 0) }
     if axis.includeZero && axis.scale == .linear { v.append(0) }
     guard let lo = v.min(), let hi = v.max() else { return axis.scale == .log ? (1, 10, [1, 10]) : (0, 1, [0, 1]) }
-    let ticks = axis.scale == .log ? Ticks.log(lo, hi) : Ticks.linear(lo, hi)
+    let ticks = axis.scale == .log ? Ticks.log(lo, hi) : Ticks.linear(lo, hi, integer: axis.integer)
     return (min(ticks.first!, lo), max(ticks.last!, hi), ticks)
   }
 

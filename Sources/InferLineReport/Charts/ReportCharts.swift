@@ -12,8 +12,12 @@ public enum ReportCharts {
 
   static func hours(_ t: Int64, _ r: CapacityReport) -> Double { Double(t - r.workload.start) / 3.6e12 }
 
+  /// The log's start for a time axis: "00:00 UTC on 2026-11-28" in the reader's zone, or "the log's start".
   static func startLabel(_ r: CapacityReport) -> String {
-    InstantText.describe(r.workload.start, relative: r.workload.isRelative)
+    guard !r.workload.isRelative else { return "the log's start" }
+    let zone = ReportWriter.zone(r)
+    return
+      "\(ClockText.time(r.workload.start, zone: zone, relative: false)) \(zone) on \(ClockText.date(r.workload.start, zone: zone))"
   }
 
   static func arrivalRate(_ r: CapacityReport) -> Chart {
@@ -23,7 +27,8 @@ public enum ReportCharts {
       name: "arrival-rate", title: "Arrival rate over time",
       description: "Queries per second in each minute of the log, with the workload window boundaries dashed.",
       x: .init(label: "hours since \(startLabel(r))"), y: .init(label: "queries per second", includeZero: true),
-      content: .xy(series: [.init(name: "arrival rate (per minute)", points: points)], markers: boundaries))
+      content: .xy(series: [.init(name: "queries per second, each minute's mean", points: points)], markers: boundaries)
+    )
   }
 
   static func envelope(_ r: CapacityReport) -> Chart {
@@ -103,7 +108,7 @@ public enum ReportCharts {
         "Replicas per stage under the \(PolicyTitle.of((r.recommendedReplay ?? r.tunerReplay)?.policy ?? "inferline"))",
       description:
         "Replica count of each stage over the log as the recommended provisioning decides it (billed from the decision).",
-      x: .init(label: "hours since \(startLabel(r))"), y: .init(label: "replicas", includeZero: true),
+      x: .init(label: "hours since \(startLabel(r))"), y: .init(label: "replicas", includeZero: true, integer: true),
       content: .xy(series: series, markers: []))
   }
 

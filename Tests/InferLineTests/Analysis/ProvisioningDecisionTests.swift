@@ -96,5 +96,7 @@ struct ProvisioningDecisionTests {
     #expect(ClockText.time(summer, zone: berlin, relative: false) == "15:46")  // CEST
     #expect(ClockText.span(0, 3600 * second, zone: berlin, relative: true) == "00:00-01:00")
     #expect(ClockText.time(26 * 3600 * second, zone: .utc, relative: true) == "26:00")
+    #expect(ClockText.date(winter, zone: .utc) == "2026-11-28")
+    #expect(ClockText.date(winter, zone: .fixed(seconds: -15 * 3600)) == "2026-11-27")  // 23:00 the day before
   }
 }
