@@ -234,6 +234,27 @@ struct ReportFixture: Sendable {
     #expect(page.contains("At peak (") && page.contains(" +05:30)") && page.contains(line), "\(line)")
   }
 
+  /// The first screen says in words which windows cannot meet the SLO (with the first one's reason, escaped) and
+  /// which window the log covers only in part.
+  @Test func theFirstScreenSaysWhatCannotBeMetAndWhatIsPartial() throws {
+    var report = ReportFixture.sharedReport
+    #expect(ReportWriter.decisionNotes(report).isEmpty)
+    let minute: Int64 = 60_000_000_000
+    report.workload.end = report.windows[1].start + 10 * minute
+    report.windows[0].configuration = nil
+    report.windows[0].note = "the attainable P99 is <95> ms"
+    let notes = ReportWriter.decisionNotes(report)
+    #expect(
+      notes == [
+        "1 of 2 windows cannot meet the SLO with this catalog and profiles; at 00:00-01:00: the attainable P99 is <95> ms.",
+        "The last window (01:00-02:00) covers only 10 minutes of the log.",
+      ], "\(notes)")
+    let html = try ReportWriter.renderHTML(report, charts: [:], templates: nil)
+    let first = try #require(html.range(of: "<section id=\"summary\">")).lowerBound
+    let said = try #require(html.range(of: "the attainable P99 is &lt;95&gt; ms"))
+    #expect(said.lowerBound < first && html.contains("covers only 10 minutes"))
+  }
+
   @Test func bidirectionalOverridesInNamesCannotReorderThePage() throws {
     var report = ReportFixture.sharedReport
     report.pipelineName = "evil\u{202E}eman\u{2066}x"

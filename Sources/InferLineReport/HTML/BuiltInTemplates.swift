@@ -58,11 +58,13 @@ enum BuiltInTemplates {
 
 <section id="decision">
 <h2>What to run</h2>
-{{#decision}}<p class="decision"><b>{{peakLabel}}: {{peakMachines}}.</b>{{#scheduleLine}} Over the day: {{scheduleLine}}.{{/scheduleLine}}</p>
+{{#decision}}{{#notes}}<p class="bad">{{.}}</p>{{/notes}}
+<p class="decision"><b>{{peakLabel}}: {{peakMachines}}.</b>{{#scheduleLine}} Over the day: {{scheduleLine}}.{{/scheduleLine}}</p>
 <p>{{policy}}: <b>${{costPerDay}} per day</b>{{#extrapolated}} ({{extrapolated}}){{/extrapolated}}; <span class="{{marginClass}}">{{margin}}</span>.</p>
 {{#change}}<p>Since the previous report: {{change}}</p>{{/change}}
 <p>To apply it: <code>{{exportCommand}}</code> (or <code>--to triton</code>, <code>ray-serve</code>, <code>kserve</code>).</p>{{/decision}}
-{{^decision}}<p class="bad"><b>Nothing to run: no window of this log could be planned.</b> See the plan section for why.</p>{{/decision}}
+{{^decision}}<p class="bad"><b>Nothing to run: no window of this log could be planned.</b> See the plan section for why.</p>
+{{#undecided}}<p class="bad">{{.}}</p>{{/undecided}}{{/decision}}
 </section>
 
 <section id="summary">
@@ -240,7 +242,7 @@ enum BuiltInTemplates {
 <h2>What to run</h2>
 {{#decision}}<p class="decision"><b>At each pipeline's peak: {{totalMachines}}</b>, <b>${{costPerDay}} per day</b>{{#extrapolated}} ({{extrapolated}}){{/extrapolated}}.</p>
 <div class="table"><table><thead><tr><th>pipeline</th><th>at peak</th><th>over the day</th><th>provisioning, $ per day, SLO</th></tr></thead><tbody>
-{{#rows}}<tr><td><a href="{{link}}">{{name}}</a></td><td>{{peakLabel}}: {{peakMachines}}</td><td>{{#scheduleLine}}{{scheduleLine}}{{/scheduleLine}}{{^scheduleLine}}the same all day{{/scheduleLine}}</td><td>{{policy}}, ${{costPerDay}}; <span class="{{marginClass}}">{{margin}}</span></td></tr>
+{{#rows}}<tr><td><a href="{{link}}">{{name}}</a></td><td>{{peakLabel}}: {{peakMachines}}</td><td>{{#scheduleLine}}{{scheduleLine}}{{/scheduleLine}}{{^scheduleLine}}the same all day{{/scheduleLine}}{{#notes}}<br><span class="bad">{{.}}</span>{{/notes}}</td><td>{{policy}}, ${{costPerDay}}; <span class="{{marginClass}}">{{margin}}</span></td></tr>
 {{/rows}}</tbody></table></div>
 {{#change}}<p>Since the previous report: {{change}}</p>{{/change}}
 <p>To apply it: <code>{{exportCommand}}</code> (a folder per pipeline; or <code>--to triton</code>, <code>ray-serve</code>, <code>kserve</code>).</p>{{/decision}}

@@ -402,7 +402,7 @@ public enum ReportWriter {
       }
     }
     if let p = r.previous { context["previous"] = previousContext(p) }
-    if let d = decisionContext(r) { context["decision"] = d }
+    if let d = decisionContext(r) { context["decision"] = d } else { context["undecided"] = decisionNotes(r) }
     if let c = r.calibration {
       func triple(_ v: [Double]) -> String { v.map { String(format: "%.1f", $0) }.joined(separator: " / ") }
       context["calibration"] = [
@@ -451,6 +451,38 @@ public enum ReportWriter {
     return "extrapolated from a log of \(length)"
   }
 
+  /// What the first screen must say besides the decision: windows whose SLO cannot be met (the first one's
+  /// reason), and a first or last window the log covers only in part.
+  static func decisionNotes(_ r: CapacityReport) -> [String] {
+    var notes: [String] = []
+    let zone = zone(r), relative = r.workload.isRelative
+    let length = Int64(r.windowLengthSeconds * 1e9)
+    let unattainable = r.windows.filter { $0.planned && $0.configuration == nil }
+    if let first = unattainable.first {
+      let span = ClockText.span(first.start, first.start + length, zone: zone, relative: relative)
+      notes.append(
+        "\(unattainable.count) of \(r.windows.count) windows cannot meet the SLO with this catalog and profiles; at \(span): \(first.note ?? "no configuration meets it")."
+      )
+    }
+    if let first = r.windows.first, r.workload.start - first.start > length / 10 {
+      let covered = Double(min(first.start + length, r.workload.end) - r.workload.start) / 6e10
+      notes.append(
+        String(
+          format: "The first window (%@) covers only %.0f minutes of the log.",
+          ClockText.span(first.start, first.start + length, zone: zone, relative: relative), covered))
+    }
+    if let last = r.windows.last, r.windows.count > 1 || r.workload.start <= last.start,
+      last.start + length - r.workload.end > length / 10
+    {
+      let covered = Double(r.workload.end - max(last.start, r.workload.start)) / 6e10
+      notes.append(
+        String(
+          format: "The last window (%@) covers only %.0f minutes of the log.",
+          ClockText.span(last.start, last.start + length, zone: zone, relative: relative), covered))
+    }
+    return notes
+  }
+
   /// The first screen's decision: what to run at peak, the day's changes, the cost and the SLO margin, the
   /// change since the previous report, and the command that exports it. Nil when nothing could be planned.
   static func decisionContext(_ r: CapacityReport, exportFrom: String = "report.json") -> [String: Any]? {
@@ -474,6 +506,7 @@ public enum ReportWriter {
       context["scheduleLine"] = d.scheduleLine(zone: zone)
     }
     if let e = extrapolation(r) { context["extrapolated"] = e }
+    context["notes"] = decisionNotes(r)
     if let p = r.previous {
       let changes = p.changes.prefix(2).joined(separator: "; ")
       context["change"] =
