@@ -401,11 +401,18 @@ struct ReportFixture: Sendable {
       })
     #expect(pages <= 8, "\(pages) pages")
     #expect(text.contains("(A4)"), "\(text)")
-    let runs = ReportWriter.planRuns(report)
-    #expect(runs.count == 6 && runs.allSatisfy { $0["count"] as? String == "4 windows" })
-    #expect(runs.map { $0["queries"] as! Int }.reduce(0, +) == report.windows.map(\.queries).reduce(0, +))
+    let runs: [[String: Any]] = ReportWriter.planRuns(report)
+    let counts: [String] = runs.map { ($0["count"] as? String) ?? "" }
+    #expect(counts == Array(repeating: "4 windows", count: 6))
+    var runQueries = 0, windowQueries = 0
+    for run in runs { runQueries += (run["queries"] as? Int) ?? 0 }
+    for w in report.windows { windowQueries += w.queries }
+    #expect(runQueries == windowQueries)
+    let spans: [String] = runs.map { ($0["span"] as? String) ?? "" }
+    var expectedSpans: [String] = []
+    for k in 0..<6 { expectedSpans.append(String(format: "%02d:00-%02d:00", 4 * k, (4 * k + 4) % 24)) }
     #expect(
-      runs.map { $0["span"] as! String } == (0..<6).map { String(format: "%02d:00-%02d:00", 4 * $0, (4 * $0 + 4) % 24) }
+      spans == expectedSpans
     )
     let width = try probe(
       page, size: "703,1000", script: "document.title = 'width:' + document.documentElement.scrollWidth")

@@ -585,14 +585,15 @@ public enum ReportWriter {
 
   /// A short Markdown summary for a change ticket.
   public static func summaryMarkdown(_ r: CapacityReport) -> String {
-    var lines = [
+    let decision: String = decisionMarkdown(r).map { "- **What to run**: " + $0 } ?? ""
+    var lines: [String] = [
       "# Capacity report: \(MarkdownText.escape(r.pipelineName))", "",
       "- SLO: P\(String(format: "%g", r.percentile)) <= \(String(format: "%g", r.sloMs)) ms; \(r.workload.queries) queries from \(InstantText.describe(r.workload.start, relative: r.workload.isRelative)) to \(InstantText.describe(r.workload.end, relative: r.workload.isRelative))",
       r.recommendation.map { $0.meetsSLO ? "" : "- **No provisioning replayed kept the SLO over this log.**" } ?? "",
       r.recommendation?.tunerShortfall.map {
         "- **The InferLine tuner misses the SLO**: \($0.summary(allowed: Recommendation.allowance(r.percentile)))"
       } ?? "",
-      decisionMarkdown(r).map { "- **What to run**: " + $0 } ?? "",
+      decision,
       "- \(MarkdownText.escape(recommendationSentence(r)))",
       "- Cost per day: $\(money(r.costPerDay)); per month: $\(money(r.costPerMonth))",
       "- Busiest window's plan ($\(money(r.recommendedCostPerHour))/h): \(MarkdownText.escape(describe(r.recommended, r)))",

@@ -12,15 +12,23 @@ struct ProvisioningDecisionTests {
   @Test func theMostMachinesInAWindowAgreeWithEverySecond() {
     var rng = SeededGenerator(seed: 5)
     for _ in 0..<200 {
-      let timelines = (0..<Int(1 + rng.next() % 4)).map { s -> ReplicaTimeline in
+      var timelines: [ReplicaTimeline] = []
+      let stages: Int = 1 + Int(rng.next() % 4)
+      for s in 0..<stages {
         var time: Int64 = 0
-        let points = (0..<Int(1 + rng.next() % 6)).map { _ -> ReplicaTimeline.Point in
-          defer { time += Int64(1 + rng.next() % 20) * second }
-          return .init(time: time, replicas: Int(1 + rng.next() % 5))
+        var points: [ReplicaTimeline.Point] = []
+        let count: Int = 1 + Int(rng.next() % 6)
+        for _ in 0..<count {
+          let replicas: Int = 1 + Int(rng.next() % 5)
+          points.append(ReplicaTimeline.Point(time: time, replicas: replicas))
+          let step: Int64 = 1 + Int64(rng.next() % 20)
+          time += step * second
         }
-        return ReplicaTimeline(stage: "s\(s)", hardware: rng.next() % 2 == 0 ? "T4" : "CPU", points: points)
+        let hardware: String = rng.next() % 2 == 0 ? "T4" : "CPU"
+        timelines.append(ReplicaTimeline(stage: "s\(s)", hardware: hardware, points: points))
       }
-      let from = Int64(rng.next() % 60) * second, to = from + Int64(1 + rng.next() % 40) * second
+      let from: Int64 = Int64(rng.next() % 60) * second
+      let to: Int64 = from + Int64(1 + rng.next() % 40) * second
       var expected: [String: Int] = [:]
       for t in stride(from: from, to: to, by: Int(second)) {
         var total: [String: Int] = [:]
@@ -29,7 +37,8 @@ struct ProvisioningDecisionTests {
       }
       #expect(ProvisioningDecision.most(timelines, from: from, to: to) == expected)
       // The fewest over the whole day, against every second from the first change to the last.
-      let end = timelines.flatMap { $0.points.map(\.time) }.max()!
+      var end: Int64 = 0
+      for line in timelines { for p in line.points { end = max(end, p.time) } }
       var fewest: [String: Int] = [:]
       for t in stride(from: 0, through: end, by: Int(second)) {
         var total: [String: Int] = [:]
