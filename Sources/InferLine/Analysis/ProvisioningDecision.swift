@@ -45,30 +45,23 @@ public struct ProvisioningDecision: Sendable, Equatable {
     c.stages.reduce(into: [:]) { $0[$1.hardware, default: 0] += $1.replicas }
   }
 
+  /// Replicas of each hardware type at instant t. - Complexity: O(timelines x points).
+  static func machines(_ timelines: [ReplicaTimeline], at t: Int64) -> [String: Int] {
+    timelines.reduce(into: [:]) { $0[$1.hardware, default: 0] += $1.replicas(at: t) }
+  }
+
   /// The most replicas of each hardware type at any instant of `[from, to)`: at `from` and at every change inside.
   /// - Complexity: O(changes x timelines x points).
   static func most(_ timelines: [ReplicaTimeline], from: Int64, to: Int64) -> [String: Int] {
     let instants = Set([from] + timelines.flatMap { $0.points.map(\.time).filter { $0 > from && $0 < to } })
-    var best: [String: Int] = [:]
-    for t in instants {
-      var total: [String: Int] = [:]
-      for line in timelines { total[line.hardware, default: 0] += line.replicas(at: t) }
-      for (h, n) in total { best[h] = max(best[h] ?? 0, n) }
-    }
-    return best
+    return instants.reduce(into: [:]) { best, t in best.merge(machines(timelines, at: t), uniquingKeysWith: max) }
   }
 
   /// The fewest replicas of each hardware type at any instant of the timelines. - Complexity: O(changes x
   /// timelines x points).
   static func least(_ timelines: [ReplicaTimeline]) -> [String: Int] {
     let instants = Set(timelines.flatMap { $0.points.map(\.time) })
-    var fewest: [String: Int] = [:]
-    for t in instants {
-      var total: [String: Int] = [:]
-      for line in timelines { total[line.hardware, default: 0] += line.replicas(at: t) }
-      for (h, n) in total { fewest[h] = min(fewest[h] ?? .max, n) }
-    }
-    return fewest
+    return instants.reduce(into: [:]) { fewest, t in fewest.merge(machines(timelines, at: t), uniquingKeysWith: min) }
   }
 
   /// The day in one line for a provisioning that scales: "scales between 1 T4 and 2 CPU and that, 2.2 T4 and 2.4
