@@ -32,6 +32,9 @@ extension InferLineCommand {
     @Option(help: "Also plan for these multiples of the SLO (the cost-versus-SLO frontier), e.g. 0.5,0.75,1,1.5,2,3.")
     var frontier: String?
 
+    @Option(help: "SLO latency in ms, instead of the pipeline file's.")
+    var slo: Double?
+
     @Option(help: "Seed for the routes drawn in the simulations.")
     var seed: UInt64 = 1
 
@@ -70,7 +73,7 @@ extension InferLineCommand {
       options.windowLength = length
       options.seed = seed
       options.budget = budget
-      let model = try pipelineOptions.model()
+      let model = try pipelineOptions.model(sloMs: slo)
       let (workload, logSet) = try reportingInputErrors {
         try CapacityAnalysis.Workload.read(logs: traces, model: model, options: options)
       }

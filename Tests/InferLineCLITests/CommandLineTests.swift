@@ -331,6 +331,17 @@ import Testing
       t.stdout.contains(
         "the critical path (cheap) at batch 1 on the fastest hardware takes 0.78 ms against an SLO of 0.50 ms"))
     #expect(t.stdout.contains("ms can be met"))
+    // --slo is the pipeline file's SLO edited: the same answer from the untouched file.
+    let flag = try run([
+      "plan", "--trace", log, "--pipeline", "\(s)/pipelines/cascade.yaml", "--slo", "0.5", "--hardware",
+      "\(s)/hardware/aws-2026.yaml", "--profiles", "\(s)/profiles/profiles-2026.csv", "--window", "10m",
+    ])
+    #expect(flag.status == 3 && flag.stdout == t.stdout, "\(flag.stderr)")
+    let zero = try run([
+      "plan", "--trace", log, "--pipeline", "\(s)/pipelines/cascade.yaml", "--slo", "0", "--hardware",
+      "\(s)/hardware/aws-2026.yaml", "--profiles", "\(s)/profiles/profiles-2026.csv",
+    ])
+    #expect(zero.status == 64 && zero.stderr.contains("--slo 0.0 is not a latency"), "\(zero.stderr)")
   }
 
   /// The case: a busy hour of video-monitoring at 320 q/s, where InferLine's greedy planner stops at the
