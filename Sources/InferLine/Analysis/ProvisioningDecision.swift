@@ -184,7 +184,7 @@ extension ProvisioningDecision {
 public enum ClockText {
   /// `HH:mm` of instant t (nanoseconds) in `zone`; for a relative log, hours and minutes from its start.
   public static func time(_ t: Int64, zone: DefaultTimeZone, relative: Bool) -> String {
-    let seconds = t / 1_000_000_000 - (t < 0 && t % 1_000_000_000 != 0 ? 1 : 0)
+    let seconds = wholeSeconds(t)
     let local = relative ? seconds : seconds + Int64(offset(zone, at: seconds))
     if relative && local >= 86_400 {
       return String(format: "%d:%02d", Int(local / 3600), Int(local % 3600 / 60))
@@ -195,11 +195,16 @@ public enum ClockText {
 
   /// `2026-11-28`: the date of instant t (nanoseconds) in `zone`.
   public static func date(_ t: Int64, zone: DefaultTimeZone) -> String {
-    let seconds = t / 1_000_000_000 - (t < 0 && t % 1_000_000_000 != 0 ? 1 : 0)
+    let seconds = wholeSeconds(t)
     var calendar = Calendar(identifier: .gregorian)
     calendar.timeZone = TimeZone(secondsFromGMT: offset(zone, at: seconds)) ?? TimeZone(identifier: "UTC")!
     let c = calendar.dateComponents([.year, .month, .day], from: Date(timeIntervalSince1970: TimeInterval(seconds)))
     return String(format: "%04d-%02d-%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0)
+  }
+
+  /// Whole seconds since the epoch of instant t (nanoseconds), rounded down.
+  static func wholeSeconds(_ t: Int64) -> Int64 {
+    t / 1_000_000_000 - (t < 0 && t % 1_000_000_000 != 0 ? 1 : 0)
   }
 
   /// `14:00-15:00`.

@@ -190,14 +190,14 @@ extension ReportWriter {
     var total: [String: Int] = [:]
     let rows: [[String: Any]] = zip(f.pipelines, folders).map { r, folder in
       var row: [String: Any] = ["name": r.pipelineName, "link": "\(folder)/index.html"]
-      guard let d = decisionContext(r), let decision = ProvisioningDecision(r) else {
+      guard let decision = ProvisioningDecision(r) else {
         row["peakLabel"] = "Nothing planned"
         row["peakMachines"] = "see its report"
         row["marginClass"] = "bad"
         return row
       }
       for (h, n) in decision.peak.machines { total[h, default: 0] += n }
-      return row.merging(d) { a, _ in a }
+      return row.merging(decisionContext(r, decision)) { a, _ in a }
     }
     var context: [String: Any] = [
       "rows": rows, "totalMachines": ProvisioningDecision.text(total), "costPerDay": money(f.totals.costPerDay),

@@ -486,7 +486,13 @@ public enum ReportWriter {
   /// The first screen's decision: what to run at peak, the day's changes, the cost and the SLO margin, the
   /// change since the previous report, and the command that exports it. Nil when nothing could be planned.
   static func decisionContext(_ r: CapacityReport, exportFrom: String = "report.json") -> [String: Any]? {
-    guard let d = ProvisioningDecision(r) else { return nil }
+    ProvisioningDecision(r).map { decisionContext(r, $0, exportFrom: exportFrom) }
+  }
+
+  /// The first screen's decision from a decision already read from the report.
+  static func decisionContext(
+    _ r: CapacityReport, _ d: ProvisioningDecision, exportFrom: String = "report.json"
+  ) -> [String: Any] {
     let zone = zone(r)
     let when = ClockText.span(d.peak.start, d.peak.end, zone: zone, relative: d.isRelative)
     var context: [String: Any] = [
