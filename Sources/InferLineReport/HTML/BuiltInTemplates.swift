@@ -96,7 +96,7 @@ enum BuiltInTemplates {
 {{#headline}}<tr><td>{{claim}}</td><td class="n">{{paper}}</td><td class="n">{{ratio}}</td><td>{{from}}</td></tr>
 {{/headline}}</tbody></table></div>
 {{#previous}}<h3>Change since the previous report</h3>
-<p>Previous report {{previousGeneratedAt}}: ${{previousCostPerDay}} per day; change {{costChange}} per day.</p>
+<p>Previous report {{previousGeneratedAt}}: ${{previousCostPerDay}} per day; change: {{costChange}} per day.</p>
 <ul>{{#changes}}<li>{{.}}</li>{{/changes}}</ul>{{/previous}}
 </section>
 
@@ -276,7 +276,7 @@ enum BuiltInTemplates {
 {{#budget}}<tr><td>{{traffic}}</td>{{#months}}<td class="n">{{.}}</td>{{/months}}<td class="n">{{total}}</td></tr>
 {{/budget}}</tbody></table></div>
 {{#previous}}<h3>Change since the previous report</h3>
-<p>Previous report {{previousGeneratedAt}}: ${{previousCostPerDay}} per day for the fleet; change {{costChange}} per day.</p>
+<p>Previous report {{previousGeneratedAt}}: ${{previousCostPerDay}} per day for the fleet; change: {{costChange}} per day.</p>
 <ul>{{#changes}}<li>{{.}}</li>{{/changes}}</ul>{{/previous}}
 </section>
 

@@ -206,7 +206,7 @@ extension ReportWriter {
     if let e = f.pipelines.first.flatMap(extrapolation) { context["extrapolated"] = e }
     if let p = f.previous {
       context["change"] =
-        String(format: "%+.2f dollars per day for the fleet (was $%@)", p.costPerDayChange, money(p.previousCostPerDay))
+        "\(costChange(p, unit: "dollars per day")) for the fleet (was $\(money(p.previousCostPerDay)))"
         + (p.changes.isEmpty
           ? "" : "; " + p.changes.prefix(2).joined(separator: "; ") + (p.changes.count > 2 ? "; ..." : ""))
         + "."

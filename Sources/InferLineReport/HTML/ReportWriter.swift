@@ -424,7 +424,7 @@ public enum ReportWriter {
 
   /// The summary's line for the change since the previous report, names Markdown-escaped.
   static func previousMarkdown(_ p: CapacityReport.Comparison) -> String {
-    "- Since the previous report: \(String(format: "%+.2f", p.costPerDayChange)) $/day; "
+    "- Since the previous report: \(costChange(p, unit: "$/day")); "
       + (p.changes.isEmpty ? "no plan changes" : MarkdownText.escape(p.changes.joined(separator: "; ")))
   }
 
@@ -516,7 +516,7 @@ public enum ReportWriter {
     if let p = r.previous {
       let changes = p.changes.prefix(2).joined(separator: "; ")
       context["change"] =
-        String(format: "%+.2f dollars per day (was $%@)", p.costPerDayChange, money(p.previousCostPerDay))
+        "\(costChange(p, unit: "dollars per day")) (was $\(money(p.previousCostPerDay)))"
         + (changes.isEmpty ? "; the plan did not change." : "; \(changes)" + (p.changes.count > 2 ? "; ..." : "."))
     }
     return context
@@ -532,10 +532,16 @@ public enum ReportWriter {
     }
   }
 
+  /// The change in cost per day as a signed amount in `unit` ("+1.25 $/day"), or "the same cost" when it rounds to
+  /// zero cents (never "-0.00").
+  static func costChange(_ p: CapacityReport.Comparison, unit: String) -> String {
+    abs(p.costPerDayChange) < 0.005 ? "the same cost" : String(format: "%+.2f ", p.costPerDayChange) + unit
+  }
+
   static func previousContext(_ p: CapacityReport.Comparison) -> [String: Any] {
     [
       "previousGeneratedAt": p.previousGeneratedAt, "previousCostPerDay": money(p.previousCostPerDay),
-      "costChange": String(format: "%+.2f", p.costPerDayChange), "changes": p.changes,
+      "costChange": costChange(p, unit: "dollars"), "changes": p.changes,
     ]
   }
 
