@@ -15,6 +15,8 @@ extension InferLineCommand {
         observations (a stage missing from the pipeline, another configuration deployed), it says so. Example:
           inferline calibrate --trace yesterday.csv.gz --latency-column latency_ms \\
             --config deployed.yaml --pipeline P.yaml --hardware H.yaml --profiles F.csv --window 1h
+
+        Exit status 0 on success, 64 for a usage error, 65 for bad input (too few usable observations among them), 74 when standard output cannot be written.
         """)
 
     @Option(name: .customLong("trace"), help: "Query log(s) with observed latencies.")
@@ -34,7 +36,10 @@ extension InferLineCommand {
     @Flag(help: "Print JSON for machines instead of a table.")
     var json = false
 
+    @OptionGroup var quietOption: QuietOption
+
     func run() throws {
+      quietOption.apply()
       let inputs = try pipelineOptions.load()
       let calibration = try reportingInputErrors {
         try Calibration.fit(

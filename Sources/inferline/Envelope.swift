@@ -11,6 +11,8 @@ extension InferLineCommand {
         alpha(D) / D. Sizes double from --min-window (InferLine uses the smallest service time) up to \
         --max-window. Then, for each rate rho, the smallest burst sigma such that every interval conforms to \
         sigma + rho D.
+
+        Exit status 0 on success, 64 for a usage error, 65 for a log that cannot be read, 74 when standard output cannot be written.
         """)
 
     @Argument(help: "Query logs: CSV, TSV or JSON Lines, each optionally gzip-compressed.")
@@ -39,7 +41,10 @@ extension InferLineCommand {
       var tokenBuckets: [TokenBucket]
     }
 
+    @OptionGroup var quietOption: QuietOption
+
     func run() throws {
+      quietOption.apply()
       let options = try log.readOptions()
       guard let smallest = DurationText.nanoseconds(minWindow) else {
         throw ValidationError("--min-window '\(minWindow)' is not a duration of at least 1 ns such as 10ms or 1s")

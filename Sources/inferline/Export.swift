@@ -21,6 +21,8 @@ extension InferLineCommand {
           inferline export Reports/sample/report.json --to kserve --model-format onnx \\
             --model-repository s3://models --out deploy/kserve
         --out is replaced as a whole, and only if it is empty or inferline wrote it.
+
+        Exit status 0 on success, 64 for a usage error (a setting the target needs is missing), 65 for a report that cannot be read or exported, 73 when the folder cannot be written.
         """)
 
     @Argument(help: "A report.json (a pipeline's or a fleet's), or the output of `plan --json`.")
@@ -74,7 +76,13 @@ extension InferLineCommand {
     @Option(help: "Hardware catalog, for the instance types of a `plan --json` input (or an older report).")
     var hardware: String?
 
+    @Flag(help: "Print what was written as JSON on stdout: the target, the folder and every file in it.")
+    var json = false
+
+    @OptionGroup var quietOption: QuietOption
+
     func run() throws {
+      quietOption.apply()
       let target = to
       var settings = DeploymentExport.Settings()
       settings.image = image
@@ -141,7 +149,11 @@ extension InferLineCommand {
             }
           }
         }
-        note("export: \(written) files for \(target.rawValue) in \(TerminalText.safe(out))")
+        progress("export: \(written) files for \(target.rawValue) in \(TerminalText.safe(out))")
+        if json {
+          let files = parts.flatMap { part in part.files.map { (part.folder.map { $0 + "/" } ?? "") + $0.path } }
+          try printJSON(ExportResult(target: target.rawValue, folder: out, files: files.sorted()))
+        }
       } catch let error as InputError {
         note(error.description)
         throw ExitCode(ExitStatus.cannotWrite)
@@ -194,3 +206,12 @@ extension UInt8 {
 }
 
 extension DeploymentExport.Target: ExpressibleByArgument {}
+
+/// What `export --json` prints.
+struct ExportResult: Encodable {
+  var target: String
+  /// The `--out` folder, as given.
+  var folder: String
+  /// Paths inside `folder`, sorted.
+  var files: [String]
+}

@@ -19,6 +19,8 @@ extension InferLineCommand {
         --process onoff is a Markov-modulated Poisson process: bursts at --rate queries per second lasting \
         --on-mean on average, quiet gaps of --off-mean on average at --off-rate (default silent), both of \
         exponential length; with --peak-to-trough above 1 the rates follow a diurnal day as well.
+
+        Exit status 0 on success, 64 for a usage error, 65 for bad input (the files --observe reads), 73 when the log cannot be written.
         """)
 
     enum Process: String, ExpressibleByArgument, CaseIterable {
@@ -124,7 +126,17 @@ extension InferLineCommand {
       }
     }
 
+    @Flag(help: "Print what was written as JSON on stdout: the file, the queries, the seed (not with --out -).")
+    var json = false
+
+    @OptionGroup var quietOption: QuietOption
+
     func run() throws {
+      quietOption.apply()
+      if json && out == "-" {
+        throw ValidationError(
+          "--json prints to standard output, which --out - fills with the log: write the log to a file")
+      }
       guard let length = DurationText.nanoseconds(duration) else {
         throw ValidationError("--duration '\(duration)' is not a duration such as 15m, 1h or 1d")
       }
@@ -185,7 +197,8 @@ extension InferLineCommand {
         note(error.description)
         throw ExitCode(ExitStatus.cannotWrite)
       }
-      note("wrote \(arrivals.count) queries to \(out == "-" ? "standard output" : out) (seed \(seed))")
+      progress("wrote \(arrivals.count) queries to \(out == "-" ? "standard output" : out) (seed \(seed))")
+      if json { try printJSON(GenerateResult(file: out, queries: arrivals.count, seed: seed)) }
     }
 
     /// The `--pipeline` names and their shares. - Throws: `ValidationError` for a bad share or a repeated name.
@@ -215,3 +228,10 @@ extension InferLineCommand {
 
 extension QueryLogWriter.Format: ExpressibleByArgument {}
 extension QueryLogWriter.TimeFormat: ExpressibleByArgument {}
+
+/// What `generate --json` prints.
+struct GenerateResult: Encodable {
+  var file: String
+  var queries: Int
+  var seed: UInt64
+}

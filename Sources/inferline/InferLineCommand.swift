@@ -2,6 +2,7 @@ import ArgumentParser
 internal import CFileSystem
 import Foundation
 import InferLine
+import Synchronization
 
 @main
 struct InferLineCommand: ParsableCommand {
@@ -74,7 +75,28 @@ func reportingInputErrors<T>(_ body: () throws -> T) throws -> T {
   }
 }
 
-/// Writes a line to stderr (progress and notes; stdout is for results).
+/// `--quiet`, on every command: no progress lines or notes of what was done on stderr. Warnings, errors and the
+/// results on stdout are unchanged.
+struct QuietOption: ParsableArguments {
+  @Flag(help: "No progress or notes on stderr (warnings and errors are still written).")
+  var quiet = false
+
+  /// Makes `progress` silent for the rest of the run when `--quiet` was given.
+  func apply() { setQuiet(quiet) }
+}
+
+/// Set once by `QuietOption.apply` (or `report --quiet`) before a command's work starts.
+let quietRun = Atomic<Bool>(false)
+
+/// Makes `progress` silent (or not) for the rest of the run.
+func setQuiet(_ quiet: Bool) { quietRun.store(quiet, ordering: .relaxed) }
+
+/// Writes a progress line or a note of what was done to stderr, unless `--quiet` was given.
+func progress(_ text: String) {
+  if !quietRun.load(ordering: .relaxed) { note(text) }
+}
+
+/// Writes a line to stderr (notes, warnings and errors; stdout is for results).
 func note(_ text: String) {
   FileHandle.standardError.write(Data((TerminalText.safe(text, keepingLineBreaks: true) + "\n").utf8))
 }

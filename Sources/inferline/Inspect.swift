@@ -6,7 +6,11 @@ extension InferLineCommand {
   struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "Summarise query logs: queries, span, mean and peak rates, burstiness, per-window counts.",
-      discussion: "Several files are read as one log: queries of the same pipeline are merged in time order.")
+      discussion: """
+        Several files are read as one log: queries of the same pipeline are merged in time order.
+
+        Exit status 0 on success, 64 for a usage error, 65 for a log that cannot be read, 74 when standard output cannot be written.
+        """)
 
     @Argument(help: "Query logs: CSV, TSV or JSON Lines, each optionally gzip-compressed.")
     var logs: [String]
@@ -32,7 +36,10 @@ extension InferLineCommand {
     /// The most windows `inspect` lists per trace.
     static let windowLimit: Int64 = 1_000_000
 
+    @OptionGroup var quietOption: QuietOption
+
     func run() throws {
+      quietOption.apply()
       let options = try log.readOptions()
       let windowLength = try window.nanoseconds()
       let clock = ContinuousClock()

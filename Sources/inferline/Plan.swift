@@ -13,6 +13,8 @@ extension InferLineCommand {
         (its gap is shown), and the CG-Peak and CG-Mean baselines on the busiest window (on every window with \
         --baselines): the recommendation is never dearer than a feasible one of them. Windows with too few queries for the SLO percentile to mean anything are \
         reported, not planned. `report` and `replay` plan windows the same way.
+
+        Exit status 0 when every window has a plan, 3 when some window cannot meet the SLO (the plans are still printed), 64 for a usage error, 65 for bad input, 74 when standard output cannot be written.
         """)
 
     @Option(name: .customLong("trace"), help: "Query log(s).")
@@ -58,7 +60,10 @@ extension InferLineCommand {
       var seconds: Double
     }
 
+    @OptionGroup var quietOption: QuietOption
+
     func run() throws {
+      quietOption.apply()
       let length = try window.nanoseconds()
       let budget = try search.budget()
       let multipliers = try frontier.map { text -> [Double] in
@@ -84,7 +89,7 @@ extension InferLineCommand {
       let plans = WindowPlanning.planAll(
         model: model, trace: trace, windows: windows, seed: seed, budget: budget, allBaselines: baselines
       ) { done in
-        if !json { note("planned \(done) of \(windows.count) windows") }
+        if !json { progress("planned \(done) of \(windows.count) windows") }
       }
       let results = plans.enumerated().map { index, p -> Entry in
         var entry = Entry(

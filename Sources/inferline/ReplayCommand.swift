@@ -13,6 +13,8 @@ extension InferLineCommand {
         (the InferLine tuner), hpa (Kubernetes HPA), ray (Ray Serve), kpa (Knative), static (no scaling), or all \
         (in the report's order). --unit scales the pipeline as one coarse-grained unit (CG-Peak's hardware and \
         batch size, sized for the busiest window's peak).
+
+        Exit status 0 on success, 3 when the busiest window cannot be planned, 64 for a usage error, 65 for bad input, 74 when standard output cannot be written.
         """)
 
     @Option(name: .customLong("trace"), help: "Query log(s) of the whole period to replay.")
@@ -52,7 +54,10 @@ extension InferLineCommand {
 
     @OptionGroup(title: "Serving conditions (what-ifs)") var serving: ServingOptions
 
+    @OptionGroup var quietOption: QuietOption
+
     func run() throws {
+      quietOption.apply()
       var policies = policy.policies
       if let prewarm = serving.prewarm {
         policies = policies.map { policy in
@@ -84,13 +89,13 @@ extension InferLineCommand {
           for: configuration, model: model, workload: workload, seed: seed)
         planningWindow = window
         if !json {
-          note(
+          progress(
             "the tuner calibrates on \(InstantText.describe(workload.windows[window].start, relative: workload.trace.isRelative)) (\(workload.windows[window].count) queries): the busiest window this configuration meets the SLO on"
           )
         }
       } else {
         if !json {
-          note(
+          progress(
             "planning the busiest window (\(InstantText.describe(busiest.start, relative: workload.trace.isRelative)), \(busiest.count) queries)"
           )
         }
@@ -116,7 +121,7 @@ extension InferLineCommand {
           model: model, workload: workload, configuration: configuration, policies: policies, unit: unit, seed: seed,
           planning: planningWindow, conditions: conditions
         ) { p in
-          if !json { note("replaying \(p.name) over \(workload.trace.count) queries") }
+          if !json { progress("replaying \(p.name) over \(workload.trace.count) queries") }
         }
       }
       if json {

@@ -108,8 +108,14 @@ extension InferLineCommand {
     @Option(help: "Folder with the team's own report.mustache (default: inferline's Templates/).")
     var templates: String?
 
-    @Flag(help: "No progress on stderr.")
+    @Flag(help: "No progress or notes on stderr (warnings and errors are still written).")
     var quiet = false
+
+    @Flag(
+      help:
+        "Print the result as JSON on stdout instead of the summary: the folder, the cost, and each pipeline's decision (what to run at peak and over the day)."
+    )
+    var json = false
 
     @Flag(help: "Print the time each phase took.")
     var timings = false
@@ -187,6 +193,7 @@ extension InferLineCommand {
     }
 
     func run() throws {
+      setQuiet(quiet)
       if !merge.isEmpty { return try runMerge() }
       let request = try request()
       if dumpConfig {
@@ -301,14 +308,19 @@ extension InferLineCommand {
         )
         throw ExitCode(ExitStatus.cannotWrite)
       }
-      say(
-        ReportWriter.terminalSummary(
-          night.isFleet
-            ? ReportWriter.fleetSummaryMarkdown(fleetReport) : ReportWriter.summaryMarkdown(fleetReport.pipelines[0])),
-        terminator: "")
-      say(
-        "\nWrote \(out)/index.html, charts/, report.json and summary.md\(night.isFleet ? ", and a folder per pipeline," : "") in \(String(format: "%.1f", Date().timeIntervalSince(started))) s."
-      )
+      let wrote =
+        "Wrote \(out)/index.html, charts/, report.json and summary.md\(night.isFleet ? ", and a folder per pipeline," : "") in \(String(format: "%.1f", Date().timeIntervalSince(started))) s."
+      if json {
+        try printJSON(ReportResult(fleetReport, folder: out))
+        if !quiet { note(wrote) }
+      } else {
+        say(
+          ReportWriter.terminalSummary(
+            night.isFleet
+              ? ReportWriter.fleetSummaryMarkdown(fleetReport) : ReportWriter.summaryMarkdown(fleetReport.pipelines[0])),
+          terminator: "")
+        say("\n" + wrote)
+      }
       if timings {
         var phases: [String: Double] = ["charts and files": Date().timeIntervalSince(chartsStarted)]
         for r in fleetReport.pipelines { for (phase, seconds) in r.timings { phases[phase, default: 0] += seconds } }
@@ -341,7 +353,11 @@ extension InferLineCommand {
   struct Diff: ParsableCommand {
     static let configuration = CommandConfiguration(
       abstract:
-        "What changed between two reports: cost, the plan per stage, the SLO, prices, and for fleets the pipelines added or removed. Prints nothing when nothing did."
+        "What changed between two reports: cost, the plan per stage, the SLO, prices, and for fleets the pipelines added or removed. Prints nothing when nothing did.",
+      discussion: """
+        Exit status 0 (also when something changed, unless --exit-code or --quiet), 1 with --exit-code or \
+        --quiet when the reports differ, 64 for a usage error, 65 for a report that cannot be read.
+        """
     )
 
     @Argument(help: "The older report.json.")
@@ -353,6 +369,12 @@ extension InferLineCommand {
     @Flag(help: "Exit 1 when the reports differ and 0 when they do not, as `git diff --exit-code` does.")
     var exitCode = false
 
+    @Flag(help: "Print nothing; exit 1 when the reports differ (implies --exit-code), as `git diff --quiet` does.")
+    var quiet = false
+
+    @Flag(help: "Print the changes as JSON: the report's, and the exported deployment's per pipeline.")
+    var json = false
+
     func run() throws {
       let (a, b) = try reportingInputErrors {
         (try ReportWriter.loadFleet(path: old), try ReportWriter.loadFleet(path: new))
@@ -361,21 +383,26 @@ extension InferLineCommand {
       let lines =
         a.isFleet || b.isFleet
         ? b.fleet.differences(from: a.fleet) : b.fleet.pipelines[0].differences(from: a.fleet.pipelines[0])
-      for line in lines { say(line) }
-      var changes = lines.count
       // The same change as a reviewer approves it: what the exported deployment would change, per pipeline.
+      var deployment: [DiffResult.DeploymentChange] = []
       let olds = Dictionary(a.fleet.pipelines.map { ($0.pipelineName, $0) }, uniquingKeysWith: { x, _ in x })
       for report in b.fleet.pipelines {
         guard let was = olds[report.pipelineName], let oldPlan = try? DeploymentPlan(report: was, source: old),
           let newPlan = try? DeploymentPlan(report: report, source: new)
         else { continue }
-        let prefix = b.fleet.pipelines.count > 1 ? "\(report.pipelineName): " : ""
         for change in DeploymentExport.changes(from: oldPlan, to: newPlan) {
-          say(prefix + change)
-          changes += 1
+          deployment.append(DiffResult.DeploymentChange(pipeline: report.pipelineName, change: change))
         }
       }
-      if exitCode && changes > 0 { throw ExitCode(1) }
+      let changed = !lines.isEmpty || !deployment.isEmpty
+      if json && !quiet {
+        try printJSON(DiffResult(changed: changed, changes: lines, deploymentChanges: deployment))
+      } else if !quiet {
+        for line in lines { say(line) }
+        let prefixed = b.fleet.pipelines.count > 1
+        for d in deployment { say((prefixed ? "\(d.pipeline): " : "") + d.change) }
+      }
+      if (exitCode || quiet) && changed { throw ExitCode(1) }
     }
   }
 }
@@ -411,5 +438,48 @@ extension InferLineCommand.Report {
     say(
       "shard \(k) of \(n): \(part.units.count) units in \(String(format: "%.1f", part.seconds)) s (\(String(format: "%.1f", part.cpuSeconds)) CPU s); wrote \(out)/part.json"
     )
+  }
+}
+
+/// What `diff --json` prints.
+struct DiffResult: Encodable {
+  struct DeploymentChange: Encodable {
+    var pipeline: String
+    var change: String
+  }
+  var changed: Bool
+  /// Cost, SLO, prices and the plan per stage, as `diff` prints them.
+  var changes: [String]
+  /// What the exported deployment would change.
+  var deploymentChanges: [DeploymentChange]
+}
+
+/// What `report --json` prints: where the report is, what it costs, and each pipeline's decision.
+struct ReportResult: Encodable {
+  struct Pipeline: Encodable {
+    var name: String
+    /// The recommended provisioning's cost per day and whether its replay kept the SLO; nil without a plan.
+    var decision: ProvisioningDecision?
+    var unattainableWindows: Int
+  }
+  var folder: String
+  var reportJSON: String
+  var costPerDay: Double
+  var costPerMonth: Double
+  var unattainableWindows: Int
+  /// Pipelines no replayed provisioning kept the SLO of (exit 4).
+  var pipelinesAtRisk: [String]
+  var pipelines: [Pipeline]
+
+  init(_ fleet: FleetReport, folder: String) {
+    self.folder = folder
+    reportJSON = folder + "/report.json"
+    costPerDay = fleet.totals.costPerDay
+    costPerMonth = fleet.totals.costPerMonth
+    unattainableWindows = fleet.totals.unattainableWindows
+    pipelinesAtRisk = fleet.pipelinesAtRisk
+    pipelines = fleet.pipelines.map {
+      Pipeline(name: $0.pipelineName, decision: ProvisioningDecision($0), unattainableWindows: $0.unattainableWindows)
+    }
   }
 }

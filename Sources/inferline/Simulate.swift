@@ -73,6 +73,8 @@ extension InferLineCommand {
           stages:
             detect: {hardware: T4, batch_size: 4, replicas: 3}
         Routes are drawn per query from --seed, or read from --routes (one line per query, 0/1 per edge).
+
+        Exit status 0 on success, 64 for a usage error, 65 for bad input, 74 when standard output cannot be written.
         """)
 
     @Option(name: .customLong("trace"), help: "Query log(s) to replay.")
@@ -157,7 +159,10 @@ extension InferLineCommand {
       return policy
     }
 
+    @OptionGroup var quietOption: QuietOption
+
     func run() throws {
+      quietOption.apply()
       var options = try log.readOptions()
       guard routes == nil || routeColumn == nil else {
         throw ValidationError("give routes either with --routes or with --route-column, not both")

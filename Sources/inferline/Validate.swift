@@ -8,7 +8,7 @@ extension InferLineCommand {
       abstract: "Check a pipeline, a hardware catalog and profiles together, reporting every problem at once.",
       discussion: """
         Problems print as FILE:LINE: error|warning: MESSAGE. Exit status 65 when there is an error (with \
-        --strict, also for a warning), 0 otherwise. On success it prints what the planner will work from: \
+        --strict, also for a warning), 64 for a usage error, 0 otherwise. On success it prints what the planner will work from: \
         each stage's chance of being visited (its scale factor), its candidate hardware, and the latency floor.
         """)
 
@@ -24,7 +24,27 @@ extension InferLineCommand {
     @Flag(help: "Treat warnings (latency falling as the batch grows, unknown columns) as errors.")
     var strict = false
 
+    @Flag(help: "Print JSON for machines: every diagnostic, and on success each stage's options and the floor.")
+    var json = false
+
+    @OptionGroup var quietOption: QuietOption
+
     func run() throws {
+      quietOption.apply()
+      if json {
+        do {
+          let inputs = try PlanningInputs.load(
+            pipeline: pipeline, hardware: hardware, profiles: profiles, strict: strict)
+          try printJSON(ValidationResult(inputs))
+        } catch let error as DiagnosticsError {
+          try printJSON(ValidationResult(ok: false, diagnostics: error.diagnostics))
+          throw ExitCode(ExitStatus.badInput)
+        } catch let error as InputError {
+          note(error.description)
+          throw ExitCode(ExitStatus.badInput)
+        }
+        return
+      }
       let inputs = try reportingInputErrors {
         try PlanningInputs.load(pipeline: pipeline, hardware: hardware, profiles: profiles, strict: strict)
       }
@@ -79,6 +99,8 @@ extension InferLineCommand {
           Each file is perf_analyzer's -f output for one batch size (-b); the row with the lowest concurrency is \
           taken, its p50 as latency_ms and its p99 as latency_p99_ms. Example:
             inferline profiles import --model resnet50 --hardware T4 1=perf-b1.csv 8=perf-b8.csv --append profiles.csv
+
+          Exit status 0 on success, 64 for a usage error, 65 for a file that is not perf_analyzer's or rows the profile file already has (it is left unchanged), 73 when it cannot be written.
           """)
 
       @Option(help: "Model name, as the pipeline's stages name it.")
@@ -93,7 +115,13 @@ extension InferLineCommand {
       @Option(help: "Append the rows to this profiles file (created with a header if missing) instead of printing.")
       var append: String?
 
+      @Flag(help: "Print the imported rows as JSON (also with --append, after appending them).")
+      var json = false
+
+      @OptionGroup var quietOption: QuietOption
+
       func run() throws {
+        quietOption.apply()
         var points: [PerfAnalyzerImport.Point] = []
         for item in measurements {
           let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
@@ -115,8 +143,13 @@ extension InferLineCommand {
             })
         }
         let rows = PerfAnalyzerImport.rows(model: model, hardware: hardware, points: points, source: "perf_analyzer")
+        let imported = points.sorted { $0.batchSize < $1.batchSize }.map {
+          ImportedProfile(
+            model: model, hardware: hardware, batchSize: $0.batchSize, latencyMs: $0.p50Ms, statistic: "p50",
+            latencyP99Ms: $0.p99Ms, source: "perf_analyzer")
+        }
         guard let append else {
-          say(([PerfAnalyzerImport.header] + rows).joined(separator: "\n"))
+          if json { try printJSON(imported) } else { say(([PerfAnalyzerImport.header] + rows).joined(separator: "\n")) }
           return
         }
         var text = FileManager.default.contents(atPath: append).map { String(decoding: $0, as: UTF8.self) } ?? ""
@@ -136,10 +169,70 @@ extension InferLineCommand {
         }
         guard rename(temporary, append) == 0 else {
           try? FileManager.default.removeItem(atPath: temporary)
-          throw ValidationError("cannot write \(append): \(String(cString: strerror(errno)))")
+          note("error: \(append): cannot write the file: \(String(cString: strerror(errno))); it is unchanged")
+          throw ExitCode(ExitStatus.cannotWrite)
         }
-        note("appended \(rows.count) row\(rows.count == 1 ? "" : "s") for \(model) on \(hardware) to \(append)")
+        progress("appended \(rows.count) row\(rows.count == 1 ? "" : "s") for \(model) on \(hardware) to \(append)")
+        if json { try printJSON(imported) }
       }
     }
   }
+}
+
+/// What `validate --json` prints: every diagnostic, and on success what the planner will work from.
+struct ValidationResult: Encodable {
+  struct Option: Encodable {
+    var hardware: String
+    var batch1LatencyMs: Double
+    var pricePerHour: Double
+  }
+  struct Stage: Encodable {
+    var name: String
+    var model: String
+    /// The chance a query visits the stage (its scale factor).
+    var visitProbability: Double
+    var options: [Option]
+  }
+  var ok: Bool
+  var diagnostics: [Diagnostic]
+  var pipeline: String? = nil
+  var stages: [Stage]? = nil
+  var latencyFloorMs: Double? = nil
+  var latencyFloorPath: [String]? = nil
+
+  init(ok: Bool, diagnostics: [Diagnostic]) {
+    self.ok = ok
+    self.diagnostics = diagnostics
+  }
+
+  init(_ inputs: PlanningInputs) {
+    let model = PipelineModel(inputs)
+    let scale = model.scaleFactors
+    let p = inputs.pipeline
+    self.init(ok: true, diagnostics: inputs.warnings)
+    pipeline = p.name
+    stages = p.stages.indices.map { i in
+      Stage(
+        name: p.stages[i].name, model: p.stages[i].model, visitProbability: scale[i],
+        options: model.stages[i].options.map { o in
+          Option(
+            hardware: o.hardware, batch1LatencyMs: Milliseconds.of(o.latency(batch: 1) ?? 0),
+            pricePerHour: o.pricePerHour)
+        })
+    }
+    let floor = model.latencyFloor
+    latencyFloorMs = Milliseconds.of(floor.nanoseconds)
+    latencyFloorPath = floor.path.map { p.stages[$0].name }
+  }
+}
+
+/// One row `profiles import --json` prints, as the profile CSV's columns.
+struct ImportedProfile: Encodable {
+  var model: String
+  var hardware: String
+  var batchSize: Int
+  var latencyMs: Double
+  var statistic: String
+  var latencyP99Ms: Double
+  var source: String
 }

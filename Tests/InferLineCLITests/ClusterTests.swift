@@ -169,7 +169,7 @@ extension CommandLineTests {
       try? FileManager.default.removeItem(atPath: temp)
     }
     let driver = Self.packageRoot.appendingPathComponent("Cluster/ray/report.py").path
-    for n in [2, 4] {
+    for n in [2] {
       let merged = path("ray/merged-\(n)")
       let r = try shell(
         "python3 '\(driver)' --shards \(n) --parts '\(path("ray/parts-\(n)"))' --out '\(merged)' --address 127.0.0.1:\(port) --inferline '\(Self.binary.path)' -- '\(data)/logs/night.csv.gz' --pipeline '\(data)/pipelines/video-monitoring.yaml' --pipeline '\(data)/pipelines/social-media.yaml' --hardware '\(data)/hardware/aws-2026.yaml' --profiles '\(data)/profiles/profiles-2026.csv'"

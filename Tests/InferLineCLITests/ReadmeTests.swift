@@ -66,7 +66,9 @@ import Testing
   /// failing line named on stderr.
   static func bash(_ script: String, in folder: URL, scratch: TemporaryFolder) throws -> CommandLineTests.Run {
     let home = scratch.url.appendingPathComponent("home"), temporary = scratch.url.appendingPathComponent("tmp")
-    for made in [home, temporary] { try FileManager.default.createDirectory(at: made, withIntermediateDirectories: true) }
+    for made in [home, temporary] {
+      try FileManager.default.createDirectory(at: made, withIntermediateDirectories: true)
+    }
     let prologue = """
       set -euo pipefail
       trap 'echo "README test: this command failed (exit $?): $BASH_COMMAND" >&2' ERR
@@ -114,7 +116,8 @@ import Testing
     // The calibration figures the README quotes are the ones the command prints, rounded as the README rounds.
     let fit = try #require(
       run.stdout.firstMatch(
-        of: #/service times x (\d+\.\d+) \+ (\d+\.\d+) ms per stage.*held-out error.*P99 (\d+\.\d+)% with the profiles as they are.*P99 (\d+\.\d+)% calibrated/#
+        of:
+          #/service times x (\d+\.\d+) \+ (\d+\.\d+) ms per stage.*held-out error.*P99 (\d+\.\d+)% with the profiles as they are.*P99 (\d+\.\d+)% calibrated/#
       ), "\(run.stdout.suffix(2000))")
     let quoted = String(
       format: "the fit finds x%.2f + %.1f ms, and the\n# held-out P99 error falls from %.0f%% to %.0f%%",

@@ -3,9 +3,9 @@ public import Foundation
 /// What a capacity review decides, read from the recommended provisioning's replay: how many machines of each
 /// hardware type to run at peak, when that count changes over the day (runs of windows with the same machines),
 /// what it costs, and how far inside the SLO it stayed. Without a replay, the busiest window's plan, all day.
-public struct ProvisioningDecision: Sendable, Equatable {
+public struct ProvisioningDecision: Sendable, Equatable, Codable {
   /// Consecutive windows with the same machines.
-  public struct Run: Sendable, Equatable {
+  public struct Run: Sendable, Equatable, Codable {
     /// Nanoseconds in the log's time base: the first window's start, the last window's end.
     public var start: Int64
     public var end: Int64
@@ -34,7 +34,7 @@ public struct ProvisioningDecision: Sendable, Equatable {
   /// for a static plan or a schedule, whose runs say it all.
   public var scaling: Scaling? = nil
 
-  public struct Scaling: Sendable, Equatable {
+  public struct Scaling: Sendable, Equatable, Codable {
     public var least: [String: Int]
     public var mean: [String: Double]
     public var decisions: Int
