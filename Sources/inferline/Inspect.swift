@@ -83,6 +83,12 @@ extension InferLineCommand {
           "  latency column '\(l)'"
             + (r.unreadableLatencies > 0 ? ", \(r.unreadableLatencies) unreadable values kept as missing" : ""))
       }
+      if let ignored = r.ignoredColumns, let count = r.ignoredColumnCount, count > 0 {
+        lines.append(
+          "  not read: " + ignored.map { "'\($0)'" }.joined(separator: ", ")
+            + (count > ignored.count ? " and \(count - ignored.count) more" : "")
+            + " (plans use arrival times; service times come from the profiles)")
+      }
       if r.malformedLines > 0 {
         lines.append("  skipped \(r.malformedLines) malformed line\(r.malformedLines == 1 ? "" : "s"); the first:")
         for s in r.skipped { lines.append("    line \(s.line): \(s.reason)") }

@@ -71,7 +71,7 @@ import Testing
       Issue.record("not an xy chart")
       return
     }
-    #expect(series.map(\.name) == ["CG-Peak = CG-Mean = static", "a", "line"])
+    #expect(series.map(\.name) == ["CG-Peak, CG-Mean and static (the same)", "a", "line"])
   }
 
   /// The latency CDF's share axis in nines: 90%, 99%, 99.9% evenly spaced, labelled as percents; the report's CDF

@@ -255,6 +255,73 @@ struct ReportFixture: Sendable {
     #expect(said.lowerBound < first && html.contains("covers only 10 minutes"))
   }
 
+  /// Nothing planned (an SLO no hardware meets): the page says so in words, with no $0.00 cards, no empty tables
+  /// and no charts of plans that do not exist; a 2-hour log's replay is not called a day's.
+  @Test func aReportWithNothingPlannedSaysSoInsteadOfZeros() throws {
+    var report = ReportFixture.sharedReport
+    let planned = try ReportWriter.renderHTML(report, charts: [:], templates: nil)
+    #expect(planned.contains("<div class=\"card\">Cost per day") && planned.contains("<h3>Why the busiest window"))
+    #expect(planned.contains("<h2>Replay over the log (") && !planned.contains("Day replay"))
+    for i in report.windows.indices {
+      report.windows[i].configuration = nil
+      report.windows[i].explanation = nil
+      report.windows[i].note = "the critical path takes 25.24 ms against an SLO of 20.00 ms"
+    }
+    report.recommended = nil
+    report.recommendedCostPerHour = nil
+    report.replays = []
+    report.recommendation = nil
+    report.costPerDay = 0
+    report.costPerMonth = 0
+    report.unattainableWindows = report.windows.count
+    let html = try ReportWriter.renderHTML(report, charts: [:], templates: nil)
+    #expect(!html.contains("$0.00") && !html.contains("$n/a") && !html.contains("<div class=\"card\">"))
+    #expect(!html.contains("<h3>Why the busiest window") && !html.contains("<h3>Schedule</h3>"))
+    #expect(!html.contains("Why: ."))
+    #expect(html.contains("No cost, configuration or comparison to show"))
+    #expect(html.contains("Nothing was replayed"))
+    #expect(!html.contains("<section id=\"latency\">"))
+  }
+
+  /// Every chart's caption tells the reader something its title does not: it neither repeats the title nor shares
+  /// most of its words.
+  @Test func captionsDoNotRepeatTheirChartsTitles() throws {
+    let report = ReportFixture.sharedReport
+    let charts = ReportCharts.all(report)
+    var svgs: [String: String] = [:]
+    for chart in charts { svgs[chart.name] = "<svg><title>\(chart.title)</title></svg>" }
+    let html = try ReportWriter.renderHTML(report, charts: svgs, templates: nil)
+    func words(_ text: String) -> Set<String> {
+      Set(text.lowercased().split { !$0.isLetter }.map(String.init).filter { $0.count > 2 })
+    }
+    var checked = 0
+    for figure in html.components(separatedBy: "<figure>").dropFirst() {
+      guard let title = figure.firstMatch(of: #/<title>(.*?)</title>/#)?.1,
+        let caption = figure.firstMatch(of: #/<figcaption>(.*?)</figcaption>/#)?.1
+      else { continue }
+      let t = words(String(title)), c = words(String(caption))
+      let shared = Double(t.intersection(c).count) / Double(max(1, t.union(c).count))
+      #expect(shared < 0.5, "caption '\(caption)' repeats the title '\(title)'")
+      checked += 1
+    }
+    #expect(checked == charts.count)
+  }
+
+  /// The binding stage's tail said as what it is: a share of the SLO up to 100%, and past it (a branch's own
+  /// P99, which lies beyond the pipeline's) in milliseconds with the reason, never "117% of the SLO".
+  @Test func theBindingStageIsNeverSaidToTakeMoreThanTheSLO() throws {
+    let report = ReportFixture.sharedReport
+    var explanation = try #require(report.windows.compactMap(\.explanation).first)
+    let binding = try #require(explanation.stages.firstIndex { $0.name == explanation.bindingStage })
+    explanation.stages[binding].sloShare = 0.85
+    #expect(ReportWriter.whyText(explanation, percentile: 99).contains("take 85% of the SLO"))
+    explanation.stages[binding].sloShare = 1.17
+    explanation.stages[binding].p99WaitMs = 210
+    explanation.stages[binding].batchLatencyMs = 259
+    let over = ReportWriter.whyText(explanation, percentile: 99)
+    #expect(!over.contains("117%") && over.contains("469.0 ms") && over.contains("pipeline's P99 meets it"), "\(over)")
+  }
+
   @Test func bidirectionalOverridesInNamesCannotReorderThePage() throws {
     var report = ReportFixture.sharedReport
     report.pipelineName = "evil\u{202E}eman\u{2066}x"

@@ -128,7 +128,7 @@ struct Accumulator {
       let n = Self.sortCountingOutOfOrder(&traces[i])
       outOfOrder += n
     }
-    let report = IngestionReport(
+    var report = IngestionReport(
       file: file, fileBytes: source.fileSize, contentBytes: contentBytes, gzip: source.isGzip,
       format: layout.format,
       delimiter: layout.format == .jsonl ? nil : String(UnicodeScalar(layout.delimiter)),
@@ -140,6 +140,12 @@ struct Accumulator {
       lines: lines, blankLines: blank, queries: traces.reduce(0) { $0 + $1.count }, malformedLines: malformed,
       skipped: skipped, outOfOrder: outOfOrder, unreadableLatencies: unreadableLatencies,
       adjustedTimestamps: adjusted.entries, duplicateColumns: layout.duplicateColumns)
+    let ignored = layout.ignoredColumnIndices
+    report.ignoredColumnCount = ignored.count
+    report.ignoredColumns = ignored.prefix(IngestionReport.ignoredColumnsListed).map { i -> String in
+      let name = layout.columns[i]
+      return name.count > 60 ? String(name.prefix(60)) + "..." : name
+    }
     return QueryLog(report: report, traces: traces)
   }
 

@@ -24,6 +24,12 @@ public struct LogLayout: Sendable, Equatable {
   /// Names of the columns read (timestamp, pipeline, latency, route) that the header repeats; the first is read.
   public var duplicateColumns: [String] = []
 
+  /// Indices of the columns nothing reads (neither timestamp, pipeline, latency nor route), in order.
+  public var ignoredColumnIndices: [Int] {
+    let read = Set([timeColumn, pipelineColumn, latencyColumn, routeColumn].compactMap { $0 })
+    return columns.indices.filter { !read.contains($0) }
+  }
+
   /// Column names recognised as the arrival timestamp, compared without case.
   public static let timeColumnNames = [
     "timestamp", "ts", "time", "arrival_time", "arrived_at", "arrival", "@timestamp", "datetime", "date_time",

@@ -74,6 +74,26 @@ public struct IngestionReport: Codable, Sendable, Equatable {
   public var adjustedTimestamps: [AdjustedTimestamps] = []
   /// Column names the header repeats (CSV/TSV); the first column of each name is the one read.
   public var duplicateColumns: [String] = []
+  /// Columns (or JSON keys) of the header that nothing reads, in header order: the first `ignoredColumnsListed`
+  /// names, each cut to 60 characters; nil in reports written before they were listed.
+  public var ignoredColumns: [String]? = nil
+  /// How many columns nothing reads (may be more than `ignoredColumns` lists).
+  public var ignoredColumnCount: Int? = nil
+
+  /// How many ignored column names a report keeps.
+  public static let ignoredColumnsListed = 20
+
+  /// The columns read and those left alone, in a line: `TIMESTAMP (arrival), pipeline read; not read: ContextTokens,
+  /// GeneratedTokens`; nil when every column is read.
+  public var columnsText: String? {
+    guard let ignored = ignoredColumns, let count = ignoredColumnCount, count > 0 else { return nil }
+    let read =
+      ["\(timeColumn) (arrival)"]
+      + [pipelineColumn, latencyColumn.map { "\($0) (observed latency)" }, routeColumn]
+      .compactMap { $0 }
+    let more = count > ignored.count ? " and \(count - ignored.count) more" : ""
+    return "read: \(read.joined(separator: ", ")); not read: \(ignored.joined(separator: ", "))\(more)"
+  }
 
   /// What a user should know before trusting the trace: one line per adjustment and repeated column.
   public var warnings: [String] {

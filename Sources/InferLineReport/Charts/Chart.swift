@@ -89,17 +89,27 @@ public struct Chart: Sendable {
     }
   }
 
-  /// Series drawn the same way through the same points become one, named `a = b = c`, so that a line or a point
-  /// hidden under another is said in the legend instead of vanishing. Order of first appearance is kept.
+  /// Series drawn the same way through the same points become one, named `a, b and c (the same)`, so that a line
+  /// or a point hidden under another is said in the legend instead of vanishing. Order of first appearance is kept.
   /// - Complexity: O(series^2 x points).
   public static func mergingIdentical(_ series: [Series]) -> [Series] {
     var merged: [Series] = []
+    var names: [[String]] = []
     for s in series {
       let twin = merged.firstIndex { m in
         m.style == s.style && m.points.count == s.points.count
           && zip(m.points, s.points).allSatisfy { $0.x == $1.x && $0.y == $1.y }
       }
-      if let twin { merged[twin].name += " = " + s.name } else { merged.append(s) }
+      if let twin {
+        names[twin].append(s.name)
+      } else {
+        merged.append(s)
+        names.append([s.name])
+      }
+    }
+    for i in merged.indices where names[i].count > 1 {
+      let n = names[i]
+      merged[i].name = n.dropLast().joined(separator: ", ") + " and " + n.last! + " (the same)"
     }
     return merged
   }

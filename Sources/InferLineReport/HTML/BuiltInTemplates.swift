@@ -74,14 +74,14 @@ enum BuiltInTemplates {
 <ul>{{#minutes}}<li>{{.}}</li>{{/minutes}}</ul>
 {{#decisions}}<p>Scaling decisions just before the first of those minutes: {{decisions}}.</p>{{/decisions}}</div>{{/tunerShortfall}}
 <p class="lead">{{recommendationSentence}}</p>
-<div class="cards">
+{{^planned}}<p>No cost, configuration or comparison to show: no window could be planned at this SLO (see "What to run" above and the plan section).</p>{{/planned}}
+{{#planned}}<div class="cards">
   <div class="card">Recommended <b>{{recommendedPolicy}}</b></div>
   <div class="card">Cost per day <b>${{costPerDay}}</b></div>
   <div class="card">Projected per month <b>${{costPerMonth}}</b></div>
   <div class="card">SLO attainment <b class="{{attainmentClass}}">{{attainment}}</b></div>
   <div class="card">Busiest window's plan <b>${{recommendedCost}}/h</b></div>
 </div>
-{{#unattainable}}<p class="bad">{{unattainable}} window(s) cannot meet the SLO; see the plan section.</p>{{/unattainable}}
 <h3>Configuration at the busiest window</h3>
 <div class="table"><table><thead><tr><th>stage</th><th>model</th><th>hardware</th><th>batch size</th><th>replicas</th></tr></thead><tbody>
 {{#recommended}}<tr><td>{{stage}}</td><td>{{model}}</td><td>{{hardware}}</td><td class="n">{{batch}}</td><td class="n">{{replicas}}</td></tr>
@@ -94,7 +94,8 @@ enum BuiltInTemplates {
 <p>InferLine (SoCC 2020) reports up to 7.6x lower cost than CG-Peak and up to 34.5x fewer SLO misses than coarse-grained autoscaling. This night, on this log:</p>
 <div class="table"><table><thead><tr><th>claim</th><th>paper</th><th>this night</th><th>from</th></tr></thead><tbody>
 {{#headline}}<tr><td>{{claim}}</td><td class="n">{{paper}}</td><td class="n">{{ratio}}</td><td>{{from}}</td></tr>
-{{/headline}}</tbody></table></div>
+{{/headline}}</tbody></table></div>{{/planned}}
+{{#unattainable}}<p class="bad">{{unattainable}} window(s) cannot meet the SLO; see the plan section.</p>{{/unattainable}}
 {{#previous}}<h3>Change since the previous report</h3>
 <p>Previous report {{previousGeneratedAt}}: ${{previousCostPerDay}} per day; change: {{costChange}} per day.</p>
 <ul>{{#changes}}<li>{{.}}</li>{{/changes}}</ul>{{/previous}}
@@ -103,50 +104,51 @@ enum BuiltInTemplates {
 <section id="workload">
 <h2>Workload</h2>
 <p>Mean {{meanRate}} q/s, peak {{peakRate}} q/s over one second, windows of {{windowLength}}.</p>
-<figure>{{{chartArrivalRate}}}<figcaption>Arrival rate over time.</figcaption></figure>
-<figure>{{{chartEnvelope}}}<figcaption>Arrival envelope, observed and planned, with token-bucket fits.</figcaption></figure>
+<figure>{{{chartArrivalRate}}}<figcaption>Each minute's mean rate; the dashed lines are the window boundaries each plan is made for.</figcaption></figure>
+<figure>{{{chartEnvelope}}}<figcaption>The most queries in any interval of each length, as a rate, over the log and over the busiest window, with the token-bucket bound the tuner checks (log-log): short intervals show the bursts.</figcaption></figure>
 </section>
 
 <section id="plan">
 <h2>Plan per window</h2>
-<p>{{provenWindows}} of {{plannedWindows}} planned windows are proven optimal: no cheaper configuration of the search space meets the SLO. InferLine's greedy planner (the paper's) is shown beside each for comparison.</p>
+{{#planned}}<p>{{provenWindows}} of {{plannedWindows}} planned windows are proven optimal: no cheaper configuration of the search space meets the SLO. InferLine's greedy planner (the paper's) is shown beside each for comparison.</p>{{/planned}}
 {{#baselineNote}}<p>{{baselineNote}}</p>{{/baselineNote}}
 <p>Consecutive windows with the same plan are one row ({{timeZone}}); open a row's windows for each one's figures.</p>
 <div class="table"><table class="plan"><thead><tr><th>windows</th><th>queries</th><th>plan</th><th>$/h</th><th>highest P{{percentile}} (ms)</th><th>proof</th><th>greedy $/h</th><th>greedy gap</th></tr></thead><tbody>
 {{#planRuns}}<tr><td>{{span}}{{^several}} ({{count}}){{/several}}{{#several}}<details><summary>{{count}}</summary>{{#runWindows}}{{start}}: {{queries}} queries, {{latency}} ms, {{proof}}<br>{{/runWindows}}</details>{{/several}}</td><td class="n">{{queries}}</td><td>{{plan}}</td><td class="n">{{cost}}</td><td class="n">{{latency}}</td><td>{{proof}}</td><td class="n">{{greedy}}</td><td class="n">{{greedyGap}}</td></tr>
 {{#why}}<tr class="why"><td colspan="8">Why: {{why}}.</td></tr>{{/why}}
 {{/planRuns}}</tbody></table></div>
-<h3>Why the busiest window needs what it needs</h3>
+{{#hasBusiestWhy}}<h3>Why the busiest window needs what it needs</h3>
 <p>Each stage of the recommended plan on the busiest window: how busy its replicas are, its P99 queueing delay and batch latency as a share of the SLO (the stage with the largest share binds), and the next cheaper step at that stage (a replica fewer, or the next cheaper hardware) with the latency it would give, simulated on the same window.</p>
 <div class="table"><table><thead><tr><th>stage</th><th>busy</th><th>P99 wait (ms)</th><th>batch latency (ms)</th><th>share of the SLO</th><th>next cheaper step</th><th>$/h</th><th>P{{percentile}}</th><th>result</th></tr></thead><tbody>
 {{#busiestWhy}}<tr><td>{{stage}} {{binding}}</td><td class="n">{{utilisation}}</td><td class="n">{{wait}}</td><td class="n">{{batch}}</td><td class="n">{{share}}</td><td>{{cheaper}}</td><td class="n">{{cheaperCost}}</td><td class="n">{{cheaperLatency}}</td><td>{{verdict}}</td></tr>
-{{/busiestWhy}}</tbody></table></div>
-<h3>Schedule</h3>
+{{/busiestWhy}}</tbody></table></div>{{/hasBusiestWhy}}
+{{#hasSchedule}}<h3>Schedule</h3>
 <p>The plan's changes from window to window, for scheduled scaling (each row applies from its window's start until the next row).</p>
 <div class="table"><table><thead><tr><th>from</th><th>change</th><th>$/h after</th></tr></thead><tbody>
 {{#schedule}}<tr><td>{{at}}</td><td>{{changes}}</td><td class="n">{{cost}}</td></tr>
-{{/schedule}}</tbody></table></div>
-<figure>{{{chartCostPerWindow}}}<figcaption>Planned cost per window by hardware.</figcaption></figure>
-<figure>{{{chartHardwareMix}}}<figcaption>Hardware mix per stage.</figcaption></figure>
+{{/schedule}}</tbody></table></div>{{/hasSchedule}}
+{{#planned}}<figure>{{{chartCostPerWindow}}}<figcaption>Each window's plan in dollars per hour, stacked by hardware type: the windows that drive the bill.</figcaption></figure>
+<figure>{{{chartHardwareMix}}}<figcaption>How many windows' plans put each stage on each hardware type.</figcaption></figure>{{/planned}}
 </section>
 
 <section id="replay">
-<h2>Day replay</h2>
-<div class="table"><table><thead><tr><th>policy</th><th>cost ($)</th><th>queries over the SLO</th><th>P{{percentile}} (ms)</th><th>scaling decisions</th></tr></thead><tbody>
+<h2>{{replayTitle}}</h2>
+{{^hasReplays}}<p>Nothing was replayed: no window has a plan to start from.</p>{{/hasReplays}}
+{{#hasReplays}}<div class="table"><table><thead><tr><th>policy</th><th>cost ($)</th><th>queries over the SLO</th><th>P{{percentile}} (ms)</th><th>scaling decisions</th></tr></thead><tbody>
 {{#replays}}<tr><td>{{policy}}</td><td class="n">{{cost}}</td><td class="n">{{misses}}</td><td class="n">{{latency}}</td><td class="n">{{decisions}}</td></tr>
 {{/replays}}</tbody></table></div>
-<figure>{{{chartReplicaTimeline}}}<figcaption>Replicas per stage under the recommended provisioning.</figcaption></figure>
-<figure>{{{chartBaselines}}}<figcaption>InferLine against the baselines.</figcaption></figure>
+<figure>{{{chartReplicaTimeline}}}<figcaption>Each stage's replicas over the log as the recommended provisioning decides them; stages with the same count throughout share a line and a legend entry.</figcaption></figure>
+<figure>{{{chartBaselines}}}<figcaption>Cost over the log against the share of queries over the SLO for each provisioning: lower and further left is better.</figcaption></figure>{{/hasReplays}}
 </section>
 
-<section id="latency">
+{{#hasReplays}}<section id="latency">
 <h2>Latency</h2>
-<figure>{{{chartLatencyCDF}}}<figcaption>Predicted end-to-end latency distribution with the SLO.</figcaption></figure>
-</section>
+<figure>{{{chartLatencyCDF}}}<figcaption>The share of queries at or under each latency in the recommended provisioning's replay, the tail stretched (90%, 99%, 99.9% evenly spaced); the vertical line is the SLO.</figcaption></figure>
+</section>{{/hasReplays}}
 
 <section id="budget">
 <h2>Budget</h2>
-<figure>{{{chartFrontier}}}<figcaption>Cost against SLO.</figcaption></figure>
+<figure>{{{chartFrontier}}}<figcaption>The cheapest plan of the busiest window for a range of SLOs: what a looser or tighter objective would cost; the marked point is this SLO.</figcaption></figure>
 <h3>Traffic growth (busiest window)</h3>
 <div class="table"><table><thead><tr><th>traffic</th><th>$/h</th><th>plan</th></tr></thead><tbody>
 {{#growth}}<tr><td>{{factor}}</td><td class="n">{{cost}}</td><td>{{plan}}</td></tr>
@@ -168,8 +170,8 @@ enum BuiltInTemplates {
 <div class="table"><table><thead><tr><th>role</th><th>file</th><th>bytes</th><th>SHA-256</th></tr></thead><tbody>
 {{#inputs}}<tr><td>{{role}}</td><td>{{path}}</td><td class="n">{{bytes}}</td><td><code>{{sha256}}</code></td></tr>
 {{/inputs}}</tbody></table></div>
-<div class="table"><table><thead><tr><th>log</th><th>lines</th><th>queries</th><th>skipped</th><th>out of order</th><th>first skipped lines; warnings</th></tr></thead><tbody>
-{{#ingestion}}<tr><td>{{file}}</td><td class="n">{{lines}}</td><td class="n">{{queries}}</td><td class="n">{{skipped}}</td><td class="n">{{outOfOrder}}</td><td>{{examples}}{{#warnings}}<br>warning: {{.}}{{/warnings}}</td></tr>
+<div class="table"><table><thead><tr><th>log</th><th>lines</th><th>queries</th><th>skipped</th><th>out of order</th><th>first skipped lines; warnings; columns read and not read</th></tr></thead><tbody>
+{{#ingestion}}<tr><td>{{file}}</td><td class="n">{{lines}}</td><td class="n">{{queries}}</td><td class="n">{{skipped}}</td><td class="n">{{outOfOrder}}</td><td>{{examples}}{{#warnings}}<br>warning: {{.}}{{/warnings}}{{#columns}}<br>columns {{columns}}{{/columns}}</td></tr>
 {{/ingestion}}</tbody></table></div>
 <p>Seed {{seed}} &middot; inferline {{version}} &middot; report schema {{schema}}.</p>
 <h3>Assumptions</h3>
@@ -264,12 +266,12 @@ enum BuiltInTemplates {
 <div class="table"><table><thead><tr><th>provisioning</th><th>$ per day</th><th>$ per month</th><th>queries over their SLO</th><th>the recommendation saves</th><th>compared</th><th>pipelines missing their SLO</th></tr></thead><tbody>
 {{#policies}}<tr><td>{{name}}</td><td class="n">{{costPerDay}}</td><td class="n">{{costPerMonth}}</td><td class="n">{{misses}}</td><td class="n">{{saving}}</td><td>{{why}}</td><td>{{missing}}</td></tr>
 {{/policies}}</tbody></table></div>
-<figure>{{{chartPolicies}}}<figcaption>Cost per day of each way to provision the fleet, by pipeline.</figcaption></figure>
+<figure>{{{chartPolicies}}}<figcaption>Stacked by pipeline: which pipelines make each way of provisioning the fleet cost what it does.</figcaption></figure>
 <h3>By hardware type</h3>
 <div class="table"><table><thead><tr><th>hardware</th><th>$ per day</th><th>$ per month</th><th>share</th></tr></thead><tbody>
 {{#hardware}}<tr><td>{{type}}</td><td class="n">{{costPerDay}}</td><td class="n">{{costPerMonth}}</td><td class="n">{{share}}</td></tr>
 {{/hardware}}</tbody></table></div>
-<figure>{{{chartHours}}}<figcaption>Planned cost of each window, stacked by pipeline: the hours that drive the bill.</figcaption></figure>
+<figure>{{{chartHours}}}<figcaption>The hours that drive the fleet's bill, and whose plans drive them.</figcaption></figure>
 <h3>Budget: this month, at today's traffic and with growth</h3>
 <p>Thirty days of each pipeline's recommended provisioning's replay cost; with growth, each pipeline's month scaled by its busiest window's plan at that traffic against today's plan (an estimate: every hour is assumed to grow like the busiest).</p>
 <div class="table"><table><thead><tr><th>traffic</th>{{#budgetPipelines}}<th>{{.}} ($/month)</th>{{/budgetPipelines}}<th>fleet ($/month)</th></tr></thead><tbody>

@@ -70,6 +70,17 @@ extension ReportWriter {
     InstantText.describe(t, relative: f.pipelines.first?.workload.isRelative ?? false)
   }
 
+  /// The window starting at t as clock times in the report's zone, with its date: `14:00-15:00 UTC on 2026-11-28`
+  /// (a log in relative time: `2:00-3:00 from the log's start`).
+  static func windowText(_ t: Int64, _ f: FleetReport) -> String {
+    guard let r = f.pipelines.first else { return instant(t, f) }
+    let end = t + Int64(r.windowLengthSeconds * 1e9)
+    let relative = r.workload.isRelative
+    let span = ClockText.span(t, end, zone: zone(r), relative: relative)
+    return relative
+      ? "\(span) from the log's start" : "\(span) \(r.timeZone ?? "UTC") on \(ClockText.date(t, zone: zone(r)))"
+  }
+
   /// The values the fleet template sees; every name from an input goes through Mustache's `{{ }}` escaping.
   static func fleetContext(_ f: FleetReport, charts: [String: String], folders: [String]) -> [String: Any] {
     let chosen = f.totals.recommended
@@ -138,7 +149,7 @@ extension ReportWriter {
     }
     if let peak {
       headline += String(
-        format: "; the busiest window is %@ at $%@ an hour", instant(peak.start, f), money(peak.costPerHour))
+        format: "; the busiest window is %@ at $%@ an hour", windowText(peak.start, f), money(peak.costPerHour))
     }
     if let dearest, let chosen, dearest.costPerDay > 0 {
       headline += String(
@@ -157,7 +168,7 @@ extension ReportWriter {
       "attainment": attained
         ? "met by every pipeline"
         : "missed by \((chosen?.pipelinesMissingSLO.count ?? f.pipelines.count)) pipeline(s)",
-      "peakWindow": peak.map { instant($0.start, f) } ?? "none planned", "headline": headline,
+      "peakWindow": peak.map { windowText($0.start, f) } ?? "none planned", "headline": headline,
       "tunerMisses": f.pipelines.compactMap { r -> [String: Any]? in
         guard let s = r.recommendation?.tunerShortfall else { return nil }
         return [
@@ -263,7 +274,7 @@ extension ReportWriter {
           + (decisionMarkdown(r) ?? "nothing: no window could be planned"))
     }
     if let peak = fleetPeak(f) {
-      lines.append("- Busiest window: \(instant(peak.start, f)), $\(money(peak.costPerHour))/h planned")
+      lines.append("- Busiest window: \(windowText(peak.start, f)), $\(money(peak.costPerHour))/h planned")
     }
     if let chosen = f.totals.recommended {
       if !chosen.pipelinesMissingSLO.isEmpty {
@@ -275,10 +286,8 @@ extension ReportWriter {
         "- Recommended (each pipeline's): $\(money(chosen.costPerDay))/day, \(percent(chosen.missRate)) over the SLO; \(MarkdownText.escape(fleetSavingExplanation(recommended: chosen, alternative: chosen)))"
       )
       for p in f.totals.policies {
-        let saving =
-          p.costPerDay > 0 ? String(format: "%.1f%%", (p.costPerDay - chosen.costPerDay) / p.costPerDay * 100) : "n/a"
         lines.append(
-          "- \(MarkdownText.escape(PolicyTitle.of(p.policy))): $\(money(p.costPerDay))/day, \(percent(p.missRate)) over the SLO; the recommendation saves \(saving): \(MarkdownText.escape(fleetSavingExplanation(recommended: chosen, alternative: p)))"
+          "- \(MarkdownText.escape(PolicyTitle.of(p.policy))): $\(money(p.costPerDay))/day, \(percent(p.missRate)) over the SLO; the recommendation against it: \(MarkdownText.escape(fleetSavingExplanation(recommended: chosen, alternative: p)))"
         )
       }
     }

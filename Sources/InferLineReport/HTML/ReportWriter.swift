@@ -127,8 +127,11 @@ public enum ReportWriter {
           ? "" : run.count == 1 ? proof(first) : "\(proven) of \(planned.count) proven optimal",
         "greedy": money(first.greedyCostPerHour),
         "greedyGap": gaps.max().map { String(format: "%+.1f%%", $0 * 100) } ?? "",
-        "why": busiest.explanation.map { whyText($0, percentile: r.percentile) } ?? "",
       ]
+      // Only a run with a plan has a "why": an empty value would still open the row's section.
+      if let why = busiest.explanation.map({ whyText($0, percentile: r.percentile) }), !why.isEmpty {
+        row["why"] = why
+      }
       row["several"] = run.count > 1
       if run.count > 1 {
         row["runWindows"] = run.map { w -> [String: Any] in
@@ -222,14 +225,25 @@ public enum ReportWriter {
   /// its next cheaper step does.
   static func whyText(_ e: PlanExplanation, percentile: Double) -> String {
     guard let b = e.stages.first(where: { $0.name == e.bindingStage }) else { return "" }
-    var text = String(
-      format: "%@ binds: %.0f%% of the SLO at its tail, %.0f%% busy", b.name, b.sloShare * 100, b.utilisation * 100)
+    let p = "P\(String(format: "%g", percentile))"
+    let tail = b.p99WaitMs + b.batchLatencyMs
+    // A stage's own tail counts only the queries it serves; on a branch some queries skip, it can lie beyond the
+    // SLO while the pipeline's P99 is inside it, so it is said as milliseconds, not as a share over 100%.
+    var text =
+      b.sloShare <= 1
+      ? String(
+        format: "%@ binds: its P99 wait and batch take %.0f%% of the SLO, %.0f%% busy", b.name, b.sloShare * 100,
+        b.utilisation * 100)
+      : String(
+        format:
+          "%@ binds: the most P99 wait and batch of any stage, %@ (its own P99 over the queries it serves, past the SLO while the pipeline's %@ meets it), %.0f%% busy",
+        b.name, latencyText(tail), p, b.utilisation * 100)
     if let step = e.cheaper.first(where: { $0.stage == b.name }) {
       text +=
         "; \(step.change): "
         + (step.meetsSLO
           ? "meets the SLO too"
-          : "P\(String(format: "%g", percentile)) \(latencyText(step.percentileLatencyMs)), over the SLO")
+          : "\(p) \(latencyText(step.percentileLatencyMs)), over the SLO")
     }
     return text
   }
@@ -353,7 +367,7 @@ public enum ReportWriter {
           "file": i.file, "lines": i.lines, "queries": i.queries, "skipped": i.malformedLines,
           "outOfOrder": i.outOfOrder,
           "examples": i.skipped.prefix(3).map { "line \($0.line): \($0.reason)" }.joined(separator: "; "),
-          "warnings": i.warnings,
+          "warnings": i.warnings, "columns": i.columnsText ?? "",
         ]
       },
       "assumptions": r.assumptions,
@@ -365,6 +379,12 @@ public enum ReportWriter {
     ]
     if r.unattainableWindows > 0 { context["unattainable"] = r.unattainableWindows }
     if let s = shortfallContext(r) { context["tunerShortfall"] = s }
+    // Sections with nothing to show say so in words instead of $0.00 cards and empty tables.
+    if r.recommended != nil { context["planned"] = true }
+    if !(context["busiestWhy"] as? [[String: Any]] ?? []).isEmpty { context["hasBusiestWhy"] = true }
+    if !(context["schedule"] as? [[String: Any]] ?? []).isEmpty { context["hasSchedule"] = true }
+    if !r.replays.isEmpty { context["hasReplays"] = true }
+    context["replayTitle"] = replayTitle(r)
     if let rec = r.recommendation, !rec.meetsSLO {
       context["sloAtRisk"] =
         "The figures below are for the provisioning that missed least; plan for more capacity or a looser SLO."
@@ -444,6 +464,17 @@ public enum ReportWriter {
   }
 
   /// The log's span, when it is shorter than a day: the figures per day and month are extrapolated from it.
+  /// "Day replay" for a log of about a day; otherwise the replay's span: "Replay over the log (58 minutes)".
+  static func replayTitle(_ r: CapacityReport) -> String {
+    let span = Double(r.workload.end - r.workload.start) / 1e9
+    if span >= 23 * 3600 && span <= 25 * 3600 { return "Day replay" }
+    let length =
+      span < 5400
+      ? String(format: "%.0f minutes", span / 60)
+      : span < 72 * 3600 ? String(format: "%.1f hours", span / 3600) : String(format: "%.1f days", span / 86400)
+    return "Replay over the log (\(length))"
+  }
+
   static func extrapolation(_ r: CapacityReport) -> String? {
     let span = Double(r.workload.end - r.workload.start) / 1e9
     guard span < 23 * 3600 else { return nil }
