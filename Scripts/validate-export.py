@@ -13,6 +13,11 @@
   field, a value of the wrong type or a missing required field is an error.
 - Ray Serve: serve-config.yaml is validated by Ray's own ServeDeploySchema (ray[serve]), and, because that
   schema ignores keys it does not know, every key is also checked against the schema's fields.
+- KEDA: every ScaledObject (keda.sh/v1alpha1) is validated with jsonschema against the fields of KEDA's
+  ScaledObject CRD that an export may use (types as the CRD gives them: int32 counts, trigger metadata a map of
+  strings), strictly (the API server would prune an unknown field, such as `minReplicas`, without a word); each
+  cron trigger must have a valid IANA timezone, start and end as five-field cron expressions that differ, and
+  desiredReplicas as a whole number in a string.
 Prints one line per file checked; exits 1 with the errors when any file fails.
 """
 import importlib.util
@@ -130,6 +135,84 @@ def ray_serve_check(document, path):
     walk(document, ServeDeploySchema, path)
 
 
+INT32 = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
+STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
+# The ScaledObject fields an export may use, typed as KEDA's CRD (keda.sh_scaledobjects.yaml, v1alpha1) types them.
+KEDA_SCALED_OBJECT = {
+    "type": "object",
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "additionalProperties": False,
+    "properties": {
+        "apiVersion": {"const": "keda.sh/v1alpha1"},
+        "kind": {"const": "ScaledObject"},
+        "metadata": {
+            "type": "object",
+            "required": ["name"],
+            "additionalProperties": False,
+            "properties": {"name": {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 253},
+                           "namespace": {"type": "string"}, "labels": STRING_MAP, "annotations": STRING_MAP},
+        },
+        "spec": {
+            "type": "object",
+            "required": ["scaleTargetRef", "triggers"],
+            "additionalProperties": False,
+            "properties": {
+                "scaleTargetRef": {
+                    "type": "object", "required": ["name"], "additionalProperties": False,
+                    "properties": {"apiVersion": {"type": "string"}, "kind": {"type": "string"},
+                                   "name": {"type": "string"}, "envSourceContainerName": {"type": "string"}},
+                },
+                "minReplicaCount": INT32, "maxReplicaCount": INT32, "idleReplicaCount": INT32,
+                "pollingInterval": INT32, "cooldownPeriod": INT32,
+                "triggers": {
+                    "type": "array", "minItems": 1,
+                    "items": {
+                        "type": "object", "required": ["type", "metadata"], "additionalProperties": False,
+                        "properties": {"type": {"type": "string"}, "name": {"type": "string"},
+                                       "metadata": STRING_MAP, "metricType": {"type": "string"}},
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+def keda_check(document):
+    """Raises with the reason when a ScaledObject is not one KEDA accepts (schema, then cron triggers)."""
+    import re
+    import zoneinfo
+
+    import jsonschema
+
+    jsonschema.validate(document, KEDA_SCALED_OBJECT)
+    spec = document["spec"]
+    if spec.get("minReplicaCount", 0) > spec.get("maxReplicaCount", 100):
+        raise ValueError("minReplicaCount is above maxReplicaCount")
+    field = r"(\*|\d+)"
+    for t in spec["triggers"]:
+        if t["type"] != "cron":
+            continue
+        m = t["metadata"]
+        missing = {"timezone", "start", "end", "desiredReplicas"} - set(m)
+        if missing:
+            raise ValueError(f"cron trigger without {sorted(missing)}")
+        unknown = set(m) - {"timezone", "start", "end", "desiredReplicas"}
+        if unknown:
+            raise ValueError(f"cron trigger with unknown keys {sorted(unknown)}")
+        zoneinfo.ZoneInfo(m["timezone"])
+        for key in ("start", "end"):
+            parts = m[key].split()
+            if len(parts) != 5 or not all(re.fullmatch(field, p) for p in parts):
+                raise ValueError(f"{key} {m[key]!r} is not a five-field cron expression")
+            if parts[0] != "*" and not 0 <= int(parts[0]) <= 59 or parts[1] != "*" and not 0 <= int(parts[1]) <= 23:
+                raise ValueError(f"{key} {m[key]!r} has a minute or hour out of range")
+        if m["start"] == m["end"]:
+            raise ValueError("start and end are the same (KEDA refuses it)")
+        if not re.fullmatch(r"\d+", m["desiredReplicas"]):
+            raise ValueError(f"desiredReplicas {m['desiredReplicas']!r} is not a whole number")
+
+
 def main(folder):
     errors = []
     checked = 0
@@ -170,6 +253,12 @@ def main(folder):
                             print(f"kserve ok: {path}: InferenceService {d['metadata']['name']}")
                         except Exception as e:
                             errors.append(f"{path}: InferenceService: {e}")
+                    elif api == "keda.sh/v1alpha1":
+                        try:
+                            keda_check(d)
+                            print(f"keda ok: {path}: ScaledObject {d['metadata']['name']}")
+                        except Exception as e:
+                            errors.append(f"{path}: KEDA {d.get('kind')}: {e}")
                     elif api and (group == "" or group.endswith(".k8s.io") or group in ("apps", "batch", "autoscaling")):
                         try:
                             kubernetes_validate.validate(d, "1.31", strict=True)

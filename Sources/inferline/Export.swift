@@ -70,6 +70,12 @@ extension InferLineCommand {
     )
     var autoscale = false
 
+    @Option(
+      help:
+        "What applies the schedule (kubernetes): cronjobs (CronJobs running kubectl, schedule.yaml) or keda (KEDA ScaledObjects with cron triggers, keda.yaml; KEDA must be installed in the cluster)."
+    )
+    var scaler: DeploymentExport.Settings.Scaler = .cronJobs
+
     @Option(help: "Pipeline file, to name the stages of a `plan --json` input.")
     var pipeline: String?
 
@@ -96,6 +102,10 @@ extension InferLineCommand {
       settings.memoryRequest = memory
       settings.createNamespace = createNamespace
       settings.autoscale = autoscale
+      settings.scaler = scaler
+      if scaler != .cronJobs && target != .kubernetes {
+        throw ValidationError("--scaler applies to --to kubernetes only (it chooses what applies the schedule)")
+      }
       // A missing setting is a usage error (64), said before anything is read.
       do {
         try DeploymentExport.check(settings, for: target)
@@ -206,6 +216,7 @@ extension UInt8 {
 }
 
 extension DeploymentExport.Target: ExpressibleByArgument {}
+extension DeploymentExport.Settings.Scaler: ExpressibleByArgument {}
 
 /// What `export --json` prints.
 struct ExportResult: Encodable {

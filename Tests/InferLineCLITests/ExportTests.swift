@@ -580,6 +580,44 @@ extension CommandLineTests {
     }!
     #expect(detect.contains("replicas: \(stages[0]["replicas"] as! Int)\n"))
 
+    // --scaler keda: the schedule as KEDA ScaledObjects (one window given a replica more, so a count changes),
+    // checked by the validator against KEDA's ScaledObject fields and cron rules.
+    var changed = windows
+    var first = changed[0]["recommended"] as! [String: Any]
+    var firstConfiguration = first["configuration"] as! [String: Any]
+    var firstStages = firstConfiguration["stages"] as! [[String: Any]]
+    firstStages[0]["replicas"] = (firstStages[0]["replicas"] as! Int) + 1
+    firstConfiguration["stages"] = firstStages
+    first["configuration"] = firstConfiguration
+    changed[0]["recommended"] = first
+    try JSONSerialization.data(withJSONObject: changed).write(to: URL(fileURLWithPath: path("plan-keda.json")))
+    let keda = try run(
+      [
+        "export", path("plan-keda.json"), "--to", "kubernetes", "--scaler", "keda", "--image", "i",
+        "--model-repository", "r", "--out", path("plan-keda"),
+      ] + common)
+    #expect(keda.status == 0, "\(keda.stderr)")
+    let kedaChecked = try validate(path("plan-keda"))
+    #expect(kedaChecked.status == 0 && kedaChecked.output.contains("keda ok"), "\(kedaChecked.output)")
+    #expect(!FileManager.default.fileExists(atPath: path("plan-keda/schedule.yaml")))
+    // The validator refuses what KEDA would: a count as a number, and a typo it would prune.
+    let kedaYAML = try String(contentsOfFile: path("plan-keda/keda.yaml"), encoding: .utf8)
+    let numeric = kedaYAML.replacing(#/desiredReplicas: "(\d+)"/#) { match in "desiredReplicas: \(match.1)" }
+    let typo = kedaYAML.replacingOccurrences(of: "minReplicaCount:", with: "minReplicas:")
+    for (k, text) in [numeric, typo].enumerated() {
+      #expect(text != kedaYAML)
+      let folder = path("plan-keda-broken-\(k)")
+      try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+      try text.write(toFile: folder + "/keda.yaml", atomically: true, encoding: .utf8)
+      #expect(try validate(folder).status == 1, "broken case \(k)")
+    }
+    let wrongTarget = try run(
+      [
+        "export", path("plan-keda.json"), "--to", "triton", "--triton-backend", "python", "--scaler", "keda", "--out",
+        path("never"),
+      ] + common)
+    #expect(wrongTarget.status == 64)
+
     // A hand-written or edited plan is checked as a log is: every refusal names the window and the value, and
     // nothing crashes or is exported as given.
     func edited(

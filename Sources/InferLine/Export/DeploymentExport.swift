@@ -47,6 +47,17 @@ public enum DeploymentExport {
     public var createNamespace = false
     /// Ray Serve's own autoscaler instead of fixed replicas, bounded by the plan's fewest and most (ray-serve).
     public var autoscale = false
+    /// What applies the Kubernetes schedule: CronJobs running `kubectl scale`, or KEDA `ScaledObject`s with cron
+    /// triggers (kubernetes).
+    public var scaler: Scaler = .cronJobs
+
+    /// What applies a Kubernetes schedule.
+    public enum Scaler: String, CaseIterable, Sendable {
+      /// CronJobs that run `kubectl scale` and `kubectl rollout status` (`schedule.yaml`).
+      case cronJobs = "cronjobs"
+      /// KEDA `ScaledObject`s (keda.sh/v1alpha1) with one cron trigger per run of windows (`keda.yaml`).
+      case keda
+    }
 
     public init() {}
   }

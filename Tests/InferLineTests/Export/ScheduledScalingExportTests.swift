@@ -56,3 +56,126 @@ struct ScheduledScalingExportTests {
     #expect(jobs.count == 5)
   }
 }
+
+/// `--scaler keda`: the same schedule as KEDA ScaledObjects. Read back as YAML and run minute by minute as KEDA's
+/// cron scaler does (a trigger is active from its start to its end, wrapping past midnight; the highest active
+/// trigger wins; `minReplicaCount` otherwise), every minute has at least the plan's replicas, exactly the plan's
+/// outside the provisioning lead before a rise.
+struct KEDAScheduleExportTests {
+  static func plan(_ stages: [(String, Int)]) -> PipelineConfiguration {
+    PipelineConfiguration(stages: stages.map { .init(hardware: $0.0, batchSize: 1, replicas: $0.1) })
+  }
+
+  /// Minute of the day from a "m h * * *" cron expression.
+  static func minute(_ cron: String) throws -> Int {
+    let fields = cron.split(separator: " ")
+    try #require(fields.count == 5 && fields[2...].allSatisfy { $0 == "*" }, "\(cron)")
+    let m = try #require(Int(fields[0])), h = try #require(Int(fields[1]))
+    try #require((0..<60).contains(m) && (0..<24).contains(h))
+    return h * 60 + m
+  }
+
+  @Test(arguments: [1, 7, 23])
+  func kedaTriggersGiveThePlansReplicasAtEveryMinute(seed: UInt64) throws {
+    var rng = SeededGenerator(seed: seed)
+    let hour: Int64 = 3_600_000_000_000
+    let hardware = ["T4", "CPU"]
+    // A day of 24 random windows for two stages, each on T4 or CPU with 1-4 replicas; a few windows unplanned.
+    var schedule: [DeploymentPlan.Step] = []
+    var plans: [PipelineConfiguration?] = []
+    for w in 0..<24 {
+      let c: PipelineConfiguration? =
+        rng.next() % 9 == 0
+        ? nil
+        : Self.plan((0..<2).map { _ in (hardware[Int(rng.next() % 2)], Int(rng.next() % 4) + 1) })
+      plans.append(c)
+      schedule.append(.init(start: Int64(w) * hour, seconds: 3600, configuration: c))
+    }
+    let busiest = plans.compactMap { $0 }.first!
+    var deployment = DeploymentPlan(
+      pipelineName: "p", stages: [.init(name: "a", model: "m"), .init(name: "b", model: "m")],
+      configuration: busiest, schedule: schedule, instances: [:], source: "report.json")
+    deployment.provisioningSeconds = ["T4": 150, "CPU": 30]
+    var settings = DeploymentExport.Settings()
+    settings.image = "tritonserver"
+    settings.modelRepository = "s3://m"
+    settings.scaler = .keda
+    let files = try DeploymentExport.files(deployment, target: .kubernetes, settings: settings)
+    #expect(files.contains { $0.path == "keda.yaml" } && !files.contains { $0.path == "schedule.yaml" })
+    let keda = try #require(files.first { $0.path == "keda.yaml" }).contents
+    let deployments = try #require(files.first { $0.path == "deployments.yaml" }).contents
+    // Each Deployment's variant, from its annotations.
+    var variants: [String: (stage: Int, hardware: String, replicas: Int)] = [:]
+    for document in try Yams.load_all(yaml: deployments) {
+      guard let d = document as? [String: Any], d["kind"] as? String == "Deployment" else { continue }
+      let metadata = d["metadata"] as! [String: Any]
+      let annotations = metadata["annotations"] as! [String: Any]
+      variants[metadata["name"] as! String] = (
+        annotations["inferline.io/stage"] as! String == "a" ? 0 : 1, annotations["inferline.io/hardware"] as! String,
+        (d["spec"] as! [String: Any])["replicas"] as! Int
+      )
+    }
+    var scaled: Set<String> = []
+    for document in try Yams.load_all(yaml: keda) {
+      guard let d = document as? [String: Any] else { continue }
+      #expect(d["apiVersion"] as? String == "keda.sh/v1alpha1" && d["kind"] as? String == "ScaledObject")
+      let spec = try #require(d["spec"] as? [String: Any])
+      let target = try #require((spec["scaleTargetRef"] as? [String: Any])?["name"] as? String)
+      let variant = try #require(variants[target], "a ScaledObject for an unknown Deployment \(target)")
+      scaled.insert(target)
+      let least = try #require(spec["minReplicaCount"] as? Int), most = try #require(spec["maxReplicaCount"] as? Int)
+      var triggers: [(start: Int, end: Int, replicas: Int)] = []
+      for t in try #require(spec["triggers"] as? [[String: Any]]) {
+        #expect(t["type"] as? String == "cron")
+        let m = try #require(t["metadata"] as? [String: Any])
+        // KEDA's CRD types every metadata value as a string.
+        #expect(m.values.allSatisfy { $0 is String }, "\(m)")
+        #expect(m["timezone"] as? String == "Etc/UTC")
+        let start = try Self.minute(m["start"] as! String), end = try Self.minute(m["end"] as! String)
+        #expect(start != end)
+        triggers.append((start, end, Int(m["desiredReplicas"] as! String)!))
+      }
+      let lead = variant.hardware == "T4" ? 3 : 1
+      // The plan's count at minute t (an unplanned window keeps the one before, across midnight too).
+      func planned(_ t: Int) -> Int {
+        var w = t / 60
+        for _ in 0..<24 {
+          if let c = plans[w] {
+            let s = c.stages[variant.stage]
+            return s.hardware == variant.hardware ? s.replicas : 0
+          }
+          w = (w + 23) % 24
+        }
+        return 0
+      }
+      var most_ = 0
+      for t in 0..<1440 {
+        let active = triggers.filter { tr in
+          tr.start < tr.end ? (tr.start <= t && t < tr.end) : (t >= tr.start || t < tr.end)
+        }
+        let keda = max(least, active.map(\.replicas).max() ?? least)
+        most_ = max(most_, keda)
+        #expect(keda >= planned(t), "\(target) at minute \(t): KEDA gives \(keda), the plan \(planned(t))")
+        let rising = (1...lead).contains { planned((t + $0) % 1440) > planned(t) }
+        if !rising {
+          #expect(keda == planned(t), "\(target) at minute \(t): KEDA gives \(keda), the plan \(planned(t))")
+        }
+      }
+      #expect(most == most_ && least <= most)
+    }
+    // Every Deployment whose count changes over the day is scaled; one whose count never changes is not.
+    for (name, v) in variants {
+      let counts = Set(
+        (0..<24).map { w -> Int in
+          var k = w
+          while plans[k] == nil { k = (k + 23) % 24 }
+          let s = plans[k]!.stages[v.stage]
+          return s.hardware == v.hardware ? s.replicas : 0
+        })
+      #expect(scaled.contains(name) == (counts.count > 1), "\(name): counts \(counts)")
+      // A Deployment KEDA leaves alone holds its one count all day.
+      if counts.count == 1 { #expect(v.replicas == counts.first) }
+    }
+    #expect(!scaled.isEmpty)
+  }
+}

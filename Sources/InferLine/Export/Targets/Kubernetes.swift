@@ -191,10 +191,128 @@ extension DeploymentExport {
       // Scheduled scaling only where it is the recommended provisioning; otherwise the Deployments' counts are the
       // busiest window's, as the recommended provisioning starts from them.
       guard plan.appliesSchedule else { return [File(path: "deployments.yaml", contents: deployments)] }
-      return [
-        File(path: "deployments.yaml", contents: deployments),
-        File(path: "schedule.yaml", contents: cronSchedule(plan, variants: variants, names: names, settings: settings)),
-      ]
+      switch settings.scaler {
+      case .cronJobs:
+        return [
+          File(path: "deployments.yaml", contents: deployments),
+          File(
+            path: "schedule.yaml", contents: cronSchedule(plan, variants: variants, names: names, settings: settings)),
+        ]
+      case .keda:
+        return [
+          File(path: "deployments.yaml", contents: deployments),
+          File(path: "keda.yaml", contents: kedaSchedule(plan, variants: variants, settings: settings)),
+        ]
+      }
+    }
+
+    /// One cron trigger of a KEDA `ScaledObject`: `replicas` from `start` to `end`, minutes of the day (UTC);
+    /// `end` may be earlier than `start` (the run wraps past midnight, which KEDA's cron scaler allows).
+    struct CronTrigger: Equatable {
+      var start: Int
+      var end: Int
+      var replicas: Int
+    }
+
+    /// A variant's replica count at each of the day's windows (`dailySteps`); a window without a plan keeps the
+    /// count before it (the day wraps).
+    static func dailyCounts(
+      _ steps: [(minuteOfDay: Int, configuration: PipelineConfiguration?)], variant v: Variant
+    )
+      -> [Int]
+    {
+      var counts: [Int?] = steps.map { step in
+        step.configuration.map { c in
+          let s = c.stages[v.stage]
+          return s.hardware == v.hardware && s.batchSize == v.batchSize ? s.replicas : 0
+        }
+      }
+      guard let anyCount = counts.compactMap({ $0 }).first else { return counts.map { _ in 0 } }
+      var last = counts.last(where: { $0 != nil })! ?? anyCount
+      for i in counts.indices {
+        if let c = counts[i] { last = c } else { counts[i] = last }
+      }
+      return counts.map { $0! }
+    }
+
+    /// A variant's day as KEDA cron triggers over its least count (`minReplicaCount`): one trigger per run of
+    /// consecutive windows with the same higher count, starting `lead` minutes early where the count rises (new
+    /// capacity serves when its window starts) and ending when the next run starts. Nil when the count never
+    /// changes (the Deployment's own count holds all day).
+    /// - Complexity: O(windows).
+    static func kedaTriggers(
+      steps: [(minuteOfDay: Int, configuration: PipelineConfiguration?)], variant v: Variant, lead: Int
+    ) -> (least: Int, most: Int, triggers: [CronTrigger])? {
+      let counts = dailyCounts(steps, variant: v)
+      guard let least = counts.min(), let most = counts.max(), least != most else { return nil }
+      // Start at a window whose count differs from the one before, so runs do not straddle the list's end.
+      let n = counts.count
+      let first = (0..<n).first { counts[$0] != counts[(($0 - 1) % n + n) % n] }!
+      var triggers: [CronTrigger] = []
+      var k = 0
+      while k < n {
+        let i = (first + k) % n
+        var length = 1
+        while k + length < n && counts[(first + k + length) % n] == counts[i] { length += 1 }
+        let before = counts[((i - 1) % n + n) % n]
+        let next = (first + k + length) % n
+        if counts[i] > least {
+          let start = steps[i].minuteOfDay, end = steps[next].minuteOfDay
+          let span = ((end - start) % 1440 + 1440) % 1440
+          // Early by the lead where the count rises, never so early that the trigger covers the whole day.
+          let early = counts[i] > before ? min(lead, max(0, 1439 - span)) : 0
+          triggers.append(
+            CronTrigger(start: ((start - early) % 1440 + 1440) % 1440, end: end, replicas: counts[i]))
+        }
+        k += length
+      }
+      return (least, most, triggers)
+    }
+
+    /// The schedule as KEDA `ScaledObject`s, one per Deployment whose count changes over the day. KEDA takes the
+    /// highest active trigger and the least count outside them; its scale-down stabilisation (300 s by default)
+    /// keeps the old replicas a little past each window's start.
+    static func kedaSchedule(
+      _ plan: DeploymentPlan, variants: [(variant: Variant, name: String)], settings: Settings
+    ) -> String {
+      var text = header(
+        plan,
+        "Scheduled scaling with KEDA (keda.sh/v1alpha1 ScaledObjects, cron triggers in UTC): each Deployment's least count all day and each window's higher count, asked a provisioning delay before the window starts"
+      )
+      let steps = dailySteps(plan)
+      for (v, name) in variants {
+        let lead = Int(((plan.provisioningSeconds[v.hardware] ?? 0) / 60).rounded(.up))
+        guard let day = kedaTriggers(steps: steps, variant: v, lead: lead) else { continue }
+        text += """
+          ---
+          apiVersion: keda.sh/v1alpha1
+          kind: ScaledObject
+          metadata:
+            name: \(yaml(name))
+            namespace: \(yaml(settings.namespace))
+          spec:
+            scaleTargetRef:
+              apiVersion: apps/v1
+              kind: Deployment
+              name: \(yaml(name))
+            minReplicaCount: \(day.least)
+            maxReplicaCount: \(day.most)
+            triggers:
+
+          """
+        for t in day.triggers {
+          text += """
+                - type: cron
+                  metadata:
+                    timezone: Etc/UTC
+                    start: "\(t.start % 60) \(t.start / 60) * * *"
+                    end: "\(t.end % 60) \(t.end / 60) * * *"
+                    desiredReplicas: "\(t.replicas)"
+
+            """
+        }
+      }
+      return text
     }
 
     /// The hour-by-hour schedule as CronJobs that run `kubectl scale` at each window's start (UTC) for every
