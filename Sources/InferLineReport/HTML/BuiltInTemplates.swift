@@ -95,7 +95,7 @@ enum BuiltInTemplates {
 <div class="table"><table><thead><tr><th>claim</th><th>paper</th><th>this night</th><th>from</th></tr></thead><tbody>
 {{#headline}}<tr><td>{{claim}}</td><td class="n">{{paper}}</td><td class="n">{{ratio}}</td><td>{{from}}</td></tr>
 {{/headline}}</tbody></table></div>{{/planned}}
-{{#unattainable}}<p class="bad">{{unattainable}} window(s) cannot meet the SLO; see the plan section.</p>{{/unattainable}}
+{{#unattainable}}<p class="bad">{{unattainable}} cannot meet the SLO; see the plan section.</p>{{/unattainable}}
 {{#previous}}<h3>Change since the previous report</h3>
 <p>Previous report {{previousGeneratedAt}}: ${{previousCostPerDay}} per day; change: {{costChange}} per day.</p>
 <ul>{{#changes}}<li>{{.}}</li>{{/changes}}</ul>{{/previous}}
@@ -260,7 +260,7 @@ enum BuiltInTemplates {
   <div class="card">SLO <b class="{{attainmentClass}}">{{attainment}}</b></div>
   <div class="card">Busiest hour of the fleet <b>{{peakWindow}}</b></div>
 </div>
-{{#unattainable}}<p class="bad">{{unattainable}} window(s) cannot meet their pipeline's SLO; see the pipelines' reports.</p>{{/unattainable}}
+{{#unattainable}}<p class="bad">{{unattainable}} cannot meet their pipeline's SLO; see the pipelines' reports.</p>{{/unattainable}}
 <p>{{headline}}</p>
 <h3>Against each alternative (whole fleet, per day)</h3>
 <div class="table"><table><thead><tr><th>provisioning</th><th>$ per day</th><th>$ per month</th><th>queries over their SLO</th><th>the recommendation saves</th><th>compared</th><th>pipelines missing their SLO</th></tr></thead><tbody>

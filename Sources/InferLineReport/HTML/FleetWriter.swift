@@ -167,7 +167,7 @@ extension ReportWriter {
       "attainmentClass": attained ? "good" : "bad",
       "attainment": attained
         ? "met by every pipeline"
-        : "missed by \((chosen?.pipelinesMissingSLO.count ?? f.pipelines.count)) pipeline(s)",
+        : "missed by \(counted(chosen?.pipelinesMissingSLO.count ?? f.pipelines.count, "pipeline"))",
       "peakWindow": peak.map { windowText($0.start, f) } ?? "none planned", "headline": headline,
       "tunerMisses": f.pipelines.compactMap { r -> [String: Any]? in
         guard let s = r.recommendation?.tunerShortfall else { return nil }
@@ -189,7 +189,7 @@ extension ReportWriter {
       "unplanned": f.unplannedQueries.sorted { $0.key < $1.key }.map { ["name": $0.key, "queries": $0.value] },
       "chartPolicies": charts["fleet-policies"] ?? "", "chartHours": charts["fleet-windows"] ?? "",
     ]
-    if f.totals.unattainableWindows > 0 { context["unattainable"] = f.totals.unattainableWindows }
+    if f.totals.unattainableWindows > 0 { context["unattainable"] = counted(f.totals.unattainableWindows, "window") }
     if let p = f.previous { context["previous"] = previousContext(p) }
     context["decision"] = fleetDecision(f, folders: folders)
     return context
@@ -300,7 +300,7 @@ extension ReportWriter {
       lines.append("- Not planned: \(count) queries of \(MarkdownText.escape(name)) (no pipeline file given)")
     }
     if f.totals.unattainableWindows > 0 {
-      lines.append("- **\(f.totals.unattainableWindows) window(s) cannot meet their SLO**")
+      lines.append("- **\(counted(f.totals.unattainableWindows, "window")) cannot meet their SLO**")
     }
     if let p = f.previous { lines.append(previousMarkdown(p)) }
     lines.append("")

@@ -377,7 +377,7 @@ public enum ReportWriter {
       "chartReplicaTimeline": charts["replica-timeline"] ?? "", "chartBaselines": charts["baselines"] ?? "",
       "chartLatencyCDF": charts["latency-cdf"] ?? "", "chartFrontier": charts["cost-vs-slo"] ?? "",
     ]
-    if r.unattainableWindows > 0 { context["unattainable"] = r.unattainableWindows }
+    if r.unattainableWindows > 0 { context["unattainable"] = counted(r.unattainableWindows, "window") }
     if let s = shortfallContext(r) { context["tunerShortfall"] = s }
     // Sections with nothing to show say so in words instead of $0.00 cards and empty tables.
     if r.recommended != nil { context["planned"] = true }
@@ -464,6 +464,9 @@ public enum ReportWriter {
   }
 
   /// The log's span, when it is shorter than a day: the figures per day and month are extrapolated from it.
+  /// "1 window", "3 windows": a count with its noun, singular or plural (nouns that take an s).
+  static func counted(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
+
   /// "Day replay" for a log of about a day; otherwise the replay's span: "Replay over the log (58 minutes)".
   static func replayTitle(_ r: CapacityReport) -> String {
     let span = Double(r.workload.end - r.workload.start) / 1e9
@@ -659,7 +662,9 @@ public enum ReportWriter {
     for row in PaperHeadline(r).rows {
       lines.append("- Paper's headline, \(row.claim): \(row.text) (paper: up to \(String(format: "%g", row.paper))x)")
     }
-    if r.unattainableWindows > 0 { lines.append("- **\(r.unattainableWindows) window(s) cannot meet the SLO**") }
+    if r.unattainableWindows > 0 {
+      lines.append("- **\(counted(r.unattainableWindows, "window")) cannot meet the SLO**")
+    }
     if let c = r.calibration {
       let text = MarkdownText.escape(c.summary)
       lines.append("- " + (c.explained ? text : "**\(text)**"))
