@@ -32,7 +32,6 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
-    .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
   ],
   targets: [
@@ -48,6 +47,10 @@ let package = Package(
     .systemLibrary(
       name: "CLibXML2", pkgConfig: "libxml-2.0",
       providers: [.apt(["libxml2-dev"])]),
+    // SHA-256 and HMAC-SHA256 (input digests, shard seals) from the system's OpenSSL.
+    .systemLibrary(
+      name: "CCrypto", pkgConfig: "libcrypto",
+      providers: [.apt(["libssl-dev"])]),
 
     // The engine: ingestion, envelopes, pipelines, estimator, planner, tuner. Swift, plus zlib for gzip logs and
     // Yams (libyaml) for pipeline and hardware files.
@@ -63,7 +66,7 @@ let package = Package(
       name: "InferLineReport",
       dependencies: [
         "InferLine", "CCairo", "CLibXML2", "CFileSystem", .product(name: "Mustache", package: "swift-mustache"),
-        .product(name: "Crypto", package: "swift-crypto"),
+        "CCrypto",
       ],
       swiftSettings: swiftSettings),
     // The command line: parse, call, print.

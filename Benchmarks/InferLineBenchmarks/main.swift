@@ -669,6 +669,114 @@ func onOffBenchmark(hours: Double) {
     "savings-table sentences checked against their figures: \(worst.sentences), contradicted: \(worst.contradictions)")
 }
 
+/// Proofs at the default budget on held-out-style instances: chains of 2-4 stages over three hardware types
+/// (about $0.21/h up to 6 replicas, $0.61/h up to 5, $1.38/h up to 4), latencies L(n) = a + c n^0.92 with seeded
+/// coefficients and one dominated batch size, a gamma trace (CV 3, 150 q/s, 100 s: about 15k queries), five SLOs
+/// from tight to loose per instance. Side by side in one run: the search with the prefix bound and without it.
+func proofsBenchmark(instances: Int) {
+  let folder = FileManager.default.temporaryDirectory.appendingPathComponent("inferline-proofs-\(getpid())")
+  try! FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+  defer { try? FileManager.default.removeItem(at: folder) }
+  let catalog = """
+    hardware:
+      - {type: small, price_per_hour: 0.21, max_replicas: 6}
+      - {type: medium, price_per_hour: 0.61, max_replicas: 5}
+      - {type: large, price_per_hour: 1.38, max_replicas: 4}
+
+    """
+  let catalogPath = folder.appendingPathComponent("catalog.yaml").path
+  try! catalog.write(toFile: catalogPath, atomically: true, encoding: .utf8)
+  struct Tally {
+    var windows = 0, proven = 0, threeStage = 0, threeStageProven = 0, noPlan = 0
+    var worstGap = 0.0, seconds = 0.0, simulations = 0, prefixRuledOut = 0
+  }
+  var with = Tally(), without = Tally()
+  var disagreements = 0
+  print("proofs: \(instances) instances x 5 SLOs, default budget (\(SearchBudget.standard.simulations) simulations)")
+  for instance in 0..<instances {
+    var rng = SeededGenerator(seed: UInt64(1000 + instance))
+    let stages = 2 + instance % 3
+    var pipeline = "name: held-out-\(instance)\nslo: {latency_ms: 100}\nstages:\n"
+    for m in 0..<stages { pipeline += "  - {name: s\(m), model: m\(m)}\n" }
+    pipeline += "edges:\n" + (1..<stages).map { "  s\($0 - 1) -> s\($0): 1\n" }.joined()
+    var profiles = "model,hardware,batch_size,latency_ms,statistic\n"
+    for m in 0..<stages {
+      // Faster hardware: a smaller fixed cost and per-item cost.
+      let a = 2 + Double(rng.next() % 400) / 100, c = 0.4 + Double(rng.next() % 160) / 100
+      let dominated = [2, 4, 8][Int(rng.next() % 3)]
+      for (k, type) in ["small", "medium", "large"].enumerated() {
+        let speed = [1.0, 2.1, 4.3][k] * (0.9 + Double(rng.next() % 20) / 100)
+        for b in [1, 2, 4, 8, 16] {
+          var latency = (a + c * pow(Double(b), 0.92)) / speed
+          // One batch size that no one should choose: slower per item than the next smaller one.
+          if b == dominated { latency *= 2.2 }
+          profiles += "m\(m),\(type),\(b),\(String(format: "%.3f", latency)),p99\n"
+        }
+      }
+    }
+    let pipelinePath = folder.appendingPathComponent("p\(instance).yaml").path
+    let profilePath = folder.appendingPathComponent("f\(instance).csv").path
+    try! pipeline.write(toFile: pipelinePath, atomically: true, encoding: .utf8)
+    try! profiles.write(toFile: profilePath, atomically: true, encoding: .utf8)
+    let model = PipelineModel(
+      try! PlanningInputs.load(pipeline: pipelinePath, hardware: catalogPath, profiles: profilePath))
+    let arrivals = TraceGenerator.arrivals(
+      .gamma(rate: 150, cv: 3), duration: 100, start: 0, seed: UInt64(2000 + instance))
+    let floor = Double(model.latencyFloor.nanoseconds) / 1e6
+    for factor in [1.6, 2.2, 3, 4.5, 7] {
+      let slo = floor * factor
+      var outcomes: [(cost: Double?, proven: Bool)] = []
+      for usePrefix in [true, false] {
+        let oracle = FeasibilityOracle(model: model, arrivals: arrivals, seed: 1, sloMs: slo, prefixBounds: usePrefix)
+        let start = DispatchTime.now().uptimeNanoseconds
+        let result = Planner(oracle: oracle).bestPlan(budget: .standard)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        var t = usePrefix ? with : without
+        t.windows += 1
+        t.seconds += seconds
+        t.simulations += oracle.counters.estimatorRuns
+        t.prefixRuledOut += oracle.ruledOutByPrefix
+        if stages == 3 { t.threeStage += 1 }
+        switch result {
+        case .success(let plan):
+          outcomes.append((plan.costPerHour, plan.provenOptimal == true))
+          if plan.provenOptimal == true {
+            t.proven += 1
+            if stages == 3 { t.threeStageProven += 1 }
+          } else {
+            t.worstGap = max(t.worstGap, plan.gap ?? .infinity)
+          }
+        case .failure(let why):
+          outcomes.append((nil, why.proven))
+          if why.proven {
+            t.proven += 1
+            if stages == 3 { t.threeStageProven += 1 }
+          } else {
+            t.noPlan += 1
+          }
+        }
+        if usePrefix { with = t } else { without = t }
+      }
+      // Two proven answers that differ would be a bug (unproven plans may differ).
+      if outcomes[0].proven && outcomes[1].proven,
+        outcomes[0].cost.map({ c in outcomes[1].cost.map { abs(c - $0) > 1e-9 } ?? true }) ?? (outcomes[1].cost != nil)
+      {
+        disagreements += 1
+      }
+    }
+  }
+  for (label, t) in [("with the prefix bound", with), ("without (baseline)", without)] {
+    print(
+      String(
+        format:
+          "  %-22@ proven %3d of %3d (three stages: %d of %d), unproven with no plan %d, worst unproven gap %.1f%%, %.2f s per window, %.0f simulations per window, %d ruled out by prefixes",
+        label, t.proven, t.windows, t.threeStageProven, t.threeStage, t.noPlan, t.worstGap * 100,
+        t.seconds / Double(max(t.windows, 1)), Double(t.simulations) / Double(max(t.windows, 1)), t.prefixRuledOut))
+  }
+  print(String(format: "  time per window, with / without: %.2fx", with.seconds / max(without.seconds, 1e-9)))
+  print("  windows both proved with different answers: \(disagreements) (must be 0)")
+}
+
 let arguments = CommandLine.arguments.dropFirst()
 switch arguments.first {
 case "envelope":
@@ -686,6 +794,8 @@ case "replay-day":
     pipelines: rest.count > 1 ? Array(rest.dropFirst()) : ["image-processing", "video-monitoring"])
 case "onoff":
   onOffBenchmark(hours: arguments.dropFirst().first.flatMap { Double($0) } ?? 6)
+case "proofs":
+  proofsBenchmark(instances: arguments.dropFirst().first.flatMap { Int($0) } ?? 30)
 case "planner":
   plannerBenchmark(rate: arguments.dropFirst().first.flatMap { Double($0) } ?? 200)
 case "estimator":
@@ -718,7 +828,7 @@ case "estimator-chain":
   print(String(format: "%.4f s, %.2f M stage visits/s", seconds, Double(result.stageVisits) / seconds / 1e6))
 default:
   print(
-    "usage: inferline-bench envelope [arrivals] | estimator [queries] | planner [rate] | planner-day [rate] | replay [rate] | replay-day [rate] [pipeline...] | onoff [hours]"
+    "usage: inferline-bench envelope [arrivals] | estimator [queries] | planner [rate] | proofs [instances] | planner-day [rate] | replay [rate] | replay-day [rate] [pipeline...] | onoff [hours]"
   )
   exit(arguments.first == "--help" ? 0 : 64)
 }

@@ -9,6 +9,38 @@ import Testing
   let scratch = TemporaryFolder("inferline-report")
   var folder: URL { scratch.url }
 
+  /// OpenSSL's SHA-256 and HMAC-SHA256 against published answers (FIPS 180-2's "abc", RFC 4231's test cases 1
+  /// and 2) and, for a file read in blocks, against Python's hashlib.
+  @Test func sha256AndHMACGiveThePublishedAnswers() throws {
+    #expect(
+      SHA256.hex(SHA256.hash(Data("abc".utf8)))
+        == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    #expect(
+      SHA256.hex(SHA256.hash(Data()))
+        == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    #expect(
+      SHA256.hex(SHA256.hmac(key: Data("Jefe".utf8), Data("what do ya want for nothing?".utf8)))
+        == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+    #expect(
+      SHA256.hex(SHA256.hmac(key: Data(repeating: 0x0b, count: 20), Data("Hi There".utf8)))
+        == "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7")
+    // A file of 3 MB in 1 MB blocks, as report inputs are read.
+    let path = folder.appendingPathComponent("blocks.bin").path
+    let bytes = (0..<3_000_000).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 13) }
+    FileManager.default.createFile(atPath: path, contents: Data(bytes))
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = [
+      "python3", "-c", "import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],'rb').read()).hexdigest())", path,
+    ]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let python = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    #expect(ReportWriter.sha256(path: path) == python.trimmingCharacters(in: .whitespacesAndNewlines))
+  }
+
   @Test func cairoDrawsPixelsAndWritesAPNG() throws {
     let canvas = try CairoCanvas(.image, width: 40, height: 20)
     canvas.fill(red: 1, green: 1, blue: 1)

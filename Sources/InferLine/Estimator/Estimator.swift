@@ -20,11 +20,18 @@ public enum Estimator {
     /// Use the event-driven simulator even where the stage-by-stage one applies (same results; for checks and
     /// benchmarks).
     public var eventByEvent = false
+    /// Keep each query's finish time at each stage (`SimulationResult.stageFinishes`, 8 bytes per query and
+    /// stage): the planner's prefix bounds read them. Only the stage-by-stage simulator keeps them.
+    public var recordStageFinishes = false
 
-    public init(stopWhenInfeasible: Bool = false, collectWaitPercentiles: Bool = true, eventByEvent: Bool = false) {
+    public init(
+      stopWhenInfeasible: Bool = false, collectWaitPercentiles: Bool = true, eventByEvent: Bool = false,
+      recordStageFinishes: Bool = false
+    ) {
       self.stopWhenInfeasible = stopWhenInfeasible
       self.collectWaitPercentiles = collectWaitPercentiles
       self.eventByEvent = eventByEvent
+      self.recordStageFinishes = recordStageFinishes
     }
   }
 

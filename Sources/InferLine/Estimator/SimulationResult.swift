@@ -92,6 +92,10 @@ public struct SimulationResult: Sendable {
   public var stageVisits: Int
   /// Events handled.
   public var events: Int
+  /// With `Estimator.Options.recordStageFinishes` (stage by stage only): each query's finish time at each stage,
+  /// nanoseconds, stage-major (`stageFinishes[s * queries + q]`); `Int64.min` where the query did not visit the
+  /// stage or the run stopped before it finished there.
+  public var stageFinishes: [Int64]? = nil
 
   /// Fraction of queries over the SLO (nil when stopped early).
   public var fractionOverSLO: Double? { latencies == nil ? nil : Double(misses) / Double(Swift.max(queries, 1)) }

@@ -173,6 +173,8 @@ struct StageByStageSimulation: ~Copyable {
   var routeGenerator: SeededGenerator? = nil
   var routesDrawn = 0
   let waits: Slab<LargestValues>
+  /// With `recordStageFinishes`: each query's finish at each stage, stage-major; `Int64.min` until it finishes.
+  let stageFinishes: Slab<Int64>?
   var misses = 0
   let allowedMisses: Int
   var events = 0
@@ -215,6 +217,7 @@ struct StageByStageSimulation: ~Copyable {
     latency = Slab(table)
     batchLimit = Slab(input.stages.map(\.batchSize))
     missed = options.stopWhenInfeasible ? Slab(repeating: false, count: n) : nil
+    stageFinishes = options.recordStageFinishes ? Slab(repeating: Int64.min, count: n * stages) : nil
     allowedMisses = input.percentile.allowedMisses(of: n)
     switch input.routes {
     case .given(let masks):
@@ -267,6 +270,7 @@ struct StageByStageSimulation: ~Copyable {
     batchLimit.free()
     missed?.free()
     routeMasks?.free()
+    stageFinishes?.free()
   }
 
   /// Trace arrivals per slice.
@@ -481,8 +485,10 @@ struct StageByStageSimulation: ~Copyable {
     let lanes = self.lanes.base
     // A query's finish at a child is later than this one (the hop is not negative and service takes time), so
     // its last finish only needs writing where it goes on to no child.
+    let recorded = stageFinishes.map { $0.base + s * queryCount }
     for i in batch.start..<(batch.start + batch.size) {
       let q = queries.map { Int($0[i - base]) } ?? i
+      if let recorded { recorded[q] = t }
       if let missed, !missed[q] && t - trace[q] > slo {
         missed[q] = true
         misses += 1
@@ -525,16 +531,18 @@ struct StageByStageSimulation: ~Copyable {
           p99WaitNanoseconds: p99Wait,
           batchSizeCounts: (0...input.stages[s].batchSize).map { lane.batchSizes[$0] }))
     }
+    let finishes = stageFinishes.map { Array(UnsafeBufferPointer(start: $0.base, count: n * input.stageCount)) }
     if stopped {
       return SimulationResult(
         queries: n, latencies: nil, stoppedEarly: true, misses: misses, feasible: false, summary: nil, stages: stats,
-        stageVisits: visits, events: events)
+        stageVisits: visits, events: events, stageFinishes: finishes)
     }
     var over = 0
     for l in latencies where l > slo { over += 1 }
     return SimulationResult(
       queries: n, latencies: latencies, stoppedEarly: false, misses: over, feasible: over <= allowedMisses,
-      summary: LatencySummary(latencies: latencies), stages: stats, stageVisits: visits, events: events + n)
+      summary: LatencySummary(latencies: latencies), stages: stats, stageVisits: visits, events: events + n,
+      stageFinishes: finishes)
   }
 }
 

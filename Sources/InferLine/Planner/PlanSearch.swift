@@ -114,6 +114,10 @@ extension Planner {
     var heap = Heap<Combination>()
     heap.insert(combination([Int](repeating: 0, count: options.count), pivot: 0))
     var examined = 0
+    // Combinations skipped because their first stages were shown to miss the SLO whatever follows
+    // (`FeasibilityOracle.PrefixBound`): with them, every combination that keeps that prefix is left unmade.
+    var skipped = 0
+    let skipsCones = oracle.prefixIsLeading
     var lowerBound: Double? = nil
     var proven = false
     #if INFERLINE_INVARIANTS
@@ -128,7 +132,9 @@ extension Planner {
         proven = true  // nothing cheaper is left
         break
       }
-      if examined >= budget.configurations || oracle.counters.estimatorRuns - runsBefore >= budget.simulations {
+      if examined >= budget.configurations || skipped >= 10 * budget.configurations
+        || oracle.counters.estimatorRuns - runsBefore >= budget.simulations
+      {
         lowerBound = next.cost
         break
       }
@@ -140,12 +146,19 @@ extension Planner {
           precondition(lowerBound == nil && top.cost >= (previousCost ?? 0) - 1e-12, "lower bounds never fall")
           previousCost = top.cost
         #endif
-        group.append(top)
-        for j in top.pivot..<options.count where top.indices[j] + 1 < options[j].count {
+        // A dead prefix of length k: successors that keep it (incrementing a coordinate at or after k) are dead
+        // too, and so is every combination made from them.
+        let dead = skipsCones ? oracle.deadPrefixLength(configuration(top)) : nil
+        for j in top.pivot..<max(top.pivot, dead ?? options.count) where top.indices[j] + 1 < options[j].count {
           var indices = top.indices
           indices[j] += 1
           heap.insert(combination(indices, pivot: j))
         }
+        if dead != nil {
+          skipped += 1
+          continue
+        }
+        group.append(top)
       }
       examined += group.count
       let configurations = group.map(configuration)

@@ -1,4 +1,3 @@
-import Crypto
 public import Foundation
 public import InferLine
 import Mustache
@@ -15,9 +14,9 @@ public enum ReportWriter {
   public static func sha256(path: String) -> String {
     guard let handle = FileHandle(forReadingAtPath: path) else { return "unreadable" }
     defer { try? handle.close() }
-    var hasher = SHA256()
-    while let data = try? handle.read(upToCount: 1 << 20), !data.isEmpty { hasher.update(data: data) }
-    return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    var hasher = SHA256.Hasher()
+    while let data = try? handle.read(upToCount: 1 << 20), !data.isEmpty { hasher.update(data) }
+    return SHA256.hex(hasher.finalize())
   }
 
   /// Size and hash of each input file.

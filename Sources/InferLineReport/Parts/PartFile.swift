@@ -1,4 +1,3 @@
-import Crypto
 public import Foundation
 public import InferLine
 
@@ -75,9 +74,8 @@ public enum PartFile {
     var bare = part
     bare.seal = nil
     let data = try ReportWriter.encoder().encode(bare)
-    guard let key else { return "sha256:" + hex(SHA256.hash(data: data)) }
-    let code = HMAC<SHA256>.authenticationCode(for: data, using: SymmetricKey(data: Data(key.utf8)))
-    return "hmac-sha256:" + hex(code)
+    guard let key else { return "sha256:" + hex(SHA256.hash(data)) }
+    return "hmac-sha256:" + hex(SHA256.hmac(key: Data(key.utf8), data))
   }
 
   static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {

@@ -428,3 +428,56 @@ struct SmallInstance {
     }
   }
 }
+
+/// The prefix bound (`FeasibilityOracle.PrefixBound`) is admissible: on random small chains (conditional edges
+/// included, so some queries leave early), every configuration of a prefix it declares dead is infeasible in a
+/// full simulation with no screen, and it declares some prefixes dead (else the test checks nothing).
+@Suite struct PrefixBoundTests {
+  @Test(arguments: [3, 8, 13, 21] as [UInt64])
+  func aDeadPrefixHasNoFeasibleConfiguration(seed: UInt64) throws {
+    let instance = SmallInstance(seed: seed, stages: 3, hardware: 2, maxReplicas: 3)
+    let oracle = FeasibilityOracle(model: instance.model, arrivals: instance.arrivals, seed: 7)
+    let bound = try #require(oracle.prefixBound, "a chain gets the prefix bound")
+    let model = instance.model
+    // Every configuration: each stage's options x profiled batch sizes x 1...3 replicas.
+    let perStage: [[StageConfiguration]] = model.stages.map { stage in
+      stage.options.flatMap { o in
+        o.profiledBatchSizes.flatMap { b in
+          (1...3).map { StageConfiguration(hardware: o.hardware, batchSize: b, replicas: $0) }
+        }
+      }
+    }
+    var all: [[StageConfiguration]] = [[]]
+    for choices in perStage { all = all.flatMap { partial in choices.map { partial + [$0] } } }
+    var feasible: [[StageConfiguration]: Bool] = [:]
+    var dead: Set<[StageConfiguration]> = []
+    let routes: RouteSource = bound.masks.map { .given($0) } ?? .drawn(seed: 7)
+    for stages in all {
+      let c = PipelineConfiguration(stages: stages)
+      let input = try model.simulationInput(
+        arrivals: instance.arrivals, configuration: c, routes: routes, dispatchSeed: 7)
+      let result = Estimator.simulate(input, options: .init(collectWaitPercentiles: false, recordStageFinishes: true))
+      feasible[stages] = result.feasible
+      if let k = bound.deadPrefixLength(
+        finishes: result.stageFinishes!, arrivals: instance.arrivals, slo: oracle.slo,
+        allowedMisses: model.percentile.allowedMisses(of: instance.arrivals.count))
+      {
+        #expect(!result.feasible, "seed \(seed): a feasible run called its own prefix dead")
+        dead.insert(bound.prefix(c, k))
+      }
+    }
+    #expect(!dead.isEmpty, "seed \(seed): no prefix was shown dead")
+    for stages in all {
+      let c = PipelineConfiguration(stages: stages)
+      for k in 1..<stages.count where dead.contains(bound.prefix(c, k)) {
+        #expect(feasible[stages] == false, "seed \(seed): \(stages) is feasible but its prefix of \(k) was called dead")
+      }
+    }
+    // The search with the bound finds what brute force finds.
+    let brute = instance.bruteForce()
+    switch instance.planner().optimal() {
+    case .success(let plan): #expect(abs(plan.costPerHour - (brute ?? -1)) < 1e-9, "seed \(seed)")
+    case .failure: #expect(brute == nil, "seed \(seed)")
+    }
+  }
+}
