@@ -47,6 +47,8 @@ public final class FeasibilityOracle: Sendable {
     /// Prefixes of the chain (its first stages' configurations, root first) that no configuration of the rest can
     /// make feasible (`PrefixBound`).
     var deadPrefixes: Set<[StageConfiguration]> = []
+    /// The same, in the order they were found (the search reads the new ones after each batch).
+    var deadPrefixList: [[StageConfiguration]] = []
     var ruledOutByPrefix = 0
   }
   private let state = Mutex(State())
@@ -140,6 +142,11 @@ public final class FeasibilityOracle: Sendable {
     guard let bound = prefixBound else { return nil }
     let prefixes = (1..<bound.chain.count).map { bound.prefix(configuration, $0) }
     return state.withLock { s in prefixes.firstIndex { s.deadPrefixes.contains($0) }.map { $0 + 1 } }
+  }
+
+  /// Dead prefixes found since the first `known` (in the order found), root first.
+  func deadPrefixes(after known: Int) -> [[StageConfiguration]] {
+    state.withLock { s in known < s.deadPrefixList.count ? Array(s.deadPrefixList[known...]) : [] }
   }
 
   /// True when the chain runs through the stages in index order, so a prefix of the chain is a prefix of a
@@ -241,7 +248,7 @@ public final class FeasibilityOracle: Sendable {
     state.withLock {
       $0.counts.estimatorRuns += 1
       if result.stoppedEarly { $0.counts.stoppedEarly += 1 }
-      if let dead { $0.deadPrefixes.insert(dead) }
+      if let dead, $0.deadPrefixes.insert(dead).inserted { $0.deadPrefixList.append(dead) }
     }
     var latency: Int64? = nil
     if let latencies = result.latencies, !latencies.isEmpty {

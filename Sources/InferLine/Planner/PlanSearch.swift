@@ -118,6 +118,42 @@ extension Planner {
     // (`FeasibilityOracle.PrefixBound`): with them, every combination that keeps that prefix is left unmade.
     var skipped = 0
     let skipsCones = oracle.prefixIsLeading
+    // Dead prefixes as mixed-radix keys of option indices, by length (`deadKeys[k]`), read from the oracle after
+    // each batch: a lookup per prefix of each combination taken, with no allocation.
+    var deadKeys = [Set<Int>](repeating: [], count: options.count)
+    var deadKnown = 0
+    let optionIndex: [[StageConfiguration: Int]] = options.map { stage in
+      Dictionary(stage.enumerated().map { ($0.element.configuration, $0.offset) }, uniquingKeysWith: { a, _ in a })
+    }
+    func readDeadPrefixes() {
+      guard skipsCones else { return }
+      let found = oracle.deadPrefixes(after: deadKnown)
+      deadKnown += found.count
+      for prefix in found {
+        var key = 0, radix = 1
+        var known = true
+        for (m, c) in prefix.enumerated() {
+          guard let i = optionIndex[m][c] else {
+            known = false
+            break
+          }
+          key += i * radix
+          radix *= options[m].count
+        }
+        if known { deadKeys[prefix.count].insert(key) }
+      }
+    }
+    /// The shortest dead prefix of a combination (its length), if any.
+    func deadPrefix(_ indices: [Int]) -> Int? {
+      var key = 0, radix = 1
+      for k in 1..<options.count {
+        key += indices[k - 1] * radix
+        radix *= options[k - 1].count
+        if deadKeys[k].contains(key) { return k }
+      }
+      return nil
+    }
+    readDeadPrefixes()  // what earlier questions to this oracle (the incumbents, greedy) showed
     var lowerBound: Double? = nil
     var proven = false
     #if INFERLINE_INVARIANTS
@@ -148,7 +184,7 @@ extension Planner {
         #endif
         // A dead prefix of length k: successors that keep it (incrementing a coordinate at or after k) are dead
         // too, and so is every combination made from them.
-        let dead = skipsCones ? oracle.deadPrefixLength(configuration(top)) : nil
+        let dead = skipsCones ? deadPrefix(top.indices) : nil
         for j in top.pivot..<max(top.pivot, dead ?? options.count) where top.indices[j] + 1 < options[j].count {
           var indices = top.indices
           indices[j] += 1
@@ -163,6 +199,7 @@ extension Planner {
       examined += group.count
       let configurations = group.map(configuration)
       let answers = oracle.evaluate(configurations)
+      readDeadPrefixes()
       if let first = answers.firstIndex(where: \.feasible) {
         best = ("optimal", configurations[first], answers[first])
         proven = true
