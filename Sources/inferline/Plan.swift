@@ -98,9 +98,13 @@ extension InferLineCommand {
           greedy: p.greedy, greedyFailure: p.greedyFailure, unattainable: p.unattainable,
           baselines: baselines ? p.baselines : nil, seconds: p.seconds)
         if let multipliers, p.planned {
+          // The same answers as the report's: the window's plan is the point at its SLO and every point's first
+          // candidate.
           entry.frontier = InferLine.Planner.frontier(
             model: model, arrivals: windows[index].relativeArrivals(in: trace), seed: seed, multipliers: multipliers,
-            budget: budget)
+            budget: budget,
+            incumbents: p.recommended.map { [(name: "the window's plan", configuration: $0.configuration)] } ?? [],
+            planAtSLO: p.recommended)
         }
         return entry
       }
@@ -112,6 +116,17 @@ extension InferLineCommand {
       if results.contains(where: { $0.planned && $0.recommended == nil }) {
         throw ExitCode(ExitStatus.sloUnattainable)
       }
+    }
+
+    /// A frontier point in words: its cost and what the search proved ("$7.350/h, proven", "$8.730/h, within 12.0%
+    /// of the bound", "no plan found; none below $2.080/h").
+    static func frontierText(_ p: FrontierPoint) -> String {
+      guard let cost = p.costPerHour else {
+        return p.lowerBoundPerHour.map { String(format: "no plan found; none below $%.3f/h", $0) } ?? "no plan"
+      }
+      if p.provenOptimal == true { return String(format: "$%.3f/h, proven", cost) }
+      return String(format: "$%.3f/h", cost)
+        + (p.gap.map { String(format: ", within %.1f%% of the bound", $0 * 100) } ?? ", not proven")
     }
 
     func printTable(_ results: [Entry], model: PipelineModel, trace: ArrivalTrace, length: Int64) {
@@ -151,9 +166,7 @@ extension InferLineCommand {
         if let points = r.frontier {
           say(
             "    cost against SLO: "
-              + points.map { p in
-                String(format: "%g ms ", p.sloMs) + (p.costPerHour.map { String(format: "$%.3f/h", $0) } ?? "no plan")
-              }.joined(separator: ", "))
+              + points.map { p in String(format: "%g ms ", p.sloMs) + Self.frontierText(p) }.joined(separator: ", "))
         }
       }
     }

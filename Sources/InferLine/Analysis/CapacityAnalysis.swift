@@ -136,14 +136,15 @@ public enum CapacityAnalysis {
 
   /// Stage 4: the frontier and the growth what-ifs on the busiest window.
   /// - Parameter recommended: the busiest window's plan, tried first by every search (the frontier at its SLO and
-  ///   looser is then never dearer than it; a growth scenario it still carries costs no more).
+  ///   looser is then never dearer than it; a growth scenario it still carries costs no more); the frontier's point
+  ///   at the pipeline's own SLO is this plan.
   public static func frontierAndGrowth(
-    model: PipelineModel, workload: Workload, options: Options, recommended: PipelineConfiguration? = nil
+    model: PipelineModel, workload: Workload, options: Options, recommended: Plan? = nil
   ) -> (
     frontier: [FrontierPoint], growth: [CapacityReport.GrowthScenario]
   ) {
     let planning = workload.busiestArrivals
-    let incumbents = recommended.map { [(name: "today's plan", configuration: $0)] } ?? []
+    let incumbents = recommended.map { [(name: "today's plan", configuration: $0.configuration)] } ?? []
     @Sendable func scenario(_ factor: Double) -> CapacityReport.GrowthScenario {
       // More traffic of the same shape: the same arrivals, closer together.
       let scaled = planning.map { Int64((Double($0) / factor).rounded(.down)) }
@@ -157,7 +158,8 @@ public enum CapacityAnalysis {
       }
       return .init(
         factor: factor, costPerHour: plan.costPerHour, configuration: plan.configuration, note: nil,
-        provenOptimal: plan.provenOptimal)
+        provenOptimal: plan.provenOptimal, lowerBoundPerHour: plan.lowerBoundPerHour ?? plan.costPerHour,
+        gap: plan.gap ?? 0)
     }
     // The frontier (a chain: each SLO's plan warm-starts the next) beside each growth scenario: independent
     // searches, so the results are the same on any number of cores.
@@ -167,7 +169,7 @@ public enum CapacityAnalysis {
       if k == 0 {
         frontierSlot[0] = Planner.frontier(
           model: model, arrivals: planning, seed: options.seed, multipliers: options.frontier, budget: options.budget,
-          incumbents: incumbents)
+          incumbents: incumbents, planAtSLO: recommended)
       } else {
         growthSlots[k - 1] = scenario(options.growth[k - 1])
       }

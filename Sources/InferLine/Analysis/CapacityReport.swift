@@ -86,6 +86,10 @@ public struct CapacityReport: Sendable, Equatable, Codable {
     public var configuration: PipelineConfiguration?
     public var note: String?
     public var provenOptimal: Bool?
+    /// Dollars per hour below which the search proved nothing carries this traffic (the cost when proven).
+    public var lowerBoundPerHour: Double? = nil
+    /// `costPerHour / lowerBoundPerHour - 1`: 0 when proven.
+    public var gap: Double? = nil
   }
 
   public struct Comparison: Sendable, Equatable, Codable {

@@ -23,6 +23,10 @@ public struct FrontierPoint: Sendable, Equatable, Codable {
   public var configuration: PipelineConfiguration?
   /// Whether that cost is proven the cheapest at this SLO.
   public var provenOptimal: Bool?
+  /// Dollars per hour below which the search proved nothing meets this SLO (the cost itself when proven).
+  public var lowerBoundPerHour: Double? = nil
+  /// `costPerHour / lowerBoundPerHour - 1`: 0 when proven.
+  public var gap: Double? = nil
 }
 
 extension Planner {
@@ -94,28 +98,75 @@ extension Planner {
 
   /// The recommended planner at a sweep of SLOs (multiples of the pipeline's): the cost a budget buys. Points
   /// are planned from the tightest SLO to the loosest, each warm-started with the tighter point's plan (which also
-  /// meets the looser SLO), so the curve never rises as the SLO loosens.
-  /// - Parameter incumbents: configurations every point's search tries first (the window's own plan: a point at
-  ///   the plan's SLO or looser is never dearer than it).
+  /// meets the looser SLO) and the incumbents; then, loosest first, each point is offered its looser neighbour's
+  /// plan as a candidate. A plan found at a tighter SLO meets every looser one, so an unproven point dearer than a
+  /// tighter point's plan takes that plan: the curve never rises as the SLO loosens.
+  /// - Parameters:
+  ///   - incumbents: configurations every point's search tries first (the window's own plan: a point at the
+  ///     plan's SLO or looser is never dearer than it).
+  ///   - planAtSLO: the window's plan at the pipeline's own SLO: the point at multiplier 1 is that plan, the same
+  ///     answer to the same question.
   public static func frontier(
     model: PipelineModel, arrivals: [Int64], seed: UInt64, multipliers: [Double] = [0.5, 0.75, 1, 1.5, 2, 3],
-    budget: SearchBudget = .standard, incumbents: [(name: String, configuration: PipelineConfiguration)] = []
+    budget: SearchBudget = .standard, incumbents: [(name: String, configuration: PipelineConfiguration)] = [],
+    planAtSLO: Plan? = nil
   ) -> [FrontierPoint] {
+    let sorted = multipliers.sorted()
+    let slos = sorted.map { model.inputs.pipeline.slo.latencyMs * $0 }
+    let oracles = slos.map { FeasibilityOracle(model: model, arrivals: arrivals, seed: seed, sloMs: $0) }
+    func point(_ k: Int, _ plan: Plan) -> FrontierPoint {
+      FrontierPoint(
+        sloMs: slos[k], costPerHour: plan.costPerHour, configuration: plan.configuration,
+        provenOptimal: plan.provenOptimal, lowerBoundPerHour: plan.lowerBoundPerHour ?? plan.costPerHour,
+        gap: plan.gap ?? 0)
+    }
     var points: [FrontierPoint] = []
     var previous: PipelineConfiguration? = nil
-    for m in multipliers.sorted() {
-      let slo = model.inputs.pipeline.slo.latencyMs * m
-      let planner = Planner(oracle: FeasibilityOracle(model: model, arrivals: arrivals, seed: seed, sloMs: slo))
+    for k in sorted.indices {
+      if sorted[k] == 1, let plan = planAtSLO {
+        points.append(point(k, plan))
+        previous = plan.configuration
+        continue
+      }
+      let planner = Planner(oracle: oracles[k])
       switch planner.bestPlan(budget: budget, incumbents: (previous.map { [("tighter SLO", $0)] } ?? []) + incumbents) {
       case .success(let plan):
+        points.append(point(k, plan))
+        previous = plan.configuration
+      case .failure(let why):
         points.append(
           FrontierPoint(
-            sloMs: slo, costPerHour: plan.costPerHour, configuration: plan.configuration,
-            provenOptimal: plan.provenOptimal))
-        previous = plan.configuration
-      case .failure:
-        points.append(FrontierPoint(sloMs: slo, costPerHour: nil, configuration: nil, provenOptimal: nil))
+            sloMs: slos[k], costPerHour: nil, configuration: nil, provenOptimal: nil,
+            lowerBoundPerHour: why.lowerBoundPerHour))
       }
+    }
+    // Loosest first: a looser point's plan, where it meets this tighter SLO and costs less, is a better answer
+    // here (found unproven: the search missed it).
+    for k in sorted.indices.reversed().dropFirst() {
+      guard let looser = points[k + 1].configuration, points[k].provenOptimal != true,
+        (points[k].costPerHour ?? .infinity) > (points[k + 1].costPerHour ?? .infinity) + 1e-9,
+        oracles[k].evaluate(looser).feasible
+      else { continue }
+      let bound = points[k].lowerBoundPerHour ?? 0
+      let cost = model.cost(looser)
+      points[k].costPerHour = cost
+      points[k].configuration = looser
+      points[k].provenOptimal = cost <= bound + 1e-9
+      points[k].gap = bound > 0 ? max(0, cost / bound - 1) : nil
+    }
+    // Tightest first: a tighter point's plan meets every looser SLO.
+    for k in sorted.indices.dropFirst() {
+      guard let tighter = points[k - 1].configuration, let tighterCost = points[k - 1].costPerHour,
+        tighterCost < (points[k].costPerHour ?? .infinity) - 1e-9
+      else { continue }
+      #if INFERLINE_INVARIANTS
+        precondition(points[k].provenOptimal != true, "a proven point is the cheapest at its SLO")
+      #endif
+      let bound = points[k].lowerBoundPerHour ?? 0
+      points[k].costPerHour = tighterCost
+      points[k].configuration = tighter
+      points[k].provenOptimal = tighterCost <= bound + 1e-9
+      points[k].gap = bound > 0 ? max(0, tighterCost / bound - 1) : nil
     }
     return points
   }

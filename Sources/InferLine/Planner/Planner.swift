@@ -194,12 +194,53 @@ public struct Planner: Sendable {
     budget: SearchBudget, incumbents: [(name: String, configuration: PipelineConfiguration)] = []
   ) -> Result<Plan, Unattainable> {
     var result = optimal(budget: budget, incumbents: incumbents)
-    if case .failure(let why) = result, case .success(var g) = greedy() {
-      g.provenOptimal = false
-      g.lowerBoundPerHour = why.lowerBoundPerHour.map { min($0, g.costPerHour) }
-      result = .success(g)
+    if case .failure(let why) = result, !why.proven {
+      // The search stopped without a plan: greedy's, else the most capable configuration's (every stage at its
+      // replica limit), so an unproven "no plan" is said only when neither meets the SLO either.
+      var found: Plan? = nil
+      if case .success(let g) = greedy() {
+        found = g
+      } else {
+        let strongest = mostCapableConfigurations()
+        let answers = oracle.evaluate(strongest)
+        if let k = answers.firstIndex(where: \.feasible) {
+          found = plan(method: "most capable", strongest[k], answers[k])
+        }
+      }
+      if var g = found {
+        g.provenOptimal = false
+        g.lowerBoundPerHour = why.lowerBoundPerHour.map { min($0, g.costPerHour) }
+        result = .success(g)
+      }
     }
     return result.map { descend(from: $0) }
+  }
+
+  /// Per stage, at its replica limit: the hardware with the lowest L(1) at batch 1, and the option with the most
+  /// throughput (replicas x b / L(b)) at its best batch size. The strongest configurations the catalog allows.
+  func mostCapableConfigurations() -> [PipelineConfiguration] {
+    guard model.stages.allSatisfy({ !$0.options.isEmpty }) else { return [] }
+    let fastest = PipelineConfiguration(
+      stages: model.stages.map { stage in
+        let o = stage.options.min {
+          ($0.latency(batch: 1) ?? .max, $0.pricePerHour) < ($1.latency(batch: 1) ?? .max, $1.pricePerHour)
+        }!
+        return StageConfiguration(hardware: o.hardware, batchSize: 1, replicas: o.replicaLimit)
+      })
+    let widest = PipelineConfiguration(
+      stages: model.stages.map { stage in
+        var best = (capacity: -1.0, configuration: StageConfiguration(hardware: "", batchSize: 1, replicas: 1))
+        for o in stage.options {
+          for b in o.usefulBatchSizes {
+            let capacity = o.capacity(batch: b, replicas: o.replicaLimit)
+            if capacity > best.capacity {
+              best = (capacity, StageConfiguration(hardware: o.hardware, batchSize: b, replicas: o.replicaLimit))
+            }
+          }
+        }
+        return best.configuration
+      })
+    return fastest == widest ? [fastest] : [fastest, widest]
   }
 
   // MARK: - Descent from an unproven plan

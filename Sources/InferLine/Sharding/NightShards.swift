@@ -207,7 +207,7 @@ public enum NightShards {
       let outlookDone = DispatchGroup()
       DispatchQueue.global().async(group: outlookDone) {
         let (frontier, growth) = CapacityAnalysis.frontierAndGrowth(
-          model: model, workload: workload, options: options, recommended: recommended)
+          model: model, workload: workload, options: options, recommended: busiest.recommended)
         outlookSlot[0] = (
           frontier, growth, CapacityAnalysis.escalation(model: model, workload: workload, options: options)
         )

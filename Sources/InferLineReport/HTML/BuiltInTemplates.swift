@@ -150,8 +150,8 @@ enum BuiltInTemplates {
 <h2>Budget</h2>
 <figure>{{{chartFrontier}}}<figcaption>The cheapest plan of the busiest window for a range of SLOs: what a looser or tighter objective would cost; the marked point is this SLO.</figcaption></figure>
 <h3>Traffic growth (busiest window)</h3>
-<div class="table"><table><thead><tr><th>traffic</th><th>$/h</th><th>plan</th></tr></thead><tbody>
-{{#growth}}<tr><td>{{factor}}</td><td class="n">{{cost}}</td><td>{{plan}}</td></tr>
+<div class="table"><table><thead><tr><th>traffic</th><th>$/h</th><th>plan</th><th>proof</th></tr></thead><tbody>
+{{#growth}}<tr><td>{{factor}}</td><td class="n">{{cost}}</td><td>{{plan}}</td><td>{{proof}}</td></tr>
 {{/growth}}</tbody></table></div>
 {{#escalation}}<h3>What-if: the share of queries escalated along {{edge}}</h3>
 <p>The busiest window re-planned with the edge's probability set to each value (the pipeline file gives {{current}}); routes are drawn with the same seed, so a query escalated at one probability is escalated at every higher one. A stricter cascade threshold or a more confident first model moves the probability.</p>

@@ -356,6 +356,7 @@ public enum ReportWriter {
         [
           "factor": String(format: "%gx", g.factor), "cost": money(g.costPerHour),
           "plan": g.configuration == nil ? (g.note ?? "none") : describe(g.configuration, r),
+          "proof": growthProof(g),
         ]
       },
       "inputs": r.inputs.map {
@@ -463,6 +464,14 @@ public enum ReportWriter {
   }
 
   /// The log's span, when it is shorter than a day: the figures per day and month are extrapolated from it.
+  /// What the search proved of a growth scenario's plan: "proven optimal", "within 4.0% of the bound ($1.20/h)".
+  static func growthProof(_ g: CapacityReport.GrowthScenario) -> String {
+    guard g.configuration != nil else { return "" }
+    if g.provenOptimal == true { return "proven optimal" }
+    guard let gap = g.gap else { return "not proven" }
+    return String(format: "within %.1f%% of the bound", gap * 100) + " ($\(money(g.lowerBoundPerHour))/h)"
+  }
+
   /// "1 window", "3 windows": a count with its noun, singular or plural (nouns that take an s).
   static func counted(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
 

