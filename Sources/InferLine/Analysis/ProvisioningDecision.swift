@@ -64,8 +64,8 @@ public struct ProvisioningDecision: Sendable, Equatable, Codable {
     return instants.reduce(into: [:]) { fewest, t in fewest.merge(machines(timelines, at: t), uniquingKeysWith: min) }
   }
 
-  /// The day in one line for a provisioning that scales: "scales between 1 T4 and 2 CPU and that, 2.2 T4 and 2.4
-  /// CPU on average (31 decisions)"; nil for a static plan or a schedule.
+  /// The day in one line for a provisioning that scales: "scales on live traffic from 2 CPU and 1 T4 up to the
+  /// peak's, 2.4 CPU and 2.2 T4 on average (31 decisions)"; nil for a static plan or a schedule.
   public var scalingLine: String? {
     scaling.map { s in
       let mean = s.mean.filter { $0.value > 0 }.sorted { ($1.value, $0.key) < ($0.value, $1.key) }
@@ -73,7 +73,7 @@ public struct ProvisioningDecision: Sendable, Equatable, Codable {
       let average =
         mean.count > 1 ? mean.dropLast().joined(separator: ", ") + " and " + mean.last! : (mean.first ?? "none")
       return
-        "scales on live traffic between \(Self.text(s.least)) and that, \(average) on average (\(s.decisions) decisions)"
+        "scales on live traffic from \(Self.text(s.least)) up to the peak's, \(average) on average (\(s.decisions) decisions)"
     }
   }
 

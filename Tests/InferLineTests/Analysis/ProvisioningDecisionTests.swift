@@ -59,7 +59,7 @@ struct ProvisioningDecisionTests {
     d.scaling = .init(least: ["T4": 1, "CPU": 2], mean: ["T4": 2.24, "CPU": 2.5], decisions: 31)
     #expect(
       d.scalingLine
-        == "scales on live traffic between 2 CPU and 1 T4 and that, 2.5 CPU and 2.2 T4 on average (31 decisions)")
+        == "scales on live traffic from 2 CPU and 1 T4 up to the peak's, 2.5 CPU and 2.2 T4 on average (31 decisions)")
   }
 
   @Test func machinesAreSaidMostFirst() {
