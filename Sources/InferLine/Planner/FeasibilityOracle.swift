@@ -131,6 +131,126 @@ public final class FeasibilityOracle: Sendable {
     }
   }
 
+  /// Necessary capacity per stage from the trace: the queries that reach a stage within any window of the trace
+  /// must, all but the misses the percentile allows over the whole trace, be served there between their earliest
+  /// arrival at the stage (the window's start plus the fastest path to it) and the latest finish that can still
+  /// meet the SLO (the window's end plus the SLO, less the fastest certain path after it). Batches that serve them
+  /// lie wholly inside that interval, so k replicas serve at most k x its length x the best n / L(n) up to the
+  /// batch size. Too few replicas for some window: no configuration with them meets the SLO, whatever the other
+  /// stages do. Exact: tested against full simulations of every configuration of small instances.
+  struct BurstCapacity: Sendable {
+    /// Per stage (nil where which queries reach it is not known exactly): the most queries that reach it among
+    /// the trace's arrivals within any window of each length, nanoseconds.
+    let counts: [[(window: Int64, queries: Int)]?]
+    /// Per stage: the least time from a query's arrival to its arrival at the stage, and from its finish there to
+    /// the end of the query along edges every query takes.
+    let before: [Int64], after: [Int64]
+    let slo: Int64
+    let allowedMisses: Int
+
+    init(model: PipelineModel, arrivals: [Int64], masks: [UInt64]?, slo: Int64, allowedMisses: Int) {
+      self.slo = slo
+      self.allowedMisses = allowedMisses
+      let hop = model.hopDelay
+      let fastest = model.stages.map { stage in stage.options.compactMap { $0.latencyTable.min() }.min() ?? 0 }
+      var before = [Int64](repeating: 0, count: model.stages.count)
+      for n in model.topologicalOrder {
+        for e in model.incoming[n] { before[n] = max(before[n], before[e.parent] + fastest[e.parent] + hop) }
+      }
+      var after = [Int64](repeating: 0, count: model.stages.count)
+      for n in model.topologicalOrder.reversed() {
+        for e in model.outgoing[n] where e.probability >= 1 {
+          after[n] = max(after[n], hop + fastest[e.child] + after[e.child])
+        }
+      }
+      self.before = before
+      self.after = after
+      // Which queries reach each stage: all of them where every path to it is certain; on a tree, those whose
+      // route takes every edge of the stage's one path; elsewhere not known exactly (no condition).
+      let edges = model.inputs.pipeline.edges
+      var certain = [Bool](repeating: false, count: model.stages.count)
+      var path: [[Int]?] = Array(repeating: nil, count: model.stages.count)
+      for r in model.roots {
+        certain[r] = true
+        path[r] = []
+      }
+      for n in model.topologicalOrder where !model.incoming[n].isEmpty {
+        certain[n] = model.incoming[n].contains { certain[$0.parent] && $0.probability >= 1 }
+        if model.incoming[n].count == 1, let e = model.incoming[n].first, let up = path[e.parent],
+          let k = edges.firstIndex(where: { $0.parent == e.parent && $0.child == e.child })
+        {
+          path[n] = up + [k]
+        }
+      }
+      let span = (arrivals.last ?? 0) - (arrivals.first ?? 0)
+      var windows: [Int64] = [0]
+      var w = 1_000_000.0
+      while Int64(w) < span {
+        windows.append(Int64(w))
+        w *= 1.5
+      }
+      windows.append(span)
+      counts = model.stages.indices.map { m -> [(window: Int64, queries: Int)]? in
+        let reaching: [Int64]
+        if certain[m] {
+          reaching = arrivals
+        } else if let edgesOnPath = path[m], let masks {
+          let bits = edgesOnPath.reduce(UInt64(0)) { $0 | (1 << UInt64($1)) }
+          reaching = arrivals.indices.compactMap { masks[$0] & bits == bits ? arrivals[$0] : nil }
+        } else {
+          return nil
+        }
+        return windows.map { w in (w, Self.mostWithin(reaching, w)) }
+      }
+    }
+
+    /// The most of the sorted times within any closed window of length w. - Complexity: O(times).
+    static func mostWithin(_ times: [Int64], _ w: Int64) -> Int {
+      var most = 0, start = 0
+      for end in times.indices {
+        while times[end] - times[start] > w { start += 1 }
+        most = max(most, end - start + 1)
+      }
+      return most
+    }
+
+    /// The fewest replicas of `option` at batch size b that stage m needs for every window; `Int.max` when no
+    /// number is enough (a window's queries cannot even reach the stage in time).
+    func minimumReplicas(stage m: Int, option: PipelineModel.HardwareOption, batch b: Int) -> Int {
+      guard let counts = counts[m] else { return 1 }
+      var rate = 0.0  // queries per nanosecond per replica, at best
+      for n in 1...max(1, min(b, option.latencyTable.count)) where option.latencyTable[n - 1] > 0 {
+        rate = max(rate, Double(n) / Double(option.latencyTable[n - 1]))
+      }
+      guard rate > 0 else { return 1 }
+      var fewest = 1
+      for (window, queries) in counts where queries > allowedMisses {
+        let room = window + slo - before[m] - after[m]
+        guard room > 0 else { return Int.max }
+        let needed = (Double(queries - allowedMisses) / (Double(room) * rate)).rounded(.up)
+        fewest = max(fewest, needed >= Double(Int32.max) ? Int(Int32.max) : Int(needed))
+      }
+      return fewest
+    }
+  }
+
+  /// Made on first use (the search's option lists and the screens): O(queries x stages x log(span)).
+  private let burstCapacityStorage = Mutex<BurstCapacity?>(nil)
+  let burstMasks: [UInt64]?
+
+  /// `BurstCapacity` for this window and objective (only with the screens on).
+  var burstCapacity: BurstCapacity? {
+    guard screens else { return nil }
+    return burstCapacityStorage.withLock { stored in
+      if let stored { return stored }
+      let made = BurstCapacity(
+        model: model, arrivals: arrivals, masks: burstMasks, slo: slo,
+        allowedMisses: model.percentile.allowedMisses(of: arrivals.count))
+      stored = made
+      return made
+    }
+  }
+
   /// Set for chains when the screens are on (`PrefixBound`).
   let prefixBound: PrefixBound?
 
@@ -176,6 +296,7 @@ public final class FeasibilityOracle: Sendable {
       probabilities.contains { $0 < 1 }
       ? RouteSource.drawnMasks(seed: seed, probabilities: probabilities, count: arrivals.count) : nil
     routes = masks.map { .given($0) } ?? .drawn(seed: seed)
+    burstMasks = masks
     prefixBound =
       prefixBounds && screens && serviceTimes == .deterministic && model.inputs.pipeline.dispatch == .centralQueue
       ? PrefixBound(model: model, masks: masks) : nil
@@ -288,6 +409,11 @@ public final class FeasibilityOracle: Sendable {
       let option = options[m]
       guard let l1 = option.latency(batch: 1), option.latency(batch: stage.batchSize) != nil else { return false }
       if option.capacity(batch: stage.batchSize, replicas: stage.replicas) < meanRate * model.scaleFactors[m] {
+        return false
+      }
+      if let burst = burstCapacity,
+        stage.replicas < burst.minimumReplicas(stage: m, option: option, batch: stage.batchSize)
+      {
         return false
       }
       single[m] = l1

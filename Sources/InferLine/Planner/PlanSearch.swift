@@ -25,9 +25,10 @@ extension Planner {
   }
 
   /// The search space, per stage and cheapest first: every hardware option, every useful profiled batch size, and
-  /// replicas from what the mean rate needs up to the option's replica limit. Options are dropped only by
-  /// necessary conditions that hold whatever the other stages choose: capacity below the stage's share of the
-  /// mean rate, and an L(1) that puts the critical path over the SLO even with every other stage at its fastest.
+  /// replicas from what the mean rate and the trace's bursts need (`FeasibilityOracle.BurstCapacity`) up to the
+  /// option's replica limit. Options are dropped only by necessary conditions that hold whatever the other stages
+  /// choose: capacity below the stage's share of the mean rate or below what a burst needs, and an L(1) that puts
+  /// the critical path over the SLO even with every other stage at its fastest.
   func stageOptions() -> [[StageOption]] {
     let fastest = model.stages.map(\.fastestSingleLatency)
     return model.stages.indices.map { m in
@@ -38,7 +39,9 @@ extension Planner {
         single[m] = l1
         if model.criticalPath(singleLatencies: single, certainEdgesOnly: true).nanoseconds > oracle.slo { continue }
         for b in o.usefulBatchSizes {
-          let low = model.minimumReplicas(stage: m, option: o, batch: b, meanRate: oracle.meanRate)
+          let low = max(
+            model.minimumReplicas(stage: m, option: o, batch: b, meanRate: oracle.meanRate),
+            oracle.burstCapacity?.minimumReplicas(stage: m, option: o, batch: b) ?? 1)
           guard low <= o.replicaLimit else { continue }
           for k in low...o.replicaLimit {
             options.append(

@@ -512,3 +512,57 @@ struct SmallInstance {
     }
   }
 }
+
+/// The burst condition (`FeasibilityOracle.BurstCapacity`) is admissible: on random small pipelines (chains with
+/// conditional edges, bursty gamma traffic), every configuration with a stage below the replicas it asks for is
+/// infeasible in a full simulation with no screen, and it asks for more than the mean rate does somewhere.
+@Suite struct BurstCapacityTests {
+  @Test(arguments: [2, 5, 11] as [UInt64])
+  func tooFewReplicasForABurstIsNeverFeasible(seed: UInt64) throws {
+    let instance = SmallInstance(seed: seed, stages: 2, hardware: 2, sloMs: 12, rate: 400, maxReplicas: 6)
+    let oracle = FeasibilityOracle(model: instance.model, arrivals: instance.arrivals, seed: 7)
+    let burst = try #require(oracle.burstCapacity)
+    let model = instance.model
+    let routes: RouteSource = oracle.burstMasks.map { .given($0) } ?? .drawn(seed: 7)
+    var ruledOut = 0, aboveTheMean = 0
+    let perStage: [[StageConfiguration]] = model.stages.map { stage in
+      stage.options.flatMap { o in
+        o.profiledBatchSizes.flatMap { b in
+          (1...6).map { StageConfiguration(hardware: o.hardware, batchSize: b, replicas: $0) }
+        }
+      }
+    }
+    for (m, stage) in model.stages.enumerated() {
+      for o in stage.options {
+        for b in o.profiledBatchSizes
+        where burst.minimumReplicas(stage: m, option: o, batch: b)
+          > model.minimumReplicas(stage: m, option: o, batch: b, meanRate: oracle.meanRate)
+        {
+          aboveTheMean += 1
+        }
+      }
+    }
+    for first in perStage[0] {
+      for second in perStage[1] {
+        let c = PipelineConfiguration(stages: [first, second])
+        let short = c.stages.enumerated().contains { m, s in
+          let o = model.stages[m].option(hardware: s.hardware)!
+          return s.replicas < burst.minimumReplicas(stage: m, option: o, batch: s.batchSize)
+        }
+        guard short else { continue }
+        ruledOut += 1
+        let input = try model.simulationInput(
+          arrivals: instance.arrivals, configuration: c, routes: routes, dispatchSeed: 7)
+        #expect(
+          !Estimator.simulate(input, options: .init(collectWaitPercentiles: false)).feasible, "seed \(seed): \(c)")
+      }
+    }
+    #expect(ruledOut > 0 && aboveTheMean > 0, "seed \(seed): the condition asked for nothing beyond the mean rate")
+    // The search with the condition still finds what brute force finds.
+    let brute = instance.bruteForce()
+    switch instance.planner().optimal() {
+    case .success(let plan): #expect(abs(plan.costPerHour - (brute ?? -1)) < 1e-9, "seed \(seed)")
+    case .failure: #expect(brute == nil, "seed \(seed)")
+    }
+  }
+}
