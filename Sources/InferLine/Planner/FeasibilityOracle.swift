@@ -137,7 +137,8 @@ public final class FeasibilityOracle: Sendable {
   /// meet the SLO (the window's end plus the SLO, less the fastest certain path after it). Batches that serve them
   /// lie wholly inside that interval, so k replicas serve at most k x its length x the best n / L(n) up to the
   /// batch size. Too few replicas for some window: no configuration with them meets the SLO, whatever the other
-  /// stages do. Exact: tested against full simulations of every configuration of small instances.
+  /// stages do; the search leaves such options out (`Planner.stageOptions`). Exact: tested against full
+  /// simulations of every configuration of small instances.
   struct BurstCapacity: Sendable {
     /// Per stage (nil where which queries reach it is not known exactly): the most queries that reach it among
     /// the trace's arrivals within any window of each length, nanoseconds.
@@ -182,14 +183,14 @@ public final class FeasibilityOracle: Sendable {
           path[n] = up + [k]
         }
       }
-      let span = (arrivals.last ?? 0) - (arrivals.first ?? 0)
-      var windows: [Int64] = [0]
-      var w = 1_000_000.0
-      while Int64(w) < span {
-        windows.append(Int64(w))
-        w *= 1.5
+      // Only more queries than the misses allowed can force replicas: for each count k on a geometric grid above
+      // that, the shortest window holding k of the queries (so every window of that length holds k or more).
+      var sizes: [Int] = []
+      var k = Double(allowedMisses + 1)
+      while Int(k) <= arrivals.count {
+        if sizes.last != Int(k) { sizes.append(Int(k)) }
+        k *= 1.35
       }
-      windows.append(span)
       counts = model.stages.indices.map { m -> [(window: Int64, queries: Int)]? in
         let reaching: [Int64]
         if certain[m] {
@@ -200,18 +201,16 @@ public final class FeasibilityOracle: Sendable {
         } else {
           return nil
         }
-        return windows.map { w in (w, Self.mostWithin(reaching, w)) }
+        return sizes.compactMap { k in Self.shortestHolding(reaching, k).map { ($0, k) } }
       }
     }
 
-    /// The most of the sorted times within any closed window of length w. - Complexity: O(times).
-    static func mostWithin(_ times: [Int64], _ w: Int64) -> Int {
-      var most = 0, start = 0
-      for end in times.indices {
-        while times[end] - times[start] > w { start += 1 }
-        most = max(most, end - start + 1)
-      }
-      return most
+    /// The shortest span of `k` consecutive sorted times (nil when there are fewer). - Complexity: O(times).
+    static func shortestHolding(_ times: [Int64], _ k: Int) -> Int64? {
+      guard k >= 1, times.count >= k else { return nil }
+      var shortest = Int64.max
+      for i in 0...(times.count - k) { shortest = min(shortest, times[i + k - 1] - times[i]) }
+      return shortest
     }
 
     /// The fewest replicas of `option` at batch size b that stage m needs for every window; `Int.max` when no
@@ -234,7 +233,7 @@ public final class FeasibilityOracle: Sendable {
     }
   }
 
-  /// Made on first use (the search's option lists and the screens): O(queries x stages x log(span)).
+  /// Made on first use (the search's option lists): O(queries x stages x log(queries)).
   private let burstCapacityStorage = Mutex<BurstCapacity?>(nil)
   let burstMasks: [UInt64]?
 
@@ -409,11 +408,6 @@ public final class FeasibilityOracle: Sendable {
       let option = options[m]
       guard let l1 = option.latency(batch: 1), option.latency(batch: stage.batchSize) != nil else { return false }
       if option.capacity(batch: stage.batchSize, replicas: stage.replicas) < meanRate * model.scaleFactors[m] {
-        return false
-      }
-      if let burst = burstCapacity,
-        stage.replicas < burst.minimumReplicas(stage: m, option: option, batch: stage.batchSize)
-      {
         return false
       }
       single[m] = l1

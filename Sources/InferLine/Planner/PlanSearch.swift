@@ -28,9 +28,11 @@ extension Planner {
   /// replicas from what the mean rate and the trace's bursts need (`FeasibilityOracle.BurstCapacity`) up to the
   /// option's replica limit. Options are dropped only by necessary conditions that hold whatever the other stages
   /// choose: capacity below the stage's share of the mean rate or below what a burst needs, and an L(1) that puts
-  /// the critical path over the SLO even with every other stage at its fastest.
+  /// the critical path over the SLO even with every other stage at its fastest. (The burst condition shapes the
+  /// search space only; the screens keep to the mean rate, so greedy and the baselines are not slowed by it.)
   func stageOptions() -> [[StageOption]] {
     let fastest = model.stages.map(\.fastestSingleLatency)
+    let burst = oracle.burstCapacity
     return model.stages.indices.map { m in
       var options: [StageOption] = []
       for o in model.stages[m].options {
@@ -41,7 +43,7 @@ extension Planner {
         for b in o.usefulBatchSizes {
           let low = max(
             model.minimumReplicas(stage: m, option: o, batch: b, meanRate: oracle.meanRate),
-            oracle.burstCapacity?.minimumReplicas(stage: m, option: o, batch: b) ?? 1)
+            burst?.minimumReplicas(stage: m, option: o, batch: b) ?? 1)
           guard low <= o.replicaLimit else { continue }
           for k in low...o.replicaLimit {
             options.append(
