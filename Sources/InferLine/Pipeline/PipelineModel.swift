@@ -57,6 +57,15 @@ public struct PipelineModel: Sendable {
 
     /// The option for a hardware type. - Complexity: O(options).
     public func option(hardware: String) -> HardwareOption? { options.first { $0.hardware == hardware } }
+
+    /// The fewest nanoseconds any batch of any size takes on any of its options (a measured table need not grow
+    /// with the batch): what the planner's bounds may assume of the stage whatever it is given.
+    public var fastestBatchLatency: Int64 { options.compactMap { $0.latencyTable.min() }.min() ?? 0 }
+  }
+
+  /// The index of an edge in the pipeline file's list (its bit in a route mask).
+  public func edgeIndex(_ e: PipelineSpec.Edge) -> Int? {
+    inputs.pipeline.edges.firstIndex { $0.parent == e.parent && $0.child == e.child }
   }
 
   /// The files the model was compiled from (names and line numbers for messages).

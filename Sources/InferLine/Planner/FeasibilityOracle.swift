@@ -73,23 +73,20 @@ public final class FeasibilityOracle: Sendable {
     let hop: Int64
 
     init?(model: PipelineModel, masks: [UInt64]?) {
-      let edges = model.inputs.pipeline.edges
       guard model.stages.count >= 2, let root = model.roots.first, model.roots.count == 1,
         model.incoming.allSatisfy({ $0.count <= 1 }), model.outgoing.allSatisfy({ $0.count <= 1 })
       else { return nil }
       var chain = [root]
       var edgeInto = [0]
       while let e = model.outgoing[chain.last!].first {
-        guard let k = edges.firstIndex(where: { $0.parent == e.parent && $0.child == e.child }) else { return nil }
+        guard let k = model.edgeIndex(e) else { return nil }
         chain.append(e.child)
         edgeInto.append(k)
       }
       guard chain.count == model.stages.count else { return nil }
       self.chain = chain
       self.edgeInto = edgeInto
-      fastestBatch = model.stages.map { stage in
-        stage.options.compactMap { $0.latencyTable.min() }.min() ?? 0
-      }
+      fastestBatch = model.stages.map(\.fastestBatchLatency)
       self.masks = masks
       hop = model.hopDelay
     }
@@ -140,8 +137,8 @@ public final class FeasibilityOracle: Sendable {
   /// stages do; the search leaves such options out (`Planner.stageOptions`). Exact: tested against full
   /// simulations of every configuration of small instances.
   struct BurstCapacity: Sendable {
-    /// Per stage (nil where which queries reach it is not known exactly): the most queries that reach it among
-    /// the trace's arrivals within any window of each length, nanoseconds.
+    /// Per stage (nil where which queries reach it is not known exactly): pairs of a window length
+    /// (nanoseconds) and a number of queries reaching the stage that some window of that length holds.
     let counts: [[(window: Int64, queries: Int)]?]
     /// Per stage: the least time from a query's arrival to its arrival at the stage, and from its finish there to
     /// the end of the query along edges every query takes.
@@ -153,7 +150,7 @@ public final class FeasibilityOracle: Sendable {
       self.slo = slo
       self.allowedMisses = allowedMisses
       let hop = model.hopDelay
-      let fastest = model.stages.map { stage in stage.options.compactMap { $0.latencyTable.min() }.min() ?? 0 }
+      let fastest = model.stages.map(\.fastestBatchLatency)
       var before = [Int64](repeating: 0, count: model.stages.count)
       for n in model.topologicalOrder {
         for e in model.incoming[n] { before[n] = max(before[n], before[e.parent] + fastest[e.parent] + hop) }
@@ -168,7 +165,6 @@ public final class FeasibilityOracle: Sendable {
       self.after = after
       // Which queries reach each stage: all of them where every path to it is certain; on a tree, those whose
       // route takes every edge of the stage's one path; elsewhere not known exactly (no condition).
-      let edges = model.inputs.pipeline.edges
       var certain = [Bool](repeating: false, count: model.stages.count)
       var path: [[Int]?] = Array(repeating: nil, count: model.stages.count)
       for r in model.roots {
@@ -178,7 +174,7 @@ public final class FeasibilityOracle: Sendable {
       for n in model.topologicalOrder where !model.incoming[n].isEmpty {
         certain[n] = model.incoming[n].contains { certain[$0.parent] && $0.probability >= 1 }
         if model.incoming[n].count == 1, let e = model.incoming[n].first, let up = path[e.parent],
-          let k = edges.firstIndex(where: { $0.parent == e.parent && $0.child == e.child })
+          let k = model.edgeIndex(e)
         {
           path[n] = up + [k]
         }

@@ -227,8 +227,8 @@ extension DeploymentExport {
           return s.hardware == v.hardware && s.batchSize == v.batchSize ? s.replicas : 0
         }
       }
-      guard let anyCount = counts.compactMap({ $0 }).first else { return counts.map { _ in 0 } }
-      var last = counts.last(where: { $0 != nil })! ?? anyCount
+      // Before the first planned window, the day's last planned count holds (the day wraps).
+      guard var last = counts.compactMap({ $0 }).last else { return counts.map { _ in 0 } }
       for i in counts.indices {
         if let c = counts[i] { last = c } else { counts[i] = last }
       }
