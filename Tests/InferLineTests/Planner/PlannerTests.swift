@@ -435,15 +435,15 @@ struct SmallInstance {
 @Suite struct PrefixBoundTests {
   @Test(arguments: [3, 8, 21] as [UInt64])
   func aDeadPrefixHasNoFeasibleConfiguration(seed: UInt64) throws {
-    let instance = SmallInstance(seed: seed, stages: 3, hardware: 2, maxReplicas: 3)
+    let instance = SmallInstance(seed: seed, stages: 3, hardware: 2, maxReplicas: 2)
     let oracle = FeasibilityOracle(model: instance.model, arrivals: instance.arrivals, seed: 7)
     let bound = try #require(oracle.prefixBound, "a chain gets the prefix bound")
     let model = instance.model
-    // Every configuration: each stage's options x profiled batch sizes x 1...3 replicas.
+    // Every configuration: each stage's options x profiled batch sizes x 1...2 replicas (the catalog's limit).
     let perStage: [[StageConfiguration]] = model.stages.map { stage in
       stage.options.flatMap { o in
         o.profiledBatchSizes.flatMap { b in
-          (1...3).map { StageConfiguration(hardware: o.hardware, batchSize: b, replicas: $0) }
+          (1...2).map { StageConfiguration(hardware: o.hardware, batchSize: b, replicas: $0) }
         }
       }
     }
