@@ -249,15 +249,14 @@ public final class FeasibilityOracle: Sendable {
   /// Set for chains when the screens are on (`PrefixBound`).
   let prefixBound: PrefixBound?
 
-  /// How many configurations a dead prefix ruled out (also counted in `Counts.ruledOut`).
+  /// How many combinations the search skipped because a dead prefix ruled them out (`PrefixBound`). The search
+  /// reads dead prefixes only between batches, and the oracle never consults them itself: a prefix found dead by
+  /// one configuration of a batch would otherwise rule out another of the same batch or not, by timing, and the
+  /// counts would depend on the cores.
   public var ruledOutByPrefix: Int { state.withLock { $0.ruledOutByPrefix } }
 
-  /// The shortest chain prefix of `configuration` known to rule it out (its length), if any.
-  func deadPrefixLength(_ configuration: PipelineConfiguration) -> Int? {
-    guard let bound = prefixBound else { return nil }
-    let prefixes = (1..<bound.chain.count).map { bound.prefix(configuration, $0) }
-    return state.withLock { s in prefixes.firstIndex { s.deadPrefixes.contains($0) }.map { $0 + 1 } }
-  }
+  /// Adds combinations the search skipped to `ruledOutByPrefix`.
+  func noteSkippedByPrefix(_ count: Int) { state.withLock { $0.ruledOutByPrefix += count } }
 
   /// Dead prefixes found since the first `known` (in the order found), root first.
   func deadPrefixes(after known: Int) -> [[StageConfiguration]] {
@@ -328,13 +327,6 @@ public final class FeasibilityOracle: Sendable {
     guard let options = model.options(configuration) else { return Answer(feasible: false) }
     if screens && !meetsNecessaryConditions(configuration, options) {
       state.withLock { $0.counts.ruledOut += 1 }
-      return Answer(feasible: false)
-    }
-    if deadPrefixLength(configuration) != nil {
-      state.withLock {
-        $0.counts.ruledOut += 1
-        $0.ruledOutByPrefix += 1
-      }
       return Answer(feasible: false)
     }
     if screens, let bound = networkCalculusBound(configuration, options), bound * 1e9 <= Double(slo) {

@@ -211,6 +211,7 @@ extension Planner {
         break
       }
     }
+    oracle.noteSkippedByPrefix(skipped)
     guard let best else {
       if proven {
         return .failure(
