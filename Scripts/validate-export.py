@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Validates an `inferline export` folder against each system's published schema.
 
-  Scripts/validate-export.py DIR
+  Scripts/validate-export.py DIR [DIR ...]
 
 - Triton: every config.pbtxt is parsed with Triton's own ModelConfig message (model_config_pb2 from the
   tritonclient package, generated from model_config.proto): an unknown field, a wrong type or an unknown enum
@@ -18,7 +18,8 @@
   strings), strictly (the API server would prune an unknown field, such as `minReplicas`, without a word); each
   cron trigger must have a valid IANA timezone, start and end as five-field cron expressions that differ, and
   desiredReplicas as a whole number in a string.
-Prints one line per file checked; exits 1 with the errors when any file fails.
+Prints one line per file checked; exits 1 with the errors when any file fails. Given several folders (the
+schemas are loaded once), each folder's lines sit between "== DIR" and "== DIR: exit N", N as for one folder.
 """
 import importlib.util
 import os
@@ -276,6 +277,17 @@ def main(folder):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
+    if len(sys.argv) < 2:
         sys.exit(__doc__)
-    sys.exit(main(sys.argv[1]))
+    if len(sys.argv) == 2:
+        sys.exit(main(sys.argv[1]))
+    # Both streams line by line, so that a folder's errors stay between its two markers in a merged pipe.
+    sys.stdout.reconfigure(line_buffering=True)
+    sys.stderr.reconfigure(line_buffering=True)
+    worst = 0
+    for folder in sys.argv[1:]:
+        print(f"== {folder}")
+        status = main(folder)
+        print(f"== {folder}: exit {status}")
+        worst = max(worst, status)
+    sys.exit(worst)

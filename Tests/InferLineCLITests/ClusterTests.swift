@@ -161,12 +161,20 @@ extension CommandLineTests {
     // A local Ray instance of its own (a short temp folder: Ray's socket paths must fit 107 bytes).
     let temp = "/tmp/ilray-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
     let port = Int.random(in: 20_000...40_000)
+    // In a process group of its own, so that only this instance is stopped, at once (`ray stop` takes seconds and
+    // stops every Ray instance of the machine).
     let started = try shell(
-      "ray start --head --port=\(port) --num-cpus=2 --include-dashboard=false --disable-usage-stats --temp-dir=\(temp)")
+      "setsid --wait sh -c 'echo $$ > \(temp).group; exec ray start --head --port=\(port) --num-cpus=2 --include-dashboard=false --disable-usage-stats --temp-dir=\(temp)'"
+    )
     #expect(started.status == 0, "ray start (installed by Scripts/setup.sh): \(started.stderr)")
     defer {
-      _ = try? shell("ray stop --force", environment: ["RAY_TMPDIR": temp])
+      if let group = try? String(contentsOfFile: temp + ".group", encoding: .utf8),
+        let id = Int32(group.trimmingCharacters(in: .whitespacesAndNewlines))
+      {
+        kill(-id, SIGKILL)
+      }
       try? FileManager.default.removeItem(atPath: temp)
+      try? FileManager.default.removeItem(atPath: temp + ".group")
     }
     let driver = Self.packageRoot.appendingPathComponent("Cluster/ray/report.py").path
     for n in [2] {
@@ -199,6 +207,13 @@ extension CommandLineTests {
     try FileManager.default.createDirectory(atPath: relative, withIntermediateDirectories: true)
     try Data().write(to: URL(fileURLWithPath: relative + "/1h"))
     try FileManager.default.copyItem(atPath: data, toPath: relative + "/data")
+    // An hour of the night is enough to see the paths (the merge itself was checked above).
+    try FileManager.default.removeItem(atPath: relative + "/data/logs/night.csv.gz")
+    let hour = try run([
+      "generate", "--process", "diurnal", "--rate", "5", "--duration", "1h", "--seed", "21", "--pipeline",
+      "video-monitoring=0.6", "--pipeline", "social-media=0.4", "--gzip", "--out", relative + "/data/logs/night.csv.gz",
+    ])
+    #expect(hour.status == 0, "\(hour.stderr)")
     let fromRelative = try shell(
       "cd '\(relative)' && python3 '\(driver)' --shards 2 --parts parts --out merged --address 127.0.0.1:\(port) --inferline '\(Self.binary.path)' -- data/logs/night.csv.gz --pipeline data/pipelines/video-monitoring.yaml --pipeline=data/pipelines/social-media.yaml --hardware data/hardware/aws-2026.yaml --profiles data/profiles/profiles-2026.csv --window 1h"
     )

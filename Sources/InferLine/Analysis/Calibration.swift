@@ -98,24 +98,36 @@ public struct Calibration: Sendable, Equatable, Codable {
         "calibration needs at least two windows with 100 or more observed latencies (found \(observed.count))",
         fix: "give a longer log, a shorter --window, or the log's latency column with --latency-column")
     }
-    /// Per window, the predicted percentiles (ms) with the correction applied.
+    // Drawn routes are drawn once and given to every simulation (the same run as drawing them in each: the balancer
+    // keeps the routes' seed).
+    var simulated = (routes: routes, dispatchSeed: UInt64?.none)
+    if case .drawn(let seed) = routes {
+      let probabilities = inputs.pipeline.edges.map(\.probability)
+      simulated = (
+        .given(RouteSource.drawnMasks(seed: seed, probabilities: probabilities, count: arrivals.count)), seed
+      )
+    }
+    let sharedRoutes = simulated
+    /// Per window, the predicted percentiles (ms) with the correction applied: nearest ranks selected, not sorted.
     @Sendable func predict(_ m: Double, _ o: Double) -> [[Double]] {
       let model = PipelineModel(inputs.calibrated(multiplier: m, overheadMs: o))
       guard
-        let input = try? model.simulationInput(arrivals: arrivals, configuration: configuration, routes: routes),
+        let input = try? model.simulationInput(
+          arrivals: arrivals, configuration: configuration, routes: sharedRoutes.routes,
+          dispatchSeed: sharedRoutes.dispatchSeed),
         let latencies = Estimator.simulate(input, options: .init(collectWaitPercentiles: false)).latencies
       else { return observed.map { _ in fitted.map { _ in .infinity } } }
+      var values: [Int64] = []
       return observed.map { w in
-        let values = w.queries.map { latencies[$0] }.sorted()
-        return fitted.map { p in
-          let v = Percentile(percent: p).value(inSorted: values)!
-          return Milliseconds.of(v)
-        }
+        values.removeAll(keepingCapacity: true)
+        values.append(contentsOf: w.queries.lazy.map { latencies[$0] })
+        let ranks = fitted.map { Percentile(percent: $0).rank(of: values.count) - 1 }
+        return values.withUnsafeBufferPointer { Selection.ranks(ranks, in: $0) }.map(Milliseconds.of)
       }
     }
     let trainingIndices = observed.indices.filter { $0 % 2 == 0 }
     let heldOutIndices = observed.indices.filter { $0 % 2 == 1 }
-    func loss(_ predicted: [[Double]]) -> Double {
+    @Sendable func loss(_ predicted: [[Double]]) -> Double {
       var sum = 0.0
       for i in trainingIndices {
         for (p, o) in zip(predicted[i], observed[i].percentiles) {
@@ -127,7 +139,7 @@ public struct Calibration: Sendable, Equatable, Codable {
     }
     var cache: [String: (Double, [[Double]])] = [:]
     var simulations = 0
-    func key(_ m: Double, _ o: Double) -> String { String(format: "%.6f %.6f", m, o) }
+    @Sendable func key(_ m: Double, _ o: Double) -> String { String(format: "%.6f %.6f", m, o) }
     func evaluate(_ m: Double, _ o: Double) -> (Double, [[Double]]) {
       if let known = cache[key(m, o)] { return known }
       simulations += 1
@@ -151,15 +163,28 @@ public struct Calibration: Sendable, Equatable, Codable {
       grid.append((m, o, loss(p)))
     }
     var best = (m: 1.0, o: 0.0, loss: evaluate(1, 0).0)
-    for start in grid.sorted(by: { $0.loss < $1.loss }).prefix(3) {
-      var point = start
+    // The three searches side by side, each with the shared results so far and its own new ones (the same points
+    // and the same answer as one after another: every evaluation is a pure function of its point).
+    let starts = Array(grid.sorted(by: { $0.loss < $1.loss }).prefix(3))
+    let known = cache
+    let searches = ResultSlots<(point: (m: Double, o: Double, loss: Double), found: [String: (Double, [[Double]])])>(
+      count: starts.count)
+    DispatchQueue.concurrentPerform(iterations: starts.count) { k in
+      var found: [String: (Double, [[Double]])] = [:]
+      func lossAt(_ m: Double, _ o: Double) -> Double {
+        if let result = known[key(m, o)] ?? found[key(m, o)] { return result.0 }
+        let p = predict(m, o)
+        found[key(m, o)] = (loss(p), p)
+        return found[key(m, o)]!.0
+      }
+      var point = starts[k]
       var stepM = 0.06, stepO = max(point.o * 0.25, 0.5)
       while stepM > 0.002 || stepO > 0.02 {
         var improved = false
         for (dm, dO) in [(stepM, 0.0), (-stepM, 0.0), (0.0, stepO), (0.0, -stepO), (stepM, -stepO), (-stepM, stepO)] {
           let m = min(max(point.m * exp(dm), multiplierRange.lowerBound), multiplierRange.upperBound)
           let o = min(max(point.o + dO, overheadRangeMs.lowerBound), overheadRangeMs.upperBound)
-          let l = evaluate(m, o).0
+          let l = lossAt(m, o)
           if l < point.loss {
             point = (m, o, l)
             improved = true
@@ -170,7 +195,15 @@ public struct Calibration: Sendable, Equatable, Codable {
           stepO /= 2
         }
       }
-      if point.loss < best.loss { best = point }
+      searches[k] = (point, found)
+    }
+    for k in starts.indices {
+      let search = searches[k]!
+      for (point, result) in search.found where cache[point] == nil {
+        cache[point] = result
+        simulations += 1
+      }
+      if search.point.loss < best.loss { best = search.point }
     }
     let before = evaluate(1, 0).1, after = evaluate(best.m, best.o).1
     let reported = percents.map { fitted.firstIndex(of: $0)! }
