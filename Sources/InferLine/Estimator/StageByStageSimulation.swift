@@ -316,7 +316,7 @@ struct StageByStageSimulation: ~Copyable {
         for k in 0..<probabilities.count where generator.nextUnitInterval() < probabilities[k] {
           mask |= 1 << UInt64(k)
         }
-        masks[q] = mask
+        masks.base[q] = mask
       }
     }
     routeGenerator = generator
@@ -443,8 +443,8 @@ struct StageByStageSimulation: ~Copyable {
     _ lane: inout Lane, stage s: Int, at t: Int64, times: UnsafeMutablePointer<Int64>,
     waits column: UnsafeMutablePointer<LargestValues>?
   ) {
-    let limit = batchLimit[s]
-    let table = latency.base + latencyStart[s]
+    let limit = batchLimit.base[s]
+    let table = latency.base + latencyStart.base[s]
     while lane.idle > 0 && lane.served < lane.arrived {
       let size = min(lane.arrived - lane.served, limit)
       let duration = table[size - 1]
@@ -479,7 +479,7 @@ struct StageByStageSimulation: ~Copyable {
     stage s: Int, _ batch: Finish, at t: Int64, queries: UnsafeMutablePointer<Int32>?, base: Int,
     trace: UnsafeMutablePointer<Int64>
   ) {
-    let from = childStart[s], to = childStart[s + 1]
+    let from = childStart.base[s], to = childStart.base[s + 1]
     let arrival = t + hop
     let finishes = lastFinish!
     let lanes = self.lanes.base
@@ -489,8 +489,8 @@ struct StageByStageSimulation: ~Copyable {
     for i in batch.start..<(batch.start + batch.size) {
       let q = queries.map { Int($0[i - base]) } ?? i
       if let recorded { recorded[q] = t }
-      if let missed, !missed[q] && t - trace[q] > slo {
-        missed[q] = true
+      if let missed, !missed.base[q] && t - trace[q] > slo {
+        missed.base[q] = true
         misses += 1
       }
       if from == to {
@@ -499,15 +499,15 @@ struct StageByStageSimulation: ~Copyable {
       }
       let q32 = Int32(truncatingIfNeeded: q)
       if let masks = routeMasks {
-        let mask = masks[q]
+        let mask = masks.base[q]
         var goesOn = false
-        for e in from..<to where mask & (1 << UInt64(childEdge[e])) != 0 {
-          lanes[children[e]].append(time: arrival, query: q32)
+        for e in from..<to where mask & (1 << UInt64(childEdge.base[e])) != 0 {
+          lanes[children.base[e]].append(time: arrival, query: q32)
           goesOn = true
         }
         if !goesOn && t > finishes[q] { finishes[q] = t }
       } else {
-        for e in from..<to { lanes[children[e]].append(time: arrival, query: q32) }
+        for e in from..<to { lanes[children.base[e]].append(time: arrival, query: q32) }
       }
     }
   }
