@@ -47,6 +47,10 @@ let package = Package(
     .systemLibrary(
       name: "CLibXML2", pkgConfig: "libxml-2.0",
       providers: [.apt(["libxml2-dev"])]),
+    // PNG copies of the charts, written fast (Cairo's own writer tries every row filter at the default level).
+    .systemLibrary(
+      name: "CPNG", pkgConfig: "libpng",
+      providers: [.apt(["libpng-dev"])]),
     // SHA-256 and HMAC-SHA256 (input digests, shard seals) from the system's OpenSSL.
     .systemLibrary(
       name: "CCrypto", pkgConfig: "libcrypto",
@@ -66,7 +70,7 @@ let package = Package(
       name: "InferLineReport",
       dependencies: [
         "InferLine", "CCairo", "CLibXML2", "CFileSystem", .product(name: "Mustache", package: "swift-mustache"),
-        "CCrypto",
+        "CCrypto", "CPNG",
       ],
       swiftSettings: swiftSettings),
     // The command line: parse, call, print.
@@ -99,7 +103,7 @@ let package = Package(
       swiftSettings: swiftSettings),
     .testTarget(
       name: "InferLineReportTests",
-      dependencies: ["InferLineReport", "InferLine", "InferLineFuzzChecks", "InferLineTestSupport"],
+      dependencies: ["InferLineReport", "InferLine", "InferLineFuzzChecks", "InferLineTestSupport", "CCairo"],
       swiftSettings: swiftSettings),
     .testTarget(
       name: "InferLineCLITests",

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # Debian packages: C headers for the system-library targets, pkg-config to find them, fonts for chart text,
 # Chromium, which the tests use to render a report the way a reader's browser does, and poppler-utils, which
 # reads back the PDF the browser prints.
-packages=(libcairo2-dev libxml2-dev zlib1g-dev libssl-dev pkg-config fonts-dejavu-core chromium poppler-utils)
+packages=(libcairo2-dev libpng-dev libxml2-dev zlib1g-dev libssl-dev pkg-config fonts-dejavu-core chromium poppler-utils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

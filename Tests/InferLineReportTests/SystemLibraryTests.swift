@@ -1,3 +1,4 @@
+import CCairo
 import Foundation
 import InferLineTestSupport
 import Testing
@@ -53,6 +54,47 @@ import Testing
     try canvas.writePNG(to: png)
     let bytes = try Data(contentsOf: URL(fileURLWithPath: png))
     #expect(Array(bytes.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+  }
+
+  /// Our PNG writer (libpng, fast) and Cairo's give the same pixels when Cairo reads them back, on a chart-like
+  /// image with transparency and anti-aliased text and lines (premultiplied alpha undone as Cairo undoes it).
+  @Test func ourPNGsHoldTheSamePixelsAsCairosWriter() throws {
+    let canvas = try CairoCanvas(.image, width: 120, height: 60)
+    canvas.setColor(red: 0.2, green: 0.4, blue: 0.8, alpha: 0.35)
+    canvas.fillRectangle(x: 5, y: 5, width: 60, height: 40)
+    canvas.setColor(red: 0.9, green: 0.1, blue: 0.1)
+    canvas.strokeLine([(0, 50), (40, 10), (119, 30)], width: 1.3, dash: [3, 2])
+    canvas.fillCircle(x: 90, y: 40, radius: 7.3)
+    canvas.text("P99 ≤ 400 ms", x: 8, y: 30, size: 11)
+    let ours = folder.appendingPathComponent("ours.png").path
+    let cairos = folder.appendingPathComponent("cairos.png").path
+    try canvas.writePNG(to: ours)
+    cairo_surface_flush(canvas.surface)
+    #expect(cairo_surface_write_to_png(canvas.surface, cairos) == CAIRO_STATUS_SUCCESS)
+    func pixels(_ path: String) throws -> [UInt8] {
+      let image = try CairoCanvas(png: path)
+      let stride = Int(cairo_image_surface_get_stride(image.surface))
+      let height = Int(cairo_image_surface_get_height(image.surface))
+      return Array(UnsafeBufferPointer(start: cairo_image_surface_get_data(image.surface), count: stride * height))
+    }
+    let read = try pixels(ours), reference = try pixels(cairos)
+    #expect(read.count == 240 * 4 * 120 && read == reference)
+    // Some pixels are partly transparent, so the conversion was exercised.
+    #expect(stride(from: 3, to: read.count, by: 4).contains { read[$0] > 0 && read[$0] < 255 })
+    let bytes = try Data(contentsOf: URL(fileURLWithPath: ours))
+    #expect(Array(bytes.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+  }
+
+  /// A PNG that cannot be written names the file and libpng's reason.
+  @Test func anUnwritablePNGIsNamed() throws {
+    let canvas = try CairoCanvas(.image, width: 10, height: 10)
+    let path = folder.appendingPathComponent("missing/a.png").path
+    do {
+      try canvas.writePNG(to: path)
+      Issue.record("writing into a missing folder succeeded")
+    } catch let error as CairoError {
+      #expect(error.description.contains(path), "\(error)")
+    }
   }
 
   @Test func cairoSVGParsesWithLibXML2() throws {
