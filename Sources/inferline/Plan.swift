@@ -148,10 +148,12 @@ extension InferLineCommand {
         if plan.provenOptimal == true {
           line += ", proven optimal"
         } else if let lb = plan.lowerBoundPerHour, let gap = plan.gap {
-          line += String(format: ", NOT proven: budget ran out; lower bound $%.3f/h, gap %.1f%%", lb, gap * 100)
+          line += String(
+            format: ", NOT proven (%@): lower bound $%.3f/h, gap %.1f%%",
+            plan.effort?.description ?? "the budget ran out", lb, gap * 100)
         }
         if plan.method != "optimal" { line += " (found by \(plan.method))" }
-        line += "  [\(plan.counts.estimatorRuns) simulations, \(String(format: "%.1f", r.seconds)) s]"
+        line += "  [\(plan.counts.estimatorRuns) simulations in the window, \(String(format: "%.1f", r.seconds)) s]"
         say(line)
         if let g = r.greedy, let gap = g.gapToRecommended {
           say(

@@ -53,9 +53,9 @@ struct SearchOptions: ParsableArguments {
   @Option(
     name: .customLong("budget"),
     help: ArgumentHelp(
-      "Simulations the planner's search may run per window before it answers with its best plan, a proven lower bound and the gap (default: \(ReportRequest().budget)).",
-      valueName: "simulations"))
-  var simulations: Int?
+      "How much the planner's search may do per window before it answers with its best plan, a proven lower bound and the gap: a number of simulations (default: \(ReportRequest().budget); the same answer on every machine) or wall-clock time such as 30s or 2m (as far as the machine gets).",
+      valueName: "simulations|time"))
+  var simulations: String?
 
   func budget() throws -> SearchBudget {
     var request = ReportRequest()

@@ -617,3 +617,63 @@ import Testing
     #expect(r.stdout.contains("inspect") && r.stdout.contains("generate"))
   }
 }
+
+extension CommandLineTests {
+  /// `--budget` takes simulations or a time; each window says what its search spent and which budget stopped it,
+  /// in report.json, on the page and in `plan`; the report states the budget; a budget that is neither is refused
+  /// with its flag.
+  @Test func eachWindowSaysWhatItsBudgetBought() throws {
+    let s = Self.samples
+    let log = path("budget.csv")
+    #expect(
+      try run(["generate", "--process", "diurnal", "--rate", "30", "--duration", "30m", "--seed", "12", "--out", log])
+        .status == 0)
+    let inputs = [
+      "--pipeline", "\(s)/pipelines/video-monitoring.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml", "--profiles",
+      "\(s)/profiles/profiles-2026.csv", "--window", "10m", "--quiet",
+    ]
+    let small = try run(["report", log, "--out", path("budget-5"), "--budget", "5"] + inputs)
+    #expect(small.status == 0, "\(small.stderr)")
+    let report =
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("budget-5/report.json"))))
+      as! [String: Any]
+    let windows = report["windows"] as! [[String: Any]]
+    let page = try String(contentsOfFile: path("budget-5/index.html"), encoding: .utf8)
+    var stopped = 0
+    for w in windows where w["configuration"] != nil {
+      let search = try #require(w["search"] as? [String: Any], "every planned window says what its search spent")
+      let runs = search["simulations"] as! Int
+      if (w["provenOptimal"] as? Bool) == true {
+        #expect(page.contains("proven optimal after \(runs) simulation"))
+      } else {
+        // Unproven at 5 simulations: the budget stopped it (batches of 8 may overrun it by up to 7).
+        #expect(search["stoppedBy"] as? String == "simulations" && (5...12).contains(runs), "\(search)")
+        #expect(page.contains("(the simulation budget ran out after \(runs) simulations)"))
+        stopped += 1
+      }
+    }
+    #expect(stopped > 0, "5 simulations stopped no window: the test proved nothing about a stopped search")
+    #expect(page.contains("The search may run 5 simulations per window"))
+
+    let timed = try run(["report", log, "--out", path("budget-time"), "--budget", "2m"] + inputs)
+    #expect(timed.status == 0, "\(timed.stderr)")
+    let timedReport =
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("budget-time/report.json"))))
+      as! [String: Any]
+    for w in timedReport["windows"] as! [[String: Any]] where w["configuration"] != nil {
+      #expect((w["search"] as? [String: Any])?["secondsAllowed"] as? Double == 120)
+    }
+    #expect(
+      try String(contentsOfFile: path("budget-time/index.html"), encoding: .utf8).contains(
+        "The search may take 120 s of wall-clock time per window (a time budget"))
+
+    let plan = try run(["plan", "--trace", log, "--budget", "3"] + inputs)
+    #expect(
+      plan.status == 0 && plan.stdout.contains("NOT proven (the simulation budget ran out after"), "\(plan.stdout)")
+    for bad in ["soon", "0", "-2s"] {
+      let refused = try run(["report", log, "--out", path("budget-bad"), "--budget", bad] + inputs)
+      #expect(refused.status == 64 && refused.stderr.contains("--budget"), "\(bad): \(refused.stderr)")
+    }
+    #expect(!FileManager.default.fileExists(atPath: path("budget-bad")))
+  }
+}

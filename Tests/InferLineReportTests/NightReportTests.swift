@@ -35,7 +35,7 @@ import Testing
     r.profiles = "\(samples)/profiles/profiles-2026.csv"
     r.window = "30m"
     r.growth = [1.5]
-    r.budget = 30
+    r.budget = "30"
     r.seed = seed
     return r
   }

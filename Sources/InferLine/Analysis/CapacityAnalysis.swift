@@ -22,7 +22,7 @@ public enum CapacityAnalysis {
     /// SLO multipliers for the frontier.
     public var frontier: [Double] = [0.5, 0.75, 1, 1.5, 2, 3]
     /// What the planner's search may spend per window before answering with a bound.
-    public var budget = SearchBudget(simulations: ReportRequest().budget)
+    public var budget = SearchBudget(parsing: ReportRequest().budget)!
     public var log = LogReadOptions()
     /// A cascade what-if: the busiest window re-planned at each probability of one edge (pipelines without that
     /// edge are left alone).

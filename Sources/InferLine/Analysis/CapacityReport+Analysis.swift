@@ -38,7 +38,7 @@ extension CapacityReport {
         costByHardware: r.map { model.costByHardware($0.configuration) } ?? [:], method: r?.method,
         provenOptimal: r?.provenOptimal, lowerBoundPerHour: r?.lowerBoundPerHour, gap: r?.gap,
         greedyCostPerHour: p.greedy?.costPerHour, greedyGap: p.greedy?.gapToRecommended,
-        explanation: i < explanations.count ? explanations[i] : nil)
+        explanation: i < explanations.count ? explanations[i] : nil, search: r?.effort ?? p.unattainable?.effort)
     }
     let busiest = plans[workload.busiest]
     var figures = figures
@@ -89,10 +89,17 @@ extension CapacityReport {
       model.inputs.catalog.hardware.map { ($0.type, $0.provisioningDelaySeconds) }, uniquingKeysWith: { a, _ in a })
   }
 
+  /// "The search may run 2000 simulations per window", or its time budget and what that means for reproducing it.
+  static func budgetSentence(_ budget: SearchBudget) -> String {
+    guard budget.seconds != nil else { return "The search may run \(budget.simulations) simulations per window" }
+    return
+      "The search may take \(budget.spokenTime) of wall-clock time per window (a time budget: another machine, or a busier one, may prove more or less; a number of simulations gives the same answer everywhere)"
+  }
+
   static func assumptions(model: PipelineModel, options: CapacityAnalysis.Options, hours: Double) -> [String] {
     let statistics = Set(model.inputs.profiles.profiles.map(\.statistic.rawValue)).sorted().joined(separator: ", ")
     return [
-      "Each workload window is planned on its own by a cost-ordered branch-and-bound search over hardware x useful profiled batch sizes x replicas (up to the catalog's max_replicas, or \(PipelineModel.defaultReplicaLimit)), warm-started with InferLine's greedy plan and CG-Peak; a window marked proven optimal has no cheaper feasible configuration in that space. The search may run \(options.budget.simulations) simulations per window; past that it reports its best plan with a proven lower bound.",
+      "Each workload window is planned on its own by a cost-ordered branch-and-bound search over hardware x useful profiled batch sizes x replicas (up to the catalog's max_replicas, or \(PipelineModel.defaultReplicaLimit)), warm-started with InferLine's greedy plan and CG-Peak; a window marked proven optimal has no cheaper feasible configuration in that space. \(Self.budgetSentence(options.budget)); past that it reports its best plan with a proven lower bound, and each window says what its search spent.",
       "Every provisioning replayed starts from the busiest window's plan (its hardware and batch sizes): the InferLine tuner, the static plan, predictive scaling, the per-window plans as scheduled scaling (replica counts on the clock, new capacity asked for one provisioning delay ahead) and the autoscalers; the recommendation is the cheapest of them, or of the coarse-grained baselines, that kept the SLO over the whole log.",
       "Routes are drawn per query with seed \(options.seed); service times are the profiles' batch latencies (\(statistics)), exactly.",
       "Cost per day and per month scale the recommended provisioning's replay cost over the log (\(String(format: "%.1f", hours)) h) to 24 h and 30 days.",

@@ -77,6 +77,8 @@ public struct CapacityReport: Sendable, Equatable, Codable {
     public var greedyGap: Double?
     /// Why the plan is what it is: the binding stage and what the next cheaper step fails on.
     public var explanation: PlanExplanation?
+    /// What the search spent on the window, and the budget that stopped it when it did not finish.
+    public var search: SearchEffort? = nil
   }
 
   public struct GrowthScenario: Sendable, Equatable, Codable {

@@ -19,8 +19,9 @@ public struct ReportRequest: Codable, Equatable, Sendable {
   public var seed: UInt64 = 1
   /// Traffic growth factors of the what-if plans.
   public var growth: [Double] = [1.25, 1.5, 2]
-  /// Simulations the planner's search may run per window before answering with a bound.
-  public var budget = SearchBudget.standard.simulations
+  /// How much the planner's search may do per window before answering with a bound, as `--budget` takes it:
+  /// simulations (`2000`, reproducible) or wall-clock time (`30s`).
+  public var budget = SearchBudget.standard.text
   /// A cascade what-if, as `--sweep-edge` takes it: `cheap -> expensive = 0.1,0.25,0.5`.
   public var sweepEdge: String? = nil
   /// The configuration deployed when the log was recorded: fit the profiles to the log's latencies first.
@@ -89,7 +90,7 @@ public struct ReportRequest: Codable, Equatable, Sendable {
 
   /// The analysis settings, checked.
   /// - Throws: `SettingError` for a window that is not a duration, growth factors outside 0.01-1000, a budget
-  ///   below one simulation, an unknown time unit or zone.
+  ///   that is neither at least one simulation nor a time, an unknown time unit or zone.
   public func analysisOptions() throws(SettingError) -> CapacityAnalysis.Options {
     var options = CapacityAnalysis.Options()
     options.windowLength = try windowNanoseconds()
@@ -101,10 +102,13 @@ public struct ReportRequest: Codable, Equatable, Sendable {
       )
     }
     options.growth = growth
-    guard budget >= 1 else {
-      throw SettingError(key: "budget", flag: "--budget", "must be at least 1 simulation (got \(budget))")
+    guard let searchBudget = SearchBudget(parsing: budget) else {
+      throw SettingError(
+        key: "budget", flag: "--budget",
+        "'\(TerminalText.safe(budget))' is neither a number of simulations (at least 1, such as 2000) nor a time such as 30s or 2m"
+      )
     }
-    options.budget = SearchBudget(simulations: budget)
+    options.budget = searchBudget
     options.log = try log.readOptions()
     if let sloMs, !PipelineSpec.SLO.isValidLatency(sloMs) {
       throw SettingError(
@@ -230,7 +234,10 @@ public struct ReportRequest: Codable, Equatable, Sendable {
     sloMs = try c.decodeIfPresent(Double.self, forKey: .sloMs)
     seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
     growth = try c.decodeIfPresent([Double].self, forKey: .growth) ?? d.growth
-    budget = try c.decodeIfPresent(Int.self, forKey: .budget) ?? d.budget
+    // A number of simulations or a duration: `budget: 2000` or `budget: 30s`.
+    budget =
+      try (try? c.decodeIfPresent(Int.self, forKey: .budget)).map { "\($0)" }
+      ?? c.decodeIfPresent(String.self, forKey: .budget) ?? d.budget
     sweepEdge = try c.decodeIfPresent(String.self, forKey: .sweepEdge)
     calibrate = try c.decodeIfPresent(String.self, forKey: .calibrate)
     log = try c.decodeIfPresent(LogSettings.self, forKey: .log) ?? d.log
@@ -250,7 +257,11 @@ public struct ReportRequest: Codable, Equatable, Sendable {
     try c.encode(sloMs, forKey: .sloMs)
     try c.encode(seed, forKey: .seed)
     try c.encode(growth, forKey: .growth)
-    try c.encode(budget, forKey: .budget)
+    if let simulations = Int(budget) {
+      try c.encode(simulations, forKey: .budget)
+    } else {
+      try c.encode(budget, forKey: .budget)
+    }
     try c.encode(sweepEdge, forKey: .sweepEdge)
     try c.encode(calibrate, forKey: .calibrate)
     try c.encode(log, forKey: .log)

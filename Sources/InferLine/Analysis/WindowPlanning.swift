@@ -58,7 +58,9 @@ public enum WindowPlanning {
       // When the budget ran out before a proof, greedy may have found a cheaper plan than the search.
       if plan.provenOptimal != true, case .success(let g) = greedy, g.costPerHour < plan.costPerHour - 1e-9 {
         let bound = plan.lowerBoundPerHour ?? g.costPerHour
+        let effort = plan.effort
         plan = g
+        plan.effort = effort
         plan.provenOptimal = false
         plan.lowerBoundPerHour = bound
         plan.gap = bound > 0 ? g.costPerHour / bound - 1 : 0
@@ -68,6 +70,7 @@ public enum WindowPlanning {
       if case .success(var g) = greedy {
         // The search ran out of budget without a plan; greedy's plan stands, not proven.
         g.provenOptimal = false
+        g.effort = why.effort
         g.lowerBoundPerHour = min(why.lowerBoundPerHour ?? g.costPerHour, g.costPerHour)
         g.gap = g.lowerBoundPerHour! > 0 ? g.costPerHour / g.lowerBoundPerHour! - 1 : 0
         result.recommended = g

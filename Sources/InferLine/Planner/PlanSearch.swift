@@ -2,18 +2,88 @@ import Dispatch
 import Foundation
 import HeapModule
 
-/// How much work the cost-ordered search may do before it answers with what it has proved so far.
+/// How much work the cost-ordered search may do per window before it answers with what it has proved so far: a
+/// number of simulations (the default: the same answer on every machine), or wall-clock time (`--budget 30s`: as
+/// far as the machine gets, so the answer may differ between machines and runs).
 public struct SearchBudget: Sendable, Equatable, Codable {
   /// Simulations the search may run (the expensive step).
   public var simulations: Int
   /// Configurations it may take from the cost-ordered queue (screened or simulated).
   public var configurations: Int
+  /// Wall-clock seconds the search may take, when it has a time budget (checked between batches of simulations).
+  public var seconds: Double?
 
   public static let standard = SearchBudget(simulations: 2_000, configurations: 200_000)
 
-  public init(simulations: Int, configurations: Int = 200_000) {
+  public init(simulations: Int, configurations: Int = 200_000, seconds: Double? = nil) {
     self.simulations = simulations
     self.configurations = configurations
+    self.seconds = seconds
+  }
+
+  /// A time budget: as many simulations and configurations as `seconds` of wall-clock time allow.
+  public static func time(seconds: Double) -> SearchBudget {
+    SearchBudget(simulations: .max, configurations: .max / 16, seconds: seconds)
+  }
+
+  /// `--budget` as a user writes it: a whole number of simulations (`2000`) or a duration (`30s`, `2m`, `500ms`).
+  /// Nil for anything else, a count below 1 or a duration of nothing.
+  public init?(parsing text: String) {
+    let text = text.trimmingCharacters(in: .whitespaces)
+    if let count = Int(text) {
+      guard count >= 1 else { return nil }
+      self.init(simulations: count)
+    } else if text.last?.isLetter == true, let ns = DurationText.nanoseconds(text), ns > 0 {
+      self = .time(seconds: Double(ns) / 1e9)
+    } else {
+      return nil
+    }
+  }
+
+  /// As `--budget` takes it: `2000`, or `30s` for a time budget.
+  public var text: String {
+    guard let seconds else { return "\(simulations)" }
+    return seconds < 1 ? "\(Self.number(seconds * 1000))ms" : "\(Self.number(seconds))s"
+  }
+
+  /// A time budget as said in a sentence: "30 s", "2 ms".
+  var spokenTime: String {
+    let seconds = seconds ?? 0
+    return seconds < 1 ? "\(Self.number(seconds * 1000)) ms" : "\(Self.number(seconds)) s"
+  }
+
+  static func number(_ value: Double) -> String {
+    value == value.rounded() ? "\(Int(value))" : String(format: "%g", value)
+  }
+}
+
+/// What one window's search spent, and which budget stopped it when it stopped before proving its answer.
+public struct SearchEffort: Sendable, Equatable, Codable {
+  /// Simulations the search ran (the incumbents' included).
+  public var simulations: Int
+  /// Configurations taken from the cost-ordered queue.
+  public var configurations: Int
+  /// Nil when the search finished: its answer is proven. Else the budget that ran out.
+  public var stoppedBy: Stop?
+  /// The time budget, seconds, when the search had one.
+  public var secondsAllowed: Double?
+
+  public enum Stop: String, Sendable, Equatable, Codable {
+    case simulations, time, configurations
+  }
+
+  /// "after 312 simulations", "the simulation budget ran out after 2003 simulations", "the 30 s time budget ran out
+  /// after 41200 simulations": what the budget bought, for the plan table.
+  public var description: String {
+    let runs = "\(simulations) simulation\(simulations == 1 ? "" : "s")"
+    switch stoppedBy {
+    case nil: return "after \(runs)"
+    case .simulations: return "the simulation budget ran out after \(runs)"
+    case .time:
+      return "the \(SearchBudget.time(seconds: secondsAllowed ?? 0).spokenTime) time budget ran out after \(runs)"
+    case .configurations:
+      return "the limit on configurations ran out after \(configurations) configurations and \(runs)"
+    }
   }
 }
 
@@ -99,6 +169,8 @@ extension Planner {
           attainableSLOMs: nil))
     }
     let runsBefore = oracle.counters.estimatorRuns
+    let started = ContinuousClock.now
+    var stoppedBy: SearchEffort.Stop? = nil
     var best: (method: String, configuration: PipelineConfiguration, answer: FeasibilityOracle.Answer)? = nil
     let candidates = incumbents.filter { model.options($0.configuration) != nil }
     let answers = oracle.evaluate(candidates.map(\.configuration))
@@ -173,9 +245,14 @@ extension Planner {
         proven = true  // nothing cheaper is left
         break
       }
-      if examined >= budget.configurations || skipped >= 10 * budget.configurations
-        || oracle.counters.estimatorRuns - runsBefore >= budget.simulations
-      {
+      if examined >= budget.configurations || skipped >= 10 * budget.configurations {
+        stoppedBy = .configurations
+      } else if oracle.counters.estimatorRuns - runsBefore >= budget.simulations {
+        stoppedBy = .simulations
+      } else if let seconds = budget.seconds, started.duration(to: .now) >= .seconds(seconds) {
+        stoppedBy = .time
+      }
+      if stoppedBy != nil {
         lowerBound = next.cost
         break
       }
@@ -212,23 +289,27 @@ extension Planner {
       }
     }
     oracle.noteSkippedByPrefix(skipped)
+    let effort = SearchEffort(
+      simulations: oracle.counters.estimatorRuns - runsBefore, configurations: examined,
+      stoppedBy: proven ? nil : stoppedBy, secondsAllowed: budget.seconds)
     guard let best else {
       if proven {
         return .failure(
           Unattainable(
             reason:
               "no configuration within the hardware's replica limits meets the SLO (all \(examined) configurations of the search space that pass the necessary conditions were examined)",
-            attainableSLOMs: nil))
+            attainableSLOMs: nil, effort: effort))
       }
       return .failure(
         Unattainable(
           reason: String(
             format:
-              "the search budget ran out after %d configurations and %d simulations without a feasible plan; none below $%.3f/h meets the SLO",
-            examined, oracle.counters.estimatorRuns - runsBefore, lowerBound ?? 0),
-          attainableSLOMs: nil, proven: false, lowerBoundPerHour: lowerBound))
+              "the search stopped without a feasible plan (%@, %d configurations examined); none below $%.3f/h meets the SLO",
+            effort.description, examined, lowerBound ?? 0),
+          attainableSLOMs: nil, proven: false, lowerBoundPerHour: lowerBound, effort: effort))
     }
     var result = plan(method: best.method, best.configuration, best.answer)
+    result.effort = effort
     let bound = proven ? result.costPerHour : min(lowerBound ?? result.costPerHour, result.costPerHour)
     result.provenOptimal = proven
     result.lowerBoundPerHour = bound

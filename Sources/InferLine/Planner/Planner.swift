@@ -35,6 +35,9 @@ public struct Plan: Sendable, Equatable, Codable {
   public var gapToRecommended: Double?
   public var steps: [PlanStep]
   public var counts: FeasibilityOracle.Counts
+  /// What the search spent on this window, and the budget that stopped it (for a search's plan, or a plan found
+  /// after the search stopped).
+  public var effort: SearchEffort? = nil
 }
 
 /// Why no configuration meets the SLO, and what SLO could be met.
@@ -47,6 +50,8 @@ public struct Unattainable: Error, Sendable, Equatable, Codable, CustomStringCon
   public var proven: Bool = true
   /// When a budget ran out: dollars per hour below which nothing meets the SLO (proven).
   public var lowerBoundPerHour: Double? = nil
+  /// What the search spent, when one ran.
+  public var effort: SearchEffort? = nil
   public var description: String {
     reason + (attainableSLOMs.map { String(format: "; an SLO of %.1f ms can be met", $0) } ?? "")
   }
@@ -210,6 +215,7 @@ public struct Planner: Sendable {
       if var g = found {
         g.provenOptimal = false
         g.lowerBoundPerHour = why.lowerBoundPerHour.map { min($0, g.costPerHour) }
+        g.effort = why.effort
         result = .success(g)
       }
     }
@@ -281,6 +287,7 @@ public struct Planner: Sendable {
       var moved = plan(method: start.method + ", then descent", next, answers[k], steps: current.steps)
       moved.steps.append(step(action, stage, next, answers[k]))
       moved.lowerBoundPerHour = current.lowerBoundPerHour
+      moved.effort = current.effort
       moved.provenOptimal = false
       current = moved
     }

@@ -86,10 +86,19 @@ public enum ReportWriter {
   }
 
   /// "proven optimal", or the gap the search could not close, or how the plan was found.
+  /// A window's proof and what the search's budget bought: "proven optimal after 312 simulations", "not proven:
+  /// within 4.2% of the lower bound (the budget of 2,000 simulations ran out)"; for a window without a plan, what
+  /// the search spent when a budget stopped it.
   static func proof(_ w: CapacityReport.WindowResult) -> String {
-    guard w.configuration != nil else { return "" }
-    if w.provenOptimal == true { return "proven optimal" + (w.method.map { $0 == "optimal" ? "" : " (\($0))" } ?? "") }
-    return w.gap.map { String(format: "not proven: within %.1f%% of the lower bound", $0 * 100) } ?? "not proven"
+    guard w.configuration != nil else {
+      return w.search.flatMap { $0.stoppedBy == nil ? nil : "not proven: \($0.description)" } ?? ""
+    }
+    if w.provenOptimal == true {
+      return "proven optimal" + (w.method.map { $0 == "optimal" ? "" : " (\($0))" } ?? "")
+        + (w.search.map { " after \($0.simulations) simulation\($0.simulations == 1 ? "" : "s")" } ?? "")
+    }
+    let gap = w.gap.map { String(format: "not proven: within %.1f%% of the lower bound", $0 * 100) } ?? "not proven"
+    return gap + (w.search.map { " (\($0.description))" } ?? "")
   }
 
   /// The plan table, compact: runs of consecutive windows with the same plan (or the same reason for none) as one

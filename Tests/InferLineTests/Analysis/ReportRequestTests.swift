@@ -19,7 +19,7 @@ import Testing
     r.sloMs = 250.5
     r.seed = 18_446_744_073_709_551_615
     r.growth = [1.1, 3, 0.5]
-    r.budget = 30
+    r.budget = "45s"
     r.sweepEdge = "cheap -> expensive = 0.1,0.5"
     r.calibrate = "/deployed.yaml"
     r.log.timeColumn = "ts"
@@ -102,6 +102,27 @@ import Testing
     #expect(problems("seed: 3\n").isEmpty)
   }
 
+  /// `budget` is a number of simulations or a time, in a file as on the command line, and reads back as written.
+  @Test func aBudgetIsSimulationsOrTime() throws {
+    #expect(SearchBudget(parsing: "2000") == SearchBudget(simulations: 2000))
+    #expect(SearchBudget(parsing: "30") == SearchBudget(simulations: 30), "a bare number is simulations")
+    #expect(SearchBudget(parsing: "30s") == .time(seconds: 30))
+    #expect(SearchBudget(parsing: "2m")?.seconds == 120 && SearchBudget(parsing: "500ms")?.seconds == 0.5)
+    for bad in ["0", "-5", "", "soon", "30 parsecs", "0s"] { #expect(SearchBudget(parsing: bad) == nil, "\(bad)") }
+    for text in ["2000", "30s", "500ms", "1.5s"] { #expect(SearchBudget(parsing: text)?.text == text) }
+    let scratch = TemporaryFolder("inferline-request")
+    for (written, seconds) in [("budget: 30s\n", 30.0 as Double?), ("budget: 1500\n", nil), ("budget: '90s'\n", 90)] {
+      let path = scratch.write("night.yaml", written)
+      let options = try ReportRequest.load(path: path).analysisOptions()
+      #expect(options.budget.seconds == seconds, "\(written)")
+      #expect(seconds != nil || options.budget.simulations == 1500)
+    }
+    var timed = ReportRequest()
+    timed.budget = "30s"
+    #expect(timed.yaml().contains("budget: 30s\n"))
+    #expect(ReportRequest().yaml().contains("budget: 2000\n"))
+  }
+
   @Test func everySettingsProblemNamesItsKeyAndItsFlag() throws {
     func problem(_ change: (inout ReportRequest) -> Void) -> ReportRequest.SettingError? {
       var r = ReportRequest()
@@ -120,7 +141,9 @@ import Testing
       ("window", "--window", { $0.window = "soon" }),
       ("growth", "--growth", { $0.growth = [0.001] }),
       ("growth", "--growth", { $0.growth = [] }),
-      ("budget", "--budget", { $0.budget = 0 }),
+      ("budget", "--budget", { $0.budget = "0" }),
+      ("budget", "--budget", { $0.budget = "soon" }),
+      ("budget", "--budget", { $0.budget = "0s" }),
       ("slo_ms", "--slo", { $0.sloMs = .nan }),
       ("slo_ms", "--slo", { $0.sloMs = 1e300 }),
       ("time_unit", "--time-unit", { $0.log.timeUnit = "parsec" }),

@@ -315,6 +315,41 @@ struct SmallInstance {
     #expect(unproven > 0)
   }
 
+  /// A time budget stops the search between batches and says so, keeping every promise of a count budget (a
+  /// lower bound never above the exhaustive optimum; `bestPlan` then stands behind greedy's plan, unproven); a
+  /// generous one proves what the exhaustive answer is, and the effort it reports is what the oracle ran.
+  @Test(arguments: Array(1...4) as [UInt64])
+  func aTimeBudgetStopsTheSearchAndSaysWhatItBought(seed: UInt64) throws {
+    let instance = SmallInstance(seed: seed, stages: 3, sloMs: 30)
+    let optimum = try #require(instance.bruteForce(), "seed \(seed): the instance has a feasible configuration")
+    // A nanosecond: the search stops at its first check.
+    switch instance.planner().optimal(budget: .time(seconds: 1e-9)) {
+    case .success(let plan):
+      Issue.record("seed \(seed): a search with no time found \(plan.method) at $\(plan.costPerHour)/h")
+    case .failure(let why):
+      #expect(!why.proven && why.effort?.stoppedBy == .time, "seed \(seed): \(why)")
+      #expect(why.reason.contains("time budget ran out after 0 simulations"), "\(why.reason)")
+      #expect(why.lowerBoundPerHour.map { $0 <= optimum + 1e-9 } == true)
+    }
+    let fallback = instance.planner().bestPlan(budget: .time(seconds: 1e-9))
+    if case .success(let plan) = fallback, plan.provenOptimal != true {
+      #expect(plan.effort?.stoppedBy == .time && plan.costPerHour >= optimum - 1e-9)
+      #expect(instance.fullySimulatedFeasible(plan.configuration))
+      #expect(plan.lowerBoundPerHour.map { $0 <= optimum + 1e-9 } == true)
+    }
+    let planner = instance.planner()
+    let generous = try planner.optimal(budget: .time(seconds: 600)).get()
+    #expect(generous.provenOptimal == true && abs(generous.costPerHour - optimum) < 1e-9, "seed \(seed)")
+    let effort = try #require(generous.effort)
+    #expect(effort.stoppedBy == nil && effort.secondsAllowed == 600)
+    #expect(effort.simulations == planner.oracle.counters.estimatorRuns && effort.configurations > 0)
+    // The same search under the count budget when that budget is enough: the same work.
+    let counted = try instance.planner().optimal(budget: .standard).get()
+    if counted.effort?.stoppedBy == nil {
+      #expect(counted.effort?.simulations == effort.simulations && counted.configuration == generous.configuration)
+    }
+  }
+
   @Test func anSLOBelowTheCriticalPathIsExplainedWithAnSLOThatCanBeMet() throws {
     let instance = SmallInstance(seed: 3, stages: 2, sloMs: 0.5)
     guard case .failure(let why) = instance.planner(sloMs: 0.5).optimal() else {
