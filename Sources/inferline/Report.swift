@@ -89,10 +89,11 @@ extension InferLineCommand {
     var growth: String?
 
     @Option(
+      name: [.customLong("escalation"), .customLong("sweep-edge")],
       help: ArgumentHelp(
-        "What-if for a cascade: re-plan the busiest window at each probability of one edge, e.g. 'cheap -> expensive = 0.1,0.25,0.5'.",
+        "What-if for a cascade's escalation: re-plan the busiest window at each probability of one edge, e.g. 'cheap -> expensive = 0.1,0.25,0.5' (--sweep-edge is its earlier name).",
         valueName: "edge=probabilities"))
-    var sweepEdge: String?
+    var escalation: String?
 
     @OptionGroup(title: "Serving what-ifs (each a section of the report)") var serving: ServingOptions
 
@@ -126,7 +127,7 @@ extension InferLineCommand {
       let given: [(String, Bool)] = [
         ("logs", !logs.isEmpty), ("pipelines", !pipeline.isEmpty), ("hardware", hardware != nil),
         ("profiles", profiles != nil), ("window", window.window != nil), ("slo_ms", slo != nil), ("seed", seed != nil),
-        ("growth", growth != nil), ("budget", search.simulations != nil), ("sweep_edge", sweepEdge != nil),
+        ("growth", growth != nil), ("budget", search.simulations != nil), ("escalation", escalation != nil),
         ("calibrate", calibrate != nil), ("out", out != nil), ("templates", templates != nil),
         ("previous", previous != nil),
       ]
@@ -154,7 +155,7 @@ extension InferLineCommand {
         r.growth = factors.map { $0! }
       }
       if let simulations = search.simulations { r.budget = simulations }
-      if let sweepEdge { r.sweepEdge = sweepEdge }
+      if let escalation { r.escalation = escalation }
       if let calibrate { r.calibrate = calibrate }
       if let out { r.out = out }
       if let templates { r.templates = templates }

@@ -513,7 +513,7 @@ import Testing
       "--hardware", "\(s)/hardware/aws-2026.yaml", "--profiles", "\(s)/profiles/profiles-2026.csv", "--quiet",
       "--growth", "2",
     ]
-    let first = try run(["report", log, "--out", out, "--sweep-edge", "cheap -> expensive = 0.1,0.5"] + common)
+    let first = try run(["report", log, "--out", out, "--escalation", "cheap -> expensive = 0.1,0.5"] + common)
     #expect(first.status == 0, "\(first.stderr)")
     #expect(first.stdout.contains("# Fleet capacity report: 2 pipelines"))
     // The cascade what-if is in the pipeline that has the edge, and only there.
@@ -521,6 +521,7 @@ import Testing
     #expect(cascadePage.contains("What-if: the share of queries escalated along cheap -&gt; expensive"))
     #expect(cascadePage.contains("<td>0.5</td>"))
     #expect(!(try String(contentsOfFile: "\(out)/image-processing/index.html", encoding: .utf8)).contains("What-if"))
+    // --sweep-edge, the option's earlier name, still works.
     let badEdge = try run(
       ["report", log, "--out", path("bad-edge"), "--sweep-edge", "cheap -> nowhere = 0.5"] + common)
     #expect(badEdge.status == 65 && badEdge.stderr.contains("has an edge 'cheap -> nowhere'"), "\(badEdge.stderr)")

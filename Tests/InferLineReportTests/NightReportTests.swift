@@ -87,7 +87,7 @@ import Testing
       try NightReport(single, sharded: true)
     } throws: { ($0 as? ReportRequest.SettingError)?.problem.contains("fit first, then shard") == true }
     var badEdge = Self.request()
-    badEdge.sweepEdge = "a -> b = 0.5"
+    badEdge.escalation = "a -> b = 0.5"
     #expect { try NightReport(badEdge) } throws: { "\($0)".contains("has an edge 'a -> b'") }
     var noInputs = Self.request()
     noInputs.hardware = nil

@@ -153,7 +153,7 @@ public struct CapacityReport: Sendable, Equatable, Codable {
   public var latencyCDFMs: [Double]
   public var frontier: [FrontierPoint]
   public var growth: [GrowthScenario]
-  /// The cascade what-if (`--sweep-edge`), when asked for and the pipeline has the edge.
+  /// The cascade what-if (`--escalation`), when asked for and the pipeline has the edge.
   public var escalation: EscalationSweep? = nil
   /// The serving what-ifs asked for (`ServingWhatIfs`: serverless overflow, cold starts, correlated service,
   /// balancers), in that order.

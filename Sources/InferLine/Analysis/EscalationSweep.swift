@@ -22,7 +22,7 @@ public struct EscalationSweep: Sendable, Equatable, Codable {
   public var current: Double
   public var points: [Point]
 
-  /// An edge and the probabilities to try, as `--sweep-edge` names them.
+  /// An edge and the probabilities to try, as `--escalation` names them.
   public struct Request: Sendable, Equatable {
     public var parent: String
     public var child: String
@@ -40,12 +40,12 @@ public struct EscalationSweep: Sendable, Equatable, Codable {
       let halves = text.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
       let ends = halves.first?.components(separatedBy: "->").map { $0.trimmingCharacters(in: .whitespaces) } ?? []
       guard halves.count == 2, ends.count == 2, !ends[0].isEmpty, !ends[1].isEmpty else {
-        throw InputError("--sweep-edge '\(TerminalText.safe(text))' is not an edge and probabilities", fix: form)
+        throw InputError("--escalation '\(TerminalText.safe(text))' is not an edge and probabilities", fix: form)
       }
       let values = halves[1].split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
       guard !values.isEmpty, values.count <= 20, values.allSatisfy({ $0 != nil && $0! >= 0 && $0! <= 1 }) else {
         throw InputError(
-          "--sweep-edge '\(TerminalText.safe(text))': the probabilities must be 1 to 20 numbers from 0 to 1", fix: form)
+          "--escalation '\(TerminalText.safe(text))': the probabilities must be 1 to 20 numbers from 0 to 1", fix: form)
       }
       return Request(parent: ends[0], child: ends[1], probabilities: values.map { $0! })
     }

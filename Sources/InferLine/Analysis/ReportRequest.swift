@@ -22,8 +22,8 @@ public struct ReportRequest: Codable, Equatable, Sendable {
   /// How much the planner's search may do per window before answering with a bound, as `--budget` takes it:
   /// simulations (`2000`, reproducible) or wall-clock time (`30s`).
   public var budget = SearchBudget.standard.text
-  /// A cascade what-if, as `--sweep-edge` takes it: `cheap -> expensive = 0.1,0.25,0.5`.
-  public var sweepEdge: String? = nil
+  /// The escalation what-if of a cascade, as `--escalation` takes it: `cheap -> expensive = 0.1,0.25,0.5`.
+  public var escalation: String? = nil
   /// The configuration deployed when the log was recorded: fit the profiles to the log's latencies first.
   public var calibrate: String? = nil
   public var log = LogSettings()
@@ -217,6 +217,8 @@ public struct ReportRequest: Codable, Equatable, Sendable {
     case logs, pipelines, hardware, profiles, window
     case sloMs = "slo_ms"
     case seed, growth, budget
+    case escalation
+    /// `escalation`'s earlier name, still read.
     case sweepEdge = "sweep_edge"
     case calibrate, log
     case whatIfs = "what_ifs"
@@ -238,7 +240,8 @@ public struct ReportRequest: Codable, Equatable, Sendable {
     budget =
       try (try? c.decodeIfPresent(Int.self, forKey: .budget)).map { "\($0)" }
       ?? c.decodeIfPresent(String.self, forKey: .budget) ?? d.budget
-    sweepEdge = try c.decodeIfPresent(String.self, forKey: .sweepEdge)
+    escalation =
+      try c.decodeIfPresent(String.self, forKey: .escalation) ?? c.decodeIfPresent(String.self, forKey: .sweepEdge)
     calibrate = try c.decodeIfPresent(String.self, forKey: .calibrate)
     log = try c.decodeIfPresent(LogSettings.self, forKey: .log) ?? d.log
     whatIfs = try c.decodeIfPresent(WhatIfSettings.self, forKey: .whatIfs) ?? d.whatIfs
@@ -262,7 +265,7 @@ public struct ReportRequest: Codable, Equatable, Sendable {
     } else {
       try c.encode(budget, forKey: .budget)
     }
-    try c.encode(sweepEdge, forKey: .sweepEdge)
+    try c.encode(escalation, forKey: .escalation)
     try c.encode(calibrate, forKey: .calibrate)
     try c.encode(log, forKey: .log)
     try c.encode(whatIfs, forKey: .whatIfs)

@@ -64,12 +64,12 @@ public struct NightReport: Sendable {
         models[0].inputs.calibrated(multiplier: calibration.multiplier, overheadMs: calibration.overheadMs))
     }
     options.whatIfs = try request.whatIfs.request(models[0])
-    if let sweepEdge = request.sweepEdge {
-      let edge = try EscalationSweep.Request.parse(sweepEdge)
+    if let escalation = request.escalation {
+      let edge = try EscalationSweep.Request.parse(escalation)
       guard models.contains(where: { EscalationSweep.applies(edge, to: $0) }) else {
         let names = models.map { "'\($0.name)'" }.joined(separator: ", ")
         throw InputError(
-          "--sweep-edge: no pipeline (\(names)) has an edge '\(edge.parent) -> \(edge.child)'",
+          "--escalation: no pipeline (\(names)) has an edge '\(edge.parent) -> \(edge.child)'",
           fix: "name an edge of a pipeline file as its edges section writes it")
       }
       options.escalation = edge

@@ -20,7 +20,7 @@ import Testing
     r.seed = 18_446_744_073_709_551_615
     r.growth = [1.1, 3, 0.5]
     r.budget = "45s"
-    r.sweepEdge = "cheap -> expensive = 0.1,0.5"
+    r.escalation = "cheap -> expensive = 0.1,0.5"
     r.calibrate = "/deployed.yaml"
     r.log.timeColumn = "ts"
     r.log.timeUnit = "ms"
@@ -48,7 +48,8 @@ import Testing
     // The default request has no paths; the other has only absolute ones: both read back as they were.
     #expect(read == request, "\(yaml)")
     // Every key is written, unset ones as null, so the file lists every setting there is.
-    for key in ReportRequest.CodingKeys.allCases.map(\.rawValue) + ["time_column", "cold_start", "prewarm_seconds"] {
+    let current = ReportRequest.CodingKeys.allCases.filter { $0 != .sweepEdge }.map(\.rawValue)
+    for key in current + ["time_column", "cold_start", "prewarm_seconds"] {
       #expect(yaml.contains("\n\(key):") || yaml.contains("  \(key):"), "\(key) in \(yaml)")
     }
     #expect(!yaml.contains("e+0"), "numbers as people write them: \(yaml)")
@@ -121,6 +122,17 @@ import Testing
     timed.budget = "30s"
     #expect(timed.yaml().contains("budget: 30s\n"))
     #expect(ReportRequest().yaml().contains("budget: 2000\n"))
+  }
+
+  /// The escalation what-if has one name; a file written with its earlier key, `sweep_edge`, still reads, and is
+  /// dumped with the current one.
+  @Test func theEscalationKeepsItsEarlierKey() throws {
+    let scratch = TemporaryFolder("inferline-request")
+    let old = try ReportRequest.load(path: scratch.write("old.yaml", "sweep_edge: 'cheap -> expensive = 0.5'\n"))
+    #expect(old.escalation == "cheap -> expensive = 0.5")
+    #expect(old.yaml().contains("escalation: cheap -> expensive = 0.5") && !old.yaml().contains("sweep_edge"))
+    let new = try ReportRequest.load(path: scratch.write("new.yaml", "escalation: 'a -> b = 0.1'\n"))
+    #expect(new.escalation == "a -> b = 0.1")
   }
 
   @Test func everySettingsProblemNamesItsKeyAndItsFlag() throws {
