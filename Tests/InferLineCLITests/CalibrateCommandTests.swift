@@ -42,10 +42,8 @@ extension CommandLineTests {
   @Test func calibrateFitsTheHiddenTruthAndReportPlansWithIt() throws {
     let s = Self.samples
     let log = try observedLog("observed.csv")
-    let files = [
-      "--pipeline", "\(s)/pipelines/video-monitoring.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml",
-      "--profiles", "\(s)/profiles/profiles-2026.csv", "--window", "10m",
-    ]
+    let files =
+      Self.sampleInputs("video-monitoring") + ["--window", "10m"]
     let config = "\(s)/pipelines/video-monitoring.config.yaml"
     let fitted = try run(["calibrate", "--trace", log, "--config", config, "--json"] + files)
     #expect(fitted.status == 0, "\(fitted.stderr)")
@@ -80,9 +78,7 @@ extension CommandLineTests {
   /// percentiles are `simulate`'s for the same log and seed (to the microsecond the column keeps).
   @Test func generateObserveWritesTheSimulatorsLatencies() throws {
     let s = Self.samples
-    let files = [
-      "--hardware", "\(s)/hardware/aws-2026.yaml", "--profiles", "\(s)/profiles/profiles-2026.csv",
-    ]
+    let files = Self.sampleCatalog
     let config = "\(s)/pipelines/video-monitoring.config.yaml", pipeline = "\(s)/pipelines/video-monitoring.yaml"
     let log = path("observe.csv")
     let made = try run(

@@ -160,21 +160,28 @@ import Testing
   }
 
   static let samples = packageRoot.appendingPathComponent("SampleTraces").path
+  /// The sample hardware catalog and profiles as flags: `--hardware ... --profiles ...`.
+  static let sampleCatalog = [
+    "--hardware", "\(samples)/hardware/aws-2026.yaml", "--profiles", "\(samples)/profiles/profiles-2026.csv",
+  ]
+  /// A sample pipeline (`SampleTraces/pipelines/NAME.yaml`) with the sample catalog and profiles, as flags: the
+  /// inputs most tests run the binary on.
+  static func sampleInputs(_ pipeline: String) -> [String] {
+    ["--pipeline", "\(samples)/pipelines/\(pipeline).yaml"] + sampleCatalog
+  }
 
   @Test func validateTheSamplesAndABrokenPipeline() throws {
     let s = Self.samples
-    let ok = try run([
-      "validate", "\(s)/pipelines/video-monitoring.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml",
-      "--profiles", "\(s)/profiles/profiles-2026.csv",
-    ])
+    let ok = try run(
+      ["validate", "\(s)/pipelines/video-monitoring.yaml"] + Self.sampleCatalog)
     #expect(ok.status == 0, "\(ok.stderr)")
     #expect(ok.stdout.contains("vehicle (resnet50): visited by 60.0% of queries"))
     #expect(ok.stdout.contains("latency floor"))
     #expect(ok.stderr.isEmpty, "the shipped samples are clean: \(ok.stderr)")
-    let strictSamples = try run([
-      "validate", "\(s)/pipelines/video-monitoring.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml",
-      "--profiles", "\(s)/profiles/profiles-2026.csv", "--strict",
-    ])
+    let strictSamples = try run(
+      ["validate", "\(s)/pipelines/video-monitoring.yaml"] + Self.sampleCatalog + [
+        "--strict"
+      ])
     #expect(strictSamples.status == 0, "\(strictSamples.stderr)")
     // The published point the samples keep as a comment, put back: a warning, and an error under --strict.
     let shipped = try String(contentsOfFile: "\(s)/profiles/profiles-2026.csv", encoding: .utf8)
@@ -196,9 +203,8 @@ import Testing
     try
       "name: x\nslo: {latency_ms: 50}\nstages:\n  - {name: a, model: resnet50}\n  - {name: b, model: resnet50}\nedges:\n  a -> b: 1\n  b -> a: 1\n  a -> c: 2\n"
       .write(toFile: broken, atomically: true, encoding: .utf8)
-    let bad = try run([
-      "validate", broken, "--hardware", "\(s)/hardware/aws-2026.yaml", "--profiles", "\(s)/profiles/profiles-2026.csv",
-    ])
+    let bad = try run(
+      ["validate", broken] + Self.sampleCatalog)
     #expect(bad.status == 65)
     #expect(bad.stderr.contains("broken.yaml:9: error: edge 'a -> c': unknown child stage 'c'\n"))
     #expect(bad.stderr.contains("broken.yaml:8: error: the edges form a cycle: a -> b -> a"))
@@ -241,7 +247,6 @@ import Testing
   }
 
   @Test func simulateAConfiguredPipeline() throws {
-    let s = Self.samples
     // A tiny log: 3 frames at 0, 0 and 10 ms through the video pipeline with given routes.
     let log = path("frames.csv")
     try "timestamp\n1700000000.000\n1700000000.000\n1700000000.010\n".write(
@@ -252,11 +257,10 @@ import Testing
     try
       "stages:\n  detect: {hardware: A100, batch_size: 2, replicas: 1}\n  vehicle: {hardware: A100, batch_size: 1, replicas: 1}\n  person: {hardware: A100, batch_size: 1, replicas: 1}\n"
       .write(toFile: config, atomically: true, encoding: .utf8)
-    let arguments = [
-      "simulate", "--trace", log, "--pipeline", "\(s)/pipelines/video-monitoring.yaml", "--hardware",
-      "\(s)/hardware/aws-2026.yaml",
-      "--profiles", "\(s)/profiles/profiles-2026.csv", "--config", config, "--routes", routes, "--json",
-    ]
+    let arguments =
+      ["simulate", "--trace", log] + Self.sampleInputs("video-monitoring") + [
+        "--config", config, "--routes", routes, "--json",
+      ]
     let r = try run(arguments)
     #expect(r.status == 0, "\(r.stderr)")
     let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
@@ -303,11 +307,11 @@ import Testing
       "generate", "--process", "poisson", "--rate", "20", "--duration", "10m", "--seed", "9", "--out", log,
     ])
     #expect(g.status == 0)
-    let arguments = [
-      "plan", "--trace", log, "--pipeline", "\(s)/pipelines/cascade.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml",
-      "--profiles", "\(s)/profiles/profiles-2026.csv", "--window", "5m", "--exact", "--baselines", "--frontier", "1,2",
-      "--json",
-    ]
+    let arguments =
+      ["plan", "--trace", log] + Self.sampleInputs("cascade") + [
+        "--window", "5m", "--exact", "--baselines", "--frontier", "1,2",
+        "--json",
+      ]
     let r = try run(arguments)
     #expect(r.status == 0, "\(r.stderr)")
     let windows = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [[String: Any]]
@@ -338,40 +342,35 @@ import Testing
     let spec = try String(contentsOfFile: "\(s)/pipelines/cascade.yaml", encoding: .utf8)
       .replacingOccurrences(of: "latency_ms: 150", with: "latency_ms: 0.5")
     try spec.write(toFile: tight, atomically: true, encoding: .utf8)
-    let t = try run([
-      "plan", "--trace", log, "--pipeline", tight, "--hardware", "\(s)/hardware/aws-2026.yaml",
-      "--profiles", "\(s)/profiles/profiles-2026.csv", "--window", "10m",
-    ])
+    let t = try run(
+      ["plan", "--trace", log, "--pipeline", tight] + Self.sampleCatalog + ["--window", "10m"])
     #expect(t.status == 3)
     #expect(
       t.stdout.contains(
         "the critical path (cheap) at batch 1 on the fastest hardware takes 0.78 ms against an SLO of 0.50 ms"))
     #expect(t.stdout.contains("ms can be met"))
     // --slo is the pipeline file's SLO edited: the same answer from the untouched file.
-    let flag = try run([
-      "plan", "--trace", log, "--pipeline", "\(s)/pipelines/cascade.yaml", "--slo", "0.5", "--hardware",
-      "\(s)/hardware/aws-2026.yaml", "--profiles", "\(s)/profiles/profiles-2026.csv", "--window", "10m",
-    ])
+    let flag = try run(
+      ["plan", "--trace", log, "--pipeline", "\(s)/pipelines/cascade.yaml", "--slo", "0.5"] + Self.sampleCatalog + [
+        "--window", "10m",
+      ])
     #expect(flag.status == 3 && flag.stdout == t.stdout, "\(flag.stderr)")
-    let zero = try run([
-      "plan", "--trace", log, "--pipeline", "\(s)/pipelines/cascade.yaml", "--slo", "0", "--hardware",
-      "\(s)/hardware/aws-2026.yaml", "--profiles", "\(s)/profiles/profiles-2026.csv",
-    ])
+    let zero = try run(
+      ["plan", "--trace", log, "--pipeline", "\(s)/pipelines/cascade.yaml", "--slo", "0"] + Self.sampleCatalog)
     #expect(zero.status == 64 && zero.stderr.contains("--slo 0.0 is not a latency"), "\(zero.stderr)")
   }
 
   /// The case: a busy hour of video-monitoring at 320 q/s, where InferLine's greedy planner stops at the
   /// replica limits and reports no plan; the search finds one and proves it cheapest.
   @Test func aPlanWhereGreedyFindsNone() throws {
-    let s = Self.samples
     let log = path("v320.csv")
     #expect(
       try run(["generate", "--process", "poisson", "--rate", "320", "--duration", "2m", "--seed", "5", "--out", log])
         .status == 0)
-    let r = try run([
-      "plan", "--trace", log, "--pipeline", "\(s)/pipelines/video-monitoring.yaml", "--hardware",
-      "\(s)/hardware/aws-2026.yaml", "--profiles", "\(s)/profiles/profiles-2026.csv", "--json",
-    ])
+    let r = try run(
+      ["plan", "--trace", log] + Self.sampleInputs("video-monitoring") + [
+        "--json"
+      ])
     #expect(r.status == 0, "\(r.stderr)")
     let window = try #require((try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])?.first)
     #expect(window["greedy"] == nil)
@@ -382,18 +381,16 @@ import Testing
   }
 
   @Test func replayEveryPolicy() throws {
-    let s = Self.samples
     let log = path("spiky.csv")
     #expect(
       try run([
         "generate", "--process", "spikes", "--rate", "20", "--spikes", "2", "--spike-multiplier", "5",
         "--spike-duration", "30s", "--duration", "10m", "--seed", "4", "--out", log,
       ]).status == 0)
-    let arguments = [
-      "replay", "--trace", log, "--pipeline", "\(s)/pipelines/image-processing.yaml", "--hardware",
-      "\(s)/hardware/aws-2026.yaml",
-      "--profiles", "\(s)/profiles/profiles-2026.csv", "--window", "5m", "--policy", "all", "--json",
-    ]
+    let arguments =
+      ["replay", "--trace", log] + Self.sampleInputs("image-processing") + [
+        "--window", "5m", "--policy", "all", "--json",
+      ]
     let r = try run(arguments)
     #expect(r.status == 0, "\(r.stderr)")
     let results = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [[String: Any]]
@@ -414,16 +411,13 @@ import Testing
   /// `plan`, `replay` and `report` share one analysis: on the same inputs they show the same busiest-window plan,
   /// the same cost, and the same replay figures for every policy.
   @Test func planReplayAndReportAgree() throws {
-    let s = Self.samples
     let log = path("agree.csv")
     #expect(
       try run(["generate", "--process", "diurnal", "--rate", "30", "--duration", "30m", "--seed", "12", "--out", log])
         .status
         == 0)
-    let common = [
-      "--pipeline", "\(s)/pipelines/video-monitoring.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml",
-      "--profiles", "\(s)/profiles/profiles-2026.csv", "--window", "10m", "--seed", "4",
-    ]
+    let common =
+      Self.sampleInputs("video-monitoring") + ["--window", "10m", "--seed", "4"]
     let plan = try run(["plan", "--trace", log, "--json"] + common)
     let replay = try run(["replay", "--trace", log, "--policy", "all", "--json"] + common)
     let out = path("agree-report")
@@ -508,11 +502,11 @@ import Testing
       #expect(abs(Double(counts[name] ?? 0) - expected) < 4 * (expected * (1 - share)).squareRoot(), "\(name)")
     }
     let out = path("fleet-report")
-    let common = [
-      "--pipeline", "\(s)/pipelines/cascade.yaml", "--pipeline", "\(s)/pipelines/image-processing.yaml",
-      "--hardware", "\(s)/hardware/aws-2026.yaml", "--profiles", "\(s)/profiles/profiles-2026.csv", "--quiet",
-      "--growth", "2",
-    ]
+    let common =
+      ["--pipeline", "\(s)/pipelines/cascade.yaml"] + Self.sampleInputs("image-processing") + [
+        "--quiet",
+        "--growth", "2",
+      ]
     let first = try run(["report", log, "--out", out, "--escalation", "cheap -> expensive = 0.1,0.5"] + common)
     #expect(first.status == 0, "\(first.stderr)")
     #expect(first.stdout.contains("# Fleet capacity report: 2 pipelines"))
@@ -544,10 +538,8 @@ import Testing
     #expect(second.stdout.contains("Since the previous report"))
     let d = try run(["diff", json, path("fleet-2") + "/report.json"])
     #expect(d.stdout.contains("cascade: price of T4 $0.53/h -> $0.90/h"), "\(d.stdout)")
-    let single = try run([
-      "report", log, "--out", path("single"), "--pipeline", "\(s)/pipelines/cascade.yaml", "--hardware",
-      "\(s)/hardware/aws-2026.yaml", "--profiles", "\(s)/profiles/profiles-2026.csv", "--quiet", "--growth", "2",
-    ])
+    let single = try run(
+      ["report", log, "--out", path("single")] + Self.sampleInputs("cascade") + ["--quiet", "--growth", "2"])
     #expect(single.status == 0, "\(single.stderr)")
     let removed = try run(["diff", json, path("single") + "/report.json"])
     #expect(removed.stdout.contains("pipeline image-processing removed"), "\(removed.stdout)")
@@ -566,10 +558,8 @@ import Testing
       try run(["generate", "--process", "diurnal", "--rate", "5", "--duration", "2h", "--seed", "8", "--out", log])
         .status == 0)
     let out = path("report")
-    let common = [
-      "--pipeline", "\(s)/pipelines/cascade.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml",
-      "--profiles", "\(s)/profiles/profiles-2026.csv", "--out", out, "--quiet", "--growth", "2",
-    ]
+    let common =
+      Self.sampleInputs("cascade") + ["--out", out, "--quiet", "--growth", "2"]
     let first = try run(["report", log] + common)
     #expect(first.status == 0, "\(first.stderr)")
     #expect(first.stdout.contains("# Capacity report: cascade") && first.stdout.contains("Wrote"))
@@ -624,15 +614,12 @@ extension CommandLineTests {
   /// in report.json, on the page and in `plan`; the report states the budget; a budget that is neither is refused
   /// with its flag.
   @Test func eachWindowSaysWhatItsBudgetBought() throws {
-    let s = Self.samples
     let log = path("budget.csv")
     #expect(
       try run(["generate", "--process", "diurnal", "--rate", "30", "--duration", "30m", "--seed", "12", "--out", log])
         .status == 0)
-    let inputs = [
-      "--pipeline", "\(s)/pipelines/video-monitoring.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml", "--profiles",
-      "\(s)/profiles/profiles-2026.csv", "--window", "10m", "--quiet",
-    ]
+    let inputs =
+      Self.sampleInputs("video-monitoring") + ["--window", "10m", "--quiet"]
     let small = try run(["report", log, "--out", path("budget-5"), "--budget", "5"] + inputs)
     #expect(small.status == 0, "\(small.stderr)")
     let report =

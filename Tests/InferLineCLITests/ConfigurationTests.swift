@@ -6,17 +6,16 @@ import Testing
 /// line and key (exit 65), before any work.
 extension CommandLineTests {
   @Test func aDumpedConfigurationMakesTheSameReportAsItsFlags() throws {
-    let s = Self.samples
     let log = path("night.csv")
     #expect(
       try run([
         "generate", "--rate", "3", "--duration", "2h", "--seed", "4", "--pipeline", "video-monitoring", "--out", log,
       ]).status == 0)
-    let flags = [
-      "report", log, "--pipeline", "\(s)/pipelines/video-monitoring.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml",
-      "--profiles", "\(s)/profiles/profiles-2026.csv", "--window", "30m", "--growth", "1.5,3", "--seed", "5",
-      "--cold-start", "10:2", "--quiet",
-    ]
+    let flags =
+      ["report", log] + Self.sampleInputs("video-monitoring") + [
+        "--window", "30m", "--growth", "1.5,3", "--seed", "5",
+        "--cold-start", "10:2", "--quiet",
+      ]
     let fromFlags = try run(flags + ["--out", path("flags")])
     #expect(fromFlags.status == 0, "\(fromFlags.stderr)")
     let dumped = try run(flags + ["--out", path("from-config"), "--dump-config"])

@@ -6,11 +6,11 @@ extension CommandLineTests {
   @Test func simulateUnderEachDispatchPolicy() throws {
     let s = Self.samples
     func p99(_ dispatch: String) throws -> Double {
-      let r = try run([
-        "simulate", "--trace", "\(s)/logs/video-day.csv.gz", "--pipeline", "\(s)/pipelines/video-monitoring.yaml",
-        "--hardware", "\(s)/hardware/aws-2026.yaml", "--profiles", "\(s)/profiles/profiles-2026.csv", "--config",
-        "\(s)/pipelines/video-monitoring.config.yaml", "--dispatch", dispatch, "--json",
-      ])
+      let r = try run(
+        ["simulate", "--trace", "\(s)/logs/video-day.csv.gz"] + Self.sampleInputs("video-monitoring") + [
+          "--config",
+          "\(s)/pipelines/video-monitoring.config.yaml", "--dispatch", dispatch, "--json",
+        ])
       #expect(r.status == 0, "\(r.stderr)")
       let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
       return (json["latencyMs"] as! [String: Double])["p99"]!

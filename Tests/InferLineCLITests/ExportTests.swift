@@ -42,16 +42,15 @@ extension CommandLineTests {
 
   /// A small report of the video-monitoring sample: its folder.
   func sampleReport(_ name: String, rate: String = "30", seed: String = "12") throws -> String {
-    let s = Self.samples
     let log = path("\(name).csv")
     #expect(
       try run(["generate", "--process", "diurnal", "--rate", rate, "--duration", "30m", "--seed", seed, "--out", log])
         .status == 0)
     let out = path(name)
-    let report = try run([
-      "report", log, "--out", out, "--quiet", "--pipeline", "\(s)/pipelines/video-monitoring.yaml", "--hardware",
-      "\(s)/hardware/aws-2026.yaml", "--profiles", "\(s)/profiles/profiles-2026.csv", "--window", "10m", "--seed", "4",
-    ])
+    let report = try run(
+      ["report", log, "--out", out, "--quiet"] + Self.sampleInputs("video-monitoring") + [
+        "--window", "10m", "--seed", "4",
+      ])
     #expect(report.status == 0, "\(report.stderr)")
     return out
   }
@@ -191,7 +190,6 @@ extension CommandLineTests {
   /// Hostile stage names become safe file and object names, and their exact text survives, escaped, where it is
   /// shown; missing settings and a folder that is not inferline's are refused before anything is written.
   @Test func exportKeepsHostileNamesInsideAndRefusesWhatItCannotDo() throws {
-    let s = Self.samples
     let pipeline = path("hostile.yaml")
     try """
     name: "evil \\"pipe\\""
@@ -205,10 +203,8 @@ extension CommandLineTests {
     let log = path("hostile.csv")
     #expect(try run(["generate", "--rate", "10", "--duration", "20m", "--seed", "3", "--out", log]).status == 0)
     let report = path("hostile-report")
-    let made = try run([
-      "report", log, "--out", report, "--quiet", "--pipeline", pipeline, "--hardware", "\(s)/hardware/aws-2026.yaml",
-      "--profiles", "\(s)/profiles/profiles-2026.csv", "--window", "10m",
-    ])
+    let made = try run(
+      ["report", log, "--out", report, "--quiet", "--pipeline", pipeline] + Self.sampleCatalog + ["--window", "10m"])
     #expect(made.status == 0, "\(made.stderr)")
     for (target, flags) in Self.targets {
       let out = path("hostile-\(target)")
@@ -267,10 +263,8 @@ extension CommandLineTests {
     #expect(try FileManager.default.contentsOfDirectory(atPath: report).sorted() == before)
     let exported = path("hostile-triton")
     #expect(FileManager.default.fileExists(atPath: exported + "/.inferline-export"))
-    let ontoExport = try run([
-      "report", log, "--out", exported, "--quiet", "--pipeline", pipeline, "--hardware", "\(s)/hardware/aws-2026.yaml",
-      "--profiles", "\(s)/profiles/profiles-2026.csv", "--window", "10m",
-    ])
+    let ontoExport = try run(
+      ["report", log, "--out", exported, "--quiet", "--pipeline", pipeline] + Self.sampleCatalog + ["--window", "10m"])
     #expect(ontoExport.status == 73 && ontoExport.stderr.contains("is an export folder, not a report folder"))
     #expect(FileManager.default.fileExists(atPath: exported + "/.inferline-export"))
   }
@@ -282,7 +276,6 @@ extension CommandLineTests {
   /// written; schedule.csv (Python's csv) six cells a row and the names whole; summary.md (CommonMark) no raw HTML,
   /// link or emphasis; and `validate` prints each name on its line.
   @Test func lineSeparatorsInNamesInjectNothing() throws {
-    let s = Self.samples
     let pipeline = path("separators.yaml")
     try """
     name: "vm\\u2028apiVersion: v1\\u2028kind: ConfigMap\\u2028metadata: {name: pwned, namespace: kube-system}\\u2028http_options: {host: 0.0.0.0}"
@@ -293,7 +286,7 @@ extension CommandLineTests {
     edges:
       "a\\u0085kind: ClusterRoleBinding -> b\\u2029pwned: true | <script>alert(1)</script> [x](javascript:alert(2)) *y*": 0.6
     """.write(toFile: pipeline, atomically: true, encoding: .utf8)
-    let common = ["--hardware", "\(s)/hardware/aws-2026.yaml", "--profiles", "\(s)/profiles/profiles-2026.csv"]
+    let common = Self.sampleCatalog
     let checked = try run(["validate", pipeline] + common)
     #expect(checked.status == 0, "\(checked.stderr)")
     for separator in ["\u{2028}", "\u{2029}", "\u{85}"] { #expect(!checked.stdout.contains(separator)) }
@@ -558,9 +551,7 @@ extension CommandLineTests {
     #expect(
       try run(["generate", "--process", "diurnal", "--rate", "30", "--duration", "30m", "--seed", "12", "--out", log])
         .status == 0)
-    let common = [
-      "--pipeline", "\(s)/pipelines/video-monitoring.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml",
-    ]
+    let common = ["--pipeline", "\(s)/pipelines/video-monitoring.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml"]
     let plan = try run(
       [
         "plan", "--trace", log, "--json", "--profiles", "\(s)/profiles/profiles-2026.csv", "--window", "10m", "--seed",

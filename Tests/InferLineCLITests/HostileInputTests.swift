@@ -38,34 +38,26 @@ extension CommandLineTests {
       try run(["generate", "--process", "poisson", "--rate", "5", "--duration", "10m", "--out", log]).status == 0)
     let envelope = try run(["envelope", log, "--max-window", "80000d"])
     #expect(envelope.status == 64 && envelope.stderr.contains("up to 366d"))
-    let s = Self.samples
     let out = path("never")
-    let growth = try run([
-      "report", log, "--pipeline", "\(s)/pipelines/cascade.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml",
-      "--profiles", "\(s)/profiles/profiles-2026.csv", "--out", out, "--growth", "1e-10",
-    ])
+    let growth = try run(
+      ["report", log] + Self.sampleInputs("cascade") + ["--out", out, "--growth", "1e-10"])
     #expect(growth.status == 64 && growth.stderr.contains("--growth must be factors from 0.01 to 1000"))
     #expect(!FileManager.default.fileExists(atPath: out))
     // One stray 1970 stamp in a 2026 log: half a million hourly windows, refused with the reason.
     let stray = try write("stray.csv", "timestamp\n1970-01-01T00:00:01Z\n2026-11-28T10:00:00Z\n2026-11-28T10:00:01Z\n")
-    let r = try run([
-      "report", stray, "--pipeline", "\(s)/pipelines/cascade.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml",
-      "--profiles", "\(s)/profiles/profiles-2026.csv", "--out", out,
-    ])
+    let r = try run(
+      ["report", stray] + Self.sampleInputs("cascade") + ["--out", out])
     #expect(r.status == 65 && r.stderr.contains("look for outlier timestamps"))
     #expect(!FileManager.default.fileExists(atPath: out))
   }
 
   @Test func diffOfReportsWithRepeatedStagesOrNaNCostsSaysWhatChanged() throws {
-    let s = Self.samples
     let log = path("d.csv")
     #expect(
       try run(["generate", "--process", "poisson", "--rate", "5", "--duration", "20m", "--out", log]).status == 0)
     let out = path("d-report")
-    let r = try run([
-      "report", log, "--pipeline", "\(s)/pipelines/cascade.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml",
-      "--profiles", "\(s)/profiles/profiles-2026.csv", "--out", out, "--quiet", "--growth", "2", "--window", "10m",
-    ])
+    let r = try run(
+      ["report", log] + Self.sampleInputs("cascade") + ["--out", out, "--quiet", "--growth", "2", "--window", "10m"])
     #expect(r.status == 0, "\(r.stderr)")
     var object =
       try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/report.json")))
@@ -89,10 +81,8 @@ extension CommandLineTests {
     let log = path("e.csv")
     #expect(
       try run(["generate", "--process", "poisson", "--rate", "5", "--duration", "10m", "--out", log]).status == 0)
-    let r = try run([
-      "plan", "--trace", log, "--pipeline", pipeline, "--hardware", "\(s)/hardware/aws-2026.yaml",
-      "--profiles", "\(s)/profiles/profiles-2026.csv", "--window", "10m",
-    ])
+    let r = try run(
+      ["plan", "--trace", log, "--pipeline", pipeline] + Self.sampleCatalog + ["--window", "10m"])
     #expect(r.status == 0, "\(r.stderr)")
     #expect(!r.stdout.contains("\u{1B}") && !r.stdout.contains("\u{07}") && !r.stdout.contains("\u{202E}"))
     #expect(r.stdout.contains("evil\\u{1b}]0;pwned\\u{7}"))
@@ -117,13 +107,9 @@ extension CommandLineTests {
   }
 
   @Test func aLogOfAnotherPipelineIsRefusedAndHugeHeadersAreNotEchoed() throws {
-    let s = Self.samples
     let other = try write("other.csv", "timestamp,pipeline\n1.0,fraud\n2.0,fraud\n3.0,fraud\n")
-    let r = try run([
-      "plan", "--trace", other, "--pipeline", "\(s)/pipelines/cascade.yaml", "--hardware",
-      "\(s)/hardware/aws-2026.yaml",
-      "--profiles", "\(s)/profiles/profiles-2026.csv",
-    ])
+    let r = try run(
+      ["plan", "--trace", other] + Self.sampleInputs("cascade"))
     #expect(r.status == 65 && r.stderr.contains("names only 'fraud', not 'cascade'"))
     let huge = try write("huge.csv", String(repeating: "column,", count: 200_000) + "\n1,2\n")
     let h = try run(["inspect", huge])
@@ -156,11 +142,10 @@ extension CommandLineTests {
 
   @Test func simulateReportsWhereTheTimeWent() throws {
     let s = Self.samples
-    let r = try run([
-      "simulate", "--trace", "\(s)/logs/video-day.csv.gz", "--pipeline", "\(s)/pipelines/video-monitoring.yaml",
-      "--hardware", "\(s)/hardware/aws-2026.yaml", "--profiles", "\(s)/profiles/profiles-2026.csv",
-      "--config", "\(s)/pipelines/video-monitoring.config.yaml", "--timings", "--json",
-    ])
+    let r = try run(
+      ["simulate", "--trace", "\(s)/logs/video-day.csv.gz"] + Self.sampleInputs("video-monitoring") + [
+        "--config", "\(s)/pipelines/video-monitoring.config.yaml", "--timings", "--json",
+      ])
     #expect(r.status == 0, "\(r.stderr)")
     let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
     let timings = try #require(json["timings"] as? [String: Double])
@@ -204,7 +189,6 @@ extension CommandLineTests {
 /// limit and the fix.
 extension CommandLineTests {
   @Test func sub_nanosecondWindowsHugeWindowCountsAndNonFiniteSLOsAreRefused() throws {
-    let s = Self.samples
     let log = path("short.csv")
     #expect(try run(["generate", "--rate", "50", "--duration", "20s", "--seed", "2", "--out", log]).status == 0)
     for arguments in [
@@ -224,10 +208,7 @@ extension CommandLineTests {
     #expect((trace["windowsLeftOut"] as? Int ?? 0) > 1_000_000 && (trace["windows"] as! [Any]).isEmpty)
     #expect((trace["queries"] as? Int ?? 0) > 0)
     #expect(try run(["inspect", log, "--window", "10ms"]).status == 0)
-    let common = [
-      "--pipeline", "\(s)/pipelines/social-media.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml", "--profiles",
-      "\(s)/profiles/profiles-2026.csv",
-    ]
+    let common = Self.sampleInputs("social-media")
     for slo in ["nan", "inf", "1e300", "0"] {
       let r = try run(["report", log, "--out", path("never-\(slo)"), "--slo", slo] + common)
       #expect(r.status == 64 && r.stderr.contains("at most a day"), "\(slo): \(r.status) \(r.stderr)")
@@ -237,15 +218,13 @@ extension CommandLineTests {
 
   /// More edges than a route mask holds: refused where the file is read, by `validate` too, naming the line.
   @Test func aPipelineWithMoreThan64EdgesIsRefusedAtLoad() throws {
-    let s = Self.samples
     var text = "name: long\nslo: {latency_ms: 60000}\nstages:\n"
     for i in 0...65 { text += "  - {name: s\(i), model: resnet50}\n" }
     text += "edges:\n"
     for i in 0..<65 { text += "  s\(i) -> s\(i + 1): 1\n" }
     let file = try write("long.yaml", text)
-    let r = try run([
-      "validate", file, "--hardware", "\(s)/hardware/aws-2026.yaml", "--profiles", "\(s)/profiles/profiles-2026.csv",
-    ])
+    let r = try run(
+      ["validate", file] + Self.sampleCatalog)
     #expect(r.status == 65, "\(r.stdout) \(r.stderr)")
     #expect(r.stderr.contains("long.yaml:\(3 + 66 + 1 + 65):") && r.stderr.contains("more than the 64"), "\(r.stderr)")
   }
@@ -257,10 +236,8 @@ extension CommandLineTests {
     let s = Self.samples
     var wide = "name: wide\nslo: {latency_ms: 400}\nstages:\n"
     for i in 0..<300 { wide += "  - {name: s\(i), model: resnet50}\n" }
-    let r = try run([
-      "validate", try write("wide.yaml", wide), "--hardware", "\(s)/hardware/aws-2026.yaml", "--profiles",
-      "\(s)/profiles/profiles-2026.csv",
-    ])
+    let r = try run(
+      ["validate", try write("wide.yaml", wide)] + Self.sampleCatalog)
     #expect(r.status == 65 && r.stderr.contains("has 300 stages, more than the 128"), "\(r.stderr)")
     func catalog(_ types: Int) throws -> (String, String) {
       var yaml = "name: big\nhardware:\n", csv = "model,hardware,batch_size,latency_ms,statistic\n"

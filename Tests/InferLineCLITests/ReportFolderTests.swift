@@ -5,10 +5,8 @@ import Testing
 /// killed run leaves the previous report whole.
 extension CommandLineTests {
   func reportArguments(log: String, out: String) -> [String] {
-    let s = Self.samples
-    return [
-      "report", log, "--pipeline", "\(s)/pipelines/cascade.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml",
-      "--profiles", "\(s)/profiles/profiles-2026.csv", "--out", out, "--quiet", "--growth", "2", "--window", "10m",
+    return ["report", log] + Self.sampleInputs("cascade") + [
+      "--out", out, "--quiet", "--growth", "2", "--window", "10m",
     ]
   }
 

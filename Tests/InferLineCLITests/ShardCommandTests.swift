@@ -23,10 +23,11 @@ extension CommandLineTests {
       "video-monitoring=0.6", "--pipeline", "image-processing=0.4", "--out", log,
     ])
     #expect(generated.status == 0, "\(generated.stderr)")
-    let inputs = [
-      "--hardware", "\(s)/hardware/aws-2026.yaml", "--profiles", "\(s)/profiles/profiles-2026.csv", "--growth", "2",
-      "--quiet",
-    ]
+    let inputs =
+      Self.sampleCatalog + [
+        "--growth", "2",
+        "--quiet",
+      ]
     let fleet =
       [
         "report", log, "--pipeline", "\(s)/pipelines/video-monitoring.yaml", "--pipeline",
@@ -103,16 +104,13 @@ extension CommandLineTests {
   /// a plan of no stages, arguments that are not a shard's). Parts signed with `INFERLINE_PART_KEY` merge only
   /// with that key. A shard writes only into a folder of its own. Nothing is written by a refused merge.
   @Test func editedPartsAreRefusedAndShardsWriteOnlyTheirOwnFolders() throws {
-    let s = Self.samples
     let log = path("small.csv")
     #expect(
       try run([
         "generate", "--rate", "3", "--duration", "2h", "--seed", "5", "--pipeline", "video-monitoring", "--out", log,
       ]).status == 0)
-    let arguments = [
-      "report", log, "--pipeline", "\(s)/pipelines/video-monitoring.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml",
-      "--profiles", "\(s)/profiles/profiles-2026.csv", "--growth", "2", "--quiet",
-    ]
+    let arguments =
+      ["report", log] + Self.sampleInputs("video-monitoring") + ["--growth", "2", "--quiet"]
     let parts = (0..<2).map { path("parts/\($0)") }
     for (k, part) in parts.enumerated() {
       let r = try run(arguments + ["--shard", "\(k)/2", "--out", part])

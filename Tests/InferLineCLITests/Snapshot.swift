@@ -58,10 +58,7 @@ extension CommandLineTests {
         "\(command) --help lists no exit statuses")
     }
     let s = Self.samples
-    let files = [
-      "--pipeline", "\(s)/pipelines/video-monitoring.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml",
-      "--profiles", "\(s)/profiles/profiles-2026.csv",
-    ]
+    let files = Self.sampleInputs("video-monitoring")
     let log = path("log.csv")
     let generated = try run([
       "generate", "--process", "poisson", "--rate", "3", "--duration", "10m", "--seed", "4", "--pipeline",

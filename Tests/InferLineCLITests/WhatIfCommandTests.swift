@@ -64,10 +64,8 @@ extension CommandLineTests {
     #expect(summary.contains("- What-if, serverless overflow on Fn\\<i>x\\</i>"), "\(summary)")
 
     // Errors name the fix; nothing is written.
-    let common = [
-      "report", "\(s)/logs/video-day.csv.gz", "--pipeline", "\(s)/pipelines/video-monitoring.yaml", "--hardware",
-      "\(s)/hardware/aws-2026.yaml", "--profiles", "\(s)/profiles/profiles-2026.csv", "--out", path("never"),
-    ]
+    let common =
+      ["report", "\(s)/logs/video-day.csv.gz"] + Self.sampleInputs("video-monitoring") + ["--out", path("never")]
     let unknown = try run(common + ["--overflow", "Nope"])
     #expect(
       unknown.status == 64 && unknown.stderr.contains("has no serverless tier 'Nope'; it has Lambda"),
@@ -89,9 +87,8 @@ extension CommandLineTests {
     try pipeline.write(toFile: path("balanced.yaml"), atomically: true, encoding: .utf8)
     func p99(_ pipeline: String, _ extra: [String]) throws -> Double {
       let r = try run(
-        [
-          "simulate", "--trace", "\(s)/logs/video-day.csv.gz", "--pipeline", pipeline, "--hardware",
-          "\(s)/hardware/aws-2026.yaml", "--profiles", "\(s)/profiles/profiles-2026.csv", "--config",
+        ["simulate", "--trace", "\(s)/logs/video-day.csv.gz", "--pipeline", pipeline] + Self.sampleCatalog + [
+          "--config",
           "\(s)/pipelines/video-monitoring.config.yaml", "--json",
         ] + extra)
       #expect(r.status == 0, "\(r.stderr)")
