@@ -236,37 +236,18 @@ struct SimulationState: ~Copyable {
     edgeCount = input.edges.count
     precondition(input.edges.count <= PipelineSpec.maximumEdges, "at most 64 edges (checked when the pipeline loads)")
     precondition(input.stages.count == stages)
-    var start = [Int](repeating: 0, count: stages + 1)
-    var parents = [Int](repeating: 0, count: stages)
-    for e in input.edges {
-      start[e.parent + 1] += 1
-      parents[e.child] += 1
-    }
-    for s in 0..<stages { start[s + 1] += start[s] }
-    var fill = start
-    var edgeOf = [Int](repeating: 0, count: input.edges.count)
-    var childOf = [Int](repeating: 0, count: input.edges.count)
-    for (k, e) in input.edges.enumerated() {
-      edgeOf[fill[e.parent]] = k
-      childOf[fill[e.parent]] = e.child
-      fill[e.parent] += 1
-    }
-    outStart = Slab(start)
-    outEdge = Slab(edgeOf)
-    outChild = Slab(childOf)
-    var joins = [Int](repeating: -1, count: stages)
-    var j = 0
-    for s in 0..<stages where parents[s] > 1 {
-      joins[s] = j
-      j += 1
-    }
-    joinIndex = Slab(joins)
+    let graph = PipelineGraph(input)
+    outStart = Slab(graph.childStart)
+    outEdge = Slab(graph.childEdge)
+    outChild = Slab(graph.children)
+    joinIndex = Slab(graph.joinIndex)
     routeVisited = input.edges.count <= 12 ? Slab(repeating: 0, count: 1 << input.edges.count) : nil
-    routeJoins = input.edges.count <= 12 ? Slab(repeating: 0, count: (1 << input.edges.count) * max(j, 1)) : nil
-    joinCount = j
-    roots = (0..<stages).filter { parents[$0] == 0 }
+    routeJoins =
+      input.edges.count <= 12 ? Slab(repeating: 0, count: (1 << input.edges.count) * max(graph.joinCount, 1)) : nil
+    joinCount = graph.joinCount
+    roots = graph.roots
     rootSlab = Slab(roots)
-    order = PipelineSpec.topologicalOrder(count: stages, edges: input.edges.map { ($0.parent, $0.child) }) ?? []
+    order = graph.order ?? []
     hop = input.hopDelay
     slo = input.slo
 
@@ -325,7 +306,7 @@ struct SimulationState: ~Copyable {
     lastFinish = Slab(repeating: 0, count: n)
     for q in 0..<n { lastFinish[q] = input.arrivals[q] }
     remaining = Slab(repeating: 0, count: n)
-    joinWaiting = Slab(repeating: 0, count: max(1, n * j))
+    joinWaiting = Slab(repeating: 0, count: max(1, n * graph.joinCount))
     missed = Slab(repeating: false, count: n)
     allowedMisses = input.percentile.allowedMisses(of: n)
     var routeSeed: UInt64 = 0

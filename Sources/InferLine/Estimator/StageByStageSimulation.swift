@@ -30,10 +30,8 @@ struct StageByStageSimulation: ~Copyable {
       input.stages.count == input.stageCount, input.stages.allSatisfy({ $0.replicas >= 1 }),
       input.edges.count <= 64
     else { return false }
-    var parents = [Int](repeating: 0, count: input.stageCount)
-    for edge in input.edges { parents[edge.child] += 1 }
-    return parents.allSatisfy { $0 <= 1 }
-      && PipelineSpec.topologicalOrder(count: input.stageCount, edges: input.edges.map { ($0.parent, $0.child) }) != nil
+    let graph = PipelineGraph(input)
+    return graph.hasNoJoins && graph.order != nil
   }
 
   /// A batch in service: when it finishes, its creation order, and its arrivals at the stage (positions).
@@ -186,27 +184,14 @@ struct StageByStageSimulation: ~Copyable {
     let stages = input.stageCount
     let n = input.arrivals.count
     queryCount = n
-    var parents = [Int](repeating: 0, count: stages)
-    var start = [Int](repeating: 0, count: stages + 1)
-    for e in input.edges {
-      start[e.parent + 1] += 1
-      parents[e.child] += 1
-    }
-    for s in 0..<stages { start[s + 1] += start[s] }
-    var fill = start
-    var childOf = [Int](repeating: 0, count: max(input.edges.count, 1))
-    var edgeOf = [Int](repeating: 0, count: max(input.edges.count, 1))
-    for (k, e) in input.edges.enumerated() {
-      childOf[fill[e.parent]] = e.child
-      edgeOf[fill[e.parent]] = k
-      fill[e.parent] += 1
-    }
-    childStart = Slab(start)
+    let graph = PipelineGraph(input)
+    let parents = graph.parentCount
+    childStart = Slab(graph.childStart)
     hop = input.hopDelay
     slo = input.slo
-    children = Slab(childOf)
-    childEdge = Slab(edgeOf)
-    order = PipelineSpec.topologicalOrder(count: stages, edges: input.edges.map { ($0.parent, $0.child) }) ?? []
+    children = Slab(graph.children)
+    childEdge = Slab(graph.childEdge)
+    order = graph.order ?? []
     var offsets: [Int] = []
     var table: [Int64] = []
     for service in input.stages {
