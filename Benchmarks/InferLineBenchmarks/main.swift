@@ -106,7 +106,24 @@ func estimatorInputs(queries: Int) -> [(name: String, input: SimulationInput)] {
         edgeProbabilities: [0.6, 0.5, 1, 1], stages: stages([1.0, 0.6, 0.5, 1 - 0.4 * 0.5]), routes: .drawn(seed: 1),
         slo: 1_000_000_000)
     ),
+    ("realistic chain (x4 b1, x2 b8, x2 b2, x1 b1; 800 q/s)", realisticChain(queries: queries)),
   ]
+}
+
+/// The chain closer to what teams run (issue 31): 4 stages with 4 replicas at batch 1, 2 at batch 8, 2 at batch 2
+/// and 1 replica, on Poisson queries at 800 q/s; busy 80%, about 50%, about 40% and 80%.
+func realisticChain(queries: Int) -> SimulationInput {
+  let rate = 800.0
+  let arrivals = TraceGenerator.arrivals(.poisson(rate: rate), duration: Double(queries) / rate, start: 0, seed: 11)
+  let ms: (Double) -> Int64 = { Int64($0 * 1e6) }
+  return SimulationInput(
+    arrivals: arrivals, stageCount: 4, edges: [(0, 1), (1, 2), (2, 3)], edgeProbabilities: [1, 1, 1],
+    stages: [
+      StageService(batchSize: 1, replicas: 4, latencyTable: [ms(4)]),
+      StageService(batchSize: 8, replicas: 2, latencyTable: (1...8).map { ms(2 + Double($0)) }),
+      StageService(batchSize: 2, replicas: 2, latencyTable: [ms(1.5), ms(2.2)]),
+      StageService(batchSize: 1, replicas: 1, latencyTable: [ms(1)]),
+    ], hopDelay: 1_000_000, routes: .drawn(seed: 1), slo: 1_000_000_000)
 }
 
 /// Peak memory growth per query of one simulation, bytes beyond the trace, measured in a fresh process of this
@@ -129,7 +146,8 @@ func memoryPerQuery(_ index: Int, full: Bool, eventByEvent: Bool, queries: Int) 
 func estimatorBenchmark(queries: Int) {
   let inputs = estimatorInputs(queries: queries)
   let n = Double(inputs[0].input.arrivals.count)
-  print("estimator: \(Int(n)) queries, 80% utilisation at every stage, batch 1, one replica, one thread")
+  print(
+    "estimator: \(Int(n)) queries, one thread; the first three 80% utilisation at every stage, batch 1, one replica")
   print("  (memory: peak growth per query beyond the trace's 8 bytes, each in a fresh process)")
   for (index, (name, input)) in inputs.enumerated() {
     let fastPath = Estimator.runsStageByStage(input)
@@ -816,6 +834,12 @@ case "estimator-memory":
     input, options: .init(collectWaitPercentiles: values[1] == 1, eventByEvent: values[2] == 1))
   precondition(result.queries == input.arrivals.count)
   print((status("VmHWM") - before) * 1024 / Double(input.arrivals.count))
+case "estimator-realistic":
+  // For profilers: only the realistic chain, stage by stage (or with `event`, event by event), latencies only, 10 runs.
+  let chain = realisticChain(queries: 1_000_000)
+  let options = Estimator.Options(collectWaitPercentiles: false, eventByEvent: arguments.dropFirst().first == "event")
+  let (seconds, result) = best(of: 10) { Estimator.simulate(chain, options: options) }
+  print(String(format: "%.4f s, %.2f M stage visits/s", seconds, Double(result.stageVisits) / seconds / 1e6))
 case "estimator-chain":
   // For profilers: only the 4-stage chain, stage by stage, latencies only (or with `full`, all statistics), 20 runs.
   let full = arguments.dropFirst().first == "full"
