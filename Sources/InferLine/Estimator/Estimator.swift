@@ -295,6 +295,7 @@ struct SimulationState: ~Copyable {
     members = Slab(repeating: 0, count: max(initialReplicas, 1) * memberStride)
     memberCount = Slab(repeating: 0, count: max(initialReplicas, 1))
     replicaStage = Slab(repeating: 0, count: max(initialReplicas, 1))
+    replicaLoad = Slab(repeating: 0, count: max(initialReplicas, 1))
 
     let n = input.arrivals.count
     routeMask = Slab(repeating: 0, count: input.edges.isEmpty ? 1 : n)
@@ -330,7 +331,7 @@ struct SimulationState: ~Copyable {
     spareInstances = Array(repeating: [], count: stages)
     provisionedIdle = Array(repeating: [], count: stages)
     stageReplicas = Array(repeating: [], count: stages)
-    roundRobinNext = Array(repeating: 0, count: stages)
+    balancers = Slab(repeating: input.dispatch.balancer() ?? .random(RandomBalancer()), count: stages)
     switch input.dispatch {
     case .random(let seed), .powerOfChoices(_, let seed):
       dispatchRNG = SeededGenerator(seed: RandomStream.dispatch.seed(seed))
@@ -364,7 +365,10 @@ struct SimulationState: ~Copyable {
   var replicaBusy: [Bool] = []
   var retiring: [Bool] = []
   var stageReplicas: [[Int]]
-  var roundRobinNext: [Int]
+  /// Per replica, its queries queued or in service, kept as they change (what the balancers compare).
+  var replicaLoad: Slab<Int>
+  /// Per stage, how an arriving query picks a replica's queue (read only with per-replica queues).
+  var balancers: Slab<StageBalancer>
   var dispatchRNG = SeededGenerator(seed: 0)
 
   // The serverless overflow tier (`ServerlessOverflow`): its invocations are numbered among the replicas (so a
@@ -390,6 +394,7 @@ struct SimulationState: ~Copyable {
     nextIdle.grow(to: replicaCount, filling: -1)
     memberCount.grow(to: replicaCount, filling: 0)
     replicaStage.grow(to: replicaCount, filling: 0)
+    replicaLoad.grow(to: replicaCount, filling: 0)
     members.grow(to: replicaCount * memberStride, filling: 0)
     replicaStage[id] = Int32(s)
     coldLeft.append(cold && !serverless ? coldBatches : 0)
@@ -422,6 +427,8 @@ struct SimulationState: ~Copyable {
     members.free()
     memberCount.free()
     replicaStage.free()
+    replicaLoad.free()
+    balancers.free()
     for slab in [outStart, outEdge, outChild, joinIndex, rootSlab, batchLimit, latencyStart] { slab.free() }
     latency.free()
     edgeProbability.free()
@@ -744,6 +751,8 @@ struct SimulationState: ~Copyable {
     }
     if perReplicaQueues {
       replicaBusy[replica] = false
+      replicaLoad.base[replica] -= memberCount[replica]
+      checkLoad(replica)
       if retiring[replica] {
         retiring[replica] = false
         noteReplicaCount(stage: s, at: t, change: -1)
@@ -763,8 +772,16 @@ struct SimulationState: ~Copyable {
   }
 
   /// Queries a replica has queued or in service (what a balancer that looks at queues compares).
-  func load(replica r: Int) -> Int {
-    replicaQueue[r].count - replicaQueueHead[r] + (replicaBusy[r] ? memberCount[r] : 0)
+  func load(replica r: Int) -> Int { replicaLoad[r] }
+
+  /// With invariant checks: the kept load is what the replica's queue and batch hold.
+  @inline(__always)
+  func checkLoad(_ r: Int) {
+    #if INFERLINE_INVARIANTS
+      precondition(
+        replicaLoad[r] == replicaQueue[r].count - replicaQueueHead[r] + (replicaBusy[r] ? memberCount[r] : 0),
+        "a replica's kept load differs from its queue and batch")
+    #endif
   }
 
   /// A query joins the queue of the replica the stage's dispatch policy picks (waiting since `since`); an idle
@@ -772,31 +789,15 @@ struct SimulationState: ~Copyable {
   mutating func arriveAtReplica(query q: Int, stage s: Int, at t: Int64, since: Int64) {
     let replicas = stageReplicas[s]
     precondition(!replicas.isEmpty, "a stage without replicas")
-    let chosen: Int
-    switch input.dispatch {
-    case .centralQueue:
-      preconditionFailure("per-replica arrival with a central queue")
-    case .random:
-      chosen = replicas[Int(dispatchRNG.next() % UInt64(replicas.count))]
-    case .roundRobin:
-      chosen = replicas[roundRobinNext[s] % replicas.count]
-      roundRobinNext[s] += 1
-    case .shortestQueue:
-      chosen = replicas.min { load(replica: $0) < load(replica: $1) }!
-    case .powerOfChoices(let choices, _):
-      var best = replicas[Int(dispatchRNG.next() % UInt64(replicas.count))]
-      for _ in 1..<max(choices, 1) {
-        let candidate = replicas[Int(dispatchRNG.next() % UInt64(replicas.count))]
-        if load(replica: candidate) < load(replica: best) { best = candidate }
-      }
-      chosen = best
-    }
+    precondition(perReplicaQueues, "per-replica arrival with a central queue")
+    let chosen = balancers.base[s].choose(among: replicas, loads: replicaLoad.base, random: &dispatchRNG)
     if hasOverflow && replicaBusy[chosen]
       && overflows(stage: s, queued: replicaQueue[chosen].count - replicaQueueHead[chosen], replicas: 1, at: t)
     {
       return serveOnServerless(query: q, stage: s, at: t)
     }
     replicaQueue[chosen].append(QueuedQuery(query: Int32(q), since: since))
+    replicaLoad.base[chosen] += 1
     queueCount[s] += 1
     if !replicaBusy[chosen] { serveOwnQueue(replica: chosen, stage: s, at: t) }
   }
@@ -829,6 +830,7 @@ struct SimulationState: ~Copyable {
     }
     replicaBusy[r] = true
     startBatch(replica: r, stage: s, size: size, waited: waited, at: t)
+    checkLoad(r)
   }
 
   /// Replica time is accounted whenever the count changes.
@@ -883,6 +885,8 @@ struct SimulationState: ~Copyable {
         let waiting = replicaQueue[r][replicaQueueHead[r]...]
         replicaQueue[r] = []
         replicaQueueHead[r] = 0
+        replicaLoad.base[r] -= waiting.count
+        checkLoad(r)
         queueCount[s] -= waiting.count
         if replicaBusy[r] { retiring[r] = true } else { noteReplicaCount(stage: s, at: t, change: -1) }
         for entry in waiting { arriveAtReplica(query: Int(entry.query), stage: s, at: t, since: entry.since) }
