@@ -150,8 +150,11 @@ public struct Calibration: Sendable, Equatable, Codable {
     }
     // A grid (the loss is rugged: batch sizes jump as service times change), then a pattern search with halving
     // steps from each of the three best grid points.
-    let overheads = [0, 0.5, 1, 2, 3, 4, 6, 8, 12, 16, 32, 64, 128]
-    let points = (0...20).flatMap { k in overheads.map { (0.5 * pow(8, Double(k) / 20), $0) } }  // m 11% apart
+    let overheads: [Double] = [0, 0.5, 1, 2, 3, 4, 6, 8, 12, 16, 32, 64, 128]
+    let points: [(Double, Double)] = (0...20).flatMap { (k: Int) -> [(Double, Double)] in
+      let m: Double = 0.5 * pow(8, Double(k) / 20)  // 11% apart
+      return overheads.map { (m, $0) }
+    }
     let predictions = ResultSlots<[[Double]]>(count: points.count)
     DispatchQueue.concurrentPerform(iterations: points.count) { i in predictions[i] = predict(points[i].0, points[i].1)
     }
