@@ -38,11 +38,12 @@ public enum Estimator {
   /// Simulates the whole trace: stage by stage where that applies (`StageByStageSimulation`, pipelines without
   /// joins at fixed replica counts and deterministic service), event by event otherwise.
   public static func simulate(_ input: SimulationInput, options: Options = Options()) -> SimulationResult {
-    if !options.eventByEvent && StageByStageSimulation.applies(to: input) {
-      var simulation = StageByStageSimulation(input: input, options: options)
+    let graph = PipelineGraph(input)  // built once, for the check and whichever simulator runs
+    if !options.eventByEvent && StageByStageSimulation.applies(to: input, graph: graph) {
+      var simulation = StageByStageSimulation(input: input, options: options, graph: graph)
       return simulation.run()
     }
-    var state = SimulationState(input: input, options: options)
+    var state = SimulationState(input: input, options: options, graph: graph)
     return state.run()
   }
 
@@ -228,7 +229,7 @@ struct SimulationState: ~Copyable {
   let routeVisited: Slab<UInt8>?
   let routeJoins: Slab<UInt8>?
 
-  init(input: SimulationInput, options: Options) {
+  init(input: SimulationInput, options: Options, graph: PipelineGraph? = nil) {
     self.input = input
     self.options = options
     let stages = input.stageCount
@@ -236,7 +237,7 @@ struct SimulationState: ~Copyable {
     edgeCount = input.edges.count
     precondition(input.edges.count <= PipelineSpec.maximumEdges, "at most 64 edges (checked when the pipeline loads)")
     precondition(input.stages.count == stages)
-    let graph = PipelineGraph(input)
+    let graph = graph ?? PipelineGraph(input)
     outStart = Slab(graph.childStart)
     outEdge = Slab(graph.childEdge)
     outChild = Slab(graph.children)

@@ -24,13 +24,13 @@ import Foundation
 ///   visit with wait percentiles.
 struct StageByStageSimulation: ~Copyable {
   /// Whether the fast path gives exactly the event-driven simulator's answer for this input.
-  static func applies(to input: SimulationInput) -> Bool {
+  static func applies(to input: SimulationInput, graph: PipelineGraph? = nil) -> Bool {
     guard case .deterministic = input.serviceTimes, case .centralQueue = input.dispatch,
       input.replicaChanges.isEmpty, input.overflow.allSatisfy({ $0 == nil }), !input.arrivals.isEmpty,
       input.stages.count == input.stageCount, input.stages.allSatisfy({ $0.replicas >= 1 }),
       input.edges.count <= 64
     else { return false }
-    let graph = PipelineGraph(input)
+    let graph = graph ?? PipelineGraph(input)
     return graph.hasNoJoins && graph.order != nil
   }
 
@@ -178,13 +178,13 @@ struct StageByStageSimulation: ~Copyable {
   var events = 0
   var stopped = false
 
-  init(input: SimulationInput, options: Estimator.Options) {
+  init(input: SimulationInput, options: Estimator.Options, graph: PipelineGraph? = nil) {
     self.input = input
     self.options = options
     let stages = input.stageCount
     let n = input.arrivals.count
     queryCount = n
-    let graph = PipelineGraph(input)
+    let graph = graph ?? PipelineGraph(input)
     let parents = graph.parentCount
     childStart = Slab(graph.childStart)
     hop = input.hopDelay

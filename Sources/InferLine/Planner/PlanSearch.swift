@@ -74,10 +74,13 @@ public struct SearchEffort: Sendable, Equatable, Codable {
 
   /// "after 312 simulations", "the simulation budget ran out after 2003 simulations", "the 30 s time budget ran out
   /// after 41200 simulations": what the budget bought, for the plan table.
+  /// "after 312 simulations": what the search ran, whether or not a budget stopped it.
+  public var spent: String { "after \(simulations) simulation\(simulations == 1 ? "" : "s")" }
+
   public var description: String {
     let runs = "\(simulations) simulation\(simulations == 1 ? "" : "s")"
     switch stoppedBy {
-    case nil: return "after \(runs)"
+    case nil: return spent
     case .simulations: return "the simulation budget ran out after \(runs)"
     case .time:
       return "the \(SearchBudget.time(seconds: secondsAllowed ?? 0).spokenTime) time budget ran out after \(runs)"

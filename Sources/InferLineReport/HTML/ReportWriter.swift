@@ -95,7 +95,7 @@ public enum ReportWriter {
     }
     if w.provenOptimal == true {
       return "proven optimal" + (w.method.map { $0 == "optimal" ? "" : " (\($0))" } ?? "")
-        + (w.search.map { " after \($0.simulations) simulation\($0.simulations == 1 ? "" : "s")" } ?? "")
+        + (w.search.map { " \($0.spent)" } ?? "")
     }
     let gap = w.gap.map { String(format: "not proven: within %.1f%% of the lower bound", $0 * 100) } ?? "not proven"
     return gap + (w.search.map { " (\($0.description))" } ?? "")
