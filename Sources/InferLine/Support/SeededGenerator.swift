@@ -94,6 +94,12 @@ public enum RandomStream: Sendable, CaseIterable {
   case pipelineOfQuery
   /// `generate --observe`: the noise on each observed latency.
   case observationNoise
+  /// `generate` over several days: each day's level noise (`DailyPattern`).
+  case dayLevels
+  /// `generate` over several days: day k's arrivals draw from this stream's seed plus k.
+  case dayArrivals
+  /// The forecast's simulated future paths (`DailyForecast`).
+  case forecastPaths
 
   /// The seed of this stream from the run's seed.
   public func seed(_ base: UInt64) -> UInt64 {
@@ -104,6 +110,9 @@ public enum RandomStream: Sendable, CaseIterable {
     case .generatedLatencies: base &+ 0x5EED
     case .pipelineOfQuery: base &+ 0x919E
     case .observationNoise: base &+ 0x0B5E
+    case .dayLevels: base ^ 0xDA7_1E7E
+    case .dayArrivals: base ^ 0xDA7_A000_0000
+    case .forecastPaths: base ^ 0xF0CA_57
     }
   }
 }
