@@ -14,11 +14,16 @@ extension InferLineCommand {
           inferline generate --process onoff --rate 40 --on-mean 5s --off-mean 1m --duration 1h --out onoff.csv
           inferline generate --process diurnal --rate 12 --spikes 3 --duration 1d \\
             --pipeline video=0.6 --pipeline social=0.4 --out fleet.csv
+          inferline generate --process diurnal --rate 5 --duration 6w --weekly 1.1,1.1,1.1,1.05,1,0.85,0.8 \\
+            --trend 0.003 --day-noise 0.03 --gzip --out history.csv.gz
         With several --pipeline names each query is given one of them at random (seeded), in proportion to the \
         shares after '=' (equal shares when none are given).
         --process onoff is a Markov-modulated Poisson process: bursts at --rate queries per second lasting \
         --on-mean on average, quiet gaps of --off-mean on average at --off-rate (default silent), both of \
         exponential length; with --peak-to-trough above 1 the rates follow a diurnal day as well.
+        With --weekly, --trend or --day-noise the log is made a day at a time (24 h from --start each): each \
+        day's rates are the process's times that day's level (weekday multiplier x (1 + trend)^day x lognormal \
+        noise), a history to forecast from (`report --history`).
 
         Exit status 0 on success, 64 for a usage error, 65 for bad input (the files --observe reads), 73 when the log cannot be written.
         """)
@@ -57,8 +62,20 @@ extension InferLineCommand {
     @Option(help: "Queries per second during a quiet gap (onoff; default 0, silent).")
     var offRate: Double = 0
 
-    @Option(help: "Length of the log: 90s, 15m, 1h, 1d.")
+    @Option(help: "Length of the log: 90s, 15m, 1h, 1d, 4w.")
     var duration: String = "1h"
+
+    @Option(
+      help: ArgumentHelp(
+        "Over several days: each weekday's traffic multiplier, 7 values Monday first (scaled to mean 1).",
+        valueName: "mon,...,sun"))
+    var weekly: String?
+
+    @Option(help: "Over several days: traffic growth per day, compounded (0.01 = 1% a day; negative shrinks).")
+    var trend: Double?
+
+    @Option(help: "Over several days: sigma of each day's lognormal traffic level (0.05 = about 5%), seeded.")
+    var dayNoise: Double?
 
     @Option(help: "First instant, ISO-8601 UTC (default 2026-11-28T00:00:00Z).")
     var start: String = "2026-11-28T00:00:00Z"
@@ -177,8 +194,16 @@ extension InferLineCommand {
             peakToTrough: peakToTrough ?? 1))
       }
       do { try arrivalProcess.validate() } catch let e as InputError { throw ValidationError(e.message) }
-      let arrivals = TraceGenerator.arrivals(
-        arrivalProcess, duration: Double(length) / 1e9, start: startTime, seed: seed)
+      let arrivals: [Int64]
+      if let pattern = try dailyPattern() {
+        arrivals =
+          TraceGenerator.arrivals(
+            arrivalProcess, duration: Double(length) / 1e9, start: startTime, seed: seed, pattern: pattern
+          ).arrivals
+      } else {
+        arrivals = TraceGenerator.arrivals(
+          arrivalProcess, duration: Double(length) / 1e9, start: startTime, seed: seed)
+      }
       let owners =
         mix.count > 1
         ? TraceGenerator.pipelineOfEachQuery(count: arrivals.count, shares: mix.map(\.share), seed: seed) : []
@@ -199,6 +224,27 @@ extension InferLineCommand {
       }
       progress("wrote \(arrivals.count) queries to \(out == "-" ? "standard output" : out) (seed \(seed))")
       if json { try printJSON(GenerateResult(file: out, queries: arrivals.count, seed: seed)) }
+    }
+
+    /// The day-to-day pattern of --weekly, --trend and --day-noise; nil when none is given.
+    /// - Throws: `ValidationError` naming the flag.
+    func dailyPattern() throws -> DailyPattern? {
+      guard weekly != nil || trend != nil || dayNoise != nil else { return nil }
+      var multipliers = [Double](repeating: 1, count: 7)
+      if let weekly {
+        let values = weekly.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard values.count == 7, values.allSatisfy({ $0 != nil }) else {
+          throw ValidationError(
+            "--weekly must be 7 multipliers separated by commas, Monday first, e.g. 1.1,1.1,1.1,1.05,1,0.8,0.75 (got '\(TerminalText.safe(weekly))')"
+          )
+        }
+        multipliers = values.map { $0! }
+      }
+      do {
+        return try DailyPattern(weekly: multipliers, trendPerDay: trend ?? 0, noise: dayNoise ?? 0)
+      } catch let e as InputError {
+        throw ValidationError(e.message + (e.fix.map { " (\($0))" } ?? ""))
+      }
     }
 
     /// The `--pipeline` names and their shares. - Throws: `ValidationError` for a bad share or a repeated name.

@@ -106,6 +106,12 @@ extension InferLineCommand {
     )
     var calibrate: String?
 
+    @Option(
+      help: ArgumentHelp(
+        "A folder of earlier nights (their report.json files, or logs of earlier days): forecast the next 30 and 90 days' traffic and cost from them.",
+        valueName: "folder"))
+    var history: String?
+
     @Option(help: "Folder with the team's own report.mustache (default: inferline's Templates/).")
     var templates: String?
 
@@ -128,7 +134,7 @@ extension InferLineCommand {
         ("logs", !logs.isEmpty), ("pipelines", !pipeline.isEmpty), ("hardware", hardware != nil),
         ("profiles", profiles != nil), ("window", window.window != nil), ("slo_ms", slo != nil), ("seed", seed != nil),
         ("growth", growth != nil), ("budget", search.simulations != nil), ("escalation", escalation != nil),
-        ("calibrate", calibrate != nil), ("out", out != nil), ("templates", templates != nil),
+        ("calibrate", calibrate != nil), ("history", history != nil), ("out", out != nil), ("templates", templates != nil),
         ("previous", previous != nil),
       ]
       for (key, isGiven) in given where isGiven { keys.insert(key) }
@@ -157,6 +163,7 @@ extension InferLineCommand {
       if let simulations = search.simulations { r.budget = simulations }
       if let escalation { r.escalation = escalation }
       if let calibrate { r.calibrate = calibrate }
+      if let history { r.history = history }
       if let out { r.out = out }
       if let templates { r.templates = templates }
       if let previous { r.previous = previous }

@@ -293,7 +293,7 @@ struct FleetFixture: Sendable {
     options.frontier = [1, 2]
     options.budget = SearchBudget(simulations: 1)
     let (workload, _) = try CapacityAnalysis.Workload.read(logs: [fixture.log], model: model, options: options)
-    let (frontier, growth) = CapacityAnalysis.frontierAndGrowth(model: model, workload: workload, options: options)
+    let (frontier, growth, _) = CapacityAnalysis.frontierAndGrowth(model: model, workload: workload, options: options)
     let scenario = try #require(growth.first)
     let configuration = try #require(scenario.configuration, "\(scenario.note ?? "")")
     let scaled = workload.busiestArrivals.map { Int64((Double($0) / 1.5).rounded(.down)) }

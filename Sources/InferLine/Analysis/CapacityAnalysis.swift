@@ -29,6 +29,8 @@ public enum CapacityAnalysis {
     public var escalation: EscalationSweep.Request? = nil
     /// The serving what-ifs to run after the replays (none by default).
     public var whatIfs = ServingWhatIfs.Request()
+    /// Each pipeline's earlier nights (`report --history`), by pipeline name: a budget forecast for those given.
+    public var history: [String: NightHistory] = [:]
     public init() {}
   }
 
@@ -134,49 +136,67 @@ public enum CapacityAnalysis {
     }
   }
 
-  /// Stage 4: the frontier and the growth what-ifs on the busiest window.
+  /// Stage 4: the frontier and the growth what-ifs on the busiest window, and the plans of the budget forecast's
+  /// traffic (`forecastFactors`).
   /// - Parameter recommended: the busiest window's plan, tried first by every search (the frontier at its SLO and
   ///   looser is then never dearer than it; a growth scenario it still carries costs no more); the frontier's point
   ///   at the pipeline's own SLO is this plan.
   public static func frontierAndGrowth(
-    model: PipelineModel, workload: Workload, options: Options, recommended: Plan? = nil
+    model: PipelineModel, workload: Workload, options: Options, recommended: Plan? = nil,
+    forecastFactors: [Double] = []
   ) -> (
-    frontier: [FrontierPoint], growth: [CapacityReport.GrowthScenario]
+    frontier: [FrontierPoint], growth: [CapacityReport.GrowthScenario], forecast: [CapacityReport.GrowthScenario]
   ) {
-    let planning = workload.busiestArrivals
     let incumbents = recommended.map { [(name: "today's plan", configuration: $0.configuration)] } ?? []
-    @Sendable func scenario(_ factor: Double) -> CapacityReport.GrowthScenario {
-      // More traffic of the same shape: the same arrivals, closer together.
-      let scaled = planning.map { Int64((Double($0) / factor).rounded(.down)) }
-      let planner = Planner(oracle: FeasibilityOracle(model: model, arrivals: scaled, seed: options.seed))
-      // As for a window: greedy's plan when the search stops without one, and the descent from an unproven plan.
-      let plan: Plan
-      switch planner.bestPlan(budget: options.budget, incumbents: incumbents) {
-      case .success(let found): plan = found
-      case .failure(let why):
-        return .init(factor: factor, costPerHour: nil, configuration: nil, note: why.description, provenOptimal: nil)
-      }
-      return .init(
-        factor: factor, costPerHour: plan.costPerHour, configuration: plan.configuration, note: nil,
-        provenOptimal: plan.provenOptimal, lowerBoundPerHour: plan.lowerBoundPerHour ?? plan.costPerHour,
-        gap: plan.gap ?? 0)
-    }
+    let factors = options.growth + forecastFactors
     // The frontier (a chain: each SLO's plan warm-starts the next) beside each growth scenario: independent
     // searches, so the results are the same on any number of cores.
     let frontierSlot = ResultSlots<[FrontierPoint]>(count: 1)
-    let growthSlots = ResultSlots<CapacityReport.GrowthScenario>(count: options.growth.count)
-    DispatchQueue.concurrentPerform(iterations: 1 + options.growth.count) { k in
+    let growthSlots = ResultSlots<CapacityReport.GrowthScenario>(count: factors.count)
+    DispatchQueue.concurrentPerform(iterations: 1 + factors.count) { k in
       if k == 0 {
         frontierSlot[0] = Planner.frontier(
-          model: model, arrivals: planning, seed: options.seed, multipliers: options.frontier, budget: options.budget,
-          incumbents: incumbents, planAtSLO: recommended)
+          model: model, arrivals: workload.busiestArrivals, seed: options.seed, multipliers: options.frontier,
+          budget: options.budget, incumbents: incumbents, planAtSLO: recommended)
       } else {
-        growthSlots[k - 1] = scenario(options.growth[k - 1])
+        growthSlots[k - 1] = scenario(
+          factors[k - 1], model: model, planning: workload.busiestArrivals, options: options, incumbents: incumbents)
       }
     }
     let frontier = frontierSlot[0] ?? []
-    let growth = growthSlots.values.map { $0! }
-    return (frontier, growth)
+    let scenarios = growthSlots.values.map { $0! }
+    return (frontier, Array(scenarios[..<options.growth.count]), Array(scenarios[options.growth.count...]))
+  }
+
+  /// The busiest window at `factor` times its traffic (the same arrivals, closer together), planned as a window is:
+  /// greedy's plan when the search stops without one, and the descent from an unproven plan.
+  static func scenario(
+    _ factor: Double, model: PipelineModel, planning: [Int64], options: Options,
+    incumbents: [(name: String, configuration: PipelineConfiguration)]
+  ) -> CapacityReport.GrowthScenario {
+    let scaled = planning.map { Int64((Double($0) / factor).rounded(.down)) }
+    let planner = Planner(oracle: FeasibilityOracle(model: model, arrivals: scaled, seed: options.seed))
+    let plan: Plan
+    switch planner.bestPlan(budget: options.budget, incumbents: incumbents) {
+    case .success(let found): plan = found
+    case .failure(let why):
+      return .init(factor: factor, costPerHour: nil, configuration: nil, note: why.description, provenOptimal: nil)
+    }
+    return .init(
+      factor: factor, costPerHour: plan.costPerHour, configuration: plan.configuration, note: nil,
+      provenOptimal: plan.provenOptimal, lowerBoundPerHour: plan.lowerBoundPerHour ?? plan.costPerHour,
+      gap: plan.gap ?? 0)
+  }
+
+  /// The budget forecast before planning, when the pipeline has a history: its nights with tonight's, the
+  /// forecasts, and the traffic factors to plan. - Complexity: O(nights) and the forecasts' fits.
+  public static func budgetForecast(model: PipelineModel, workload: Workload, options: Options) -> BudgetForecast? {
+    guard let history = options.history[model.name] else { return nil }
+    let tonight =
+      workload.trace.isRelative
+      ? nil
+      : HistoryNight(arrivals: workload.trace.arrivals[...], windowLength: options.windowLength, source: "tonight")
+    return BudgetForecast.prepare(history: history, tonight: tonight, seed: options.seed)
   }
 
   /// The whole night: the four stages, then the report value.
@@ -248,6 +268,8 @@ public enum CapacityAnalysis {
     public var growth: [CapacityReport.GrowthScenario]
     public var escalation: EscalationSweep?
     public var whatIfs: [WhatIf]?
+    /// The plans at the budget forecast's traffic factors (`BudgetForecast.factors`), when it has any.
+    public var forecastPlans: [CapacityReport.GrowthScenario] = []
   }
 
   /// The coarse-grained unit under an autoscaler, as the paper's CG autoscaling baseline: CG-Mean's hardware and
@@ -326,6 +348,11 @@ public enum CapacityAnalysis {
       baselineReplays: results.baselineReplays, frontier: results.frontier, growth: results.growth, timings: timings)
     report.escalation = results.escalation
     report.whatIfs = results.whatIfs
+    started = Date()
+    report.forecast = budgetForecast(model: model, workload: workload, options: options)?.costed(
+      results.forecastPlans, costPerMonth: report.costPerMonth, todayPerHour: report.recommendedCostPerHour)
+    if report.forecast != nil { timings["forecast", default: 0] += Date().timeIntervalSince(started) }
+    report.timings = timings
     report.assumptions += (results.whatIfs ?? []).map { "What-if, \($0.title): \($0.assumption)" }
     return report
   }

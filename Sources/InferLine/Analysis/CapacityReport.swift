@@ -158,6 +158,8 @@ public struct CapacityReport: Sendable, Equatable, Codable {
   /// The serving what-ifs asked for (`ServingWhatIfs`: serverless overflow, cold starts, correlated service,
   /// balancers), in that order.
   public var whatIfs: [WhatIf]? = nil
+  /// The budget from history (`--history`): the month ahead forecast from earlier nights, when asked for.
+  public var forecast: BudgetForecast? = nil
   /// Windows whose SLO cannot be met.
   public var unattainableWindows: Int
   /// The fit against observed latencies (`--calibrate`); its correction was planned with when it explains them.

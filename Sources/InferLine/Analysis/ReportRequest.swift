@@ -26,6 +26,8 @@ public struct ReportRequest: Codable, Equatable, Sendable {
   public var escalation: String? = nil
   /// The configuration deployed when the log was recorded: fit the profiles to the log's latencies first.
   public var calibrate: String? = nil
+  /// A folder of earlier nights (report.json files, logs of earlier days): a budget forecast from them.
+  public var history: String? = nil
   public var log = LogSettings()
   public var whatIfs = WhatIfSettings()
   /// Where the report folder goes, the team's templates and the previous night's report.json: how this run's
@@ -186,6 +188,7 @@ public struct ReportRequest: Codable, Equatable, Sendable {
     r.hardware = hardware.map(resolve)
     r.profiles = profiles.map(resolve)
     r.calibrate = calibrate.map(resolve)
+    r.history = history.map(resolve)
     r.out = out.map(resolve)
     r.templates = templates.map(resolve)
     r.previous = previous.map(resolve)
@@ -220,7 +223,7 @@ public struct ReportRequest: Codable, Equatable, Sendable {
     case escalation
     /// `escalation`'s earlier name, still read.
     case sweepEdge = "sweep_edge"
-    case calibrate, log
+    case calibrate, history, log
     case whatIfs = "what_ifs"
     case out, templates, previous
   }
@@ -243,6 +246,7 @@ public struct ReportRequest: Codable, Equatable, Sendable {
     escalation =
       try c.decodeIfPresent(String.self, forKey: .escalation) ?? c.decodeIfPresent(String.self, forKey: .sweepEdge)
     calibrate = try c.decodeIfPresent(String.self, forKey: .calibrate)
+    history = try c.decodeIfPresent(String.self, forKey: .history)
     log = try c.decodeIfPresent(LogSettings.self, forKey: .log) ?? d.log
     whatIfs = try c.decodeIfPresent(WhatIfSettings.self, forKey: .whatIfs) ?? d.whatIfs
     out = try c.decodeIfPresent(String.self, forKey: .out)
@@ -267,6 +271,7 @@ public struct ReportRequest: Codable, Equatable, Sendable {
     }
     try c.encode(escalation, forKey: .escalation)
     try c.encode(calibrate, forKey: .calibrate)
+    try c.encode(history, forKey: .history)
     try c.encode(log, forKey: .log)
     try c.encode(whatIfs, forKey: .whatIfs)
     try c.encode(out, forKey: .out)

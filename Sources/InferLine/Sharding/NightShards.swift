@@ -86,6 +86,8 @@ public enum NightShards {
     /// The frontier and growth, when this part did it (its cascade sweep may be nil: not asked for, or no such edge).
     public var frontier: [FrontierPoint]? = nil
     public var growth: [CapacityReport.GrowthScenario]? = nil
+    /// The plans at the budget forecast's traffic factors, when the pipeline has a history.
+    public var forecastPlans: [CapacityReport.GrowthScenario]? = nil
     public var escalation: EscalationSweep? = nil
     public var whatIfs: [WhatIf]? = nil
     /// The busiest window's plan the replays, baselines, frontier, growth and what-ifs started from (the merge checks it).
@@ -201,15 +203,20 @@ public enum NightShards {
       let jobs = policies.count + (recommended == nil ? 0 : 1)
       let slots = ResultSlots<Result<ReplayResult, any Error>>(count: policies.count)
       let baselineSlot = ResultSlots<Result<[ReplayResult], any Error>>(count: 1)
-      let outlookSlot = ResultSlots<([FrontierPoint], [CapacityReport.GrowthScenario], EscalationSweep?)>(count: 1)
+      let outlookSlot = ResultSlots<
+        ([FrontierPoint], [CapacityReport.GrowthScenario], [CapacityReport.GrowthScenario], EscalationSweep?)
+      >(count: 1)
+      let forecastFactors =
+        CapacityAnalysis.budgetForecast(model: model, workload: workload, options: options)?.factors ?? []
       // The frontier and growth, the longest job, on a queue of its own (its searches run in parallel within it); the replays
       // and the baselines' (one simulation each) fill the cores beside it.
       let outlookDone = DispatchGroup()
       DispatchQueue.global().async(group: outlookDone) {
-        let (frontier, growth) = CapacityAnalysis.frontierAndGrowth(
-          model: model, workload: workload, options: options, recommended: busiest.recommended)
+        let (frontier, growth, forecast) = CapacityAnalysis.frontierAndGrowth(
+          model: model, workload: workload, options: options, recommended: busiest.recommended,
+          forecastFactors: forecastFactors)
         outlookSlot[0] = (
-          frontier, growth, CapacityAnalysis.escalation(model: model, workload: workload, options: options)
+          frontier, growth, forecast, CapacityAnalysis.escalation(model: model, workload: workload, options: options)
         )
       }
       DispatchQueue.concurrentPerform(iterations: jobs) { j in
@@ -229,7 +236,8 @@ public enum NightShards {
       if recommended != nil { parts[p].baselineReplays = try baselineSlot[0]!.get() }
       for k in policies.indices { parts[p].replays[k] = try slots[k]!.get() }
       phase("replay")
-      (parts[p].frontier, parts[p].growth, parts[p].escalation) = outlookSlot[0]!
+      (parts[p].frontier, parts[p].growth, parts[p].forecastPlans, parts[p].escalation) = outlookSlot[0]!
+      if forecastFactors.isEmpty { parts[p].forecastPlans = nil }
       guard recommended != nil else { continue }
       if !options.whatIfs.isEmpty {
         progress(0.87, "\(TerminalText.safe(model.name)): what-ifs: replaying under other serving conditions")
@@ -383,7 +391,7 @@ public enum NightShards {
         results: .init(
           plans: plans, explanations: explanations, replays: replays, baselineReplays: baselineReplays,
           frontier: outlook.frontier ?? [], growth: outlook.growth ?? [], escalation: outlook.escalation,
-          whatIfs: whatIfs),
+          whatIfs: whatIfs, forecastPlans: outlook.forecastPlans ?? []),
         timings: timings)
     }
   }

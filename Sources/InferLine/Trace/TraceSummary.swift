@@ -76,7 +76,7 @@ public enum DurationText {
   /// Nanoseconds in the text; nil when it is not a positive duration.
   public static func nanoseconds(_ text: String) -> Int64? {
     let t = text.trimmingCharacters(in: .whitespaces).lowercased()
-    let units: [(String, Double)] = [("ms", 1e-3), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)]
+    let units: [(String, Double)] = [("ms", 1e-3), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400), ("w", 604_800)]
     for (suffix, seconds) in units where t.hasSuffix(suffix) {
       guard let value = Double(t.dropLast(suffix.count)), value > 0, value.isFinite else { return nil }
       let ns = value * seconds * 1e9

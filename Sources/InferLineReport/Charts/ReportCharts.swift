@@ -7,7 +7,52 @@ public enum ReportCharts {
     [
       arrivalRate(r), envelope(r), costPerWindow(r), hardwareMix(r), replicaTimeline(r), latencyCDF(r), frontier(r),
       baselines(r),
-    ]
+    ] + (r.forecast.map { historyCharts($0) } ?? [])
+  }
+
+  /// The history's daily queries and cost per day with the forecast's fan, when there is a forecast.
+  static func historyCharts(_ f: BudgetForecast) -> [Chart] {
+    guard let q = f.queries, let tonight = f.nights.last.flatMap({ HistoryNight.dayNumber($0.date) }) else {
+      return []
+    }
+    let days = f.nights.compactMap { n in HistoryNight.dayNumber(n.date).map { (n, Double($0 - tonight)) } }
+    // A band as one closed outline: the upper bound forward, the lower bound back.
+    func band(_ upper: [Double], _ lower: [Double]) -> [(x: Double, y: Double)] {
+      upper.enumerated().map { (x: Double($0.offset + 1), y: $0.element) }
+        + lower.enumerated().reversed().map { (x: Double($0.offset + 1), y: $0.element) }
+    }
+    let traffic = Chart(
+      name: "history-traffic", title: "Queries a day: history and forecast",
+      description:
+        "Each night's queries (scaled to 24 h where its log was shorter), and the forecast for the next 90 days: its mean and the outlines of its 80% and 95% intervals.",
+      x: .init(label: "days from tonight (\(f.nights.last!.date))"), y: .init(label: "queries a day", includeZero: true),
+      content: .xy(
+        series: [
+          .init(name: "nights", points: days.map { (x: $0.1, y: $0.0.dailyQueries) }),
+          .init(name: "forecast mean", points: q.mean.enumerated().map { (x: Double($0.offset + 1), y: $0.element) }),
+          .init(name: "80% interval", points: band(q.upper80, q.lower80), style: .dashed),
+          .init(name: "95% interval", points: band(q.upper95, q.lower95), style: .dashed),
+        ], markers: [.init(value: 0, vertical: true, label: "tonight")]))
+    var costSeries: [Chart.Series] = []
+    let costs = days.compactMap { n, x in n.costPerDay.map { (x: x, y: $0) } }
+    if !costs.isEmpty { costSeries.append(.init(name: "nights' cost per day", points: costs, style: .points)) }
+    for m in f.months {
+      for line in m.lines {
+        guard let month = line.costPerMonth else { continue }
+        costSeries.append(
+          .init(
+            name: "\(ForecastText.horizon(m)), \(line.bound)",
+            points: [(Double(m.firstDay), month / 30), (Double(m.lastDay), month / 30)],
+            style: line.bound == "expected" ? .line : .dashed))
+      }
+    }
+    let cost = Chart(
+      name: "history-cost", title: "Cost per day: history and forecast",
+      description:
+        "Each earlier report's cost per day, and the cost per day of the next 30 days and of days 61-90 at the forecast's expected busiest window and its 80% and 95% upper bounds (each planned).",
+      x: .init(label: "days from tonight (\(f.nights.last!.date))"), y: .init(label: "$ per day", includeZero: true),
+      content: .xy(series: costSeries, markers: [.init(value: 0, vertical: true, label: "tonight")]))
+    return costSeries.isEmpty ? [traffic] : [traffic, cost]
   }
 
   static func hours(_ t: Int64, _ r: CapacityReport) -> Double { Double(t - r.workload.start) / 3.6e12 }

@@ -148,6 +148,21 @@ enum BuiltInTemplates {
 
 <section id="budget">
 <h2>Budget</h2>
+{{#forecast}}<h3>Forecast from history</h3>
+{{#headline}}<p><b>{{headline}}</b></p>{{/headline}}
+<p>Read: {{nights}}.</p>
+{{#note}}<p>No forecast: {{note}}.</p>{{/note}}
+{{#queriesMethod}}<p>Queries a day: {{queriesMethod}}. The busiest window's rate: {{peakMethod}}. Intervals from 2,000 simulated paths (seed {{seed}}); a month's bounds take every day at its own bound, widened where the held-out weeks missed by more. Each bound's busiest window is planned (the busiest window's queries closer together, as for growth), and its month costs this month's replay cost times that plan's cost over tonight's plan's.</p>{{/queriesMethod}}
+{{#hasRows}}<div class="table"><table><thead><tr><th>horizon</th><th>bound</th><th>queries a day</th><th>busiest window (q/s)</th><th>traffic</th><th>plan $/h</th><th>$ for 30 days</th><th>plan</th><th>proof</th></tr></thead><tbody>
+{{#rows}}<tr><td>{{horizon}}</td><td>{{bound}}</td><td class="n">{{queries}}</td><td class="n">{{peak}}</td><td class="n">{{factor}}</td><td class="n">{{cost}}</td><td class="n">{{month}}</td><td>{{plan}}</td><td>{{proof}}</td></tr>
+{{/rows}}</tbody></table></div>{{/hasRows}}
+{{#queriesMethod}}<figure>{{{chartHistoryTraffic}}}<figcaption>Each night's queries and the forecast's next 90 days with its 80% and 95% intervals.</figcaption></figure>
+<figure>{{{chartHistoryCost}}}<figcaption>Earlier reports' cost per day, and each forecast month's cost per day at its expected traffic and upper bounds.</figcaption></figure>{{/queriesMethod}}
+{{#hasLeftOut}}<h4>Nights left out</h4>
+<div class="table"><table><thead><tr><th>source</th><th>day</th><th>why</th></tr></thead><tbody>
+{{#leftOut}}<tr><td>{{source}}</td><td>{{date}}</td><td>{{reason}}</td></tr>
+{{/leftOut}}</tbody></table></div>{{/hasLeftOut}}
+{{/forecast}}
 <figure>{{{chartFrontier}}}<figcaption>The cheapest plan of the busiest window for a range of SLOs: what a looser or tighter objective would cost; the marked point is this SLO.</figcaption></figure>
 <h3>Traffic growth (busiest window)</h3>
 <div class="table"><table><thead><tr><th>traffic</th><th>$/h</th><th>plan</th><th>proof</th></tr></thead><tbody>

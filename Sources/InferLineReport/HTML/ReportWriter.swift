@@ -431,6 +431,11 @@ public enum ReportWriter {
       }
     }
     if let p = r.previous { context["previous"] = previousContext(p) }
+    if let f = r.forecast {
+      context["forecast"] = ForecastText.context(f, r)
+      context["chartHistoryTraffic"] = charts["history-traffic"] ?? ""
+      context["chartHistoryCost"] = charts["history-cost"] ?? ""
+    }
     if let d = decisionContext(r) { context["decision"] = d } else { context["undecided"] = decisionNotes(r) }
     if let c = r.calibration {
       func triple(_ v: [Double]) -> String { v.map { String(format: "%.1f", $0) }.joined(separator: " / ") }
@@ -659,6 +664,7 @@ public enum ReportWriter {
       decision,
       "- \(MarkdownText.escape(recommendationSentence(r)))",
       "- Cost per day: $\(money(r.costPerDay)); per month: $\(money(r.costPerMonth))",
+      r.forecast.flatMap(ForecastText.budgetLine).map { "- " + MarkdownText.escape($0) } ?? "",
       "- Busiest window's plan ($\(money(r.recommendedCostPerHour))/h): \(MarkdownText.escape(describe(r.recommended, r)))",
       "- Windows proven optimal: \(r.windows.filter { $0.provenOptimal == true }.count) of \(r.windows.filter { $0.configuration != nil }.count) planned"
         + (r.windows.compactMap(\.greedyGap).max().map {

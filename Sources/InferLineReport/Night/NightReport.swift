@@ -64,6 +64,10 @@ public struct NightReport: Sendable {
         models[0].inputs.calibrated(multiplier: calibration.multiplier, overheadMs: calibration.overheadMs))
     }
     options.whatIfs = try request.whatIfs.request(models[0])
+    if let history = request.history {
+      options.history = try HistoryFolder.read(
+        history, models: models, windowLength: options.windowLength, log: options.log)
+    }
     if let escalation = request.escalation {
       let edge = try EscalationSweep.Request.parse(escalation)
       guard models.contains(where: { EscalationSweep.applies(edge, to: $0) }) else {
