@@ -134,7 +134,8 @@ extension InferLineCommand {
         ("logs", !logs.isEmpty), ("pipelines", !pipeline.isEmpty), ("hardware", hardware != nil),
         ("profiles", profiles != nil), ("window", window.window != nil), ("slo_ms", slo != nil), ("seed", seed != nil),
         ("growth", growth != nil), ("budget", search.simulations != nil), ("escalation", escalation != nil),
-        ("calibrate", calibrate != nil), ("history", history != nil), ("out", out != nil), ("templates", templates != nil),
+        ("calibrate", calibrate != nil), ("history", history != nil), ("out", out != nil),
+        ("templates", templates != nil),
         ("previous", previous != nil),
       ]
       for (key, isGiven) in given where isGiven { keys.insert(key) }

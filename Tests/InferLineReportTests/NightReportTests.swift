@@ -27,8 +27,9 @@ import Testing
     return path
   }()
 
-  static func request(seed: UInt64 = 1) -> ReportRequest {
+  static func request(seed: UInt64 = 1, history: String? = nil) -> ReportRequest {
     var r = ReportRequest()
+    r.history = history
     r.logs = [log]
     r.pipelines = ["video-monitoring", "social-media"].map { "\(samples)/pipelines/\($0).yaml" }
     r.hardware = "\(samples)/hardware/aws-2026.yaml"
@@ -45,8 +46,47 @@ import Testing
     try comparableReport(ReportWriter.encoder().encode(fleet))
   }
 
+  /// Three weeks of nights before tonight's log (2026-11-07 to 27), as the report.json files earlier runs would have
+  /// written: tonight's fleet report moved back a day at a time, its traffic and cost scaled by a weekly pattern with
+  /// growth and noise; beside them a log of a pipeline tonight does not plan, a JSON file that is not a report, and
+  /// a chart.
+  static let history: String = {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("inferline-history-\(UUID().uuidString)")
+    try! FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let tonight = try! NightReport(request()).run().report
+    let day: Int64 = 86_400_000_000_000
+    let pattern = try! DailyPattern(weekly: [1.1, 1.1, 1.1, 1.05, 1, 0.85, 0.8], trendPerDay: 0.01, noise: 0.02)
+    let levels = pattern.levels(
+      days: 22, firstWeekday: DailyPattern.weekday(at: 1_795_824_000_000_000_000 - 21 * day), seed: 5)
+    for k in 1...21 {
+      let scale = levels[21 - k] / levels[21]
+      let pipelines = tonight.pipelines.map { r -> CapacityReport in
+        var n = r
+        n.workload.start -= Int64(k) * day
+        n.workload.end -= Int64(k) * day
+        n.workload.queries = Int(Double(r.workload.queries) * scale)
+        for i in n.windows.indices { n.windows[i].queries = Int(Double(r.windows[i].queries) * scale) }
+        n.costPerDay *= scale
+        return n
+      }
+      let night = folder.appendingPathComponent("night-\(k)")
+      try! FileManager.default.createDirectory(at: night, withIntermediateDirectories: true)
+      try! ReportWriter.encoder().encode(FleetReport(pipelines: pipelines, unplannedQueries: [:], seed: 1)).write(
+        to: night.appendingPathComponent("report.json"))
+    }
+    var writer = QueryLogWriter()
+    writer.pipeline = "checkout"
+    try! writer.write(
+      arrivals: TraceGenerator.arrivals(
+        .poisson(rate: 0.01), duration: 2 * 86_400, start: 1_795_824_000_000_000_000 - 2 * day, seed: 2),
+      to: folder.appendingPathComponent("checkout.csv").path)
+    try! Data("{}".utf8).write(to: folder.appendingPathComponent("notes.json"))
+    try! Data([0x89, 0x50]).write(to: folder.appendingPathComponent("chart.png"))
+    return folder.path
+  }()
+
   @Test func theMergedShardsAreTheOneMachineReport() throws {
-    let request = Self.request()
+    let request = Self.request(history: Self.history)
     let whole = try NightReport(request).run().report
     #expect(whole.pipelines.map(\.pipelineName) == ["video-monitoring", "social-media"])
     // Some window's search stopped before its proof: the merge must warm-start as one machine does.
@@ -62,6 +102,7 @@ import Testing
       let merged = try sharded.run(parts: parts).report
       #expect(try Self.comparable(merged) == Self.comparable(whole), "\(n) shards")
     }
+    #expect(whole.pipelines.allSatisfy { $0.forecast?.months.count == 2 })
     // A part of another night's settings is refused by name.
     let other = try NightReport(Self.request(seed: 2), sharded: true).shard(0, of: 1).part
     #expect(throws: InputError.self) { try sharded.run(parts: [("other.json", other)]) }
@@ -73,6 +114,68 @@ import Testing
     let second = try night.run(previous: first).report
     #expect(second.previous?.costPerDayChange == 0 && second.previous?.changes == [])
     for p in second.pipelines { #expect(p.previous?.costPerDayChange == 0) }
+  }
+
+  /// The budget from history: every night read or named as left out; each bound's plan is the busiest window
+  /// planned at that traffic (the same search run here on its own), its month the month's cost times that plan's
+  /// over tonight's; the fleet's table and summary add the pipelines' months.
+  @Test func theBudgetFromHistoryPlansTheForecastTraffic() throws {
+    // Tonight's own report, and one of another catalog a day earlier, in the history too.
+    let folder = URL(fileURLWithPath: Self.history).deletingLastPathComponent()
+      .appendingPathComponent("inferline-history-reports-\(UUID().uuidString)")
+    try FileManager.default.copyItem(at: URL(fileURLWithPath: Self.history), to: folder)
+    let tonight = try NightReport(Self.request()).run().report
+    try FileManager.default.createDirectory(
+      at: folder.appendingPathComponent("tonight"), withIntermediateDirectories: true)
+    try ReportWriter.encoder().encode(tonight.pipelines[0]).write(
+      to: folder.appendingPathComponent("tonight/report.json"))
+    var other = tonight.pipelines[0]
+    other.hardwarePrices[other.hardwarePrices.keys.sorted()[0]]! *= 2
+    other.workload.start -= 86_400_000_000_000
+    other.workload.end -= 86_400_000_000_000
+    try ReportWriter.encoder().encode(other).write(to: folder.appendingPathComponent("other.json"))
+
+    let night = try NightReport(Self.request(history: folder.path))
+    let fleet = try night.run().report
+    let (_, workloads, _) = try CapacityAnalysis.readNight(
+      logs: night.request.logs, models: night.models, options: night.options)
+    for (p, r) in fleet.pipelines.enumerated() {
+      let f = try #require(r.forecast)
+      #expect(f.nights.count == 22 && f.nights.last?.source == "tonight" && f.nights.first?.date == "2026-11-07")
+      #expect(f.note == nil && f.filledDays.isEmpty)
+      #expect(f.otherFiles == 1)
+      let reasons = Dictionary(f.leftOut.map { (URL(fileURLWithPath: $0.source).lastPathComponent, $0.reason) }) {
+        a, _ in a
+      }
+      // Tonight's report and the other catalog's are the first pipeline's nights; the stray JSON is everyone's.
+      #expect(reasons["report.json"] == (p == 0 ? "the same day as tonight's log" : nil))
+      #expect((reasons["other.json"]?.hasPrefix("another hardware catalog") ?? false) == (p == 0))
+      #expect(reasons["notes.json"]?.contains("not a") == true)
+      #expect(reasons["checkout.csv"] == "queries of pipeline 'checkout', which tonight's report does not plan")
+      // Tonight's busiest window's rate, as the report's windows give it.
+      let peak = Double(r.windows.map(\.queries).max()!) / r.windowLengthSeconds
+      #expect(abs(f.nights.last!.peakRate - peak) < 1e-9)
+      let incumbents = [(name: "today's plan", configuration: r.recommended!)]
+      for m in f.months {
+        for line in m.lines {
+          #expect(abs(line.factor - line.peakRate / peak) < 1e-12)
+          let alone = CapacityAnalysis.scenario(
+            line.factor, model: night.models[p], planning: workloads[p].busiestArrivals, options: night.options,
+            incumbents: incumbents)
+          #expect(line.plan == alone)
+          let month = try #require(line.costPerMonth)
+          #expect(abs(month - r.costPerMonth * alone.costPerHour! / r.recommendedCostPerHour!) < 1e-9)
+        }
+        #expect(m.lines[0].peakRate <= m.lines[1].peakRate && m.lines[1].peakRate <= m.lines[2].peakRate)
+      }
+    }
+    let rows = ReportWriter.fleetBudget(fleet).filter { $0.label.hasPrefix("forecast") }
+    #expect(rows.count == 3)
+    for (i, row) in rows.enumerated() {
+      #expect(row.perPipeline == fleet.pipelines.map { $0.forecast!.months[0].lines[i].costPerMonth })
+      #expect(abs(row.total! - row.perPipeline.map { $0! }.reduce(0, +)) < 1e-9)
+    }
+    #expect(ReportWriter.fleetSummaryMarkdown(fleet).contains("- Budget for the next 30 days from history: $"))
   }
 
   @Test func settingsThatCannotBeUsedAreRefusedBeforeAnyWork() throws {
@@ -92,6 +195,9 @@ import Testing
     var noInputs = Self.request()
     noInputs.hardware = nil
     #expect(throws: InputError.self) { try NightReport(noInputs) }
+    #expect {
+      try NightReport(Self.request(history: "/no/such/folder"))
+    } throws: { "\($0)".contains("/no/such/folder: error: no such folder") }
     var badWindow = Self.request()
     badWindow.window = "never"
     #expect { try NightReport(badWindow) } throws: { ($0 as? ReportRequest.SettingError)?.key == "window" }

@@ -80,6 +80,22 @@ public struct BudgetForecast: Sendable, Equatable, Codable {
     let queries = NightHistory.series(used, tonight: tonight) { $0.dailyQueries }
     let peaks = NightHistory.series(used, tonight: tonight) { $0.peakRate }
     forecast.filledDays = queries.filled
+    // A level shift (tonight far from the last week's nights) is not something smoothing can forecast: say so
+    // rather than extrapolate it.
+    for (name, series) in [("queries", queries.values), ("busiest window's rate", peaks.values)] where series.count > 1
+    {
+      let week = series.dropLast().suffix(7).sorted()
+      let median = week[week.count / 2]
+      let ratio = series.last! / median
+      if !(ratio <= Self.levelShift && ratio >= 1 / Self.levelShift) {
+        let what = name == "queries" ? "tonight's queries are" : "tonight's busiest window's rate is"
+        forecast.note = String(
+          format:
+            "%@ %.2fx the median of the week before: a change of level the earlier nights cannot forecast (within %gx is forecast); a history of this traffic is needed",
+          what, ratio, Self.levelShift)
+        return forecast
+      }
+    }
     let months = [1...30, 61...90]
     guard let q = DailyForecast.fit(queries.values, horizon: 90, stretches: months, seed: seed),
       let p = DailyForecast.fit(peaks.values, horizon: 90, stretches: months, seed: seed)
@@ -100,6 +116,9 @@ public struct BudgetForecast: Sendable, Equatable, Codable {
     return forecast
   }
 
+  /// The most tonight may be above or below the median of the week before it for a forecast.
+  public static let levelShift = 3.0
+
   /// The traffic factors to plan, each once, in order of first appearance.
   public var factors: [Double] {
     var seen: [Double] = []
@@ -110,7 +129,9 @@ public struct BudgetForecast: Sendable, Equatable, Codable {
   /// The forecast with each line's plan (`plans[i]` is the plan at `factors[i]`) and month's cost.
   /// - Parameters:
   ///   - costPerMonth: tonight's recommended provisioning's month; `todayPerHour`: tonight's busiest window's plan.
-  public func costed(_ plans: [CapacityReport.GrowthScenario], costPerMonth: Double, todayPerHour: Double?)
+  public func costed(
+    _ plans: [CapacityReport.GrowthScenario], costPerMonth: Double, todayPerHour: Double?
+  )
     -> BudgetForecast
   {
     var result = self

@@ -129,6 +129,19 @@ public struct NightHistory: Sendable, Equatable, Codable {
     public var slo: String
     public var windowSeconds: Double
 
+    public init(
+      pipeline: String, stages: [String], edges: [String], catalog: String, prices: [String: Double], slo: String,
+      windowSeconds: Double
+    ) {
+      self.pipeline = pipeline
+      self.stages = stages
+      self.edges = edges
+      self.catalog = catalog
+      self.prices = prices
+      self.slo = slo
+      self.windowSeconds = windowSeconds
+    }
+
     public init(model: PipelineModel, windowLength: Int64) {
       let spec = model.inputs.pipeline
       pipeline = spec.name
@@ -156,16 +169,19 @@ public struct NightHistory: Sendable, Equatable, Codable {
     /// Why a night of `other` is not history of this one, in words; nil when it is.
     public func mismatch(_ other: Identity) -> String? {
       if other.stages != stages {
-        return "another pipeline version (stages \(other.stages.joined(separator: ", ")); tonight \(stages.joined(separator: ", ")))"
+        return
+          "another pipeline version (stages \(other.stages.joined(separator: ", ")); tonight \(stages.joined(separator: ", ")))"
       }
       if other.edges != edges { return "another pipeline version (edges \(other.edges.joined(separator: ", ")))" }
       if other.catalog != catalog || other.prices != prices {
         let changed = Set(other.prices.keys).union(prices.keys).sorted().filter { other.prices[$0] != prices[$0] }
-        return "another hardware catalog ('\(other.catalog)'\(changed.isEmpty ? "" : "; prices differ for \(changed.joined(separator: ", "))"))"
+        return
+          "another hardware catalog ('\(other.catalog)'\(changed.isEmpty ? "" : "; prices differ for \(changed.joined(separator: ", "))"))"
       }
       if other.slo != slo { return "another SLO (\(other.slo); tonight \(slo))" }
       if other.windowSeconds != windowSeconds {
-        return "another window (\(DurationText.describe(nanoseconds: Int64(other.windowSeconds * 1e9))); tonight \(DurationText.describe(nanoseconds: Int64(windowSeconds * 1e9))))"
+        return
+          "another window (\(DurationText.describe(nanoseconds: Int64(other.windowSeconds * 1e9))); tonight \(DurationText.describe(nanoseconds: Int64(windowSeconds * 1e9))))"
       }
       return nil
     }

@@ -25,7 +25,8 @@ public enum ReportCharts {
       name: "history-traffic", title: "Queries a day: history and forecast",
       description:
         "Each night's queries (scaled to 24 h where its log was shorter), and the forecast for the next 90 days: its mean and the outlines of its 80% and 95% intervals.",
-      x: .init(label: "days from tonight (\(f.nights.last!.date))"), y: .init(label: "queries a day", includeZero: true),
+      x: .init(label: "days from tonight (\(f.nights.last!.date))"),
+      y: .init(label: "queries a day", includeZero: true),
       content: .xy(
         series: [
           .init(name: "nights", points: days.map { (x: $0.1, y: $0.0.dailyQueries) }),

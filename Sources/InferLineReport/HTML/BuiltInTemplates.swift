@@ -288,7 +288,7 @@ enum BuiltInTemplates {
 {{/hardware}}</tbody></table></div>
 <figure>{{{chartHours}}}<figcaption>The hours that drive the fleet's bill, and whose plans drive them.</figcaption></figure>
 <h3>Budget: this month, at today's traffic and with growth</h3>
-<p>Thirty days of each pipeline's recommended provisioning's replay cost; with growth, each pipeline's month scaled by its busiest window's plan at that traffic against today's plan (an estimate: every hour is assumed to grow like the busiest).</p>
+<p>Thirty days of each pipeline's recommended provisioning's replay cost; with growth, each pipeline's month scaled by its busiest window's plan at that traffic against today's plan (an estimate: every hour is assumed to grow like the busiest).{{#hasForecast}} The forecast rows plan each pipeline's forecast busiest window for the next 30 days from its history (see its page); the fleet's upper bounds add the pipelines' bounds, every pipeline at its bound at once.{{/hasForecast}}</p>
 <div class="table"><table><thead><tr><th>traffic</th>{{#budgetPipelines}}<th>{{.}} ($/month)</th>{{/budgetPipelines}}<th>fleet ($/month)</th></tr></thead><tbody>
 {{#budget}}<tr><td>{{traffic}}</td>{{#months}}<td class="n">{{.}}</td>{{/months}}<td class="n">{{total}}</td></tr>
 {{/budget}}</tbody></table></div>

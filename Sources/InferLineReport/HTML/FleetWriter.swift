@@ -180,10 +180,11 @@ extension ReportWriter {
       "policies": policies, "hardware": hardware, "pipelines": pipelines,
       "hasUnplanned": !f.unplannedQueries.isEmpty,
       "budgetPipelines": f.pipelines.map(\.pipelineName),
+      "hasForecast": f.pipelines.contains { $0.forecast?.months.isEmpty == false },
       "budget": fleetBudget(f).map { row -> [String: Any] in
         [
-          "traffic": row.factor == 1 ? "today's" : String(format: "%gx", row.factor),
-          "months": row.perPipeline.map { $0.map(money) ?? "no plan" }, "total": row.total.map(money) ?? "n/a",
+          "traffic": row.label, "months": row.perPipeline.map { $0.map(money) ?? "no plan" },
+          "total": row.total.map(money) ?? "n/a",
         ]
       },
       "unplanned": f.unplannedQueries.sorted { $0.key < $1.key }.map { ["name": $0.key, "queries": $0.value] },
@@ -246,10 +247,13 @@ extension ReportWriter {
 
   /// The month's budget at today's traffic and under each growth factor: per pipeline, this month's cost scaled
   /// by the busiest window's plan at that traffic against today's (an estimate: the day's shape is kept and every
-  /// hour is assumed to grow like the busiest); nil where a pipeline has no plan at that traffic.
-  static func fleetBudget(_ f: FleetReport) -> [(factor: Double, perPipeline: [Double?], total: Double?)] {
+  /// hour is assumed to grow like the busiest); nil where a pipeline has no plan at that traffic. With a history
+  /// (`--history`), the next 30 days' forecast rows follow: expected, and the 80% and 95% upper bounds (the fleet's
+  /// bound is the sum of the pipelines', every pipeline at its bound at once: at least the fleet's own).
+  static func fleetBudget(_ f: FleetReport) -> [(label: String, perPipeline: [Double?], total: Double?)] {
+    func total(_ months: [Double?]) -> Double? { months.contains { $0 == nil } ? nil : months.map { $0! }.reduce(0, +) }
     let factors = Array(Set(f.pipelines.flatMap { $0.growth.map(\.factor) })).sorted()
-    var rows: [(Double, [Double?], Double?)] = [(1, f.pipelines.map { $0.costPerMonth }, f.totals.costPerMonth)]
+    var rows: [(String, [Double?], Double?)] = [("today's", f.pipelines.map { $0.costPerMonth }, f.totals.costPerMonth)]
     for factor in factors where factor != 1 {
       let months = f.pipelines.map { r -> Double? in
         guard let today = r.recommendedCostPerHour, today > 0,
@@ -257,7 +261,13 @@ extension ReportWriter {
         else { return nil }
         return r.costPerMonth * grown / today
       }
-      rows.append((factor, months, months.contains { $0 == nil } ? nil : months.map { $0! }.reduce(0, +)))
+      rows.append((String(format: "%gx", factor), months, total(months)))
+    }
+    if f.pipelines.contains(where: { $0.forecast?.months.isEmpty == false }) {
+      for (i, bound) in ["expected", "80% upper bound", "95% upper bound"].enumerated() {
+        let months = f.pipelines.map { r in r.forecast?.months.first?.lines[i].costPerMonth }
+        rows.append(("forecast, next 30 days, \(bound)", months, total(months)))
+      }
     }
     return rows
   }
@@ -268,6 +278,13 @@ extension ReportWriter {
       "# Fleet capacity report: \(f.pipelines.count) pipelines", "",
       "- Fleet cost per day: $\(money(f.totals.costPerDay)); per month: $\(money(f.totals.costPerMonth))",
     ]
+    let forecast = fleetBudget(f).filter { $0.label.hasPrefix("forecast") }
+    if forecast.count == 3 {
+      let totals = forecast.map { $0.total.map { "$" + money($0) } ?? "n/a (a pipeline has no forecast or plan)" }
+      lines.append(
+        "- Budget for the next 30 days from history: \(totals[0]) expected, \(totals[1]) at the 80% upper bound, \(totals[2]) at the 95%"
+      )
+    }
     for r in f.pipelines {
       lines.append(
         "- **What to run for \(MarkdownText.escape(r.pipelineName))**: "
