@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 CONFIG ?= release
 
-.PHONY: setup report test fuzz bench-ingest bench-envelope bench-estimator bench-planner bench-planner-day bench-replay bench-replay-day bench-report bench-shards clean
+.PHONY: setup report test fuzz bench-ingest bench-envelope bench-estimator bench-planner bench-planner-day bench-replay bench-replay-day bench-report bench-history bench-shards clean
 
 setup:
 	@Scripts/setup.sh --no-build
@@ -61,6 +61,9 @@ bench-replay-day: setup
 
 bench-report: setup
 	@Benchmarks/report.sh
+
+bench-history: setup
+	@Benchmarks/history.sh
 
 bench-shards: setup
 	@[ -f Benchmarks/data/diurnal-200qps-24h.csv.gz ] || { swift build -c release --product inferline && mkdir -p Benchmarks/data && "$$(swift build -c release --show-bin-path)/inferline" generate --process diurnal --rate 200 --peak-to-trough 4 --duration 1d --seed 21 --gzip --out Benchmarks/data/diurnal-200qps-24h.csv.gz; }
