@@ -178,6 +178,55 @@ import Testing
     #expect(ReportWriter.fleetSummaryMarkdown(fleet).contains("- Budget for the next 30 days from history: $"))
   }
 
+  /// The backtest is tonight's recommendation replayed on each earlier night of a log, each night exactly as a
+  /// replay of that day alone; a heavier night costs more under the tuner; nights from reports are counted.
+  @Test func theBacktestReplaysEachEarlierNightAlone() throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "inferline-backtest-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(
+      at: folder.appendingPathComponent("history"), withIntermediateDirectories: true)
+    let day: Int64 = 86_400_000_000_000, tonightStart: Int64 = 1_795_824_000_000_000_000
+    var writer = QueryLogWriter()
+    writer.pipeline = "video-monitoring"
+    // 2026-11-24 to 27: the first day at three times the others' rate.
+    let earlier = TraceGenerator.arrivals(
+      .diurnal(meanRate: 0.3, peakToTrough: 3), duration: 4 * 86_400, start: tonightStart - 4 * day, seed: 8,
+      pattern: try DailyPattern(noise: 0)
+    ).arrivals.filter { $0 >= tonightStart - 3 * day }
+    let heavy = TraceGenerator.arrivals(
+      .diurnal(meanRate: 0.9, peakToTrough: 3), duration: 86_400, start: tonightStart - 4 * day, seed: 9)
+    try writer.write(arrivals: heavy + earlier, to: folder.appendingPathComponent("history/days.csv").path)
+    let tonight = folder.appendingPathComponent("tonight.csv").path
+    try writer.write(
+      arrivals: TraceGenerator.arrivals(
+        .diurnal(meanRate: 0.3, peakToTrough: 3), duration: 86_400, start: tonightStart, seed: 10), to: tonight)
+    var request = Self.request(history: folder.appendingPathComponent("history").path)
+    request.logs = [tonight]
+    request.pipelines = [request.pipelines[0]]
+    request.window = "1h"
+    let night = try NightReport(request)
+    let report = try night.run().report.pipelines[0]
+    let backtest = try #require(report.forecast?.backtest)
+    #expect(backtest.nights.map(\.date) == ["2026-11-24", "2026-11-25", "2026-11-26", "2026-11-27"])
+    #expect(backtest.policy == report.recommendation?.policy && backtest.withoutQueries == 0)
+    #expect(report.forecast?.note?.contains("a forecast needs at least 7") == true)
+    // Each night alone: its day of the log read again, replayed from tonight's busiest window.
+    let (_, workloads, _) = try CapacityAnalysis.readNight(
+      logs: request.logs, models: night.models, options: night.options)
+    let log = try QueryLogSet.read(paths: [folder.appendingPathComponent("history/days.csv").path]).traces[0].arrivals
+    let (policy, configuration, unit) = try #require(
+      Backtest.provisioning(of: report.recommendedReplay!, configuration: report.recommended!, schedule: nil))
+    for n in backtest.nights {
+      let start = Int64(HistoryNight.dayNumber(n.date)!) * day
+      let alone = try Replay.run(
+        arrivals: log.filter { $0 >= start && $0 < start + day }, model: night.models[0], configuration: configuration,
+        planning: workloads[0].busiestArrivals, policy: policy, unit: unit, seed: request.seed)
+      #expect(n.cost == alone.cost && n.missRate == alone.missRate && n.queries == alone.queries, "\(n.date)")
+    }
+    #expect(backtest.nights[0].queries > 2 * backtest.nights[1].queries)
+    #expect(backtest.nights[0].cost >= backtest.nights[1].cost)
+  }
+
   @Test func settingsThatCannotBeUsedAreRefusedBeforeAnyWork() throws {
     var calibrated = Self.request()
     calibrated.calibrate = "deployed.yaml"

@@ -352,6 +352,17 @@ public enum CapacityAnalysis {
     report.forecast = budgetForecast(model: model, workload: workload, options: options)?.costed(
       results.forecastPlans, costPerMonth: report.costPerMonth, todayPerHour: report.recommendedCostPerHour)
     if report.forecast != nil { timings["forecast", default: 0] += Date().timeIntervalSince(started) }
+    started = Date()
+    if let history = options.history[model.name], let replay = report.recommendedReplay,
+      let configuration = report.recommended, let tonight = report.forecast?.nights.last,
+      history.nights.contains(where: { $0.logFile != nil })
+    {
+      report.forecast?.backtest = try Backtest.run(
+        nights: history.nights, model: model, recommended: replay, configuration: configuration,
+        schedule: ScheduledScaling.of(plans: results.plans, configuration: configuration, model: model),
+        planning: workload.busiestArrivals, tonightDay: tonight.date, options: options)
+      timings["backtest", default: 0] += Date().timeIntervalSince(started)
+    }
     report.timings = timings
     report.assumptions += (results.whatIfs ?? []).map { "What-if, \($0.title): \($0.assumption)" }
     return report

@@ -22,6 +22,8 @@ public struct BudgetForecast: Sendable, Equatable, Codable {
   public var months: [Month]
   /// Why there is no forecast, when there is none.
   public var note: String?
+  /// Tonight's recommendation replayed on the earlier nights from logs (nil without a recommendation).
+  public var backtest: Backtest? = nil
 
   /// A month ahead: its forecast traffic and, per bound, the plan for its peak and what the month would cost.
   public struct Month: Sendable, Equatable, Codable {

@@ -14,6 +14,8 @@ public struct HistoryNight: Sendable, Equatable, Codable {
   public var peakRate: Double
   /// The recommended provisioning's cost per day, from a report (nil for a log).
   public var costPerDay: Double? = nil
+  /// The log the night's queries are in, for a night from a log (the backtest reads it again).
+  public var logFile: String? = nil
 
   public init(
     date: String, source: String, dailyQueries: Double, hours: Double, peakRate: Double, costPerDay: Double? = nil
@@ -206,6 +208,7 @@ public struct NightHistory: Sendable, Equatable, Codable {
         var night = HistoryNight(arrivals: slice, windowLength: windowLength, source: "\(source) (\(day))")
       {
         night.date = day
+        night.logFile = source
         nights.append(night)
       } else {
         leftOut.append(

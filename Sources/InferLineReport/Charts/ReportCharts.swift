@@ -53,7 +53,23 @@ public enum ReportCharts {
         "Each earlier report's cost per day, and the cost per day of the next 30 days and of days 61-90 at the forecast's expected busiest window and its 80% and 95% upper bounds (each planned).",
       x: .init(label: "days from tonight (\(f.nights.last!.date))"), y: .init(label: "$ per day", includeZero: true),
       content: .xy(series: costSeries, markers: [.init(value: 0, vertical: true, label: "tonight")]))
-    return costSeries.isEmpty ? [traffic] : [traffic, cost]
+    var charts = costSeries.isEmpty ? [traffic] : [traffic, cost]
+    if let b = f.backtest, !b.nights.isEmpty {
+      let points = b.nights.compactMap { n in
+        HistoryNight.dayNumber(n.date).map { (x: Double($0 - tonight), y: n.missRate * 100) }
+      }
+      charts.append(
+        Chart(
+          name: "history-backtest", title: "Backtest: queries over the SLO on each earlier night",
+          description:
+            "The share of each earlier night's queries over the SLO when tonight's recommendation serves it; the horizontal line is the share the SLO allows.",
+          x: .init(label: "days from tonight (\(f.nights.last!.date))"),
+          y: .init(label: "% of queries over the SLO", includeZero: true),
+          content: .xy(
+            series: [.init(name: "\(b.policy) on the night", points: points, style: .points)],
+            markers: [.init(value: b.allowedMissRate * 100, vertical: false, label: "allowed")])))
+    }
+    return charts
   }
 
   static func hours(_ t: Int64, _ r: CapacityReport) -> Double { Double(t - r.workload.start) / 3.6e12 }

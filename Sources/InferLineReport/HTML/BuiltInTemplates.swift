@@ -158,6 +158,12 @@ enum BuiltInTemplates {
 {{/rows}}</tbody></table></div>{{/hasRows}}
 {{#queriesMethod}}<figure>{{{chartHistoryTraffic}}}<figcaption>Each night's queries and the forecast's next 90 days with its 80% and 95% intervals.</figcaption></figure>
 <figure>{{{chartHistoryCost}}}<figcaption>Earlier reports' cost per day, and each forecast month's cost per day at its expected traffic and upper bounds.</figcaption></figure>{{/queriesMethod}}
+{{#backtest}}<h4>Backtest: tonight's recommendation on the earlier nights</h4>
+<p>{{sentence}}. Each night is replayed from tonight's busiest window's plan as tonight's was (the per-window schedule by time of day).</p>
+{{#hasNights}}<div class="table"><table><thead><tr><th>night</th><th>queries</th><th>cost ($)</th><th>queries over the SLO</th><th>minutes over</th><th>SLO</th></tr></thead><tbody>
+{{#nights}}<tr class="{{class}}"><td>{{date}}</td><td class="n">{{queries}}</td><td class="n">{{cost}}</td><td class="n">{{misses}}</td><td class="n">{{minutes}}</td><td>{{verdict}}</td></tr>
+{{/nights}}</tbody></table></div>
+<figure>{{{chartBacktest}}}<figcaption>The share of each earlier night's queries over the SLO under tonight's recommendation; the line is the share the SLO allows.</figcaption></figure>{{/hasNights}}{{/backtest}}
 {{#hasLeftOut}}<h4>Nights left out</h4>
 <div class="table"><table><thead><tr><th>source</th><th>day</th><th>why</th></tr></thead><tbody>
 {{#leftOut}}<tr><td>{{source}}</td><td>{{date}}</td><td>{{reason}}</td></tr>

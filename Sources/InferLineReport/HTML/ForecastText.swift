@@ -57,6 +57,38 @@ enum ForecastText {
       "Budget for the next 30 days from \(f.nights.count) nights: \(costs[0]) expected, \(costs[1]) at the 80% upper bound, \(costs[2]) at the 95% (\(String(format: "%.0f", month.queriesPerDay.mean)) queries a day expected)"
   }
 
+  /// The first screen's warning when tonight's recommendation would have missed the SLO on a night of the week
+  /// before: which nights, and the worst's share over. nil when it would have kept it on every recent night.
+  static func backtestWarning(_ f: BudgetForecast) -> String? {
+    guard let b = f.backtest, let tonight = f.nights.last?.date else { return nil }
+    let week = b.recent(before: tonight)
+    let misses = week.filter { !$0.meetsSLO }
+    guard let worst = misses.max(by: { $0.missRate < $1.missRate }) else { return nil }
+    return String(
+      format:
+        "Tonight's recommendation (%@) would have missed the SLO on %d of the %d nights of the week before: worst %@, %.2f%% of queries over it (%.2f%% allowed), %d minutes over",
+      PolicyTitle.of(b.policy), misses.count, week.count, worst.date, worst.missRate * 100, b.allowedMissRate * 100,
+      worst.minutesOver)
+  }
+
+  /// What the backtest found, in a sentence computed from its nights.
+  static func backtestSentence(_ b: Backtest) -> String {
+    var text =
+      "Tonight's recommendation (\(PolicyTitle.of(b.policy))) replayed on \(ReportWriter.counted(b.nights.count, "earlier night")) from logs"
+    let missed = b.nights.filter { !$0.meetsSLO }
+    if missed.isEmpty {
+      text += b.nights.isEmpty ? "" : ": it would have kept the SLO on every one"
+    } else if let worst = b.worst {
+      text += String(
+        format: ": it would have missed the SLO on %d; the worst, %@, had %.2f%% of queries over it (%.2f%% allowed)",
+        missed.count, worst.date, worst.missRate * 100, b.allowedMissRate * 100)
+    }
+    if b.withoutQueries > 0 {
+      text += "; \(ReportWriter.counted(b.withoutQueries, "night")) from reports hold no queries to replay"
+    }
+    return text
+  }
+
   /// The rows of the forecast table: per month and bound.
   static func rows(_ f: BudgetForecast, stageNames: [String]) -> [[String: Any]] {
     f.months.flatMap { m in
@@ -92,6 +124,19 @@ enum ForecastText {
       c["seed"] = String(q.seed)
     }
     if let line = budgetLine(f) { c["headline"] = line }
+    if let b = f.backtest {
+      c["backtest"] =
+        [
+          "sentence": backtestSentence(b), "hasNights": !b.nights.isEmpty,
+          "nights": b.nights.map { n -> [String: Any] in
+            [
+              "date": n.date, "queries": n.queries, "cost": ReportWriter.money(n.cost),
+              "misses": ReportWriter.percent(n.missRate), "minutes": n.minutesOver,
+              "verdict": n.meetsSLO ? "kept" : "missed", "class": n.meetsSLO ? "" : "bad",
+            ]
+          },
+        ] as [String: Any]
+    }
     return c
   }
 }

@@ -435,6 +435,7 @@ public enum ReportWriter {
       context["forecast"] = ForecastText.context(f, r)
       context["chartHistoryTraffic"] = charts["history-traffic"] ?? ""
       context["chartHistoryCost"] = charts["history-cost"] ?? ""
+      context["chartBacktest"] = charts["history-backtest"] ?? ""
     }
     if let d = decisionContext(r) { context["decision"] = d } else { context["undecided"] = decisionNotes(r) }
     if let c = r.calibration {
@@ -536,6 +537,7 @@ public enum ReportWriter {
           format: "The last window (%@) covers only %.0f minutes of the log.",
           ClockText.span(last.start, last.start + length, zone: zone, relative: relative), covered))
     }
+    if let warning = r.forecast.flatMap({ ForecastText.backtestWarning($0) }) { notes.append(warning) }
     return notes
   }
 
@@ -665,6 +667,7 @@ public enum ReportWriter {
       "- \(MarkdownText.escape(recommendationSentence(r)))",
       "- Cost per day: $\(money(r.costPerDay)); per month: $\(money(r.costPerMonth))",
       r.forecast.flatMap(ForecastText.budgetLine).map { "- " + MarkdownText.escape($0) } ?? "",
+      r.forecast.flatMap(ForecastText.backtestWarning).map { "- **" + MarkdownText.escape($0) + "**" } ?? "",
       "- Busiest window's plan ($\(money(r.recommendedCostPerHour))/h): \(MarkdownText.escape(describe(r.recommended, r)))",
       "- Windows proven optimal: \(r.windows.filter { $0.provenOptimal == true }.count) of \(r.windows.filter { $0.configuration != nil }.count) planned"
         + (r.windows.compactMap(\.greedyGap).max().map {
