@@ -46,6 +46,9 @@ import Testing
     try comparableReport(ReportWriter.encoder().encode(fleet))
   }
 
+  /// Tonight's report of `request()`, run once for the tests that need it.
+  static let tonight = try! NightReport(request()).run().report
+
   /// Three weeks of nights before tonight's log (2026-11-07 to 27), as the report.json files earlier runs would have
   /// written: tonight's fleet report moved back a day at a time, its traffic and cost scaled by a weekly pattern with
   /// growth and noise; beside them a log of a pipeline tonight does not plan, a JSON file that is not a report, and
@@ -53,7 +56,7 @@ import Testing
   static let history: String = {
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("inferline-history-\(UUID().uuidString)")
     try! FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    let tonight = try! NightReport(request()).run().report
+    let tonight = Self.tonight
     let day: Int64 = 86_400_000_000_000
     let pattern = try! DailyPattern(weekly: [1.1, 1.1, 1.1, 1.05, 1, 0.85, 0.8], trendPerDay: 0.01, noise: 0.02)
     let levels = pattern.levels(
@@ -110,7 +113,7 @@ import Testing
 
   @Test func theSameNightAgainChangesNothingAndSaysSo() throws {
     let night = try NightReport(Self.request())
-    let first = try night.run().report
+    let first = Self.tonight
     let second = try night.run(previous: first).report
     #expect(second.previous?.costPerDayChange == 0 && second.previous?.changes == [])
     for p in second.pipelines { #expect(p.previous?.costPerDayChange == 0) }
@@ -124,7 +127,7 @@ import Testing
     let folder = URL(fileURLWithPath: Self.history).deletingLastPathComponent()
       .appendingPathComponent("inferline-history-reports-\(UUID().uuidString)")
     try FileManager.default.copyItem(at: URL(fileURLWithPath: Self.history), to: folder)
-    let tonight = try NightReport(Self.request()).run().report
+    let tonight = Self.tonight
     try FileManager.default.createDirectory(
       at: folder.appendingPathComponent("tonight"), withIntermediateDirectories: true)
     try ReportWriter.encoder().encode(tonight.pipelines[0]).write(
