@@ -203,6 +203,8 @@ import Testing
     try writer.write(
       arrivals: TraceGenerator.arrivals(
         .diurnal(meanRate: 0.3, peakToTrough: 3), duration: 86_400, start: tonightStart, seed: 10), to: tonight)
+    // A file whose name is markup: left out, and shown as text.
+    try Data("{}".utf8).write(to: folder.appendingPathComponent("history/<em>x.json"))
     var request = Self.request(history: folder.appendingPathComponent("history").path)
     request.logs = [tonight]
     request.pipelines = [request.pipelines[0]]
@@ -228,6 +230,16 @@ import Testing
     }
     #expect(backtest.nights[0].queries > 2 * backtest.nights[1].queries)
     #expect(backtest.nights[0].cost >= backtest.nights[1].cost)
+    // The page: the forecast's section with its note, the backtest's table and chart, the left-out file as text.
+    let out = folder.appendingPathComponent("report")
+    try ReportWriter.write(report, to: out)
+    let html = try String(contentsOf: out.appendingPathComponent("index.html"), encoding: .utf8)
+    let page = try MarkupDocument(html: html)
+    #expect(!page.elements.contains { $0.name == "em" })
+    #expect(html.contains("&lt;em&gt;x.json") && html.contains("Forecast from history"))
+    #expect(html.contains("Backtest: tonight's recommendation on the earlier nights"))
+    #expect(html.contains("No forecast: 5 days of history with tonight"))
+    #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("charts/history-backtest.svg").path))
   }
 
   @Test func settingsThatCannotBeUsedAreRefusedBeforeAnyWork() throws {

@@ -10,30 +10,35 @@ public enum ReportCharts {
     ] + (r.forecast.map { historyCharts($0) } ?? [])
   }
 
-  /// The history's daily queries and cost per day with the forecast's fan, when there is a forecast.
+  /// The history's charts: daily queries with the forecast's fan (when there is a forecast), cost per day with each
+  /// forecast month's (when there are costs), and the backtest's share over the SLO per night (when it replayed any).
   static func historyCharts(_ f: BudgetForecast) -> [Chart] {
-    guard let q = f.queries, let tonight = f.nights.last.flatMap({ HistoryNight.dayNumber($0.date) }) else {
-      return []
-    }
+    guard let tonight = f.nights.last.flatMap({ HistoryNight.dayNumber($0.date) }) else { return [] }
     let days = f.nights.compactMap { n in HistoryNight.dayNumber(n.date).map { (n, Double($0 - tonight)) } }
-    // A band as one closed outline: the upper bound forward, the lower bound back.
-    func band(_ upper: [Double], _ lower: [Double]) -> [(x: Double, y: Double)] {
-      upper.enumerated().map { (x: Double($0.offset + 1), y: $0.element) }
-        + lower.enumerated().reversed().map { (x: Double($0.offset + 1), y: $0.element) }
+    let axis = Chart.Axis(label: "days from tonight (\(f.nights.last!.date))")
+    let tonightMarker = Chart.Marker(value: 0, vertical: true, label: "tonight")
+    var charts: [Chart] = []
+    if let q = f.queries {
+      // A band as one closed outline: the upper bound forward, the lower bound back.
+      func band(_ upper: [Double], _ lower: [Double]) -> [(x: Double, y: Double)] {
+        upper.enumerated().map { (x: Double($0.offset + 1), y: $0.element) }
+          + lower.enumerated().reversed().map { (x: Double($0.offset + 1), y: $0.element) }
+      }
+      charts.append(
+        Chart(
+          name: "history-traffic", title: "Queries a day: history and forecast",
+          description:
+            "Each night's queries (scaled to 24 h where its log was shorter), and the forecast for the next 90 days: its mean and the outlines of its 80% and 95% intervals.",
+          x: axis, y: .init(label: "queries a day", includeZero: true),
+          content: .xy(
+            series: [
+              .init(name: "nights", points: days.map { (x: $0.1, y: $0.0.dailyQueries) }),
+              .init(
+                name: "forecast mean", points: q.mean.enumerated().map { (x: Double($0.offset + 1), y: $0.element) }),
+              .init(name: "80% interval", points: band(q.upper80, q.lower80), style: .dashed),
+              .init(name: "95% interval", points: band(q.upper95, q.lower95), style: .dashed),
+            ], markers: [tonightMarker])))
     }
-    let traffic = Chart(
-      name: "history-traffic", title: "Queries a day: history and forecast",
-      description:
-        "Each night's queries (scaled to 24 h where its log was shorter), and the forecast for the next 90 days: its mean and the outlines of its 80% and 95% intervals.",
-      x: .init(label: "days from tonight (\(f.nights.last!.date))"),
-      y: .init(label: "queries a day", includeZero: true),
-      content: .xy(
-        series: [
-          .init(name: "nights", points: days.map { (x: $0.1, y: $0.0.dailyQueries) }),
-          .init(name: "forecast mean", points: q.mean.enumerated().map { (x: Double($0.offset + 1), y: $0.element) }),
-          .init(name: "80% interval", points: band(q.upper80, q.lower80), style: .dashed),
-          .init(name: "95% interval", points: band(q.upper95, q.lower95), style: .dashed),
-        ], markers: [.init(value: 0, vertical: true, label: "tonight")]))
     var costSeries: [Chart.Series] = []
     let costs = days.compactMap { n, x in n.costPerDay.map { (x: x, y: $0) } }
     if !costs.isEmpty { costSeries.append(.init(name: "nights' cost per day", points: costs, style: .points)) }
@@ -47,13 +52,15 @@ public enum ReportCharts {
             style: line.bound == "expected" ? .line : .dashed))
       }
     }
-    let cost = Chart(
-      name: "history-cost", title: "Cost per day: history and forecast",
-      description:
-        "Each earlier report's cost per day, and the cost per day of the next 30 days and of days 61-90 at the forecast's expected busiest window and its 80% and 95% upper bounds (each planned).",
-      x: .init(label: "days from tonight (\(f.nights.last!.date))"), y: .init(label: "$ per day", includeZero: true),
-      content: .xy(series: costSeries, markers: [.init(value: 0, vertical: true, label: "tonight")]))
-    var charts = costSeries.isEmpty ? [traffic] : [traffic, cost]
+    if !f.months.isEmpty && !costSeries.isEmpty {
+      charts.append(
+        Chart(
+          name: "history-cost", title: "Cost per day: history and forecast",
+          description:
+            "Each earlier report's cost per day, and the cost per day of the next 30 days and of days 61-90 at the forecast's expected busiest window and its 80% and 95% upper bounds (each planned).",
+          x: axis, y: .init(label: "$ per day", includeZero: true),
+          content: .xy(series: costSeries, markers: [tonightMarker])))
+    }
     if let b = f.backtest, !b.nights.isEmpty {
       let points = b.nights.compactMap { n in
         HistoryNight.dayNumber(n.date).map { (x: Double($0 - tonight), y: n.missRate * 100) }
@@ -63,10 +70,9 @@ public enum ReportCharts {
           name: "history-backtest", title: "Backtest: queries over the SLO on each earlier night",
           description:
             "The share of each earlier night's queries over the SLO when tonight's recommendation serves it; the horizontal line is the share the SLO allows.",
-          x: .init(label: "days from tonight (\(f.nights.last!.date))"),
-          y: .init(label: "% of queries over the SLO", includeZero: true),
+          x: axis, y: .init(label: "% of queries over the SLO", includeZero: true),
           content: .xy(
-            series: [.init(name: "\(b.policy) on the night", points: points, style: .points)],
+            series: [.init(name: "\(PolicyTitle.of(b.policy)) on the night", points: points, style: .points)],
             markers: [.init(value: b.allowedMissRate * 100, vertical: false, label: "allowed")])))
     }
     return charts
