@@ -64,18 +64,10 @@ public struct HistoryNight: Sendable, Equatable, Codable {
     return dayText(days)
   }
 
-  /// Days since 1970-01-01 as `YYYY-MM-DD` (the proleptic Gregorian calendar; Howard Hinnant's civil_from_days).
+  /// Days since 1970-01-01 as `YYYY-MM-DD` (the proleptic Gregorian calendar).
   public static func dayText(_ days: Int) -> String {
-    let z = days + 719_468
-    let era = (z >= 0 ? z : z - 146_096) / 146_097
-    let doe = z - era * 146_097
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-    let mp = (5 * doy + 2) / 153
-    let d = doy - (153 * mp + 2) / 5 + 1
-    let m = mp < 10 ? mp + 3 : mp - 9
-    let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-    return String(format: "%04d-%02d-%02d", y, m, d)
+    let (y, m, d) = QueryLogWriter.civilFromDays(Int64(days))
+    return String(format: "%04ld-%02ld-%02ld", y, m, d)
   }
 
   /// `YYYY-MM-DD` as days since 1970-01-01; nil when it is not a date.
