@@ -112,6 +112,12 @@ extension InferLineCommand {
         valueName: "folder"))
     var history: String?
 
+    @Option(
+      help: ArgumentHelp(
+        "Plan each window against the same window on the latest N earlier nights of the --history folder's logs as well: the least configuration that meets the SLO on all of them.",
+        valueName: "N"))
+    var robust: Int?
+
     @Option(help: "Folder with the team's own report.mustache (default: inferline's Templates/).")
     var templates: String?
 
@@ -134,7 +140,7 @@ extension InferLineCommand {
         ("logs", !logs.isEmpty), ("pipelines", !pipeline.isEmpty), ("hardware", hardware != nil),
         ("profiles", profiles != nil), ("window", window.window != nil), ("slo_ms", slo != nil), ("seed", seed != nil),
         ("growth", growth != nil), ("budget", search.simulations != nil), ("escalation", escalation != nil),
-        ("calibrate", calibrate != nil), ("history", history != nil), ("out", out != nil),
+        ("calibrate", calibrate != nil), ("history", history != nil), ("robust", robust != nil), ("out", out != nil),
         ("templates", templates != nil),
         ("previous", previous != nil),
       ]
@@ -165,6 +171,7 @@ extension InferLineCommand {
       if let escalation { r.escalation = escalation }
       if let calibrate { r.calibrate = calibrate }
       if let history { r.history = history }
+      if let robust { r.robust = robust }
       if let out { r.out = out }
       if let templates { r.templates = templates }
       if let previous { r.previous = previous }

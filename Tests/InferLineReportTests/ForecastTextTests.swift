@@ -29,7 +29,7 @@ import Testing
     #expect(ForecastText.backtestWarning(Self.forecast([old, ok])) == nil)
     #expect(
       ForecastText.backtestWarning(Self.forecast([old, ok, bad]))
-        == "Tonight's recommendation (InferLine tuner) would have missed the SLO on 1 of the 2 nights of the week before: worst 2026-11-26, 3.40% of queries over it (1.00% allowed), 40 minutes over"
+        == "Tonight's recommendation (InferLine tuner) would have missed the SLO on 1 of the 2 nights of the week before: worst 2026-11-26, 3.40% of queries over it (1.00% allowed), 40 minutes over; --robust 2 plans every window for those nights too"
     )
     #expect(
       ForecastText.backtestSentence(Self.forecast([old, ok, bad]).backtest!)

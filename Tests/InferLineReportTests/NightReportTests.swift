@@ -240,6 +240,28 @@ import Testing
     #expect(html.contains("Backtest: tonight's recommendation on the earlier nights"))
     #expect(html.contains("No forecast: 5 days of history with tonight"))
     #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("charts/history-backtest.svg").path))
+
+    // --robust 2: every planned window's plan also meets the SLO on the same hour of the two latest earlier nights.
+    var robust = request
+    robust.robust = 2
+    let robustNight = try NightReport(robust)
+    let planned = try robustNight.run().report.pipelines[0]
+    let nights = try #require(
+      try CapacityAnalysis.readNight(logs: robust.logs, models: robustNight.models, options: robustNight.options)
+        .workloads[0].earlier)
+    #expect(nights.nights.map(\.date) == ["2026-11-27", "2026-11-26"])
+    for w in planned.windows {
+      guard let c = w.configuration else { continue }
+      let window = WorkloadWindow(start: w.start, length: 3_600_000_000_000, range: 0..<w.queries)
+      for set in nights.arrivals(for: window) where night.models[0].percentile.allowedMisses(of: set.count) >= 1 {
+        #expect(FeasibilityOracle(model: night.models[0], arrivals: set, seed: request.seed).evaluate(c).feasible)
+      }
+    }
+    #expect(planned.windows.filter { $0.method?.hasPrefix("robust over") == true }.count >= 20)
+    robust.robust = 5
+    #expect { try NightReport(robust).run() } throws: { "\($0)".contains("--robust 5: the history holds 4 nights") }
+    robust.history = nil
+    #expect { try NightReport(robust) } throws: { ($0 as? ReportRequest.SettingError)?.key == "robust" }
   }
 
   @Test func settingsThatCannotBeUsedAreRefusedBeforeAnyWork() throws {

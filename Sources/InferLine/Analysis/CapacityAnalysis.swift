@@ -31,6 +31,9 @@ public enum CapacityAnalysis {
     public var whatIfs = ServingWhatIfs.Request()
     /// Each pipeline's earlier nights (`report --history`), by pipeline name: a budget forecast for those given.
     public var history: [String: NightHistory] = [:]
+    /// Plan each window against the same window on this many of the latest earlier nights from logs as well
+    /// (`--robust N`).
+    public var robust: Int? = nil
     public init() {}
   }
 
@@ -42,6 +45,22 @@ public enum CapacityAnalysis {
     public let busiest: Int
     /// The busiest window's arrivals, nanoseconds from its start.
     public let busiestArrivals: [Int64]
+    /// The earlier nights each window is also planned for (`Options.robust`), when asked for.
+    public var earlier: EarlierWindows? = nil
+
+    /// The workload with the `robust` latest earlier nights of `history` read, when `robust` is set.
+    /// - Throws: `InputError` when the history lacks them, or tonight's log has relative times.
+    public func withEarlierNights(model: PipelineModel, options: Options) throws -> Workload {
+      guard let count = options.robust else { return self }
+      guard !trace.isRelative, let first = trace.arrivals.first, let last = trace.arrivals.last else {
+        throw InputError("--robust needs a log of absolute times, to find the same hours on earlier nights")
+      }
+      var copy = self
+      copy.earlier = try EarlierWindows.load(
+        history: options.history[model.name] ?? NightHistory(), tonightDay: HistoryNight.day(first / 2 + last / 2),
+        count: count, log: options.log, pipeline: model.name)
+      return copy
+    }
 
     /// Most windows one run plans.
     public static let windowLimit: Int64 = 10_000
@@ -253,6 +272,7 @@ public enum CapacityAnalysis {
     let unplanned = fleet ? try unplannedQueries(set, names: models.map(\.name)) : [:]
     let workloads = try models.map { model in
       try Workload(trace: try set.trace(for: model.inputs.pipeline), windowLength: options.windowLength)
+        .withEarlierNights(model: model, options: options)
     }
     return (set, workloads, unplanned)
   }
@@ -398,6 +418,7 @@ public enum CapacityAnalysis {
     progress: @escaping @Sendable (Double, String) -> Void = { _, _ in }
   ) throws -> CapacityReport {
     let workload = try Workload(trace: try set.trace(for: model.inputs.pipeline), windowLength: options.windowLength)
+      .withEarlierNights(model: model, options: options)
     return try run(workload: workload, ingestion: set.reports, model: model, options: options, progress: progress)
   }
 

@@ -28,6 +28,8 @@ public struct ReportRequest: Codable, Equatable, Sendable {
   public var calibrate: String? = nil
   /// A folder of earlier nights (report.json files, logs of earlier days): a budget forecast from them.
   public var history: String? = nil
+  /// Plan each window against the same window on the latest this many earlier nights of the history's logs too.
+  public var robust: Int? = nil
   public var log = LogSettings()
   public var whatIfs = WhatIfSettings()
   /// Where the report folder goes, the team's templates and the previous night's report.json: how this run's
@@ -111,6 +113,15 @@ public struct ReportRequest: Codable, Equatable, Sendable {
       )
     }
     options.budget = searchBudget
+    if let robust {
+      guard robust >= 1, robust <= 28 else {
+        throw SettingError(key: "robust", flag: "--robust", "must be a number of nights from 1 to 28 (got \(robust))")
+      }
+      guard history != nil else {
+        throw SettingError(key: "robust", flag: "--robust", "needs --history: the folder with the earlier nights' logs")
+      }
+      options.robust = robust
+    }
     options.log = try log.readOptions()
     if let sloMs, !PipelineSpec.SLO.isValidLatency(sloMs) {
       throw SettingError(
@@ -223,7 +234,7 @@ public struct ReportRequest: Codable, Equatable, Sendable {
     case escalation
     /// `escalation`'s earlier name, still read.
     case sweepEdge = "sweep_edge"
-    case calibrate, history, log
+    case calibrate, history, robust, log
     case whatIfs = "what_ifs"
     case out, templates, previous
   }
@@ -247,6 +258,7 @@ public struct ReportRequest: Codable, Equatable, Sendable {
       try c.decodeIfPresent(String.self, forKey: .escalation) ?? c.decodeIfPresent(String.self, forKey: .sweepEdge)
     calibrate = try c.decodeIfPresent(String.self, forKey: .calibrate)
     history = try c.decodeIfPresent(String.self, forKey: .history)
+    robust = try c.decodeIfPresent(Int.self, forKey: .robust)
     log = try c.decodeIfPresent(LogSettings.self, forKey: .log) ?? d.log
     whatIfs = try c.decodeIfPresent(WhatIfSettings.self, forKey: .whatIfs) ?? d.whatIfs
     out = try c.decodeIfPresent(String.self, forKey: .out)
@@ -272,6 +284,7 @@ public struct ReportRequest: Codable, Equatable, Sendable {
     try c.encode(escalation, forKey: .escalation)
     try c.encode(calibrate, forKey: .calibrate)
     try c.encode(history, forKey: .history)
+    try c.encode(robust, forKey: .robust)
     try c.encode(log, forKey: .log)
     try c.encode(whatIfs, forKey: .whatIfs)
     try c.encode(out, forKey: .out)

@@ -31,10 +31,12 @@ public enum WindowPlanning {
   ///     `replay` show them for the busiest window, `plan --baselines` for every window.
   ///   - attainable: on an unattainable window, also search for an SLO that can be met.
   ///   - warmStart: other configurations to try first (a neighbouring window's plan): feasible ones bound the search.
+  ///   - earlier: the same window's arrivals on earlier nights (`--robust`): the plan must meet the SLO on each
+  ///     (`robustPlan`).
   public static func plan(
     model: PipelineModel, window: WorkloadWindow, arrivals: [Int64], seed: UInt64, budget: SearchBudget,
     baselines: Bool = true, attainable: Bool = true,
-    warmStart: [(name: String, configuration: PipelineConfiguration)] = []
+    warmStart: [(name: String, configuration: PipelineConfiguration)] = [], earlier: [[Int64]] = []
   ) -> WindowPlan {
     let started = Date()
     var result = WindowPlan(
@@ -90,6 +92,11 @@ public enum WindowPlanning {
       if let r = result.recommended { g.gapToRecommended = g.costPerHour / r.costPerHour - 1 }
       result.greedy = g
     }
+    if !earlier.isEmpty {
+      result = robustPlan(
+        result, model: model, window: window, arrivals: arrivals, earlier: earlier, seed: seed, budget: budget,
+        warmStart: warmStart)
+    }
     result.seconds = Date().timeIntervalSince(started)
     return result
   }
@@ -100,21 +107,22 @@ public enum WindowPlanning {
   /// - Parameter progress: called with the count of windows done, from any thread.
   public static func planAll(
     model: PipelineModel, trace: ArrivalTrace, windows: [WorkloadWindow], seed: UInt64, budget: SearchBudget,
-    allBaselines: Bool = false, progress: @escaping @Sendable (Int) -> Void = { _ in }
+    allBaselines: Bool = false, earlier: EarlierWindows? = nil, progress: @escaping @Sendable (Int) -> Void = { _ in }
   ) -> [WindowPlan] {
     let independent = planIndependently(
       Array(windows.indices), model: model, trace: trace, windows: windows, seed: seed, budget: budget,
-      allBaselines: allBaselines, progress: progress)
+      allBaselines: allBaselines, earlier: earlier, progress: progress)
     return warmStart(
       independent, model: model, trace: trace, windows: windows, seed: seed, budget: budget,
-      allBaselines: allBaselines)
+      allBaselines: allBaselines, earlier: earlier)
   }
 
   /// `planAll`'s first step for some of the windows (`indices` into `windows`): each planned on its own, in
   /// parallel, the day's busiest window with its CG baselines. The plans in the order of `indices`.
   public static func planIndependently(
     _ indices: [Int], model: PipelineModel, trace: ArrivalTrace, windows: [WorkloadWindow], seed: UInt64,
-    budget: SearchBudget, allBaselines: Bool = false, progress: @escaping @Sendable (Int) -> Void = { _ in }
+    budget: SearchBudget, allBaselines: Bool = false, earlier: EarlierWindows? = nil,
+    progress: @escaping @Sendable (Int) -> Void = { _ in }
   ) -> [WindowPlan] {
     let slots = ResultSlots<WindowPlan>(count: indices.count)
     let done = SharedCounter()
@@ -123,7 +131,7 @@ public enum WindowPlanning {
       let i = indices[j]
       slots[j] = plan(
         model: model, window: windows[i], arrivals: windows[i].relativeArrivals(in: trace), seed: seed, budget: budget,
-        baselines: allBaselines || i == busiest)
+        baselines: allBaselines || i == busiest, earlier: earlier?.arrivals(for: windows[i]) ?? [])
       progress(done.increment())
     }
     return slots.values.map { $0! }
@@ -144,7 +152,8 @@ public enum WindowPlanning {
   /// window within it, if it is, for its CG baselines) and `rounds` (the day's window count, the bound on rounds).
   public static func warmStart(
     _ independent: [WindowPlan], model: PipelineModel, trace: ArrivalTrace, windows: [WorkloadWindow], seed: UInt64,
-    budget: SearchBudget, allBaselines: Bool = false, busiest given: Int?? = nil, rounds: Int? = nil
+    budget: SearchBudget, allBaselines: Bool = false, busiest given: Int?? = nil, rounds: Int? = nil,
+    earlier: EarlierWindows? = nil
   ) -> [WindowPlan] {
     var plans = independent
     let busiest = given ?? busiest(windows)
@@ -166,7 +175,8 @@ public enum WindowPlanning {
         var again = plan(
           model: model, window: windows[i], arrivals: windows[i].relativeArrivals(in: trace), seed: seed,
           budget: budget, baselines: allBaselines || i == busiest,
-          warmStart: work[k].incumbents.map { (name: "warm-start", configuration: $0) })
+          warmStart: work[k].incumbents.map { (name: "warm-start", configuration: $0) },
+          earlier: earlier?.arrivals(for: windows[i]) ?? [])
         again.seconds += current[i].seconds
         retried[k] = again
       }

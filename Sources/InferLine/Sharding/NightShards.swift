@@ -274,7 +274,8 @@ public enum NightShards {
     let busiest = range.firstIndex(of: workload.busiest)
     let settled = WindowPlanning.warmStart(
       range.map { known[$0]! }, model: model, trace: workload.trace, windows: range.map { workload.windows[$0] },
-      seed: options.seed, budget: options.budget, busiest: .some(busiest), rounds: workload.windows.count)
+      seed: options.seed, budget: options.budget, busiest: .some(busiest), rounds: workload.windows.count,
+      earlier: workload.earlier)
     return Dictionary(uniqueKeysWithValues: zip(range, settled))
   }
 
@@ -285,7 +286,7 @@ public enum NightShards {
   ) -> [Int: WindowPlan] {
     let plans = WindowPlanning.planIndependently(
       windows, model: model, trace: workload.trace, windows: workload.windows, seed: options.seed,
-      budget: options.budget, progress: progress)
+      budget: options.budget, earlier: workload.earlier, progress: progress)
     return Dictionary(uniqueKeysWithValues: zip(windows, plans))
   }
 
@@ -312,7 +313,7 @@ public enum NightShards {
         let run = WindowPlanning.warmStart(
           range.map { independent[$0] }, model: model, trace: workload.trace,
           windows: range.map { workload.windows[$0] }, seed: options.seed, budget: options.budget,
-          busiest: .some(range.firstIndex(of: workload.busiest)), rounds: plans.count)
+          busiest: .some(range.firstIndex(of: workload.busiest)), rounds: plans.count, earlier: workload.earlier)
         for (k, plan) in zip(range, run) where (i...j).contains(k) { plans[k] = plan }
       }
       i = j + 1

@@ -66,9 +66,9 @@ enum ForecastText {
     guard let worst = misses.max(by: { $0.missRate < $1.missRate }) else { return nil }
     return String(
       format:
-        "Tonight's recommendation (%@) would have missed the SLO on %d of the %d nights of the week before: worst %@, %.2f%% of queries over it (%.2f%% allowed), %d minutes over",
+        "Tonight's recommendation (%@) would have missed the SLO on %d of the %d nights of the week before: worst %@, %.2f%% of queries over it (%.2f%% allowed), %d minutes over; --robust %d plans every window for those nights too",
       PolicyTitle.of(b.policy), misses.count, week.count, worst.date, worst.missRate * 100, b.allowedMissRate * 100,
-      worst.minutesOver)
+      worst.minutesOver, week.count)
   }
 
   /// What the backtest found, in a sentence computed from its nights.

@@ -55,8 +55,8 @@ struct SmallInstance {
   /// The cheapest feasible cost by exhaustive enumeration, written apart from the planner's option generator:
   /// every catalog type the stage's model is profiled on x every profiled batch size whose throughput beats every
   /// smaller one (recomputed here from the raw rows) x replicas 1...max_replicas, each simulated in full with no
-  /// screen and no early stop.
-  func bruteForce(sloMs: Double? = nil) -> Double? {
+  /// screen and no early stop. With `allOf`, the cheapest that is feasible on every one of those arrival sets.
+  func bruteForce(sloMs: Double? = nil, allOf sets: [[Int64]]? = nil) -> Double? {
     let slo = ProfileTable.nanoseconds(sloMs ?? inputs.pipeline.slo.latencyMs)
     let perStage: [[(StageConfiguration, Double)]] = inputs.pipeline.stages.map { stage in
       var choices: [(StageConfiguration, Double)] = []
@@ -84,17 +84,20 @@ struct SmallInstance {
     all.sort { $0.cost < $1.cost }
     for candidate in all {
       let config = PipelineConfiguration(stages: candidate.stages)
-      let input = try! model.simulationInput(
-        arrivals: arrivals, configuration: config, routes: .drawn(seed: 7), slo: slo)
-      if Estimator.simulate(input, options: .init(collectWaitPercentiles: false)).feasible { return candidate.cost }
+      let feasible = (sets ?? [arrivals]).allSatisfy { set in
+        let input = try! model.simulationInput(
+          arrivals: set, configuration: config, routes: .drawn(seed: 7), slo: slo)
+        return Estimator.simulate(input, options: .init(collectWaitPercentiles: false)).feasible
+      }
+      if feasible { return candidate.cost }
     }
     return nil
   }
 
-  func fullySimulatedFeasible(_ c: PipelineConfiguration, sloMs: Double? = nil) -> Bool {
+  func fullySimulatedFeasible(_ c: PipelineConfiguration, sloMs: Double? = nil, on set: [Int64]? = nil) -> Bool {
     let slo = ProfileTable.nanoseconds(sloMs ?? inputs.pipeline.slo.latencyMs)
     return Estimator.simulate(
-      try! model.simulationInput(arrivals: arrivals, configuration: c, routes: .drawn(seed: 7), slo: slo)
+      try! model.simulationInput(arrivals: set ?? arrivals, configuration: c, routes: .drawn(seed: 7), slo: slo)
     )
     .feasible
   }
