@@ -226,7 +226,8 @@ extension CommandLineTests {
     let r = try run(
       ["validate", file] + Self.sampleCatalog)
     #expect(r.status == 65, "\(r.stdout) \(r.stderr)")
-    #expect(r.stderr.contains("long.yaml:\(3 + 66 + 1 + 65):") && r.stderr.contains("more than the 64"), "\(r.stderr)")
+    let line: Int = 3 + 66 + 1 + 65
+    #expect(r.stderr.contains("long.yaml:\(line):") && r.stderr.contains("more than the 64"), "\(r.stderr)")
   }
 
   /// Work that would take minutes and gigabytes is refused before it starts, with the reason and the limit: more

@@ -225,7 +225,12 @@ struct SmoothingMethod: Sendable, Equatable {
   func naiveSSE(_ z: [Double]) -> Double {
     let m = Self.period
     guard z.count > m else { return 0 }
-    return (m..<z.count).reduce(0) { $0 + (z[$1] - z[$1 - m]) * (z[$1] - z[$1 - m]) }
+    var sum = 0.0
+    for t in m..<z.count {
+      let e: Double = z[t] - z[t - m]
+      sum += e * e
+    }
+    return sum
   }
 }
 

@@ -163,12 +163,10 @@ public enum ReportCharts {
 
   static func replicaTimeline(_ r: CapacityReport) -> Chart {
     let end = hours(r.workload.end, r)
-    let series = ((r.recommendedReplay ?? r.tunerReplay)?.timelines ?? []).map { t in
-      Chart.Series(
-        name: "\(t.stage) (\(t.hardware))",
-        points: t.points.map { (hours($0.time, r), Double($0.replicas)) } + [
-          (end, Double(t.points.last?.replicas ?? 0))
-        ], style: .step)
+    let series = ((r.recommendedReplay ?? r.tunerReplay)?.timelines ?? []).map { t -> Chart.Series in
+      var points: [(x: Double, y: Double)] = t.points.map { p in (x: hours(p.time, r), y: Double(p.replicas)) }
+      points.append((x: end, y: Double(t.points.last?.replicas ?? 0)))
+      return Chart.Series(name: "\(t.stage) (\(t.hardware))", points: points, style: .step)
     }
     return Chart(
       name: "replica-timeline",
@@ -183,8 +181,9 @@ public enum ReportCharts {
   static func latencyCDF(_ r: CapacityReport) -> Chart {
     // The share axis in "nines" (-log10 of the share over), so 90%, 99%, 99.9% and 99.99% are evenly spaced and the
     // tail that decides the SLO is not squeezed into the top pixels; 100% has no place on it and is left out.
-    let points = zip(r.latencyCDFMs, r.cdfPercents).filter { $0.0.isFinite && $0.0 > 0 && $0.1 < 100 }.map {
-      (x: $0.0, y: nines($0.1))
+    var points: [(x: Double, y: Double)] = []
+    for (ms, percent) in zip(r.latencyCDFMs, r.cdfPercents) where ms.isFinite && ms > 0 && percent < 100 {
+      points.append((x: ms, y: nines(percent)))
     }
     return Chart(
       name: "latency-cdf", title: "Predicted end-to-end latency",

@@ -323,7 +323,10 @@ enum Sim {
       #expect(summary.mean == values.reduce(0.0) { $0 + Double($1) } / Double(n))
     }
     // Every bucket boundary keeps the order: the bucket never decreases as values grow.
-    let edges = (0..<63).flatMap { shift in [Int64(1) << shift - 1, Int64(1) << shift, Int64(1) << shift + 1] }
+    let edges: [Int64] = (0..<63).flatMap { (shift: Int64) -> [Int64] in
+      let power: Int64 = 1 << shift
+      return [power - 1, power, power + 1]
+    }
     var previous = Selection.bucket(.min)
     for v in Set(edges + [-1, .max]).sorted() {
       let b = Selection.bucket(v)

@@ -23,15 +23,16 @@ struct SmallInstance {
       edges.append("  s\(i - 1) -> s\(i): \(p)")
     }
     let slo = sloMs ?? Double(20 + rng.next() % 40)
-    let pipeline =
-      "name: small\nslo: {latency_ms: \(slo)}\n" + (dispatch.map { "dispatch: \($0)\n" } ?? "") + "stages:\n"
-      + names.map { "  - {name: \($0), model: m\($0)}\n" }.joined()
-      + (edges.isEmpty ? "" : "edges:\n" + edges.joined(separator: "\n") + "\n")
+    var pipeline: String = "name: small\nslo: {latency_ms: \(slo)}\n"
+    if let dispatch { pipeline += "dispatch: \(dispatch)\n" }
+    pipeline += "stages:\n"
+    for name in names { pipeline += "  - {name: \(name), model: m\(name)}\n" }
+    if !edges.isEmpty { pipeline += "edges:\n" + edges.joined(separator: "\n") + "\n" }
     let types = (0..<hardware).map { "h\($0)" }
     var catalog = "hardware:\n"
     for (k, t) in types.enumerated() {
-      catalog +=
-        "  - {type: \(t), price_per_hour: \(Double(k + 1) * 0.5 + Double(rng.next() % 10) / 10), max_replicas: \(maxReplicas)}\n"
+      let price: Double = Double(k + 1) * 0.5 + Double(rng.next() % 10) / 10
+      catalog += "  - {type: \(t), price_per_hour: \(price), max_replicas: \(maxReplicas)}\n"
     }
     var profiles = "model,hardware,batch_size,latency_ms,statistic\n"
     for n in names {

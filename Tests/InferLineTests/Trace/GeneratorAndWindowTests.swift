@@ -64,7 +64,8 @@ import Testing
     let t = TraceGenerator.arrivals(.gamma(rate: 100, cv: 3), duration: 2000, start: 0, seed: 4)
     let summary = TraceSummary(trace: ArrivalTrace(arrivals: t, isRelative: true), windowLength: 60 * second)
     #expect(abs(summary.interArrivalCV! - 3) < 0.15)
-    #expect(abs(Double(t.count) / 2000 - 100) < 5)
+    let rate: Double = Double(t.count) / 2000
+    #expect(abs(rate - 100) < 5)
   }
 
   @Test func diurnalPeaksInTheAfternoon() {
@@ -76,7 +77,8 @@ import Testing
     #expect(hours.firstIndex(of: hours.min()!)! >= 2 && hours.firstIndex(of: hours.min()!)! <= 6)
     let ratio = Double(hours.max()!) / Double(hours.min()!)
     #expect(ratio > 3.3 && ratio < 4.3)  // hourly averages flatten the 4x instantaneous ratio a little
-    #expect(abs(Double(t.count) / 86_400 - 20) < 0.5)
+    let meanRate: Double = Double(t.count) / 86_400
+    #expect(abs(meanRate - 20) < 0.5)
   }
 
   @Test func spikesRaiseThePeak() {
@@ -128,7 +130,8 @@ import Testing
     let counts = hours.map(\.count)
     let busiest = counts.firstIndex(of: counts.max()!)!
     #expect(busiest >= 12 && busiest <= 20, "busiest hour \(busiest)")
-    #expect(abs(Double(t.count) / 86_400 - 20) < 1.5, "\(Double(t.count) / 86_400) q/s")
+    let meanRate: Double = Double(t.count) / 86_400
+    #expect(abs(meanRate - 20) < 1.5, "\(meanRate) q/s")
     let hour = hours[busiest].relativeArrivals(in: trace)
     let gaps = zip(hour.dropFirst(), hour).map { Double($0 - $1) }
     let mean = gaps.reduce(0, +) / Double(gaps.count)

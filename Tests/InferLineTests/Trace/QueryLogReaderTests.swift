@@ -464,7 +464,8 @@ import Testing
     let set = try QueryLogSet.read(paths: [b, a])
     #expect(set.reports.count == 2)
     #expect(set.traces.map(\.pipeline) == ["x", "y"])
-    #expect(set.traces[0].arrivals == [0, 1, 3].map { 1_700_000_000_000_000_000 + $0 * 1_000_000_000 })
+    let expected: [Int64] = [0, 1, 3].map { (k: Int64) -> Int64 in 1_700_000_000_000_000_000 + k * 1_000_000_000 }
+    #expect(set.traces[0].arrivals == expected)
     let relative = folder.write("r.csv", "t\n1\n")
     #expect(throws: InputError.self) { try QueryLogSet.read(paths: [a, relative]) }
   }
