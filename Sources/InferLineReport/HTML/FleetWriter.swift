@@ -289,6 +289,9 @@ extension ReportWriter {
       lines.append(
         "- **What to run for \(MarkdownText.escape(r.pipelineName))**: "
           + (decisionMarkdown(r) ?? "nothing: no window could be planned"))
+      if let warning = r.forecast.flatMap(ForecastText.backtestWarning) {
+        lines.append("- **\(MarkdownText.escape(r.pipelineName)): \(MarkdownText.escape(warning))**")
+      }
     }
     if let peak = fleetPeak(f) {
       lines.append("- Busiest window: \(windowText(peak.start, f)), $\(money(peak.costPerHour))/h planned")
