@@ -99,6 +99,10 @@ public struct BudgetForecast: Sendable, Equatable, Codable {
       }
     }
     let months = [1...30, 61...90]
+    if let empty = forecast.nights.first(where: { !($0.dailyQueries > 0 && $0.peakRate > 0) }) {
+      forecast.note = "the night of \(empty.date) (\(empty.source)) has no queries to forecast from"
+      return forecast
+    }
     guard let q = DailyForecast.fit(queries.values, horizon: 90, stretches: months, seed: seed),
       let p = DailyForecast.fit(peaks.values, horizon: 90, stretches: months, seed: seed)
     else {

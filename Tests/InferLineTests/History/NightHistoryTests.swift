@@ -109,6 +109,11 @@ import Testing
     #expect(jump.note?.hasPrefix("tonight's queries are 3.08x the median of the week before") == true)
     let short = BudgetForecast.prepare(history: .init(nights: Array(steady.suffix(4))), tonight: tonight(12), seed: 1)
     #expect(short.note == "5 days of history with tonight's; a forecast needs at least 7" && short.months.isEmpty)
+    var quiet = steady
+    quiet[3].dailyQueries = 0
+    quiet[3].peakRate = 0
+    let empty = BudgetForecast.prepare(history: .init(nights: quiet), tonight: tonight(12), seed: 1)
+    #expect(empty.note == "the night of \(quiet[3].date) (n3) has no queries to forecast from" && empty.months.isEmpty)
     let relative = BudgetForecast.prepare(history: .init(nights: steady), tonight: nil, seed: 1)
     #expect(relative.note?.contains("relative times") == true)
     // A night on tonight's day or after it is named, not used; two nights of one day are one.
