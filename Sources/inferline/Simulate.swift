@@ -236,26 +236,34 @@ extension InferLineCommand {
         try printJSON(output)
         return
       }
-      say(
-        "\(result.queries) queries, \(result.stageVisits) stage visits (routes: \(routes.map { "from \($0)" } ?? routeColumn.map { "from the log's '\($0)' column" } ?? "drawn, seed \(seed)"))"
-      )
+      let routeText: String
+      if let routes {
+        routeText = "from \(routes)"
+      } else if let routeColumn {
+        routeText = "from the log's '\(routeColumn)' column"
+      } else {
+        routeText = "drawn, seed \(seed)"
+      }
+      say("\(result.queries) queries, \(result.stageVisits) stage visits (routes: \(routeText))")
       say(
         String(
           format: "end-to-end latency: P50 %.2f ms, P95 %.2f, P99 %.2f, P99.9 %.2f, max %.2f", ms(summary.p50),
           ms(summary.p95),
           ms(summary.p99), ms(summary.p999), ms(summary.max)))
+      let over: Double = (result.fractionOverSLO ?? 1) * 100
+      let verdict: String = result.feasible ? "met" : "missed"
       say(
-        String(format: "SLO P%g <= %g ms: ", spec.slo.percentile, spec.slo.latencyMs)
-          + (result.feasible ? "met" : "missed")
-          + String(format: " (%.3f%% of queries over it)", (result.fractionOverSLO ?? 1) * 100))
+        String(
+          format: "SLO P%g <= %g ms: %@ (%.3f%% of queries over it)", spec.slo.percentile, spec.slo.latencyMs, verdict,
+          over))
       say("stage          hardware  batch  replicas  utilisation  mean wait  P99 wait  mean batch")
       for s in output.stages {
-        say(
-          s.name.padding(toLength: 14, withPad: " ", startingAt: 0) + " "
-            + s.hardware.padding(toLength: 9, withPad: " ", startingAt: 0)
-            + String(
-              format: " %5d %9d %11.1f%% %8.2f ms %6.2f ms %11.2f", s.batchSize, s.replicas, s.utilisation * 100,
-              s.meanWaitMs, s.p99WaitMs, s.meanBatchSize))
+        let name: String = s.name.padding(toLength: 14, withPad: " ", startingAt: 0)
+        let hardware: String = s.hardware.padding(toLength: 9, withPad: " ", startingAt: 0)
+        let figures = String(
+          format: " %5d %9d %11.1f%% %8.2f ms %6.2f ms %11.2f", s.batchSize, s.replicas, s.utilisation * 100,
+          s.meanWaitMs, s.p99WaitMs, s.meanBatchSize)
+        say(name + " " + hardware + figures)
       }
     }
   }
