@@ -116,7 +116,11 @@ public struct BudgetForecast: Sendable, Equatable, Codable {
       Month(
         firstDay: ps.firstDay, lastDay: ps.lastDay, queriesPerDay: qs, peakRate: ps,
         lines: [("expected", ps.mean), ("80% upper", ps.upper80), ("95% upper", ps.upper95)].map { bound, rate in
-          Line(bound: bound, peakRate: rate, factor: rate / tonight.peakRate, plan: nil, costPerMonth: nil)
+          // A trend on the values themselves may run below zero or far above: planned within the growth
+          // what-ifs' range, 0.01x to 1000x tonight's.
+          let factor = min(max(rate / tonight.peakRate, 0.01), 1000)
+          return Line(
+            bound: bound, peakRate: factor * tonight.peakRate, factor: factor, plan: nil, costPerMonth: nil)
         })
     }
     return forecast

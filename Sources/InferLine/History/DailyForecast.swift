@@ -75,13 +75,16 @@ public struct DailyForecast: Sendable, Equatable, Codable {
     let training = values.count - holdout
     let folds = max(1, min(4, (training - (seasonalDays - 7)) / 7 + 1))
     var errors: [String: Double] = [:]
-    var best: (SmoothingMethod, Double)? = nil
+    // The best method so far, its error, and each fold's cut, fitted model and forecast.
+    var best: (method: SmoothingMethod, error: Double, folds: [(Int, FittedSmoothing, [Double])])? = nil
     for method in SmoothingMethod.candidates(days: training - 7 * (folds - 1)) {
       var total = 0.0, count = 0
+      var fits: [(Int, FittedSmoothing, [Double])] = []
       for fold in 0..<folds {
         let cut = training - 7 * fold
         let model = method.fitted(to: Array(values[..<cut]))
         let ahead = model.pointForecast(horizon: holdout)
+        fits.append((cut, model, ahead))
         for h in 0..<holdout {
           total += abs(ahead[h] - values[cut + h]) / values[cut + h]
           count += 1
@@ -89,30 +92,28 @@ public struct DailyForecast: Sendable, Equatable, Codable {
       }
       let error = total / Double(count)
       errors[method.name] = error
-      if best == nil || error < best!.1 { best = (method, error) }
+      if best == nil || error < best!.error { best = (method, error, fits) }
     }
     // The paths' sigma: the fit's own, or larger where the held-out days strayed further from the forecasts than
     // the model expects at their distances (the fit does not know that its states and parameters are estimates).
-    var chosen = best!.0.fitted(to: values)
+    var chosen = best!.method.fitted(to: values)
     var scaled = 0.0, scaledCount = 0, stretchErrors: [Double] = []
-    for fold in 0..<folds {
-      let cut = training - 7 * fold
-      let model = best!.0.fitted(to: Array(values[..<cut]))
-      let ahead = model.pointForecast(horizon: holdout)
+    for (cut, model, ahead) in best!.folds {
       for h in 0..<holdout {
-        let e = best!.0.logarithms ? log(values[cut + h] / ahead[h]) : values[cut + h] - ahead[h]
+        let e = best!.method.logarithms ? log(values[cut + h] / ahead[h]) : values[cut + h] - ahead[h]
         scaled += e * e / model.varianceFactor(daysAhead: h + 1)
         scaledCount += 1
       }
       let realised = values[cut..<(cut + holdout)].reduce(0, +), forecast = ahead.reduce(0, +)
-      stretchErrors.append(log(realised / forecast))
+      if forecast > 0 { stretchErrors.append(log(realised / forecast)) }
     }
     chosen.heldOutSigma = (scaled / Double(max(scaledCount, 1))).squareRoot()
     let horizon = max(horizon, stretches.map(\.upperBound).max() ?? 0)
     var forecast = chosen.simulate(
       horizon: horizon, paths: paths, seed: RandomStream.forecastPaths.seed(seed),
       stretches: stretches.filter { $0.lowerBound >= 1 }, heldOut: holdout,
-      heldOutStretchError: (stretchErrors.reduce(0) { $0 + $1 * $1 } / Double(stretchErrors.count)).squareRoot())
+      heldOutStretchError: (stretchErrors.reduce(0) { $0 + $1 * $1 } / Double(max(stretchErrors.count, 1))).squareRoot()
+    )
     forecast.heldOutErrors = errors
     forecast.heldOutDays = holdout
     forecast.folds = folds
@@ -363,7 +364,7 @@ struct FittedSmoothing: Sendable {
         out.append(level + damp * trend + (method.seasonal ? season[h % m] : 0))
       }
     }
-    return method.logarithms ? out.map { exp($0) } : out
+    return method.logarithms ? out.map { exp($0) } : out.map { max(0, $0) }
   }
 
   /// `paths` future paths with normal one-step errors of `sigma`, summarised by day (mean, 80% and 95% bounds) and
@@ -397,7 +398,7 @@ struct FittedSmoothing: Sendable {
           if method.trend != .none { trend = phi * trend + parameters.beta * e }
           if method.seasonal { season[h % m] = s + parameters.gamma * e }
         }
-        let value = method.logarithms ? exp(z) : z
+        let value = method.logarithms ? exp(z) : max(0, z)  // a count is never below zero
         byDay[h].append(value)
       }
       if heldOut > 0 && heldOut <= horizon { heldOutTotals.append((0..<heldOut).reduce(0) { $0 + byDay[$1].last! }) }

@@ -114,6 +114,17 @@ import Testing
     quiet[3].peakRate = 0
     let empty = BudgetForecast.prepare(history: .init(nights: quiet), tonight: tonight(12), seed: 1)
     #expect(empty.note == "the night of \(quiet[3].date) (n3) has no queries to forecast from" && empty.months.isEmpty)
+    // A steady fall: a trend on the values would cross zero within 90 days; forecasts stay at zero or above and the
+    // traffic planned stays within the growth what-ifs' range.
+    let falling = Self.nights((0..<20).map { 100 - 4.5 * Double($0) })
+    let down = BudgetForecast.prepare(
+      history: .init(nights: falling),
+      tonight: HistoryNight(
+        date: HistoryNight.dayText(20_420), source: "tonight", dailyQueries: 10_000, hours: 24, peakRate: 10),
+      seed: 1)
+    #expect(
+      down.note == nil && down.queries!.lower95.allSatisfy { $0 >= 0 } && down.queries!.mean.allSatisfy { $0 >= 0 })
+    #expect(down.factors.allSatisfy { $0 >= 0.01 && $0 <= 1000 } && !down.factors.isEmpty)
     let relative = BudgetForecast.prepare(history: .init(nights: steady), tonight: nil, seed: 1)
     #expect(relative.note?.contains("relative times") == true)
     // A night on tonight's day or after it is named, not used; two nights of one day are one.
