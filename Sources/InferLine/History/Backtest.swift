@@ -58,7 +58,7 @@ public struct Backtest: Sendable, Equatable, Codable {
   /// replayed side by side), in date order.
   /// - Parameters:
   ///   - planning: tonight's busiest window's arrivals (the tuner's calibration).
-  ///   - tonightStart: the start of tonight's log's first day, nanoseconds (the schedule is moved by whole days).
+  ///   - tonightDay: tonight's UTC day, `YYYY-MM-DD` (the schedule is moved by whole days from it).
   /// - Throws: `InputError` when a log can no longer be read. - Complexity: one replay per night.
   public static func run(
     nights: [HistoryNight], model: PipelineModel, recommended: ReplayResult, configuration: PipelineConfiguration,
@@ -71,30 +71,21 @@ public struct Backtest: Sendable, Equatable, Codable {
     var result = Backtest(
       policy: recommended.policy, nights: [], withoutQueries: nights.count - fromLogs.count, allowedMissRate: allowed)
     let tonight = HistoryNight.dayNumber(tonightDay) ?? 0
-    for file in Set(fromLogs.compactMap(\.logFile)).sorted() {
-      let set = try QueryLogSet.read(paths: [file], options: options.log)
-      guard let trace = set.traces.first(where: { $0.pipeline == model.name || set.traces.count == 1 }) else {
-        continue
-      }
-      let mine = fromLogs.filter { $0.logFile == file }
+    try NightHistory.dayArrivals(of: fromLogs, pipeline: model.name, log: options.log) { mine in
       let slots = ResultSlots<Result<Night, any Error>>(count: mine.count)
       DispatchQueue.concurrentPerform(iterations: mine.count) { i in
         slots[i] = Result {
-          let day = Int64(HistoryNight.dayNumber(mine[i].date)!)
-          let start = day * 86_400_000_000_000, end = start + 86_400_000_000_000
-          let low = trace.arrivals.partitioningIndex { $0 >= start },
-            high = trace.arrivals.partitioningIndex { $0 >= end }
-          let arrivals = Array(trace.arrivals[low..<high])
+          let (night, day) = mine[i]
           var dayPolicy = policy
           if case .scheduled(let s) = policy {
-            let shift = (day - Int64(tonight)) * 86_400_000_000_000
+            let shift = Int64(HistoryNight.dayNumber(night.date)! - tonight) * NightHistory.day
             dayPolicy = .scheduled(ScheduledScaling(starts: s.starts.map { $0 + shift }, replicas: s.replicas))
           }
           let replay = try Replay.run(
-            arrivals: arrivals, model: model, configuration: own, planning: planning, policy: dayPolicy, unit: unit,
-            seed: options.seed)
+            arrivals: Array(day), model: model, configuration: own, planning: planning, policy: dayPolicy,
+            unit: unit, seed: options.seed)
           return Night(
-            date: mine[i].date, source: mine[i].source, queries: arrivals.count, cost: replay.cost,
+            date: night.date, source: night.source, queries: day.count, cost: replay.cost,
             missRate: replay.missRate, minutesOver: Recommendation.minutesOver(replay, allowed),
             meetsSLO: Recommendation.meets(replay, allowed))
         }

@@ -38,16 +38,10 @@ public struct EarlierWindows: Sendable {
         fix: "give --history a folder with the logs of the last \(count) nights, or a smaller --robust")
     }
     var nights: [Night] = []
-    for file in Set(recent.compactMap(\.logFile)).sorted() {
-      let set = try QueryLogSet.read(paths: [file], options: log)
-      guard let trace = set.traces.first(where: { $0.pipeline == pipeline || set.traces.count == 1 }) else { continue }
-      for night in recent where night.logFile == file {
-        let day = Int64(HistoryNight.dayNumber(night.date)!)
-        let start = day * 86_400_000_000_000
-        let shift = (Int64(tonight) - day) * 86_400_000_000_000
-        let low = trace.arrivals.partitioningIndex { $0 >= start }
-        let high = trace.arrivals.partitioningIndex { $0 >= start + 86_400_000_000_000 }
-        nights.append(Night(date: night.date, arrivals: trace.arrivals[low..<high].map { $0 + shift }))
+    try NightHistory.dayArrivals(of: Array(recent), pipeline: pipeline, log: log) { days in
+      for (night, arrivals) in days {
+        let shift = Int64(tonight - HistoryNight.dayNumber(night.date)!) * NightHistory.day
+        nights.append(Night(date: night.date, arrivals: arrivals.map { $0 + shift }))
       }
     }
     nights.sort { $0.date > $1.date }

@@ -238,3 +238,29 @@ public struct NightHistory: Sendable, Equatable, Codable {
     return (values, filled)
   }
 }
+
+extension NightHistory {
+  /// Nanoseconds in a day.
+  static let day: Int64 = 86_400_000_000_000
+
+  /// Reads each log that `nights` came from once (in path order) and hands `body` that log's nights, each with its
+  /// UTC day's arrivals of `pipeline` (sorted, nanoseconds): what the backtest and `--robust` replay. Nights not
+  /// from a log are skipped. - Throws: `InputError` when a log can no longer be read; what `body` throws.
+  /// - Complexity: reading the logs, and O(nights x log arrivals) to find the days.
+  static func dayArrivals(
+    of nights: [HistoryNight], pipeline: String, log: LogReadOptions,
+    _ body: ([(night: HistoryNight, arrivals: ArraySlice<Int64>)]) throws -> Void
+  ) throws {
+    for file in Set(nights.compactMap(\.logFile)).sorted() {
+      let set = try QueryLogSet.read(paths: [file], options: log)
+      guard let trace = set.traces.first(where: { $0.pipeline == pipeline || set.traces.count == 1 }) else { continue }
+      try body(
+        nights.filter { $0.logFile == file }.map { night in
+          let start = Int64(HistoryNight.dayNumber(night.date)!) * day
+          let low = trace.arrivals.partitioningIndex { $0 >= start }
+          let high = trace.arrivals.partitioningIndex { $0 >= start + day }
+          return (night, trace.arrivals[low..<high])
+        })
+    }
+  }
+}
