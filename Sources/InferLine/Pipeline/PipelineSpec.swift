@@ -14,6 +14,9 @@ public struct PipelineSpec: Sendable, Equatable {
     public var allowedHardware: [String]?
     /// Line of the stage in the pipeline file (for diagnostics).
     public var line: Int?
+    /// The name of the tracing span that records this stage's work on a query (the file's `span`); nil for a span
+    /// named as the stage is. See `SpanTrace`.
+    public var span: String? = nil
   }
 
   public struct Edge: Sendable, Equatable {
@@ -58,6 +61,8 @@ public struct PipelineSpec: Sendable, Equatable {
   /// How every stage hands queries to its replicas (the file's `dispatch`, default `central`: the ideal balancer).
   /// Simulations draw its random choices from their route seed.
   public var dispatch: DispatchPolicy = .centralQueue
+  /// The span attribute whose value names a span's stage (the file's `span_attribute`); nil to go by span names.
+  public var spanAttribute: String? = nil
 
   public func stageIndex(named name: String) -> Int? { stages.firstIndex { $0.name == name } }
 
@@ -103,8 +108,9 @@ public struct PipelineSpec: Sendable, Equatable {
   /// Keys a pipeline file may hold.
   static let keys = [
     "name", "description", "slo", "network_delay_ms", "dispatch", "stages", "edges", "assumptions",
+    "span_attribute",
   ]
-  static let stageKeys = ["name", "model", "hardware", "description"]
+  static let stageKeys = ["name", "model", "hardware", "description", "span"]
   static let sloKeys = ["latency_ms", "percentile"]
 
   /// Loads and checks a pipeline file, collecting every problem.
@@ -188,7 +194,15 @@ public struct PipelineSpec: Sendable, Equatable {
             sink.error(map.line, "stage '\(stageName)' is defined twice (first on line \(earlier.line ?? 0))")
             continue
           }
-          stages.append(Stage(name: stageName, model: model, allowedHardware: allowed, line: map.line))
+          let span = map.string("span", required: false, in: "stage '\(stageName)'", sink: &sink)
+          if let span, let other = stages.first(where: { ($0.span ?? $0.name) == span }) {
+            sink.error(
+              map["span"]?.line,
+              "stage '\(stageName)': span '\(span)' already marks stage '\(other.name)'; each stage needs a span name of its own"
+            )
+          }
+          stages.append(
+            Stage(name: stageName, model: model, allowedHardware: allowed, line: map.line, span: span))
         }
       } else {
         sink.error(node.line, "'stages' must be a non-empty list of stages, each with a name and a model")
@@ -275,11 +289,12 @@ public struct PipelineSpec: Sendable, Equatable {
         "the edges form a cycle: \((cycle + [cycle[0]]).map { stages[$0].name }.joined(separator: " -> ")); a pipeline must be acyclic"
       )
     }
+    let spanAttribute = top.string("span_attribute", required: false, in: "the pipeline", sink: &sink)
     guard !sink.hasErrors else { return (nil, sink.items) }
     return (
       PipelineSpec(
         name: name, stages: stages, edges: edges, slo: slo, networkDelayMs: networkDelay, file: path,
-        dispatch: dispatch),
+        dispatch: dispatch, spanAttribute: spanAttribute),
       sink.items
     )
   }

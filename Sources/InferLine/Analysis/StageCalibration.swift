@@ -1,0 +1,380 @@
+import Foundation
+
+/// A correction per model fitted from tracing spans: each stage's own time per query is observed, so a slowdown
+/// and an overhead can be told apart stage by stage (end-to-end latencies alone cannot; see `Calibration`).
+///
+/// Each stage is fitted on its own: its spans' start times are the arrivals of a one-stage simulation of the
+/// deployed stage configuration with service times `multiplier x L(n) + overhead`, and the predicted time per query
+/// at the stage (queueing, batching and service) is matched to the span durations at every 5th percentile and P99 on
+/// every other window (a grid, then a pattern search). Stages that share a model share its correction and are fitted
+/// together. The rest of the windows are held out: a stage is **not explained** when the fit is off by more than
+/// `Calibration.unexplainedError` on average there or by more than `stageWindowError` in any one window. The
+/// corrected pipeline is then simulated end to end on the traced arrivals and routes, with the pipeline's network
+/// delay, and judged window by window the same way; a hop whose measured delay is far from the pipeline file's is
+/// named (the simulator takes one delay for every hop).
+public struct StageCalibration: Sendable, Equatable, Codable {
+  /// One stage's fit and its checks; percentiles of the time per query at the stage, ms.
+  public struct StageFit: Sendable, Equatable, Codable {
+    public var stage: String
+    public var model: String
+    /// The model's correction (shared with the other stages of the model).
+    public var multiplier: Double
+    public var overheadMs: Double
+    public var visits: Int
+    public var windows: [Calibration.WindowCheck]
+    public var heldOut: Calibration.Errors
+    public var training: Calibration.Errors
+    /// The largest error after the fit at P50, P95 or P99 in any window (with at least 10 observations above the
+    /// percentile), and where.
+    public var worstWindowError: Double
+    public var worstWindowStart: Int64?
+    public var explained: Bool
+    public var note: String?
+  }
+
+  /// A model's fitted correction.
+  public struct Correction: Sendable, Equatable, Codable {
+    public var model: String
+    public var multiplier: Double
+    public var overheadMs: Double
+  }
+
+  public var stages: [StageFit]
+  public var corrections: [Correction]
+  public var routes: [SpanTrace.MeasuredRoute]
+  public var hops: [SpanTrace.MeasuredHop]
+  /// End-to-end percentiles per window: observed, simulated with the profiles as they are, and corrected.
+  public var endToEnd: [Calibration.WindowCheck]
+  public var endToEndHeldOut: Calibration.Errors
+  /// The largest P99 error after the correction in any held-out window.
+  public var worstHeldOutP99Error: Double
+  public var explained: Bool
+  /// Why the correction is not used: the stage, hop or span the model cannot explain.
+  public var note: String?
+  public var reading: SpanTrace.Counts
+  public var simulations: Int
+
+  /// The percentiles matched: every 5th and the 99th. Unlike end-to-end latencies, a stage's times sit at a few
+  /// values (a batch of each size with and without waiting), and the whole spread is what tells a slowdown (it
+  /// stretches the gaps between batch sizes) from an overhead (it moves them all).
+  static let fitted: [Double] = Array(stride(from: 5.0, through: 95, by: 5)) + [99]
+  /// Above this relative error at a percentile in any one window of a stage or end to end, after the fit.
+  public static let stageWindowError = 0.15
+  /// A hop is named when its median measured delay is further than this from the pipeline's, ms (and 20%).
+  public static let hopToleranceMs = 0.5
+
+  /// Fits a correction per model to `spans` for `configuration` (what was deployed).
+  /// - Parameter windowLength: nanoseconds.
+  /// - Throws: `InputError` when fewer than two windows have 100 or more traced queries at some stage.
+  /// - Complexity: about 300 one-stage simulations per model and three of the pipeline.
+  public static func fit(
+    inputs: PlanningInputs, configuration: PipelineConfiguration, spans: SpanTrace, windowLength: Int64
+  ) throws -> StageCalibration {
+    let pipeline = inputs.pipeline
+    try PipelineModel(inputs).check(configuration)
+    let n = spans.count
+    let windows = ArrivalTrace.windows(of: spans.arrivals, length: windowLength).filter { $0.count > 0 }
+    let fitted = Self.fitted
+    let reported = Calibration.percents.map { fitted.firstIndex(of: $0)! }
+
+    /// One stage's data: its arrivals sorted (with the query of each), and per compared window the queries and the
+    /// observed percentiles of their span durations.
+    struct StageData: Sendable {
+      var stage: Int
+      var arrivals: [Int64]
+      /// `position[q]`: where query q's arrival is in `arrivals` (-1 when it did not visit).
+      var position: [Int]
+      var windows: [(start: Int64, queries: [Int], percentiles: [Double], count: Int)]
+      var skippedWindows: Int
+      var inputs: PlanningInputs
+      var configuration: PipelineConfiguration
+    }
+    var data: [StageData] = []
+    for s in pipeline.stages.indices {
+      let visitors = (0..<n).filter { spans.stageStarts[s * n + $0] != .min }
+      let sorted = visitors.sorted { spans.stageStarts[s * n + $0] < spans.stageStarts[s * n + $1] }
+      var position = [Int](repeating: -1, count: n)
+      for (k, q) in sorted.enumerated() { position[q] = k }
+      var compared: [(Int64, [Int], [Double], Int)] = []
+      var skipped = 0
+      for w in windows {
+        let queries = w.range.filter { position[$0] >= 0 }
+        guard queries.count >= 100 else {
+          if !queries.isEmpty { skipped += 1 }
+          continue
+        }
+        let values = queries.map { Milliseconds.of(spans.stageEnds[s * n + $0] - spans.stageStarts[s * n + $0]) }
+          .sorted()
+        compared.append(
+          (w.start, queries, fitted.map { Percentile(percent: $0).value(inSorted: values)! }, queries.count))
+      }
+      var single = inputs
+      single.pipeline = PipelineSpec(
+        name: pipeline.name, stages: [pipeline.stages[s]], edges: [], slo: pipeline.slo, networkDelayMs: 0,
+        file: pipeline.file, dispatch: pipeline.dispatch)
+      data.append(
+        StageData(
+          stage: s, arrivals: sorted.map { spans.stageStarts[s * n + $0] }, position: position,
+          windows: compared.map { (start: $0.0, queries: $0.1, percentiles: $0.2, count: $0.3) },
+          skippedWindows: skipped, inputs: single,
+          configuration: PipelineConfiguration(stages: [configuration.stages[s]])))
+    }
+    guard data.contains(where: { $0.windows.count >= 2 }) else {
+      throw InputError(
+        file: spans.reading.files.first,
+        "per-stage calibration needs at least two windows with 100 or more traced queries at a stage (the most any stage has is \(data.map(\.windows.count).max() ?? 0))",
+        fix: "give more traces or a shorter --window")
+    }
+
+    /// A stage's predicted percentiles per compared window with the correction applied, ms.
+    @Sendable func predict(_ d: StageData, _ m: Double, _ o: Double) -> [[Double]] {
+      let model = PipelineModel(d.inputs.calibrated(multiplier: m, overheadMs: o))
+      guard
+        let input = try? model.simulationInput(
+          arrivals: d.arrivals, configuration: d.configuration, routes: .drawn(seed: 1)),
+        let latencies = Estimator.simulate(input, options: .init(collectWaitPercentiles: false)).latencies
+      else { return d.windows.map { _ in fitted.map { _ in .infinity } } }
+      return d.windows.map { w in
+        var values = w.queries.map { latencies[d.position[$0]] }
+        let ranks = fitted.map { Percentile(percent: $0).rank(of: values.count) - 1 }
+        return values.withUnsafeMutableBufferPointer { Selection.ranks(ranks, in: UnsafeBufferPointer($0)) }
+          .map(Milliseconds.of)
+      }
+    }
+
+    var simulations = 0
+    var stageFits = [StageFit?](repeating: nil, count: pipeline.stages.count)
+    var corrections: [Correction] = []
+    let models = pipeline.stages.map(\.model).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+    for model in models {
+      let group = data.filter { pipeline.stages[$0.stage].model == model && !$0.windows.isEmpty }
+      guard !group.isEmpty else { continue }
+      @Sendable func loss(_ m: Double, _ o: Double) -> Double {
+        var sum = 0.0
+        for d in group {
+          let predicted = predict(d, m, o)
+          for i in d.windows.indices where i % 2 == 0 {
+            for (p, observed) in zip(predicted[i], d.windows[i].percentiles) {
+              let r = log(max(p, 1e-6) / max(observed, 1e-6))
+              sum += r.isFinite ? r * r : 1e6
+            }
+          }
+        }
+        return sum
+      }
+      let best = CorrectionSearch.minimise(loss)
+      simulations += best.evaluations * group.count
+      corrections.append(Correction(model: model, multiplier: best.multiplier, overheadMs: best.overheadMs))
+      for d in group {
+        let before = predict(d, 1, 0), after = predict(d, best.multiplier, best.overheadMs)
+        simulations += 2
+        let check = judge(
+          observed: d.windows.map(\.percentiles), counts: d.windows.map(\.count), before: before, after: after)
+        let name = pipeline.stages[d.stage].name
+        var note: String? = nil
+        if let k = check.training.after.indices.first(where: {
+          !(check.training.after[$0] <= Calibration.unexplainedError)
+        }) {
+          note = String(
+            format: "stage '%@' is %.0f%% off at P%g on the training windows even after the fit", name,
+            check.training.after[k] * 100, Calibration.percents[k])
+        } else if let k = check.heldOut.after.indices.first(where: {
+          !(check.heldOut.after[$0] <= Calibration.unexplainedError)
+        }) {
+          note = String(
+            format: "stage '%@' is %.0f%% off at P%g on the held-out windows", name, check.heldOut.after[k] * 100,
+            Calibration.percents[k])
+        } else if let w = check.worst, !(w.error <= stageWindowError) {
+          note =
+            String(format: "stage '%@' is %.0f%% off at P%g in the window at ", name, w.error * 100, w.percent)
+            + InstantText.describe(
+              d.windows[w.window].start, relative: d.windows[w.window].start < Calibration.earliestAbsoluteInstant)
+        } else if best.atEdge {
+          note = "stage '\(name)': the fit ended at the edge of its range"
+        }
+        if let n = note {
+          note =
+            n
+            + " (a slowdown and an overhead do not explain it: another configuration deployed, or work the stage's profile does not have?)"
+        }
+        stageFits[d.stage] = StageFit(
+          stage: name, model: model, multiplier: best.multiplier, overheadMs: best.overheadMs, visits: d.arrivals.count,
+          windows: d.windows.indices.map { i in
+            Calibration.WindowCheck(
+              start: d.windows[i].start, heldOut: i % 2 == 1, queries: d.windows[i].count,
+              observedMs: reported.map { d.windows[i].percentiles[$0] }, predictedMs: reported.map { before[i][$0] },
+              calibratedMs: reported.map { after[i][$0] })
+          }, heldOut: check.heldOut, training: check.training, worstWindowError: check.worst?.error ?? 0,
+          worstWindowStart: check.worst.map { d.windows[$0.window].start }, explained: note == nil, note: note)
+      }
+    }
+
+    // End to end: the corrected pipeline on the traced arrivals and routes.
+    let corrected = Self.corrected(inputs, corrections)
+    let routes = RouteSource.visited(spans.visitedStages, edges: pipeline.edges.map { ($0.parent, $0.child) })
+    let observedEndToEnd: [(start: Int64, queries: Range<Int>, percentiles: [Double], count: Int)] = windows.compactMap
+    {
+      w in
+      guard w.count >= 100 else { return nil }
+      let values = w.range.map { Double(spans.endToEndMs[$0]) }.sorted()
+      return (w.start, w.range, fitted.map { Percentile(percent: $0).value(inSorted: values)! }, w.count)
+    }
+    func endToEnd(_ model: PipelineModel) -> [[Double]] {
+      simulations += 1
+      guard
+        let input = try? model.simulationInput(arrivals: spans.arrivals, configuration: configuration, routes: routes),
+        let latencies = Estimator.simulate(input, options: .init(collectWaitPercentiles: false)).latencies
+      else { return observedEndToEnd.map { _ in fitted.map { _ in .infinity } } }
+      return observedEndToEnd.map { w in
+        let values = latencies[w.queries].sorted()
+        return fitted.map { Milliseconds.of(values[Percentile(percent: $0).rank(of: values.count) - 1]) }
+      }
+    }
+    let e2eBefore = endToEnd(PipelineModel(inputs)), e2eAfter = endToEnd(PipelineModel(corrected))
+    let e2e = judge(
+      observed: observedEndToEnd.map(\.percentiles), counts: observedEndToEnd.map(\.count), before: e2eBefore,
+      after: e2eAfter)
+    let p99 = fitted.firstIndex(of: 99)!
+    let heldOutP99 = observedEndToEnd.indices.filter { $0 % 2 == 1 }.map {
+      abs(e2eAfter[$0][p99] / observedEndToEnd[$0].percentiles[p99] - 1)
+    }
+    let worstHeldOut = heldOutP99.max() ?? 0
+
+    let hops = spans.measuredHops(pipeline)
+    let farHops = hops.filter {
+      $0.queries > 0 && abs($0.medianMs - $0.fileMs) > max(hopToleranceMs, 0.2 * $0.fileMs)
+    }
+    let fits = stageFits.compactMap { $0 }
+    var note = fits.compactMap(\.note).first
+    if note == nil, let hop = farHops.first {
+      note = String(
+        format:
+          "the hop %@ -> %@ takes %.2f ms (median of %d queries) against the pipeline's network_delay_ms of %.2f ms; the simulator takes one delay for every hop",
+        hop.parent, hop.child, hop.medianMs, hop.queries, hop.fileMs)
+    }
+    if note == nil, !(worstHeldOut <= stageWindowError) || (e2e.worst.map { !($0.error <= stageWindowError) } ?? false)
+    {
+      let unmapped = spans.reading.unmappedNames.sorted { $0.value > $1.value }.prefix(3).map { "'\($0.key)'" }
+      note =
+        String(
+          format: "every stage is explained but the corrected pipeline is %.0f%% off end to end in some window",
+          max(worstHeldOut, e2e.worst?.error ?? 0) * 100)
+        + (unmapped.isEmpty
+          ? ": time outside the stages' spans (a stage missing from the pipeline?)"
+          : ": time outside the stages' spans, such as spans \(unmapped.joined(separator: ", ")) that mark no stage (a stage missing from the pipeline?)")
+    }
+    return StageCalibration(
+      stages: fits, corrections: corrections, routes: spans.measuredRoutes(pipeline), hops: hops,
+      endToEnd: observedEndToEnd.indices.map { i in
+        Calibration.WindowCheck(
+          start: observedEndToEnd[i].start, heldOut: i % 2 == 1, queries: observedEndToEnd[i].count,
+          observedMs: reported.map { observedEndToEnd[i].percentiles[$0] },
+          predictedMs: reported.map { e2eBefore[i][$0] },
+          calibratedMs: reported.map { e2eAfter[i][$0] })
+      }, endToEndHeldOut: e2e.heldOut, worstHeldOutP99Error: worstHeldOut, explained: note == nil, note: note,
+      reading: spans.reading, simulations: simulations)
+  }
+
+  /// Errors before and after on the training (even) and held-out (odd) windows, and the worst window after.
+  static func judge(
+    observed: [[Double]], counts: [Int], before: [[Double]], after: [[Double]]
+  ) -> (
+    training: Calibration.Errors, heldOut: Calibration.Errors, worst: (error: Double, window: Int, percent: Double)?
+  ) {
+    let reported = Calibration.percents.map { Self.fitted.firstIndex(of: $0)! }
+    func errors(_ indices: [Int]) -> Calibration.Errors {
+      func mean(_ predicted: [[Double]], _ p: Int) -> Double {
+        indices.isEmpty
+          ? 0 : indices.map { abs(predicted[$0][p] / observed[$0][p] - 1) }.reduce(0, +) / Double(indices.count)
+      }
+      return Calibration.Errors(before: reported.map { mean(before, $0) }, after: reported.map { mean(after, $0) })
+    }
+    let worst = observed.indices.flatMap { i in
+      Calibration.percents.indices.compactMap { k -> (error: Double, window: Int, percent: Double)? in
+        guard Double(counts[i]) * (1 - Calibration.percents[k] / 100) >= 10 else { return nil }
+        return (abs(after[i][reported[k]] / observed[i][reported[k]] - 1), i, Calibration.percents[k])
+      }
+    }.max { $0.error < $1.error }
+    return (
+      errors(observed.indices.filter { $0 % 2 == 0 }), errors(observed.indices.filter { $0 % 2 == 1 }), worst
+    )
+  }
+
+  /// The inputs with each fitted model's profiles corrected.
+  public func apply(to inputs: PlanningInputs) -> PlanningInputs { Self.corrected(inputs, corrections) }
+
+  static func corrected(_ inputs: PlanningInputs, _ corrections: [Correction]) -> PlanningInputs {
+    var copy = inputs
+    for c in corrections {
+      for i in copy.profiles.profiles.indices where copy.profiles.profiles[i].model == c.model {
+        copy.profiles.profiles[i] =
+          ProfileTable(profiles: [copy.profiles.profiles[i]], file: copy.profiles.file)
+          .calibrated(multiplier: c.multiplier, overheadMs: c.overheadMs).profiles[0]
+      }
+    }
+    return copy
+  }
+}
+
+/// The per-stage calibration's two-parameter search: `multiplier` on a log grid from 0.5 to 4 (12% apart, 1
+/// among them) by `overhead` from 0 to 128 ms, evaluated side by side on the cores, then a pattern search with
+/// halving steps from each of the four best grid points.
+enum CorrectionSearch {
+  /// Losses closer than this count as equal, and the smaller overhead is taken: where the batches seen cannot tell a
+  /// slowdown from an overhead (one batch size only, `multiplier x L(1) + overhead` is all that shows), the
+  /// correction is the pure slowdown, the one that predicts the larger batches slower.
+  static let tieTolerance = 1e-5
+
+  static func minimise(
+    _ loss: @escaping @Sendable (Double, Double) -> Double
+  ) -> (
+    multiplier: Double, overheadMs: Double, loss: Double, evaluations: Int, atEdge: Bool
+  ) {
+    let overheads: [Double] = [0, 0.5, 1, 2, 4, 8, 16, 32, 64, 128]
+    // Multipliers 2^(j/6) from 0.5 to 4, 1 (the profiles as they are) among them.
+    let points: [(Double, Double)] = (-6...12).flatMap { (j: Int) -> [(Double, Double)] in
+      let m: Double = pow(2, Double(j) / 6)
+      return overheads.map { (m, $0) }
+    }
+    let values = ResultSlots<Double>(count: points.count)
+    DispatchQueue.concurrentPerform(iterations: points.count) { i in values[i] = loss(points[i].0, points[i].1) }
+    var evaluations = points.count
+    typealias Point = (m: Double, o: Double, loss: Double)
+    func better(_ a: Point, than b: Point) -> Bool {
+      a.loss < b.loss - tieTolerance || (a.loss <= b.loss + tieTolerance && a.o < b.o - 1e-9)
+    }
+    let grid = points.indices.map { (m: points[$0].0, o: points[$0].1, loss: values[$0]!) }
+    let ranked = grid.sorted { better($0, than: $1) }
+    var best = ranked[0]
+    for start in ranked.prefix(4) {
+      var point = start
+      var stepM = 0.1, stepO = max(point.o * 0.25, 0.5)
+      var moves = 0
+      while (stepM > 0.001 || stepO > 0.01) && moves < 1_000 {
+        moves += 1
+        var improved = false
+        for (dm, dO) in [(stepM, 0.0), (-stepM, 0.0), (0.0, stepO), (0.0, -stepO), (stepM, -stepO), (-stepM, stepO)] {
+          let m = min(
+            max(point.m * exp(dm), Calibration.multiplierRange.lowerBound), Calibration.multiplierRange.upperBound)
+          let o = min(max(point.o + dO, Calibration.overheadRangeMs.lowerBound), Calibration.overheadRangeMs.upperBound)
+          let candidate = (m: m, o: o, loss: loss(m, o))
+          evaluations += 1
+          if better(candidate, than: point) {
+            point = candidate
+            improved = true
+          }
+        }
+        if !improved {
+          stepM /= 2
+          stepO /= 2
+        }
+      }
+      if better(point, than: best) { best = point }
+    }
+    let atEdge =
+      best.m <= Calibration.multiplierRange.lowerBound * 1.001
+      || best.m >= Calibration.multiplierRange.upperBound * 0.999
+      || best.o >= Calibration.overheadRangeMs.upperBound * 0.999
+    return (best.m, best.o, best.loss, evaluations, atEdge)
+  }
+}

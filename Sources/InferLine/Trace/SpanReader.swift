@@ -1,0 +1,270 @@
+import Foundation
+
+/// One tracing span, whatever format it was read from.
+public struct Span: Sendable, Equatable {
+  /// The trace (one query) and the span's own id, as the file spells them (hex or base64: only compared).
+  public var traceID: String
+  public var spanID: String
+  /// Nil for a root span.
+  public var parentID: String?
+  public var name: String
+  /// Nanoseconds since the epoch.
+  public var start: Int64
+  public var end: Int64
+  /// Attributes with scalar values, as text.
+  public var attributes: [String: String]
+  /// The service that recorded the span (`service.name`), when given.
+  public var service: String?
+  /// Line of the record the span came from, 1-based.
+  public var line: Int
+}
+
+/// Reads tracing spans from the files tracing systems write:
+///
+/// - **OTLP JSON**, as the OpenTelemetry Collector's file exporter writes it: one `ExportTraceServiceRequest`
+///   (`{"resourceSpans": [...]}`) per line;
+/// - **Jaeger's JSON export** (`{"data": [{"traceID": ..., "spans": [...], "processes": {...}}]}`);
+/// - the **OpenTelemetry SDKs' console exporter** (one JSON object per span, `{"name", "context": {"trace_id",
+///   "span_id"}, "parent_id", "start_time", "end_time", ...}`, as Python's `ConsoleSpanExporter` prints them).
+///
+/// Any of them gzip-compressed. A file is a sequence of JSON values (one per line or pretty-printed); each value's
+/// format is recognised by its keys. Values that are not JSON or not spans are counted with their first line
+/// (`SpanReading`), never dropped silently. - Complexity: O(bytes); the whole file is held in memory.
+public enum SpanReader {
+  /// What was read from the files, and what could not be.
+  public struct Reading: Sendable {
+    public var spans: [Span] = []
+    /// Per format name ("OTLP JSON", "Jaeger JSON", "console exporter"), records read.
+    public var formats: [String: Int] = [:]
+    /// JSON values that were not spans of a known format or not JSON at all, with where the first one was and why.
+    public var malformedRecords = 0
+    public var firstMalformed: (file: String, line: Int, reason: String)? = nil
+    /// Spans without a usable id, name or times (an end before the start among them), with the first's place.
+    public var malformedSpans = 0
+    public var firstMalformedSpan: (file: String, line: Int, reason: String)? = nil
+    public var files: [String] = []
+
+    mutating func malformed(_ file: String, _ line: Int, _ reason: String) {
+      malformedRecords += 1
+      if firstMalformed == nil { firstMalformed = (file, line, reason) }
+    }
+    mutating func badSpan(_ file: String, _ line: Int, _ reason: String) {
+      malformedSpans += 1
+      if firstMalformedSpan == nil { firstMalformedSpan = (file, line, reason) }
+    }
+  }
+
+  /// Reads every file (a path, or `-` for standard input).
+  /// - Throws: `InputError` for a file that cannot be read, is corrupt gzip, or holds no span at all.
+  public static func read(paths: [String]) throws -> Reading {
+    var reading = Reading()
+    for path in paths {
+      let before = reading.spans.count
+      let source = try ByteSource(path: path)
+      var bytes: [UInt8] = []
+      var block = [UInt8](repeating: 0, count: 1 << 20)
+      while true {
+        let n = try block.withUnsafeMutableBytes { try source.read(into: $0) }
+        if n == 0 { break }
+        bytes.append(contentsOf: block[0..<n])
+      }
+      read(bytes: bytes, file: path, into: &reading)
+      reading.files.append(path)
+      if reading.spans.count == before {
+        var why = "holds no tracing span"
+        if let m = reading.firstMalformed, m.file == path { why += " (line \(m.line): \(m.reason))" }
+        throw InputError(
+          file: path, why,
+          fix:
+            "give the OpenTelemetry Collector's file exporter output (OTLP JSON), a Jaeger JSON export or an SDK's console exporter output"
+        )
+      }
+    }
+    return reading
+  }
+
+  /// Reads spans from bytes already in memory, as from a file named `file`.
+  public static func read(bytes: [UInt8], file: String, into reading: inout Reading) {
+    for (range, line) in topLevelValues(bytes) {
+      let data = Data(bytes[range])
+      guard let value = try? JSONSerialization.jsonObject(with: data), let object = value as? [String: Any] else {
+        reading.malformed(file, line, "not a JSON object")
+        continue
+      }
+      if let resourceSpans = object["resourceSpans"] as? [Any] {
+        reading.formats["OTLP JSON", default: 0] += 1
+        otlp(resourceSpans, file: file, line: line, into: &reading)
+      } else if let data = object["data"] as? [Any] {
+        reading.formats["Jaeger JSON", default: 0] += 1
+        jaeger(data, file: file, line: line, into: &reading)
+      } else if object["context"] is [String: Any], object["name"] != nil {
+        reading.formats["console exporter", default: 0] += 1
+        console(object, file: file, line: line, into: &reading)
+      } else {
+        reading.malformed(
+          file, line,
+          "a JSON object with none of 'resourceSpans' (OTLP), 'data' (Jaeger) or 'context' (console exporter)")
+      }
+    }
+  }
+
+  /// The byte ranges of the top-level JSON values in `bytes` and the line each starts on: a scan that follows
+  /// strings and nesting, so one value per line and pretty-printed values alike are split where they end.
+  static func topLevelValues(_ bytes: [UInt8]) -> [(Range<Int>, Int)] {
+    var result: [(Range<Int>, Int)] = []
+    var depth = 0, inString = false, escaped = false
+    var start = -1, startLine = 1, line = 1
+    for (i, b) in bytes.enumerated() {
+      if b == 0x0A { line += 1 }
+      if inString {
+        if escaped {
+          escaped = false
+        } else if b == 0x5C {
+          escaped = true
+        } else if b == 0x22 {
+          inString = false
+        }
+        continue
+      }
+      switch b {
+      case 0x22:
+        inString = true
+        if start < 0 { (start, startLine) = (i, line) }
+      case 0x7B, 0x5B:  // { [
+        if start < 0 { (start, startLine) = (i, line) }
+        depth += 1
+      case 0x7D, 0x5D:  // } ]
+        depth -= 1
+        if depth <= 0 {
+          if start >= 0 { result.append((start..<(i + 1), startLine)) }
+          start = -1
+          depth = 0
+        }
+      case 0x20, 0x09, 0x0A, 0x0D, 0x2C:  // whitespace; a comma between values (a JSON array's items unwrapped)
+        if depth == 0 && start >= 0 {
+          result.append((start..<i, startLine))
+          start = -1
+        }
+      default:
+        if start < 0 { (start, startLine) = (i, line) }
+      }
+    }
+    if start >= 0 { result.append((start..<bytes.count, startLine)) }
+    return result
+  }
+
+  /// A scalar attribute value as text: OTLP's `{"stringValue": ...}` and the like, or a JSON scalar.
+  static func text(_ value: Any?) -> String? {
+    switch value {
+    case let s as String: return s
+    case let n as NSNumber: return n.stringValue
+    case let d as [String: Any]:
+      for key in ["stringValue", "intValue", "doubleValue", "boolValue"] {
+        if let v = d[key] { return text(v) }
+      }
+      return nil
+    default: return nil
+    }
+  }
+
+  /// An integer given as a JSON number or as text (OTLP writes 64-bit integers as strings).
+  static func integer(_ value: Any?) -> Int64? {
+    switch value {
+    case let s as String: return Int64(s)
+    case let n as NSNumber:
+      let d = n.doubleValue
+      return d.isFinite && abs(d) < 9.2e18 ? n.int64Value : nil
+    default: return nil
+    }
+  }
+
+  static func attributes(_ list: Any?) -> [String: String] {
+    var result: [String: String] = [:]
+    for item in list as? [Any] ?? [] {
+      guard let kv = item as? [String: Any], let key = kv["key"] as? String else { continue }
+      if let v = text(kv["value"]) { result[key] = v }
+    }
+    return result
+  }
+
+  static func otlp(_ resourceSpans: [Any], file: String, line: Int, into reading: inout Reading) {
+    for case let resource as [String: Any] in resourceSpans {
+      let resourceAttributes = attributes((resource["resource"] as? [String: Any])?["attributes"])
+      let scopes = (resource["scopeSpans"] ?? resource["instrumentationLibrarySpans"]) as? [Any] ?? []
+      for case let scope as [String: Any] in scopes {
+        for case let s as [String: Any] in scope["spans"] as? [Any] ?? [] {
+          let parent = (s["parentSpanId"] as? String).flatMap { $0.isEmpty ? nil : $0 }
+          add(
+            trace: s["traceId"] as? String, span: s["spanId"] as? String, parent: parent, name: s["name"] as? String,
+            start: integer(s["startTimeUnixNano"]), end: integer(s["endTimeUnixNano"]),
+            attributes: attributes(s["attributes"]), service: resourceAttributes["service.name"], file: file,
+            line: line, into: &reading)
+        }
+      }
+    }
+  }
+
+  static func jaeger(_ traces: [Any], file: String, line: Int, into reading: inout Reading) {
+    for case let trace as [String: Any] in traces {
+      let processes = trace["processes"] as? [String: Any] ?? [:]
+      for case let s as [String: Any] in trace["spans"] as? [Any] ?? [] {
+        let references = s["references"] as? [Any] ?? []
+        let parent = references.lazy.compactMap { $0 as? [String: Any] }.first {
+          ($0["refType"] as? String) == "CHILD_OF"
+        }
+        .flatMap { $0["spanID"] as? String }
+        var tags: [String: String] = [:]
+        for case let tag as [String: Any] in s["tags"] as? [Any] ?? [] {
+          if let key = tag["key"] as? String, let v = text(tag["value"]) { tags[key] = v }
+        }
+        let service = (s["processID"] as? String).flatMap { processes[$0] as? [String: Any] }?["serviceName"] as? String
+        let start = integer(s["startTime"]), duration = integer(s["duration"])
+        add(
+          trace: (s["traceID"] as? String) ?? (trace["traceID"] as? String), span: s["spanID"] as? String,
+          parent: parent, name: s["operationName"] as? String,
+          start: start.map { $0 &* 1000 }, end: start.flatMap { s in duration.map { (s &+ $0) &* 1000 } },
+          attributes: tags, service: service, file: file, line: line, into: &reading)
+      }
+    }
+  }
+
+  static func console(_ s: [String: Any], file: String, line: Int, into reading: inout Reading) {
+    let context = s["context"] as? [String: Any] ?? [:]
+    var parser = TimestampParser(unit: .seconds)
+    let start = (s["start_time"] as? String).flatMap { parser.parse($0) }
+    let end = (s["end_time"] as? String).flatMap { parser.parse($0) }
+    var attributes: [String: String] = [:]
+    for (key, value) in s["attributes"] as? [String: Any] ?? [:] { attributes[key] = text(value) }
+    let resource = ((s["resource"] as? [String: Any])?["attributes"] as? [String: Any]) ?? [:]
+    add(
+      trace: context["trace_id"] as? String, span: context["span_id"] as? String, parent: s["parent_id"] as? String,
+      name: s["name"] as? String, start: start, end: end, attributes: attributes,
+      service: resource["service.name"] as? String, file: file, line: line, into: &reading)
+  }
+
+  static func add(
+    trace: String?, span: String?, parent: String?, name: String?, start: Int64?, end: Int64?,
+    attributes: [String: String], service: String?, file: String, line: Int, into reading: inout Reading
+  ) {
+    guard let trace, !trace.isEmpty, let span, !span.isEmpty else {
+      reading.badSpan(file, line, "a span without a trace id or a span id")
+      return
+    }
+    guard let name else {
+      reading.badSpan(file, line, "a span without a name")
+      return
+    }
+    guard let start, let end, start > 0 else {
+      reading.badSpan(file, line, "span '\(name)' without readable start and end times")
+      return
+    }
+    guard end >= start else {
+      reading.badSpan(file, line, "span '\(name)' ends before it starts")
+      return
+    }
+    reading.spans.append(
+      Span(
+        traceID: trace, spanID: span, parentID: parent, name: name, start: start, end: end, attributes: attributes,
+        service: service, line: line))
+  }
+}
