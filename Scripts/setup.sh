@@ -32,21 +32,24 @@ fi
 # (kubernetes-validate), Triton's generated ModelConfig message (tritonclient, without its grpc extra, and
 # protobuf to read it), KServe's generated models (kserve and the kubernetes client, without their
 # dependencies: only the model classes are loaded), Ray Serve's config schema (ray[serve], about 100 MB), and
-# jsonschema for KEDA's ScaledObjects (kubernetes-validate depends on it too).
+# jsonschema for KEDA's ScaledObjects (kubernetes-validate depends on it too); and the OpenTelemetry Python SDK
+# with its OTLP encoder, which writes the traces the span reader's tests read (Scripts/otel-spans.py).
 python_ok() {
   python3 -c "import kubernetes_validate, jsonschema, yaml, google.protobuf, tritonclient, dateutil, six, urllib3, markdown_it" 2>/dev/null &&
+    python3 -c "import opentelemetry.sdk.trace, opentelemetry.exporter.otlp.proto.common.trace_encoder" 2>/dev/null &&
     python3 -c "from ray.serve.schema import ServeDeploySchema" 2>/dev/null &&
     python3 -c "import importlib.util as u, sys; sys.exit(0 if u.find_spec('kserve') and u.find_spec('kubernetes') else 1)" 2>/dev/null
 }
 if command -v python3 >/dev/null && ! python_ok; then
   echo "setup: installing the Python packages the export tests use" >&2
   python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore \
-    "kubernetes-validate==1.37.0" jsonschema "protobuf>=6.30,<7" pyyaml "markdown-it-py==4.3.0" >&2 &&
+    "kubernetes-validate==1.37.0" jsonschema "protobuf>=6.30,<7" pyyaml "markdown-it-py==4.3.0" \
+      "opentelemetry-sdk==1.45.2" "opentelemetry-exporter-otlp-proto-common==1.45.2" >&2 &&
     python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore python-dateutil six urllib3 \
       "ray[serve]==2.60.0" >&2 &&
     python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-deps \
       "tritonclient==2.73.0" "kserve==0.21.0" "kubernetes==31.0.0" >&2 ||
-    { echo "setup: pip could not install kubernetes-validate, protobuf, tritonclient, kserve, kubernetes, markdown-it-py and ray[serve]; install them by hand" >&2; exit 1; }
+    { echo "setup: pip could not install kubernetes-validate, protobuf, tritonclient, kserve, kubernetes, markdown-it-py, opentelemetry-sdk and ray[serve]; install them by hand" >&2; exit 1; }
 fi
 
 if [ "${1:-}" != "--no-build" ]; then

@@ -114,7 +114,9 @@ public enum SpanReader {
     var result: [(Range<Int>, Int)] = []
     var depth = 0, inString = false, escaped = false
     var start = -1, startLine = 1, line = 1
+    var bare = false
     for (i, b) in bytes.enumerated() {
+      if start < 0 { bare = false }
       if b == 0x0A { line += 1 }
       if inString {
         if escaped {
@@ -140,13 +142,18 @@ public enum SpanReader {
           start = -1
           depth = 0
         }
-      case 0x20, 0x09, 0x0A, 0x0D, 0x2C:  // whitespace; a comma between values (a JSON array's items unwrapped)
-        if depth == 0 && start >= 0 {
+      case 0x20, 0x09, 0x0A, 0x0D, 0x2C:
+        // Between values: whitespace, or a comma (a JSON array's items unwrapped). Text that is not JSON runs to
+        // the end of its line, one record.
+        if depth == 0 && start >= 0 && (b == 0x0A || !bare) {
           result.append((start..<i, startLine))
           start = -1
         }
       default:
-        if start < 0 { (start, startLine) = (i, line) }
+        if start < 0 {
+          (start, startLine) = (i, line)
+          bare = true
+        }
       }
     }
     if start >= 0 { result.append((start..<bytes.count, startLine)) }
