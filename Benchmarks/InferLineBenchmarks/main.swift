@@ -795,6 +795,102 @@ func proofsBenchmark(instances: Int) {
   print("  windows both proved with different answers: \(disagreements) (must be 0)")
 }
 
+/// Trace ingestion and calibration on the sample day (`SampleTraces/logs/video-observed.csv.gz`, the deployed
+/// video-monitoring configuration): the log's lines read by the query-log reader, and the same queries as OTLP JSON
+/// spans (a root span and a span per stage, from the simulator's stage finishes) read by the span reader, side by
+/// side; then the end-to-end calibration on the log and the per-stage calibration on the spans.
+func spansBenchmark() {
+  let root = "SampleTraces"
+  let inputs = try! PlanningInputs.load(
+    pipeline: root + "/pipelines/video-monitoring.yaml", hardware: root + "/hardware/aws-2026.yaml",
+    profiles: root + "/profiles/profiles-2026.csv")
+  let configuration = try! PipelineConfiguration.load(
+    path: root + "/pipelines/video-monitoring.config.yaml", pipeline: inputs.pipeline)
+  let logPath = root + "/logs/video-observed.csv.gz"
+  var logOptions = LogReadOptions()
+  logOptions.latencyColumn = "latency_ms"
+  let log = try! QueryLogSet.read(paths: [logPath], options: logOptions)
+  let trace = try! log.trace(for: inputs.pipeline)
+  let arrivals = trace.arrivals
+  let model = PipelineModel(inputs)
+  let result = Estimator.simulate(
+    try! model.simulationInput(arrivals: arrivals, configuration: configuration, routes: .drawn(seed: 1)),
+    options: .init(recordStageFinishes: true))
+  let finishes = result.stageFinishes!
+  let n = arrivals.count
+  var text = ""
+  var spanCount = 0
+  var chunk: [String] = []
+  for q in 0..<n {
+    var end = arrivals[q]
+    for s in 0..<3 where finishes[s * n + q] != .min {
+      let start = s == 0 ? arrivals[q] : finishes[q] + model.hopDelay
+      chunk.append(
+        "{\"traceId\":\"\(String(q, radix: 16))\",\"spanId\":\"\(s + 1)\",\"parentSpanId\":\"r\",\"name\":\"\(inputs.pipeline.stages[s].name)\",\"kind\":2,\"startTimeUnixNano\":\"\(start)\",\"endTimeUnixNano\":\"\(finishes[s * n + q])\",\"attributes\":[{\"key\":\"model\",\"value\":{\"stringValue\":\"\(inputs.pipeline.stages[s].model)\"}}]}"
+      )
+      end = max(end, finishes[s * n + q])
+      spanCount += 1
+    }
+    chunk.append(
+      "{\"traceId\":\"\(String(q, radix: 16))\",\"spanId\":\"r\",\"name\":\"request\",\"startTimeUnixNano\":\"\(arrivals[q])\",\"endTimeUnixNano\":\"\(end)\"}"
+    )
+    spanCount += 1
+    if chunk.count >= 512 || q == n - 1 {
+      text +=
+        "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":\"serving\"}}]},\"scopeSpans\":[{\"spans\":[\(chunk.joined(separator: ","))]}]}]}\n"
+      chunk = []
+    }
+  }
+  let spanBytes = Array(text.utf8)
+  let logBytes: [UInt8] = {
+    let source = Process()
+    source.executableURL = URL(fileURLWithPath: "/bin/gzip")
+    source.arguments = ["-dc", logPath]
+    let pipe = Pipe()
+    source.standardOutput = pipe
+    try! source.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    source.waitUntilExit()
+    return Array(data)
+  }()
+  print("Trace ingestion, \(n) queries of the sample day (best of 3, side by side)")
+  for _ in 0..<1 {
+    let (logSeconds, _) = best(of: 3) {
+      try! QueryLogReader.read(bytes: logBytes, name: "log", options: logOptions)
+    }
+    let (spanSeconds, spans) = best(of: 3) { () -> SpanTrace in
+      var reading = SpanReader.Reading()
+      SpanReader.read(bytes: spanBytes, file: "spans", into: &reading)
+      return SpanTrace.assemble(reading, pipeline: inputs.pipeline)
+    }
+    precondition(spans.count == n)
+    print(
+      String(
+        format: "  query log: %8.0f lines/s  (%.2f s, %.1f MB)", Double(n) / logSeconds, logSeconds,
+        Double(logBytes.count) / 1e6))
+    print(
+      String(
+        format: "  spans:     %8.0f spans/s  (%.2f s, %.1f MB, %d spans, %.0f traces/s)",
+        Double(spanCount) / spanSeconds,
+        spanSeconds, Double(spanBytes.count) / 1e6, spanCount, Double(n) / spanSeconds))
+    print(String(format: "  per query, spans / log line: %.1fx the time", spanSeconds / logSeconds))
+    let window: Int64 = 3_600_000_000_000
+    let (endToEnd, c) = best(of: 1) {
+      try! Calibration.fit(
+        inputs: inputs, configuration: configuration, arrivals: arrivals, observedMs: trace.observedLatencyMs!,
+        windowLength: window, routes: .drawn(seed: 1))
+    }
+    let (perStage, sc) = best(of: 1) {
+      try! StageCalibration.fit(inputs: inputs, configuration: configuration, spans: spans, windowLength: window)
+    }
+    print(String(format: "  calibration, end to end on the log: %.2f s (%d simulations)", endToEnd, c.simulations))
+    print(
+      String(
+        format: "  calibration, per stage on the spans: %.2f s (%d simulations, one-stage ones included)", perStage,
+        sc.simulations))
+  }
+}
+
 let arguments = CommandLine.arguments.dropFirst()
 switch arguments.first {
 case "envelope":
@@ -810,6 +906,8 @@ case "replay-day":
   replayDayBenchmark(
     rate: rest.first.flatMap { Double($0) } ?? 20,
     pipelines: rest.count > 1 ? Array(rest.dropFirst()) : ["image-processing", "video-monitoring"])
+case "spans":
+  spansBenchmark()
 case "onoff":
   onOffBenchmark(hours: arguments.dropFirst().first.flatMap { Double($0) } ?? 6)
 case "proofs":
@@ -852,7 +950,7 @@ case "estimator-chain":
   print(String(format: "%.4f s, %.2f M stage visits/s", seconds, Double(result.stageVisits) / seconds / 1e6))
 default:
   print(
-    "usage: inferline-bench envelope [arrivals] | estimator [queries] | planner [rate] | proofs [instances] | planner-day [rate] | replay [rate] | replay-day [rate] [pipeline...] | onoff [hours]"
+    "usage: inferline-bench envelope [arrivals] | estimator [queries] | planner [rate] | proofs [instances] | planner-day [rate] | replay [rate] | replay-day [rate] [pipeline...] | onoff [hours] | spans"
   )
   exit(arguments.first == "--help" ? 0 : 64)
 }

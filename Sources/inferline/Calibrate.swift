@@ -16,11 +16,27 @@ extension InferLineCommand {
           inferline calibrate --trace yesterday.csv.gz --latency-column latency_ms \\
             --config deployed.yaml --pipeline P.yaml --hardware H.yaml --profiles F.csv --window 1h
 
+        With --traces instead of --trace, reads tracing spans (OTLP JSON as the OpenTelemetry Collector's file \
+        exporter writes it, a Jaeger JSON export, or an SDK's console exporter output; gzip or not): a span per \
+        stage a query visited, named as the stage (or as its `span:` in the pipeline file, or named by the \
+        pipeline's `span_attribute`). Each stage's own times are then observed, so the multiplier and overhead \
+        are fitted per model, each stage and the corrected pipeline are judged window by window on held-out \
+        windows, the routes and hop delays the spans show are printed beside the pipeline file's, and the stage, \
+        hop or unmapped span the model cannot explain is named. Traces that cannot be used (partial, clock skew, a \
+        stage visited twice) are counted, not dropped silently. Example:
+          inferline calibrate --traces spans.otlp.jsonl.gz --config deployed.yaml \\
+            --pipeline P.yaml --hardware H.yaml --profiles F.csv --window 15m
+
         Exit status 0 on success, 64 for a usage error, 65 for bad input (too few usable observations among them), 74 when standard output cannot be written.
         """)
 
     @Option(name: .customLong("trace"), help: "Query log(s) with observed latencies.")
-    var traces: [String]
+    var logs: [String] = []
+
+    @Option(
+      name: .customLong("traces"),
+      help: "Tracing span files (OTLP JSON, Jaeger JSON or console exporter; gzip or not): fit per stage.")
+    var spanFiles: [String] = []
 
     @OptionGroup var pipelineOptions: PipelineOptions
 
@@ -38,25 +54,51 @@ extension InferLineCommand {
 
     @OptionGroup var quietOption: QuietOption
 
+    func validate() throws {
+      if logs.isEmpty == spanFiles.isEmpty {
+        throw ValidationError(
+          "give either --trace (query logs with --latency-column) or --traces (tracing spans), not \(logs.isEmpty ? "neither" : "both")"
+        )
+      }
+    }
+
     func run() throws {
       quietOption.apply()
       let inputs = try pipelineOptions.load()
+      if !spanFiles.isEmpty {
+        let fit = try reportingInputErrors {
+          try StageCalibration.fit(
+            inputs: inputs, deployed: config, traces: spanFiles, windowLength: try window.nanoseconds())
+        }
+        if json {
+          try sayJSON(fit)
+        } else {
+          for line in fit.lines { say(line) }
+        }
+        if !fit.explained { throw ExitCode(ExitStatus.badInput) }
+        return
+      }
       let calibration = try reportingInputErrors {
         try Calibration.fit(
-          inputs: inputs, deployed: config, logs: traces, log: try log.readOptions(),
+          inputs: inputs, deployed: config, logs: logs, log: try log.readOptions(),
           windowLength: try window.nanoseconds(), seed: seed)
       }
       if json {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        // An error where a prediction found no latency (every query missed) is infinite: said, not a crash.
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(
-          positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-        say(String(decoding: try encoder.encode(calibration), as: UTF8.self))
+        try sayJSON(calibration)
       } else {
         for line in CalibrationRun.describe(calibration) { say(line) }
       }
       if !calibration.explained { throw ExitCode(ExitStatus.badInput) }
+    }
+
+    /// Pretty JSON with sorted keys; an error where a prediction found no latency (every query missed) is
+    /// infinite, and a route no query took has no measured probability: said as text, not a crash.
+    func sayJSON(_ value: some Encodable) throws {
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+      encoder.nonConformingFloatEncodingStrategy = .convertToString(
+        positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+      say(String(decoding: try encoder.encode(value), as: UTF8.self))
     }
   }
 }

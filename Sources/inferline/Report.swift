@@ -108,6 +108,12 @@ extension InferLineCommand {
 
     @Option(
       help: ArgumentHelp(
+        "Tracing spans recorded with the --calibrate configuration deployed (OTLP JSON, Jaeger JSON or console exporter): fit per stage from them instead of the log's latencies (see `calibrate --traces`).",
+        valueName: "file"))
+    var calibrationTraces: [String] = []
+
+    @Option(
+      help: ArgumentHelp(
         "A folder of earlier nights (their report.json files, or logs of earlier days): forecast the next 30 and 90 days' traffic and cost from them.",
         valueName: "folder"))
     var history: String?
@@ -140,7 +146,8 @@ extension InferLineCommand {
         ("logs", !logs.isEmpty), ("pipelines", !pipeline.isEmpty), ("hardware", hardware != nil),
         ("profiles", profiles != nil), ("window", window.window != nil), ("slo_ms", slo != nil), ("seed", seed != nil),
         ("growth", growth != nil), ("budget", search.simulations != nil), ("escalation", escalation != nil),
-        ("calibrate", calibrate != nil), ("history", history != nil), ("robust", robust != nil), ("out", out != nil),
+        ("calibrate", calibrate != nil), ("calibration_traces", !calibrationTraces.isEmpty),
+        ("history", history != nil), ("robust", robust != nil), ("out", out != nil),
         ("templates", templates != nil),
         ("previous", previous != nil),
       ]
@@ -170,6 +177,7 @@ extension InferLineCommand {
       if let simulations = search.simulations { r.budget = simulations }
       if let escalation { r.escalation = escalation }
       if let calibrate { r.calibrate = calibrate }
+      if !calibrationTraces.isEmpty { r.calibrationTraces = calibrationTraces }
       if let history { r.history = history }
       if let robust { r.robust = robust }
       if let out { r.out = out }
@@ -269,6 +277,7 @@ extension InferLineCommand {
       let night = try checked { try NightReport(request, sharded: shardIndex != nil || !parts.isEmpty) }
       for warning in night.warnings { note(warning.description) }
       if let calibration = night.calibration, !quiet { note(calibration.summary) }
+      if let calibration = night.stageCalibration, !quiet { note(calibration.summary) }
       let out = request.out!
       if let (k, n) = shardIndex { return try runShard(k, of: n, night: night, out: out) }
       // Before any work: the folder can be written and is ours to replace (and is locked for this run), and the

@@ -103,4 +103,89 @@ extension CommandLineTests {
     let missing = try run(["generate", "--rate", "8", "--duration", "1m", "--observe", config, "--out", path("x.csv")])
     #expect(missing.status == 64 && missing.stderr.contains("--pipeline-file"))
   }
+
+  /// OTLP JSON spans of the deployed video-monitoring configuration with the vehicle classifier (resnet50) twice as
+  /// slow as profiled: each stage's span from its arrival at the stage to its finish there (the simulator's own
+  /// stage finishes; `StageCalibrationTests` checks the fit against an independent simulator), and a query log of
+  /// the same two minutes (epoch nanoseconds).
+  func tracedSpans(_ name: String) throws -> (spans: String, log: String) {
+    let s = Self.samples
+    let inputs = try PlanningInputs.load(
+      pipeline: "\(s)/pipelines/video-monitoring.yaml", hardware: "\(s)/hardware/aws-2026.yaml",
+      profiles: "\(s)/profiles/profiles-2026.csv")
+    let configuration = try PipelineConfiguration.load(
+      path: "\(s)/pipelines/video-monitoring.config.yaml", pipeline: inputs.pipeline)
+    let epoch: Int64 = 1_795_824_000_000_000_000
+    var arrivals: [Int64] = []
+    for (k, rate) in [20.0, 40, 60, 40].enumerated() {
+      arrivals += TraceGenerator.arrivals(
+        .poisson(rate: rate), duration: 30, start: epoch + Int64(k) * 30_000_000_000, seed: UInt64(k + 3))
+    }
+    var truth = inputs
+    for i in truth.profiles.profiles.indices where truth.profiles.profiles[i].model == "resnet50" {
+      truth.profiles.profiles[i].latencies = truth.profiles.profiles[i].latencies.map { $0 * 2 }
+    }
+    let model = PipelineModel(truth)
+    let result = Estimator.simulate(
+      try model.simulationInput(arrivals: arrivals, configuration: configuration, routes: .drawn(seed: 4)),
+      options: .init(recordStageFinishes: true))
+    let finishes = result.stageFinishes!
+    let n = arrivals.count, hop = model.hopDelay
+    let names = inputs.pipeline.stages.map(\.name)
+    var lines: [String] = []
+    for q in 0..<n {
+      var spans: [String] = []
+      for s in 0..<3 where finishes[s * n + q] != .min {
+        let start = s == 0 ? arrivals[q] : finishes[q] + hop
+        spans.append(
+          "{\"traceId\":\"t\(q)\",\"spanId\":\"s\(q)-\(s)\",\"name\":\"\(names[s])\",\"startTimeUnixNano\":\"\(start)\",\"endTimeUnixNano\":\"\(finishes[s * n + q])\"}"
+        )
+      }
+      lines.append("{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[\(spans.joined(separator: ","))]}]}]}")
+    }
+    let file = path(name)
+    try lines.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+    let log = path(name + ".log.csv")
+    try ("timestamp\n" + arrivals.map { "\($0)\n" }.joined()).write(toFile: log, atomically: true, encoding: .utf8)
+    return (file, log)
+  }
+
+  /// `calibrate --traces` finds the slow stage and leaves the others; `report --calibrate --calibration-traces`
+  /// plans with the fit and records it; giving both kinds of input, or neither, is a usage error.
+  @Test func calibrateFromTracesFindsTheSlowStageAndReportPlansWithIt() throws {
+    let s = Self.samples
+    let (spans, log) = try tracedSpans("spans.otlp.jsonl")
+    let files = Self.sampleInputs("video-monitoring") + ["--window", "30s"]
+    let config = "\(s)/pipelines/video-monitoring.config.yaml"
+    let fitted = try run(["calibrate", "--traces", spans, "--config", config, "--json"] + files)
+    #expect(fitted.status == 0, "\(fitted.stderr)")
+    let c = try JSONSerialization.jsonObject(with: Data(fitted.stdout.utf8)) as! [String: Any]
+    let corrections = c["corrections"] as! [[String: Any]]
+    let multipliers = Dictionary(
+      uniqueKeysWithValues: corrections.map { ($0["model"] as! String, $0["multiplier"] as! Double) })
+    #expect(abs(multipliers["resnet50"]! / 2 - 1) < 0.03, "\(multipliers)")
+    #expect(abs(multipliers["ssd320"]! - 1) < 0.03 && abs(multipliers["efficientnet-b0"]! - 1) < 0.03)
+    #expect(c["explained"] as! Bool)
+    let table = try run(["calibrate", "--traces", spans, "--config", config] + files)
+    #expect(table.status == 0)
+    #expect(table.stdout.hasPrefix("Calibrated per stage against traced spans: ssd320 x 1.000"), "\(table.stdout)")
+    #expect(table.stdout.contains("detect -> vehicle"))
+    let out = path("traced-report")
+    let report = try run(
+      ["report", log, "--out", out, "--quiet", "--calibrate", config, "--calibration-traces", spans] + files)
+    #expect(report.status == 0, "\(report.stderr)")
+    let saved =
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/report.json")))
+      as! [String: Any]
+    let pipelineReport = (saved["pipelines"] as? [[String: Any]])?.first ?? saved
+    #expect(pipelineReport["stageCalibration"] != nil)
+    #expect(
+      (pipelineReport["assumptions"] as! [String]).contains {
+        $0.hasPrefix("Calibrated per stage against traced spans")
+      })
+    let both = try run(["calibrate", "--traces", spans, "--trace", log, "--config", config] + files)
+    #expect(both.status == 64 && both.stderr.contains("not both"), "\(both.stderr)")
+    let orphanFlag = try run(["report", log, "--out", path("x"), "--calibration-traces", spans] + files)
+    #expect(orphanFlag.status == 64 && orphanFlag.stderr.contains("needs --calibrate"), "\(orphanFlag.stderr)")
+  }
 }

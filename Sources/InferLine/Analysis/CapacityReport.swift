@@ -164,6 +164,8 @@ public struct CapacityReport: Sendable, Equatable, Codable {
   public var unattainableWindows: Int
   /// The fit against observed latencies (`--calibrate`); its correction was planned with when it explains them.
   public var calibration: Calibration? = nil
+  /// The per-stage fit from tracing spans, when the report was calibrated from them.
+  public var stageCalibration: StageCalibration? = nil
   public var assumptions: [String]
   public var previous: Comparison?
   /// The zone the report's clock times are shown in (`--timezone`, as `DefaultTimeZone` parses it); nil: UTC.

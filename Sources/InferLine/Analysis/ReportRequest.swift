@@ -26,6 +26,9 @@ public struct ReportRequest: Codable, Equatable, Sendable {
   public var escalation: String? = nil
   /// The configuration deployed when the log was recorded: fit the profiles to the log's latencies first.
   public var calibrate: String? = nil
+  /// Tracing span files recorded with `calibrate`'s configuration deployed: fit per stage from them instead of the
+  /// log's end-to-end latencies (`StageCalibration`).
+  public var calibrationTraces: [String] = []
   /// A folder of earlier nights (report.json files, logs of earlier days): a budget forecast from them.
   public var history: String? = nil
   /// Plan each window against the same window on the latest this many earlier nights of the history's logs too.
@@ -122,6 +125,11 @@ public struct ReportRequest: Codable, Equatable, Sendable {
       }
       options.robust = robust
     }
+    if !calibrationTraces.isEmpty && calibrate == nil {
+      throw SettingError(
+        key: "calibration_traces", flag: "--calibration-traces",
+        "needs --calibrate: the configuration that was deployed when the spans were recorded")
+    }
     options.log = try log.readOptions()
     if let sloMs, !PipelineSpec.SLO.isValidLatency(sloMs) {
       throw SettingError(
@@ -199,6 +207,7 @@ public struct ReportRequest: Codable, Equatable, Sendable {
     r.hardware = hardware.map(resolve)
     r.profiles = profiles.map(resolve)
     r.calibrate = calibrate.map(resolve)
+    r.calibrationTraces = calibrationTraces.map(resolve)
     r.history = history.map(resolve)
     r.out = out.map(resolve)
     r.templates = templates.map(resolve)
@@ -234,7 +243,9 @@ public struct ReportRequest: Codable, Equatable, Sendable {
     case escalation
     /// `escalation`'s earlier name, still read.
     case sweepEdge = "sweep_edge"
-    case calibrate, history, robust, log
+    case calibrate
+    case calibrationTraces = "calibration_traces"
+    case history, robust, log
     case whatIfs = "what_ifs"
     case out, templates, previous
   }
@@ -257,6 +268,7 @@ public struct ReportRequest: Codable, Equatable, Sendable {
     escalation =
       try c.decodeIfPresent(String.self, forKey: .escalation) ?? c.decodeIfPresent(String.self, forKey: .sweepEdge)
     calibrate = try c.decodeIfPresent(String.self, forKey: .calibrate)
+    calibrationTraces = try c.decodeIfPresent([String].self, forKey: .calibrationTraces) ?? d.calibrationTraces
     history = try c.decodeIfPresent(String.self, forKey: .history)
     robust = try c.decodeIfPresent(Int.self, forKey: .robust)
     log = try c.decodeIfPresent(LogSettings.self, forKey: .log) ?? d.log
@@ -283,6 +295,7 @@ public struct ReportRequest: Codable, Equatable, Sendable {
     }
     try c.encode(escalation, forKey: .escalation)
     try c.encode(calibrate, forKey: .calibrate)
+    try c.encode(calibrationTraces, forKey: .calibrationTraces)
     try c.encode(history, forKey: .history)
     try c.encode(robust, forKey: .robust)
     try c.encode(log, forKey: .log)

@@ -378,3 +378,84 @@ enum CorrectionSearch {
     return (best.m, best.o, best.loss, evaluations, atEdge)
   }
 }
+
+extension StageCalibration {
+  /// Reads the deployed configuration file and the span files and fits: what `calibrate --traces` and
+  /// `report --calibrate --calibration-traces` share.
+  /// - Throws: `InputError` for unreadable files or too few traced queries; `DiagnosticsError` for a bad
+  ///   configuration file.
+  public static func fit(
+    inputs: PlanningInputs, deployed config: String, traces: [String], windowLength: Int64
+  ) throws -> StageCalibration {
+    let configuration = try PipelineConfiguration.load(path: config, pipeline: inputs.pipeline)
+    let spans = try SpanTrace.read(paths: traces, pipeline: inputs.pipeline)
+    return try fit(inputs: inputs, configuration: configuration, spans: spans, windowLength: windowLength)
+  }
+
+  /// One line: the corrections and the held-out end-to-end P99 error before and after (or why they are not used).
+  public var summary: String {
+    let fitted = corrections.map { String(format: "%@ x %.3f + %.2f ms", $0.model, $0.multiplier, $0.overheadMs) }
+      .joined(separator: ", ")
+    let p99 = Calibration.percents.firstIndex(of: 99)!
+    let errors = String(
+      format:
+        "held-out end-to-end P99 error %.1f%% with the profiles as they are, %.1f%% corrected (worst window %.1f%%); from %d traced queries",
+      endToEndHeldOut.before[p99] * 100, endToEndHeldOut.after[p99] * 100, worstHeldOutP99Error * 100, reading.queries)
+    let skipped = reading.skippedTraces + reading.malformedRecords + reading.malformedSpans
+    let left = skipped > 0 ? " (\(skipped) traces, records or spans not usable: see calibrate --traces)" : ""
+    return explained
+      ? "Calibrated per stage against traced spans: \(fitted); \(errors)\(left)."
+      : "Traced spans NOT explained, profiles used as they are: \(note ?? ""); best fit \(fitted); \(errors)\(left)."
+  }
+
+  /// The fit in words and tables, as `calibrate --traces` prints it.
+  public var lines: [String] {
+    var out = [
+      summary, "",
+      "stage        model                 fit                  visits  held-out error P50/P95/P99  worst window",
+    ]
+    func pad(_ s: String, _ n: Int) -> String {
+      s.count >= n ? s + " " : s.padding(toLength: n, withPad: " ", startingAt: 0)
+    }
+    func triple(_ v: [Double]) -> String { v.map { String(format: "%.1f%%", $0 * 100) }.joined(separator: "/") }
+    for s in stages {
+      out.append(
+        pad(TerminalText.safe(s.stage), 13) + pad(TerminalText.safe(s.model), 22)
+          + pad(String(format: "x %.3f + %.2f ms", s.multiplier, s.overheadMs), 21) + pad("\(s.visits)", 8)
+          + pad(triple(s.heldOut.after), 28) + String(format: "%.1f%%", s.worstWindowError * 100)
+          + (s.explained ? "" : "  NOT EXPLAINED"))
+    }
+    out += ["", "edge                         file p   measured p   hop: file ms  median ms  P99 ms"]
+    for (r, h) in zip(routes, hops) {
+      out.append(
+        pad(TerminalText.safe("\(r.parent) -> \(r.child)"), 29) + pad(String(format: "%.3f", r.fileProbability), 9)
+          + pad(String(format: "%.3f", r.measuredProbability), 13) + pad(String(format: "%.2f", h.fileMs), 14)
+          + pad(String(format: "%.2f", h.medianMs), 11) + String(format: "%.2f", h.p99Ms))
+    }
+    let r = reading
+    out += [
+      "",
+      "read: \(r.spans) spans in \(r.traces) traces (\(r.formats.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key) records" }.joined(separator: ", "))); \(r.queries) traces made queries",
+    ]
+    let skips: [(Int, String)] = [
+      (r.malformedRecords, "records that are not spans"), (r.malformedSpans, "spans without ids, names or times"),
+      (r.tracesWithoutStages, "traces with no stage's span"),
+      (r.tracesWithRepeatedStage, "traces that visit a stage twice"),
+      (r.partialTraces, "partial traces (a stage without its parent's span)"),
+      (r.skewedTraces, "traces with clock skew (a stage starting before its parent ended)"),
+      (r.orphanSpans, "orphan spans (parent not in the trace; the trace is kept)"),
+      (r.unmappedSpans, "spans that mark no stage (kept as part of their trace's time)"),
+    ]
+    for (n, what) in skips where n > 0 { out.append("  \(n) \(what)") }
+    if let first = r.firstMalformed { out.append("  first unusable record: \(TerminalText.safe(first))") }
+    if !r.unmappedNames.isEmpty {
+      out.append(
+        "  span names that mark no stage: "
+          + r.unmappedNames.sorted { $0.value > $1.value }.prefix(5).map {
+            "\(TerminalText.safe($0.key)) (\($0.value))"
+          }
+          .joined(separator: ", "))
+    }
+    return out
+  }
+}

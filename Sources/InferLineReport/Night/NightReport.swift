@@ -14,6 +14,8 @@ public struct NightReport: Sendable {
   public let models: [PipelineModel]
   /// The fit, when `request.calibrate` names the deployed configuration.
   public let calibration: Calibration?
+  /// The per-stage fit, when `request.calibrationTraces` names span files too.
+  public let stageCalibration: StageCalibration?
   /// The input files as read (role, path, size, SHA-256): a part records them; a merge compares.
   public let inputs: [CapacityReport.InputFile]
   /// The pipeline files', catalog's and profiles' warnings, each once.
@@ -54,14 +56,25 @@ public struct NightReport: Sendable {
         "is not available with --shard or --merge: fit first, then shard the report")
     }
     // The fit comes first: when it explains the observations, everything is planned with it.
-    calibration = try request.calibrate.map { deployed in
-      try Calibration.fit(
-        inputs: models[0].inputs, deployed: deployed, logs: request.logs, log: options.log,
-        windowLength: options.windowLength, seed: request.seed)
+    if let deployed = request.calibrate, !request.calibrationTraces.isEmpty {
+      calibration = nil
+      stageCalibration = try StageCalibration.fit(
+        inputs: models[0].inputs, deployed: deployed, traces: request.calibrationTraces,
+        windowLength: options.windowLength)
+    } else {
+      stageCalibration = nil
+      calibration = try request.calibrate.map { deployed in
+        try Calibration.fit(
+          inputs: models[0].inputs, deployed: deployed, logs: request.logs, log: options.log,
+          windowLength: options.windowLength, seed: request.seed)
+      }
     }
     if let calibration, calibration.explained {
       models[0] = PipelineModel(
         models[0].inputs.calibrated(multiplier: calibration.multiplier, overheadMs: calibration.overheadMs))
+    }
+    if let stageCalibration, stageCalibration.explained {
+      models[0] = PipelineModel(stageCalibration.apply(to: models[0].inputs))
     }
     options.whatIfs = try request.whatIfs.request(models[0])
     if let history = request.history {
@@ -82,9 +95,10 @@ public struct NightReport: Sendable {
     self.models = models
     self.warnings = warnings
     inputs = ReportWriter.describeInputs(
-      request.logs.map { ("log", $0) } + request.pipelines.map { ("pipeline", $0) } + [
-        ("hardware", hardware), ("profiles", profiles),
-      ])
+      request.logs.map { ("log", $0) } + request.calibrationTraces.map { ("spans", $0) }
+        + request.pipelines.map { ("pipeline", $0) } + [
+          ("hardware", hardware), ("profiles", profiles),
+        ])
   }
 
   /// What a run read and found: the report, and what reading the logs skipped or adjusted.
@@ -133,6 +147,10 @@ public struct NightReport: Sendable {
     if let calibration {
       reports[0].calibration = calibration
       reports[0].assumptions.append(calibration.summary)
+    }
+    if let stageCalibration {
+      reports[0].stageCalibration = stageCalibration
+      reports[0].assumptions.append(stageCalibration.summary)
     }
     for i in reports.indices {
       // Each pipeline's report lists the logs, the shared catalog and profiles, and its own pipeline file.
