@@ -864,6 +864,10 @@ func spansBenchmark() {
       return SpanTrace.assemble(reading, pipeline: inputs.pipeline)
     }
     precondition(spans.count == n)
+    var parsed = SpanReader.Reading()
+    let (readSeconds, _) = best(of: 1) { SpanReader.read(bytes: spanBytes, file: "spans", into: &parsed) }
+    let (assembleSeconds, _) = best(of: 1) { SpanTrace.assemble(parsed, pipeline: inputs.pipeline) }
+    print(String(format: "  spans: reading %.2f s, making queries %.2f s", readSeconds, assembleSeconds))
     print(
       String(
         format: "  query log: %8.0f lines/s  (%.2f s, %.1f MB)", Double(n) / logSeconds, logSeconds,

@@ -44,6 +44,8 @@ public enum SpanReader {
     public var firstMalformedSpan: (file: String, line: Int, reason: String)? = nil
     public var files: [String] = []
 
+    public init() {}
+
     mutating func malformed(_ file: String, _ line: Int, _ reason: String) {
       malformedRecords += 1
       if firstMalformed == nil { firstMalformed = (file, line, reason) }
@@ -86,24 +88,30 @@ public enum SpanReader {
   /// Reads spans from bytes already in memory, as from a file named `file`.
   public static func read(bytes: [UInt8], file: String, into reading: inout Reading) {
     for (range, line) in topLevelValues(bytes) {
-      let data = Data(bytes[range])
-      guard let value = try? JSONSerialization.jsonObject(with: data), let object = value as? [String: Any] else {
-        reading.malformed(file, line, "not a JSON object")
+      guard let value = try? JSONValue.parse(bytes[range]) else {
+        reading.malformed(file, line, "not JSON")
         continue
       }
-      if let resourceSpans = object["resourceSpans"] as? [Any] {
-        reading.formats["OTLP JSON", default: 0] += 1
-        otlp(resourceSpans, file: file, line: line, into: &reading)
-      } else if let data = object["data"] as? [Any] {
-        reading.formats["Jaeger JSON", default: 0] += 1
-        jaeger(data, file: file, line: line, into: &reading)
-      } else if object["context"] is [String: Any], object["name"] != nil {
-        reading.formats["console exporter", default: 0] += 1
-        console(object, file: file, line: line, into: &reading)
-      } else {
-        reading.malformed(
-          file, line,
-          "a JSON object with none of 'resourceSpans' (OTLP), 'data' (Jaeger) or 'context' (console exporter)")
+      // A JSON array of records (an export saved as one array) is read item by item.
+      for record in value.array ?? [value] {
+        guard record.isObject else {
+          reading.malformed(file, line, "not a JSON object")
+          continue
+        }
+        if let resourceSpans = record["resourceSpans"]?.array {
+          reading.formats["OTLP JSON", default: 0] += 1
+          otlp(resourceSpans, file: file, line: line, into: &reading)
+        } else if let data = record["data"]?.array {
+          reading.formats["Jaeger JSON", default: 0] += 1
+          jaeger(data, file: file, line: line, into: &reading)
+        } else if record["context"]?.isObject == true, record["name"] != nil {
+          reading.formats["console exporter", default: 0] += 1
+          console(record, file: file, line: line, into: &reading)
+        } else {
+          reading.malformed(
+            file, line,
+            "a JSON object with none of 'resourceSpans' (OTLP), 'data' (Jaeger) or 'context' (console exporter)")
+        }
       }
     }
   }
@@ -161,92 +169,75 @@ public enum SpanReader {
   }
 
   /// A scalar attribute value as text: OTLP's `{"stringValue": ...}` and the like, or a JSON scalar.
-  static func text(_ value: Any?) -> String? {
-    switch value {
-    case let s as String: return s
-    case let n as NSNumber: return n.stringValue
-    case let d as [String: Any]:
+  static func text(_ value: JSONValue?) -> String? {
+    guard let value else { return nil }
+    if value.isObject {
       for key in ["stringValue", "intValue", "doubleValue", "boolValue"] {
-        if let v = d[key] { return text(v) }
+        if let v = value[key] { return v.text }
       }
       return nil
-    default: return nil
     }
+    return value.text
   }
 
-  /// An integer given as a JSON number or as text (OTLP writes 64-bit integers as strings).
-  static func integer(_ value: Any?) -> Int64? {
-    switch value {
-    case let s as String: return Int64(s)
-    case let n as NSNumber:
-      let d = n.doubleValue
-      return d.isFinite && abs(d) < 9.2e18 ? n.int64Value : nil
-    default: return nil
-    }
-  }
-
-  static func attributes(_ list: Any?) -> [String: String] {
+  /// OTLP's attribute list, `[{"key": ..., "value": {...}}]`, with scalar values.
+  static func attributes(_ list: JSONValue?) -> [String: String] {
     var result: [String: String] = [:]
-    for item in list as? [Any] ?? [] {
-      guard let kv = item as? [String: Any], let key = kv["key"] as? String else { continue }
-      if let v = text(kv["value"]) { result[key] = v }
+    for item in list?.array ?? [] {
+      guard let key = item["key"]?.string, let v = text(item["value"]) else { continue }
+      result[key] = v
     }
     return result
   }
 
-  static func otlp(_ resourceSpans: [Any], file: String, line: Int, into reading: inout Reading) {
-    for case let resource as [String: Any] in resourceSpans {
-      let resourceAttributes = attributes((resource["resource"] as? [String: Any])?["attributes"])
-      let scopes = (resource["scopeSpans"] ?? resource["instrumentationLibrarySpans"]) as? [Any] ?? []
-      for case let scope as [String: Any] in scopes {
-        for case let s as [String: Any] in scope["spans"] as? [Any] ?? [] {
-          let parent = (s["parentSpanId"] as? String).flatMap { $0.isEmpty ? nil : $0 }
+  static func otlp(_ resourceSpans: [JSONValue], file: String, line: Int, into reading: inout Reading) {
+    for resource in resourceSpans {
+      let service = attributes(resource["resource"]?["attributes"])["service.name"]
+      let scopes = (resource["scopeSpans"]?.array ?? []) + (resource["instrumentationLibrarySpans"]?.array ?? [])
+      for scope in scopes {
+        for s in scope["spans"]?.array ?? [] {
+          let parent = s["parentSpanId"]?.string.flatMap { $0.isEmpty ? nil : $0 }
           add(
-            trace: s["traceId"] as? String, span: s["spanId"] as? String, parent: parent, name: s["name"] as? String,
-            start: integer(s["startTimeUnixNano"]), end: integer(s["endTimeUnixNano"]),
-            attributes: attributes(s["attributes"]), service: resourceAttributes["service.name"], file: file,
-            line: line, into: &reading)
+            trace: s["traceId"]?.string, span: s["spanId"]?.string, parent: parent, name: s["name"]?.string,
+            start: s["startTimeUnixNano"]?.integer, end: s["endTimeUnixNano"]?.integer,
+            attributes: attributes(s["attributes"]), service: service, file: file, line: line, into: &reading)
         }
       }
     }
   }
 
-  static func jaeger(_ traces: [Any], file: String, line: Int, into reading: inout Reading) {
-    for case let trace as [String: Any] in traces {
-      let processes = trace["processes"] as? [String: Any] ?? [:]
-      for case let s as [String: Any] in trace["spans"] as? [Any] ?? [] {
-        let references = s["references"] as? [Any] ?? []
-        let parent = references.lazy.compactMap { $0 as? [String: Any] }.first {
-          ($0["refType"] as? String) == "CHILD_OF"
-        }
-        .flatMap { $0["spanID"] as? String }
+  static func jaeger(_ traces: [JSONValue], file: String, line: Int, into reading: inout Reading) {
+    for trace in traces {
+      let processes = trace["processes"]
+      for s in trace["spans"]?.array ?? [] {
+        let parent = (s["references"]?.array ?? []).first { $0["refType"]?.string == "CHILD_OF" }?["spanID"]?.string
         var tags: [String: String] = [:]
-        for case let tag as [String: Any] in s["tags"] as? [Any] ?? [] {
-          if let key = tag["key"] as? String, let v = text(tag["value"]) { tags[key] = v }
+        for tag in s["tags"]?.array ?? [] {
+          if let key = tag["key"]?.string, let v = tag["value"]?.text { tags[key] = v }
         }
-        let service = (s["processID"] as? String).flatMap { processes[$0] as? [String: Any] }?["serviceName"] as? String
-        let start = integer(s["startTime"]), duration = integer(s["duration"])
+        let service = s["processID"]?.string.flatMap { processes?[$0]?["serviceName"]?.string }
+        let start = s["startTime"]?.integer, duration = s["duration"]?.integer
         add(
-          trace: (s["traceID"] as? String) ?? (trace["traceID"] as? String), span: s["spanID"] as? String,
-          parent: parent, name: s["operationName"] as? String,
-          start: start.map { $0 &* 1000 }, end: start.flatMap { s in duration.map { (s &+ $0) &* 1000 } },
-          attributes: tags, service: service, file: file, line: line, into: &reading)
+          trace: s["traceID"]?.string ?? trace["traceID"]?.string, span: s["spanID"]?.string, parent: parent,
+          name: s["operationName"]?.string, start: start.map { $0 &* 1000 },
+          end: start.flatMap { s in duration.map { (s &+ $0) &* 1000 } }, attributes: tags, service: service,
+          file: file, line: line, into: &reading)
       }
     }
   }
 
-  static func console(_ s: [String: Any], file: String, line: Int, into reading: inout Reading) {
-    let context = s["context"] as? [String: Any] ?? [:]
+  static func console(_ s: JSONValue, file: String, line: Int, into reading: inout Reading) {
     var parser = TimestampParser(unit: .seconds)
-    let start = (s["start_time"] as? String).flatMap { parser.parse($0) }
-    let end = (s["end_time"] as? String).flatMap { parser.parse($0) }
+    let start = s["start_time"]?.string.flatMap { parser.parse($0) }
+    let end = s["end_time"]?.string.flatMap { parser.parse($0) }
     var attributes: [String: String] = [:]
-    for (key, value) in s["attributes"] as? [String: Any] ?? [:] { attributes[key] = text(value) }
-    let resource = ((s["resource"] as? [String: Any])?["attributes"] as? [String: Any]) ?? [:]
+    if case .object(let members)? = s["attributes"] {
+      for (key, value) in members { attributes[key] = value.text }
+    }
     add(
-      trace: context["trace_id"] as? String, span: context["span_id"] as? String, parent: s["parent_id"] as? String,
-      name: s["name"] as? String, start: start, end: end, attributes: attributes,
-      service: resource["service.name"] as? String, file: file, line: line, into: &reading)
+      trace: s["context"]?["trace_id"]?.string, span: s["context"]?["span_id"]?.string,
+      parent: s["parent_id"]?.string, name: s["name"]?.string, start: start, end: end, attributes: attributes,
+      service: s["resource"]?["attributes"]?["service.name"]?.string, file: file, line: line, into: &reading)
   }
 
   static func add(

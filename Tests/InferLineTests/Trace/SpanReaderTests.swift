@@ -156,7 +156,7 @@ import Testing
     let counts = trace.reading
     #expect(trace.count == 2, "good and orphan")
     #expect(counts.malformedRecords == 2 && counts.malformedSpans == 1)
-    #expect(counts.firstMalformed == "\(path):2: not a JSON object")
+    #expect(counts.firstMalformed == "\(path):2: not JSON")
     #expect(counts.tracesWithRepeatedStage == 1)
     #expect(counts.partialTraces == 1)
     #expect(counts.skewedTraces == 1)
@@ -206,5 +206,49 @@ import Testing
         """))
     #expect(spec == nil)
     #expect(diagnostics.contains { $0.line == 5 && $0.message.contains("span 'infer' already marks stage 'a'") })
+  }
+
+  /// The span reader's JSON parser against Foundation's on seeded random documents (nested objects and arrays,
+  /// strings with escapes and non-ASCII, numbers, literals), and on malformed ones.
+  @Test func theJSONParserAgreesWithFoundations() throws {
+    var rng = SeededGenerator(seed: 11)
+    func random(_ depth: Int) -> Any {
+      switch rng.next() % (depth > 3 ? 4 : 6) {
+      case 0: return ["a", "quote \" and \\", "line\nbreak\ttab", "é \u{1F600} \u{2028}", ""][Int(rng.next() % 5)]
+      case 1: return Int64(bitPattern: rng.next()) >> Int64(rng.next() % 60)
+      case 2: return rng.next() % 2 == 0
+      case 3: return NSNull()
+      case 4: return (0..<Int(rng.next() % 4)).map { _ in random(depth + 1) }
+      default:
+        var object: [String: Any] = [:]
+        for k in 0..<Int(rng.next() % 4) { object["k\(k)\u{e9}"] = random(depth + 1) }
+        return object
+      }
+    }
+    func same(_ v: JSONValue, _ f: Any) -> Bool {
+      switch v {
+      case .object(let members):
+        guard let d = f as? [String: Any], d.count == members.count else { return false }
+        return members.allSatisfy { m in d[m.key].map { same(m.value, $0) } ?? false }
+      case .array(let items):
+        guard let a = f as? [Any], a.count == items.count else { return false }
+        return zip(items, a).allSatisfy { same($0, $1) }
+      case .string(let s): return (f as? String) == s
+      case .number(let n): return (f as? NSNumber).map { Int64(n) == $0.int64Value } ?? false
+      case .bool(let b): return (f as? NSNumber).map { $0.boolValue == b && "\($0)" == (b ? "1" : "0") } ?? false
+      case .null: return f is NSNull
+      }
+    }
+    for _ in 0..<300 {
+      let document = ["r": random(0)]
+      let data = try JSONSerialization.data(withJSONObject: document)
+      let parsed = try JSONValue.parse(ArraySlice(Array(data)))
+      let foundation = try JSONSerialization.jsonObject(with: data)
+      #expect(same(parsed, foundation), "\(String(decoding: data, as: UTF8.self))")
+    }
+    for bad in ["{", "{\"a\":}", "[1,]", "\"open", "{\"a\" 1}", "tru", "[1 2]", "{\"\\x\":1}", "01x"] {
+      #expect(throws: JSONValue.ParseError.self) { try JSONValue.parse(ArraySlice(Array(bad.utf8))) }
+    }
+    #expect(try JSONValue.parse(ArraySlice(Array("\"\\ud83d\\ude00\"".utf8))) == .string("\u{1F600}"))
   }
 }
