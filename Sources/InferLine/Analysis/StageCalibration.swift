@@ -340,14 +340,17 @@ enum CorrectionSearch {
     DispatchQueue.concurrentPerform(iterations: points.count) { i in values[i] = loss(points[i].0, points[i].1) }
     var evaluations = points.count
     typealias Point = (m: Double, o: Double, loss: Double)
-    func better(_ a: Point, than b: Point) -> Bool {
+    @Sendable func better(_ a: Point, than b: Point) -> Bool {
       a.loss < b.loss - tieTolerance || (a.loss <= b.loss + tieTolerance && a.o < b.o - 1e-9)
     }
     let grid = points.indices.map { (m: points[$0].0, o: points[$0].1, loss: values[$0]!) }
     let ranked = grid.sorted { better($0, than: $1) }
-    var best = ranked[0]
-    for start in ranked.prefix(4) {
-      var point = start
+    // The searches side by side (each a pure function of its start, so the answer is the same as one after another).
+    let starts = Array(ranked.prefix(4))
+    let found = ResultSlots<(point: Point, evaluations: Int)>(count: starts.count)
+    DispatchQueue.concurrentPerform(iterations: starts.count) { k in
+      var point = starts[k]
+      var evaluations = 0
       var stepM = 0.1, stepO = max(point.o * 0.25, 0.5)
       var moves = 0
       while (stepM > 0.001 || stepO > 0.01) && moves < 1_000 {
@@ -369,7 +372,12 @@ enum CorrectionSearch {
           stepO /= 2
         }
       }
-      if better(point, than: best) { best = point }
+      found[k] = (point, evaluations)
+    }
+    var best = ranked[0]
+    for k in starts.indices {
+      evaluations += found[k]!.evaluations
+      if better(found[k]!.point, than: best) { best = found[k]!.point }
     }
     let atEdge =
       best.m <= Calibration.multiplierRange.lowerBound * 1.001
