@@ -126,7 +126,6 @@ public struct Calibration: Sendable, Equatable, Codable {
       }
     }
     let trainingIndices = observed.indices.filter { $0 % 2 == 0 }
-    let heldOutIndices = observed.indices.filter { $0 % 2 == 1 }
     @Sendable func loss(_ predicted: [[Double]]) -> Double {
       var sum = 0.0
       for i in trainingIndices {
@@ -210,24 +209,12 @@ public struct Calibration: Sendable, Equatable, Codable {
     }
     let before = evaluate(1, 0).1, after = evaluate(best.m, best.o).1
     let reported = percents.map { fitted.firstIndex(of: $0)! }
-    func errors(_ indices: [Int]) -> Errors {
-      func mean(_ predicted: [[Double]], _ p: Int) -> Double {
-        indices.isEmpty
-          ? 0
-          : indices.map { abs(predicted[$0][p] / observed[$0].percentiles[p] - 1) }.reduce(0, +) / Double(indices.count)
-      }
-      return Errors(before: reported.map { mean(before, $0) }, after: reported.map { mean(after, $0) })
-    }
-    let training = errors(trainingIndices), heldOut = errors(heldOutIndices)
     // The fit is judged where it was not made (the held-out windows) and window by window, not only on average.
+    let check = StageCalibration.judge(
+      observed: observed.map(\.percentiles), counts: observed.map(\.count), before: before, after: after,
+      fitted: fitted)
+    let training = check.training, heldOut = check.heldOut, worstWindow = check.worst
     let p99 = percents.firstIndex(of: 99)!
-    let worstWindow = observed.indices.flatMap { i in
-      percents.indices.compactMap { k -> (error: Double, window: Int, percent: Double)? in
-        // A percentile of a window means something with at least 10 observations above it.
-        guard Double(observed[i].count) * (1 - percents[k] / 100) >= 10 else { return nil }
-        return (abs(after[i][reported[k]] / observed[i].percentiles[reported[k]] - 1), i, percents[k])
-      }
-    }.max { $0.error < $1.error }
     var note: String? = nil
     let cause =
       "the observations are not explained by slower or faster service and a fixed overhead (a stage missing from the pipeline, a different configuration than the one given, or load that was not in the log?)"

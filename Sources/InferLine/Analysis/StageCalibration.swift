@@ -275,29 +275,41 @@ public struct StageCalibration: Sendable, Equatable, Codable {
       reading: spans.reading, simulations: simulations)
   }
 
-  /// Errors before and after on the training (even) and held-out (odd) windows, and the worst window after.
+  /// Errors before and after on the training (even) and held-out (odd) windows at `Calibration.percents`, and the
+  /// worst window after (a percentile counts in a window with at least 10 observations above it). `observed`,
+  /// `before` and `after` hold each window's values at `fitted`'s percentiles. - Complexity: O(windows).
   static func judge(
-    observed: [[Double]], counts: [Int], before: [[Double]], after: [[Double]]
+    observed: [[Double]], counts: [Int], before: [[Double]], after: [[Double]], fitted: [Double] = fitted
   ) -> (
     training: Calibration.Errors, heldOut: Calibration.Errors, worst: (error: Double, window: Int, percent: Double)?
   ) {
-    let reported = Calibration.percents.map { Self.fitted.firstIndex(of: $0)! }
-    func errors(_ indices: [Int]) -> Calibration.Errors {
-      func mean(_ predicted: [[Double]], _ p: Int) -> Double {
-        indices.isEmpty
-          ? 0 : indices.map { abs(predicted[$0][p] / observed[$0][p] - 1) }.reduce(0, +) / Double(indices.count)
+    let percents = Calibration.percents
+    let reported: [Int] = percents.map { fitted.firstIndex(of: $0)! }
+    func errors(parity: Int) -> Calibration.Errors {
+      var sums = (
+        before: [Double](repeating: 0, count: percents.count), after: [Double](repeating: 0, count: percents.count)
+      )
+      var n = 0
+      for i in observed.indices where i % 2 == parity {
+        n += 1
+        for (k, p) in reported.enumerated() {
+          sums.before[k] += abs(before[i][p] / observed[i][p] - 1)
+          sums.after[k] += abs(after[i][p] / observed[i][p] - 1)
+        }
       }
-      return Calibration.Errors(before: reported.map { mean(before, $0) }, after: reported.map { mean(after, $0) })
+      let count = Double(max(n, 1))
+      return Calibration.Errors(before: sums.before.map { $0 / count }, after: sums.after.map { $0 / count })
     }
-    let worst = observed.indices.flatMap { i in
-      Calibration.percents.indices.compactMap { k -> (error: Double, window: Int, percent: Double)? in
-        guard Double(counts[i]) * (1 - Calibration.percents[k] / 100) >= 10 else { return nil }
-        return (abs(after[i][reported[k]] / observed[i][reported[k]] - 1), i, Calibration.percents[k])
+    var worst: (error: Double, window: Int, percent: Double)? = nil
+    for i in observed.indices {
+      for (k, p) in reported.enumerated() {
+        let above: Double = Double(counts[i]) * (1 - percents[k] / 100)
+        guard above >= 10 else { continue }
+        let error: Double = abs(after[i][p] / observed[i][p] - 1)
+        if worst == nil || error > worst!.error { worst = (error, i, percents[k]) }
       }
-    }.max { $0.error < $1.error }
-    return (
-      errors(observed.indices.filter { $0 % 2 == 0 }), errors(observed.indices.filter { $0 % 2 == 1 }), worst
-    )
+    }
+    return (errors(parity: 0), errors(parity: 1), worst)
   }
 
   /// The inputs with each fitted model's profiles corrected.

@@ -94,11 +94,11 @@ public struct NightReport: Sendable {
     self.options = options
     self.models = models
     self.warnings = warnings
-    inputs = ReportWriter.describeInputs(
-      request.logs.map { ("log", $0) } + request.calibrationTraces.map { ("spans", $0) }
-        + request.pipelines.map { ("pipeline", $0) } + [
-          ("hardware", hardware), ("profiles", profiles),
-        ])
+    var files: [(String, String)] = request.logs.map { ("log", $0) }
+    files += request.calibrationTraces.map { ("spans", $0) }
+    files += request.pipelines.map { ("pipeline", $0) }
+    files += [("hardware", hardware), ("profiles", profiles)]
+    inputs = ReportWriter.describeInputs(files)
   }
 
   /// What a run read and found: the report, and what reading the logs skipped or adjusted.
