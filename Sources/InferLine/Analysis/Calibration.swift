@@ -292,13 +292,20 @@ extension ProfileTable {
   /// Every latency (p50 and p99 alike) as `multiplier x L + overhead`, rounded to the nanosecond, at least 1 ns.
   public func calibrated(multiplier: Double, overheadMs: Double) -> ProfileTable {
     var copy = self
-    let overhead = overheadMs * 1e6
-    func adjust(_ l: Int64) -> Int64 { max(1, Int64((Double(l) * multiplier + overhead).rounded())) }
     for i in copy.profiles.indices {
-      copy.profiles[i].latencies = copy.profiles[i].latencies.map(adjust)
-      copy.profiles[i].p99Latencies = copy.profiles[i].p99Latencies?.map(adjust)
+      copy.profiles[i].latencies = copy.profiles[i].latencies.map {
+        Self.calibrated($0, multiplier: multiplier, overheadMs: overheadMs)
+      }
+      copy.profiles[i].p99Latencies = copy.profiles[i].p99Latencies?.map {
+        Self.calibrated($0, multiplier: multiplier, overheadMs: overheadMs)
+      }
     }
     return copy
+  }
+
+  /// One latency (ns) as `multiplier x L + overhead`, rounded to the nanosecond, at least 1 ns.
+  static func calibrated(_ latency: Int64, multiplier: Double, overheadMs: Double) -> Int64 {
+    max(1, Int64((Double(latency) * multiplier + overheadMs * 1e6).rounded()))
   }
 }
 

@@ -77,17 +77,17 @@ public struct StageCalibration: Sendable, Equatable, Codable {
     let fitted = Self.fitted
     let reported = Calibration.percents.map { fitted.firstIndex(of: $0)! }
 
-    /// One stage's data: its arrivals sorted (with the query of each), and per compared window the queries and the
+    /// One stage's data: where each query is among its arrivals, and per compared window the queries and the
     /// observed percentiles of their span durations.
     struct StageData: Sendable {
       var stage: Int
-      var arrivals: [Int64]
-      /// `position[q]`: where query q's arrival is in `arrivals` (-1 when it did not visit).
+      /// `position[q]`: where query q's arrival is among the stage's, sorted (-1 when it did not visit).
       var position: [Int]
       var windows: [(start: Int64, queries: [Int], percentiles: [Double], count: Int)]
       var skippedWindows: Int
-      var inputs: PlanningInputs
-      var configuration: PipelineConfiguration
+      /// The one-stage simulation with the profiles as they are; a correction changes its latency tables only
+      /// (they hold profile values, so correcting them is correcting the profile).
+      var base: SimulationInput
     }
     var data: [StageData] = []
     for s in pipeline.stages.indices {
@@ -112,12 +112,14 @@ public struct StageCalibration: Sendable, Equatable, Codable {
       single.pipeline = PipelineSpec(
         name: pipeline.name, stages: [pipeline.stages[s]], edges: [], slo: pipeline.slo, networkDelayMs: 0,
         file: pipeline.file, dispatch: pipeline.dispatch)
+      let base = try PipelineModel(single).simulationInput(
+        arrivals: sorted.map { spans.stageStarts[s * n + $0] },
+        configuration: PipelineConfiguration(stages: [configuration.stages[s]]), routes: .drawn(seed: 1))
       data.append(
         StageData(
-          stage: s, arrivals: sorted.map { spans.stageStarts[s * n + $0] }, position: position,
+          stage: s, position: position,
           windows: compared.map { (start: $0.0, queries: $0.1, percentiles: $0.2, count: $0.3) },
-          skippedWindows: skipped, inputs: single,
-          configuration: PipelineConfiguration(stages: [configuration.stages[s]])))
+          skippedWindows: skipped, base: base))
     }
     guard data.contains(where: { $0.windows.count >= 2 }) else {
       throw InputError(
@@ -128,17 +130,21 @@ public struct StageCalibration: Sendable, Equatable, Codable {
 
     /// A stage's predicted percentiles per compared window with the correction applied, ms.
     @Sendable func predict(_ d: StageData, _ m: Double, _ o: Double) -> [[Double]] {
-      let model = PipelineModel(d.inputs.calibrated(multiplier: m, overheadMs: o))
-      guard
-        let input = try? model.simulationInput(
-          arrivals: d.arrivals, configuration: d.configuration, routes: .drawn(seed: 1)),
-        let latencies = Estimator.simulate(input, options: .init(collectWaitPercentiles: false)).latencies
-      else { return d.windows.map { _ in fitted.map { _ in .infinity } } }
+      var input = d.base
+      input.stages[0].latencyTable = d.base.stages[0].latencyTable.map {
+        ProfileTable.calibrated($0, multiplier: m, overheadMs: o)
+      }
+      input.stages[0].p99Table = d.base.stages[0].p99Table?.map {
+        ProfileTable.calibrated($0, multiplier: m, overheadMs: o)
+      }
+      guard let latencies = Estimator.simulate(input, options: .init(collectWaitPercentiles: false)).latencies else {
+        return d.windows.map { _ in fitted.map { _ in .infinity } }
+      }
+      // Twenty ranks of a window of a few thousand values: a sort is cheaper than twenty selections.
       return d.windows.map { w in
         var values = w.queries.map { latencies[d.position[$0]] }
-        let ranks = fitted.map { Percentile(percent: $0).rank(of: values.count) - 1 }
-        return values.withUnsafeMutableBufferPointer { Selection.ranks(ranks, in: UnsafeBufferPointer($0)) }
-          .map(Milliseconds.of)
+        values.sort()
+        return fitted.map { Milliseconds.of(values[Percentile(percent: $0).rank(of: values.count) - 1]) }
       }
     }
 
@@ -198,7 +204,8 @@ public struct StageCalibration: Sendable, Equatable, Codable {
             + " (a slowdown and an overhead do not explain it: another configuration deployed, or work the stage's profile does not have?)"
         }
         stageFits[d.stage] = StageFit(
-          stage: name, model: model, multiplier: best.multiplier, overheadMs: best.overheadMs, visits: d.arrivals.count,
+          stage: name, model: model, multiplier: best.multiplier, overheadMs: best.overheadMs,
+          visits: d.base.arrivals.count,
           windows: d.windows.indices.map { i in
             Calibration.WindowCheck(
               start: d.windows[i].start, heldOut: i % 2 == 1, queries: d.windows[i].count,
