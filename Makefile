@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 CONFIG ?= release
 
-.PHONY: setup report test fuzz bench-ingest bench-envelope bench-estimator bench-planner bench-planner-day bench-replay bench-replay-day bench-report bench-history bench-shards clean
+.PHONY: setup report test fuzz bench-ingest bench-envelope bench-estimator bench-planner bench-planner-day bench-replay bench-replay-day bench-report bench-history bench-spans bench-shards clean
 
 setup:
 	@Scripts/setup.sh --no-build
@@ -61,6 +61,9 @@ bench-replay-day: setup
 
 bench-report: setup
 	@Benchmarks/report.sh
+
+bench-spans: setup
+	swift run -c release inferline-bench spans
 
 bench-history: setup
 	@Benchmarks/history.sh
