@@ -112,6 +112,12 @@ extension InferLineCommand {
         valueName: "file"))
     var calibrationTraces: [String] = []
 
+    @Flag(
+      help:
+        "Plan with the edge probabilities the --calibration-traces show (the share of each stage's queries that went on along each edge) instead of the pipeline file's."
+    )
+    var measuredRoutes = false
+
     @Option(
       help: ArgumentHelp(
         "A folder of earlier nights (their report.json files, or logs of earlier days): forecast the next 30 and 90 days' traffic and cost from them.",
@@ -147,6 +153,7 @@ extension InferLineCommand {
         ("profiles", profiles != nil), ("window", window.window != nil), ("slo_ms", slo != nil), ("seed", seed != nil),
         ("growth", growth != nil), ("budget", search.simulations != nil), ("escalation", escalation != nil),
         ("calibrate", calibrate != nil), ("calibration_traces", !calibrationTraces.isEmpty),
+        ("measured_routes", measuredRoutes),
         ("history", history != nil), ("robust", robust != nil), ("out", out != nil),
         ("templates", templates != nil),
         ("previous", previous != nil),
@@ -178,6 +185,7 @@ extension InferLineCommand {
       if let escalation { r.escalation = escalation }
       if let calibrate { r.calibrate = calibrate }
       if !calibrationTraces.isEmpty { r.calibrationTraces = calibrationTraces }
+      if measuredRoutes { r.measuredRoutes = true }
       if let history { r.history = history }
       if let robust { r.robust = robust }
       if let out { r.out = out }

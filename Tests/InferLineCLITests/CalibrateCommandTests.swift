@@ -183,6 +183,26 @@ extension CommandLineTests {
       (pipelineReport["assumptions"] as! [String]).contains {
         $0.hasPrefix("Calibrated per stage against traced spans")
       })
+    // --measured-routes plans with the spans' edge probabilities and says so, with the file's beside them.
+    let measuredOut = path("traced-report-routes")
+    let measured = try run(
+      [
+        "report", log, "--out", measuredOut, "--quiet", "--calibrate", config, "--calibration-traces", spans,
+        "--measured-routes",
+      ] + files)
+    #expect(measured.status == 0, "\(measured.stderr)")
+    let routesSaved =
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: measuredOut + "/report.json")))
+      as! [String: Any]
+    let routesReport = (routesSaved["pipelines"] as? [[String: Any]])?.first ?? routesSaved
+    let routes = (routesReport["stageCalibration"] as! [String: Any])["routes"] as! [[String: Any]]
+    let vehicle = String(format: "detect -> vehicle %.3f (file 0.600)", routes[0]["measuredProbability"] as! Double)
+    #expect(
+      (routesReport["assumptions"] as! [String]).contains {
+        $0.hasPrefix("Planned with the edge probabilities measured") && $0.contains(vehicle)
+      }, "\(routesReport["assumptions"]!)")
+    let noSpans = try run(["report", log, "--out", path("y"), "--measured-routes"] + files)
+    #expect(noSpans.status == 64 && noSpans.stderr.contains("needs --calibration-traces"), "\(noSpans.stderr)")
     let both = try run(["calibrate", "--traces", spans, "--trace", log, "--config", config] + files)
     #expect(both.status == 64 && both.stderr.contains("not both"), "\(both.stderr)")
     let orphanFlag = try run(["report", log, "--out", path("x"), "--calibration-traces", spans] + files)

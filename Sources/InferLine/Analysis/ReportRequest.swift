@@ -29,6 +29,8 @@ public struct ReportRequest: Codable, Equatable, Sendable {
   /// Tracing span files recorded with `calibrate`'s configuration deployed: fit per stage from them instead of the
   /// log's end-to-end latencies (`StageCalibration`).
   public var calibrationTraces: [String] = []
+  /// Plan with the edge probabilities the calibration traces show instead of the pipeline file's.
+  public var measuredRoutes = false
   /// A folder of earlier nights (report.json files, logs of earlier days): a budget forecast from them.
   public var history: String? = nil
   /// Plan each window against the same window on the latest this many earlier nights of the history's logs too.
@@ -129,6 +131,11 @@ public struct ReportRequest: Codable, Equatable, Sendable {
       throw SettingError(
         key: "calibration_traces", flag: "--calibration-traces",
         "needs --calibrate: the configuration that was deployed when the spans were recorded")
+    }
+    if measuredRoutes && calibrationTraces.isEmpty {
+      throw SettingError(
+        key: "measured_routes", flag: "--measured-routes",
+        "needs --calibration-traces: the spans whose routes are measured")
     }
     options.log = try log.readOptions()
     if let sloMs, !PipelineSpec.SLO.isValidLatency(sloMs) {
@@ -245,6 +252,7 @@ public struct ReportRequest: Codable, Equatable, Sendable {
     case sweepEdge = "sweep_edge"
     case calibrate
     case calibrationTraces = "calibration_traces"
+    case measuredRoutes = "measured_routes"
     case history, robust, log
     case whatIfs = "what_ifs"
     case out, templates, previous
@@ -269,6 +277,7 @@ public struct ReportRequest: Codable, Equatable, Sendable {
       try c.decodeIfPresent(String.self, forKey: .escalation) ?? c.decodeIfPresent(String.self, forKey: .sweepEdge)
     calibrate = try c.decodeIfPresent(String.self, forKey: .calibrate)
     calibrationTraces = try c.decodeIfPresent([String].self, forKey: .calibrationTraces) ?? d.calibrationTraces
+    measuredRoutes = try c.decodeIfPresent(Bool.self, forKey: .measuredRoutes) ?? d.measuredRoutes
     history = try c.decodeIfPresent(String.self, forKey: .history)
     robust = try c.decodeIfPresent(Int.self, forKey: .robust)
     log = try c.decodeIfPresent(LogSettings.self, forKey: .log) ?? d.log
@@ -296,6 +305,7 @@ public struct ReportRequest: Codable, Equatable, Sendable {
     try c.encode(escalation, forKey: .escalation)
     try c.encode(calibrate, forKey: .calibrate)
     try c.encode(calibrationTraces, forKey: .calibrationTraces)
+    try c.encode(measuredRoutes, forKey: .measuredRoutes)
     try c.encode(history, forKey: .history)
     try c.encode(robust, forKey: .robust)
     try c.encode(log, forKey: .log)

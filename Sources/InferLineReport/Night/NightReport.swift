@@ -76,6 +76,13 @@ public struct NightReport: Sendable {
     if let stageCalibration, stageCalibration.explained {
       models[0] = PipelineModel(stageCalibration.apply(to: models[0].inputs))
     }
+    if let stageCalibration, request.measuredRoutes {
+      var inputs = models[0].inputs
+      for (k, route) in stageCalibration.routes.enumerated() where route.measuredProbability.isFinite {
+        inputs.pipeline.edges[k].probability = route.measuredProbability
+      }
+      models[0] = PipelineModel(inputs)
+    }
     options.whatIfs = try request.whatIfs.request(models[0])
     if let history = request.history {
       options.history = try HistoryFolder.read(
@@ -151,6 +158,14 @@ public struct NightReport: Sendable {
     if let stageCalibration {
       reports[0].stageCalibration = stageCalibration
       reports[0].assumptions.append(stageCalibration.summary)
+      if request.measuredRoutes {
+        let routes = stageCalibration.routes.map {
+          String(format: "%@ -> %@ %.3f (file %.3f)", $0.parent, $0.child, $0.measuredProbability, $0.fileProbability)
+        }
+        reports[0].assumptions.append(
+          "Planned with the edge probabilities measured from the calibration traces: \(routes.joined(separator: ", "))."
+        )
+      }
     }
     for i in reports.indices {
       // Each pipeline's report lists the logs, the shared catalog and profiles, and its own pipeline file.
