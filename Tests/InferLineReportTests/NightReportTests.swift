@@ -184,8 +184,8 @@ import Testing
   /// The backtest is tonight's recommendation replayed on each earlier night of a log, each night exactly as a
   /// replay of that day alone; a heavier night costs more under the tuner; nights from reports are counted.
   @Test func theBacktestReplaysEachEarlierNightAlone() throws {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "inferline-backtest-\(UUID().uuidString)")
+    let temporary = TemporaryFolder("inferline-backtest")
+    let folder = temporary.url
     try FileManager.default.createDirectory(
       at: folder.appendingPathComponent("history"), withIntermediateDirectories: true)
     let day: Int64 = 86_400_000_000_000, tonightStart: Int64 = 1_795_824_000_000_000_000
