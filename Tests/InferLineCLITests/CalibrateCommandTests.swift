@@ -5,13 +5,19 @@ import Testing
 /// `calibrate` and `report --calibrate` on a log whose latency column comes from a hidden truth (the deployed
 /// video-monitoring configuration, 30% slower than profiled, 3 ms more per stage, 3% lognormal noise).
 extension CommandLineTests {
-  func observedLog(_ name: String) throws -> String {
+  /// The sample video-monitoring pipeline and its deployed configuration.
+  func videoMonitoringDeployment() throws -> (PlanningInputs, PipelineConfiguration) {
     let s = Self.samples
     let inputs = try PlanningInputs.load(
       pipeline: "\(s)/pipelines/video-monitoring.yaml", hardware: "\(s)/hardware/aws-2026.yaml",
       profiles: "\(s)/profiles/profiles-2026.csv")
     let configuration = try PipelineConfiguration.load(
       path: "\(s)/pipelines/video-monitoring.config.yaml", pipeline: inputs.pipeline)
+    return (inputs, configuration)
+  }
+
+  func observedLog(_ name: String) throws -> String {
+    let (inputs, configuration) = try videoMonitoringDeployment()
     let epoch: Int64 = 1_795_824_000_000_000_000  // 2026-11-28T00:00:00Z
     var arrivals: [Int64] = []
     for (k, rate) in [3.0, 8, 14, 14, 8, 3].enumerated() {
@@ -109,12 +115,7 @@ extension CommandLineTests {
   /// stage finishes; `StageCalibrationTests` checks the fit against an independent simulator), and a query log of
   /// the same two minutes (epoch nanoseconds).
   func tracedSpans(_ name: String) throws -> (spans: String, log: String) {
-    let s = Self.samples
-    let inputs = try PlanningInputs.load(
-      pipeline: "\(s)/pipelines/video-monitoring.yaml", hardware: "\(s)/hardware/aws-2026.yaml",
-      profiles: "\(s)/profiles/profiles-2026.csv")
-    let configuration = try PipelineConfiguration.load(
-      path: "\(s)/pipelines/video-monitoring.config.yaml", pipeline: inputs.pipeline)
+    let (inputs, configuration) = try videoMonitoringDeployment()
     let epoch: Int64 = 1_795_824_000_000_000_000
     var arrivals: [Int64] = []
     for (k, rate) in [20.0, 40, 60, 40].enumerated() {
