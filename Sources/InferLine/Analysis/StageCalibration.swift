@@ -40,6 +40,8 @@ public struct StageCalibration: Sendable, Equatable, Codable {
   }
 
   public var stages: [StageFit]
+  /// Stages with fewer than 100 traced queries in every window: not fitted, their profiles used as they are.
+  public var unfittedStages: [String] = []
   public var corrections: [Correction]
   public var routes: [SpanTrace.MeasuredRoute]
   public var hops: [SpanTrace.MeasuredHop]
@@ -271,7 +273,10 @@ public struct StageCalibration: Sendable, Equatable, Codable {
           : ": time outside the stages' spans, such as spans \(unmapped.joined(separator: ", ")) that mark no stage (a stage missing from the pipeline?)")
     }
     return StageCalibration(
-      stages: fits, corrections: corrections, routes: spans.measuredRoutes(pipeline), hops: hops,
+      stages: fits,
+      unfittedStages: pipeline.stages.indices.filter { stageFits[$0] == nil }.map {
+        pipeline.stages[$0].name
+      }, corrections: corrections, routes: spans.measuredRoutes(pipeline), hops: hops,
       endToEnd: observedEndToEnd.indices.map { i in
         Calibration.WindowCheck(
           start: observedEndToEnd[i].start, heldOut: i % 2 == 1, queries: observedEndToEnd[i].count,
@@ -474,6 +479,11 @@ extension StageCalibration {
       (r.unmappedSpans, "spans that mark no stage (kept as part of their trace's time)"),
     ]
     for (n, what) in skips where n > 0 { out.append("  \(n) \(what)") }
+    if !unfittedStages.isEmpty {
+      out.append(
+        "  not fitted (fewer than 100 traced queries in every window; profiles used as they are): "
+          + unfittedStages.map { TerminalText.safe($0) }.joined(separator: ", "))
+    }
     if let first = r.firstMalformed { out.append("  first unusable record: \(TerminalText.safe(first))") }
     if !r.unmappedNames.isEmpty {
       out.append(
