@@ -184,6 +184,11 @@ extension CommandLineTests {
       (pipelineReport["assumptions"] as! [String]).contains {
         $0.hasPrefix("Calibrated per stage against traced spans")
       })
+    // The page shows the fit per stage and each edge's measured probability and hop beside the file's.
+    let page = try String(contentsOfFile: out + "/index.html", encoding: .utf8)
+    #expect(page.contains("<h3>Calibration per stage against traced spans</h3>"))
+    #expect(page.components(separatedBy: "<td>yes</td></tr>").count - 1 == 3)
+    #expect(page.contains("<td>detect -&gt; vehicle</td><td class=\"n\">0.600</td>"))
     // --measured-routes plans with the spans' edge probabilities and says so, with the file's beside them.
     let measuredOut = path("traced-report-routes")
     let measured = try run(

@@ -202,6 +202,14 @@ enum BuiltInTemplates {
 <div class="table"><table><thead><tr><th>window</th><th>set</th><th>queries</th><th>observed P50 / P95 / P99 ms</th><th>profiles as they are</th><th>calibrated</th></tr></thead><tbody>
 {{#windows}}<tr><td>{{start}}</td><td>{{set}}</td><td class="n">{{queries}}</td><td class="n">{{observed}}</td><td class="n">{{predicted}}</td><td class="n">{{calibrated}}</td></tr>
 {{/windows}}</tbody></table></div>{{/calibration}}
+{{#stageCalibration}}<h3>Calibration per stage against traced spans</h3>
+<p>{{headline}}</p>
+<div class="table"><table><thead><tr><th>stage</th><th>model</th><th>fit</th><th>traced visits</th><th>held-out error P50 / P95 / P99</th><th>worst window</th><th>explained</th></tr></thead><tbody>
+{{#stages}}<tr><td>{{stage}}</td><td>{{model}}</td><td class="n">{{fit}}</td><td class="n">{{visits}}</td><td class="n">{{heldOut}}</td><td class="n">{{worst}}</td><td>{{explained}}</td></tr>
+{{/stages}}</tbody></table></div>
+<div class="table"><table><thead><tr><th>edge</th><th>probability in the file</th><th>measured</th><th>hop delay in the file ms</th><th>measured median ms</th><th>measured P99 ms</th></tr></thead><tbody>
+{{#edges}}<tr><td>{{edge}}</td><td class="n">{{fileProbability}}</td><td class="n">{{measuredProbability}}</td><td class="n">{{fileMs}}</td><td class="n">{{medianMs}}</td><td class="n">{{p99Ms}}</td></tr>
+{{/edges}}</tbody></table></div>{{/stageCalibration}}
 <h3>Deploying this plan</h3>
 <p><code>inferline export report.json --to triton|kubernetes|ray-serve|kserve --out DIR</code> writes the busiest window's plan as the serving system's configuration, with every window's plan in <code>schedule.csv</code> (Kubernetes also gets CronJobs that scale at each window's start); <code>inferline export --help</code> lists what each target needs.</p>
 <h3>Time per phase</h3>

@@ -451,7 +451,30 @@ public enum ReportWriter {
         },
       ]
     }
+    if let c = r.stageCalibration { context["stageCalibration"] = stageCalibrationContext(c) }
     return context
+  }
+
+  /// The per-stage fit's tables: each stage's correction and checks, each edge's probability and hop delay beside
+  /// the pipeline file's.
+  static func stageCalibrationContext(_ c: StageCalibration) -> [String: Any] {
+    func percents(_ v: [Double]) -> String { v.map { String(format: "%.1f%%", $0 * 100) }.joined(separator: " / ") }
+    let stages: [[String: Any]] = c.stages.map { s in
+      [
+        "stage": s.stage, "model": s.model, "fit": String(format: "x %.3f + %.2f ms", s.multiplier, s.overheadMs),
+        "visits": s.visits, "heldOut": percents(s.heldOut.after),
+        "worst": String(format: "%.1f%%", s.worstWindowError * 100), "explained": s.explained ? "yes" : "no",
+      ]
+    }
+    let edges: [[String: Any]] = zip(c.routes, c.hops).map { route, hop in
+      [
+        "edge": "\(route.parent) -> \(route.child)", "fileProbability": String(format: "%.3f", route.fileProbability),
+        "measuredProbability": String(format: "%.3f", route.measuredProbability),
+        "fileMs": String(format: "%.2f", hop.fileMs), "medianMs": String(format: "%.2f", hop.medianMs),
+        "p99Ms": String(format: "%.2f", hop.p99Ms),
+      ]
+    }
+    return ["headline": c.summary, "stages": stages, "edges": edges]
   }
 
   /// A summary (`summaryMarkdown`, `fleetSummaryMarkdown`) as plain text for the terminal: no Markdown escapes.
@@ -692,6 +715,10 @@ public enum ReportWriter {
       lines.append("- **\(counted(r.unattainableWindows, "window")) cannot meet the SLO**")
     }
     if let c = r.calibration {
+      let text = MarkdownText.escape(c.summary)
+      lines.append("- " + (c.explained ? text : "**\(text)**"))
+    }
+    if let c = r.stageCalibration {
       let text = MarkdownText.escape(c.summary)
       lines.append("- " + (c.explained ? text : "**\(text)**"))
     }
