@@ -29,7 +29,7 @@ public struct Span: Sendable, Equatable {
 ///
 /// Any of them gzip-compressed. A file is a sequence of JSON values (one per line or pretty-printed); each value's
 /// format is recognised by its keys. Values that are not JSON or not spans are counted with their first line
-/// (`SpanReading`), never dropped silently. - Complexity: O(bytes); the whole file is held in memory.
+/// (`Reading`), never dropped silently. - Complexity: O(bytes); the whole file is held in memory.
 public enum SpanReader {
   /// What was read from the files, and what could not be.
   public struct Reading: Sendable {
