@@ -71,7 +71,7 @@ extension InferLineCommand {
             inputs: inputs, deployed: config, traces: spanFiles, windowLength: try window.nanoseconds())
         }
         if json {
-          try sayJSON(fit)
+          try printJSON(fit)
         } else {
           for line in fit.lines { say(line) }
         }
@@ -84,21 +84,11 @@ extension InferLineCommand {
           windowLength: try window.nanoseconds(), seed: seed)
       }
       if json {
-        try sayJSON(calibration)
+        try printJSON(calibration)
       } else {
         for line in CalibrationRun.describe(calibration) { say(line) }
       }
       if !calibration.explained { throw ExitCode(ExitStatus.badInput) }
-    }
-
-    /// Pretty JSON with sorted keys; an error where a prediction found no latency (every query missed) is
-    /// infinite, and a route no query took has no measured probability: said as text, not a crash.
-    func sayJSON(_ value: some Encodable) throws {
-      let encoder = JSONEncoder()
-      encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-      encoder.nonConformingFloatEncodingStrategy = .convertToString(
-        positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-      say(String(decoding: try encoder.encode(value), as: UTF8.self))
     }
   }
 }

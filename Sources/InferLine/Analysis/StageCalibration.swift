@@ -330,10 +330,12 @@ public struct StageCalibration: Sendable, Equatable, Codable {
   static func corrected(_ inputs: PlanningInputs, _ corrections: [Correction]) -> PlanningInputs {
     var copy = inputs
     for c in corrections {
+      func adjust(_ l: Int64) -> Int64 {
+        ProfileTable.calibrated(l, multiplier: c.multiplier, overheadMs: c.overheadMs)
+      }
       for i in copy.profiles.profiles.indices where copy.profiles.profiles[i].model == c.model {
-        copy.profiles.profiles[i] =
-          ProfileTable(profiles: [copy.profiles.profiles[i]], file: copy.profiles.file)
-          .calibrated(multiplier: c.multiplier, overheadMs: c.overheadMs).profiles[0]
+        copy.profiles.profiles[i].latencies = copy.profiles.profiles[i].latencies.map(adjust)
+        copy.profiles.profiles[i].p99Latencies = copy.profiles.profiles[i].p99Latencies?.map(adjust)
       }
     }
     return copy
