@@ -167,6 +167,9 @@ struct SimulationState: ~Copyable {
   let latency: Slab<Int64>
   /// Service times are the profiled medians (no draw).
   let deterministicService: Bool
+  /// Per stage, latency by input size (nil entries: none), and each query's size; empty without sizes.
+  let sizedLatencies: [SizedLatencies?]
+  let querySizes: [Float]
   /// Routes are drawn (not given), with these edge probabilities.
   let drawRoutes: Bool
   let edgeProbability: Slab<Double>
@@ -266,6 +269,14 @@ struct SimulationState: ~Copyable {
     latencyStart = Slab(offsets)
     latency = Slab(table)
     if case .deterministic = input.serviceTimes { deterministicService = true } else { deterministicService = false }
+    if let sizes = input.querySizes, input.stages.contains(where: { $0.sizedLatencies != nil }) {
+      precondition(sizes.count == input.arrivals.count, "query sizes must have one entry per query")
+      querySizes = sizes
+      sizedLatencies = input.stages.map(\.sizedLatencies)
+    } else {
+      querySizes = []
+      sizedLatencies = []
+    }
     if case .drawn = input.routes { drawRoutes = true } else { drawRoutes = false }
     edgeProbability = Slab(input.edgeProbabilities)
     batchSizeStart = sizeOffsets
@@ -693,7 +704,16 @@ struct SimulationState: ~Copyable {
   /// A batch's service time; `members` is where its queries start in `members`.
   @inline(__always)
   mutating func serviceTime(stage s: Int, size: Int, members base: Int) -> Int64 {
-    let median = latency[latencyStart[s] + size - 1]
+    let profiled = latency[latencyStart[s] + size - 1]
+    var median = profiled
+    if _slowPath(!sizedLatencies.isEmpty), let sized = sizedLatencies[s] {
+      var largest: Float = 0
+      for i in 0..<size {
+        let z = querySizes[Int(members[base + i])]
+        if z.isNaN || z > largest { largest = z.isNaN ? .infinity : z }
+      }
+      median = sized.latency(batch: size, largest: largest)
+    }
     if deterministicService { return median }
     switch input.serviceTimes {
     case .deterministic:
@@ -701,8 +721,8 @@ struct SimulationState: ~Copyable {
     case .exponential:
       return max(1, Int64((-Double(median) * log(serviceRNG.nextUnitInterval())).rounded()))
     case .lognormal:
-      guard let p99 = input.stages[s].p99Table?[size - 1], p99 > median else { return median }
-      let sigma = log(Double(p99) / Double(median)) / 2.326_347_874_040_840_8
+      guard let p99 = input.stages[s].p99Table?[size - 1], p99 > profiled else { return median }
+      let sigma = log(Double(p99) / Double(profiled)) / 2.326_347_874_040_840_8
       return max(1, Int64((Double(median) * exp(sigma * serviceRNG.nextStandardNormal())).rounded()))
     case .correlated(let seed, let sigma, let rho):
       var largest = 0.0

@@ -10,6 +10,9 @@ public struct StageService: Sendable, Equatable {
   public var latencyTable: [Int64]
   /// p99 beside a p50 for each n (same indexing), when the profile gives both; for lognormal service times.
   public var p99Table: [Int64]?
+  /// Latency by the size of a batch's largest input, used when the simulation has `querySizes`; nil: the stage's
+  /// latency does not depend on size (`latencyTable` whatever the inputs).
+  public var sizedLatencies: SizedLatencies? = nil
 
   public init(batchSize: Int, replicas: Int, latencyTable: [Int64], p99Table: [Int64]? = nil) {
     precondition(batchSize >= 1 && latencyTable.count == batchSize && latencyTable.allSatisfy { $0 > 0 })
@@ -47,6 +50,37 @@ public struct StageService: Sendable, Equatable {
     }
     self.init(batchSize: configuration.batchSize, replicas: configuration.replicas, latencyTable: table, p99Table: p99)
   }
+}
+
+/// A stage's batch latency by input size (`ModelProfile.SizeBucket`): a batch takes the latency of the first bucket
+/// that holds its largest input (a batch is padded to its largest input).
+public struct SizedLatencies: Sendable, Equatable {
+  /// Each bucket's largest input, ascending, in the unit of the query sizes.
+  public var bounds: [Double]
+  /// `tables[k][n - 1]` = L(n) for batches whose largest input is at most `bounds[k]`, nanoseconds.
+  public var tables: [[Int64]]
+
+  public init(bounds: [Double], tables: [[Int64]]) {
+    precondition(!bounds.isEmpty && bounds.count == tables.count && zip(bounds, bounds.dropFirst()).allSatisfy(<))
+    precondition(tables.allSatisfy { $0.count == tables[0].count && $0.allSatisfy { $0 > 0 } })
+    self.bounds = bounds
+    self.tables = tables
+  }
+
+  /// The bucket holding inputs of `size`: the first whose bound is at least it; the last for a larger size or
+  /// NaN (an unknown size takes the largest bucket; callers refuse sizes above it beforehand).
+  /// - Complexity: O(buckets).
+  @inline(__always)
+  public func bucket(holding size: Float) -> Int {
+    let z = Double(size)
+    for k in bounds.indices where z <= bounds[k] { return k }
+    return bounds.count - 1
+  }
+
+  /// L(n) for a batch of `n` whose largest input is `size`, nanoseconds.
+  /// - Complexity: O(buckets).
+  @inline(__always)
+  public func latency(batch n: Int, largest size: Float) -> Int64 { tables[bucket(holding: size)][n - 1] }
 }
 
 /// A change of a stage's replica count at a time (the tuner's decisions, replayed).
@@ -244,6 +278,9 @@ public struct SimulationInput: Sendable {
   /// Per stage, a serverless tier for the queries its replicas cannot serve in time; empty (or nil for a stage):
   /// none.
   public var overflow: [ServerlessOverflow?] = []
+  /// Each query's size (tokens, pixels, items; NaN where unknown), by query: a batch at a stage with
+  /// `sizedLatencies` takes its largest input's bucket. Nil: every batch takes `latencyTable`.
+  public var querySizes: [Float]? = nil
   /// The latency objective, nanoseconds, and its percentile.
   public var slo: Int64
   public var percentile: Percentile

@@ -28,7 +28,7 @@ struct StageByStageSimulation: ~Copyable {
     guard case .deterministic = input.serviceTimes, case .centralQueue = input.dispatch,
       input.replicaChanges.isEmpty, input.overflow.allSatisfy({ $0 == nil }), !input.arrivals.isEmpty,
       input.stages.count == input.stageCount, input.stages.allSatisfy({ $0.replicas >= 1 }),
-      input.edges.count <= 64
+      input.edges.count <= 64, input.querySizes == nil || input.stages.allSatisfy({ $0.sizedLatencies == nil })
     else { return false }
     let graph = graph ?? PipelineGraph(input)
     return graph.hasNoJoins && graph.order != nil

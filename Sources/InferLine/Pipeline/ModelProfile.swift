@@ -19,6 +19,22 @@ public struct ModelProfile: Sendable, Equatable {
   public var latencies: [Int64]
   /// p99 batch latency beside a p50, when the file gives it (for service-time variability).
   public var p99Latencies: [Int64]?
+  /// Latency by input size, when the file's `size` column gives it; `latencies` and `p99Latencies` are then the
+  /// largest bucket's (what a batch of unknown sizes takes).
+  public var sizeBuckets: [SizeBucket]? = nil
+
+  /// The latencies of batches whose largest input is at most `upTo` (tokens, pixels, items: the unit of the log's
+  /// size column).
+  public struct SizeBucket: Sendable, Equatable {
+    public var upTo: Double
+    /// `L(n)` for each of the profile's `batchSizes`, nanoseconds.
+    public var latencies: [Int64]
+
+    public init(upTo: Double, latencies: [Int64]) {
+      self.upTo = upTo
+      self.latencies = latencies
+    }
+  }
 
   /// Batch latency for a batch of `n`, nanoseconds: the latency of the smallest profiled size that holds `n`
   /// (pessimistic between profiled sizes); nil above the largest profiled size, which is never extrapolated.
@@ -63,7 +79,7 @@ public struct ProfileTable: Sendable, Equatable {
   public func profiles(model: String) -> [ModelProfile] { profiles.filter { $0.model == model } }
 
   static let requiredColumns = ["model", "hardware", "batch_size", "latency_ms", "statistic"]
-  static let optionalColumns = ["latency_p99_ms", "source", "note"]
+  static let optionalColumns = ["latency_p99_ms", "size", "source", "note"]
 
   /// Loads and checks a profiles CSV (lines starting with `#` are comments), collecting every problem.
   ///
@@ -84,7 +100,7 @@ public struct ProfileTable: Sendable, Equatable {
     var headerLine = 0
     struct Row {
       var model: String, hardware: String, batch: Int, latencyMs: Double, statistic: ModelProfile.Statistic
-      var p99Ms: Double?, line: Int
+      var p99Ms: Double?, size: Double?, line: Int
     }
     var rows: [Row] = []
     var seen: [String: Int] = [:]
@@ -168,16 +184,29 @@ public struct ProfileTable: Sendable, Equatable {
         }
         p99 = v
       }
-      let key = "\(model)\u{0}\(hardware)\u{0}\(batch)"
+      var size: Double? = nil
+      if let c = column("size"), !fields[c].isEmpty {
+        guard let v = Double(fields[c]), v > 0, v.isFinite else {
+          sink.error(
+            lineNumber,
+            "size must be a positive number, the largest input the row's latency holds for, in the unit of the log's size column (got '\(TerminalText.safe(String(fields[c].prefix(40))))')"
+          )
+          continue
+        }
+        size = v
+      }
+      let key = "\(model)\u{0}\(hardware)\u{0}\(batch)\u{0}\(size ?? -1)"
       if let first = seen[key] {
-        sink.error(lineNumber, "duplicate row: \(model) on \(hardware) at batch \(batch) is already on line \(first)")
+        let at = size.map { " and size \(Self.sizeText($0))" } ?? ""
+        sink.error(
+          lineNumber, "duplicate row: \(model) on \(hardware) at batch \(batch)\(at) is already on line \(first)")
         continue
       }
       seen[key] = lineNumber
       rows.append(
         Row(
           model: model, hardware: hardware, batch: batch, latencyMs: latency, statistic: statistic, p99Ms: p99,
-          line: lineNumber))
+          size: size, line: lineNumber))
     }
     if header == nil {
       sink.error(nil, "the file is empty: it needs a header and one row per model, hardware and batch size")
@@ -191,26 +220,61 @@ public struct ProfileTable: Sendable, Equatable {
       groups[key, default: []].append(row)
     }
     for key in order {
-      let group = groups[key]!.sorted { $0.batch < $1.batch }
-      let first = group[0]
-      if let other = group.first(where: { $0.statistic != first.statistic }) {
+      let all = groups[key]!
+      let first = all[0]
+      if let other = all.first(where: { $0.statistic != first.statistic }) {
         sink.error(
           other.line,
           "\(first.model) on \(first.hardware) mixes statistics (\(first.statistic.rawValue) on line \(first.line), \(other.statistic.rawValue) here); one profile needs one statistic"
         )
         continue
       }
-      for (a, b) in zip(group, group.dropFirst()) where b.latencyMs < a.latencyMs {
-        let message =
-          "\(first.model) on \(first.hardware): latency falls from \(a.latencyMs) ms at batch \(a.batch) (line \(a.line)) to \(b.latencyMs) ms at batch \(b.batch); check the measurement"
-        if strict { sink.error(b.line, message) } else { sink.warning(b.line, message) }
+      if let unsized = all.first(where: { $0.size == nil }), let sized = all.first(where: { $0.size != nil }) {
+        sink.error(
+          max(unsized.line, sized.line),
+          "\(first.model) on \(first.hardware) gives a size on line \(sized.line) but none on line \(unsized.line); a profile gives every row a size bucket or none: fill the size column of every row of this profile, or of none")
+        continue
       }
+      // One bucket per size (a profile without sizes is one bucket), each with the same batch sizes.
+      let sizes = Array(Set(all.compactMap(\.size))).sorted()
+      let buckets = sizes.isEmpty ? [all] : sizes.map { z in all.filter { $0.size == z } }
+      let batchSizes = buckets[0].map(\.batch).sorted()
+      if let uneven = buckets.first(where: { $0.map(\.batch).sorted() != batchSizes }) {
+        sink.error(
+          uneven.map(\.line).max()!,
+          "\(first.model) on \(first.hardware): size \(Self.sizeText(uneven[0].size ?? 0)) is profiled at batch sizes \(uneven.map(\.batch).sorted().map(String.init).joined(separator: ", ")), size \(Self.sizeText(buckets[0][0].size ?? 0)) at \(batchSizes.map(String.init).joined(separator: ", ")): profile every size bucket at the same batch sizes")
+        continue
+      }
+      var tables: [[Row]] = []
+      for bucket in buckets {
+        let group = bucket.sorted { $0.batch < $1.batch }
+        for (a, b) in zip(group, group.dropFirst()) where b.latencyMs < a.latencyMs {
+          let at = a.size.map { " at size \(Self.sizeText($0))" } ?? ""
+          let message =
+            "\(first.model) on \(first.hardware)\(at): latency falls from \(a.latencyMs) ms at batch \(a.batch) (line \(a.line)) to \(b.latencyMs) ms at batch \(b.batch); check the measurement"
+          if strict { sink.error(b.line, message) } else { sink.warning(b.line, message) }
+        }
+        tables.append(group)
+      }
+      for (smaller, larger) in zip(tables, tables.dropFirst()) {
+        for (a, b) in zip(smaller, larger) where b.latencyMs < a.latencyMs {
+          let message =
+            "\(first.model) on \(first.hardware) at batch \(a.batch): latency falls from \(a.latencyMs) ms at size \(Self.sizeText(a.size ?? 0)) (line \(a.line)) to \(b.latencyMs) ms at size \(Self.sizeText(b.size ?? 0)); check the measurement"
+          if strict { sink.error(b.line, message) } else { sink.warning(b.line, message) }
+        }
+      }
+      let group = tables.last!
       let hasP99 = group.allSatisfy { $0.p99Ms != nil }
-      profiles.append(
-        ModelProfile(
-          model: first.model, hardware: first.hardware, statistic: first.statistic, batchSizes: group.map(\.batch),
-          latencies: group.map { Self.nanoseconds($0.latencyMs) },
-          p99Latencies: hasP99 ? group.map { Self.nanoseconds($0.p99Ms!) } : nil))
+      var profile = ModelProfile(
+        model: first.model, hardware: first.hardware, statistic: first.statistic, batchSizes: group.map(\.batch),
+        latencies: group.map { Self.nanoseconds($0.latencyMs) },
+        p99Latencies: hasP99 ? group.map { Self.nanoseconds($0.p99Ms!) } : nil)
+      if !sizes.isEmpty {
+        profile.sizeBuckets = zip(sizes, tables).map { z, rows in
+          ModelProfile.SizeBucket(upTo: z, latencies: rows.map { Self.nanoseconds($0.latencyMs) })
+        }
+      }
+      profiles.append(profile)
     }
     guard !sink.hasErrors else { return (nil, sink.items) }
     return (ProfileTable(profiles: profiles, file: path), sink.items)
@@ -221,6 +285,9 @@ public struct ProfileTable: Sendable, Equatable {
   public static let longestMilliseconds = 86_400_000.0
   /// The largest batch size a profile may give: the latency table holds one entry per size up to the largest.
   public static let largestBatchSize = 65_536
+
+  /// A size as the profile writes it: `128`, `0.5`.
+  static func sizeText(_ size: Double) -> String { String(format: "%g", size) }
 
   /// Milliseconds to whole nanoseconds, rounded once; NaN and values beyond a day (or below 0) are clamped.
   public static func nanoseconds(_ milliseconds: Double) -> Int64 {

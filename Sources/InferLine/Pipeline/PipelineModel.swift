@@ -26,6 +26,9 @@ public struct PipelineModel: Sendable {
     public let latencyTable: [Int64]
     /// p99 beside a p50 for each n (same indexing), when the profile gives both.
     public let p99Table: [Int64]?
+    /// Latency by input size for each n (same indexing), when the profile gives size buckets; `latencyTable` is
+    /// then the largest bucket's.
+    public let sizedLatencies: SizedLatencies?
 
     /// L(n), nanoseconds; nil outside 1...largest profiled size (never extrapolated).
     /// - Complexity: O(1).
@@ -117,12 +120,19 @@ public struct PipelineModel: Sendable {
         let p99 = profile.p99Latencies.map { p99 in
           (1...max(largest, 1)).map { n in p99[profile.batchSizes.firstIndex { $0 >= n } ?? 0] }
         }
+        let sized = profile.sizeBuckets.map { buckets in
+          SizedLatencies(
+            bounds: buckets.map(\.upTo),
+            tables: buckets.map { bucket in
+              (1...max(largest, 1)).map { n in bucket.latencies[profile.batchSizes.firstIndex { $0 >= n } ?? 0] }
+            })
+        }
         return HardwareOption(
           hardware: hardware.type, pricePerHour: hardware.pricePerHour,
           provisioningDelay: Int64((hardware.provisioningDelaySeconds * 1e9).rounded()),
           replicaLimit: hardware.maxReplicas ?? PipelineModel.defaultReplicaLimit,
           profiledBatchSizes: profile.batchSizes,
-          usefulBatchSizes: profile.usefulBatchSizes, latencyTable: table, p99Table: p99)
+          usefulBatchSizes: profile.usefulBatchSizes, latencyTable: table, p99Table: p99, sizedLatencies: sized)
       }
       return Stage(
         name: stage.name, model: stage.model, options: options, scaleFactor: factors[i],
@@ -251,19 +261,26 @@ public struct PipelineModel: Sendable {
   }
 
   /// A simulation of `arrivals` through the pipeline in `configuration` against the pipeline's SLO (or `slo`).
-  /// `dispatchSeed` seeds a random balancer (default: the drawn routes' seed, else 1).
+  /// `dispatchSeed` seeds a random balancer (default: the drawn routes' seed, else 1). With `querySizes` (one per
+  /// arrival), stages whose profile gives size buckets take each batch's largest input's bucket
+  /// (`checkSizes(largest:)` first: sizes above a profile's largest bucket are not extrapolated).
   /// - Throws: `InputError` when the configuration does not fit the pipeline (see `check(_:)`).
   public func simulationInput(
     arrivals: [Int64], configuration: PipelineConfiguration, routes: RouteSource = .drawn(seed: 1),
     serviceTimes: ServiceTimeModel = .deterministic, replicaChanges: [ReplicaChange] = [], slo: Int64? = nil,
-    dispatchSeed: UInt64? = nil
+    dispatchSeed: UInt64? = nil, querySizes: [Float]? = nil
   ) throws -> SimulationInput {
     try check(configuration)
     let services = configuration.stages.enumerated().map { m, s in
       let option = stages[m].option(hardware: s.hardware)!
-      return StageService(
+      var service = StageService(
         batchSize: s.batchSize, replicas: s.replicas, latencyTable: Array(option.latencyTable.prefix(s.batchSize)),
         p99Table: option.p99Table.map { Array($0.prefix(s.batchSize)) })
+      if querySizes != nil, let sized = option.sizedLatencies {
+        service.sizedLatencies = SizedLatencies(
+          bounds: sized.bounds, tables: sized.tables.map { Array($0.prefix(s.batchSize)) })
+      }
+      return service
     }
     let spec = inputs.pipeline
     var input = SimulationInput(
@@ -275,6 +292,30 @@ public struct PipelineModel: Sendable {
     var balancerSeed: UInt64 = dispatchSeed ?? 1
     if dispatchSeed == nil, case .drawn(let seed) = routes { balancerSeed = seed }
     input.dispatch = spec.dispatch.seeded(balancerSeed)
+    if services.contains(where: { $0.sizedLatencies != nil }) {
+      precondition(querySizes!.count == arrivals.count, "one size per arrival")
+      input.querySizes = querySizes
+    }
     return input
+  }
+
+  /// Whether some stage's profile, on some hardware it may use, gives latency by input size.
+  public var hasSizedProfiles: Bool { stages.contains { $0.options.contains { $0.sizedLatencies != nil } } }
+
+  /// Checks that a log's largest query size fits every sized profile the pipeline may use: sizes above a
+  /// profile's largest bucket are not extrapolated.
+  /// - Throws: `InputError` naming the profiles file, the stage and the fix.
+  public func checkSizes(largest: Float, log: String, column: String) throws {
+    for stage in stages {
+      for option in stage.options {
+        guard let sized = option.sizedLatencies, let top = sized.bounds.last, Double(largest) > top else { continue }
+        throw InputError(
+          file: inputs.profiles.file,
+          "stage '\(stage.name)': \(stage.model) on \(option.hardware) is profiled up to size \(ProfileTable.sizeText(top)), but the log \(log) has a query of size \(ProfileTable.sizeText(Double(largest))) in its '\(column)' column",
+          fix:
+            "profile a size bucket of at least \(ProfileTable.sizeText(Double(largest))) (inferline never extrapolates), or check the unit of the '\(column)' column"
+        )
+      }
+    }
   }
 }

@@ -5,6 +5,7 @@ struct Accumulator {
   var pipelineIDs: [UInt16] = []
   var latencies: [Float] = []
   var routes: [UInt64] = []
+  var sizes: [Float] = []
   var names: [[UInt8]] = []
   private var nameIndex: [[UInt8]: UInt16] = [:]
   var lines = 0
@@ -12,6 +13,7 @@ struct Accumulator {
   var malformed = 0
   var skipped: [SkippedLine] = []
   var unreadableLatencies = 0
+  var unreadableSizes = 0
   var adjusted = AdjustedTimestampCounts()
 
   init(layout: LogLayout) { self.layout = layout }
@@ -21,6 +23,7 @@ struct Accumulator {
     if layout.pipelineColumn != nil { pipelineIDs.reserveCapacity(count) }
     if layout.latencyColumn != nil { latencies.reserveCapacity(count) }
     if layout.routeColumn != nil { routes.reserveCapacity(count) }
+    if layout.sizeColumn != nil { sizes.reserveCapacity(count) }
   }
 
   mutating func append(_ part: ParsedLines, firstLine: Int, keep: Int) {
@@ -47,10 +50,12 @@ struct Accumulator {
     }
     latencies.append(contentsOf: part.latencies.buffer)
     routes.append(contentsOf: part.routes.buffer)
+    sizes.append(contentsOf: part.sizes.buffer)
     lines += part.lines
     blank += part.blank
     malformed += part.malformed
     unreadableLatencies += part.unreadableLatencies
+    unreadableSizes += part.unreadableSizes
     adjusted.add(part.adjusted, firstLine: firstLine)
     for s in part.skipped where skipped.count < keep {
       skipped.append(SkippedLine(line: firstLine + s.line, reason: s.reason))
@@ -75,6 +80,7 @@ struct Accumulator {
     }
     let hasLatency = layout.latencyColumn != nil
     let hasRoutes = layout.routeColumn != nil
+    let hasSizes = layout.sizeColumn != nil
     var traces: [ArrivalTrace] = []
     if layout.pipelineColumn == nil || names.count <= 1 {
       let name = names.first.map { String(decoding: $0, as: UTF8.self) }
@@ -83,9 +89,11 @@ struct Accumulator {
           pipeline: name, arrivals: times, observedLatencyMs: hasLatency ? latencies : nil,
           isRelative: unit == .relativeSeconds && !iso))
       if hasRoutes { traces[0].visitedStages = routes }
+      if hasSizes { traces[0].querySizes = sizes }
       times = []
       latencies = []
       routes = []
+      sizes = []
     } else {
       // Stable partition by pipeline: counts, then one pass.
       var counts = [Int](repeating: 0, count: names.count)
@@ -103,13 +111,16 @@ struct Accumulator {
           return a
         } : []
       var splitRoutes = [[UInt64]](repeating: [], count: hasRoutes ? names.count : 0)
+      var splitSizes = [[Float]](repeating: [], count: hasSizes ? names.count : 0)
       for i in times.indices {
         let id = Int(pipelineIDs[i])
         split[id].append(times[i])
         if hasLatency { splitLatency[id].append(latencies[i]) }
         if hasRoutes { splitRoutes[id].append(routes[i]) }
+        if hasSizes { splitSizes[id].append(sizes[i]) }
       }
       routes = []
+      sizes = []
       times = []
       latencies = []
       pipelineIDs = []
@@ -119,6 +130,7 @@ struct Accumulator {
             pipeline: String(decoding: name, as: UTF8.self), arrivals: split[id],
             observedLatencyMs: hasLatency ? splitLatency[id] : nil, isRelative: unit == .relativeSeconds && !iso))
         if hasRoutes { traces[traces.count - 1].visitedStages = splitRoutes[id] }
+        if hasSizes { traces[traces.count - 1].querySizes = splitSizes[id] }
         split[id] = []
         if hasLatency { splitLatency[id] = [] }
       }
@@ -137,9 +149,11 @@ struct Accumulator {
       pipelineColumn: layout.pipelineColumn.map { layout.columns[$0] },
       latencyColumn: layout.latencyColumn.map { layout.columns[$0] },
       routeColumn: layout.routeColumn.map { layout.columns[$0] },
+      sizeColumn: layout.sizeColumn.map { layout.columns[$0] },
       lines: lines, blankLines: blank, queries: traces.reduce(0) { $0 + $1.count }, malformedLines: malformed,
       skipped: skipped, outOfOrder: outOfOrder, unreadableLatencies: unreadableLatencies,
       adjustedTimestamps: adjusted.entries, duplicateColumns: layout.duplicateColumns)
+    if hasSizes { report.unreadableSizes = unreadableSizes }
     let ignored = layout.ignoredColumnIndices
     report.ignoredColumnCount = ignored.count
     report.ignoredColumns = ignored.prefix(IngestionReport.ignoredColumnsListed).map { i -> String in
@@ -160,7 +174,7 @@ struct Accumulator {
       previous = t
     }
     guard outOfOrder > 0 else { return 0 }
-    if trace.observedLatencyMs == nil && trace.visitedStages == nil {
+    if trace.observedLatencyMs == nil && trace.visitedStages == nil && trace.querySizes == nil {
       trace.arrivals.sort()
       return outOfOrder
     }
@@ -169,6 +183,7 @@ struct Accumulator {
     trace.arrivals = order.map { trace.arrivals[$0] }
     if let latencies = trace.observedLatencyMs { trace.observedLatencyMs = order.map { latencies[$0] } }
     if let routes = trace.visitedStages { trace.visitedStages = order.map { routes[$0] } }
+    if let sizes = trace.querySizes { trace.querySizes = order.map { sizes[$0] } }
     return outOfOrder
   }
 }

@@ -13,6 +13,8 @@ public struct ArrivalTrace: Sendable, Equatable {
   public var isRelative: Bool
   /// Stages each query visited, one bit per pipeline stage, when the log has a route column.
   public var visitedStages: [UInt64]?
+  /// Each query's size (tokens, pixels, items; NaN where unreadable), when the log has a size column.
+  public var querySizes: [Float]? = nil
 
   public init(pipeline: String? = nil, arrivals: [Int64], observedLatencyMs: [Float]? = nil, isRelative: Bool = false) {
     precondition(observedLatencyMs == nil || observedLatencyMs!.count == arrivals.count)

@@ -50,6 +50,8 @@ struct ParsedLines: Sendable {
   var latencies = ScratchColumn<Float>()
   /// Stages visited, one bit per stage (only with a route column).
   var routes = ScratchColumn<UInt64>()
+  /// Each query's size (only with a size column); NaN where unreadable.
+  var sizes = ScratchColumn<Float>()
   /// Lines seen (blank and malformed included).
   var lines = 0
   var blank = 0
@@ -57,6 +59,7 @@ struct ParsedLines: Sendable {
   /// The first malformed lines, numbered from 0 within this share.
   var skipped: [SkippedLine] = []
   var unreadableLatencies = 0
+  var unreadableSizes = 0
   /// Timestamps read under a convention that changed or settled their value (`TimestampAdjustment`).
   var adjusted = AdjustedTimestampCounts()
 
@@ -67,11 +70,13 @@ struct ParsedLines: Sendable {
     pipelineNames.removeAll()
     latencies.removeAll()
     routes.removeAll()
+    sizes.removeAll()
     lines = 0
     blank = 0
     malformed = 0
     skipped.removeAll()
     unreadableLatencies = 0
+    unreadableSizes = 0
     adjusted = AdjustedTimestampCounts()
   }
 }
@@ -93,7 +98,9 @@ struct LineParser: Sendable {
     self.timestamps = timestamps
     self.keepExamples = keepExamples
     keys = layout.keyBytes
-    lastNeeded = max(layout.timeColumn, layout.pipelineColumn ?? 0, layout.latencyColumn ?? 0, layout.routeColumn ?? 0)
+    lastNeeded = max(
+      layout.timeColumn, layout.pipelineColumn ?? 0, layout.latencyColumn ?? 0, layout.routeColumn ?? 0,
+      layout.sizeColumn ?? 0)
   }
 
   /// Byte ranges of the fields a line needs; nil entries for fields it lacks.
@@ -103,6 +110,7 @@ struct LineParser: Sendable {
     var pipelineIsJSONString = false
     var latency: (Int, Int)?
     var route: (Int, Int)?
+    var size: (Int, Int)?
     var fieldCount = 0
     var badSyntax = false
   }
@@ -112,7 +120,7 @@ struct LineParser: Sendable {
     var f = Fields()
     if layout.format == .jsonl {
       let timeKey = layout.timeColumn, pipeKey = layout.pipelineColumn ?? -1, latKey = layout.latencyColumn ?? -1
-      let routeKey = layout.routeColumn ?? -1
+      let routeKey = layout.routeColumn ?? -1, sizeKey = layout.sizeColumn ?? -1
       let ok = keys.withUnsafeBufferPointer { keys in
         JSONLineScanner.members(b, s, e) { ks, ke, vs, ve, isString in
           f.fieldCount += 1
@@ -131,6 +139,8 @@ struct LineParser: Sendable {
             f.latency = (vs, ve)
           } else if f.route == nil, matches(routeKey) {
             f.route = (vs, ve)
+          } else if f.size == nil, matches(sizeKey) {
+            f.size = (vs, ve)
           }
         }
       }
@@ -145,6 +155,7 @@ struct LineParser: Sendable {
       if index == layout.pipelineColumn { f.pipeline = range }
       if index == layout.latencyColumn { f.latency = range }
       if index == layout.routeColumn { f.route = range }
+      if index == layout.sizeColumn { f.size = range }
       index += 1
     }
     f.fieldCount = index
@@ -328,6 +339,15 @@ struct LineParser: Sendable {
         if let l = f.latency { value = Self.parseDecimal(b, l.0, l.1) }
         if value.isNaN { result.unreadableLatencies += 1 }
         result.latencies.append(value)
+      }
+      if layout.sizeColumn != nil {
+        var value = Float.nan
+        if let z = f.size { value = Self.parseDecimal(b, z.0, z.1) }
+        if !(value >= 0) || value.isInfinite {
+          value = .nan
+          result.unreadableSizes += 1
+        }
+        result.sizes.append(value)
       }
     }
   }

@@ -19,14 +19,17 @@ public struct LogLayout: Sendable, Equatable {
   public var latencyColumn: Int?
   /// Column naming the stages a query visited (only when asked for).
   public var routeColumn: Int?
+  /// Column of each query's size (tokens, pixels, items), for profiles that give latency by size.
+  public var sizeColumn: Int? = nil
   /// The unit the timestamp column's name gives (`timestamp_ms`, `ts_us`, `arrival_time_ns`, `time_s`).
   public var unitFromName: TimeUnit? = nil
-  /// Names of the columns read (timestamp, pipeline, latency, route) that the header repeats; the first is read.
+  /// Names of the columns read (timestamp, pipeline, latency, route, size) that the header repeats; the first is
+  /// read.
   public var duplicateColumns: [String] = []
 
-  /// Indices of the columns nothing reads (neither timestamp, pipeline, latency nor route), in order.
+  /// Indices of the columns nothing reads (neither timestamp, pipeline, latency, route nor size), in order.
   public var ignoredColumnIndices: [Int] {
-    let read = Set([timeColumn, pipelineColumn, latencyColumn, routeColumn].compactMap { $0 })
+    let read = Set([timeColumn, pipelineColumn, latencyColumn, routeColumn, sizeColumn].compactMap { $0 })
     return columns.indices.filter { !read.contains($0) }
   }
 
@@ -39,6 +42,8 @@ public struct LogLayout: Sendable, Equatable {
   public static let pipelineColumnNames = ["pipeline", "pipeline_name", "pipeline_id"]
   /// Column names recognised as an observed end-to-end latency in milliseconds.
   public static let latencyColumnNames = ["latency_ms", "latency", "duration_ms", "response_time_ms", "e2e_latency_ms"]
+  /// Column names recognised as a query's size (what a profile's `size` buckets are measured in).
+  public static let sizeColumnNames = ["size", "input_size", "query_size", "input_tokens", "tokens", "num_tokens"]
 
   /// Byte strings of the JSON keys, in `columns` order (JSON Lines only).
   var keyBytes: [[UInt8]] { columns.map { Array($0.utf8) } }
@@ -128,12 +133,13 @@ public struct LogLayout: Sendable, Equatable {
     let latency = try find(options.latencyColumn, latencyColumnNames, what: "latency", flag: "--latency-column")
     let route =
       options.routeColumn == nil ? nil : try find(options.routeColumn, [], what: "route", flag: "--route-column")
-    let duplicates = [time, pipeline, latency, route].compactMap { $0 }.filter { i in
+    let size = try find(options.sizeColumn, sizeColumnNames, what: "size", flag: "--size-column")
+    let duplicates = [time, pipeline, latency, route, size].compactMap { $0 }.filter { i in
       lowered.filter { $0 == lowered[i] }.count > 1
     }
     return LogLayout(
       format: format, delimiter: delimiter, columns: columns, timeColumn: time, pipelineColumn: pipeline,
-      latencyColumn: latency, routeColumn: route, unitFromName: unitFromName,
+      latencyColumn: latency, routeColumn: route, sizeColumn: size, unitFromName: unitFromName,
       duplicateColumns: duplicates.map { columns[$0] })
   }
 

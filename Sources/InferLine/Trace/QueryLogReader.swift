@@ -17,6 +17,8 @@ public struct LogReadOptions: Sendable {
   public var routeColumn: String?
   /// The pipeline's stage names, in order: the route column's names become bits of a stage mask.
   public var routeStages: [String] = []
+  /// Column of each query's size (tokens, pixels, items); `size`, `tokens` and similar are picked up when present.
+  public var sizeColumn: String?
   /// When true the first malformed line is an error instead of being counted and skipped.
   public var strict = false
   /// Threads parsing in parallel (one more reads ahead).
@@ -57,6 +59,8 @@ public struct IngestionReport: Codable, Sendable, Equatable {
   public var pipelineColumn: String?
   public var latencyColumn: String?
   public var routeColumn: String?
+  /// Column of each query's size, when the log has one.
+  public var sizeColumn: String? = nil
   /// Lines after the header, blank ones included.
   public var lines: Int
   public var blankLines: Int
@@ -69,6 +73,9 @@ public struct IngestionReport: Codable, Sendable, Equatable {
   public var outOfOrder: Int
   /// Queries whose latency field could not be read (kept as arrivals, latency NaN).
   public var unreadableLatencies: Int
+  /// Queries whose size field is missing, not a number or negative (kept as arrivals, size NaN: a batch holding one
+  /// takes its profile's largest size bucket); nil in reports written before sizes were read.
+  public var unreadableSizes: Int? = nil
   /// Timestamps read under a convention that changed or settled their value (leap seconds, daylight-saving gaps
   /// and overlaps, sub-nanosecond digits, date-only values), per convention.
   public var adjustedTimestamps: [AdjustedTimestamps] = []
@@ -89,7 +96,7 @@ public struct IngestionReport: Codable, Sendable, Equatable {
     guard let ignored = ignoredColumns, let count = ignoredColumnCount, count > 0 else { return nil }
     let read =
       ["\(timeColumn) (arrival)"]
-      + [pipelineColumn, latencyColumn.map { "\($0) (observed latency)" }, routeColumn]
+      + [pipelineColumn, latencyColumn.map { "\($0) (observed latency)" }, routeColumn, sizeColumn.map { "\($0) (size)" }]
       .compactMap { $0 }
     let more = count > ignored.count ? " and \(count - ignored.count) more" : ""
     return "read: \(read.joined(separator: ", ")); not read: \(ignored.joined(separator: ", "))\(more)"
@@ -681,10 +688,12 @@ public struct QueryLogSet: Sendable {
       pieces.sort { ($0.arrivals.first ?? 0) < ($1.arrivals.first ?? 0) }
       let hasLatency = pieces.allSatisfy { $0.observedLatencyMs != nil }
       let hasRoutes = pieces.allSatisfy { $0.visitedStages != nil }
+      let hasSizes = pieces.allSatisfy { $0.querySizes != nil }
       var merged = ArrivalTrace(
         pipeline: name, arrivals: pieces.flatMap(\.arrivals),
         observedLatencyMs: hasLatency ? pieces.flatMap { $0.observedLatencyMs! } : nil, isRelative: relative ?? false)
       merged.visitedStages = hasRoutes ? pieces.flatMap { $0.visitedStages! } : nil
+      merged.querySizes = hasSizes ? pieces.flatMap { $0.querySizes! } : nil
       _ = Accumulator.sortCountingOutOfOrder(&merged)  // overlapping files: sort; lines within each were counted
       return merged
     }
