@@ -69,16 +69,21 @@ public struct SizedLatencies: Sendable, Equatable {
 
   /// The bucket holding inputs of `size`: the first whose bound is at least it; the last for a larger size or
   /// NaN (an unknown size takes the largest bucket; callers refuse sizes above it beforehand).
-  /// - Complexity: O(buckets).
+  /// - Complexity: O(log buckets).
   @inline(__always)
   public func bucket(holding size: Float) -> Int {
     let z = Double(size)
-    for k in bounds.indices where z <= bounds[k] { return k }
-    return bounds.count - 1
+    guard z <= bounds[bounds.count - 1] else { return bounds.count - 1 }
+    var low = 0, high = bounds.count - 1
+    while low < high {
+      let middle = (low + high) / 2
+      if bounds[middle] >= z { high = middle } else { low = middle + 1 }
+    }
+    return low
   }
 
   /// L(n) for a batch of `n` whose largest input is `size`, nanoseconds.
-  /// - Complexity: O(buckets).
+  /// - Complexity: O(log buckets).
   @inline(__always)
   public func latency(batch n: Int, largest size: Float) -> Int64 { tables[bucket(holding: size)][n - 1] }
 }

@@ -232,7 +232,8 @@ public struct ProfileTable: Sendable, Equatable {
       if let unsized = all.first(where: { $0.size == nil }), let sized = all.first(where: { $0.size != nil }) {
         sink.error(
           max(unsized.line, sized.line),
-          "\(first.model) on \(first.hardware) gives a size on line \(sized.line) but none on line \(unsized.line); a profile gives every row a size bucket or none: fill the size column of every row of this profile, or of none")
+          "\(first.model) on \(first.hardware) gives a size on line \(sized.line) but none on line \(unsized.line); a profile gives every row a size bucket or none: fill the size column of every row of this profile, or of none"
+        )
         continue
       }
       // One bucket per size (a profile without sizes is one bucket), each with the same batch sizes.
@@ -242,7 +243,8 @@ public struct ProfileTable: Sendable, Equatable {
       if let uneven = buckets.first(where: { $0.map(\.batch).sorted() != batchSizes }) {
         sink.error(
           uneven.map(\.line).max()!,
-          "\(first.model) on \(first.hardware): size \(Self.sizeText(uneven[0].size ?? 0)) is profiled at batch sizes \(uneven.map(\.batch).sorted().map(String.init).joined(separator: ", ")), size \(Self.sizeText(buckets[0][0].size ?? 0)) at \(batchSizes.map(String.init).joined(separator: ", ")): profile every size bucket at the same batch sizes")
+          "\(first.model) on \(first.hardware): size \(Self.sizeText(uneven[0].size ?? 0)) is profiled at batch sizes \(uneven.map(\.batch).sorted().map(String.init).joined(separator: ", ")), size \(Self.sizeText(buckets[0][0].size ?? 0)) at \(batchSizes.map(String.init).joined(separator: ", ")): profile every size bucket at the same batch sizes"
+        )
         continue
       }
       var tables: [[Row]] = []

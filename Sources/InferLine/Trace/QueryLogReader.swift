@@ -96,7 +96,10 @@ public struct IngestionReport: Codable, Sendable, Equatable {
     guard let ignored = ignoredColumns, let count = ignoredColumnCount, count > 0 else { return nil }
     let read =
       ["\(timeColumn) (arrival)"]
-      + [pipelineColumn, latencyColumn.map { "\($0) (observed latency)" }, routeColumn, sizeColumn.map { "\($0) (size)" }]
+      + [
+        pipelineColumn, latencyColumn.map { "\($0) (observed latency)" }, routeColumn,
+        sizeColumn.map { "\($0) (size)" },
+      ]
       .compactMap { $0 }
     let more = count > ignored.count ? " and \(count - ignored.count) more" : ""
     return "read: \(read.joined(separator: ", ")); not read: \(ignored.joined(separator: ", "))\(more)"
