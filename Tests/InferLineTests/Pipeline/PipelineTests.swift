@@ -338,6 +338,39 @@ import Testing
     #expect(errors(profiles: p99).first?.message.contains("cannot be below the p50") == true)
   }
 
+  /// A `size` column gives one table per size bucket; the profile's plain table is the largest bucket's. Each
+  /// mistake is an error with its line: a profile mixing rows with and without a size, buckets profiled at
+  /// different batch sizes, a repeated (batch, size), a size that is not a positive number. Latency that falls as
+  /// the size grows is a warning (an error with strict).
+  @Test func sizeBucketsAreReadAndChecked() throws {
+    let header = "model,hardware,batch_size,latency_ms,statistic,size\n"
+    let good = header + "m,GPU,1,4,p50,64\nm,GPU,4,6,p50,64\nm,GPU,1,9,p50,512\nm,GPU,4,20,p50,512\n"
+    let path = folder.write("sized.csv", good)
+    let (table, diagnostics) = ProfileTable.load(path: path)
+    #expect(diagnostics.isEmpty, "\(diagnostics)")
+    let profile = try #require(table?.profiles.first)
+    let bounds = profile.sizeBuckets?.map(\.upTo)
+    let small = profile.sizeBuckets?.first?.latencies
+    #expect(bounds == [64, 512] && small == [4_000_000, 6_000_000])
+    #expect(profile.latencies == [9_000_000, 20_000_000], "the plain table is the largest bucket's")
+    func problems(_ text: String, strict: Bool = false) -> [Diagnostic] {
+      ProfileTable.load(path: folder.write("bad.csv", text), strict: strict).1
+    }
+    let mixed = problems(good + "m,GPU,8,30,p50,\n")
+    #expect(mixed.count == 1 && mixed[0].line == 6 && mixed[0].message.contains("gives a size on line 2 but none"))
+    let uneven = problems(good + "m,GPU,1,12,p50,1024\n")
+    #expect(uneven.count == 1 && uneven[0].message.contains("size 1024 is profiled at batch sizes 1"))
+    let repeated = problems(good + "m,GPU,4,21,p50,512\n")
+    #expect(repeated.count == 1 && repeated[0].line == 6 && repeated[0].message.contains("and size 512 is already on line 5"))
+    let word = problems(good + "m,GPU,8,30,p50,big\n")
+    #expect(word.count == 1 && word[0].line == 6 && word[0].message.contains("size must be a positive number"))
+    let falling = header + "m,GPU,1,4,p50,64\nm,GPU,1,3,p50,512\n"
+    let warned = problems(falling)
+    #expect(warned.count == 1 && warned[0].severity == .warning && warned[0].line == 3)
+    #expect(warned.first?.message.contains("latency falls from 4.0 ms at size 64 (line 2) to 3.0 ms at size 512") == true)
+    #expect(problems(falling, strict: true).first?.severity == .error)
+  }
+
   @Test func fallingLatencyIsAWarningAndStrictMakesItAnError() throws {
     let falling = Self.goodProfiles + "m2,CPU,4,40,p99\n"
     let inputs = try load(profiles: falling).get()

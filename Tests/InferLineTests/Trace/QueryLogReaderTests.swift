@@ -106,6 +106,26 @@ import Testing
     #expect(log.report.pipelineColumn == "pipeline")
   }
 
+  /// A size column (`tokens` and similar names, or `--size-column`) is read per query and moves with its query when
+  /// the log is sorted and split by pipeline; a size that is missing, not a number or negative is counted and kept
+  /// as NaN (the query stays an arrival). Without such a column the trace has no sizes.
+  @Test func querySizesAreReadCountedAndSortedWithTheirQueries() throws {
+    let log = try read(
+      "s.csv", "timestamp,pipeline,tokens\n12,a,30\n10,a,10\n11,b,7.5\n13,a,-1\n14,a,\n15,b,lots\n")
+    #expect(log.report.sizeColumn == "tokens" && log.report.unreadableSizes == 3)
+    let a = try #require(log.traces[0].querySizes)
+    #expect(log.traces[0].arrivals.map { $0 / 1_000_000_000 } == [10, 12, 13, 14])
+    #expect(a[0] == 10 && a[1] == 30 && a[2].isNaN && a[3].isNaN)
+    let b = try #require(log.traces[1].querySizes)
+    #expect(b[0] == 7.5 && b[1].isNaN)
+    let json = try read("s.jsonl", "{\"ts\": 1, \"n\": 3}\n{\"ts\": 2, \"n\": 4}\n") { $0.sizeColumn = "n" }
+    #expect(json.traces[0].querySizes == [3, 4])
+    #expect(try read("plain.csv", "timestamp\n1\n").traces[0].querySizes == nil)
+    let missing = readError("m.csv", "timestamp\n1\n") { $0.sizeColumn = "tokens" }
+    #expect(missing?.description.contains("no size column named 'tokens'") == true)
+    #expect(log.report.columnsText == nil || log.report.columnsText!.contains("tokens (size)"))
+  }
+
   @Test func malformedLinesAreCountedWithLineNumbers() throws {
     let text = "timestamp,x\n1700000000,a\nbad,b\n1700000001,c\n\n,d\n2023-02-30T00:00:00Z,e\n1700000002\n"
     let log = try read("m.csv", text)
