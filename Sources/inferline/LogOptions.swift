@@ -22,6 +22,12 @@ struct LogOptions: ParsableArguments {
   @Option(help: "Column of observed end-to-end latency in milliseconds (default: 'latency_ms' if present).")
   var latencyColumn: String?
 
+  @Option(
+    help:
+      "Column of each query's size (tokens, pixels, items) for profiles with a size column (default: 'size', 'tokens' or similar if present)."
+  )
+  var sizeColumn: String?
+
   @Flag(help: "Stop at the first malformed line instead of counting and skipping it.")
   var strict = false
 
@@ -33,6 +39,7 @@ struct LogOptions: ParsableArguments {
     if let timezone { s.timezone = timezone }
     if let pipelineColumn { s.pipelineColumn = pipelineColumn }
     if let latencyColumn { s.latencyColumn = latencyColumn }
+    if let sizeColumn { s.sizeColumn = sizeColumn }
     if strict { s.strict = true }
     return s
   }
@@ -45,6 +52,7 @@ struct LogOptions: ParsableArguments {
     if timezone != nil { keys.insert("timezone") }
     if pipelineColumn != nil { keys.insert("pipeline_column") }
     if latencyColumn != nil { keys.insert("latency_column") }
+    if sizeColumn != nil { keys.insert("size_column") }
     if strict { keys.insert("strict") }
     return keys
   }

@@ -135,6 +135,8 @@ extension InferLineCommand {
       var fractionOverSLO: Double
       var latencyMs: [String: Double]
       var stages: [StageOutput]
+      /// What set each batch's service time: `profiled`, or the log's size column (with sized profiles).
+      var serviceTimesFrom: String
       var timings: Timings?
     }
 
@@ -177,8 +179,9 @@ extension InferLineCommand {
         options.routeColumn = routeColumn
         options.routeStages = spec.stages.map(\.name)
       }
-      let (configuration, arrivals, routeSource) = try reportingInputErrors {
-        () throws -> (PipelineConfiguration, [Int64], RouteSource) in
+      let model = PipelineModel(inputs)
+      let (configuration, arrivals, routeSource, sizes) = try reportingInputErrors {
+        () throws -> (PipelineConfiguration, [Int64], RouteSource, (column: String, values: [Float])?) in
         let configuration = try PipelineConfiguration.load(path: config, pipeline: spec)
         let set = try QueryLogSet.read(paths: traces, options: options)
         let chosen = try set.trace(for: spec)
@@ -191,13 +194,31 @@ extension InferLineCommand {
         if let visited = chosen.visitedStages {
           routeSource = .visited(visited, edges: spec.edges.map { ($0.parent, $0.child) })
         }
-        return (configuration, arrivals, routeSource)
+        var sizes: (column: String, values: [Float])? = nil
+        if let values = chosen.querySizes, model.hasSizedProfiles {
+          let column = chosen.sizeColumn ?? "size"
+          try model.checkSizes(
+            largest: values.lazy.filter { !$0.isNaN }.max() ?? 0, log: traces.joined(separator: ", "), column: column,
+            configuration: configuration)
+          sizes = (column, values)
+        }
+        return (configuration, arrivals, routeSource, sizes)
       }
       let input = try reportingInputErrors {
-        try PipelineModel(inputs).simulationInput(
+        try model.simulationInput(
           arrivals: arrivals, configuration: configuration, routes: routeSource,
-          serviceTimes: serviceTimes == "lognormal" ? .lognormal(seed: seed) : .deterministic, dispatchSeed: seed)
+          serviceTimes: serviceTimes == "lognormal" ? .lognormal(seed: seed) : .deterministic, dispatchSeed: seed,
+          querySizes: sizes?.values)
       }
+      let sized = input.stages.indices.filter { input.stages[$0].sizedLatencies != nil }.map { spec.stages[$0].name }
+      let serviceText =
+        sizes.map { s in
+          sized.isEmpty
+            ? "as profiled (the log's '\(s.column)' column is read, but no stage's configured profile gives latency by size)"
+            : "from the log's '\(s.column)' column at \(sized.joined(separator: ", ")) (a batch takes its largest input's size bucket)"
+        }
+        ?? (model.hasSizedProfiles
+          ? "as profiled, at each sized profile's largest size bucket (the log has no size column)" : "as profiled")
       let parsed = Date()
       var dispatched = input
       if let dispatch { dispatched.dispatch = try Self.dispatchPolicy(dispatch, seed: seed) }
@@ -221,6 +242,7 @@ extension InferLineCommand {
             p99WaitMs: Milliseconds.of(s.p99WaitNanoseconds),
             meanBatchSize: s.meanBatchSize, batchSizeCounts: s.batchSizeCounts)
         },
+        serviceTimesFrom: serviceText,
         timings: timings
           ? Timings(
             parseSeconds: parsed.timeIntervalSince(started),
@@ -245,6 +267,7 @@ extension InferLineCommand {
         routeText = "drawn, seed \(seed)"
       }
       say("\(result.queries) queries, \(result.stageVisits) stage visits (routes: \(routeText))")
+      say("service times: \(serviceText)")
       say(
         String(
           format: "end-to-end latency: P50 %.2f ms, P95 %.2f, P99 %.2f, P99.9 %.2f, max %.2f", ms(summary.p50),

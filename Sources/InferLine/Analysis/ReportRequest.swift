@@ -53,6 +53,9 @@ public struct ReportRequest: Codable, Equatable, Sendable {
     public var timezone = "UTC"
     public var pipelineColumn: String? = nil
     public var latencyColumn: String? = nil
+    /// Column of each query's size (tokens, pixels, items), for profiles with a `size` column; found among
+    /// `size`, `tokens`, ... when nil.
+    public var sizeColumn: String? = nil
     public var strict = false
     public init() {}
   }
@@ -323,6 +326,7 @@ extension ReportRequest.LogSettings {
     case timezone
     case pipelineColumn = "pipeline_column"
     case latencyColumn = "latency_column"
+    case sizeColumn = "size_column"
     case strict
   }
 
@@ -333,6 +337,7 @@ extension ReportRequest.LogSettings {
     timezone = try c.decodeIfPresent(String.self, forKey: .timezone) ?? "UTC"
     pipelineColumn = try c.decodeIfPresent(String.self, forKey: .pipelineColumn)
     latencyColumn = try c.decodeIfPresent(String.self, forKey: .latencyColumn)
+    sizeColumn = try c.decodeIfPresent(String.self, forKey: .sizeColumn)
     strict = try c.decodeIfPresent(Bool.self, forKey: .strict) ?? false
   }
 
@@ -343,6 +348,7 @@ extension ReportRequest.LogSettings {
     try c.encode(timezone, forKey: .timezone)
     try c.encode(pipelineColumn, forKey: .pipelineColumn)
     try c.encode(latencyColumn, forKey: .latencyColumn)
+    try c.encode(sizeColumn, forKey: .sizeColumn)
     try c.encode(strict, forKey: .strict)
   }
 
@@ -367,6 +373,7 @@ extension ReportRequest.LogSettings {
     options.timeZone = zone
     options.pipelineColumn = pipelineColumn
     options.latencyColumn = latencyColumn
+    options.sizeColumn = sizeColumn
     options.strict = strict
     return options
   }
@@ -471,6 +478,7 @@ extension ReportRequest.WhatIfSettings {
     }
     if let service = try correlated() { request.whatIfs.append(CorrelatedServiceTimes(service)) }
     if balancers { request.whatIfs.append(Balancers()) }
+    if model.hasSizedProfiles { request.whatIfs.append(SizedServiceTimes()) }
     return request
   }
 }

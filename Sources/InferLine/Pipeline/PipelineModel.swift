@@ -97,8 +97,20 @@ public struct PipelineModel: Sendable {
     public var path: [Int]
   }
 
+  /// Which size bucket gives a sized profile's `latencyTable` (what every batch takes without query sizes, and
+  /// what the planners' bounds assume).
+  public enum SizeTable: Sendable, Equatable {
+    /// The largest bucket: a batch of unknown inputs may hold the largest.
+    case largest
+    /// Per batch size the fastest bucket: a lower bound on any batch, for planning with query sizes (every
+    /// simulation then takes the sizes, and the bounds stay bounds).
+    case fastest
+    /// The bucket holding inputs of this size.
+    case holding(Double)
+  }
+
   /// Compiles checked inputs. - Complexity: O(stages x catalog x batch sizes + 2^edges) once.
-  public init(_ inputs: PlanningInputs) {
+  public init(_ inputs: PlanningInputs, sizeTable: SizeTable = .largest) {
     self.inputs = inputs
     let spec = inputs.pipeline
     let factors = spec.scaleFactors()
@@ -116,7 +128,7 @@ public struct PipelineModel: Sendable {
       let options = PlanningInputs.candidates(for: stage, catalog: inputs.catalog, profiles: inputs.profiles).map {
         hardware, profile in
         let largest = profile.batchSizes.last ?? 0
-        let table = (1...max(largest, 1)).map { profile.latency(batch: $0) ?? 0 }
+        var table = (1...max(largest, 1)).map { profile.latency(batch: $0) ?? 0 }
         let p99 = profile.p99Latencies.map { p99 in
           (1...max(largest, 1)).map { n in p99[profile.batchSizes.firstIndex { $0 >= n } ?? 0] }
         }
@@ -126,6 +138,13 @@ public struct PipelineModel: Sendable {
             tables: buckets.map { bucket in
               (1...max(largest, 1)).map { n in bucket.latencies[profile.batchSizes.firstIndex { $0 >= n } ?? 0] }
             })
+        }
+        if let sized {
+          switch sizeTable {
+          case .largest: break
+          case .fastest: table = table.indices.map { n in sized.tables.map { $0[n] }.min()! }
+          case .holding(let size): table = sized.tables[sized.bucket(holding: Float(size))]
+          }
         }
         return HardwareOption(
           hardware: hardware.type, pricePerHour: hardware.pricePerHour,
@@ -302,16 +321,18 @@ public struct PipelineModel: Sendable {
   /// Whether some stage's profile, on some hardware it may use, gives latency by input size.
   public var hasSizedProfiles: Bool { stages.contains { $0.options.contains { $0.sizedLatencies != nil } } }
 
-  /// Checks that a log's largest query size fits every sized profile the pipeline may use: sizes above a
-  /// profile's largest bucket are not extrapolated.
+  /// Checks that a log's largest query size fits every sized profile the pipeline may use (or `configuration`
+  /// uses): sizes above a profile's largest bucket are not extrapolated.
   /// - Throws: `InputError` naming the profiles file, the stage and the fix.
-  public func checkSizes(largest: Float, log: String, column: String) throws {
-    for stage in stages {
-      for option in stage.options {
+  public func checkSizes(
+    largest: Float, log: String?, column: String, configuration: PipelineConfiguration? = nil
+  ) throws {
+    for (m, stage) in stages.enumerated() {
+      for option in stage.options where configuration.map({ $0.stages[m].hardware == option.hardware }) ?? true {
         guard let sized = option.sizedLatencies, let top = sized.bounds.last, Double(largest) > top else { continue }
         throw InputError(
           file: inputs.profiles.file,
-          "stage '\(stage.name)': \(stage.model) on \(option.hardware) is profiled up to size \(ProfileTable.sizeText(top)), but the log \(log) has a query of size \(ProfileTable.sizeText(Double(largest))) in its '\(column)' column",
+          "stage '\(stage.name)': \(stage.model) on \(option.hardware) is profiled up to size \(ProfileTable.sizeText(top)), but the log\(log.map { " \($0)" } ?? "") has a query of size \(ProfileTable.sizeText(Double(largest))) in its '\(column)' column",
           fix:
             "profile a size bucket of at least \(ProfileTable.sizeText(Double(largest))) (inferline never extrapolates), or check the unit of the '\(column)' column"
         )

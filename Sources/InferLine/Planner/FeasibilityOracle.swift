@@ -40,6 +40,9 @@ public final class FeasibilityOracle: Sendable {
   let routes: RouteSource
   /// How long batches take in its simulations.
   public let serviceTimes: ServiceTimeModel
+  /// Each arrival's size, when batches take their largest input's size bucket (the model's tables must then be
+  /// lower bounds, `PipelineModel.SizeTable.fastest`).
+  public let querySizes: [Float]?
 
   private struct State: Sendable {
     var cache: [PipelineConfiguration: Answer] = [:]
@@ -274,10 +277,15 @@ public final class FeasibilityOracle: Sendable {
   ///     the baseline the benchmark compares against.
   ///   - serviceTimes: other than `.deterministic` for a what-if on service variability (the bound is then not used).
   ///   - prefixBounds: false leaves out `PrefixBound` (the benchmark's side-by-side baseline).
+  ///   - querySizes: one per arrival, for sized profiles: built on `PipelineModel(inputs, sizeTable: .fastest)`
+  ///     the necessary conditions and the prefix bound stay exact (their tables are lower bounds); the
+  ///     network-calculus bound, which needs the slowest batch, is not used.
   public init(
     model: PipelineModel, arrivals: [Int64], seed: UInt64, sloMs: Double? = nil, screens: Bool = true,
-    serviceTimes: ServiceTimeModel = .deterministic, prefixBounds: Bool = true
+    serviceTimes: ServiceTimeModel = .deterministic, prefixBounds: Bool = true, querySizes: [Float]? = nil
   ) {
+    precondition(querySizes == nil || querySizes!.count == arrivals.count, "one size per arrival")
+    self.querySizes = querySizes
     self.screens = screens
     self.serviceTimes = serviceTimes
     self.model = model
@@ -299,7 +307,7 @@ public final class FeasibilityOracle: Sendable {
     let hasJoin = model.incoming.contains { $0.count > 1 }
     arrivalCurve =
       hasJoin || arrivals.count < 2 || model.inputs.pipeline.dispatch != .centralQueue
-        || serviceTimes != .deterministic
+        || serviceTimes != .deterministic || querySizes != nil
       ? nil
       : TokenBucketCurve(arrivals: arrivals, rates: TokenBucketCurve.defaultRates(arrivals, shortestWindow: 1_000_000))
   }
@@ -336,7 +344,7 @@ public final class FeasibilityOracle: Sendable {
     guard
       let input = try? model.simulationInput(
         arrivals: arrivals, configuration: configuration, routes: routes, serviceTimes: serviceTimes, slo: slo,
-        dispatchSeed: seed)
+        dispatchSeed: seed, querySizes: querySizes)
     else { return Answer(feasible: false) }
     let result = Estimator.simulate(
       input,
@@ -378,7 +386,7 @@ public final class FeasibilityOracle: Sendable {
   ) {
     let input = try model.simulationInput(
       arrivals: arrivals, configuration: configuration, routes: routes, serviceTimes: serviceTimes, slo: slo,
-      dispatchSeed: seed)
+      dispatchSeed: seed, querySizes: querySizes)
     let result = Estimator.simulate(input, options: .init(collectWaitPercentiles: false))
     var latencies = result.latencies ?? []
     let latency = latencies.isEmpty ? 0 : Selection.select(&latencies, model.percentile.rank(of: latencies.count) - 1)

@@ -89,7 +89,10 @@ struct Accumulator {
           pipeline: name, arrivals: times, observedLatencyMs: hasLatency ? latencies : nil,
           isRelative: unit == .relativeSeconds && !iso))
       if hasRoutes { traces[0].visitedStages = routes }
-      if hasSizes { traces[0].querySizes = sizes }
+      if hasSizes {
+        traces[0].querySizes = sizes
+        traces[0].sizeColumn = layout.columns[layout.sizeColumn!]
+      }
       times = []
       latencies = []
       routes = []
@@ -130,7 +133,10 @@ struct Accumulator {
             pipeline: String(decoding: name, as: UTF8.self), arrivals: split[id],
             observedLatencyMs: hasLatency ? splitLatency[id] : nil, isRelative: unit == .relativeSeconds && !iso))
         if hasRoutes { traces[traces.count - 1].visitedStages = splitRoutes[id] }
-        if hasSizes { traces[traces.count - 1].querySizes = splitSizes[id] }
+        if hasSizes {
+          traces[traces.count - 1].querySizes = splitSizes[id]
+          traces[traces.count - 1].sizeColumn = layout.columns[layout.sizeColumn!]
+        }
         split[id] = []
         if hasLatency { splitLatency[id] = [] }
       }

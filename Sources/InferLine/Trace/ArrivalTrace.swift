@@ -15,6 +15,8 @@ public struct ArrivalTrace: Sendable, Equatable {
   public var visitedStages: [UInt64]?
   /// Each query's size (tokens, pixels, items; NaN where unreadable), when the log has a size column.
   public var querySizes: [Float]? = nil
+  /// The log's column the sizes came from.
+  public var sizeColumn: String? = nil
 
   public init(pipeline: String? = nil, arrivals: [Int64], observedLatencyMs: [Float]? = nil, isRelative: Bool = false) {
     precondition(observedLatencyMs == nil || observedLatencyMs!.count == arrivals.count)

@@ -697,6 +697,7 @@ public struct QueryLogSet: Sendable {
         observedLatencyMs: hasLatency ? pieces.flatMap { $0.observedLatencyMs! } : nil, isRelative: relative ?? false)
       merged.visitedStages = hasRoutes ? pieces.flatMap { $0.visitedStages! } : nil
       merged.querySizes = hasSizes ? pieces.flatMap { $0.querySizes! } : nil
+      merged.sizeColumn = hasSizes ? pieces[0].sizeColumn : nil
       _ = Accumulator.sortCountingOutOfOrder(&merged)  // overlapping files: sort; lines within each were counted
       return merged
     }

@@ -227,7 +227,7 @@ public enum Replay {
     let initial = configuration.stages.map(\.replicas)
     var input = try model.simulationInput(
       arrivals: arrivals, configuration: configuration, routes: .drawn(seed: seed),
-      serviceTimes: conditions.serviceTimes)
+      serviceTimes: conditions.serviceTimes, querySizes: conditions.querySizes)
     input.coldStart = conditions.coldStart
     if let tier = conditions.overflow { input.overflow = model.serverlessOverflow(tier, configuration: configuration) }
     // Pre-warming: the warm-up (the cold batches, full, back to back) before a new replica serves.

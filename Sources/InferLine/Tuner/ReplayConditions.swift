@@ -7,6 +7,8 @@ public struct ReplayConditions: Sendable {
   public var coldStart: ColdStart? = nil
   /// A serverless tier that takes each stage's queries its replicas cannot serve in time.
   public var overflow: HardwareCatalog.ServerlessTier? = nil
+  /// Each arrival's size: batches at stages with sized profiles take their largest input's bucket.
+  public var querySizes: [Float]? = nil
 
   public init(
     serviceTimes: ServiceTimeModel = .deterministic, coldStart: ColdStart? = nil,

@@ -722,9 +722,11 @@ public enum ReportWriter {
       let text = MarkdownText.escape(c.summary)
       lines.append("- " + (c.explained ? text : "**\(text)**"))
     }
+    let p = "P\(String(format: "%g", r.percentile))"
     for w in r.whatIfs ?? [] {
       let rows = w.rows.map { row in
-        ([row.name, whatIfCost(row)] + [row.missRate.map { percent($0) + " over the SLO" }].compactMap { $0 })
+        let latency = row.percentileLatencyMs.map { "\(p) \(String(format: "%.1f", $0)) ms" }
+        return ([row.name, whatIfCost(row)] + [row.missRate.map { percent($0) + " over the SLO" }, latency].compactMap { $0 })
           .filter { !$0.isEmpty }.joined(separator: " ")
       }
       lines.append("- What-if, \(MarkdownText.escape(w.title)): " + MarkdownText.escape(rows.joined(separator: "; ")))

@@ -1,0 +1,108 @@
+import Foundation
+
+/// Service times from each query's size: what the plan does when every batch takes its largest input's size bucket
+/// (the profiles' `size` column, the log's size column) instead of the largest bucket the plan assumes, the busiest
+/// window re-planned with the sizes, the tuner over the day with them, and the correlated-service what-if at the
+/// log's size spread beside them (its assumed form of the same variability). Run whenever a profile gives latency by
+/// size; without a size column in the log it says so and runs nothing.
+public struct SizedServiceTimes: ServingWhatIf {
+  public init() {}
+
+  /// The tuner over the day with the sizes.
+  public var wholeLogReplays: Double { 1 }
+
+  public static let title = "service times from each query's size"
+
+  public func run(_ context: ServingWhatIfs.Context) throws -> WhatIf {
+    let (model, workload, plan, recommended, options) = (
+      context.model, context.workload, context.busiest, context.recommended, context.options
+    )
+    let sized = model.stages.filter { $0.options.contains { $0.sizedLatencies != nil } }.map(\.name)
+    let stagesText = sized.map { "'\($0)'" }.joined(separator: ", ")
+    guard let sizes = workload.trace.querySizes else {
+      return WhatIf(
+        title: Self.title,
+        assumption:
+          "The profiles give latency by input size for \(stagesText), but the log has no size column (size, tokens, ... or --size-column): every batch was planned and replayed at its profile's largest size bucket.",
+        rows: [])
+    }
+    let column = workload.trace.sizeColumn ?? "size"
+    let largest = sizes.lazy.filter { !$0.isNaN }.max() ?? 0
+    try model.checkSizes(largest: largest, log: nil, column: column)
+    let unknown = sizes.lazy.filter(\.isNaN).count
+    let busiestSizes = Array(sizes[workload.windows[workload.busiest].range])
+    func ms(_ ns: Int64) -> Double { Milliseconds.of(ns) }
+
+    // Today's plan as planned (largest buckets), and with the sizes.
+    let busiest = plan.recommended!
+    let bounds = PipelineModel(model.inputs, sizeTable: .fastest)
+    let oracle = FeasibilityOracle(
+      model: bounds, arrivals: workload.busiestArrivals, seed: options.seed, querySizes: busiestSizes)
+    let today = try oracle.simulateFully(recommended)
+    var rows: [WhatIf.Row] = [
+      WhatIf.Row(
+        name: "today's plan, every batch at its largest size bucket (busiest window)",
+        costPerHour: busiest.costPerHour, percentileLatencyMs: busiest.percentileLatencyMs,
+        configuration: recommended, note: "as planned"),
+      WhatIf.Row(
+        name: "today's plan, service from the sizes (busiest window)", costPerHour: busiest.costPerHour,
+        missRate: today.result.fractionOverSLO, percentileLatencyMs: ms(today.percentileLatency),
+        configuration: recommended, note: today.result.feasible ? "meets the SLO" : "misses the SLO"),
+    ]
+    switch Planner(oracle: oracle).bestPlan(
+      budget: options.budget, incumbents: [(name: "today's plan", configuration: recommended)])
+    {
+    case .success(let replanned):
+      let latency = try oracle.simulateFully(replanned.configuration)
+      rows.append(
+        WhatIf.Row(
+          name: "re-planned with service from the sizes (busiest window)", costPerHour: replanned.costPerHour,
+          missRate: latency.result.fractionOverSLO, percentileLatencyMs: ms(latency.percentileLatency),
+          configuration: replanned.configuration,
+          note: (latency.result.feasible ? "meets the SLO" : "misses the SLO") + ", "
+            + (replanned.provenOptimal == true ? "proven optimal" : "not proven optimal")))
+    case .failure(let why):
+      rows.append(WhatIf.Row(name: "re-planned with service from the sizes (busiest window)", note: why.description))
+    }
+
+    // The assumed form: lognormal factors of the log's spread, fully correlated across stages, on the profiles at
+    // the bucket holding the log's mean size.
+    let known = sizes.filter { !$0.isNaN && $0 > 0 }
+    let logs = known.map { log(Double($0)) }
+    let meanLog = logs.reduce(0, +) / Double(max(1, logs.count))
+    let sigma = (logs.map { ($0 - meanLog) * ($0 - meanLog) }.reduce(0, +) / Double(max(1, logs.count - 1)))
+      .squareRoot()
+    let meanSize = known.reduce(0.0) { $0 + Double($1) } / Double(max(1, known.count))
+    if known.count >= 2, sigma.isFinite {
+      let atMean = FeasibilityOracle(
+        model: PipelineModel(model.inputs, sizeTable: .holding(meanSize)), arrivals: workload.busiestArrivals,
+        seed: options.seed, serviceTimes: .correlated(seed: options.seed, sigma: sigma, correlation: 1))
+      let assumed = try atMean.simulateFully(recommended)
+      rows.append(
+        WhatIf.Row(
+          name: "today's plan, correlated-service what-if at the sizes' spread (busiest window)",
+          costPerHour: busiest.costPerHour, missRate: assumed.result.fractionOverSLO,
+          percentileLatencyMs: ms(assumed.percentileLatency), configuration: recommended,
+          note: String(format: "log-spread %.3g, full correlation, at the mean size's bucket", sigma)))
+    }
+
+    // The tuner over the day: as planned (the report's replay) and with the sizes.
+    var conditions = ReplayConditions()
+    conditions.querySizes = sizes
+    let tuned = try ServingWhatIfs.replays(
+      [(recommended, .inferline(InferLineTuner()), conditions)], model: model, workload: workload, seed: options.seed)
+    if let asPlanned = context.replays.first(where: { $0.policy == ScalingPolicy.inferline(InferLineTuner()).name }) {
+      rows.append(ServingWhatIfs.row("InferLine tuner over the day, every batch at its largest size bucket", asPlanned))
+    }
+    rows.append(ServingWhatIfs.row("InferLine tuner over the day, service from the sizes", tuned[0]))
+    let unknownText =
+      unknown == 0
+      ? ""
+      : " \(unknown) quer\(unknown == 1 ? "y has" : "ies have") no readable size and take the largest bucket."
+    return WhatIf(
+      title: Self.title,
+      assumption:
+        "Service times followed the log's '\(column)' column at \(stagesText): a batch takes the latency its profile gives for the size bucket holding its largest input (sizes up to \(ProfileTable.sizeText(Double(largest))), mean \(ProfileTable.sizeText((meanSize * 10).rounded() / 10))).\(unknownText) The report's plans assume every batch at its profile's largest bucket (tomorrow's sizes may differ); the re-planned row simulates every candidate with the sizes. The correlated-service row is the assumed form of the same variability: lognormal factors at the sizes' log-spread on the bucket holding the mean size. Seed \(options.seed).",
+      rows: rows)
+  }
+}
