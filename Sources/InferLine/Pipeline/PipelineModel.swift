@@ -151,7 +151,8 @@ public struct PipelineModel: Sendable {
           provisioningDelay: Int64((hardware.provisioningDelaySeconds * 1e9).rounded()),
           replicaLimit: hardware.maxReplicas ?? PipelineModel.defaultReplicaLimit,
           profiledBatchSizes: profile.batchSizes,
-          usefulBatchSizes: profile.usefulBatchSizes, latencyTable: table, p99Table: p99, sizedLatencies: sized)
+          usefulBatchSizes: Self.usefulBatchSizes(profile, sizeTable: sizeTable), latencyTable: table, p99Table: p99,
+          sizedLatencies: sized)
       }
       return Stage(
         name: stage.name, model: stage.model, options: options, scaleFactor: factors[i],
@@ -162,6 +163,19 @@ public struct PipelineModel: Sendable {
     let fastest = stages.map(\.fastestSingleLatency)
     latencyFloor = criticalPath(singleLatencies: fastest, certainEdgesOnly: false)
     certainLatencyFloor = criticalPath(singleLatencies: fastest, certainEdgesOnly: true)
+  }
+
+  /// The batch sizes worth choosing: not throughput-dominated in the table batches take; planning with query sizes
+  /// (`.fastest`), those not dominated in some size bucket (a size dominated at large inputs may pay at small ones).
+  static func usefulBatchSizes(_ profile: ModelProfile, sizeTable: SizeTable) -> [Int] {
+    guard let buckets = profile.sizeBuckets, sizeTable != .largest else { return profile.usefulBatchSizes }
+    var useful = Set<Int>()
+    for bucket in buckets {
+      var p = profile
+      p.latencies = bucket.latencies
+      useful.formUnion(p.usefulBatchSizes)
+    }
+    return profile.batchSizes.filter(useful.contains)
   }
 
   public var name: String { inputs.pipeline.name }

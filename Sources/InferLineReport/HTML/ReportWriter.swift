@@ -726,7 +726,9 @@ public enum ReportWriter {
     for w in r.whatIfs ?? [] {
       let rows = w.rows.map { row in
         let latency = row.percentileLatencyMs.map { "\(p) \(String(format: "%.1f", $0)) ms" }
-        return ([row.name, whatIfCost(row)] + [row.missRate.map { percent($0) + " over the SLO" }, latency].compactMap { $0 })
+        return
+          ([row.name, whatIfCost(row)]
+          + [row.missRate.map { percent($0) + " over the SLO" }, latency].compactMap { $0 })
           .filter { !$0.isEmpty }.joined(separator: " ")
       }
       lines.append("- What-if, \(MarkdownText.escape(w.title)): " + MarkdownText.escape(rows.joined(separator: "; ")))

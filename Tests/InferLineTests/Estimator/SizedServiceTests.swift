@@ -156,6 +156,75 @@ import Testing
     #expect(sized > asProfiled * 1.2, "the sizes matter here: \(sized) ms against \(asProfiled) ms as profiled")
   }
 
+  /// Planning with the sizes (`PipelineModel(inputs, sizeTable: .fastest)`, the oracle given the sizes): the
+  /// plan the search proves optimal costs what exhaustive enumeration finds, on small random instances (two stages,
+  /// two hardware types, batch sizes 1, 2 and 4 in two size buckets, up to three replicas, 300 queries a second,
+  /// tight to loose SLOs),
+  /// the enumeration taking every profiled batch size (dominated or not) and simulating each candidate with the
+  /// sizes in full.
+  @Test(arguments: Array(1...6) as [UInt64])
+  func plansWithSizesEqualExhaustiveSearch(seed: UInt64) throws {
+    var rng = SeededGenerator(seed: seed)
+    let folder = TemporaryFolder()
+    var profiles = ["model,hardware,batch_size,latency_ms,statistic,size"]
+    for m in ["a", "b"] {
+      for (k, h) in ["h0", "h1"].enumerated() {
+        let fixed = Double(rng.next() % 4 + 2) / Double(k + 1), per = Double(rng.next() % 3 + 1) / Double(k + 1)
+        let small = 0.3 + Double(rng.next() % 4) / 10  // the small bucket's share of the large one's latency
+        for n in [1, 2, 4] {
+          let large = fixed + per * Double(n)
+          profiles.append("\(m),\(h),\(n),\(String(format: "%.3f", large * small)),p99,100")
+          profiles.append("\(m),\(h),\(n),\(String(format: "%.3f", large)),p99,1000")
+        }
+      }
+    }
+    let baseSLO = Double(15 + rng.next() % 30)
+    let pipeline =
+      "name: small\nslo: {latency_ms: \(baseSLO)}\nstages:\n  - {name: a, model: a}\n  - {name: b, model: b}\nedges:\n  a -> b: 1\n"
+    let catalog =
+      "hardware:\n  - {type: h0, price_per_hour: 0.5, max_replicas: 3}\n  - {type: h1, price_per_hour: 1.3, max_replicas: 3}\n"
+    let inputs = try PlanningInputs.load(
+      pipeline: folder.write("p.yaml", pipeline), hardware: folder.write("h.yaml", catalog),
+      profiles: folder.write("f.csv", profiles.joined(separator: "\n")))
+    let arrivals = TraceGenerator.arrivals(.gamma(rate: 300, cv: 1.5), duration: 8, start: 0, seed: seed)
+    let sizes: [Float] = arrivals.indices.map { _ in rng.next() % 5 == 0 ? 700 : 50 }  // a fifth large
+    let simulated = PipelineModel(inputs)
+    let bounds = PipelineModel(inputs, sizeTable: .fastest)
+    var choices: [(StageConfiguration, Double)] = []
+    for (h, price) in [("h0", 0.5), ("h1", 1.3)] {
+      for n in [1, 2, 4] {
+        for k in 1...3 {
+          choices.append((StageConfiguration(hardware: h, batchSize: n, replicas: k), Double(k) * price))
+        }
+      }
+    }
+    var all: [(cost: Double, stages: [StageConfiguration])] = []
+    for x in choices { for y in choices { all.append((x.1 + y.1, [x.0, y.0])) } }
+    all.sort { $0.cost < $1.cost }
+    for factor in [0.35, 0.6, 1] {
+      let slo = baseSLO * factor
+      func feasible(_ stages: [StageConfiguration]) -> Bool {
+        let input = try! simulated.simulationInput(
+          arrivals: arrivals, configuration: PipelineConfiguration(stages: stages), routes: .drawn(seed: 7),
+          slo: ProfileTable.nanoseconds(slo), dispatchSeed: 7, querySizes: sizes)
+        return Estimator.simulate(input, options: .init(collectWaitPercentiles: false)).feasible
+      }
+      let brute = all.first { feasible($0.stages) }?.cost
+      let oracle = FeasibilityOracle(model: bounds, arrivals: arrivals, seed: 7, sloMs: slo, querySizes: sizes)
+      switch Planner(oracle: oracle).optimal() {
+      case .success(let plan):
+        let b = try #require(
+          brute, "seed \(seed) x\(factor): the search found $\(plan.costPerHour)/h, brute force nothing")
+        #expect(plan.provenOptimal == true)
+        #expect(
+          abs(plan.costPerHour - b) < 1e-9, "seed \(seed) x\(factor): search \(plan.costPerHour), brute force \(b)")
+        #expect(feasible(plan.configuration.stages))
+      case .failure(let why):
+        #expect(brute == nil, "seed \(seed) x\(factor): brute force found $\(brute ?? 0)/h; the search said \(why)")
+      }
+    }
+  }
+
   // MARK: - Inputs
 
   /// Profile rows for model `m` on `gpu` at batch sizes 1 and 4, per bucket: L(1) and L(4) in milliseconds.

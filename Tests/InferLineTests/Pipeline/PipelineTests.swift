@@ -361,13 +361,15 @@ import Testing
     let uneven = problems(good + "m,GPU,1,12,p50,1024\n")
     #expect(uneven.count == 1 && uneven[0].message.contains("size 1024 is profiled at batch sizes 1"))
     let repeated = problems(good + "m,GPU,4,21,p50,512\n")
-    #expect(repeated.count == 1 && repeated[0].line == 6 && repeated[0].message.contains("and size 512 is already on line 5"))
+    #expect(
+      repeated.count == 1 && repeated[0].line == 6 && repeated[0].message.contains("and size 512 is already on line 5"))
     let word = problems(good + "m,GPU,8,30,p50,big\n")
     #expect(word.count == 1 && word[0].line == 6 && word[0].message.contains("size must be a positive number"))
     let falling = header + "m,GPU,1,4,p50,64\nm,GPU,1,3,p50,512\n"
     let warned = problems(falling)
     #expect(warned.count == 1 && warned[0].severity == .warning && warned[0].line == 3)
-    #expect(warned.first?.message.contains("latency falls from 4.0 ms at size 64 (line 2) to 3.0 ms at size 512") == true)
+    #expect(
+      warned.first?.message.contains("latency falls from 4.0 ms at size 64 (line 2) to 3.0 ms at size 512") == true)
     #expect(problems(falling, strict: true).first?.severity == .error)
   }
 
