@@ -100,6 +100,13 @@ extension InferLineCommand {
           taken, its p50 as latency_ms and its p99 as latency_p99_ms. Example:
             inferline profiles import --model resnet50 --hardware T4 1=perf-b1.csv 8=perf-b8.csv --append profiles.csv
 
+          Runs at several input shapes (perf_analyzer --shape) give latency by input size: BATCH@SIZE=FILE, with \
+          SIZE the largest input the run holds in the unit of the log's size column (tokens, pixels, items). \
+          Every size needs the same batch sizes; a batch then takes the latency of the smallest size holding its \
+          largest input. Example:
+            inferline profiles import --model bert --hardware T4 1@128=b1-s128.csv 8@128=b8-s128.csv \\
+              1@512=b1-s512.csv 8@512=b8-s512.csv --append profiles.csv
+
           Exit status 0 on success, 64 for a usage error, 65 for a file that is not perf_analyzer's or rows the profile file already has (it is left unchanged), 73 when it cannot be written.
           """)
 
@@ -109,7 +116,10 @@ extension InferLineCommand {
       @Option(help: "Hardware type, as the catalog names it.")
       var hardware: String
 
-      @Argument(help: "BATCH=FILE pairs: the batch size perf_analyzer ran with (-b) and its CSV.")
+      @Argument(
+        help:
+          "BATCH=FILE pairs: the batch size perf_analyzer ran with (-b) and its CSV; BATCH@SIZE=FILE for a run at an input size (--shape)."
+      )
       var measurements: [String]
 
       @Option(help: "Append the rows to this profiles file (created with a header if missing) instead of printing.")
@@ -125,11 +135,29 @@ extension InferLineCommand {
         var points: [PerfAnalyzerImport.Point] = []
         for item in measurements {
           let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
-          guard parts.count == 2, let batch = Int(parts[0]), batch >= 1 else {
-            throw ValidationError("'\(item)' must be BATCH=FILE, such as 8=perf-b8.csv")
+          let key = parts[0].split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+          guard parts.count == 2, let batch = Int(key[0]), batch >= 1 else {
+            throw ValidationError(
+              "'\(TerminalText.safe(item))' must be BATCH=FILE or BATCH@SIZE=FILE, such as 8=perf-b8.csv or 8@512=perf-b8-s512.csv"
+            )
           }
-          guard !points.contains(where: { $0.batchSize == batch }) else {
-            throw ValidationError("batch size \(batch) is given twice")
+          var size: Double? = nil
+          if key.count == 2 {
+            guard let value = Double(key[1]), value > 0, value.isFinite else {
+              throw ValidationError(
+                "'\(TerminalText.safe(item))': the size after @ must be a positive number, the largest input of the run (tokens, pixels, items)"
+              )
+            }
+            size = value
+          }
+          guard !points.contains(where: { $0.batchSize == batch && $0.size == size }) else {
+            throw ValidationError(
+              "batch size \(batch)\(size.map { " at size \(ProfileTable.sizeText($0))" } ?? "") is given twice")
+          }
+          if let first = points.first, (first.size == nil) != (size == nil) {
+            throw ValidationError(
+              "give every measurement a size (BATCH@SIZE=FILE) or none: a profile has size buckets for all its rows or for none"
+            )
           }
           let text = try reportingInputErrors { () throws -> String in
             guard let data = FileManager.default.contents(atPath: parts[1]) else {
@@ -137,23 +165,46 @@ extension InferLineCommand {
             }
             return String(decoding: data, as: UTF8.self)
           }
-          points.append(
-            try reportingInputErrors {
-              try PerfAnalyzerImport.point(csv: text, file: parts[1], batchSize: batch)
-            })
+          var point = try reportingInputErrors {
+            try PerfAnalyzerImport.point(csv: text, file: parts[1], batchSize: batch)
+          }
+          point.size = size
+          points.append(point)
         }
-        let rows = PerfAnalyzerImport.rows(model: model, hardware: hardware, points: points, source: "perf_analyzer")
+        let sized = points.contains { $0.size != nil }
+        let header = sized ? PerfAnalyzerImport.sizedHeader : PerfAnalyzerImport.header
+        var rows = PerfAnalyzerImport.rows(model: model, hardware: hardware, points: points, source: "perf_analyzer")
         let imported = points.sorted { $0.batchSize < $1.batchSize }.map {
           ImportedProfile(
             model: model, hardware: hardware, batchSize: $0.batchSize, latencyMs: $0.p50Ms, statistic: "p50",
-            latencyP99Ms: $0.p99Ms, source: "perf_analyzer")
+            latencyP99Ms: $0.p99Ms, size: $0.size, source: "perf_analyzer")
         }
         guard let append else {
-          if json { try printJSON(imported) } else { say(([PerfAnalyzerImport.header] + rows).joined(separator: "\n")) }
+          if json { try printJSON(imported) } else { say(([header] + rows).joined(separator: "\n")) }
           return
         }
         var text = FileManager.default.contents(atPath: append).map { String(decoding: $0, as: UTF8.self) } ?? ""
-        if text.isEmpty { text = PerfAnalyzerImport.header + "\n" }
+        if text.isEmpty { text = header + "\n" }
+        // The rows in the file's own column order; a column the rows need and the file lacks is an error.
+        let columns = text.split(separator: "\n").first { !$0.hasPrefix("#") && !$0.isEmpty }.map {
+          $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() }
+        }
+        if let columns {
+          let needed =
+            ["model", "hardware", "batch_size", "latency_ms", "statistic", "latency_p99_ms"] + (sized ? ["size"] : [])
+          let missing = needed.filter { !columns.contains($0) }
+          if !missing.isEmpty {
+            note(
+              "error: \(append): its header lacks \(missing.joined(separator: ", ")), which the imported rows fill; it is unchanged"
+            )
+            note(
+              "  fix: add the column\(missing.count == 1 ? "" : "s") to the header (and an empty field to its rows), or import into a new file"
+            )
+            throw ExitCode(ExitStatus.badInput)
+          }
+          rows = PerfAnalyzerImport.rows(
+            model: model, hardware: hardware, points: points, source: "perf_analyzer", columns: columns)
+        }
         if !text.hasSuffix("\n") { text += "\n" }
         text += rows.joined(separator: "\n") + "\n"
         // Check the result before replacing the file, so a conflict leaves it as it was.
@@ -234,5 +285,6 @@ struct ImportedProfile: Encodable {
   var latencyMs: Double
   var statistic: String
   var latencyP99Ms: Double
+  var size: Double?
   var source: String
 }

@@ -246,6 +246,59 @@ import Testing
     #expect(wrong.status == 65 && wrong.stderr.contains("not a perf_analyzer CSV"))
   }
 
+  /// Runs at several input shapes (BATCH@SIZE=FILE) become a profile with size buckets that loads, ordered by size
+  /// then batch; appended rows follow the file's own column order, and a file whose header lacks `size` is left
+  /// unchanged with the fix.
+  @Test func profilesImportAtSeveralInputSizes() throws {
+    let header =
+      "Concurrency,Inferences/Second,Client Send,Network+Server Send/Recv,Server Queue,Server Compute Input,Server Compute Infer,Server Compute Output,Client Recv,p50 latency,p90 latency,p95 latency,p99 latency"
+    for (name, p50, p99) in [
+      ("b1s128", 2000, 2500), ("b4s128", 3000, 3600), ("b1s512", 6000, 7000), ("b4s512", 11000, 12500),
+    ] {
+      try (header + "\n1,250,1,1,10,1,3000,1,1,\(p50),4000,4050,\(p99)\n").write(
+        toFile: path("\(name).csv"), atomically: true, encoding: .utf8)
+    }
+    let measurements = [
+      "4@512=\(path("b4s512.csv"))", "1@128=\(path("b1s128.csv"))", "1@512=\(path("b1s512.csv"))",
+      "4@128=\(path("b4s128.csv"))",
+    ]
+    let out = try run(["profiles", "import", "--model", "bert", "--hardware", "T4"] + measurements)
+    #expect(out.status == 0, "\(out.stderr)")
+    #expect(
+      out.stdout == """
+        model,hardware,batch_size,latency_ms,statistic,latency_p99_ms,size,source
+        bert,T4,1,2.000,p50,2.500,128,perf_analyzer
+        bert,T4,4,3.000,p50,3.600,128,perf_analyzer
+        bert,T4,1,6.000,p50,7.000,512,perf_analyzer
+        bert,T4,4,11.000,p50,12.500,512,perf_analyzer
+
+        """)
+    // Appended to a file with another column order, and loaded back as two buckets.
+    let file = path("sized-profiles.csv")
+    try "source,model,hardware,batch_size,statistic,size,latency_ms,latency_p99_ms\n".write(
+      toFile: file, atomically: true, encoding: .utf8)
+    let appended = try run(
+      ["profiles", "import", "--model", "bert", "--hardware", "T4", "--append", file] + measurements)
+    #expect(appended.status == 0, "\(appended.stderr)")
+    let written = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n")
+    #expect(written.count == 5 && written[4] == "perf_analyzer,bert,T4,4,p50,512,11.000,12.500", "\(written)")
+    // Mixed, or into a file without a size column: refused, the file unchanged.
+    let mixed = try run([
+      "profiles", "import", "--model", "m", "--hardware", "T4", "1@128=\(path("b1s128.csv"))",
+      "4=\(path("b4s128.csv"))",
+    ])
+    #expect(mixed.status == 64 && mixed.stderr.contains("give every measurement a size"))
+    let plain = path("plain-profiles.csv")
+    try "model,hardware,batch_size,latency_ms,statistic,latency_p99_ms,source\n".write(
+      toFile: plain, atomically: true, encoding: .utf8)
+    let refused = try run(["profiles", "import", "--model", "m", "--hardware", "T4", "--append", plain] + measurements)
+    #expect(refused.status == 65 && refused.stderr.contains("its header lacks size"), "\(refused.stderr)")
+    let unchanged = try String(contentsOfFile: plain, encoding: .utf8)
+    #expect(unchanged.split(separator: "\n").count == 1)
+    let badSize = try run(["profiles", "import", "--model", "m", "--hardware", "T4", "1@big=\(path("b1s128.csv"))"])
+    #expect(badSize.status == 64 && badSize.stderr.contains("the size after @ must be a positive number"))
+  }
+
   @Test func simulateAConfiguredPipeline() throws {
     // A tiny log: 3 frames at 0, 0 and 10 ms through the video pipeline with given routes.
     let log = path("frames.csv")

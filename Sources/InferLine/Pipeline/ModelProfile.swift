@@ -289,7 +289,7 @@ public struct ProfileTable: Sendable, Equatable {
   public static let largestBatchSize = 65_536
 
   /// A size as the profile writes it: `128`, `0.5`.
-  static func sizeText(_ size: Double) -> String { String(format: "%g", size) }
+  public static func sizeText(_ size: Double) -> String { String(format: "%g", size) }
 
   /// Milliseconds to whole nanoseconds, rounded once; NaN and values beyond a day (or below 0) are clamped.
   public static func nanoseconds(_ milliseconds: Double) -> Int64 {

@@ -13,6 +13,9 @@ public enum PerfAnalyzerImport {
     public var p99Ms: Double
     /// The concurrency (or request rate) of the row taken.
     public var load: Double
+    /// The input size perf_analyzer ran at (its `--shape`), in the unit of the log's size column; nil for a
+    /// profile without size buckets.
+    public var size: Double? = nil
   }
 
   /// - Throws: `InputError` naming the file and line when the columns or values are not perf_analyzer's.
@@ -58,12 +61,32 @@ public enum PerfAnalyzerImport {
     return best
   }
 
-  /// Profile CSV rows (no header) for the points: `model,hardware,batch,p50,p50,p99,source`.
-  public static func rows(model: String, hardware: String, points: [Point], source: String) -> [String] {
-    points.sorted { $0.batchSize < $1.batchSize }.map {
-      String(format: "%@,%@,%d,%.3f,p50,%.3f,%@", model, hardware, $0.batchSize, $0.p50Ms, $0.p99Ms, source)
+  /// Profile CSV rows (no header) for the points, by size then batch, with the fields in the order of `columns`
+  /// (a profiles file's header, lowercased; the default is `header`, or `sizedHeader` when a point has a size);
+  /// columns the import does not fill are left empty.
+  public static func rows(
+    model: String, hardware: String, points: [Point], source: String, columns: [String]? = nil
+  ) -> [String] {
+    let sized = points.contains { $0.size != nil }
+    let order = columns ?? (sized ? sizedHeader : header).split(separator: ",").map(String.init)
+    return points.sorted { ($0.size ?? 0, $0.batchSize) < ($1.size ?? 0, $1.batchSize) }.map { p in
+      order.map { column -> String in
+        switch column {
+        case "model": model
+        case "hardware": hardware
+        case "batch_size": String(p.batchSize)
+        case "latency_ms": String(format: "%.3f", p.p50Ms)
+        case "statistic": "p50"
+        case "latency_p99_ms": String(format: "%.3f", p.p99Ms)
+        case "size": p.size.map(ProfileTable.sizeText) ?? ""
+        case "source": source
+        default: ""
+        }
+      }.joined(separator: ",")
     }
   }
 
   public static let header = "model,hardware,batch_size,latency_ms,statistic,latency_p99_ms,source"
+  /// The header of rows with sizes.
+  public static let sizedHeader = "model,hardware,batch_size,latency_ms,statistic,latency_p99_ms,size,source"
 }

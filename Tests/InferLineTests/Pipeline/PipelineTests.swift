@@ -422,6 +422,23 @@ import Testing
     #expect(table?.profiles.first?.latencies == [13_891_000] && table?.profiles.first?.p99Latencies == [21_018_000])
   }
 
+  /// Points at two input sizes, written in a file's own column order, load as a profile with two size buckets.
+  @Test func perfAnalyzerPointsAtSeveralSizesLoadAsBuckets() throws {
+    let points = [(1, 128.0, 2.0), (4, 128, 3.0), (1, 512, 6.0), (4, 512, 11.0)].map { n, size, ms in
+      PerfAnalyzerImport.Point(batchSize: n, p50Ms: ms, p99Ms: ms * 1.2, load: 1, size: size)
+    }
+    let columns = ["source", "model", "hardware", "batch_size", "statistic", "size", "latency_ms", "latency_p99_ms"]
+    let rows = PerfAnalyzerImport.rows(
+      model: "bert", hardware: "T4", points: points.reversed(), source: "pa", columns: columns)
+    let path = folder.write("imported-sized.csv", ([columns.joined(separator: ",")] + rows).joined(separator: "\n"))
+    let (table, diagnostics) = ProfileTable.load(path: path)
+    #expect(diagnostics.isEmpty, "\(diagnostics)")
+    let buckets = try #require(table?.profiles.first?.sizeBuckets)
+    let bounds = buckets.map(\.upTo), small = buckets[0].latencies, large = buckets[1].latencies
+    #expect(bounds == [128, 512] && small == [2_000_000, 3_000_000] && large == [6_000_000, 11_000_000])
+    #expect(table?.profiles.first?.p99Latencies == [7_200_000, 13_200_000])
+  }
+
   @Test func perfAnalyzerImportRejectsOtherFiles() {
     #expect(throws: InputError.self) { try PerfAnalyzerImport.point(csv: "a,b\n1,2\n", file: "x.csv", batchSize: 1) }
     #expect(throws: InputError.self) { try PerfAnalyzerImport.point(csv: "", file: "x.csv", batchSize: 1) }
