@@ -101,3 +101,94 @@ extension CommandLineTests {
     #expect(fromFile == told && fromFile > central, "file \(fromFile), --dispatch \(told), central \(central)")
   }
 }
+
+extension CommandLineTests {
+  /// Sized profiles (the bert models on T4 and L4 at 64 to 512 tokens) and a log with a `tokens` column: the report
+  /// adds the size section, whose rows are computed from both sides (today's plan with the sizes is faster than as
+  /// planned, the busiest window re-planned with them costs no more and meets the SLO), names the column and the
+  /// query without a readable size; a log without the column says so with no rows; a size above the largest bucket
+  /// stops the run with the fix.
+  @Test func reportFollowsTheLogsSizeColumn() throws {
+    let s = Self.samples
+    var profiles = ["model,hardware,batch_size,latency_ms,statistic,size,source"]
+    let published = try String(contentsOfFile: "\(s)/profiles/profiles-2026.csv", encoding: .utf8)
+    for line in published.split(separator: "\n") where line.hasPrefix("bert-") {
+      let f = line.split(separator: ",").map(String.init)
+      guard ["T4", "L4"].contains(f[1]) else { continue }
+      for size in [64.0, 128, 256, 512] {
+        let scaled = Double(f[3])! * (0.25 + 0.75 * size / 384)
+        profiles.append("\(f[0]),\(f[1]),\(f[2]),\(String(format: "%.3f", scaled)),\(f[4]),\(Int(size)),assumed")
+      }
+    }
+    let profilePath = path("sized-profiles.csv")
+    try profiles.joined(separator: "\n").write(toFile: profilePath, atomically: true, encoding: .utf8)
+    // 20 minutes at 40 q/s; tokens cycle through short questions, one in 250 long; one size unreadable.
+    var log = "timestamp,tokens\n"
+    let tokens = [40, 70, 30, 90, 55, 60, 35, 80, 45]
+    for q in 0..<48_000 {
+      let t = 1_764_547_200.0 + Double(q) * 0.025
+      let size = q == 7 ? "n/a" : q % 250 == 0 ? "400" : String(tokens[q % tokens.count])
+      log += String(format: "%.3f", t) + "," + size + "\n"
+    }
+    try log.write(toFile: path("tokens.csv"), atomically: true, encoding: .utf8)
+    let files = [
+      "--pipeline", "\(s)/pipelines/cascade.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml", "--profiles",
+      profilePath, "--window", "10m", "--quiet",
+    ]
+    let out = path("sized-report")
+    let r = try run(["report", path("tokens.csv"), "--out", out] + files)
+    #expect(r.status == 0, "\(r.stderr)")
+    let report =
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/report.json")))
+      as! [String: Any]
+    let whatIfs = try #require(report["whatIfs"] as? [[String: Any]])
+    let sized = try #require(whatIfs.first { $0["title"] as? String == "service times from each query's size" })
+    let assumption = sized["assumption"] as! String
+    #expect(assumption.contains("the log's 'tokens' column") && assumption.contains("1 query has no readable size"))
+    let rows = sized["rows"] as! [[String: Any]]
+    func row(_ prefix: String) throws -> [String: Any] {
+      try #require(rows.first { ($0["name"] as! String).hasPrefix(prefix) }, "no row '\(prefix)' in \(rows)")
+    }
+    let asPlanned = try row("today's plan, every batch at its largest size bucket")
+    let withSizes = try row("today's plan, service from the sizes")
+    let replanned = try row("re-planned with service from the sizes")
+    let plannedP99 = asPlanned["percentileLatencyMs"] as! Double
+    let sizedP99 = withSizes["percentileLatencyMs"] as! Double
+    #expect(sizedP99 < plannedP99, "with sizes \(sizedP99) ms, as planned \(plannedP99) ms")
+    #expect((replanned["costPerHour"] as! Double) <= (asPlanned["costPerHour"] as! Double) + 1e-9)
+    #expect((replanned["note"] as! String).hasPrefix("meets the SLO"))
+    _ = try row("today's plan, correlated-service what-if at the sizes' spread")
+    _ = try row("InferLine tuner over the day, service from the sizes")
+    let ingestion = (report["ingestion"] as? [[String: Any]])?.first
+    #expect(ingestion?["sizeColumn"] as? String == "tokens" && ingestion?["unreadableSizes"] as? Int == 1)
+    let summary = try String(contentsOfFile: out + "/summary.md", encoding: .utf8)
+    #expect(summary.contains("What-if, service times from each query's size: today's plan"))
+    #expect(summary.contains(String(format: "P99 %.1f ms", sizedP99)))
+    let page = try String(contentsOfFile: out + "/index.html", encoding: .utf8)
+    #expect(page.contains("<h3>What-if: service times from each query&#39;s size</h3>"))
+
+    // The same profiles, a log without sizes: said, with no rows.
+    let plainLog = log.split(separator: "\n").map { String($0.split(separator: ",")[0]) }.joined(separator: "\n")
+    try plainLog.write(toFile: path("plain.csv"), atomically: true, encoding: .utf8)
+    let plainOut = path("plain-report")
+    let plain = try run(["report", path("plain.csv"), "--out", plainOut] + files)
+    #expect(plain.status == 0, "\(plain.stderr)")
+    let plainReport =
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: plainOut + "/report.json")))
+      as! [String: Any]
+    let plainWhatIf = (plainReport["whatIfs"] as? [[String: Any]])?.first {
+      $0["title"] as? String == "service times from each query's size"
+    }
+    #expect((plainWhatIf?["assumption"] as? String)?.contains("the log has no size column") == true)
+    #expect((plainWhatIf?["rows"] as? [Any])?.isEmpty == true)
+
+    // A size above the largest bucket: refused with the fix, the earlier report kept.
+    try "timestamp,tokens\n1764547200,100\n1764547201,9000\n".write(
+      toFile: path("huge.csv"), atomically: true, encoding: .utf8)
+    let huge = try run(["report", path("huge.csv"), "--out", out] + files)
+    #expect(huge.status != 0)
+    #expect(huge.stderr.contains("is profiled up to size 512") && huge.stderr.contains("a query of size 9000"))
+    #expect(huge.stderr.contains("profile a size bucket of at least 9000"))
+    #expect(FileManager.default.fileExists(atPath: out + "/report.json"))
+  }
+}

@@ -88,7 +88,20 @@ public enum CapacityAnalysis {
     /// - Throws: `InputError` for unreadable logs or a log without the pipeline's queries.
     public static func read(logs: [String], model: PipelineModel, options: Options) throws -> (Workload, QueryLogSet) {
       let set = try QueryLogSet.read(paths: logs, options: options.log)
-      return (try Workload(trace: try set.trace(for: model.inputs.pipeline), windowLength: options.windowLength), set)
+      return (try Workload(set, model: model, options: options), set)
+    }
+
+    /// The pipeline's queries of logs read, checked against the model: a query size above a sized profile's
+    /// largest bucket is refused here, before any planning (`PipelineModel.checkSizes`).
+    /// - Throws: `InputError` for a log without the pipeline's queries, or sizes no profile holds.
+    public init(_ set: QueryLogSet, model: PipelineModel, options: Options) throws {
+      let trace = try set.trace(for: model.inputs.pipeline)
+      if let sizes = trace.querySizes, model.hasSizedProfiles {
+        try model.checkSizes(
+          largest: sizes.lazy.filter { !$0.isNaN }.max() ?? 0,
+          log: set.reports.map(\.file).joined(separator: ", "), column: trace.sizeColumn ?? "size")
+      }
+      try self.init(trace: trace, windowLength: options.windowLength)
     }
   }
 
@@ -271,7 +284,7 @@ public enum CapacityAnalysis {
     let set = try QueryLogSet.read(paths: logs, options: options.log)
     let unplanned = fleet ? try unplannedQueries(set, names: models.map(\.name)) : [:]
     let workloads = try models.map { model in
-      try Workload(trace: try set.trace(for: model.inputs.pipeline), windowLength: options.windowLength)
+      try Workload(set, model: model, options: options)
         .withEarlierNights(model: model, options: options)
     }
     return (set, workloads, unplanned)
@@ -417,7 +430,7 @@ public enum CapacityAnalysis {
     set: QueryLogSet, model: PipelineModel, options: Options,
     progress: @escaping @Sendable (Double, String) -> Void = { _, _ in }
   ) throws -> CapacityReport {
-    let workload = try Workload(trace: try set.trace(for: model.inputs.pipeline), windowLength: options.windowLength)
+    let workload = try Workload(set, model: model, options: options)
       .withEarlierNights(model: model, options: options)
     return try run(workload: workload, ingestion: set.reports, model: model, options: options, progress: progress)
   }

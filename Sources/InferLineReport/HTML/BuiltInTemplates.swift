@@ -181,9 +181,9 @@ enum BuiltInTemplates {
 {{/points}}</tbody></table></div>{{/escalation}}
 {{#whatIfs}}<h3>What-if: {{title}}</h3>
 <p>{{assumption}}</p>
-<div class="table"><table><thead><tr><th>case</th><th>cost</th><th>over the SLO</th><th>P{{percentile}}</th>{{#serverless}}<th>serverless queries</th><th>cold starts</th>{{/serverless}}<th>plan; note</th></tr></thead><tbody>
+{{#hasRows}}<div class="table"><table><thead><tr><th>case</th><th>cost</th><th>over the SLO</th><th>P{{percentile}}</th>{{#serverless}}<th>serverless queries</th><th>cold starts</th>{{/serverless}}<th>plan; note</th></tr></thead><tbody>
 {{#rows}}<tr><td>{{name}}</td><td class="n">{{cost}}</td><td class="n">{{misses}}</td><td class="n">{{latency}}</td>{{#serverless}}<td class="n">{{overflow}}</td><td class="n">{{coldStarts}}</td>{{/serverless}}<td>{{plan}}</td></tr>
-{{/rows}}</tbody></table></div>{{/whatIfs}}
+{{/rows}}</tbody></table></div>{{/hasRows}}{{/whatIfs}}
 </section>
 
 <section id="method">

@@ -418,6 +418,7 @@ public enum ReportWriter {
           "title": w.title, "assumption": w.assumption,
           // The serverless columns only where some row has a serverless tier.
           "serverless": w.rows.contains { $0.overflowQueries != nil },
+          "hasRows": !w.rows.isEmpty,
           "rows": w.rows.map { row -> [String: Any] in
             [
               "name": row.name, "cost": whatIfCost(row), "misses": row.missRate.map(percent) ?? "",
