@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 CONFIG ?= release
 
-.PHONY: setup report test fuzz bench-ingest bench-envelope bench-estimator bench-planner bench-planner-day bench-replay bench-replay-day bench-report bench-history bench-spans bench-shards clean
+.PHONY: setup report test fuzz bench-ingest bench-envelope bench-estimator bench-planner bench-planner-day bench-replay bench-replay-day bench-report bench-history bench-spans bench-sizes bench-shards clean
 
 setup:
 	@Scripts/setup.sh --no-build
@@ -64,6 +64,9 @@ bench-report: setup
 
 bench-spans: setup
 	swift run -c release inferline-bench spans
+
+bench-sizes: setup
+	swift run -c release inferline-bench sizes
 
 bench-history: setup
 	@Benchmarks/history.sh

@@ -895,6 +895,43 @@ func spansBenchmark() {
   }
 }
 
+/// Service times that follow each query's size (issue 33): the realistic chain with four size buckets per stage
+/// (latency x 0.4, 0.6, 0.8 and 1 of the profiled) and lognormal sizes, against the same chain as profiled on the
+/// event-driven simulator that sized runs take and on the stage-by-stage one unsized runs take; side by side.
+func sizesBenchmark(queries: Int) {
+  var plain = realisticChain(queries: queries)
+  var sized = plain
+  var generator = SeededGenerator(seed: 21)
+  sized.querySizes = plain.arrivals.map { _ in Float(min(511, 100 * exp(0.6 * generator.nextStandardNormal()))) }
+  for s in sized.stages.indices {
+    let table = sized.stages[s].latencyTable
+    sized.stages[s].sizedLatencies = SizedLatencies(
+      bounds: [64, 128, 256, 512],
+      tables: [0.4, 0.6, 0.8, 1].map { f in table.map { Int64((Double($0) * f).rounded()) } })
+  }
+  plain.routes = .drawn(seed: 1)
+  print("Sized service, realistic chain, \(queries) queries (best of 3, side by side)")
+  for _ in 0..<2 {
+    let (stageByStage, a) = best(of: 3) { Estimator.simulate(plain, options: .init(collectWaitPercentiles: false)) }
+    let (eventByEvent, b) = best(of: 3) {
+      Estimator.simulate(plain, options: .init(collectWaitPercentiles: false, eventByEvent: true))
+    }
+    let (sizedEvents, c) = best(of: 3) { Estimator.simulate(sized, options: .init(collectWaitPercentiles: false)) }
+    func rate(_ seconds: Double, _ r: SimulationResult) -> String {
+      String(format: "%6.2f M visits/s (%.3f s)", Double(r.stageVisits) / seconds / 1e6, seconds)
+    }
+    print("  as profiled, stage by stage: " + rate(stageByStage, a))
+    print("  as profiled, event by event: " + rate(eventByEvent, b))
+    print(
+      "  sized (event by event):      " + rate(sizedEvents, c)
+        + String(format: "  %.2fx the event-driven run's time", sizedEvents / eventByEvent))
+    print(
+      String(
+        format: "  P99: as profiled %.2f ms, sized %.2f ms", Double(a.summary!.p99) / 1e6, Double(c.summary!.p99) / 1e6)
+    )
+  }
+}
+
 let arguments = CommandLine.arguments.dropFirst()
 switch arguments.first {
 case "envelope":
@@ -912,6 +949,8 @@ case "replay-day":
     pipelines: rest.count > 1 ? Array(rest.dropFirst()) : ["image-processing", "video-monitoring"])
 case "spans":
   spansBenchmark()
+case "sizes":
+  sizesBenchmark(queries: arguments.dropFirst().first.flatMap { Int($0) } ?? 1_000_000)
 case "onoff":
   onOffBenchmark(hours: arguments.dropFirst().first.flatMap { Double($0) } ?? 6)
 case "proofs":

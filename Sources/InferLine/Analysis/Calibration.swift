@@ -289,16 +289,12 @@ extension PlanningInputs {
 }
 
 extension ProfileTable {
-  /// Every latency (p50 and p99 alike) as `multiplier x L + overhead`, rounded to the nanosecond, at least 1 ns.
+  /// Every latency (p50, p99 and size buckets alike) as `multiplier x L + overhead`, rounded to the nanosecond, at
+  /// least 1 ns.
   public func calibrated(multiplier: Double, overheadMs: Double) -> ProfileTable {
     var copy = self
-    for i in copy.profiles.indices {
-      copy.profiles[i].latencies = copy.profiles[i].latencies.map {
-        Self.calibrated($0, multiplier: multiplier, overheadMs: overheadMs)
-      }
-      copy.profiles[i].p99Latencies = copy.profiles[i].p99Latencies?.map {
-        Self.calibrated($0, multiplier: multiplier, overheadMs: overheadMs)
-      }
+    copy.profiles = profiles.map { p in
+      p.mappingLatencies { Self.calibrated($0, multiplier: multiplier, overheadMs: overheadMs) }
     }
     return copy
   }

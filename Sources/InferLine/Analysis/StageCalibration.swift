@@ -73,7 +73,13 @@ public struct StageCalibration: Sendable, Equatable, Codable {
     inputs: PlanningInputs, configuration: PipelineConfiguration, spans: SpanTrace, windowLength: Int64
   ) throws -> StageCalibration {
     let pipeline = inputs.pipeline
-    try PipelineModel(inputs).check(configuration)
+    let model = PipelineModel(inputs)
+    try model.check(configuration)
+    if let sizes = spans.querySizes {
+      try model.checkSizes(
+        largest: sizes.lazy.filter { !$0.isNaN }.max() ?? 0, log: spans.reading.files.first,
+        column: pipeline.sizeAttribute ?? "size", configuration: configuration)
+    }
     let n = spans.count
     let windows = ArrivalTrace.windows(of: spans.arrivals, length: windowLength).filter { $0.count > 0 }
     let fitted = Self.fitted
@@ -116,7 +122,8 @@ public struct StageCalibration: Sendable, Equatable, Codable {
         file: pipeline.file, dispatch: pipeline.dispatch)
       let base = try PipelineModel(single).simulationInput(
         arrivals: sorted.map { spans.stageStarts[s * n + $0] },
-        configuration: PipelineConfiguration(stages: [configuration.stages[s]]), routes: .drawn(seed: 1))
+        configuration: PipelineConfiguration(stages: [configuration.stages[s]]), routes: .drawn(seed: 1),
+        querySizes: spans.querySizes.map { sizes in sorted.map { sizes[$0] } })
       data.append(
         StageData(
           stage: s, position: position,
@@ -138,6 +145,11 @@ public struct StageCalibration: Sendable, Equatable, Codable {
       }
       input.stages[0].p99Table = d.base.stages[0].p99Table?.map {
         ProfileTable.calibrated($0, multiplier: m, overheadMs: o)
+      }
+      input.stages[0].sizedLatencies = d.base.stages[0].sizedLatencies.map { sized in
+        SizedLatencies(
+          bounds: sized.bounds,
+          tables: sized.tables.map { $0.map { ProfileTable.calibrated($0, multiplier: m, overheadMs: o) } })
       }
       guard let latencies = Estimator.simulate(input, options: .init(collectWaitPercentiles: false)).latencies else {
         return d.windows.map { _ in fitted.map { _ in .infinity } }
@@ -231,7 +243,8 @@ public struct StageCalibration: Sendable, Equatable, Codable {
     func endToEnd(_ model: PipelineModel) -> [[Double]] {
       simulations += 1
       guard
-        let input = try? model.simulationInput(arrivals: spans.arrivals, configuration: configuration, routes: routes),
+        let input = try? model.simulationInput(
+          arrivals: spans.arrivals, configuration: configuration, routes: routes, querySizes: spans.querySizes),
         let latencies = Estimator.simulate(input, options: .init(collectWaitPercentiles: false)).latencies
       else { return observedEndToEnd.map { _ in fitted.map { _ in .infinity } } }
       return observedEndToEnd.map { w in
@@ -334,8 +347,7 @@ public struct StageCalibration: Sendable, Equatable, Codable {
         ProfileTable.calibrated(l, multiplier: c.multiplier, overheadMs: c.overheadMs)
       }
       for i in copy.profiles.profiles.indices where copy.profiles.profiles[i].model == c.model {
-        copy.profiles.profiles[i].latencies = copy.profiles.profiles[i].latencies.map(adjust)
-        copy.profiles.profiles[i].p99Latencies = copy.profiles.profiles[i].p99Latencies?.map(adjust)
+        copy.profiles.profiles[i] = copy.profiles.profiles[i].mappingLatencies(adjust)
       }
     }
     return copy

@@ -44,6 +44,15 @@ public struct ModelProfile: Sendable, Equatable {
     return latencies[index]
   }
 
+  /// The same profile with every latency (p50, p99 and each size bucket's) replaced by `change(latency)`.
+  public func mappingLatencies(_ change: (Int64) -> Int64) -> ModelProfile {
+    var copy = self
+    copy.latencies = latencies.map(change)
+    copy.p99Latencies = p99Latencies?.map(change)
+    copy.sizeBuckets = sizeBuckets?.map { SizeBucket(upTo: $0.upTo, latencies: $0.latencies.map(change)) }
+    return copy
+  }
+
   /// Queries per second one replica serves in batches of `batchSizes[index]`: `n / L(n)`.
   public func throughput(at index: Int) -> Double {
     Double(batchSizes[index]) / (Double(latencies[index]) * 1e-9)

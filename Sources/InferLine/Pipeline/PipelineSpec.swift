@@ -63,6 +63,9 @@ public struct PipelineSpec: Sendable, Equatable {
   public var dispatch: DispatchPolicy = .centralQueue
   /// The span attribute whose value names a span's stage (the file's `span_attribute`); nil to go by span names.
   public var spanAttribute: String? = nil
+  /// The span attribute that holds each query's size (the file's `size_attribute`: tokens, pixels, items), for
+  /// profiles with size buckets; nil when spans give no size.
+  public var sizeAttribute: String? = nil
 
   public func stageIndex(named name: String) -> Int? { stages.firstIndex { $0.name == name } }
 
@@ -108,7 +111,7 @@ public struct PipelineSpec: Sendable, Equatable {
   /// Keys a pipeline file may hold.
   static let keys = [
     "name", "description", "slo", "network_delay_ms", "dispatch", "stages", "edges", "assumptions",
-    "span_attribute",
+    "span_attribute", "size_attribute",
   ]
   static let stageKeys = ["name", "model", "hardware", "description", "span"]
   static let sloKeys = ["latency_ms", "percentile"]
@@ -290,13 +293,13 @@ public struct PipelineSpec: Sendable, Equatable {
       )
     }
     let spanAttribute = top.string("span_attribute", required: false, in: "the pipeline", sink: &sink)
+    let sizeAttribute = top.string("size_attribute", required: false, in: "the pipeline", sink: &sink)
     guard !sink.hasErrors else { return (nil, sink.items) }
-    return (
-      PipelineSpec(
-        name: name, stages: stages, edges: edges, slo: slo, networkDelayMs: networkDelay, file: path,
-        dispatch: dispatch, spanAttribute: spanAttribute),
-      sink.items
-    )
+    var spec = PipelineSpec(
+      name: name, stages: stages, edges: edges, slo: slo, networkDelayMs: networkDelay, file: path,
+      dispatch: dispatch, spanAttribute: spanAttribute)
+    spec.sizeAttribute = sizeAttribute
+    return (spec, sink.items)
   }
 
   /// One cycle of the graph, as stage indices (depth-first search).

@@ -22,6 +22,9 @@ public struct SpanTrace: Sendable {
   public var stageStarts: [Int64]
   public var stageEnds: [Int64]
   public var stageNames: [String]
+  /// Per query, its size from the pipeline's `size_attribute` (the first span of the trace that has it, NaN when
+  /// none does or it is not a non-negative number); nil without a `size_attribute`.
+  public var querySizes: [Float]? = nil
   public var reading: Counts
 
   public var count: Int { arrivals.count }
@@ -48,6 +51,9 @@ public struct SpanTrace: Sendable {
     public var skewedTraces = 0
     /// Spans per stage that made it into queries.
     public var stageSpans: [Int] = []
+    /// Queries without a readable size attribute (with the pipeline's `size_attribute`; they take the largest
+    /// size bucket).
+    public var unreadableSizes = 0
 
     /// Traces left out, all reasons together.
     public var skippedTraces: Int { tracesWithoutStages + tracesWithRepeatedStage + partialTraces + skewedTraces }
@@ -99,7 +105,7 @@ public struct SpanTrace: Sendable {
       let a = reading.spans[$0], b = reading.spans[$1]
       return a.traceID != b.traceID ? a.traceID < b.traceID : a.start < b.start
     }
-    var queries: [(arrival: Int64, mask: UInt64, latency: Int64, starts: [Int64], ends: [Int64])] = []
+    var queries: [(arrival: Int64, mask: UInt64, latency: Int64, starts: [Int64], ends: [Int64], size: Float)] = []
     var unmapped: [String: Int] = [:]
     var k = 0
     while k < order.count {
@@ -155,7 +161,18 @@ public struct SpanTrace: Sendable {
       }
       var mask: UInt64 = 0
       for s in visited { mask |= 1 << UInt64(s) }
-      queries.append((arrival, mask, answered - arrival, starts, ends))
+      var size = Float.nan
+      if let key = pipeline.sizeAttribute {
+        let byStart = spans.sorted { $0.start < $1.start }
+        if let text = byStart.lazy.compactMap({ $0.attributes[key] }).first, let value = Float(text), value >= 0,
+          value.isFinite
+        {
+          size = value
+        } else {
+          counts.unreadableSizes += 1
+        }
+      }
+      queries.append((arrival, mask, answered - arrival, starts, ends, size))
     }
     counts.unmappedNames = Dictionary(
       uniqueKeysWithValues: unmapped.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(20)
@@ -175,13 +192,16 @@ public struct SpanTrace: Sendable {
     return SpanTrace(
       arrivals: queries.map(\.arrival), visitedStages: queries.map(\.mask),
       endToEndMs: queries.map { Float(Milliseconds.of($0.latency)) }, stageStarts: stageStarts,
-      stageEnds: stageEnds, stageNames: pipeline.stages.map(\.name), reading: counts)
+      stageEnds: stageEnds, stageNames: pipeline.stages.map(\.name),
+      querySizes: pipeline.sizeAttribute == nil ? nil : queries.map(\.size), reading: counts)
   }
 
   /// The query log's view of these queries: arrivals, observed end-to-end latencies and visited stages.
   public var arrivalTrace: ArrivalTrace {
     var trace = ArrivalTrace(arrivals: arrivals, observedLatencyMs: endToEndMs)
     trace.visitedStages = visitedStages
+    trace.querySizes = querySizes
+    trace.sizeColumn = querySizes == nil ? nil : "span attribute"
     return trace
   }
 }

@@ -166,6 +166,40 @@ import Testing
     #expect(counts.traces == 6, "the span that ends before it starts makes no trace")
   }
 
+  /// With `size_attribute`, each query's size is the attribute of its earliest span that has it (an int or a
+  /// double attribute alike); a trace without it, or with a value that is not a non-negative number, is counted and
+  /// kept with size NaN; the query log's view carries the sizes.
+  @Test func aSizeAttributeGivesEachQueryItsSize() throws {
+    let folder = TemporaryFolder()
+    func span(_ trace: String, _ id: String, _ name: String, _ start: Int, size: String?) -> String {
+      let attributes = size.map { ",\"attributes\":[{\"key\":\"llm.tokens\",\"value\":\($0)}]" } ?? ""
+      return
+        "{\"traceId\":\"\(trace)\",\"spanId\":\"\(id)\",\"name\":\"\(name)\",\"startTimeUnixNano\":\"\(start)\",\"endTimeUnixNano\":\"\(start + 10)\"\(attributes)}"
+    }
+    let t = 1_700_000_000_000_000_000
+    let spans = [
+      span("a", "1", "ssd320.predict", t, size: "{\"intValue\":\"300\"}"),
+      span("b", "1", "ssd320.predict", t + 100, size: "{\"doubleValue\":12.5}"),
+      span("c", "1", "ssd320.predict", t + 200, size: nil),
+      span("d", "1", "ssd320.predict", t + 300, size: "{\"stringValue\":\"many\"}"),
+    ]
+    let text = "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[\(spans.joined(separator: ","))]}]}]}"
+    let path = folder.write("sized.jsonl", text)
+    var spec = try Self.pipeline(in: folder)
+    spec.sizeAttribute = "llm.tokens"
+    let trace = try SpanTrace.read(paths: [path], pipeline: spec)
+    let sizes = try #require(trace.querySizes)
+    #expect(sizes.count == 4 && sizes[0] == 300 && sizes[1] == 12.5 && sizes[2].isNaN && sizes[3].isNaN)
+    #expect(trace.reading.unreadableSizes == 2)
+    #expect(trace.arrivalTrace.querySizes?.count == 4)
+    spec.sizeAttribute = nil
+    #expect(try SpanTrace.read(paths: [path], pipeline: spec).querySizes == nil)
+    // The key is read from the pipeline file.
+    let file = folder.write(
+      "sized.yaml", "name: p\nslo: {latency_ms: 100}\nsize_attribute: llm.tokens\nstages:\n  - {name: a, model: m}\n")
+    #expect(PipelineSpec.load(path: file).0?.sizeAttribute == "llm.tokens")
+  }
+
   /// Files without a span, corrupt gzip and spans that mark no stage are errors that name the file and the fix.
   @Test func unusableFilesAreErrorsThatNameTheFile() throws {
     let folder = TemporaryFolder()
