@@ -225,6 +225,20 @@ import Testing
     }
   }
 
+  /// A calibration's correction (`multiplier x L + overhead`) reaches every size bucket, end-to-end and per stage.
+  @Test func calibrationCorrectsEverySizeBucket() throws {
+    let folder = TemporaryFolder()
+    let inputs = try Self.inputs(folder, profileRows: Self.rows(bounds: [64, 512], l1: [4, 9], l4: [6, 20]))
+    let corrected = inputs.profiles.calibrated(multiplier: 2, overheadMs: 1).profiles[0]
+    let expected: [[Int64]] = [[9, 13], [19, 41]].map { $0.map { $0 * Self.ms } }
+    #expect(corrected.sizeBuckets?.map(\.latencies) == expected)
+    #expect(corrected.latencies == expected[1])
+    let perStage = StageCalibration.corrected(
+      inputs, [StageCalibration.Correction(model: "m", multiplier: 2, overheadMs: 1)]
+    ).profiles.profiles[0]
+    #expect(perStage == corrected)
+  }
+
   // MARK: - Inputs
 
   /// Profile rows for model `m` on `gpu` at batch sizes 1 and 4, per bucket: L(1) and L(4) in milliseconds.
