@@ -896,10 +896,10 @@ func spansBenchmark() {
 }
 
 /// Service times that follow each query's size (issue 33): the realistic chain with four size buckets per stage
-/// (latency x 0.4, 0.6, 0.8 and 1 of the profiled) and lognormal sizes, against the same chain as profiled on the
-/// event-driven simulator that sized runs take and on the stage-by-stage one unsized runs take; side by side.
+/// (latency x 0.4, 0.6, 0.8 and 1 of the profiled) and lognormal sizes, against the same chain as profiled; stage by
+/// stage (what both take) and event by event, side by side.
 func sizesBenchmark(queries: Int) {
-  var plain = realisticChain(queries: queries)
+  let plain = realisticChain(queries: queries)
   var sized = plain
   var generator = SeededGenerator(seed: 21)
   sized.querySizes = plain.arrivals.map { _ in Float(min(511, 100 * exp(0.6 * generator.nextStandardNormal()))) }
@@ -909,25 +909,32 @@ func sizesBenchmark(queries: Int) {
       bounds: [64, 128, 256, 512],
       tables: [0.4, 0.6, 0.8, 1].map { f in table.map { Int64((Double($0) * f).rounded()) } })
   }
-  plain.routes = .drawn(seed: 1)
   print("Sized service, realistic chain, \(queries) queries (best of 3, side by side)")
   for _ in 0..<2 {
-    let (stageByStage, a) = best(of: 3) { Estimator.simulate(plain, options: .init(collectWaitPercentiles: false)) }
-    let (eventByEvent, b) = best(of: 3) {
-      Estimator.simulate(plain, options: .init(collectWaitPercentiles: false, eventByEvent: true))
+    func run(_ input: SimulationInput, events: Bool) -> (Double, SimulationResult) {
+      best(of: 3) {
+        Estimator.simulate(input, options: .init(collectWaitPercentiles: false, eventByEvent: events))
+      }
     }
-    let (sizedEvents, c) = best(of: 3) { Estimator.simulate(sized, options: .init(collectWaitPercentiles: false)) }
-    func rate(_ seconds: Double, _ r: SimulationResult) -> String {
-      String(format: "%6.2f M visits/s (%.3f s)", Double(r.stageVisits) / seconds / 1e6, seconds)
+    let (plainFast, a) = run(plain, events: false)
+    let (sizedFast, b) = run(sized, events: false)
+    let (plainEvents, _) = run(plain, events: true)
+    let (sizedEvents, d) = run(sized, events: true)
+    precondition(b.latencies == d.latencies, "both simulators agree on the sized run")
+    func rate(_ seconds: Double, _ visits: Int) -> String {
+      String(format: "%6.2f M visits/s (%.3f s)", Double(visits) / seconds / 1e6, seconds)
     }
-    print("  as profiled, stage by stage: " + rate(stageByStage, a))
-    print("  as profiled, event by event: " + rate(eventByEvent, b))
+    print("  as profiled, stage by stage: " + rate(plainFast, a.stageVisits))
     print(
-      "  sized (event by event):      " + rate(sizedEvents, c)
-        + String(format: "  %.2fx the event-driven run's time", sizedEvents / eventByEvent))
+      "  sized,       stage by stage: " + rate(sizedFast, b.stageVisits)
+        + String(format: "  %.2fx the time as profiled", sizedFast / plainFast))
+    print("  as profiled, event by event: " + rate(plainEvents, a.stageVisits))
+    print(
+      "  sized,       event by event: " + rate(sizedEvents, b.stageVisits)
+        + String(format: "  %.2fx the time as profiled", sizedEvents / plainEvents))
     print(
       String(
-        format: "  P99: as profiled %.2f ms, sized %.2f ms", Double(a.summary!.p99) / 1e6, Double(c.summary!.p99) / 1e6)
+        format: "  P99: as profiled %.2f ms, sized %.2f ms", Double(a.summary!.p99) / 1e6, Double(b.summary!.p99) / 1e6)
     )
   }
 }

@@ -28,7 +28,7 @@ struct StageByStageSimulation: ~Copyable {
     guard case .deterministic = input.serviceTimes, case .centralQueue = input.dispatch,
       input.replicaChanges.isEmpty, input.overflow.allSatisfy({ $0 == nil }), !input.arrivals.isEmpty,
       input.stages.count == input.stageCount, input.stages.allSatisfy({ $0.replicas >= 1 }),
-      input.edges.count <= 64, input.querySizes == nil || input.stages.allSatisfy({ $0.sizedLatencies == nil })
+      input.edges.count <= 64
     else { return false }
     let graph = graph ?? PipelineGraph(input)
     return graph.hasNoJoins && graph.order != nil
@@ -159,6 +159,9 @@ struct StageByStageSimulation: ~Copyable {
   let slo: Int64
   let latency: Slab<Int64>
   let batchLimit: Slab<Int>
+  /// Per stage, latency by input size (nil entries: none), and each query's size; both empty without sizes.
+  let sizedLatencies: [SizedLatencies?]
+  let querySizes: [Float]
   /// Per query: the time of its last finish so far, in the storage of the result's latencies (while running).
   var lastFinish: UnsafeMutablePointer<Int64>? = nil
   /// Per query, in feasibility checks only: whether it has missed (a full run counts misses from the latencies).
@@ -201,6 +204,14 @@ struct StageByStageSimulation: ~Copyable {
     latencyStart = Slab(offsets)
     latency = Slab(table)
     batchLimit = Slab(input.stages.map(\.batchSize))
+    if let sizes = input.querySizes, input.stages.contains(where: { $0.sizedLatencies != nil }) {
+      precondition(sizes.count == n, "query sizes must have one entry per query")
+      querySizes = sizes
+      sizedLatencies = input.stages.map(\.sizedLatencies)
+    } else {
+      querySizes = []
+      sizedLatencies = []
+    }
     missed = options.stopWhenInfeasible ? Slab(repeating: false, count: n) : nil
     stageFinishes = options.recordStageFinishes ? Slab(repeating: Int64.min, count: n * stages) : nil
     allowedMisses = input.percentile.allowedMisses(of: n)
@@ -432,8 +443,17 @@ struct StageByStageSimulation: ~Copyable {
     let table = latency.base + latencyStart.base[s]
     while lane.idle > 0 && lane.served < lane.arrived {
       let size = min(lane.arrived - lane.served, limit)
-      let duration = table[size - 1]
+      var duration = table[size - 1]
       let first = lane.served
+      if _slowPath(!sizedLatencies.isEmpty), let sized = sizedLatencies[s] {
+        // The batch's largest input (an unknown size counts as the largest bucket's).
+        var largest: Float = 0
+        for i in first..<(first + size) {
+          let z = querySizes[lane.queries.map { Int($0[i - lane.base]) } ?? i]
+          if z.isNaN || z > largest { largest = z.isNaN ? .infinity : z }
+        }
+        duration = sized.latency(batch: size, largest: largest)
+      }
       var waited: Int64 = 0
       let arrivalsAt = times + (first - lane.base)
       if let column {

@@ -73,6 +73,8 @@ public struct PipelineModel: Sendable {
 
   /// The files the model was compiled from (names and line numbers for messages).
   public let inputs: PlanningInputs
+  /// Which size bucket gave sized profiles' `latencyTable`.
+  public let sizeTable: SizeTable
   public let stages: [Stage]
   public let scaleFactors: [Double]
   public let topologicalOrder: [Int]
@@ -112,6 +114,7 @@ public struct PipelineModel: Sendable {
   /// Compiles checked inputs. - Complexity: O(stages x catalog x batch sizes + 2^edges) once.
   public init(_ inputs: PlanningInputs, sizeTable: SizeTable = .largest) {
     self.inputs = inputs
+    self.sizeTable = sizeTable
     let spec = inputs.pipeline
     let factors = spec.scaleFactors()
     scaleFactors = factors

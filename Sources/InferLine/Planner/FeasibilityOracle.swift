@@ -285,6 +285,9 @@ public final class FeasibilityOracle: Sendable {
     serviceTimes: ServiceTimeModel = .deterministic, prefixBounds: Bool = true, querySizes: [Float]? = nil
   ) {
     precondition(querySizes == nil || querySizes!.count == arrivals.count, "one size per arrival")
+    precondition(
+      querySizes == nil || !model.hasSizedProfiles || model.sizeTable == .fastest,
+      "planning with query sizes needs lower-bound tables: PipelineModel(inputs, sizeTable: .fastest)")
     self.querySizes = querySizes
     self.screens = screens
     self.serviceTimes = serviceTimes

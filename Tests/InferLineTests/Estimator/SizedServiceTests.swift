@@ -31,7 +31,8 @@ import Testing
     let latencies = Estimator.simulate(input).latencies!.map { $0 / Self.ms }
     let expected: [Int64] = [10, 58, 56, 54, 10, 46, 45, 30]
     #expect(latencies == expected)
-    #expect(!Estimator.runsStageByStage(input), "sizes take the event-driven simulator")
+    let eventDriven = Estimator.simulate(input, options: .init(eventByEvent: true)).latencies!.map { $0 / Self.ms }
+    #expect(eventDriven == expected, "both simulators")
 
     // Without sizes every batch takes `latencyTable` (the largest bucket's): q0 30; q1-q3 at 30 with L(3) 50,
     // done at 80; q4 waits too (61 < 80) and goes with q5, q6 at 80: L(3), done at 130; q7 30.

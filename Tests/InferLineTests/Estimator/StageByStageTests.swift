@@ -74,6 +74,32 @@ import Testing
     #expect(usedFastPath == 300)
   }
 
+  /// Sized service (a batch at its largest input's bucket) stage by stage: the event-driven results exactly, on
+  /// random forests with some stages sized (two or three buckets) and sizes that fall in every bucket, on an edge,
+  /// or are unknown.
+  @Test func sizedServiceGivesTheEventDrivenResultsExactly() {
+    var rng = SeededGenerator(seed: 33)
+    for trial in 0..<150 {
+      let queries = trial % 10 == 0 ? 30_000 : Int(rng.next() % 600) + 1
+      var input = Self.randomForest(&rng, queries: queries, routesGiven: trial % 3 == 0)
+      for s in input.stages.indices where rng.next() % 3 != 0 {
+        let table = input.stages[s].latencyTable
+        let buckets = Int(rng.next() % 2) + 2
+        input.stages[s].sizedLatencies = SizedLatencies(
+          bounds: (0..<buckets).map { Double(100 * ($0 + 1)) },
+          tables: (0..<buckets).map { k in table.map { $0 * Int64(k + 1) / Int64(buckets) + 1 } })
+      }
+      input.querySizes = (0..<queries).map { _ in
+        [Float(20), 100, 150, 199.5, 250, 300, .nan][Int(rng.next() % 7)]
+      }
+      #expect(StageByStageSimulation.applies(to: input))
+      let fast = Estimator.simulate(input, options: .init(collectWaitPercentiles: trial % 2 == 0))
+      let reference = Estimator.simulate(
+        input, options: .init(collectWaitPercentiles: trial % 2 == 0, eventByEvent: true))
+      Self.expectSame(fast, reference, "trial \(trial)")
+    }
+  }
+
   @Test func earlyStopsGiveTheSameVerdict() {
     var rng = SeededGenerator(seed: 77)
     var stopped = 0
