@@ -30,6 +30,10 @@ public struct StageCalibration: Sendable, Equatable, Codable {
     public var worstWindowStart: Int64?
     public var explained: Bool
     public var note: String?
+    /// Per window with traced queries, the replicas the spans show the stage ran on (distinct
+    /// `service.instance.id`s; 0 where the stage saw no query), when every span of the stage names its replica and
+    /// some window differs from the configuration; the simulations then follow them.
+    public var replicasSeen: [Int]? = nil
   }
 
   /// A model's fitted correction.
@@ -83,6 +87,23 @@ public struct StageCalibration: Sendable, Equatable, Codable {
     let n = spans.count
     let windows = ArrivalTrace.windows(of: spans.arrivals, length: windowLength).filter { $0.count > 0 }
     let fitted = Self.fitted
+    // The deployment as the spans show it: each stage's replicas per window from its spans' replica ids, where
+    // they differ from the configuration's; replica changes at the windows' starts.
+    var replicasSeen = [[Int]?](repeating: nil, count: pipeline.stages.count)
+    var initial = configuration
+    var changes: [[ReplicaChange]] = pipeline.stages.map { _ in [] }
+    for s in pipeline.stages.indices {
+      guard let seen = spans.replicasSeen(stage: s, windows: windows),
+        seen.contains(where: { $0 > 0 && $0 != configuration.stages[s].replicas })
+      else { continue }
+      replicasSeen[s] = seen
+      var current = seen.first { $0 > 0 }!
+      initial.stages[s].replicas = current
+      for (w, count) in zip(windows, seen) where count > 0 && count != current {
+        changes[s].append(ReplicaChange(time: w.start, stage: s, replicas: count))
+        current = count
+      }
+    }
     let reported = Calibration.percents.map { fitted.firstIndex(of: $0)! }
 
     /// One stage's data: where each query is among its arrivals, and per compared window the queries and the
@@ -122,7 +143,8 @@ public struct StageCalibration: Sendable, Equatable, Codable {
         file: pipeline.file, dispatch: pipeline.dispatch)
       let base = try PipelineModel(single).simulationInput(
         arrivals: sorted.map { spans.stageStarts[s * n + $0] },
-        configuration: PipelineConfiguration(stages: [configuration.stages[s]]), routes: .drawn(seed: 1),
+        configuration: PipelineConfiguration(stages: [initial.stages[s]]), routes: .drawn(seed: 1),
+        replicaChanges: changes[s].map { ReplicaChange(time: $0.time, stage: 0, replicas: $0.replicas) },
         querySizes: spans.querySizes.map { sizes in sorted.map { sizes[$0] } })
       data.append(
         StageData(
@@ -226,7 +248,8 @@ public struct StageCalibration: Sendable, Equatable, Codable {
               observedMs: reported.map { d.windows[i].percentiles[$0] }, predictedMs: reported.map { before[i][$0] },
               calibratedMs: reported.map { after[i][$0] })
           }, heldOut: check.heldOut, training: check.training, worstWindowError: check.worst?.error ?? 0,
-          worstWindowStart: check.worst.map { d.windows[$0.window].start }, explained: note == nil, note: note)
+          worstWindowStart: check.worst.map { d.windows[$0.window].start }, explained: note == nil, note: note,
+          replicasSeen: replicasSeen[d.stage])
       }
     }
 
@@ -244,7 +267,8 @@ public struct StageCalibration: Sendable, Equatable, Codable {
       simulations += 1
       guard
         let input = try? model.simulationInput(
-          arrivals: spans.arrivals, configuration: configuration, routes: routes, querySizes: spans.querySizes),
+          arrivals: spans.arrivals, configuration: initial, routes: routes, replicaChanges: changes.flatMap { $0 },
+          querySizes: spans.querySizes),
         let latencies = Estimator.simulate(input, options: .init(collectWaitPercentiles: false)).latencies
       else { return observedEndToEnd.map { _ in fitted.map { _ in .infinity } } }
       return observedEndToEnd.map { w in
@@ -470,6 +494,11 @@ extension StageCalibration {
           + pad(String(format: "x %.3f + %.2f ms", s.multiplier, s.overheadMs), 21) + pad("\(s.visits)", 8)
           + pad(triple(s.heldOut.after), 28) + String(format: "%.1f%%", s.worstWindowError * 100)
           + (s.explained ? "" : "  NOT EXPLAINED"))
+      if let seen = s.replicasSeen {
+        out.append(
+          "  \(TerminalText.safe(s.stage)) ran on \(seen.map(String.init).joined(separator: ", ")) replicas by window (service.instance.id); the simulations follow them"
+        )
+      }
     }
     out += ["", "edge                         file p   measured p   hop: file ms  median ms  P99 ms"]
     for (r, h) in zip(routes, hops) {

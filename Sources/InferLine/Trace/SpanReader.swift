@@ -15,6 +15,8 @@ public struct Span: Sendable, Equatable {
   public var attributes: [String: String]
   /// The service that recorded the span (`service.name`), when given.
   public var service: String?
+  /// The replica that recorded it (`service.instance.id`, a resource attribute, or a span attribute), when given.
+  public var instance: String? = nil
   /// Line of the record the span came from, 1-based.
   public var line: Int
 }
@@ -192,7 +194,9 @@ public enum SpanReader {
 
   static func otlp(_ resourceSpans: [JSONValue], file: String, line: Int, into reading: inout Reading) {
     for resource in resourceSpans {
-      let service = attributes(resource["resource"]?["attributes"])["service.name"]
+      let resourceAttributes = attributes(resource["resource"]?["attributes"])
+      let service = resourceAttributes["service.name"]
+      let instance = resourceAttributes["service.instance.id"]
       let scopes = (resource["scopeSpans"]?.array ?? []) + (resource["instrumentationLibrarySpans"]?.array ?? [])
       for scope in scopes {
         for s in scope["spans"]?.array ?? [] {
@@ -200,7 +204,8 @@ public enum SpanReader {
           add(
             trace: s["traceId"]?.string, span: s["spanId"]?.string, parent: parent, name: s["name"]?.string,
             start: s["startTimeUnixNano"]?.integer, end: s["endTimeUnixNano"]?.integer,
-            attributes: attributes(s["attributes"]), service: service, file: file, line: line, into: &reading)
+            attributes: attributes(s["attributes"]), service: service, instance: instance, file: file, line: line,
+            into: &reading)
         }
       }
     }
@@ -215,13 +220,16 @@ public enum SpanReader {
         for tag in s["tags"]?.array ?? [] {
           if let key = tag["key"]?.string, let v = tag["value"]?.text { tags[key] = v }
         }
-        let service = s["processID"]?.string.flatMap { processes?[$0]?["serviceName"]?.string }
+        let process = s["processID"]?.string.flatMap { processes?[$0] }
+        let service = process?["serviceName"]?.string
+        let instance = (process?["tags"]?.array ?? []).first { $0["key"]?.string == "service.instance.id" }?["value"]?
+          .text
         let start = s["startTime"]?.integer, duration = s["duration"]?.integer
         add(
           trace: s["traceID"]?.string ?? trace["traceID"]?.string, span: s["spanID"]?.string, parent: parent,
           name: s["operationName"]?.string, start: start.map { $0 &* 1000 },
           end: start.flatMap { s in duration.map { (s &+ $0) &* 1000 } }, attributes: tags, service: service,
-          file: file, line: line, into: &reading)
+          instance: instance, file: file, line: line, into: &reading)
       }
     }
   }
@@ -237,12 +245,14 @@ public enum SpanReader {
     add(
       trace: s["context"]?["trace_id"]?.string, span: s["context"]?["span_id"]?.string,
       parent: s["parent_id"]?.string, name: s["name"]?.string, start: start, end: end, attributes: attributes,
-      service: s["resource"]?["attributes"]?["service.name"]?.string, file: file, line: line, into: &reading)
+      service: s["resource"]?["attributes"]?["service.name"]?.string,
+      instance: s["resource"]?["attributes"]?["service.instance.id"]?.text, file: file, line: line, into: &reading)
   }
 
   static func add(
     trace: String?, span: String?, parent: String?, name: String?, start: Int64?, end: Int64?,
-    attributes: [String: String], service: String?, file: String, line: Int, into reading: inout Reading
+    attributes: [String: String], service: String?, instance: String? = nil, file: String, line: Int,
+    into reading: inout Reading
   ) {
     guard let trace, !trace.isEmpty, let span, !span.isEmpty else {
       reading.badSpan(file, line, "a span without a trace id or a span id")
@@ -263,6 +273,6 @@ public enum SpanReader {
     reading.spans.append(
       Span(
         traceID: trace, spanID: span, parentID: parent, name: name, start: start, end: end, attributes: attributes,
-        service: service, line: line))
+        service: service, instance: instance ?? attributes["service.instance.id"], line: line))
   }
 }

@@ -22,6 +22,10 @@ public struct SpanTrace: Sendable {
   public var stageStarts: [Int64]
   public var stageEnds: [Int64]
   public var stageNames: [String]
+  /// Stage-major like `stageStarts`: the replica that served the query at the stage, an index into `instanceNames`
+  /// (the span's `service.instance.id`), -1 where none is given or the stage was not visited.
+  public var stageInstances: [Int32] = []
+  public var instanceNames: [String] = []
   /// Per query, its size from the pipeline's `size_attribute` (the first span of the trace that has it, NaN when
   /// none does or it is not a non-negative number); nil without a `size_attribute`.
   public var querySizes: [Float]? = nil
@@ -105,7 +109,11 @@ public struct SpanTrace: Sendable {
       let a = reading.spans[$0], b = reading.spans[$1]
       return a.traceID != b.traceID ? a.traceID < b.traceID : a.start < b.start
     }
-    var queries: [(arrival: Int64, mask: UInt64, latency: Int64, starts: [Int64], ends: [Int64], size: Float)] = []
+    var queries:
+      [(arrival: Int64, mask: UInt64, latency: Int64, starts: [Int64], ends: [Int64], size: Float, instances: [Int32])] =
+        []
+    var instanceIndex: [String: Int32] = [:]
+    var instanceNames: [String] = []
     var unmapped: [String: Int] = [:]
     var k = 0
     while k < order.count {
@@ -119,6 +127,7 @@ public struct SpanTrace: Sendable {
       counts.orphanSpans += spans.filter { $0.parentID.map { !ids.contains($0) } ?? false }.count
       var starts = [Int64](repeating: .min, count: stageCount)
       var ends = [Int64](repeating: .min, count: stageCount)
+      var instances = [Int32](repeating: -1, count: stageCount)
       var repeated = false
       for s in spans {
         guard let m = stage(of: s) else {
@@ -129,6 +138,15 @@ public struct SpanTrace: Sendable {
         if starts[m] != .min { repeated = true }
         starts[m] = s.start
         ends[m] = s.end
+        if let name = s.instance {
+          if let known = instanceIndex[name] {
+            instances[m] = known
+          } else {
+            instances[m] = Int32(instanceNames.count)
+            instanceIndex[name] = instances[m]
+            instanceNames.append(name)
+          }
+        }
       }
       let visited = (0..<stageCount).filter { starts[$0] != .min }
       if visited.isEmpty {
@@ -172,7 +190,7 @@ public struct SpanTrace: Sendable {
           counts.unreadableSizes += 1
         }
       }
-      queries.append((arrival, mask, answered - arrival, starts, ends, size))
+      queries.append((arrival, mask, answered - arrival, starts, ends, size, instances))
     }
     counts.unmappedNames = Dictionary(
       uniqueKeysWithValues: unmapped.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(20)
@@ -182,18 +200,21 @@ public struct SpanTrace: Sendable {
     let n = queries.count
     var stageStarts = [Int64](repeating: .min, count: n * stageCount)
     var stageEnds = [Int64](repeating: .min, count: n * stageCount)
+    var stageInstances = [Int32](repeating: -1, count: instanceNames.isEmpty ? 0 : n * stageCount)
     for (q, query) in queries.enumerated() {
       for s in 0..<stageCount where query.starts[s] != .min {
         stageStarts[s * n + q] = query.starts[s]
         stageEnds[s * n + q] = query.ends[s]
+        if !instanceNames.isEmpty { stageInstances[s * n + q] = query.instances[s] }
         counts.stageSpans[s] += 1
       }
     }
     return SpanTrace(
       arrivals: queries.map(\.arrival), visitedStages: queries.map(\.mask),
       endToEndMs: queries.map { Float(Milliseconds.of($0.latency)) }, stageStarts: stageStarts,
-      stageEnds: stageEnds, stageNames: pipeline.stages.map(\.name),
-      querySizes: pipeline.sizeAttribute == nil ? nil : queries.map(\.size), reading: counts)
+      stageEnds: stageEnds, stageNames: pipeline.stages.map(\.name), stageInstances: stageInstances,
+      instanceNames: instanceNames, querySizes: pipeline.sizeAttribute == nil ? nil : queries.map(\.size),
+      reading: counts)
   }
 
   /// The query log's view of these queries: arrivals, observed end-to-end latencies and visited stages.
@@ -207,6 +228,34 @@ public struct SpanTrace: Sendable {
 }
 
 extension SpanTrace {
+  /// Per window, the replicas stage `s` ran on as the spans say: the distinct `service.instance.id`s among its
+  /// queries that arrived at it in the window (a replica idle for the whole window is not seen); nil when not every
+  /// span of the stage names its replica; 0 for a window with no query at the stage.
+  /// - Complexity: O(queries x log windows).
+  public func replicasSeen(stage s: Int, windows: [WorkloadWindow]) -> [Int]? {
+    let n = count
+    guard !stageInstances.isEmpty else { return nil }
+    var visits = 0
+    for q in 0..<n where stageStarts[s * n + q] != .min {
+      guard stageInstances[s * n + q] >= 0 else { return nil }
+      visits += 1
+    }
+    guard visits > 0 else { return nil }
+    var seen = windows.map { _ in Set<Int32>() }
+    for q in 0..<n where stageStarts[s * n + q] != .min {
+      // The last window starting at or before the query's arrival at the stage, by binary search.
+      let t = stageStarts[s * n + q]
+      var low = 0, high = windows.count
+      while low < high {
+        let middle = (low + high) / 2
+        if windows[middle].start <= t { low = middle + 1 } else { high = middle }
+      }
+      guard low > 0 else { continue }
+      seen[low - 1].insert(stageInstances[s * n + q])
+    }
+    return seen.map(\.count)
+  }
+
   /// An edge's share of its parent's queries that went on along it, from the spans, beside the pipeline file's.
   public struct MeasuredRoute: Sendable, Equatable, Codable {
     public var parent: String

@@ -28,9 +28,9 @@ import Testing
   }
 
   /// Writes the truth's spans, reads them back as a user's file would be, and fits.
-  static func calibrate(_ truth: TracedDeployment) throws -> StageCalibration {
+  static func calibrate(_ truth: TracedDeployment, instanceIDs: Bool = false) throws -> StageCalibration {
     let folder = TemporaryFolder()
-    let path = folder.write("spans.otlp.json", truth.otlpJSON(arrivals: arrivals()))
+    let path = folder.write("spans.otlp.json", truth.otlpJSON(arrivals: arrivals(), instanceIDs: instanceIDs))
     let spans = try SpanTrace.read(paths: [path], pipeline: truth.inputs.pipeline)
     return try StageCalibration.fit(
       inputs: truth.inputs, configuration: truth.configuration, spans: spans, windowLength: window)
@@ -138,5 +138,25 @@ import Testing
     let vehicle = c.stages.first { $0.stage == "vehicle" }!
     #expect(!vehicle.explained, "\(vehicle)")
     #expect((c.note ?? "").range(of: "stage 'vehicle'") != nil, "\(c.note ?? "")")
+  }
+
+  /// The deployment changed during the day: the vehicle stage (told one replica) ran on one, then from the third
+  /// window on two, and twice as slow. With each replica's spans naming it (`service.instance.id`, as an SDK's
+  /// resource does) the replicas per window are read from the spans, the simulations follow them, and the slowdown
+  /// is recovered as with a fixed deployment; without the ids the same spans are not explained.
+  @Test func replicasPerWindowAreReadFromTheSpansResource() throws {
+    var truth = try Self.deployment()
+    truth.stages[1].slowdown = 2
+    truth.stages[1].replicasFrom = [(2 * Self.window, 2)]
+    let c = try Self.calibrate(truth, instanceIDs: true)
+    let vehicle = c.stages.first { $0.stage == "vehicle" }!
+    #expect(vehicle.replicasSeen == [1, 1, 2, 2, 2, 2, 2, 2], "\(vehicle.replicasSeen ?? [])")
+    #expect(c.stages.first { $0.stage == "detect" }!.replicasSeen == nil, "detect ran as configured")
+    Self.expectRecovered(c, [("ssd320", 1, 0), ("resnet50", 2, 0), ("efficientnet-b0", 1, 0)], truth)
+    #expect(c.lines.contains { $0.contains("vehicle ran on 1, 1, 2, 2, 2, 2, 2, 2 replicas by window") })
+    let blind = try Self.calibrate(truth)
+    let blindVehicle = blind.stages.first { $0.stage == "vehicle" }!
+    #expect(blindVehicle.replicasSeen == nil)
+    #expect(!blind.explained, "one replica all day cannot queue like the deployment that scaled")
   }
 }

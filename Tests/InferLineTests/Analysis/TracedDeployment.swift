@@ -15,6 +15,9 @@ struct TracedDeployment {
     var overheadMs = 0.0
     /// A different configuration from the one the calibration is told was deployed.
     var configuration: StageConfiguration? = nil
+    /// Replicas added during the run: from `time` (ns) the stage has `replicas` (more than before; replica r
+    /// serves from the first time the stage has more than r).
+    var replicasFrom: [(time: Int64, replicas: Int)] = []
   }
 
   var inputs: PlanningInputs
@@ -36,8 +39,11 @@ struct TracedDeployment {
     hopDelayMs = inputs.pipeline.edges.map { _ in nil }
   }
 
-  /// Per query: start and end at each stage (nil where not visited), and the end of the trace, ns.
-  func run(arrivals: [Int64]) -> (stages: [[(Int64, Int64)?]], ends: [Int64], extra: [(Int64, Int64)?]) {
+  /// Per query: start and end at each stage (nil where not visited) and the replica that served it, and the end of
+  /// the trace, ns.
+  func run(
+    arrivals: [Int64]
+  ) -> (stages: [[(Int64, Int64)?]], ends: [Int64], extra: [(Int64, Int64)?], replicas: [[Int]]) {
     let pipeline = inputs.pipeline
     let n = arrivals.count
     var rng = SeededGenerator(seed: seed)
@@ -49,6 +55,7 @@ struct TracedDeployment {
     }
     var times = [[(Int64, Int64)?]](
       repeating: [(Int64, Int64)?](repeating: nil, count: pipeline.stages.count), count: n)
+    var served = [[Int]](repeating: [Int](repeating: -1, count: pipeline.stages.count), count: n)
     for s in pipeline.topologicalOrder {
       // Arrivals at the stage.
       var arriving: [(time: Int64, query: Int)] = []
@@ -66,7 +73,11 @@ struct TracedDeployment {
       arriving.sort { $0.time != $1.time ? $0.time < $1.time : $0.query < $1.query }
       let deployed = stages[s].configuration ?? configuration.stages[s]
       let profile = inputs.profiles.profile(model: pipeline.stages[s].model, hardware: deployed.hardware)!
-      var free = [Int64](repeating: .min, count: deployed.replicas)
+      // Replica r serves from the first time the stage has more than r replicas.
+      let most = ([deployed.replicas] + stages[s].replicasFrom.map(\.replicas)).max()!
+      var free = (0..<most).map { r -> Int64 in
+        r < deployed.replicas ? .min : stages[s].replicasFrom.first { $0.replicas > r }!.time
+      }
       var next = 0
       while next < arriving.count {
         let r = free.indices.min { free[$0] < free[$1] }!
@@ -89,7 +100,10 @@ struct TracedDeployment {
         let l = Double(profile.latency(batch: batch.count)!)
         let service = Int64((l * stages[s].slowdown + stages[s].overheadMs * 1e6).rounded())
         free[r] = start + service
-        for i in batch { times[arriving[i].query][s] = (arriving[i].time, start + service) }
+        for i in batch {
+          times[arriving[i].query][s] = (arriving[i].time, start + service)
+          served[arriving[i].query][s] = r
+        }
       }
     }
     var ends = (0..<n).map { q in times[q].compactMap { $0?.1 }.max()! }
@@ -104,35 +118,52 @@ struct TracedDeployment {
         ends[q] = free
       }
     }
-    return (times, ends, extra)
+    return (times, ends, extra, served)
   }
 
-  /// The spans as OTLP JSON lines, `perLine` traces to a line.
-  func otlpJSON(arrivals: [Int64], perLine: Int = 500, spanNames: [String]? = nil) -> String {
-    let (times, ends, extra) = run(arrivals: arrivals)
+  /// The spans as OTLP JSON lines, `perLine` traces to a line; with `instanceIDs`, each stage's span in a resource
+  /// naming its replica (`service.instance.id` = `stage-r`), as each replica's SDK would.
+  func otlpJSON(
+    arrivals: [Int64], perLine: Int = 500, spanNames: [String]? = nil, instanceIDs: Bool = false
+  )
+    -> String
+  {
+    let (times, ends, extra, served) = run(arrivals: arrivals)
     let names = spanNames ?? inputs.pipeline.stages.map(\.name)
     func span(_ trace: String, _ id: String, _ parent: String?, _ name: String, _ start: Int64, _ end: Int64) -> String
     {
       "{\"traceId\":\"\(trace)\",\"spanId\":\"\(id)\",\"parentSpanId\":\"\(parent ?? "")\",\"name\":\"\(name)\",\"kind\":2,\"startTimeUnixNano\":\"\(start)\",\"endTimeUnixNano\":\"\(end)\",\"attributes\":[{\"key\":\"stage.index\",\"value\":{\"intValue\":\"1\"}}],\"status\":{}}"
     }
+    func resource(_ instance: String?, _ spans: [String]) -> String {
+      let id = instance.map { ",{\"key\":\"service.instance.id\",\"value\":{\"stringValue\":\"\($0)\"}}" } ?? ""
+      return
+        "{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":\"serving\"}}\(id)]},\"scopeSpans\":[{\"scope\":{\"name\":\"truth\"},\"spans\":[\(spans.joined(separator: ","))]}]}"
+    }
     var lines: [String] = []
     var chunk: [String] = []
+    var byInstance: [String: [String]] = [:]
     for q in arrivals.indices {
       let trace = String(format: "%032x", q + 1)
       let root = String(format: "%016x", (q + 1) << 8)
       chunk.append(span(trace, root, nil, "request", arrivals[q], ends[q]))
       for (s, t) in times[q].enumerated() {
         guard let t else { continue }
-        chunk.append(span(trace, String(format: "%016x", ((q + 1) << 8) + s + 1), root, names[s], t.0, t.1))
+        let text = span(trace, String(format: "%016x", ((q + 1) << 8) + s + 1), root, names[s], t.0, t.1)
+        if instanceIDs {
+          byInstance["\(inputs.pipeline.stages[s].name)-\(served[q][s])", default: []].append(text)
+        } else {
+          chunk.append(text)
+        }
       }
       if let e = extra[q] {
         chunk.append(span(trace, String(format: "%016x", ((q + 1) << 8) + 200), root, "postprocess", e.0, e.1))
       }
       if (q + 1) % perLine == 0 || q == arrivals.count - 1 {
-        lines.append(
-          "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":\"serving\"}}]},\"scopeSpans\":[{\"scope\":{\"name\":\"truth\"},\"spans\":[\(chunk.joined(separator: ","))]}]}]}"
-        )
+        let resources =
+          [resource(nil, chunk)] + byInstance.sorted { $0.key < $1.key }.map { resource($0.key, $0.value) }
+        lines.append("{\"resourceSpans\":[\(resources.joined(separator: ","))]}")
         chunk = []
+        byInstance = [:]
       }
     }
     return lines.joined(separator: "\n") + "\n"
