@@ -207,7 +207,8 @@ enum BuiltInTemplates {
 <div class="table"><table><thead><tr><th>stage</th><th>model</th><th>fit</th><th>traced visits</th><th>held-out error P50 / P95 / P99</th><th>worst window</th><th>explained</th></tr></thead><tbody>
 {{#stages}}<tr><td>{{stage}}</td><td>{{model}}</td><td class="n">{{fit}}</td><td class="n">{{visits}}</td><td class="n">{{heldOut}}</td><td class="n">{{worst}}</td><td>{{explained}}</td></tr>
 {{/stages}}</tbody></table></div>
-<div class="table"><table><thead><tr><th>edge</th><th>probability in the file</th><th>measured</th><th>hop delay in the file ms</th><th>measured median ms</th><th>measured P99 ms</th></tr></thead><tbody>
+{{#replicas}}<p>{{.}}</p>
+{{/replicas}}<div class="table"><table><thead><tr><th>edge</th><th>probability in the file</th><th>measured</th><th>hop delay in the file ms</th><th>measured median ms</th><th>measured P99 ms</th></tr></thead><tbody>
 {{#edges}}<tr><td>{{edge}}</td><td class="n">{{fileProbability}}</td><td class="n">{{measuredProbability}}</td><td class="n">{{fileMs}}</td><td class="n">{{medianMs}}</td><td class="n">{{p99Ms}}</td></tr>
 {{/edges}}</tbody></table></div>{{/stageCalibration}}
 <h3>Deploying this plan</h3>

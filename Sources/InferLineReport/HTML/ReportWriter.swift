@@ -475,7 +475,12 @@ public enum ReportWriter {
         "p99Ms": String(format: "%.2f", hop.p99Ms),
       ]
     }
-    return ["headline": c.summary, "stages": stages, "edges": edges]
+    let replicas = c.stages.compactMap { s in
+      s.replicasSeen.map {
+        "The spans show \(s.stage) ran on \($0.map(String.init).joined(separator: ", ")) replicas by window (their service.instance.id), not the configuration's count all day; the simulations follow them."
+      }
+    }
+    return ["headline": c.summary, "stages": stages, "edges": edges, "replicas": replicas]
   }
 
   /// A summary (`summaryMarkdown`, `fleetSummaryMarkdown`) as plain text for the terminal: no Markdown escapes.
