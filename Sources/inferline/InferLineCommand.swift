@@ -110,6 +110,11 @@ func noteIngestion(_ reports: [IngestionReport]) {
         "\(r.file): skipped \(r.malformedLines) malformed line\(r.malformedLines == 1 ? "" : "s")"
           + (r.skipped.first.map { " (first: line \($0.line), \($0.reason))" } ?? ""))
     }
+    if let z = r.sizeColumn, let unreadable = r.unreadableSizes, unreadable > 0 {
+      note(
+        "\(r.file): \(unreadable) quer\(unreadable == 1 ? "y has" : "ies have") no readable '\(z)' (size): kept, at the largest size bucket"
+      )
+    }
     for warning in r.warnings { note("\(r.file): warning: \(warning)") }
   }
 }

@@ -83,11 +83,18 @@ extension InferLineCommand {
           "  latency column '\(l)'"
             + (r.unreadableLatencies > 0 ? ", \(r.unreadableLatencies) unreadable values kept as missing" : ""))
       }
+      if let z = r.sizeColumn {
+        let unreadable = r.unreadableSizes ?? 0
+        lines.append(
+          "  size column '\(z)' (service times follow it where a profile gives latency by size)"
+            + (unreadable > 0 ? ", \(unreadable) unreadable values: those queries take the largest size bucket" : ""))
+      }
       if let ignored = r.ignoredColumns, let count = r.ignoredColumnCount, count > 0 {
         lines.append(
           "  not read: " + ignored.map { "'\($0)'" }.joined(separator: ", ")
             + (count > ignored.count ? " and \(count - ignored.count) more" : "")
-            + " (plans use arrival times; service times come from the profiles)")
+            + " (plans use arrival times; service times come from the profiles\(r.sizeColumn == nil ? "" : " and the size column"))"
+        )
       }
       if r.malformedLines > 0 {
         lines.append("  skipped \(r.malformedLines) malformed line\(r.malformedLines == 1 ? "" : "s"); the first:")
