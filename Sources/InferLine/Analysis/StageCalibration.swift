@@ -34,6 +34,19 @@ public struct StageCalibration: Sendable, Equatable, Codable {
     /// `service.instance.id`s; 0 where the stage saw no query), when every span of the stage names its replica and
     /// some window differs from the configuration; the simulations then follow them.
     public var replicasSeen: [Int]? = nil
+    /// The queueing the spans show (a stage's `service_span`), beside the corrected simulation's.
+    public var queueing: QueueingCheck? = nil
+  }
+
+  /// A stage's queueing as its spans show it (from the stage span's start to its service span's) and as the
+  /// corrected one-stage simulation has it, ms; and the observed median service (batch) time.
+  public struct QueueingCheck: Sendable, Equatable, Codable {
+    public var queries: Int
+    public var observedMeanMs: Double
+    public var observedP99Ms: Double
+    public var simulatedMeanMs: Double
+    public var simulatedP99Ms: Double
+    public var observedServiceP50Ms: Double
   }
 
   /// A model's fitted correction.
@@ -160,7 +173,8 @@ public struct StageCalibration: Sendable, Equatable, Codable {
     }
 
     /// A stage's predicted percentiles per compared window with the correction applied, ms.
-    @Sendable func predict(_ d: StageData, _ m: Double, _ o: Double) -> [[Double]] {
+    /// A stage's one-stage simulation with the correction applied to its latency tables.
+    @Sendable func correctedInput(_ d: StageData, _ m: Double, _ o: Double) -> SimulationInput {
       var input = d.base
       input.stages[0].latencyTable = d.base.stages[0].latencyTable.map {
         ProfileTable.calibrated($0, multiplier: m, overheadMs: o)
@@ -173,6 +187,11 @@ public struct StageCalibration: Sendable, Equatable, Codable {
           bounds: sized.bounds,
           tables: sized.tables.map { $0.map { ProfileTable.calibrated($0, multiplier: m, overheadMs: o) } })
       }
+      return input
+    }
+
+    @Sendable func predict(_ d: StageData, _ m: Double, _ o: Double) -> [[Double]] {
+      let input = correctedInput(d, m, o)
       guard let latencies = Estimator.simulate(input, options: .init(collectWaitPercentiles: false)).latencies else {
         return d.windows.map { _ in fitted.map { _ in .infinity } }
       }
@@ -239,6 +258,30 @@ public struct StageCalibration: Sendable, Equatable, Codable {
             n
             + " (a slowdown and an overhead do not explain it: another configuration deployed, or work the stage's profile does not have?)"
         }
+        // Where the spans split queueing from service: the queueing they show beside the corrected simulation's.
+        var queueing: QueueingCheck? = nil
+        if !spans.serviceStarts.isEmpty {
+          let s = d.stage
+          var waits: [Int64] = []
+          var services: [Int64] = []
+          for q in 0..<n where spans.stageStarts[s * n + q] != .min && spans.serviceStarts[s * n + q] != .min {
+            waits.append(spans.serviceStarts[s * n + q] - spans.stageStarts[s * n + q])
+            services.append(spans.serviceEnds[s * n + q] - spans.serviceStarts[s * n + q])
+          }
+          if waits.count >= 100 {
+            waits.sort()
+            services.sort()
+            let simulated = Estimator.simulate(correctedInput(d, best.multiplier, best.overheadMs)).stages[0]
+            simulations += 1
+            queueing = QueueingCheck(
+              queries: waits.count,
+              observedMeanMs: Double(waits.reduce(0, +)) / Double(waits.count) / 1e6,
+              observedP99Ms: Milliseconds.of(waits[Percentile.p99.rank(of: waits.count) - 1]),
+              simulatedMeanMs: simulated.meanWaitNanoseconds / 1e6,
+              simulatedP99Ms: Milliseconds.of(simulated.p99WaitNanoseconds),
+              observedServiceP50Ms: Milliseconds.of(services[Percentile(percent: 50).rank(of: services.count) - 1]))
+          }
+        }
         stageFits[d.stage] = StageFit(
           stage: name, model: model, multiplier: best.multiplier, overheadMs: best.overheadMs,
           visits: d.base.arrivals.count,
@@ -249,7 +292,7 @@ public struct StageCalibration: Sendable, Equatable, Codable {
               calibratedMs: reported.map { after[i][$0] })
           }, heldOut: check.heldOut, training: check.training, worstWindowError: check.worst?.error ?? 0,
           worstWindowStart: check.worst.map { d.windows[$0.window].start }, explained: note == nil, note: note,
-          replicasSeen: replicasSeen[d.stage])
+          replicasSeen: replicasSeen[d.stage], queueing: queueing)
       }
     }
 
@@ -494,6 +537,14 @@ extension StageCalibration {
           + pad(String(format: "x %.3f + %.2f ms", s.multiplier, s.overheadMs), 21) + pad("\(s.visits)", 8)
           + pad(triple(s.heldOut.after), 28) + String(format: "%.1f%%", s.worstWindowError * 100)
           + (s.explained ? "" : "  NOT EXPLAINED"))
+      if let w = s.queueing {
+        out.append(
+          "  \(TerminalText.safe(s.stage)) queued "
+            + String(
+              format:
+                "mean %.2f ms, P99 %.2f ms in its spans; the fit simulates mean %.2f ms, P99 %.2f ms (service P50 %.2f ms)",
+              w.observedMeanMs, w.observedP99Ms, w.simulatedMeanMs, w.simulatedP99Ms, w.observedServiceP50Ms))
+      }
       if let seen = s.replicasSeen {
         out.append(
           "  \(TerminalText.safe(s.stage)) ran on \(seen.map(String.init).joined(separator: ", ")) replicas by window (service.instance.id); the simulations follow them"

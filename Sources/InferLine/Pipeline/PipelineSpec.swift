@@ -17,6 +17,9 @@ public struct PipelineSpec: Sendable, Equatable {
     /// The name of the tracing span that records this stage's work on a query (the file's `span`); nil for a span
     /// named as the stage is. See `SpanTrace`.
     public var span: String? = nil
+    /// The name of a child of the stage's span that covers the batch's service alone (the file's
+    /// `service_span`): the time before it is the query's queueing. Nil when spans do not split them.
+    public var serviceSpan: String? = nil
   }
 
   public struct Edge: Sendable, Equatable {
@@ -113,7 +116,7 @@ public struct PipelineSpec: Sendable, Equatable {
     "name", "description", "slo", "network_delay_ms", "dispatch", "stages", "edges", "assumptions",
     "span_attribute", "size_attribute",
   ]
-  static let stageKeys = ["name", "model", "hardware", "description", "span"]
+  static let stageKeys = ["name", "model", "hardware", "description", "span", "service_span"]
   static let sloKeys = ["latency_ms", "percentile"]
 
   /// Loads and checks a pipeline file, collecting every problem.
@@ -204,8 +207,9 @@ public struct PipelineSpec: Sendable, Equatable {
               "stage '\(stageName)': span '\(span)' already marks stage '\(other.name)'; each stage needs a span name of its own"
             )
           }
-          stages.append(
-            Stage(name: stageName, model: model, allowedHardware: allowed, line: map.line, span: span))
+          var stage = Stage(name: stageName, model: model, allowedHardware: allowed, line: map.line, span: span)
+          stage.serviceSpan = map.string("service_span", required: false, in: "stage '\(stageName)'", sink: &sink)
+          stages.append(stage)
         }
       } else {
         sink.error(node.line, "'stages' must be a non-empty list of stages, each with a name and a model")

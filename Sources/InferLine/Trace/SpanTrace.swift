@@ -22,6 +22,10 @@ public struct SpanTrace: Sendable {
   public var stageStarts: [Int64]
   public var stageEnds: [Int64]
   public var stageNames: [String]
+  /// Stage-major like `stageStarts`: when the stage's `service_span` child started and ended (the batch's service;
+  /// before it the query queued), `Int64.min` where there is none; empty when no stage names a service span.
+  public var serviceStarts: [Int64] = []
+  public var serviceEnds: [Int64] = []
   /// Stage-major like `stageStarts`: the replica that served the query at the stage, an index into `instanceNames`
   /// (the span's `service.instance.id`), -1 where none is given or the stage was not visited.
   public var stageInstances: [Int32] = []
@@ -97,6 +101,9 @@ public struct SpanTrace: Sendable {
     for (i, s) in pipeline.stages.enumerated() { byName[s.span ?? s.name] = i }
     var byStageName: [String: Int] = [:]
     for (i, s) in pipeline.stages.enumerated() { byStageName[s.name] = i }
+    var serviceSpanNames: [String: Int] = [:]
+    for (i, s) in pipeline.stages.enumerated() { if let name = s.serviceSpan { serviceSpanNames[name] = i } }
+    let splitsService = !serviceSpanNames.isEmpty
     func stage(of span: Span) -> Int? {
       if let key = pipeline.spanAttribute { return span.attributes[key].flatMap { byStageName[$0] } }
       return byName[span.name]
@@ -110,8 +117,10 @@ public struct SpanTrace: Sendable {
       return a.traceID != b.traceID ? a.traceID < b.traceID : a.start < b.start
     }
     var queries:
-      [(arrival: Int64, mask: UInt64, latency: Int64, starts: [Int64], ends: [Int64], size: Float, instances: [Int32])] =
-        []
+      [(
+        arrival: Int64, mask: UInt64, latency: Int64, starts: [Int64], ends: [Int64], size: Float,
+        instances: [Int32], serviceStarts: [Int64], serviceEnds: [Int64]
+      )] = []
     var instanceIndex: [String: Int32] = [:]
     var instanceNames: [String] = []
     var unmapped: [String: Int] = [:]
@@ -128,8 +137,16 @@ public struct SpanTrace: Sendable {
       var starts = [Int64](repeating: .min, count: stageCount)
       var ends = [Int64](repeating: .min, count: stageCount)
       var instances = [Int32](repeating: -1, count: stageCount)
+      var serviceStarts = [Int64](repeating: .min, count: splitsService ? stageCount : 0)
+      var serviceEnds = serviceStarts
+      var stageSpanIDs = [String?](repeating: nil, count: splitsService ? stageCount : 0)
+      var serviceSpans: [Span] = []
       var repeated = false
       for s in spans {
+        if splitsService, serviceSpanNames[s.name] != nil, stage(of: s) == nil {
+          serviceSpans.append(s)
+          continue
+        }
         guard let m = stage(of: s) else {
           counts.unmappedSpans += 1
           unmapped[s.name, default: 0] += 1
@@ -138,6 +155,7 @@ public struct SpanTrace: Sendable {
         if starts[m] != .min { repeated = true }
         starts[m] = s.start
         ends[m] = s.end
+        if splitsService { stageSpanIDs[m] = s.spanID }
         if let name = s.instance {
           if let known = instanceIndex[name] {
             instances[m] = known
@@ -179,6 +197,17 @@ public struct SpanTrace: Sendable {
       }
       var mask: UInt64 = 0
       for s in visited { mask |= 1 << UInt64(s) }
+      // A service span counts when it is a child of its stage's span; else it is a span that marks nothing.
+      for span in serviceSpans {
+        let m = serviceSpanNames[span.name]!
+        if span.parentID != nil && span.parentID == stageSpanIDs[m] {
+          serviceStarts[m] = span.start
+          serviceEnds[m] = span.end
+        } else {
+          counts.unmappedSpans += 1
+          unmapped[span.name, default: 0] += 1
+        }
+      }
       var size = Float.nan
       if let key = pipeline.sizeAttribute {
         let byStart = spans.sorted { $0.start < $1.start }
@@ -190,7 +219,7 @@ public struct SpanTrace: Sendable {
           counts.unreadableSizes += 1
         }
       }
-      queries.append((arrival, mask, answered - arrival, starts, ends, size, instances))
+      queries.append((arrival, mask, answered - arrival, starts, ends, size, instances, serviceStarts, serviceEnds))
     }
     counts.unmappedNames = Dictionary(
       uniqueKeysWithValues: unmapped.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(20)
@@ -201,18 +230,25 @@ public struct SpanTrace: Sendable {
     var stageStarts = [Int64](repeating: .min, count: n * stageCount)
     var stageEnds = [Int64](repeating: .min, count: n * stageCount)
     var stageInstances = [Int32](repeating: -1, count: instanceNames.isEmpty ? 0 : n * stageCount)
+    var serviceStarts = [Int64](repeating: .min, count: splitsService ? n * stageCount : 0)
+    var serviceEnds = serviceStarts
     for (q, query) in queries.enumerated() {
       for s in 0..<stageCount where query.starts[s] != .min {
         stageStarts[s * n + q] = query.starts[s]
         stageEnds[s * n + q] = query.ends[s]
         if !instanceNames.isEmpty { stageInstances[s * n + q] = query.instances[s] }
+        if splitsService {
+          serviceStarts[s * n + q] = query.serviceStarts[s]
+          serviceEnds[s * n + q] = query.serviceEnds[s]
+        }
         counts.stageSpans[s] += 1
       }
     }
     return SpanTrace(
       arrivals: queries.map(\.arrival), visitedStages: queries.map(\.mask),
       endToEndMs: queries.map { Float(Milliseconds.of($0.latency)) }, stageStarts: stageStarts,
-      stageEnds: stageEnds, stageNames: pipeline.stages.map(\.name), stageInstances: stageInstances,
+      stageEnds: stageEnds, stageNames: pipeline.stages.map(\.name), serviceStarts: serviceStarts,
+      serviceEnds: serviceEnds, stageInstances: stageInstances,
       instanceNames: instanceNames, querySizes: pipeline.sizeAttribute == nil ? nil : queries.map(\.size),
       reading: counts)
   }

@@ -480,7 +480,15 @@ public enum ReportWriter {
         "The spans show \(s.stage) ran on \($0.map(String.init).joined(separator: ", ")) replicas by window (their service.instance.id), not the configuration's count all day; the simulations follow them."
       }
     }
-    return ["headline": c.summary, "stages": stages, "edges": edges, "replicas": replicas]
+    let queueing = c.stages.compactMap { s in
+      s.queueing.map {
+        String(
+          format:
+            "%@ queued mean %.2f ms, P99 %.2f ms in its spans (from its span's start to its service span's); the fit simulates mean %.2f ms, P99 %.2f ms; its service took %.2f ms at the median.",
+          s.stage, $0.observedMeanMs, $0.observedP99Ms, $0.simulatedMeanMs, $0.simulatedP99Ms, $0.observedServiceP50Ms)
+      }
+    }
+    return ["headline": c.summary, "stages": stages, "edges": edges, "replicas": replicas + queueing]
   }
 
   /// A summary (`summaryMarkdown`, `fleetSummaryMarkdown`) as plain text for the terminal: no Markdown escapes.

@@ -43,7 +43,8 @@ struct TracedDeployment {
   /// the trace, ns.
   func run(
     arrivals: [Int64]
-  ) -> (stages: [[(Int64, Int64)?]], ends: [Int64], extra: [(Int64, Int64)?], replicas: [[Int]]) {
+  ) -> (stages: [[(Int64, Int64)?]], ends: [Int64], extra: [(Int64, Int64)?], replicas: [[Int]], batchStarts: [[Int64]])
+  {
     let pipeline = inputs.pipeline
     let n = arrivals.count
     var rng = SeededGenerator(seed: seed)
@@ -56,6 +57,7 @@ struct TracedDeployment {
     var times = [[(Int64, Int64)?]](
       repeating: [(Int64, Int64)?](repeating: nil, count: pipeline.stages.count), count: n)
     var served = [[Int]](repeating: [Int](repeating: -1, count: pipeline.stages.count), count: n)
+    var batchStarts = [[Int64]](repeating: [Int64](repeating: 0, count: pipeline.stages.count), count: n)
     for s in pipeline.topologicalOrder {
       // Arrivals at the stage.
       var arriving: [(time: Int64, query: Int)] = []
@@ -103,6 +105,7 @@ struct TracedDeployment {
         for i in batch {
           times[arriving[i].query][s] = (arriving[i].time, start + service)
           served[arriving[i].query][s] = r
+          batchStarts[arriving[i].query][s] = start
         }
       }
     }
@@ -118,17 +121,17 @@ struct TracedDeployment {
         ends[q] = free
       }
     }
-    return (times, ends, extra, served)
+    return (times, ends, extra, served, batchStarts)
   }
 
   /// The spans as OTLP JSON lines, `perLine` traces to a line; with `instanceIDs`, each stage's span in a resource
-  /// naming its replica (`service.instance.id` = `stage-r`), as each replica's SDK would.
+  /// naming its replica (`service.instance.id` = `stage-r`), as each replica's SDK would; with `serviceSpans`, a
+  /// child `<stage>.compute` span per stage span from its batch's start to its end.
   func otlpJSON(
-    arrivals: [Int64], perLine: Int = 500, spanNames: [String]? = nil, instanceIDs: Bool = false
-  )
-    -> String
-  {
-    let (times, ends, extra, served) = run(arrivals: arrivals)
+    arrivals: [Int64], perLine: Int = 500, spanNames: [String]? = nil, instanceIDs: Bool = false,
+    serviceSpans: Bool = false
+  ) -> String {
+    let (times, ends, extra, served, batchStarts) = run(arrivals: arrivals)
     let names = spanNames ?? inputs.pipeline.stages.map(\.name)
     func span(_ trace: String, _ id: String, _ parent: String?, _ name: String, _ start: Int64, _ end: Int64) -> String
     {
@@ -148,7 +151,15 @@ struct TracedDeployment {
       chunk.append(span(trace, root, nil, "request", arrivals[q], ends[q]))
       for (s, t) in times[q].enumerated() {
         guard let t else { continue }
-        let text = span(trace, String(format: "%016x", ((q + 1) << 8) + s + 1), root, names[s], t.0, t.1)
+        let id = String(format: "%016x", ((q + 1) << 8) + s + 1)
+        var text = span(trace, id, root, names[s], t.0, t.1)
+        if serviceSpans {
+          text +=
+            ","
+            + span(
+              trace, String(format: "%016x", ((q + 1) << 8) + s + 100), id, "\(names[s]).compute", batchStarts[q][s],
+              t.1)
+        }
         if instanceIDs {
           byInstance["\(inputs.pipeline.stages[s].name)-\(served[q][s])", default: []].append(text)
         } else {
