@@ -18,31 +18,20 @@ public struct CorrelatedServiceTimes: ServingWhatIf {
     let busiest = plan.recommended!
     let oracle = FeasibilityOracle(
       model: model, arrivals: workload.busiestArrivals, seed: options.seed, serviceTimes: service)
-    let today = try oracle.simulateFully(recommended)
-    func ms(_ ns: Int64) -> Double { Milliseconds.of(ns) }
+    // Today's plan simulated as profiled too: the plan may have been accepted by a bound, with no percentile.
+    let asProfiled = FeasibilityOracle(model: model, arrivals: workload.busiestArrivals, seed: options.seed)
     var rows: [WhatIf.Row] = [
-      WhatIf.Row(
-        name: "today's plan, service as profiled (busiest window)", costPerHour: busiest.costPerHour,
-        percentileLatencyMs: busiest.percentileLatencyMs, configuration: recommended),
-      WhatIf.Row(
-        name: "today's plan, correlated service (busiest window)", costPerHour: busiest.costPerHour,
-        missRate: today.result.fractionOverSLO, percentileLatencyMs: ms(today.percentileLatency),
-        configuration: recommended, note: today.result.feasible ? "meets the SLO" : "misses the SLO"),
+      try ServingWhatIfs.windowRow(
+        "today's plan, service as profiled (busiest window)", recommended, costPerHour: busiest.costPerHour,
+        on: asProfiled),
+      try ServingWhatIfs.windowRow(
+        "today's plan, correlated service (busiest window)", recommended, costPerHour: busiest.costPerHour,
+        on: oracle),
     ]
-    switch Planner(oracle: oracle).bestPlan(
-      budget: options.budget, incumbents: [(name: "today's plan", configuration: recommended)])
-    {
-    case .success(let plan):
-      let latency = try oracle.simulateFully(plan.configuration)
-      rows.append(
-        WhatIf.Row(
-          name: "re-planned for correlated service (busiest window)", costPerHour: plan.costPerHour,
-          missRate: latency.result.fractionOverSLO, percentileLatencyMs: ms(latency.percentileLatency),
-          configuration: plan.configuration,
-          note: plan.provenOptimal == true ? "proven optimal" : "not proven optimal"))
-    case .failure(let why):
-      rows.append(WhatIf.Row(name: "re-planned for correlated service (busiest window)", note: why.description))
-    }
+    rows.append(
+      try ServingWhatIfs.replannedRow(
+        "re-planned for correlated service (busiest window)", oracle: oracle, recommended: recommended,
+        budget: options.budget))
     let tuned = try ServingWhatIfs.replays(
       [(recommended, .inferline(InferLineTuner()), ReplayConditions(serviceTimes: service))], model: model,
       workload: workload, seed: options.seed)

@@ -89,6 +89,37 @@ public enum ServingWhatIfs {
       coldStarts: r.overflow?.coldStarts)
   }
 
+  /// A configuration simulated in full on an oracle's window, as a row: its cost per hour, misses and percentile
+  /// latency, and whether it meets the SLO (after `note`, when given).
+  static func windowRow(
+    _ name: String, _ configuration: PipelineConfiguration, costPerHour: Double, on oracle: FeasibilityOracle,
+    note: String? = nil
+  ) throws -> WhatIf.Row {
+    let run = try oracle.simulateFully(configuration)
+    let verdict = run.result.feasible ? "meets the SLO" : "misses the SLO"
+    return WhatIf.Row(
+      name: name, costPerHour: costPerHour, missRate: run.result.fractionOverSLO,
+      percentileLatencyMs: Milliseconds.of(run.percentileLatency), configuration: configuration,
+      note: note.map { "\($0), \(verdict)" } ?? verdict)
+  }
+
+  /// The oracle's window re-planned (today's plan the incumbent) and simulated in full, as a row; the reason as
+  /// its note when no plan meets the SLO.
+  static func replannedRow(
+    _ name: String, oracle: FeasibilityOracle, recommended: PipelineConfiguration, budget: SearchBudget
+  ) throws -> WhatIf.Row {
+    switch Planner(oracle: oracle).bestPlan(
+      budget: budget, incumbents: [(name: "today's plan", configuration: recommended)])
+    {
+    case .success(let plan):
+      var row = try windowRow(name, plan.configuration, costPerHour: plan.costPerHour, on: oracle)
+      row.note! += plan.provenOptimal == true ? ", proven optimal" : ", not proven optimal"
+      return row
+    case .failure(let why):
+      return WhatIf.Row(name: name, note: why.description)
+    }
+  }
+
   /// A price as a plain decimal (0.0000166667, not 1.66667e-05): at most 10 decimals, trailing zeros dropped.
   static func dollars(_ v: Double) -> String {
     var text = String(format: "%.10f", v)

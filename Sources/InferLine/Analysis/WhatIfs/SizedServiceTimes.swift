@@ -31,43 +31,25 @@ public struct SizedServiceTimes: ServingWhatIf {
     try model.checkSizes(largest: largest, log: nil, column: column)
     let unknown = sizes.lazy.filter(\.isNaN).count
     let busiestSizes = Array(sizes[workload.windows[workload.busiest].range])
-    func ms(_ ns: Int64) -> Double { Milliseconds.of(ns) }
 
     // Today's plan as planned (largest buckets), and with the sizes.
     let busiest = plan.recommended!
     let bounds = PipelineModel(model.inputs, sizeTable: .fastest)
     let oracle = FeasibilityOracle(
       model: bounds, arrivals: workload.busiestArrivals, seed: options.seed, querySizes: busiestSizes)
-    let today = try oracle.simulateFully(recommended)
     // The plan may have been accepted by a bound, with no simulated percentile: simulated here, as planned.
-    let planned = try FeasibilityOracle(model: model, arrivals: workload.busiestArrivals, seed: options.seed)
-      .simulateFully(recommended)
+    let asPlanned = FeasibilityOracle(model: model, arrivals: workload.busiestArrivals, seed: options.seed)
     var rows: [WhatIf.Row] = [
-      WhatIf.Row(
-        name: "today's plan, every batch at its largest size bucket (busiest window)",
-        costPerHour: busiest.costPerHour, missRate: planned.result.fractionOverSLO,
-        percentileLatencyMs: ms(planned.percentileLatency), configuration: recommended,
-        note: "as planned, " + (planned.result.feasible ? "meets the SLO" : "misses the SLO")),
-      WhatIf.Row(
-        name: "today's plan, service from the sizes (busiest window)", costPerHour: busiest.costPerHour,
-        missRate: today.result.fractionOverSLO, percentileLatencyMs: ms(today.percentileLatency),
-        configuration: recommended, note: today.result.feasible ? "meets the SLO" : "misses the SLO"),
+      try ServingWhatIfs.windowRow(
+        "today's plan, every batch at its largest size bucket (busiest window)", recommended,
+        costPerHour: busiest.costPerHour, on: asPlanned, note: "as planned"),
+      try ServingWhatIfs.windowRow(
+        "today's plan, service from the sizes (busiest window)", recommended, costPerHour: busiest.costPerHour,
+        on: oracle),
+      try ServingWhatIfs.replannedRow(
+        "re-planned with service from the sizes (busiest window)", oracle: oracle, recommended: recommended,
+        budget: options.budget),
     ]
-    switch Planner(oracle: oracle).bestPlan(
-      budget: options.budget, incumbents: [(name: "today's plan", configuration: recommended)])
-    {
-    case .success(let replanned):
-      let latency = try oracle.simulateFully(replanned.configuration)
-      rows.append(
-        WhatIf.Row(
-          name: "re-planned with service from the sizes (busiest window)", costPerHour: replanned.costPerHour,
-          missRate: latency.result.fractionOverSLO, percentileLatencyMs: ms(latency.percentileLatency),
-          configuration: replanned.configuration,
-          note: (latency.result.feasible ? "meets the SLO" : "misses the SLO") + ", "
-            + (replanned.provenOptimal == true ? "proven optimal" : "not proven optimal")))
-    case .failure(let why):
-      rows.append(WhatIf.Row(name: "re-planned with service from the sizes (busiest window)", note: why.description))
-    }
 
     // The assumed form: lognormal factors of the log's spread, fully correlated across stages, on the profiles at
     // the bucket holding the log's mean size.
@@ -81,12 +63,10 @@ public struct SizedServiceTimes: ServingWhatIf {
       let atMean = FeasibilityOracle(
         model: PipelineModel(model.inputs, sizeTable: .holding(meanSize)), arrivals: workload.busiestArrivals,
         seed: options.seed, serviceTimes: .correlated(seed: options.seed, sigma: sigma, correlation: 1))
-      let assumed = try atMean.simulateFully(recommended)
       rows.append(
-        WhatIf.Row(
-          name: "today's plan, correlated-service what-if at the sizes' spread (busiest window)",
-          costPerHour: busiest.costPerHour, missRate: assumed.result.fractionOverSLO,
-          percentileLatencyMs: ms(assumed.percentileLatency), configuration: recommended,
+        try ServingWhatIfs.windowRow(
+          "today's plan, correlated-service what-if at the sizes' spread (busiest window)", recommended,
+          costPerHour: busiest.costPerHour, on: atMean,
           note: String(format: "log-spread %.3g, full correlation, at the mean size's bucket", sigma)))
     }
 
