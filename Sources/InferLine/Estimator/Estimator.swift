@@ -210,7 +210,12 @@ struct SimulationState: ~Copyable {
   /// Replica changes and batch finishes.
   var heap = EventQueue()
   /// Arrivals at child stages, in time order.
-  var created = ArrivalQueue()
+  var created: ArrivalQueue
+  /// Per edge, its delay, when edges' delays differ (`SimulationInput.edgeDelays`); empty otherwise (every edge
+  /// takes `hop`).
+  let edgeDelay: Slab<Int64>
+  /// With `edgeDelay`: per query and join, the latest of its parents' finishes plus their edges' delays so far.
+  var joinReady: Slab<Int64>
   var sequence: UInt64 = 0
   /// Where `advance(until:)` stopped: the next trace arrival, the current time, and whether an infeasibility
   /// check stopped the run for good.
@@ -252,7 +257,7 @@ struct SimulationState: ~Copyable {
     roots = graph.roots
     rootSlab = Slab(roots)
     order = graph.order ?? []
-    hop = input.hopDelay
+    hop = input.edgeDelays?.first ?? input.hopDelay
     slo = input.slo
 
     batchLimit = Slab(input.stages.map(\.batchSize))
@@ -320,6 +325,16 @@ struct SimulationState: ~Copyable {
     for q in 0..<n { lastFinish[q] = input.arrivals[q] }
     remaining = Slab(repeating: 0, count: n)
     joinWaiting = Slab(repeating: 0, count: max(1, n * graph.joinCount))
+    if let delays = input.edgeDelays, delays.contains(where: { $0 != delays.first }) {
+      precondition(delays.count == input.edges.count && delays.allSatisfy { $0 >= 0 }, "one delay per edge")
+      edgeDelay = Slab(delays)
+      joinReady = Slab(repeating: .min, count: max(1, n * graph.joinCount))
+      created = ArrivalQueue(ordered: false)
+    } else {
+      edgeDelay = Slab(repeating: 0, count: 0)
+      joinReady = Slab(repeating: 0, count: 0)
+      created = ArrivalQueue()
+    }
     missed = Slab(repeating: false, count: n)
     allowedMisses = input.percentile.allowedMisses(of: n)
     var routeSeed: UInt64 = 0
@@ -450,6 +465,8 @@ struct SimulationState: ~Copyable {
     lastFinish.free()
     remaining.free()
     joinWaiting.free()
+    edgeDelay.free()
+    joinReady.free()
     missed.free()
   }
 
@@ -757,12 +774,18 @@ struct SimulationState: ~Copyable {
       for e in from..<to where mask & (1 << UInt64(outEdge[e])) != 0 {
         let c = outChild[e]
         let j = joinIndex[c]
+        var arrival = t + hop
+        if _slowPath(!created.ordered) { arrival = t + edgeDelay[Int(outEdge[e])] }
         if j >= 0 {
           let slot = q * joinCount + j
           joinWaiting[slot] &-= 1
+          if _slowPath(!created.ordered) {
+            joinReady[slot] = max(joinReady[slot], arrival)
+            arrival = joinReady[slot]
+          }
           if joinWaiting[slot] != 0 { continue }  // other parents still running
         }
-        created.append(time: t + hop, stage: c, query: q32)
+        created.append(time: arrival, stage: c, query: q32)
       }
     }
     if hasOverflow && isServerless[replica] {

@@ -53,21 +53,28 @@ struct EventQueue {
 }
 
 /// Arrivals the simulation creates (a query reaching a child stage a hop after its parent's batch finished), in
-/// creation order. Batches finish in time order and the hop delay is one constant, so these arrivals are created
+/// creation order. Batches finish in time order and, with one hop delay for every edge, these arrivals are created
 /// in time order too: a first-in first-out ring, O(1) per arrival, pops them in the (time, kind, creation) order a
-/// priority queue would.
+/// priority queue would. With delays that differ by edge (`ordered: false`) it is that priority queue: a binary
+/// heap on (time, creation), O(log n) per arrival.
 struct ArrivalQueue: ~Copyable {
   struct Entry {
     var time: Int64
     var stage: Int32
     var query: Int32
+    /// Creation order (the heap's tie-break; unused by the ring).
+    var sequence: UInt64 = 0
   }
   private var base: UnsafeMutablePointer<Entry>
   private var capacity: Int
   private var head = 0
   private(set) var count = 0
+  /// False: a heap on (time, sequence) instead of the ring.
+  let ordered: Bool
+  private var created: UInt64 = 0
 
-  init() {
+  init(ordered: Bool = true) {
+    self.ordered = ordered
     capacity = 1024
     base = .allocate(capacity: capacity)
   }
@@ -79,6 +86,7 @@ struct ArrivalQueue: ~Copyable {
 
   @inline(__always)
   mutating func append(time: Int64, stage: Int, query: Int32) {
+    if _slowPath(!ordered) { return push(Entry(time: time, stage: Int32(stage), query: query)) }
     #if INFERLINE_INVARIANTS
       precondition(count == 0 || time >= base[(head + count - 1) & (capacity - 1)].time, "arrivals in time order")
     #endif
@@ -90,10 +98,49 @@ struct ArrivalQueue: ~Copyable {
   /// Removes and returns the earliest arrival. The queue must not be empty.
   @inline(__always)
   mutating func removeFirst() -> Entry {
+    if _slowPath(!ordered) { return pop() }
     let entry = base[head]
     head = (head + 1) & (capacity - 1)
     count -= 1
     return entry
+  }
+
+  @inline(__always)
+  private static func precedes(_ a: Entry, _ b: Entry) -> Bool {
+    a.time != b.time ? a.time < b.time : a.sequence < b.sequence
+  }
+
+  private mutating func push(_ entry: Entry) {
+    if count == capacity { grow() }
+    var e = entry
+    e.sequence = created
+    created &+= 1
+    var i = count
+    count += 1
+    while i > 0 {
+      let parent = (i - 1) / 2
+      guard Self.precedes(e, base[parent]) else { break }
+      base[i] = base[parent]
+      i = parent
+    }
+    base[i] = e
+  }
+
+  private mutating func pop() -> Entry {
+    let top = base[0]
+    count -= 1
+    let last = base[count]
+    var i = 0
+    while true {
+      let left = 2 * i + 1
+      guard left < count else { break }
+      let child = left + 1 < count && Self.precedes(base[left + 1], base[left]) ? left + 1 : left
+      guard Self.precedes(base[child], last) else { break }
+      base[i] = base[child]
+      i = child
+    }
+    if count > 0 { base[i] = last }
+    return top
   }
 
   private mutating func grow() {

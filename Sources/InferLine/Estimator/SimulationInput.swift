@@ -272,6 +272,9 @@ public struct SimulationInput: Sendable {
   public var stages: [StageService]
   /// Network delay per hop, nanoseconds.
   public var hopDelay: Int64
+  /// Per edge (the pipeline's edge order), its own delay, nanoseconds, in place of `hopDelay`; nil: `hopDelay` on
+  /// every edge. A join's arrival is the latest of its visited parents' finishes plus their edges' delays.
+  public var edgeDelays: [Int64]? = nil
   public var routes: RouteSource
   public var serviceTimes: ServiceTimeModel
   /// Replica changes, in any order (sorted by the simulator).

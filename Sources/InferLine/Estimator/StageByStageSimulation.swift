@@ -156,6 +156,8 @@ struct StageByStageSimulation: ~Copyable {
   let order: [Int]
   let latencyStart: Slab<Int>
   let hop: Int64
+  /// Per child entry (`children` order), the delay of its edge, when edges' delays differ; nil: `hop` on every edge.
+  let childDelay: Slab<Int64>?
   let slo: Int64
   let latency: Slab<Int64>
   let batchLimit: Slab<Int>
@@ -190,7 +192,12 @@ struct StageByStageSimulation: ~Copyable {
     let graph = graph ?? PipelineGraph(input)
     let parents = graph.parentCount
     childStart = Slab(graph.childStart)
-    hop = input.hopDelay
+    hop = input.edgeDelays?.first ?? input.hopDelay
+    if let delays = input.edgeDelays, delays.contains(where: { $0 != delays.first }) {
+      childDelay = Slab(graph.childEdge.map { delays[$0] })
+    } else {
+      childDelay = nil
+    }
     slo = input.slo
     children = Slab(graph.children)
     childEdge = Slab(graph.childEdge)
@@ -261,6 +268,7 @@ struct StageByStageSimulation: ~Copyable {
     children.free()
     childEdge.free()
     childStart.free()
+    childDelay?.free()
     latencyStart.free()
     latency.free()
     batchLimit.free()
@@ -507,12 +515,14 @@ struct StageByStageSimulation: ~Copyable {
         let mask = masks.base[q]
         var goesOn = false
         for e in from..<to where mask & (1 << UInt64(childEdge.base[e])) != 0 {
-          lanes[children.base[e]].append(time: arrival, query: q32)
+          lanes[children.base[e]].append(time: childDelay.map { t + $0.base[e] } ?? arrival, query: q32)
           goesOn = true
         }
         if !goesOn && t > finishes[q] { finishes[q] = t }
       } else {
-        for e in from..<to { lanes[children.base[e]].append(time: arrival, query: q32) }
+        for e in from..<to {
+          lanes[children.base[e]].append(time: childDelay.map { t + $0.base[e] } ?? arrival, query: q32)
+        }
       }
     }
   }
