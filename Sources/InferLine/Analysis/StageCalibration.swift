@@ -11,7 +11,7 @@ import Foundation
 /// `Calibration.unexplainedError` on average there or by more than `stageWindowError` in any one window. The
 /// corrected pipeline is then simulated end to end on the traced arrivals and routes, with the pipeline's network
 /// delay, and judged window by window the same way; a hop whose measured delay is far from the pipeline file's is
-/// named (the simulator takes one delay for every hop).
+/// simulated at its measured median (and said to be).
 public struct StageCalibration: Sendable, Equatable, Codable {
   /// One stage's fit and its checks; percentiles of the time per query at the stage, ms.
   public struct StageFit: Sendable, Equatable, Codable {
@@ -62,6 +62,9 @@ public struct StageCalibration: Sendable, Equatable, Codable {
   public var corrections: [Correction]
   public var routes: [SpanTrace.MeasuredRoute]
   public var hops: [SpanTrace.MeasuredHop]
+  /// Per edge, the delay the corrected pipeline simulates in place of the file's, ms: the spans' median where it is
+  /// further than `hopToleranceMs` (and 20%) from the file's; nil where the file's holds.
+  public var hopDelaysMs: [Double?]? = nil
   /// End-to-end percentiles per window: observed, simulated with the profiles as they are, and corrected.
   public var endToEnd: [Calibration.WindowCheck]
   public var endToEndHeldOut: Calibration.Errors
@@ -296,8 +299,13 @@ public struct StageCalibration: Sendable, Equatable, Codable {
       }
     }
 
+    // Hops whose measured delay is far from the file's are simulated at the spans' median.
+    let hops = spans.measuredHops(pipeline)
+    let delays: [Double?] = hops.map {
+      $0.queries > 0 && abs($0.medianMs - $0.fileMs) > max(hopToleranceMs, 0.2 * $0.fileMs) ? $0.medianMs : nil
+    }
     // End to end: the corrected pipeline on the traced arrivals and routes.
-    let corrected = Self.corrected(inputs, corrections)
+    let corrected = Self.corrected(inputs, corrections, delays: delays)
     let routes = RouteSource.visited(spans.visitedStages, edges: pipeline.edges.map { ($0.parent, $0.child) })
     let observedEndToEnd: [(start: Int64, queries: Range<Int>, percentiles: [Double], count: Int)] = windows.compactMap
     {
@@ -329,18 +337,8 @@ public struct StageCalibration: Sendable, Equatable, Codable {
     }
     let worstHeldOut = heldOutP99.max() ?? 0
 
-    let hops = spans.measuredHops(pipeline)
-    let farHops = hops.filter {
-      $0.queries > 0 && abs($0.medianMs - $0.fileMs) > max(hopToleranceMs, 0.2 * $0.fileMs)
-    }
     let fits = stageFits.compactMap { $0 }
     var note = fits.compactMap(\.note).first
-    if note == nil, let hop = farHops.first {
-      note = String(
-        format:
-          "the hop %@ -> %@ takes %.2f ms (median of %d queries) against the pipeline's network_delay_ms of %.2f ms; the simulator takes one delay for every hop",
-        hop.parent, hop.child, hop.medianMs, hop.queries, hop.fileMs)
-    }
     if note == nil, !(worstHeldOut <= stageWindowError) || (e2e.worst.map { !($0.error <= stageWindowError) } ?? false)
     {
       let unmapped = spans.reading.unmappedNames.sorted { $0.value > $1.value }.prefix(3).map { "'\($0.key)'" }
@@ -356,7 +354,7 @@ public struct StageCalibration: Sendable, Equatable, Codable {
       stages: fits,
       unfittedStages: pipeline.stages.indices.filter { stageFits[$0] == nil }.map {
         pipeline.stages[$0].name
-      }, corrections: corrections, routes: spans.measuredRoutes(pipeline), hops: hops,
+      }, corrections: corrections, routes: spans.measuredRoutes(pipeline), hops: hops, hopDelaysMs: delays,
       endToEnd: observedEndToEnd.indices.map { i in
         Calibration.WindowCheck(
           start: observedEndToEnd[i].start, heldOut: i % 2 == 1, queries: observedEndToEnd[i].count,
@@ -405,10 +403,18 @@ public struct StageCalibration: Sendable, Equatable, Codable {
   }
 
   /// The inputs with each fitted model's profiles corrected.
-  public func apply(to inputs: PlanningInputs) -> PlanningInputs { Self.corrected(inputs, corrections) }
+  public func apply(to inputs: PlanningInputs) -> PlanningInputs {
+    Self.corrected(inputs, corrections, delays: hopDelaysMs ?? [])
+  }
 
-  static func corrected(_ inputs: PlanningInputs, _ corrections: [Correction]) -> PlanningInputs {
+  /// `inputs` with each model's correction, and each edge's measured delay where `delays` gives one.
+  static func corrected(
+    _ inputs: PlanningInputs, _ corrections: [Correction], delays: [Double?] = []
+  ) -> PlanningInputs {
     var copy = inputs
+    for (k, delay) in delays.enumerated() where delay != nil && k < copy.pipeline.edges.count {
+      copy.pipeline.edges[k].delayMs = delay
+    }
     for c in corrections {
       func adjust(_ l: Int64) -> Int64 {
         ProfileTable.calibrated(l, multiplier: c.multiplier, overheadMs: c.overheadMs)
@@ -557,6 +563,11 @@ extension StageCalibration {
         pad(TerminalText.safe("\(r.parent) -> \(r.child)"), 29) + pad(String(format: "%.3f", r.fileProbability), 9)
           + pad(String(format: "%.3f", r.measuredProbability), 13) + pad(String(format: "%.2f", h.fileMs), 14)
           + pad(String(format: "%.2f", h.medianMs), 11) + String(format: "%.2f", h.p99Ms))
+    }
+    for (h, delay) in zip(hops, hopDelaysMs ?? []) where delay != nil {
+      out.append(
+        "  the hop \(TerminalText.safe("\(h.parent) -> \(h.child)")) is simulated at the spans' "
+          + String(format: "%.2f ms in place of the file's %.2f ms", delay!, h.fileMs))
     }
     let r = reading
     out += [

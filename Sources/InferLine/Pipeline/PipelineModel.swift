@@ -81,8 +81,15 @@ public struct PipelineModel: Sendable {
   public let roots: [Int]
   public let incoming: [[PipelineSpec.Edge]]
   public let outgoing: [[PipelineSpec.Edge]]
-  /// Network delay per hop, nanoseconds.
+  /// Network delay per hop, nanoseconds (an edge with a delay of its own takes that: `delay(_:)`).
   public let hopDelay: Int64
+  /// Per edge, its delay, nanoseconds, when some edge has a delay of its own; nil: `hopDelay` on every edge.
+  public let edgeDelays: [Int64]?
+
+  /// An edge's network delay, nanoseconds: its own, else the pipeline's. - Complexity: O(1).
+  @inlinable public func delay(_ e: PipelineSpec.Edge) -> Int64 {
+    e.delayMs.map(ProfileTable.nanoseconds) ?? hopDelay
+  }
   /// The pipeline's objective, nanoseconds, and its percentile.
   public let slo: Int64
   public let percentile: Percentile
@@ -123,6 +130,10 @@ public struct PipelineModel: Sendable {
     incoming = spec.incoming
     outgoing = spec.outgoing
     hopDelay = ProfileTable.nanoseconds(spec.networkDelayMs)
+    let network = hopDelay
+    edgeDelays =
+      spec.edges.contains { $0.delayMs != nil }
+      ? spec.edges.map { $0.delayMs.map(ProfileTable.nanoseconds) ?? network } : nil
     slo = ProfileTable.nanoseconds(spec.slo.latencyMs)
     percentile = Percentile(percent: spec.slo.percentile)
     prices = Dictionary(inputs.catalog.hardware.map { ($0.type, $0.pricePerHour) }, uniquingKeysWith: { a, _ in a })
@@ -184,7 +195,7 @@ public struct PipelineModel: Sendable {
   public var name: String { inputs.pipeline.name }
   public var stageNames: [String] { stages.map(\.name) }
 
-  /// The longest path when each stage takes `singleLatencies[m]`, plus the hop delay per edge; over every edge
+  /// The longest path when each stage takes `singleLatencies[m]`, plus each edge's delay; over every edge
   /// of positive probability, or only over edges every query takes (then only stages reached from a root by
   /// such edges count). - Complexity: O(stages + edges).
   public func criticalPath(singleLatencies: [Int64], certainEdgesOnly: Bool) -> CriticalPath {
@@ -196,8 +207,8 @@ public struct PipelineModel: Sendable {
     for n in topologicalOrder where reached[n] {
       var start: Int64 = 0
       for e in incoming[n] where reached[e.parent] && (certainEdgesOnly ? e.probability >= 1 : e.probability > 0) {
-        if best[e.parent] + hopDelay > start {
-          start = best[e.parent] + hopDelay
+        if best[e.parent] + delay(e) > start {
+          start = best[e.parent] + delay(e)
           previous[n] = e.parent
         }
       }
@@ -328,6 +339,7 @@ public struct PipelineModel: Sendable {
     var balancerSeed: UInt64 = dispatchSeed ?? 1
     if dispatchSeed == nil, case .drawn(let seed) = routes { balancerSeed = seed }
     input.dispatch = spec.dispatch.seeded(balancerSeed)
+    input.edgeDelays = edgeDelays
     if services.contains(where: { $0.sizedLatencies != nil }) {
       precondition(querySizes!.count == arrivals.count, "one size per arrival")
       input.querySizes = querySizes

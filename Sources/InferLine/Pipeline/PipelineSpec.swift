@@ -29,6 +29,9 @@ public struct PipelineSpec: Sendable, Equatable {
     /// Chance the query goes on along this edge once the parent has finished, in [0, 1].
     public var probability: Double
     public var line: Int?
+    /// This edge's own network delay, ms, in place of the pipeline's `network_delay_ms` (as measured from tracing
+    /// spans by the per-stage calibration); nil: the pipeline's.
+    public var delayMs: Double? = nil
   }
 
   /// The latency objective: the `percentile` of end-to-end latency must be at most `latencyMs`.

@@ -73,7 +73,8 @@ public final class FeasibilityOracle: Sendable {
     let fastestBatch: [Int64]
     /// Route masks by query when some edge may be skipped; nil when every query takes every edge.
     let masks: [UInt64]?
-    let hop: Int64
+    /// Per chain position j >= 1: the delay of the edge into it.
+    let hop: [Int64]
 
     init?(model: PipelineModel, masks: [UInt64]?) {
       guard model.stages.count >= 2, let root = model.roots.first, model.roots.count == 1,
@@ -91,7 +92,7 @@ public final class FeasibilityOracle: Sendable {
       self.edgeInto = edgeInto
       fastestBatch = model.stages.map(\.fastestBatchLatency)
       self.masks = masks
-      hop = model.hopDelay
+      hop = edgeInto.map { model.delay(model.inputs.pipeline.edges[$0]) }
     }
 
     /// The configurations of the first `k` chain stages.
@@ -116,7 +117,7 @@ public final class FeasibilityOracle: Sendable {
             if f[chain[k - 1] * n + q] != .min {
               var j = k
               while j < chain.count, masks.map({ $0[q] & (1 << UInt64(edgeInto[j])) != 0 }) ?? true {
-                bound += hop + fastestBatch[chain[j]]
+                bound += hop[j] + fastestBatch[chain[j]]
                 j += 1
               }
             }
@@ -152,16 +153,17 @@ public final class FeasibilityOracle: Sendable {
     init(model: PipelineModel, arrivals: [Int64], masks: [UInt64]?, slo: Int64, allowedMisses: Int) {
       self.slo = slo
       self.allowedMisses = allowedMisses
-      let hop = model.hopDelay
       let fastest = model.stages.map(\.fastestBatchLatency)
       var before = [Int64](repeating: 0, count: model.stages.count)
       for n in model.topologicalOrder {
-        for e in model.incoming[n] { before[n] = max(before[n], before[e.parent] + fastest[e.parent] + hop) }
+        for e in model.incoming[n] {
+          before[n] = max(before[n], before[e.parent] + fastest[e.parent] + model.delay(e))
+        }
       }
       var after = [Int64](repeating: 0, count: model.stages.count)
       for n in model.topologicalOrder.reversed() {
         for e in model.outgoing[n] where e.probability >= 1 {
-          after[n] = max(after[n], hop + fastest[e.child] + after[e.child])
+          after[n] = max(after[n], model.delay(e) + fastest[e.child] + after[e.child])
         }
       }
       self.before = before
@@ -422,7 +424,6 @@ public final class FeasibilityOracle: Sendable {
     _ configuration: PipelineConfiguration, _ options: [PipelineModel.HardwareOption]
   ) -> Double? {
     guard let arrivalCurve else { return nil }
-    let hop = Double(model.hopDelay) / 1e9
     var inputCurve = [TokenBucketCurve?](repeating: nil, count: options.count)
     var done = [Double](repeating: 0, count: options.count)
     for r in model.roots { inputCurve[r] = arrivalCurve }
@@ -439,7 +440,7 @@ public final class FeasibilityOracle: Sendable {
       let bound = NetworkCalculusBound(
         arrivals: TokenBucketCurve(buckets: usable), service: service, scope: .wholeTrace)
       guard bound.delay.isFinite else { return nil }
-      let parentDone = model.incoming[n].map { done[$0.parent] + hop }.max() ?? 0
+      let parentDone = model.incoming[n].map { done[$0.parent] + Double(model.delay($0)) / 1e9 }.max() ?? 0
       done[n] = parentDone + bound.delay
       let output = TokenBucketCurve(
         buckets: usable.map { TokenBucket(rate: $0.rate, burst: $0.burst + $0.rate * service.latency) })

@@ -13,7 +13,7 @@ struct SmallInstance {
 
   init(
     seed: UInt64, stages: Int, hardware: Int = 2, sloMs: Double? = nil, rate: Double = 150, maxReplicas: Int = 3,
-    dispatch: String? = nil
+    dispatch: String? = nil, edgeDelaysMs: [Double]? = nil
   ) {
     var rng = SeededGenerator(seed: seed)
     let names = (0..<stages).map { "s\($0)" }
@@ -42,9 +42,13 @@ struct SmallInstance {
         for b in [1, 2, 4] { profiles += "m\(n),\(t),\(b),\(String(format: "%.3f", fixed + per * Double(b))),p99\n" }
       }
     }
-    inputs = try! PlanningInputs.load(
+    var loaded = try! PlanningInputs.load(
       pipeline: folder.write("p.yaml", pipeline), hardware: folder.write("h.yaml", catalog),
       profiles: folder.write("f.csv", profiles))
+    for (k, delay) in (edgeDelaysMs ?? []).enumerated() where k < loaded.pipeline.edges.count {
+      loaded.pipeline.edges[k].delayMs = delay
+    }
+    inputs = loaded
     model = PipelineModel(inputs)
     arrivals = TraceGenerator.arrivals(.gamma(rate: rate, cv: 1.5), duration: 8, start: 0, seed: seed)
   }
@@ -107,6 +111,29 @@ struct SmallInstance {
 @Suite struct PlannerTests {
   /// The recommended planner equals exhaustive search from tight to loose SLOs, says it proved it, and InferLine's
   /// greedy plan is never cheaper.
+  /// Edges with delays of their own (0.5 and 7 ms): the search's bounds take each edge's delay, and its proven
+  /// optimum equals exhaustive search on three-stage chains from tight to loose SLOs.
+  @Test(arguments: Array(1...6) as [UInt64])
+  func delaysByEdgeKeepTheOptimumProven(seed: UInt64) {
+    let base = SmallInstance(seed: seed, stages: 3, edgeDelaysMs: [0.5, 7])
+    #expect(base.model.edgeDelays == [500_000, 7_000_000])
+    for factor in [0.6, 1, 2.5] {
+      let slo = base.inputs.pipeline.slo.latencyMs * factor + 7
+      let brute = base.bruteForce(sloMs: slo)
+      switch base.planner(sloMs: slo).optimal() {
+      case .success(let plan):
+        let b = try! #require(
+          brute, "seed \(seed) x\(factor): the search found $\(plan.costPerHour)/h, brute force nothing")
+        #expect(
+          abs(plan.costPerHour - b) < 1e-9, "seed \(seed) x\(factor): search \(plan.costPerHour), brute force \(b)")
+        #expect(plan.provenOptimal == true)
+        #expect(base.fullySimulatedFeasible(plan.configuration, sloMs: slo))
+      case .failure(let why):
+        #expect(brute == nil, "seed \(seed) x\(factor): brute force found $\(brute ?? 0)/h; the search said \(why)")
+      }
+    }
+  }
+
   @Test(arguments: Array(1...10) as [UInt64])
   func optimalEqualsBruteForceFromTightToLooseSLOs(seed: UInt64) {
     let base = SmallInstance(seed: seed, stages: 2)
