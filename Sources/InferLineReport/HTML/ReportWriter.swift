@@ -488,7 +488,14 @@ public enum ReportWriter {
           s.stage, $0.observedMeanMs, $0.observedP99Ms, $0.simulatedMeanMs, $0.simulatedP99Ms, $0.observedServiceP50Ms)
       }
     }
-    return ["headline": c.summary, "stages": stages, "edges": edges, "replicas": replicas + queueing]
+    let delays = zip(c.hops, c.hopDelaysMs ?? []).compactMap { hop, delay in
+      delay.map {
+        String(
+          format: "The hop %@ -> %@ is simulated at the spans' %.2f ms in place of the file's %.2f ms.", hop.parent,
+          hop.child, $0, hop.fileMs)
+      }
+    }
+    return ["headline": c.summary, "stages": stages, "edges": edges, "replicas": replicas + queueing + delays]
   }
 
   /// A summary (`summaryMarkdown`, `fleetSummaryMarkdown`) as plain text for the terminal: no Markdown escapes.
