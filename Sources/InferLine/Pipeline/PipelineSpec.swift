@@ -121,6 +121,7 @@ public struct PipelineSpec: Sendable, Equatable {
   ]
   static let stageKeys = ["name", "model", "hardware", "description", "span", "service_span"]
   static let sloKeys = ["latency_ms", "percentile"]
+  static let edgeKeys = ["probability", "delay_ms"]
 
   /// Loads and checks a pipeline file, collecting every problem.
   /// - Returns: the pipeline (nil when it has errors) and every diagnostic.
@@ -259,12 +260,34 @@ public struct PipelineSpec: Sendable, Equatable {
           entry.line, "edge '\(entry.key)': unknown child stage '\(parts[1])'\(suggestion(for: parts[1], among: names))"
         )
       }
-      guard case .scalar(let scalar) = entry.value, let p = Double(scalar.string), p.isFinite else {
-        sink.error(entry.value.line ?? entry.line, "edge '\(entry.key)' needs a probability between 0 and 1")
+      // `parent -> child: 0.6`, or `parent -> child: {probability: 0.6, delay_ms: 6}` for an edge with a network
+      // delay of its own.
+      var probabilityNode = entry.value
+      var delayMs: Double? = nil
+      if case .mapping = entry.value, let map = YAMLMapping(entry.value, what: "edge '\(entry.key)'", sink: &sink) {
+        map.checkKeys(Self.edgeKeys, in: "edge '\(entry.key)'", sink: &sink)
+        guard let node = map["probability"] else {
+          sink.error(map.line ?? entry.line, "edge '\(entry.key)' has no 'probability'")
+          continue
+        }
+        probabilityNode = node
+        if let (d, line) = map.number("delay_ms", required: false, in: "edge '\(entry.key)'", sink: &sink) {
+          guard d >= 0 && d <= ProfileTable.longestMilliseconds else {
+            sink.error(line, "edge '\(entry.key)': 'delay_ms' must be 0 or more and at most a day (got \(d))")
+            continue
+          }
+          delayMs = d
+        }
+      }
+      guard case .scalar(let scalar) = probabilityNode, let p = Double(scalar.string), p.isFinite else {
+        sink.error(
+          probabilityNode.line ?? entry.line,
+          "edge '\(entry.key)' needs a probability between 0 and 1 (`\(entry.key): 0.6`, or `{probability: 0.6, delay_ms: 5}` for a delay of its own)"
+        )
         continue
       }
       if p < 0 || p > 1 {
-        sink.error(entry.value.line ?? entry.line, "edge '\(entry.key)': probability \(p) is outside [0, 1]")
+        sink.error(probabilityNode.line ?? entry.line, "edge '\(entry.key)': probability \(p) is outside [0, 1]")
         continue
       }
       guard let parent, let child else { continue }
@@ -276,7 +299,9 @@ public struct PipelineSpec: Sendable, Equatable {
         sink.error(entry.line, "edge '\(entry.key)' is given twice")
         continue
       }
-      edges.append(Edge(parent: parent, child: child, probability: p, line: entry.line))
+      var edge = Edge(parent: parent, child: child, probability: p, line: entry.line)
+      edge.delayMs = delayMs
+      edges.append(edge)
     }
     if stages.count > Self.maximumStages {
       sink.error(

@@ -373,6 +373,31 @@ import Testing
     #expect(problems(falling, strict: true).first?.severity == .error)
   }
 
+  /// An edge may carry a network delay of its own (`a -> b: {probability: 0.5, delay_ms: 7}`): the model's edge
+  /// delays and latency floor take it; a mapping without a probability, an unknown key or a negative delay is an
+  /// error with its line.
+  @Test func anEdgeMayHaveADelayOfItsOwn() throws {
+    let delayed = Self.goodPipeline.replacingOccurrences(
+      of: "a -> b: 0.5", with: "a -> b: {probability: 0.5, delay_ms: 7}")
+    let inputs = try load(pipeline: delayed).get()
+    #expect(inputs.pipeline.edges[0].delayMs == 7 && inputs.pipeline.edges[1].delayMs == nil)
+    let model = PipelineModel(inputs)
+    #expect(model.edgeDelays == [7_000_000, 2_000_000, 2_000_000, 2_000_000])
+    let plain = PipelineModel(try load().get())
+    // The floor's path a -> b -> d now pays 7 ms on its first hop instead of 2.
+    #expect(model.latencyFloor.nanoseconds - plain.latencyFloor.nanoseconds == 5_000_000)
+    let noProbability = errors(
+      pipeline: Self.goodPipeline.replacingOccurrences(of: "a -> b: 0.5", with: "a -> b: {delay_ms: 7}"))
+    #expect(noProbability.first?.message.contains("has no 'probability'") == true && noProbability.first?.line == 17)
+    let unknown = errors(
+      pipeline: Self.goodPipeline.replacingOccurrences(of: "a -> b: 0.5", with: "a -> b: {probability: 0.5, delay: 7}"))
+    #expect(unknown.first?.message.contains("unknown key 'delay'") == true)
+    let negative = errors(
+      pipeline: Self.goodPipeline.replacingOccurrences(
+        of: "a -> b: 0.5", with: "a -> b: {probability: 0.5, delay_ms: -1}"))
+    #expect(negative.first?.message.contains("'delay_ms' must be 0 or more") == true)
+  }
+
   @Test func fallingLatencyIsAWarningAndStrictMakesItAnError() throws {
     let falling = Self.goodProfiles + "m2,CPU,4,40,p99\n"
     let inputs = try load(profiles: falling).get()
