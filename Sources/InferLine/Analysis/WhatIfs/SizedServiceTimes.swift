@@ -53,13 +53,19 @@ public struct SizedServiceTimes: ServingWhatIf {
 
     // The assumed form: lognormal factors of the log's spread, fully correlated across stages, on the profiles at
     // the bucket holding the log's mean size.
-    let known = sizes.filter { !$0.isNaN && $0 > 0 }
-    let logs = known.map { log(Double($0)) }
-    let meanLog = logs.reduce(0, +) / Double(max(1, logs.count))
-    let sigma = (logs.map { ($0 - meanLog) * ($0 - meanLog) }.reduce(0, +) / Double(max(1, logs.count - 1)))
-      .squareRoot()
-    let meanSize = known.reduce(0.0) { $0 + Double($1) } / Double(max(1, known.count))
-    if known.count >= 2, sigma.isFinite {
+    // The sizes' mean and log-spread in one pass (Welford), with no copy of the day's sizes.
+    var known = 0
+    var sizeSum = 0.0, logMean = 0.0, logSquares = 0.0
+    for z in sizes where z > 0 {  // NaN compares false
+      known += 1
+      sizeSum += Double(z)
+      let x = log(Double(z)), delta = x - logMean
+      logMean += delta / Double(known)
+      logSquares += delta * (x - logMean)
+    }
+    let sigma = (logSquares / Double(max(1, known - 1))).squareRoot()
+    let meanSize = sizeSum / Double(max(1, known))
+    if known >= 2, sigma.isFinite {
       let atMean = FeasibilityOracle(
         model: PipelineModel(model.inputs, sizeTable: .holding(meanSize)), arrivals: workload.busiestArrivals,
         seed: options.seed, serviceTimes: .correlated(seed: options.seed, sigma: sigma, correlation: 1))
