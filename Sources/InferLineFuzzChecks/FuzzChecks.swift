@@ -83,11 +83,12 @@ public struct FuzzChecks: Sendable {
     case (.success(let a), .success(let b)):
       guard a.traces.count == b.traces.count else { throw fail("block size and threads changed the pipelines") }
       for (x, y) in zip(a.traces, b.traces) {
-        // Latencies compare by bits: an unreadable one is NaN in both.
+        // Latencies and sizes compare by bits: an unreadable one is NaN in both.
         guard
           x.pipeline == y.pipeline && x.arrivals == y.arrivals && x.isRelative == y.isRelative
             && x.visitedStages == y.visitedStages
             && x.observedLatencyMs?.map(\.bitPattern) == y.observedLatencyMs?.map(\.bitPattern)
+            && x.querySizes?.map(\.bitPattern) == y.querySizes?.map(\.bitPattern) && x.sizeColumn == y.sizeColumn
         else { throw fail("block size and threads changed a trace") }
       }
       guard a.report == b.report else {

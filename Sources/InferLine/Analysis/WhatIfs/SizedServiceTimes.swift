@@ -28,7 +28,6 @@ public struct SizedServiceTimes: ServingWhatIf {
     }
     let column = workload.trace.sizeColumn ?? "size"
     let largest = sizes.lazy.filter { !$0.isNaN }.max() ?? 0
-    try model.checkSizes(largest: largest, log: nil, column: column)
     let unknown = sizes.lazy.filter(\.isNaN).count
     let busiestSizes = Array(sizes[workload.windows[workload.busiest].range])
 
