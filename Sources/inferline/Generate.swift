@@ -99,6 +99,12 @@ extension InferLineCommand {
     var withLatency = false
 
     @Option(
+      help: ArgumentHelp(
+        "Add a size column per query (tokens, pixels, items) drawn from a lognormal: NAME=MEDIAN:SIGMA:MAX, such as tokens=90:0.7:512 (whole sizes from 1 to MAX), seeded.",
+        valueName: "name=median:sigma:max"))
+    var sizes: String?
+
+    @Option(
       help:
         "Add a latency_ms column of latencies as a deployment of this configuration (YAML, as simulate takes) would show them: the simulator's, with --slowdown, --overhead-ms and --noise applied (for trying calibrate). Needs --pipeline-file, --hardware and --profiles."
     )
@@ -171,6 +177,20 @@ extension InferLineCommand {
       let mix = try pipelineMix()
       if mix.count == 1 { writer.pipeline = mix[0].name } else { writer.pipelines = mix.map(\.name) }
       writer.latencySeed = withLatency ? RandomStream.generatedLatencies.seed(seed) : nil
+      if let sizes {
+        let parts = sizes.split(separator: "=", maxSplits: 1).map(String.init)
+        let numbers = parts.count == 2 ? parts[1].split(separator: ":").compactMap { Double($0) } : []
+        guard parts.count == 2, !parts[0].isEmpty, TerminalText.looksLikeName(parts[0]), numbers.count == 3,
+          numbers[0] > 0, numbers[1] >= 0, numbers[2] >= 1, numbers.allSatisfy(\.isFinite)
+        else {
+          throw ValidationError(
+            "--sizes must be NAME=MEDIAN:SIGMA:MAX with a positive median, a spread of 0 or more and a maximum of at least 1, such as tokens=90:0.7:512 (got '\(TerminalText.safe(sizes))')"
+          )
+        }
+        writer.sizes = .init(
+          column: parts[0], median: numbers[0], sigma: numbers[1], maximum: numbers[2],
+          seed: RandomStream.generatedSizes.seed(seed))
+      }
       let arrivalProcess: ArrivalProcess
       switch process {
       case .poisson: arrivalProcess = .poisson(rate: rate)

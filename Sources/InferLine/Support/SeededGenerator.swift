@@ -90,6 +90,8 @@ public enum RandomStream: Sendable, CaseIterable {
   case ownServiceFactor
   /// `generate --with-latency`: a made-up latency column.
   case generatedLatencies
+  /// `generate --sizes`: a size column.
+  case generatedSizes
   /// `generate` with several pipelines: which pipeline each query belongs to.
   case pipelineOfQuery
   /// `generate --observe`: the noise on each observed latency.
@@ -108,6 +110,7 @@ public enum RandomStream: Sendable, CaseIterable {
     case .dispatch: base ^ 0xD15_9A7C4
     case .ownServiceFactor: base ^ 0xC0_55E5
     case .generatedLatencies: base &+ 0x5EED
+    case .generatedSizes: base &+ 0x512E
     case .pipelineOfQuery: base &+ 0x919E
     case .observationNoise: base &+ 0x0B5E
     case .dayLevels: base ^ 0xDA7_1E7E

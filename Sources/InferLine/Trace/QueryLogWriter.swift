@@ -35,6 +35,25 @@ public struct QueryLogWriter: Sendable {
   public var latencySeed: UInt64?
   /// Adds a `latency_ms` column with these values (milliseconds, one per arrival, written to the microsecond).
   public var latenciesMs: [Double]?
+  /// Adds a size column (`sizes.column`): per query a whole size drawn from a lognormal with this median and
+  /// log-spread, at least 1 and at most `maximum`, from this seed.
+  public var sizes: GeneratedSizes? = nil
+
+  /// A size column drawn per query (`sizes`).
+  public struct GeneratedSizes: Sendable {
+    public var column: String
+    public var median: Double
+    public var sigma: Double
+    public var maximum: Double
+    public var seed: UInt64
+    public init(column: String, median: Double, sigma: Double, maximum: Double, seed: UInt64) {
+      self.column = column
+      self.median = median
+      self.sigma = sigma
+      self.maximum = maximum
+      self.seed = seed
+    }
+  }
 
   public init() {}
 
@@ -89,6 +108,9 @@ public struct QueryLogWriter: Sendable {
       if pipeline != nil || named { columns.append("pipeline") }
       precondition(latenciesMs == nil || latenciesMs!.count == arrivals.count, "one latency per arrival")
       if latencySeed != nil || latenciesMs != nil { columns.append("latency_ms") }
+      if let sizes { columns.append(sizes.column) }
+      var sizeRNG = SeededGenerator(seed: sizes?.seed ?? 0)
+      let sizeKey = sizes.map { Array(",\(Self.jsonString($0.column)):".utf8) } ?? []
       if format != .jsonl {
         buffer.append(contentsOf: columns.joined(separator: String(UnicodeScalar(delimiter))).utf8)
         buffer.append(0x0A)
@@ -129,6 +151,11 @@ public struct QueryLogWriter: Sendable {
             buffer.append(delimiter)
           }
           Self.appendDecimal(Int64((latenciesMs[i] * 1000).rounded()), fractionDigits: 3, to: &buffer)
+        }
+        if let sizes {
+          if format == .jsonl { buffer.append(contentsOf: sizeKey) } else { buffer.append(delimiter) }
+          let drawn = sizes.median * exp(sizes.sigma * sizeRNG.nextStandardNormal())
+          Self.appendDecimal(Int64(min(sizes.maximum, max(1, drawn.rounded()))), fractionDigits: 0, to: &buffer)
         }
         if format == .jsonl { buffer.append(0x7D) }
         buffer.append(0x0A)

@@ -126,6 +126,23 @@ import Testing
     #expect(log.report.columnsText == nil || log.report.columnsText!.contains("tokens (size)"))
   }
 
+  /// `generate --sizes tokens=90:0.7:512` (the sample log): whole sizes from 1 to 512 with a median near 90, every
+  /// one readable.
+  @Test func generatedSizesFollowTheirLognormal() throws {
+    let folder = TemporaryFolder()
+    var writer = QueryLogWriter()
+    writer.sizes = .init(column: "tokens", median: 90, sigma: 0.7, maximum: 512, seed: 4)
+    let path = folder.path("generated.csv")
+    try writer.write(arrivals: (0..<20_000).map { Int64($0) * 1_000_000 }, to: path)
+    let log = try QueryLogReader.read(path: path, options: LogReadOptions())
+    let sizes = try #require(log.traces[0].querySizes).sorted()
+    #expect(log.report.sizeColumn == "tokens" && log.report.unreadableSizes == 0)
+    #expect(sizes.first! >= 1 && sizes.last! == 512 && sizes.allSatisfy { $0 == $0.rounded() })
+    #expect(abs(sizes[sizes.count / 2] - 90) <= 3, "median \(sizes[sizes.count / 2])")
+    // exp(0.7 x 2.326) x 90 = 459 at the 99th percentile: under the cap.
+    #expect(abs(sizes[sizes.count * 99 / 100] / 459 - 1) < 0.08, "P99 \(sizes[sizes.count * 99 / 100])")
+  }
+
   @Test func malformedLinesAreCountedWithLineNumbers() throws {
     let text = "timestamp,x\n1700000000,a\nbad,b\n1700000001,c\n\n,d\n2023-02-30T00:00:00Z,e\n1700000002\n"
     let log = try read("m.csv", text)
