@@ -167,9 +167,8 @@ struct SimulationState: ~Copyable {
   let latency: Slab<Int64>
   /// Service times are the profiled medians (no draw).
   let deterministicService: Bool
-  /// Per stage, latency by input size (nil entries: none), and each query's size; empty without sizes.
-  let sizedLatencies: [SizedLatencies?]
-  let querySizes: [Float]
+  /// Latency by input size, when batches follow their inputs' sizes.
+  let sized: SizedBatches?
   /// Routes are drawn (not given), with these edge probabilities.
   let drawRoutes: Bool
   let edgeProbability: Slab<Double>
@@ -274,14 +273,7 @@ struct SimulationState: ~Copyable {
     latencyStart = Slab(offsets)
     latency = Slab(table)
     if case .deterministic = input.serviceTimes { deterministicService = true } else { deterministicService = false }
-    if let sizes = input.querySizes, input.stages.contains(where: { $0.sizedLatencies != nil }) {
-      precondition(sizes.count == input.arrivals.count, "query sizes must have one entry per query")
-      querySizes = sizes
-      sizedLatencies = input.stages.map(\.sizedLatencies)
-    } else {
-      querySizes = []
-      sizedLatencies = []
-    }
+    sized = SizedBatches(input)
     if case .drawn = input.routes { drawRoutes = true } else { drawRoutes = false }
     edgeProbability = Slab(input.edgeProbabilities)
     batchSizeStart = sizeOffsets
@@ -467,6 +459,7 @@ struct SimulationState: ~Copyable {
     joinWaiting.free()
     edgeDelay.free()
     joinReady.free()
+    sized?.free()
     missed.free()
   }
 
@@ -723,13 +716,9 @@ struct SimulationState: ~Copyable {
   mutating func serviceTime(stage s: Int, size: Int, members base: Int) -> Int64 {
     let profiled = latency[latencyStart[s] + size - 1]
     var median = profiled
-    if _slowPath(!sizedLatencies.isEmpty), let sized = sizedLatencies[s] {
-      var largest: Float = 0
-      for i in 0..<size {
-        let z = querySizes[Int(members[base + i])]
-        if z.isNaN || z > largest { largest = z.isNaN ? .infinity : z }
-      }
-      median = sized.latency(batch: size, largest: largest)
+    if let sized, sized.follows(stage: s) {
+      let batch = members.base + base
+      median = sized.latency(stage: s, batch: size) { Int(batch[$0]) }
     }
     if deterministicService { return median }
     switch input.serviceTimes {

@@ -161,14 +161,8 @@ struct StageByStageSimulation: ~Copyable {
   let slo: Int64
   let latency: Slab<Int64>
   let batchLimit: Slab<Int>
-  /// Latency by input size, flattened: stage s's buckets are `bucketStart[s] ..< bucketStart[s + 1]` (none when
-  /// equal), bucket k's bound `bucketBound[k]` and its L(n) at `bucketLatency[k * memberLimit + n - 1]`; each
-  /// query's size in `querySizes`. Nil without sizes.
-  let bucketStart: Slab<Int>?
-  let bucketBound: Slab<Double>?
-  let bucketLatency: Slab<Int64>?
-  let memberLimit: Int
-  let querySizes: Slab<Float>?
+  /// Latency by input size, when batches follow their inputs' sizes.
+  let sized: SizedBatches?
   /// Per query: the time of its last finish so far, in the storage of the result's latencies (while running).
   var lastFinish: UnsafeMutablePointer<Int64>? = nil
   /// Per query, in feasibility checks only: whether it has missed (a full run counts misses from the latencies).
@@ -216,29 +210,7 @@ struct StageByStageSimulation: ~Copyable {
     latencyStart = Slab(offsets)
     latency = Slab(table)
     batchLimit = Slab(input.stages.map(\.batchSize))
-    memberLimit = input.stages.map(\.batchSize).max() ?? 1
-    if let sizes = input.querySizes, input.stages.contains(where: { $0.sizedLatencies != nil }) {
-      precondition(sizes.count == n, "query sizes must have one entry per query")
-      querySizes = Slab(sizes)
-      var starts = [0]
-      var bounds: [Double] = []
-      var latencies: [Int64] = []
-      for service in input.stages {
-        for (bound, table) in zip(service.sizedLatencies?.bounds ?? [], service.sizedLatencies?.tables ?? []) {
-          bounds.append(bound)
-          latencies += table + [Int64](repeating: 0, count: memberLimit - table.count)
-        }
-        starts.append(bounds.count)
-      }
-      bucketStart = Slab(starts)
-      bucketBound = Slab(bounds)
-      bucketLatency = Slab(latencies)
-    } else {
-      querySizes = nil
-      bucketStart = nil
-      bucketBound = nil
-      bucketLatency = nil
-    }
+    sized = SizedBatches(input)
     missed = options.stopWhenInfeasible ? Slab(repeating: false, count: n) : nil
     stageFinishes = options.recordStageFinishes ? Slab(repeating: Int64.min, count: n * stages) : nil
     allowedMisses = input.percentile.allowedMisses(of: n)
@@ -289,10 +261,7 @@ struct StageByStageSimulation: ~Copyable {
     childEdge.free()
     childStart.free()
     childDelay?.free()
-    bucketStart?.free()
-    bucketBound?.free()
-    bucketLatency?.free()
-    querySizes?.free()
+    sized?.free()
     latencyStart.free()
     latency.free()
     batchLimit.free()
@@ -477,28 +446,13 @@ struct StageByStageSimulation: ~Copyable {
       let size = min(lane.arrived - lane.served, limit)
       var duration = table[size - 1]
       let first = lane.served
-      if let bucketStart, case let from = bucketStart.base[s], case let to = bucketStart.base[s + 1], from < to {
-        // The batch's largest input (an unknown size counts as the largest bucket's), then the first bucket that
-        // holds it (the last for a larger one), as `SizedLatencies.bucket(holding:)` finds it.
-        let sizes = querySizes!.base
-        var largest: Float = 0
+      if let sized, sized.follows(stage: s) {
         if let queries = lane.queries {
-          let local = queries - lane.base
-          for i in first..<(first + size) {
-            let z = sizes[Int(local[i])]
-            if !(z <= largest) { largest = z.isNaN ? .infinity : z }
-          }
+          let local = queries - lane.base + first
+          duration = sized.latency(stage: s, batch: size) { Int(local[$0]) }
         } else {
-          for i in first..<(first + size) {
-            let z = sizes[i]
-            if !(z <= largest) { largest = z.isNaN ? .infinity : z }
-          }
+          duration = sized.latency(stage: s, batch: size) { first + $0 }
         }
-        let z = Double(largest)
-        let bounds = bucketBound!.base
-        var k = from
-        while k < to - 1 && bounds[k] < z { k += 1 }
-        duration = bucketLatency!.base[k * memberLimit + size - 1]
       }
       var waited: Int64 = 0
       let arrivalsAt = times + (first - lane.base)

@@ -1,0 +1,59 @@
+/// Latency by input size for one simulation, flattened for the simulators' hot paths: stage s's buckets are
+/// `bucketStart[s] ..< bucketStart[s + 1]` (none when equal), bucket k's bound `bucketBound[k]` and its L(n) at
+/// `bucketLatency[k * stride + n - 1]`; each query's size in `sizes`. Built only when the input has sizes and some
+/// stage has buckets; `free()` releases it.
+struct SizedBatches {
+  let bucketStart: Slab<Int>
+  let bucketBound: Slab<Double>
+  let bucketLatency: Slab<Int64>
+  let stride: Int
+  let sizes: Slab<Float>
+
+  /// Nil when no batch follows a size (`SimulationInput.querySizes` nil, or no stage with `sizedLatencies`).
+  init?(_ input: SimulationInput) {
+    guard let sizes = input.querySizes, input.stages.contains(where: { $0.sizedLatencies != nil }) else { return nil }
+    precondition(sizes.count == input.arrivals.count, "query sizes must have one entry per query")
+    stride = input.stages.map(\.batchSize).max() ?? 1
+    var starts = [0]
+    var bounds: [Double] = []
+    var latencies: [Int64] = []
+    for service in input.stages {
+      for (bound, table) in zip(service.sizedLatencies?.bounds ?? [], service.sizedLatencies?.tables ?? []) {
+        bounds.append(bound)
+        latencies += table + [Int64](repeating: 0, count: stride - table.count)
+      }
+      starts.append(bounds.count)
+    }
+    self.sizes = Slab(sizes)
+    bucketStart = Slab(starts)
+    bucketBound = Slab(bounds)
+    bucketLatency = Slab(latencies)
+  }
+
+  /// Whether stage s's batches follow their inputs' sizes.
+  @inline(__always) func follows(stage s: Int) -> Bool { bucketStart.base[s] < bucketStart.base[s + 1] }
+
+  /// L(n) at stage s (which `follows`) for a batch of `n` whose queries are `query(0) ..< query(n - 1)`: the first
+  /// bucket that holds the largest input (the last for a larger one or an unknown size), as
+  /// `SizedLatencies.bucket(holding:)` finds it. - Complexity: O(n + buckets).
+  @inline(__always)
+  func latency(stage s: Int, batch n: Int, query: (Int) -> Int) -> Int64 {
+    var largest: Float = 0
+    for i in 0..<n {
+      let z = sizes.base[query(i)]
+      if !(z <= largest) { largest = z.isNaN ? .infinity : z }
+    }
+    let z = Double(largest)
+    let last = bucketStart.base[s + 1] - 1
+    var k = bucketStart.base[s]
+    while k < last && bucketBound.base[k] < z { k += 1 }
+    return bucketLatency.base[k * stride + n - 1]
+  }
+
+  func free() {
+    bucketStart.free()
+    bucketBound.free()
+    bucketLatency.free()
+    sizes.free()
+  }
+}
