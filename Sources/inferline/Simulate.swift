@@ -198,8 +198,7 @@ extension InferLineCommand {
         if let values = chosen.querySizes, model.hasSizedProfiles {
           let column = chosen.sizeColumn ?? "size"
           try model.checkSizes(
-            largest: values.lazy.filter { !$0.isNaN }.max() ?? 0, log: traces.joined(separator: ", "), column: column,
-            configuration: configuration)
+            values, log: traces.joined(separator: ", "), column: column, configuration: configuration)
           sizes = (column, values)
         }
         return (configuration, arrivals, routeSource, sizes)

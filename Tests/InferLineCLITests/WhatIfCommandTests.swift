@@ -135,14 +135,21 @@ extension CommandLineTests {
       "--pipeline", "\(s)/pipelines/cascade.yaml", "--hardware", "\(s)/hardware/aws-2026.yaml", "--profiles",
       profilePath, "--window", "10m", "--quiet",
     ]
+    /// A report of `log` into `out`: its report.json and its size section.
+    func sizeSection(_ log: String, _ out: String) throws -> (report: [String: Any], section: [String: Any]?) {
+      let r = try run(["report", log, "--out", out] + files)
+      #expect(r.status == 0, "\(r.stderr)")
+      let report =
+        try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/report.json")))
+        as! [String: Any]
+      let section = (report["whatIfs"] as? [[String: Any]])?.first {
+        $0["title"] as? String == "service times from each query's size"
+      }
+      return (report, section)
+    }
     let out = path("sized-report")
-    let r = try run(["report", path("tokens.csv"), "--out", out] + files)
-    #expect(r.status == 0, "\(r.stderr)")
-    let report =
-      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/report.json")))
-      as! [String: Any]
-    let whatIfs = try #require(report["whatIfs"] as? [[String: Any]])
-    let sized = try #require(whatIfs.first { $0["title"] as? String == "service times from each query's size" })
+    let (report, found) = try sizeSection(path("tokens.csv"), out)
+    let sized = try #require(found)
     let assumption = sized["assumption"] as! String
     #expect(assumption.contains("the log's 'tokens' column") && assumption.contains("1 query has no readable size"))
     let rows = sized["rows"] as! [[String: Any]]
@@ -170,15 +177,7 @@ extension CommandLineTests {
     // The same profiles, a log without sizes: said, with no rows.
     let plainLog = log.split(separator: "\n").map { String($0.split(separator: ",")[0]) }.joined(separator: "\n")
     try plainLog.write(toFile: path("plain.csv"), atomically: true, encoding: .utf8)
-    let plainOut = path("plain-report")
-    let plain = try run(["report", path("plain.csv"), "--out", plainOut] + files)
-    #expect(plain.status == 0, "\(plain.stderr)")
-    let plainReport =
-      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: plainOut + "/report.json")))
-      as! [String: Any]
-    let plainWhatIf = (plainReport["whatIfs"] as? [[String: Any]])?.first {
-      $0["title"] as? String == "service times from each query's size"
-    }
+    let plainWhatIf = try sizeSection(path("plain.csv"), path("plain-report")).section
     #expect((plainWhatIf?["assumption"] as? String)?.contains("the log has no size column") == true)
     #expect((plainWhatIf?["rows"] as? [Any])?.isEmpty == true)
 

@@ -96,10 +96,9 @@ public enum CapacityAnalysis {
     /// - Throws: `InputError` for a log without the pipeline's queries, or sizes no profile holds.
     public init(_ set: QueryLogSet, model: PipelineModel, options: Options) throws {
       let trace = try set.trace(for: model.inputs.pipeline)
-      if let sizes = trace.querySizes, model.hasSizedProfiles {
+      if let sizes = trace.querySizes {
         try model.checkSizes(
-          largest: sizes.lazy.filter { !$0.isNaN }.max() ?? 0,
-          log: set.reports.map(\.file).joined(separator: ", "), column: trace.sizeColumn ?? "size")
+          sizes, log: set.reports.map(\.file).joined(separator: ", "), column: trace.sizeColumn ?? "size")
       }
       try self.init(trace: trace, windowLength: options.windowLength)
     }

@@ -97,8 +97,8 @@ public struct StageCalibration: Sendable, Equatable, Codable {
     try model.check(configuration)
     if let sizes = spans.querySizes {
       try model.checkSizes(
-        largest: sizes.lazy.filter { !$0.isNaN }.max() ?? 0, log: spans.reading.files.first,
-        column: pipeline.sizeAttribute ?? "size", configuration: configuration)
+        sizes, log: spans.reading.files.first, column: pipeline.sizeAttribute ?? "size",
+        configuration: configuration)
     }
     let n = spans.count
     let windows = ArrivalTrace.windows(of: spans.arrivals, length: windowLength).filter { $0.count > 0 }

@@ -70,9 +70,15 @@ public struct SizedLatencies: Sendable, Equatable {
   /// The bucket holding inputs of `size`: the first whose bound is at least it; the last for a larger size or
   /// NaN (an unknown size takes the largest bucket; callers refuse sizes above it beforehand).
   /// - Complexity: O(log buckets).
-  @inline(__always)
   public func bucket(holding size: Float) -> Int {
-    let z = Double(size)
+    bounds.withUnsafeBufferPointer { Self.bucket(holding: Double(size), in: $0) }
+  }
+
+  /// The first of `bounds` (ascending, not empty) that is at least `size`; the last for a larger size or NaN: the
+  /// one search of a size's bucket, for `bucket(holding:)` and the simulators' flat tables (`SizedBatches`).
+  /// - Complexity: O(log bounds).
+  @inline(__always)
+  static func bucket(holding z: Double, in bounds: UnsafeBufferPointer<Double>) -> Int {
     guard z <= bounds[bounds.count - 1] else { return bounds.count - 1 }
     var low = 0, high = bounds.count - 1
     while low < high {
@@ -81,11 +87,6 @@ public struct SizedLatencies: Sendable, Equatable {
     }
     return low
   }
-
-  /// L(n) for a batch of `n` whose largest input is `size`, nanoseconds.
-  /// - Complexity: O(log buckets).
-  @inline(__always)
-  public func latency(batch n: Int, largest size: Float) -> Int64 { tables[bucket(holding: size)][n - 1] }
 }
 
 /// A change of a stage's replica count at a time (the tuner's decisions, replayed).

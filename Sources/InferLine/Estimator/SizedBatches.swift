@@ -34,8 +34,8 @@ struct SizedBatches {
   @inline(__always) func follows(stage s: Int) -> Bool { bucketStart.base[s] < bucketStart.base[s + 1] }
 
   /// L(n) at stage s (which `follows`) for a batch of `n` whose queries are `query(0) ..< query(n - 1)`: the first
-  /// bucket that holds the largest input (the last for a larger one or an unknown size), as
-  /// `SizedLatencies.bucket(holding:)` finds it. - Complexity: O(n + buckets).
+  /// bucket that holds the largest input (the last for a larger one or an unknown size), by
+  /// `SizedLatencies.bucket(holding:in:)`. - Complexity: O(n + log buckets).
   @inline(__always)
   func latency(stage s: Int, batch n: Int, query: (Int) -> Int) -> Int64 {
     var largest: Float = 0
@@ -43,10 +43,9 @@ struct SizedBatches {
       let z = sizes.base[query(i)]
       if !(z <= largest) { largest = z.isNaN ? .infinity : z }
     }
-    let z = Double(largest)
-    let last = bucketStart.base[s + 1] - 1
-    var k = bucketStart.base[s]
-    while k < last && bucketBound.base[k] < z { k += 1 }
+    let from = bucketStart.base[s]
+    let bounds = UnsafeBufferPointer(start: bucketBound.base + from, count: bucketStart.base[s + 1] - from)
+    let k = from + SizedLatencies.bucket(holding: Double(largest), in: bounds)
     return bucketLatency.base[k * stride + n - 1]
   }
 

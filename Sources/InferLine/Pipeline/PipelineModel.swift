@@ -310,7 +310,7 @@ public struct PipelineModel: Sendable {
   /// A simulation of `arrivals` through the pipeline in `configuration` against the pipeline's SLO (or `slo`).
   /// `dispatchSeed` seeds a random balancer (default: the drawn routes' seed, else 1). With `querySizes` (one per
   /// arrival), stages whose profile gives size buckets take each batch's largest input's bucket
-  /// (`checkSizes(largest:)` first: sizes above a profile's largest bucket are not extrapolated).
+  /// (`checkSizes(_:log:column:)` first: sizes above a profile's largest bucket are not extrapolated).
   /// - Throws: `InputError` when the configuration does not fit the pipeline (see `check(_:)`).
   public func simulationInput(
     arrivals: [Int64], configuration: PipelineConfiguration, routes: RouteSource = .drawn(seed: 1),
@@ -350,12 +350,15 @@ public struct PipelineModel: Sendable {
   /// Whether some stage's profile, on some hardware it may use, gives latency by input size.
   public var hasSizedProfiles: Bool { stages.contains { $0.options.contains { $0.sizedLatencies != nil } } }
 
-  /// Checks that a log's largest query size fits every sized profile the pipeline may use (or `configuration`
-  /// uses): sizes above a profile's largest bucket are not extrapolated.
-  /// - Throws: `InputError` naming the profiles file, the stage and the fix.
+  /// Checks that the largest of a log's query sizes (NaN ones, unknown, left out) fits every sized profile the
+  /// pipeline may use (or `configuration` uses): sizes above a profile's largest bucket are not extrapolated.
+  /// - Throws: `InputError` naming the profiles file, the stage and the fix. - Complexity: O(sizes) when some
+  ///   profile is sized, else O(stages x options).
   public func checkSizes(
-    largest: Float, log: String?, column: String, configuration: PipelineConfiguration? = nil
+    _ sizes: [Float], log: String?, column: String, configuration: PipelineConfiguration? = nil
   ) throws {
+    guard hasSizedProfiles else { return }
+    let largest = sizes.lazy.filter { !$0.isNaN }.max() ?? 0
     for (m, stage) in stages.enumerated() {
       for option in stage.options where configuration.map({ $0.stages[m].hardware == option.hardware }) ?? true {
         guard let sized = option.sizedLatencies, let top = sized.bounds.last, Double(largest) > top else { continue }

@@ -78,9 +78,9 @@ import Testing
     let latencies = Estimator.simulate(input).latencies!.map { $0 / Self.ms }
     let expected: [Int64] = [4, 10, 10]
     #expect(latencies == expected)
-    #expect(throws: Never.self) { try model.checkSizes(largest: 512, log: "log.csv", column: "tokens") }
+    #expect(throws: Never.self) { try model.checkSizes([512, .nan], log: "log.csv", column: "tokens") }
     do {
-      try model.checkSizes(largest: 600, log: "log.csv", column: "tokens")
+      try model.checkSizes([600], log: "log.csv", column: "tokens")
       Issue.record("a size above the largest bucket was accepted")
     } catch let error as InputError {
       let text = error.description
@@ -126,7 +126,7 @@ import Testing
     }
     let inputs = try Self.inputs(folder, profileRows: rows + unsized, chain: true)
     let model = PipelineModel(inputs)
-    try model.checkSizes(largest: sizes.max()!, log: logPath, column: "tokens")
+    try model.checkSizes(sizes, log: logPath, column: "tokens")
     let configuration = PipelineConfiguration(stages: [
       StageConfiguration(hardware: "gpu", batchSize: 8, replicas: 1),
       StageConfiguration(hardware: "gpu", batchSize: 8, replicas: 2),

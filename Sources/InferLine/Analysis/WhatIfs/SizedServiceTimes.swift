@@ -27,8 +27,23 @@ public struct SizedServiceTimes: ServingWhatIf {
         rows: [])
     }
     let column = workload.trace.sizeColumn ?? "size"
-    let largest = sizes.lazy.filter { !$0.isNaN }.max() ?? 0
-    let unknown = sizes.lazy.filter(\.isNaN).count
+    // One pass over the day's sizes: the largest, the unknown, and the mean and log-spread (Welford) of the positive.
+    var largest: Float = 0
+    var unknown = 0, known = 0
+    var sizeSum = 0.0, logMean = 0.0, logSquares = 0.0
+    for z in sizes {
+      if z.isNaN {
+        unknown += 1
+        continue
+      }
+      largest = max(largest, z)
+      guard z > 0 else { continue }
+      known += 1
+      sizeSum += Double(z)
+      let x = log(Double(z)), delta = x - logMean
+      logMean += delta / Double(known)
+      logSquares += delta * (x - logMean)
+    }
     let busiestSizes = Array(sizes[workload.windows[workload.busiest].range])
 
     // Today's plan as planned (largest buckets), and with the sizes.
@@ -52,16 +67,6 @@ public struct SizedServiceTimes: ServingWhatIf {
 
     // The assumed form: lognormal factors of the log's spread, fully correlated across stages, on the profiles at
     // the bucket holding the log's mean size.
-    // The sizes' mean and log-spread in one pass (Welford), with no copy of the day's sizes.
-    var known = 0
-    var sizeSum = 0.0, logMean = 0.0, logSquares = 0.0
-    for z in sizes where z > 0 {  // NaN compares false
-      known += 1
-      sizeSum += Double(z)
-      let x = log(Double(z)), delta = x - logMean
-      logMean += delta / Double(known)
-      logSquares += delta * (x - logMean)
-    }
     let sigma = (logSquares / Double(max(1, known - 1))).squareRoot()
     let meanSize = sizeSum / Double(max(1, known))
     if known >= 2, sigma.isFinite {
