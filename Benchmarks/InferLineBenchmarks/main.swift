@@ -710,6 +710,7 @@ func proofsBenchmark(instances: Int) {
   }
   var with = Tally(), without = Tally()
   var disagreements = 0
+  let verbose = ProcessInfo.processInfo.environment["INFERLINE_BENCH_VERBOSE"] != nil
   print("proofs: \(instances) instances x 5 SLOs, default budget (\(SearchBudget.standard.simulations) simulations)")
   for instance in 0..<instances {
     var rng = SeededGenerator(seed: UInt64(1000 + instance))
@@ -745,9 +746,11 @@ func proofsBenchmark(instances: Int) {
       let slo = floor * factor
       var outcomes: [(cost: Double?, proven: Bool)] = []
       for usePrefix in [true, false] {
-        let oracle = FeasibilityOracle(model: model, arrivals: arrivals, seed: 1, sloMs: slo, prefixBounds: usePrefix)
+        let oracle = FeasibilityOracle(model: model, arrivals: arrivals, seed: 1, sloMs: slo)
         let start = DispatchTime.now().uptimeNanoseconds
-        let result = Planner(oracle: oracle).bestPlan(budget: .standard)
+        var planner = Planner(oracle: oracle)
+        planner.usesChainSearch = usePrefix
+        let result = planner.bestPlan(budget: .standard)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         var t = usePrefix ? with : without
         t.windows += 1
@@ -774,6 +777,19 @@ func proofsBenchmark(instances: Int) {
           }
         }
         if usePrefix { with = t } else { without = t }
+        if verbose {
+          switch result {
+          case .success(let plan):
+            print(
+              String(
+                format: "    %@ #%d %d stages x%.1f: $%.2f lb $%.2f %@ %@, %d skipped",
+                usePrefix ? "with" : "without", instance, stages, factor, plan.costPerHour,
+                plan.lowerBoundPerHour ?? 0, plan.provenOptimal == true ? "proven" : "UNPROVEN",
+                plan.effort?.description ?? "", oracle.ruledOutByPrefix))
+          case .failure(let why):
+            print("    \(usePrefix ? "with" : "without") #\(instance) \(stages) stages x\(factor): \(why)")
+          }
+        }
       }
       // Two proven answers that differ would be a bug (unproven plans may differ).
       if outcomes[0].proven && outcomes[1].proven,
@@ -783,7 +799,7 @@ func proofsBenchmark(instances: Int) {
       }
     }
   }
-  for (label, t) in [("with the prefix bound", with), ("without (baseline)", without)] {
+  for (label, t) in [("prefix by prefix", with), ("whole configurations", without)] {
     print(
       String(
         format:

@@ -142,7 +142,9 @@ extension Planner {
     }
     // Loosest first: a looser point's plan, where it meets this tighter SLO and costs less, is a better answer
     // here (found unproven: the search missed it).
-    for k in sorted.indices.reversed().dropFirst() {
+    // The point at the pipeline's SLO stays the window's plan: one answer to one question.
+    let fixed = planAtSLO == nil ? nil : sorted.firstIndex(of: 1)
+    for k in sorted.indices.reversed().dropFirst() where k != fixed {
       guard let looser = points[k + 1].configuration, points[k].provenOptimal != true,
         (points[k].costPerHour ?? .infinity) > (points[k + 1].costPerHour ?? .infinity) + 1e-9,
         oracles[k].evaluate(looser).feasible

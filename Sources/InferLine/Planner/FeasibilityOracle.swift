@@ -260,6 +260,9 @@ public final class FeasibilityOracle: Sendable {
   /// counts would depend on the cores.
   public var ruledOutByPrefix: Int { state.withLock { $0.ruledOutByPrefix } }
 
+  /// Counts simulations a search ran itself (`ChainSearch`'s one-stage simulations, one each).
+  func noteStageSimulations(_ count: Int) { state.withLock { $0.counts.estimatorRuns += count } }
+
   /// Adds combinations the search skipped to `ruledOutByPrefix`.
   func noteSkippedByPrefix(_ count: Int) { state.withLock { $0.ruledOutByPrefix += count } }
 

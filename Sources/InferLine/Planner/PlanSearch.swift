@@ -183,115 +183,148 @@ extension Planner {
       }
     }
 
-    func combination(_ indices: [Int], pivot: Int) -> Combination {
-      var total = 0.0
-      for (m, i) in indices.enumerated() { total += options[m][i].costPerHour }
-      return Combination(cost: total, indices: indices, pivot: pivot)
-    }
-    func configuration(_ c: Combination) -> PipelineConfiguration {
-      PipelineConfiguration(stages: c.indices.enumerated().map { options[$0.offset][$0.element].configuration })
-    }
-    var heap = Heap<Combination>()
-    heap.insert(combination([Int](repeating: 0, count: options.count), pivot: 0))
     var examined = 0
-    // Combinations skipped because their first stages were shown to miss the SLO whatever follows
-    // (`FeasibilityOracle.PrefixBound`): with them, every combination that keeps that prefix is left unmade.
-    var skipped = 0
-    let skipsCones = oracle.prefixIsLeading
-    // Dead prefixes as mixed-radix keys of option indices, by length (`deadKeys[k]`), read from the oracle after
-    // each batch: a lookup per prefix of each combination taken, with no allocation.
-    var deadKeys = [Set<Int>](repeating: [], count: options.count)
-    var deadKnown = 0
-    let optionIndex: [[StageConfiguration: Int]] = options.map { stage in
-      Dictionary(stage.enumerated().map { ($0.element.configuration, $0.offset) }, uniquingKeysWith: { a, _ in a })
-    }
-    func readDeadPrefixes() {
-      guard skipsCones else { return }
-      let found = oracle.deadPrefixes(after: deadKnown)
-      deadKnown += found.count
-      for prefix in found {
-        var key = 0, radix = 1
-        var known = true
-        for (m, c) in prefix.enumerated() {
-          guard let i = optionIndex[m][c] else {
-            known = false
-            break
-          }
-          key += i * radix
-          radix *= options[m].count
-        }
-        if known { deadKeys[prefix.count].insert(key) }
-      }
-    }
-    /// The shortest dead prefix of a combination (its length), if any.
-    func deadPrefix(_ indices: [Int]) -> Int? {
-      var key = 0, radix = 1
-      for k in 1..<options.count {
-        key += indices[k - 1] * radix
-        radix *= options[k - 1].count
-        if deadKeys[k].contains(key) { return k }
-      }
-      return nil
-    }
-    readDeadPrefixes()  // what earlier questions to this oracle (the incumbents, greedy) showed
     var lowerBound: Double? = nil
     var proven = false
-    #if INFERLINE_INVARIANTS
-      var previousCost: Double? = nil
-    #endif
-    while true {
-      guard let next = heap.min else {
-        proven = true  // the whole space was examined
-        break
-      }
-      if let best, next.cost >= cost(best.configuration) - 1e-9 {
-        proven = true  // nothing cheaper is left
-        break
-      }
-      if examined >= budget.configurations || skipped >= 10 * budget.configurations {
-        stoppedBy = .configurations
-      } else if oracle.counters.estimatorRuns - runsBefore >= budget.simulations {
-        stoppedBy = .simulations
-      } else if let seconds = budget.seconds, started.duration(to: .now) >= .seconds(seconds) {
-        stoppedBy = .time
-      }
-      if stoppedBy != nil {
-        lowerBound = next.cost
-        break
-      }
-      var group: [Combination] = []
-      while group.count < 8, let top = heap.min, best.map({ top.cost < cost($0.configuration) - 1e-9 }) ?? true {
-        heap.removeMin()
+    var searchesWholeConfigurations = true
+    var runsBeforeLattice = runsBefore
+    if usesChainSearch, oracle.prefixIsLeading, oracle.querySizes == nil,
+      let chain = ChainSearch(
+        model: model, options: options, arrivals: oracle.arrivals, masks: oracle.burstMasks, slo: oracle.slo)
+    {
+      let outcome = chain.run(
+        budget: budget, incumbent: best.map { cost($0.configuration) }, started: started,
+        simulationsBefore: { oracle.counters.estimatorRuns - runsBefore },
+        simulated: { oracle.noteStageSimulations($0) })
+      if let found = outcome.found {
+        // The stage-by-stage verdict, confirmed (and its percentile measured) by a simulation of the whole pipeline.
+        let answer = oracle.evaluate(found)
         #if INFERLINE_INVARIANTS
-          precondition(group.last.map { $0.cost <= top.cost } ?? true, "the search must visit in order of cost")
-          precondition(lowerBound == nil && top.cost >= (previousCost ?? 0) - 1e-12, "lower bounds never fall")
-          previousCost = top.cost
+          precondition(answer.feasible, "a chain search's feasible configuration is feasible")
         #endif
-        // A dead prefix of length k: successors that keep it (incrementing a coordinate at or after k) are dead
-        // too, and so is every combination made from them.
-        let dead = skipsCones ? deadPrefix(top.indices) : nil
-        for j in top.pivot..<max(top.pivot, dead ?? options.count) where top.indices[j] + 1 < options[j].count {
-          var indices = top.indices
-          indices[j] += 1
-          heap.insert(combination(indices, pivot: j))
-        }
-        if dead != nil {
-          skipped += 1
-          continue
-        }
-        group.append(top)
+        if answer.feasible { best = ("optimal", found, answer) }
       }
-      examined += group.count
-      let configurations = group.map(configuration)
-      let answers = oracle.evaluate(configurations)
-      readDeadPrefixes()
-      if let first = answers.firstIndex(where: \.feasible) {
-        best = ("optimal", configurations[first], answers[first])
-        proven = true
-        break
-      }
+      examined = outcome.examined
+      proven = outcome.proven
+      lowerBound = outcome.lowerBound
+      stoppedBy = outcome.stoppedBy
+      // Prefix by prefix finds no plan before it proves the cheapest: stopped without one, the search over whole
+      // configurations (cheapest first, each simulated whole) looks for one with a budget of its own.
+      searchesWholeConfigurations = !proven && best == nil
+      runsBeforeLattice = oracle.counters.estimatorRuns
     }
-    oracle.noteSkippedByPrefix(skipped)
+    if searchesWholeConfigurations {
+      let chainBound = lowerBound
+      stoppedBy = nil
+      lowerBound = nil
+      defer { if let chainBound, let bound = lowerBound { lowerBound = max(bound, chainBound) } }
+      func combination(_ indices: [Int], pivot: Int) -> Combination {
+        var total = 0.0
+        for (m, i) in indices.enumerated() { total += options[m][i].costPerHour }
+        return Combination(cost: total, indices: indices, pivot: pivot)
+      }
+      func configuration(_ c: Combination) -> PipelineConfiguration {
+        PipelineConfiguration(stages: c.indices.enumerated().map { options[$0.offset][$0.element].configuration })
+      }
+      var heap = Heap<Combination>()
+      heap.insert(combination([Int](repeating: 0, count: options.count), pivot: 0))
+      // Combinations skipped because their first stages were shown to miss the SLO whatever follows
+      // (`FeasibilityOracle.PrefixBound`): with them, every combination that keeps that prefix is left unmade.
+      var skipped = 0
+      let skipsCones = oracle.prefixIsLeading
+      // Dead prefixes as mixed-radix keys of option indices, by length (`deadKeys[k]`), read from the oracle after
+      // each batch: a lookup per prefix of each combination taken, with no allocation.
+      var deadKeys = [Set<Int>](repeating: [], count: options.count)
+      var deadKnown = 0
+      let optionIndex: [[StageConfiguration: Int]] = options.map { stage in
+        Dictionary(stage.enumerated().map { ($0.element.configuration, $0.offset) }, uniquingKeysWith: { a, _ in a })
+      }
+      func readDeadPrefixes() {
+        guard skipsCones else { return }
+        let found = oracle.deadPrefixes(after: deadKnown)
+        deadKnown += found.count
+        for prefix in found {
+          var key = 0, radix = 1
+          var known = true
+          for (m, c) in prefix.enumerated() {
+            guard let i = optionIndex[m][c] else {
+              known = false
+              break
+            }
+            key += i * radix
+            radix *= options[m].count
+          }
+          if known { deadKeys[prefix.count].insert(key) }
+        }
+      }
+      /// The shortest dead prefix of a combination (its length), if any.
+      func deadPrefix(_ indices: [Int]) -> Int? {
+        var key = 0, radix = 1
+        for k in 1..<options.count {
+          key += indices[k - 1] * radix
+          radix *= options[k - 1].count
+          if deadKeys[k].contains(key) { return k }
+        }
+        return nil
+      }
+      readDeadPrefixes()  // what earlier questions to this oracle (the incumbents, greedy) showed
+      #if INFERLINE_INVARIANTS
+        var previousCost: Double? = nil
+      #endif
+      while true {
+        guard let next = heap.min else {
+          proven = true  // the whole space was examined
+          break
+        }
+        if let best, next.cost >= cost(best.configuration) - 1e-9 {
+          proven = true  // nothing cheaper is left
+          break
+        }
+        if examined >= budget.configurations || skipped >= 10 * budget.configurations {
+          stoppedBy = .configurations
+        } else if oracle.counters.estimatorRuns - runsBeforeLattice >= budget.simulations {
+          stoppedBy = .simulations
+        } else if let seconds = budget.seconds, started.duration(to: .now) >= .seconds(seconds) {
+          stoppedBy = .time
+        }
+        if stoppedBy != nil {
+          lowerBound = next.cost
+          break
+        }
+        var group: [Combination] = []
+        while group.count < 8, let top = heap.min, best.map({ top.cost < cost($0.configuration) - 1e-9 }) ?? true {
+          heap.removeMin()
+          #if INFERLINE_INVARIANTS
+            precondition(group.last.map { $0.cost <= top.cost } ?? true, "the search must visit in order of cost")
+            precondition(lowerBound == nil && top.cost >= (previousCost ?? 0) - 1e-12, "lower bounds never fall")
+            previousCost = top.cost
+          #endif
+          // A dead prefix of length k: successors that keep it (incrementing a coordinate at or after k) are dead
+          // too, and so is every combination made from them.
+          let dead = skipsCones ? deadPrefix(top.indices) : nil
+          for j in top.pivot..<max(top.pivot, dead ?? options.count) where top.indices[j] + 1 < options[j].count {
+            var indices = top.indices
+            indices[j] += 1
+            heap.insert(combination(indices, pivot: j))
+          }
+          if dead != nil {
+            skipped += 1
+            continue
+          }
+          group.append(top)
+        }
+        examined += group.count
+        let configurations = group.map(configuration)
+        let answers = oracle.evaluate(configurations)
+        readDeadPrefixes()
+        if let first = answers.firstIndex(where: \.feasible) {
+          best = ("optimal", configurations[first], answers[first])
+          proven = true
+          break
+        }
+      }
+      oracle.noteSkippedByPrefix(skipped)
+    }
     let effort = SearchEffort(
       simulations: oracle.counters.estimatorRuns - runsBefore, configurations: examined,
       stoppedBy: proven ? nil : stoppedBy, secondsAllowed: budget.seconds)

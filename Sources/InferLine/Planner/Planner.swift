@@ -65,6 +65,9 @@ public struct Planner: Sendable {
   /// Greedy evaluates every move at every step instead of skipping moves that cannot win (the same plan, more
   /// simulations): the reference the tests compare the pruned greedy with.
   public var exhaustiveCandidates = false
+  /// The cost-ordered search takes a chain prefix by prefix (`ChainSearch`) where that applies; false keeps to the
+  /// search over whole configurations (the benchmark's side-by-side baseline).
+  public var usesChainSearch = true
 
   public init(oracle: FeasibilityOracle) {
     self.oracle = oracle
