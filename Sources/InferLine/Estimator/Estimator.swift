@@ -23,6 +23,9 @@ public enum Estimator {
     /// Keep each query's finish time at each stage (`SimulationResult.stageFinishes`, 8 bytes per query and
     /// stage): the planner's prefix bounds read them. Only the stage-by-stage simulator keeps them.
     public var recordStageFinishes = false
+    /// Summarise the latencies (`SimulationResult.summary`: percentiles, mean); a search that reads only the
+    /// latencies leaves it out.
+    public var summarisesLatencies = true
 
     public init(
       stopWhenInfeasible: Bool = false, collectWaitPercentiles: Bool = true, eventByEvent: Bool = false,
@@ -574,7 +577,8 @@ struct SimulationState: ~Copyable {
     }
     return SimulationResult(
       queries: n, latencies: latencies, stoppedEarly: false, misses: over, feasible: over <= allowedMisses,
-      summary: n > 0 ? LatencySummary(latencies: latencies) : nil, stages: stats, stageVisits: visits, events: events)
+      summary: n > 0 && options.summarisesLatencies ? LatencySummary(latencies: latencies) : nil, stages: stats,
+      stageVisits: visits, events: events)
   }
 
   /// Replica time of stage s up to `end`, nanoseconds.

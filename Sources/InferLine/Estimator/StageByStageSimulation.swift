@@ -548,7 +548,8 @@ struct StageByStageSimulation: ~Copyable {
     for l in latencies where l > slo { over += 1 }
     return SimulationResult(
       queries: n, latencies: latencies, stoppedEarly: false, misses: over, feasible: over <= allowedMisses,
-      summary: LatencySummary(latencies: latencies), stages: stats, stageVisits: visits, events: events + n,
+      summary: options.summarisesLatencies ? LatencySummary(latencies: latencies) : nil, stages: stats,
+      stageVisits: visits, events: events + n,
       stageFinishes: finishes)
   }
 }

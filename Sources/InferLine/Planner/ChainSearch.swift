@@ -159,8 +159,9 @@ struct ChainSearch {
     let simulation = SimulationInput(
       arrivals: input.times, stageCount: 1, edges: [], edgeProbabilities: [], stages: [services[m][i]], slo: slo,
       percentile: model.percentile)
-    let result = Estimator.simulate(simulation, options: .init(collectWaitPercentiles: false))
-    let latencies = result.latencies!
+    var options = Estimator.Options(collectWaitPercentiles: false)
+    options.summarisesLatencies = false
+    let latencies = Estimator.simulate(simulation, options: options).latencies!
     var finishes = [Int64](repeating: 0, count: count)
     var sorted = true
     for p in 0..<count {
@@ -190,15 +191,25 @@ struct ChainSearch {
 
   // MARK: - Bounds
 
-  /// Per query arriving at stage k, its time so far (arrival there less its trace arrival), sorted, grouped by the
-  /// stage its route ends at (index d - k - 1 for depth d).
+  /// Per query arriving at stage k, its time so far (arrival there less its trace arrival), grouped by the stage
+  /// its route ends at (index d - k - 1 for depth d), sorted; of a group larger than the misses allowed, only its
+  /// largest values (the misses allowed and one, with ties), which decide whether a completion keeps within the
+  /// allowance: above a kept value a count is exact, below them all it is over the allowance either way.
+  /// - Complexity: O(arrivals) expected, plus sorting what is kept.
   func timesSoFar(_ output: StageOutput, at k: Int) -> [[Int64]] {
     var groups = [[Int64]](repeating: [], count: model.stages.count - k)
     for (p, t) in output.times.enumerated() {
       let q = output.queries.map { Int($0[p]) } ?? p
       groups[Int(depth[q]) - k - 1].append(t - arrivals[q])
     }
-    for g in groups.indices { groups[g].sort() }
+    let deciding = allowedMisses + 1
+    for g in groups.indices {
+      if groups[g].count > deciding {
+        let smallestKept = Selection.select(&groups[g], groups[g].count - deciding)
+        groups[g].removeAll { $0 < smallestKept }
+      }
+      groups[g].sort()
+    }
     return groups
   }
 

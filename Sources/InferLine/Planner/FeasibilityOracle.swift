@@ -354,10 +354,10 @@ public final class FeasibilityOracle: Sendable {
         arrivals: arrivals, configuration: configuration, routes: routes, serviceTimes: serviceTimes, slo: slo,
         dispatchSeed: seed, querySizes: querySizes)
     else { return Answer(feasible: false) }
-    let result = Estimator.simulate(
-      input,
-      options: .init(
-        stopWhenInfeasible: screens, collectWaitPercentiles: false, recordStageFinishes: prefixBound != nil))
+    var simulation = Estimator.Options(
+      stopWhenInfeasible: screens, collectWaitPercentiles: false, recordStageFinishes: prefixBound != nil)
+    simulation.summarisesLatencies = false  // the percentile is selected below
+    let result = Estimator.simulate(input, options: simulation)
     // An infeasible run may show that its first stages alone miss the SLO, whatever comes after them.
     let dead =
       result.feasible
