@@ -687,6 +687,53 @@ func onOffBenchmark(hours: Double) {
     "savings-table sentences checked against their figures: \(worst.sentences), contradicted: \(worst.contradictions)")
 }
 
+/// Brute force for the proofs benchmark, apart from the planner: every configuration of the catalog (every
+/// hardware type, every profiled batch size whose throughput beats every smaller one, 1 up to the replica limit)
+/// that costs less than `cost`, simulated event by event (the other simulator) with no screen. Returns how many
+/// were simulated and the first found feasible, if any (there must be none below a proven optimum).
+func cheaperFeasible(
+  model: PipelineModel, arrivals: [Int64], sloMs: Double, below cost: Double
+) -> (simulated: Int, feasible: PipelineConfiguration?) {
+  let perStage: [[(StageConfiguration, Double)]] = model.stages.map { stage in
+    stage.options.flatMap { o -> [(StageConfiguration, Double)] in
+      var best = 0.0
+      var sizes: [Int] = []
+      for b in o.profiledBatchSizes {
+        let throughput = Double(b) / Double(o.latencyTable[b - 1])
+        if throughput > best {
+          best = throughput
+          sizes.append(b)
+        }
+      }
+      return sizes.flatMap { b in
+        (1...o.replicaLimit).map {
+          (StageConfiguration(hardware: o.hardware, batchSize: b, replicas: $0), Double($0) * o.pricePerHour)
+        }
+      }
+    }
+  }
+  var cheaper: [[StageConfiguration]] = []
+  func walk(_ m: Int, _ partial: [StageConfiguration], _ total: Double) {
+    if m == perStage.count {
+      cheaper.append(partial)
+      return
+    }
+    for (c, price) in perStage[m] where total + price < cost - 1e-9 { walk(m + 1, partial + [c], total + price) }
+  }
+  walk(0, [], 0)
+  let all = cheaper
+  let slo = Int64((sloMs * 1e6).rounded())
+  let found = ResultSlots<Int>(count: 1)
+  DispatchQueue.concurrentPerform(iterations: cheaper.count) { i in
+    let input = try! model.simulationInput(
+      arrivals: arrivals, configuration: PipelineConfiguration(stages: all[i]), routes: .drawn(seed: 1), slo: slo)
+    let result = Estimator.simulate(
+      input, options: .init(stopWhenInfeasible: true, collectWaitPercentiles: false, eventByEvent: true))
+    if result.feasible { found[0] = i }
+  }
+  return (cheaper.count, found[0].map { PipelineConfiguration(stages: cheaper[$0]) })
+}
+
 /// Proofs at the default budget on held-out-style instances: chains of 2-4 stages over three hardware types
 /// (about $0.21/h up to 6 replicas, $0.61/h up to 5, $1.38/h up to 4), latencies L(n) = a + c n^0.92 with seeded
 /// coefficients and one dominated batch size, a gamma trace (CV 3, 150 q/s, 100 s: about 15k queries), five SLOs
@@ -713,6 +760,10 @@ func proofsBenchmark(instances: Int) {
   var with = Tally(), without = Tally()
   var disagreements = 0
   let verbose = ProcessInfo.processInfo.environment["INFERLINE_BENCH_VERBOSE"] != nil
+  // INFERLINE_BENCH_VERIFY=1: every plan proven prefix by prefix is checked by brute force (`cheaperFeasible`).
+  let verify = ProcessInfo.processInfo.environment["INFERLINE_BENCH_VERIFY"] != nil
+  var verified = (windows: 0, simulations: 0, wrong: 0)
+  var frontier = (instances: 0, points: 0, proven: 0, notThePlan: 0, rises: 0, boundAboveCost: 0, contradicts: 0)
   print("proofs: \(instances) instances x 5 SLOs, default budget (\(SearchBudget.standard.simulations) simulations)")
   for instance in 0..<instances {
     var rng = SeededGenerator(seed: UInt64(1000 + instance))
@@ -744,7 +795,9 @@ func proofsBenchmark(instances: Int) {
     let arrivals = TraceGenerator.arrivals(
       .gamma(rate: 150, cv: 3), duration: 100, start: 0, seed: UInt64(2000 + instance))
     let floor = Double(model.latencyFloor.nanoseconds) / 1e6
-    for factor in [1.6, 2.2, 3, 4.5, 7] {
+    let factors = [1.6, 2.2, 3, 4.5, 7]
+    var chainPlans: [Double: Plan] = [:]
+    for factor in factors {
       let slo = floor * factor
       var outcomes: [(cost: Double?, proven: Bool)] = []
       for usePrefix in [true, false] {
@@ -783,6 +836,16 @@ func proofsBenchmark(instances: Int) {
           }
         }
         if usePrefix { with = t } else { without = t }
+        if usePrefix, case .success(let plan) = result { chainPlans[factor] = plan }
+        if verify, usePrefix, case .success(let plan) = result, plan.provenOptimal == true {
+          let check = cheaperFeasible(model: model, arrivals: arrivals, sloMs: slo, below: plan.costPerHour)
+          verified.windows += 1
+          verified.simulations += check.simulated
+          if let c = check.feasible {
+            verified.wrong += 1
+            print("    WRONG #\(instance) x\(factor): proven $\(plan.costPerHour)/h, but \(c) is cheaper and feasible")
+          }
+        }
         if verbose {
           switch result {
           case .success(let plan):
@@ -804,6 +867,38 @@ func proofsBenchmark(instances: Int) {
         disagreements += 1
       }
     }
+    // The frontier over the same five SLOs, as the report draws it: the pipeline's SLO is the middle one (3x the
+    // floor), whose window plan is the point there.
+    if let middle = chainPlans[3] {
+      let path = folder.appendingPathComponent("p\(instance)-frontier.yaml").path
+      try! pipeline.replacingOccurrences(of: "latency_ms: 100", with: "latency_ms: \(floor * 3)")
+        .write(toFile: path, atomically: true, encoding: .utf8)
+      let atThree = PipelineModel(try! PlanningInputs.load(pipeline: path, hardware: catalogPath, profiles: profilePath))
+      let points = Planner.frontier(
+        model: atThree, arrivals: arrivals, seed: 1, multipliers: factors.map { $0 / 3 }, budget: .standard,
+        incumbents: [("today's plan", middle.configuration)], planAtSLO: middle)
+      frontier.instances += 1
+      var previous = Double.infinity
+      for (point, factor) in zip(points, factors) {
+        frontier.points += 1
+        let cost = point.costPerHour ?? .infinity
+        if factor == 3 && (point.configuration != middle.configuration || cost != middle.costPerHour) {
+          frontier.notThePlan += 1
+        }
+        if cost > previous + 1e-9 { frontier.rises += 1 }
+        previous = cost
+        if point.provenOptimal == true { frontier.proven += 1 }
+        if let bound = point.lowerBoundPerHour, bound > cost + 1e-9 { frontier.boundAboveCost += 1 }
+        // The same question asked of the window's search: the same answer where either is proven.
+        if let plan = chainPlans[factor], let c = point.costPerHour,
+          (plan.provenOptimal == true && c < plan.costPerHour - 1e-9)
+            || (point.provenOptimal == true && plan.costPerHour < c - 1e-9)
+            || (plan.provenOptimal == true && point.provenOptimal == true && abs(c - plan.costPerHour) > 1e-9)
+        {
+          frontier.contradicts += 1
+        }
+      }
+    }
   }
   for (label, t) in [("prefix by prefix", with), ("whole configurations", without)] {
     print(
@@ -815,6 +910,14 @@ func proofsBenchmark(instances: Int) {
   }
   print(String(format: "  time per window, with / without: %.2fx", with.seconds / max(without.seconds, 1e-9)))
   print("  windows both proved with different answers: \(disagreements) (must be 0)")
+  print(
+    "  frontier over the five SLOs (\(frontier.instances) instances, \(frontier.points) points, \(frontier.proven) proven): the point at the pipeline's SLO is not its plan \(frontier.notThePlan), rises \(frontier.rises), bound above cost \(frontier.boundAboveCost), contradicts the window's proven plan \(frontier.contradicts) (each must be 0)"
+  )
+  if verify {
+    print(
+      "  brute force (event by event, no screen): \(verified.windows) proven plans checked, \(verified.simulations) cheaper configurations simulated, \(verified.wrong) cheaper and feasible (must be 0)"
+    )
+  }
 }
 
 /// Trace ingestion and calibration on the sample day (`SampleTraces/logs/video-observed.csv.gz`, the deployed
