@@ -756,11 +756,14 @@ func proofsBenchmark(instances: Int) {
   struct Tally {
     var windows = 0, proven = 0, threeStage = 0, threeStageProven = 0, noPlan = 0
     var worstGap = 0.0, seconds = 0.0, simulations = 0, prefixRuledOut = 0
+    /// By stage count: windows, proven, unproven with no plan, worst unproven gap, seconds.
+    var byStages: [Int: (windows: Int, proven: Int, noPlan: Int, worstGap: Double, seconds: Double)] = [:]
   }
   var with = Tally(), without = Tally()
   var disagreements = 0
   let verbose = ProcessInfo.processInfo.environment["INFERLINE_BENCH_VERBOSE"] != nil
-  // INFERLINE_BENCH_VERIFY=1: every plan proven prefix by prefix is checked by brute force (`cheaperFeasible`).
+  // INFERLINE_BENCH_VERIFY=1: every plan of two or three stages proven prefix by prefix is checked by brute force
+  // (`cheaperFeasible`).
   let verify = ProcessInfo.processInfo.environment["INFERLINE_BENCH_VERIFY"] != nil
   var verified = (windows: 0, simulations: 0, wrong: 0)
   var frontier = (instances: 0, points: 0, proven: 0, notThePlan: 0, rises: 0, boundAboveCost: 0, contradicts: 0)
@@ -835,9 +838,24 @@ func proofsBenchmark(instances: Int) {
             t.noPlan += 1
           }
         }
+        var row = t.byStages[stages] ?? (0, 0, 0, 0, 0)
+        row.windows += 1
+        row.seconds += seconds
+        switch result {
+        case .success(let plan):
+          if plan.provenOptimal == true {
+            row.proven += 1
+          } else {
+            row.worstGap = max(row.worstGap, plan.gap ?? .infinity)
+          }
+        case .failure(let why):
+          if why.proven { row.proven += 1 } else { row.noPlan += 1 }
+        }
+        t.byStages[stages] = row
         if usePrefix { with = t } else { without = t }
         if usePrefix, case .success(let plan) = result { chainPlans[factor] = plan }
-        if verify, usePrefix, case .success(let plan) = result, plan.provenOptimal == true {
+        // Brute force on two and three stages (four stages have millions of cheaper configurations).
+        if verify, usePrefix, stages <= 3, case .success(let plan) = result, plan.provenOptimal == true {
           let check = cheaperFeasible(model: model, arrivals: arrivals, sloMs: slo, below: plan.costPerHour)
           verified.windows += 1
           verified.simulations += check.simulated
@@ -873,7 +891,8 @@ func proofsBenchmark(instances: Int) {
       let path = folder.appendingPathComponent("p\(instance)-frontier.yaml").path
       try! pipeline.replacingOccurrences(of: "latency_ms: 100", with: "latency_ms: \(floor * 3)")
         .write(toFile: path, atomically: true, encoding: .utf8)
-      let atThree = PipelineModel(try! PlanningInputs.load(pipeline: path, hardware: catalogPath, profiles: profilePath))
+      let atThree = PipelineModel(
+        try! PlanningInputs.load(pipeline: path, hardware: catalogPath, profiles: profilePath))
       let points = Planner.frontier(
         model: atThree, arrivals: arrivals, seed: 1, multipliers: factors.map { $0 / 3 }, budget: .standard,
         incumbents: [("today's plan", middle.configuration)], planAtSLO: middle)
@@ -907,6 +926,18 @@ func proofsBenchmark(instances: Int) {
           "  %-22@ proven %3d of %3d (three stages: %d of %d), unproven with no plan %d, worst unproven gap %.1f%%, %.2f s per window, %.0f simulations per window, %d ruled out by prefixes",
         label, t.proven, t.windows, t.threeStageProven, t.threeStage, t.noPlan, t.worstGap * 100,
         t.seconds / Double(max(t.windows, 1)), Double(t.simulations) / Double(max(t.windows, 1)), t.prefixRuledOut))
+  }
+  for stages in with.byStages.keys.sorted() {
+    for (label, t) in [("prefix by prefix", with), ("whole configurations", without)] {
+      guard let row = t.byStages[stages] else { continue }
+      print(
+        String(
+          format:
+            "    %d stages, %-20@ proven %2d of %2d, unproven with no plan %d, worst unproven gap %.1f%%, %.2f s per window",
+          stages, label, row.proven, row.windows, row.noPlan, row.worstGap * 100,
+          row.seconds / Double(max(row.windows, 1))
+        ))
+    }
   }
   print(String(format: "  time per window, with / without: %.2fx", with.seconds / max(without.seconds, 1e-9)))
   print("  windows both proved with different answers: \(disagreements) (must be 0)")

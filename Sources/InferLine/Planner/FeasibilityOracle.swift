@@ -17,7 +17,7 @@ public final class FeasibilityOracle: Sendable {
 
   /// How the answers were reached.
   public struct Counts: Sendable, Equatable, Codable {
-    /// Simulations run.
+    /// Simulations run (a chain search's simulation of one stage on what its prefix leaves counts as one).
     public var estimatorRuns = 0
     /// Simulations stopped as soon as too many queries had missed the SLO.
     public var stoppedEarly = 0

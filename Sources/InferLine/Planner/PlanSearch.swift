@@ -192,8 +192,15 @@ extension Planner {
       let chain = ChainSearch(
         model: model, options: options, arrivals: oracle.arrivals, masks: oracle.burstMasks, slo: oracle.slo)
     {
+      // With no plan known, a quarter of the budget is kept for the search over whole configurations, which finds
+      // plans early (cheapest first); prefix by prefix finds none before it proves the cheapest.
+      var chainBudget = budget
+      if best == nil {
+        chainBudget.simulations = max(1, budget.simulations - budget.simulations / 4)
+        chainBudget.seconds = budget.seconds.map { $0 * 0.75 }
+      }
       let outcome = chain.run(
-        budget: budget, incumbent: best.map { cost($0.configuration) }, started: started,
+        budget: chainBudget, incumbent: best.map { cost($0.configuration) }, started: started,
         simulationsBefore: { oracle.counters.estimatorRuns - runsBefore },
         simulated: { oracle.noteStageSimulations($0) })
       if let found = outcome.found {
@@ -208,8 +215,8 @@ extension Planner {
       proven = outcome.proven
       lowerBound = outcome.lowerBound
       stoppedBy = outcome.stoppedBy
-      // Prefix by prefix finds no plan before it proves the cheapest: stopped without one, the search over whole
-      // configurations (cheapest first, each simulated whole) looks for one with a budget of its own.
+      // Stopped without a plan: the search over whole configurations (cheapest first, each simulated whole) looks
+      // for one with what is left of the budget.
       searchesWholeConfigurations = !proven && best == nil
       runsBeforeLattice = oracle.counters.estimatorRuns
     }
@@ -282,7 +289,9 @@ extension Planner {
         }
         if examined >= budget.configurations || skipped >= 10 * budget.configurations {
           stoppedBy = .configurations
-        } else if oracle.counters.estimatorRuns - runsBeforeLattice >= budget.simulations {
+        } else if oracle.counters.estimatorRuns - runsBefore
+          >= max(budget.simulations, runsBeforeLattice - runsBefore + 1)
+        {
           stoppedBy = .simulations
         } else if let seconds = budget.seconds, started.duration(to: .now) >= .seconds(seconds) {
           stoppedBy = .time
