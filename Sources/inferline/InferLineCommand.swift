@@ -28,6 +28,7 @@ struct InferLineCommand: ParsableCommand {
       try command.run()
     } catch let code as ExitCode
       where code == ExitCode(ExitStatus.sloUnattainable) || code == ExitCode(ExitStatus.sloAtRisk)
+      || code == ExitCode(ExitStatus.noPlanFound)
     {
       checkStandardOutput()
       exit(withError: code)
@@ -55,6 +56,9 @@ enum ExitStatus {
   static let cannotWrite: Int32 = 73
   /// Every input was fine but the SLO cannot be met for some window (results are still printed).
   static let sloUnattainable: Int32 = 3
+  /// Some window has no plan because the search budget ran out before it found one or showed that none exists
+  /// (results are still printed): a larger `--budget` may find one.
+  static let noPlanFound: Int32 = 5
   /// Every window has a plan, but no provisioning replayed over the log kept some pipeline's SLO (the report is
   /// written and says so first): a nightly job should page someone.
   static let sloAtRisk: Int32 = 4

@@ -14,7 +14,7 @@ extension InferLineCommand {
         --baselines): the recommendation is never dearer than a feasible one of them. Windows with too few queries for the SLO percentile to mean anything are \
         reported, not planned. `report` and `replay` plan windows the same way.
 
-        Exit status 0 when every window has a plan, 3 when some window cannot meet the SLO (the plans are still printed), 64 for a usage error, 65 for bad input, 74 when standard output cannot be written.
+        Exit status 0 when every window has a plan, 3 when some window cannot meet the SLO (no configuration within the replica limits meets it; the plans are still printed), 5 when the search budget ran out before it found a plan for some window or showed that none exists (a larger --budget may find one), 64 for a usage error, 65 for bad input, 74 when standard output cannot be written.
         """)
 
     @Option(name: .customLong("trace"), help: "Query log(s).")
@@ -113,8 +113,15 @@ extension InferLineCommand {
       } else {
         printTable(results, model: model, trace: trace, length: length)
       }
-      if results.contains(where: { $0.planned && $0.recommended == nil }) {
+      let withoutPlan = results.filter { $0.planned && $0.recommended == nil }
+      if withoutPlan.contains(where: { $0.unattainable?.proven != false }) {
         throw ExitCode(ExitStatus.sloUnattainable)
+      }
+      if !withoutPlan.isEmpty {
+        note(
+          "the search budget ran out before it found a plan for \(withoutPlan.count) window\(withoutPlan.count == 1 ? "" : "s") or showed that none exists (a larger --budget may find one); exit \(ExitStatus.noPlanFound)"
+        )
+        throw ExitCode(ExitStatus.noPlanFound)
       }
     }
 

@@ -17,7 +17,8 @@ extension InferLineCommand {
         and writes the folder under a temporary name, renamed into place at the end (a failed run keeps the last \
         report). Exit status 0 on success, 64 for a usage error, 65 for bad input, 73 when the folder cannot be \
         written, 3 when some window cannot meet the SLO, 4 when no provisioning replayed kept some pipeline's SLO \
-        over the log (for 3 and 4 the report is still written and says so first; report.json's \
+        over the log, 5 when the search budget ran out before it found a plan for some window or showed that none \
+        exists (for 3, 4 and 5 the report is still written and says so first; report.json's \
         recommendation.meetsSLO is false for 4).
 
         With --pipeline given more than once, the logs must name each query's pipeline in a column; the report \
@@ -362,6 +363,12 @@ extension InferLineCommand {
         }
       }
       if fleetReport.totals.unattainableWindows > 0 { throw ExitCode(ExitStatus.sloUnattainable) }
+      if let count = fleetReport.totals.windowsWithoutPlanFound, count > 0 {
+        note(
+          "the search budget ran out before it found a plan for \(count) window\(count == 1 ? "" : "s") or showed that none exists (a larger --budget may find one); exit \(ExitStatus.noPlanFound)"
+        )
+        throw ExitCode(ExitStatus.noPlanFound)
+      }
       let atRisk = fleetReport.pipelinesAtRisk
       if !atRisk.isEmpty {
         note(
@@ -500,6 +507,8 @@ struct ReportResult: Encodable {
   var costPerDay: Double
   var costPerMonth: Double
   var unattainableWindows: Int
+  /// Windows left without a plan when the search budget ran out (exit 5).
+  var windowsWithoutPlanFound: Int
   /// Pipelines no replayed provisioning kept the SLO of (exit 4).
   var pipelinesAtRisk: [String]
   var pipelines: [Pipeline]
@@ -510,6 +519,7 @@ struct ReportResult: Encodable {
     costPerDay = fleet.totals.costPerDay
     costPerMonth = fleet.totals.costPerMonth
     unattainableWindows = fleet.totals.unattainableWindows
+    windowsWithoutPlanFound = fleet.totals.windowsWithoutPlanFound ?? 0
     pipelinesAtRisk = fleet.pipelinesAtRisk
     pipelines = fleet.pipelines.map {
       Pipeline(name: $0.pipelineName, decision: ProvisioningDecision($0), unattainableWindows: $0.unattainableWindows)

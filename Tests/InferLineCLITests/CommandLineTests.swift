@@ -413,6 +413,37 @@ import Testing
     #expect(zero.status == 64 && zero.stderr.contains("--slo 0.0 is not a latency"), "\(zero.stderr)")
   }
 
+  /// A window the search budget leaves without a plan is not called unattainable: `plan` and `report` exit 5 (not
+  /// 3), say the budget ran out and what the lower bound is, and `report.json` counts it apart from the windows
+  /// whose SLO cannot be met; an SLO below the latency floor is still proven unattainable (3).
+  @Test func aWindowTheBudgetLeftWithoutAPlanIsNotCalledUnattainable() throws {
+    let log = path("bursty.csv")
+    let g = try run([
+      "generate", "--process", "gamma", "--rate", "150", "--cv", "3", "--duration", "2m", "--seed", "3", "--out", log,
+    ])
+    #expect(g.status == 0)
+    let inputs = ["--trace", log] + Self.sampleInputs("image-processing")
+    let short = try run(["plan"] + inputs + ["--slo", "7", "--budget", "1"])
+    #expect(short.status == 5, "\(short.stderr)")
+    #expect(short.stdout.contains("the search stopped without a feasible plan"))
+    #expect(short.stdout.contains("none below $"))
+    #expect(short.stderr.contains("the search budget ran out before it found a plan for 1 window"))
+    let floor = try run(["plan"] + inputs + ["--slo", "6", "--budget", "1"])
+    #expect(floor.status == 3, "\(floor.stderr)")
+    #expect(floor.stdout.contains("the critical path (preprocess -> classify) at batch 1"))
+    let out = path("no-plan-report")
+    let report = try run(
+      ["report", log] + Self.sampleInputs("image-processing") + ["--slo", "7", "--budget", "1", "--out", out])
+    #expect(report.status == 5, "\(report.stderr)")
+    let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/report.json")))
+    let written = try #require(json as? [String: Any])
+    #expect(written["unattainableWindows"] as? Int == 0)
+    #expect(written["windowsWithoutPlanFound"] as? Int == 1)
+    let page = try String(contentsOfFile: out + "/index.html", encoding: .utf8)
+    #expect(page.contains("1 window without a plan: the search budget ran out"))
+    #expect(!page.contains("cannot meet the SLO"))
+  }
+
   /// The case: a busy hour of video-monitoring at 320 q/s, where InferLine's greedy planner stops at the
   /// replica limits and reports no plan; the search finds one and proves it cheapest.
   @Test func aPlanWhereGreedyFindsNone() throws {

@@ -79,9 +79,13 @@ extension CapacityReport {
       costPerMonth: costPerDay * 30, replays: replays, baselines: busiest.baselines, baselineReplays: baselineReplays,
       recommendation: recommendation, cdfPercents: CapacityAnalysis.cdfPercents,
       latencyCDFMs: chosen?.latencyAtPercentsMs ?? [], frontier: frontier,
-      growth: growth, unattainableWindows: windows.filter { $0.planned && $0.configuration == nil }.count,
+      growth: growth,
+      unattainableWindows: windows.filter { $0.planned && $0.configuration == nil && $0.search?.stoppedBy == nil }
+        .count,
       assumptions: Self.assumptions(model: model, options: options, hours: max(span / 3600, windowHours)),
       previous: nil, timings: timings)
+    let withoutPlan = windows.filter { $0.planned && $0.configuration == nil && $0.search?.stoppedBy != nil }.count
+    windowsWithoutPlanFound = withoutPlan > 0 ? withoutPlan : nil
     hardwareInstances = Dictionary(
       model.inputs.catalog.hardware.compactMap { hw in hw.instance.map { (hw.type, $0) } },
       uniquingKeysWith: { a, _ in a })

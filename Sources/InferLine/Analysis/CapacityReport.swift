@@ -160,8 +160,11 @@ public struct CapacityReport: Sendable, Equatable, Codable {
   public var whatIfs: [WhatIf]? = nil
   /// The budget from history (`--history`): the month ahead forecast from earlier nights, when asked for.
   public var forecast: BudgetForecast? = nil
-  /// Windows whose SLO cannot be met.
+  /// Windows whose SLO cannot be met: no configuration within the replica limits meets it (proven).
   public var unattainableWindows: Int
+  /// Windows the search left without a plan when its budget ran out before it found one or showed none exists
+  /// (not in `unattainableWindows`: a plan may exist); nil in reports written before it was counted.
+  public var windowsWithoutPlanFound: Int? = nil
   /// The fit against observed latencies (`--calibrate`); its correction was planned with when it explains them.
   public var calibration: Calibration? = nil
   /// The per-stage fit from tracing spans, when the report was calibrated from them.

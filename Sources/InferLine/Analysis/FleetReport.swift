@@ -31,6 +31,8 @@ public struct FleetReport: Sendable, Equatable, Codable {
     public var recommended: PolicyTotal? = nil
     public var queries: Int
     public var unattainableWindows: Int
+    /// Windows the search left without a plan within its budget (`CapacityReport.windowsWithoutPlanFound`).
+    public var windowsWithoutPlanFound: Int? = nil
   }
 
   public var schemaVersion: Int
@@ -104,11 +106,13 @@ public struct FleetReport: Sendable, Equatable, Codable {
       total(name) { r in r.allReplays.first { $0.policy == name } }
     }
     let costPerDay = reports.map(\.costPerDay).reduce(0, +)
+    let withoutPlan = reports.map { $0.windowsWithoutPlanFound ?? 0 }.reduce(0, +)
     return Totals(
       costPerDay: costPerDay, costPerMonth: costPerDay * 30, costPerDayByHardware: byHardware, policies: policies,
       recommended: planned.isEmpty ? nil : total("recommended") { $0.recommendedReplay },
       queries: reports.map(\.workload.queries).reduce(0, +),
-      unattainableWindows: reports.map(\.unattainableWindows).reduce(0, +))
+      unattainableWindows: reports.map(\.unattainableWindows).reduce(0, +),
+      windowsWithoutPlanFound: withoutPlan > 0 ? withoutPlan : nil)
   }
 
   /// What changed from `old`: the fleet's cost per day, the pipeline mix, pipelines added or removed, and each

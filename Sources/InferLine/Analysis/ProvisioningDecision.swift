@@ -155,7 +155,7 @@ extension ProvisioningDecision {
       policy = nil
       percentileLatencyMs = nil
       missRate = nil
-      meetsSLO = r.unattainableWindows == 0
+      meetsSLO = r.unattainableWindows == 0 && (r.windowsWithoutPlanFound ?? 0) == 0
     } else {
       return nil
     }

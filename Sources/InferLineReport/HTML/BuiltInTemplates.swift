@@ -96,6 +96,7 @@ enum BuiltInTemplates {
 {{#headline}}<tr><td>{{claim}}</td><td class="n">{{paper}}</td><td class="n">{{ratio}}</td><td>{{from}}</td></tr>
 {{/headline}}</tbody></table></div>{{/planned}}
 {{#unattainable}}<p class="bad">{{unattainable}} cannot meet the SLO; see the plan section.</p>{{/unattainable}}
+{{#withoutPlan}}<p class="bad">{{withoutPlan}} without a plan: the search budget ran out before it found one or showed that none exists (a larger --budget may find one); see the plan section.</p>{{/withoutPlan}}
 {{#previous}}<h3>Change since the previous report</h3>
 <p>Previous report {{previousGeneratedAt}}: ${{previousCostPerDay}} per day; change: {{costChange}} per day.</p>
 <ul>{{#changes}}<li>{{.}}</li>{{/changes}}</ul>{{/previous}}
@@ -291,6 +292,7 @@ enum BuiltInTemplates {
   <div class="card">Busiest hour of the fleet <b>{{peakWindow}}</b></div>
 </div>
 {{#unattainable}}<p class="bad">{{unattainable}} cannot meet their pipeline's SLO; see the pipelines' reports.</p>{{/unattainable}}
+{{#withoutPlan}}<p class="bad">{{withoutPlan}} without a plan: the search budget ran out before it found one or showed that none exists; see the pipelines' reports.</p>{{/withoutPlan}}
 <p>{{headline}}</p>
 <h3>Against each alternative (whole fleet, per day)</h3>
 <div class="table"><table><thead><tr><th>provisioning</th><th>$ per day</th><th>$ per month</th><th>queries over their SLO</th><th>the recommendation saves</th><th>compared</th><th>pipelines missing their SLO</th></tr></thead><tbody>

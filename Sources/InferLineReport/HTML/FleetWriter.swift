@@ -84,7 +84,9 @@ extension ReportWriter {
   /// The values the fleet template sees; every name from an input goes through Mustache's `{{ }}` escaping.
   static func fleetContext(_ f: FleetReport, charts: [String: String], folders: [String]) -> [String: Any] {
     let chosen = f.totals.recommended
-    let attained = f.totals.unattainableWindows == 0 && (chosen?.pipelinesMissingSLO.isEmpty ?? false)
+    let attained =
+      f.totals.unattainableWindows == 0 && (f.totals.windowsWithoutPlanFound ?? 0) == 0
+      && (chosen?.pipelinesMissingSLO.isEmpty ?? false)
     let recommendedRows: [[String: Any]] = (chosen.map { [$0] } ?? []).map { p in
       [
         "name": "recommended (each pipeline's)", "costPerDay": money(p.costPerDay),
@@ -191,6 +193,7 @@ extension ReportWriter {
       "chartPolicies": charts["fleet-policies"] ?? "", "chartHours": charts["fleet-windows"] ?? "",
     ]
     if f.totals.unattainableWindows > 0 { context["unattainable"] = counted(f.totals.unattainableWindows, "window") }
+    if let count = f.totals.windowsWithoutPlanFound, count > 0 { context["withoutPlan"] = counted(count, "window") }
     if let p = f.previous { context["previous"] = previousContext(p) }
     context["decision"] = fleetDecision(f, folders: folders)
     return context
@@ -321,6 +324,11 @@ extension ReportWriter {
     }
     if f.totals.unattainableWindows > 0 {
       lines.append("- **\(counted(f.totals.unattainableWindows, "window")) cannot meet their SLO**")
+    }
+    if let count = f.totals.windowsWithoutPlanFound, count > 0 {
+      lines.append(
+        "- **\(counted(count, "window")) without a plan: the search budget ran out before it found one or showed that none exists**"
+      )
     }
     if let p = f.previous { lines.append(previousMarkdown(p)) }
     lines.append("")

@@ -307,7 +307,7 @@ public enum ReportWriter {
   /// escapes it; only the charts (our own SVG, rewritten by libxml2) are inserted raw.
   static func context(_ r: CapacityReport, charts: [String: String]) -> [String: Any] {
     let chosen = r.recommendedReplay
-    let attained = r.unattainableWindows == 0 && r.recommendationMeetsSLO
+    let attained = r.unattainableWindows == 0 && (r.windowsWithoutPlanFound ?? 0) == 0 && r.recommendationMeetsSLO
     let stageRows: [[String: Any]] = zip(r.stages, r.recommended?.stages ?? []).map {
       ["stage": $0.name, "model": $0.model, "hardware": $1.hardware, "batch": $1.batchSize, "replicas": $1.replicas]
     }
@@ -387,6 +387,7 @@ public enum ReportWriter {
       "chartLatencyCDF": charts["latency-cdf"] ?? "", "chartFrontier": charts["cost-vs-slo"] ?? "",
     ]
     if r.unattainableWindows > 0 { context["unattainable"] = counted(r.unattainableWindows, "window") }
+    if let count = r.windowsWithoutPlanFound, count > 0 { context["withoutPlan"] = counted(count, "window") }
     if let s = shortfallContext(r) { context["tunerShortfall"] = s }
     // Sections with nothing to show say so in words instead of $0.00 cards and empty tables.
     if r.recommended != nil { context["planned"] = true }
@@ -558,11 +559,20 @@ public enum ReportWriter {
     var notes: [String] = []
     let zone = zone(r), relative = r.workload.isRelative
     let length = Int64(r.windowLengthSeconds * 1e9)
-    let unattainable = r.windows.filter { $0.planned && $0.configuration == nil }
+    let withoutPlan = r.windows.filter { $0.planned && $0.configuration == nil }
+    // Proven (no configuration meets the SLO), and left without a plan by the search budget: said apart.
+    let unattainable = withoutPlan.filter { $0.search?.stoppedBy == nil }
     if let first = unattainable.first {
       let span = ClockText.span(first.start, first.start + length, zone: zone, relative: relative)
       notes.append(
         "\(unattainable.count) of \(r.windows.count) windows cannot meet the SLO with this catalog and profiles; at \(span): \(first.note ?? "no configuration meets it")."
+      )
+    }
+    if let first = withoutPlan.first(where: { $0.search?.stoppedBy != nil }) {
+      let count = withoutPlan.count - unattainable.count
+      let span = ClockText.span(first.start, first.start + length, zone: zone, relative: relative)
+      notes.append(
+        "\(count) of \(r.windows.count) windows have no plan: the search budget ran out before it found one or showed that none exists (a larger --budget may find one); at \(span): \(first.note ?? "no plan found")."
       )
     }
     if let first = r.windows.first, r.workload.start - first.start > length / 10 {
@@ -734,6 +744,11 @@ public enum ReportWriter {
     }
     if r.unattainableWindows > 0 {
       lines.append("- **\(counted(r.unattainableWindows, "window")) cannot meet the SLO**")
+    }
+    if let count = r.windowsWithoutPlanFound, count > 0 {
+      lines.append(
+        "- **\(counted(count, "window")) without a plan: the search budget ran out before it found one or showed that none exists**"
+      )
     }
     if let c = r.calibration {
       let text = MarkdownText.escape(c.summary)
