@@ -253,64 +253,6 @@ struct ChainSearch {
     return best.isFinite ? best : nil
   }
 
-  /// The bursts in what a prefix leaves for stage k: queries arriving there within any span must, all but the
-  /// misses still allowed, finish by the span's end plus the most time any of them has left (its SLO less its time
-  /// so far and the fastest rest of its route); a replica serves at most its best n / L(n) per nanosecond of that.
-  struct BurstFloor {
-    /// For counts on a geometric grid above the misses still allowed: the shortest span holding that many
-    /// consecutive arrivals at the stage.
-    var spans: [(span: Int64, queries: Int)]
-    /// Nanoseconds: the most any query reaching the stage has left to finish there.
-    var slack: Int64
-    /// Misses still allowed (the allowance less the misses among queries whose route ended in the prefix).
-    var allowed: Int
-  }
-
-  /// `BurstFloor` for the arrivals a prefix leaves at stage k. - Complexity: O(arrivals x log(arrivals)).
-  func burstFloor(_ output: StageOutput, at k: Int) -> BurstFloor {
-    let n = model.stages.count
-    // What stage d - 1 adds at the fastest (its hop and fastest batch), for d - 1 after stage k.
-    var restAfter = [Int64](repeating: 0, count: n + 1)
-    for d in stride(from: n, through: k + 1, by: -1) where d - 1 > k {
-      restAfter[d] = hop[d - 1] + (fastest[d - 1].min() ?? 0)
-    }
-    var slack = Int64.min
-    for (p, x) in output.times.enumerated() {
-      let q = output.queries.map { Int($0[p]) } ?? p
-      var rest: Int64 = 0
-      for d in (k + 2)..<(Int(depth[q]) + 1) { rest += restAfter[d] }
-      slack = max(slack, slo - (x - arrivals[q]) - rest)
-    }
-    let allowed = allowedMisses - output.endedMisses
-    var spans: [(span: Int64, queries: Int)] = []
-    var count = Double(max(0, allowed) + 1)
-    while Int(count) <= output.times.count {
-      let c = Int(count)
-      if spans.last?.queries != c {
-        var shortest = Int64.max
-        for i in 0...(output.times.count - c) { shortest = min(shortest, output.times[i + c - 1] - output.times[i]) }
-        spans.append((shortest, c))
-      }
-      count *= 1.35
-    }
-    return BurstFloor(spans: spans, slack: slack, allowed: allowed)
-  }
-
-  /// Whether option i of stage k has replicas enough for the bursts of `floor` (a necessary condition).
-  /// - Complexity: O(batch size + spans).
-  func carries(_ floor: BurstFloor, stage k: Int, option i: Int) -> Bool {
-    let service = services[k][i]
-    var rate = 0.0  // queries per nanosecond per replica, at best
-    for (index, l) in service.latencyTable.enumerated() where l > 0 { rate = max(rate, Double(index + 1) / Double(l)) }
-    guard rate > 0 else { return true }
-    for (span, queries) in floor.spans where queries > floor.allowed {
-      let room = Double(span) + Double(floor.slack)
-      guard room > 0 else { return false }
-      if Double(service.replicas) * room * rate < Double(queries - floor.allowed) { return false }
-    }
-    return true
-  }
-
   // MARK: - The search
 
   /// Runs the search below `incumbent` (dollars per hour of the best configuration known, if any).
@@ -333,9 +275,8 @@ struct ChainSearch {
       let k = prefix.length
       let output = prefix.output!
       let groups = timesSoFar(output, at: k)
-      let bursts = burstFloor(output, at: k)
       var completion: [Int64: Double?] = [:]
-      for (i, option) in options[k].enumerated() where carries(bursts, stage: k, option: i) {
+      for (i, option) in options[k].enumerated() {
         let f = fastest[k][i]
         if completion[f] == nil {
           completion[f] = .some(cheapestCompletion(after: k, first: f, groups: groups, endedMisses: output.endedMisses))

@@ -105,36 +105,6 @@ import Testing
     #expect(tight > 0, "seed \(seed): the bound never rose above the cheapest options' sum")
   }
 
-  /// The burst floor on what a prefix leaves (`ChainSearch.BurstFloor`) is a necessary condition: a second stage's
-  /// option it rules out after a first stage's has no third stage with which a full simulation meets the SLO; and
-  /// it rules out some. Gamma traffic at 300 q/s and an SLO of 2.5 times the latency floor, small random chains.
-  @Test(arguments: [1, 5, 9, 12] as [UInt64])
-  func anOptionTooSmallForThePrefixsBurstsHasNoFeasibleCompletion(seed: UInt64) throws {
-    let instance = SmallInstance(seed: seed, stages: 3, hardware: 2, rate: 300, maxReplicas: 4)
-    let (oracle, options, chain) = Self.search(
-      instance, sloMs: 2.5 * Milliseconds.of(instance.model.latencyFloor.nanoseconds))
-    let routes: RouteSource = oracle.burstMasks.map { .given($0) } ?? .drawn(seed: 7)
-    var ruledOut = 0
-    for i in options[0].indices {
-      let output = chain.advance(
-        ChainSearch.StageOutput(times: instance.arrivals, queries: nil, endedMisses: 0), stage: 0, option: i)
-      let floor = chain.burstFloor(output, at: 1)
-      for j in options[1].indices where !chain.carries(floor, stage: 1, option: j) {
-        ruledOut += 1
-        for k in options[2].indices {
-          let c = PipelineConfiguration(stages: [
-            options[0][i].configuration, options[1][j].configuration, options[2][k].configuration,
-          ])
-          let input = try instance.model.simulationInput(
-            arrivals: instance.arrivals, configuration: c, routes: routes, slo: oracle.slo)
-          let feasible = Estimator.simulate(input, options: .init(collectWaitPercentiles: false)).feasible
-          #expect(!feasible, "seed \(seed): \(c) is feasible but its second stage was ruled out")
-        }
-      }
-    }
-    #expect(ruledOut > 0, "seed \(seed): the burst floor ruled nothing out")
-  }
-
   /// The search's answer is brute force's on three-stage chains from tight to loose SLOs, proven; and with a
   /// budget too small to prove it, its lower bound is never above the optimum.
   @Test(arguments: [1, 4, 9, 15] as [UInt64])
