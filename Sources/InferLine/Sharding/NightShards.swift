@@ -183,8 +183,8 @@ public enum NightShards {
         a, _ in a
       }
       for i in needed where !WindowPlanning.isFinal(planned[i]!) && parts[p].settled[i] == nil {
-        progress(
-          0.6, "\(TerminalText.safe(model.name)): window \(i)'s plan is not proven; warm-starting it as the day would")
+        let state = planned[i]!.recommended == nil ? " has no plan yet" : "'s plan is not proven"
+        progress(0.6, "\(TerminalText.safe(model.name)): window \(i)\(state); warm-starting it as the day would")
         let run = settle(i, known: &planned, model: model, workload: workload, options: options)
         for (j, plan) in run { planned[j] = plan }
         parts[p].settled.merge(run) { a, _ in a }
