@@ -187,7 +187,8 @@ extension Planner {
     var lowerBound: Double? = nil
     var proven = false
     var searchesWholeConfigurations = true
-    var runsBeforeLattice = runsBefore
+    // After the chain search, the search over whole configurations may run one batch whatever it spent.
+    var leastRuns = 1
     if usesChainSearch, oracle.prefixIsLeading, oracle.querySizes == nil,
       let chain = ChainSearch(
         model: model, options: options, arrivals: oracle.arrivals, masks: oracle.burstMasks, slo: oracle.slo)
@@ -218,121 +219,17 @@ extension Planner {
       // Stopped without a plan: the search over whole configurations (cheapest first, each simulated whole) looks
       // for one with what is left of the budget.
       searchesWholeConfigurations = !proven && best == nil
-      runsBeforeLattice = oracle.counters.estimatorRuns
+      leastRuns = oracle.counters.estimatorRuns - runsBefore + 1
     }
     if searchesWholeConfigurations {
-      let chainBound = lowerBound
-      stoppedBy = nil
-      lowerBound = nil
-      defer { if let chainBound, let bound = lowerBound { lowerBound = max(bound, chainBound) } }
-      func combination(_ indices: [Int], pivot: Int) -> Combination {
-        var total = 0.0
-        for (m, i) in indices.enumerated() { total += options[m][i].costPerHour }
-        return Combination(cost: total, indices: indices, pivot: pivot)
-      }
-      func configuration(_ c: Combination) -> PipelineConfiguration {
-        PipelineConfiguration(stages: c.indices.enumerated().map { options[$0.offset][$0.element].configuration })
-      }
-      var heap = Heap<Combination>()
-      heap.insert(combination([Int](repeating: 0, count: options.count), pivot: 0))
-      // Combinations skipped because their first stages were shown to miss the SLO whatever follows
-      // (`FeasibilityOracle.PrefixBound`): with them, every combination that keeps that prefix is left unmade.
-      var skipped = 0
-      let skipsCones = oracle.prefixIsLeading
-      // Dead prefixes as mixed-radix keys of option indices, by length (`deadKeys[k]`), read from the oracle after
-      // each batch: a lookup per prefix of each combination taken, with no allocation.
-      var deadKeys = [Set<Int>](repeating: [], count: options.count)
-      var deadKnown = 0
-      let optionIndex: [[StageConfiguration: Int]] = options.map { stage in
-        Dictionary(stage.enumerated().map { ($0.element.configuration, $0.offset) }, uniquingKeysWith: { a, _ in a })
-      }
-      func readDeadPrefixes() {
-        guard skipsCones else { return }
-        let found = oracle.deadPrefixes(after: deadKnown)
-        deadKnown += found.count
-        for prefix in found {
-          var key = 0, radix = 1
-          var known = true
-          for (m, c) in prefix.enumerated() {
-            guard let i = optionIndex[m][c] else {
-              known = false
-              break
-            }
-            key += i * radix
-            radix *= options[m].count
-          }
-          if known { deadKeys[prefix.count].insert(key) }
-        }
-      }
-      /// The shortest dead prefix of a combination (its length), if any.
-      func deadPrefix(_ indices: [Int]) -> Int? {
-        var key = 0, radix = 1
-        for k in 1..<options.count {
-          key += indices[k - 1] * radix
-          radix *= options[k - 1].count
-          if deadKeys[k].contains(key) { return k }
-        }
-        return nil
-      }
-      readDeadPrefixes()  // what earlier questions to this oracle (the incumbents, greedy) showed
-      #if INFERLINE_INVARIANTS
-        var previousCost: Double? = nil
-      #endif
-      while true {
-        guard let next = heap.min else {
-          proven = true  // the whole space was examined
-          break
-        }
-        if let best, next.cost >= cost(best.configuration) - 1e-9 {
-          proven = true  // nothing cheaper is left
-          break
-        }
-        if examined >= budget.configurations || skipped >= 10 * budget.configurations {
-          stoppedBy = .configurations
-        } else if oracle.counters.estimatorRuns - runsBefore
-          >= max(budget.simulations, runsBeforeLattice - runsBefore + 1)
-        {
-          stoppedBy = .simulations
-        } else if let seconds = budget.seconds, started.duration(to: .now) >= .seconds(seconds) {
-          stoppedBy = .time
-        }
-        if stoppedBy != nil {
-          lowerBound = next.cost
-          break
-        }
-        var group: [Combination] = []
-        while group.count < 8, let top = heap.min, best.map({ top.cost < cost($0.configuration) - 1e-9 }) ?? true {
-          heap.removeMin()
-          #if INFERLINE_INVARIANTS
-            precondition(group.last.map { $0.cost <= top.cost } ?? true, "the search must visit in order of cost")
-            precondition(lowerBound == nil && top.cost >= (previousCost ?? 0) - 1e-12, "lower bounds never fall")
-            previousCost = top.cost
-          #endif
-          // A dead prefix of length k: successors that keep it (incrementing a coordinate at or after k) are dead
-          // too, and so is every combination made from them.
-          let dead = skipsCones ? deadPrefix(top.indices) : nil
-          for j in top.pivot..<max(top.pivot, dead ?? options.count) where top.indices[j] + 1 < options[j].count {
-            var indices = top.indices
-            indices[j] += 1
-            heap.insert(combination(indices, pivot: j))
-          }
-          if dead != nil {
-            skipped += 1
-            continue
-          }
-          group.append(top)
-        }
-        examined += group.count
-        let configurations = group.map(configuration)
-        let answers = oracle.evaluate(configurations)
-        readDeadPrefixes()
-        if let first = answers.firstIndex(where: \.feasible) {
-          best = ("optimal", configurations[first], answers[first])
-          proven = true
-          break
-        }
-      }
-      oracle.noteSkippedByPrefix(skipped)
+      let outcome = searchWholeConfigurations(
+        options, budget: budget, best: &best, examined: examined, started: started, runsBefore: runsBefore,
+        leastRuns: leastRuns)
+      examined = outcome.examined
+      proven = outcome.proven
+      stoppedBy = outcome.stoppedBy
+      // Both searches' bounds hold: the higher is the answer's.
+      lowerBound = outcome.lowerBound.map { bound in lowerBound.map { max($0, bound) } ?? bound }
     }
     let effort = SearchEffort(
       simulations: oracle.counters.estimatorRuns - runsBefore, configurations: examined,
@@ -360,5 +257,131 @@ extension Planner {
     result.lowerBoundPerHour = bound
     result.gap = bound > 0 ? result.costPerHour / bound - 1 : 0
     return .success(result)
+  }
+
+  /// The search over whole configurations: combinations of the stages' cost-sorted options off a heap cheapest
+  /// first, screened, eight simulated at a time; dead prefixes (`FeasibilityOracle.PrefixBound`) skip their cones.
+  /// The first feasible in cost order is the optimum, and `best` (an incumbent) ends it when the next costs as much.
+  /// - Parameters:
+  ///   - examined: configurations already taken by an earlier search of the window (counted against the budget).
+  ///   - leastRuns: simulations since `runsBefore` it may reach whatever the budget (one batch after a search that
+  ///     spent the budget's share before it).
+  func searchWholeConfigurations(
+    _ options: [[StageOption]], budget: SearchBudget,
+    best: inout (method: String, configuration: PipelineConfiguration, answer: FeasibilityOracle.Answer)?,
+    examined: Int, started: ContinuousClock.Instant, runsBefore: Int, leastRuns: Int
+  ) -> ChainSearch.Outcome {
+    var examined = examined
+    var proven = false
+    var stoppedBy: SearchEffort.Stop? = nil
+    var lowerBound: Double? = nil
+    func combination(_ indices: [Int], pivot: Int) -> Combination {
+      var total = 0.0
+      for (m, i) in indices.enumerated() { total += options[m][i].costPerHour }
+      return Combination(cost: total, indices: indices, pivot: pivot)
+    }
+    func configuration(_ c: Combination) -> PipelineConfiguration {
+      PipelineConfiguration(stages: c.indices.enumerated().map { options[$0.offset][$0.element].configuration })
+    }
+    var heap = Heap<Combination>()
+    heap.insert(combination([Int](repeating: 0, count: options.count), pivot: 0))
+    // Combinations skipped because their first stages were shown to miss the SLO whatever follows
+    // (`FeasibilityOracle.PrefixBound`): with them, every combination that keeps that prefix is left unmade.
+    var skipped = 0
+    let skipsCones = oracle.prefixIsLeading
+    // Dead prefixes as mixed-radix keys of option indices, by length (`deadKeys[k]`), read from the oracle after
+    // each batch: a lookup per prefix of each combination taken, with no allocation.
+    var deadKeys = [Set<Int>](repeating: [], count: options.count)
+    var deadKnown = 0
+    let optionIndex: [[StageConfiguration: Int]] = options.map { stage in
+      Dictionary(stage.enumerated().map { ($0.element.configuration, $0.offset) }, uniquingKeysWith: { a, _ in a })
+    }
+    func readDeadPrefixes() {
+      guard skipsCones else { return }
+      let found = oracle.deadPrefixes(after: deadKnown)
+      deadKnown += found.count
+      for prefix in found {
+        var key = 0, radix = 1
+        var known = true
+        for (m, c) in prefix.enumerated() {
+          guard let i = optionIndex[m][c] else {
+            known = false
+            break
+          }
+          key += i * radix
+          radix *= options[m].count
+        }
+        if known { deadKeys[prefix.count].insert(key) }
+      }
+    }
+    /// The shortest dead prefix of a combination (its length), if any.
+    func deadPrefix(_ indices: [Int]) -> Int? {
+      var key = 0, radix = 1
+      for k in 1..<options.count {
+        key += indices[k - 1] * radix
+        radix *= options[k - 1].count
+        if deadKeys[k].contains(key) { return k }
+      }
+      return nil
+    }
+    readDeadPrefixes()  // what earlier questions to this oracle (the incumbents, greedy) showed
+    #if INFERLINE_INVARIANTS
+      var previousCost: Double? = nil
+    #endif
+    while true {
+      guard let next = heap.min else {
+        proven = true  // the whole space was examined
+        break
+      }
+      if let best, next.cost >= cost(best.configuration) - 1e-9 {
+        proven = true  // nothing cheaper is left
+        break
+      }
+      if examined >= budget.configurations || skipped >= 10 * budget.configurations {
+        stoppedBy = .configurations
+      } else if oracle.counters.estimatorRuns - runsBefore >= max(budget.simulations, leastRuns) {
+        stoppedBy = .simulations
+      } else if let seconds = budget.seconds, started.duration(to: .now) >= .seconds(seconds) {
+        stoppedBy = .time
+      }
+      if stoppedBy != nil {
+        lowerBound = next.cost
+        break
+      }
+      var group: [Combination] = []
+      while group.count < 8, let top = heap.min, best.map({ top.cost < cost($0.configuration) - 1e-9 }) ?? true {
+        heap.removeMin()
+        #if INFERLINE_INVARIANTS
+          precondition(group.last.map { $0.cost <= top.cost } ?? true, "the search must visit in order of cost")
+          precondition(lowerBound == nil && top.cost >= (previousCost ?? 0) - 1e-12, "lower bounds never fall")
+          previousCost = top.cost
+        #endif
+        // A dead prefix of length k: successors that keep it (incrementing a coordinate at or after k) are dead
+        // too, and so is every combination made from them.
+        let dead = skipsCones ? deadPrefix(top.indices) : nil
+        for j in top.pivot..<max(top.pivot, dead ?? options.count) where top.indices[j] + 1 < options[j].count {
+          var indices = top.indices
+          indices[j] += 1
+          heap.insert(combination(indices, pivot: j))
+        }
+        if dead != nil {
+          skipped += 1
+          continue
+        }
+        group.append(top)
+      }
+      examined += group.count
+      let configurations = group.map(configuration)
+      let answers = oracle.evaluate(configurations)
+      readDeadPrefixes()
+      if let first = answers.firstIndex(where: \.feasible) {
+        best = ("optimal", configurations[first], answers[first])
+        proven = true
+        break
+      }
+    }
+    oracle.noteSkippedByPrefix(skipped)
+    return ChainSearch.Outcome(
+      found: nil, proven: proven, lowerBound: lowerBound, stoppedBy: stoppedBy, examined: examined)
   }
 }
