@@ -1095,6 +1095,73 @@ func sizesBenchmark(queries: Int) {
   }
 }
 
+/// The event-driven simulator on the cases only it runs, for issue 28's refactor (its parts must be no slower):
+/// the realistic chain (`realisticChain`) with a central queue, with per-replica queues under shortest-queue and
+/// power-of-two balancers, with a serverless tier on the first stage, and with lognormal service times; the
+/// pipeline with a join; and the realistic chain in closed loop (replica counts changed every second). Best of
+/// `runs`, one thread; a checksum of the latencies to compare two builds' results.
+func eventSimulatorBenchmark(queries: Int, runs: Int) {
+  let chain = realisticChain(queries: queries)
+  var cases: [(String, SimulationInput)] = [("realistic chain, central queue", chain)]
+  var shortest = chain
+  shortest.dispatch = .shortestQueue
+  cases.append(("realistic chain, per-replica queues, shortest queue", shortest))
+  var twoChoices = chain
+  twoChoices.dispatch = .powerOfChoices(choices: 2, seed: 3)
+  cases.append(("realistic chain, per-replica queues, power of 2", twoChoices))
+  var tier = chain
+  tier.stages[0].replicas = 3
+  tier.overflow = [
+    ServerlessOverflow(
+      latency: 6_000_000, coldStart: 200_000_000, concurrencyLimit: 50, keepWarm: 60_000_000_000,
+      maximumWait: 8_000_000),
+    nil, nil, nil,
+  ]
+  cases.append(("realistic chain, serverless tier on stage 1", tier))
+  var lognormal = chain
+  lognormal.serviceTimes = .lognormal(seed: 5)
+  lognormal.stages = lognormal.stages.map { s in
+    var s = s
+    s.p99Table = s.latencyTable.map { $0 * 2 }
+    return s
+  }
+  cases.append(("realistic chain, lognormal service", lognormal))
+  cases.append(("4 stages with a branch and a join", estimatorInputs(queries: queries)[2].input))
+  print("event-simulator: \(chain.arrivals.count) queries, event by event, one thread, best of \(runs)")
+  func checksum(_ r: SimulationResult) -> UInt64 {
+    (r.latencies ?? []).reduce(UInt64(r.events)) { $0 &* 31 &+ UInt64(bitPattern: $1) }
+  }
+  for (name, input) in cases {
+    let (seconds, result) = best(of: runs) {
+      Estimator.simulate(input, options: .init(collectWaitPercentiles: true, eventByEvent: true))
+    }
+    print(
+      String(
+        format: "  %-55@ %.3f s = %6.2f M visits/s  checksum %016llx", name, seconds,
+        Double(result.stageVisits) / seconds / 1e6, checksum(result)))
+  }
+  // Closed loop: a tick every second reads every stage and sets stage 1 to 3 or 5 replicas in turn.
+  let (seconds, result) = best(of: runs) { () -> SimulationResult in
+    let run = ClosedLoopSimulation(chain)
+    var t: Int64 = 1_000_000_000
+    var tick = 0
+    let end = chain.arrivals.last ?? 0
+    while t < end {
+      run.advance(until: t)
+      var inFlight = 0
+      for s in 0..<4 { inFlight += run.observe(stage: s).inFlight }
+      run.setReplicas(stage: 0, to: tick % 2 == 0 ? 5 : 4 + inFlight % 2, at: t)
+      tick += 1
+      t += 1_000_000_000
+    }
+    return run.finish()
+  }
+  print(
+    String(
+      format: "  %-55@ %.3f s = %6.2f M visits/s  checksum %016llx", "realistic chain, closed loop (tick 1 s)",
+      seconds, Double(result.stageVisits) / seconds / 1e6, checksum(result)))
+}
+
 let arguments = CommandLine.arguments.dropFirst()
 switch arguments.first {
 case "envelope":
@@ -1122,6 +1189,9 @@ case "planner":
   plannerBenchmark(rate: arguments.dropFirst().first.flatMap { Double($0) } ?? 200)
 case "estimator":
   estimatorBenchmark(queries: arguments.dropFirst().first.flatMap { Int($0) } ?? 1_000_000)
+case "event-simulator":
+  let values = arguments.dropFirst().compactMap { Int($0) }
+  eventSimulatorBenchmark(queries: values.first ?? 1_000_000, runs: values.dropFirst().first ?? 5)
 case "estimator-memory":
   // A child of `estimator`: one simulation, then the peak memory growth per query (bytes) on stdout.
   let values = arguments.dropFirst().compactMap { Int($0) }
@@ -1156,7 +1226,7 @@ case "estimator-chain":
   print(String(format: "%.4f s, %.2f M stage visits/s", seconds, Double(result.stageVisits) / seconds / 1e6))
 default:
   print(
-    "usage: inferline-bench envelope [arrivals] | estimator [queries] | planner [rate] | proofs [instances] | planner-day [rate] | replay [rate] | replay-day [rate] [pipeline...] | onoff [hours] | spans"
+    "usage: inferline-bench envelope [arrivals] | estimator [queries] | event-simulator [queries] [runs] | planner [rate] | proofs [instances] | planner-day [rate] | replay [rate] | replay-day [rate] [pipeline...] | onoff [hours] | spans"
   )
   exit(arguments.first == "--help" ? 0 : 64)
 }
