@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 CONFIG ?= release
 
-.PHONY: setup report test fuzz bench-ingest bench-envelope bench-estimator bench-planner bench-planner-day bench-replay bench-replay-day bench-report bench-history bench-spans bench-sizes bench-shards clean
+.PHONY: setup report test fuzz bench-ingest bench-envelope bench-estimator bench-event-simulator bench-planner bench-planner-day bench-replay bench-replay-day bench-report bench-history bench-spans bench-sizes bench-shards clean
 
 setup:
 	@Scripts/setup.sh --no-build
@@ -45,6 +45,11 @@ bench-envelope: setup
 
 bench-estimator: setup
 	swift run -c release inferline-bench estimator
+
+# The event-driven simulator on what only it runs (per-replica queues, a serverless tier, random service, a join,
+# closed loop), with checksums of the results to compare two builds side by side.
+bench-event-simulator: setup
+	swift run -c release inferline-bench event-simulator
 
 bench-planner: setup
 	swift run -c release inferline-bench planner

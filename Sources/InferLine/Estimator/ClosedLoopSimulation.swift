@@ -20,14 +20,11 @@ public final class ClosedLoopSimulation {
     public var inFlight: Int { queued + inService }
   }
 
-  private var state: SimulationState
+  private let state: SteppedSimulation
   private var finished = false
 
   public init(_ input: SimulationInput, options: Estimator.Options = .init(collectWaitPercentiles: false)) {
-    state = SimulationState(input: input, options: options)
-    for change in input.replicaChanges.sorted(by: { ($0.time, $0.stage) < ($1.time, $1.stage) }) {
-      state.push(time: change.time, kind: SimulationEvent.change, stage: change.stage, subject: Int32(change.replicas))
-    }
+    state = Estimator.stepped(input, options: options)
   }
 
   /// The time of the last event handled, nanoseconds.
@@ -44,9 +41,7 @@ public final class ClosedLoopSimulation {
   }
 
   public func observe(stage s: Int) -> StageObservation {
-    StageObservation(
-      queued: state.queueCount[s], inService: state.inService[s], replicas: state.active[s],
-      busyNanoseconds: state.busy[s])
+    state.observe(stage: s)
   }
 
   /// Sets stage `s` to `count` replicas at `time` (at or after the last `advance` limit): added replicas serve
@@ -55,8 +50,7 @@ public final class ClosedLoopSimulation {
   public func setReplicas(stage s: Int, to count: Int, at time: Int64, warm: Bool = false) {
     precondition(!finished, "the simulation has finished")
     precondition(count >= 0 && count < Int(SimulationEvent.warm), "a replica count from 0 to 2^30")
-    state.push(
-      time: time, kind: SimulationEvent.change, stage: s, subject: Int32(count) | (warm ? SimulationEvent.warm : 0))
+    state.change(stage: s, subject: Int32(count) | (warm ? SimulationEvent.warm : 0), at: time)
   }
 
   /// Runs to the end and returns the result (the memory goes with the simulation).

@@ -1,17 +1,24 @@
 /// Latency by input size for one simulation, flattened for the simulators' hot paths: stage s's buckets are
 /// `bucketStart[s] ..< bucketStart[s + 1]` (none when equal), bucket k's bound `bucketBound[k]` and its L(n) at
-/// `bucketLatency[k * stride + n - 1]`; each query's size in `sizes`. Built only when the input has sizes and some
-/// stage has buckets; `free()` releases it.
-struct SizedBatches {
+/// `bucketLatency[k * stride + n - 1]`; each query's size in `sizes`. Without sizes (or with no stage that has
+/// buckets) no stage `follows` one.
+struct SizedBatches: ~Copyable {
   let bucketStart: Slab<Int>
   let bucketBound: Slab<Double>
   let bucketLatency: Slab<Int64>
   let stride: Int
   let sizes: Slab<Float>
 
-  /// Nil when no batch follows a size (`SimulationInput.querySizes` nil, or no stage with `sizedLatencies`).
-  init?(_ input: SimulationInput) {
-    guard let sizes = input.querySizes, input.stages.contains(where: { $0.sizedLatencies != nil }) else { return nil }
+  /// No stage follows a size when `SimulationInput.querySizes` is nil or no stage has `sizedLatencies`.
+  init(_ input: SimulationInput) {
+    guard let sizes = input.querySizes, input.stages.contains(where: { $0.sizedLatencies != nil }) else {
+      bucketStart = Slab(repeating: 0, count: input.stageCount + 1)
+      bucketBound = Slab.empty()
+      bucketLatency = Slab.empty()
+      stride = 1
+      self.sizes = Slab.empty()
+      return
+    }
     precondition(sizes.count == input.arrivals.count, "query sizes must have one entry per query")
     stride = input.stages.map(\.batchSize).max() ?? 1
     var starts = [0]
@@ -47,12 +54,5 @@ struct SizedBatches {
     let bounds = UnsafeBufferPointer(start: bucketBound.base + from, count: bucketStart.base[s + 1] - from)
     let k = from + SizedLatencies.bucket(holding: Double(largest), in: bounds)
     return bucketLatency.base[k * stride + n - 1]
-  }
-
-  func free() {
-    bucketStart.free()
-    bucketBound.free()
-    bucketLatency.free()
-    sizes.free()
   }
 }

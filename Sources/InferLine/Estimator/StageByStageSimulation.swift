@@ -156,27 +156,31 @@ struct StageByStageSimulation: ~Copyable {
   let order: [Int]
   let latencyStart: Slab<Int>
   let hop: Int64
-  /// Per child entry (`children` order), the delay of its edge, when edges' delays differ; nil: `hop` on every edge.
-  let childDelay: Slab<Int64>?
+  /// Per child entry (`children` order), the delay of its edge, when edges' delays differ (`delays` points to it);
+  /// empty with `delays` nil when `hop` is on every edge.
+  let childDelay: Slab<Int64>
+  let delays: UnsafeMutablePointer<Int64>?
   let slo: Int64
   let latency: Slab<Int64>
   let batchLimit: Slab<Int>
   /// Latency by input size, when batches follow their inputs' sizes.
-  let sized: SizedBatches?
+  let sized: SizedBatches
   /// Per query: the time of its last finish so far, in the storage of the result's latencies (while running).
   var lastFinish: UnsafeMutablePointer<Int64>? = nil
   /// Per query, in feasibility checks only: whether it has missed (a full run counts misses from the latencies).
-  let missed: Slab<Bool>?
+  let missed: Slab<Bool>
   /// Route masks when they vary by query (drawn with a probability below 1, or given); nil when every edge is
-  /// always taken.
-  let routeMasks: Slab<UInt64>?
+  /// always taken (`masks` points to them, or is nil).
+  let routeMasks: Slab<UInt64>
+  let masks: UnsafeMutablePointer<UInt64>?
   /// Drawn routes are drawn a slice at a time, just before the slice runs (a feasibility check that stops early
   /// draws no more than it reached): the generator and how many queries have their route.
   var routeGenerator: SeededGenerator? = nil
   var routesDrawn = 0
   let waits: Slab<LargestValues>
   /// With `recordStageFinishes`: each query's finish at each stage, stage-major; `Int64.min` until it finishes.
-  let stageFinishes: Slab<Int64>?
+  let stageFinishes: Slab<Int64>
+  let recordsFinishes: Bool
   var misses = 0
   let allowedMisses: Int
   var events = 0
@@ -194,8 +198,10 @@ struct StageByStageSimulation: ~Copyable {
     hop = input.edgeDelays?.first ?? input.hopDelay
     if let delays = input.edgeDelays, delays.contains(where: { $0 != delays.first }) {
       childDelay = Slab(graph.childEdge.map { delays[$0] })
+      self.delays = childDelay.base
     } else {
-      childDelay = nil
+      childDelay = Slab.empty()
+      self.delays = nil
     }
     slo = input.slo
     children = Slab(graph.children)
@@ -211,41 +217,44 @@ struct StageByStageSimulation: ~Copyable {
     latency = Slab(table)
     batchLimit = Slab(input.stages.map(\.batchSize))
     sized = SizedBatches(input)
-    missed = options.stopWhenInfeasible ? Slab(repeating: false, count: n) : nil
-    stageFinishes = options.recordStageFinishes ? Slab(repeating: Int64.min, count: n * stages) : nil
+    missed = options.stopWhenInfeasible ? Slab(repeating: false, count: n) : Slab.empty()
+    recordsFinishes = options.recordStageFinishes
+    stageFinishes = recordsFinishes ? Slab(repeating: Int64.min, count: n * stages) : Slab.empty()
     allowedMisses = input.percentile.allowedMisses(of: n)
     switch input.routes {
     case .given(let masks):
       precondition(masks.count == n, "given routes must have one entry per query")
-      routeMasks = input.edges.isEmpty ? nil : Slab(masks)
+      routeMasks = input.edges.isEmpty ? Slab.empty() : Slab(masks)
+      self.masks = input.edges.isEmpty ? nil : routeMasks.base
     case .drawn(let seed):
       // The event-driven simulator draws each query's route at its arrival, in trace order: the same draws.
       if input.edgeProbabilities.allSatisfy({ $0 >= 1 }) || input.edges.isEmpty {
-        routeMasks = nil
+        routeMasks = Slab.empty()
+        masks = nil
       } else {
         routeGenerator = SeededGenerator(seed: seed)
         routeMasks = Slab<UInt64>(repeating: 0, count: n)
+        masks = routeMasks.base
       }
     }
     // With probability 1 everywhere, the event-driven simulator still draws but every mask is all ones.
     waits = Slab(repeating: LargestValues(percentile: .p99, maximumCount: n), count: stages)
-    lanes = Slab(repeating: Lane.empty, count: stages)
-    for s in 0..<stages {
-      let service = input.stages[s]
-      let sizes = UnsafeMutablePointer<Int>.allocate(capacity: service.batchSize + 1)
-      sizes.initialize(repeating: 0, count: service.batchSize + 1)
-      let heap = UnsafeMutablePointer<Finish>.allocate(capacity: service.replicas)
-      if parents[s] == 0 {
-        lanes[s] = Lane(
-          times: .allocate(capacity: 1), queries: nil, capacity: n, end: n, idle: service.replicas, heap: heap,
-          batchSizes: sizes)
-      } else {
+    lanes = Slab(
+      (0..<stages).map { s in
+        let service = input.stages[s]
+        let sizes = UnsafeMutablePointer<Int>.allocate(capacity: service.batchSize + 1)
+        sizes.initialize(repeating: 0, count: service.batchSize + 1)
+        let heap = UnsafeMutablePointer<Finish>.allocate(capacity: service.replicas)
+        guard parents[s] > 0 else {
+          return Lane(
+            times: .allocate(capacity: 1), queries: nil, capacity: n, end: n, idle: service.replicas, heap: heap,
+            batchSizes: sizes)
+        }
         let capacity = 1 << 12
-        lanes[s] = Lane(
+        return Lane(
           times: .allocate(capacity: capacity), queries: .allocate(capacity: capacity), capacity: capacity,
           idle: service.replicas, heap: heap, batchSizes: sizes)
-      }
-    }
+      })
   }
 
   deinit {
@@ -255,19 +264,6 @@ struct StageByStageSimulation: ~Copyable {
       lanes[s].heap.deallocate()
       lanes[s].batchSizes.deallocate()
     }
-    lanes.free()
-    waits.free()
-    children.free()
-    childEdge.free()
-    childStart.free()
-    childDelay?.free()
-    sized?.free()
-    latencyStart.free()
-    latency.free()
-    batchLimit.free()
-    missed?.free()
-    routeMasks?.free()
-    stageFinishes?.free()
   }
 
   /// Trace arrivals per slice.
@@ -306,14 +302,14 @@ struct StageByStageSimulation: ~Copyable {
   /// Draws the routes of the queries before `end`, in trace order: the draws the event-driven simulator makes at
   /// each arrival.
   mutating func drawRoutes(upTo end: Int) {
-    guard var generator = routeGenerator, let masks = routeMasks, routesDrawn < end else { return }
+    guard var generator = routeGenerator, let masks, routesDrawn < end else { return }
     input.edgeProbabilities.withUnsafeBufferPointer { probabilities in
       for q in routesDrawn..<end {
         var mask: UInt64 = 0
         for k in 0..<probabilities.count where generator.nextUnitInterval() < probabilities[k] {
           mask |= 1 << UInt64(k)
         }
-        masks.base[q] = mask
+        masks[q] = mask
       }
     }
     routeGenerator = generator
@@ -343,7 +339,7 @@ struct StageByStageSimulation: ~Copyable {
         } else {
           finish(stage: s, batch, at: finishTime, queries: lane.queries, base: lane.base, trace: trace)
         }
-        if missed != nil && misses > allowedMisses {
+        if options.stopWhenInfeasible && misses > allowedMisses {
           stopped = true
           break
         }
@@ -413,7 +409,7 @@ struct StageByStageSimulation: ~Copyable {
         } else {
           finish(stage: s, batch, at: finishTime, queries: lane.queries, base: lane.base, trace: trace)
         }
-        if missed != nil && misses > allowedMisses {
+        if options.stopWhenInfeasible && misses > allowedMisses {
           stopped = true
           break
         }
@@ -446,7 +442,7 @@ struct StageByStageSimulation: ~Copyable {
       let size = min(lane.arrived - lane.served, limit)
       var duration = table[size - 1]
       let first = lane.served
-      if let sized, sized.follows(stage: s) {
+      if sized.follows(stage: s) {
         if let queries = lane.queries {
           let local = queries - lane.base + first
           duration = sized.latency(stage: s, batch: size) { Int(local[$0]) }
@@ -490,12 +486,13 @@ struct StageByStageSimulation: ~Copyable {
     let lanes = self.lanes.base
     // A query's finish at a child is later than this one (the hop is not negative and service takes time), so
     // its last finish only needs writing where it goes on to no child.
-    let recorded = stageFinishes.map { $0.base + s * queryCount }
+    let recorded = recordsFinishes ? stageFinishes.base + s * queryCount : nil
+    let missed = options.stopWhenInfeasible ? self.missed.base : nil
     for i in batch.start..<(batch.start + batch.size) {
       let q = queries.map { Int($0[i - base]) } ?? i
       if let recorded { recorded[q] = t }
-      if let missed, !missed.base[q] && t - trace[q] > slo {
-        missed.base[q] = true
+      if let missed, !missed[q] && t - trace[q] > slo {
+        missed[q] = true
         misses += 1
       }
       if from == to {
@@ -503,17 +500,17 @@ struct StageByStageSimulation: ~Copyable {
         continue
       }
       let q32 = Int32(truncatingIfNeeded: q)
-      if let masks = routeMasks {
-        let mask = masks.base[q]
+      if let masks {
+        let mask = masks[q]
         var goesOn = false
         for e in from..<to where mask & (1 << UInt64(childEdge.base[e])) != 0 {
-          lanes[children.base[e]].append(time: childDelay.map { t + $0.base[e] } ?? arrival, query: q32)
+          lanes[children.base[e]].append(time: delays.map { t + $0[e] } ?? arrival, query: q32)
           goesOn = true
         }
         if !goesOn && t > finishes[q] { finishes[q] = t }
       } else {
         for e in from..<to {
-          lanes[children.base[e]].append(time: childDelay.map { t + $0.base[e] } ?? arrival, query: q32)
+          lanes[children.base[e]].append(time: delays.map { t + $0[e] } ?? arrival, query: q32)
         }
       }
     }
@@ -538,7 +535,8 @@ struct StageByStageSimulation: ~Copyable {
           p99WaitNanoseconds: p99Wait,
           batchSizeCounts: (0...input.stages[s].batchSize).map { lane.batchSizes[$0] }))
     }
-    let finishes = stageFinishes.map { Array(UnsafeBufferPointer(start: $0.base, count: n * input.stageCount)) }
+    let finishes =
+      recordsFinishes ? Array(UnsafeBufferPointer(start: stageFinishes.base, count: n * input.stageCount)) : nil
     if stopped {
       return SimulationResult(
         queries: n, latencies: nil, stoppedEarly: true, misses: misses, feasible: false, summary: nil, stages: stats,
@@ -551,13 +549,5 @@ struct StageByStageSimulation: ~Copyable {
       summary: options.summarisesLatencies ? LatencySummary(latencies: latencies) : nil, stages: stats,
       stageVisits: visits, events: events + n,
       stageFinishes: finishes)
-  }
-}
-
-extension StageByStageSimulation.Lane {
-  static var empty: Self {
-    Self(
-      times: UnsafeMutablePointer(bitPattern: 8)!, queries: nil, capacity: 0, idle: 0,
-      heap: UnsafeMutablePointer(bitPattern: 8)!, batchSizes: UnsafeMutablePointer(bitPattern: 8)!)
   }
 }
