@@ -26,31 +26,31 @@ public enum NightShards {
     }
   }
 
+  /// The stages after a pipeline's planning, in the order they start (`AfterPlanningStage`): the frontier and
+  /// growth (the longest), the policies' replays and the baselines' beside it, then the what-ifs when asked for.
+  static func stagesAfterPlanning(_ options: CapacityAnalysis.Options) -> [any AfterPlanningStage] {
+    [OutlookStage(), PolicyReplaysStage(), BaselineReplaysStage()] + (options.whatIfs.isEmpty ? [] : [WhatIfsStage()])
+  }
+
   /// The night's work in bundles that go to one shard each, with their expected cost (in simulated stage visits,
-  /// roughly): a window its queries times its stages times the simulations a search takes; the work after planning
-  /// (the replays, the whole trace each, the tuner's verified capacities about three times a static run; the
-  /// baselines; the frontier's and growth's searches; the what-ifs' replays) together with the busiest window and its neighbours
-  /// within `neighbourhood` windows: the busy hours around the peak are the ones whose searches most often stop
-  /// before a proof, and the shard with the replays plans that run itself (`settle`), so it had better own them.
+  /// roughly): a window its search (`PipelineNight.searchVisits`), and the work after planning (each stage's
+  /// `cost`) together with the busiest window and its neighbours within `neighbourhood` windows: the busy hours
+  /// around the peak are the ones whose searches most often stop before a proof, and the shard with the replays
+  /// plans that run itself (`settle`), so it had better own them.
   public static func bundles(
     workloads: [CapacityAnalysis.Workload], models: [PipelineModel], options: CapacityAnalysis.Options,
     neighbourhood: Int = 3
   ) -> [(units: [Unit], cost: Double)] {
     var result: [([Unit], Double)] = []
     for (p, (workload, model)) in zip(workloads, models).enumerated() {
-      let stages = Double(model.stages.count), day = Double(workload.trace.count) * stages
-      let busiest = Double(workload.windows[workload.busiest].count) * stages * 40
+      let night = PipelineNight(model: model, workload: workload, options: options)
       let near =
         max(0, workload.busiest - neighbourhood)...min(workload.windows.count - 1, workload.busiest + neighbourhood)
-      for (i, w) in workload.windows.enumerated() where !near.contains(i) {
-        result.append(([.window(pipeline: p, index: i)], Double(w.count) * stages * 40))
+      for i in workload.windows.indices where !near.contains(i) {
+        result.append(([.window(pipeline: p, index: i)], night.searchVisits(window: i)))
       }
-      let nearCost = near.reduce(0.0) { $0 + Double(workload.windows[$1].count) * stages * 40 }
-      let searches = Double(options.frontier.count + options.growth.count) + (options.escalation == nil ? 0 : 5)
-      var after = day * (3 + 4 * 1.5 + 1) + 2 * day + busiest * searches
-      if !options.whatIfs.isEmpty {
-        after += day * options.whatIfs.wholeLogReplays * 1.5 + busiest
-      }
+      let nearCost = near.reduce(0.0) { $0 + night.searchVisits(window: $1) }
+      let after = stagesAfterPlanning(options).reduce(0.0) { $0 + $1.cost(night) }
       result.append((near.map { .window(pipeline: p, index: $0) } + [.afterPlanning(pipeline: p)], nearCost + after))
     }
     return result
@@ -191,62 +191,30 @@ public enum NightShards {
       }
       phase("planning")
       let busiest = planned[workload.busiest]!
-      let recommended = busiest.recommended?.configuration
-      parts[p].basedOn = recommended
-      // The replays (one simulation each) and the baselines' all at once, beside the frontier and growth (which run without a
-      // plan too, as on one machine).
-      let policies = recommended == nil ? [] : CapacityAnalysis.standardPolicies
+      parts[p].basedOn = busiest.recommended?.configuration
+      let night = PipelineNight(model: model, workload: workload, options: options)
+      let stages = stagesAfterPlanning(options).filter { busiest.recommended != nil || $0.runsWithoutPlan }
+      let phases = stages.map(\.phase).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
       progress(
         0.65,
-        "\(TerminalText.safe(model.name)): replaying \(policies.count) policies over \(workload.trace.count) queries, beside the frontier and growth"
-      )
-      let jobs = policies.count + (recommended == nil ? 0 : 1)
-      let slots = ResultSlots<Result<ReplayResult, any Error>>(count: policies.count)
-      let baselineSlot = ResultSlots<Result<[ReplayResult], any Error>>(count: 1)
-      let outlookSlot = ResultSlots<
-        ([FrontierPoint], [CapacityReport.GrowthScenario], [CapacityReport.GrowthScenario], EscalationSweep?)
-      >(count: 1)
-      let forecastFactors =
-        CapacityAnalysis.budgetForecast(model: model, workload: workload, options: options)?.factors ?? []
-      // The frontier and growth, the longest job, on a queue of its own (its searches run in parallel within it); the replays
-      // and the baselines' (one simulation each) fill the cores beside it.
-      let outlookDone = DispatchGroup()
-      DispatchQueue.global().async(group: outlookDone) {
-        let (frontier, growth, forecast) = CapacityAnalysis.frontierAndGrowth(
-          model: model, workload: workload, options: options, recommended: busiest.recommended,
-          forecastFactors: forecastFactors)
-        outlookSlot[0] = (
-          frontier, growth, forecast, CapacityAnalysis.escalation(model: model, workload: workload, options: options)
-        )
-      }
-      DispatchQueue.concurrentPerform(iterations: jobs) { j in
-        if j == policies.count {
-          baselineSlot[0] = Result {
-            try CapacityAnalysis.baselineReplays(model: model, workload: workload, busiest: busiest, seed: options.seed)
-          }
-        } else {
-          slots[j] = Result {
-            try CapacityAnalysis.replays(
-              model: model, workload: workload, configuration: recommended!, policies: [policies[j]],
-              seed: options.seed)[0]
+        "\(TerminalText.safe(model.name)): \(phases.joined(separator: ", ")) from the busiest window's plan, over \(workload.trace.count) queries")
+      for wave in 0...1 {
+        let now = stages.filter { $0.wave == wave }
+        let context = AfterPlanningContext(busiest: busiest, plans: planned, earlier: parts[p])
+        let slots = ResultSlots<Result<NightShards.PipelinePart, any Error>>(count: now.count)
+        // Side by side, in the stages' order (the longest first); each runs its own work in parallel within it.
+        DispatchQueue.concurrentPerform(iterations: now.count) { k in
+          let started = Date()
+          slots[k] = Result {
+            var part = try now[k].run(night, context)
+            part.timings[now[k].phase, default: 0] += Date().timeIntervalSince(started)
+            return part
           }
         }
+        for k in now.indices { parts[p].take(try slots[k]!.get()) }
       }
-      outlookDone.wait()
-      if recommended != nil { parts[p].baselineReplays = try baselineSlot[0]!.get() }
-      for k in policies.indices { parts[p].replays[k] = try slots[k]!.get() }
-      phase("replay")
-      (parts[p].frontier, parts[p].growth, parts[p].forecastPlans, parts[p].escalation) = outlookSlot[0]!
-      if forecastFactors.isEmpty { parts[p].forecastPlans = nil }
-      guard recommended != nil else { continue }
-      if !options.whatIfs.isEmpty {
-        progress(0.87, "\(TerminalText.safe(model.name)): what-ifs: replaying under other serving conditions")
-        parts[p].whatIfs = try ServingWhatIfs.run(
-          options.whatIfs, model: model, workload: workload, plan: { planned[$0]! },
-          replays: Array(parts[p].replays.values), options: options)
-        phase("what-ifs")
-      }
-      progress(0.95, "\(TerminalText.safe(model.name)): replays, frontier, growth and what-ifs done")
+      clock = Date()
+      progress(0.95, "\(TerminalText.safe(model.name)): \(phases.joined(separator: ", ")) done")
     }
     return parts
   }
@@ -368,32 +336,15 @@ public enum NightShards {
             fix: "run every shard with the same inputs and options")
         }
       }
-      var replays: [ReplayResult] = []
-      var baselineReplays: [ReplayResult] = []
-      // Without a plan one machine runs no replay and finds no what-if to run.
-      var whatIfs: [WhatIf]? = options.whatIfs.isEmpty ? nil : []
-      guard let outlook = mine.first(where: { $0.frontier != nil }) else { throw missing("the frontier and growth") }
-      if recommended != nil {
-        for k in CapacityAnalysis.standardPolicies.indices {
-          guard let r = mine.lazy.compactMap({ $0.replays[k] }).first else {
-            throw missing("the replay of \(CapacityAnalysis.standardPolicies[k].name)")
-          }
-          replays.append(r)
-        }
-        guard let b = mine.lazy.compactMap(\.baselineReplays).first else { throw missing("the baselines' replays") }
-        baselineReplays = b
-        if !options.whatIfs.isEmpty {
-          guard let w = mine.lazy.compactMap(\.whatIfs).first else { throw missing("the what-ifs") }
-          whatIfs = w
-        }
+      // Without a plan one machine runs only the stages that need none, and finds no what-if to run.
+      var results = CapacityAnalysis.Results(
+        plans: plans, explanations: explanations, replays: [], baselineReplays: [], frontier: [], growth: [],
+        escalation: nil, whatIfs: options.whatIfs.isEmpty ? nil : [])
+      for stage in stagesAfterPlanning(options) where recommended != nil || stage.runsWithoutPlan {
+        try stage.assemble(mine, into: &results, missing: missing)
       }
       return try CapacityAnalysis.assemble(
-        model: model, options: options, workload: workload, ingestion: ingestion,
-        results: .init(
-          plans: plans, explanations: explanations, replays: replays, baselineReplays: baselineReplays,
-          frontier: outlook.frontier ?? [], growth: outlook.growth ?? [], escalation: outlook.escalation,
-          whatIfs: whatIfs, forecastPlans: outlook.forecastPlans ?? []),
-        timings: timings)
+        model: model, options: options, workload: workload, ingestion: ingestion, results: results, timings: timings)
     }
   }
 }
