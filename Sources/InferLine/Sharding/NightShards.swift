@@ -197,7 +197,8 @@ public enum NightShards {
       let phases = stages.map(\.phase).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
       progress(
         0.65,
-        "\(TerminalText.safe(model.name)): \(phases.joined(separator: ", ")) from the busiest window's plan, over \(workload.trace.count) queries")
+        "\(TerminalText.safe(model.name)): \(phases.joined(separator: ", ")) from the busiest window's plan, over \(workload.trace.count) queries"
+      )
       for wave in 0...1 {
         let now = stages.filter { $0.wave == wave }
         let context = AfterPlanningContext(busiest: busiest, plans: planned, earlier: parts[p])

@@ -8,6 +8,8 @@ struct ServiceTimeSampler: ~Copyable {
   /// L(n) of stage s at `latency.base[latencyStart.base[s] + n - 1]`, nanoseconds.
   let latencyStart: Slab<Int>
   let latency: Slab<Int64>
+  /// Service times are the profiled medians (no draw), and no batch follows its inputs' sizes: a table lookup.
+  let profiledOnly: Bool
   /// Service times are the profiled medians (no draw).
   let deterministic: Bool
   let model: ServiceTimeModel
@@ -30,6 +32,7 @@ struct ServiceTimeSampler: ~Copyable {
     if case .deterministic = input.serviceTimes { deterministic = true } else { deterministic = false }
     p99Tables = input.stages.map(\.p99Table)
     sized = SizedBatches(input)
+    profiledOnly = deterministic && input.querySizes == nil
     switch input.serviceTimes {
     case .deterministic, .correlated: random = SeededGenerator(seed: 0)
     case .lognormal(let seed), .exponential(let seed):
@@ -45,6 +48,7 @@ struct ServiceTimeSampler: ~Copyable {
   @inline(__always)
   mutating func duration(stage s: Int, size: Int, batch: UnsafeMutablePointer<Int32>) -> Int64 {
     let profiled = profiled(stage: s, size: size)
+    if profiledOnly { return profiled }
     var median = profiled
     if sized.follows(stage: s) { median = sized.latency(stage: s, batch: size) { Int(batch[$0]) } }
     if deterministic { return median }

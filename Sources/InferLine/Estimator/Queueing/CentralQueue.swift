@@ -71,25 +71,25 @@ struct CentralQueue: QueueingDiscipline, ~Copyable {
   /// Idle replicas take batches while queries wait.
   @inline(__always)
   mutating func dispatch(stage s: Int, at t: Int64, state: inout SimulationState) {
+    let collect = state.options.collectWaitPercentiles
     while rings.base[s].count > 0 && idleHead.base[s] >= 0 {
       let replica = Int(idleHead.base[s])
       idleHead.base[s] = nextIdle.base[replica]
-      let ring = rings.base[s]
+      var ring = rings.base[s]
       let size = min(ring.count, state.batchLimit.base[s])
-      var head = ring.head
       let members = state.members.base + replica * state.memberStride
       var waited: Int64 = 0
       for i in 0..<size {
-        let entry = ring.storage[head]
-        head += 1
-        if head == ring.capacity { head = 0 }
+        let entry = ring.storage[ring.head]
+        ring.head += 1
+        if ring.head == ring.capacity { ring.head = 0 }
         members[i] = entry.query
         let wait = t - entry.since
         waited += wait
-        state.noteWait(stage: s, wait)
+        if collect { state.waits[s].add(wait) }
       }
-      rings.base[s].head = head
-      rings.base[s].count -= size
+      ring.count -= size
+      rings.base[s] = ring
       state.startBatch(replica: replica, stage: s, size: size, waited: waited, at: t)
     }
   }
