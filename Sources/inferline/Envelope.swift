@@ -43,9 +43,12 @@ extension InferLineCommand {
 
     @OptionGroup var quietOption: QuietOption
 
-    func run() throws {
-      quietOption.apply()
-      let options = try log.readOptions()
+    /// Rules of the window sizes and rates, before anything runs.
+    func validate() throws { _ = try windowsAndRates() }
+
+    /// The smallest and largest window sizes (nanoseconds) and the given rates, checked.
+    /// - Throws: `ValidationError` naming the flag.
+    func windowsAndRates() throws -> (smallest: Int64, largest: Int64, rates: [Double]?) {
       guard let smallest = DurationText.nanoseconds(minWindow) else {
         throw ValidationError("--min-window '\(minWindow)' is not a duration of at least 1 ns such as 10ms or 1s")
       }
@@ -53,14 +56,18 @@ extension InferLineCommand {
       else {
         throw ValidationError("--max-window '\(maxWindow)' is not a duration from --min-window up to 366d")
       }
-      var givenRates: [Double]? = nil
-      if let rates {
-        let parsed = rates.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-        guard !parsed.isEmpty, parsed.allSatisfy({ $0 != nil && $0! >= 0 && $0!.isFinite }) else {
-          throw ValidationError("--rates must be non-negative numbers separated by commas (got '\(rates)')")
-        }
-        givenRates = parsed.map { $0! }
+      guard let rates else { return (smallest, largest, nil) }
+      let parsed = rates.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+      guard !parsed.isEmpty, parsed.allSatisfy({ $0 != nil && $0! >= 0 && $0!.isFinite }) else {
+        throw ValidationError("--rates must be non-negative numbers separated by commas (got '\(rates)')")
       }
+      return (smallest, largest, parsed.map { $0! })
+    }
+
+    func run() throws {
+      quietOption.apply()
+      let options = try log.readOptions()
+      let (smallest, largest, givenRates) = try windowsAndRates()
       let set = try reportingInputErrors { try QueryLogSet.read(paths: logs, options: options) }
       let sizes = WindowSizes.doubling(from: smallest, to: largest)
       var outputs: [Output] = []

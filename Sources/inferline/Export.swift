@@ -87,9 +87,8 @@ extension InferLineCommand {
 
     @OptionGroup var quietOption: QuietOption
 
-    func run() throws {
-      quietOption.apply()
-      let target = to
+    /// The deployment settings of the flags.
+    var settings: DeploymentExport.Settings {
       var settings = DeploymentExport.Settings()
       settings.image = image
       settings.modelRepository = modelRepository
@@ -103,15 +102,25 @@ extension InferLineCommand {
       settings.createNamespace = createNamespace
       settings.autoscale = autoscale
       settings.scaler = scaler
-      if scaler != .cronJobs && target != .kubernetes {
+      return settings
+    }
+
+    /// Rules across options, before anything is read: a missing setting is a usage error (64).
+    func validate() throws {
+      if scaler != .cronJobs && to != .kubernetes {
         throw ValidationError("--scaler applies to --to kubernetes only (it chooses what applies the schedule)")
       }
-      // A missing setting is a usage error (64), said before anything is read.
       do {
-        try DeploymentExport.check(settings, for: target)
+        try DeploymentExport.check(settings, for: to)
       } catch let error as InputError {
         throw ValidationError("\(error.message); \(error.fix ?? "")")
       }
+    }
+
+    func run() throws {
+      quietOption.apply()
+      let target = to
+      let settings = self.settings
       let parts: [(folder: String?, files: [DeploymentExport.File])] = try reportingInputErrors {
         // Everything is checked and rendered before the folder is touched.
         let plans = try loadPlans()

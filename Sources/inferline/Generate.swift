@@ -147,19 +147,20 @@ extension InferLineCommand {
           throw ValidationError("--slowdown must be positive, --overhead-ms 0 or more, and --noise from 0 to 2")
         }
       }
-    }
-
-    @Flag(help: "Print what was written as JSON on stdout: the file, the queries, the seed (not with --out -).")
-    var json = false
-
-    @OptionGroup var quietOption: QuietOption
-
-    func run() throws {
-      quietOption.apply()
       if json && out == "-" {
         throw ValidationError(
           "--json prints to standard output, which --out - fills with the log: write the log to a file")
       }
+      _ = try settings()
+      _ = try dailyPattern()
+      _ = try pipelineMix()
+    }
+
+    /// The options that are parsed from text (durations, times, the size column, the arrival process), checked.
+    /// - Throws: `ValidationError` naming the flag.
+    func settings() throws -> (
+      length: Int64, start: Int64, sizes: QueryLogWriter.GeneratedSizes?, process: ArrivalProcess
+    ) {
       guard let length = DurationText.nanoseconds(duration) else {
         throw ValidationError("--duration '\(duration)' is not a duration such as 15m, 1h or 1d")
       }
@@ -170,13 +171,7 @@ extension InferLineCommand {
       guard let startTime = parser.parse(start) else {
         throw ValidationError("--start '\(start)' is not an ISO-8601 time such as 2026-11-28T00:00:00Z")
       }
-      var writer = QueryLogWriter()
-      writer.format = format
-      writer.timeFormat = timeFormat
-      writer.gzip = gzip
-      let mix = try pipelineMix()
-      if mix.count == 1 { writer.pipeline = mix[0].name } else { writer.pipelines = mix.map(\.name) }
-      writer.latencySeed = withLatency ? RandomStream.generatedLatencies.seed(seed) : nil
+      var sizeColumn: QueryLogWriter.GeneratedSizes? = nil
       if let sizes {
         let parts = sizes.split(separator: "=", maxSplits: 1).map(String.init)
         let numbers = parts.count == 2 ? parts[1].split(separator: ":").compactMap { Double($0) } : []
@@ -187,7 +182,7 @@ extension InferLineCommand {
             "--sizes must be NAME=MEDIAN:SIGMA:MAX with a positive median, a spread of 0 or more and a maximum of at least 1, such as tokens=90:0.7:512 (got '\(TerminalText.safe(sizes))')"
           )
         }
-        writer.sizes = .init(
+        sizeColumn = .init(
           column: parts[0], median: numbers[0], sigma: numbers[1], maximum: numbers[2],
           seed: RandomStream.generatedSizes.seed(seed))
       }
@@ -214,6 +209,25 @@ extension InferLineCommand {
             peakToTrough: peakToTrough ?? 1))
       }
       do { try arrivalProcess.validate() } catch let e as InputError { throw ValidationError(e.message) }
+      return (length, startTime, sizeColumn, arrivalProcess)
+    }
+
+    @Flag(help: "Print what was written as JSON on stdout: the file, the queries, the seed (not with --out -).")
+    var json = false
+
+    @OptionGroup var quietOption: QuietOption
+
+    func run() throws {
+      quietOption.apply()
+      let (length, startTime, sizeColumn, arrivalProcess) = try settings()
+      var writer = QueryLogWriter()
+      writer.format = format
+      writer.timeFormat = timeFormat
+      writer.gzip = gzip
+      let mix = try pipelineMix()
+      if mix.count == 1 { writer.pipeline = mix[0].name } else { writer.pipelines = mix.map(\.name) }
+      writer.latencySeed = withLatency ? RandomStream.generatedLatencies.seed(seed) : nil
+      writer.sizes = sizeColumn
       let arrivals: [Int64]
       if let pattern = try dailyPattern() {
         arrivals =

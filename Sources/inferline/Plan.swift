@@ -62,17 +62,29 @@ extension InferLineCommand {
 
     @OptionGroup var quietOption: QuietOption
 
-    func run() throws {
-      quietOption.apply()
-      let length = try window.nanoseconds()
-      let budget = try search.budget()
-      let multipliers = try frontier.map { text -> [Double] in
+    /// `--frontier`'s multiples of the SLO. - Throws: `ValidationError` naming the flag.
+    func multipliers() throws -> [Double]? {
+      try frontier.map { text -> [Double] in
         let values = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
         guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) > 0 && $0!.isFinite }) else {
           throw ValidationError("--frontier must be positive multiples of the SLO separated by commas (got '\(text)')")
         }
         return values.map { $0! }
       }
+    }
+
+    /// Rules of the options, before anything is read.
+    func validate() throws {
+      _ = try window.nanoseconds()
+      _ = try search.budget()
+      _ = try multipliers()
+    }
+
+    func run() throws {
+      quietOption.apply()
+      let length = try window.nanoseconds()
+      let budget = try search.budget()
+      let multipliers = try multipliers()
       var options = CapacityAnalysis.Options()
       options.log = try log.readOptions()
       options.windowLength = length

@@ -163,15 +163,20 @@ extension InferLineCommand {
 
     @OptionGroup var quietOption: QuietOption
 
-    func run() throws {
-      quietOption.apply()
-      var options = try log.readOptions()
+    /// Rules across options, before anything runs.
+    func validate() throws {
       guard routes == nil || routeColumn == nil else {
         throw ValidationError("give routes either with --routes or with --route-column, not both")
       }
       guard ["deterministic", "lognormal"].contains(serviceTimes) else {
         throw ValidationError("--service-times must be deterministic or lognormal (got '\(serviceTimes)')")
       }
+      if let dispatch { _ = try Self.dispatchPolicy(dispatch, seed: 0) }
+    }
+
+    func run() throws {
+      quietOption.apply()
+      var options = try log.readOptions()
       let started = Date()
       let inputs = try pipelineOptions.load()
       let spec = inputs.pipeline

@@ -20,7 +20,7 @@ public enum CapacityAnalysis {
     /// Traffic multipliers for the what-if plans.
     public var growth: [Double] = ReportRequest().growth
     /// SLO multipliers for the frontier.
-    public var frontier: [Double] = [0.5, 0.75, 1, 1.5, 2, 3]
+    public var frontier: [Double] = Planner.frontierMultipliers
     /// What the planner's search may spend per window before answering with a bound.
     public var budget = SearchBudget(parsing: ReportRequest().budget)!
     public var log = LogReadOptions()

@@ -96,6 +96,9 @@ extension Planner {
     }
   }
 
+  /// The SLO multipliers of the latency-cost frontier unless told otherwise (`plan --frontier`, the report's).
+  public static let frontierMultipliers: [Double] = [0.5, 0.75, 1, 1.5, 2, 3]
+
   /// The recommended planner at a sweep of SLOs (multiples of the pipeline's): the cost a budget buys. Points
   /// are planned from the tightest SLO to the loosest, each warm-started with the tighter point's plan (which also
   /// meets the looser SLO) and the incumbents; then, loosest first, each point is offered its looser neighbour's
@@ -107,7 +110,7 @@ extension Planner {
   ///   - planAtSLO: the window's plan at the pipeline's own SLO: the point at multiplier 1 is that plan, the same
   ///     answer to the same question.
   public static func frontier(
-    model: PipelineModel, arrivals: [Int64], seed: UInt64, multipliers: [Double] = [0.5, 0.75, 1, 1.5, 2, 3],
+    model: PipelineModel, arrivals: [Int64], seed: UInt64, multipliers: [Double] = Planner.frontierMultipliers,
     budget: SearchBudget = .standard, incumbents: [(name: String, configuration: PipelineConfiguration)] = [],
     planAtSLO: Plan? = nil
   ) -> [FrontierPoint] {
