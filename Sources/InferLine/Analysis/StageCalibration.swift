@@ -100,110 +100,16 @@ public struct StageCalibration: Sendable, Equatable, Codable {
         sizes, log: spans.reading.files.first, column: pipeline.sizeAttribute ?? "size",
         configuration: configuration)
     }
-    let n = spans.count
     let windows = ArrivalTrace.windows(of: spans.arrivals, length: windowLength).filter { $0.count > 0 }
-    let fitted = Self.fitted
-    // The deployment as the spans show it: each stage's replicas per window from its spans' replica ids, where
-    // they differ from the configuration's; replica changes at the windows' starts.
-    var replicasSeen = [[Int]?](repeating: nil, count: pipeline.stages.count)
-    var initial = configuration
-    var changes: [[ReplicaChange]] = pipeline.stages.map { _ in [] }
-    for s in pipeline.stages.indices {
-      guard let seen = spans.replicasSeen(stage: s, windows: windows),
-        seen.contains(where: { $0 > 0 && $0 != configuration.stages[s].replicas })
-      else { continue }
-      replicasSeen[s] = seen
-      var current = seen.first { $0 > 0 }!
-      initial.stages[s].replicas = current
-      for (w, count) in zip(windows, seen) where count > 0 && count != current {
-        changes[s].append(ReplicaChange(time: w.start, stage: s, replicas: count))
-        current = count
-      }
-    }
-    let reported = Calibration.percents.map { fitted.firstIndex(of: $0)! }
-
-    /// One stage's data: where each query is among its arrivals, and per compared window the queries and the
-    /// observed percentiles of their span durations.
-    struct StageData: Sendable {
-      var stage: Int
-      /// `position[q]`: where query q's arrival is among the stage's, sorted (-1 when it did not visit).
-      var position: [Int]
-      var windows: [(start: Int64, queries: [Int], percentiles: [Double], count: Int)]
-      var skippedWindows: Int
-      /// The one-stage simulation with the profiles as they are; a correction changes its latency tables only
-      /// (they hold profile values, so correcting them is correcting the profile).
-      var base: SimulationInput
-    }
-    var data: [StageData] = []
-    for s in pipeline.stages.indices {
-      let visitors = (0..<n).filter { spans.stageStarts[s * n + $0] != .min }
-      let sorted = visitors.sorted { spans.stageStarts[s * n + $0] < spans.stageStarts[s * n + $1] }
-      var position = [Int](repeating: -1, count: n)
-      for (k, q) in sorted.enumerated() { position[q] = k }
-      var compared: [(Int64, [Int], [Double], Int)] = []
-      var skipped = 0
-      for w in windows {
-        let queries = w.range.filter { position[$0] >= 0 }
-        guard queries.count >= 100 else {
-          if !queries.isEmpty { skipped += 1 }
-          continue
-        }
-        let values = queries.map { Milliseconds.of(spans.stageEnds[s * n + $0] - spans.stageStarts[s * n + $0]) }
-          .sorted()
-        compared.append(
-          (w.start, queries, fitted.map { Percentile(percent: $0).value(inSorted: values)! }, queries.count))
-      }
-      var single = inputs
-      single.pipeline = PipelineSpec(
-        name: pipeline.name, stages: [pipeline.stages[s]], edges: [], slo: pipeline.slo, networkDelayMs: 0,
-        file: pipeline.file, dispatch: pipeline.dispatch)
-      let base = try PipelineModel(single).simulationInput(
-        arrivals: sorted.map { spans.stageStarts[s * n + $0] },
-        configuration: PipelineConfiguration(stages: [initial.stages[s]]), routes: .drawn(seed: 1),
-        replicaChanges: changes[s].map { ReplicaChange(time: $0.time, stage: 0, replicas: $0.replicas) },
-        querySizes: spans.querySizes.map { sizes in sorted.map { sizes[$0] } })
-      data.append(
-        StageData(
-          stage: s, position: position,
-          windows: compared.map { (start: $0.0, queries: $0.1, percentiles: $0.2, count: $0.3) },
-          skippedWindows: skipped, base: base))
+    let deployment = DeploymentSeen(spans: spans, configuration: configuration, windows: windows)
+    let data = try pipeline.stages.indices.map { s in
+      try StageData(stage: s, inputs: inputs, spans: spans, windows: windows, deployment: deployment)
     }
     guard data.contains(where: { $0.windows.count >= 2 }) else {
       throw InputError(
         file: spans.reading.files.first,
         "per-stage calibration needs at least two windows with 100 or more traced queries at a stage (the most any stage has is \(data.map(\.windows.count).max() ?? 0))",
         fix: "give more traces or a shorter --window")
-    }
-
-    /// A stage's predicted percentiles per compared window with the correction applied, ms.
-    /// A stage's one-stage simulation with the correction applied to its latency tables.
-    @Sendable func correctedInput(_ d: StageData, _ m: Double, _ o: Double) -> SimulationInput {
-      var input = d.base
-      input.stages[0].latencyTable = d.base.stages[0].latencyTable.map {
-        ProfileTable.calibrated($0, multiplier: m, overheadMs: o)
-      }
-      input.stages[0].p99Table = d.base.stages[0].p99Table?.map {
-        ProfileTable.calibrated($0, multiplier: m, overheadMs: o)
-      }
-      input.stages[0].sizedLatencies = d.base.stages[0].sizedLatencies.map { sized in
-        SizedLatencies(
-          bounds: sized.bounds,
-          tables: sized.tables.map { $0.map { ProfileTable.calibrated($0, multiplier: m, overheadMs: o) } })
-      }
-      return input
-    }
-
-    @Sendable func predict(_ d: StageData, _ m: Double, _ o: Double) -> [[Double]] {
-      let input = correctedInput(d, m, o)
-      guard let latencies = Estimator.simulate(input, options: .init(collectWaitPercentiles: false)).latencies else {
-        return d.windows.map { _ in fitted.map { _ in .infinity } }
-      }
-      // Twenty ranks of a window of a few thousand values: a sort is cheaper than twenty selections.
-      return d.windows.map { w in
-        var values = w.queries.map { latencies[d.position[$0]] }
-        values.sort()
-        return fitted.map { Milliseconds.of(values[Percentile(percent: $0).rank(of: values.count) - 1]) }
-      }
     }
 
     var simulations = 0
@@ -216,7 +122,7 @@ public struct StageCalibration: Sendable, Equatable, Codable {
       @Sendable func loss(_ m: Double, _ o: Double) -> Double {
         var sum = 0.0
         for d in group {
-          let predicted = predict(d, m, o)
+          let predicted = d.predict(m, o)
           for i in d.windows.indices where i % 2 == 0 {
             for (p, observed) in zip(predicted[i], d.windows[i].percentiles) {
               let r = log(max(p, 1e-6) / max(observed, 1e-6))
@@ -230,81 +136,225 @@ public struct StageCalibration: Sendable, Equatable, Codable {
       simulations += best.evaluations * group.count
       corrections.append(Correction(model: model, multiplier: best.multiplier, overheadMs: best.overheadMs))
       for d in group {
-        let before = predict(d, 1, 0), after = predict(d, best.multiplier, best.overheadMs)
-        simulations += 2
-        let check = judge(
-          observed: d.windows.map(\.percentiles), counts: d.windows.map(\.count), before: before, after: after)
-        let name = pipeline.stages[d.stage].name
-        var note: String? = nil
-        if let k = check.training.after.indices.first(where: {
-          !(check.training.after[$0] <= Calibration.unexplainedError)
-        }) {
-          note = String(
-            format: "stage '%@' is %.0f%% off at P%g on the training windows even after the fit", name,
-            check.training.after[k] * 100, Calibration.percents[k])
-        } else if let k = check.heldOut.after.indices.first(where: {
-          !(check.heldOut.after[$0] <= Calibration.unexplainedError)
-        }) {
-          note = String(
-            format: "stage '%@' is %.0f%% off at P%g on the held-out windows", name, check.heldOut.after[k] * 100,
-            Calibration.percents[k])
-        } else if let w = check.worst, !(w.error <= stageWindowError) {
-          note =
-            String(format: "stage '%@' is %.0f%% off at P%g in the window at ", name, w.error * 100, w.percent)
-            + InstantText.describe(
-              d.windows[w.window].start, relative: d.windows[w.window].start < Calibration.earliestAbsoluteInstant)
-        } else if best.atEdge {
-          note = "stage '\(name)': the fit ended at the edge of its range"
-        }
-        if let n = note {
-          note =
-            n
-            + " (a slowdown and an overhead do not explain it: another configuration deployed, or work the stage's profile does not have?)"
-        }
-        // Where the spans split queueing from service: the queueing they show beside the corrected simulation's.
-        var queueing: QueueingCheck? = nil
-        if !spans.serviceStarts.isEmpty {
-          let s = d.stage
-          var waits: [Int64] = []
-          var services: [Int64] = []
-          for q in 0..<n where spans.stageStarts[s * n + q] != .min && spans.serviceStarts[s * n + q] != .min {
-            waits.append(spans.serviceStarts[s * n + q] - spans.stageStarts[s * n + q])
-            services.append(spans.serviceEnds[s * n + q] - spans.serviceStarts[s * n + q])
-          }
-          if waits.count >= 100 {
-            waits.sort()
-            services.sort()
-            let simulated = Estimator.simulate(correctedInput(d, best.multiplier, best.overheadMs)).stages[0]
-            simulations += 1
-            queueing = QueueingCheck(
-              queries: waits.count,
-              observedMeanMs: Double(waits.reduce(0, +)) / Double(waits.count) / 1e6,
-              observedP99Ms: Milliseconds.of(waits[Percentile.p99.rank(of: waits.count) - 1]),
-              simulatedMeanMs: simulated.meanWaitNanoseconds / 1e6,
-              simulatedP99Ms: Milliseconds.of(simulated.p99WaitNanoseconds),
-              observedServiceP50Ms: Milliseconds.of(services[Percentile(percent: 50).rank(of: services.count) - 1]))
-          }
-        }
-        stageFits[d.stage] = StageFit(
-          stage: name, model: model, multiplier: best.multiplier, overheadMs: best.overheadMs,
-          visits: d.base.arrivals.count,
-          windows: d.windows.indices.map { i in
-            Calibration.WindowCheck(
-              start: d.windows[i].start, heldOut: i % 2 == 1, queries: d.windows[i].count,
-              observedMs: reported.map { d.windows[i].percentiles[$0] }, predictedMs: reported.map { before[i][$0] },
-              calibratedMs: reported.map { after[i][$0] })
-          }, heldOut: check.heldOut, training: check.training, worstWindowError: check.worst?.error ?? 0,
-          worstWindowStart: check.worst.map { d.windows[$0.window].start }, explained: note == nil, note: note,
-          replicasSeen: replicasSeen[d.stage], queueing: queueing)
+        stageFits[d.stage] = stageFit(
+          d, model: model, best: best, name: pipeline.stages[d.stage].name, spans: spans, deployment: deployment,
+          simulations: &simulations)
       }
     }
+    return endToEnd(
+      inputs: inputs, spans: spans, windows: windows, deployment: deployment, stageFits: stageFits,
+      corrections: corrections, simulations: simulations)
+  }
 
-    // Hops whose measured delay is far from the file's are simulated at the spans' median.
+  /// The deployment as the spans show it: each stage's replicas per window from its spans' replica ids, where they
+  /// differ from the configuration's; replica changes at the windows' starts.
+  struct DeploymentSeen {
+    /// Per stage, its replicas per window (nil where the spans agree with the configuration).
+    var replicasSeen: [[Int]?]
+    /// The configuration at the first window.
+    var initial: PipelineConfiguration
+    var changes: [[ReplicaChange]]
+
+    init(spans: SpanTrace, configuration: PipelineConfiguration, windows: [WorkloadWindow]) {
+      let stages = configuration.stages.count
+      replicasSeen = [[Int]?](repeating: nil, count: stages)
+      initial = configuration
+      changes = (0..<stages).map { _ in [] }
+      for s in 0..<stages {
+        guard let seen = spans.replicasSeen(stage: s, windows: windows),
+          seen.contains(where: { $0 > 0 && $0 != configuration.stages[s].replicas })
+        else { continue }
+        replicasSeen[s] = seen
+        var current = seen.first { $0 > 0 }!
+        initial.stages[s].replicas = current
+        for (w, count) in zip(windows, seen) where count > 0 && count != current {
+          changes[s].append(ReplicaChange(time: w.start, stage: s, replicas: count))
+          current = count
+        }
+      }
+    }
+  }
+
+  /// One stage's data: where each query is among its arrivals, and per compared window (100 traced queries or
+  /// more) the queries and the observed percentiles of their span durations at `fitted`.
+  struct StageData: Sendable {
+    var stage: Int
+    /// `position[q]`: where query q's arrival is among the stage's, sorted (-1 when it did not visit).
+    var position: [Int]
+    var windows: [(start: Int64, queries: [Int], percentiles: [Double], count: Int)]
+    var skippedWindows: Int
+    /// The one-stage simulation with the profiles as they are; a correction changes its latency tables only
+    /// (they hold profile values, so correcting them is correcting the profile).
+    var base: SimulationInput
+
+    /// - Complexity: O(queries log queries).
+    init(
+      stage s: Int, inputs: PlanningInputs, spans: SpanTrace, windows: [WorkloadWindow], deployment: DeploymentSeen
+    )
+      throws
+    {
+      let pipeline = inputs.pipeline
+      let n = spans.count
+      let visitors = (0..<n).filter { spans.stageStarts[s * n + $0] != .min }
+      let sorted = visitors.sorted { spans.stageStarts[s * n + $0] < spans.stageStarts[s * n + $1] }
+      var position = [Int](repeating: -1, count: n)
+      for (k, q) in sorted.enumerated() { position[q] = k }
+      var compared: [(start: Int64, queries: [Int], percentiles: [Double], count: Int)] = []
+      var skipped = 0
+      for w in windows {
+        let queries = w.range.filter { position[$0] >= 0 }
+        guard queries.count >= 100 else {
+          if !queries.isEmpty { skipped += 1 }
+          continue
+        }
+        let values = queries.map { Milliseconds.of(spans.stageEnds[s * n + $0] - spans.stageStarts[s * n + $0]) }
+          .sorted()
+        compared.append(
+          (
+            w.start, queries, StageCalibration.fitted.map { Percentile(percent: $0).value(inSorted: values)! },
+            queries.count
+          ))
+      }
+      var single = inputs
+      single.pipeline = PipelineSpec(
+        name: pipeline.name, stages: [pipeline.stages[s]], edges: [], slo: pipeline.slo, networkDelayMs: 0,
+        file: pipeline.file, dispatch: pipeline.dispatch)
+      base = try PipelineModel(single).simulationInput(
+        arrivals: sorted.map { spans.stageStarts[s * n + $0] },
+        configuration: PipelineConfiguration(stages: [deployment.initial.stages[s]]), routes: .drawn(seed: 1),
+        replicaChanges: deployment.changes[s].map { ReplicaChange(time: $0.time, stage: 0, replicas: $0.replicas) },
+        querySizes: spans.querySizes.map { sizes in sorted.map { sizes[$0] } })
+      stage = s
+      self.position = position
+      self.windows = compared
+      skippedWindows = skipped
+    }
+
+    /// The one-stage simulation with the correction applied to its latency tables.
+    func corrected(_ m: Double, _ o: Double) -> SimulationInput {
+      var input = base
+      input.stages[0].latencyTable = base.stages[0].latencyTable.map {
+        ProfileTable.calibrated($0, multiplier: m, overheadMs: o)
+      }
+      input.stages[0].p99Table = base.stages[0].p99Table?.map {
+        ProfileTable.calibrated($0, multiplier: m, overheadMs: o)
+      }
+      input.stages[0].sizedLatencies = base.stages[0].sizedLatencies.map { sized in
+        SizedLatencies(
+          bounds: sized.bounds,
+          tables: sized.tables.map { $0.map { ProfileTable.calibrated($0, multiplier: m, overheadMs: o) } })
+      }
+      return input
+    }
+
+    /// The stage's predicted percentiles per compared window with the correction applied, ms.
+    func predict(_ m: Double, _ o: Double) -> [[Double]] {
+      let fitted = StageCalibration.fitted
+      guard let latencies = Estimator.simulate(corrected(m, o), options: .init(collectWaitPercentiles: false)).latencies
+      else {
+        return windows.map { _ in fitted.map { _ in .infinity } }
+      }
+      // Twenty ranks of a window of a few thousand values: a sort is cheaper than twenty selections.
+      return windows.map { w in
+        var values = w.queries.map { latencies[position[$0]] }
+        values.sort()
+        return fitted.map { Milliseconds.of(values[Percentile(percent: $0).rank(of: values.count) - 1]) }
+      }
+    }
+  }
+
+  /// One stage's fit with its model's correction: its windows before and after, its errors, what the fit does
+  /// not explain (`note`), and where the spans split queueing from service, the queueing beside the simulation's.
+  /// - Complexity: two or three one-stage simulations (counted in `simulations`).
+  static func stageFit(
+    _ d: StageData, model: String, best: CorrectionSearch.Result, name: String, spans: SpanTrace,
+    deployment: DeploymentSeen, simulations: inout Int
+  ) -> StageFit {
+    let before = d.predict(1, 0), after = d.predict(best.multiplier, best.overheadMs)
+    simulations += 2
+    let check = judge(
+      observed: d.windows.map(\.percentiles), counts: d.windows.map(\.count), before: before, after: after)
+    var note: String? = nil
+    if let k = check.training.after.indices.first(where: { !(check.training.after[$0] <= Calibration.unexplainedError) }
+    ) {
+      note = String(
+        format: "stage '%@' is %.0f%% off at P%g on the training windows even after the fit", name,
+        check.training.after[k] * 100, Calibration.percents[k])
+    } else if let k = check.heldOut.after.indices.first(where: {
+      !(check.heldOut.after[$0] <= Calibration.unexplainedError)
+    }) {
+      note = String(
+        format: "stage '%@' is %.0f%% off at P%g on the held-out windows", name, check.heldOut.after[k] * 100,
+        Calibration.percents[k])
+    } else if let w = check.worst, !(w.error <= stageWindowError) {
+      note =
+        String(format: "stage '%@' is %.0f%% off at P%g in the window at ", name, w.error * 100, w.percent)
+        + InstantText.describe(
+          d.windows[w.window].start, relative: d.windows[w.window].start < Calibration.earliestAbsoluteInstant)
+    } else if best.atEdge {
+      note = "stage '\(name)': the fit ended at the edge of its range"
+    }
+    if let n = note {
+      note =
+        n
+        + " (a slowdown and an overhead do not explain it: another configuration deployed, or work the stage's profile does not have?)"
+    }
+    let queueing = queueingCheck(d, best: best, spans: spans, simulations: &simulations)
+    let reported = Calibration.percents.map { fitted.firstIndex(of: $0)! }
+    return StageFit(
+      stage: name, model: model, multiplier: best.multiplier, overheadMs: best.overheadMs,
+      visits: d.base.arrivals.count,
+      windows: d.windows.indices.map { i in
+        Calibration.WindowCheck(
+          start: d.windows[i].start, heldOut: i % 2 == 1, queries: d.windows[i].count,
+          observedMs: reported.map { d.windows[i].percentiles[$0] }, predictedMs: reported.map { before[i][$0] },
+          calibratedMs: reported.map { after[i][$0] })
+      }, heldOut: check.heldOut, training: check.training, worstWindowError: check.worst?.error ?? 0,
+      worstWindowStart: check.worst.map { d.windows[$0.window].start }, explained: note == nil, note: note,
+      replicasSeen: deployment.replicasSeen[d.stage], queueing: queueing)
+  }
+
+  /// Where the spans split queueing from service (100 queries or more): the queueing they show beside the
+  /// corrected simulation's, and the observed median service. Nil otherwise.
+  static func queueingCheck(
+    _ d: StageData, best: CorrectionSearch.Result, spans: SpanTrace, simulations: inout Int
+  ) -> QueueingCheck? {
+    guard !spans.serviceStarts.isEmpty else { return nil }
+    let s = d.stage, n = spans.count
+    var waits: [Int64] = []
+    var services: [Int64] = []
+    for q in 0..<n where spans.stageStarts[s * n + q] != .min && spans.serviceStarts[s * n + q] != .min {
+      waits.append(spans.serviceStarts[s * n + q] - spans.stageStarts[s * n + q])
+      services.append(spans.serviceEnds[s * n + q] - spans.serviceStarts[s * n + q])
+    }
+    guard waits.count >= 100 else { return nil }
+    waits.sort()
+    services.sort()
+    let simulated = Estimator.simulate(d.corrected(best.multiplier, best.overheadMs)).stages[0]
+    simulations += 1
+    return QueueingCheck(
+      queries: waits.count,
+      observedMeanMs: Double(waits.reduce(0, +)) / Double(waits.count) / 1e6,
+      observedP99Ms: Milliseconds.of(waits[Percentile.p99.rank(of: waits.count) - 1]),
+      simulatedMeanMs: simulated.meanWaitNanoseconds / 1e6,
+      simulatedP99Ms: Milliseconds.of(simulated.p99WaitNanoseconds),
+      observedServiceP50Ms: Milliseconds.of(services[Percentile(percent: 50).rank(of: services.count) - 1]))
+  }
+
+  /// The calibration from the stages' fits: hops whose measured delay is far from the file's simulated at the
+  /// spans' median, then the corrected pipeline end to end on the traced arrivals and routes, window by window,
+  /// before and after, and what the stages' fits leave unexplained. - Complexity: two simulations of the pipeline.
+  static func endToEnd(
+    inputs: PlanningInputs, spans: SpanTrace, windows: [WorkloadWindow], deployment: DeploymentSeen,
+    stageFits: [StageFit?], corrections: [Correction], simulations: Int
+  ) -> StageCalibration {
+    let pipeline = inputs.pipeline
+    let fitted = Self.fitted
+    var simulations = simulations
     let hops = spans.measuredHops(pipeline)
     let delays: [Double?] = hops.map {
       $0.queries > 0 && abs($0.medianMs - $0.fileMs) > max(hopToleranceMs, 0.2 * $0.fileMs) ? $0.medianMs : nil
     }
-    // End to end: the corrected pipeline on the traced arrivals and routes.
     let corrected = Self.corrected(inputs, corrections, delays: delays)
     let routes = RouteSource.visited(spans.visitedStages, edges: pipeline.edges.map { ($0.parent, $0.child) })
     let observedEndToEnd: [(start: Int64, queries: Range<Int>, percentiles: [Double], count: Int)] = windows.compactMap
@@ -318,8 +368,8 @@ public struct StageCalibration: Sendable, Equatable, Codable {
       simulations += 1
       guard
         let input = try? model.simulationInput(
-          arrivals: spans.arrivals, configuration: initial, routes: routes, replicaChanges: changes.flatMap { $0 },
-          querySizes: spans.querySizes),
+          arrivals: spans.arrivals, configuration: deployment.initial, routes: routes,
+          replicaChanges: deployment.changes.flatMap { $0 }, querySizes: spans.querySizes),
         let latencies = Estimator.simulate(input, options: .init(collectWaitPercentiles: false)).latencies
       else { return observedEndToEnd.map { _ in fitted.map { _ in .infinity } } }
       return observedEndToEnd.map { w in
@@ -350,6 +400,7 @@ public struct StageCalibration: Sendable, Equatable, Codable {
           ? ": time outside the stages' spans (a stage missing from the pipeline?)"
           : ": time outside the stages' spans, such as spans \(unmapped.joined(separator: ", ")) that mark no stage (a stage missing from the pipeline?)")
     }
+    let reported = Calibration.percents.map { fitted.firstIndex(of: $0)! }
     return StageCalibration(
       stages: fits,
       unfittedStages: pipeline.stages.indices.filter { stageFits[$0] == nil }.map {
@@ -436,11 +487,10 @@ enum CorrectionSearch {
   /// correction is the pure slowdown, the one that predicts the larger batches slower.
   static let tieTolerance = 1e-5
 
-  static func minimise(
-    _ loss: @escaping @Sendable (Double, Double) -> Double
-  ) -> (
-    multiplier: Double, overheadMs: Double, loss: Double, evaluations: Int, atEdge: Bool
-  ) {
+  /// The correction found, its loss, the losses evaluated, and whether it lies at the edge of the ranges.
+  typealias Result = (multiplier: Double, overheadMs: Double, loss: Double, evaluations: Int, atEdge: Bool)
+
+  static func minimise(_ loss: @escaping @Sendable (Double, Double) -> Double) -> Result {
     let overheads: [Double] = [0, 0.5, 1, 2, 4, 8, 16, 32, 64, 128]
     // Multipliers 2^(j/6) from 0.5 to 4, 1 (the profiles as they are) among them.
     let points: [(Double, Double)] = (-6...12).flatMap { (j: Int) -> [(Double, Double)] in
