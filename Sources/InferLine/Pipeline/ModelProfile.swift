@@ -107,10 +107,6 @@ public struct ProfileTable: Sendable, Equatable {
     }
     var header: [String]? = nil
     var headerLine = 0
-    struct Row {
-      var model: String, hardware: String, batch: Int, latencyMs: Double, statistic: ModelProfile.Statistic
-      var p99Ms: Double?, size: Double?, line: Int
-    }
     var rows: [Row] = []
     var seen: [String: Int] = [:]
     func column(_ name: String) -> Int? { header?.firstIndex(of: name) }
@@ -143,67 +139,8 @@ public struct ProfileTable: Sendable, Equatable {
         sink.error(lineNumber, "\(fields.count) fields, the header (line \(headerLine)) has \(columns.count)")
         continue
       }
-      let model = fields[column("model")!], hardware = fields[column("hardware")!]
-      if model.isEmpty || hardware.isEmpty {
-        sink.error(lineNumber, "model and hardware must not be empty")
-        continue
-      }
-      let batchText = fields[column("batch_size")!]
-      guard let batch = Int(batchText), batch >= 1, batch <= ProfileTable.largestBatchSize else {
-        sink.error(
-          lineNumber,
-          "batch_size must be a whole number from 1 to \(ProfileTable.largestBatchSize) (got '\(TerminalText.safe(String(batchText.prefix(40))))')"
-        )
-        continue
-      }
-      let latencyText = fields[column("latency_ms")!]
-      guard let latency = Double(latencyText), latency.isFinite else {
-        sink.error(lineNumber, "latency_ms must be a number of milliseconds (got '\(latencyText)')")
-        continue
-      }
-      guard latency > 0 else {
-        sink.error(
-          lineNumber, "latency_ms must be positive (got \(latencyText) for \(model) on \(hardware), batch \(batch))")
-        continue
-      }
-      guard latency <= ProfileTable.longestMilliseconds else {
-        sink.error(
-          lineNumber,
-          "latency_ms \(latencyText) is longer than a day (\(Int(ProfileTable.longestMilliseconds)) ms): check the unit of the column"
-        )
-        continue
-      }
-      let statisticText = fields[column("statistic")!].lowercased()
-      guard let statistic = ModelProfile.Statistic(rawValue: statisticText) else {
-        sink.error(lineNumber, "statistic must be p50, p99 or mean (got '\(statisticText)')")
-        continue
-      }
-      var p99: Double? = nil
-      if let c = column("latency_p99_ms"), !fields[c].isEmpty {
-        guard let v = Double(fields[c]), v > 0, v <= ProfileTable.longestMilliseconds else {
-          sink.error(
-            lineNumber,
-            "latency_p99_ms must be a positive number of milliseconds, at most a day (got '\(fields[c])')")
-          continue
-        }
-        if v < latency {
-          sink.error(
-            lineNumber, "latency_p99_ms (\(v)) is below latency_ms (\(latency)): a p99 cannot be below the p50")
-          continue
-        }
-        p99 = v
-      }
-      var size: Double? = nil
-      if let c = column("size"), !fields[c].isEmpty {
-        guard let v = Double(fields[c]), v > 0, v.isFinite else {
-          sink.error(
-            lineNumber,
-            "size must be a positive number, the largest input the row's latency holds for, in the unit of the log's size column (got '\(TerminalText.safe(String(fields[c].prefix(40))))')"
-          )
-          continue
-        }
-        size = v
-      }
+      guard let row = parseRow(fields, column: column, line: lineNumber, sink: &sink) else { continue }
+      let (model, hardware, batch, size) = (row.model, row.hardware, row.batch, row.size)
       let key = "\(model)\u{0}\(hardware)\u{0}\(batch)\u{0}\(size ?? -1)"
       if let first = seen[key] {
         let at = size.map { " and size \(Self.sizeText($0))" } ?? ""
@@ -212,10 +149,7 @@ public struct ProfileTable: Sendable, Equatable {
         continue
       }
       seen[key] = lineNumber
-      rows.append(
-        Row(
-          model: model, hardware: hardware, batch: batch, latencyMs: latency, statistic: statistic, p99Ms: p99,
-          size: size, line: lineNumber))
+      rows.append(row)
     }
     if header == nil {
       sink.error(nil, "the file is empty: it needs a header and one row per model, hardware and batch size")
@@ -229,66 +163,148 @@ public struct ProfileTable: Sendable, Equatable {
       groups[key, default: []].append(row)
     }
     for key in order {
-      let all = groups[key]!
-      let first = all[0]
-      if let other = all.first(where: { $0.statistic != first.statistic }) {
-        sink.error(
-          other.line,
-          "\(first.model) on \(first.hardware) mixes statistics (\(first.statistic.rawValue) on line \(first.line), \(other.statistic.rawValue) here); one profile needs one statistic"
-        )
-        continue
-      }
-      if let unsized = all.first(where: { $0.size == nil }), let sized = all.first(where: { $0.size != nil }) {
-        sink.error(
-          max(unsized.line, sized.line),
-          "\(first.model) on \(first.hardware) gives a size on line \(sized.line) but none on line \(unsized.line); a profile gives every row a size bucket or none: fill the size column of every row of this profile, or of none"
-        )
-        continue
-      }
-      // One bucket per size (a profile without sizes is one bucket), each with the same batch sizes.
-      let sizes = Array(Set(all.compactMap(\.size))).sorted()
-      let buckets = sizes.isEmpty ? [all] : sizes.map { z in all.filter { $0.size == z } }
-      let batchSizes = buckets[0].map(\.batch).sorted()
-      if let uneven = buckets.first(where: { $0.map(\.batch).sorted() != batchSizes }) {
-        sink.error(
-          uneven.map(\.line).max()!,
-          "\(first.model) on \(first.hardware): size \(Self.sizeText(uneven[0].size ?? 0)) is profiled at batch sizes \(uneven.map(\.batch).sorted().map(String.init).joined(separator: ", ")), size \(Self.sizeText(buckets[0][0].size ?? 0)) at \(batchSizes.map(String.init).joined(separator: ", ")): profile every size bucket at the same batch sizes"
-        )
-        continue
-      }
-      var tables: [[Row]] = []
-      for bucket in buckets {
-        let group = bucket.sorted { $0.batch < $1.batch }
-        for (a, b) in zip(group, group.dropFirst()) where b.latencyMs < a.latencyMs {
-          let at = a.size.map { " at size \(Self.sizeText($0))" } ?? ""
-          let message =
-            "\(first.model) on \(first.hardware)\(at): latency falls from \(a.latencyMs) ms at batch \(a.batch) (line \(a.line)) to \(b.latencyMs) ms at batch \(b.batch); check the measurement"
-          if strict { sink.error(b.line, message) } else { sink.warning(b.line, message) }
-        }
-        tables.append(group)
-      }
-      for (smaller, larger) in zip(tables, tables.dropFirst()) {
-        for (a, b) in zip(smaller, larger) where b.latencyMs < a.latencyMs {
-          let message =
-            "\(first.model) on \(first.hardware) at batch \(a.batch): latency falls from \(a.latencyMs) ms at size \(Self.sizeText(a.size ?? 0)) (line \(a.line)) to \(b.latencyMs) ms at size \(Self.sizeText(b.size ?? 0)); check the measurement"
-          if strict { sink.error(b.line, message) } else { sink.warning(b.line, message) }
-        }
-      }
-      let group = tables.last!
-      let hasP99 = group.allSatisfy { $0.p99Ms != nil }
-      var profile = ModelProfile(
-        model: first.model, hardware: first.hardware, statistic: first.statistic, batchSizes: group.map(\.batch),
-        latencies: group.map { Self.nanoseconds($0.latencyMs) },
-        p99Latencies: hasP99 ? group.map { Self.nanoseconds($0.p99Ms!) } : nil)
-      if !sizes.isEmpty {
-        profile.sizeBuckets = zip(sizes, tables).map { z, rows in
-          ModelProfile.SizeBucket(upTo: z, latencies: rows.map { Self.nanoseconds($0.latencyMs) })
-        }
-      }
-      profiles.append(profile)
+      if let profile = profile(of: groups[key]!, strict: strict, sink: &sink) { profiles.append(profile) }
     }
     guard !sink.hasErrors else { return (nil, sink.items) }
     return (ProfileTable(profiles: profiles, file: path), sink.items)
+  }
+
+  /// A profiles row as read.
+  struct Row {
+    var model: String, hardware: String, batch: Int, latencyMs: Double, statistic: ModelProfile.Statistic
+    var p99Ms: Double?, size: Double?, line: Int
+  }
+
+  /// One row's fields checked (`column` finds a named column), its errors in `sink`; nil when it has one.
+  static func parseRow(
+    _ fields: [String], column: (String) -> Int?, line lineNumber: Int, sink: inout DiagnosticSink
+  ) -> Row? {
+    let model = fields[column("model")!], hardware = fields[column("hardware")!]
+    if model.isEmpty || hardware.isEmpty {
+      sink.error(lineNumber, "model and hardware must not be empty")
+      return nil
+    }
+    let batchText = fields[column("batch_size")!]
+    guard let batch = Int(batchText), batch >= 1, batch <= ProfileTable.largestBatchSize else {
+      sink.error(
+        lineNumber,
+        "batch_size must be a whole number from 1 to \(ProfileTable.largestBatchSize) (got '\(TerminalText.safe(String(batchText.prefix(40))))')"
+      )
+      return nil
+    }
+    let latencyText = fields[column("latency_ms")!]
+    guard let latency = Double(latencyText), latency.isFinite else {
+      sink.error(lineNumber, "latency_ms must be a number of milliseconds (got '\(latencyText)')")
+      return nil
+    }
+    guard latency > 0 else {
+      sink.error(
+        lineNumber, "latency_ms must be positive (got \(latencyText) for \(model) on \(hardware), batch \(batch))")
+      return nil
+    }
+    guard latency <= ProfileTable.longestMilliseconds else {
+      sink.error(
+        lineNumber,
+        "latency_ms \(latencyText) is longer than a day (\(Int(ProfileTable.longestMilliseconds)) ms): check the unit of the column"
+      )
+      return nil
+    }
+    let statisticText = fields[column("statistic")!].lowercased()
+    guard let statistic = ModelProfile.Statistic(rawValue: statisticText) else {
+      sink.error(lineNumber, "statistic must be p50, p99 or mean (got '\(statisticText)')")
+      return nil
+    }
+    var p99: Double? = nil
+    if let c = column("latency_p99_ms"), !fields[c].isEmpty {
+      guard let v = Double(fields[c]), v > 0, v <= ProfileTable.longestMilliseconds else {
+        sink.error(
+          lineNumber,
+          "latency_p99_ms must be a positive number of milliseconds, at most a day (got '\(fields[c])')")
+        return nil
+      }
+      if v < latency {
+        sink.error(
+          lineNumber, "latency_p99_ms (\(v)) is below latency_ms (\(latency)): a p99 cannot be below the p50")
+        return nil
+      }
+      p99 = v
+    }
+    var size: Double? = nil
+    if let c = column("size"), !fields[c].isEmpty {
+      guard let v = Double(fields[c]), v > 0, v.isFinite else {
+        sink.error(
+          lineNumber,
+          "size must be a positive number, the largest input the row's latency holds for, in the unit of the log's size column (got '\(TerminalText.safe(String(fields[c].prefix(40))))')"
+        )
+        return nil
+      }
+      size = v
+    }
+    return Row(
+      model: model, hardware: hardware, batch: batch, latencyMs: latency, statistic: statistic, p99Ms: p99,
+      size: size, line: lineNumber)
+  }
+
+  /// One (model, hardware)'s profile from its rows (in file order), checked: one statistic, every row sized or
+  /// none, the same batch sizes in every size bucket, and latency that grows with the batch and the size (a
+  /// warning, an error with `strict`); nil with the errors in `sink`.
+  static func profile(of all: [Row], strict: Bool, sink: inout DiagnosticSink) -> ModelProfile? {
+    let first = all[0]
+    if let other = all.first(where: { $0.statistic != first.statistic }) {
+      sink.error(
+        other.line,
+        "\(first.model) on \(first.hardware) mixes statistics (\(first.statistic.rawValue) on line \(first.line), \(other.statistic.rawValue) here); one profile needs one statistic"
+      )
+      return nil
+    }
+    if let unsized = all.first(where: { $0.size == nil }), let sized = all.first(where: { $0.size != nil }) {
+      sink.error(
+        max(unsized.line, sized.line),
+        "\(first.model) on \(first.hardware) gives a size on line \(sized.line) but none on line \(unsized.line); a profile gives every row a size bucket or none: fill the size column of every row of this profile, or of none"
+      )
+      return nil
+    }
+    // One bucket per size (a profile without sizes is one bucket), each with the same batch sizes.
+    let sizes = Array(Set(all.compactMap(\.size))).sorted()
+    let buckets = sizes.isEmpty ? [all] : sizes.map { z in all.filter { $0.size == z } }
+    let batchSizes = buckets[0].map(\.batch).sorted()
+    if let uneven = buckets.first(where: { $0.map(\.batch).sorted() != batchSizes }) {
+      sink.error(
+        uneven.map(\.line).max()!,
+        "\(first.model) on \(first.hardware): size \(Self.sizeText(uneven[0].size ?? 0)) is profiled at batch sizes \(uneven.map(\.batch).sorted().map(String.init).joined(separator: ", ")), size \(Self.sizeText(buckets[0][0].size ?? 0)) at \(batchSizes.map(String.init).joined(separator: ", ")): profile every size bucket at the same batch sizes"
+      )
+      return nil
+    }
+    var tables: [[Row]] = []
+    for bucket in buckets {
+      let group = bucket.sorted { $0.batch < $1.batch }
+      for (a, b) in zip(group, group.dropFirst()) where b.latencyMs < a.latencyMs {
+        let at = a.size.map { " at size \(Self.sizeText($0))" } ?? ""
+        let message =
+          "\(first.model) on \(first.hardware)\(at): latency falls from \(a.latencyMs) ms at batch \(a.batch) (line \(a.line)) to \(b.latencyMs) ms at batch \(b.batch); check the measurement"
+        if strict { sink.error(b.line, message) } else { sink.warning(b.line, message) }
+      }
+      tables.append(group)
+    }
+    for (smaller, larger) in zip(tables, tables.dropFirst()) {
+      for (a, b) in zip(smaller, larger) where b.latencyMs < a.latencyMs {
+        let message =
+          "\(first.model) on \(first.hardware) at batch \(a.batch): latency falls from \(a.latencyMs) ms at size \(Self.sizeText(a.size ?? 0)) (line \(a.line)) to \(b.latencyMs) ms at size \(Self.sizeText(b.size ?? 0)); check the measurement"
+        if strict { sink.error(b.line, message) } else { sink.warning(b.line, message) }
+      }
+    }
+    let group = tables.last!
+    let hasP99 = group.allSatisfy { $0.p99Ms != nil }
+    var profile = ModelProfile(
+      model: first.model, hardware: first.hardware, statistic: first.statistic, batchSizes: group.map(\.batch),
+      latencies: group.map { Self.nanoseconds($0.latencyMs) },
+      p99Latencies: hasP99 ? group.map { Self.nanoseconds($0.p99Ms!) } : nil)
+    if !sizes.isEmpty {
+      profile.sizeBuckets = zip(sizes, tables).map { z, rows in
+        ModelProfile.SizeBucket(upTo: z, latencies: rows.map { Self.nanoseconds($0.latencyMs) })
+      }
+    }
+    return profile
   }
 
   /// The longest latency, SLO or delay the input files may give, milliseconds: a day. The loaders refuse longer

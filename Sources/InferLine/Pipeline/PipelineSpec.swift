@@ -133,28 +133,7 @@ public struct PipelineSpec: Sendable, Equatable {
     top.checkKeys(keys, in: "the pipeline", sink: &sink)
     let name = top.string("name", required: true, in: "the pipeline", sink: &sink) ?? ""
 
-    // SLO.
-    var slo = SLO(latencyMs: 0)
-    if let node = top["slo"], let map = YAMLMapping(node, what: "'slo'", sink: &sink) {
-      map.checkKeys(sloKeys, in: "'slo'", sink: &sink)
-      if let (ms, line) = map.number("latency_ms", required: true, in: "'slo'", sink: &sink) {
-        if SLO.isValidLatency(ms) {
-          slo.latencyMs = ms
-        } else {
-          sink.error(line, "the SLO latency must be positive and at most a day, 86400000 ms (got \(ms) ms)")
-        }
-      }
-      if let (p, line) = map.number("percentile", required: false, in: "'slo'", sink: &sink) {
-        if p > 0 && p < 100 {
-          slo.percentile = p
-        } else {
-          sink.error(line, "the SLO percentile must be between 0 and 100, such as 99 or 99.9 (got \(p))")
-        }
-      }
-    } else if top["slo"] == nil {
-      sink.error(top.line, "the pipeline has no 'slo' (for example: slo: {latency_ms: 200, percentile: 99})")
-    }
-
+    let slo = loadSLO(top, sink: &sink)
     var networkDelay = 0.0
     if let (d, line) = top.number("network_delay_ms", required: false, in: "the pipeline", sink: &sink) {
       if d >= 0 && d <= ProfileTable.longestMilliseconds {
@@ -176,7 +155,47 @@ public struct PipelineSpec: Sendable, Equatable {
       }
     }
 
-    // Stages.
+    let stages = loadStages(top, sink: &sink)
+    let edges = loadEdges(top, stages: stages, sink: &sink)
+    checkShape(stages: stages, edges: edges, sink: &sink)
+    let spanAttribute = top.string("span_attribute", required: false, in: "the pipeline", sink: &sink)
+    let sizeAttribute = top.string("size_attribute", required: false, in: "the pipeline", sink: &sink)
+    guard !sink.hasErrors else { return (nil, sink.items) }
+    var spec = PipelineSpec(
+      name: name, stages: stages, edges: edges, slo: slo, networkDelayMs: networkDelay, file: path,
+      dispatch: dispatch, spanAttribute: spanAttribute)
+    spec.sizeAttribute = sizeAttribute
+    return (spec, sink.items)
+  }
+
+  /// The file's `slo`, its errors in `sink`.
+  static func loadSLO(_ top: YAMLMapping, sink: inout DiagnosticSink) -> SLO {
+    var slo = SLO(latencyMs: 0)
+    if let node = top["slo"], let map = YAMLMapping(node, what: "'slo'", sink: &sink) {
+      map.checkKeys(sloKeys, in: "'slo'", sink: &sink)
+      if let (ms, line) = map.number("latency_ms", required: true, in: "'slo'", sink: &sink) {
+        if SLO.isValidLatency(ms) {
+          slo.latencyMs = ms
+        } else {
+          sink.error(line, "the SLO latency must be positive and at most a day, 86400000 ms (got \(ms) ms)")
+        }
+      }
+      if let (p, line) = map.number("percentile", required: false, in: "'slo'", sink: &sink) {
+        if p > 0 && p < 100 {
+          slo.percentile = p
+        } else {
+          sink.error(line, "the SLO percentile must be between 0 and 100, such as 99 or 99.9 (got \(p))")
+        }
+      }
+    } else if top["slo"] == nil {
+      sink.error(top.line, "the pipeline has no 'slo' (for example: slo: {latency_ms: 200, percentile: 99})")
+    }
+
+    return slo
+  }
+
+  /// The file's `stages`, each named once with a model and its hardware, its errors in `sink`.
+  static func loadStages(_ top: YAMLMapping, sink: inout DiagnosticSink) -> [Stage] {
     var stages: [Stage] = []
     if let node = top["stages"] {
       if case .sequence(let sequence) = node, !sequence.isEmpty {
@@ -222,7 +241,12 @@ public struct PipelineSpec: Sendable, Equatable {
       sink.error(top.line, "the pipeline has no 'stages'")
     }
 
-    // Edges: a mapping of "parent -> child: probability", or a list of one-entry mappings.
+    return stages
+  }
+
+  /// The file's `edges` between known stages, each once, with its probability and delay, its errors in `sink`: a
+  /// mapping of "parent -> child: probability", or a list of one-entry mappings.
+  static func loadEdges(_ top: YAMLMapping, stages: [Stage], sink: inout DiagnosticSink) -> [Edge] {
     var edges: [Edge] = []
     var edgeEntries: [(key: String, line: Int?, value: Node)] = []
     if let node = top["edges"] {
@@ -303,6 +327,11 @@ public struct PipelineSpec: Sendable, Equatable {
       edge.delayMs = delayMs
       edges.append(edge)
     }
+    return edges
+  }
+
+  /// The limits inferline plans within (stages, edges) and the acyclic graph, errors in `sink`.
+  static func checkShape(stages: [Stage], edges: [Edge], sink: inout DiagnosticSink) {
     if stages.count > Self.maximumStages {
       sink.error(
         stages[Self.maximumStages].line,
@@ -324,14 +353,6 @@ public struct PipelineSpec: Sendable, Equatable {
         "the edges form a cycle: \((cycle + [cycle[0]]).map { stages[$0].name }.joined(separator: " -> ")); a pipeline must be acyclic"
       )
     }
-    let spanAttribute = top.string("span_attribute", required: false, in: "the pipeline", sink: &sink)
-    let sizeAttribute = top.string("size_attribute", required: false, in: "the pipeline", sink: &sink)
-    guard !sink.hasErrors else { return (nil, sink.items) }
-    var spec = PipelineSpec(
-      name: name, stages: stages, edges: edges, slo: slo, networkDelayMs: networkDelay, file: path,
-      dispatch: dispatch, spanAttribute: spanAttribute)
-    spec.sizeAttribute = sizeAttribute
-    return (spec, sink.items)
   }
 
   /// One cycle of the graph, as stage indices (depth-first search).
