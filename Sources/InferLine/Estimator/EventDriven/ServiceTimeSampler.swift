@@ -15,8 +15,9 @@ struct ServiceTimeSampler: ~Copyable {
   let model: ServiceTimeModel
   /// Per stage, p99(n) beside the median, for lognormal draws.
   let p99Tables: [[Int64]?]
-  /// Latency by input size, when batches follow their inputs' sizes.
+  /// Latency by input size, when batches follow their inputs' sizes (`hasSizes`).
   let sized: SizedBatches
+  let hasSizes: Bool
   var random: SeededGenerator
 
   init(_ input: SimulationInput) {
@@ -32,7 +33,8 @@ struct ServiceTimeSampler: ~Copyable {
     if case .deterministic = input.serviceTimes { deterministic = true } else { deterministic = false }
     p99Tables = input.stages.map(\.p99Table)
     sized = SizedBatches(input)
-    profiledOnly = deterministic && input.querySizes == nil
+    hasSizes = input.querySizes != nil
+    profiledOnly = deterministic && !hasSizes
     switch input.serviceTimes {
     case .deterministic, .correlated: random = SeededGenerator(seed: 0)
     case .lognormal(let seed), .exponential(let seed):
@@ -50,7 +52,7 @@ struct ServiceTimeSampler: ~Copyable {
     let profiled = profiled(stage: s, size: size)
     if profiledOnly { return profiled }
     var median = profiled
-    if sized.follows(stage: s) { median = sized.latency(stage: s, batch: size) { Int(batch[$0]) } }
+    if hasSizes && sized.follows(stage: s) { median = sized.latency(stage: s, batch: size) { Int(batch[$0]) } }
     if deterministic { return median }
     switch model {
     case .deterministic:

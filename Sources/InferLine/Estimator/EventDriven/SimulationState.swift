@@ -359,7 +359,6 @@ struct SimulationState: ~Copyable {
 
   /// A replica's batch finishes at t: its queries go on along their routes (to `created`); returns the replica's
   /// stage. What the replica does next is its queueing discipline's (or its tier's) business.
-  @inline(__always)
   mutating func finishBatch(replica: Int, at t: Int64, arrivals: UnsafeBufferPointer<Int64>) -> Int {
     let s = Int(replicaStage.base[replica])
     let base = replica * memberStride

@@ -94,7 +94,6 @@ struct CentralQueue: QueueingDiscipline, ~Copyable {
     }
   }
 
-  @inline(__always)
   mutating func finished(replica r: Int, stage s: Int, at t: Int64, state: inout SimulationState) {
     if pendingRemovals.base[s] > 0 {
       pendingRemovals.base[s] -= 1
