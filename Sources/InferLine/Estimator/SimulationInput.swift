@@ -313,3 +313,17 @@ public struct SimulationInput: Sendable {
     self.percentile = percentile
   }
 }
+
+extension SimulationInput {
+  /// Every stage's L(n) in one table, stage s's from `starts[s]` (n - 1 further on): how both simulators look
+  /// service times up. - Complexity: O(the stages' batch sizes).
+  var flatLatencyTables: (starts: [Int], table: [Int64]) {
+    var starts: [Int] = []
+    var table: [Int64] = []
+    for service in stages {
+      starts.append(table.count)
+      table += service.latencyTable
+    }
+    return (starts, table)
+  }
+}

@@ -209,13 +209,8 @@ struct StageByStageSimulation: ~Copyable {
     children = Slab(graph.children)
     childEdge = Slab(graph.childEdge)
     order = graph.order ?? []
-    var offsets: [Int] = []
-    var table: [Int64] = []
-    for service in input.stages {
-      offsets.append(table.count)
-      table += service.latencyTable
-    }
-    latencyStart = Slab(offsets)
+    let (starts, table) = input.flatLatencyTables
+    latencyStart = Slab(starts)
     latency = Slab(table)
     batchLimit = Slab(input.stages.map(\.batchSize))
     sized = SizedBatches(input)

@@ -21,13 +21,8 @@ struct ServiceTimeSampler: ~Copyable {
   var random: SeededGenerator
 
   init(_ input: SimulationInput) {
-    var offsets: [Int] = []
-    var table: [Int64] = []
-    for service in input.stages {
-      offsets.append(table.count)
-      table += service.latencyTable
-    }
-    latencyStart = Slab(offsets)
+    let (starts, table) = input.flatLatencyTables
+    latencyStart = Slab(starts)
     latency = Slab(table)
     model = input.serviceTimes
     if case .deterministic = input.serviceTimes { deterministic = true } else { deterministic = false }
