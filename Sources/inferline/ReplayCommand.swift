@@ -14,7 +14,7 @@ extension InferLineCommand {
         (in the report's order). --unit scales the pipeline as one coarse-grained unit (CG-Peak's hardware and \
         batch size, sized for the busiest window's peak).
 
-        Exit status 0 on success, 3 when the busiest window cannot be planned, 64 for a usage error, 65 for bad input, 74 when standard output cannot be written.
+        Exit status 0 on success, 3 when no configuration within the replica limits meets the SLO on the busiest window, 5 when the search budget ran out before it found a plan for it or showed that none exists (a larger --budget may find one), 64 for a usage error, 65 for bad input, 74 when standard output cannot be written.
         """)
 
     @Option(name: .customLong("trace"), help: "Query log(s) of the whole period to replay.")
@@ -109,8 +109,12 @@ extension InferLineCommand {
           configuration = peak.configuration
         } else {
           guard let recommended = plan.recommended else {
-            note("the busiest window cannot be planned: \(TerminalText.safe(plan.note ?? "no plan"))")
-            throw ExitCode(ExitStatus.sloUnattainable)
+            // As `plan` and `report`: 3 only when no configuration meets the SLO, 5 when the budget ran out first.
+            let proven = plan.unattainable?.proven != false
+            note(
+              "the busiest window cannot be planned: \(TerminalText.safe(plan.note ?? "no plan"))"
+                + (proven ? "" : " (a larger --budget may find one)"))
+            throw ExitCode(proven ? ExitStatus.sloUnattainable : ExitStatus.noPlanFound)
           }
           configuration = recommended.configuration
         }

@@ -442,6 +442,16 @@ import Testing
     let page = try String(contentsOfFile: out + "/index.html", encoding: .utf8)
     #expect(page.contains("1 window without a plan: the search budget ran out"))
     #expect(!page.contains("cannot meet the SLO"))
+    // `replay` plans the busiest window the same way, and tells the two apart the same way (its SLO is the file's).
+    let pipeline = try String(contentsOfFile: "\(Self.samples)/pipelines/image-processing.yaml", encoding: .utf8)
+    for (slo, status) in [(7, Int32(5)), (6, Int32(3))] {
+      let file = path("image-processing-\(slo)ms.yaml")
+      try pipeline.replacingOccurrences(of: "latency_ms: 100", with: "latency_ms: \(slo)").write(
+        toFile: file, atomically: true, encoding: .utf8)
+      let replay = try run(["replay", "--trace", log, "--pipeline", file] + Self.sampleCatalog + ["--budget", "1"])
+      #expect(replay.status == status, "\(slo) ms: \(replay.stderr)")
+      #expect(replay.stderr.contains("a larger --budget may find one") == (status == 5), "\(replay.stderr)")
+    }
   }
 
   /// The case: a busy hour of video-monitoring at 320 q/s, where InferLine's greedy planner stops at the
