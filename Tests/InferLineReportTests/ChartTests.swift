@@ -1,5 +1,6 @@
 import Foundation
 import InferLine
+import InferLineTestSupport
 import Testing
 
 @testable import InferLineReport
@@ -48,8 +49,9 @@ import Testing
   }
 
   func svg(for chart: Chart) throws -> (String, MarkupDocument) {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("inferline-chart-\(UUID().uuidString)")
-    defer { try? FileManager.default.removeItem(at: folder) }
+    let scratch = TemporaryFolder("inferline-chart")
+    defer { withExtendedLifetime(scratch) {} }  // removed when the test is done with it
+    let folder = scratch.url
     let text = try ChartRenderer.write(chart, to: folder)
     #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("charts/\(chart.name).png").path))
     return (text, try MarkupDocument(xml: text))

@@ -1,4 +1,5 @@
 import Foundation
+import InferLineTestSupport
 import Testing
 
 @testable import InferLine
@@ -9,6 +10,8 @@ struct FleetFixture: Sendable {
   static let shared = try! FleetFixture()
   static let sharedFleet = try! shared.fleet()
 
+  /// The fixture's folder (`TemporaryFolder`), and its URL.
+  let scratch: TemporaryFolder
   let folder: URL
   let models: [PipelineModel]
   let log: String
@@ -17,8 +20,8 @@ struct FleetFixture: Sendable {
   static let names = ["<b>evil</b> & co", "second \"pipe\"", "unplanned"]
 
   init() throws {
-    folder = FileManager.default.temporaryDirectory.appendingPathComponent("inferline-fleet-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    scratch = TemporaryFolder.untilExit("inferline-fleet")
+    folder = scratch.url
     try
       "hardware:\n  - {type: G, price_per_hour: 1, provisioning_delay_s: 5, max_replicas: 8}\n  - {type: C, price_per_hour: 0.2}\n"
       .write(to: folder.appendingPathComponent("h.yaml"), atomically: true, encoding: .utf8)

@@ -13,9 +13,9 @@ import Testing
     .deletingLastPathComponent().appendingPathComponent("SampleTraces").path
 
   /// Two hours of bursty traffic through the sample video-monitoring and social-media pipelines, in one log.
+  static let logFolder = TemporaryFolder.untilExit("inferline-night")
   static let log: String = {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("inferline-night-\(UUID().uuidString)")
-    try! FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let folder = logFolder.url
     let arrivals = TraceGenerator.arrivals(
       .gamma(rate: 10, cv: 3), duration: 2 * 3600, start: 1_795_824_000_000_000_000, seed: 12)
     var rng = SeededGenerator(seed: 3)
@@ -53,9 +53,9 @@ import Testing
   /// written: tonight's fleet report moved back a day at a time, its traffic and cost scaled by a weekly pattern with
   /// growth and noise; beside them a log of a pipeline tonight does not plan, a JSON file that is not a report, and
   /// a chart.
+  static let historyFolder = TemporaryFolder.untilExit("inferline-history")
   static let history: String = {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("inferline-history-\(UUID().uuidString)")
-    try! FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let folder = historyFolder.url
     let tonight = Self.tonight
     let day: Int64 = 86_400_000_000_000
     let pattern = try! DailyPattern(weekly: [1.1, 1.1, 1.1, 1.05, 1, 0.85, 0.8], trendPerDay: 0.01, noise: 0.02)
@@ -124,8 +124,9 @@ import Testing
   /// over tonight's; the fleet's table and summary add the pipelines' months.
   @Test func theBudgetFromHistoryPlansTheForecastTraffic() throws {
     // Tonight's own report, and one of another catalog a day earlier, in the history too.
-    let folder = URL(fileURLWithPath: Self.history).deletingLastPathComponent()
-      .appendingPathComponent("inferline-history-reports-\(UUID().uuidString)")
+    let scratch = TemporaryFolder("inferline-history-reports")
+    defer { withExtendedLifetime(scratch) {} }  // removed when the test is done with it
+    let folder = scratch.url.appendingPathComponent("history")
     try FileManager.default.copyItem(at: URL(fileURLWithPath: Self.history), to: folder)
     let tonight = Self.tonight
     try FileManager.default.createDirectory(

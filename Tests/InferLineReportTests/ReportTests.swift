@@ -1,4 +1,5 @@
 import Foundation
+import InferLineTestSupport
 import Testing
 
 @testable import InferLine
@@ -10,13 +11,15 @@ struct ReportFixture: Sendable {
   static let shared = try! ReportFixture()
   static let sharedReport = try! shared.report()
 
+  /// The fixture's folder (`TemporaryFolder`), and its URL.
+  let temporary: TemporaryFolder
   let folder: URL
   let inputs: PlanningInputs
   let log: String
 
   init() throws {
-    folder = FileManager.default.temporaryDirectory.appendingPathComponent("inferline-report-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    temporary = TemporaryFolder.untilExit("inferline-report")
+    folder = temporary.url
     let pipeline = """
       name: "<b>evil</b> pipeline"
       slo: {latency_ms: 80}

@@ -28,3 +28,31 @@ public final class TemporaryFolder: Sendable {
 
   public func path(_ name: String) -> String { url.appendingPathComponent(name).path }
 }
+
+extension TemporaryFolder {
+  /// A folder for the rest of the test process, as a shared fixture's `static let` holds it: a static is never
+  /// released, so the folder is removed when the process exits instead.
+  public static func untilExit(_ prefix: String) -> TemporaryFolder {
+    let folder = TemporaryFolder(prefix)
+    FoldersRemovedAtExit.add(folder.url)
+    return folder
+  }
+}
+
+/// The folders `TemporaryFolder.untilExit` made, removed by one `atexit` handler.
+enum FoldersRemovedAtExit {
+  nonisolated(unsafe) static var urls: [URL] = []
+  nonisolated(unsafe) static var registered = false
+  static let lock = NSLock()
+
+  static func add(_ url: URL) {
+    lock.lock()
+    defer { lock.unlock() }
+    urls.append(url)
+    guard !registered else { return }
+    registered = true
+    atexit {
+      for url in FoldersRemovedAtExit.urls { try? FileManager.default.removeItem(at: url) }
+    }
+  }
+}
