@@ -214,7 +214,6 @@ public enum NightShards {
         }
         for k in now.indices { parts[p].take(try slots[k]!.get()) }
       }
-      clock = Date()
       progress(0.95, "\(TerminalText.safe(model.name)): \(phases.joined(separator: ", ")) done")
     }
     return parts
