@@ -149,22 +149,30 @@ public enum CapacityAnalysis {
     return slots.values
   }
 
-  /// Stage 3: each policy over the whole trace from `configuration`, in the order given.
-  /// - Parameter planning: the window the configuration was planned on (the busiest one unless told).
+  /// Stage 3: each policy over the whole trace from `configuration`, results in the order given. The policies'
+  /// replays are independent (each a pure function of its inputs and seed), so they run side by side on the cores.
+  /// - Parameters:
+  ///   - planning: the window the configuration was planned on (the busiest one unless told).
+  ///   - progress: called as each policy's replay starts, from any thread.
+  /// - Throws: the first policy's error, in the order given.
   public static func replays(
     model: PipelineModel, workload: Workload, configuration: PipelineConfiguration, policies: [ScalingPolicy],
     unit: Bool = false, seed: UInt64, planning: Int? = nil, conditions: ReplayConditions = .init(),
-    progress: (ScalingPolicy) -> Void = { _ in }
+    progress: @Sendable (ScalingPolicy) -> Void = { _ in }
   ) throws -> [ReplayResult] {
     let planningArrivals =
       planning.map { workload.windows[$0].relativeArrivals(in: workload.trace) } ?? workload.busiestArrivals
-    return try policies.map { policy in
-      progress(policy)
-      return try Replay.run(
-        arrivals: workload.trace.arrivals, model: model, configuration: configuration,
-        planning: planningArrivals, policy: policy, unit: unit, seed: seed, cdfPercents: cdfPercents,
-        conditions: conditions)
+    let slots = ResultSlots<Result<ReplayResult, any Error>>(count: policies.count)
+    DispatchQueue.concurrentPerform(iterations: policies.count) { k in
+      progress(policies[k])
+      slots[k] = Result {
+        try Replay.run(
+          arrivals: workload.trace.arrivals, model: model, configuration: configuration,
+          planning: planningArrivals, policy: policies[k], unit: unit, seed: seed, cdfPercents: cdfPercents,
+          conditions: conditions)
+      }
     }
+    return try policies.indices.map { try slots[$0]!.get() }
   }
 
   /// Stage 4: the frontier and the growth what-ifs on the busiest window, and the plans of the budget forecast's
