@@ -304,7 +304,7 @@ struct SimulationState: ~Copyable {
   }
 
   /// Records a route's facts in the flat tables (pipelines of up to 12 edges).
-  func fillRouteTables(_ mask: UInt64) {
+  mutating func fillRouteTables(_ mask: UInt64) {
     let facts = computeRouteFacts(mask)
     routeVisited.base[Int(mask)] = facts.visited
     for j in 0..<joinCount { routeJoins.base[Int(mask) * joinCount + j] = facts.joins[j] }
