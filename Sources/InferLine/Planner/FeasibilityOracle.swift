@@ -254,6 +254,67 @@ public final class FeasibilityOracle: Sendable {
   /// Set for chains when the screens are on (`PrefixBound`).
   let prefixBound: PrefixBound?
 
+  /// Set when the screens are on and service is deterministic (`RouteFloor`).
+  let routeFloor: RouteFloor?
+
+  /// A lower bound on each query's latency from its route alone: on every stage its route visits it takes at
+  /// least the fastest batch up to the stage's batch size, after the latest of the visited parents it comes from
+  /// plus the edge's delay. A configuration under which more queries than the percentile allows are over the SLO
+  /// on this bound alone cannot meet it, however many replicas it has. Exact with deterministic service (a
+  /// batch of n takes L(n); sized tables are lower bounds). Queries are grouped by route mask, so a check costs
+  /// O(routes x (stages + edges)), routes at most 2^edges and at most the queries.
+  struct RouteFloor: Sendable {
+    /// Distinct route masks (bit k: edge k taken) and how many queries take each.
+    let routes: [(mask: UInt64, queries: Int)]
+    /// Per stage: its outgoing edges' children, mask bits and delays.
+    let outgoing: [[(child: Int, bit: UInt64, delay: Int64)]]
+    let roots: [Int]
+    let order: [Int]
+    let slo: Int64
+    let allowedMisses: Int
+
+    init(model: PipelineModel, masks: [UInt64]?, queries: Int, slo: Int64) {
+      if let masks {
+        var counts: [UInt64: Int] = [:]
+        for m in masks { counts[m, default: 0] += 1 }
+        routes = counts.sorted { $0.key < $1.key }.map { (mask: $0.key, queries: $0.value) }
+      } else {
+        routes = [(mask: ~0, queries: queries)]
+      }
+      outgoing = model.outgoing.map { edges in
+        // An edge without an index is never taken here: the bound only gets lower.
+        edges.map { e in
+          (child: e.child, bit: model.edgeIndex(e).map { UInt64(1) << UInt64($0) } ?? 0, delay: model.delay(e))
+        }
+      }
+      roots = model.roots
+      order = model.topologicalOrder
+      self.slo = slo
+      allowedMisses = model.percentile.allowedMisses(of: queries)
+    }
+
+    /// Whether no more queries than allowed are over the SLO on the bound, for these per-stage fastest batches.
+    func holds(fastest: [Int64]) -> Bool {
+      var start = [Int64](repeating: -1, count: fastest.count)
+      var misses = 0
+      for route in routes {
+        for m in start.indices { start[m] = -1 }
+        for r in roots { start[r] = 0 }
+        var latest: Int64 = 0
+        for n in order where start[n] >= 0 {
+          let finish = start[n] + fastest[n]
+          latest = max(latest, finish)
+          for e in outgoing[n] where route.mask & e.bit != 0 { start[e.child] = max(start[e.child], finish + e.delay) }
+        }
+        if latest > slo {
+          misses += route.queries
+          if misses > allowedMisses { return false }
+        }
+      }
+      return true
+    }
+  }
+
   /// How many combinations the search skipped because a dead prefix ruled them out (`PrefixBound`). The search
   /// reads dead prefixes only between batches, and the oracle never consults them itself: a prefix found dead by
   /// one configuration of a batch would otherwise rule out another of the same batch or not, by timing, and the
@@ -310,6 +371,9 @@ public final class FeasibilityOracle: Sendable {
     prefixBound =
       prefixBounds && screens && serviceTimes == .deterministic && model.inputs.pipeline.dispatch == .centralQueue
       ? PrefixBound(model: model, masks: masks) : nil
+    routeFloor =
+      screens && serviceTimes == .deterministic
+      ? RouteFloor(model: model, masks: masks, queries: arrivals.count, slo: slo) : nil
     // The bound applies to pipelines without joins (each stage then sees a subset of its parent's output), whose
     // stages serve from one queue (a per-replica queue can wait while another replica idles) in at most L(b).
     let hasJoin = model.incoming.contains { $0.count > 1 }
@@ -401,9 +465,10 @@ public final class FeasibilityOracle: Sendable {
     return (result, latency)
   }
 
-  /// Necessary conditions: every stage can serve its share of the mean rate, and the fastest a query can go on
+  /// Necessary conditions: every stage can serve its share of the mean rate, the fastest a query can go on
   /// the chosen hardware (batch 1 on every stage of the longest path over edges every query takes, plus hops)
-  /// is within the SLO.
+  /// is within the SLO, and, with deterministic service, few enough queries' routes are slower than the SLO
+  /// however many replicas serve them (`RouteFloor`).
   func meetsNecessaryConditions(
     _ configuration: PipelineConfiguration, _ options: [PipelineModel.HardwareOption]
   ) -> Bool {
@@ -416,7 +481,17 @@ public final class FeasibilityOracle: Sendable {
       }
       single[m] = l1
     }
-    return model.criticalPath(singleLatencies: single, certainEdgesOnly: true).nanoseconds <= slo
+    guard model.criticalPath(singleLatencies: single, certainEdgesOnly: true).nanoseconds <= slo else { return false }
+    return meetsRouteFloor(configuration, options)
+  }
+
+  /// `RouteFloor` for a configuration: true when it holds, or when it does not apply (random service).
+  func meetsRouteFloor(_ configuration: PipelineConfiguration, _ options: [PipelineModel.HardwareOption]) -> Bool {
+    guard let routeFloor else { return true }
+    return routeFloor.holds(
+      fastest: options.indices.map { m in
+        options[m].latencyTable.prefix(configuration.stages[m].batchSize).min() ?? 0
+      })
   }
 
   /// The worst-case end-to-end latency, seconds, for a pipeline without joins: per stage the delay bound of its

@@ -42,6 +42,15 @@ struct SmallInstance {
         for b in [1, 2, 4] { profiles += "m\(n),\(t),\(b),\(String(format: "%.3f", fixed + per * Double(b))),p99\n" }
       }
     }
+    self.init(
+      pipeline: pipeline, catalog: catalog, profiles: profiles, seed: seed, rate: rate, edgeDelaysMs: edgeDelaysMs)
+  }
+
+  /// An instance from the files' texts (any DAG), with 8 seconds of gamma arrivals (cv 1.5) at `rate`.
+  init(
+    pipeline: String, catalog: String, profiles: String, seed: UInt64, rate: Double = 150,
+    edgeDelaysMs: [Double]? = nil
+  ) {
     var loaded = try! PlanningInputs.load(
       pipeline: folder.write("p.yaml", pipeline), hardware: folder.write("h.yaml", catalog),
       profiles: folder.write("f.csv", profiles))
