@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// What a capacity review decides, read from the recommended provisioning's replay: how many machines of each
 /// hardware type to run at peak, when that count changes over the day (runs of windows with the same machines),

@@ -1,5 +1,5 @@
 internal import CCairo
-internal import CPNG
+internal import CPNGWriter
 public import Foundation
 
 /// A problem Cairo reported, with its own words and the file it concerned.
@@ -181,7 +181,7 @@ public final class CairoCanvas {
   }
 
   /// Writes an image canvas as PNG: the pixels Cairo's own writer gives (premultiplied alpha undone as Cairo undoes
-  /// it), without row filters and at a low deflate level (libpng's `PNG_IMAGE_FLAG_FAST`, in `CPNG`). Cairo's writer
+  /// it), without row filters and at a low deflate level (libpng's `PNG_IMAGE_FLAG_FAST`, in `CPNGWriter`). Cairo's writer
   /// tries every filter on every row at the default level: several times slower for files about a third larger.
   /// - Complexity: O(pixels).
   public func writePNG(to path: String) throws {

@@ -1,6 +1,7 @@
 public import Foundation
 public import InferLine
 import Mustache
+import Synchronization
 
 /// Writes a report folder: `index.html` (from a Mustache template, charts inline), `charts/*.svg|png`,
 /// `report.json` and `summary.md`. The folder is built under a temporary name beside the destination and renamed
@@ -659,6 +660,10 @@ public enum ReportWriter {
 
   /// Reads and parses the report template: a team's own `report.mustache` in `templates`, or the built-in one.
   /// - Throws: `InputError` naming the file: unreadable, empty, or not parsing (with the reason in words).
+  /// Templates parsed in this process, by their text: a night checks the templates up front and renders a page
+  /// per pipeline, and parsing is most of what a small report's page costs.
+  private static let parsedTemplates = Mutex<[String: MustacheTemplate]>([:])
+
   static func template(_ templates: URL?, fleet: Bool = false) throws -> (MustacheTemplate, path: String) {
     let file = fleet ? "fleet.mustache" : "report.mustache"
     var path = "the built-in \(fleet ? "fleet" : "report") template"
@@ -675,8 +680,11 @@ public enum ReportWriter {
     guard !text.allSatisfy(\.isWhitespace) else {
       throw InputError(file: path, "the report template is empty", fix: "start from Templates/\(file)")
     }
+    if let parsed = parsedTemplates.withLock({ $0[text] }) { return (parsed, path) }
     do {
-      return (try MustacheTemplate(string: text), path)
+      let parsed = try MustacheTemplate(string: text)
+      parsedTemplates.withLock { $0[text] = parsed }
+      return (parsed, path)
     } catch {
       throw InputError(
         file: path, "the report template does not parse: \(TemplateErrorText.describe(error))",

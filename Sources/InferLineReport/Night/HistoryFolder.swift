@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import InferLine
 
 /// Reads `report --history FOLDER`: every report.json an earlier run wrote (one pipeline's or a fleet's) and every
