@@ -73,12 +73,15 @@ extension Planner {
     let peakRate = Double(ArrivalEnvelope.maxArrivals(oracle.arrivals, within: 1_000_000_000))
     var best: (Unit, Int, Double)? = nil
     for unit in units() {
+      // A unit whose queries' routes alone are over the SLO never meets it, whatever its copies (`RouteFloor`):
+      // its configurations are recorded infeasible without a simulation, the answers a simulation gives.
+      let hopeless = !oracle.meetsRouteFloor(unitConfiguration(unit, copies: 1))
       var copies = max(1, Int((peakRate / unit.capacity).rounded(.up)))
       while copies <= unit.replicaLimit {
         let c = unitConfiguration(unit, copies: copies)
         let price = cost(c)
         if let b = best, price >= b.2 { break }  // cannot beat the best unit any more
-        if oracle.evaluate(c).feasible {
+        if (hopeless ? oracle.ruleOut(c) : oracle.evaluate(c)).feasible {
           best = (unit, copies, price)
           break
         }

@@ -386,6 +386,17 @@ public final class FeasibilityOracle: Sendable {
 
   public var counters: Counts { state.withLock { $0.counts } }
 
+  /// Records a configuration a necessary condition ruled out (the caller checked it): infeasible, cached as
+  /// `evaluate` would have cached it, counted in `ruledOut`.
+  func ruleOut(_ configuration: PipelineConfiguration) -> Answer {
+    state.withLock {
+      if let known = $0.cache[configuration] { return known }
+      $0.counts.ruledOut += 1
+      $0.cache[configuration] = Answer(feasible: false)
+      return Answer(feasible: false)
+    }
+  }
+
   /// The answer for one configuration.
   public func evaluate(_ configuration: PipelineConfiguration) -> Answer {
     if let known = state.withLock({ $0.cache[configuration] }) { return known }
@@ -465,10 +476,9 @@ public final class FeasibilityOracle: Sendable {
     return (result, latency)
   }
 
-  /// Necessary conditions: every stage can serve its share of the mean rate, the fastest a query can go on
+  /// Necessary conditions: every stage can serve its share of the mean rate, and the fastest a query can go on
   /// the chosen hardware (batch 1 on every stage of the longest path over edges every query takes, plus hops)
-  /// is within the SLO, and, with deterministic service, few enough queries' routes are slower than the SLO
-  /// however many replicas serve them (`RouteFloor`).
+  /// is within the SLO.
   func meetsNecessaryConditions(
     _ configuration: PipelineConfiguration, _ options: [PipelineModel.HardwareOption]
   ) -> Bool {
@@ -481,13 +491,14 @@ public final class FeasibilityOracle: Sendable {
       }
       single[m] = l1
     }
-    guard model.criticalPath(singleLatencies: single, certainEdgesOnly: true).nanoseconds <= slo else { return false }
-    return meetsRouteFloor(configuration, options)
+    return model.criticalPath(singleLatencies: single, certainEdgesOnly: true).nanoseconds <= slo
   }
 
-  /// `RouteFloor` for a configuration: true when it holds, or when it does not apply (random service).
-  func meetsRouteFloor(_ configuration: PipelineConfiguration, _ options: [PipelineModel.HardwareOption]) -> Bool {
-    guard let routeFloor else { return true }
+  /// `RouteFloor` for a configuration: true when it holds, or when it does not apply (random service, screens
+  /// off). The searches do not consult it (a configuration it rules out would no longer count against their
+  /// budget of simulations, and they would examine others than they do); the coarse-grained baselines do.
+  func meetsRouteFloor(_ configuration: PipelineConfiguration) -> Bool {
+    guard let routeFloor, let options = model.options(configuration) else { return true }
     return routeFloor.holds(
       fastest: options.indices.map { m in
         options[m].latencyTable.prefix(configuration.stages[m].batchSize).min() ?? 0

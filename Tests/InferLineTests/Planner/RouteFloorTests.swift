@@ -5,8 +5,8 @@ import Testing
 
 /// The route floor (`FeasibilityOracle.RouteFloor`) is admissible: a configuration it rules out is infeasible in a
 /// full simulation with no screen, on a DAG with a join and conditional edges and on chains; it rules out
-/// configurations the other necessary conditions let through (else it adds nothing); the search with it still
-/// finds brute force's optimum; and the coarse-grained baselines it spares simulations for are the same.
+/// configurations the other necessary conditions let through (else it adds nothing); the coarse-grained baselines
+/// it spares simulations for are the same; and the search they warm-start still finds brute force's optimum.
 @Suite struct RouteFloorTests {
   /// Three stages: every query is read (a), 30% go on to a check (b), and the answer (c) waits for both when the
   /// check ran. h0 is cheap and slow, h1 dear and fast; on h0 everywhere the checked queries' route is over a
@@ -64,7 +64,7 @@ import Testing
     var onlyByTheFloor = 0
     for c in everyConfiguration(instance.model) {
       let options = try #require(instance.model.options(c))
-      guard !oracle.meetsRouteFloor(c, options) else { continue }
+      guard !oracle.meetsRouteFloor(c) else { continue }
       let feasible = instance.fullySimulatedFeasible(c, sloMs: sloMs)
       #expect(!feasible, "\(comment): \(c.stages) is feasible but the floor ruled it out")
       let certainFloor = instance.model.criticalPath(
@@ -89,11 +89,17 @@ import Testing
     _ = try Self.ruledOutOnlyByTheFloor(chain, sloMs: tight, "chain \(seed)")
   }
 
-  @Test func theSearchWithTheFloorFindsBruteForcesOptimum() {
+  /// A window's planning as the report runs it: the baselines (the floor sparing their hopeless units) warm-start
+  /// the search.
+  @Test func theSearchWarmStartedByTheBaselinesFindsBruteForcesOptimum() {
     for sloMs in [20.0, 24.0, 32.0] {
       let instance = Self.join(seed: 3, sloMs: sloMs)
       let brute = instance.bruteForce()
-      switch instance.planner().optimal() {
+      let planner = instance.planner()
+      let incumbents = planner.coarseGrainedBaselines().filter(\.feasible).map {
+        (name: $0.name, configuration: $0.configuration)
+      }
+      switch planner.optimal(incumbents: incumbents) {
       case .success(let plan):
         #expect(plan.provenOptimal == true)
         #expect(abs(plan.costPerHour - (brute ?? -1)) < 1e-9, "x\(sloMs): brute \(brute ?? -1)")
