@@ -41,37 +41,37 @@ bench-ingest: setup
 	@Benchmarks/ingest.sh
 
 bench-envelope: setup
-	swift run -c release inferline-bench envelope
+	swift run -c release --package-path Benchmarks inferline-bench envelope
 
 bench-estimator: setup
-	swift run -c release inferline-bench estimator
+	swift run -c release --package-path Benchmarks inferline-bench estimator
 
 # The event-driven simulator on what only it runs (per-replica queues, a serverless tier, random service, a join,
 # closed loop), with checksums of the results to compare two builds side by side.
 bench-event-simulator: setup
-	swift run -c release inferline-bench event-simulator
+	swift run -c release --package-path Benchmarks inferline-bench event-simulator
 
 bench-planner: setup
-	swift run -c release inferline-bench planner
+	swift run -c release --package-path Benchmarks inferline-bench planner
 
 bench-planner-day: setup
-	swift run -c release inferline-bench planner-day
+	swift run -c release --package-path Benchmarks inferline-bench planner-day
 
 bench-replay: setup
-	swift run -c release inferline-bench replay
+	swift run -c release --package-path Benchmarks inferline-bench replay
 
 bench-replay-day: setup
-	swift run -c release inferline-bench replay-day 20
-	swift run -c release inferline-bench replay-day 200 image-processing video-monitoring Benchmarks/four-stage.yaml
+	swift run -c release --package-path Benchmarks inferline-bench replay-day 20
+	swift run -c release --package-path Benchmarks inferline-bench replay-day 200 image-processing video-monitoring Benchmarks/four-stage.yaml
 
 bench-report: setup
 	@Benchmarks/report.sh
 
 bench-spans: setup
-	swift run -c release inferline-bench spans
+	swift run -c release --package-path Benchmarks inferline-bench spans
 
 bench-sizes: setup
-	swift run -c release inferline-bench sizes
+	swift run -c release --package-path Benchmarks inferline-bench sizes
 
 bench-history: setup
 	@Benchmarks/history.sh

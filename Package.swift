@@ -93,12 +93,6 @@ let package = Package(
       dependencies: ["InferLine", "InferLineReport"],
       swiftSettings: swiftSettings),
 
-    // Performance harnesses (release mode): `swift run -c release inferline-bench --help`.
-    .executableTarget(
-      name: "inferline-bench",
-      dependencies: ["InferLine"],
-      path: "Benchmarks/InferLineBenchmarks",
-      swiftSettings: swiftSettings),
 
     // What every test target shares: the temporary folder that removes itself.
     .target(name: "InferLineTestSupport", path: "Tests/Support", swiftSettings: swiftSettings),
