@@ -298,7 +298,11 @@ func plannerDayBenchmark(rate: Double) {
     String(
       format: "planner over a day: %d queries, 24 h diurnal, mean %.0f q/s, peak/trough 4, hourly windows, both cores",
       day.count, rate))
-  for pipeline in ["Benchmarks/four-stage.yaml", "SampleTraces/pipelines/video-monitoring.yaml"] {
+  // The cascade: 25% of queries go on to BERT-large, so the units on which that route alone is over the SLO can
+  // never meet it, whatever their copies (the CG search's route floor).
+  for pipeline in [
+    "Benchmarks/four-stage.yaml", "SampleTraces/pipelines/video-monitoring.yaml", "SampleTraces/pipelines/cascade.yaml",
+  ] {
     let model = PipelineModel(
       try! PlanningInputs.load(
         pipeline: pipeline, hardware: "SampleTraces/hardware/aws-2026.yaml",
@@ -496,7 +500,11 @@ func plannerPartsBenchmark(rate: Double) {
   let windows = trace.windows(length: 3_600_000_000_000)
   let arrivals = windows[WindowPlanning.busiest(windows)!].relativeArrivals(in: trace)
   print("planning time by part, busiest hour of a \(Int(rate)) q/s diurnal day (\(arrivals.count) queries)")
-  for pipeline in ["Benchmarks/four-stage.yaml", "SampleTraces/pipelines/video-monitoring.yaml"] {
+  // The cascade: 25% of queries go on to BERT-large, so the units on which that route alone is over the SLO can
+  // never meet it, whatever their copies (the CG search's route floor).
+  for pipeline in [
+    "Benchmarks/four-stage.yaml", "SampleTraces/pipelines/video-monitoring.yaml", "SampleTraces/pipelines/cascade.yaml",
+  ] {
     let model = PipelineModel(
       try! PlanningInputs.load(
         pipeline: pipeline, hardware: "SampleTraces/hardware/aws-2026.yaml",
