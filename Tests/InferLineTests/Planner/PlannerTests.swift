@@ -108,6 +108,20 @@ struct SmallInstance {
     return nil
   }
 
+  /// Every configuration: each stage's hardware x profiled batch sizes x 1...`replicas` replicas.
+  func everyConfiguration(replicas: Int) -> [PipelineConfiguration] {
+    let perStage: [[StageConfiguration]] = model.stages.map { stage in
+      stage.options.flatMap { o in
+        o.profiledBatchSizes.flatMap { b in
+          (1...replicas).map { StageConfiguration(hardware: o.hardware, batchSize: b, replicas: $0) }
+        }
+      }
+    }
+    var all: [[StageConfiguration]] = [[]]
+    for choices in perStage { all = all.flatMap { partial in choices.map { partial + [$0] } } }
+    return all.map { PipelineConfiguration(stages: $0) }
+  }
+
   func fullySimulatedFeasible(_ c: PipelineConfiguration, sloMs: Double? = nil, on set: [Int64]? = nil) -> Bool {
     let slo = ProfileTable.nanoseconds(sloMs ?? inputs.pipeline.slo.latencyMs)
     return Estimator.simulate(
@@ -514,16 +528,8 @@ struct SmallInstance {
     let oracle = FeasibilityOracle(model: instance.model, arrivals: instance.arrivals, seed: 7)
     let bound = try #require(oracle.prefixBound, "a chain gets the prefix bound")
     let model = instance.model
-    // Every configuration: each stage's options x profiled batch sizes x 1...2 replicas (the catalog's limit).
-    let perStage: [[StageConfiguration]] = model.stages.map { stage in
-      stage.options.flatMap { o in
-        o.profiledBatchSizes.flatMap { b in
-          (1...2).map { StageConfiguration(hardware: o.hardware, batchSize: b, replicas: $0) }
-        }
-      }
-    }
-    var all: [[StageConfiguration]] = [[]]
-    for choices in perStage { all = all.flatMap { partial in choices.map { partial + [$0] } } }
+    // Every configuration, with 1...2 replicas (the catalog's limit).
+    let all = instance.everyConfiguration(replicas: 2).map(\.stages)
     var feasible: [[StageConfiguration]: Bool] = [:]
     var dead: Set<[StageConfiguration]> = []
     let routes: RouteSource = bound.masks.map { .given($0) } ?? .drawn(seed: 7)

@@ -43,26 +43,12 @@ import Testing
     return SmallInstance(pipeline: pipeline, catalog: catalog, profiles: profiles, seed: seed, rate: 120)
   }
 
-  /// Every configuration of `instance`: each stage's hardware x profiled batch sizes x 1...2 replicas.
-  static func everyConfiguration(_ model: PipelineModel) -> [PipelineConfiguration] {
-    let perStage: [[StageConfiguration]] = model.stages.map { stage in
-      stage.options.flatMap { o in
-        o.profiledBatchSizes.flatMap { b in
-          (1...2).map { StageConfiguration(hardware: o.hardware, batchSize: b, replicas: $0) }
-        }
-      }
-    }
-    var all: [[StageConfiguration]] = [[]]
-    for choices in perStage { all = all.flatMap { partial in choices.map { partial + [$0] } } }
-    return all.map { PipelineConfiguration(stages: $0) }
-  }
-
   /// Checks every configuration of `instance` at `sloMs`; returns how many the floor alone ruled out.
   static func ruledOutOnlyByTheFloor(_ instance: SmallInstance, sloMs: Double, _ comment: String) throws -> Int {
     let oracle = FeasibilityOracle(model: instance.model, arrivals: instance.arrivals, seed: 7, sloMs: sloMs)
     #expect(oracle.routeFloor != nil, "deterministic service gets the floor")
     var onlyByTheFloor = 0
-    for c in everyConfiguration(instance.model) {
+    for c in instance.everyConfiguration(replicas: 2) {
       let options = try #require(instance.model.options(c))
       guard !oracle.meetsRouteFloor(c) else { continue }
       let feasible = instance.fullySimulatedFeasible(c, sloMs: sloMs)
