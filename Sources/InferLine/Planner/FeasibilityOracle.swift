@@ -254,8 +254,19 @@ public final class FeasibilityOracle: Sendable {
   /// Set for chains when the screens are on (`PrefixBound`).
   let prefixBound: PrefixBound?
 
-  /// Set when the screens are on and service is deterministic (`RouteFloor`).
-  let routeFloor: RouteFloor?
+  /// Made on first use (only the coarse-grained baselines ask): O(queries).
+  private let routeFloorStorage = Mutex<RouteFloor?>(nil)
+
+  /// `RouteFloor` for this window and objective, when the screens are on and service is deterministic.
+  var routeFloor: RouteFloor? {
+    guard screens && serviceTimes == .deterministic else { return nil }
+    return routeFloorStorage.withLock { stored in
+      if let stored { return stored }
+      let made = RouteFloor(model: model, masks: burstMasks, queries: arrivals.count, slo: slo)
+      stored = made
+      return made
+    }
+  }
 
   /// A lower bound on each query's latency from its route alone: on every stage its route visits it takes at
   /// least the fastest batch up to the stage's batch size, after the latest of the visited parents it comes from
@@ -371,9 +382,6 @@ public final class FeasibilityOracle: Sendable {
     prefixBound =
       prefixBounds && screens && serviceTimes == .deterministic && model.inputs.pipeline.dispatch == .centralQueue
       ? PrefixBound(model: model, masks: masks) : nil
-    routeFloor =
-      screens && serviceTimes == .deterministic
-      ? RouteFloor(model: model, masks: masks, queries: arrivals.count, slo: slo) : nil
     // The bound applies to pipelines without joins (each stage then sees a subset of its parent's output), whose
     // stages serve from one queue (a per-replica queue can wait while another replica idles) in at most L(b).
     let hasJoin = model.incoming.contains { $0.count > 1 }
