@@ -433,6 +433,27 @@ func replayDayBenchmark(rate: Double, pipelines: [String]) {
     }
     replay("static, busiest hour's plan", peak, peakArrivals, .fixed)
     replay("static, average hour's plan", mean, meanArrivals, .fixed)
+    // The static replays' simulation side by side, A B A B: the closed loop with no decisions (what they ran
+    // before) against the plain simulation they run now (stage by stage where that applies); the same latencies.
+    for (label, config) in [("busiest", peak), ("average", mean)] {
+      let input = try! model.simulationInput(arrivals: day, configuration: config, routes: .drawn(seed: 1))
+      let options = Estimator.Options(collectWaitPercentiles: false)
+      var closed = [Double](), plain = [Double](), same = true
+      for _ in 0..<2 {
+        let (a, x) = best(of: 1) { ClosedLoopSimulation(input, options: options).finish() }
+        let (b, y) = best(of: 1) { Estimator.simulate(input, options: options) }
+        closed.append(a)
+        plain.append(b)
+        same = same && x.latencies == y.latencies && x.stages == y.stages
+      }
+      print(
+        String(
+          format:
+            "    static %@ plan, simulation alone: closed loop %.2f / %.2f s, now %.2f / %.2f s (%@), %.1fx; same: %@",
+          label, closed[0], closed[1], plain[0], plain[1],
+          Estimator.runsStageByStage(input) ? "stage by stage" : "event by event", closed.min()! / plain.min()!,
+          same ? "yes" : "NO"))
+    }
     // Knobs from the environment, for exploring (INFERLINE_TUNER_HEADROOM, INFERLINE_TUNER_SLO_FRACTION).
     var tuner = InferLineTuner()
     let environment = ProcessInfo.processInfo.environment

@@ -237,16 +237,19 @@ public enum Replay {
       prewarmed = true
       warmUp = models.map { Int64((Double($0.serviceTime) * cold.slowdown * Double(cold.batches)).rounded()) }
     }
-    let simulation = ClosedLoopSimulation(input)
     let start = arrivals.first ?? 0
+    var timelines = initial.map { [ReplicaTimeline.Point(time: start, replicas: $0)] }
+    // A static run decides nothing: the plain simulation, stage by stage where that applies (the closed loop with
+    // no changes equals it to the nanosecond).
+    if case .fixed = policy {
+      let result = Estimator.simulate(input, options: .init(collectWaitPercentiles: false))
+      return Course(simulation: result, decided: timelines, changes: [])
+    }
+    let simulation = ClosedLoopSimulation(input)
     var decided = initial
     var serving = initial
     var pending = [[(time: Int64, count: Int)]](repeating: [], count: models.count)
-    var timelines = initial.map { [ReplicaTimeline.Point(time: start, replicas: $0)] }
     var changes: [ReplicaChange] = []
-    if case .fixed = policy {
-      return Course(simulation: simulation.finish(), decided: timelines, changes: [])
-    }
     var capacities = [[Double]](repeating: [], count: models.count)
     if case .inferline(let tuner) = policy, tuner.maximumHeadroom > 1 {
       capacities = verifiedCapacities(

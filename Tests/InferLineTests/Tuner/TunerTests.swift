@@ -99,6 +99,42 @@ struct OneStage {
     #expect(live.finish().latencies == expected.latencies)
   }
 
+  /// A static replay is the plain simulation (stage by stage where that applies), and equals the closed loop run
+  /// with no decisions in every field: on chains with conditional edges, several replicas and batching, and on a
+  /// DAG with a join (where it takes the event-driven path).
+  @Test(arguments: [1, 2, 3] as [UInt64])
+  func aStaticReplayIsTheClosedLoopWithNoDecisions(seed: UInt64) throws {
+    var instances = [
+      SmallInstance(seed: seed, stages: 3, hardware: 2, rate: 400),
+      RouteFloorTests.join(seed: seed, sloMs: 40),
+    ]
+    instances.append(SmallInstance(seed: seed + 10, stages: 4, hardware: 2, rate: 600))
+    var stageByStage = 0
+    for instance in instances {
+      let options = instance.planner().stageOptions()
+      for pick in [0, 3, 7] {
+        let config = PipelineConfiguration(stages: options.map { $0[min(pick, $0.count - 1)].configuration })
+        let course = try Replay.simulate(
+          arrivals: instance.arrivals, model: instance.model, configuration: config, planning: instance.arrivals,
+          policy: .fixed, unit: false, seed: seed)
+        let input = try instance.model.simulationInput(
+          arrivals: instance.arrivals, configuration: config, routes: .drawn(seed: seed))
+        if Estimator.runsStageByStage(input) { stageByStage += 1 }
+        let closed = ClosedLoopSimulation(input).finish()
+        let label = "\(instance.model.name) \(config.stages)"
+        #expect(course.simulation.latencies == closed.latencies, "\(label): latencies")
+        #expect(course.simulation.misses == closed.misses, "\(label): misses")
+        #expect(course.simulation.summary == closed.summary, "\(label): summary")
+        #expect(course.simulation.stages == closed.stages, "\(label): stage statistics")
+        #expect(course.simulation.stageVisits == closed.stageVisits, "\(label): visits")
+        #expect(course.simulation.events == closed.events, "\(label): events")
+        #expect(course.changes.isEmpty && course.decided.allSatisfy { $0.count == 1 })
+      }
+    }
+    // The chains took the stage-by-stage path, the join did not.
+    #expect(stageByStage == 6)
+  }
+
   @Test func observationsCountQueuedAndServedQueries() throws {
     // One replica at 10 ms per query, 20 queries at once: at 55 ms, 5 served, 1 in service, 14 queued.
     let stage = OneStage()
