@@ -158,13 +158,14 @@ extension CommandLineTests {
     let data = try clusterVolume("ray")
     let single = path("ray/single")
     try singleMachineReport(data, out: single)
-    // A local Ray instance of its own (a short temp folder: Ray's socket paths must fit 107 bytes).
+    // A local Ray instance of its own (a short temp folder: Ray's socket paths must fit 107 bytes), without the log
+    // monitor (the driver does not forward worker logs).
     let temp = "/tmp/ilray-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
     let port = Int.random(in: 20_000...40_000)
     // In a process group of its own, so that only this instance is stopped, at once (`ray stop` takes seconds and
     // stops every Ray instance of the machine).
     let started = try shell(
-      "setsid --wait sh -c 'echo $$ > \(temp).group; exec ray start --head --port=\(port) --num-cpus=2 --include-dashboard=false --disable-usage-stats --temp-dir=\(temp)'"
+      "setsid --wait sh -c 'echo $$ > \(temp).group; exec ray start --head --port=\(port) --num-cpus=2 --include-dashboard=false --include-log-monitor=false --disable-usage-stats --temp-dir=\(temp)'"
     )
     #expect(started.status == 0, "ray start (installed by Scripts/setup.sh): \(started.stderr)")
     defer {
