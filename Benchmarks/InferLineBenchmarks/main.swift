@@ -433,15 +433,15 @@ func replayDayBenchmark(rate: Double, pipelines: [String]) {
     }
     replay("static, busiest hour's plan", peak, peakArrivals, .fixed)
     replay("static, average hour's plan", mean, meanArrivals, .fixed)
-    // The static replays' simulation side by side, A B A B: the closed loop with no decisions (what they ran
-    // before) against the plain simulation they run now (stage by stage where that applies); the same latencies.
+    // The static replays' simulation side by side, A B A B: the closed loop with no decisions and a latency
+    // summary (what they ran before) against the plain simulation they run now (stage by stage where that applies,
+    // no summary); the same latencies.
     for (label, config) in [("busiest", peak), ("average", mean)] {
       let input = try! model.simulationInput(arrivals: day, configuration: config, routes: .drawn(seed: 1))
-      let options = Estimator.Options(collectWaitPercentiles: false)
       var closed = [Double](), plain = [Double](), same = true
       for _ in 0..<2 {
-        let (a, x) = best(of: 1) { ClosedLoopSimulation(input, options: options).finish() }
-        let (b, y) = best(of: 1) { Estimator.simulate(input, options: options) }
+        let (a, x) = best(of: 1) { ClosedLoopSimulation(input, options: .init(collectWaitPercentiles: false)).finish() }
+        let (b, y) = best(of: 1) { Estimator.simulate(input, options: .latenciesOnly) }
         closed.append(a)
         plain.append(b)
         same = same && x.latencies == y.latencies && x.stages == y.stages

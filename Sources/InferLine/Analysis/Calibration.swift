@@ -115,7 +115,7 @@ public struct Calibration: Sendable, Equatable, Codable {
         let input = try? model.simulationInput(
           arrivals: arrivals, configuration: configuration, routes: sharedRoutes.routes,
           dispatchSeed: sharedRoutes.dispatchSeed),
-        let latencies = Estimator.simulate(input, options: .init(collectWaitPercentiles: false)).latencies
+        let latencies = Estimator.simulate(input, options: .latenciesOnly).latencies
       else { return observed.map { _ in fitted.map { _ in .infinity } } }
       var values: [Int64] = []
       return observed.map { w in
@@ -344,7 +344,8 @@ extension Calibration {
   ) throws -> [Double] {
     let model = PipelineModel(inputs.calibrated(multiplier: slowdown, overheadMs: overheadMs))
     let latencies = Estimator.simulate(
-      try model.simulationInput(arrivals: arrivals, configuration: deployed, routes: .drawn(seed: seed))
+      try model.simulationInput(arrivals: arrivals, configuration: deployed, routes: .drawn(seed: seed)),
+      options: .latenciesOnly
     ).latencies!
     var rng = SeededGenerator(seed: RandomStream.observationNoise.seed(seed))
     return latencies.map { Milliseconds.of($0) * exp(noise * rng.nextStandardNormal()) }

@@ -250,7 +250,7 @@ public struct StageCalibration: Sendable, Equatable, Codable {
     /// The stage's predicted percentiles per compared window with the correction applied, ms.
     func predict(_ m: Double, _ o: Double) -> [[Double]] {
       let fitted = StageCalibration.fitted
-      guard let latencies = Estimator.simulate(corrected(m, o), options: .init(collectWaitPercentiles: false)).latencies
+      guard let latencies = Estimator.simulate(corrected(m, o), options: .latenciesOnly).latencies
       else {
         return windows.map { _ in fitted.map { _ in .infinity } }
       }
@@ -330,7 +330,9 @@ public struct StageCalibration: Sendable, Equatable, Codable {
     guard waits.count >= 100 else { return nil }
     waits.sort()
     services.sort()
-    let simulated = Estimator.simulate(d.corrected(best.multiplier, best.overheadMs)).stages[0]
+    let simulated = Estimator.simulate(
+      d.corrected(best.multiplier, best.overheadMs), options: .init(summarisesLatencies: false)
+    ).stages[0]
     simulations += 1
     return QueueingCheck(
       queries: waits.count,
@@ -370,7 +372,7 @@ public struct StageCalibration: Sendable, Equatable, Codable {
         let input = try? model.simulationInput(
           arrivals: spans.arrivals, configuration: deployment.initial, routes: routes,
           replicaChanges: deployment.changes.flatMap { $0 }, querySizes: spans.querySizes),
-        let latencies = Estimator.simulate(input, options: .init(collectWaitPercentiles: false)).latencies
+        let latencies = Estimator.simulate(input, options: .latenciesOnly).latencies
       else { return observedEndToEnd.map { _ in fitted.map { _ in .infinity } } }
       return observedEndToEnd.map { w in
         let values = latencies[w.queries].sorted()

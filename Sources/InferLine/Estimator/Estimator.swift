@@ -29,13 +29,17 @@ public enum Estimator {
 
     public init(
       stopWhenInfeasible: Bool = false, collectWaitPercentiles: Bool = true, eventByEvent: Bool = false,
-      recordStageFinishes: Bool = false
+      recordStageFinishes: Bool = false, summarisesLatencies: Bool = true
     ) {
       self.stopWhenInfeasible = stopWhenInfeasible
       self.collectWaitPercentiles = collectWaitPercentiles
       self.eventByEvent = eventByEvent
       self.recordStageFinishes = recordStageFinishes
+      self.summarisesLatencies = summarisesLatencies
     }
+
+    /// A run read only for its latencies and counts: no queueing percentiles, no latency summary.
+    public static let latenciesOnly = Options(collectWaitPercentiles: false, summarisesLatencies: false)
   }
 
   /// Simulates the whole trace: stage by stage where that applies (`StageByStageSimulation`, pipelines without

@@ -478,7 +478,7 @@ public final class FeasibilityOracle: Sendable {
     let input = try model.simulationInput(
       arrivals: arrivals, configuration: configuration, routes: routes, serviceTimes: serviceTimes, slo: slo,
       dispatchSeed: seed, querySizes: querySizes)
-    let result = Estimator.simulate(input, options: .init(collectWaitPercentiles: false))
+    let result = Estimator.simulate(input, options: .latenciesOnly)
     var latencies = result.latencies ?? []
     let latency = latencies.isEmpty ? 0 : Selection.select(&latencies, model.percentile.rank(of: latencies.count) - 1)
     return (result, latency)

@@ -242,10 +242,10 @@ public enum Replay {
     // A static run decides nothing: the plain simulation, stage by stage where that applies (the closed loop with
     // no changes equals it to the nanosecond).
     if case .fixed = policy {
-      let result = Estimator.simulate(input, options: .init(collectWaitPercentiles: false))
+      let result = Estimator.simulate(input, options: .latenciesOnly)
       return Course(simulation: result, decided: timelines, changes: [])
     }
-    let simulation = ClosedLoopSimulation(input)
+    let simulation = ClosedLoopSimulation(input, options: .latenciesOnly)
     var decided = initial
     var serving = initial
     var pending = [[(time: Int64, count: Int)]](repeating: [], count: models.count)

@@ -23,7 +23,7 @@ public struct Balancers: ServingWhatIf {
           arrivals: workload.busiestArrivals, configuration: recommended, routes: .drawn(seed: seed))
       else { return }
       input.dispatch = policies[i]
-      let result = Estimator.simulate(input, options: .init(collectWaitPercentiles: false))
+      let result = Estimator.simulate(input, options: .latenciesOnly)
       var latencies = result.latencies ?? []
       let p = latencies.isEmpty ? 0 : Selection.select(&latencies, model.percentile.rank(of: latencies.count) - 1)
       slots[i] = WhatIf.Row(
