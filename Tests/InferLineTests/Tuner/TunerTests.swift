@@ -100,8 +100,9 @@ struct OneStage {
   }
 
   /// A static replay is the plain simulation (stage by stage where that applies), and equals the closed loop run
-  /// with no decisions in every field it keeps (a replay keeps neither queueing percentiles nor a latency summary): on chains with conditional edges, several replicas and batching, and on a
-  /// DAG with a join (where it takes the event-driven path).
+  /// with no decisions in every field it keeps (a replay keeps neither queueing percentiles nor a latency summary):
+  /// on chains with conditional edges, several replicas and batching, and on a DAG with a join and with sampled
+  /// service times (where it takes the event-driven path).
   @Test(arguments: [1, 2, 3] as [UInt64])
   func aStaticReplayIsTheClosedLoopWithNoDecisions(seed: UInt64) throws {
     var instances = [
@@ -114,23 +115,30 @@ struct OneStage {
       let options = instance.planner().stageOptions()
       for pick in [0, 3, 7] {
         let config = PipelineConfiguration(stages: options.map { $0[min(pick, $0.count - 1)].configuration })
-        let course = try Replay.simulate(
-          arrivals: instance.arrivals, model: instance.model, configuration: config, planning: instance.arrivals,
-          policy: .fixed, unit: false, seed: seed)
-        let input = try instance.model.simulationInput(
-          arrivals: instance.arrivals, configuration: config, routes: .drawn(seed: seed))
-        if Estimator.runsStageByStage(input) { stageByStage += 1 }
-        let closed = ClosedLoopSimulation(input, options: .latenciesOnly).finish()
-        let label = "\(instance.model.name) \(config.stages)"
-        #expect(course.simulation.latencies == closed.latencies, "\(label): latencies")
-        #expect(course.simulation.misses == closed.misses, "\(label): misses")
-        #expect(course.simulation.stages == closed.stages, "\(label): stage statistics")
-        #expect(course.simulation.stageVisits == closed.stageVisits, "\(label): visits")
-        #expect(course.simulation.events == closed.events, "\(label): events")
-        #expect(course.changes.isEmpty && course.decided.allSatisfy { $0.count == 1 })
+        // Sampled service times take the event-driven path on both sides.
+        let services: [ServiceTimeModel] =
+          pick == 3
+          ? [.deterministic, .lognormal(seed: 5), .correlated(seed: 6, sigma: 0.4, correlation: 0.5)]
+          : [.deterministic]
+        for service in services {
+          let course = try Replay.simulate(
+            arrivals: instance.arrivals, model: instance.model, configuration: config, planning: instance.arrivals,
+            policy: .fixed, unit: false, seed: seed, conditions: ReplayConditions(serviceTimes: service))
+          let input = try instance.model.simulationInput(
+            arrivals: instance.arrivals, configuration: config, routes: .drawn(seed: seed), serviceTimes: service)
+          if Estimator.runsStageByStage(input) { stageByStage += 1 }
+          let closed = ClosedLoopSimulation(input, options: .latenciesOnly).finish()
+          let label = "\(instance.model.name) \(config.stages) \(service)"
+          #expect(course.simulation.latencies == closed.latencies, "\(label): latencies")
+          #expect(course.simulation.misses == closed.misses, "\(label): misses")
+          #expect(course.simulation.stages == closed.stages, "\(label): stage statistics")
+          #expect(course.simulation.stageVisits == closed.stageVisits, "\(label): visits")
+          #expect(course.simulation.events == closed.events, "\(label): events")
+          #expect(course.changes.isEmpty && course.decided.allSatisfy { $0.count == 1 })
+        }
       }
     }
-    // The chains took the stage-by-stage path, the join did not.
+    // The chains with deterministic service took the stage-by-stage path; the join and sampled service did not.
     #expect(stageByStage == 6)
   }
 
