@@ -658,12 +658,12 @@ public enum ReportWriter {
     ]
   }
 
-  /// Reads and parses the report template: a team's own `report.mustache` in `templates`, or the built-in one.
-  /// - Throws: `InputError` naming the file: unreadable, empty, or not parsing (with the reason in words).
   /// Templates parsed in this process, by their text: a night checks the templates up front and renders a page
   /// per pipeline, and parsing is most of what a small report's page costs.
   private static let parsedTemplates = Mutex<[String: MustacheTemplate]>([:])
 
+  /// Reads and parses the report template: a team's own `report.mustache` in `templates`, or the built-in one.
+  /// - Throws: `InputError` naming the file: unreadable, empty, or not parsing (with the reason in words).
   static func template(_ templates: URL?, fleet: Bool = false) throws -> (MustacheTemplate, path: String) {
     let file = fleet ? "fleet.mustache" : "report.mustache"
     var path = "the built-in \(fleet ? "fleet" : "report") template"
