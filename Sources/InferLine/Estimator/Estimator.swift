@@ -42,13 +42,15 @@ public enum Estimator {
     public static let latenciesOnly = Options(collectWaitPercentiles: false, summarisesLatencies: false)
   }
 
-  /// Simulates the whole trace: stage by stage where that applies (`StageByStageSimulation`, pipelines without
-  /// joins at fixed replica counts and deterministic service), event by event otherwise.
+  /// Simulates the whole trace: stage by stage where that applies (`StageByStageSimulation`: a central queue at
+  /// fixed replica counts and deterministic service), event by event otherwise, or when a join meets a tie the
+  /// stage-by-stage simulator cannot order (`StageByStageJoin`).
   public static func simulate(_ input: SimulationInput, options: Options = Options()) -> SimulationResult {
     let graph = PipelineGraph(input)  // built once, for the check and whichever simulator runs
-    if !options.eventByEvent && StageByStageSimulation.applies(to: input, graph: graph) {
-      var simulation = StageByStageSimulation(input: input, options: options, graph: graph)
-      return simulation.run()
+    if !options.eventByEvent && StageByStageSimulation.applies(to: input, graph: graph),
+      let result = StageByStageSimulation.simulate(input, options: options, graph: graph)
+    {
+      return result
     }
     if input.dispatch == .centralQueue {
       var simulation = EventSimulation<CentralQueue>(input: input, options: options, graph: graph)
@@ -56,6 +58,14 @@ public enum Estimator {
     }
     var simulation = EventSimulation<ReplicaQueues>(input: input, options: options, graph: graph)
     return simulation.run()
+  }
+
+  /// The stage-by-stage simulator's answer alone: nil where it does not apply, or where a join met a tie it
+  /// cannot order (for benchmarks and checks; `simulate` then runs the event-driven simulator).
+  public static func simulateStageByStage(_ input: SimulationInput, options: Options = Options()) -> SimulationResult? {
+    let graph = PipelineGraph(input)
+    guard StageByStageSimulation.applies(to: input, graph: graph) else { return nil }
+    return StageByStageSimulation.simulate(input, options: options, graph: graph)
   }
 
   /// A simulation run in steps (`ClosedLoopSimulation`), with the queueing discipline the input asks for.
@@ -69,7 +79,8 @@ public enum Estimator {
       SteppedEventSimulation(EventSimulation<ReplicaQueues>(input: input, options: options, graph: graph)))
   }
 
-  /// Whether `simulate` runs this input stage by stage (see `StageByStageSimulation`).
+  /// Whether `simulate` runs this input stage by stage (see `StageByStageSimulation`; a join may still hand it to
+  /// the event-driven simulator).
   public static func runsStageByStage(_ input: SimulationInput) -> Bool { StageByStageSimulation.applies(to: input) }
 
   /// Whether the SLO percentile is met, stopping as soon as the answer is known.

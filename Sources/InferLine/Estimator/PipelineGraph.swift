@@ -53,6 +53,19 @@ struct PipelineGraph: Sendable {
 
   init(_ input: SimulationInput) { self.init(stageCount: input.stageCount, edges: input.edges) }
 
-  /// True when no stage has more than one parent (a chain or a tree).
-  var hasNoJoins: Bool { joinCount == 0 }
+  /// What a route (a mask of the edges taken) means: how many stages it visits, and for each join how many of
+  /// its parents it visits with the edge into the join taken (the parents the join waits for).
+  /// - Complexity: O(stages + edges).
+  func routeFacts(_ mask: UInt64) -> (visited: UInt8, joins: [UInt8]) {
+    var visited = [Bool](repeating: false, count: stageCount)
+    for r in roots { visited[r] = true }
+    var joins = [UInt8](repeating: 0, count: joinCount)
+    for s in order ?? [] where visited[s] {
+      for i in childStart[s]..<childStart[s + 1] where mask & (1 << UInt64(childEdge[i])) != 0 {
+        visited[children[i]] = true
+        if joinIndex[children[i]] >= 0 { joins[joinIndex[children[i]]] += 1 }
+      }
+    }
+    return (UInt8(visited.filter { $0 }.count), joins)
+  }
 }

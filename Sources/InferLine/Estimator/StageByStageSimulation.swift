@@ -1,17 +1,20 @@
 import Foundation
 
-/// The simulator's fast path for pipelines without joins: each stage is simulated on its own, in topological
-/// order, one time slice at a time, with the same results as `SimulationState` to the nanosecond.
+/// The simulator's fast path: each stage is simulated on its own, in topological order, one time slice at a time,
+/// with the same results as `SimulationState` to the nanosecond.
 ///
-/// It applies when every stage has at most one parent (a chain or a tree), service times are deterministic, the
-/// replica counts are fixed and every stage has a replica. Then a stage's events depend only on its own arrivals,
-/// which its parent's finishes create in time order, so nothing needs a global event queue:
+/// It applies when service times are deterministic, the queue is central, the replica counts are fixed and every
+/// stage has a replica. Then a stage's events depend only on its own arrivals, which its parents' finishes create,
+/// so nothing needs a global event queue:
 /// - a stage's queue is FIFO and its arrivals come in order, so the queue is a range of its arrival list and a
 ///   batch is a sub-range (no copying);
 /// - only the stage's own batch finishes go through a heap (at most one entry per replica), ordered (time,
 ///   creation) like the event queue, and they sort before arrivals at the same time;
-/// - a parent's finishes at one time are handled in creation order, so the child's arrivals come out in the
-///   order the event queue would create them;
+/// - a parent's finishes at one time are handled in creation order, so a one-parent child's arrivals come out in
+///   the order the event queue would create them;
+/// - a join's arrival is complete when the last parent the query visits finishes it; the join puts its arrivals
+///   in the event queue's creation order before its lane runs, and refuses a tie it cannot order
+///   (`StageByStageJoin`, then `simulate` returns nil);
 /// - while every replica is busy, arrivals before the next finish only join the queue, and are skipped over in
 ///   one step.
 /// Slices of about 16,384 trace arrivals keep the arrival lists short (memory is O(slice + queues)) and let a
@@ -20,8 +23,8 @@ import Foundation
 /// A run stopped early has the same verdict and miss count as the event-driven one; its partial statistics
 /// differ (the two have handled different events when they stop).
 /// - Complexity: O(stage visits + batches x log(replicas)); memory about 9 bytes per query (17 with drawn or given
-///   routes that vary) beyond the trace and the result, plus about 0.16 bytes per stage
-///   visit with wait percentiles.
+///   routes that vary) beyond the trace and the result, about 48 bytes per query waiting at a join, plus about
+///   0.16 bytes per stage visit with wait percentiles.
 struct StageByStageSimulation: ~Copyable {
   /// Whether the fast path gives exactly the event-driven simulator's answer for this input.
   static func applies(to input: SimulationInput, graph: PipelineGraph? = nil) -> Bool {
@@ -30,16 +33,25 @@ struct StageByStageSimulation: ~Copyable {
       input.stages.count == input.stageCount, input.stages.allSatisfy({ $0.replicas >= 1 }),
       input.edges.count <= 64
     else { return false }
-    let graph = graph ?? PipelineGraph(input)
-    return graph.hasNoJoins && graph.order != nil
+    return (graph ?? PipelineGraph(input)).order != nil
   }
 
-  /// A batch in service: when it finishes, its creation order, and its arrivals at the stage (positions).
+  /// Runs the input stage by stage; nil when a join met a tie this simulator cannot order (see `Join`), and the
+  /// event-driven simulator must answer instead.
+  static func simulate(_ input: SimulationInput, options: Estimator.Options, graph: PipelineGraph) -> SimulationResult?
+  {
+    var simulation = StageByStageSimulation(input: input, options: options, graph: graph)
+    return simulation.run()
+  }
+
+  /// A batch in service: when it finishes, its creation order, its arrivals at the stage (positions) and when it
+  /// began.
   struct Finish {
     var time: Int64
     var sequence: UInt64
     var start: Int
     var size: Int
+    var began: Int64
 
     @inline(__always)
     static func precedes(_ a: Finish, _ b: Finish) -> Bool {
@@ -187,6 +199,19 @@ struct StageByStageSimulation: ~Copyable {
   let allowedMisses: Int
   var events = 0
   var stopped = false
+  /// Joins (`StageByStageJoin`), by index among the joins (`joinIndex`, -1 for other stages); whether each stage
+  /// has a join among its children; parents per join.
+  let joins: Slab<StageByStageJoin>
+  let joinIndex: Slab<Int>
+  let feedsJoin: Slab<Bool>
+  let joinParents: [Int]
+  let graph: PipelineGraph
+  /// Parents each join waits for, per route mask (`mask * joins + j`, 0 = not yet known), for up to 12 edges;
+  /// a dictionary beyond.
+  let routeJoins: Slab<UInt8>
+  var routeJoinCache: [UInt64: [UInt8]] = [:]
+  /// A join met a tie it cannot order: the run stops, and the event-driven simulator answers.
+  var cannotOrder = false
 
   init(input: SimulationInput, options: Estimator.Options, graph: PipelineGraph? = nil) {
     self.input = input
@@ -195,7 +220,17 @@ struct StageByStageSimulation: ~Copyable {
     let n = input.arrivals.count
     queryCount = n
     let graph = graph ?? PipelineGraph(input)
+    self.graph = graph
     let parents = graph.parentCount
+    joins = Slab((0..<graph.joinCount).map { _ in StageByStageJoin() })
+    joinIndex = Slab(graph.joinIndex)
+    feedsJoin = Slab(
+      (0..<stages).map { s in graph.children[graph.childStart[s]..<graph.childStart[s + 1]].contains { parents[$0] > 1 }
+      })
+    joinParents = (0..<stages).filter { parents[$0] > 1 }.map { parents[$0] }
+    routeJoins =
+      input.edges.count <= 12 && graph.joinCount > 0
+      ? Slab(repeating: 0, count: (1 << input.edges.count) * graph.joinCount) : Slab.empty()
     childStart = Slab(graph.childStart)
     hop = input.edgeDelays?.first ?? input.hopDelay
     if let delays = input.edgeDelays, delays.contains(where: { $0 != delays.first }) {
@@ -255,6 +290,7 @@ struct StageByStageSimulation: ~Copyable {
   }
 
   deinit {
+    for j in 0..<graph.joinCount { joins[j].free() }
     for s in 0..<input.stageCount {
       lanes[s].times.deallocate()
       lanes[s].queries?.deallocate()
@@ -266,7 +302,8 @@ struct StageByStageSimulation: ~Copyable {
   /// Trace arrivals per slice.
   static let sliceQueries = 16_384
 
-  mutating func run() -> SimulationResult {
+  /// The result; nil when a join met a tie it cannot order (`StageByStageJoin`).
+  mutating func run() -> SimulationResult? {
     let n = queryCount
     // The last finishes are kept where the latencies will be, and turned into them in place.
     let latencies = input.arrivals.withUnsafeBufferPointer { arrivals in
@@ -285,6 +322,11 @@ struct StageByStageSimulation: ~Copyable {
           // Every event before the next slice's first arrival (all of them in the last slice).
           let through: Int64 = sliceEnd < n ? arrivals[sliceEnd] - 1 : .max
           for s in order {
+            if joinIndex.base[s] >= 0 && !joins.base[joinIndex.base[s]].admit(through: through, into: &lanes.base[s]) {
+              cannotOrder = true
+              stopped = true
+              break
+            }
             runLane(s, through: through, trace: trace)
             if stopped { break }
           }
@@ -301,6 +343,12 @@ struct StageByStageSimulation: ~Copyable {
         count = n
       }
     }
+    if cannotOrder { return nil }
+    #if INFERLINE_INVARIANTS
+      for j in 0..<graph.joinCount where !stopped {
+        precondition(joins[j].partialCount == 0 && joins[j].pendingCount == 0, "every join arrival handed on")
+      }
+    #endif
     return result(latencies: latencies)
   }
 
@@ -469,7 +517,7 @@ struct StageByStageSimulation: ~Copyable {
         for i in 0..<size { waited += t - arrivalsAt[i] }
       }
       lane.sequence &+= 1
-      lane.push(Finish(time: t + duration, sequence: lane.sequence, start: first, size: size))
+      lane.push(Finish(time: t + duration, sequence: lane.sequence, start: first, size: size, began: t))
       lane.served += size
       lane.idle -= 1
       lane.waitSum += Double(waited)
@@ -487,6 +535,9 @@ struct StageByStageSimulation: ~Copyable {
     stage s: Int, _ batch: Finish, at t: Int64, queries: UnsafeMutablePointer<Int32>?, base: Int,
     trace: UnsafeMutablePointer<Int64>
   ) {
+    if _slowPath(feedsJoin.base[s]) {
+      return finishIntoJoins(stage: s, batch, at: t, queries: queries, base: base, trace: trace)
+    }
     let from = childStart.base[s], to = childStart.base[s + 1]
     let arrival = t + hop
     let finishes = lastFinish!
@@ -521,6 +572,62 @@ struct StageByStageSimulation: ~Copyable {
         }
       }
     }
+  }
+
+  /// `finish` for a stage with a join among its children: arrivals at joins go through the join's table
+  /// (`StageByStageJoin.arrive`), the others straight to their lanes.
+  mutating func finishIntoJoins(
+    stage s: Int, _ batch: Finish, at t: Int64, queries: UnsafeMutablePointer<Int32>?, base: Int,
+    trace: UnsafeMutablePointer<Int64>
+  ) {
+    let from = childStart.base[s], to = childStart.base[s + 1]
+    let finishes = lastFinish!
+    let recorded = recordsFinishes ? stageFinishes.base + s * queryCount : nil
+    for i in batch.start..<(batch.start + batch.size) {
+      let q = queries.map { Int($0[i - base]) } ?? i
+      if let recorded { recorded[q] = t }
+      if options.stopWhenInfeasible, !missed.base[q] && t - trace[q] > slo {
+        missed.base[q] = true
+        misses += 1
+      }
+      let q32 = Int32(truncatingIfNeeded: q)
+      let mask = masks?[q] ?? ~0
+      var goesOn = false
+      for e in from..<to where mask & (1 << UInt64(childEdge.base[e])) != 0 {
+        goesOn = true
+        let c = children.base[e]
+        let time = delays.map { t + $0[e] } ?? (t + hop)
+        let j = joinIndex.base[c]
+        guard j >= 0 else {
+          lanes.base[c].append(time: time, query: q32)
+          continue
+        }
+        let creation = StageByStageJoin.Creation(
+          finish: t, began: batch.began, sequence: batch.sequence, stage: Int32(s), member: Int32(i - batch.start))
+        joins.base[j].arrive(
+          query: q32, expected: expectedParents(join: j, mask: masks?[q]), time: time, creation: creation)
+      }
+      if !goesOn && t > finishes[q] { finishes[q] = t }
+    }
+  }
+
+  /// How many parents join j waits for on a route (all of them when every edge is taken).
+  @inline(__always)
+  mutating func expectedParents(join j: Int, mask: UInt64?) -> Int {
+    guard let mask else { return joinParents[j] }
+    let joinCount = graph.joinCount
+    if input.edges.count <= 12 {
+      let row = routeJoins.base + Int(mask) * joinCount
+      if _slowPath(row[j] == 0) {
+        let facts = graph.routeFacts(mask).joins
+        for k in 0..<joinCount { row[k] = facts[k] }
+      }
+      return Int(row[j])
+    }
+    if let known = routeJoinCache[mask] { return Int(known[j]) }
+    let facts = graph.routeFacts(mask).joins
+    routeJoinCache[mask] = facts
+    return Int(facts[j])
   }
 
   func result(latencies: [Int64]) -> SimulationResult {

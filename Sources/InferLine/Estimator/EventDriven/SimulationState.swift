@@ -121,6 +121,8 @@ struct SimulationState: ~Copyable {
   /// The same, indexed by mask, for up to 12 edges (`smallRoutes`; no hashing on the hot path): stages visited
   /// (0 = not yet known) and, at `mask * joinCount + j`, parents to wait for at join j.
   let smallRoutes: Bool
+  /// The pipeline's shape (for route facts off the hot path).
+  let graph: PipelineGraph
   let routeVisited: Slab<UInt8>
   let routeJoins: Slab<UInt8>
 
@@ -136,6 +138,7 @@ struct SimulationState: ~Copyable {
     outEdge = Slab(graph.childEdge)
     outChild = Slab(graph.children)
     joinIndex = Slab(graph.joinIndex)
+    self.graph = graph
     smallRoutes = input.edges.count <= 12
     routeVisited = smallRoutes ? Slab(repeating: 0, count: 1 << input.edges.count) : Slab.empty()
     routeJoins =
@@ -318,18 +321,7 @@ struct SimulationState: ~Copyable {
     return facts
   }
 
-  func computeRouteFacts(_ mask: UInt64) -> (visited: UInt8, joins: [UInt8]) {
-    var visited = [Bool](repeating: false, count: stageCount)
-    for r in roots { visited[r] = true }
-    var joins = [UInt8](repeating: 0, count: joinCount)
-    for s in order where visited[s] {
-      for i in outStart.base[s]..<outStart.base[s + 1] where mask & (1 << UInt64(outEdge.base[i])) != 0 {
-        visited[outChild.base[i]] = true
-        if joinIndex.base[outChild.base[i]] >= 0 { joins[joinIndex.base[outChild.base[i]]] += 1 }
-      }
-    }
-    return (UInt8(visited.filter { $0 }.count), joins)
-  }
+  func computeRouteFacts(_ mask: UInt64) -> (visited: UInt8, joins: [UInt8]) { graph.routeFacts(mask) }
 
   /// A query waited `wait` nanoseconds at stage s before its batch started.
   @inline(__always)

@@ -1,0 +1,205 @@
+/// A join stage in the stage-by-stage simulator: the queries still waiting for some of their parents, and the
+/// arrivals that are complete but not yet handed to the join's lane.
+///
+/// The event-driven simulator creates a query's arrival at a join when the last of the parents it visited
+/// finishes it, at the latest of (parent finish + edge delay); arrivals at one instant are handled in creation
+/// order. That order is known here for two arrivals whose creating finishes differ in time, in the start of their
+/// batch (an earlier start pushed its finish earlier), or come from one stage (dispatch order, then place in the
+/// batch). Two finishes of different stages at the same time whose batches began at the same time are ordered by
+/// what happened before them, which this simulator does not keep: when arrivals at one instant hang on such a
+/// pair, `admit` refuses and the run is left to the event-driven simulator (`StageByStageSimulation.simulate`
+/// returns nil). Plain copyable storage, freed by its owner (`free`).
+/// - Complexity: O(1) expected per parent visit (a linear-probing table keyed by query); O(m log m) per slice to
+///   order its m arrivals (one run per parent, merged). Memory: about 48 bytes per query in flight.
+struct StageByStageJoin {
+  /// The finish that creates a query's arrival, ordered as the event queue handles finishes: by time, then by the
+  /// start of the batch, then (at one stage) by dispatch order and the query's place in the batch.
+  struct Creation {
+    var finish: Int64
+    var began: Int64
+    var sequence: UInt64
+    var stage: Int32
+    var member: Int32
+
+    /// Whether `self` is handled after `other`; nil when two stages' finishes cannot be told apart here.
+    @inline(__always)
+    func isLater(than other: Creation) -> Bool? {
+      if finish != other.finish { return finish > other.finish }
+      if began != other.began { return began > other.began }
+      return nil
+    }
+  }
+
+  /// A complete arrival at the join: when, the finish that created it, the query, and whether that finish is one
+  /// of two this simulator cannot order.
+  struct Arrival {
+    var time: Int64
+    var creation: Creation
+    var query: Int32
+    var ambiguous: Bool
+
+    /// The event queue's order, with ties between stages broken by stage (such ties are refused in `admit`).
+    @inline(__always)
+    static func precedes(_ a: Arrival, _ b: Arrival) -> Bool {
+      if a.time != b.time { return a.time < b.time }
+      let x = a.creation, y = b.creation
+      if x.finish != y.finish { return x.finish < y.finish }
+      if x.began != y.began { return x.began < y.began }
+      if x.stage != y.stage { return x.stage < y.stage }
+      if x.sequence != y.sequence { return x.sequence < y.sequence }
+      return x.member < y.member
+    }
+
+    /// Whether the event queue's order between the two (adjacent, sorted) is unknown here.
+    @inline(__always)
+    static func cannotOrder(_ a: Arrival, _ b: Arrival) -> Bool {
+      a.time == b.time && a.creation.finish == b.creation.finish && a.creation.began == b.creation.began
+        && (a.creation.stage != b.creation.stage || a.ambiguous || b.ambiguous)
+    }
+  }
+
+  /// A query some of whose parents have finished it: how many are still to, and the arrival so far.
+  struct Partial {
+    /// -1 in an empty slot.
+    var query: Int32
+    var remaining: Int32
+    var arrival: Arrival
+  }
+
+  /// The table of partial queries (capacity a power of two, at most half full).
+  var slots: UnsafeMutablePointer<Partial>
+  var slotMask: Int
+  var partialCount = 0
+  /// Complete arrivals not yet in the lane, in the order they were completed.
+  var pending: UnsafeMutablePointer<Arrival>
+  var pendingCount = 0
+  var pendingCapacity: Int
+
+  init() {
+    let capacity = 1 << 10
+    slots = .allocate(capacity: capacity)
+    slots.initialize(
+      repeating: Partial(
+        query: -1, remaining: 0,
+        arrival: Arrival(
+          time: 0, creation: Creation(finish: 0, began: 0, sequence: 0, stage: 0, member: 0), query: -1,
+          ambiguous: false)), count: capacity)
+    slotMask = capacity - 1
+    pendingCapacity = 1 << 10
+    pending = .allocate(capacity: pendingCapacity)
+  }
+
+  func free() {
+    slots.deallocate()
+    pending.deallocate()
+  }
+
+  @inline(__always)
+  func slot(of query: Int32) -> Int {
+    Int(truncatingIfNeeded: (UInt64(UInt32(bitPattern: query)) &* 0x9E37_79B9_7F4A_7C15) >> 24) & slotMask
+  }
+
+  /// A parent finished `query`, which reaches the join at `time` from that parent; `expected` is how many parents
+  /// the query visits on its way to the join.
+  @inline(__always)
+  mutating func arrive(query: Int32, expected: Int, time: Int64, creation: Creation) {
+    let arrival = Arrival(time: time, creation: creation, query: query, ambiguous: false)
+    if expected == 1 { return complete(arrival) }
+    if _slowPath(2 * (partialCount + 1) > slotMask + 1) { grow() }
+    var i = slot(of: query)
+    while slots[i].query != -1 && slots[i].query != query { i = (i + 1) & slotMask }
+    guard slots[i].query == query else {
+      slots[i] = Partial(query: query, remaining: Int32(expected - 1), arrival: arrival)
+      partialCount += 1
+      return
+    }
+    var partial = slots[i].arrival
+    partial.time = max(partial.time, time)
+    if let later = creation.isLater(than: partial.creation) {
+      if later {
+        partial.creation = creation
+        partial.ambiguous = false
+      }
+    } else {
+      partial.ambiguous = true
+    }
+    slots[i].remaining -= 1
+    guard slots[i].remaining == 0 else {
+      slots[i].arrival = partial
+      return
+    }
+    complete(partial)
+    remove(at: i)
+  }
+
+  @inline(__always)
+  mutating func complete(_ arrival: Arrival) {
+    if _slowPath(pendingCount == pendingCapacity) {
+      let bigger = UnsafeMutablePointer<Arrival>.allocate(capacity: pendingCapacity * 2)
+      bigger.moveInitialize(from: pending, count: pendingCount)
+      pending.deallocate()
+      pending = bigger
+      pendingCapacity *= 2
+    }
+    pending[pendingCount] = arrival
+    pendingCount += 1
+  }
+
+  /// Empties slot i, moving later entries of its probe run back (no tombstones).
+  mutating func remove(at slot: Int) {
+    var i = slot
+    var j = slot
+    while true {
+      slots[i].query = -1
+      while true {
+        j = (j + 1) & slotMask
+        guard slots[j].query != -1 else {
+          partialCount -= 1
+          return
+        }
+        let home = self.slot(of: slots[j].query)
+        // Entry j may move to i unless its home lies cyclically in (i, j].
+        let stays = i <= j ? (i < home && home <= j) : (i < home || home <= j)
+        if !stays { break }
+      }
+      slots[i] = slots[j]
+      i = j
+    }
+  }
+
+  mutating func grow() {
+    let old = slots
+    let oldCapacity = slotMask + 1
+    let capacity = oldCapacity * 2
+    slots = .allocate(capacity: capacity)
+    slots.initialize(repeating: old[0], count: capacity)
+    for i in 0..<capacity { slots[i].query = -1 }
+    slotMask = capacity - 1
+    for k in 0..<oldCapacity where old[k].query != -1 {
+      var i = slot(of: old[k].query)
+      while slots[i].query != -1 { i = (i + 1) & slotMask }
+      slots[i] = old[k]
+    }
+    old.deallocate()
+  }
+
+  /// Puts the complete arrivals at or before `through` into `lane`, in the event queue's order, and keeps the
+  /// rest (a later slice may complete arrivals before them). False when two of them at one instant cannot be
+  /// ordered here. Arrivals completed in later slices come after `through` (a parent's later finish is), so the
+  /// lane stays in time order.
+  mutating func admit(through: Int64, into lane: inout StageByStageSimulation.Lane) -> Bool {
+    guard pendingCount > 0 else { return true }
+    var arrivals = UnsafeMutableBufferPointer(start: pending, count: pendingCount)
+    arrivals.sort(by: Arrival.precedes)
+    var admitted = 0
+    while admitted < pendingCount && pending[admitted].time <= through { admitted += 1 }
+    if admitted > 1 {
+      for i in 1..<admitted where Arrival.cannotOrder(pending[i - 1], pending[i]) { return false }
+    }
+    lane.reserve(admitted)
+    for i in 0..<admitted { lane.append(time: pending[i].time, query: pending[i].query) }
+    pending.update(from: pending + admitted, count: pendingCount - admitted)
+    pendingCount -= admitted
+    return true
+  }
+}
