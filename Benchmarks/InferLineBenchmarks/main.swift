@@ -1249,6 +1249,13 @@ case "estimator-realistic":
   let options = Estimator.Options(collectWaitPercentiles: false, eventByEvent: arguments.dropFirst().first == "event")
   let (seconds, result) = best(of: 10) { Estimator.simulate(chain, options: options) }
   print(String(format: "%.4f s, %.2f M stage visits/s", seconds, Double(result.stageVisits) / seconds / 1e6))
+case "estimator-join":
+  // For profilers: only the 4 stages with a branch and a join, stage by stage (or with `event`, event by event),
+  // latencies only, 10 runs.
+  let join = estimatorInputs(queries: 1_000_000)[2].input
+  let options = Estimator.Options(collectWaitPercentiles: false, eventByEvent: arguments.dropFirst().first == "event")
+  let (seconds, result) = best(of: 10) { Estimator.simulate(join, options: options) }
+  print(String(format: "%.4f s, %.2f M stage visits/s", seconds, Double(result.stageVisits) / seconds / 1e6))
 case "estimator-chain":
   // For profilers: only the 4-stage chain, stage by stage, latencies only (or with `full`, all statistics), 20 runs.
   let full = arguments.dropFirst().first == "full"

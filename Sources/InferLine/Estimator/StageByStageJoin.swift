@@ -9,8 +9,9 @@
 /// what happened before them, which this simulator does not keep: when arrivals at one instant hang on such a
 /// pair, `admit` refuses and the run is left to the event-driven simulator (`StageByStageSimulation.simulate`
 /// returns nil). Plain copyable storage, freed by its owner (`free`).
-/// - Complexity: O(1) expected per parent visit (a linear-probing table keyed by query); O(m log m) per slice to
-///   order its m arrivals (one run per parent, merged). Memory: about 48 bytes per query in flight.
+/// - Complexity: O(1) per parent visit (a table indexed by query, doubled when two queries in flight share a
+///   slot); O(m log m) per slice to order its m arrivals (one run per parent, merged). Memory: 56 bytes per slot,
+///   at most twice the span of query numbers waiting at the join.
 struct StageByStageJoin {
   /// The finish that creates a query's arrival, ordered as the event queue handles finishes: by time, then by the
   /// start of the batch, then (at one stage) by dispatch order and the query's place in the batch.
@@ -66,7 +67,7 @@ struct StageByStageJoin {
     var arrival: Arrival
   }
 
-  /// The table of partial queries (capacity a power of two, at most half full).
+  /// The partial queries, query q in slot `q & slotMask` (the capacity a power of two).
   var slots: UnsafeMutablePointer<Partial>
   var slotMask: Int
   var partialCount = 0
@@ -94,21 +95,18 @@ struct StageByStageJoin {
     pending.deallocate()
   }
 
-  @inline(__always)
-  func slot(of query: Int32) -> Int {
-    Int(truncatingIfNeeded: (UInt64(UInt32(bitPattern: query)) &* 0x9E37_79B9_7F4A_7C15) >> 24) & slotMask
-  }
-
   /// A parent finished `query`, which reaches the join at `time` from that parent; `expected` is how many parents
   /// the query visits on its way to the join.
   @inline(__always)
   mutating func arrive(query: Int32, expected: Int, time: Int64, creation: Creation) {
     let arrival = Arrival(time: time, creation: creation, query: query, ambiguous: false)
     if expected == 1 { return complete(arrival) }
-    if _slowPath(2 * (partialCount + 1) > slotMask + 1) { grow() }
-    var i = slot(of: query)
-    while slots[i].query != -1 && slots[i].query != query { i = (i + 1) & slotMask }
-    guard slots[i].query == query else {
+    var i = Int(query) & slotMask
+    if slots[i].query != query {
+      if _slowPath(slots[i].query != -1) {
+        grow(toHold: query)
+        i = Int(query) & slotMask
+      }
       slots[i] = Partial(query: query, remaining: Int32(expected - 1), arrival: arrival)
       partialCount += 1
       return
@@ -129,7 +127,8 @@ struct StageByStageJoin {
       return
     }
     complete(partial)
-    remove(at: i)
+    slots[i].query = -1
+    partialCount -= 1
   }
 
   @inline(__always)
@@ -145,42 +144,33 @@ struct StageByStageJoin {
     pendingCount += 1
   }
 
-  /// Empties slot i, moving later entries of its probe run back (no tombstones).
-  mutating func remove(at slot: Int) {
-    var i = slot
-    var j = slot
+  /// Doubles the table until `query` and every partial query have slots of their own (queries sharing a slot
+  /// differ by a multiple of its size, so the size ends above the span of queries in flight).
+  mutating func grow(toHold query: Int32) {
+    var capacity = (slotMask + 1) * 2
     while true {
-      slots[i].query = -1
-      while true {
-        j = (j + 1) & slotMask
-        guard slots[j].query != -1 else {
-          partialCount -= 1
-          return
+      let mask = capacity - 1
+      let bigger = UnsafeMutablePointer<Partial>.allocate(capacity: capacity)
+      bigger.initialize(repeating: slots[0], count: capacity)
+      for i in 0..<capacity { bigger[i].query = -1 }
+      var fits = true
+      for k in 0...slotMask where slots[k].query != -1 {
+        let i = Int(slots[k].query) & mask
+        if bigger[i].query != -1 {
+          fits = false
+          break
         }
-        let home = self.slot(of: slots[j].query)
-        // Entry j may move to i unless its home lies cyclically in (i, j].
-        let stays = i <= j ? (i < home && home <= j) : (i < home || home <= j)
-        if !stays { break }
+        bigger[i] = slots[k]
       }
-      slots[i] = slots[j]
-      i = j
+      if fits && bigger[Int(query) & mask].query == -1 {
+        slots.deallocate()
+        slots = bigger
+        slotMask = mask
+        return
+      }
+      bigger.deallocate()
+      capacity *= 2
     }
-  }
-
-  mutating func grow() {
-    let old = slots
-    let oldCapacity = slotMask + 1
-    let capacity = oldCapacity * 2
-    slots = .allocate(capacity: capacity)
-    slots.initialize(repeating: old[0], count: capacity)
-    for i in 0..<capacity { slots[i].query = -1 }
-    slotMask = capacity - 1
-    for k in 0..<oldCapacity where old[k].query != -1 {
-      var i = slot(of: old[k].query)
-      while slots[i].query != -1 { i = (i + 1) & slotMask }
-      slots[i] = old[k]
-    }
-    old.deallocate()
   }
 
   /// Puts the complete arrivals at or before `through` into `lane`, in the event queue's order, and keeps the

@@ -23,7 +23,7 @@ import Foundation
 /// A run stopped early has the same verdict and miss count as the event-driven one; its partial statistics
 /// differ (the two have handled different events when they stop).
 /// - Complexity: O(stage visits + batches x log(replicas)); memory about 9 bytes per query (17 with drawn or given
-///   routes that vary) beyond the trace and the result, about 48 bytes per query waiting at a join, plus about
+///   routes that vary) beyond the trace and the result, 56 bytes per slot of a join's table of waiting queries, plus about
 ///   0.16 bytes per stage visit with wait percentiles.
 struct StageByStageSimulation: ~Copyable {
   /// Whether the fast path gives exactly the event-driven simulator's answer for this input.
