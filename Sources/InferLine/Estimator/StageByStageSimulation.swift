@@ -28,9 +28,8 @@ import Foundation
 struct StageByStageSimulation: ~Copyable {
   /// Whether the fast path gives exactly the event-driven simulator's answer for this input.
   static func applies(to input: SimulationInput, graph: PipelineGraph? = nil) -> Bool {
-    guard case .deterministic = input.serviceTimes, case .centralQueue = input.dispatch,
-      input.replicaChanges.isEmpty, input.overflow.allSatisfy({ $0 == nil }), !input.arrivals.isEmpty,
-      input.stages.count == input.stageCount, input.stages.allSatisfy({ $0.replicas >= 1 }),
+    guard case .deterministic = input.serviceTimes, case .centralQueue = input.dispatch, input.coldStart == nil,
+      input.overflow.allSatisfy({ $0 == nil }), !input.arrivals.isEmpty, input.stages.count == input.stageCount,
       input.edges.count <= 64
     else { return false }
     return (graph ?? PipelineGraph(input)).order != nil
@@ -74,8 +73,22 @@ struct StageByStageSimulation: ~Copyable {
     var idle: Int
     var heap: UnsafeMutablePointer<Finish>
     var heapCount = 0
+    var heapCapacity: Int
     var sequence: UInt64 = 0
     var lastEvent: Int64 = .min
+    // Replicas, as `CentralQueue` changes them: serving (with those finishing a last batch), busy ones to leave
+    // after their batch, queries in service, and replica time up to the last change.
+    var replicas: Int
+    var pendingRemovals = 0
+    var inService = 0
+    var replicaTime: Int64 = 0
+    var lastChange: Int64
+    /// Replica changes in the order the event queue handles them (time, then as given): `changes[next ..< count]`
+    /// still to come.
+    var changes: UnsafeMutablePointer<ReplicaChange>
+    var changeCapacity = 1
+    var changeNext = 0
+    var changeCount = 0
     // Statistics, as `SimulationState` keeps them.
     var visits = 0
     var batches = 0
@@ -125,8 +138,42 @@ struct StageByStageSimulation: ~Copyable {
       base = keep
     }
 
+    /// A change to come (after those already queued: the caller keeps them in the event queue's order).
+    mutating func schedule(_ change: ReplicaChange) {
+      if changeCount == changeCapacity {
+        let bigger = UnsafeMutablePointer<ReplicaChange>.allocate(capacity: changeCapacity * 2)
+        bigger.moveInitialize(from: changes, count: changeCount)
+        changes.deallocate()
+        changes = bigger
+        changeCapacity *= 2
+      }
+      // After every change queued at or before its time (the event queue's order for equal times: as given).
+      var i = changeCount
+      while i > changeNext && changes[i - 1].time > change.time {
+        (changes + i).initialize(to: changes[i - 1])
+        i -= 1
+      }
+      (changes + i).initialize(to: change)
+      changeCount += 1
+    }
+
+    /// The replica count changes at t by `change`: replica time is accounted up to t first.
+    @inline(__always)
+    mutating func noteReplicaCount(at t: Int64, change: Int) {
+      replicaTime += Int64(replicas) * (t - lastChange)
+      lastChange = t
+      replicas += change
+    }
+
     @inline(__always)
     mutating func push(_ finish: Finish) {
+      if _slowPath(heapCount == heapCapacity) {
+        let bigger = UnsafeMutablePointer<Finish>.allocate(capacity: heapCapacity * 2)
+        bigger.moveInitialize(from: heap, count: heapCount)
+        heap.deallocate()
+        heap = bigger
+        heapCapacity *= 2
+      }
       var i = heapCount
       heapCount += 1
       while i > 0 {
@@ -212,6 +259,9 @@ struct StageByStageSimulation: ~Copyable {
   var routeJoinCache: [UInt64: [UInt8]] = [:]
   /// A join met a tie it cannot order: the run stops, and the event-driven simulator answers.
   var cannotOrder = false
+  /// Whether replica counts may change (given up front, or by a closed loop): lanes then take the general path,
+  /// and a query left in a queue with no replica is never served.
+  var changesReplicas: Bool
 
   init(input: SimulationInput, options: Estimator.Options, graph: PipelineGraph? = nil) {
     self.input = input
@@ -276,17 +326,27 @@ struct StageByStageSimulation: ~Copyable {
         let service = input.stages[s]
         let sizes = UnsafeMutablePointer<Int>.allocate(capacity: service.batchSize + 1)
         sizes.initialize(repeating: 0, count: service.batchSize + 1)
-        let heap = UnsafeMutablePointer<Finish>.allocate(capacity: service.replicas)
-        guard parents[s] > 0 else {
-          return Lane(
+        let heap = UnsafeMutablePointer<Finish>.allocate(capacity: max(service.replicas, 1))
+        var lane: Lane
+        if parents[s] > 0 {
+          let capacity = 1 << 12
+          lane = Lane(
+            times: .allocate(capacity: capacity), queries: .allocate(capacity: capacity), capacity: capacity,
+            idle: service.replicas, heap: heap, heapCapacity: max(service.replicas, 1), replicas: service.replicas,
+            lastChange: input.arrivals.first ?? 0, changes: .allocate(capacity: 1), batchSizes: sizes)
+        } else {
+          lane = Lane(
             times: .allocate(capacity: 1), queries: nil, capacity: n, end: n, idle: service.replicas, heap: heap,
-            batchSizes: sizes)
+            heapCapacity: max(service.replicas, 1), replicas: service.replicas, lastChange: input.arrivals.first ?? 0,
+            changes: .allocate(capacity: 1), batchSizes: sizes)
         }
-        let capacity = 1 << 12
-        return Lane(
-          times: .allocate(capacity: capacity), queries: .allocate(capacity: capacity), capacity: capacity,
-          idle: service.replicas, heap: heap, batchSizes: sizes)
+        return lane
       })
+    // Changes given up front, in the event queue's order: by time, then stage, then as given.
+    for change in input.replicaChanges.sorted(by: { ($0.time, $0.stage) < ($1.time, $1.stage) }) {
+      lanes[change.stage].schedule(change)
+    }
+    changesReplicas = !input.replicaChanges.isEmpty
   }
 
   deinit {
@@ -295,6 +355,7 @@ struct StageByStageSimulation: ~Copyable {
       lanes[s].times.deallocate()
       lanes[s].queries?.deallocate()
       lanes[s].heap.deallocate()
+      lanes[s].changes.deallocate()
       lanes[s].batchSizes.deallocate()
     }
   }
@@ -340,16 +401,33 @@ struct StageByStageSimulation: ~Copyable {
           return
         }
         for q in 0..<n { finishes[q] -= arrivals[q] }
+        markNeverServed(finishes)
         count = n
       }
     }
     if cannotOrder { return nil }
     #if INFERLINE_INVARIANTS
       for j in 0..<graph.joinCount where !stopped {
-        precondition(joins[j].partialCount == 0 && joins[j].pendingCount == 0, "every join arrival handed on")
+        precondition(joins[j].pendingCount == 0, "every complete join arrival handed on")
       }
     #endif
     return result(latencies: latencies)
+  }
+
+  /// Queries still queued at the end (a stage left with no replica) or waiting at a join for such a stage are
+  /// never fully served: their latency is `Int64.max`, as the event-driven simulator reports it.
+  func markNeverServed(_ latencies: UnsafeMutablePointer<Int64>) {
+    for s in 0..<input.stageCount {
+      let lane = lanes[s]
+      for position in lane.served..<lane.end {
+        latencies[lane.queries.map { Int($0[position - lane.base]) } ?? position] = .max
+      }
+    }
+    for j in 0..<graph.joinCount where joins[j].partialCount > 0 {
+      for slot in 0...joins[j].slotMask where joins[j].slots[slot].query >= 0 {
+        latencies[Int(joins[j].slots[slot].query)] = .max
+      }
+    }
   }
 
   /// Draws the routes of the queries before `end`, in trace order: the draws the event-driven simulator makes at
@@ -371,7 +449,9 @@ struct StageByStageSimulation: ~Copyable {
 
   /// Handles stage s's events up to and including time `through`, in the event queue's order.
   mutating func runLane(_ s: Int, through: Int64, trace: UnsafeMutablePointer<Int64>) {
-    if input.stages[s].replicas == 1 { return runSingleReplicaLane(s, through: through, trace: trace) }
+    if input.stages[s].replicas == 1 && !changesReplicas {
+      return runSingleReplicaLane(s, through: through, trace: trace)
+    }
     // A local copy: only this stage's parent appends to its lane, and the parent has run already.
     var lane = lanes[s]
     let isRoot = lane.queries == nil
@@ -381,12 +461,25 @@ struct StageByStageSimulation: ~Copyable {
     var arrivalsHandled = 0
     while true {
       let arrivalTime = lane.arrived < lane.end ? times[lane.arrived - lane.base] : .max
+      if _slowPath(lane.changeNext < lane.changeCount) {
+        // A replica change comes before finishes and arrivals at the same instant.
+        let change = lane.changes[lane.changeNext]
+        if change.time <= arrivalTime && (lane.heapCount == 0 || change.time <= lane.heap[0].time) {
+          guard change.time <= through else { break }
+          lane.changeNext += 1
+          handled += 1
+          lane.lastEvent = change.time
+          changeReplicas(&lane, stage: s, to: change.replicas, at: change.time, times: times, waits: column)
+          continue
+        }
+      }
       if lane.heapCount > 0, lane.heap[0].time <= arrivalTime {
         let finishTime = lane.heap[0].time
         guard finishTime <= through else { break }
         let batch = lane.popFirst()
         handled += 1
         lane.lastEvent = finishTime
+        lane.inService -= batch.size
         if isRoot {
           finish(stage: s, batch, at: finishTime, queries: nil, base: 0, trace: trace)
         } else {
@@ -396,7 +489,13 @@ struct StageByStageSimulation: ~Copyable {
           stopped = true
           break
         }
-        lane.idle += 1
+        if _slowPath(lane.pendingRemovals > 0) {
+          // The replica leaves after its batch (`CentralQueue.finished`).
+          lane.pendingRemovals -= 1
+          lane.noteReplicaCount(at: finishTime, change: -1)
+        } else {
+          lane.idle += 1
+        }
         dispatch(&lane, stage: s, at: finishTime, times: times, waits: column)
       } else if lane.arrived < lane.end {
         guard arrivalTime <= through else { break }
@@ -407,8 +506,9 @@ struct StageByStageSimulation: ~Copyable {
         if lane.idle > 0 {
           dispatch(&lane, stage: s, at: arrivalTime, times: times, waits: column)
         } else {
-          // Every replica busy: arrivals before the next finish only join the queue.
-          let bound = min(through, lane.heap[0].time - 1)
+          // Every replica busy (or none): arrivals before the next finish or change only join the queue.
+          var bound = lane.heapCount > 0 ? min(through, lane.heap[0].time - 1) : through
+          if lane.changeNext < lane.changeCount { bound = min(bound, lane.changes[lane.changeNext].time - 1) }
           var next = lane.arrived
           let end = lane.end, base = lane.base
           while next < end && times[next - base] <= bound { next += 1 }
@@ -519,12 +619,38 @@ struct StageByStageSimulation: ~Copyable {
       lane.sequence &+= 1
       lane.push(Finish(time: t + duration, sequence: lane.sequence, start: first, size: size, began: t))
       lane.served += size
+      lane.inService += size
       lane.idle -= 1
       lane.waitSum += Double(waited)
       lane.busy += duration
       lane.batches += 1
       lane.visits += size
       lane.batchSizes[size] += 1
+    }
+  }
+
+  /// Stage s's replica count becomes `count` at t, as `CentralQueue.changeReplicas` does it: added replicas cancel
+  /// pending removals first and serve at once; removed ones are idle ones first, busy ones after their batch.
+  mutating func changeReplicas(
+    _ lane: inout Lane, stage s: Int, to count: Int, at t: Int64, times: UnsafeMutablePointer<Int64>,
+    waits column: UnsafeMutablePointer<LargestValues>?
+  ) {
+    let target = max(0, count)
+    let effective = lane.replicas - lane.pendingRemovals
+    if target > effective {
+      var add = target - effective
+      let cancel = min(add, lane.pendingRemovals)
+      lane.pendingRemovals -= cancel
+      add -= cancel
+      lane.idle += add
+      lane.noteReplicaCount(at: t, change: add)
+      dispatch(&lane, stage: s, at: t, times: times, waits: column)
+    } else if target < effective {
+      let remove = effective - target
+      let idle = min(remove, lane.idle)
+      lane.idle -= idle
+      lane.noteReplicaCount(at: t, change: -idle)
+      lane.pendingRemovals += remove - idle
     }
   }
 
@@ -645,7 +771,8 @@ struct StageByStageSimulation: ~Copyable {
       stats.append(
         StageStatistics(
           visits: lane.visits, batches: lane.batches, busyNanoseconds: lane.busy,
-          replicaNanoseconds: Int64(input.stages[s].replicas) * (now - first), totalWaitNanoseconds: lane.waitSum,
+          replicaNanoseconds: lane.replicaTime + Int64(lane.replicas) * (now - lane.lastChange),
+          totalWaitNanoseconds: lane.waitSum,
           p99WaitNanoseconds: p99Wait,
           batchSizeCounts: (0...input.stages[s].batchSize).map { lane.batchSizes[$0] }))
     }

@@ -208,6 +208,42 @@ import Testing
     #expect(stopped > 10)
   }
 
+  /// Replica changes given up front, stage by stage (`CentralQueue.changeReplicas`' rules: added replicas cancel
+  /// pending removals and serve at once, idle ones leave first, busy ones after their batch): the event-driven
+  /// results exactly, on random forests and DAGs with changes at coarse instants that tie with finishes and
+  /// arrivals, several at one instant, and counts down to zero (queries left queued are never served).
+  @Test func replicaChangesGiveTheEventDrivenResultsExactly() {
+    var rng = SeededGenerator(seed: 8086)
+    var answered = 0
+    var neverServed = 0
+    for trial in 0..<200 {
+      let queries = trial % 10 == 0 ? 20_000 : Int(rng.next() % 600) + 1
+      var input =
+        trial % 2 == 0
+        ? Self.randomForest(&rng, queries: queries, routesGiven: trial % 3 == 0)
+        : Self.randomDAG(&rng, queries: queries, routesGiven: trial % 3 == 0)
+      let span = max(input.arrivals.last! - input.arrivals[0], Sim.ms)
+      input.replicaChanges = (0..<Int(rng.next() % 12)).map { _ in
+        let time = input.arrivals[0] + Int64(rng.next() % UInt64(span / Sim.ms + 1)) * Sim.ms
+        return ReplicaChange(
+          time: time, stage: Int(rng.next() % UInt64(input.stageCount)), replicas: Int(rng.next() % 4))
+      }
+      // Sometimes a stage starts with none.
+      if trial % 7 == 0 { input.stages[Int(rng.next() % UInt64(input.stageCount))].replicas = 0 }
+      #expect(StageByStageSimulation.applies(to: input))
+      let options = Estimator.Options(collectWaitPercentiles: trial % 2 == 0)
+      let reference = Estimator.simulate(
+        input, options: .init(collectWaitPercentiles: trial % 2 == 0, eventByEvent: true))
+      if let fast = StageByStageSimulation.simulate(input, options: options, graph: PipelineGraph(input)) {
+        answered += 1
+        Self.expectSame(fast, reference, "trial \(trial)")
+      }
+      if reference.latencies?.contains(.max) == true { neverServed += 1 }
+    }
+    #expect(answered > 150)
+    #expect(neverServed > 5)
+  }
+
   @Test func earlyStopsGiveTheSameVerdict() {
     var rng = SeededGenerator(seed: 77)
     var stopped = 0
@@ -228,7 +264,7 @@ import Testing
     #expect(stopped > 20 && stopped < 180)
   }
 
-  @Test func changesRandomServiceAndIdleStagesTakeTheEventDrivenPath() {
+  @Test func randomServiceColdStartsAndBalancersTakeTheEventDrivenPath() {
     let chain = Sim.pipeline(arrivalsMs: [1, 2, 3], latencyMs: [1, 1], edges: [(0, 1, 1)])
     #expect(StageByStageSimulation.applies(to: chain))
     let diamond = Sim.pipeline(
@@ -236,13 +272,16 @@ import Testing
     #expect(StageByStageSimulation.applies(to: diamond))
     var changing = chain
     changing.replicaChanges = [ReplicaChange(time: 2 * Sim.ms, stage: 0, replicas: 2)]
-    #expect(!StageByStageSimulation.applies(to: changing))
+    #expect(StageByStageSimulation.applies(to: changing))
+    var cold = changing
+    cold.coldStart = ColdStart(batches: 1, slowdown: 2)
+    #expect(!StageByStageSimulation.applies(to: cold))
     var random = chain
     random.serviceTimes = .exponential(seed: 1)
     #expect(!StageByStageSimulation.applies(to: random))
-    var idle = chain
-    idle.stages[1].replicas = 0
-    #expect(!StageByStageSimulation.applies(to: idle))
+    var balanced = chain
+    balanced.dispatch = .shortestQueue
+    #expect(!StageByStageSimulation.applies(to: balanced))
     #expect(!StageByStageSimulation.applies(to: Sim.pipeline(arrivalsMs: [], latencyMs: [1], edges: [])))
   }
 
