@@ -4,7 +4,8 @@
 /// `advance(until:)` handles every event before a time; `observe(stage:)` reports the stage as it is then;
 /// `setReplicas(stage:to:)` changes the count at the current time (a change event, ordered before the finishes
 /// and arrivals stamped the same instant, exactly as a change given up front); `finish()` runs to the end. With no
-/// changes the result equals `Estimator.simulate` to the nanosecond.
+/// changes the result equals `Estimator.simulate` to the nanosecond. Runs stage by stage between ticks where
+/// `Estimator.simulate` would (`StageByStageSimulation`), event by event otherwise.
 public final class ClosedLoopSimulation {
   /// What a policy can measure of one stage at a tick.
   public struct StageObservation: Sendable, Equatable {
@@ -20,11 +21,18 @@ public final class ClosedLoopSimulation {
     public var inFlight: Int { queued + inService }
   }
 
-  private let state: SteppedSimulation
+  private var state: SteppedSimulation
   private var finished = false
 
   public init(_ input: SimulationInput, options: Estimator.Options = .init(collectWaitPercentiles: false)) {
     state = Estimator.stepped(input, options: options)
+  }
+
+  /// Whether the run is (still) stage by stage: a join's tie it cannot order hands it to the event-driven
+  /// simulator (for checks).
+  var isStageByStage: Bool {
+    if case .stageByStage = state { return true }
+    return false
   }
 
   /// The time of the last event handled, nanoseconds.

@@ -68,9 +68,16 @@ public enum Estimator {
     return StageByStageSimulation.simulate(input, options: options, graph: graph)
   }
 
-  /// A simulation run in steps (`ClosedLoopSimulation`), with the queueing discipline the input asks for.
-  static func stepped(_ input: SimulationInput, options: Options) -> SteppedSimulation {
+  /// A simulation run in steps (`ClosedLoopSimulation`): stage by stage where that applies (unless
+  /// `stageByStage` is false), otherwise event by event with the queueing discipline the input asks for.
+  static func stepped(_ input: SimulationInput, options: Options, stageByStage: Bool = true) -> SteppedSimulation {
     let graph = PipelineGraph(input)
+    if stageByStage && !options.eventByEvent && StageByStageSimulation.applies(to: input, graph: graph) {
+      return .stageByStage(
+        SteppedStageByStage(
+          StageByStageSimulation(input: input, options: options, graph: graph, stepped: true), input: input,
+          options: options))
+    }
     if input.dispatch == .centralQueue {
       return .centralQueue(
         SteppedEventSimulation(EventSimulation<CentralQueue>(input: input, options: options, graph: graph)))
@@ -203,11 +210,13 @@ struct EventSimulation<Queues: QueueingDiscipline & ~Copyable>: ~Copyable {
 enum SteppedSimulation {
   case centralQueue(SteppedEventSimulation<CentralQueue>)
   case replicaQueues(SteppedEventSimulation<ReplicaQueues>)
+  case stageByStage(SteppedStageByStage)
 
   var now: Int64 {
     switch self {
     case .centralQueue(let s): s.simulation.state.now
     case .replicaQueues(let s): s.simulation.state.now
+    case .stageByStage(let s): s.simulation.now
     }
   }
 
@@ -215,13 +224,19 @@ enum SteppedSimulation {
     switch self {
     case .centralQueue(let s): s.simulation.state.misses
     case .replicaQueues(let s): s.simulation.state.misses
+    case .stageByStage(let s): s.simulation.misses
     }
   }
 
-  func advance(until time: Int64) {
+  /// Handles every event before `time`. A stage-by-stage run whose join meets a tie it cannot order is replaced
+  /// by the event-driven one, given the changes made so far, brought to the same time.
+  mutating func advance(until time: Int64) {
     switch self {
     case .centralQueue(let s): s.simulation.advance(until: time)
     case .replicaQueues(let s): s.simulation.advance(until: time)
+    case .stageByStage(let s):
+      s.simulation.advance(until: time)
+      if s.simulation.cannotOrder { self = s.eventByEvent(until: time) }
     }
   }
 
@@ -229,6 +244,7 @@ enum SteppedSimulation {
     switch self {
     case .centralQueue(let run): run.observe(stage: s)
     case .replicaQueues(let run): run.observe(stage: s)
+    case .stageByStage(let run): run.simulation.observe(stage: s)
     }
   }
 
@@ -239,14 +255,47 @@ enum SteppedSimulation {
       run.simulation.state.push(time: time, kind: SimulationEvent.change, stage: s, subject: subject)
     case .replicaQueues(let run):
       run.simulation.state.push(time: time, kind: SimulationEvent.change, stage: s, subject: subject)
+    case .stageByStage(let run):
+      // No cold starts on this path, so whether the replicas are warm changes nothing.
+      let change = ReplicaChange(time: time, stage: s, replicas: Int(subject & ~SimulationEvent.warm))
+      run.made.append(change)
+      run.simulation.schedule(change)
     }
   }
 
+  /// The result, after `advance(until: .max)`.
   func result() -> SimulationResult {
     switch self {
     case .centralQueue(let s): s.simulation.state.result()
     case .replicaQueues(let s): s.simulation.state.result()
+    case .stageByStage(let s): s.simulation.finish() ?? s.eventByEvent(until: .max).result()
     }
+  }
+}
+
+/// A stepped stage-by-stage simulation, owned by reference, with the replica changes made so far: should a join
+/// meet a tie it cannot order, the event-driven simulation replays them (`eventByEvent(until:)`).
+final class SteppedStageByStage {
+  var simulation: StageByStageSimulation
+  let input: SimulationInput
+  let options: Estimator.Options
+  var made: [ReplicaChange] = []
+
+  init(_ simulation: consuming StageByStageSimulation, input: SimulationInput, options: Estimator.Options) {
+    self.simulation = simulation
+    self.input = input
+    self.options = options
+  }
+
+  /// The event-driven simulation of the same run: the input's changes, then those made (the event queue handles
+  /// changes at one instant and stage in the order they were queued, and before anything else at that instant),
+  /// advanced to `time`.
+  func eventByEvent(until time: Int64) -> SteppedSimulation {
+    var replay = input
+    replay.replicaChanges += made
+    var stepped = Estimator.stepped(replay, options: options, stageByStage: false)
+    stepped.advance(until: time)
+    return stepped
   }
 }
 

@@ -228,7 +228,8 @@ struct StageByStageSimulation: ~Copyable {
   let sized: SizedBatches
   /// Per query: the time of its last finish so far, in the storage of the result's latencies (while running).
   var lastFinish: UnsafeMutablePointer<Int64>? = nil
-  /// Per query, in feasibility checks only: whether it has missed (a full run counts misses from the latencies).
+  /// Per query, in feasibility checks and closed loops only: whether it has missed (a full run counts misses from
+  /// the latencies).
   let missed: Slab<Bool>
   /// Route masks when they vary by query (drawn with a probability below 1, or given); nil when every edge is
   /// always taken (`masks` points to them, or is nil).
@@ -259,11 +260,22 @@ struct StageByStageSimulation: ~Copyable {
   var routeJoinCache: [UInt64: [UInt8]] = [:]
   /// A join met a tie it cannot order: the run stops, and the event-driven simulator answers.
   var cannotOrder = false
+  /// Queries whose slices have begun (their last finish and route written), whether the last of those slices
+  /// is still running, and its last instant.
+  var sliceEnd = 0
+  var sliceOpen = false
+  var sliceThrough: Int64 = .min
+  /// Whether misses are counted as finishes come (feasibility checks stop on them; a closed loop reads them).
+  let countsMisses: Bool
+  /// A stepped run owns its buffer of last finishes (`run` writes them where the latencies will be).
+  let ownsFinishes: Bool
   /// Whether replica counts may change (given up front, or by a closed loop): lanes then take the general path,
   /// and a query left in a queue with no replica is never served.
   var changesReplicas: Bool
 
-  init(input: SimulationInput, options: Estimator.Options, graph: PipelineGraph? = nil) {
+  /// - Parameter stepped: run in steps (`advance(until:)`, `observe`, `schedule`, `finish`) by a closed loop,
+  ///   whose replica changes come as it goes.
+  init(input: SimulationInput, options: Estimator.Options, graph: PipelineGraph? = nil, stepped: Bool = false) {
     self.input = input
     self.options = options
     let stages = input.stageCount
@@ -299,7 +311,10 @@ struct StageByStageSimulation: ~Copyable {
     latency = Slab(table)
     batchLimit = Slab(input.stages.map(\.batchSize))
     sized = SizedBatches(input)
-    missed = options.stopWhenInfeasible ? Slab(repeating: false, count: n) : Slab.empty()
+    countsMisses = options.stopWhenInfeasible || stepped
+    missed = countsMisses ? Slab(repeating: false, count: n) : Slab.empty()
+    ownsFinishes = stepped
+    if stepped { lastFinish = .allocate(capacity: n) }
     recordsFinishes = options.recordStageFinishes
     stageFinishes = recordsFinishes ? Slab(repeating: Int64.min, count: n * stages) : Slab.empty()
     allowedMisses = input.percentile.allowedMisses(of: n)
@@ -346,10 +361,11 @@ struct StageByStageSimulation: ~Copyable {
     for change in input.replicaChanges.sorted(by: { ($0.time, $0.stage) < ($1.time, $1.stage) }) {
       lanes[change.stage].schedule(change)
     }
-    changesReplicas = !input.replicaChanges.isEmpty
+    changesReplicas = stepped || !input.replicaChanges.isEmpty
   }
 
   deinit {
+    if ownsFinishes { lastFinish?.deallocate() }
     for j in 0..<graph.joinCount { joins[j].free() }
     for s in 0..<input.stageCount {
       lanes[s].times.deallocate()
@@ -371,29 +387,7 @@ struct StageByStageSimulation: ~Copyable {
       [Int64](unsafeUninitializedCapacity: n) { buffer, count in
         let finishes = buffer.baseAddress!
         lastFinish = finishes
-        let trace = UnsafeMutablePointer(mutating: arrivals.baseAddress!)
-        var sliceEnd = 0
-        while !stopped {
-          // A query's last finish starts as its arrival, written as its slice comes: a check that stops early
-          // touches no more of the buffer than it reached.
-          let sliceStart = sliceEnd
-          sliceEnd = min(n, sliceEnd + Self.sliceQueries)
-          (finishes + sliceStart).initialize(from: arrivals.baseAddress! + sliceStart, count: sliceEnd - sliceStart)
-          drawRoutes(upTo: sliceEnd)
-          // Every event before the next slice's first arrival (all of them in the last slice).
-          let through: Int64 = sliceEnd < n ? arrivals[sliceEnd] - 1 : .max
-          for s in order {
-            if joinIndex.base[s] >= 0 && !joins.base[joinIndex.base[s]].admit(through: through, into: &lanes.base[s]) {
-              cannotOrder = true
-              stopped = true
-              break
-            }
-            runLane(s, through: through, trace: trace)
-            if stopped { break }
-          }
-          if sliceEnd == n { break }
-          for s in order { lanes[s].compact() }
-        }
+        advance(until: .max)
         lastFinish = nil
         // A run stopped early has no latencies (the buffer is written only up to where it stopped).
         guard !stopped else {
@@ -412,6 +406,44 @@ struct StageByStageSimulation: ~Copyable {
       }
     #endif
     return result(latencies: latencies)
+  }
+
+  /// Handles every event stamped before `limit` (all of them for `.max`), slice by slice, into `lastFinish`:
+  /// what a policy tick at `limit` sees. Stops for good when too many queries have missed in a feasibility
+  /// check, or when a join meets a tie it cannot order (`cannotOrder`).
+  mutating func advance(until limit: Int64) {
+    let n = queryCount
+    let finishes = lastFinish!
+    input.arrivals.withUnsafeBufferPointer { arrivals in
+      let trace = UnsafeMutablePointer(mutating: arrivals.baseAddress!)
+      while !stopped {
+        if !sliceOpen {
+          // A query's last finish starts as its arrival, written as its slice comes: a check that stops early
+          // touches no more of the buffer than it reached.
+          let sliceStart = sliceEnd
+          sliceEnd = min(n, sliceEnd + Self.sliceQueries)
+          (finishes + sliceStart).initialize(from: arrivals.baseAddress! + sliceStart, count: sliceEnd - sliceStart)
+          drawRoutes(upTo: sliceEnd)
+          // Every event before the next slice's first arrival (all of them in the last slice).
+          sliceThrough = sliceEnd < n ? arrivals[sliceEnd] - 1 : .max
+          sliceOpen = true
+        }
+        let through = limit == .max ? sliceThrough : min(sliceThrough, limit - 1)
+        for s in order {
+          if joinIndex.base[s] >= 0 && !joins.base[joinIndex.base[s]].admit(through: through, into: &lanes.base[s]) {
+            cannotOrder = true
+            stopped = true
+            break
+          }
+          runLane(s, through: through, trace: trace)
+          if stopped { break }
+        }
+        // Stopped, at the limit inside this slice, or done.
+        if stopped || through < sliceThrough || sliceEnd == n { break }
+        for s in order { lanes[s].compact() }
+        sliceOpen = false
+      }
+    }
   }
 
   /// Queries still queued at the end (a stage left with no replica) or waiting at a join for such a stage are
@@ -671,7 +703,7 @@ struct StageByStageSimulation: ~Copyable {
     // A query's finish at a child is later than this one (the hop is not negative and service takes time), so
     // its last finish only needs writing where it goes on to no child.
     let recorded = recordsFinishes ? stageFinishes.base + s * queryCount : nil
-    let missed = options.stopWhenInfeasible ? self.missed.base : nil
+    let missed = countsMisses ? self.missed.base : nil
     for i in batch.start..<(batch.start + batch.size) {
       let q = queries.map { Int($0[i - base]) } ?? i
       if let recorded { recorded[q] = t }
@@ -712,7 +744,7 @@ struct StageByStageSimulation: ~Copyable {
     for i in batch.start..<(batch.start + batch.size) {
       let q = queries.map { Int($0[i - base]) } ?? i
       if let recorded { recorded[q] = t }
-      if options.stopWhenInfeasible, !missed.base[q] && t - trace[q] > slo {
+      if countsMisses, !missed.base[q] && t - trace[q] > slo {
         missed.base[q] = true
         misses += 1
       }
@@ -754,6 +786,43 @@ struct StageByStageSimulation: ~Copyable {
     let facts = graph.routeFacts(mask).joins
     routeJoinCache[mask] = facts
     return Int(facts[j])
+  }
+
+  // MARK: In steps (a closed loop)
+
+  /// Stage s as a policy sees it after `advance(until:)`.
+  func observe(stage s: Int) -> ClosedLoopSimulation.StageObservation {
+    let lane = lanes[s]
+    return ClosedLoopSimulation.StageObservation(
+      queued: lane.arrived - lane.served, inService: lane.inService, replicas: lane.replicas,
+      busyNanoseconds: lane.busy)
+  }
+
+  /// The time of the last event handled (the first arrival before any).
+  var now: Int64 {
+    var now = input.arrivals[0]
+    for s in 0..<input.stageCount { now = max(now, lanes[s].lastEvent) }
+    return now
+  }
+
+  /// A replica change to come, at or after the last `advance` limit.
+  mutating func schedule(_ change: ReplicaChange) {
+    lanes.base[change.stage].schedule(change)
+  }
+
+  /// Runs a stepped simulation to the end; nil when a join met a tie it cannot order.
+  mutating func finish() -> SimulationResult? {
+    advance(until: .max)
+    guard !cannotOrder else { return nil }
+    let finishes = lastFinish!
+    let latencies = input.arrivals.withUnsafeBufferPointer { arrivals in
+      [Int64](unsafeUninitializedCapacity: queryCount) { buffer, count in
+        for q in 0..<queryCount { buffer[q] = finishes[q] - arrivals[q] }
+        markNeverServed(buffer.baseAddress!)
+        count = queryCount
+      }
+    }
+    return result(latencies: latencies)
   }
 
   func result(latencies: [Int64]) -> SimulationResult {

@@ -244,6 +244,53 @@ import Testing
     #expect(neverServed > 5)
   }
 
+  /// A closed loop stage by stage between ticks: at every tick the same observations, misses and time as the
+  /// event-driven closed loop, then the same replica changes (random counts on random stages, several at one
+  /// instant, down to zero), and the same results at the end; on random forests and DAGs with joins.
+  @Test func closedLoopsStageByStageGiveTheEventDrivenResultsExactly() {
+    var rng = SeededGenerator(seed: 1994)
+    var stepped = 0
+    var ticks = 0
+    for trial in 0..<120 {
+      let queries = trial % 10 == 0 ? 20_000 : Int(rng.next() % 800) + 1
+      let input =
+        trial % 2 == 0
+        ? Self.randomForest(&rng, queries: queries, routesGiven: trial % 3 == 0)
+        : Self.randomDAG(&rng, queries: queries, routesGiven: trial % 3 == 0)
+      let collect = trial % 2 == 0
+      let fast = ClosedLoopSimulation(input, options: .init(collectWaitPercentiles: collect))
+      let reference = ClosedLoopSimulation(input, options: .init(collectWaitPercentiles: collect, eventByEvent: true))
+      #expect(fast.isStageByStage && !reference.isStageByStage)
+      // Ticks on whole milliseconds (where arrivals, finishes and changes tie), a few to a few hundred per run.
+      let tick = Int64(rng.next() % 20 + 1) * Sim.ms
+      var t = input.arrivals[0] + tick
+      while t <= input.arrivals.last! + 50 * Sim.ms {
+        fast.advance(until: t)
+        reference.advance(until: t)
+        ticks += 1
+        for s in 0..<input.stageCount {
+          #expect(fast.observe(stage: s) == reference.observe(stage: s), "trial \(trial), t \(t), stage \(s)")
+        }
+        #expect(fast.misses == reference.misses, "trial \(trial), t \(t)")
+        #expect(fast.now == reference.now, "trial \(trial), t \(t)")
+        for _ in 0..<Int(rng.next() % 3) where rng.next() % 3 == 0 {
+          let s = Int(rng.next() % UInt64(input.stageCount))
+          let count = Int(rng.next() % 4)
+          // Now, or a little later (a provisioning delay).
+          let at = t + Int64(rng.next() % 2) * Sim.ms
+          fast.setReplicas(stage: s, to: count, at: at)
+          reference.setReplicas(stage: s, to: count, at: at)
+        }
+        t += tick
+      }
+      let answered = fast.isStageByStage
+      Self.expectSame(fast.finish(), reference.finish(), "trial \(trial)")
+      if answered { stepped += 1 }
+    }
+    #expect(stepped > 80)
+    #expect(ticks > 2_000)
+  }
+
   @Test func earlyStopsGiveTheSameVerdict() {
     var rng = SeededGenerator(seed: 77)
     var stopped = 0
