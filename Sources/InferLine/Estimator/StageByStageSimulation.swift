@@ -829,7 +829,6 @@ struct StageByStageSimulation: ~Copyable {
     let n = queryCount
     var now = Int64.min
     for s in 0..<input.stageCount { now = max(now, lanes[s].lastEvent) }
-    let first = input.arrivals[0]
     var stats: [StageStatistics] = []
     var visits = 0
     for s in 0..<input.stageCount {
