@@ -35,7 +35,7 @@ struct StageByStageSimulation: ~Copyable {
     return (graph ?? PipelineGraph(input)).order != nil
   }
 
-  /// Runs the input stage by stage; nil when a join met a tie this simulator cannot order (see `Join`), and the
+  /// Runs the input stage by stage; nil when a join met a tie this simulator cannot order (see `StageByStageJoin`), and the
   /// event-driven simulator must answer instead.
   static func simulate(_ input: SimulationInput, options: Estimator.Options, graph: PipelineGraph) -> SimulationResult?
   {
