@@ -144,11 +144,7 @@ struct StageByStageJoin {
   @inline(__always)
   mutating func complete(_ arrival: Arrival) {
     if _slowPath(pendingCount == pendingCapacity) {
-      let bigger = UnsafeMutablePointer<Arrival>.allocate(capacity: pendingCapacity * 2)
-      bigger.moveInitialize(from: pending, count: pendingCount)
-      pending.deallocate()
-      pending = bigger
-      pendingCapacity *= 2
+      pending = pending.movedToDoubled(count: pendingCount, capacity: &pendingCapacity)
     }
     pending[pendingCount] = arrival
     pendingCount += 1

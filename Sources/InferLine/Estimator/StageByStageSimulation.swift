@@ -141,11 +141,7 @@ struct StageByStageSimulation: ~Copyable {
     /// A change to come (after those already queued: the caller keeps them in the event queue's order).
     mutating func schedule(_ change: ReplicaChange) {
       if changeCount == changeCapacity {
-        let bigger = UnsafeMutablePointer<ReplicaChange>.allocate(capacity: changeCapacity * 2)
-        bigger.moveInitialize(from: changes, count: changeCount)
-        changes.deallocate()
-        changes = bigger
-        changeCapacity *= 2
+        changes = changes.movedToDoubled(count: changeCount, capacity: &changeCapacity)
       }
       // After every change queued at or before its time (the event queue's order for equal times: as given).
       var i = changeCount
@@ -167,13 +163,7 @@ struct StageByStageSimulation: ~Copyable {
 
     @inline(__always)
     mutating func push(_ finish: Finish) {
-      if _slowPath(heapCount == heapCapacity) {
-        let bigger = UnsafeMutablePointer<Finish>.allocate(capacity: heapCapacity * 2)
-        bigger.moveInitialize(from: heap, count: heapCount)
-        heap.deallocate()
-        heap = bigger
-        heapCapacity *= 2
-      }
+      if _slowPath(heapCount == heapCapacity) { heap = heap.movedToDoubled(count: heapCount, capacity: &heapCapacity) }
       var i = heapCount
       heapCount += 1
       while i > 0 {

@@ -53,3 +53,15 @@ struct Slab<Element>: ~Copyable {
     capacity = size
   }
 }
+
+extension UnsafeMutablePointer {
+  /// A buffer of twice `capacity` (which doubles) holding the first `count` elements moved from this one, which is
+  /// freed. - Complexity: O(count).
+  func movedToDoubled(count: Int, capacity: inout Int) -> UnsafeMutablePointer<Pointee> {
+    let bigger = UnsafeMutablePointer<Pointee>.allocate(capacity: capacity * 2)
+    bigger.moveInitialize(from: self, count: count)
+    deallocate()
+    capacity *= 2
+    return bigger
+  }
+}
