@@ -42,9 +42,9 @@ public enum Estimator {
     public static let latenciesOnly = Options(collectWaitPercentiles: false, summarisesLatencies: false)
   }
 
-  /// Simulates the whole trace: stage by stage where that applies (`StageByStageSimulation`: a central queue at
-  /// fixed replica counts and deterministic service), event by event otherwise, or when a join meets a tie the
-  /// stage-by-stage simulator cannot order (`StageByStageJoin`).
+  /// Simulates the whole trace: stage by stage where that applies (`StageByStageSimulation`: a central queue,
+  /// deterministic service, no cold starts or serverless tier), event by event otherwise, or when a join meets a
+  /// tie the stage-by-stage simulator cannot order (`StageByStageJoin`).
   public static func simulate(_ input: SimulationInput, options: Options = Options()) -> SimulationResult {
     let graph = PipelineGraph(input)  // built once, for the check and whichever simulator runs
     if !options.eventByEvent && StageByStageSimulation.applies(to: input, graph: graph),

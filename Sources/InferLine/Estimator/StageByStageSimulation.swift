@@ -3,9 +3,9 @@ import Foundation
 /// The simulator's fast path: each stage is simulated on its own, in topological order, one time slice at a time,
 /// with the same results as `SimulationState` to the nanosecond.
 ///
-/// It applies when service times are deterministic, the queue is central, the replica counts are fixed and every
-/// stage has a replica. Then a stage's events depend only on its own arrivals, which its parents' finishes create,
-/// so nothing needs a global event queue:
+/// It applies when service times are deterministic, the queue is central, and no replica starts cold or hands
+/// queries to a serverless tier. Then a stage's events depend only on its own arrivals, which its parents' finishes
+/// create, and its own replica changes, so nothing needs a global event queue:
 /// - a stage's queue is FIFO and its arrivals come in order, so the queue is a range of its arrival list and a
 ///   batch is a sub-range (no copying);
 /// - only the stage's own batch finishes go through a heap (at most one entry per replica), ordered (time,
@@ -15,6 +15,8 @@ import Foundation
 /// - a join's arrival is complete when the last parent the query visits finishes it; the join puts its arrivals
 ///   in the event queue's creation order before its lane runs, and refuses a tie it cannot order
 ///   (`StageByStageJoin`, then `simulate` returns nil);
+/// - replica changes (given up front, or by a closed loop between ticks) are each stage's own list, handled
+///   before finishes and arrivals at the same instant, by the central queue's rules;
 /// - while every replica is busy, arrivals before the next finish only join the queue, and are skipped over in
 ///   one step.
 /// Slices of about 16,384 trace arrivals keep the arrival lists short (memory is O(slice + queues)) and let a
@@ -23,8 +25,8 @@ import Foundation
 /// A run stopped early has the same verdict and miss count as the event-driven one; its partial statistics
 /// differ (the two have handled different events when they stop).
 /// - Complexity: O(stage visits + batches x log(replicas)); memory about 9 bytes per query (17 with drawn or given
-///   routes that vary) beyond the trace and the result, 56 bytes per slot of a join's table of waiting queries, plus about
-///   0.16 bytes per stage visit with wait percentiles.
+///   routes that vary) beyond the trace and the result, 56 bytes per slot of a join's table of waiting queries,
+///   plus about 0.16 bytes per stage visit with wait percentiles.
 struct StageByStageSimulation: ~Copyable {
   /// Whether the fast path gives exactly the event-driven simulator's answer for this input.
   static func applies(to input: SimulationInput, graph: PipelineGraph? = nil) -> Bool {
@@ -35,8 +37,8 @@ struct StageByStageSimulation: ~Copyable {
     return (graph ?? PipelineGraph(input)).order != nil
   }
 
-  /// Runs the input stage by stage; nil when a join met a tie this simulator cannot order (see `StageByStageJoin`), and the
-  /// event-driven simulator must answer instead.
+  /// Runs the input stage by stage; nil when a join met a tie this simulator cannot order (see
+  /// `StageByStageJoin`), and the event-driven simulator must answer instead.
   static func simulate(_ input: SimulationInput, options: Estimator.Options, graph: PipelineGraph) -> SimulationResult?
   {
     var simulation = StageByStageSimulation(input: input, options: options, graph: graph)
@@ -331,21 +333,15 @@ struct StageByStageSimulation: ~Copyable {
         let service = input.stages[s]
         let sizes = UnsafeMutablePointer<Int>.allocate(capacity: service.batchSize + 1)
         sizes.initialize(repeating: 0, count: service.batchSize + 1)
-        let heap = UnsafeMutablePointer<Finish>.allocate(capacity: max(service.replicas, 1))
-        var lane: Lane
-        if parents[s] > 0 {
-          let capacity = 1 << 12
-          lane = Lane(
-            times: .allocate(capacity: capacity), queries: .allocate(capacity: capacity), capacity: capacity,
-            idle: service.replicas, heap: heap, heapCapacity: max(service.replicas, 1), replicas: service.replicas,
-            lastChange: input.arrivals.first ?? 0, changes: .allocate(capacity: 1), batchSizes: sizes)
-        } else {
-          lane = Lane(
-            times: .allocate(capacity: 1), queries: nil, capacity: n, end: n, idle: service.replicas, heap: heap,
-            heapCapacity: max(service.replicas, 1), replicas: service.replicas, lastChange: input.arrivals.first ?? 0,
-            changes: .allocate(capacity: 1), batchSizes: sizes)
-        }
-        return lane
+        let heapCapacity = max(service.replicas, 1)
+        // A root's arrivals are the trace itself.
+        let isRoot = parents[s] == 0
+        let capacity = isRoot ? n : 1 << 12
+        return Lane(
+          times: .allocate(capacity: isRoot ? 1 : capacity), queries: isRoot ? nil : .allocate(capacity: capacity),
+          capacity: capacity, end: isRoot ? n : 0, idle: service.replicas, heap: .allocate(capacity: heapCapacity),
+          heapCapacity: heapCapacity, replicas: service.replicas, lastChange: input.arrivals.first ?? 0,
+          changes: .allocate(capacity: 1), batchSizes: sizes)
       })
     // Changes given up front, in the event queue's order: by time, then stage, then as given.
     for change in input.replicaChanges.sorted(by: { ($0.time, $0.stage) < ($1.time, $1.stage) }) {
@@ -817,8 +813,7 @@ struct StageByStageSimulation: ~Copyable {
 
   func result(latencies: [Int64]) -> SimulationResult {
     let n = queryCount
-    var now = Int64.min
-    for s in 0..<input.stageCount { now = max(now, lanes[s].lastEvent) }
+    let now = self.now
     var stats: [StageStatistics] = []
     var visits = 0
     for s in 0..<input.stageCount {
