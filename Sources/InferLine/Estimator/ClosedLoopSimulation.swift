@@ -23,6 +23,8 @@ public final class ClosedLoopSimulation {
 
   private var state: SteppedSimulation
   private var finished = false
+  /// The last `advance` limit: a change before it would rewrite what the policy has already seen.
+  private var limit = Int64.min
 
   public init(_ input: SimulationInput, options: Estimator.Options = .init(collectWaitPercentiles: false)) {
     state = Estimator.stepped(input, options: options)
@@ -45,6 +47,7 @@ public final class ClosedLoopSimulation {
   /// Handles every event stamped before `time`. - Complexity: O(events handled x log(events in flight)).
   public func advance(until time: Int64) {
     precondition(!finished, "the simulation has finished")
+    limit = max(limit, time)
     state.advance(until: time)
   }
 
@@ -58,6 +61,7 @@ public final class ClosedLoopSimulation {
   public func setReplicas(stage s: Int, to count: Int, at time: Int64, warm: Bool = false) {
     precondition(!finished, "the simulation has finished")
     precondition(count >= 0 && count < Int(SimulationEvent.warm), "a replica count from 0 to 2^30")
+    precondition(time >= limit, "a replica change at or after the last advance limit")
     state.change(stage: s, subject: Int32(count) | (warm ? SimulationEvent.warm : 0), at: time)
   }
 
