@@ -273,10 +273,12 @@ func replayBenchmark(rate: Double) {
       try! Replay.run(
         arrivals: day, model: model, configuration: config, planning: planning, policy: policy, unit: unit)
     }
+    // Simulated time per wall time: the day's span over the replay's seconds (issue 31's replay figure).
+    let span = Double(day.last! - day.first!) / 1e9
     print(
       String(
-        format: "  %-34@ %5.1f s  cost $%8.2f  misses %7.3f%%  P99 %8.1f ms  decisions %5d", label, seconds,
-        result.cost, result.missRate * 100, result.percentileLatencyMs, result.decisions))
+        format: "  %-34@ %5.1f s (%6.0fx real time)  cost $%8.2f  misses %7.3f%%  P99 %8.1f ms  decisions %5d", label,
+        seconds, span / seconds, result.cost, result.missRate * 100, result.percentileLatencyMs, result.decisions))
   }
   replay("static peak (busiest-hour plan)", peakPlan, peakArrivals, .fixed)
   replay("static mean (average-hour plan)", meanPlan, meanArrivals, .fixed)
