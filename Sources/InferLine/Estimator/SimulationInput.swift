@@ -118,12 +118,8 @@ extension RouteSource {
   /// - Complexity: O(count x edges).
   public static func drawnMasks(seed: UInt64, probabilities: [Double], count: Int) -> [UInt64] {
     var generator = SeededGenerator(seed: seed)
-    return probabilities.withUnsafeBufferPointer { p in
-      (0..<count).map { _ in
-        var mask: UInt64 = 0
-        for k in 0..<p.count where generator.nextUnitInterval() < p[k] { mask |= 1 << UInt64(k) }
-        return mask
-      }
+    return RouteDraw(probabilities: probabilities).thresholds.withUnsafeBufferPointer { thresholds in
+      (0..<count).map { _ in RouteDraw.mask(thresholds, &generator) }
     }
   }
 

@@ -231,6 +231,7 @@ struct StageByStageSimulation: ~Copyable {
   /// draws no more than it reached): the generator and how many queries have their route.
   var routeGenerator: SeededGenerator? = nil
   var routesDrawn = 0
+  let routeDraw: RouteDraw
   let waits: Slab<LargestValues>
   /// With `recordStageFinishes`: each query's finish at each stage, stage-major; `Int64.min` until it finishes.
   let stageFinishes: Slab<Int64>
@@ -310,6 +311,7 @@ struct StageByStageSimulation: ~Copyable {
     recordsFinishes = options.recordStageFinishes
     stageFinishes = recordsFinishes ? Slab(repeating: Int64.min, count: n * stages) : Slab.empty()
     allowedMisses = input.percentile.allowedMisses(of: n)
+    routeDraw = RouteDraw(probabilities: input.edgeProbabilities)
     switch input.routes {
     case .given(let masks):
       precondition(masks.count == n, "given routes must have one entry per query")
@@ -452,14 +454,8 @@ struct StageByStageSimulation: ~Copyable {
   /// each arrival.
   mutating func drawRoutes(upTo end: Int) {
     guard var generator = routeGenerator, let masks, routesDrawn < end else { return }
-    input.edgeProbabilities.withUnsafeBufferPointer { probabilities in
-      for q in routesDrawn..<end {
-        var mask: UInt64 = 0
-        for k in 0..<probabilities.count where generator.nextUnitInterval() < probabilities[k] {
-          mask |= 1 << UInt64(k)
-        }
-        masks[q] = mask
-      }
+    routeDraw.thresholds.withUnsafeBufferPointer { thresholds in
+      for q in routesDrawn..<end { masks[q] = RouteDraw.mask(thresholds, &generator) }
     }
     routeGenerator = generator
     routesDrawn = end

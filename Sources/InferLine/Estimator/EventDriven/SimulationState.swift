@@ -58,9 +58,9 @@ struct SimulationState: ~Copyable {
   let batchLimit: Slab<Int>
   var sampler: ServiceTimeSampler
   var overflow: OverflowTier
-  /// Routes are drawn (not given), with these edge probabilities.
+  /// Routes are drawn (not given), with these edge probabilities (as `RouteDraw` thresholds).
   let drawRoutes: Bool
-  let edgeProbability: Slab<Double>
+  let routeThreshold: Slab<UInt64>
   /// Replicas serving, including ones finishing a last batch before they leave.
   var active: Slab<Int>
   var lastReplicaChange: Slab<Int64>
@@ -160,7 +160,7 @@ struct SimulationState: ~Copyable {
     sampler = ServiceTimeSampler(input)
     overflow = OverflowTier(input)
     if case .drawn = input.routes { drawRoutes = true } else { drawRoutes = false }
-    edgeProbability = Slab(input.edgeProbabilities)
+    routeThreshold = Slab(RouteDraw(probabilities: input.edgeProbabilities).thresholds)
     batchSizeStart = sizeOffsets
     batchSizes = Slab(repeating: 0, count: sizeTotal)
     active = Slab(repeating: 0, count: stages)
@@ -287,11 +287,8 @@ struct SimulationState: ~Copyable {
       return
     }
     if drawRoutes {
-      var mask: UInt64 = 0
-      for k in 0..<edgeCount where routeRNG.nextUnitInterval() < edgeProbability.base[k] {
-        mask |= 1 << UInt64(k)
-      }
-      routeMask.base[q] = mask
+      routeMask.base[q] = RouteDraw.mask(
+        UnsafeBufferPointer(start: routeThreshold.base, count: edgeCount), &routeRNG)
     }
     let mask = routeMask.base[q]
     if smallRoutes {
