@@ -113,16 +113,9 @@ struct StageByStageSimulation: ~Copyable {
     }
 
     mutating func grow() {
-      let size = capacity * 2
-      let newTimes = UnsafeMutablePointer<Int64>.allocate(capacity: size)
-      let newQueries = UnsafeMutablePointer<Int32>.allocate(capacity: size)
-      newTimes.moveInitialize(from: times, count: end - base)
-      newQueries.moveInitialize(from: queries!, count: end - base)
-      times.deallocate()
-      queries!.deallocate()
-      times = newTimes
-      queries = newQueries
-      capacity = size
+      var doubled = capacity
+      queries = queries!.movedToDoubled(count: end - base, capacity: &doubled)
+      times = times.movedToDoubled(count: end - base, capacity: &capacity)
     }
 
     /// Drops arrivals that are neither queued nor in a batch still in service, once they are at least as many as

@@ -58,7 +58,7 @@ struct SimulationState: ~Copyable {
   let batchLimit: Slab<Int>
   var sampler: ServiceTimeSampler
   var overflow: OverflowTier
-  /// Routes are drawn (not given), with these edge probabilities (as `RouteDraw` thresholds).
+  /// Whether routes are drawn (not given), and each edge's `RouteDraw` threshold.
   let drawRoutes: Bool
   let routeThreshold: Slab<UInt64>
   /// Replicas serving, including ones finishing a last batch before they leave.
