@@ -724,7 +724,8 @@ struct StageByStageSimulation: ~Copyable {
         misses += 1
       }
       let q32 = Int32(truncatingIfNeeded: q)
-      let mask = masks?[q] ?? ~0
+      let route = masks?[q]  // nil: every edge is taken
+      let mask = route ?? ~0
       var goesOn = false
       for e in from..<to where mask & (1 << UInt64(childEdge.base[e])) != 0 {
         goesOn = true
@@ -738,7 +739,7 @@ struct StageByStageSimulation: ~Copyable {
         let creation = StageByStageJoin.Creation(
           finish: t, began: batch.began, sequence: batch.sequence, stage: Int32(s), member: Int32(i - batch.start))
         joins.base[j].arrive(
-          query: q32, expected: expectedParents(join: j, mask: masks?[q]), time: time, creation: creation)
+          query: q32, expected: expectedParents(join: j, mask: route), time: time, creation: creation)
       }
       if !goesOn && t > finishes[q] { finishes[q] = t }
     }
