@@ -60,6 +60,23 @@ public enum Estimator {
     return simulation.run()
   }
 
+  /// `simulate`, handing on the stages `replaying` names from another run's recordings instead of simulating them
+  /// (see `StageByStageSimulation.init`'s conditions), and keeping what each stage did when `recording` (nil when
+  /// the run stopped early). The same result as `simulate`, apart from a stopped run's partial statistics;
+  /// event by event, with nothing replayed or recorded, where the stage-by-stage simulator does not apply or a
+  /// join refuses a tie.
+  static func simulate(
+    _ input: SimulationInput, options: Options, replaying: [StageRecording?], recording: Bool
+  ) -> (result: SimulationResult, recordings: [StageRecording]?) {
+    let graph = PipelineGraph(input)
+    if !options.eventByEvent && StageByStageSimulation.applies(to: input, graph: graph) {
+      var simulation = StageByStageSimulation(
+        input: input, options: options, graph: graph, replaying: replaying, recording: recording)
+      if let result = simulation.run() { return (result, simulation.recordings()) }
+    }
+    return (simulate(input, options: options), nil)
+  }
+
   /// The stage-by-stage simulator's answer alone: nil where it does not apply, or where a join met a tie it
   /// cannot order (for benchmarks and checks; `simulate` then runs the event-driven simulator).
   public static func simulateStageByStage(_ input: SimulationInput, options: Options = Options()) -> SimulationResult? {

@@ -53,6 +53,11 @@ struct PipelineGraph: Sendable {
 
   init(_ input: SimulationInput) { self.init(stageCount: input.stageCount, edges: input.edges) }
 
+  /// The parents of stage s. - Complexity: O(edges).
+  func parents(of s: Int) -> [Int] {
+    (0..<stageCount).filter { p in children[childStart[p]..<childStart[p + 1]].contains(s) }
+  }
+
   /// What a route (a mask of the edges taken) means: how many stages it visits, and for each join how many of
   /// its parents it visits with the edge into the join taken (the parents the join waits for).
   /// - Complexity: O(stages + edges).

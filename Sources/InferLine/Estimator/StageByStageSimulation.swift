@@ -60,6 +60,20 @@ struct StageByStageSimulation: ~Copyable {
     }
   }
 
+  /// A lane's counts at the end of a run, as `result()` reads them.
+  struct LaneCounts: Sendable {
+    var visits: Int
+    var batches: Int
+    var busy: Int64
+    var waitSum: Double
+    var replicaTime: Int64
+    var lastChange: Int64
+    var replicas: Int
+    var lastEvent: Int64
+    /// Batches by size, 0 up to the batch size limit.
+    var batchSizes: [Int]
+  }
+
   /// One stage: its arrivals (times and queries, by absolute position `base + i`), queue, replicas and counts.
   struct Lane {
     var times: UnsafeMutablePointer<Int64>
@@ -97,6 +111,29 @@ struct StageByStageSimulation: ~Copyable {
     var busy: Int64 = 0
     var waitSum = 0.0
     var batchSizes: UnsafeMutablePointer<Int>
+    /// Entries of `batchSizes` (the batch size limit plus one).
+    var capacityOfBatchSizes: Int
+
+    /// The counts `result()` reads.
+    var counts: LaneCounts {
+      LaneCounts(
+        visits: visits, batches: batches, busy: busy, waitSum: waitSum, replicaTime: replicaTime,
+        lastChange: lastChange, replicas: replicas, lastEvent: lastEvent,
+        batchSizes: Array(UnsafeBufferPointer(start: batchSizes, count: capacityOfBatchSizes)))
+    }
+
+    /// Takes another run's final counts (a stage replayed from its recording).
+    mutating func restore(_ counts: LaneCounts) {
+      visits = counts.visits
+      batches = counts.batches
+      busy = counts.busy
+      waitSum = counts.waitSum
+      replicaTime = counts.replicaTime
+      lastChange = counts.lastChange
+      replicas = counts.replicas
+      lastEvent = counts.lastEvent
+      for (size, count) in counts.batchSizes.enumerated() { batchSizes[size] = count }
+    }
 
     @inline(__always)
     mutating func append(time: Int64, query: Int32) {
@@ -258,10 +295,31 @@ struct StageByStageSimulation: ~Copyable {
   /// Whether replica counts may change (given up front, or by a closed loop): lanes then take the general path,
   /// and a query left in a queue with no replica is never served.
   var changesReplicas: Bool
+  /// Stages handed on from another run's recordings instead of simulated (`replaying`), and per replayed join
+  /// whether it is one (its parents then skip its table). Empty when nothing is replayed.
+  let replays: [StageRecording?]
+  let replayed: [Bool]
+  let joinReplayed: [Bool]
+  let hasReplays: Bool
+  /// Per replayed stage, the next batch and the next member to hand on.
+  var replayBatch: [Int]
+  var replayMember: [Int]
+  /// This run's recordings, one per stage, when asked to record (`recordings()`); empty otherwise.
+  let recorders: [StageRecording]
+  let records: Bool
 
-  /// - Parameter stepped: run in steps (`advance(until:)`, `observe`, `schedule`, `finish`) by a closed loop,
-  ///   whose replica changes come as it goes.
-  init(input: SimulationInput, options: Estimator.Options, graph: PipelineGraph? = nil, stepped: Bool = false) {
+  /// - Parameters:
+  ///   - stepped: run in steps (`advance(until:)`, `observe`, `schedule`, `finish`) by a closed loop, whose replica
+  ///     changes come as it goes.
+  ///   - replaying: per stage, another run's recording to hand on instead of simulating the stage (nil: simulate
+  ///     it). The caller vouches that each replayed stage and every stage upstream of it were configured the same
+  ///     in that run, on the same trace, routes and service; the replayed stages must include their parents.
+  ///     Not with wait percentiles, replica changes or steps.
+  ///   - recording: keep what each stage did (`recordings()`).
+  init(
+    input: SimulationInput, options: Estimator.Options, graph: PipelineGraph? = nil, stepped: Bool = false,
+    replaying: [StageRecording?] = [], recording: Bool = false
+  ) {
     self.input = input
     self.options = options
     let stages = input.stageCount
@@ -336,13 +394,51 @@ struct StageByStageSimulation: ~Copyable {
           times: .allocate(capacity: isRoot ? 1 : capacity), queries: isRoot ? nil : .allocate(capacity: capacity),
           capacity: capacity, end: isRoot ? n : 0, idle: service.replicas, heap: .allocate(capacity: heapCapacity),
           heapCapacity: heapCapacity, replicas: service.replicas, lastChange: input.arrivals.first ?? 0,
-          changes: .allocate(capacity: 1), batchSizes: sizes)
+          changes: .allocate(capacity: 1), batchSizes: sizes, capacityOfBatchSizes: service.batchSize + 1)
       })
     // Changes given up front, in the event queue's order: by time, then stage, then as given.
     for change in input.replicaChanges.sorted(by: { ($0.time, $0.stage) < ($1.time, $1.stage) }) {
       lanes[change.stage].schedule(change)
     }
     changesReplicas = stepped || !input.replicaChanges.isEmpty
+    let replays = replaying.contains { $0 != nil }
+    precondition(
+      !(replays || recording) || (!stepped && !changesReplicas), "recorded runs have no steps and no replica changes")
+    precondition(!replays || !options.collectWaitPercentiles, "replayed stages keep no wait percentiles")
+    precondition(!replays || replaying.count == stages, "one entry per stage")
+    var recorders: [StageRecording] = []
+    if recording {
+      for s in 0..<stages {
+        let feeds = graph.children[graph.childStart[s]..<graph.childStart[s + 1]].contains { parents[$0] > 1 }
+        recorders.append(StageRecording(isRoot: parents[s] == 0, feedsJoin: feeds))
+      }
+    }
+    var replayedFlags: [Bool] = []
+    var joinFlags: [Bool] = []
+    if replays {
+      replayedFlags = replaying.map { $0 != nil }
+      joinFlags = (0..<stages).filter { parents[$0] > 1 }.map { replayedFlags[$0] }
+    }
+    hasReplays = replays
+    self.replays = replays ? replaying : []
+    records = recording
+    self.recorders = recorders
+    replayed = replayedFlags
+    joinReplayed = joinFlags
+    replayBatch = Array(repeating: 0, count: replays ? stages : 0)
+    replayMember = Array(repeating: 0, count: replays ? stages : 0)
+    for s in 0..<stages {
+      guard hasReplays, let recording = replaying[s] else { continue }
+      precondition(
+        graph.parents(of: s).allSatisfy { replaying[$0] != nil }, "a replayed stage's parents are replayed")
+      precondition(recording.final != nil, "a closed recording")
+      // Its counts are the recorded run's; its lane takes no arrivals (those appended are dropped as it replays).
+      lanes[s].restore(recording.final!)
+      lanes[s].served = lanes[s].end
+      lanes[s].arrived = lanes[s].end
+      lanes[s].base = lanes[s].end
+      events += recording.events
+    }
   }
 
   deinit {
@@ -411,12 +507,19 @@ struct StageByStageSimulation: ~Copyable {
         }
         let through = limit == .max ? sliceThrough : min(sliceThrough, limit - 1)
         for s in order {
+          if _slowPath(hasReplays) && replayed[s] {
+            replayLane(s, through: through, trace: trace)
+            if stopped { break }
+            continue
+          }
           if joinIndex.base[s] >= 0 && !joins.base[joinIndex.base[s]].admit(through: through, into: &lanes.base[s]) {
             cannotOrder = true
             stopped = true
             break
           }
+          let before = events
           runLane(s, through: through, trace: trace)
+          if _slowPath(records) { recorders[s].noteEvents(events - before) }
           if stopped { break }
         }
         // Stopped, at the limit inside this slice, or done.
@@ -424,6 +527,50 @@ struct StageByStageSimulation: ~Copyable {
         for s in order { lanes[s].compact() }
         sliceOpen = false
       }
+    }
+  }
+
+  /// Hands on stage s's recorded finishes up to and including `through`, as its simulation would: each batch
+  /// through `finish`, into its children (the arrivals its own parents appended to its lane are dropped).
+  mutating func replayLane(_ s: Int, through: Int64, trace: UnsafeMutablePointer<Int64>) {
+    let recording = replays[s]!
+    lanes.base[s].base = lanes.base[s].end
+    lanes.base[s].served = lanes.base[s].end
+    lanes.base[s].arrived = lanes.base[s].end
+    var k = replayBatch[s]
+    var member = replayMember[s]
+    let count = recording.batchCount
+    recording.queries.withUnsafeBufferPointer { queries in
+      let members = recording.isRoot ? nil : UnsafeMutablePointer(mutating: queries.baseAddress)
+      while k < count {
+        let t = recording.times[k]
+        guard t <= through else { break }
+        let size = Int(recording.sizes[k])
+        let start = recording.isRoot ? Int(recording.starts[k]) : member
+        let batch = Finish(
+          time: t, sequence: recording.feedsJoin ? recording.sequences[k] : 0, start: start, size: size,
+          began: recording.feedsJoin ? recording.began[k] : 0)
+        finish(stage: s, batch, at: t, queries: members, base: 0, trace: trace)
+        k += 1
+        member += recording.isRoot ? 0 : size
+        if options.stopWhenInfeasible && misses > allowedMisses {
+          stopped = true
+          break
+        }
+      }
+    }
+    replayBatch[s] = k
+    replayMember[s] = member
+  }
+
+  /// What each stage did, after a complete run made with `recording` (nil when it stopped early or a join met a
+  /// tie): a replayed stage's recording is the one it replayed.
+  func recordings() -> [StageRecording]? {
+    guard records, !stopped, !cannotOrder else { return nil }
+    return (0..<input.stageCount).map { s in
+      if hasReplays, let replayed = replays[s] { return replayed }
+      recorders[s].close(lanes[s].counts)
+      return recorders[s]
     }
   }
 
@@ -487,6 +634,11 @@ struct StageByStageSimulation: ~Copyable {
         handled += 1
         lane.lastEvent = finishTime
         lane.inService -= batch.size
+        if _slowPath(records) {
+          recorders[s].record(
+            time: finishTime, size: batch.size, start: batch.start, began: batch.began, sequence: batch.sequence,
+            queries: lane.queries, base: lane.base)
+        }
         if isRoot {
           finish(stage: s, batch, at: finishTime, queries: nil, base: 0, trace: trace)
         } else {
@@ -564,6 +716,11 @@ struct StageByStageSimulation: ~Copyable {
         lane.heapCount = 0
         handled += 1
         lane.lastEvent = finishTime
+        if _slowPath(records) {
+          recorders[s].record(
+            time: finishTime, size: batch.size, start: batch.start, began: batch.began, sequence: batch.sequence,
+            queries: lane.queries, base: lane.base)
+        }
         if isRoot {
           finish(stage: s, batch, at: finishTime, queries: nil, base: 0, trace: trace)
         } else {
@@ -736,6 +893,8 @@ struct StageByStageSimulation: ~Copyable {
           lanes.base[c].append(time: time, query: q32)
           continue
         }
+        // A replayed join takes nothing: its recording hands on its finishes.
+        if hasReplays && joinReplayed[j] { continue }
         let creation = StageByStageJoin.Creation(
           finish: t, began: batch.began, sequence: batch.sequence, stage: Int32(s), member: Int32(i - batch.start))
         joins.base[j].arrive(

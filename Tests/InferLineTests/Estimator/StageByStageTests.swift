@@ -271,6 +271,71 @@ import Testing
     #expect(ticks > 2_000)
   }
 
+  /// Each stage and the stages upstream of it, for `replayedStagesGiveTheEventDrivenResultsExactly`.
+  static func upstream(_ input: SimulationInput) -> [Set<Int>] {
+    let graph = PipelineGraph(input)
+    var sets = (0..<input.stageCount).map { Set([$0]) }
+    for s in graph.order! {
+      for p in graph.parents(of: s) { sets[s].formUnion(sets[p]) }
+    }
+    return sets
+  }
+
+  /// Stages handed on from another configuration's run (`StageRecording`), where they and every stage upstream
+  /// are configured the same: the event-driven results exactly for the new configuration, on random forests and
+  /// DAGs; also from recordings that were themselves part replayed, and with early stops (the same verdict).
+  @Test func replayedStagesGiveTheEventDrivenResultsExactly() {
+    var rng = SeededGenerator(seed: 4242)
+    var replayedStages = 0
+    var simulatedStages = 0
+    var chained = 0
+    for trial in 0..<160 {
+      let first = Self.randomForestOrDAG(&rng, trial: trial, upTo: 700)
+      let options = Estimator.Options(collectWaitPercentiles: false)
+      let (_, recorded) = Estimator.simulate(first, options: options, replaying: [], recording: true)
+      guard let recorded else { continue }  // a join refused a tie: nothing recorded
+      // Another configuration: some stages get other replicas, batch sizes or latencies.
+      func reconfigured(_ input: SimulationInput) -> SimulationInput {
+        var other = input
+        for s in 0..<other.stageCount where rng.next() % 3 == 0 {
+          let b = Int(rng.next() % 4) + 1
+          let unit = Int64(rng.next() % 3 + 1) * Sim.ms
+          other.stages[s] = StageService(
+            batchSize: b, replicas: Int(rng.next() % 3) + 1, latencyTable: (1...b).map { unit * Int64(1 + $0 / 2) })
+        }
+        return other
+      }
+      // The recordings of a's run that b's can replay.
+      func shared(_ a: SimulationInput, _ b: SimulationInput, _ recordings: [StageRecording]) -> [StageRecording?] {
+        let up = Self.upstream(a)
+        return (0..<a.stageCount).map { s in up[s].allSatisfy { a.stages[$0] == b.stages[$0] } ? recordings[s] : nil }
+      }
+      let second = reconfigured(first)
+      let replaying = shared(first, second, recorded)
+      replayedStages += replaying.filter { $0 != nil }.count
+      simulatedStages += replaying.filter { $0 == nil }.count
+      let reference = Estimator.simulate(second, options: .init(collectWaitPercentiles: false, eventByEvent: true))
+      let (fast, again) = Estimator.simulate(second, options: options, replaying: replaying, recording: true)
+      Self.expectSame(fast, reference, "trial \(trial)")
+      // Early stops: the same verdict.
+      let check = Estimator.Options(stopWhenInfeasible: true, collectWaitPercentiles: false)
+      let verdict = Estimator.simulate(second, options: check, replaying: replaying, recording: false).result
+      #expect(verdict.feasible == reference.feasible, "trial \(trial)")
+      #expect(verdict.stoppedEarly == !reference.feasible, "trial \(trial)")
+      // A third configuration from the second's recordings, some of them the first's.
+      let third = reconfigured(second)
+      guard let again else { continue }
+      chained += 1
+      let thirdReference = Estimator.simulate(third, options: .init(collectWaitPercentiles: false, eventByEvent: true))
+      let (thirdFast, _) = Estimator.simulate(
+        third, options: options, replaying: shared(second, third, again), recording: false)
+      Self.expectSame(thirdFast, thirdReference, "trial \(trial), third")
+    }
+    print("replayed \(replayedStages) stages, simulated \(simulatedStages); \(chained) chained")
+    #expect(replayedStages > 150 && simulatedStages > 100)
+    #expect(chained > 100)
+  }
+
   /// Feasibility checks: the event-driven verdict and, when nothing stopped, the same results; on forests and
   /// on DAGs with joins (where the stage-by-stage simulator answers).
   @Test(arguments: [false, true])
