@@ -3,6 +3,7 @@
 //   swift run -c release inferline-bench envelope [arrivals]
 import Foundation
 import InferLine
+import Synchronization
 
 /// Wall time of `body`, best of `runs`, in seconds.
 func best<T>(of runs: Int, _ body: () -> T) -> (Double, T) {
@@ -562,6 +563,78 @@ func plannerPartsBenchmark(rate: Double) {
           "  %-17@ CG %5.1f s (%3d sims)  search %5.1f s (%3d)  greedy after them %5.1f s (%3d)  | greedy alone %5.1f s (%3d)  every move simulated %5.1f s (%3d)",
         model.name, cgSeconds, cgRuns, searchSeconds, searchRuns, greedySeconds, greedyRuns, aloneSeconds,
         alone.counters.estimatorRuns, everyMoveSeconds, everyMove.counters.estimatorRuns))
+  }
+}
+
+/// Stage outputs shared between the oracle's checks (`StageOutputCache`): every hourly window of a diurnal day
+/// planned as the report plans it (the CG baselines, the search warm-started by them, greedy, the descent from an
+/// unproven plan), windows in parallel on every core, with the oracle handing on stages a check shares with a
+/// recent run against simulating every stage, A B A B in one run; the plans must be the same.
+func stageOutputsBenchmark(rate: Double) {
+  let day = TraceGenerator.arrivals(
+    .diurnal(meanRate: rate, peakToTrough: 4), duration: 86_400, start: 1_795_824_000_000_000_000, seed: 21)
+  let trace = ArrivalTrace(arrivals: day)
+  let windows = trace.windows(length: 3_600_000_000_000)
+  print(
+    String(
+      format: "window planning over a day: %d queries, 24 h diurnal, mean %.0f q/s, hourly windows, both cores",
+      day.count, rate))
+  for pipeline in [
+    "Benchmarks/four-stage.yaml", "SampleTraces/pipelines/video-monitoring.yaml", "SampleTraces/pipelines/cascade.yaml",
+    "SampleTraces/pipelines/image-processing.yaml",
+  ] {
+    let model = PipelineModel(
+      try! PlanningInputs.load(
+        pipeline: pipeline, hardware: "SampleTraces/hardware/aws-2026.yaml",
+        profiles: "SampleTraces/profiles/profiles-2026.csv"))
+    func planDay(sharing: Bool) -> (seconds: Double, plans: [PipelineConfiguration?], replayed: Int, simulated: Int) {
+      let counts = Mutex((0, 0))
+      let (seconds, plans) = best(of: 1) { () -> [PipelineConfiguration?] in
+        let slots = ResultSlots<PipelineConfiguration>(count: windows.count)
+        DispatchQueue.concurrentPerform(iterations: windows.count) { i in
+          let oracle = FeasibilityOracle(
+            model: model, arrivals: windows[i].relativeArrivals(in: trace), seed: 1, sharesStageOutputs: sharing)
+          let planner = Planner(oracle: oracle)
+          let cg = planner.coarseGrainedBaselines()
+          var plan = try? planner.optimal(incumbents: cg.filter(\.feasible).map { ($0.name, $0.configuration) }).get()
+          let greedy = try? planner.greedy().get()
+          if plan == nil || plan!.provenOptimal != true, let g = greedy,
+            g.costPerHour < (plan?.costPerHour ?? .infinity) - 1e-9
+          {
+            plan = g
+            plan!.provenOptimal = false
+          }
+          if let p = plan { plan = planner.descend(from: p) }
+          slots[i] = plan?.configuration
+          let stages = oracle.stageCounts
+          counts.withLock {
+            $0.0 += stages.replayed
+            $0.1 += stages.simulated
+          }
+        }
+        return slots.values
+      }
+      let (replayed, simulated) = counts.withLock { $0 }
+      return (seconds, plans, replayed, simulated)
+    }
+    var shared: [Double] = []
+    var every: [Double] = []
+    var stages = (replayed: 0, simulated: 0)
+    for _ in 0..<2 {
+      let a = planDay(sharing: false)
+      let b = planDay(sharing: true)
+      precondition(a.plans == b.plans, "sharing stage outputs must not change a plan")
+      every.append(a.seconds)
+      shared.append(b.seconds)
+      stages = (b.replayed, b.simulated)
+    }
+    print(
+      String(
+        format:
+          "  %-17@ every stage simulated %5.1f s, %5.1f s | stage outputs shared %5.1f s, %5.1f s | %.2fx; %d of %d stage simulations handed on (%.0f%%)",
+        model.name, every[0], every[1], shared[0], shared[1], (every[0] + every[1]) / (shared[0] + shared[1]),
+        stages.replayed, stages.replayed + stages.simulated,
+        100 * Double(stages.replayed) / Double(max(1, stages.replayed + stages.simulated))))
   }
 }
 
@@ -1211,6 +1284,8 @@ case "replay":
   replayBenchmark(rate: arguments.dropFirst().first.flatMap { Double($0) } ?? 200)
 case "planner-parts":
   plannerPartsBenchmark(rate: arguments.dropFirst().first.flatMap { Double($0) } ?? 200)
+case "stage-outputs":
+  stageOutputsBenchmark(rate: arguments.dropFirst().first.flatMap { Double($0) } ?? 200)
 case "planner-day":
   plannerDayBenchmark(rate: arguments.dropFirst().first.flatMap { Double($0) } ?? 200)
 case "replay-day":

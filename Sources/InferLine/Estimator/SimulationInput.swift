@@ -1,7 +1,7 @@
 import Foundation
 
 /// How one stage serves in a simulation: its batch limit, replicas and batch latencies.
-public struct StageService: Sendable, Equatable {
+public struct StageService: Sendable, Hashable {
   /// Largest batch a replica forms (`b`).
   public var batchSize: Int
   /// Replicas at time zero (`k`).
@@ -54,7 +54,7 @@ public struct StageService: Sendable, Equatable {
 
 /// A stage's batch latency by input size (`ModelProfile.SizeBucket`): a batch takes the latency of the first bucket
 /// that holds its largest input (a batch is padded to its largest input).
-public struct SizedLatencies: Sendable, Equatable {
+public struct SizedLatencies: Sendable, Hashable {
   /// Each bucket's largest input, ascending, in the unit of the query sizes.
   public var bounds: [Double]
   /// `tables[k][n - 1]` = L(n) for batches whose largest input is at most `bounds[k]`, nanoseconds.

@@ -304,8 +304,10 @@ struct StageByStageSimulation: ~Copyable {
   /// Per replayed stage, the next batch and the next member to hand on.
   var replayBatch: [Int]
   var replayMember: [Int]
-  /// This run's recordings, one per stage, when asked to record (`recordings()`); empty otherwise.
-  let recorders: [StageRecording]
+  /// This run's recorders, one per stage, when asked to record (`recordings()` hands their buffers over; until
+  /// then the simulation frees them); nil otherwise.
+  let recorders: UnsafeMutablePointer<StageRecorder>?
+  var recordersHandedOver = false
   let records: Bool
 
   /// - Parameters:
@@ -406,11 +408,12 @@ struct StageByStageSimulation: ~Copyable {
       !(replays || recording) || (!stepped && !changesReplicas), "recorded runs have no steps and no replica changes")
     precondition(!replays || !options.collectWaitPercentiles, "replayed stages keep no wait percentiles")
     precondition(!replays || replaying.count == stages, "one entry per stage")
-    var recorders: [StageRecording] = []
+    var recorders: UnsafeMutablePointer<StageRecorder>? = nil
     if recording {
+      recorders = .allocate(capacity: stages)
       for s in 0..<stages {
         let feeds = graph.children[graph.childStart[s]..<graph.childStart[s + 1]].contains { parents[$0] > 1 }
-        recorders.append(StageRecording(isRoot: parents[s] == 0, feedsJoin: feeds))
+        (recorders! + s).initialize(to: StageRecorder(isRoot: parents[s] == 0, feedsJoin: feeds))
       }
     }
     var replayedFlags: [Bool] = []
@@ -431,9 +434,8 @@ struct StageByStageSimulation: ~Copyable {
       guard hasReplays, let recording = replaying[s] else { continue }
       precondition(
         graph.parents(of: s).allSatisfy { replaying[$0] != nil }, "a replayed stage's parents are replayed")
-      precondition(recording.final != nil, "a closed recording")
       // Its counts are the recorded run's; its lane takes no arrivals (those appended are dropped as it replays).
-      lanes[s].restore(recording.final!)
+      lanes[s].restore(recording.final)
       lanes[s].served = lanes[s].end
       lanes[s].arrived = lanes[s].end
       lanes[s].base = lanes[s].end
@@ -443,6 +445,12 @@ struct StageByStageSimulation: ~Copyable {
 
   deinit {
     if ownsFinishes { lastFinish?.deallocate() }
+    if let recorders {
+      if !recordersHandedOver {
+        for s in 0..<input.stageCount { recorders[s].free() }
+      }
+      recorders.deallocate()
+    }
     for j in 0..<graph.joinCount { joins[j].free() }
     for s in 0..<input.stageCount {
       lanes[s].times.deallocate()
@@ -519,7 +527,7 @@ struct StageByStageSimulation: ~Copyable {
           }
           let before = events
           runLane(s, through: through, trace: trace)
-          if _slowPath(records) { recorders[s].noteEvents(events - before) }
+          if _slowPath(records) { recorders![s].events += events - before }
           if stopped { break }
         }
         // Stopped, at the limit inside this slice, or done.
@@ -534,29 +542,25 @@ struct StageByStageSimulation: ~Copyable {
   /// through `finish`, into its children (the arrivals its own parents appended to its lane are dropped).
   mutating func replayLane(_ s: Int, through: Int64, trace: UnsafeMutablePointer<Int64>) {
     let recording = replays[s]!
+    let r = recording.buffers
     lanes.base[s].base = lanes.base[s].end
     lanes.base[s].served = lanes.base[s].end
     lanes.base[s].arrived = lanes.base[s].end
     var k = replayBatch[s]
     var member = replayMember[s]
-    let count = recording.batchCount
-    recording.queries.withUnsafeBufferPointer { queries in
-      let members = recording.isRoot ? nil : UnsafeMutablePointer(mutating: queries.baseAddress)
-      while k < count {
-        let t = recording.times[k]
-        guard t <= through else { break }
-        let size = Int(recording.sizes[k])
-        let start = recording.isRoot ? Int(recording.starts[k]) : member
-        let batch = Finish(
-          time: t, sequence: recording.feedsJoin ? recording.sequences[k] : 0, start: start, size: size,
-          began: recording.feedsJoin ? recording.began[k] : 0)
-        finish(stage: s, batch, at: t, queries: members, base: 0, trace: trace)
-        k += 1
-        member += recording.isRoot ? 0 : size
-        if options.stopWhenInfeasible && misses > allowedMisses {
-          stopped = true
-          break
-        }
+    while k < r.batchCount {
+      let t = r.times[k]
+      guard t <= through else { break }
+      let size = Int(r.sizes[k])
+      let start = r.starts.map { Int($0[k]) } ?? member
+      let batch = Finish(
+        time: t, sequence: r.sequences?[k] ?? 0, start: start, size: size, began: r.began?[k] ?? 0)
+      finish(stage: s, batch, at: t, queries: r.queries, base: 0, trace: trace)
+      k += 1
+      if r.starts == nil { member += size }
+      if options.stopWhenInfeasible && misses > allowedMisses {
+        stopped = true
+        break
       }
     }
     replayBatch[s] = k
@@ -565,12 +569,17 @@ struct StageByStageSimulation: ~Copyable {
 
   /// What each stage did, after a complete run made with `recording` (nil when it stopped early or a join met a
   /// tie): a replayed stage's recording is the one it replayed.
-  func recordings() -> [StageRecording]? {
-    guard records, !stopped, !cannotOrder else { return nil }
+  mutating func recordings() -> [StageRecording]? {
+    guard let recorders, !recordersHandedOver, !stopped, !cannotOrder else { return nil }
+    recordersHandedOver = true
     return (0..<input.stageCount).map { s in
-      if hasReplays, let replayed = replays[s] { return replayed }
-      recorders[s].close(lanes[s].counts)
-      return recorders[s]
+      if hasReplays, let replayed = replays[s] {
+        recorders[s].free()
+        return replayed
+      }
+      return StageRecording(
+        recorders[s], isRoot: recorders[s].starts != nil, feedsJoin: recorders[s].began != nil,
+        final: lanes[s].counts)
     }
   }
 
@@ -635,9 +644,9 @@ struct StageByStageSimulation: ~Copyable {
         lane.lastEvent = finishTime
         lane.inService -= batch.size
         if _slowPath(records) {
-          recorders[s].record(
+          recorders.unsafelyUnwrapped[s].record(
             time: finishTime, size: batch.size, start: batch.start, began: batch.began, sequence: batch.sequence,
-            queries: lane.queries, base: lane.base)
+            members: lane.queries, base: lane.base)
         }
         if isRoot {
           finish(stage: s, batch, at: finishTime, queries: nil, base: 0, trace: trace)
@@ -717,9 +726,9 @@ struct StageByStageSimulation: ~Copyable {
         handled += 1
         lane.lastEvent = finishTime
         if _slowPath(records) {
-          recorders[s].record(
+          recorders.unsafelyUnwrapped[s].record(
             time: finishTime, size: batch.size, start: batch.start, began: batch.began, sequence: batch.sequence,
-            queries: lane.queries, base: lane.base)
+            members: lane.queries, base: lane.base)
         }
         if isRoot {
           finish(stage: s, batch, at: finishTime, queries: nil, base: 0, trace: trace)

@@ -254,6 +254,14 @@ public final class FeasibilityOracle: Sendable {
   /// Set for chains when the screens are on (`PrefixBound`).
   let prefixBound: PrefixBound?
 
+  /// Recent runs' stage outputs, which later checks hand on instead of simulating the stages they share
+  /// (`StageOutputCache`); nil when asked not to, or when service is not deterministic.
+  let stageOutputs: StageOutputCache?
+
+  /// Stages the checks so far handed on from an earlier run, and stages they simulated (zero without
+  /// `stageOutputs`).
+  public var stageCounts: (replayed: Int, simulated: Int) { stageOutputs?.stageCounts ?? (0, 0) }
+
   /// Made on first use (only the coarse-grained baselines ask): O(queries).
   private let routeFloorStorage = Mutex<RouteFloor?>(nil)
 
@@ -357,9 +365,12 @@ public final class FeasibilityOracle: Sendable {
   ///   - querySizes: one per arrival, for sized profiles: built on `PipelineModel(inputs, sizeTable: .fastest)`
   ///     the necessary conditions and the prefix bound stay exact (their tables are lower bounds); the
   ///     network-calculus bound, which needs the slowest batch, is not used.
+  ///   - sharesStageOutputs: false simulates every stage of every check (`StageOutputCache`; the benchmark's
+  ///     side-by-side baseline).
   public init(
     model: PipelineModel, arrivals: [Int64], seed: UInt64, sloMs: Double? = nil, screens: Bool = true,
-    serviceTimes: ServiceTimeModel = .deterministic, prefixBounds: Bool = true, querySizes: [Float]? = nil
+    serviceTimes: ServiceTimeModel = .deterministic, prefixBounds: Bool = true, querySizes: [Float]? = nil,
+    sharesStageOutputs: Bool = true
   ) {
     precondition(querySizes == nil || querySizes!.count == arrivals.count, "one size per arrival")
     precondition(
@@ -379,6 +390,9 @@ public final class FeasibilityOracle: Sendable {
       ? RouteSource.drawnMasks(seed: seed, probabilities: probabilities, count: arrivals.count) : nil
     routes = masks.map { .given($0) } ?? .drawn(seed: seed)
     burstMasks = masks
+    stageOutputs =
+      sharesStageOutputs && serviceTimes == .deterministic && model.inputs.pipeline.dispatch == .centralQueue
+      ? StageOutputCache(model: model, queries: arrivals.count) : nil
     prefixBound =
       prefixBounds && screens && serviceTimes == .deterministic && model.inputs.pipeline.dispatch == .centralQueue
       ? PrefixBound(model: model, masks: masks) : nil
@@ -440,7 +454,15 @@ public final class FeasibilityOracle: Sendable {
     var simulation = Estimator.Options(
       stopWhenInfeasible: screens, collectWaitPercentiles: false, recordStageFinishes: prefixBound != nil)
     simulation.summarisesLatencies = false  // the percentile is selected below
-    let result = Estimator.simulate(input, options: simulation)
+    let result: SimulationResult
+    if let stageOutputs {
+      let run = Estimator.simulate(
+        input, options: simulation, replaying: stageOutputs.replays(for: input.stages), recording: true)
+      if let recordings = run.recordings { stageOutputs.keep(input.stages, recordings) }
+      result = run.result
+    } else {
+      result = Estimator.simulate(input, options: simulation)
+    }
     // An infeasible run may show that its first stages alone miss the SLO, whatever comes after them.
     let dead =
       result.feasible
