@@ -70,8 +70,8 @@ public enum Estimator {
   ) -> (result: SimulationResult, recordings: [StageRecording]?) {
     let graph = PipelineGraph(input)
     if !options.eventByEvent && StageByStageSimulation.applies(to: input, graph: graph) {
-      var simulation = StageByStageSimulation(
-        input: input, options: options, graph: graph, replaying: replaying, recording: recording)
+      var simulation = StageByStageSimulation(input: input, options: options, graph: graph)
+      simulation.share(replaying: replaying, recording: recording)
       if let result = simulation.run() { return (result, simulation.recordings()) }
     }
     return (simulate(input, options: options), nil)

@@ -297,31 +297,23 @@ struct StageByStageSimulation: ~Copyable {
   var changesReplicas: Bool
   /// Stages handed on from another run's recordings instead of simulated (`replaying`), and per replayed join
   /// whether it is one (its parents then skip its table). Empty when nothing is replayed.
-  let replays: [StageRecording?]
-  let replayed: [Bool]
-  let joinReplayed: [Bool]
-  let hasReplays: Bool
+  /// Set by `share(replaying:recording:)`.
+  var replays: [StageRecording?] = []
+  var replayed: [Bool] = []
+  var joinReplayed: [Bool] = []
+  var hasReplays = false
   /// Per replayed stage, the next batch and the next member to hand on.
-  var replayBatch: [Int]
-  var replayMember: [Int]
+  var replayBatch: [Int] = []
+  var replayMember: [Int] = []
   /// This run's recorders, one per stage, when asked to record (`recordings()` hands their buffers over; until
   /// then the simulation frees them); nil otherwise.
-  let recorders: UnsafeMutablePointer<StageRecorder>?
+  var recorders: UnsafeMutablePointer<StageRecorder>? = nil
   var recordersHandedOver = false
-  let records: Bool
+  var records = false
 
-  /// - Parameters:
-  ///   - stepped: run in steps (`advance(until:)`, `observe`, `schedule`, `finish`) by a closed loop, whose replica
-  ///     changes come as it goes.
-  ///   - replaying: per stage, another run's recording to hand on instead of simulating the stage (nil: simulate
-  ///     it). The caller vouches that each replayed stage and every stage upstream of it were configured the same
-  ///     in that run, on the same trace, routes and service; the replayed stages must include their parents.
-  ///     Not with wait percentiles, replica changes or steps.
-  ///   - recording: keep what each stage did (`recordings()`).
-  init(
-    input: SimulationInput, options: Estimator.Options, graph: PipelineGraph? = nil, stepped: Bool = false,
-    replaying: [StageRecording?] = [], recording: Bool = false
-  ) {
+  /// - Parameter stepped: run in steps (`advance(until:)`, `observe`, `schedule`, `finish`) by a closed loop,
+  ///   whose replica changes come as it goes.
+  init(input: SimulationInput, options: Estimator.Options, graph: PipelineGraph? = nil, stepped: Bool = false) {
     self.input = input
     self.options = options
     let stages = input.stageCount
@@ -403,17 +395,32 @@ struct StageByStageSimulation: ~Copyable {
       lanes[change.stage].schedule(change)
     }
     changesReplicas = stepped || !input.replicaChanges.isEmpty
+  }
+
+  /// Before running: hands on stages from other runs and records this one.
+  /// - Parameters:
+  ///   - replaying: per stage, another run's recording to hand on instead of simulating the stage (nil: simulate
+  ///     it). The caller vouches that each replayed stage and every stage upstream of it were configured the same
+  ///     in that run, on the same trace, routes and service; the replayed stages must include their parents.
+  ///     Not with wait percentiles, replica changes or steps.
+  ///   - recording: keep what each stage did (`recordings()`; not with batches over 65,535).
+  mutating func share(replaying: [StageRecording?], recording: Bool) {
+    let stages = input.stageCount
+    let parents = graph.parentCount
+    precondition(!changesReplicas && !ownsFinishes, "recorded runs have no steps and no replica changes")
+    precondition(self.recorders == nil && !hasReplays && sliceEnd == 0, "once, before running")
     let replays = replaying.contains { $0 != nil }
-    precondition(
-      !(replays || recording) || (!stepped && !changesReplicas), "recorded runs have no steps and no replica changes")
     precondition(!replays || !options.collectWaitPercentiles, "replayed stages keep no wait percentiles")
     precondition(!replays || replaying.count == stages, "one entry per stage")
+    // Batch sizes are recorded in 16 bits.
+    let recording = recording && input.stages.allSatisfy { $0.batchSize <= Int(UInt16.max) }
     var recorders: UnsafeMutablePointer<StageRecorder>? = nil
     if recording {
       recorders = .allocate(capacity: stages)
       for s in 0..<stages {
         let feeds = graph.children[graph.childStart[s]..<graph.childStart[s + 1]].contains { parents[$0] > 1 }
-        (recorders! + s).initialize(to: StageRecorder(isRoot: parents[s] == 0, feedsJoin: feeds))
+        (recorders! + s).initialize(
+          to: StageRecorder(isRoot: parents[s] == 0, keepsBegan: feeds && sized.follows(stage: s)))
       }
     }
     var replayedFlags: [Bool] = []
@@ -553,8 +560,9 @@ struct StageByStageSimulation: ~Copyable {
       guard t <= through else { break }
       let size = Int(r.sizes[k])
       let start = r.starts.map { Int($0[k]) } ?? member
-      let batch = Finish(
-        time: t, sequence: r.sequences?[k] ?? 0, start: start, size: size, began: r.began?[k] ?? 0)
+      // When it began: kept, or its size's duration before its finish; its dispatch number: its place (`StageRecorder`).
+      let began = r.began?[k] ?? (t - latency.base[latencyStart.base[s] + size - 1])
+      let batch = Finish(time: t, sequence: UInt64(k), start: start, size: size, began: began)
       finish(stage: s, batch, at: t, queries: r.queries, base: 0, trace: trace)
       k += 1
       if r.starts == nil { member += size }
@@ -577,9 +585,7 @@ struct StageByStageSimulation: ~Copyable {
         recorders[s].free()
         return replayed
       }
-      return StageRecording(
-        recorders[s], isRoot: recorders[s].starts != nil, feedsJoin: recorders[s].began != nil,
-        final: lanes[s].counts)
+      return StageRecording(recorders[s], final: lanes[s].counts)
     }
   }
 
@@ -645,8 +651,8 @@ struct StageByStageSimulation: ~Copyable {
         lane.inService -= batch.size
         if _slowPath(records) {
           recorders.unsafelyUnwrapped[s].record(
-            time: finishTime, size: batch.size, start: batch.start, began: batch.began, sequence: batch.sequence,
-            members: lane.queries, base: lane.base)
+            time: finishTime, size: batch.size, start: batch.start, began: batch.began, members: lane.queries,
+            base: lane.base)
         }
         if isRoot {
           finish(stage: s, batch, at: finishTime, queries: nil, base: 0, trace: trace)
@@ -727,8 +733,8 @@ struct StageByStageSimulation: ~Copyable {
         lane.lastEvent = finishTime
         if _slowPath(records) {
           recorders.unsafelyUnwrapped[s].record(
-            time: finishTime, size: batch.size, start: batch.start, began: batch.began, sequence: batch.sequence,
-            members: lane.queries, base: lane.base)
+            time: finishTime, size: batch.size, start: batch.start, began: batch.began, members: lane.queries,
+            base: lane.base)
         }
         if isRoot {
           finish(stage: s, batch, at: finishTime, queries: nil, base: 0, trace: trace)

@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// What complete simulations of one window did at each stage (`StageRecording`), so that the next configuration
@@ -36,7 +37,7 @@ final class StageOutputCache: Sendable {
   }
   private let state = Mutex(State())
 
-  /// - Parameter budget: bytes of recordings to keep; by default 16 per query and stage of the window (about one
+  /// - Parameter budget: bytes of recordings to keep; by default 24 per query and stage of the window (about two
   ///   run's worth, shared).
   init(model: PipelineModel, queries: Int, budget: Int? = nil) {
     var upstream = (0..<model.stages.count).map { [$0] }
@@ -46,7 +47,7 @@ final class StageOutputCache: Sendable {
     self.upstream = upstream
     parents = model.incoming.map { $0.map(\.parent) }
     order = model.topologicalOrder
-    self.budget = budget ?? max(1 << 24, 16 * queries * model.stages.count)
+    self.budget = budget ?? max(1 << 24, 24 * queries * model.stages.count)
   }
 
   /// Stages replayed and stages simulated in the checks so far (one per stage per check).
@@ -69,6 +70,7 @@ final class StageOutputCache: Sendable {
         s.entries[keys[m]]!.lastUse = s.clock
       }
       let replayed = replays.filter { $0 != nil }.count
+      if ProcessInfo.processInfo.environment["DEBUGCACHE"] != nil { print("DEBUG lookup", replayed, services.map { "\($0.batchSize)x\($0.replicas)/\($0.latencyTable.first!)" }) }
       s.replayed += replayed
       s.simulated += services.count - replayed
       return replays
@@ -85,6 +87,7 @@ final class StageOutputCache: Sendable {
         s.entries[keys[m]] = Entry(recording: recordings[m], lastUse: s.clock)
         s.bytes += recordings[m].bytes
       }
+      if ProcessInfo.processInfo.environment["DEBUGCACHE"] != nil { print("DEBUG keep", s.bytes, budget, recordings.map(\.bytes), s.entries.count) }
       while s.bytes > budget, let oldest = s.entries.min(by: { $0.value.lastUse < $1.value.lastUse }) {
         s.bytes -= oldest.value.recording.bytes
         s.entries[oldest.key] = nil
