@@ -1,4 +1,3 @@
-import Foundation
 import Synchronization
 
 /// What complete simulations of one window did at each stage (`StageRecording`), so that the next configuration
@@ -70,7 +69,6 @@ final class StageOutputCache: Sendable {
         s.entries[keys[m]]!.lastUse = s.clock
       }
       let replayed = replays.filter { $0 != nil }.count
-      if ProcessInfo.processInfo.environment["DEBUGCACHE"] != nil { print("DEBUG lookup", replayed, services.map { "\($0.batchSize)x\($0.replicas)/\($0.latencyTable.first!)" }) }
       s.replayed += replayed
       s.simulated += services.count - replayed
       return replays
@@ -87,7 +85,6 @@ final class StageOutputCache: Sendable {
         s.entries[keys[m]] = Entry(recording: recordings[m], lastUse: s.clock)
         s.bytes += recordings[m].bytes
       }
-      if ProcessInfo.processInfo.environment["DEBUGCACHE"] != nil { print("DEBUG keep", s.bytes, budget, recordings.map(\.bytes), s.entries.count) }
       while s.bytes > budget, let oldest = s.entries.min(by: { $0.value.lastUse < $1.value.lastUse }) {
         s.bytes -= oldest.value.recording.bytes
         s.entries[oldest.key] = nil
