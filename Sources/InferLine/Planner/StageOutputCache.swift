@@ -5,6 +5,9 @@ import Synchronization
 /// kept run, with every stage upstream of it, sees the same events, and is handed on from that run instead. Exact:
 /// the same results as simulating every stage (tested against the event-driven simulator).
 ///
+/// The oracle uses it only when asked (`FeasibilityOracle`'s `sharesStageOutputs`): most checks of a search stop
+/// early, so their recordings are dropped, and on a day's report the time it saved did not pay for its memory.
+///
 /// Recordings are kept per stage, keyed by the configurations of the stage and every stage upstream of it, the
 /// ones used last up to a memory budget. A search moves a stage or two at a time, so most checks share a root and
 /// often more with a run before. Safe to use from several threads.

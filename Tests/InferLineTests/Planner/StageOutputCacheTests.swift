@@ -21,9 +21,9 @@ import Testing
     var handedOn = 0
     for (name, instance, slo) in Self.instances() {
       let sloMs = slo > 0 ? slo : nil
-      let sharing = FeasibilityOracle(model: instance.model, arrivals: instance.arrivals, seed: 7, sloMs: sloMs)
-      let every = FeasibilityOracle(
-        model: instance.model, arrivals: instance.arrivals, seed: 7, sloMs: sloMs, sharesStageOutputs: false)
+      let sharing = FeasibilityOracle(
+        model: instance.model, arrivals: instance.arrivals, seed: 7, sloMs: sloMs, sharesStageOutputs: true)
+      let every = FeasibilityOracle(model: instance.model, arrivals: instance.arrivals, seed: 7, sloMs: sloMs)
       var rng = SeededGenerator(seed: 99)
       let configurations = instance.everyConfiguration(replicas: 2).shuffled(using: &rng)
       var feasible = 0
