@@ -111,15 +111,13 @@ struct StageByStageSimulation: ~Copyable {
     var busy: Int64 = 0
     var waitSum = 0.0
     var batchSizes: UnsafeMutablePointer<Int>
-    /// Entries of `batchSizes` (the batch size limit plus one).
-    var capacityOfBatchSizes: Int
 
-    /// The counts `result()` reads.
-    var counts: LaneCounts {
+    /// The counts `result()` reads, with batches of sizes up to `limit`.
+    func counts(limit: Int) -> LaneCounts {
       LaneCounts(
         visits: visits, batches: batches, busy: busy, waitSum: waitSum, replicaTime: replicaTime,
         lastChange: lastChange, replicas: replicas, lastEvent: lastEvent,
-        batchSizes: Array(UnsafeBufferPointer(start: batchSizes, count: capacityOfBatchSizes)))
+        batchSizes: Array(UnsafeBufferPointer(start: batchSizes, count: limit + 1)))
     }
 
     /// Takes another run's final counts (a stage replayed from its recording).
@@ -309,7 +307,6 @@ struct StageByStageSimulation: ~Copyable {
   /// then the simulation frees them); nil otherwise.
   var recorders: UnsafeMutablePointer<StageRecorder>? = nil
   var recordersHandedOver = false
-  var records = false
 
   /// - Parameter stepped: run in steps (`advance(until:)`, `observe`, `schedule`, `finish`) by a closed loop,
   ///   whose replica changes come as it goes.
@@ -388,7 +385,7 @@ struct StageByStageSimulation: ~Copyable {
           times: .allocate(capacity: isRoot ? 1 : capacity), queries: isRoot ? nil : .allocate(capacity: capacity),
           capacity: capacity, end: isRoot ? n : 0, idle: service.replicas, heap: .allocate(capacity: heapCapacity),
           heapCapacity: heapCapacity, replicas: service.replicas, lastChange: input.arrivals.first ?? 0,
-          changes: .allocate(capacity: 1), batchSizes: sizes, capacityOfBatchSizes: service.batchSize + 1)
+          changes: .allocate(capacity: 1), batchSizes: sizes)
       })
     // Changes given up front, in the event queue's order: by time, then stage, then as given.
     for change in input.replicaChanges.sorted(by: { ($0.time, $0.stage) < ($1.time, $1.stage) }) {
@@ -431,7 +428,6 @@ struct StageByStageSimulation: ~Copyable {
     }
     hasReplays = replays
     self.replays = replays ? replaying : []
-    records = recording
     self.recorders = recorders
     replayed = replayedFlags
     joinReplayed = joinFlags
@@ -534,7 +530,7 @@ struct StageByStageSimulation: ~Copyable {
           }
           let before = events
           runLane(s, through: through, trace: trace)
-          if _slowPath(records) { recorders![s].events += events - before }
+          if let recorders { recorders[s].events += events - before }
           if stopped { break }
         }
         // Stopped, at the limit inside this slice, or done.
@@ -585,7 +581,7 @@ struct StageByStageSimulation: ~Copyable {
         recorders[s].free()
         return replayed
       }
-      return StageRecording(recorders[s], final: lanes[s].counts)
+      return StageRecording(recorders[s], final: lanes[s].counts(limit: input.stages[s].batchSize))
     }
   }
 
@@ -618,7 +614,8 @@ struct StageByStageSimulation: ~Copyable {
 
   /// Handles stage s's events up to and including time `through`, in the event queue's order.
   mutating func runLane(_ s: Int, through: Int64, trace: UnsafeMutablePointer<Int64>) {
-    if input.stages[s].replicas == 1 && !changesReplicas {
+    // A recorded run takes the general path (the one-replica loop has no recording step).
+    if input.stages[s].replicas == 1 && !changesReplicas && recorders == nil {
       return runSingleReplicaLane(s, through: through, trace: trace)
     }
     // A local copy: only this stage's parent appends to its lane, and the parent has run already.
@@ -626,6 +623,7 @@ struct StageByStageSimulation: ~Copyable {
     let isRoot = lane.queries == nil
     let times = isRoot ? trace : lane.times
     let column = options.collectWaitPercentiles ? waits.base + s : nil
+    let recorder = recorders.map { $0 + s }
     var handled = 0
     var arrivalsHandled = 0
     while true {
@@ -649,8 +647,8 @@ struct StageByStageSimulation: ~Copyable {
         handled += 1
         lane.lastEvent = finishTime
         lane.inService -= batch.size
-        if _slowPath(records) {
-          recorders.unsafelyUnwrapped[s].record(
+        if _slowPath(recorder != nil) {
+          recorder.unsafelyUnwrapped.pointee.record(
             time: finishTime, size: batch.size, start: batch.start, began: batch.began, members: lane.queries,
             base: lane.base)
         }
@@ -731,11 +729,6 @@ struct StageByStageSimulation: ~Copyable {
         lane.heapCount = 0
         handled += 1
         lane.lastEvent = finishTime
-        if _slowPath(records) {
-          recorders.unsafelyUnwrapped[s].record(
-            time: finishTime, size: batch.size, start: batch.start, began: batch.began, members: lane.queries,
-            base: lane.base)
-        }
         if isRoot {
           finish(stage: s, batch, at: finishTime, queries: nil, base: 0, trace: trace)
         } else {
