@@ -283,14 +283,32 @@ import Testing
 
   /// Stages handed on from another configuration's run (`StageRecording`), where they and every stage upstream
   /// are configured the same: the event-driven results exactly for the new configuration, on random forests and
-  /// DAGs; also from recordings that were themselves part replayed, and with early stops (the same verdict).
+  /// DAGs, some with batches timed by their inputs' sizes; also from recordings that were themselves part replayed,
+  /// and with early stops (the same verdict).
   @Test func replayedStagesGiveTheEventDrivenResultsExactly() {
     var rng = SeededGenerator(seed: 4242)
     var replayedStages = 0
     var simulatedStages = 0
     var chained = 0
+    var sizedIntoJoins = 0
     for trial in 0..<160 {
-      let first = Self.randomForestOrDAG(&rng, trial: trial, upTo: 700)
+      var first = Self.randomForestOrDAG(&rng, trial: trial, upTo: 700)
+      if trial % 4 == 3 {
+        // Batches timed by their inputs' sizes (a join's parent then records when each batch began).
+        for s in first.stages.indices where rng.next() % 2 == 0 {
+          let table = first.stages[s].latencyTable
+          first.stages[s].sizedLatencies = SizedLatencies(
+            bounds: [100, 200, 300], tables: [table, table.map { $0 * 2 }, table.map { $0 * 3 }])
+        }
+        first.querySizes = first.arrivals.map { _ in [Float(20), 150, 250][Int(rng.next() % 3)] }
+        let graph = PipelineGraph(first)
+        for s in first.stages.indices where first.stages[s].sizedLatencies != nil {
+          if graph.children[graph.childStart[s]..<graph.childStart[s + 1]].contains(where: { graph.parentCount[$0] > 1 }
+          ) {
+            sizedIntoJoins += 1
+          }
+        }
+      }
       let options = Estimator.Options(collectWaitPercentiles: false)
       let (_, recorded) = Estimator.simulate(first, options: options, replaying: [], recording: true)
       guard let recorded else { continue }  // a join refused a tie: nothing recorded
@@ -334,6 +352,7 @@ import Testing
     print("replayed \(replayedStages) stages, simulated \(simulatedStages); \(chained) chained")
     #expect(replayedStages > 150 && simulatedStages > 100)
     #expect(chained > 100)
+    #expect(sizedIntoJoins > 5, "sized stages feeding joins: \(sizedIntoJoins)")
   }
 
   /// Feasibility checks: the event-driven verdict and, when nothing stopped, the same results; on forests and
