@@ -61,7 +61,7 @@ public enum Estimator {
   }
 
   /// `simulate`, handing on the stages `replaying` names from another run's recordings instead of simulating them
-  /// (see `StageByStageSimulation.init`'s conditions), and keeping what each stage did when `recording` (nil when
+  /// (see `StageByStageSimulation.share`'s conditions), and keeping what each stage did when `recording` (nil when
   /// the run stopped early). The same result as `simulate`, apart from a stopped run's partial statistics;
   /// event by event, with nothing replayed or recorded, where the stage-by-stage simulator does not apply or a
   /// join refuses a tie.

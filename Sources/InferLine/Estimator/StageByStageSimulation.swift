@@ -18,7 +18,9 @@ import Foundation
 /// - replica changes (given up front, or by a closed loop between ticks) are each stage's own list, handled
 ///   before finishes and arrivals at the same instant, by the central queue's rules;
 /// - while every replica is busy, arrivals before the next finish only join the queue, and are skipped over in
-///   one step.
+///   one step;
+/// - a stage configured as in another run, with every stage upstream of it, can be handed on from that run's
+///   recording instead of simulated (`share(replaying:recording:)`, `StageRecording`).
 /// Slices of about 16,384 trace arrivals keep the arrival lists short (memory is O(slice + queues)) and let a
 /// feasibility check stop soon after the misses exceed the allowance. Every event of a slice at a stage is before
 /// the slice's end, and a parent has handled every finish before that end first, so slicing changes nothing.

@@ -366,9 +366,9 @@ public final class FeasibilityOracle: Sendable {
   ///     the necessary conditions and the prefix bound stay exact (their tables are lower bounds); the
   ///     network-calculus bound, which needs the slowest batch, is not used.
   ///   - sharesStageOutputs: hand on the stages a check shares with a kept run (`StageOutputCache`). Off by
-  ///     default: on the 17.3M-query report it saved under 5% of planning at best and raised peak memory by
-  ///     100-350 MB (recording runs that then stop early, and the kept recordings); `inferline-bench
-  ///     stage-outputs` measures it per pipeline.
+  ///     default: on the 17.3M-query day's report it saved 2-4% of planning (lost 14% with a third of the memory
+  ///     budget) and raised peak memory by 90-360 MB (recording runs that then stop early, and the kept
+  ///     recordings); `inferline-bench stage-outputs` measures it per pipeline.
   public init(
     model: PipelineModel, arrivals: [Int64], seed: UInt64, sloMs: Double? = nil, screens: Bool = true,
     serviceTimes: ServiceTimeModel = .deterministic, prefixBounds: Bool = true, querySizes: [Float]? = nil,
