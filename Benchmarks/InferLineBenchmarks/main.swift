@@ -21,6 +21,22 @@ func best<T>(of runs: Int, _ body: () -> T) -> (Double, T) {
   return (bestTime, result!)
 }
 
+/// The benchmarks' 24-hour diurnal day at `rate` mean queries per second (peak/trough 4, seed 21): its arrivals and
+/// trace.
+func diurnalDay(rate: Double) -> (day: [Int64], trace: ArrivalTrace) {
+  let day = TraceGenerator.arrivals(
+    .diurnal(meanRate: rate, peakToTrough: 4), duration: 86_400, start: 1_795_824_000_000_000_000, seed: 21)
+  return (day, ArrivalTrace(arrivals: day))
+}
+
+/// A pipeline on the sample 2026 catalog and profiles.
+func sampleCatalogModel(_ pipeline: String) -> PipelineModel {
+  PipelineModel(
+    try! PlanningInputs.load(
+      pipeline: pipeline, hardware: "SampleTraces/hardware/aws-2026.yaml",
+      profiles: "SampleTraces/profiles/profiles-2026.csv"))
+}
+
 /// The plain two-pointer alpha(D), one window size at a time: the baseline the figure is compared with.
 func baselineMaxArrivals(_ t: [Int64], _ window: Int64) -> Int {
   var best = 0, j = 0
@@ -238,13 +254,8 @@ func plannerBenchmark(rate: Double) {
 /// planned (greedy) on its busiest hour, then replayed under every policy; the static plan is the baseline.
 func replayBenchmark(rate: Double) {
   let pipeline = "Benchmarks/four-stage.yaml"
-  let model = PipelineModel(
-    try! PlanningInputs.load(
-      pipeline: pipeline, hardware: "SampleTraces/hardware/aws-2026.yaml",
-      profiles: "SampleTraces/profiles/profiles-2026.csv"))
-  let day = TraceGenerator.arrivals(
-    .diurnal(meanRate: rate, peakToTrough: 4), duration: 86_400, start: 1_795_824_000_000_000_000, seed: 21)
-  let trace = ArrivalTrace(arrivals: day)
+  let model = sampleCatalogModel(pipeline)
+  let (day, trace) = diurnalDay(rate: rate)
   let hours = trace.windows(length: 3_600_000_000_000)
   let busiest = hours.max { $0.count < $1.count }!
   let meanCount = Double(day.count) / Double(hours.count)
@@ -299,9 +310,7 @@ func replayBenchmark(rate: Double) {
 /// CG baselines, then the branch-and-bound search warm-started from them), against greedy alone on the same
 /// windows in the same run (what the report planned with before).
 func plannerDayBenchmark(rate: Double) {
-  let day = TraceGenerator.arrivals(
-    .diurnal(meanRate: rate, peakToTrough: 4), duration: 86_400, start: 1_795_824_000_000_000_000, seed: 21)
-  let trace = ArrivalTrace(arrivals: day)
+  let (day, trace) = diurnalDay(rate: rate)
   let windows = trace.windows(length: 3_600_000_000_000)
   print(
     String(
@@ -312,10 +321,7 @@ func plannerDayBenchmark(rate: Double) {
   for pipeline in [
     "Benchmarks/four-stage.yaml", "SampleTraces/pipelines/video-monitoring.yaml", "SampleTraces/pipelines/cascade.yaml",
   ] {
-    let model = PipelineModel(
-      try! PlanningInputs.load(
-        pipeline: pipeline, hardware: "SampleTraces/hardware/aws-2026.yaml",
-        profiles: "SampleTraces/profiles/profiles-2026.csv"))
+    let model = sampleCatalogModel(pipeline)
     func greedyAlone(everyMove: Bool) -> (seconds: Double, plans: [Plan?]) {
       best(of: 1) { () -> [Plan?] in
         let slots = ResultSlots<Plan>(count: windows.count)
@@ -380,9 +386,7 @@ func plannerDayBenchmark(rate: Double) {
 /// busiest hour's plan; and, against coarse-grained provisioning, CG-Peak static and the CG unit under HPA.
 /// Minutes over 1% counts minutes of the day whose queries missed the SLO more than 1% of the time.
 func replayDayBenchmark(rate: Double, pipelines: [String]) {
-  let day = TraceGenerator.arrivals(
-    .diurnal(meanRate: rate, peakToTrough: 4), duration: 86_400, start: 1_795_824_000_000_000_000, seed: 21)
-  let trace = ArrivalTrace(arrivals: day)
+  let (day, trace) = diurnalDay(rate: rate)
   let hours = trace.windows(length: 3_600_000_000_000)
   let busiest = WindowPlanning.busiest(hours)!
   let meanCount = Double(day.count) / Double(hours.count)
@@ -524,9 +528,7 @@ func replayDayBenchmark(rate: Double, pipelines: [String]) {
 /// Where a window's planning time goes, on the busiest window of a diurnal day: the CG baselines, the search,
 /// then greedy, one after the other on one oracle (as `WindowPlanning.plan` runs them).
 func plannerPartsBenchmark(rate: Double) {
-  let day = TraceGenerator.arrivals(
-    .diurnal(meanRate: rate, peakToTrough: 4), duration: 86_400, start: 1_795_824_000_000_000_000, seed: 21)
-  let trace = ArrivalTrace(arrivals: day)
+  let trace = diurnalDay(rate: rate).trace
   let windows = trace.windows(length: 3_600_000_000_000)
   let arrivals = windows[WindowPlanning.busiest(windows)!].relativeArrivals(in: trace)
   print("planning time by part, busiest hour of a \(Int(rate)) q/s diurnal day (\(arrivals.count) queries)")
@@ -535,10 +537,7 @@ func plannerPartsBenchmark(rate: Double) {
   for pipeline in [
     "Benchmarks/four-stage.yaml", "SampleTraces/pipelines/video-monitoring.yaml", "SampleTraces/pipelines/cascade.yaml",
   ] {
-    let model = PipelineModel(
-      try! PlanningInputs.load(
-        pipeline: pipeline, hardware: "SampleTraces/hardware/aws-2026.yaml",
-        profiles: "SampleTraces/profiles/profiles-2026.csv"))
+    let model = sampleCatalogModel(pipeline)
     let oracle = FeasibilityOracle(model: model, arrivals: arrivals, seed: 1)
     let planner = Planner(oracle: oracle)
     let (cgSeconds, cg) = best(of: 1) { planner.coarseGrainedBaselines() }
@@ -574,9 +573,7 @@ func plannerPartsBenchmark(rate: Double) {
 /// unproven plan), windows in parallel on every core, with the oracle handing on stages a check shares with a
 /// recent run against simulating every stage, A B A B in one run; the plans must be the same.
 func stageOutputsBenchmark(rate: Double) {
-  let day = TraceGenerator.arrivals(
-    .diurnal(meanRate: rate, peakToTrough: 4), duration: 86_400, start: 1_795_824_000_000_000_000, seed: 21)
-  let trace = ArrivalTrace(arrivals: day)
+  let (day, trace) = diurnalDay(rate: rate)
   let windows = trace.windows(length: 3_600_000_000_000)
   print(
     String(
@@ -586,10 +583,7 @@ func stageOutputsBenchmark(rate: Double) {
     "Benchmarks/four-stage.yaml", "SampleTraces/pipelines/video-monitoring.yaml", "SampleTraces/pipelines/cascade.yaml",
     "SampleTraces/pipelines/image-processing.yaml",
   ] {
-    let model = PipelineModel(
-      try! PlanningInputs.load(
-        pipeline: pipeline, hardware: "SampleTraces/hardware/aws-2026.yaml",
-        profiles: "SampleTraces/profiles/profiles-2026.csv"))
+    let model = sampleCatalogModel(pipeline)
     func planDay(sharing: Bool) -> (seconds: Double, plans: [PipelineConfiguration?], replayed: Int, simulated: Int) {
       let counts = Mutex((0, 0))
       let (seconds, plans) = best(of: 1) { () -> [PipelineConfiguration?] in
