@@ -548,9 +548,6 @@ func plannerPartsBenchmark(rate: Double) {
     let searchRuns = oracle.counters.estimatorRuns - cgRuns
     let (greedySeconds, _) = best(of: 1) { planner.greedy() }
     let greedyRuns = oracle.counters.estimatorRuns - cgRuns - searchRuns
-    let shared = oracle.stageCounts
-    print(
-      "  \(model.name): stages handed on from earlier runs \(shared.replayed) of \(shared.replayed + shared.simulated)")
     let alone = FeasibilityOracle(model: model, arrivals: arrivals, seed: 1)
     let (aloneSeconds, _) = best(of: 1) { Planner(oracle: alone).greedy() }
     let everyMove = FeasibilityOracle(model: model, arrivals: arrivals, seed: 1)
