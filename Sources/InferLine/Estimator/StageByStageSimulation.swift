@@ -295,12 +295,9 @@ struct StageByStageSimulation: ~Copyable {
   /// Whether replica counts may change (given up front, or by a closed loop): lanes then take the general path,
   /// and a query left in a queue with no replica is never served.
   var changesReplicas: Bool
-  /// Stages handed on from another run's recordings instead of simulated (`replaying`), and per replayed join
-  /// whether it is one (its parents then skip its table). Empty when nothing is replayed.
+  /// Per stage, the recording it is handed on from instead of simulated (`replaying`); empty when none is.
   /// Set by `share(replaying:recording:)`.
   var replays: [StageRecording?] = []
-  var replayed: [Bool] = []
-  var joinReplayed: [Bool] = []
   var hasReplays = false
   /// Per replayed stage, the next batch and the next member to hand on.
   var replayBatch: [Int] = []
@@ -422,17 +419,9 @@ struct StageByStageSimulation: ~Copyable {
           to: StageRecorder(isRoot: parents[s] == 0, keepsBegan: feeds && sized.follows(stage: s)))
       }
     }
-    var replayedFlags: [Bool] = []
-    var joinFlags: [Bool] = []
-    if replays {
-      replayedFlags = replaying.map { $0 != nil }
-      joinFlags = (0..<stages).filter { parents[$0] > 1 }.map { replayedFlags[$0] }
-    }
     hasReplays = replays
     self.replays = replays ? replaying : []
     self.recorders = recorders
-    replayed = replayedFlags
-    joinReplayed = joinFlags
     replayBatch = Array(repeating: 0, count: replays ? stages : 0)
     replayMember = Array(repeating: 0, count: replays ? stages : 0)
     for s in 0..<stages {
@@ -520,7 +509,7 @@ struct StageByStageSimulation: ~Copyable {
         }
         let through = limit == .max ? sliceThrough : min(sliceThrough, limit - 1)
         for s in order {
-          if _slowPath(hasReplays) && replayed[s] {
+          if _slowPath(hasReplays) && replays[s] != nil {
             replayLane(s, through: through, trace: trace)
             if stopped { break }
             continue
@@ -904,7 +893,7 @@ struct StageByStageSimulation: ~Copyable {
           continue
         }
         // A replayed join takes nothing: its recording hands on its finishes.
-        if hasReplays && joinReplayed[j] { continue }
+        if hasReplays && replays[c] != nil { continue }
         let creation = StageByStageJoin.Creation(
           finish: t, began: batch.began, sequence: batch.sequence, stage: Int32(s), member: Int32(i - batch.start))
         joins.base[j].arrive(
