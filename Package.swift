@@ -23,6 +23,7 @@ let package = Package(
   name: "inferline",
   products: [
     .library(name: "InferLine", targets: ["InferLine"]),
+    .library(name: "InferLineNight", targets: ["InferLineNight"]),
     .library(name: "InferLineReport", targets: ["InferLineReport"]),
     .executable(name: "inferline", targets: ["inferline"]),
     // What each fuzz target checks of one input, for Fuzz/ and for the tests' seeded round.
@@ -70,11 +71,19 @@ let package = Package(
         .product(name: "HeapModule", package: "swift-collections"),
       ],
       swiftSettings: engineSettings),
+    // What a night computes from the engine: the analysis stages, earlier nights, shards and exports. Not hot
+    // (the engine's simulator and planner are), so debug builds leave it unoptimised and compile it in a third
+    // of the time.
+    .target(
+      name: "InferLineNight",
+      dependencies: ["InferLine", .product(name: "Yams", package: "Yams")],
+      swiftSettings: swiftSettings),
     // Charts (Cairo), SVG post-processing (libxml2) and the HTML report.
     .target(
       name: "InferLineReport",
       dependencies: [
-        "InferLine", "CCairo", "CLibXML2", "CFileSystem", .product(name: "Mustache", package: "swift-mustache"),
+        "InferLine", "InferLineNight", "CCairo", "CLibXML2", "CFileSystem",
+        .product(name: "Mustache", package: "swift-mustache"),
         "CCrypto", "CPNGWriter",
       ],
       swiftSettings: swiftSettings),
@@ -82,7 +91,7 @@ let package = Package(
     .executableTarget(
       name: "inferline",
       dependencies: [
-        "InferLine", "InferLineReport", "CFileSystem",
+        "InferLine", "InferLineNight", "InferLineReport", "CFileSystem",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: swiftSettings),
@@ -90,23 +99,24 @@ let package = Package(
     // The properties the fuzz targets (Fuzz/) check of each input; the tests run them on the seed corpus.
     .target(
       name: "InferLineFuzzChecks",
-      dependencies: ["InferLine", "InferLineReport"],
+      dependencies: ["InferLine", "InferLineNight", "InferLineReport"],
       swiftSettings: swiftSettings),
-
 
     // What every test target shares: the temporary folder that removes itself.
     .target(name: "InferLineTestSupport", path: "Tests/Support", swiftSettings: swiftSettings),
     .testTarget(
       name: "InferLineTests",
-      dependencies: ["InferLine", "InferLineTestSupport"],
+      dependencies: ["InferLine", "InferLineNight", "InferLineTestSupport"],
       swiftSettings: swiftSettings),
     .testTarget(
       name: "InferLineReportTests",
-      dependencies: ["InferLineReport", "InferLine", "InferLineFuzzChecks", "InferLineTestSupport", "CCairo"],
+      dependencies: [
+        "InferLineReport", "InferLine", "InferLineNight", "InferLineFuzzChecks", "InferLineTestSupport", "CCairo",
+      ],
       swiftSettings: swiftSettings),
     .testTarget(
       name: "InferLineCLITests",
-      dependencies: ["InferLine", "InferLineReport", "inferline", "InferLineTestSupport"],
+      dependencies: ["InferLine", "InferLineNight", "InferLineReport", "inferline", "InferLineTestSupport"],
       exclude: ["Snapshots"],
       swiftSettings: swiftSettings),
   ]

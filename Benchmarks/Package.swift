@@ -9,7 +9,9 @@ let package = Package(
   targets: [
     .executableTarget(
       name: "inferline-bench",
-      dependencies: [.product(name: "InferLine", package: "inferline")],
+      dependencies: [
+        .product(name: "InferLine", package: "inferline"), .product(name: "InferLineNight", package: "inferline"),
+      ],
       path: "InferLineBenchmarks",
       swiftSettings: [
         .swiftLanguageMode(.v6),

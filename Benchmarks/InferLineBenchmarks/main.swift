@@ -3,6 +3,7 @@
 //   swift run -c release inferline-bench envelope [arrivals]
 import Foundation
 import InferLine
+import InferLineNight
 import Synchronization
 
 /// Wall time of `body`, best of `runs`, in seconds.
@@ -728,7 +729,7 @@ func onOffBenchmark(hours: Double) {
         let chosen = replays.first { $0.policy == rec.policy }!
         // The tuner and static from the plan the report replays them from: the plan with headroom when it had one.
         let tuner = added.last ?? replays[1], fixed = added.first ?? replays[2]
-        let allowed = Recommendation.allowance(model.inputs.pipeline.slo.percentile)
+        let allowed = PipelineSpec.SLO.allowance(model.inputs.pipeline.slo.percentile)
         worst.tunerFailures += Recommendation.meets(tuner, allowed) ? 0 : 1
         worst.recommendedFailures += Recommendation.meets(chosen, allowed) ? 0 : 1
         worst.cases += 1

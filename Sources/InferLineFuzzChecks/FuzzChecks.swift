@@ -1,5 +1,6 @@
 public import Foundation
 import InferLine
+import InferLineNight
 import InferLineReport
 
 /// What each fuzz target checks of one input, in one place: the libFuzzer targets in `Fuzz/` call these for every

@@ -1,6 +1,7 @@
 public import ArgumentParser
 import Foundation
-public import InferLine
+import InferLine
+public import InferLineNight
 import InferLineReport
 
 extension InferLineCommand {

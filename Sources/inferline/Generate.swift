@@ -1,6 +1,7 @@
 public import ArgumentParser
 import Foundation
 public import InferLine
+import InferLineNight
 
 extension InferLineCommand {
   struct Generate: ParsableCommand {

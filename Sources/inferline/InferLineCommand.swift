@@ -2,6 +2,7 @@ import ArgumentParser
 internal import CFileSystem
 import Foundation
 import InferLine
+import InferLineNight
 import Synchronization
 
 @main

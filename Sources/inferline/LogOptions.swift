@@ -1,5 +1,6 @@
 import ArgumentParser
 import InferLine
+import InferLineNight
 
 /// Flags for reading query logs, shared by every command that reads them. Unset options take `ReportRequest`'s
 /// defaults (`report --config` may set them).

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import InferLine
+import InferLineNight
 
 extension InferLineCommand {
   struct Plan: ParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import InferLine
+import InferLineNight
 import InferLineReport
 
 #if canImport(Glibc)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import InferLine
+import InferLineNight
 
 /// The serving what-ifs' options, shared by `report` (a section each) and `replay` (the conditions of its runs);
 /// `ReportRequest.WhatIfSettings` reads and checks them.

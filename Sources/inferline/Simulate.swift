@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import InferLine
+import InferLineNight
 import Synchronization
 
 /// Flags naming a pipeline and what it runs on, shared by the commands that plan or simulate.

@@ -1,5 +1,6 @@
 import Foundation
 import InferLine
+import InferLineNight
 import Testing
 
 /// `calibrate` and `report --calibrate` on a log whose latency column comes from a hidden truth (the deployed

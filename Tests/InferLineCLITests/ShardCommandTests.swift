@@ -1,5 +1,6 @@
 import Foundation
 import InferLine
+import InferLineNight
 import InferLineReport
 import InferLineTestSupport
 import Testing

@@ -1,5 +1,6 @@
 import Foundation
 import InferLine
+import InferLineNight
 import InferLineTestSupport
 import Testing
 

@@ -3,6 +3,7 @@ import InferLineTestSupport
 import Testing
 
 @testable import InferLine
+@testable import InferLineNight
 @testable import InferLineReport
 
 /// Two pipelines with hostile names and a third that no file names, in one log with a pipeline column.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import InferLine
+@testable import InferLineNight
 @testable import InferLineReport
 
 /// The budget from history in words: every sentence from the forecast's own figures.

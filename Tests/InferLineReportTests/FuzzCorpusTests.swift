@@ -1,6 +1,7 @@
 import Foundation
 import InferLine
 import InferLineFuzzChecks
+import InferLineNight
 import Testing
 
 /// A short, seeded fuzz round inside `make test`, without the sanitizer build: every file of each fuzz target's

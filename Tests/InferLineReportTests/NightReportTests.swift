@@ -3,6 +3,7 @@ import InferLineTestSupport
 import Testing
 
 @testable import InferLine
+@testable import InferLineNight
 @testable import InferLineReport
 
 /// `NightReport`, the library's entry point for a night: the merge of every shard's part (sealed and read back as

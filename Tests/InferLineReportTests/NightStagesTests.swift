@@ -3,6 +3,7 @@ import InferLineTestSupport
 import Testing
 
 @testable import InferLine
+@testable import InferLineNight
 @testable import InferLineReport
 
 /// The night's stages after planning as values (`AfterPlanningStage`): each one's work, run alone into a part of

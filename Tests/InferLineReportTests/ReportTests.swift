@@ -3,6 +3,7 @@ import InferLineTestSupport
 import Testing
 
 @testable import InferLine
+@testable import InferLineNight
 @testable import InferLineReport
 
 /// A small pipeline whose stage is named `<script>alert(1)</script>`, a log whose path holds quotes, one report.

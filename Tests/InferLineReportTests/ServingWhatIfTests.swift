@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import InferLine
+@testable import InferLineNight
 @testable import InferLineReport
 
 /// The serving what-ifs at the library level: each reuses the report's own replays where it compares with them,

@@ -8,7 +8,7 @@ public struct LatencySummary: Sendable, Equatable, Codable {
   public var mean: Double
 
   /// P50, P95, P99 and P99.9, made once.
-  static let percentiles = [50, 95, 99, 99.9].map { Percentile(percent: $0) }
+  package static let percentiles = [50, 95, 99, 99.9].map { Percentile(percent: $0) }
 
   /// Nearest-rank percentiles by `Selection.ranks` (no sort, no copy of the latencies).
   /// - Complexity: O(N).
@@ -102,14 +102,39 @@ public struct SimulationResult: Sendable {
 }
 
 /// Quickselect: the k-th smallest value (0-based).
-enum Selection {
+package enum Selection {
+  /// Each window's latencies at `percents` (nearest rank), milliseconds: the values `latencies[positions[q]]`
+  /// (`latencies[q]` without `positions`) of the window's queries `q`. What the calibration fits compare with the
+  /// observed percentiles; here, in the optimised engine, because they run it once per candidate correction.
+  /// - Complexity: O(W log W) per window of W queries for many percents (a sort), O(W) for a few (`ranks`).
+  package static func windowPercentilesMs(
+    _ latencies: [Int64], windows: [[Int]], positions: [Int]? = nil, percents: [Double]
+  ) -> [[Double]] {
+    var values: [Int64] = []
+    return windows.map { queries in
+      values.removeAll(keepingCapacity: true)
+      if let positions {
+        values.append(contentsOf: queries.lazy.map { latencies[positions[$0]] })
+      } else {
+        values.append(contentsOf: queries.lazy.map { latencies[$0] })
+      }
+      let ranks = percents.map { Percentile(percent: $0).rank(of: values.count) - 1 }
+      // Twenty ranks of a window of a few thousand values: a sort is cheaper than twenty selections.
+      if ranks.count > 8 {
+        values.sort()
+        return ranks.map { Milliseconds.of(values[$0]) }
+      }
+      return values.withUnsafeBufferPointer { Selection.ranks(ranks, in: $0) }.map(Milliseconds.of)
+    }
+  }
+
   /// The k-th smallest values (0-based ranks, ascending) without sorting or copying: one pass counts the values
   /// in 14,337 buckets that keep their order (the bit length and the next 8 bits, so a bucket spans under 0.4% of
   /// its values' size), a second collects the values of the buckets that hold the ranks, and quickselect finds
   /// each rank among those.
   /// - Complexity: O(N) for two passes, plus selection within the buckets found (O(N) expected even when every
   ///   value falls in one bucket).
-  static func ranks(_ ranks: [Int], in values: UnsafeBufferPointer<Int64>) -> [Int64] {
+  package static func ranks(_ ranks: [Int], in values: UnsafeBufferPointer<Int64>) -> [Int64] {
     var counts = [Int](repeating: 0, count: bucketCount)
     counts.withUnsafeMutableBufferPointer { counts in
       for v in values { counts[bucket(v)] += 1 }
@@ -144,7 +169,7 @@ enum Selection {
   static let bucketCount = 1 + 54 * 256 + 512
 
   @inline(__always)
-  static func bucket(_ v: Int64) -> Int {
+  package static func bucket(_ v: Int64) -> Int {
     guard v >= 0 else { return 0 }
     let u = UInt64(v)
     if u < 512 { return 1 + Int(u) }
@@ -155,7 +180,7 @@ enum Selection {
   /// Moves the k-th smallest of `values[from...]` to index k (smaller ones before it) and returns it; `from` must
   /// be a position that already separates smaller values from the rest (0, or an earlier k).
   /// - Complexity: O(N) expected; in place.
-  static func select(_ values: inout [Int64], _ k: Int, from: Int = 0) -> Int64 {
+  package static func select(_ values: inout [Int64], _ k: Int, from: Int = 0) -> Int64 {
     values.withUnsafeMutableBufferPointer { v in
       var low = from, high = v.count - 1
       while low < high {

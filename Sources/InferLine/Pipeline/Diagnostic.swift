@@ -27,6 +27,8 @@ public struct Diagnostic: Sendable, Equatable, CustomStringConvertible, Codable 
 public struct DiagnosticsError: Error, CustomStringConvertible, Sendable {
   public var diagnostics: [Diagnostic]
 
+  package init(diagnostics: [Diagnostic]) { self.diagnostics = diagnostics }
+
   public var description: String {
     let errors = diagnostics.filter { $0.severity == .error }.count
     return (diagnostics.map(\.description) + ["\(errors) error\(errors == 1 ? "" : "s") found"])
@@ -35,17 +37,19 @@ public struct DiagnosticsError: Error, CustomStringConvertible, Sendable {
 }
 
 /// Collects diagnostics for one file.
-struct DiagnosticSink {
-  let file: String
-  var items: [Diagnostic] = []
+package struct DiagnosticSink {
+  package let file: String
+  package var items: [Diagnostic] = []
 
-  mutating func error(_ line: Int?, _ message: String) {
+  package init(file: String) { self.file = file }
+
+  package mutating func error(_ line: Int?, _ message: String) {
     items.append(Diagnostic(.error, file: file, line: line, message))
   }
   mutating func warning(_ line: Int?, _ message: String) {
     items.append(Diagnostic(.warning, file: file, line: line, message))
   }
-  var hasErrors: Bool { items.contains { $0.severity == .error } }
+  package var hasErrors: Bool { items.contains { $0.severity == .error } }
 }
 
 /// Edit distance, for "did you mean" suggestions on misspelt keys.

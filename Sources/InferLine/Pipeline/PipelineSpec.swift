@@ -47,6 +47,9 @@ public struct PipelineSpec: Sendable, Equatable {
     /// The one check of an SLO latency, for the pipeline file and `--slo` alike: positive, finite and at most a
     /// day (milliseconds).
     public static func isValidLatency(_ ms: Double) -> Bool { ms > 0 && ms <= ProfileTable.longestMilliseconds }
+
+    /// The share of queries a percentile allows over the SLO: `1 - p / 100` (0.01 at P99).
+    public static func allowance(_ percentile: Double) -> Double { 1 - percentile / 100 }
   }
 
   /// The most edges a pipeline may have: a query's route is one 64-bit mask.
@@ -115,7 +118,7 @@ public struct PipelineSpec: Sendable, Equatable {
   }
 
   /// Keys a pipeline file may hold.
-  static let keys = [
+  package static let keys = [
     "name", "description", "slo", "network_delay_ms", "dispatch", "stages", "edges", "assumptions",
     "span_attribute", "size_attribute",
   ]

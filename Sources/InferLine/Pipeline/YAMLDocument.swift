@@ -1,13 +1,13 @@
 import Foundation
-internal import Yams
+package import Yams
 
 /// A YAML file read into Yams' node tree, which keeps the line of every value for diagnostics.
-struct YAMLDocument {
-  let path: String
-  let root: Node
+package struct YAMLDocument {
+  package let path: String
+  package let root: Node
 
   /// Reads and parses a YAML file. Syntax errors become one diagnostic with the line libyaml reports.
-  static func load(path: String, sink: inout DiagnosticSink) -> YAMLDocument? {
+  package static func load(path: String, sink: inout DiagnosticSink) -> YAMLDocument? {
     guard let data = FileManager.default.contents(atPath: path) else {
       sink.error(nil, FileManager.default.fileExists(atPath: path) ? "cannot read the file" : "no such file")
       return nil
@@ -41,12 +41,12 @@ struct YAMLDocument {
 }
 
 /// Typed access to a YAML mapping that reports unknown keys and wrong types with their lines.
-struct YAMLMapping {
-  let node: Node
+package struct YAMLMapping {
+  package let node: Node
   let pairs: [(key: String, keyLine: Int?, value: Node)]
 
   /// Nil (with an error) when `node` is not a mapping.
-  init?(_ node: Node, what: String, sink: inout DiagnosticSink) {
+  package init?(_ node: Node, what: String, sink: inout DiagnosticSink) {
     guard case .mapping(let mapping) = node else {
       sink.error(node.line, "\(what) must be a mapping of keys to values")
       return nil
@@ -55,12 +55,12 @@ struct YAMLMapping {
     pairs = mapping.map { (key: $0.key.string ?? "\($0.key)", keyLine: $0.key.line, value: $0.value) }
   }
 
-  var line: Int? { node.line }
+  package var line: Int? { node.line }
 
   /// Reports every key not in `known`, with a suggestion for near misses.
   /// A key that is not a name is not repeated (the file may be another kind, such as a secrets file), and after
   /// five unknown keys the rest are counted in one line.
-  func checkKeys(_ known: [String], in what: String, sink: inout DiagnosticSink) {
+  package func checkKeys(_ known: [String], in what: String, sink: inout DiagnosticSink) {
     let unknown = pairs.filter { !known.contains($0.key) }
     for pair in unknown.prefix(5) {
       let key =
@@ -77,9 +77,9 @@ struct YAMLMapping {
     }
   }
 
-  subscript(key: String) -> Node? { pairs.first { $0.key == key }?.value }
+  package subscript(key: String) -> Node? { pairs.first { $0.key == key }?.value }
 
-  func string(_ key: String, required: Bool, in what: String, sink: inout DiagnosticSink) -> String? {
+  package func string(_ key: String, required: Bool, in what: String, sink: inout DiagnosticSink) -> String? {
     guard let value = self[key] else {
       if required { sink.error(line, "\(what) has no '\(key)'") }
       return nil
@@ -91,7 +91,7 @@ struct YAMLMapping {
     return scalar.string
   }
 
-  func number(_ key: String, required: Bool, in what: String, sink: inout DiagnosticSink) -> (Double, Int?)? {
+  package func number(_ key: String, required: Bool, in what: String, sink: inout DiagnosticSink) -> (Double, Int?)? {
     guard let value = self[key] else {
       if required { sink.error(line, "\(what) has no '\(key)'") }
       return nil
@@ -107,5 +107,5 @@ struct YAMLMapping {
 }
 
 extension Node {
-  var line: Int? { mark?.line }
+  package var line: Int? { mark?.line }
 }

@@ -37,7 +37,7 @@ public final class FeasibilityOracle: Sendable {
   public let meanRate: Double
   let screens: Bool
   /// The window's routes, drawn once from `seed` (every check simulates the same trace).
-  let routes: RouteSource
+  package let routes: RouteSource
   /// How long batches take in its simulations.
   public let serviceTimes: ServiceTimeModel
   /// Each arrival's size, when batches take their largest input's size bucket (the model's tables must then be
@@ -66,7 +66,7 @@ public final class FeasibilityOracle: Sendable {
   /// full simulations of every configuration of small instances.
   struct PrefixBound: Sendable {
     /// Stages from root to leaf.
-    let chain: [Int]
+    package let chain: [Int]
     /// Per chain position j >= 1: the index of the edge into it (its bit in a route mask).
     let edgeInto: [Int]
     /// Per stage: the fewest nanoseconds any batch takes on any hardware the stage may use.
@@ -74,7 +74,7 @@ public final class FeasibilityOracle: Sendable {
     /// Route masks by query when some edge may be skipped; nil when every query takes every edge.
     let masks: [UInt64]?
     /// Per chain position j >= 1: the delay of the edge into it.
-    let hop: [Int64]
+    package let hop: [Int64]
 
     init?(model: PipelineModel, masks: [UInt64]?) {
       guard model.stages.count >= 2, let root = model.roots.first, model.roots.count == 1,
@@ -96,7 +96,9 @@ public final class FeasibilityOracle: Sendable {
     }
 
     /// The configurations of the first `k` chain stages.
-    func prefix(_ c: PipelineConfiguration, _ k: Int) -> [StageConfiguration] { chain.prefix(k).map { c.stages[$0] } }
+    package func prefix(_ c: PipelineConfiguration, _ k: Int) -> [StageConfiguration] {
+      chain.prefix(k).map { c.stages[$0] }
+    }
 
     /// The shortest prefix length (1 up to stages - 1) that one run's finishes show cannot meet the SLO, if any.
     /// - Complexity: O(queries x stages^2).
@@ -143,12 +145,12 @@ public final class FeasibilityOracle: Sendable {
   struct BurstCapacity: Sendable {
     /// Per stage (nil where which queries reach it is not known exactly): pairs of a window length
     /// (nanoseconds) and a number of queries reaching the stage that some window of that length holds.
-    let counts: [[(window: Int64, queries: Int)]?]
+    package let counts: [[(window: Int64, queries: Int)]?]
     /// Per stage: the least time from a query's arrival to its arrival at the stage, and from its finish there to
     /// the end of the query along edges every query takes.
-    let before: [Int64], after: [Int64]
-    let slo: Int64
-    let allowedMisses: Int
+    package let before: [Int64], after: [Int64]
+    package let slo: Int64
+    package let allowedMisses: Int
 
     init(model: PipelineModel, arrivals: [Int64], masks: [UInt64]?, slo: Int64, allowedMisses: Int) {
       self.slo = slo
@@ -284,13 +286,13 @@ public final class FeasibilityOracle: Sendable {
   /// O(routes x (stages + edges)), routes at most 2^edges and at most the queries.
   struct RouteFloor: Sendable {
     /// Distinct route masks (bit k: edge k taken) and how many queries take each.
-    let routes: [(mask: UInt64, queries: Int)]
+    package let routes: [(mask: UInt64, queries: Int)]
     /// Per stage: its outgoing edges' children, mask bits and delays.
     let outgoing: [[(child: Int, bit: UInt64, delay: Int64)]]
     let roots: [Int]
-    let order: [Int]
-    let slo: Int64
-    let allowedMisses: Int
+    package let order: [Int]
+    package let slo: Int64
+    package let allowedMisses: Int
 
     init(model: PipelineModel, masks: [UInt64]?, queries: Int, slo: Int64) {
       if let masks {
@@ -313,7 +315,7 @@ public final class FeasibilityOracle: Sendable {
     }
 
     /// Whether no more queries than allowed are over the SLO on the bound, for these per-stage fastest batches.
-    func holds(fastest: [Int64]) -> Bool {
+    package func holds(fastest: [Int64]) -> Bool {
       var start = [Int64](repeating: -1, count: fastest.count)
       var misses = 0
       for route in routes {

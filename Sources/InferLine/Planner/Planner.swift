@@ -74,13 +74,13 @@ public struct Planner: Sendable {
     model = oracle.model
   }
 
-  func cost(_ c: PipelineConfiguration) -> Double { model.cost(c) }
+  package func cost(_ c: PipelineConfiguration) -> Double { model.cost(c) }
 
-  func option(_ stage: Int, _ hardware: String) -> PipelineModel.HardwareOption? {
+  package func option(_ stage: Int, _ hardware: String) -> PipelineModel.HardwareOption? {
     model.stages[stage].option(hardware: hardware)
   }
 
-  func replicaLimit(_ stage: Int, _ hardware: String) -> Int { option(stage, hardware)?.replicaLimit ?? 0 }
+  package func replicaLimit(_ stage: Int, _ hardware: String) -> Int { option(stage, hardware)?.replicaLimit ?? 0 }
 
   /// Fewest replicas whose capacity covers the stage's share of the mean rate (a necessary condition).
   func minimumReplicas(stage: Int, hardware: String, batch: Int) -> Int {
@@ -301,7 +301,9 @@ public struct Planner: Sendable {
     return current
   }
 
-  func plan(method: String, _ c: PipelineConfiguration, _ a: FeasibilityOracle.Answer, steps: [PlanStep] = []) -> Plan {
+  package func plan(
+    method: String, _ c: PipelineConfiguration, _ a: FeasibilityOracle.Answer, steps: [PlanStep] = []
+  ) -> Plan {
     Plan(
       method: method, configuration: c, costPerHour: cost(c),
       percentileLatencyMs: a.percentileLatency.map { Milliseconds.of($0) }, boundMs: a.bound.map { $0 * 1e3 },
@@ -315,7 +317,7 @@ public struct Planner: Sendable {
     return o.capacity(batch: s.batchSize, replicas: s.replicas) / max(model.scaleFactors[i], 1e-12)
   }
 
-  func step(
+  package func step(
     _ action: PlanStep.Action, _ stage: Int, _ c: PipelineConfiguration, _ a: FeasibilityOracle.Answer
   )
     -> PlanStep
@@ -364,7 +366,7 @@ public struct Planner: Sendable {
   }
 
   /// One greedy move from `config`, searched to its feasible end; nil when the move does not apply.
-  func candidate(
+  package func candidate(
     _ action: PlanStep.Action, stage i: Int, from config: PipelineConfiguration
   )
     -> (PipelineConfiguration, FeasibilityOracle.Answer)?

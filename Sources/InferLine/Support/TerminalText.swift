@@ -27,7 +27,7 @@ public enum TerminalText {
   public static func showingBidiControls(_ text: String) -> String { escaping(text, where: isBidi) }
 
   /// `text` with every scalar that `shouldEscape` picks written as `\u{hex}`.
-  static func escaping(_ text: String, where shouldEscape: (Unicode.Scalar) -> Bool) -> String {
+  package static func escaping(_ text: String, where shouldEscape: (Unicode.Scalar) -> Bool) -> String {
     guard text.unicodeScalars.contains(where: shouldEscape) else { return text }
     var result = ""
     result.reserveCapacity(text.utf8.count)
@@ -42,7 +42,7 @@ public enum TerminalText {
   }
 
   /// C0 and C1 controls and DEL.
-  static func isControl(_ s: Unicode.Scalar) -> Bool {
+  package static func isControl(_ s: Unicode.Scalar) -> Bool {
     switch s.value {
     case 0x00...0x1F, 0x7F...0x9F: true
     default: false
@@ -53,7 +53,7 @@ public enum TerminalText {
   static func isUnicodeLineBreak(_ s: Unicode.Scalar) -> Bool { s.value == 0x2028 || s.value == 0x2029 }
 
   /// Bidirectional marks, embeddings, overrides and isolates.
-  static func isBidi(_ s: Unicode.Scalar) -> Bool {
+  package static func isBidi(_ s: Unicode.Scalar) -> Bool {
     switch s.value {
     case 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069: true
     default: false

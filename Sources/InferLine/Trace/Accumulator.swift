@@ -1,20 +1,20 @@
 /// Gathers the parsed blocks of one log in line order and turns them into sorted traces.
 struct Accumulator {
   let layout: LogLayout
-  var times: [Int64] = []
+  package var times: [Int64] = []
   var pipelineIDs: [UInt16] = []
-  var latencies: [Float] = []
-  var routes: [UInt64] = []
-  var sizes: [Float] = []
-  var names: [[UInt8]] = []
+  package var latencies: [Float] = []
+  package var routes: [UInt64] = []
+  package var sizes: [Float] = []
+  package var names: [[UInt8]] = []
   private var nameIndex: [[UInt8]: UInt16] = [:]
-  var lines = 0
+  package var lines = 0
   var blank = 0
-  var malformed = 0
-  var skipped: [SkippedLine] = []
+  package var malformed = 0
+  package var skipped: [SkippedLine] = []
   var unreadableLatencies = 0
   var unreadableSizes = 0
-  var adjusted = AdjustedTimestampCounts()
+  package var adjusted = AdjustedTimestampCounts()
 
   init(layout: LogLayout) { self.layout = layout }
 
@@ -26,7 +26,7 @@ struct Accumulator {
     if layout.sizeColumn != nil { sizes.reserveCapacity(count) }
   }
 
-  mutating func append(_ part: ParsedLines, firstLine: Int, keep: Int) {
+  package mutating func append(_ part: ParsedLines, firstLine: Int, keep: Int) {
     times.append(contentsOf: part.times.buffer)
     if layout.pipelineColumn != nil {
       // Map this part's local pipeline numbers to global ones.

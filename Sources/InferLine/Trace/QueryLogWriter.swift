@@ -274,7 +274,7 @@ public struct QueryLogWriter: Sendable {
   }
 
   /// (year, month, day) of a day count since 1970-01-01 (H. Hinnant's `civil_from_days`).
-  static func civilFromDays(_ z0: Int64) -> (Int64, Int64, Int64) {
+  package static func civilFromDays(_ z0: Int64) -> (Int64, Int64, Int64) {
     let z = z0 + 719_468
     let era = (z >= 0 ? z : z - 146_096) / 146_097
     let doe = z - era * 146_097

@@ -45,11 +45,11 @@ public struct ReplayResult: Sendable, Equatable, Codable {
 public enum Replay {
   /// The replay's course, for tests and the report: decided counts (billing) and what the simulator served.
   struct Course {
-    var simulation: SimulationResult
+    package var simulation: SimulationResult
     /// Decided replica counts per stage (billing starts at the decision).
     var decided: [[ReplicaTimeline.Point]]
     /// Serving replica counts per stage as the simulator applied them.
-    var changes: [ReplicaChange]
+    package var changes: [ReplicaChange]
   }
 
   /// - Parameters:
@@ -260,7 +260,7 @@ public enum Replay {
     var controller = policy.controller(
       PolicyContext(
         models: models, initial: initial, arrivals: arrivals, planning: planning, slo: model.slo,
-        allowedMissRate: Recommendation.allowance(model.inputs.pipeline.slo.percentile), capacities: capacities))
+        allowedMissRate: PipelineSpec.SLO.allowance(model.inputs.pipeline.slo.percentile), capacities: capacities))
     let second: Int64 = 1_000_000_000
     let interval = max(second, controller.interval / second * second)
 

@@ -1,5 +1,6 @@
 import Foundation
-public import InferLine
+import InferLine
+public import InferLineNight
 
 /// The report's charts, built from a `CapacityReport` (the renderer reads nothing else).
 public enum ReportCharts {

@@ -1,5 +1,6 @@
 public import Foundation
-public import InferLine
+import InferLine
+public import InferLineNight
 import Mustache
 
 /// The fleet's report folder: `index.html` (the fleet's totals and a section per pipeline), `charts/`,
@@ -120,7 +121,7 @@ extension ReportWriter {
       let t = r.recommendedReplay
       let savings = r.allReplays.filter { $0.policy != t?.policy }.compactMap { b -> String? in
         guard let t, b.cost > 0 else { return nil }
-        let misses = !Recommendation.meets(b, Recommendation.allowance(r.percentile))
+        let misses = !Recommendation.meets(b, PipelineSpec.SLO.allowance(r.percentile))
         return String(format: "%@ %.0f%%", PolicyTitle.of(b.policy), (b.cost - t.cost) / b.cost * 100)
           + (misses ? " (it misses the SLO)" : "")
       }
@@ -175,7 +176,7 @@ extension ReportWriter {
         guard let s = r.recommendation?.tunerShortfall else { return nil }
         return [
           "name": r.pipelineName,
-          "text": s.summary(allowed: Recommendation.allowance(r.percentile)),
+          "text": s.summary(allowed: PipelineSpec.SLO.allowance(r.percentile)),
           "recommended": r.recommendation.map { PolicyTitle.of($0.policy) } ?? "none",
         ]
       },

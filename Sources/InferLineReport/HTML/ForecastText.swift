@@ -1,5 +1,6 @@
 import Foundation
 import InferLine
+import InferLineNight
 
 /// The budget from history (`BudgetForecast`) in words, for the page, the summary and the fleet's budget table.
 /// Every sentence is computed from the forecast's own figures.

@@ -1,4 +1,5 @@
 import InferLine
+import InferLineNight
 
 /// Text from input files made safe inside Markdown (summary.md goes into change tickets, which render it):
 /// Markdown and HTML punctuation that can start emphasis, code, a link, an image, a table cell, a heading, a tag

@@ -1,6 +1,7 @@
 internal import CFileSystem
 public import Foundation
 import InferLine
+import InferLineNight
 
 /// The folder a report is written to, kept safe: only a folder that holds a report (it carries the marker file)
 /// or an empty one is ever replaced; one run at a time per folder (a lock file beside it); the new report is

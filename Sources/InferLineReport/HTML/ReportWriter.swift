@@ -1,5 +1,6 @@
 public import Foundation
-public import InferLine
+import InferLine
+public import InferLineNight
 import Mustache
 import Synchronization
 
@@ -175,7 +176,7 @@ public enum ReportWriter {
 
   /// The recommendation against one alternative in words, from both sides' costs and misses (`CostComparison`).
   static func comparison(_ rec: ReplayResult, _ other: ReplayResult, percentile: Double) -> String {
-    let allowed = Recommendation.allowance(percentile)
+    let allowed = PipelineSpec.SLO.allowance(percentile)
     return CostComparison.sentence(
       ComparedSide(replay: rec, allowed: allowed), ComparedSide(replay: other, allowed: allowed))
   }
@@ -210,7 +211,7 @@ public enum ReportWriter {
       InstantText.describe(start + Int64(minute) * 60_000_000_000, relative: r.workload.isRelative)
     }
     return [
-      "summary": s.summary(allowed: Recommendation.allowance(r.percentile)),
+      "summary": s.summary(allowed: PipelineSpec.SLO.allowance(r.percentile)),
       "minutes": s.minutes.map {
         String(format: "minute from %@: %.1f%% over the SLO", at($0.index), $0.missRate * 100)
       },
@@ -723,7 +724,7 @@ public enum ReportWriter {
       "- SLO: P\(String(format: "%g", r.percentile)) <= \(String(format: "%g", r.sloMs)) ms; \(r.workload.queries) queries from \(InstantText.describe(r.workload.start, relative: r.workload.isRelative)) to \(InstantText.describe(r.workload.end, relative: r.workload.isRelative))",
       r.recommendation.map { $0.meetsSLO ? "" : "- **No provisioning replayed kept the SLO over this log.**" } ?? "",
       r.recommendation?.tunerShortfall.map {
-        "- **The InferLine tuner misses the SLO**: \($0.summary(allowed: Recommendation.allowance(r.percentile)))"
+        "- **The InferLine tuner misses the SLO**: \($0.summary(allowed: PipelineSpec.SLO.allowance(r.percentile)))"
       } ?? "",
       decision,
       "- \(MarkdownText.escape(recommendationSentence(r)))",

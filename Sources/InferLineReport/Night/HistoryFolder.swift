@@ -1,5 +1,6 @@
 import Foundation
 public import InferLine
+public import InferLineNight
 
 /// Reads `report --history FOLDER`: every report.json an earlier run wrote (one pipeline's or a fleet's) and every
 /// query log (CSV, TSV, JSON Lines, optionally gzip; a log of several days gives a night per whole UTC day), in the

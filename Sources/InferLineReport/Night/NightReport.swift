@@ -1,5 +1,6 @@
 public import Foundation
 public import InferLine
+public import InferLineNight
 
 /// One night's report, from its settings (`ReportRequest`) to the `FleetReport` that `inferline report` writes: the
 /// only place that sequences a night. It checks the settings, loads the inputs, fits the calibration first when

@@ -1,5 +1,6 @@
 public import Foundation
-public import InferLine
+import InferLine
+public import InferLineNight
 
 /// A shard's `part.json`: the part as JSON with a seal over its content, so that a part edited after the shard
 /// wrote it (by hand, by a tool, by a disk) is refused by the merge instead of merged.

@@ -1,5 +1,6 @@
 import Foundation
-public import InferLine
+import InferLine
+public import InferLineNight
 
 #if canImport(Glibc)
   import Glibc

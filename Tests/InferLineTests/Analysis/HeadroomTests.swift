@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import InferLine
+@testable import InferLineNight
 
 /// The plan with headroom: what the report recommends when no replay from the busiest plan kept the SLO.
 @Suite struct HeadroomTests {

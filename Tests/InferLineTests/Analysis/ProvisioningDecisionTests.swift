@@ -3,6 +3,7 @@ import InferLineTestSupport
 import Testing
 
 @testable import InferLine
+@testable import InferLineNight
 
 struct ProvisioningDecisionTests {
   let second: Int64 = 1_000_000_000

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import InferLine
+@testable import InferLineNight
 
 /// The recommendation is measured, and every sentence that compares two provisionings is true of both sides.
 @Suite struct RecommendationTests {

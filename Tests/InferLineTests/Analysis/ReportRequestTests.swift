@@ -3,6 +3,7 @@ import InferLineTestSupport
 import Testing
 
 @testable import InferLine
+@testable import InferLineNight
 
 /// `ReportRequest`: the report's settings as a configuration file. What `--dump-config` prints reads back to the
 /// same request; relative paths are the file's; unknown keys and wrong types name their line; every setting's

@@ -3,6 +3,7 @@ import InferLineTestSupport
 import Testing
 
 @testable import InferLine
+@testable import InferLineNight
 
 /// Per-stage calibration against hidden truths made by `TracedDeployment` (an independent simulator that writes
 /// OTLP JSON), on the video-monitoring pipeline (detect -> vehicle 0.6, detect -> person 0.3, 1 ms hops) at rates

@@ -1,6 +1,7 @@
 import Foundation
 
 @testable import InferLine
+@testable import InferLineNight
 
 /// A hidden truth for the per-stage calibration, simulated independently of the estimator: a pipeline without
 /// joins served stage after stage, each stage a central FIFO queue in front of `replicas` replicas: an idle replica

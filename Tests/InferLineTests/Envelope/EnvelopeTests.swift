@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import InferLine
+@testable import InferLineNight
 
 @Suite struct EnvelopeTests {
   let second: Int64 = 1_000_000_000

@@ -1,6 +1,7 @@
 import Testing
 
 @testable import InferLine
+@testable import InferLineNight
 
 /// The balancers, one per file, against what their names promise, on loads written out by hand.
 @Suite struct BalancerTests {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import InferLine
+@testable import InferLineNight
 
 /// The network-calculus delay bound is a worst case: on seeded traces and random configurations it is never
 /// below the simulator's maximum latency. (A violation would be a bug in the bound or in the simulator.)

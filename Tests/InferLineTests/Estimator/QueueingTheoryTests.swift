@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import InferLine
+@testable import InferLineNight
 
 /// Long seeded runs of one stage with batch 1 against closed-form queueing results.
 @Suite struct QueueingTheoryTests {

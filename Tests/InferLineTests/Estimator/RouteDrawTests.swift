@@ -1,6 +1,7 @@
 import Testing
 
 @testable import InferLine
+@testable import InferLineNight
 
 /// `RouteDraw`'s integer comparison against the draw it replaces, `nextUnitInterval() < p`.
 @Suite struct RouteDrawTests {

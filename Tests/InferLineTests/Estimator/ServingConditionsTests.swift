@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import InferLine
+@testable import InferLineNight
 
 /// The simulator's serving conditions beyond the plan: service times correlated across stages, cold starts,
 /// per-replica queues under replica changes, and a serverless overflow tier.

@@ -3,6 +3,7 @@ import InferLineTestSupport
 import Testing
 
 @testable import InferLine
+@testable import InferLineNight
 
 /// Service times that follow each query's size: a batch takes the latency of its largest input's size bucket.
 @Suite struct SizedServiceTests {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import InferLine
+@testable import InferLineNight
 
 /// The stage-by-stage fast path against the event-driven simulator: the same latencies, statistics and event
 /// counts to the nanosecond, on random chains and trees built to collide (coarse times, equal batch latencies).

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import InferLine
+@testable import InferLineNight
 
 /// Kubernetes object names are unique by construction: within a pipeline (a stage and another stage's variant) and
 /// across a fleet exported into one namespace.

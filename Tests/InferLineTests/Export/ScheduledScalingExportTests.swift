@@ -3,6 +3,7 @@ import Testing
 import Yams
 
 @testable import InferLine
+@testable import InferLineNight
 
 /// The Kubernetes schedule asks for new capacity a provisioning delay before its window and takes the old down at
 /// the window's start only once the new is ready; read back as YAML.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import InferLine
+@testable import InferLineNight
 
 /// Nights from logs and reports, the daily series with its gaps filled, and what makes a night another pipeline's.
 @Suite struct NightHistoryTests {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import InferLine
+@testable import InferLineNight
 
 /// `--robust N`: a window planned against tonight's arrivals and the same window on earlier nights meets the SLO on
 /// every one of them (each simulated in full), is never cheaper than the exhaustive optimum of the combined

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import InferLine
+@testable import InferLineNight
 
 /// Calibration against "observed" latencies made from a known hidden truth: the deployed video-monitoring
 /// configuration run with service times slower than the profiles by a known factor, a known overhead per stage,

@@ -3,6 +3,7 @@ import InferLineTestSupport
 import Testing
 
 @testable import InferLine
+@testable import InferLineNight
 
 /// The chain search (`ChainSearch`): a prefix's simulation, stage by stage, is the whole pipeline's simulation; its
 /// bound is never above the cheapest feasible configuration with the prefix; its answer is brute force's.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import InferLine
+@testable import InferLineNight
 
 @Suite struct PlanExplanationTests {
   /// On a proven-optimal plan every cheaper step misses the SLO (each is a cheaper configuration of the search

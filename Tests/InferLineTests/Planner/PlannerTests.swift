@@ -3,6 +3,7 @@ import InferLineTestSupport
 import Testing
 
 @testable import InferLine
+@testable import InferLineNight
 
 /// Small random planning instances: 2-3 stages, 2-3 hardware types, a few batch sizes, replica limits.
 struct SmallInstance {

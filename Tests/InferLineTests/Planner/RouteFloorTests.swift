@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import InferLine
+@testable import InferLineNight
 
 /// The route floor (`FeasibilityOracle.RouteFloor`) is admissible: a configuration it rules out is infeasible in a
 /// full simulation with no screen, on a DAG with a join and conditional edges and on chains; it rules out

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import InferLine
+@testable import InferLineNight
 
 /// Stage outputs shared between the oracle's checks (`StageOutputCache`): the same answers as simulating every
 /// stage of every check, and the same plans, on a DAG with a join and on chains; and stages are handed on.

@@ -1,6 +1,7 @@
 import Testing
 
 @testable import InferLine
+@testable import InferLineNight
 
 /// The streams of one seed never share a seed with each other or with the seed itself (the routes'), for seeds
 /// users pass (small numbers) and random ones.

@@ -3,6 +3,7 @@ import InferLineTestSupport
 import Testing
 
 @testable import InferLine
+@testable import InferLineNight
 
 /// Inputs the fuzzers found (Fuzz/findings), kept as regression tests.
 @Suite struct FuzzFindingTests {

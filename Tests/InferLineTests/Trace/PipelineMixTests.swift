@@ -1,6 +1,7 @@
 import Testing
 
 @testable import InferLine
+@testable import InferLineNight
 
 /// `TraceGenerator.pipelineOfEachQuery`: each pipeline's share of the queries within binomial noise, the same draw
 /// for the same seed, and another for another seed.

@@ -3,6 +3,7 @@ import InferLineTestSupport
 import Testing
 
 @testable import InferLine
+@testable import InferLineNight
 
 /// Tracing spans in: the formats tracing systems write, the mapping of spans to stages, and what cannot be used,
 /// counted with its reason.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import InferLine
+@testable import InferLineNight
 
 @Suite struct TimestampParserTests {
   func parse(_ text: String, _ unit: TimeUnit = .seconds, zone: DefaultTimeZone = .utc) -> Int64? {

@@ -3,6 +3,7 @@ import InferLineTestSupport
 import Testing
 
 @testable import InferLine
+@testable import InferLineNight
 
 /// One stage, L(n) = 8 + 2n ms (b up to 4), 5 s provisioning delay, $1/h.
 struct OneStage {

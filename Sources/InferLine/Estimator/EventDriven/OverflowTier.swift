@@ -10,10 +10,10 @@ struct OverflowTier: ~Copyable {
   var isServerless: [Bool] = []
   var isProvisioned: [Bool] = []
   var provisionedIdle: [[Int]]
-  var running: [Int]
+  package var running: [Int]
   var warmInstances: [[(id: Int, since: Int64)]]
   var spareInstances: [[Int]]
-  var statistics: [OverflowStatistics]
+  package var statistics: [OverflowStatistics]
 
   init(_ input: SimulationInput) {
     let stages = input.stageCount
@@ -28,7 +28,9 @@ struct OverflowTier: ~Copyable {
   }
 
   /// Stage s's tier statistics, nil when it has no tier.
-  func statistics(stage s: Int) -> OverflowStatistics? { tiers.isEmpty || tiers[s] == nil ? nil : statistics[s] }
+  package func statistics(stage s: Int) -> OverflowStatistics? {
+    tiers.isEmpty || tiers[s] == nil ? nil : statistics[s]
+  }
 
   /// Records replica number `id` (every replica and instance gets one, in order).
   mutating func numbered(_ id: Int, serverless: Bool) {
@@ -38,7 +40,7 @@ struct OverflowTier: ~Copyable {
   }
 
   /// Instance `id` of stage s is provisioned (always warm) and idle.
-  mutating func provision(_ id: Int, stage s: Int) {
+  package mutating func provision(_ id: Int, stage s: Int) {
     isProvisioned[id] = true
     provisionedIdle[s].append(id)
   }
@@ -48,7 +50,8 @@ struct OverflowTier: ~Copyable {
   /// over the tier's `maximumWait`, the tier has room, and the tier would finish it sooner (its latency, plus the
   /// cold start when no instance is warm, under the wait plus L(b)).
   @inline(__always)
-  func takes(stage s: Int, queued: Int, replicas: Int, batchLimit b: Int, fullBatch: Int64, at t: Int64) -> Bool {
+  package func takes(stage s: Int, queued: Int, replicas: Int, batchLimit b: Int, fullBatch: Int64, at t: Int64) -> Bool
+  {
     guard let tier = tiers[s], running[s] < tier.concurrencyLimit else { return false }
     let wait = Int64(queued / (max(1, replicas) * b) + 1) * fullBatch
     guard wait > tier.maximumWait else { return false }
