@@ -36,7 +36,7 @@ public struct EnvelopeShard: Sendable, Equatable, Codable {
   }
 
   /// Index of the first arrival strictly after `value`.
-  package static func firstIndex(_ t: [Int64], after value: Int64) -> Int {
+  static func firstIndex(_ t: [Int64], after value: Int64) -> Int {
     var low = 0, high = t.count
     while low < high {
       let middle = (low + high) / 2

@@ -122,8 +122,8 @@ public enum Estimator {
 /// compiles files separately, as debug builds do, specialises only within a file).
 /// - Complexity: O(events x log(events in flight)).
 struct EventSimulation<Queues: QueueingDiscipline & ~Copyable>: ~Copyable {
-  package var state: SimulationState
-  package var queues: Queues
+  var state: SimulationState
+  var queues: Queues
 
   init(input: SimulationInput, options: Estimator.Options, graph: PipelineGraph) {
     state = SimulationState(input: input, options: options, graph: graph)
@@ -144,7 +144,7 @@ struct EventSimulation<Queues: QueueingDiscipline & ~Copyable>: ~Copyable {
     }
   }
 
-  package mutating func run() -> SimulationResult {
+  mutating func run() -> SimulationResult {
     advance(until: .max)
     return state.result()
   }
@@ -229,7 +229,7 @@ enum SteppedSimulation {
   case replicaQueues(SteppedEventSimulation<ReplicaQueues>)
   case stageByStage(SteppedStageByStage)
 
-  package var now: Int64 {
+  var now: Int64 {
     switch self {
     case .centralQueue(let s): s.simulation.state.now
     case .replicaQueues(let s): s.simulation.state.now
@@ -237,7 +237,7 @@ enum SteppedSimulation {
     }
   }
 
-  package var misses: Int {
+  var misses: Int {
     switch self {
     case .centralQueue(let s): s.simulation.state.misses
     case .replicaQueues(let s): s.simulation.state.misses
@@ -266,7 +266,7 @@ enum SteppedSimulation {
   }
 
   /// Queues a replica change (`subject`: the count, with `SimulationEvent.warm` set for warmed-up replicas).
-  package func change(stage s: Int, subject: Int32, at time: Int64) {
+  func change(stage s: Int, subject: Int32, at time: Int64) {
     switch self {
     case .centralQueue(let run):
       run.simulation.state.push(time: time, kind: SimulationEvent.change, stage: s, subject: subject)
@@ -281,7 +281,7 @@ enum SteppedSimulation {
   }
 
   /// The result, after `advance(until: .max)`.
-  package func result() -> SimulationResult {
+  func result() -> SimulationResult {
     switch self {
     case .centralQueue(let s): s.simulation.state.result()
     case .replicaQueues(let s): s.simulation.state.result()
@@ -293,10 +293,10 @@ enum SteppedSimulation {
 /// A stepped stage-by-stage simulation, owned by reference, with the replica changes made so far: should a join
 /// meet a tie it cannot order, the event-driven simulation replays them (`eventByEvent(until:)`).
 final class SteppedStageByStage {
-  package var simulation: StageByStageSimulation
-  package let input: SimulationInput
-  package let options: Estimator.Options
-  package var made: [ReplicaChange] = []
+  var simulation: StageByStageSimulation
+  let input: SimulationInput
+  let options: Estimator.Options
+  var made: [ReplicaChange] = []
 
   init(_ simulation: consuming StageByStageSimulation, input: SimulationInput, options: Estimator.Options) {
     self.simulation = simulation
@@ -318,7 +318,7 @@ final class SteppedStageByStage {
 
 /// One stepped simulation, owned by reference (its state is not copyable).
 final class SteppedEventSimulation<Queues: QueueingDiscipline & ~Copyable> {
-  package var simulation: EventSimulation<Queues>
+  var simulation: EventSimulation<Queues>
 
   init(_ simulation: consuming EventSimulation<Queues>) { self.simulation = simulation }
 

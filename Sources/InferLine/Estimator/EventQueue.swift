@@ -7,14 +7,14 @@
 struct EventQueue {
   private var storage: ContiguousArray<SimulationEvent> = []
 
-  package var isEmpty: Bool { storage.isEmpty }
-  package var count: Int { storage.count }
+  var isEmpty: Bool { storage.isEmpty }
+  var count: Int { storage.count }
 
   /// The earliest event, if any.
-  @inline(__always) package var min: SimulationEvent? { storage.first }
+  @inline(__always) var min: SimulationEvent? { storage.first }
 
   @inline(__always)
-  package mutating func insert(_ event: SimulationEvent) {
+  mutating func insert(_ event: SimulationEvent) {
     storage.append(event)
     storage.withUnsafeMutableBufferPointer { heap in
       var child = heap.count - 1
@@ -58,22 +58,22 @@ struct EventQueue {
 /// priority queue would. With delays that differ by edge (`ordered: false`) it is that priority queue: a binary
 /// heap on (time, creation), O(log n) per arrival.
 struct ArrivalQueue: ~Copyable {
-  package struct Entry {
-    package var time: Int64
-    package var stage: Int32
-    package var query: Int32
+  struct Entry {
+    var time: Int64
+    var stage: Int32
+    var query: Int32
     /// Creation order (the heap's tie-break; unused by the ring).
-    package var sequence: UInt64 = 0
+    var sequence: UInt64 = 0
   }
   private var base: UnsafeMutablePointer<Entry>
   private var capacity: Int
   private var head = 0
   private(set) var count = 0
   /// False: a heap on (time, sequence) instead of the ring.
-  package let ordered: Bool
+  let ordered: Bool
   private var created: UInt64 = 0
 
-  package init(ordered: Bool = true) {
+  init(ordered: Bool = true) {
     self.ordered = ordered
     capacity = 1024
     base = .allocate(capacity: capacity)
@@ -85,7 +85,7 @@ struct ArrivalQueue: ~Copyable {
   @inline(__always) var firstTime: Int64 { count > 0 ? base[head].time : .max }
 
   @inline(__always)
-  package mutating func append(time: Int64, stage: Int, query: Int32) {
+  mutating func append(time: Int64, stage: Int, query: Int32) {
     if _slowPath(!ordered) { return push(Entry(time: time, stage: Int32(stage), query: query)) }
     #if INFERLINE_INVARIANTS
       precondition(count == 0 || time >= base[(head + count - 1) & (capacity - 1)].time, "arrivals in time order")
@@ -97,7 +97,7 @@ struct ArrivalQueue: ~Copyable {
 
   /// Removes and returns the earliest arrival. The queue must not be empty.
   @inline(__always)
-  package mutating func removeFirst() -> Entry {
+  mutating func removeFirst() -> Entry {
     if _slowPath(!ordered) { return pop() }
     let entry = base[head]
     head = (head + 1) & (capacity - 1)

@@ -23,7 +23,7 @@ public struct Percentile: Sendable, Equatable, Hashable, Codable, CustomStringCo
   /// P99, made once (reading a percent from its decimal text formats strings).
   public static let p99 = Percentile(percent: 99)
 
-  package static func power(_ n: Int) -> Int64 { (0..<n).reduce(1) { r, _ in r * 10 } }
+  static func power(_ n: Int) -> Int64 { (0..<n).reduce(1) { r, _ in r * 10 } }
   static func gcd(_ a: Int64, _ b: Int64) -> Int64 { b == 0 ? a : gcd(b, a % b) }
 
   /// 1-based nearest rank among `count` values: `ceil(count x p)`, at least 1.
@@ -49,10 +49,10 @@ public struct Percentile: Sendable, Equatable, Hashable, Codable, CustomStringCo
 /// at or below the smallest one kept after a trim can no longer matter and are not stored.
 /// - Complexity: O(1) amortised per value; O(kept) for the percentile.
 struct LargestValues {
-  package let percentile: Percentile
+  let percentile: Percentile
   /// How many of the largest values the percentile can reach: `count - rank + 1` grows with the count, so the
   /// largest count bounds it.
-  package let keep: Int
+  let keep: Int
   private(set) var count = 0
   private var values: [Int64] = []
   private var threshold = Int64.min
@@ -63,7 +63,7 @@ struct LargestValues {
   }
 
   @inline(__always)
-  package mutating func add(_ value: Int64) {
+  mutating func add(_ value: Int64) {
     count &+= 1
     guard value > threshold else { return }
     values.append(value)
@@ -78,7 +78,7 @@ struct LargestValues {
   }
 
   /// The nearest-rank percentile of every value added (nil when none were).
-  package mutating func value() -> Int64? {
+  mutating func value() -> Int64? {
     guard count > 0 else { return nil }
     let fromTop = count - percentile.rank(of: count) + 1  // 1 = the largest
     precondition(fromTop <= keep && fromTop <= values.count, "more values added than the maximum count")

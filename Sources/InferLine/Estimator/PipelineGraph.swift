@@ -16,7 +16,7 @@ struct PipelineGraph: Sendable {
   let joinIndex: [Int]
   let joinCount: Int
   /// Parents before children; nil when the edges have a cycle.
-  package let order: [Int]?
+  let order: [Int]?
 
   init(stageCount: Int, edges: [(parent: Int, child: Int)]) {
     self.stageCount = stageCount

@@ -5,13 +5,13 @@
 /// - Complexity: O(edges x 53) to build; O(edges) per route.
 struct RouteDraw: Sendable {
   /// Per edge: how many 53-bit values fall below its probability.
-  package let thresholds: [UInt64]
+  let thresholds: [UInt64]
 
   init(probabilities: [Double]) { thresholds = probabilities.map(Self.threshold) }
 
   /// The least 53-bit value x whose unit-interval value, `(x + 0.5) / 2^53` as `nextUnitInterval` computes it, is
   /// not below p (2^53 when none is): values below it are exactly those drawn below p.
-  package static func threshold(_ p: Double) -> UInt64 {
+  static func threshold(_ p: Double) -> UInt64 {
     var low: UInt64 = 0
     var high: UInt64 = 1 << 53
     while low < high {

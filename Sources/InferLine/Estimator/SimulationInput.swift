@@ -78,7 +78,7 @@ public struct SizedLatencies: Sendable, Hashable {
   /// one search of a size's bucket, for `bucket(holding:)` and the simulators' flat tables (`SizedBatches`).
   /// - Complexity: O(log bounds).
   @inline(__always)
-  package static func bucket(holding z: Double, in bounds: UnsafeBufferPointer<Double>) -> Int {
+  static func bucket(holding z: Double, in bounds: UnsafeBufferPointer<Double>) -> Int {
     guard z <= bounds[bounds.count - 1] else { return bounds.count - 1 }
     var low = 0, high = bounds.count - 1
     while low < high {

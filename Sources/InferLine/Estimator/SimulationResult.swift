@@ -8,7 +8,7 @@ public struct LatencySummary: Sendable, Equatable, Codable {
   public var mean: Double
 
   /// P50, P95, P99 and P99.9, made once.
-  package static let percentiles = [50, 95, 99, 99.9].map { Percentile(percent: $0) }
+  static let percentiles = [50, 95, 99, 99.9].map { Percentile(percent: $0) }
 
   /// Nearest-rank percentiles by `Selection.ranks` (no sort, no copy of the latencies).
   /// - Complexity: O(N).
@@ -134,7 +134,7 @@ package enum Selection {
   /// each rank among those.
   /// - Complexity: O(N) for two passes, plus selection within the buckets found (O(N) expected even when every
   ///   value falls in one bucket).
-  package static func ranks(_ ranks: [Int], in values: UnsafeBufferPointer<Int64>) -> [Int64] {
+  static func ranks(_ ranks: [Int], in values: UnsafeBufferPointer<Int64>) -> [Int64] {
     var counts = [Int](repeating: 0, count: bucketCount)
     counts.withUnsafeMutableBufferPointer { counts in
       for v in values { counts[bucket(v)] += 1 }
@@ -169,7 +169,7 @@ package enum Selection {
   static let bucketCount = 1 + 54 * 256 + 512
 
   @inline(__always)
-  package static func bucket(_ v: Int64) -> Int {
+  static func bucket(_ v: Int64) -> Int {
     guard v >= 0 else { return 0 }
     let u = UInt64(v)
     if u < 512 { return 1 + Int(u) }

@@ -6,8 +6,8 @@ struct SizedBatches: ~Copyable {
   let bucketStart: Slab<Int>
   let bucketBound: Slab<Double>
   let bucketLatency: Slab<Int64>
-  package let stride: Int
-  package let sizes: Slab<Float>
+  let stride: Int
+  let sizes: Slab<Float>
 
   /// No stage follows a size when `SimulationInput.querySizes` is nil or no stage has `sizedLatencies`.
   init(_ input: SimulationInput) {
@@ -44,7 +44,7 @@ struct SizedBatches: ~Copyable {
   /// bucket that holds the largest input (the last for a larger one or an unknown size), by
   /// `SizedLatencies.bucket(holding:in:)`. - Complexity: O(n + log buckets).
   @inline(__always)
-  package func latency(stage s: Int, batch n: Int, query: (Int) -> Int) -> Int64 {
+  func latency(stage s: Int, batch n: Int, query: (Int) -> Int) -> Int64 {
     var largest: Float = 0
     for i in 0..<n {
       let z = sizes.base[query(i)]

@@ -16,10 +16,10 @@ struct StageByStageJoin {
   /// The finish that creates a query's arrival, ordered as the event queue handles finishes: by time, then by the
   /// start of the batch, then (at one stage) by dispatch order and the query's place in the batch.
   struct Creation {
-    package var finish: Int64
+    var finish: Int64
     var began: Int64
-    package var sequence: UInt64
-    package var stage: Int32
+    var sequence: UInt64
+    var stage: Int32
     var member: Int32
 
     /// Whether `self` is handled after `other`; nil when two stages' finishes cannot be told apart here.
@@ -34,9 +34,9 @@ struct StageByStageJoin {
   /// A complete arrival at the join: when, the finish that created it, the query, and whether that finish is one
   /// of two this simulator cannot order.
   struct Arrival {
-    package var time: Int64
+    var time: Int64
     var creation: Creation
-    package var query: Int32
+    var query: Int32
     var ambiguous: Bool
 
     /// The event queue's order, with ties between stages broken by stage (such ties are refused in `admit`).
@@ -62,13 +62,13 @@ struct StageByStageJoin {
   /// A query some of whose parents have finished it: how many are still to, and the arrival so far.
   struct Partial {
     /// -1 in an empty slot.
-    package var query: Int32
+    var query: Int32
     var remaining: Int32
-    package var arrival: Arrival
+    var arrival: Arrival
   }
 
   /// The partial queries, query q in slot `q & slotMask` (the capacity a power of two).
-  package var slots: UnsafeMutablePointer<Partial>
+  var slots: UnsafeMutablePointer<Partial>
   var slotMask: Int
   var partialCount = 0
   /// Complete arrivals not yet in the lane, in the order they were completed.
@@ -77,10 +77,10 @@ struct StageByStageJoin {
   var pendingCapacity: Int
   /// Room to sort them (`admit`).
   struct SortKey {
-    package var time: Int64
-    package var position: Int
+    var time: Int64
+    var position: Int
   }
-  package var keys: UnsafeMutablePointer<SortKey>
+  var keys: UnsafeMutablePointer<SortKey>
   var keyCapacity: Int
 
   init() {

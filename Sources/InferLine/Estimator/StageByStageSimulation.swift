@@ -31,7 +31,7 @@ import Foundation
 ///   plus about 0.16 bytes per stage visit with wait percentiles.
 struct StageByStageSimulation: ~Copyable {
   /// Whether the fast path gives exactly the event-driven simulator's answer for this input.
-  package static func applies(to input: SimulationInput, graph: PipelineGraph? = nil) -> Bool {
+  static func applies(to input: SimulationInput, graph: PipelineGraph? = nil) -> Bool {
     guard case .deterministic = input.serviceTimes, case .centralQueue = input.dispatch, input.coldStart == nil,
       input.overflow.allSatisfy({ $0 == nil }), !input.arrivals.isEmpty, input.stages.count == input.stageCount,
       input.edges.count <= 64
@@ -51,10 +51,10 @@ struct StageByStageSimulation: ~Copyable {
   /// A batch in service: when it finishes, its creation order, its arrivals at the stage (positions) and when it
   /// began.
   struct Finish {
-    package var time: Int64
-    package var sequence: UInt64
-    package var start: Int
-    package var size: Int
+    var time: Int64
+    var sequence: UInt64
+    var start: Int
+    var size: Int
     var began: Int64
 
     @inline(__always)
@@ -65,13 +65,13 @@ struct StageByStageSimulation: ~Copyable {
 
   /// A lane's counts at the end of a run, as `result()` reads them.
   struct LaneCounts: Sendable {
-    package var visits: Int
-    package var batches: Int
-    package var busy: Int64
+    var visits: Int
+    var batches: Int
+    var busy: Int64
     var waitSum: Double
     var replicaTime: Int64
     var lastChange: Int64
-    package var replicas: Int
+    var replicas: Int
     var lastEvent: Int64
     /// Batches by size, 0 up to the batch size limit.
     var batchSizes: [Int]
@@ -79,44 +79,44 @@ struct StageByStageSimulation: ~Copyable {
 
   /// One stage: its arrivals (times and queries, by absolute position `base + i`), queue, replicas and counts.
   struct Lane {
-    package var times: UnsafeMutablePointer<Int64>
+    var times: UnsafeMutablePointer<Int64>
     /// Nil at a root, whose arrivals are the trace itself (query = position).
-    package var queries: UnsafeMutablePointer<Int32>?
-    package var capacity: Int
+    var queries: UnsafeMutablePointer<Int32>?
+    var capacity: Int
     /// Absolute position of element 0, and one past the last arrival known.
-    package var base = 0
-    package var end = 0
+    var base = 0
+    var end = 0
     /// Arrivals handled so far; the queue is `served ..< arrived`.
     var arrived = 0
-    package var served = 0
-    package var idle: Int
+    var served = 0
+    var idle: Int
     var heap: UnsafeMutablePointer<Finish>
     var heapCount = 0
     var heapCapacity: Int
-    package var sequence: UInt64 = 0
+    var sequence: UInt64 = 0
     var lastEvent: Int64 = .min
     // Replicas, as `CentralQueue` changes them: serving (with those finishing a last batch), busy ones to leave
     // after their batch, queries in service, and replica time up to the last change.
-    package var replicas: Int
+    var replicas: Int
     var pendingRemovals = 0
     var inService = 0
     var replicaTime: Int64 = 0
     var lastChange: Int64
     /// Replica changes in the order the event queue handles them (time, then as given): `changes[next ..< count]`
     /// still to come.
-    package var changes: UnsafeMutablePointer<ReplicaChange>
+    var changes: UnsafeMutablePointer<ReplicaChange>
     var changeCapacity = 1
     var changeNext = 0
     var changeCount = 0
     // Statistics, as `SimulationState` keeps them.
-    package var visits = 0
-    package var batches = 0
-    package var busy: Int64 = 0
+    var visits = 0
+    var batches = 0
+    var busy: Int64 = 0
     var waitSum = 0.0
     var batchSizes: UnsafeMutablePointer<Int>
 
     /// The counts `result()` reads, with batches of sizes up to `limit`.
-    package func counts(limit: Int) -> LaneCounts {
+    func counts(limit: Int) -> LaneCounts {
       LaneCounts(
         visits: visits, batches: batches, busy: busy, waitSum: waitSum, replicaTime: replicaTime,
         lastChange: lastChange, replicas: replicas, lastEvent: lastEvent,
@@ -137,7 +137,7 @@ struct StageByStageSimulation: ~Copyable {
     }
 
     @inline(__always)
-    package mutating func append(time: Int64, query: Int32) {
+    mutating func append(time: Int64, query: Int32) {
       if _slowPath(end - base == capacity) { grow() }
       times[end - base] = time
       queries![end - base] = query
@@ -172,7 +172,7 @@ struct StageByStageSimulation: ~Copyable {
     }
 
     /// A change to come (after those already queued: the caller keeps them in the event queue's order).
-    package mutating func schedule(_ change: ReplicaChange) {
+    mutating func schedule(_ change: ReplicaChange) {
       if changeCount == changeCapacity {
         changes = changes.movedToDoubled(count: changeCount, capacity: &changeCapacity)
       }
@@ -229,31 +229,31 @@ struct StageByStageSimulation: ~Copyable {
     }
   }
 
-  package let input: SimulationInput
-  package let options: Estimator.Options
+  let input: SimulationInput
+  let options: Estimator.Options
   let queryCount: Int
   var lanes: Slab<Lane>
   /// Children of each stage: `children[childStart[s] ..< childStart[s + 1]]`, with the edge each one takes.
   let childStart: Slab<Int>
   let children: Slab<Int>
   let childEdge: Slab<Int>
-  package let order: [Int]
+  let order: [Int]
   let latencyStart: Slab<Int>
-  package let hop: Int64
+  let hop: Int64
   /// Per child entry (`children` order), the delay of its edge, when edges' delays differ (`delays` points to it);
   /// empty with `delays` nil when `hop` is on every edge.
   let childDelay: Slab<Int64>
-  package let delays: UnsafeMutablePointer<Int64>?
-  package let slo: Int64
-  package let latency: Slab<Int64>
+  let delays: UnsafeMutablePointer<Int64>?
+  let slo: Int64
+  let latency: Slab<Int64>
   let batchLimit: Slab<Int>
   /// Latency by input size, when batches follow their inputs' sizes.
-  package let sized: SizedBatches
+  let sized: SizedBatches
   /// Per query: the time of its last finish so far, in the storage of the result's latencies (while running).
   var lastFinish: UnsafeMutablePointer<Int64>? = nil
   /// Per query, in feasibility checks and closed loops only: whether it has missed (a full run counts misses from
   /// the latencies).
-  package let missed: Slab<Bool>
+  let missed: Slab<Bool>
   /// Route masks when they vary by query (drawn with a probability below 1, or given); nil when every edge is
   /// always taken (`masks` points to them, or is nil).
   let routeMasks: Slab<UInt64>
@@ -263,14 +263,14 @@ struct StageByStageSimulation: ~Copyable {
   var routeGenerator: SeededGenerator? = nil
   var routesDrawn = 0
   let routeDraw: RouteDraw
-  package let waits: Slab<LargestValues>
+  let waits: Slab<LargestValues>
   /// With `recordStageFinishes`: each query's finish at each stage, stage-major; `Int64.min` until it finishes.
   let stageFinishes: Slab<Int64>
   let recordsFinishes: Bool
-  package var misses = 0
-  package let allowedMisses: Int
+  var misses = 0
+  let allowedMisses: Int
   var events = 0
-  package var stopped = false
+  var stopped = false
   /// Joins (`StageByStageJoin`), by index among the joins (`joinIndex`, -1 for other stages); whether each stage
   /// has a join among its children; parents per join.
   let joins: Slab<StageByStageJoin>
@@ -298,7 +298,7 @@ struct StageByStageSimulation: ~Copyable {
   var changesReplicas: Bool
   /// Per stage, the recording it is handed on from instead of simulated (`replaying`); empty when none is.
   /// Set by `share(replaying:recording:)`.
-  package var replays: [StageRecording?] = []
+  var replays: [StageRecording?] = []
   var hasReplays = false
   /// Per replayed stage, the next batch and the next member to hand on.
   var replayBatch: [Int] = []
@@ -401,7 +401,7 @@ struct StageByStageSimulation: ~Copyable {
   ///     in that run, on the same trace, routes and service; the replayed stages must include their parents.
   ///     Not with wait percentiles, replica changes or steps.
   ///   - recording: keep what each stage did (`recordings()`; not with batches over 65,535).
-  package mutating func share(replaying: [StageRecording?], recording: Bool) {
+  mutating func share(replaying: [StageRecording?], recording: Bool) {
     let stages = input.stageCount
     let parents = graph.parentCount
     precondition(!changesReplicas && !ownsFinishes, "recorded runs have no steps and no replica changes")
@@ -460,7 +460,7 @@ struct StageByStageSimulation: ~Copyable {
   static let sliceQueries = 16_384
 
   /// The result; nil when a join met a tie it cannot order (`StageByStageJoin`).
-  package mutating func run() -> SimulationResult? {
+  mutating func run() -> SimulationResult? {
     let n = queryCount
     // The last finishes are kept where the latencies will be, and turned into them in place.
     let latencies = input.arrivals.withUnsafeBufferPointer { arrivals in
@@ -751,7 +751,7 @@ struct StageByStageSimulation: ~Copyable {
   /// as a borrowing method of this non-copyable value, each call copied the whole value (609 bytes) first, 8% of a
   /// report's time.
   @inline(__always)
-  package mutating func dispatch(
+  mutating func dispatch(
     _ lane: inout Lane, stage s: Int, at t: Int64, times: UnsafeMutablePointer<Int64>,
     waits column: UnsafeMutablePointer<LargestValues>?
   ) {
@@ -821,7 +821,7 @@ struct StageByStageSimulation: ~Copyable {
   /// A batch finishes: each query's latency so far, its miss (in a feasibility check), and its arrivals at the
   /// children it goes on to.
   @inline(__always)
-  package mutating func finish(
+  mutating func finish(
     stage s: Int, _ batch: Finish, at t: Int64, queries: UnsafeMutablePointer<Int32>?, base: Int,
     trace: UnsafeMutablePointer<Int64>
   ) {
@@ -934,19 +934,19 @@ struct StageByStageSimulation: ~Copyable {
   }
 
   /// The time of the last event handled (the first arrival before any).
-  package var now: Int64 {
+  var now: Int64 {
     var now = input.arrivals[0]
     for s in 0..<input.stageCount { now = max(now, lanes[s].lastEvent) }
     return now
   }
 
   /// A replica change to come, at or after the last `advance` limit.
-  package mutating func schedule(_ change: ReplicaChange) {
+  mutating func schedule(_ change: ReplicaChange) {
     lanes.base[change.stage].schedule(change)
   }
 
   /// Runs a stepped simulation to the end; nil when a join met a tie it cannot order.
-  package mutating func finish() -> SimulationResult? {
+  mutating func finish() -> SimulationResult? {
     advance(until: .max)
     guard !cannotOrder else { return nil }
     let finishes = lastFinish!
@@ -960,7 +960,7 @@ struct StageByStageSimulation: ~Copyable {
     return result(latencies: latencies)
   }
 
-  package func result(latencies: [Int64]) -> SimulationResult {
+  func result(latencies: [Int64]) -> SimulationResult {
     let n = queryCount
     let now = self.now
     var stats: [StageStatistics] = []

@@ -8,7 +8,7 @@ final class StageRecording: @unchecked Sendable {
   /// The batches and members, owned (freed with the recording).
   let buffers: StageRecorder
   /// The lane's counts at the end of the run.
-  package let final: StageByStageSimulation.LaneCounts
+  let final: StageByStageSimulation.LaneCounts
 
   /// Takes over a closed recorder's buffers (trimmed to size).
   init(_ recorder: StageRecorder, final: StageByStageSimulation.LaneCounts) {
@@ -20,10 +20,10 @@ final class StageRecording: @unchecked Sendable {
 
   var batchCount: Int { buffers.batchCount }
   /// Stage visits recorded.
-  package var visits: Int { final.visits }
+  var visits: Int { final.visits }
   /// Events the lane handled (its share of `SimulationResult.events`).
   var events: Int { buffers.events }
-  package var bytes: Int { buffers.bytes }
+  var bytes: Int { buffers.bytes }
 }
 
 /// A stage's recording while its run goes on: growable buffers written in place (a plain value the simulation
@@ -32,15 +32,15 @@ final class StageRecording: @unchecked Sendable {
 /// finishing at one instant are handled in dispatch order, and a join compares dispatch numbers only then).
 struct StageRecorder {
   /// Per batch: finish time (nanoseconds), size, and at a root its first trace position.
-  package var times: UnsafeMutablePointer<Int64>
-  package var sizes: UnsafeMutablePointer<UInt16>
-  package var starts: UnsafeMutablePointer<Int32>?
+  var times: UnsafeMutablePointer<Int64>
+  var sizes: UnsafeMutablePointer<UInt16>
+  var starts: UnsafeMutablePointer<Int32>?
   /// Per batch, when it began: only at a stage feeding a join whose batches take their inputs' sizes' time.
   var began: UnsafeMutablePointer<Int64>?
   var batchCount = 0
   var batchCapacity: Int
   /// Every batch's members, one batch after another (not at a root, whose members are trace positions).
-  package var queries: UnsafeMutablePointer<Int32>?
+  var queries: UnsafeMutablePointer<Int32>?
   var queryCount = 0
   var queryCapacity: Int
   var events = 0
@@ -55,12 +55,12 @@ struct StageRecorder {
     queries = isRoot ? nil : .allocate(capacity: queryCapacity)
   }
 
-  package var bytes: Int { batchCount * (10 + (starts == nil ? 0 : 4) + (began == nil ? 0 : 8)) + queryCount * 4 }
+  var bytes: Int { batchCount * (10 + (starts == nil ? 0 : 4) + (began == nil ? 0 : 8)) + queryCount * 4 }
 
   /// A batch finished at `time`: members `members[start - base ..< start - base + size]`, or trace positions
   /// `start ..<` at a root (`members` nil).
   @inline(__always)
-  package mutating func record(
+  mutating func record(
     time: Int64, size: Int, start: Int, began t: Int64, members: UnsafeMutablePointer<Int32>?, base: Int
   ) {
     if _slowPath(batchCount == batchCapacity) { growBatches() }

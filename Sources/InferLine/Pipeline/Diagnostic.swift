@@ -38,7 +38,7 @@ public struct DiagnosticsError: Error, CustomStringConvertible, Sendable {
 
 /// Collects diagnostics for one file.
 package struct DiagnosticSink {
-  package let file: String
+  let file: String
   package var items: [Diagnostic] = []
 
   package init(file: String) { self.file = file }

@@ -60,7 +60,7 @@ public struct HardwareCatalog: Sendable, Equatable {
 
   public func hardware(type: String) -> Hardware? { hardware.first { $0.type == type } }
 
-  package static let keys = ["name", "description", "source", "hardware", "serverless"]
+  static let keys = ["name", "description", "source", "hardware", "serverless"]
   static let serverlessKeys = [
     "type", "runs_as", "price_per_request", "price_per_gb_second", "memory_gb", "cold_start_s", "concurrency_limit",
     "keep_warm_s", "provisioned_concurrency", "price_per_provisioned_gb_second", "description", "source",

@@ -170,9 +170,9 @@ public struct ProfileTable: Sendable, Equatable {
   }
 
   /// A profiles row as read.
-  package struct Row {
-    package var model: String, hardware: String, batch: Int, latencyMs: Double, statistic: ModelProfile.Statistic
-    package var p99Ms: Double?, size: Double?, line: Int
+  struct Row {
+    var model: String, hardware: String, batch: Int, latencyMs: Double, statistic: ModelProfile.Statistic
+    var p99Ms: Double?, size: Double?, line: Int
   }
 
   /// One row's fields checked (`column` finds a named column), its errors in `sink`; nil when it has one.
@@ -248,7 +248,7 @@ public struct ProfileTable: Sendable, Equatable {
   /// One (model, hardware)'s profile from its rows (in file order), checked: one statistic, every row sized or
   /// none, the same batch sizes in every size bucket, and latency that grows with the batch and the size (a
   /// warning, an error with `strict`); nil with the errors in `sink`.
-  package static func profile(of all: [Row], strict: Bool, sink: inout DiagnosticSink) -> ModelProfile? {
+  static func profile(of all: [Row], strict: Bool, sink: inout DiagnosticSink) -> ModelProfile? {
     let first = all[0]
     if let other = all.first(where: { $0.statistic != first.statistic }) {
       sink.error(

@@ -98,7 +98,7 @@ public struct PipelineModel: Sendable {
   public private(set) var latencyFloor: CriticalPath
   /// The same over the edges every query takes (probability 1): a bound no query can beat in any window.
   public private(set) var certainLatencyFloor: CriticalPath
-  package let prices: [String: Double]
+  let prices: [String: Double]
 
   /// A path through the pipeline and its latency, nanoseconds.
   public struct CriticalPath: Sendable, Equatable {

@@ -118,7 +118,7 @@ public struct PipelineSpec: Sendable, Equatable {
   }
 
   /// Keys a pipeline file may hold.
-  package static let keys = [
+  static let keys = [
     "name", "description", "slo", "network_delay_ms", "dispatch", "stages", "edges", "assumptions",
     "span_attribute", "size_attribute",
   ]

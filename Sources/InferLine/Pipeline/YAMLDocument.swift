@@ -3,7 +3,7 @@ package import Yams
 
 /// A YAML file read into Yams' node tree, which keeps the line of every value for diagnostics.
 package struct YAMLDocument {
-  package let path: String
+  let path: String
   package let root: Node
 
   /// Reads and parses a YAML file. Syntax errors become one diagnostic with the line libyaml reports.
@@ -42,7 +42,7 @@ package struct YAMLDocument {
 
 /// Typed access to a YAML mapping that reports unknown keys and wrong types with their lines.
 package struct YAMLMapping {
-  package let node: Node
+  let node: Node
   let pairs: [(key: String, keyLine: Int?, value: Node)]
 
   /// Nil (with an error) when `node` is not a mapping.
@@ -55,7 +55,7 @@ package struct YAMLMapping {
     pairs = mapping.map { (key: $0.key.string ?? "\($0.key)", keyLine: $0.key.line, value: $0.value) }
   }
 
-  package var line: Int? { node.line }
+  var line: Int? { node.line }
 
   /// Reports every key not in `known`, with a suggestion for near misses.
   /// A key that is not a name is not repeated (the file may be another kind, such as a secrets file), and after
@@ -79,7 +79,7 @@ package struct YAMLMapping {
 
   package subscript(key: String) -> Node? { pairs.first { $0.key == key }?.value }
 
-  package func string(_ key: String, required: Bool, in what: String, sink: inout DiagnosticSink) -> String? {
+  func string(_ key: String, required: Bool, in what: String, sink: inout DiagnosticSink) -> String? {
     guard let value = self[key] else {
       if required { sink.error(line, "\(what) has no '\(key)'") }
       return nil
@@ -91,7 +91,7 @@ package struct YAMLMapping {
     return scalar.string
   }
 
-  package func number(_ key: String, required: Bool, in what: String, sink: inout DiagnosticSink) -> (Double, Int?)? {
+  func number(_ key: String, required: Bool, in what: String, sink: inout DiagnosticSink) -> (Double, Int?)? {
     guard let value = self[key] else {
       if required { sink.error(line, "\(what) has no '\(key)'") }
       return nil

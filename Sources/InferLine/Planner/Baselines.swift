@@ -31,17 +31,17 @@ public struct FrontierPoint: Sendable, Equatable, Codable {
 
 extension Planner {
   /// One hardware type and one batch size for every stage, replicated as a unit.
-  package struct Unit {
-    package var hardware: String
-    package var pricePerHour: Double
-    package var replicaLimit: Int
-    package var batchSize: Int
+  struct Unit {
+    var hardware: String
+    var pricePerHour: Double
+    var replicaLimit: Int
+    var batchSize: Int
     /// Queries per second one unit carries: the slowest stage's `b / L(b)` over its share of the traffic.
-    package var capacity: Double
+    var capacity: Double
   }
 
   /// Units every stage can run: hardware with a profile for every stage's model, at batch sizes profiled for all.
-  package func units() -> [Unit] {
+  func units() -> [Unit] {
     model.inputs.catalog.hardware.flatMap { hw -> [Unit] in
       let options = model.stages.map { $0.option(hardware: hw.type) }
       guard let first = options.first, first != nil, options.allSatisfy({ $0 != nil }) else { return [] }

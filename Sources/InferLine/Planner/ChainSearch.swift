@@ -23,13 +23,13 @@ import HeapModule
 struct ChainSearch {
   /// A prefix of the chain: its first `length` stages' options, and what its simulation leaves.
   final class Prefix: @unchecked Sendable {
-    package let parent: Prefix?
-    package let length: Int
+    let parent: Prefix?
+    let length: Int
     /// The option of stage `length - 1` (index in the search's option list); -1 for the empty prefix.
-    package let option: Int
-    package let cost: Double
+    let option: Int
+    let cost: Double
     /// What simulating the prefix left, while kept (dropped beyond the memory cap and made again on demand).
-    package var output: StageOutput?
+    var output: StageOutput?
 
     init(parent: Prefix?, length: Int, option: Int, cost: Double, output: StageOutput? = nil) {
       self.parent = parent
@@ -43,18 +43,18 @@ struct ChainSearch {
   /// Arrivals at the stage after a prefix, in the order the simulator creates them (its parent's finishes by time,
   /// then by position), with their queries; and the SLO misses among queries whose route ended in the prefix.
   struct StageOutput: Sendable {
-    package var times: [Int64]
+    var times: [Int64]
     /// Nil for the trace itself (query = position).
-    package var queries: [Int32]?
+    var queries: [Int32]?
     var endedMisses: Int
 
-    package var bytes: Int { times.count * 12 }
+    var bytes: Int { times.count * 12 }
   }
 
-  package struct Entry: Comparable {
-    package var key: Double
-    package var sequence: Int
-    package var prefix: Prefix
+  struct Entry: Comparable {
+    var key: Double
+    var sequence: Int
+    var prefix: Prefix
     static func < (a: Self, b: Self) -> Bool { (a.key, a.sequence) < (b.key, b.sequence) }
     static func == (a: Self, b: Self) -> Bool { a.key == b.key && a.sequence == b.sequence }
   }
@@ -62,32 +62,32 @@ struct ChainSearch {
   /// What the search found.
   struct Outcome {
     /// The cheapest configuration it showed feasible (cheaper than the incumbent it was given), if any.
-    package var found: PipelineConfiguration?
+    var found: PipelineConfiguration?
     /// True when nothing cheaper than the best known configuration is feasible (or nothing is, with none known).
-    package var proven: Bool
+    var proven: Bool
     /// When stopped: dollars per hour below which nothing is feasible.
-    package var lowerBound: Double?
-    package var stoppedBy: SearchEffort.Stop?
+    var lowerBound: Double?
+    var stoppedBy: SearchEffort.Stop?
     /// Full configurations simulated.
     var examined: Int
   }
 
-  package let model: PipelineModel
-  package let options: [[Planner.StageOption]]
-  package let arrivals: [Int64]
-  package let slo: Int64
-  package let allowedMisses: Int
+  let model: PipelineModel
+  let options: [[Planner.StageOption]]
+  let arrivals: [Int64]
+  let slo: Int64
+  let allowedMisses: Int
   /// Per query, how many stages of the chain its route visits (1...stages).
   let depth: [UInt8]
   /// Delay of the edge into each stage (0 for the root).
-  package let hop: [Int64]
+  let hop: [Int64]
   /// Per stage and option: the fewest nanoseconds any batch the option allows takes.
-  package let fastest: [[Int64]]
+  let fastest: [[Int64]]
   /// Per stage: the options worth completing a prefix with, as (fastest batch, cost), fastest first, each cheaper
   /// than every faster one.
   let fronts: [[(fastest: Int64, cost: Double)]]
   /// Per stage and option: its simulation service.
-  package let services: [[StageService]]
+  let services: [[StageService]]
   /// Bytes of prefix outputs kept at once.
   let memoryCap: Int
 
@@ -257,7 +257,7 @@ struct ChainSearch {
 
   /// Runs the search below `incumbent` (dollars per hour of the best configuration known, if any).
   /// - Parameter simulated: called with the number of stage simulations run after each batch (the budget's count).
-  package func run(
+  func run(
     budget: SearchBudget, incumbent: Double?, started: ContinuousClock.Instant, simulationsBefore: () -> Int,
     simulated: (Int) -> Void
   ) -> Outcome {

@@ -37,7 +37,7 @@ public final class FeasibilityOracle: Sendable {
   public let meanRate: Double
   let screens: Bool
   /// The window's routes, drawn once from `seed` (every check simulates the same trace).
-  package let routes: RouteSource
+  let routes: RouteSource
   /// How long batches take in its simulations.
   public let serviceTimes: ServiceTimeModel
   /// Each arrival's size, when batches take their largest input's size bucket (the model's tables must then be
@@ -66,7 +66,7 @@ public final class FeasibilityOracle: Sendable {
   /// full simulations of every configuration of small instances.
   struct PrefixBound: Sendable {
     /// Stages from root to leaf.
-    package let chain: [Int]
+    let chain: [Int]
     /// Per chain position j >= 1: the index of the edge into it (its bit in a route mask).
     let edgeInto: [Int]
     /// Per stage: the fewest nanoseconds any batch takes on any hardware the stage may use.
@@ -74,7 +74,7 @@ public final class FeasibilityOracle: Sendable {
     /// Route masks by query when some edge may be skipped; nil when every query takes every edge.
     let masks: [UInt64]?
     /// Per chain position j >= 1: the delay of the edge into it.
-    package let hop: [Int64]
+    let hop: [Int64]
 
     init?(model: PipelineModel, masks: [UInt64]?) {
       guard model.stages.count >= 2, let root = model.roots.first, model.roots.count == 1,
@@ -145,12 +145,12 @@ public final class FeasibilityOracle: Sendable {
   struct BurstCapacity: Sendable {
     /// Per stage (nil where which queries reach it is not known exactly): pairs of a window length
     /// (nanoseconds) and a number of queries reaching the stage that some window of that length holds.
-    package let counts: [[(window: Int64, queries: Int)]?]
+    let counts: [[(window: Int64, queries: Int)]?]
     /// Per stage: the least time from a query's arrival to its arrival at the stage, and from its finish there to
     /// the end of the query along edges every query takes.
-    package let before: [Int64], after: [Int64]
-    package let slo: Int64
-    package let allowedMisses: Int
+    let before: [Int64], after: [Int64]
+    let slo: Int64
+    let allowedMisses: Int
 
     init(model: PipelineModel, arrivals: [Int64], masks: [UInt64]?, slo: Int64, allowedMisses: Int) {
       self.slo = slo
@@ -286,13 +286,13 @@ public final class FeasibilityOracle: Sendable {
   /// O(routes x (stages + edges)), routes at most 2^edges and at most the queries.
   struct RouteFloor: Sendable {
     /// Distinct route masks (bit k: edge k taken) and how many queries take each.
-    package let routes: [(mask: UInt64, queries: Int)]
+    let routes: [(mask: UInt64, queries: Int)]
     /// Per stage: its outgoing edges' children, mask bits and delays.
     let outgoing: [[(child: Int, bit: UInt64, delay: Int64)]]
     let roots: [Int]
-    package let order: [Int]
-    package let slo: Int64
-    package let allowedMisses: Int
+    let order: [Int]
+    let slo: Int64
+    let allowedMisses: Int
 
     init(model: PipelineModel, masks: [UInt64]?, queries: Int, slo: Int64) {
       if let masks {
@@ -315,7 +315,7 @@ public final class FeasibilityOracle: Sendable {
     }
 
     /// Whether no more queries than allowed are over the SLO on the bound, for these per-stage fastest batches.
-    package func holds(fastest: [Int64]) -> Bool {
+    func holds(fastest: [Int64]) -> Bool {
       var start = [Int64](repeating: -1, count: fastest.count)
       var misses = 0
       for route in routes {

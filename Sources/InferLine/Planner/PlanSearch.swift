@@ -52,7 +52,7 @@ public struct SearchBudget: Sendable, Equatable, Codable {
     return seconds < 1 ? "\(Self.number(seconds * 1000)) ms" : "\(Self.number(seconds)) s"
   }
 
-  package static func number(_ value: Double) -> String {
+  static func number(_ value: Double) -> String {
     value == value.rounded() ? "\(Int(value))" : String(format: "%g", value)
   }
 }
@@ -93,8 +93,8 @@ public struct SearchEffort: Sendable, Equatable, Codable {
 extension Planner {
   /// One stage's choice in the search: hardware, batch size, replicas, and its price.
   struct StageOption {
-    package var configuration: StageConfiguration
-    package var costPerHour: Double
+    var configuration: StageConfiguration
+    var costPerHour: Double
   }
 
   /// The search space, per stage and cheapest first: every hardware option, every useful profiled batch size, and
@@ -134,8 +134,8 @@ extension Planner {
 
   /// A combination of stage options in the cost-ordered search.
   struct Combination: Comparable {
-    package var cost: Double
-    package var indices: [Int]
+    var cost: Double
+    var indices: [Int]
     /// Successors increment only coordinates at or after this one, so every combination is made once.
     var pivot: Int
     static func < (a: Self, b: Self) -> Bool {

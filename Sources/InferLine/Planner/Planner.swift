@@ -74,13 +74,13 @@ public struct Planner: Sendable {
     model = oracle.model
   }
 
-  package func cost(_ c: PipelineConfiguration) -> Double { model.cost(c) }
+  func cost(_ c: PipelineConfiguration) -> Double { model.cost(c) }
 
-  package func option(_ stage: Int, _ hardware: String) -> PipelineModel.HardwareOption? {
+  func option(_ stage: Int, _ hardware: String) -> PipelineModel.HardwareOption? {
     model.stages[stage].option(hardware: hardware)
   }
 
-  package func replicaLimit(_ stage: Int, _ hardware: String) -> Int { option(stage, hardware)?.replicaLimit ?? 0 }
+  func replicaLimit(_ stage: Int, _ hardware: String) -> Int { option(stage, hardware)?.replicaLimit ?? 0 }
 
   /// Fewest replicas whose capacity covers the stage's share of the mean rate (a necessary condition).
   func minimumReplicas(stage: Int, hardware: String, batch: Int) -> Int {
@@ -317,7 +317,7 @@ public struct Planner: Sendable {
     return o.capacity(batch: s.batchSize, replicas: s.replicas) / max(model.scaleFactors[i], 1e-12)
   }
 
-  package func step(
+  func step(
     _ action: PlanStep.Action, _ stage: Int, _ c: PipelineConfiguration, _ a: FeasibilityOracle.Answer
   )
     -> PlanStep
@@ -366,7 +366,7 @@ public struct Planner: Sendable {
   }
 
   /// One greedy move from `config`, searched to its feasible end; nil when the move does not apply.
-  package func candidate(
+  func candidate(
     _ action: PlanStep.Action, stage i: Int, from config: PipelineConfiguration
   )
     -> (PipelineConfiguration, FeasibilityOracle.Answer)?

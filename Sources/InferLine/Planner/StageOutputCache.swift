@@ -18,9 +18,9 @@ final class StageOutputCache: Sendable {
   let upstream: [[Int]]
   /// Parents of each stage, and a topological order.
   let parents: [[Int]]
-  package let order: [Int]
+  let order: [Int]
   /// Bytes of recordings kept at most.
-  package let budget: Int
+  let budget: Int
 
   private struct Key: Hashable {
     var stage: Int
@@ -61,7 +61,7 @@ final class StageOutputCache: Sendable {
 
   /// Per stage, the recording a run of `services` can hand on (nil: simulate it): kept recordings whose parents
   /// are handed on too.
-  package func replays(for services: [StageService]) -> [StageRecording?] {
+  func replays(for services: [StageService]) -> [StageRecording?] {
     let keys = services.indices.map { key($0, services) }
     return state.withLock { s in
       var replays = [StageRecording?](repeating: nil, count: services.count)
@@ -80,7 +80,7 @@ final class StageOutputCache: Sendable {
 
   /// Keeps a complete run's recordings (those not kept already), dropping the ones used longest ago beyond the
   /// budget.
-  package func keep(_ services: [StageService], _ recordings: [StageRecording]) {
+  func keep(_ services: [StageService], _ recordings: [StageRecording]) {
     let keys = services.indices.map { key($0, services) }
     state.withLock { s in
       s.clock += 1

@@ -12,7 +12,7 @@ public enum DecodingErrorText {
   }
 
   /// A Swift type as a file's reader knows it: `a list`, `a number`, `text`.
-  package static func words(_ type: Any.Type) -> String {
+  static func words(_ type: Any.Type) -> String {
     let name = "\(type)"
     if name.hasPrefix("Array") || name.contains("Sequence") || name.hasPrefix("[") { return "a list" }
     if name.hasPrefix("Dictionary") || name.contains("Mapping") || name.contains("KeyedContainer") {

@@ -8,12 +8,12 @@ struct ParallelBuffer<Element>: @unchecked Sendable {
   init(_ buffer: UnsafeMutableBufferPointer<Element>) { self.buffer = buffer }
 
   /// - Complexity: O(1).
-  @inline(__always) package subscript(i: Int) -> Element {
+  @inline(__always) subscript(i: Int) -> Element {
     get { buffer[i] }
     nonmutating set { buffer[i] = newValue }
   }
 
-  package var count: Int { buffer.count }
+  var count: Int { buffer.count }
 }
 
 /// A read-only view handed to worker threads for the length of one call.

@@ -27,7 +27,7 @@ public enum TerminalText {
   public static func showingBidiControls(_ text: String) -> String { escaping(text, where: isBidi) }
 
   /// `text` with every scalar that `shouldEscape` picks written as `\u{hex}`.
-  package static func escaping(_ text: String, where shouldEscape: (Unicode.Scalar) -> Bool) -> String {
+  static func escaping(_ text: String, where shouldEscape: (Unicode.Scalar) -> Bool) -> String {
     guard text.unicodeScalars.contains(where: shouldEscape) else { return text }
     var result = ""
     result.reserveCapacity(text.utf8.count)

@@ -6,7 +6,7 @@ internal import CZlib
 enum Zlib {
   /// What went wrong inside zlib, in words a user can act on.
   struct Failure: Error, CustomStringConvertible {
-    package var description: String
+    var description: String
   }
 
   /// Streaming gzip decompressor. Handles concatenated gzip members (as `cat a.gz b.gz` produces).

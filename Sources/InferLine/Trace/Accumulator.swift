@@ -1,20 +1,20 @@
 /// Gathers the parsed blocks of one log in line order and turns them into sorted traces.
 struct Accumulator {
   let layout: LogLayout
-  package var times: [Int64] = []
+  var times: [Int64] = []
   var pipelineIDs: [UInt16] = []
-  package var latencies: [Float] = []
-  package var routes: [UInt64] = []
-  package var sizes: [Float] = []
-  package var names: [[UInt8]] = []
+  var latencies: [Float] = []
+  var routes: [UInt64] = []
+  var sizes: [Float] = []
+  var names: [[UInt8]] = []
   private var nameIndex: [[UInt8]: UInt16] = [:]
-  package var lines = 0
+  var lines = 0
   var blank = 0
-  package var malformed = 0
-  package var skipped: [SkippedLine] = []
+  var malformed = 0
+  var skipped: [SkippedLine] = []
   var unreadableLatencies = 0
   var unreadableSizes = 0
-  package var adjusted = AdjustedTimestampCounts()
+  var adjusted = AdjustedTimestampCounts()
 
   init(layout: LogLayout) { self.layout = layout }
 
@@ -26,7 +26,7 @@ struct Accumulator {
     if layout.sizeColumn != nil { sizes.reserveCapacity(count) }
   }
 
-  package mutating func append(_ part: ParsedLines, firstLine: Int, keep: Int) {
+  mutating func append(_ part: ParsedLines, firstLine: Int, keep: Int) {
     times.append(contentsOf: part.times.buffer)
     if layout.pipelineColumn != nil {
       // Map this part's local pipeline numbers to global ones.

@@ -12,7 +12,7 @@ import Foundation
 /// Memory is one input block for gzip plus whatever the caller's buffer holds; nothing else grows with the file.
 final class ByteSource {
   /// The path as the user named it (for messages).
-  package let path: String
+  let path: String
   /// True when the file is gzip-compressed.
   private(set) var isGzip = false
   /// Size of the file on disk, in bytes.
@@ -129,7 +129,7 @@ final class ByteSource {
   /// Reads up to `buffer.count` bytes of (decompressed) content.
   /// - Returns: the number of bytes written; 0 only at the end of the content.
   /// - Throws: `InputError` naming the file for read errors, corrupt gzip and a truncated gzip file.
-  package func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+  func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
     guard buffer.count > 0 else { return 0 }
     guard let inflater else {
       // Plain file: first hand out what the sniffing read, then read straight into the caller's buffer.

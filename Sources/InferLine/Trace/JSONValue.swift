@@ -24,17 +24,17 @@ enum JSONValue: Sendable, Equatable {
   }
 
   /// The member `key` of an object (the first, when repeated); nil for other values.
-  package subscript(key: String) -> JSONValue? {
+  subscript(key: String) -> JSONValue? {
     guard case .object(let members) = self else { return nil }
     return members.first { $0.key == key }?.value
   }
 
-  package var string: String? { if case .string(let s) = self { return s } else { return nil } }
+  var string: String? { if case .string(let s) = self { return s } else { return nil } }
   var array: [JSONValue]? { if case .array(let a) = self { return a } else { return nil } }
   var isObject: Bool { if case .object = self { return true } else { return false } }
 
   /// A scalar as text (strings as they are, numbers as written, booleans as `true`/`false`); nil for the rest.
-  package var text: String? {
+  var text: String? {
     switch self {
     case .string(let s), .number(let s): return s
     case .bool(let b): return b ? "true" : "false"
@@ -53,7 +53,7 @@ enum JSONValue: Sendable, Equatable {
   struct ParseError: Error { var offset: Int }
 
   /// Parses one JSON value that spans the whole of `bytes` (whitespace around it allowed).
-  package static func parse(_ bytes: ArraySlice<UInt8>) throws(ParseError) -> JSONValue {
+  static func parse(_ bytes: ArraySlice<UInt8>) throws(ParseError) -> JSONValue {
     try bytes.withUnsafeBufferPointer { (buffer) throws(ParseError) -> JSONValue in
       var parser = Parser(bytes: buffer, index: 0)
       let value = try parser.value(depth: 0)

@@ -20,7 +20,7 @@ final class ScratchColumn<Element: BitwiseCopyable>: @unchecked Sendable {
   deinit { base.deallocate() }
 
   @inline(__always)
-  package func append(_ value: Element) {
+  func append(_ value: Element) {
     if _slowPath(count == capacity) { grow(to: capacity * 2) }
     base[count] = value
     count &+= 1
@@ -36,32 +36,32 @@ final class ScratchColumn<Element: BitwiseCopyable>: @unchecked Sendable {
     capacity = wanted
   }
 
-  package func removeAll() { count = 0 }
+  func removeAll() { count = 0 }
 
   var buffer: UnsafeBufferPointer<Element> { UnsafeBufferPointer(start: base, count: count) }
 }
 
 /// What one parser task found in its share of a block.
 struct ParsedLines: Sendable {
-  package var times = ScratchColumn<Int64>()
+  var times = ScratchColumn<Int64>()
   /// Local pipeline index per arrival (only with a pipeline column); names in `pipelineNames`.
   var pipelineIDs = ScratchColumn<UInt16>()
   var pipelineNames: [[UInt8]] = []
-  package var latencies = ScratchColumn<Float>()
+  var latencies = ScratchColumn<Float>()
   /// Stages visited, one bit per stage (only with a route column).
-  package var routes = ScratchColumn<UInt64>()
+  var routes = ScratchColumn<UInt64>()
   /// Each query's size (only with a size column); NaN where unreadable.
-  package var sizes = ScratchColumn<Float>()
+  var sizes = ScratchColumn<Float>()
   /// Lines seen (blank and malformed included).
-  package var lines = 0
+  var lines = 0
   var blank = 0
-  package var malformed = 0
+  var malformed = 0
   /// The first malformed lines, numbered from 0 within this share.
-  package var skipped: [SkippedLine] = []
+  var skipped: [SkippedLine] = []
   var unreadableLatencies = 0
   var unreadableSizes = 0
   /// Timestamps read under a convention that changed or settled their value (`TimestampAdjustment`).
-  package var adjusted = AdjustedTimestampCounts()
+  var adjusted = AdjustedTimestampCounts()
 
   /// Empties the result, keeping the arrays' capacity.
   mutating func reset() {
@@ -85,7 +85,7 @@ struct ParsedLines: Sendable {
 /// - Complexity: O(bytes); allocation only for the result arrays.
 struct LineParser: Sendable {
   let layout: LogLayout
-  package var timestamps: TimestampParser
+  var timestamps: TimestampParser
   let keepExamples: Int
   private let keys: [[UInt8]]
   private let lastNeeded: Int
@@ -105,12 +105,12 @@ struct LineParser: Sendable {
 
   /// Byte ranges of the fields a line needs; nil entries for fields it lacks.
   struct Fields {
-    package var time: (Int, Int)?
-    package var pipeline: (Int, Int)?
+    var time: (Int, Int)?
+    var pipeline: (Int, Int)?
     var pipelineIsJSONString = false
-    package var latency: (Int, Int)?
+    var latency: (Int, Int)?
     var route: (Int, Int)?
-    package var size: (Int, Int)?
+    var size: (Int, Int)?
     var fieldCount = 0
     var badSyntax = false
   }
@@ -181,7 +181,7 @@ struct LineParser: Sendable {
   }
 
   /// Parses the lines in `[start, end)` of `b`.
-  package mutating func parse(
+  mutating func parse(
     _ b: UnsafePointer<UInt8>, _ start: Int, _ end: Int, endsInput: Bool = true
   ) -> ParsedLines {
     var result = ParsedLines()
@@ -193,7 +193,7 @@ struct LineParser: Sendable {
   /// - Parameter endsInput: `end` is the end of the input. Otherwise `end` is a record boundary the reader's walk
   ///   found (`ByteBlock.csvRecords`), so a quoted field still open there was a runaway in that walk (it saw past
   ///   `end`): its record is its first line alone, malformed, as it is when the whole input is parsed at once.
-  package mutating func parse(
+  mutating func parse(
     _ b: UnsafePointer<UInt8>, _ start: Int, _ end: Int, into result: inout ParsedLines, endsInput: Bool = true
   ) {
     result.reset()
@@ -379,7 +379,7 @@ struct LineParser: Sendable {
   }
 
   struct RouteProblem: Error, CustomStringConvertible {
-    package var description: String
+    var description: String
   }
 
   /// The stages a route field names (`detect|vehicle`, `detect;vehicle`, `detect vehicle`, `detect+vehicle`), as a

@@ -196,7 +196,7 @@ struct CSVFieldScanner {
 
   /// The next field's byte range `[start, end)` (quotes included), or nil after the last field.
   @inline(__always)
-  package mutating func next() -> (Int, Int)? {
+  mutating func next() -> (Int, Int)? {
     guard !done, let b = base else { return nil }
     let start = position
     var i = position
@@ -253,7 +253,7 @@ struct CSVFieldScanner {
 enum JSONLineScanner {
   /// Calls `body(keyStart, keyEnd, valueStart, valueEnd, valueIsString)` for each member; false if not an object.
   @inline(__always)
-  package static func members(
+  static func members(
     _ b: UnsafePointer<UInt8>, _ start: Int, _ end: Int,
     _ body: (Int, Int, Int, Int, Bool) -> Void
   ) -> Bool {
@@ -360,7 +360,7 @@ enum CSVRecords {
   /// own: a stray quote must not swallow the rest of the log.
   static let maximumLineBreaksInField = 1_000
 
-  package enum End: Equatable {
+  enum End: Equatable {
     /// The record's terminating line feed (its index), and how many line feeds its quoted fields hold.
     case lineFeed(Int, inner: Int)
     /// The range ends inside the record: more input decides. At the end of the input the record runs to it, and
@@ -373,7 +373,7 @@ enum CSVRecords {
 
   /// Where the record starting at `s` ends, looking no further than `e`.
   /// - Complexity: O(record bytes); one `memchr` pair when the line holds no quote.
-  package static func end(_ b: UnsafePointer<UInt8>, from s: Int, to e: Int, delimiter: UInt8) -> End {
+  static func end(_ b: UnsafePointer<UInt8>, from s: Int, to e: Int, delimiter: UInt8) -> End {
     guard s < e else { return .open(insideQuotes: false) }
     let lineFeed = memchr(b + s, 0x0A, e - s).map { UnsafePointer($0.assumingMemoryBound(to: UInt8.self)) - b }
     if memchr(b + s, 0x22, (lineFeed ?? e) - s) == nil {

@@ -475,7 +475,7 @@ public enum QueryLogReader {
 struct Block {
   private(set) var base: UnsafeMutablePointer<UInt8>
   private(set) var capacity: Int
-  package var count = 0
+  var count = 0
 
   init(capacity: Int) {
     base = .allocate(capacity: capacity)
@@ -495,13 +495,13 @@ struct Block {
     capacity = wanted
   }
 
-  package mutating func copy(from other: Block, range: Range<Int>) {
+  mutating func copy(from other: Block, range: Range<Int>) {
     ensureCapacity(range.count)
     base.update(from: other.base + range.lowerBound, count: range.count)
     count = range.count
   }
 
-  package func bytes(_ range: Range<Int>) -> [UInt8] {
+  func bytes(_ range: Range<Int>) -> [UInt8] {
     Array(UnsafeBufferPointer(start: base + range.lowerBound, count: range.count))
   }
 
@@ -521,7 +521,7 @@ struct Block {
   }
 
   /// Whether `byte` occurs in `range`.
-  package func contains(_ byte: UInt8, in range: Range<Int>) -> Bool {
+  func contains(_ byte: UInt8, in range: Range<Int>) -> Bool {
     !range.isEmpty && memchr(base + range.lowerBound, Int32(byte), range.count) != nil
   }
 
@@ -563,7 +563,7 @@ struct Block {
   }
 
   /// Splits `range` into up to `parts` pieces that each end just after a line break (or at the range's end).
-  package func split(_ range: Range<Int>, into parts: Int, minimumPart: Int) -> [Range<Int>] {
+  func split(_ range: Range<Int>, into parts: Int, minimumPart: Int) -> [Range<Int>] {
     guard parts > 1, range.count > minimumPart else { return [range] }
     var result: [Range<Int>] = []
     var start = range.lowerBound
@@ -586,9 +586,9 @@ struct Block {
 final class Merger: @unchecked Sendable {
   var accumulator: Accumulator
   var lineNumber: Int
-  package var error: InputError?
-  package let path: String
-  package let options: LogReadOptions
+  var error: InputError?
+  let path: String
+  let options: LogReadOptions
 
   init(accumulator: Accumulator, lineNumber: Int, path: String, options: LogReadOptions) {
     self.accumulator = accumulator
@@ -597,7 +597,7 @@ final class Merger: @unchecked Sendable {
     self.options = options
   }
 
-  package func merge(_ results: UnsafeMutableBufferPointer<ParsedLines>.SubSequence) {
+  func merge(_ results: UnsafeMutableBufferPointer<ParsedLines>.SubSequence) {
     for result in results where error == nil {
       if options.strict, let first = result.skipped.first {
         error = InputError(
@@ -613,13 +613,13 @@ final class Merger: @unchecked Sendable {
 
 /// The byte source, used by the one read-ahead task while the parsers work on the other block.
 struct SendableSource: @unchecked Sendable {
-  package let source: ByteSource
+  let source: ByteSource
 }
 
 /// Slots are raw memory, not a Swift array, so that concurrent writes to different slots are not overlapping
 /// accesses of one value. They live for the whole read, so their arrays' memory is reused block after block.
 final class ParallelWork: @unchecked Sendable {
-  package let results: UnsafeMutableBufferPointer<ParsedLines>
+  let results: UnsafeMutableBufferPointer<ParsedLines>
   var readBytes = 0
   var readError: (any Error)?
   init(parts: Int) {

@@ -48,7 +48,7 @@ public enum SpanReader {
 
     public init() {}
 
-    package mutating func malformed(_ file: String, _ line: Int, _ reason: String) {
+    mutating func malformed(_ file: String, _ line: Int, _ reason: String) {
       malformedRecords += 1
       if firstMalformed == nil { firstMalformed = (file, line, reason) }
     }
@@ -249,7 +249,7 @@ public enum SpanReader {
       instance: s["resource"]?["attributes"]?["service.instance.id"]?.text, file: file, line: line, into: &reading)
   }
 
-  package static func add(
+  static func add(
     trace: String?, span: String?, parent: String?, name: String?, start: Int64?, end: Int64?,
     attributes: [String: String], service: String?, instance: String? = nil, file: String, line: Int,
     into reading: inout Reading

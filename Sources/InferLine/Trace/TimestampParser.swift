@@ -367,7 +367,7 @@ public struct TimestampParser: Sendable {
 
   /// The offset (seconds east of UTC) for a local wall-clock time in `zone`: the instant it names lies within 14
   /// hours either side, so the offsets there are the candidates; one that maps the time to itself is the answer.
-  package static func offset(localSeconds local: Int64, zone: TimeZone) -> (Int64, TimestampAdjustment?) {
+  static func offset(localSeconds local: Int64, zone: TimeZone) -> (Int64, TimestampAdjustment?) {
     func offset(at instant: Int64) -> Int64 {
       Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(instant))))
     }
@@ -410,14 +410,14 @@ public struct AdjustedTimestampCounts: Sendable, Equatable {
 
   public init() {}
 
-  package mutating func note(_ kind: TimestampAdjustment, line: Int) {
+  mutating func note(_ kind: TimestampAdjustment, line: Int) {
     let k = TimestampAdjustment.allCases.firstIndex(of: kind)!
     counts[k] += 1
     if firstLines[k] < 0 { firstLines[k] = line }
   }
 
   /// Adds a later part's counts, its line numbers shifted by `firstLine`.
-  package mutating func add(_ part: AdjustedTimestampCounts, firstLine: Int) {
+  mutating func add(_ part: AdjustedTimestampCounts, firstLine: Int) {
     for k in counts.indices where part.counts[k] > 0 {
       if firstLines[k] < 0 { firstLines[k] = firstLine + part.firstLines[k] }
       counts[k] += part.counts[k]
@@ -425,7 +425,7 @@ public struct AdjustedTimestampCounts: Sendable, Equatable {
   }
 
   /// One entry per convention that applied, in `TimestampAdjustment.allCases` order.
-  package var entries: [AdjustedTimestamps] {
+  var entries: [AdjustedTimestamps] {
     TimestampAdjustment.allCases.indices.compactMap { k in
       counts[k] > 0
         ? AdjustedTimestamps(

@@ -14,16 +14,16 @@ struct BurstRecurrence {
   /// Nanoseconds; gaps up to this long are learned.
   let longestGap: Int64
   /// Nanoseconds between ticks: a need that holds from one tick to the next has no gap.
-  package let interval: Int64
+  let interval: Int64
   /// Per stage, nanoseconds from a scale-up decision until the replica serves.
-  package let delays: [Int64]
+  let delays: [Int64]
   /// `lastSeen[s][j - 1]`: the last tick whose need at stage s was at least j (nil: never).
   var lastSeen: [[Int64?]]
   /// `gap[s][j - 1]`: the longest gap learned between two ticks with need at least j, nanoseconds.
-  package var gap: [[Int64]]
+  var gap: [[Int64]]
   /// `total[s][j - 1]` and `count[s][j - 1]`: the sum (nanoseconds) and number of the gaps learned at j.
-  package var total: [[Double]]
-  package var count: [[Int]]
+  var total: [[Double]]
+  var count: [[Int]]
   /// `atOrBelow[s][l]`: the last tick whose need at stage s was l or less (nil: never).
   var atOrBelow: [[Int64?]]
 
@@ -77,7 +77,7 @@ struct BurstRecurrence {
   /// the longest gap learned and the `quantile` of an exponential gap whose mean is the upper `confidence` bound of
   /// the learned gaps' mean (`-ln(1 - q) x 2 n mean / chi2(1 - confidence; 2 n)`: quiet gaps are close to
   /// memoryless, and a few short ones seen say little about the next; 0 confidence: the mean itself). 0 when none.
-  package func horizon(_ s: Int, level j: Int, margin: Double, quantile: Double, confidence: Double = 0) -> Double {
+  func horizon(_ s: Int, level j: Int, margin: Double, quantile: Double, confidence: Double = 0) -> Double {
     guard j >= 1, j <= gap[s].count, count[s][j - 1] > 0 else { return 0 }
     let n = count[s][j - 1]
     let mean = total[s][j - 1] / Double(n)
@@ -87,7 +87,7 @@ struct BurstRecurrence {
 
   /// The most replicas stage s must keep at `time`: the highest j, at most `limit`, whose need was seen within its
   /// `horizon` plus `delay` (0 when none). - Complexity: O(replicas seen).
-  package func kept(
+  func kept(
     _ s: Int, at time: Int64, delay: Int64, margin: Double = 1, quantile: Double = 0, confidence: Double = 0,
     limit: Int = .max
   ) -> Int {

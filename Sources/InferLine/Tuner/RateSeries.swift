@@ -10,7 +10,7 @@ enum RateSeries {
 
   /// Mean rate (queries per second) over `[t - window, t)` at each tick.
   /// - Complexity: O(N + ticks), two pointers.
-  package static func meanRate(_ arrivals: [Int64], ticks: [Int64], window: Int64) -> [Double] {
+  static func meanRate(_ arrivals: [Int64], ticks: [Int64], window: Int64) -> [Double] {
     var low = 0, high = 0
     return ticks.map { t in
       while high < arrivals.count, arrivals[high] < t { high += 1 }
@@ -25,7 +25,7 @@ enum RateSeries {
   /// Per size: `c_i` = arrivals in `[t_i, t_i + D)` (two pointers); at each tick the eligible i (`t_i >= t - history`
   /// and `t_i + D <= t`) form a sliding range whose maximum a monotonic deque keeps.
   /// - Complexity: O((N + ticks) x sizes); sizes run in parallel.
-  package static func envelopeRates(_ arrivals: [Int64], ticks: [Int64], sizes: [Int64], history: Int64) -> [[Double]] {
+  static func envelopeRates(_ arrivals: [Int64], ticks: [Int64], sizes: [Int64], history: Int64) -> [[Double]] {
     return withParallelBuffer(count: sizes.count * ticks.count, repeating: 0.0) { result in
       arrivals.withUnsafeBufferPointer { t in
         let trace = ParallelView(t)

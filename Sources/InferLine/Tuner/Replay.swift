@@ -45,11 +45,11 @@ public struct ReplayResult: Sendable, Equatable, Codable {
 public enum Replay {
   /// The replay's course, for tests and the report: decided counts (billing) and what the simulator served.
   struct Course {
-    package var simulation: SimulationResult
+    var simulation: SimulationResult
     /// Decided replica counts per stage (billing starts at the decision).
     var decided: [[ReplicaTimeline.Point]]
     /// Serving replica counts per stage as the simulator applied them.
-    package var changes: [ReplicaChange]
+    var changes: [ReplicaChange]
   }
 
   /// - Parameters:

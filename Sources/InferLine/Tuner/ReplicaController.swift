@@ -34,11 +34,11 @@ public struct ReplicaTimeline: Sendable, Equatable, Codable {
 struct StageModel {
   /// Nanoseconds one batch of `batchSize` takes, `L(b)`.
   var serviceTime: Int64
-  package var batchSize: Int
+  var batchSize: Int
   /// Probability a query visits the stage.
-  package var scale: Double
-  package var provisioningDelay: Int64
-  package var maxReplicas: Int
+  var scale: Double
+  var provisioningDelay: Int64
+  var maxReplicas: Int
 
   /// Queries per second one replica serves at the stage's batch size: `b / L(b)` (as
   /// `PipelineModel.HardwareOption.capacity` defines it).
@@ -65,20 +65,20 @@ struct StageModel {
 
 /// What every policy knows of the pipeline when the replay starts.
 struct PolicyContext {
-  package var models: [StageModel]
+  var models: [StageModel]
   /// The replicas the configuration starts with (the plan's).
-  package var initial: [Int]
+  var initial: [Int]
   /// The whole trace's arrivals at the pipeline's front end (a policy reads only those before its tick).
-  package var arrivals: [Int64]
+  var arrivals: [Int64]
   /// The arrivals the configuration was planned on.
-  package var planning: [Int64]
+  var planning: [Int64]
   /// The pipeline's latency objective, nanoseconds.
-  package var slo: Int64
+  var slo: Int64
   /// The share of queries the SLO's percentile allows over it (0.01 for P99).
-  package var allowedMissRate: Double = 0.01
+  var allowedMissRate: Double = 0.01
   /// Per stage, what k replicas carry as a multiple of the traffic of the planning trace's busiest stretch
   /// (`capacities[m][k - 1]`; `Replay.verifiedCapacities`), for InferLine's tuner; empty for the paper's rule.
-  package var capacities: [[Double]] = []
+  var capacities: [[Double]] = []
 }
 
 /// One autoscaling policy in a closed-loop replay: it samples the stages every second and, every `interval`,
@@ -101,28 +101,28 @@ extension ReplicaController {
 }
 
 /// Seconds (a policy knob) to nanoseconds, rounded once.
-package func nanoseconds(_ seconds: Double) -> Int64 { Int64((seconds * 1e9).rounded()) }
+func nanoseconds(_ seconds: Double) -> Int64 { Int64((seconds * 1e9).rounded()) }
 
 /// The static baseline: never changes anything.
 struct StaticController: ReplicaController {
-  package var interval: Int64 { 3_600_000_000_000 }
-  package mutating func sample(at time: Int64, _ stages: [ClosedLoopSimulation.StageObservation]) {}
+  var interval: Int64 { 3_600_000_000_000 }
+  mutating func sample(at time: Int64, _ stages: [ClosedLoopSimulation.StageObservation]) {}
   mutating func decide(at time: Int64, decided: [Int], serving: [Int]) -> [Int] { decided }
 }
 
 /// A sliding window of per-second samples of one number per stage, for policies that average over a look-back.
 struct SampleWindow {
-  package let length: Int
-  package var values: [[Double]]
+  let length: Int
+  var values: [[Double]]
   init(stages: Int, seconds: Double) {
     length = max(1, Int(seconds.rounded()))
     values = Array(repeating: [], count: stages)
   }
-  package mutating func add(_ stage: Int, _ value: Double) {
+  mutating func add(_ stage: Int, _ value: Double) {
     values[stage].append(value)
     if values[stage].count > length { values[stage].removeFirst(values[stage].count - length) }
   }
-  package func mean(_ stage: Int, last seconds: Int? = nil) -> Double {
+  func mean(_ stage: Int, last seconds: Int? = nil) -> Double {
     let v = values[stage].suffix(seconds ?? length)
     return v.isEmpty ? 0 : v.reduce(0, +) / Double(v.count)
   }
@@ -132,10 +132,10 @@ struct SampleWindow {
 /// replicas decided (to the need with the band's headroom), down only after the banded need has stayed lower for a
 /// hold no shorter than the provisioning delay, and as long since the last scale-up, to the largest need over it.
 struct HeldScaling {
-  package let interval: Int64
+  let interval: Int64
   /// Per stage, the hold in ticks.
   let holdTicks: [Int]
-  package var recent: [[Int]]
+  var recent: [[Int]]
   var lastUp: [Int64]
 
   /// - Parameters: hold: seconds; interval: nanoseconds between decisions.
@@ -149,7 +149,7 @@ struct HeldScaling {
   }
 
   /// Stage s's replicas after a tick at `time` whose need is `up` (and `down` with the band's headroom).
-  package mutating func next(_ s: Int, up: Int, down: Int, decided: Int, at time: Int64) -> Int {
+  mutating func next(_ s: Int, up: Int, down: Int, decided: Int, at time: Int64) -> Int {
     recent[s].append(down)
     if recent[s].count > holdTicks[s] { recent[s].removeFirst() }
     if up > decided {

@@ -198,7 +198,7 @@ public struct ScheduledScaling: Sendable, Equatable {
   }
 
   /// Stage s's replicas at `time` (the first window's before it starts). - Complexity: O(log windows).
-  package func replicas(stage s: Int, at time: Int64) -> Int {
+  func replicas(stage s: Int, at time: Int64) -> Int {
     var low = 0, high = starts.count
     while low < high {
       let mid = (low + high) / 2

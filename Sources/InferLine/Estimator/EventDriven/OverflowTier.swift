@@ -10,10 +10,10 @@ struct OverflowTier: ~Copyable {
   var isServerless: [Bool] = []
   var isProvisioned: [Bool] = []
   var provisionedIdle: [[Int]]
-  package var running: [Int]
+  var running: [Int]
   var warmInstances: [[(id: Int, since: Int64)]]
   var spareInstances: [[Int]]
-  package var statistics: [OverflowStatistics]
+  var statistics: [OverflowStatistics]
 
   init(_ input: SimulationInput) {
     let stages = input.stageCount
@@ -40,7 +40,7 @@ struct OverflowTier: ~Copyable {
   }
 
   /// Instance `id` of stage s is provisioned (always warm) and idle.
-  package mutating func provision(_ id: Int, stage s: Int) {
+  mutating func provision(_ id: Int, stage s: Int) {
     isProvisioned[id] = true
     provisionedIdle[s].append(id)
   }

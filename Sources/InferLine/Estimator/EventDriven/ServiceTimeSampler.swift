@@ -7,18 +7,18 @@ import Foundation
 struct ServiceTimeSampler: ~Copyable {
   /// L(n) of stage s at `latency.base[latencyStart.base[s] + n - 1]`, nanoseconds.
   let latencyStart: Slab<Int>
-  package let latency: Slab<Int64>
+  let latency: Slab<Int64>
   /// Service times are the profiled medians (no draw), and no batch follows its inputs' sizes: a table lookup.
   let profiledOnly: Bool
   /// Service times are the profiled medians (no draw).
   let deterministic: Bool
-  package let model: ServiceTimeModel
+  let model: ServiceTimeModel
   /// Per stage, p99(n) beside the median, for lognormal draws.
   let p99Tables: [[Int64]?]
   /// Latency by input size, when batches follow their inputs' sizes (`hasSizes`).
-  package let sized: SizedBatches
+  let sized: SizedBatches
   let hasSizes: Bool
-  package var random: SeededGenerator
+  var random: SeededGenerator
 
   init(_ input: SimulationInput) {
     let (starts, table) = input.flatLatencyTables
@@ -39,11 +39,11 @@ struct ServiceTimeSampler: ~Copyable {
 
   /// The profiled L(n) of stage s, nanoseconds.
   @inline(__always)
-  package func profiled(stage s: Int, size: Int) -> Int64 { latency.base[latencyStart.base[s] + size - 1] }
+  func profiled(stage s: Int, size: Int) -> Int64 { latency.base[latencyStart.base[s] + size - 1] }
 
   /// A batch of `size` queries at stage s (its queries at `batch[0 ..< size]`), nanoseconds.
   @inline(__always)
-  package mutating func duration(stage s: Int, size: Int, batch: UnsafeMutablePointer<Int32>) -> Int64 {
+  mutating func duration(stage s: Int, size: Int, batch: UnsafeMutablePointer<Int32>) -> Int64 {
     let profiled = profiled(stage: s, size: size)
     if profiledOnly { return profiled }
     var median = profiled
@@ -75,7 +75,7 @@ struct ServiceTimeSampler: ~Copyable {
 /// A standard normal number drawn from a seed and a key alone (SplitMix64 then Box-Muller), so that a query's
 /// draw does not depend on when it is made.
 enum HashedNormal {
-  package static func value(seed: UInt64, key: UInt64) -> Double {
+  static func value(seed: UInt64, key: UInt64) -> Double {
     let mix = SeededGenerator.splitMix64
     let a = mix(seed ^ mix(key)), b = mix(a)
     let u1 = (Double(a >> 11) + 0.5) / 9_007_199_254_740_992.0, u2 = Double(b >> 11) / 9_007_199_254_740_992.0

@@ -3,20 +3,20 @@ import Foundation
 /// A replica change or batch finish in the simulator's queue, ordered by (time, kind, creation). (Arrivals the
 /// simulation creates sort after both at the same time and wait in their own queue, `ArrivalQueue`.)
 struct SimulationEvent: Comparable {
-  package static let change: UInt64 = 0
-  package static let finish: UInt64 = 1
+  static let change: UInt64 = 0
+  static let finish: UInt64 = 1
   /// Set in a change's `subject` when the replicas it adds were warmed up before they serve (pre-warming).
-  package static let warm: Int32 = 1 << 30
+  static let warm: Int32 = 1 << 30
 
-  package var time: Int64
+  var time: Int64
   /// kind << 56 | creation sequence.
-  package var order: UInt64
+  var order: UInt64
   /// Stage.
-  package var stage: Int32
+  var stage: Int32
   /// Replica (finish) or replica count (change).
   var subject: Int32
 
-  package var kind: UInt64 { order >> 56 }
+  var kind: UInt64 { order >> 56 }
 
   @inline(__always)
   static func < (a: Self, b: Self) -> Bool { a.time != b.time ? a.time < b.time : a.order < b.order }
@@ -25,8 +25,8 @@ struct SimulationEvent: Comparable {
 
 /// A query waiting in a stage's queue, with the time it joined it.
 struct QueuedQuery {
-  package var query: Int32
-  package var since: Int64
+  var query: Int32
+  var since: Int64
 }
 
 /// What every queueing discipline of the event-driven simulator shares (`EventSimulation`): the pipeline's
@@ -34,9 +34,9 @@ struct QueuedQuery {
 /// service-time sampler and the overflow tier. Stages, replicas and queries are numbered; their state is kept in
 /// flat buffers indexed by those numbers. Non-copyable: it owns those buffers, which free themselves.
 struct SimulationState: ~Copyable {
-  package let input: SimulationInput
-  package let options: Estimator.Options
-  package typealias Options = Estimator.Options
+  let input: SimulationInput
+  let options: Estimator.Options
+  typealias Options = Estimator.Options
 
   // Pipeline shape.
   let stageCount: Int
@@ -50,38 +50,38 @@ struct SimulationState: ~Copyable {
   let joinCount: Int
   let roots: [Int]
   let rootSlab: Slab<Int>
-  package let order: [Int]
-  package let hop: Int64
-  package let slo: Int64
+  let order: [Int]
+  let hop: Int64
+  let slo: Int64
 
   // Per stage.
   let batchLimit: Slab<Int>
   var sampler: ServiceTimeSampler
-  package var overflow: OverflowTier
+  var overflow: OverflowTier
   /// Whether routes are drawn (not given), and each edge's `RouteDraw` threshold.
   let drawRoutes: Bool
   let routeThreshold: Slab<UInt64>
   /// Replicas serving, including ones finishing a last batch before they leave.
-  package var active: Slab<Int>
+  var active: Slab<Int>
   var lastReplicaChange: Slab<Int64>
   /// Replica time accounted up to `lastReplicaChange`, nanoseconds.
   var replicaTime: Slab<Int64>
   var visitCount: Slab<Int>
   var batchCount: Slab<Int>
-  package var busy: Slab<Int64>
+  var busy: Slab<Int64>
   var waitSum: Slab<Double>
   /// Batches of n queries at stage s: `batchSizes.base[batchSizeStart[s] + n]`.
   let batchSizeStart: [Int]
   var batchSizes: Slab<Int>
   /// Per stage, the largest queueing delays (enough for their P99).
-  package var waits: [LargestValues]
+  var waits: [LargestValues]
   /// Queries in service (in a batch on a replica) per stage.
   var inService: Slab<Int>
 
   // Per replica (numbered across stages; stages that gain replicas add numbers).
   var replicaCount = 0
   let memberStride: Int
-  package var members: Slab<Int32>
+  var members: Slab<Int32>
   var memberCount: Slab<Int>
   var replicaStage: Slab<Int32>
   /// Per replica, slow batches still to serve (`ColdStart`); replicas present at the start have none.
@@ -94,7 +94,7 @@ struct SimulationState: ~Copyable {
   var lastFinish: Slab<Int64>
   var remaining: Slab<UInt8>
   var joinWaiting: Slab<UInt8>
-  package var missed: Slab<Bool>
+  var missed: Slab<Bool>
 
   /// Replica changes and batch finishes.
   var heap = EventQueue()
@@ -105,16 +105,16 @@ struct SimulationState: ~Copyable {
   let edgeDelay: Slab<Int64>
   /// With `edgeDelay`: per query and join, the latest of its parents' finishes plus their edges' delays so far.
   var joinReady: Slab<Int64>
-  package var sequence: UInt64 = 0
+  var sequence: UInt64 = 0
   /// Where `advance(until:)` stopped: the next trace arrival, the current time, and whether an infeasibility
   /// check stopped the run for good.
   var nextArrival = 0
-  package var now: Int64 = 0
-  package var stopped = false
-  package var misses = 0
-  package let allowedMisses: Int
+  var now: Int64 = 0
+  var stopped = false
+  var misses = 0
+  let allowedMisses: Int
   var events = 0
-  package var visits = 0
+  var visits = 0
   var routeRNG: SeededGenerator
   /// Route facts per distinct route mask: stages visited, and expected parents per join stage.
   var routeCache: [UInt64: (visited: UInt8, joins: [UInt8])] = [:]
@@ -235,7 +235,7 @@ struct SimulationState: ~Copyable {
   }
 
   /// The run's result from the state reached (after `advance(until: .max)`).
-  package func result() -> SimulationResult {
+  func result() -> SimulationResult {
     let arrivals = input.arrivals
     let n = arrivals.count
     var stats: [StageStatistics] = []

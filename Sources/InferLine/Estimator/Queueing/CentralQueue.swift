@@ -4,10 +4,10 @@
 struct CentralQueue: QueueingDiscipline, ~Copyable {
   /// A stage's queue: a ring of `capacity` entries from `head`, `count` of them waiting.
   struct Ring {
-    package var storage: UnsafeMutablePointer<QueuedQuery>
-    package var capacity: Int
+    var storage: UnsafeMutablePointer<QueuedQuery>
+    var capacity: Int
     var head = 0
-    package var count = 0
+    var count = 0
   }
 
   var rings: Slab<Ring>
@@ -35,9 +35,9 @@ struct CentralQueue: QueueingDiscipline, ~Copyable {
     for s in 0..<rings.capacity where rings.base[s].capacity > 0 { rings.base[s].storage.deallocate() }
   }
 
-  package func queued(stage s: Int) -> Int { rings.base[s].count }
+  func queued(stage s: Int) -> Int { rings.base[s].count }
 
-  package mutating func added(replica r: Int, stage s: Int, state: inout SimulationState) {
+  mutating func added(replica r: Int, stage s: Int, state: inout SimulationState) {
     nextIdle.grow(to: r + 1, filling: -1)
     nextIdle.base[r] = idleHead.base[s]
     idleHead.base[s] = Int32(r)
@@ -70,7 +70,7 @@ struct CentralQueue: QueueingDiscipline, ~Copyable {
 
   /// Idle replicas take batches while queries wait.
   @inline(__always)
-  package mutating func dispatch(stage s: Int, at t: Int64, state: inout SimulationState) {
+  mutating func dispatch(stage s: Int, at t: Int64, state: inout SimulationState) {
     let collect = state.options.collectWaitPercentiles
     while rings.base[s].count > 0 && idleHead.base[s] >= 0 {
       let replica = Int(idleHead.base[s])

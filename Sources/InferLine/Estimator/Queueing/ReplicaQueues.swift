@@ -6,17 +6,17 @@
 struct ReplicaQueues: QueueingDiscipline, ~Copyable {
   /// Per replica number (serverless instances have unused entries): its waiting queries from `queueHead` on,
   /// whether it is serving, and whether it leaves after its batch.
-  package var queues: [[QueuedQuery]] = []
+  var queues: [[QueuedQuery]] = []
   var queueHead: [Int] = []
   var isBusy: [Bool] = []
   var retiring: [Bool] = []
   /// Per replica, its queries queued or in service, kept as they change (what the balancers compare).
-  package var load: Slab<Int>
+  var load: Slab<Int>
   /// Per stage: its serving replicas, its queries waiting, and how an arriving query picks a replica's queue.
   var stageReplicas: [[Int]]
-  package var waiting: Slab<Int>
-  package var balancers: Slab<StageBalancer>
-  package var random = SeededGenerator(seed: 0)
+  var waiting: Slab<Int>
+  var balancers: Slab<StageBalancer>
+  var random = SeededGenerator(seed: 0)
 
   init(_ input: SimulationInput) {
     let stages = input.stageCount
@@ -32,9 +32,9 @@ struct ReplicaQueues: QueueingDiscipline, ~Copyable {
     }
   }
 
-  package func queued(stage s: Int) -> Int { waiting.base[s] }
+  func queued(stage s: Int) -> Int { waiting.base[s] }
 
-  package mutating func added(replica r: Int, stage s: Int, state: inout SimulationState) {
+  mutating func added(replica r: Int, stage s: Int, state: inout SimulationState) {
     while queues.count <= r {
       queues.append([])
       queueHead.append(0)
@@ -68,7 +68,7 @@ struct ReplicaQueues: QueueingDiscipline, ~Copyable {
   }
 
   /// An idle replica takes a batch from its own queue, if anything waits there.
-  package mutating func serve(replica r: Int, stage s: Int, at t: Int64, state: inout SimulationState) {
+  mutating func serve(replica r: Int, stage s: Int, at t: Int64, state: inout SimulationState) {
     let count = queues[r].count - queueHead[r]
     guard count > 0 else {
       if queueHead[r] > 0 {  // drained: reuse the storage

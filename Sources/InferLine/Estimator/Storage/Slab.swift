@@ -26,7 +26,7 @@ struct Slab<Element>: ~Copyable {
   }
 
   /// An empty slab (one zeroed slot), for state a run does not use.
-  package static func empty() -> Slab where Element: BitwiseCopyable { Slab([]) }
+  static func empty() -> Slab where Element: BitwiseCopyable { Slab([]) }
 
   deinit {
     base.deinitialize(count: capacity)
@@ -35,7 +35,7 @@ struct Slab<Element>: ~Copyable {
 
   /// Element `i`. Hot loops in other files read `base[i]` instead: a build that compiles files separately (debug, so
   /// the tests) cannot specialise this accessor there and would copy each element through its type's witnesses.
-  @inline(__always) package subscript(i: Int) -> Element {
+  @inline(__always) subscript(i: Int) -> Element {
     get { base[i] }
     nonmutating set { base[i] = newValue }
   }

@@ -3,11 +3,11 @@
 /// overloaded, as CPU utilisation does), and applies `desired = ceil(current x utilisation / target)` with the
 /// tolerance, the default scale-up limit and the scale-down stabilisation window.
 struct HorizontalPodAutoscalerController: ReplicaController {
-  package let settings: HorizontalPodAutoscaler
-  package let interval: Int64
+  let settings: HorizontalPodAutoscaler
+  let interval: Int64
   /// Busy replica-nanoseconds at the last decision and at the last sample, and replica-seconds sampled since.
   var lastBusy: [Int64]
-  package var busy: [Int64]
+  var busy: [Int64]
   var replicaTime: [Double]
   var recommendations: [[Int]]
 
@@ -20,7 +20,7 @@ struct HorizontalPodAutoscalerController: ReplicaController {
     recommendations = Array(repeating: [], count: context.models.count)
   }
 
-  package mutating func sample(at time: Int64, _ stages: [ClosedLoopSimulation.StageObservation]) {
+  mutating func sample(at time: Int64, _ stages: [ClosedLoopSimulation.StageObservation]) {
     for (s, o) in stages.enumerated() {
       replicaTime[s] += Double(o.replicas)  // replica-seconds since the last decision, one sample a second
       busy[s] = o.busyNanoseconds

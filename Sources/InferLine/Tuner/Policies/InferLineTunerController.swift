@@ -31,10 +31,10 @@
 ///   steady or diurnal traffic the needs recur within seconds and this adds little to the hold; on on-off traffic
 ///   it keeps a burst's replicas through the quiet minutes between bursts.
 struct InferLineTunerController: ReplicaController {
-  package let settings: InferLineTuner
-  package let interval: Int64
-  package let first: Int64
-  package let initial: [Int]
+  let settings: InferLineTuner
+  let interval: Int64
+  let first: Int64
+  let initial: [Int]
   /// Per stage, the indices of `sizes` it reads.
   let sizesOfStage: [[Int]]
   /// Per stage, the load that asks for replicas above the plan's count (nil: every size, the paper's rule): the
@@ -42,7 +42,7 @@ struct InferLineTunerController: ReplicaController {
   /// long.
   let lasting: [LastingLoad?]
   /// `rates[k][i]`: the rate at `sizes[k]` over the history before tick i.
-  package let rates: [[Double]]
+  let rates: [[Double]]
   /// With pre-warming, the mean rate over the history before each tick.
   let sustained: [Double]
   /// `r_plan(D)` at each size: the planning trace's envelope.
@@ -51,14 +51,14 @@ struct InferLineTunerController: ReplicaController {
   /// unit); empty without verified capacities.
   let stretchReference: [Double]
   /// Per stage, what k replicas carry as a multiple of the stretch's traffic (`[k - 1]`); empty: the paper's rule.
-  package let capacities: [[Double]]
-  package var scaling: HeldScaling
+  let capacities: [[Double]]
+  var scaling: HeldScaling
   /// When each stage's needs last came and how long they stayed away.
   var recurrence: BurstRecurrence
   /// Per stage, nanoseconds from a scale-up decision until the replica serves.
-  package let delays: [Int64]
+  let delays: [Int64]
   /// What the pipeline's misses taught: the fewest replicas each stage keeps (`restoreAfterBadMinute`).
-  package var misses: MissFeedback
+  var misses: MissFeedback
 
   init(_ settings: InferLineTuner, _ context: PolicyContext) {
     self.settings = settings
@@ -121,7 +121,7 @@ struct InferLineTunerController: ReplicaController {
   }
 
   /// The highest `rates[k][tick] / reference[k]` over stage s's sizes. - Complexity: O(sizes).
-  package func load(_ s: Int, tick i: Int, rates: [[Double]], against reference: [Double]) -> Double {
+  func load(_ s: Int, tick i: Int, rates: [[Double]], against reference: [Double]) -> Double {
     guard i >= 0, let count = rates.first?.count, i < count, !reference.isEmpty else { return 0 }
     return sizesOfStage[s].map { rates[$0][i] / reference[$0] }.max() ?? 0
   }
@@ -144,7 +144,7 @@ struct InferLineTunerController: ReplicaController {
     return rate * factor > lasting.threshold(tolerance: settings.tolerance, tick: i, live: live) ? all : initial[s]
   }
 
-  package mutating func sample(at time: Int64, _ stages: [ClosedLoopSimulation.StageObservation]) {}
+  mutating func sample(at time: Int64, _ stages: [ClosedLoopSimulation.StageObservation]) {}
 
   mutating func observeMisses(at time: Int64, total: Int) {
     if settings.restoreAfterBadMinute { misses.observe(at: time, total: total) }
@@ -153,7 +153,7 @@ struct InferLineTunerController: ReplicaController {
   /// Fewest replicas of stage s for live traffic `planned` (a multiple of the planning trace's envelope) and
   /// `stretch` (of the busiest stretch's): the paper's `ceil(k_plan x planned)`, or fewer where the verified
   /// capacities show fewer carry `stretch` (extrapolated in proportion beyond the counts measured).
-  package func replicas(_ s: Int, planned: Double, stretch: Double) -> Int {
+  func replicas(_ s: Int, planned: Double, stretch: Double) -> Int {
     let paper = max(1, Int((Double(initial[s]) * planned - 1e-9).rounded(.up)))
     let c = capacities[s]
     guard let last = c.last, last > 0 else { return paper }
@@ -204,11 +204,11 @@ struct InferLineTunerController: ReplicaController {
 /// high that mean goes by chance on traffic this noisy, queries per second.
 struct LastingLoad {
   /// Nanoseconds.
-  package let window: Int64
+  let window: Int64
   /// The live mean rate over `[t - window, t)` at each tick.
-  package let rates: [Double]
+  let rates: [Double]
   /// The planning trace's highest mean rate over `window` (at least 1e-9).
-  package let planned: Double
+  let planned: Double
   /// Queries per minute: the planning trace's mean.
   let minuteMean: Double
   /// Per-minute count variances (queries squared): the planning trace's, and at each tick the live traffic's over
@@ -216,7 +216,7 @@ struct LastingLoad {
   let planningVariance: Double
   let liveVariance: [Double]
   /// Standard deviations of the mean over `window` that chance may reach (0: no noise bound).
-  package let deviations: Double
+  let deviations: Double
 
   /// - Complexity: O(N + ticks).
   init(window: Int64, arrivals: [Int64], ticks: [Int64], planning: [Int64], deviations: Double = 0) {
@@ -240,7 +240,7 @@ struct LastingLoad {
   /// standard deviations of a mean over `window` (the larger of the planning and the live variance; a mean over
   /// `window` sums `window / minute` minute counts, independent when bursts are shorter than a minute).
   /// `live` false: the planning trace's variance only (its own ticks). - Complexity: O(1).
-  package func threshold(tolerance: Double, tick i: Int, live: Bool) -> Double {
+  func threshold(tolerance: Double, tick i: Int, live: Bool) -> Double {
     let base = (1 + tolerance) * planned
     guard deviations > 0 else { return base }
     let variance = max(planningVariance, live && i >= 0 && i < liveVariance.count ? liveVariance[i] : 0)
@@ -252,14 +252,14 @@ struct LastingLoad {
 /// A trace's arrivals per full minute from its first, and the variance of those counts from consecutive
 /// differences (`sum (c_k - c_{k-1})^2 / (2 (n - 1))`), which a slow trend (a diurnal curve) barely moves.
 struct MinuteNoise {
-  package static let minute: Int64 = 60_000_000_000
+  static let minute: Int64 = 60_000_000_000
   /// Arrivals in each full minute.
-  package let counts: [Double]
+  let counts: [Double]
   /// `squares[k]`: the sum of `(c_j - c_{j-1})^2` for j from 1 to k - 1; `sums[k]`: of the first k counts.
   private let squares: [Double]
   private let sums: [Double]
   /// How many full minutes before a given one count (60 for the live traffic's last hour).
-  package let span: Int
+  let span: Int
 
   /// - Complexity: O(N).
   init(_ trace: [Int64], span: Int) {
@@ -285,13 +285,13 @@ struct MinuteNoise {
   }
 
   /// The mean count of the last `span` full minutes before minute `end`. - Complexity: O(1).
-  package func mean(upTo end: Int) -> Double {
+  func mean(upTo end: Int) -> Double {
     let e = min(end, counts.count), b = max(0, e - span)
     return e > b ? (sums[e] - sums[b]) / Double(e - b) : 0
   }
 
   /// The differenced variance of the last `span` full minutes before minute `end` (0 under 2). - Complexity: O(1).
-  package func variance(upTo end: Int) -> Double {
+  func variance(upTo end: Int) -> Double {
     let e = min(end, counts.count), b = max(0, e - span)
     guard e - b >= 2 else { return 0 }
     return (squares[e] - squares[b + 1]) / (2 * Double(e - b - 1))
@@ -303,17 +303,17 @@ struct MinuteNoise {
 /// replica back and keeps it for the rest of the day (`floors`); the next check waits `cooldown` (the provisioning
 /// delay and a minute), so one bad minute restores one replica.
 struct MissFeedback {
-  package let arrivals: [Int64]
-  package let allowed: Double
+  let arrivals: [Int64]
+  let allowed: Double
   let cooldown: Int64
   /// Per stage, the fewest replicas it keeps.
   var floors: [Int]
   /// (time, misses seen in the second before it), the last 60 s.
-  package var recent: [(time: Int64, misses: Int)] = []
-  package var total = 0
-  package var low = 0
-  package var high = 0
-  package var bad = false
+  var recent: [(time: Int64, misses: Int)] = []
+  var total = 0
+  var low = 0
+  var high = 0
+  var bad = false
   var quietUntil: Int64 = .min
 
   init(arrivals: [Int64], allowed: Double, stages: Int, cooldown: Int64) {

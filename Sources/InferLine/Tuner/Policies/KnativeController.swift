@@ -4,10 +4,10 @@
 /// current replicas it panics for a stable window and never scales down; otherwise it scales down at most by
 /// the max scale-down rate per decision.
 struct KnativeController: ReplicaController {
-  package let settings: KnativeAutoscaler
-  package let models: [StageModel]
-  package let interval: Int64
-  package var concurrency: SampleWindow
+  let settings: KnativeAutoscaler
+  let models: [StageModel]
+  let interval: Int64
+  var concurrency: SampleWindow
   /// Per stage (each is a revision with its own autoscaler): the end of its panic.
   var panicUntil: [Int64]
 
@@ -19,7 +19,7 @@ struct KnativeController: ReplicaController {
     panicUntil = Array(repeating: .min, count: context.models.count)
   }
 
-  package mutating func sample(at time: Int64, _ stages: [ClosedLoopSimulation.StageObservation]) {
+  mutating func sample(at time: Int64, _ stages: [ClosedLoopSimulation.StageObservation]) {
     for (s, o) in stages.enumerated() { concurrency.add(s, Double(o.inFlight)) }
   }
 

@@ -9,22 +9,22 @@
 /// r_plan)` with `r_plan` the planning trace's mean rate, within the same 10% band as the tuner; it scales up at
 /// once and down only after the need has stayed lower for a hold no shorter than the provisioning delay.
 struct PredictiveController: ReplicaController {
-  package let settings: PredictiveScaler
-  package let interval: Int64
-  package let first: Int64
-  package let initial: [Int]
+  let settings: PredictiveScaler
+  let interval: Int64
+  let first: Int64
+  let initial: [Int]
   /// The rate over each tick (queries per second), `rates[i]` for the tick ending at `first + (i + 1) x tick`.
-  package let rates: [Double]
+  let rates: [Double]
   /// The planning trace's mean rate.
-  package let planned: Double
+  let planned: Double
   /// Per stage, the forecast horizon in ticks (its provisioning delay, at least one tick).
-  package let horizon: [Double]
+  let horizon: [Double]
   /// Ticks in a day, and the prefix sums of `rates` (for hourly means).
   let ticksPerDay: Int
   let cumulative: [Double]
-  package var level: Double? = nil
-  package var trend = 0.0
-  package var scaling: HeldScaling
+  var level: Double? = nil
+  var trend = 0.0
+  var scaling: HeldScaling
 
   init(_ settings: PredictiveScaler, _ context: PolicyContext) {
     self.settings = settings
@@ -47,14 +47,14 @@ struct PredictiveController: ReplicaController {
   }
 
   /// Mean rate over ticks `[from, to)`, clamped to the log.
-  package func meanRate(from: Int, to: Int) -> Double {
+  func meanRate(from: Int, to: Int) -> Double {
     let a = max(0, min(from, rates.count)), b = max(a, min(to, rates.count))
     return b > a ? (cumulative[b] - cumulative[a]) / Double(b - a) : 0
   }
 
   /// The seasonal forecast for tick i + h from the day before, or nil in the log's first day (and a day later
   /// than the log's first hour).
-  package func seasonal(at i: Int, horizon h: Int) -> Double? {
+  func seasonal(at i: Int, horizon h: Int) -> Double? {
     let hour = Int(3_600_000_000_000 / interval)
     guard i - ticksPerDay - hour >= 0, i + h - ticksPerDay < rates.count else { return nil }
     let yesterday = meanRate(from: i - ticksPerDay - hour + 1, to: i - ticksPerDay + 1)
@@ -63,10 +63,10 @@ struct PredictiveController: ReplicaController {
     return yesterday > 0 ? ahead * today / yesterday : ahead
   }
 
-  package mutating func sample(at time: Int64, _ stages: [ClosedLoopSimulation.StageObservation]) {}
+  mutating func sample(at time: Int64, _ stages: [ClosedLoopSimulation.StageObservation]) {}
 
   /// The fewest replicas of stage s for `rate` at the plan's utilisation.
-  package func replicas(_ s: Int, for rate: Double) -> Int {
+  func replicas(_ s: Int, for rate: Double) -> Int {
     max(1, Int((Double(initial[s]) * rate / planned - 1e-9).rounded(.up)))
   }
 

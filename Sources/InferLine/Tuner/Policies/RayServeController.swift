@@ -3,13 +3,13 @@
 /// `ceil(ongoing / target_ongoing_requests)` replicas (with the smoothing factors), applied only once the
 /// decision has held for the upscale or downscale delay, within `max_replicas`.
 struct RayServeController: ReplicaController {
-  package let settings: RayServeAutoscaler
-  package var interval: Int64 { 1_000_000_000 }
-  package var ongoing: SampleWindow
+  let settings: RayServeAutoscaler
+  var interval: Int64 { 1_000_000_000 }
+  var ongoing: SampleWindow
   var upSince: [Int64?]
   var downSince: [Int64?]
   /// Per stage, `max_replicas`.
-  package let maxReplicas: [Int]
+  let maxReplicas: [Int]
 
   init(_ settings: RayServeAutoscaler, _ context: PolicyContext) {
     self.settings = settings
@@ -19,7 +19,7 @@ struct RayServeController: ReplicaController {
     maxReplicas = context.initial.map { max(1, Int((Double($0) * settings.maxReplicasFactor).rounded(.up))) }
   }
 
-  package mutating func sample(at time: Int64, _ stages: [ClosedLoopSimulation.StageObservation]) {
+  mutating func sample(at time: Int64, _ stages: [ClosedLoopSimulation.StageObservation]) {
     for (s, o) in stages.enumerated() { ongoing.add(s, Double(o.inFlight)) }
   }
 

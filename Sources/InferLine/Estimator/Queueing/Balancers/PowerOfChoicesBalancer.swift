@@ -1,10 +1,10 @@
 /// Each query samples `choices` replicas at random (with replacement) and joins the one with the fewest queries,
 /// the first sampled of equals (`dispatch: power-of-K`, the power of d choices).
 struct PowerOfChoicesBalancer: ReplicaBalancer {
-  package let choices: Int
+  let choices: Int
 
   @inline(__always)
-  package func choose(among replicas: [Int], loads: UnsafePointer<Int>, random: inout SeededGenerator) -> Int {
+  func choose(among replicas: [Int], loads: UnsafePointer<Int>, random: inout SeededGenerator) -> Int {
     var best = random.pick(replicas)
     for _ in 1..<max(choices, 1) {
       let candidate = random.pick(replicas)

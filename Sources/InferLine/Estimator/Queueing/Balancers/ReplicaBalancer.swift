@@ -18,7 +18,7 @@ enum StageBalancer: Sendable {
   case powerOfChoices(PowerOfChoicesBalancer)
 
   @inline(__always)
-  package mutating func choose(among replicas: [Int], loads: UnsafePointer<Int>, random: inout SeededGenerator) -> Int {
+  mutating func choose(among replicas: [Int], loads: UnsafePointer<Int>, random: inout SeededGenerator) -> Int {
     switch self {
     case .random(let b): return b.choose(among: replicas, loads: loads, random: &random)
     case .roundRobin(var b):

@@ -2,10 +2,10 @@
 /// added or removed shifts who is next.
 struct RoundRobinBalancer: ReplicaBalancer {
   /// Arrivals so far at the stage.
-  package var next = 0
+  var next = 0
 
   @inline(__always)
-  package mutating func choose(among replicas: [Int], loads: UnsafePointer<Int>, random: inout SeededGenerator) -> Int {
+  mutating func choose(among replicas: [Int], loads: UnsafePointer<Int>, random: inout SeededGenerator) -> Int {
     defer { next += 1 }
     return replicas[next % replicas.count]
   }

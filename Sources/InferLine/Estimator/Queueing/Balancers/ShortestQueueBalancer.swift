@@ -2,7 +2,7 @@
 /// (`dispatch: shortest-queue`). - Complexity: O(replicas) per arrival.
 struct ShortestQueueBalancer: ReplicaBalancer {
   @inline(__always)
-  package func choose(among replicas: [Int], loads: UnsafePointer<Int>, random: inout SeededGenerator) -> Int {
+  func choose(among replicas: [Int], loads: UnsafePointer<Int>, random: inout SeededGenerator) -> Int {
     var best = replicas[0]
     var least = loads[best]
     for r in replicas.dropFirst() where loads[r] < least {
