@@ -2,7 +2,6 @@ import Foundation
 import Testing
 
 @testable import InferLine
-@testable import InferLineNight
 
 /// Forecasts of generated history against the truth the generator knows: a weekly season, a compounding trend and
 /// day-to-day noise (`DailyPattern`).
