@@ -17,7 +17,7 @@ public struct WindowPlan: Sendable, Equatable, Codable {
   /// Seconds the window took to plan.
   public var seconds: Double
 
-  public init(
+  package init(
     start: Int64, queries: Int, planned: Bool, note: String?, recommended: Plan?, greedy: Plan?,
     greedyFailure: String? = nil, baselines: [BaselineResult], unattainable: Unattainable?, seconds: Double
   ) {

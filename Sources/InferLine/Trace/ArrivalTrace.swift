@@ -73,12 +73,6 @@ public struct WorkloadWindow: Sendable, Equatable, Codable {
   /// The arrivals of the trace that fall in the window (indices into `ArrivalTrace.arrivals`).
   public var range: Range<Int>
 
-  public init(start: Int64, length: Int64, range: Range<Int>) {
-    self.start = start
-    self.length = length
-    self.range = range
-  }
-
   public var count: Int { range.count }
 
   /// This window's arrivals in nanoseconds since the window start.

@@ -20,7 +20,8 @@ extension WindowPlanning {
     var result = own
     let slots = ResultSlots<WindowPlan>(count: earlier.count)
     DispatchQueue.concurrentPerform(iterations: earlier.count) { j in
-      let w = WorkloadWindow(start: window.start, length: window.length, range: 0..<earlier[j].count)
+      var w = window
+      w.range = 0..<earlier[j].count
       slots[j] = plan(
         model: model, window: w, arrivals: earlier[j], seed: seed, budget: budget, baselines: false,
         attainable: false, warmStart: warmStart)
