@@ -63,12 +63,18 @@ extension CommandLineTests {
     let out = path("busy")
     #expect(try run(reportArguments(log: log, out: out)).status == 0)
     let before = try Data(contentsOf: URL(fileURLWithPath: out + "/report.json"))
-    // Hold the lock as a first run would.
+    // Hold the lock as a first run would: `sleep` itself holds it (no fork), so ending it frees the lock, and its
+    // output goes nowhere, so the test run does not wait on it.
     let holder = Process()
     holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
-    holder.arguments = ["--exclusive", path(".busy.lock"), "sleep", "30"]
+    holder.arguments = ["--exclusive", "--no-fork", path(".busy.lock"), "sleep", "30"]
+    holder.standardOutput = FileHandle.nullDevice
+    holder.standardError = FileHandle.nullDevice
     try holder.run()
-    defer { holder.terminate() }
+    defer {
+      kill(holder.processIdentifier, SIGKILL)  // SIGTERM may be blocked in what the test runner starts
+      holder.waitUntilExit()
+    }
     usleep(300_000)
     let second = try run(reportArguments(log: log, out: out))
     #expect(second.status == 73 && second.stderr.contains("another inferline run is writing this report now"))
