@@ -132,8 +132,9 @@ package enum Selection {
   /// in 14,337 buckets that keep their order (the bit length and the next 8 bits, so a bucket spans under 0.4% of
   /// its values' size), a second collects the values of the buckets that hold the ranks, and quickselect finds
   /// each rank among those.
+  /// A bucket holding more than eight of the ranks is sorted instead (a selection per rank would be O(N) each).
   /// - Complexity: O(N) for two passes, plus selection within the buckets found (O(N) expected even when every
-  ///   value falls in one bucket).
+  ///   value falls in one bucket; O(M log M) for a bucket of M values sorted).
   static func ranks(_ ranks: [Int], in values: UnsafeBufferPointer<Int64>) -> [Int64] {
     var counts = [Int](repeating: 0, count: bucketCount)
     counts.withUnsafeMutableBufferPointer { counts in
@@ -153,15 +154,21 @@ package enum Selection {
     precondition(wanted.count == ranks.count, "ranks must be ascending and below the count")
     let buckets = Array(Set(wanted.map(\.bucket))).sorted()
     var members = buckets.map { [Int64](unsafeUninitializedCapacity: counts[$0]) { _, count in count = 0 } }
-    var slot = [Int8](repeating: -1, count: bucketCount)
-    for (i, b) in buckets.enumerated() { slot[b] = Int8(i) }
+    var slot = [Int32](repeating: -1, count: bucketCount)
+    for (i, b) in buckets.enumerated() { slot[b] = Int32(i) }
     slot.withUnsafeBufferPointer { slot in
       for v in values {
         let i = slot[bucket(v)]
         if i >= 0 { members[Int(i)].append(v) }
       }
     }
-    return wanted.map { bucket, rank in select(&members[buckets.firstIndex(of: bucket)!], rank) }
+    var ranksIn = [Int](repeating: 0, count: buckets.count)
+    for (b, _) in wanted { ranksIn[buckets.firstIndex(of: b)!] += 1 }
+    for i in buckets.indices where ranksIn[i] > 8 { members[i].sort() }
+    return wanted.map { bucket, rank in
+      let i = buckets.firstIndex(of: bucket)!
+      return ranksIn[i] > 8 ? members[i][rank] : select(&members[i], rank)
+    }
   }
 
   /// Buckets: negative values in 0; then values below 512 one per bucket; then by bit length and the 8 bits

@@ -251,6 +251,9 @@ struct StageByStageSimulation: ~Copyable {
   let sized: SizedBatches
   /// Per query: the time of its last finish so far, in the storage of the result's latencies (while running).
   var lastFinish: UnsafeMutablePointer<Int64>? = nil
+  /// A stepped run's last finishes, set while it advances (`lastFinish`) and turned into the latencies in place at
+  /// the end: one buffer of a query's worth where a separate result array made two.
+  var stepFinishes: [Int64] = []
   /// Per query, in feasibility checks and closed loops only: whether it has missed (a full run counts misses from
   /// the latencies).
   let missed: Slab<Bool>
@@ -291,7 +294,7 @@ struct StageByStageSimulation: ~Copyable {
   var sliceThrough: Int64 = .min
   /// Whether misses are counted as finishes come (feasibility checks stop on them; a closed loop reads them).
   let countsMisses: Bool
-  /// A stepped run owns its buffer of last finishes (`run` writes them where the latencies will be).
+  /// A stepped run keeps its last finishes in `stepFinishes` (`run` writes them where the latencies will be).
   let ownsFinishes: Bool
   /// Whether replica counts may change (given up front, or by a closed loop): lanes then take the general path,
   /// and a query left in a queue with no replica is never served.
@@ -349,7 +352,6 @@ struct StageByStageSimulation: ~Copyable {
     countsMisses = options.stopWhenInfeasible || stepped
     missed = countsMisses ? Slab(repeating: false, count: n) : Slab.empty()
     ownsFinishes = stepped
-    if stepped { lastFinish = .allocate(capacity: n) }
     recordsFinishes = options.recordStageFinishes
     stageFinishes = recordsFinishes ? Slab(repeating: Int64.min, count: n * stages) : Slab.empty()
     allowedMisses = input.percentile.allowedMisses(of: n)
@@ -392,6 +394,8 @@ struct StageByStageSimulation: ~Copyable {
       lanes[change.stage].schedule(change)
     }
     changesReplicas = stepped || !input.replicaChanges.isEmpty
+    // Written slice by slice as the run reaches it (`advance`), so it starts uninitialised.
+    if stepped { stepFinishes = [Int64](unsafeUninitializedCapacity: n) { _, count in count = n } }
   }
 
   /// Before running: hands on stages from other runs and records this one.
@@ -439,7 +443,6 @@ struct StageByStageSimulation: ~Copyable {
   }
 
   deinit {
-    if ownsFinishes { lastFinish?.deallocate() }
     if let recorders {
       if !recordersHandedOver {
         for s in 0..<input.stageCount { recorders[s].free() }
@@ -492,6 +495,20 @@ struct StageByStageSimulation: ~Copyable {
   /// what a policy tick at `limit` sees. Stops for good when too many queries have missed in a feasibility
   /// check, or when a join meets a tie it cannot order (`cannotOrder`).
   mutating func advance(until limit: Int64) {
+    guard ownsFinishes else { return advanceSlices(until: limit) }
+    // Moved out for the run (no copy), so that the pointer is valid while it advances.
+    var finishes: [Int64] = []
+    swap(&finishes, &stepFinishes)
+    finishes.withUnsafeMutableBufferPointer { buffer in
+      lastFinish = buffer.baseAddress
+      advanceSlices(until: limit)
+      lastFinish = nil
+    }
+    swap(&finishes, &stepFinishes)
+  }
+
+  /// `advance(until:)` into `lastFinish`.
+  mutating func advanceSlices(until limit: Int64) {
     let n = queryCount
     let finishes = lastFinish!
     input.arrivals.withUnsafeBufferPointer { arrivals in
@@ -949,12 +966,12 @@ struct StageByStageSimulation: ~Copyable {
   mutating func finish() -> SimulationResult? {
     advance(until: .max)
     guard !cannotOrder else { return nil }
-    let finishes = lastFinish!
-    let latencies = input.arrivals.withUnsafeBufferPointer { arrivals in
-      [Int64](unsafeUninitializedCapacity: queryCount) { buffer, count in
-        for q in 0..<queryCount { buffer[q] = finishes[q] - arrivals[q] }
+    var latencies: [Int64] = []
+    swap(&latencies, &stepFinishes)
+    input.arrivals.withUnsafeBufferPointer { arrivals in
+      latencies.withUnsafeMutableBufferPointer { buffer in
+        for q in 0..<queryCount { buffer[q] -= arrivals[q] }
         markNeverServed(buffer.baseAddress!)
-        count = queryCount
       }
     }
     return result(latencies: latencies)

@@ -77,17 +77,19 @@ public enum Replay {
       total[m] += 1
       if latencies[q] > slo { over[m] += 1 }
     }
-    var copy = latencies
-    let p = model.percentile
-    let percentileLatency = copy.isEmpty ? 0 : Selection.select(&copy, p.rank(of: copy.count) - 1)
+    // The SLO percentile and the CDF's nearest-rank values, all in two passes over the latencies (no copy, no
+    // sort: a sort of a day's latencies took longer than the policy's decisions).
+    var percentileLatency: Int64 = 0
     var cdf: [Double] = []
-    if !copy.isEmpty && !cdfPercents.isEmpty {
-      // One sort, then every nearest-rank percentile by index (a select per percent would be O(n) each).
-      copy.sort()
-      for percent in cdfPercents {
-        let v = copy[Percentile(percent: percent).rank(of: copy.count) - 1]
-        cdf.append(Milliseconds.of(v))
-      }
+    if !latencies.isEmpty {
+      let n = latencies.count
+      let slo = model.percentile.rank(of: n) - 1
+      let cdfRanks = cdfPercents.map { Percentile(percent: $0).rank(of: n) - 1 }
+      let ranks = Array(Set(cdfRanks + [slo])).sorted()
+      let values = latencies.withUnsafeBufferPointer { Selection.ranks(ranks, in: $0) }
+      let value = Dictionary(uniqueKeysWithValues: zip(ranks, values))
+      percentileLatency = value[slo]!
+      cdf = cdfRanks.map { Milliseconds.of(value[$0]!) }
     }
     let timelines = course.decided.enumerated().map { s, points in
       ReplicaTimeline(stage: model.stages[s].name, hardware: configuration.stages[s].hardware, points: points)

@@ -23,7 +23,7 @@ public enum Headroom {
   /// Greedy: each step replays the plan with one more replica at each stage that may have one (in parallel) and
   /// keeps the cheapest that keeps the SLO, else the one with the fewest minutes over the allowance, then the
   /// fewest misses, then the cheapest. Stops at the first plan that keeps it, or after `maximumSteps` replicas.
-  /// - Complexity: at most `maximumSteps x stages` replays of the whole log, and one more with the latency CDF.
+  /// - Complexity: at most `maximumSteps x stages` replays of the whole log.
   public static func search(
     model: PipelineModel, workload: CapacityAnalysis.Workload, configuration: PipelineConfiguration, seed: UInt64,
     maximumSteps: Int = 8
@@ -42,11 +42,11 @@ public enum Headroom {
       guard !options.isEmpty else { break }
       let slots = ResultSlots<Result<ReplayResult, any Error>>(count: options.count)
       DispatchQueue.concurrentPerform(iterations: options.count) { i in
-        // Without the latency CDF (a sort of every latency): only the plan found needs it, replayed once at the end.
+        // With the latency CDF (two passes over the latencies), so that the plan found needs no second replay.
         slots[i] = Result {
           try Replay.run(
             arrivals: workload.trace.arrivals, model: model, configuration: options[i],
-            planning: workload.busiestArrivals, policy: .fixed, seed: seed)
+            planning: workload.busiestArrivals, policy: .fixed, seed: seed, cdfPercents: CapacityAnalysis.cdfPercents)
         }
       }
       let replays = try (0..<options.count).map { try slots[$0]!.get() }
@@ -64,13 +64,6 @@ public enum Headroom {
       replay.configuration = current
       best = Search(configuration: current, replay: replay, added: step, meetsSLO: !meeting.isEmpty)
       if !meeting.isEmpty { break }
-    }
-    if var found = best {
-      found.replay = try CapacityAnalysis.replays(
-        model: model, workload: workload, configuration: found.configuration, policies: [.fixed], seed: seed)[0]
-      found.replay.policy = staticPolicy
-      found.replay.configuration = found.configuration
-      best = found
     }
     return best
   }

@@ -336,4 +336,26 @@ enum Sim {
     }
     #expect(Selection.bucket(.max) == Selection.bucketCount - 1)
   }
+
+  /// Many ranks at once (a replay's latency CDF: 213 of them) against sorting: ranks spread over more than 127
+  /// buckets, many ranks in one bucket (sorted there), and every value equal.
+  @Test func manyRanksAgreeWithSorting() {
+    var rng = SeededGenerator(seed: 34)
+    for trial in 0..<40 {
+      let n = trial % 10 == 0 ? 100_000 : Int(rng.next() % 20_000) + 1
+      let values = (0..<n).map { _ -> Int64 in
+        switch trial % 4 {
+        case 0: return 7_000_000  // every value equal: every rank in one bucket
+        case 1: return Int64(exp(rng.nextUnitInterval() * 40))  // over many bit lengths
+        case 2: return rng.next() % 5 == 0 ? .max : 50_000_000 + Int64(rng.next() % 1_000)  // a few buckets
+        default: return Int64(rng.next() % 100_000_000)
+        }
+      }
+      let percents = stride(from: 0.5, through: 99, by: 0.5).map { $0 } + [99.9, 99.99, 100]
+      let ranks = Array(Set(percents.map { Percentile(percent: $0).rank(of: n) - 1 })).sorted()
+      let sorted = values.sorted()
+      let found = values.withUnsafeBufferPointer { Selection.ranks(ranks, in: $0) }
+      #expect(found == ranks.map { sorted[$0] }, "trial \(trial)")
+    }
+  }
 }
