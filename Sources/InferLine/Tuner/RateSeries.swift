@@ -23,8 +23,10 @@ enum RateSeries {
   /// as a rate `alpha(D) / D`. Returns `[size][tick]`.
   ///
   /// Per size: `c_i` = arrivals in `[t_i, t_i + D)` (two pointers); at each tick the eligible i (`t_i >= t - history`
-  /// and `t_i + D <= t`) form a sliding range whose maximum a monotonic deque keeps.
-  /// - Complexity: O((N + ticks) x sizes); sizes run in parallel.
+  /// and `t_i + D <= t`) form a sliding range whose maximum a monotonic deque keeps, as (i, c_i) pairs compacted
+  /// as its front passes.
+  /// - Complexity: O((N + ticks) x sizes); sizes run in parallel. Memory: the deque, at most the arrivals of one
+  ///   `history` per size (two arrays of the whole trace per size were a quarter of a day's report's peak).
   static func envelopeRates(_ arrivals: [Int64], ticks: [Int64], sizes: [Int64], history: Int64) -> [[Double]] {
     return withParallelBuffer(count: sizes.count * ticks.count, repeating: 0.0) { result in
       arrivals.withUnsafeBufferPointer { t in
@@ -34,24 +36,33 @@ enum RateSeries {
           let d = sizes[k]
           let n = a.count
           var countEnd = 0  // two-pointer end for c_i
-          var deque = [Int32](repeating: 0, count: n)  // indices, counts decreasing
-          var head = 0, tail = 0
+          // Window starts and their counts, counts decreasing from `head` on; entries before `head` are dropped.
+          var starts: [Int32] = []
+          var counts: [Int32] = []
+          var head = 0
           var added = 0  // next i to consider adding
-          var values = [Int32](repeating: 0, count: n)
           for (tickIndex, now) in ticks.enumerated() {
             // Add every i whose window [t_i, t_i + D) has closed by now.
             while added < n, a[added] + d <= now {
               if countEnd < added { countEnd = added }
               while countEnd < n, a[countEnd] < a[added] + d { countEnd += 1 }
-              values[added] = Int32(countEnd - added)
-              while tail > head, values[Int(deque[tail - 1])] <= values[added] { tail -= 1 }
-              deque[tail] = Int32(added)
-              tail += 1
+              let count = Int32(countEnd - added)
+              while counts.count > head, counts[counts.count - 1] <= count {
+                counts.removeLast()
+                starts.removeLast()
+              }
+              starts.append(Int32(added))
+              counts.append(count)
               added += 1
             }
             // Drop windows that started before the history.
-            while tail > head, a[Int(deque[head])] < now - history { head += 1 }
-            let best = tail > head ? Int(values[Int(deque[head])]) : 0
+            while counts.count > head, a[Int(starts[head])] < now - history { head += 1 }
+            if head >= 4096 && head * 2 >= counts.count {
+              starts.removeFirst(head)
+              counts.removeFirst(head)
+              head = 0
+            }
+            let best = counts.count > head ? Int(counts[head]) : 0
             result[k * ticks.count + tickIndex] = Double(best) / (Double(d) / 1e9)
           }
         }

@@ -32,6 +32,49 @@ struct OneStage {
 @Suite struct TunerTests {
   let second: Int64 = 1_000_000_000
 
+  /// The tuner's envelope series against its definition counted directly: at each tick t and size D, the most
+  /// arrivals in any [s, s + D) inside [t - history, t) (a busiest interval starts at an arrival). Random traces
+  /// with bursts and equal stamps, and one long enough for the deque to be compacted.
+  @Test func envelopeRatesAreTheBusiestIntervalsOfTheHistory() {
+    var rng = SeededGenerator(seed: 41)
+    for trial in 0..<12 {
+      var t: Int64 = 0
+      let n = trial == 0 ? 30_000 : Int(rng.next() % 3_000) + 1
+      let arrivals = (0..<n).map { i -> Int64 in
+        // Trial 0 thins out steadily: every window's count is at most the one before, so each reaches the front of
+        // the deque and the deque is compacted.
+        if trial == 0 {
+          t += 100_000 + Int64(i) * 10
+          return t
+        }
+        switch rng.next() % 4 {
+        case 0: break  // the same stamp as the last
+        case 1: t += Int64(rng.next() % 2_000_000)  // a burst
+        default: t += Int64(rng.next() % 200_000_000)
+        }
+        return t
+      }
+      let ticks = RateSeries.ticks(arrivals, tick: 250_000_000)
+      let sizes: [Int64] = [1_000_000, 40_000_000, 500_000_000, 2 * second]
+      let history = trial % 2 == 0 ? 5 * second : 60 * second
+      let rates = RateSeries.envelopeRates(arrivals, ticks: ticks, sizes: sizes, history: history)
+      for (k, d) in sizes.enumerated() {
+        var first = 0
+        for (i, now) in ticks.enumerated() where i % 5 == 0 {
+          while first < n && arrivals[first] < now - history { first += 1 }
+          var best = 0
+          var start = first, end = first
+          while start < n && arrivals[start] + d <= now {
+            while end < n && arrivals[end] < arrivals[start] + d { end += 1 }
+            best = max(best, end - start)
+            start += 1
+          }
+          #expect(rates[k][i] == Double(best) / (Double(d) / 1e9), "trial \(trial), size \(d), tick \(i)")
+        }
+      }
+    }
+  }
+
   /// Evenly spaced arrivals: `count` at `perSecond` per second, from `startSecond`.
   func even(_ count: Int, _ perSecond: Int64, from startSecond: Int64 = 0) -> [Int64] {
     let gap: Int64 = 1_000_000_000 / perSecond
