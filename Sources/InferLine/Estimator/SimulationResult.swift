@@ -163,10 +163,10 @@ package enum Selection {
       }
     }
     var ranksIn = [Int](repeating: 0, count: buckets.count)
-    for (b, _) in wanted { ranksIn[buckets.firstIndex(of: b)!] += 1 }
+    for (b, _) in wanted { ranksIn[Int(slot[b])] += 1 }
     for i in buckets.indices where ranksIn[i] > 8 { members[i].sort() }
     return wanted.map { bucket, rank in
-      let i = buckets.firstIndex(of: bucket)!
+      let i = Int(slot[bucket])
       return ranksIn[i] > 8 ? members[i][rank] : select(&members[i], rank)
     }
   }

@@ -83,12 +83,12 @@ public enum Replay {
     var cdf: [Double] = []
     if !latencies.isEmpty {
       let n = latencies.count
-      let slo = model.percentile.rank(of: n) - 1
+      let sloRank = model.percentile.rank(of: n) - 1
       let cdfRanks = cdfPercents.map { Percentile(percent: $0).rank(of: n) - 1 }
-      let ranks = Array(Set(cdfRanks + [slo])).sorted()
+      let ranks = Array(Set(cdfRanks + [sloRank])).sorted()
       let values = latencies.withUnsafeBufferPointer { Selection.ranks(ranks, in: $0) }
       let value = Dictionary(uniqueKeysWithValues: zip(ranks, values))
-      percentileLatency = value[slo]!
+      percentileLatency = value[sloRank]!
       cdf = cdfRanks.map { Milliseconds.of(value[$0]!) }
     }
     let timelines = course.decided.enumerated().map { s, points in
