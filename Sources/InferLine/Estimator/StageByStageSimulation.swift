@@ -261,6 +261,8 @@ struct StageByStageSimulation: ~Copyable {
   /// always taken (`masks` points to them, or is nil).
   let routeMasks: Slab<UInt64>
   let masks: UnsafeMutablePointer<UInt64>?
+  /// Drawn routes of a pipeline with up to 8 edges, a byte a query instead of `masks`' eight (nil otherwise).
+  var narrowMasks: UnsafeMutablePointer<UInt8>? = nil
   /// Drawn routes are drawn a slice at a time, just before the slice runs (a feasibility check that stops early
   /// draws no more than it reached): the generator and how many queries have their route.
   var routeGenerator: SeededGenerator? = nil
@@ -368,8 +370,14 @@ struct StageByStageSimulation: ~Copyable {
         masks = nil
       } else {
         routeGenerator = SeededGenerator(seed: seed)
-        routeMasks = Slab<UInt64>(repeating: 0, count: n)
-        masks = routeMasks.base
+        if input.edges.count <= 8 {
+          routeMasks = Slab.empty()
+          masks = nil
+          narrowMasks = .allocate(capacity: max(n, 1))
+        } else {
+          routeMasks = Slab<UInt64>(repeating: 0, count: n)
+          masks = routeMasks.base
+        }
       }
     }
     // With probability 1 everywhere, the event-driven simulator still draws but every mask is all ones.
@@ -443,6 +451,7 @@ struct StageByStageSimulation: ~Copyable {
   }
 
   deinit {
+    narrowMasks?.deallocate()
     if let recorders {
       if !recordersHandedOver {
         for s in 0..<input.stageCount { recorders[s].free() }
@@ -613,9 +622,15 @@ struct StageByStageSimulation: ~Copyable {
   /// Draws the routes of the queries before `end`, in trace order: the draws the event-driven simulator makes at
   /// each arrival.
   mutating func drawRoutes(upTo end: Int) {
-    guard var generator = routeGenerator, let masks, routesDrawn < end else { return }
+    guard var generator = routeGenerator, routesDrawn < end else { return }
     routeDraw.thresholds.withUnsafeBufferPointer { thresholds in
-      for q in routesDrawn..<end { masks[q] = RouteDraw.mask(thresholds, &generator) }
+      if let narrowMasks {
+        for q in routesDrawn..<end {
+          narrowMasks[q] = UInt8(truncatingIfNeeded: RouteDraw.mask(thresholds, &generator))
+        }
+      } else if let masks {
+        for q in routesDrawn..<end { masks[q] = RouteDraw.mask(thresholds, &generator) }
+      }
     }
     routeGenerator = generator
     routesDrawn = end
@@ -853,6 +868,8 @@ struct StageByStageSimulation: ~Copyable {
     // its last finish only needs writing where it goes on to no child.
     let recorded = recordsFinishes ? stageFinishes.base + s * queryCount : nil
     let missed = countsMisses ? self.missed.base : nil
+    let narrow = narrowMasks, wide = masks
+    let routed = narrow != nil || wide != nil
     for i in batch.start..<(batch.start + batch.size) {
       let q = queries.map { Int($0[i - base]) } ?? i
       if let recorded { recorded[q] = t }
@@ -865,8 +882,8 @@ struct StageByStageSimulation: ~Copyable {
         continue
       }
       let q32 = Int32(truncatingIfNeeded: q)
-      if let masks {
-        let mask = masks[q]
+      if routed {
+        let mask = narrow != nil ? UInt64(narrow.unsafelyUnwrapped[q]) : wide.unsafelyUnwrapped[q]
         var goesOn = false
         for e in from..<to where mask & (1 << UInt64(childEdge.base[e])) != 0 {
           lanes[children.base[e]].append(time: delays.map { t + $0[e] } ?? arrival, query: q32)
@@ -890,6 +907,7 @@ struct StageByStageSimulation: ~Copyable {
     let from = childStart.base[s], to = childStart.base[s + 1]
     let finishes = lastFinish!
     let recorded = recordsFinishes ? stageFinishes.base + s * queryCount : nil
+    let narrow = narrowMasks, wide = masks
     for i in batch.start..<(batch.start + batch.size) {
       let q = queries.map { Int($0[i - base]) } ?? i
       if let recorded { recorded[q] = t }
@@ -898,7 +916,7 @@ struct StageByStageSimulation: ~Copyable {
         misses += 1
       }
       let q32 = Int32(truncatingIfNeeded: q)
-      let route = masks?[q]  // nil: every edge is taken
+      let route = narrow != nil ? UInt64(narrow.unsafelyUnwrapped[q]) : wide?[q]  // nil: every edge is taken
       let mask = route ?? ~0
       var goesOn = false
       for e in from..<to where mask & (1 << UInt64(childEdge.base[e])) != 0 {

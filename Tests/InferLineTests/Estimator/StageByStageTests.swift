@@ -10,9 +10,9 @@ import Testing
   /// A random pipeline without joins: stage i > 0 hangs off an earlier stage or is a root; stage indices are
   /// shuffled so that the topological order is not the index order.
   static func randomForest(
-    _ rng: inout SeededGenerator, queries: Int, routesGiven: Bool
+    _ rng: inout SeededGenerator, queries: Int, routesGiven: Bool, stages: Int? = nil
   ) -> SimulationInput {
-    let stages = Int(rng.next() % 5) + 1
+    let stages = stages ?? Int(rng.next() % 5) + 1
     var edges: [(parent: Int, child: Int)] = []
     var probabilities: [Double] = []
     let shuffle = (0..<stages).shuffled(using: &rng)
@@ -73,6 +73,22 @@ import Testing
       usedFastPath += 1
     }
     #expect(usedFastPath == 300)
+  }
+
+  /// Drawn routes are kept in a byte a query up to 8 edges and in 64 bits beyond: pipelines on both sides of that
+  /// line against the event-driven simulator.
+  @Test func drawnRoutesOverManyEdgesGiveTheEventDrivenResultsExactly() {
+    var rng = SeededGenerator(seed: 2027)
+    var wide = 0, narrow = 0
+    for trial in 0..<40 {
+      let queries = trial % 10 == 0 ? 20_000 : Int(rng.next() % 600) + 1
+      let input = Self.randomForest(&rng, queries: queries, routesGiven: false, stages: Int(rng.next() % 10) + 6)
+      if input.edges.count > 8 { wide += 1 } else { narrow += 1 }
+      let fast = Estimator.simulate(input, options: .init(collectWaitPercentiles: false))
+      let reference = Estimator.simulate(input, options: .init(collectWaitPercentiles: false, eventByEvent: true))
+      Self.expectSame(fast, reference, "trial \(trial), \(input.edges.count) edges")
+    }
+    #expect(wide >= 10 && narrow >= 5, "\(wide) pipelines over 8 edges, \(narrow) within")
   }
 
   /// `trials` random forests, each changed by `change`, run stage by stage and event by event: the same results.
