@@ -257,8 +257,8 @@ struct StageByStageSimulation: ~Copyable {
   /// Per query, in feasibility checks and closed loops only: whether it has missed (a full run counts misses from
   /// the latencies).
   let missed: Slab<Bool>
-  /// Route masks when they vary by query (drawn with a probability below 1, or given); nil when every edge is
-  /// always taken (`masks` points to them, or is nil).
+  /// Route masks when they vary by query (drawn with a probability below 1, or given): `masks` points to them; it
+  /// is nil when every edge is always taken, or when drawn routes are kept a byte a query (`narrowMasks`).
   let routeMasks: Slab<UInt64>
   let masks: UnsafeMutablePointer<UInt64>?
   /// Drawn routes of a pipeline with up to 8 edges, a byte a query instead of `masks`' eight (nil otherwise).
