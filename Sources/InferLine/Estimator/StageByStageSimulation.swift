@@ -258,10 +258,10 @@ struct StageByStageSimulation: ~Copyable {
   /// the latencies).
   let missed: Slab<Bool>
   /// Route masks when they vary by query (drawn with a probability below 1, or given): `masks` points to them; it
-  /// is nil when every edge is always taken, or when drawn routes are kept a byte a query (`narrowMasks`).
+  /// is nil when every edge is always taken, or when the routes are kept a byte a query (`narrowMasks`).
   let routeMasks: Slab<UInt64>
   let masks: UnsafeMutablePointer<UInt64>?
-  /// Drawn routes of a pipeline with up to 8 edges, a byte a query instead of `masks`' eight (nil otherwise).
+  /// Routes of a pipeline with up to 8 edges, a byte a query instead of `masks`' eight (nil otherwise).
   var narrowMasks: UnsafeMutablePointer<UInt8>? = nil
   /// Drawn routes are drawn a slice at a time, just before the slice runs (a feasibility check that stops early
   /// draws no more than it reached): the generator and how many queries have their route.
@@ -361,8 +361,19 @@ struct StageByStageSimulation: ~Copyable {
     switch input.routes {
     case .given(let masks):
       precondition(masks.count == n, "given routes must have one entry per query")
-      routeMasks = input.edges.isEmpty ? Slab.empty() : Slab(masks)
-      self.masks = input.edges.isEmpty ? nil : routeMasks.base
+      if input.edges.count <= 8 {
+        // A mask's bits beyond the edges are never read (a route has a bit per edge).
+        routeMasks = Slab.empty()
+        self.masks = nil
+        if !input.edges.isEmpty {
+          let narrow = UnsafeMutablePointer<UInt8>.allocate(capacity: max(n, 1))
+          for q in 0..<n { narrow[q] = UInt8(truncatingIfNeeded: masks[q]) }
+          narrowMasks = narrow
+        }
+      } else {
+        routeMasks = Slab(masks)
+        self.masks = routeMasks.base
+      }
     case .drawn(let seed):
       // The event-driven simulator draws each query's route at its arrival, in trace order: the same draws.
       if input.edgeProbabilities.allSatisfy({ $0 >= 1 }) || input.edges.isEmpty {
