@@ -358,40 +358,38 @@ struct StageByStageSimulation: ~Copyable {
     stageFinishes = recordsFinishes ? Slab(repeating: Int64.min, count: n * stages) : Slab.empty()
     allowedMisses = input.percentile.allowedMisses(of: n)
     routeDraw = RouteDraw(probabilities: input.edgeProbabilities)
+    // Routes vary by query when given, or drawn with a probability below 1 (with probability 1 everywhere, the
+    // event-driven simulator still draws but every mask is all ones). The event-driven simulator draws each
+    // query's route at its arrival, in trace order: the same draws, a slice at a time (`drawRoutes`).
+    var given: [UInt64]? = nil
+    var drawn: UInt64? = nil
     switch input.routes {
     case .given(let masks):
       precondition(masks.count == n, "given routes must have one entry per query")
-      if input.edges.count <= 8 {
-        // A mask's bits beyond the edges are never read (a route has a bit per edge).
-        routeMasks = Slab.empty()
-        self.masks = nil
-        if !input.edges.isEmpty {
-          let narrow = UnsafeMutablePointer<UInt8>.allocate(capacity: max(n, 1))
-          for q in 0..<n { narrow[q] = UInt8(truncatingIfNeeded: masks[q]) }
-          narrowMasks = narrow
-        }
-      } else {
-        routeMasks = Slab(masks)
-        self.masks = routeMasks.base
-      }
+      given = masks
     case .drawn(let seed):
-      // The event-driven simulator draws each query's route at its arrival, in trace order: the same draws.
-      if input.edgeProbabilities.allSatisfy({ $0 >= 1 }) || input.edges.isEmpty {
-        routeMasks = Slab.empty()
-        masks = nil
-      } else {
-        routeGenerator = SeededGenerator(seed: seed)
-        if input.edges.count <= 8 {
-          routeMasks = Slab.empty()
-          masks = nil
-          narrowMasks = .allocate(capacity: max(n, 1))
-        } else {
-          routeMasks = Slab<UInt64>(repeating: 0, count: n)
-          masks = routeMasks.base
-        }
-      }
+      if !input.edgeProbabilities.allSatisfy({ $0 >= 1 }) { drawn = seed }
     }
-    // With probability 1 everywhere, the event-driven simulator still draws but every mask is all ones.
+    let varies = !input.edges.isEmpty && (given != nil || drawn != nil)
+    if varies, let drawn { routeGenerator = SeededGenerator(seed: drawn) }
+    if varies && input.edges.count <= 8 {
+      // A byte a query: a route has a bit per edge, and no other bit is read.
+      routeMasks = Slab.empty()
+      masks = nil
+      let narrow = UnsafeMutablePointer<UInt8>.allocate(capacity: max(n, 1))
+      if let given { for q in 0..<n { narrow[q] = UInt8(truncatingIfNeeded: given[q]) } }
+      narrowMasks = narrow
+    } else if varies {
+      if let given {
+        routeMasks = Slab(given)
+      } else {
+        routeMasks = Slab<UInt64>(repeating: 0, count: n)
+      }
+      masks = routeMasks.base
+    } else {
+      routeMasks = Slab.empty()
+      masks = nil
+    }
     waits = Slab(repeating: LargestValues(percentile: .p99, maximumCount: n), count: stages)
     lanes = Slab(
       (0..<stages).map { s in
