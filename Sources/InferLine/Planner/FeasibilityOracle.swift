@@ -412,6 +412,9 @@ public final class FeasibilityOracle: Sendable {
 
   public var counters: Counts { state.withLock { $0.counts } }
 
+  /// The configurations answered so far, in no particular order.
+  var answered: [PipelineConfiguration] { state.withLock { Array($0.cache.keys) } }
+
   /// Records a configuration a necessary condition ruled out (the caller checked it): infeasible, cached as
   /// `evaluate` would have cached it, counted in `ruledOut`.
   func ruleOut(_ configuration: PipelineConfiguration) -> Answer {
@@ -423,12 +426,19 @@ public final class FeasibilityOracle: Sendable {
     }
   }
 
-  /// The answer for one configuration.
-  public func evaluate(_ configuration: PipelineConfiguration) -> Answer {
+  /// The answer for one configuration. With a `draft`, what the evaluation finds goes there, not into the oracle,
+  /// until `keep(_:)` (an answer the oracle holds already is read from it either way).
+  public func evaluate(_ configuration: PipelineConfiguration, draft: Draft? = nil) -> Answer {
     if let known = state.withLock({ $0.cache[configuration] }) { return known }
-    let answer = compute(configuration)
-    state.withLock { $0.cache[configuration] = answer }
-    return answer
+    if let draft, let found = draft.findings[configuration] { return found.answer }
+    let finding = compute(configuration)
+    if let draft {
+      draft.findings[configuration] = finding
+      draft.order.append(configuration)
+    } else {
+      state.withLock { keep(finding, configuration, in: &$0) }
+    }
+    return finding.answer
   }
 
   /// Answers for several configurations, in parallel on every core; the same answers as one at a time.
@@ -440,21 +450,110 @@ public final class FeasibilityOracle: Sendable {
     return results.values.map { $0! }
   }
 
-  private func compute(_ configuration: PipelineConfiguration) -> Answer {
-    guard let options = model.options(configuration) else { return Answer(feasible: false) }
+  /// What one evaluation found: the answer, and what it adds to the counts and the dead prefixes.
+  struct Finding {
+    var answer: Answer
+    var counts = Counts()
+    var deadPrefix: [StageConfiguration]? = nil
+  }
+
+  /// Evaluations made on the side (`evaluate(_:draft:)`), which the oracle takes in only at `keep(_:)`: work
+  /// whose results may turn out not to be wanted. Used by one thread at a time.
+  public final class Draft: @unchecked Sendable {
+    var findings: [PipelineConfiguration: Finding] = [:]
+    /// The configurations in the order they were evaluated.
+    var order: [PipelineConfiguration] = []
+    public init() {}
+  }
+
+  /// Takes in a draft's evaluations in the order they were made; one the oracle has answered meanwhile (in
+  /// another draft, or asked directly) counts once.
+  public func keep(_ draft: Draft) {
+    state.withLock { s in
+      for c in draft.order { keep(draft.findings[c]!, c, in: &s) }
+    }
+  }
+
+  private func keep(_ finding: Finding, _ configuration: PipelineConfiguration, in s: inout State) {
+    guard s.cache[configuration] == nil else { return }
+    s.cache[configuration] = finding.answer
+    s.counts.estimatorRuns += finding.counts.estimatorRuns
+    s.counts.stoppedEarly += finding.counts.stoppedEarly
+    s.counts.acceptedByBound += finding.counts.acceptedByBound
+    s.counts.ruledOut += finding.counts.ruledOut
+    if let dead = finding.deadPrefix, s.deadPrefixes.insert(dead).inserted { s.deadPrefixList.append(dead) }
+  }
+
+  /// Runs `work` on items `0 ..< count` as one at a time in order would, skipping item i when `runs(i, earlier)`
+  /// is false for the results of the items before it (nil where skipped): the same results, answers, counts and
+  /// cache whatever `width`. Up to `width` items run at once; one started before an earlier result ruled it out
+  /// is dropped with what it evaluated (its evaluations go through `evaluate(_:draft:)` with the draft given).
+  /// - Parameter width: items at once; by default the cores other tasks leave (`CoreShare.process`).
+  /// - Returns: per item, its result; nil when it was skipped.
+  public func evaluateInOrder<Result: Sendable>(
+    count: Int, width: Int? = nil, runs: @escaping @Sendable (_ item: Int, _ earlier: [Result?]) -> Bool,
+    _ work: @escaping @Sendable (_ item: Int, _ draft: Draft) -> Result
+  ) -> [Result?] {
+    guard count > 0 else { return [] }
+    typealias Progress = InOrderProgress<Result>
+    let progress = Mutex(
+      Progress(
+        results: [Result?](repeating: nil, count: count), finished: [(Result, Draft)?](repeating: nil, count: count)))
+    // Decides the finished items at the front in order: each is kept when it still runs after the ones before it.
+    let decide: @Sendable (inout Progress) -> Void = { p in
+      while p.decided < p.next, let (result, draft) = p.finished[p.decided] {
+        p.finished[p.decided] = nil
+        if runs(p.decided, Array(p.results[..<p.decided])) {
+          self.keep(draft)
+          p.results[p.decided] = result
+        }
+        p.decided += 1
+      }
+    }
+    let workers = max(1, min(count, width ?? CoreShare.process.cores()))
+    DispatchQueue.concurrentPerform(iterations: workers) { _ in
+      while true {
+        let item: Int? = progress.withLock { p in
+          while p.next < count {
+            let i = p.next
+            p.next += 1
+            // With every item before it decided, whether it runs is known now.
+            if p.decided == i && !runs(i, Array(p.results[..<i])) {
+              p.decided += 1
+              continue
+            }
+            return i
+          }
+          return nil
+        }
+        guard let item else { return }
+        let draft = Draft()
+        let result = work(item, draft)
+        progress.withLock { p in
+          p.finished[item] = (result, draft)
+          decide(&p)
+        }
+      }
+    }
+    return progress.withLock { p in
+      decide(&p)
+      return p.results
+    }
+  }
+
+  private func compute(_ configuration: PipelineConfiguration) -> Finding {
+    guard let options = model.options(configuration) else { return Finding(answer: Answer(feasible: false)) }
     if screens && !meetsNecessaryConditions(configuration, options) {
-      state.withLock { $0.counts.ruledOut += 1 }
-      return Answer(feasible: false)
+      return Finding(answer: Answer(feasible: false), counts: Counts(ruledOut: 1))
     }
     if screens, let bound = networkCalculusBound(configuration, options), bound * 1e9 <= Double(slo) {
-      state.withLock { $0.counts.acceptedByBound += 1 }
-      return Answer(feasible: true, bound: bound)
+      return Finding(answer: Answer(feasible: true, bound: bound), counts: Counts(acceptedByBound: 1))
     }
     guard
       let input = try? model.simulationInput(
         arrivals: arrivals, configuration: configuration, routes: routes, serviceTimes: serviceTimes, slo: slo,
         dispatchSeed: seed, querySizes: querySizes)
-    else { return Answer(feasible: false) }
+    else { return Finding(answer: Answer(feasible: false)) }
     var simulation = Estimator.Options(
       stopWhenInfeasible: screens, collectWaitPercentiles: false, recordStageFinishes: prefixBound != nil)
     simulation.summarisesLatencies = false  // the percentile is selected below
@@ -478,11 +577,6 @@ public final class FeasibilityOracle: Sendable {
             allowedMisses: model.percentile.allowedMisses(of: arrivals.count))
         }.map { bound.prefix(configuration, $0) }
       }
-    state.withLock {
-      $0.counts.estimatorRuns += 1
-      if result.stoppedEarly { $0.counts.stoppedEarly += 1 }
-      if let dead, $0.deadPrefixes.insert(dead).inserted { $0.deadPrefixList.append(dead) }
-    }
     var latency: Int64? = nil
     if let latencies = result.latencies, !latencies.isEmpty {
       var copy = latencies
@@ -491,7 +585,9 @@ public final class FeasibilityOracle: Sendable {
     #if INFERLINE_INVARIANTS
       precondition(!result.feasible || (latency ?? 0) <= slo, "a feasible run's percentile is within the SLO")
     #endif
-    return Answer(feasible: result.feasible, percentileLatency: latency)
+    return Finding(
+      answer: Answer(feasible: result.feasible, percentileLatency: latency),
+      counts: Counts(estimatorRuns: 1, stoppedEarly: result.stoppedEarly ? 1 : 0), deadPrefix: dead)
   }
 
   /// A full simulation of a configuration on this window against this objective (no early stop), and the SLO
@@ -571,4 +667,13 @@ public final class FeasibilityOracle: Sendable {
     }
     return done.max()
   }
+}
+
+/// `FeasibilityOracle.evaluateInOrder`'s bookkeeping: items handed out, items decided (a prefix), and the results.
+private struct InOrderProgress<Result> {
+  var next = 0
+  /// Items decided (kept or skipped): a prefix.
+  var decided = 0
+  var results: [Result?]
+  var finished: [(Result, FeasibilityOracle.Draft)?]
 }

@@ -153,7 +153,8 @@ extension Planner {
   /// feasible one is the upper bound, and the search ends as soon as the lower bound reaches it (the incumbent
   /// is then proven optimal) or a combination is feasible (the first in cost order is the optimum). Each
   /// combination is screened by the necessary conditions and the network-calculus bound before any simulation;
-  /// batches of eight are checked in parallel, and the first feasible in cost order wins, so the answer does not
+  /// batches of eight are checked in cost order up to the first feasible one, which wins (as if one at a time, in
+  /// parallel where cores are free: `Planner.firstFeasible`), so neither the answer nor the simulations counted
   /// depend on the number of cores.
   ///
   /// Anytime: when the budget runs out it returns the best plan found with `provenOptimal == false`, the proven
@@ -260,7 +261,7 @@ extension Planner {
   }
 
   /// The search over whole configurations: combinations of the stages' cost-sorted options off a heap cheapest
-  /// first, screened, eight simulated at a time; dead prefixes (`FeasibilityOracle.PrefixBound`) skip their cones.
+  /// first, screened, taken eight at a time and simulated up to the first feasible; dead prefixes (`FeasibilityOracle.PrefixBound`) skip their cones.
   /// The first feasible in cost order is the optimum, and `best` (an incumbent) ends it when the next costs as much.
   /// - Parameters:
   ///   - examined: configurations already taken by an earlier search of the window (counted against the budget).
@@ -370,15 +371,16 @@ extension Planner {
         }
         group.append(top)
       }
-      examined += group.count
       let configurations = group.map(configuration)
-      let answers = oracle.evaluate(configurations)
+      let answers = firstFeasible(configurations)
       readDeadPrefixes()
-      if let first = answers.firstIndex(where: \.feasible) {
-        best = ("optimal", configurations[first], answers[first])
+      if let first = answers.firstIndex(where: { $0?.feasible == true }), let answer = answers[first] {
+        examined += first + 1
+        best = ("optimal", configurations[first], answer)
         proven = true
         break
       }
+      examined += group.count
     }
     oracle.noteSkippedByPrefix(skipped)
     return ChainSearch.Outcome(

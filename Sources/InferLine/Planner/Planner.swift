@@ -68,6 +68,9 @@ public struct Planner: Sendable {
   /// The cost-ordered search takes a chain prefix by prefix (`ChainSearch`) where that applies; false keeps to the
   /// search over whole configurations (the benchmark's side-by-side baseline).
   public var usesChainSearch = true
+  /// Checks run at once where the search and greedy take them in order (`FeasibilityOracle.evaluateInOrder`); nil:
+  /// the cores other tasks leave. The answers and the simulations counted are the same for any width.
+  public var parallelWidth: Int? = nil
 
   public init(oracle: FeasibilityOracle) {
     self.oracle = oracle
@@ -156,30 +159,25 @@ public struct Planner: Sendable {
           results[k] = self.candidate(candidates[k].0, stage: candidates[k].1, from: start)
         }
       } else {
-        // Branch and bound over the moves: those whose cheapest possible outcome could still win, cheapest bound
-        // first, a core's worth at a time. A move is skipped only when even its bound is dearer than a feasible
-        // move already found, so the move taken is the one evaluating all of them would take.
+        // Branch and bound over the moves, cheapest bound first: a move is skipped when even its bound is no
+        // cheaper than a feasible move before it, so the move taken is the one evaluating all of them would take.
+        // The moves go in that order as if one at a time (in parallel where cores are free; a move begun before
+        // an earlier one ruled it out is dropped), so what is simulated does not depend on the cores.
         let bounds = candidates.map { moveLowerBound($0.0, stage: $0.1, from: start) }
         let order = candidates.indices.filter { bounds[$0] != nil }.sorted { (bounds[$0]!, $0) < (bounds[$1]!, $1) }
-        let width = max(1, ProcessInfo.processInfo.activeProcessorCount)
-        var found = current - 1e-9
-        var next = 0
-        while next < order.count {
-          var group: [Int] = []
-          while group.count < width, next < order.count {
-            let k = order[next]
-            next += 1
-            if bounds[k]! < found + 1e-9 { group.append(k) }
+        let cost = { @Sendable (c: PipelineConfiguration) in self.cost(c) }
+        let outcomes = oracle.evaluateInOrder(
+          count: order.count, width: parallelWidth,
+          runs: { item, earlier in
+            var found = current - 1e-9
+            for case .some(.some(let (c, a))) in earlier where a.feasible { found = min(found, cost(c)) }
+            return bounds[order[item]]! < found + 1e-9
           }
-          guard !group.isEmpty else { break }
-          let chosen = group
-          DispatchQueue.concurrentPerform(iterations: chosen.count) { g in
-            let k = chosen[g]
-            results[k] = self.candidate(candidates[k].0, stage: candidates[k].1, from: start)
-          }
-          for k in group {
-            if let (c, a) = results[k], a.feasible { found = min(found, cost(c)) }
-          }
+        ) { item, draft in
+          self.candidate(candidates[order[item]].0, stage: candidates[order[item]].1, from: start, draft: draft)
+        }
+        for (item, outcome) in outcomes.enumerated() {
+          if case .some(.some(let result)) = outcome { results[order[item]] = result }
         }
       }
       var best: (Int, PipelineConfiguration, FeasibilityOracle.Answer)? = nil
@@ -223,6 +221,16 @@ public struct Planner: Sendable {
       }
     }
     return result.map { descend(from: $0) }
+  }
+
+  /// The answers for configurations in order up to the first feasible one (nil after it): as one at a time in
+  /// order, in parallel where cores are free (`FeasibilityOracle.evaluateInOrder`).
+  func firstFeasible(_ configurations: [PipelineConfiguration]) -> [FeasibilityOracle.Answer?] {
+    let oracle = oracle
+    return oracle.evaluateInOrder(
+      count: configurations.count, width: parallelWidth,
+      runs: { _, earlier in !earlier.contains { $0?.feasible == true } }
+    ) { item, draft in oracle.evaluate(configurations[item], draft: draft) }
   }
 
   /// Per stage, at its replica limit: the hardware with the lowest L(1) at batch 1, and the option with the most
@@ -284,11 +292,12 @@ public struct Planner: Sendable {
     while true {
       let neighbours = cheaperNeighbours(current.configuration)
       guard !neighbours.isEmpty else { break }
-      let answers = oracle.evaluate(neighbours.map(\.2))
-      guard let k = answers.indices.first(where: { answers[$0].feasible }) else { break }
+      let configurations = neighbours.map(\.2)
+      let answers = firstFeasible(configurations)
+      guard let k = answers.firstIndex(where: { $0?.feasible == true }), let answer = answers[k] else { break }
       let (action, stage, next) = neighbours[k]
-      var moved = plan(method: start.method + ", then descent", next, answers[k], steps: current.steps)
-      moved.steps.append(step(action, stage, next, answers[k]))
+      var moved = plan(method: start.method + ", then descent", next, answer, steps: current.steps)
+      moved.steps.append(step(action, stage, next, answer))
       moved.lowerBoundPerHour = current.lowerBoundPerHour
       moved.effort = current.effort
       moved.provenOptimal = false
@@ -365,9 +374,11 @@ public struct Planner: Sendable {
     }
   }
 
-  /// One greedy move from `config`, searched to its feasible end; nil when the move does not apply.
+  /// One greedy move from `config`, searched to its feasible end; nil when the move does not apply. Its evaluations
+  /// go into `draft` when one is given.
   func candidate(
-    _ action: PlanStep.Action, stage i: Int, from config: PipelineConfiguration
+    _ action: PlanStep.Action, stage i: Int, from config: PipelineConfiguration,
+    draft: FeasibilityOracle.Draft? = nil
   )
     -> (PipelineConfiguration, FeasibilityOracle.Answer)?
   {
@@ -377,13 +388,13 @@ public struct Planner: Sendable {
     case .increaseBatch:
       guard let next = nextBatchSize(i, s) else { return nil }
       c.stages[i].batchSize = next
-      var a = oracle.evaluate(c)
+      var a = oracle.evaluate(c, draft: draft)
       guard a.feasible else { return (c, a) }
       // Then drop replicas while it stays feasible.
       while c.stages[i].replicas > 1 {
         var fewer = c
         fewer.stages[i].replicas -= 1
-        let b = oracle.evaluate(fewer)
+        let b = oracle.evaluate(fewer, draft: draft)
         guard b.feasible else { break }
         c = fewer
         a = b
@@ -392,7 +403,7 @@ public struct Planner: Sendable {
     case .removeReplica:
       guard s.replicas > 1 else { return nil }
       c.stages[i].replicas -= 1
-      return (c, oracle.evaluate(c))
+      return (c, oracle.evaluate(c, draft: draft))
     case .downgradeHardware:
       guard let target = downgradeTarget(i, s) else { return nil }
       c.stages[i] = StageConfiguration(
@@ -400,11 +411,11 @@ public struct Planner: Sendable {
         replicas: minimumReplicas(stage: i, hardware: target.hardware, batch: 1))
       let limit = target.replicaLimit
       guard c.stages[i].replicas <= limit else { return nil }
-      var a = oracle.evaluate(c)
+      var a = oracle.evaluate(c, draft: draft)
       // Raise replicas until feasible, as long as that can still be cheaper than where we are.
       while !a.feasible, c.stages[i].replicas < limit, cost(c) + target.pricePerHour < cost(config) {
         c.stages[i].replicas += 1
-        a = oracle.evaluate(c)
+        a = oracle.evaluate(c, draft: draft)
       }
       return (c, a)
     case .initialise, .addReplica:

@@ -194,13 +194,15 @@ public enum CapacityAnalysis {
     let frontierSlot = ResultSlots<[FrontierPoint]>(count: 1)
     let growthSlots = ResultSlots<CapacityReport.GrowthScenario>(count: factors.count)
     DispatchQueue.concurrentPerform(iterations: 1 + factors.count) { k in
-      if k == 0 {
-        frontierSlot[0] = Planner.frontier(
-          model: model, arrivals: workload.busiestArrivals, seed: options.seed, multipliers: options.frontier,
-          budget: options.budget, incumbents: incumbents, planAtSLO: recommended)
-      } else {
-        growthSlots[k - 1] = scenario(
-          factors[k - 1], model: model, planning: workload.busiestArrivals, options: options, incumbents: incumbents)
+      CoreShare.process.run {
+        if k == 0 {
+          frontierSlot[0] = Planner.frontier(
+            model: model, arrivals: workload.busiestArrivals, seed: options.seed, multipliers: options.frontier,
+            budget: options.budget, incumbents: incumbents, planAtSLO: recommended)
+        } else {
+          growthSlots[k - 1] = scenario(
+            factors[k - 1], model: model, planning: workload.busiestArrivals, options: options, incumbents: incumbents)
+        }
       }
     }
     let frontier = frontierSlot[0] ?? []

@@ -110,9 +110,12 @@ public enum WindowPlanning {
     let busiest = busiest(windows)
     DispatchQueue.concurrentPerform(iterations: indices.count) { j in
       let i = indices[j]
-      slots[j] = plan(
-        model: model, window: windows[i], arrivals: windows[i].relativeArrivals(in: trace), seed: seed, budget: budget,
-        baselines: allBaselines || i == busiest, earlier: earlier?.arrivals(for: windows[i]) ?? [])
+      // Each window one task of the process's share: its checks use the cores the other windows leave.
+      slots[j] = CoreShare.process.run {
+        plan(
+          model: model, window: windows[i], arrivals: windows[i].relativeArrivals(in: trace), seed: seed,
+          budget: budget, baselines: allBaselines || i == busiest, earlier: earlier?.arrivals(for: windows[i]) ?? [])
+      }
       progress(done.increment())
     }
     return slots.values.map { $0! }
@@ -153,11 +156,13 @@ public enum WindowPlanning {
       let retried = ResultSlots<WindowPlan>(count: work.count)
       DispatchQueue.concurrentPerform(iterations: work.count) { k in
         let i = work[k].window
-        var again = plan(
-          model: model, window: windows[i], arrivals: windows[i].relativeArrivals(in: trace), seed: seed,
-          budget: budget, baselines: allBaselines || i == busiest,
-          warmStart: work[k].incumbents.map { (name: "warm-start", configuration: $0) },
-          earlier: earlier?.arrivals(for: windows[i]) ?? [])
+        var again = CoreShare.process.run {
+          plan(
+            model: model, window: windows[i], arrivals: windows[i].relativeArrivals(in: trace), seed: seed,
+            budget: budget, baselines: allBaselines || i == busiest,
+            warmStart: work[k].incumbents.map { (name: "warm-start", configuration: $0) },
+            earlier: earlier?.arrivals(for: windows[i]) ?? [])
+        }
         again.seconds += current[i].seconds
         retried[k] = again
       }

@@ -208,7 +208,8 @@ public enum NightShards {
         DispatchQueue.concurrentPerform(iterations: now.count) { k in
           let started = Date()
           slots[k] = Result {
-            var part = try now[k].run(night, context)
+            // Each stage one task of the process's share (`CoreShare`).
+            var part = try CoreShare.process.run { try now[k].run(night, context) }
             part.timings[now[k].phase, default: 0] += Date().timeIntervalSince(started)
             return part
           }

@@ -256,6 +256,87 @@ struct SmallInstance {
     }
   }
 
+  /// The search and greedy take their checks as if one at a time in order, however many run at once: the same
+  /// plans, steps, simulations counted and answers kept with one check at a time as with four or eight; and the
+  /// search simulates nothing dearer than the optimum it proves (a check after the first feasible one of its
+  /// batch is never kept).
+  @Test(arguments: [3, 11, 42, 45, 56, 71] as [UInt64])
+  func checksTakenInOrderAreTheSameOnAnyNumberOfCores(seed: UInt64) {
+    let instance = SmallInstance(seed: seed, stages: seed % 2 == 0 ? 2 : 3, hardware: 3, maxReplicas: 6)
+    for factor in [0.7, 1, 2] {
+      let slo = instance.inputs.pipeline.slo.latencyMs * factor
+      func run(
+        _ width: Int
+      ) -> (
+        search: Result<Plan, Unattainable>, greedy: Result<Plan, Unattainable>,
+        counts: FeasibilityOracle.Counts, answered: Set<PipelineConfiguration>, searchOnly: Set<PipelineConfiguration>
+      ) {
+        var planner = instance.planner(sloMs: slo)
+        planner.parallelWidth = width
+        let search = planner.optimal()
+        let searchOnly = Set(planner.oracle.answered)
+        let greedy = planner.greedy()
+        return (search, greedy, planner.oracle.counters, Set(planner.oracle.answered), searchOnly)
+      }
+      let one = run(1)
+      for width in [4, 8] {
+        let many = run(width)
+        #expect(many.search == one.search, "seed \(seed) x\(factor), \(width) at once: the search")
+        #expect(many.greedy == one.greedy, "seed \(seed) x\(factor), \(width) at once: greedy")
+        #expect(many.counts == one.counts, "seed \(seed) x\(factor), \(width) at once: the counts")
+        #expect(many.answered == one.answered, "seed \(seed) x\(factor), \(width) at once: the answers kept")
+      }
+      if case .success(let plan) = one.search, plan.provenOptimal == true {
+        let dearer = one.searchOnly.filter { instance.model.cost($0) > plan.costPerHour + 1e-9 }
+        #expect(dearer.isEmpty, "seed \(seed) x\(factor): the search kept \(dearer.count) dearer answers")
+      }
+    }
+  }
+
+  /// `evaluateInOrder` against running the items one at a time: later items finish first (they sleep less), so
+  /// items run before an earlier result rules them out; the rule skips an item once the results before it add up
+  /// to enough; items share configurations. The results, the counts and the answers kept are those of one at a
+  /// time, and the items begun and then dropped left nothing behind.
+  @Test func itemsInOrderGiveTheOneAtATimeResults() {
+    let instance = SmallInstance(seed: 45, stages: 2, hardware: 3, maxReplicas: 6)
+    let space = instance.model.stages.map { stage in
+      stage.options.flatMap { o in
+        (1...3).map { StageConfiguration(hardware: o.hardware, batchSize: o.usefulBatchSizes.first!, replicas: $0) }
+      }
+    }
+    let configurations = space[0].flatMap { a in space[1].map { PipelineConfiguration(stages: [a, $0]) } }
+    var rng = SeededGenerator(seed: 9)
+    var dropped = 0
+    defer { #expect(dropped >= 3, "only \(dropped) items were begun and then dropped") }
+    for trial in 0..<6 {
+      let items = (0..<12).map { _ in (0..<3).map { _ in configurations.randomElement(using: &rng)! } }
+      let enough = Int.random(in: 1...6, using: &rng)
+      func run(_ width: Int) -> (results: [Int?], FeasibilityOracle.Counts, Set<PipelineConfiguration>, begun: Int) {
+        let oracle = FeasibilityOracle(model: instance.model, arrivals: instance.arrivals, seed: 7)
+        let begun = SharedCounter()
+        let results = oracle.evaluateInOrder(
+          count: items.count, width: width,
+          runs: { _, earlier in earlier.compactMap { $0 }.reduce(0, +) < enough }
+        ) { item, draft in
+          _ = begun.increment()
+          usleep(UInt32(12 - item) * 2000)
+          return items[item].filter { oracle.evaluate($0, draft: draft).feasible }.count + 1
+        }
+        return (results, oracle.counters, Set(oracle.answered), begun.increment() - 1)
+      }
+      let one = run(1)
+      #expect(
+        one.begun == one.results.compactMap { $0 }.count, "trial \(trial): one at a time begins only what it keeps")
+      for width in [3, 12] {
+        let many = run(width)
+        #expect(many.results == one.results, "trial \(trial), \(width) at once")
+        #expect(many.1 == one.1, "trial \(trial), \(width) at once: counts")
+        #expect(many.2 == one.2, "trial \(trial), \(width) at once: answers kept")
+        dropped += many.begun - many.results.compactMap { $0 }.count
+      }
+    }
+  }
+
   /// Under a budget too small for proofs, a window's plan is never dearer than a neighbouring window's plan that
   /// meets the SLO on this window too (the warm start), and a plan that is not proven says what it proved.
   @Test(arguments: [42, 45, 56] as [UInt64])
