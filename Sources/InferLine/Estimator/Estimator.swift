@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The discrete-event simulator that predicts every query's end-to-end latency.
 ///
@@ -15,6 +16,9 @@ public enum Estimator {
   public struct Options: Sendable {
     /// Stop as soon as more queries have missed the SLO than its percentile allows (for feasibility checks).
     public var stopWhenInfeasible = false
+    /// Checked between slices of the stage-by-stage simulator: once cancelled, the run stops where it is and its
+    /// result means nothing (for checks begun on speculation, `FeasibilityOracle.evaluateInOrder`).
+    public var cancellation: Cancellation? = nil
     /// Keep per-stage queueing delays for their P99 (the largest 1%, about 0.16 bytes per stage visit).
     public var collectWaitPercentiles = true
     /// Use the event-driven simulator even where the stage-by-stage one applies (same results; for checks and
@@ -327,4 +331,12 @@ final class SteppedEventSimulation<Queues: QueueingDiscipline & ~Copyable> {
       queued: simulation.queues.queued(stage: s), inService: simulation.state.inService.base[s],
       replicas: simulation.state.active.base[s], busyNanoseconds: simulation.state.busy.base[s])
   }
+}
+
+/// A flag that asks work begun on speculation to stop (`Estimator.Options.cancellation`).
+public final class Cancellation: Sendable {
+  private let flag = Atomic<Bool>(false)
+  public init() {}
+  public func cancel() { flag.store(true, ordering: .relaxed) }
+  public var isCancelled: Bool { flag.load(ordering: .relaxed) }
 }

@@ -533,6 +533,10 @@ struct StageByStageSimulation: ~Copyable {
       let trace = UnsafeMutablePointer(mutating: arrivals.baseAddress!)
       while !stopped {
         if !sliceOpen {
+          if let cancellation = options.cancellation, cancellation.isCancelled {
+            stopped = true
+            break
+          }
           // A query's last finish starts as its arrival, written as its slice comes: a check that stops early
           // touches no more of the buffer than it reached.
           let sliceStart = sliceEnd

@@ -431,7 +431,7 @@ public final class FeasibilityOracle: Sendable {
   public func evaluate(_ configuration: PipelineConfiguration, draft: Draft? = nil) -> Answer {
     if let known = state.withLock({ $0.cache[configuration] }) { return known }
     if let draft, let found = draft.findings[configuration] { return found.answer }
-    let finding = compute(configuration)
+    let finding = compute(configuration, cancellation: draft?.cancellation)
     if let draft {
       draft.findings[configuration] = finding
       draft.order.append(configuration)
@@ -455,27 +455,32 @@ public final class FeasibilityOracle: Sendable {
     var answer: Answer
     var counts = Counts()
     var deadPrefix: [StageConfiguration]? = nil
+    /// The run was cancelled before its end: the answer means nothing and is never kept.
+    var cancelled = false
   }
 
   /// Evaluations made on the side (`evaluate(_:draft:)`), which the oracle takes in only at `keep(_:)`: work
-  /// whose results may turn out not to be wanted. Used by one thread at a time.
+  /// whose results may turn out not to be wanted, and which can be cancelled (its simulations then stop, and it
+  /// must not be kept). Used by one thread at a time.
   public final class Draft: @unchecked Sendable {
     var findings: [PipelineConfiguration: Finding] = [:]
     /// The configurations in the order they were evaluated.
     var order: [PipelineConfiguration] = []
+    let cancellation = Cancellation()
     public init() {}
   }
 
   /// Takes in a draft's evaluations in the order they were made; one the oracle has answered meanwhile (in
   /// another draft, or asked directly) counts once.
   public func keep(_ draft: Draft) {
+    precondition(!draft.cancellation.isCancelled, "a cancelled draft is never kept")
     state.withLock { s in
       for c in draft.order { keep(draft.findings[c]!, c, in: &s) }
     }
   }
 
   private func keep(_ finding: Finding, _ configuration: PipelineConfiguration, in s: inout State) {
-    guard s.cache[configuration] == nil else { return }
+    guard s.cache[configuration] == nil, !finding.cancelled else { return }
     s.cache[configuration] = finding.answer
     s.counts.estimatorRuns += finding.counts.estimatorRuns
     s.counts.stoppedEarly += finding.counts.stoppedEarly
@@ -486,8 +491,11 @@ public final class FeasibilityOracle: Sendable {
 
   /// Runs `work` on items `0 ..< count` as one at a time in order would, skipping item i when `runs(i, earlier)`
   /// is false for the results of the items before it (nil where skipped): the same results, answers, counts and
-  /// cache whatever `width`. Up to `width` items run at once; one started before an earlier result ruled it out
-  /// is dropped with what it evaluated (its evaluations go through `evaluate(_:draft:)` with the draft given).
+  /// cache whatever `width`. Up to `width` items run at once. `runs` is asked with the results known so far (nil
+  /// for those not known yet) too, so it must never turn from false to true as more of them are known (as a rule
+  /// that skips once something earlier is feasible, or cheap enough): an item it rules out that way is skipped, or
+  /// cancelled if begun; one begun before that and then ruled out is dropped with what it evaluated (its
+  /// evaluations go through `evaluate(_:draft:)` with the draft given).
   /// - Parameter width: items at once; by default the cores other tasks leave (`CoreShare.process`).
   /// - Returns: per item, its result; nil when it was skipped.
   public func evaluateInOrder<Result: Sendable>(
@@ -496,12 +504,16 @@ public final class FeasibilityOracle: Sendable {
   ) -> [Result?] {
     guard count > 0 else { return [] }
     typealias Progress = InOrderProgress<Result>
-    let progress = Mutex(
-      Progress(
-        results: [Result?](repeating: nil, count: count), finished: [(Result, Draft)?](repeating: nil, count: count)))
-    // Decides the finished items at the front in order: each is kept when it still runs after the ones before it.
+    let progress = Mutex(Progress(count: count))
+    // Decides the items at the front in order: a finished one is kept when it still runs after the ones before
+    // it; then items begun that the results known now rule out are cancelled.
     let decide: @Sendable (inout Progress) -> Void = { p in
-      while p.decided < p.next, let (result, draft) = p.finished[p.decided] {
+      while p.decided < p.next {
+        if p.ruledOut[p.decided] {
+          p.decided += 1
+          continue
+        }
+        guard let (result, draft) = p.finished[p.decided] else { break }
         p.finished[p.decided] = nil
         if runs(p.decided, Array(p.results[..<p.decided])) {
           self.keep(draft)
@@ -509,28 +521,35 @@ public final class FeasibilityOracle: Sendable {
         }
         p.decided += 1
       }
+      for i in p.decided..<p.next where !p.ruledOut[i] && !runs(i, Array(p.results[..<i])) {
+        p.ruledOut[i] = true
+        p.begun[i]?.cancellation.cancel()
+      }
     }
     let workers = max(1, min(count, width ?? CoreShare.process.cores()))
     DispatchQueue.concurrentPerform(iterations: workers) { _ in
       while true {
-        let item: Int? = progress.withLock { p in
+        let taken: (Int, Draft)? = progress.withLock { p in
           while p.next < count {
             let i = p.next
             p.next += 1
-            // With every item before it decided, whether it runs is known now.
-            if p.decided == i && !runs(i, Array(p.results[..<i])) {
-              p.decided += 1
+            // Ruled out by what is known now: skipped.
+            if !runs(i, Array(p.results[..<i])) {
+              p.ruledOut[i] = true
+              decide(&p)
               continue
             }
-            return i
+            let draft = Draft()
+            p.begun[i] = draft
+            return (i, draft)
           }
           return nil
         }
-        guard let item else { return }
-        let draft = Draft()
+        guard let (item, draft) = taken else { return }
         let result = work(item, draft)
         progress.withLock { p in
-          p.finished[item] = (result, draft)
+          p.begun[item] = nil
+          if !p.ruledOut[item] { p.finished[item] = (result, draft) }
           decide(&p)
         }
       }
@@ -541,7 +560,8 @@ public final class FeasibilityOracle: Sendable {
     }
   }
 
-  private func compute(_ configuration: PipelineConfiguration) -> Finding {
+  private func compute(_ configuration: PipelineConfiguration, cancellation: Cancellation? = nil) -> Finding {
+    if let cancellation, cancellation.isCancelled { return Finding(answer: Answer(feasible: false), cancelled: true) }
     guard let options = model.options(configuration) else { return Finding(answer: Answer(feasible: false)) }
     if screens && !meetsNecessaryConditions(configuration, options) {
       return Finding(answer: Answer(feasible: false), counts: Counts(ruledOut: 1))
@@ -557,6 +577,7 @@ public final class FeasibilityOracle: Sendable {
     var simulation = Estimator.Options(
       stopWhenInfeasible: screens, collectWaitPercentiles: false, recordStageFinishes: prefixBound != nil)
     simulation.summarisesLatencies = false  // the percentile is selected below
+    simulation.cancellation = cancellation
     let result: SimulationResult
     if let stageOutputs {
       let run = Estimator.simulate(
@@ -566,6 +587,7 @@ public final class FeasibilityOracle: Sendable {
     } else {
       result = Estimator.simulate(input, options: simulation)
     }
+    if let cancellation, cancellation.isCancelled { return Finding(answer: Answer(feasible: false), cancelled: true) }
     // An infeasible run may show that its first stages alone miss the SLO, whatever comes after them.
     let dead =
       result.feasible
@@ -671,9 +693,22 @@ public final class FeasibilityOracle: Sendable {
 
 /// `FeasibilityOracle.evaluateInOrder`'s bookkeeping: items handed out, items decided (a prefix), and the results.
 private struct InOrderProgress<Result> {
+  /// Items handed out or skipped: a prefix.
   var next = 0
-  /// Items decided (kept or skipped): a prefix.
+  /// Items decided (kept or skipped): a prefix of `next`.
   var decided = 0
   var results: [Result?]
+  /// Items done and not yet decided, with what they evaluated.
   var finished: [(Result, FeasibilityOracle.Draft)?]
+  /// Items running, with their drafts.
+  var begun: [FeasibilityOracle.Draft?]
+  /// Items the results before them rule out (skipped, or cancelled if begun).
+  var ruledOut: [Bool]
+
+  init(count: Int) {
+    results = Array(repeating: nil, count: count)
+    finished = Array(repeating: nil, count: count)
+    begun = Array(repeating: nil, count: count)
+    ruledOut = Array(repeating: false, count: count)
+  }
 }
