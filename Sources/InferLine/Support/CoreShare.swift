@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Synchronization
 
@@ -8,11 +9,15 @@ public final class CoreShare: Sendable {
   public static let process = CoreShare()
 
   private let active = Atomic<Int>(0)
+  private let slots: DispatchSemaphore
   /// Cores to share.
   public let total: Int
 
   /// - Parameter total: by default the machine's active cores.
-  public init(total: Int? = nil) { self.total = max(1, total ?? ProcessInfo.processInfo.activeProcessorCount) }
+  public init(total: Int? = nil) {
+    self.total = max(1, total ?? ProcessInfo.processInfo.activeProcessorCount)
+    slots = DispatchSemaphore(value: self.total)
+  }
 
   /// Runs `body` as one of the tasks sharing the cores.
   public func run<T>(_ body: () throws -> T) rethrows -> T {
@@ -23,4 +28,13 @@ public final class CoreShare: Sendable {
 
   /// The cores one task may use now: those the other running tasks leave, at least one.
   public func cores() -> Int { max(1, total - max(0, active.load(ordering: .relaxed) - 1)) }
+
+  /// Runs `body` once fewer than `total` bodies run in `oneOfTotal` (waiting until then): for work whose memory
+  /// grows with how many run at once, such as a whole day's replay, so that no more run than there are cores
+  /// however the tasks around them nest. `body` must not call `oneOfTotal` itself.
+  public func oneOfTotal<T>(_ body: () throws -> T) rethrows -> T {
+    slots.wait()
+    defer { slots.signal() }
+    return try body()
+  }
 }
