@@ -261,7 +261,8 @@ extension Planner {
   }
 
   /// The search over whole configurations: combinations of the stages' cost-sorted options off a heap cheapest
-  /// first, screened, taken eight at a time and simulated up to the first feasible; dead prefixes (`FeasibilityOracle.PrefixBound`) skip their cones.
+  /// first, screened, taken eight at a time and simulated up to the first feasible; dead prefixes
+  /// (`FeasibilityOracle.PrefixBound`) skip their cones.
   /// The first feasible in cost order is the optimum, and `best` (an incumbent) ends it when the next costs as much.
   /// - Parameters:
   ///   - examined: configurations already taken by an earlier search of the window (counted against the budget).
