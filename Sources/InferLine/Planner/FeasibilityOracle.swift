@@ -455,8 +455,6 @@ public final class FeasibilityOracle: Sendable {
     var answer: Answer
     var counts = Counts()
     var deadPrefix: [StageConfiguration]? = nil
-    /// The run was cancelled before its end: the answer means nothing and is never kept.
-    var cancelled = false
   }
 
   /// Evaluations made on the side (`evaluate(_:draft:)`), which the oracle takes in only at `keep(_:)`: work
@@ -480,7 +478,7 @@ public final class FeasibilityOracle: Sendable {
   }
 
   private func keep(_ finding: Finding, _ configuration: PipelineConfiguration, in s: inout State) {
-    guard s.cache[configuration] == nil, !finding.cancelled else { return }
+    guard s.cache[configuration] == nil else { return }
     s.cache[configuration] = finding.answer
     s.counts.estimatorRuns += finding.counts.estimatorRuns
     s.counts.stoppedEarly += finding.counts.stoppedEarly
@@ -561,7 +559,8 @@ public final class FeasibilityOracle: Sendable {
   }
 
   private func compute(_ configuration: PipelineConfiguration, cancellation: Cancellation? = nil) -> Finding {
-    if let cancellation, cancellation.isCancelled { return Finding(answer: Answer(feasible: false), cancelled: true) }
+    // A cancelled draft is never kept (`keep(_:)`): what it finds from here on means nothing.
+    if let cancellation, cancellation.isCancelled { return Finding(answer: Answer(feasible: false)) }
     guard let options = model.options(configuration) else { return Finding(answer: Answer(feasible: false)) }
     if screens && !meetsNecessaryConditions(configuration, options) {
       return Finding(answer: Answer(feasible: false), counts: Counts(ruledOut: 1))
@@ -587,7 +586,7 @@ public final class FeasibilityOracle: Sendable {
     } else {
       result = Estimator.simulate(input, options: simulation)
     }
-    if let cancellation, cancellation.isCancelled { return Finding(answer: Answer(feasible: false), cancelled: true) }
+    if let cancellation, cancellation.isCancelled { return Finding(answer: Answer(feasible: false)) }
     // An infeasible run may show that its first stages alone miss the SLO, whatever comes after them.
     let dead =
       result.feasible

@@ -57,10 +57,24 @@ public enum Replay {
   ///   - configuration: hardware and batch per stage (kept), and the starting replicas.
   ///   - planning: the arrivals the configuration was planned for (InferLine's tuner calibrates on them).
   ///   - unit: scale the pipeline as one unit (the coarse-grained baselines).
+  /// No more replays run at once than cores, however the tasks calling them nest (`CoreShare.oneOfTotal`): each
+  /// holds the day's finishes and miss flags, and more at once would only share the same cores.
   public static func run(
     arrivals: [Int64], model: PipelineModel, configuration: PipelineConfiguration, planning: [Int64],
     policy: ScalingPolicy, unit: Bool = false, seed: UInt64 = 1, cdfPercents: [Double] = [],
     conditions: ReplayConditions = .init()
+  ) throws -> ReplayResult {
+    try CoreShare.process.oneOfTotal {
+      try replay(
+        arrivals: arrivals, model: model, configuration: configuration, planning: planning, policy: policy,
+        unit: unit, seed: seed, cdfPercents: cdfPercents, conditions: conditions)
+    }
+  }
+
+  /// `run`, in the caller's slot.
+  private static func replay(
+    arrivals: [Int64], model: PipelineModel, configuration: PipelineConfiguration, planning: [Int64],
+    policy: ScalingPolicy, unit: Bool, seed: UInt64, cdfPercents: [Double], conditions: ReplayConditions
   ) throws -> ReplayResult {
     let course = try simulate(
       arrivals: arrivals, model: model, configuration: configuration, planning: planning, policy: policy, unit: unit,

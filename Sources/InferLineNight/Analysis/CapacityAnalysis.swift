@@ -166,15 +166,11 @@ public enum CapacityAnalysis {
     let slots = ResultSlots<Result<ReplayResult, any Error>>(count: policies.count)
     DispatchQueue.concurrentPerform(iterations: policies.count) { k in
       progress(policies[k])
-      // No more whole-day replays at once than cores, whatever else runs beside them: each holds the day's
-      // finishes and miss flags, and more at once would only share the same cores.
       slots[k] = Result {
-        try CoreShare.process.oneOfTotal {
-          try Replay.run(
-            arrivals: workload.trace.arrivals, model: model, configuration: configuration,
-            planning: planningArrivals, policy: policies[k], unit: unit, seed: seed, cdfPercents: cdfPercents,
-            conditions: conditions)
-        }
+        try Replay.run(
+          arrivals: workload.trace.arrivals, model: model, configuration: configuration,
+          planning: planningArrivals, policy: policies[k], unit: unit, seed: seed, cdfPercents: cdfPercents,
+          conditions: conditions)
       }
     }
     return try policies.indices.map { try slots[$0]!.get() }

@@ -44,11 +44,9 @@ public enum Headroom {
       DispatchQueue.concurrentPerform(iterations: options.count) { i in
         // With the latency CDF (two passes over the latencies), so that the plan found needs no second replay.
         slots[i] = Result {
-          try CoreShare.process.oneOfTotal {
-            try Replay.run(
-              arrivals: workload.trace.arrivals, model: model, configuration: options[i],
-              planning: workload.busiestArrivals, policy: .fixed, seed: seed, cdfPercents: CapacityAnalysis.cdfPercents)
-          }
+          try Replay.run(
+            arrivals: workload.trace.arrivals, model: model, configuration: options[i],
+            planning: workload.busiestArrivals, policy: .fixed, seed: seed, cdfPercents: CapacityAnalysis.cdfPercents)
         }
       }
       let replays = try (0..<options.count).map { try slots[$0]!.get() }

@@ -137,11 +137,9 @@ public enum ServingWhatIfs {
     let slots = ResultSlots<Result<ReplayResult, any Error>>(count: runs.count)
     DispatchQueue.concurrentPerform(iterations: runs.count) { i in
       slots[i] = Result {
-        try CoreShare.process.oneOfTotal {
-          try Replay.run(
-            arrivals: workload.trace.arrivals, model: model, configuration: runs[i].configuration,
-            planning: workload.busiestArrivals, policy: runs[i].policy, seed: seed, conditions: runs[i].conditions)
-        }
+        try Replay.run(
+          arrivals: workload.trace.arrivals, model: model, configuration: runs[i].configuration,
+          planning: workload.busiestArrivals, policy: runs[i].policy, seed: seed, conditions: runs[i].conditions)
       }
     }
     return try slots.values.map { try $0!.get() }
