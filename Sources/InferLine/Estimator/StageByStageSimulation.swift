@@ -186,6 +186,13 @@ struct StageByStageSimulation: ~Copyable {
       changeCount += 1
     }
 
+    /// Whether no replica leaves after its batch and no change comes at or before `through`: its replica count
+    /// stays as it is while its events up to `through` are handled.
+    @inline(__always)
+    func hasNoChange(through: Int64) -> Bool {
+      pendingRemovals == 0 && (changeNext == changeCount || changes[changeNext].time > through)
+    }
+
     /// The replica count changes at t by `change`: replica time is accounted up to t first.
     @inline(__always)
     mutating func noteReplicaCount(at t: Int64, change: Int) {
@@ -652,7 +659,11 @@ struct StageByStageSimulation: ~Copyable {
   /// Handles stage s's events up to and including time `through`, in the event queue's order.
   mutating func runLane(_ s: Int, through: Int64, trace: UnsafeMutablePointer<Int64>) {
     // A recorded run takes the general path (the one-replica loop has no recording step).
-    if input.stages[s].replicas == 1 && !changesReplicas && recorders == nil {
+    // So does a lane whose replica count may change, unless it has one replica, none leaving, and no change due by
+    // `through` (a closed loop's stage between decisions).
+    if recorders == nil && lanes.base[s].replicas == 1
+      && (!changesReplicas || lanes.base[s].hasNoChange(through: through))
+    {
       return runSingleReplicaLane(s, through: through, trace: trace)
     }
     // A local copy: only this stage's parent appends to its lane, and the parent has run already.
@@ -764,6 +775,7 @@ struct StageByStageSimulation: ~Copyable {
         guard finishTime <= through else { break }
         let batch = lane.heap[0]
         lane.heapCount = 0
+        lane.inService -= batch.size
         handled += 1
         lane.lastEvent = finishTime
         if isRoot {

@@ -23,51 +23,78 @@ enum RateSeries {
   /// as a rate `alpha(D) / D`. Returns `[size][tick]`.
   ///
   /// Per size: `c_i` = arrivals in `[t_i, t_i + D)` (two pointers); at each tick the eligible i (`t_i >= t - history`
-  /// and `t_i + D <= t`) form a sliding range whose maximum a monotonic deque keeps, as (i, c_i) pairs compacted
-  /// as its front passes.
+  /// and `t_i + D <= t`) form a sliding range whose maximum a monotonic deque keeps, as (t_i, c_i) pairs.
   /// - Complexity: O((N + ticks) x sizes); sizes run in parallel. Memory: the deque, at most the arrivals of one
   ///   `history` per size (two arrays of the whole trace per size were a quarter of a day's report's peak).
   static func envelopeRates(_ arrivals: [Int64], ticks: [Int64], sizes: [Int64], history: Int64) -> [[Double]] {
     return withParallelBuffer(count: sizes.count * ticks.count, repeating: 0.0) { result in
       arrivals.withUnsafeBufferPointer { t in
         let trace = ParallelView(t)
-        DispatchQueue.concurrentPerform(iterations: sizes.count) { k in
-          let a = trace.buffer
-          let d = sizes[k]
-          let n = a.count
-          var countEnd = 0  // two-pointer end for c_i
-          // Window starts and their counts, counts decreasing from `head` on; entries before `head` are dropped.
-          var starts: [Int32] = []
-          var counts: [Int32] = []
-          var head = 0
-          var added = 0  // next i to consider adding
-          for (tickIndex, now) in ticks.enumerated() {
-            // Add every i whose window [t_i, t_i + D) has closed by now.
-            while added < n, a[added] + d <= now {
-              if countEnd < added { countEnd = added }
-              while countEnd < n, a[countEnd] < a[added] + d { countEnd += 1 }
-              let count = Int32(countEnd - added)
-              while counts.count > head, counts[counts.count - 1] <= count {
-                counts.removeLast()
-                starts.removeLast()
-              }
-              starts.append(Int32(added))
-              counts.append(count)
-              added += 1
-            }
-            // Drop windows that started before the history.
-            while counts.count > head, a[Int(starts[head])] < now - history { head += 1 }
-            if head >= 4096 && head * 2 >= counts.count {
-              starts.removeFirst(head)
-              counts.removeFirst(head)
-              head = 0
-            }
-            let best = counts.count > head ? Int(counts[head]) : 0
-            result[k * ticks.count + tickIndex] = Double(best) / (Double(d) / 1e9)
+        ticks.withUnsafeBufferPointer { tickBuffer in
+          let tickView = ParallelView(tickBuffer)
+          DispatchQueue.concurrentPerform(iterations: sizes.count) { k in
+            let row = UnsafeMutableBufferPointer(rebasing: result.buffer[(k * ticks.count)..<((k + 1) * ticks.count)])
+            envelopeRow(trace.buffer, ticks: tickView.buffer, size: sizes[k], history: history, into: row)
           }
         }
       }
       return (0..<sizes.count).map { k in Array(result.buffer[(k * ticks.count)..<((k + 1) * ticks.count)]) }
+    }
+  }
+
+  /// One size's row of `envelopeRates`: raw pointers for the deque (array appends and removals, with their
+  /// uniqueness checks, were most of a tuner's replay's own work).
+  /// - Complexity: O(N + ticks); memory O(arrivals in one `history`).
+  private static func envelopeRow(
+    _ a: UnsafeBufferPointer<Int64>, ticks: UnsafeBufferPointer<Int64>, size d: Int64, history: Int64,
+    into row: UnsafeMutableBufferPointer<Double>
+  ) {
+    let n = a.count
+    let seconds = Double(d) / 1e9
+    var countEnd = 0  // two-pointer end for c_i
+    // Window starts (their times) and counts, counts decreasing from `head` to `tail`.
+    var capacity = 1 << 12
+    var startTimes = UnsafeMutablePointer<Int64>.allocate(capacity: capacity)
+    var counts = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)
+    defer {
+      startTimes.deallocate()
+      counts.deallocate()
+    }
+    var head = 0, tail = 0
+    var added = 0  // next i to consider adding
+    for tickIndex in 0..<ticks.count {
+      let now = ticks[tickIndex]
+      // Add every i whose window [t_i, t_i + D) has closed by now.
+      while added < n, a[added] + d <= now {
+        let windowEnd = a[added] + d
+        if countEnd < added { countEnd = added }
+        while countEnd < n, a[countEnd] < windowEnd { countEnd += 1 }
+        let count = Int32(countEnd - added)
+        while tail > head, counts[tail - 1] <= count { tail -= 1 }
+        if _slowPath(tail == capacity) {
+          // Full: drop the front, and double when what is kept fills more than half.
+          let kept = tail - head
+          if head > 0 {
+            startTimes.update(from: startTimes + head, count: kept)
+            counts.update(from: counts + head, count: kept)
+          }
+          if kept * 2 > capacity {
+            var countCapacity = capacity
+            counts = counts.movedToDoubled(count: kept, capacity: &countCapacity)
+            startTimes = startTimes.movedToDoubled(count: kept, capacity: &capacity)
+          }
+          tail = kept
+          head = 0
+        }
+        startTimes[tail] = a[added]
+        counts[tail] = count
+        tail += 1
+        added += 1
+      }
+      // Drop windows that started before the history.
+      let from = now - history
+      while tail > head, startTimes[head] < from { head += 1 }
+      row[tickIndex] = tail > head ? Double(counts[head]) / seconds : 0
     }
   }
 }
