@@ -125,7 +125,16 @@ func estimatorInputs(queries: Int) -> [(name: String, input: SimulationInput)] {
         slo: 1_000_000_000)
     ),
     ("realistic chain (x4 b1, x2 b8, x2 b2, x1 b1; 800 q/s)", realisticChain(queries: queries)),
+    ("realistic chain, a queue per replica, shortest queue", balancedChain(queries: queries, .shortestQueue)),
+    ("realistic chain, a queue per replica, round robin", balancedChain(queries: queries, .roundRobin)),
   ]
+}
+
+/// The realistic chain with each replica keeping its own queue, fed by `dispatch` (`ReplicaQueueLane`).
+func balancedChain(queries: Int, _ dispatch: DispatchPolicy) -> SimulationInput {
+  var chain = realisticChain(queries: queries)
+  chain.dispatch = dispatch
+  return chain
 }
 
 /// The chain closer to what teams run (issue 31): 4 stages with 4 replicas at batch 1, 2 at batch 8, 2 at batch 2

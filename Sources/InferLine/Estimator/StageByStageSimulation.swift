@@ -3,9 +3,10 @@ import Foundation
 /// The simulator's fast path: each stage is simulated on its own, in topological order, one time slice at a time,
 /// with the same results as `SimulationState` to the nanosecond.
 ///
-/// It applies when service times are deterministic, the queue is central, and no replica starts cold or hands
-/// queries to a serverless tier. Then a stage's events depend only on its own arrivals, which its parents' finishes
-/// create, and its own replica changes, so nothing needs a global event queue:
+/// It applies when service times are deterministic, the queue is central (or a queue per replica fed by a balancer
+/// that reads only the stage's own state, with fixed replica counts: `ReplicaQueueLane`), and no replica starts cold
+/// or hands queries to a serverless tier. Then a stage's events depend only on its own arrivals, which its parents'
+/// finishes create, and its own replica changes, so nothing needs a global event queue:
 /// - a stage's queue is FIFO and its arrivals come in order, so the queue is a range of its arrival list and a
 ///   batch is a sub-range (no copying);
 /// - only the stage's own batch finishes go through a heap (at most one entry per replica), ordered (time,
@@ -31,11 +32,22 @@ import Foundation
 ///   plus about 0.16 bytes per stage visit with wait percentiles.
 struct StageByStageSimulation: ~Copyable {
   /// Whether the fast path gives exactly the event-driven simulator's answer for this input.
-  static func applies(to input: SimulationInput, graph: PipelineGraph? = nil) -> Bool {
-    guard case .deterministic = input.serviceTimes, case .centralQueue = input.dispatch, input.coldStart == nil,
+  /// A queue per replica applies with the balancers that depend only on the stage's own state (round robin, the
+  /// shortest queue: `ReplicaQueueLane`), every stage with a replica, and no replica changes (`stepped`: a closed
+  /// loop's to come).
+  static func applies(to input: SimulationInput, graph: PipelineGraph? = nil, stepped: Bool = false) -> Bool {
+    guard case .deterministic = input.serviceTimes, input.coldStart == nil,
       input.overflow.allSatisfy({ $0 == nil }), !input.arrivals.isEmpty, input.stages.count == input.stageCount,
       input.edges.count <= 64
     else { return false }
+    switch input.dispatch {
+    case .centralQueue: break
+    case .roundRobin, .shortestQueue:
+      guard !stepped && input.replicaChanges.isEmpty && input.stages.allSatisfy({ $0.replicas >= 1 }) else {
+        return false
+      }
+    case .random, .powerOfChoices: return false
+    }
     return (graph ?? PipelineGraph(input)).order != nil
   }
 
@@ -114,6 +126,9 @@ struct StageByStageSimulation: ~Copyable {
     var busy: Int64 = 0
     var waitSum = 0.0
     var batchSizes: UnsafeMutablePointer<Int>
+    /// Whether a batch in service is a range of the arrivals (`Finish.start` its first position); with a queue per
+    /// replica, `Finish.start` is the replica and its queries are copied out (`ReplicaQueueLane`).
+    var batchesAreRanges = true
 
     /// The counts `result()` reads, with batches of sizes up to `limit`.
     func counts(limit: Int) -> LaneCounts {
@@ -162,7 +177,9 @@ struct StageByStageSimulation: ~Copyable {
     mutating func compact() {
       guard queries != nil else { return }
       var keep = served
-      for i in 0..<heapCount { keep = min(keep, heap[i].start) }
+      if batchesAreRanges {
+        for i in 0..<heapCount { keep = min(keep, heap[i].start) }
+      }
       let drop = keep - base
       let kept = end - keep
       guard drop > 0, drop >= kept else { return }
@@ -319,6 +336,9 @@ struct StageByStageSimulation: ~Copyable {
   /// then the simulation frees them); nil otherwise.
   var recorders: UnsafeMutablePointer<StageRecorder>? = nil
   var recordersHandedOver = false
+  /// Per stage, its replicas' own queues (`ReplicaQueueLane`), with a balancer other than the central queue; nil
+  /// with a central queue.
+  var replicaQueues: UnsafeMutablePointer<ReplicaQueueLane>? = nil
 
   /// - Parameter stepped: run in steps (`advance(until:)`, `observe`, `schedule`, `finish`) by a closed loop,
   ///   whose replica changes come as it goes.
@@ -418,6 +438,18 @@ struct StageByStageSimulation: ~Copyable {
       lanes[change.stage].schedule(change)
     }
     changesReplicas = stepped || !input.replicaChanges.isEmpty
+    if input.dispatch == .roundRobin || input.dispatch == .shortestQueue {
+      precondition(!changesReplicas, "a queue per replica, stage by stage, keeps its replicas")
+      let queues = UnsafeMutablePointer<ReplicaQueueLane>.allocate(capacity: stages)
+      for s in 0..<stages {
+        (queues + s).initialize(
+          to: ReplicaQueueLane(
+            replicas: input.stages[s].replicas, shortestQueue: input.dispatch == .shortestQueue,
+            batchLimit: input.stages[s].batchSize))
+        lanes.base[s].batchesAreRanges = false
+      }
+      replicaQueues = queues
+    }
     // Written slice by slice as the run reaches it (`advance`), so it starts uninitialised.
     if stepped { stepFinishes = [Int64](unsafeUninitializedCapacity: n) { _, count in count = n } }
   }
@@ -436,9 +468,11 @@ struct StageByStageSimulation: ~Copyable {
     precondition(self.recorders == nil && !hasReplays && sliceEnd == 0, "once, before running")
     let replays = replaying.contains { $0 != nil }
     precondition(!replays || !options.collectWaitPercentiles, "replayed stages keep no wait percentiles")
+    precondition(!replays || replicaQueues == nil, "replayed stages have a central queue")
     precondition(!replays || replaying.count == stages, "one entry per stage")
-    // Batch sizes are recorded in 16 bits.
-    let recording = recording && input.stages.allSatisfy { $0.batchSize <= Int(UInt16.max) }
+    // Batch sizes are recorded in 16 bits; batches are recorded as ranges of a central queue's arrivals.
+    let recording =
+      recording && replicaQueues == nil && input.stages.allSatisfy { $0.batchSize <= Int(UInt16.max) }
     var recorders: UnsafeMutablePointer<StageRecorder>? = nil
     if recording {
       recorders = .allocate(capacity: stages)
@@ -475,6 +509,10 @@ struct StageByStageSimulation: ~Copyable {
       recorders.deallocate()
     }
     for j in 0..<graph.joinCount { joins[j].free() }
+    if let replicaQueues {
+      for s in 0..<input.stageCount { replicaQueues[s].free() }
+      replicaQueues.deallocate()
+    }
     for s in 0..<input.stageCount {
       lanes[s].times.deallocate()
       lanes[s].queries?.deallocate()
@@ -658,6 +696,7 @@ struct StageByStageSimulation: ~Copyable {
 
   /// Handles stage s's events up to and including time `through`, in the event queue's order.
   mutating func runLane(_ s: Int, through: Int64, trace: UnsafeMutablePointer<Int64>) {
+    if replicaQueues != nil { return runReplicaQueueLane(s, through: through, trace: trace) }
     // A recorded run takes the general path (the one-replica loop has no recording step).
     // So does a lane whose replica count may change, unless it has one replica, none leaving, and no change due by
     // `through` (a closed loop's stage between decisions).

@@ -405,6 +405,53 @@ import Testing
     #expect(answered > 150)
   }
 
+  /// A queue per replica stage by stage (`ReplicaQueueLane`: round robin, the shortest queue): the event-driven
+  /// results exactly (`ReplicaQueues`), on random forests and DAGs with joins built to collide (coarse times, equal
+  /// batch latencies, up to three replicas), some with sized service; and feasibility checks with the same
+  /// verdict and, unless stopped, the same misses.
+  @Test func queuesPerReplicaGiveTheEventDrivenResultsExactly() {
+    var rng = SeededGenerator(seed: 3131)
+    var answered = 0, stopped = 0, several = 0
+    for trial in 0..<240 {
+      var input = Self.randomForestOrDAG(&rng, trial: trial, upTo: 700)
+      input.dispatch = trial % 2 == 0 ? .shortestQueue : .roundRobin
+      if input.stages.contains(where: { $0.replicas > 1 }) { several += 1 }
+      if trial % 5 == 4 {
+        for s in input.stages.indices where rng.next() % 2 == 0 {
+          let table = input.stages[s].latencyTable
+          input.stages[s].sizedLatencies = SizedLatencies(
+            bounds: [100, 200], tables: [table, table.map { $0 * 3 }])
+        }
+        input.querySizes = input.arrivals.map { _ in [Float(20), 150, 250][Int(rng.next() % 3)] }
+      }
+      #expect(StageByStageSimulation.applies(to: input))
+      let graph = PipelineGraph(input)
+      let collect = trial % 3 == 0
+      let reference = Estimator.simulate(input, options: .init(collectWaitPercentiles: collect, eventByEvent: true))
+      if let fast = StageByStageSimulation.simulate(
+        input, options: .init(collectWaitPercentiles: collect), graph: graph)
+      {
+        answered += 1
+        Self.expectSame(fast, reference, "trial \(trial), \(input.dispatch.name)")
+      }
+      Self.expectSame(
+        Estimator.simulate(input, options: .init(collectWaitPercentiles: collect)), reference,
+        "trial \(trial), either path")
+      // A feasibility check stops where the event-driven one does.
+      let check = Estimator.Options(stopWhenInfeasible: true, collectWaitPercentiles: false)
+      let referenceCheck = Estimator.simulate(
+        input, options: .init(stopWhenInfeasible: true, collectWaitPercentiles: false, eventByEvent: true))
+      if let fast = StageByStageSimulation.simulate(input, options: check, graph: graph) {
+        #expect(fast.feasible == referenceCheck.feasible, "trial \(trial)")
+        #expect(fast.stoppedEarly == referenceCheck.stoppedEarly, "trial \(trial)")
+        if fast.stoppedEarly { stopped += 1 } else { Self.expectSame(fast, referenceCheck, "trial \(trial), check") }
+      }
+    }
+    // Most runs answered stage by stage (joins may refuse a tie), many with several replicas, some stopped.
+    #expect(answered > 180 && several > 150)
+    #expect(stopped > 10 && stopped < answered - 10)
+  }
+
   @Test func randomServiceColdStartsAndBalancersTakeTheEventDrivenPath() {
     let chain = Sim.pipeline(arrivalsMs: [1, 2, 3], latencyMs: [1, 1], edges: [(0, 1, 1)])
     #expect(StageByStageSimulation.applies(to: chain))
@@ -420,9 +467,21 @@ import Testing
     var random = chain
     random.serviceTimes = .exponential(seed: 1)
     #expect(!StageByStageSimulation.applies(to: random))
-    var balanced = chain
-    balanced.dispatch = .shortestQueue
-    #expect(!StageByStageSimulation.applies(to: balanced))
+    // The balancers that depend only on the stage's own state run stage by stage, unless replicas change; the
+    // random ones draw from one generator across stages in event order.
+    for dispatch in [DispatchPolicy.shortestQueue, .roundRobin] {
+      var balanced = chain
+      balanced.dispatch = dispatch
+      #expect(StageByStageSimulation.applies(to: balanced))
+      #expect(!StageByStageSimulation.applies(to: balanced, stepped: true))
+      balanced.replicaChanges = changing.replicaChanges
+      #expect(!StageByStageSimulation.applies(to: balanced))
+    }
+    for dispatch in [DispatchPolicy.random(seed: 1), .powerOfChoices(choices: 2, seed: 1)] {
+      var balanced = chain
+      balanced.dispatch = dispatch
+      #expect(!StageByStageSimulation.applies(to: balanced))
+    }
     #expect(!StageByStageSimulation.applies(to: Sim.pipeline(arrivalsMs: [], latencyMs: [1], edges: [])))
   }
 
