@@ -797,7 +797,12 @@ struct StageByStageSimulation: ~Copyable {
     let column = options.collectWaitPercentiles ? waits.base + s : nil
     var handled = 0
     var arrivalsHandled = 0
+    let limit = batchLimit.base[s]
+    let table = latency.base + latencyStart.base[s]
+    let follows = sized.follows(stage: s)
     while true {
+      // Time t: the replica has just become idle (a finish, or an arrival that found it idle).
+      let t: Int64
       if lane.heapCount > 0 {
         let finishTime = lane.heap[0].time
         // Arrivals before the finish (and within the slice) join the queue.
@@ -827,7 +832,7 @@ struct StageByStageSimulation: ~Copyable {
           break
         }
         lane.idle = 1
-        dispatch(&lane, stage: s, at: finishTime, times: times, waits: column)
+        t = finishTime
       } else {
         guard lane.arrived < lane.end else { break }
         let arrivalTime = times[lane.arrived - lane.base]
@@ -836,8 +841,43 @@ struct StageByStageSimulation: ~Copyable {
         handled += 1
         arrivalsHandled += 1
         lane.lastEvent = arrivalTime
-        dispatch(&lane, stage: s, at: arrivalTime, times: times, waits: column)
+        t = arrivalTime
       }
+      // The idle replica takes a batch if queries wait (`dispatch` for one replica: its heap is one slot).
+      guard lane.served < lane.arrived else { continue }
+      let size = min(lane.arrived - lane.served, limit)
+      let first = lane.served
+      var duration = table[size - 1]
+      if follows {
+        if let queries = lane.queries {
+          let local = queries - lane.base + first
+          duration = sized.latency(stage: s, batch: size) { Int(local[$0]) }
+        } else {
+          duration = sized.latency(stage: s, batch: size) { first + $0 }
+        }
+      }
+      var waited: Int64 = 0
+      let arrivalsAt = times + (first - lane.base)
+      if let column {
+        for i in 0..<size {
+          let wait = t - arrivalsAt[i]
+          waited += wait
+          column.pointee.add(wait)
+        }
+      } else {
+        for i in 0..<size { waited += t - arrivalsAt[i] }
+      }
+      lane.sequence &+= 1
+      lane.heap[0] = Finish(time: t + duration, sequence: lane.sequence, start: first, size: size, began: t)
+      lane.heapCount = 1
+      lane.served += size
+      lane.inService += size
+      lane.idle = 0
+      lane.waitSum += Double(waited)
+      lane.busy += duration
+      lane.batches += 1
+      lane.visits += size
+      lane.batchSizes[size] += 1
     }
     lanes[s] = lane
     events += handled - (isRoot ? arrivalsHandled : 0)
