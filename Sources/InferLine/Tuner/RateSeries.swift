@@ -23,9 +23,11 @@ enum RateSeries {
   /// as a rate `alpha(D) / D`. Returns `[size][tick]`.
   ///
   /// Per size: `c_i` = arrivals in `[t_i, t_i + D)` (two pointers); at each tick the eligible i (`t_i >= t - history`
-  /// and `t_i + D <= t`) form a sliding range whose maximum a monotonic deque keeps, as (t_i, c_i) pairs.
-  /// - Complexity: O((N + ticks) x sizes); sizes run in parallel. Memory: the deque, at most the arrivals of one
-  ///   `history` per size (two arrays of the whole trace per size were a quarter of a day's report's peak).
+  /// and `t_i + D <= t`) form a sliding range. With evenly spaced ticks (`ticks(_:tick:)`) its maximum comes from
+  /// each tick interval's largest `c_i` (`envelopeRowByBlocks`); otherwise a monotonic deque of (t_i, c_i) keeps it.
+  /// - Complexity: O((N + ticks) x sizes); sizes run in parallel. Memory: two counts per tick per size, or the
+  ///   deque, at most the arrivals of one `history` (two arrays of the whole trace per size were a quarter of a
+  ///   day's report's peak).
   static func envelopeRates(_ arrivals: [Int64], ticks: [Int64], sizes: [Int64], history: Int64) -> [[Double]] {
     return withParallelBuffer(count: sizes.count * ticks.count, repeating: 0.0) { result in
       arrivals.withUnsafeBufferPointer { t in
@@ -34,11 +36,124 @@ enum RateSeries {
           let tickView = ParallelView(tickBuffer)
           DispatchQueue.concurrentPerform(iterations: sizes.count) { k in
             let row = UnsafeMutableBufferPointer(rebasing: result.buffer[(k * ticks.count)..<((k + 1) * ticks.count)])
-            envelopeRow(trace.buffer, ticks: tickView.buffer, size: sizes[k], history: history, into: row)
+            if sizes[k] > 0, let tick = evenSpacing(tickView.buffer) {
+              envelopeRowByBlocks(
+                trace.buffer, ticks: tickView.buffer, tick: tick, size: sizes[k], history: history, into: row)
+            } else {
+              envelopeRow(trace.buffer, ticks: tickView.buffer, size: sizes[k], history: history, into: row)
+            }
           }
         }
       }
       return (0..<sizes.count).map { k in Array(result.buffer[(k * ticks.count)..<((k + 1) * ticks.count)]) }
+    }
+  }
+
+  /// The ticks' common spacing, when they are evenly spaced (any positive spacing for a single tick); nil otherwise.
+  static func evenSpacing(_ ticks: UnsafeBufferPointer<Int64>) -> Int64? {
+    guard ticks.count > 1 else { return ticks.isEmpty ? nil : 1_000_000_000 }
+    let tick = ticks[1] - ticks[0]
+    guard tick > 0 else { return nil }
+    for j in 1..<ticks.count where ticks[j] - ticks[j - 1] != tick { return nil }
+    return tick
+  }
+
+  /// One size's row of `envelopeRates` for evenly spaced ticks. With `U_j = t_j - D` and `W = history - D`, the
+  /// eligible starts at tick j are `[U_j - W, U_j]`. Block k holds the starts in `(U_(k-1), U_k]`, so the window is
+  /// blocks `j - m + 1 ... j` whole (`m = W / tick`) and the last `W - m x tick` of block `j - m`, the same stretch
+  /// of every block. One pass over the arrivals keeps each block's largest `c_i`, whole and in that last stretch
+  /// (no deque per arrival, whose unpredictable pops were most of its time); a monotonic deque over blocks then
+  /// slides over the ticks. - Complexity: O(N + ticks); memory two counts per block.
+  private static func envelopeRowByBlocks(
+    _ a: UnsafeBufferPointer<Int64>, ticks: UnsafeBufferPointer<Int64>, tick: Int64, size d: Int64, history: Int64,
+    into row: UnsafeMutableBufferPointer<Double>
+  ) {
+    let n = a.count, tickCount = ticks.count
+    let seconds = Double(d) / 1e9
+    let width = history - d
+    guard width >= 0, tickCount > 0 else {  // no start is both in the history and D before the tick
+      for j in 0..<tickCount { row[j] = 0 }
+      return
+    }
+    let m = Int(width / tick)
+    let rest = width - Int64(m) * tick
+    // Blocks from k = -(m + 1) (stored at k + offset); no tick's window reaches below block -m.
+    let offset = m + 1
+    let blockCount = tickCount + offset
+    let whole = UnsafeMutablePointer<Int32>.allocate(capacity: blockCount)
+    let last = UnsafeMutablePointer<Int32>.allocate(capacity: blockCount)
+    whole.initialize(repeating: 0, count: blockCount)
+    last.initialize(repeating: 0, count: blockCount)
+    defer {
+      whole.deallocate()
+      last.deallocate()
+    }
+    let first = ticks[0] - d
+    var right = first - Int64(offset) * tick  // U_k of the current block
+    var block = 0
+    var i = 0
+    while i < n && a[i] <= right { i += 1 }
+    let lastRight = ticks[tickCount - 1] - d
+    var stop = i
+    while stop < n && a[stop] <= lastRight { stop += 1 }
+    // c_i, a chunk at a time: a merge of the starts with the arrivals `D` earlier, one step per arrival either way
+    // and no branch on the data (the two-pointer loop's exit, mispredicted about once an arrival, was most of
+    // the time); then each block's largest.
+    let chunk = 4096
+    let counts = UnsafeMutablePointer<Int32>.allocate(capacity: chunk + 1)
+    defer { counts.deallocate() }
+    var countEnd = i
+    while i < stop {
+      let chunkEnd = min(stop, i + chunk)
+      var q = i
+      if a[n - 1] >= a[chunkEnd - 1] + d {
+        // The windows end before the trace does, so `countEnd` stays below n: the step is the sign of a difference.
+        while q < chunkEnd {
+          let takes = Int(truncatingIfNeeded: UInt64(bitPattern: a[countEnd] &- (a[q] &+ d)) >> 63)
+          countEnd &+= takes
+          counts[q &- i] = Int32(truncatingIfNeeded: countEnd &- q)
+          q &+= 1 &- takes
+        }
+      } else {
+        for k in i..<chunkEnd {
+          if countEnd < k { countEnd = k }
+          while countEnd < n && a[countEnd] < a[k] + d { countEnd += 1 }
+          counts[k - i] = Int32(countEnd - k)
+        }
+      }
+      for k in i..<chunkEnd {
+        let start = a[k]
+        while start > right {
+          block += 1
+          right += tick
+        }
+        let count = counts[k - i]
+        whole[block] = max(whole[block], count)
+        if start >= right - rest { last[block] = max(last[block], count) }
+      }
+      i = chunkEnd
+    }
+    // Tick j: the last stretch of block j - m and the whole blocks after it up to j (none when m is 0).
+    let queue = UnsafeMutablePointer<Int>.allocate(capacity: blockCount)
+    defer { queue.deallocate() }
+    var head = 0, tail = 0
+    // The blocks before the first tick's that its window holds whole.
+    for b in 1..<offset where m > 0 {
+      while tail > head && whole[queue[tail - 1]] <= whole[b] { tail -= 1 }
+      queue[tail] = b
+      tail += 1
+    }
+    for j in 0..<tickCount {
+      let b = j + offset
+      var best = last[b - m]
+      if m > 0 {
+        while tail > head && whole[queue[tail - 1]] <= whole[b] { tail -= 1 }
+        queue[tail] = b
+        tail += 1
+        while queue[head] < b - m + 1 { head += 1 }
+        best = max(best, whole[queue[head]])
+      }
+      row[j] = Double(best) / seconds
     }
   }
 

@@ -34,10 +34,11 @@ struct OneStage {
 
   /// The tuner's envelope series against its definition counted directly: at each tick t and size D, the most
   /// arrivals in any [s, s + D) inside [t - history, t) (a busiest interval starts at an arrival). Random traces
-  /// with bursts and equal stamps, and one long enough for the deque to be compacted.
+  /// with bursts and equal stamps, and one long enough for the deque to be compacted; evenly spaced ticks (taken by
+  /// blocks) and not (by the deque), histories a whole number of ticks and not, and a size above the history.
   @Test func envelopeRatesAreTheBusiestIntervalsOfTheHistory() {
     var rng = SeededGenerator(seed: 41)
-    for trial in 0..<12 {
+    for trial in 0..<15 {
       var t: Int64 = 0
       let n = trial == 0 ? 30_000 : Int(rng.next() % 3_000) + 1
       let arrivals = (0..<n).map { i -> Int64 in
@@ -47,6 +48,12 @@ struct OneStage {
           t += 100_000 + Int64(i) * 10
           return t
         }
+        // The last trials' stamps are on a 10 ms grid, as the ticks, sizes and histories are: starts fall exactly
+        // on a window's edges.
+        if trial >= 12 {
+          t += Int64(rng.next() % 3) * 10_000_000
+          return t
+        }
         switch rng.next() % 4 {
         case 0: break  // the same stamp as the last
         case 1: t += Int64(rng.next() % 2_000_000)  // a burst
@@ -54,9 +61,12 @@ struct OneStage {
         }
         return t
       }
-      let ticks = RateSeries.ticks(arrivals, tick: 250_000_000)
-      let sizes: [Int64] = [1_000_000, 40_000_000, 500_000_000, 2 * second]
-      let history = trial % 2 == 0 ? 5 * second : 60 * second
+      var ticks = RateSeries.ticks(arrivals, tick: 250_000_000)
+      // Trial 0 and every fourth trial have ticks not evenly spaced (the deque's path, not the blocks').
+      if trial % 4 == 3 || trial == 0 { ticks = ticks.enumerated().map { $1 + Int64($0 % 3) * 7_000_000 } }
+      let sizes: [Int64] = [1_000_000, 40_000_000, 500_000_000, 2 * second, 6 * second]
+      // Histories a whole number of ticks and not (so a window's first block is part of one).
+      let history = [5 * second, 60 * second, 5 * second + 130_000_000][trial % 3]
       let rates = RateSeries.envelopeRates(arrivals, ticks: ticks, sizes: sizes, history: history)
       for (k, d) in sizes.enumerated() {
         var first = 0
