@@ -106,10 +106,8 @@ extension StageByStageSimulation {
       if lane.heapCount > 0, lane.heap[0].time <= arrivalTime {
         let finishTime = lane.heap[0].time
         guard finishTime <= through else { break }
-        let batch = lane.popFirst()
+        let batch = lane.takeFinish()
         handled += 1
-        lane.lastEvent = finishTime
-        lane.inService -= batch.size
         // The batch's `start` is its replica; its queries are that replica's members.
         let r = batch.start
         let members = balancer.pointee.members + r * balancer.pointee.batchLimit

@@ -211,17 +211,7 @@ struct StageByStageSimulation: ~Copyable {
       waits column: UnsafeMutablePointer<LargestValues>?
     ) -> Finish {
       let first = served
-      var waited: Int64 = 0
-      let arrivalsAt = times + (first - base)
-      if let column {
-        for i in 0..<size {
-          let wait = t - arrivalsAt[i]
-          waited += wait
-          column.pointee.add(wait)
-        }
-      } else {
-        for i in 0..<size { waited += t - arrivalsAt[i] }
-      }
+      let waited = Lane.waits(of: times + (first - base), count: size, at: t, into: column)
       sequence &+= 1
       served += size
       inService += size
@@ -232,6 +222,35 @@ struct StageByStageSimulation: ~Copyable {
       visits += size
       batchSizes[size] += 1
       return Finish(time: t + duration, sequence: sequence, start: first, size: size, began: t)
+    }
+
+    /// The waits of `count` queries that arrived at `arrivals[0 ..< count]` and start at t: their sum, and each
+    /// into `column` (with wait percentiles).
+    @inline(__always)
+    static func waits(
+      of arrivals: UnsafeMutablePointer<Int64>, count: Int, at t: Int64,
+      into column: UnsafeMutablePointer<LargestValues>?
+    ) -> Int64 {
+      var waited: Int64 = 0
+      if let column {
+        for i in 0..<count {
+          let wait = t - arrivals[i]
+          waited += wait
+          column.pointee.add(wait)
+        }
+      } else {
+        for i in 0..<count { waited += t - arrivals[i] }
+      }
+      return waited
+    }
+
+    /// Takes the first batch to finish: it is the lane's last event, and its queries leave service.
+    @inline(__always)
+    mutating func takeFinish() -> Finish {
+      let batch = popFirst()
+      lastEvent = batch.time
+      inService -= batch.size
+      return batch
     }
 
     /// Whether no replica leaves after its batch and no change comes at or before `through`: its replica count
@@ -765,10 +784,8 @@ struct StageByStageSimulation: ~Copyable {
       if lane.heapCount > 0, lane.heap[0].time <= arrivalTime {
         let finishTime = lane.heap[0].time
         guard finishTime <= through else { break }
-        let batch = lane.popFirst()
+        let batch = lane.takeFinish()
         handled += 1
-        lane.lastEvent = finishTime
-        lane.inService -= batch.size
         if _slowPath(recorder != nil) {
           recorder.unsafelyUnwrapped.pointee.record(
             time: finishTime, size: batch.size, start: batch.start, began: batch.began, members: lane.queries,
@@ -891,18 +908,8 @@ struct StageByStageSimulation: ~Copyable {
       let first = lane.served
       var duration = table[size - 1]
       if follows { duration = sizedDuration(stage: s, lane: lane, size: size) }
-      // `Lane.startBatch` written out: through it, the chain benchmark measured up to 5% slower.
-      var waited: Int64 = 0
-      let arrivalsAt = times + (first - lane.base)
-      if let column {
-        for i in 0..<size {
-          let wait = t - arrivalsAt[i]
-          waited += wait
-          column.pointee.add(wait)
-        }
-      } else {
-        for i in 0..<size { waited += t - arrivalsAt[i] }
-      }
+      // `Lane.startBatch` written out for the one slot: through it, the chain benchmark measured up to 5% slower.
+      let waited = Lane.waits(of: times + (first - lane.base), count: size, at: t, into: column)
       lane.sequence &+= 1
       lane.heap[0] = Finish(time: t + duration, sequence: lane.sequence, start: first, size: size, began: t)
       lane.heapCount = 1
