@@ -34,9 +34,10 @@ enum RateSeries {
         let trace = ParallelView(t)
         ticks.withUnsafeBufferPointer { tickBuffer in
           let tickView = ParallelView(tickBuffer)
+          let spacing = evenSpacing(tickBuffer)
           DispatchQueue.concurrentPerform(iterations: sizes.count) { k in
             let row = UnsafeMutableBufferPointer(rebasing: result.buffer[(k * ticks.count)..<((k + 1) * ticks.count)])
-            if sizes[k] > 0, let tick = evenSpacing(tickView.buffer) {
+            if sizes[k] > 0, let tick = spacing {
               envelopeRowByBlocks(
                 trace.buffer, ticks: tickView.buffer, tick: tick, size: sizes[k], history: history, into: row)
             } else {
