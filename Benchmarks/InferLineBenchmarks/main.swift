@@ -1255,10 +1255,11 @@ func eventSimulatorBenchmark(queries: Int, runs: Int) {
         Double(result.stageVisits) / seconds / 1e6, checksum(result)))
   }
   // Closed loop: a tick every second reads every stage and sets stage 1 to 4 or 5 replicas in turn; event by
-  // event, and stage by stage between ticks (which must give the same checksum).
-  for eventByEvent in [true, false] {
+  // event, and stage by stage between ticks (which must give the same checksum); with the central queue and with
+  // a queue per replica fed by the shortest queue.
+  for (loop, eventByEvent) in [(chain, true), (chain, false), (shortest, true), (shortest, false)] {
     let (seconds, result) = best(of: runs) { () -> SimulationResult in
-      let run = ClosedLoopSimulation(chain, options: .init(collectWaitPercentiles: false, eventByEvent: eventByEvent))
+      let run = ClosedLoopSimulation(loop, options: .init(collectWaitPercentiles: false, eventByEvent: eventByEvent))
       var t: Int64 = 1_000_000_000
       var tick = 0
       let end = chain.arrivals.last ?? 0
@@ -1275,7 +1276,8 @@ func eventSimulatorBenchmark(queries: Int, runs: Int) {
     print(
       String(
         format: "  %-55@ %.3f s = %6.2f M visits/s  checksum %016llx",
-        "realistic chain, closed loop (tick 1 s)" + (eventByEvent ? "" : ", stage by stage"), seconds,
+        "realistic chain, " + (loop.dispatch == .centralQueue ? "" : "shortest queue, ") + "closed loop (tick 1 s)"
+          + (eventByEvent ? "" : ", stage by stage"), seconds,
         Double(result.stageVisits) / seconds / 1e6, checksum(result)))
   }
 }

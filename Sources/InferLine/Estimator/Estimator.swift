@@ -47,8 +47,8 @@ public enum Estimator {
   }
 
   /// Simulates the whole trace: stage by stage where that applies (`StageByStageSimulation`: a central queue, or
-  /// round robin or the shortest queue over fixed replicas; deterministic service, no cold starts or serverless
-  /// tier), event by event otherwise, or when a join meets a
+  /// round robin or the shortest queue; deterministic service, no cold starts or serverless tier), event by event
+  /// otherwise, or when a join meets a
   /// tie the stage-by-stage simulator cannot order (`StageByStageJoin`).
   public static func simulate(_ input: SimulationInput, options: Options = Options()) -> SimulationResult {
     let graph = PipelineGraph(input)  // built once, for the check and whichever simulator runs
@@ -94,7 +94,7 @@ public enum Estimator {
   /// `stageByStage` is false), otherwise event by event with the queueing discipline the input asks for.
   static func stepped(_ input: SimulationInput, options: Options, stageByStage: Bool = true) -> SteppedSimulation {
     let graph = PipelineGraph(input)
-    if stageByStage && !options.eventByEvent && StageByStageSimulation.applies(to: input, graph: graph, stepped: true) {
+    if stageByStage && !options.eventByEvent && StageByStageSimulation.applies(to: input, graph: graph) {
       return .stageByStage(
         SteppedStageByStage(
           StageByStageSimulation(input: input, options: options, graph: graph, stepped: true), input: input,

@@ -2,8 +2,9 @@
 /// on the stage's own state (`DispatchPolicy.roundRobin`, `.shortestQueue`), with `ReplicaQueues`' rules. Each
 /// arrival joins the queue the balancer picks (loads counting queries queued and in service, the first of equals;
 /// or in turn, counting arrivals); an idle replica serves at once, and a replica whose batch finishes takes its
-/// next batch from its own queue. The random balancers draw from one generator shared by every stage in event
-/// order, which a stage simulated on its own cannot reproduce, so they stay event by event.
+/// next batch from its own queue. Replicas come and go by `ReplicaQueues.changeReplicas`' rules
+/// (`changeReplicaQueues`). The random balancers draw from one generator shared by every stage in event order,
+/// which a stage simulated on its own cannot reproduce, so they stay event by event.
 /// Plain copyable storage, freed by its owner (`free`).
 /// - Complexity: O(1) per query for round robin, O(replicas) for the shortest queue; memory a position per query
 ///   queued, and a batch's query numbers per replica.
@@ -17,6 +18,8 @@ struct ReplicaQueueLane {
     /// Queries queued or in service.
     var load = 0
     var busy = false
+    /// Leaves the stage once its batch finishes.
+    var retiring = false
 
     init() {
       capacity = 64
@@ -40,51 +43,91 @@ struct ReplicaQueueLane {
     }
   }
 
-  let replicas: Int
   let shortestQueue: Bool
   /// Round robin's turn: arrivals so far.
   var turn = 0
+  /// Every replica the stage has had, numbered in the order they came (a replica that left keeps its number).
   var queues: UnsafeMutablePointer<Queue>
+  var slots: Int
+  var slotCapacity: Int
+  /// The serving replicas in the balancer's order (those that came first first): `order[0 ..< active]`.
+  var order: UnsafeMutablePointer<Int>
+  var active: Int
+  /// Queries queued at any replica.
+  var waiting = 0
+  /// Whether a leaving replica's queries joined other queues, behind later arrivals: a queue's front is then not
+  /// necessarily its first position (`firstQueued`).
+  var redispatched = false
   /// Per replica, the query numbers of its batch in service: `members[r * batchLimit ..< r * batchLimit + size]`.
-  let members: UnsafeMutablePointer<Int32>
+  var members: UnsafeMutablePointer<Int32>
   let batchLimit: Int
 
   init(replicas: Int, shortestQueue: Bool, batchLimit: Int) {
-    self.replicas = replicas
     self.shortestQueue = shortestQueue
     self.batchLimit = batchLimit
-    queues = .allocate(capacity: max(replicas, 1))
+    slots = replicas
+    slotCapacity = max(replicas, 1)
+    queues = .allocate(capacity: slotCapacity)
     for r in 0..<replicas { (queues + r).initialize(to: Queue()) }
-    members = .allocate(capacity: max(replicas * batchLimit, 1))
+    order = .allocate(capacity: slotCapacity)
+    for r in 0..<replicas { order[r] = r }
+    active = replicas
+    members = .allocate(capacity: slotCapacity * batchLimit)
   }
 
   func free() {
-    for r in 0..<replicas { queues[r].positions.deallocate() }
+    for r in 0..<slots { queues[r].positions.deallocate() }
     queues.deallocate()
+    order.deallocate()
     members.deallocate()
+  }
+
+  /// A new replica, idle, last in the balancer's order.
+  mutating func add() {
+    if slots == slotCapacity {
+      var capacity = slotCapacity
+      queues = queues.movedToDoubled(count: slots, capacity: &capacity)
+      capacity = slotCapacity
+      order = order.movedToDoubled(count: active, capacity: &capacity)
+      let bigger = UnsafeMutablePointer<Int32>.allocate(capacity: 2 * slotCapacity * batchLimit)
+      bigger.moveInitialize(from: members, count: slotCapacity * batchLimit)
+      members.deallocate()
+      members = bigger
+      slotCapacity *= 2
+    }
+    (queues + slots).initialize(to: Queue())
+    order[active] = slots
+    slots += 1
+    active += 1
   }
 
   /// The replica the next arrival joins (`ShortestQueueBalancer`, `RoundRobinBalancer`).
   @inline(__always)
   mutating func choose() -> Int {
     if shortestQueue {
-      var best = 0
-      var least = queues[0].load
-      for r in 1..<replicas where queues[r].load < least {
-        best = r
-        least = queues[r].load
+      var best = order[0]
+      var least = queues[best].load
+      for k in 1..<active where queues[order[k]].load < least {
+        best = order[k]
+        least = queues[best].load
       }
       return best
     }
     defer { turn += 1 }
-    return turn % replicas
+    return order[turn % active]
   }
 
   /// The first arrival position still queued at any replica (`arrived` when none is): where the lane may drop
   /// what comes before.
   func firstQueued(arrived: Int) -> Int {
     var first = arrived
-    for r in 0..<replicas where !queues[r].isEmpty { first = min(first, queues[r].positions[queues[r].head]) }
+    for r in 0..<slots where !queues[r].isEmpty {
+      if redispatched {
+        for k in queues[r].head..<queues[r].tail { first = min(first, queues[r].positions[k]) }
+      } else {
+        first = min(first, queues[r].positions[queues[r].head])
+      }
+    }
     return first
   }
 }
@@ -103,6 +146,13 @@ extension StageByStageSimulation {
     var arrivalsHandled = 0
     while true {
       let arrivalTime = lane.arrived < lane.end ? times[lane.arrived - lane.base] : .max
+      if _slowPath(lane.changeNext < lane.changeCount), let change = lane.changeComesFirst(arrivalTime: arrivalTime) {
+        guard change.time <= through else { break }
+        lane.takeChange()
+        handled += 1
+        changeReplicaQueues(&lane, stage: s, to: change.replicas, at: change.time, times: times, waits: column)
+        continue
+      }
       if lane.heapCount > 0, lane.heap[0].time <= arrivalTime {
         let finishTime = lane.heap[0].time
         guard finishTime <= through else { break }
@@ -121,7 +171,13 @@ extension StageByStageSimulation {
         }
         balancer.pointee.queues[r].busy = false
         balancer.pointee.queues[r].load -= batch.size
-        serve(&lane, replica: r, stage: s, at: finishTime, times: times, waits: column)
+        if _slowPath(balancer.pointee.queues[r].retiring) {
+          // It leaves after its batch (`ReplicaQueues.finished`).
+          balancer.pointee.queues[r].retiring = false
+          lane.noteReplicaCount(at: finishTime, change: -1)
+        } else {
+          serve(&lane, replica: r, stage: s, at: finishTime, times: times, waits: column)
+        }
       } else if lane.arrived < lane.end {
         guard arrivalTime <= through else { break }
         let position = lane.arrived
@@ -129,12 +185,7 @@ extension StageByStageSimulation {
         handled += 1
         arrivalsHandled += 1
         lane.lastEvent = arrivalTime
-        let r = balancer.pointee.choose()
-        balancer.pointee.queues[r].append(position)
-        balancer.pointee.queues[r].load += 1
-        if !balancer.pointee.queues[r].busy {
-          serve(&lane, replica: r, stage: s, at: arrivalTime, times: times, waits: column)
-        }
+        join(&lane, position: position, stage: s, at: arrivalTime, times: times, waits: column)
       } else {
         break
       }
@@ -142,6 +193,62 @@ extension StageByStageSimulation {
     lane.served = balancer.pointee.firstQueued(arrived: lane.arrived)
     lanes[s] = lane
     events += handled - (isRoot ? arrivalsHandled : 0)
+  }
+
+  /// The arrival at `position` joins the queue the balancer picks; an idle replica serves at once
+  /// (`ReplicaQueues.arrive`).
+  @inline(__always)
+  mutating func join(
+    _ lane: inout Lane, position: Int, stage s: Int, at t: Int64, times: UnsafeMutablePointer<Int64>,
+    waits column: UnsafeMutablePointer<LargestValues>?
+  ) {
+    let balancer = replicaQueues.unsafelyUnwrapped + s
+    let r = balancer.pointee.choose()
+    balancer.pointee.queues[r].append(position)
+    balancer.pointee.queues[r].load += 1
+    balancer.pointee.waiting += 1
+    if !balancer.pointee.queues[r].busy { serve(&lane, replica: r, stage: s, at: t, times: times, waits: column) }
+  }
+
+  /// Stage s's replica count becomes `count` (at least one) at t, as `ReplicaQueues.changeReplicas` does it: added
+  /// replicas come last in the balancer's order; leaving ones are the idle first, then the least loaded, then the
+  /// first to come, and their queued queries join the remaining queues again at t (keeping their arrival time, so
+  /// their waits count from it); busy ones leave after their batch.
+  mutating func changeReplicaQueues(
+    _ lane: inout Lane, stage s: Int, to count: Int, at t: Int64, times: UnsafeMutablePointer<Int64>,
+    waits column: UnsafeMutablePointer<LargestValues>?
+  ) {
+    let balancer = replicaQueues.unsafelyUnwrapped + s
+    let target = max(1, count)
+    let current = balancer.pointee.active
+    if target > current {
+      for _ in current..<target { balancer.pointee.add() }
+      lane.noteReplicaCount(at: t, change: target - current)
+      return
+    }
+    guard target < current else { return }
+    let queues = balancer.pointee.queues
+    let serving = (0..<current).map { balancer.pointee.order[$0] }
+    let leaving = serving.sorted {
+      (queues[$0].busy ? 1 : 0, queues[$0].load, $0) < (queues[$1].busy ? 1 : 0, queues[$1].load, $1)
+    }.prefix(current - target)
+    var kept = 0
+    for r in serving where !leaving.contains(r) {
+      balancer.pointee.order[kept] = r
+      kept += 1
+    }
+    balancer.pointee.active = kept
+    for r in leaving {
+      let queued = Array(
+        UnsafeBufferPointer(start: queues[r].positions + queues[r].head, count: queues[r].tail - queues[r].head))
+      queues[r].head = 0
+      queues[r].tail = 0
+      queues[r].load -= queued.count
+      balancer.pointee.waiting -= queued.count
+      if queues[r].busy { queues[r].retiring = true } else { lane.noteReplicaCount(at: t, change: -1) }
+      if !queued.isEmpty { balancer.pointee.redispatched = true }
+      for position in queued { join(&lane, position: position, stage: s, at: t, times: times, waits: column) }
+    }
   }
 
   /// Idle replica r takes a batch from its own queue, if anything waits there (`ReplicaQueues.serve`).
@@ -166,6 +273,7 @@ extension StageByStageSimulation {
       column?.pointee.add(wait)
     }
     queue.pointee.head += size
+    balancer.pointee.waiting -= size
     if queue.pointee.head == queue.pointee.tail {
       queue.pointee.head = 0
       queue.pointee.tail = 0

@@ -4,8 +4,8 @@ import Foundation
 /// with the same results as `SimulationState` to the nanosecond.
 ///
 /// It applies when service times are deterministic, the queue is central (or a queue per replica fed by a balancer
-/// that reads only the stage's own state, with fixed replica counts: `ReplicaQueueLane`), and no replica starts cold
-/// or hands queries to a serverless tier. Then a stage's events depend only on its own arrivals, which its parents'
+/// that reads only the stage's own state: `ReplicaQueueLane`), and no replica starts cold or hands queries to a
+/// serverless tier. Then a stage's events depend only on its own arrivals, which its parents'
 /// finishes create, and its own replica changes, so nothing needs a global event queue:
 /// - a stage's queue is FIFO and its arrivals come in order, so the queue is a range of its arrival list and a
 ///   batch is a sub-range (no copying);
@@ -33,9 +33,8 @@ import Foundation
 struct StageByStageSimulation: ~Copyable {
   /// Whether the fast path gives exactly the event-driven simulator's answer for this input.
   /// A queue per replica applies with the balancers that depend only on the stage's own state (round robin, the
-  /// shortest queue: `ReplicaQueueLane`), every stage with a replica, and no replica changes (`stepped`: a closed
-  /// loop's to come).
-  static func applies(to input: SimulationInput, graph: PipelineGraph? = nil, stepped: Bool = false) -> Bool {
+  /// shortest queue: `ReplicaQueueLane`) when every stage starts with a replica.
+  static func applies(to input: SimulationInput, graph: PipelineGraph? = nil) -> Bool {
     guard case .deterministic = input.serviceTimes, input.coldStart == nil,
       input.overflow.allSatisfy({ $0 == nil }), !input.arrivals.isEmpty, input.stages.count == input.stageCount,
       input.edges.count <= 64
@@ -43,9 +42,7 @@ struct StageByStageSimulation: ~Copyable {
     switch input.dispatch {
     case .centralQueue: break
     case .roundRobin, .shortestQueue:
-      guard !stepped && input.replicaChanges.isEmpty && input.stages.allSatisfy({ $0.replicas >= 1 }) else {
-        return false
-      }
+      guard input.stages.allSatisfy({ $0.replicas >= 1 }) else { return false }
     case .random, .powerOfChoices: return false
     }
     return (graph ?? PipelineGraph(input)).order != nil
@@ -251,6 +248,23 @@ struct StageByStageSimulation: ~Copyable {
       lastEvent = batch.time
       inService -= batch.size
       return batch
+    }
+
+    /// The next event if it is a replica change (changes come before finishes and arrivals, the next at
+    /// `arrivalTime`, at one instant); nil otherwise.
+    @inline(__always)
+    func changeComesFirst(arrivalTime: Int64) -> ReplicaChange? {
+      guard changeNext < changeCount else { return nil }
+      let change = changes[changeNext]
+      guard change.time <= arrivalTime && (heapCount == 0 || change.time <= heap[0].time) else { return nil }
+      return change
+    }
+
+    /// Takes the next replica change (`changeComesFirst`): it is the lane's last event.
+    @inline(__always)
+    mutating func takeChange() {
+      lastEvent = changes[changeNext].time
+      changeNext += 1
     }
 
     /// Whether no replica leaves after its batch and no change comes at or before `through`: its replica count
@@ -489,7 +503,6 @@ struct StageByStageSimulation: ~Copyable {
     }
     changesReplicas = stepped || !input.replicaChanges.isEmpty
     if input.dispatch == .roundRobin || input.dispatch == .shortestQueue {
-      precondition(!changesReplicas, "a queue per replica, stage by stage, keeps its replicas")
       let queues = UnsafeMutablePointer<ReplicaQueueLane>.allocate(capacity: stages)
       for s in 0..<stages {
         (queues + s).initialize(
@@ -769,17 +782,12 @@ struct StageByStageSimulation: ~Copyable {
     while true {
       let t: Int64
       let arrivalTime = lane.arrived < lane.end ? times[lane.arrived - lane.base] : .max
-      if _slowPath(lane.changeNext < lane.changeCount) {
-        // A replica change comes before finishes and arrivals at the same instant.
-        let change = lane.changes[lane.changeNext]
-        if change.time <= arrivalTime && (lane.heapCount == 0 || change.time <= lane.heap[0].time) {
-          guard change.time <= through else { break }
-          lane.changeNext += 1
-          handled += 1
-          lane.lastEvent = change.time
-          changeReplicas(&lane, stage: s, to: change.replicas, at: change.time, times: times, waits: column)
-          continue
-        }
+      if _slowPath(lane.changeNext < lane.changeCount), let change = lane.changeComesFirst(arrivalTime: arrivalTime) {
+        guard change.time <= through else { break }
+        lane.takeChange()
+        handled += 1
+        changeReplicas(&lane, stage: s, to: change.replicas, at: change.time, times: times, waits: column)
+        continue
       }
       if lane.heapCount > 0, lane.heap[0].time <= arrivalTime {
         let finishTime = lane.heap[0].time
@@ -1093,7 +1101,8 @@ struct StageByStageSimulation: ~Copyable {
   func observe(stage s: Int) -> ClosedLoopSimulation.StageObservation {
     let lane = lanes[s]
     return ClosedLoopSimulation.StageObservation(
-      queued: lane.arrived - lane.served, inService: lane.inService, replicas: lane.replicas,
+      queued: replicaQueues.map { $0[s].waiting } ?? lane.arrived - lane.served, inService: lane.inService,
+      replicas: lane.replicas,
       busyNanoseconds: lane.busy)
   }
 

@@ -245,6 +245,45 @@ import Testing
     #expect(neverServed > 5)
   }
 
+  /// Runs `input` in closed loop stage by stage and event by event side by side, ticks on whole milliseconds (where
+  /// arrivals, finishes and changes tie), and at each tick expects the same observations, misses and time, then
+  /// sets the same random replica counts (random stages, several at one instant, down to zero, now or a
+  /// millisecond later); at the end, the same results. Returns whether it ran stage by stage, the ticks, and how
+  /// many observations had queries queued.
+  static func expectSameClosedLoops(
+    _ input: SimulationInput, collect: Bool, _ rng: inout SeededGenerator, _ label: String
+  ) -> (stageByStage: Bool, ticks: Int, queued: Int) {
+    let fast = ClosedLoopSimulation(input, options: .init(collectWaitPercentiles: collect))
+    let reference = ClosedLoopSimulation(input, options: .init(collectWaitPercentiles: collect, eventByEvent: true))
+    #expect(fast.isStageByStage && !reference.isStageByStage)
+    let tick = Int64(rng.next() % 20 + 1) * Sim.ms
+    var t = input.arrivals[0] + tick
+    var ticks = 0, queued = 0
+    while t <= input.arrivals.last! + 50 * Sim.ms {
+      fast.advance(until: t)
+      reference.advance(until: t)
+      ticks += 1
+      for s in 0..<input.stageCount {
+        let observed = fast.observe(stage: s)
+        #expect(observed == reference.observe(stage: s), "\(label), t \(t), stage \(s)")
+        if observed.queued > 0 { queued += 1 }
+      }
+      #expect(fast.misses == reference.misses, "\(label), t \(t)")
+      #expect(fast.now == reference.now, "\(label), t \(t)")
+      for _ in 0..<Int(rng.next() % 3) where rng.next() % 3 == 0 {
+        let s = Int(rng.next() % UInt64(input.stageCount))
+        let count = Int(rng.next() % 4)
+        let at = t + Int64(rng.next() % 2) * Sim.ms
+        fast.setReplicas(stage: s, to: count, at: at)
+        reference.setReplicas(stage: s, to: count, at: at)
+      }
+      t += tick
+    }
+    let stageByStage = fast.isStageByStage
+    Self.expectSame(fast.finish(), reference.finish(), label)
+    return (stageByStage, ticks, queued)
+  }
+
   /// A closed loop stage by stage between ticks: at every tick the same observations, misses and time as the
   /// event-driven closed loop, then the same replica changes (random counts on random stages, several at one
   /// instant, down to zero), and the same results at the end; on random forests and DAGs with joins.
@@ -254,34 +293,8 @@ import Testing
     var ticks = 0
     for trial in 0..<120 {
       let input = Self.randomForestOrDAG(&rng, trial: trial, upTo: 800)
-      let collect = trial % 2 == 0
-      let fast = ClosedLoopSimulation(input, options: .init(collectWaitPercentiles: collect))
-      let reference = ClosedLoopSimulation(input, options: .init(collectWaitPercentiles: collect, eventByEvent: true))
-      #expect(fast.isStageByStage && !reference.isStageByStage)
-      // Ticks on whole milliseconds (where arrivals, finishes and changes tie), a few to a few hundred per run.
-      let tick = Int64(rng.next() % 20 + 1) * Sim.ms
-      var t = input.arrivals[0] + tick
-      while t <= input.arrivals.last! + 50 * Sim.ms {
-        fast.advance(until: t)
-        reference.advance(until: t)
-        ticks += 1
-        for s in 0..<input.stageCount {
-          #expect(fast.observe(stage: s) == reference.observe(stage: s), "trial \(trial), t \(t), stage \(s)")
-        }
-        #expect(fast.misses == reference.misses, "trial \(trial), t \(t)")
-        #expect(fast.now == reference.now, "trial \(trial), t \(t)")
-        for _ in 0..<Int(rng.next() % 3) where rng.next() % 3 == 0 {
-          let s = Int(rng.next() % UInt64(input.stageCount))
-          let count = Int(rng.next() % 4)
-          // Now, or a little later (a provisioning delay).
-          let at = t + Int64(rng.next() % 2) * Sim.ms
-          fast.setReplicas(stage: s, to: count, at: at)
-          reference.setReplicas(stage: s, to: count, at: at)
-        }
-        t += tick
-      }
-      let answered = fast.isStageByStage
-      Self.expectSame(fast.finish(), reference.finish(), "trial \(trial)")
+      let (answered, runTicks, _) = Self.expectSameClosedLoops(input, collect: trial % 2 == 0, &rng, "trial \(trial)")
+      ticks += runTicks
       if answered { stepped += 1 }
     }
     #expect(stepped > 80)
@@ -452,6 +465,46 @@ import Testing
     #expect(stopped > 10 && stopped < answered - 10)
   }
 
+  /// A queue per replica whose replicas change, stage by stage (`ReplicaQueues.changeReplicas`' rules: added
+  /// replicas come last in the balancer's order, the idle and least loaded leave first, a leaving replica's queue
+  /// joins the others again, a busy one leaves after its batch): changes given up front, and closed loops tick by
+  /// tick (the same observations, misses and time at every tick), on random forests and DAGs with joins; the
+  /// event-driven results exactly.
+  @Test func queuesPerReplicaFollowReplicaChanges() {
+    var rng = SeededGenerator(seed: 6502)
+    var answered = 0, ticks = 0, queuedSeen = 0
+    for trial in 0..<160 {
+      var input = Self.randomForestOrDAG(&rng, trial: trial, upTo: 600)
+      input.dispatch = trial % 2 == 0 ? .shortestQueue : .roundRobin
+      let span = max(input.arrivals.last! - input.arrivals[0], Sim.ms)
+      let collect = trial % 3 == 0
+      if trial % 4 < 2 {
+        // Changes given up front, at coarse instants that tie with finishes and arrivals, down to zero (one stays).
+        input.replicaChanges = (0..<Int(rng.next() % 12)).map { _ in
+          let time = input.arrivals[0] + Int64(rng.next() % UInt64(span / Sim.ms + 1)) * Sim.ms
+          return ReplicaChange(
+            time: time, stage: Int(rng.next() % UInt64(input.stageCount)), replicas: Int(rng.next() % 4))
+        }
+        #expect(StageByStageSimulation.applies(to: input))
+        let reference = Estimator.simulate(input, options: .init(collectWaitPercentiles: collect, eventByEvent: true))
+        if let fast = StageByStageSimulation.simulate(
+          input, options: .init(collectWaitPercentiles: collect), graph: PipelineGraph(input))
+        {
+          answered += 1
+          Self.expectSame(fast, reference, "trial \(trial), \(input.dispatch.name)")
+        }
+        continue
+      }
+      let (stageByStage, runTicks, queued) = Self.expectSameClosedLoops(
+        input, collect: collect, &rng, "trial \(trial), closed loop")
+      ticks += runTicks
+      queuedSeen += queued
+      if stageByStage { answered += 1 }
+    }
+    #expect(answered > 120)
+    #expect(ticks > 1_000 && queuedSeen > 100)
+  }
+
   @Test func randomServiceColdStartsAndBalancersTakeTheEventDrivenPath() {
     let chain = Sim.pipeline(arrivalsMs: [1, 2, 3], latencyMs: [1, 1], edges: [(0, 1, 1)])
     #expect(StageByStageSimulation.applies(to: chain))
@@ -467,14 +520,15 @@ import Testing
     var random = chain
     random.serviceTimes = .exponential(seed: 1)
     #expect(!StageByStageSimulation.applies(to: random))
-    // The balancers that depend only on the stage's own state run stage by stage, unless replicas change; the
-    // random ones draw from one generator across stages in event order.
+    // The balancers that depend only on the stage's own state run stage by stage, with replica changes too, when
+    // every stage starts with a replica; the random ones draw from one generator across stages in event order.
     for dispatch in [DispatchPolicy.shortestQueue, .roundRobin] {
       var balanced = chain
       balanced.dispatch = dispatch
       #expect(StageByStageSimulation.applies(to: balanced))
-      #expect(!StageByStageSimulation.applies(to: balanced, stepped: true))
       balanced.replicaChanges = changing.replicaChanges
+      #expect(StageByStageSimulation.applies(to: balanced))
+      balanced.stages[1].replicas = 0
       #expect(!StageByStageSimulation.applies(to: balanced))
     }
     for dispatch in [DispatchPolicy.random(seed: 1), .powerOfChoices(choices: 2, seed: 1)] {
