@@ -6,12 +6,13 @@
 /// (`changeReplicaQueues`). The random balancers draw from one generator shared by every stage in event order,
 /// which a stage simulated on its own cannot reproduce, so they stay event by event.
 /// Plain copyable storage, freed by its owner (`free`).
-/// - Complexity: O(1) per query for round robin, O(replicas) for the shortest queue; memory a position per query
+/// - Complexity: O(1) per query for round robin, O(replicas) for the shortest queue; memory 16 bytes per query
 ///   queued, and a batch's query numbers per replica.
 struct ReplicaQueueLane {
-  /// One replica: the arrival positions in its queue (`positions[head ..< tail]`), its load and whether it serves.
+  /// One replica: the queries in its queue with their arrival times (`entries[head ..< tail]`; copied out of the
+  /// lane, which then keeps nothing queued), its load and whether it serves.
   struct Queue {
-    var positions: UnsafeMutablePointer<Int>
+    var entries: UnsafeMutablePointer<QueuedQuery>
     var head = 0
     var tail = 0
     var capacity: Int
@@ -23,22 +24,22 @@ struct ReplicaQueueLane {
 
     init() {
       capacity = 64
-      positions = .allocate(capacity: capacity)
+      entries = .allocate(capacity: capacity)
     }
 
     var isEmpty: Bool { head == tail }
 
     @inline(__always)
-    mutating func append(_ position: Int) {
+    mutating func append(_ entry: QueuedQuery) {
       if _slowPath(tail == capacity) {
         // Full: drop the served front, and double when what is kept fills more than half.
         let kept = tail - head
-        if head > 0 { positions.update(from: positions + head, count: kept) }
-        if kept * 2 > capacity { positions = positions.movedToDoubled(count: kept, capacity: &capacity) }
+        if head > 0 { entries.update(from: entries + head, count: kept) }
+        if kept * 2 > capacity { entries = entries.movedToDoubled(count: kept, capacity: &capacity) }
         tail = kept
         head = 0
       }
-      positions[tail] = position
+      entries[tail] = entry
       tail += 1
     }
   }
@@ -55,9 +56,6 @@ struct ReplicaQueueLane {
   var active: Int
   /// Queries queued at any replica.
   var waiting = 0
-  /// Whether a leaving replica's queries joined other queues, behind later arrivals: a queue's front is then not
-  /// necessarily its first position (`firstQueued`).
-  var redispatched = false
   /// Per replica, the query numbers of its batch in service: `members[r * batchLimit ..< r * batchLimit + size]`.
   var members: UnsafeMutablePointer<Int32>
   let batchLimit: Int
@@ -76,7 +74,7 @@ struct ReplicaQueueLane {
   }
 
   func free() {
-    for r in 0..<slots { queues[r].positions.deallocate() }
+    for r in 0..<slots { queues[r].entries.deallocate() }
     queues.deallocate()
     order.deallocate()
     members.deallocate()
@@ -116,20 +114,6 @@ struct ReplicaQueueLane {
     defer { turn += 1 }
     return order[turn % active]
   }
-
-  /// The first arrival position still queued at any replica (`arrived` when none is): where the lane may drop
-  /// what comes before.
-  func firstQueued(arrived: Int) -> Int {
-    var first = arrived
-    for r in 0..<slots where !queues[r].isEmpty {
-      if redispatched {
-        for k in queues[r].head..<queues[r].tail { first = min(first, queues[r].positions[k]) }
-      } else {
-        first = min(first, queues[r].positions[queues[r].head])
-      }
-    }
-    return first
-  }
 }
 
 extension StageByStageSimulation {
@@ -150,7 +134,7 @@ extension StageByStageSimulation {
         guard change.time <= through else { break }
         lane.takeChange()
         handled += 1
-        changeReplicaQueues(&lane, stage: s, to: change.replicas, at: change.time, times: times, waits: column)
+        changeReplicaQueues(&lane, stage: s, to: change.replicas, at: change.time, waits: column)
         continue
       }
       if lane.heapCount > 0, lane.heap[0].time <= arrivalTime {
@@ -176,38 +160,39 @@ extension StageByStageSimulation {
           balancer.pointee.queues[r].retiring = false
           lane.noteReplicaCount(at: finishTime, change: -1)
         } else {
-          serve(&lane, replica: r, stage: s, at: finishTime, times: times, waits: column)
+          serve(&lane, replica: r, stage: s, at: finishTime, waits: column)
         }
       } else if lane.arrived < lane.end {
         guard arrivalTime <= through else { break }
-        let position = lane.arrived
+        let query = lane.queries.map { $0[lane.arrived - lane.base] } ?? Int32(truncatingIfNeeded: lane.arrived)
         lane.arrived += 1
         handled += 1
         arrivalsHandled += 1
         lane.lastEvent = arrivalTime
-        join(&lane, position: position, stage: s, at: arrivalTime, times: times, waits: column)
+        join(&lane, QueuedQuery(query: query, since: arrivalTime), stage: s, at: arrivalTime, waits: column)
       } else {
         break
       }
     }
-    lane.served = balancer.pointee.firstQueued(arrived: lane.arrived)
+    // Every arrival handled is in a replica's queue or served: the lane keeps none of them.
+    lane.served = lane.arrived
     lanes[s] = lane
     events += handled - (isRoot ? arrivalsHandled : 0)
   }
 
-  /// The arrival at `position` joins the queue the balancer picks; an idle replica serves at once
+  /// A query (arrived at `entry.since`) joins the queue the balancer picks at t; an idle replica serves at once
   /// (`ReplicaQueues.arrive`).
   @inline(__always)
   mutating func join(
-    _ lane: inout Lane, position: Int, stage s: Int, at t: Int64, times: UnsafeMutablePointer<Int64>,
+    _ lane: inout Lane, _ entry: QueuedQuery, stage s: Int, at t: Int64,
     waits column: UnsafeMutablePointer<LargestValues>?
   ) {
     let balancer = replicaQueues.unsafelyUnwrapped + s
     let r = balancer.pointee.choose()
-    balancer.pointee.queues[r].append(position)
+    balancer.pointee.queues[r].append(entry)
     balancer.pointee.queues[r].load += 1
     balancer.pointee.waiting += 1
-    if !balancer.pointee.queues[r].busy { serve(&lane, replica: r, stage: s, at: t, times: times, waits: column) }
+    if !balancer.pointee.queues[r].busy { serve(&lane, replica: r, stage: s, at: t, waits: column) }
   }
 
   /// Stage s's replica count becomes `count` (at least one) at t, as `ReplicaQueues.changeReplicas` does it: added
@@ -215,7 +200,7 @@ extension StageByStageSimulation {
   /// first to come, and their queued queries join the remaining queues again at t (keeping their arrival time, so
   /// their waits count from it); busy ones leave after their batch.
   mutating func changeReplicaQueues(
-    _ lane: inout Lane, stage s: Int, to count: Int, at t: Int64, times: UnsafeMutablePointer<Int64>,
+    _ lane: inout Lane, stage s: Int, to count: Int, at t: Int64,
     waits column: UnsafeMutablePointer<LargestValues>?
   ) {
     let balancer = replicaQueues.unsafelyUnwrapped + s
@@ -240,21 +225,20 @@ extension StageByStageSimulation {
     balancer.pointee.active = kept
     for r in leaving {
       let queued = Array(
-        UnsafeBufferPointer(start: queues[r].positions + queues[r].head, count: queues[r].tail - queues[r].head))
+        UnsafeBufferPointer(start: queues[r].entries + queues[r].head, count: queues[r].tail - queues[r].head))
       queues[r].head = 0
       queues[r].tail = 0
       queues[r].load -= queued.count
       balancer.pointee.waiting -= queued.count
       if queues[r].busy { queues[r].retiring = true } else { lane.noteReplicaCount(at: t, change: -1) }
-      if !queued.isEmpty { balancer.pointee.redispatched = true }
-      for position in queued { join(&lane, position: position, stage: s, at: t, times: times, waits: column) }
+      for entry in queued { join(&lane, entry, stage: s, at: t, waits: column) }
     }
   }
 
   /// Idle replica r takes a batch from its own queue, if anything waits there (`ReplicaQueues.serve`).
   @inline(__always)
   mutating func serve(
-    _ lane: inout Lane, replica r: Int, stage s: Int, at t: Int64, times: UnsafeMutablePointer<Int64>,
+    _ lane: inout Lane, replica r: Int, stage s: Int, at t: Int64,
     waits column: UnsafeMutablePointer<LargestValues>?
   ) {
     let balancer = replicaQueues.unsafelyUnwrapped + s
@@ -263,12 +247,11 @@ extension StageByStageSimulation {
     guard count > 0 else { return }
     let size = min(count, balancer.pointee.batchLimit)
     let members = balancer.pointee.members + r * balancer.pointee.batchLimit
-    let queued = queue.pointee.positions + queue.pointee.head
+    let queued = queue.pointee.entries + queue.pointee.head
     var waited: Int64 = 0
     for i in 0..<size {
-      let position = queued[i]
-      members[i] = lane.queries.map { $0[position - lane.base] } ?? Int32(truncatingIfNeeded: position)
-      let wait = t - times[position - lane.base]
+      members[i] = queued[i].query
+      let wait = t - queued[i].since
       waited += wait
       column?.pointee.add(wait)
     }
