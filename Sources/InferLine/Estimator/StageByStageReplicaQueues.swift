@@ -117,9 +117,9 @@ struct ReplicaQueueLane {
 }
 
 extension StageByStageSimulation {
-  /// `runLane` for a stage with a queue per replica (`ReplicaQueueLane`): finishes before arrivals at the same
-  /// instant, in creation order, as the event queue handles them; a batch's queries are copied out of the lane, so
-  /// the lane keeps only arrivals still queued somewhere (`served` is the first of them).
+  /// `runLane` for a stage with a queue per replica (`ReplicaQueueLane`): replica changes, then finishes (in
+  /// creation order), then arrivals at one instant, as the event queue handles them; each arrival is copied into
+  /// its replica's queue with its time, so the lane keeps none of them.
   mutating func runReplicaQueueLane(_ s: Int, through: Int64, trace: UnsafeMutablePointer<Int64>) {
     var lane = lanes[s]
     let balancer = replicaQueues.unsafelyUnwrapped + s
