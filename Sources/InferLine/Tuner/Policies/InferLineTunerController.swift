@@ -91,12 +91,17 @@ struct InferLineTunerController: ReplicaController {
       cooldown: (delays.max() ?? 0) + 60_000_000_000)
     recurrence = BurstRecurrence(
       longestGap: nanoseconds(settings.longestQuietGap), interval: tick, delays: delays)
+    // Stages whose windows are equal share one (each is a pass over the whole trace).
+    var lastingByWindow: [Int64: LastingLoad] = [:]
     lasting = zip(smallest, context.models).map { d, m in
-      settings.shortBurstsAboveThePlan
-        ? nil
-        : LastingLoad(
-          window: max(d, m.provisioningDelay, nanoseconds(settings.lastingWindow)), arrivals: context.arrivals,
-          ticks: ticks, planning: context.planning, deviations: settings.lastingDeviations)
+      guard !settings.shortBurstsAboveThePlan else { return nil }
+      let window = max(d, m.provisioningDelay, nanoseconds(settings.lastingWindow))
+      if let known = lastingByWindow[window] { return known }
+      let load = LastingLoad(
+        window: window, arrivals: context.arrivals, ticks: ticks, planning: context.planning,
+        deviations: settings.lastingDeviations)
+      lastingByWindow[window] = load
+      return load
     }
     if settings.longestQuietGap > 0 { learnGaps(planning: context.planning, sizes: sizes, history: history) }
     // The replay starts with the plan's replicas, as if its needs had just been seen.
