@@ -845,7 +845,9 @@ struct StageByStageSimulation: ~Copyable {
       while lane.idle > 0 && lane.served < lane.arrived {
         let size = min(lane.arrived - lane.served, limit)
         var duration = table[size - 1]
-        if follows { duration = sizedDuration(stage: s, lane: lane, size: size) }
+        if follows {
+          duration = sizedDuration(stage: s, queries: lane.queries, base: lane.base, first: lane.served, size: size)
+        }
         lane.push(lane.startBatch(size: size, duration: duration, at: t, times: times, waits: column))
       }
     }
@@ -913,22 +915,12 @@ struct StageByStageSimulation: ~Copyable {
       // The idle replica takes a batch if queries wait (`dispatch` for one replica: its heap is one slot).
       guard lane.served < lane.arrived else { continue }
       let size = min(lane.arrived - lane.served, limit)
-      let first = lane.served
       var duration = table[size - 1]
-      if follows { duration = sizedDuration(stage: s, lane: lane, size: size) }
-      // `Lane.startBatch` written out for the one slot: through it, the chain benchmark measured up to 5% slower.
-      let waited = Lane.waits(of: times + (first - lane.base), count: size, at: t, into: column)
-      lane.sequence &+= 1
-      lane.heap[0] = Finish(time: t + duration, sequence: lane.sequence, start: first, size: size, began: t)
+      if follows {
+        duration = sizedDuration(stage: s, queries: lane.queries, base: lane.base, first: lane.served, size: size)
+      }
+      lane.heap[0] = lane.startBatch(size: size, duration: duration, at: t, times: times, waits: column)
       lane.heapCount = 1
-      lane.served += size
-      lane.inService += size
-      lane.idle = 0
-      lane.waitSum += Double(waited)
-      lane.busy += duration
-      lane.batches += 1
-      lane.visits += size
-      lane.batchSizes[size] += 1
     }
     lanes[s] = lane
     events += handled - (isRoot ? arrivalsHandled : 0)
@@ -947,16 +939,20 @@ struct StageByStageSimulation: ~Copyable {
     while lane.idle > 0 && lane.served < lane.arrived {
       let size = min(lane.arrived - lane.served, limit)
       var duration = table[size - 1]
-      if sized.follows(stage: s) { duration = sizedDuration(stage: s, lane: lane, size: size) }
+      if sized.follows(stage: s) {
+        duration = sizedDuration(stage: s, queries: lane.queries, base: lane.base, first: lane.served, size: size)
+      }
       lane.push(lane.startBatch(size: size, duration: duration, at: t, times: times, waits: column))
     }
   }
 
-  /// L(n) of the batch of `size` at the front of stage s's queue, by its queries' sizes (`SizedBatches`).
-  mutating func sizedDuration(stage s: Int, lane: Lane, size: Int) -> Int64 {
-    let first = lane.served
-    if let queries = lane.queries {
-      let local = queries - lane.base + first
+  /// L(n) of the batch of `size` from arrival position `first` of stage s's lane (`queries` from `base`; nil at a
+  /// root), by its queries' sizes (`SizedBatches`). Takes the lane's fields, not the lane: a copy of it per batch.
+  mutating func sizedDuration(
+    stage s: Int, queries: UnsafeMutablePointer<Int32>?, base: Int, first: Int, size: Int
+  ) -> Int64 {
+    if let queries {
+      let local = queries - base + first
       return sized.latency(stage: s, batch: size) { Int(local[$0]) }
     }
     return sized.latency(stage: s, batch: size) { first + $0 }
