@@ -777,6 +777,8 @@ struct StageByStageSimulation: ~Copyable {
     let limit = batchLimit.base[s]
     let table = latency.base + latencyStart.base[s]
     let follows = sized.follows(stage: s)
+    let intoJoins = feedsJoin.base[s]
+    var outlet = outlet(stage: s, trace: trace)
     var handled = 0
     var arrivalsHandled = 0
     while true {
@@ -799,12 +801,13 @@ struct StageByStageSimulation: ~Copyable {
             time: finishTime, size: batch.size, start: batch.start, began: batch.began, members: lane.queries,
             base: lane.base)
         }
-        if isRoot {
-          finish(stage: s, batch, at: finishTime, queries: nil, base: 0, trace: trace)
+        if _slowPath(intoJoins) {
+          finishIntoJoins(stage: s, batch, at: finishTime, queries: lane.queries, base: lane.base, trace: trace)
+          outlet.misses = misses
         } else {
-          finish(stage: s, batch, at: finishTime, queries: lane.queries, base: lane.base, trace: trace)
+          outlet.finish(batch, at: finishTime, queries: lane.queries, base: lane.base)
         }
-        if options.stopWhenInfeasible && misses > allowedMisses {
+        if options.stopWhenInfeasible && outlet.misses > allowedMisses {
           stopped = true
           break
         }
@@ -851,6 +854,7 @@ struct StageByStageSimulation: ~Copyable {
         lane.push(lane.startBatch(size: size, duration: duration, at: t, times: times, waits: column))
       }
     }
+    misses = outlet.misses
     lanes[s] = lane
     // A trace arrival is one event however many roots it enters: counted once, in `result()`.
     events += handled - (isRoot ? arrivalsHandled : 0)
@@ -869,11 +873,17 @@ struct StageByStageSimulation: ~Copyable {
     let limit = batchLimit.base[s]
     let table = latency.base + latencyStart.base[s]
     let follows = sized.follows(stage: s)
+    let intoJoins = feedsJoin.base[s]
+    var outlet = outlet(stage: s, trace: trace)
+    // The batch in service, kept in registers while the lane runs (its heap slot is written back at the end: a
+    // batch stored there and loaded back at its finish stalled on store forwarding, 15% of the lane's time).
+    var inService = lane.heapCount > 0
+    var batch = inService ? lane.heap[0] : Finish(time: 0, sequence: 0, start: 0, size: 0, began: 0)
     while true {
       // Time t: the replica has just become idle (a finish, or an arrival that found it idle).
       let t: Int64
-      if lane.heapCount > 0 {
-        let finishTime = lane.heap[0].time
+      if inService {
+        let finishTime = batch.time
         // Arrivals before the finish (and within the slice) join the queue.
         let bound = min(through, finishTime - 1)
         var next = lane.arrived
@@ -886,17 +896,17 @@ struct StageByStageSimulation: ~Copyable {
           lane.arrived = next
         }
         guard finishTime <= through else { break }
-        let batch = lane.heap[0]
-        lane.heapCount = 0
+        inService = false
         lane.inService -= batch.size
         handled += 1
         lane.lastEvent = finishTime
-        if isRoot {
-          finish(stage: s, batch, at: finishTime, queries: nil, base: 0, trace: trace)
+        if _slowPath(intoJoins) {
+          finishIntoJoins(stage: s, batch, at: finishTime, queries: lane.queries, base: lane.base, trace: trace)
+          outlet.misses = misses
         } else {
-          finish(stage: s, batch, at: finishTime, queries: lane.queries, base: lane.base, trace: trace)
+          outlet.finish(batch, at: finishTime, queries: lane.queries, base: lane.base)
         }
-        if options.stopWhenInfeasible && misses > allowedMisses {
+        if options.stopWhenInfeasible && outlet.misses > allowedMisses {
           stopped = true
           break
         }
@@ -919,9 +929,12 @@ struct StageByStageSimulation: ~Copyable {
       if follows {
         duration = sizedDuration(stage: s, queries: lane.queries, base: lane.base, first: lane.served, size: size)
       }
-      lane.heap[0] = lane.startBatch(size: size, duration: duration, at: t, times: times, waits: column)
-      lane.heapCount = 1
+      batch = lane.startBatch(size: size, duration: duration, at: t, times: times, waits: column)
+      inService = true
     }
+    lane.heapCount = inService ? 1 : 0
+    if inService { lane.heap[0] = batch }
+    misses = outlet.misses
     lanes[s] = lane
     events += handled - (isRoot ? arrivalsHandled : 0)
   }
@@ -993,39 +1006,85 @@ struct StageByStageSimulation: ~Copyable {
     if _slowPath(feedsJoin.base[s]) {
       return finishIntoJoins(stage: s, batch, at: t, queries: queries, base: base, trace: trace)
     }
-    let from = childStart.base[s], to = childStart.base[s + 1]
-    let arrival = t + hop
-    let finishes = lastFinish!
-    let lanes = self.lanes.base
-    // A query's finish at a child is later than this one (the hop is not negative and service takes time), so
-    // its last finish only needs writing where it goes on to no child.
-    let recorded = recordsFinishes ? stageFinishes.base + s * queryCount : nil
-    let missed = countsMisses ? self.missed.base : nil
-    let narrow = narrowMasks, wide = masks
-    let routed = narrow != nil || wide != nil
-    for i in batch.start..<(batch.start + batch.size) {
-      let q = queries.map { Int($0[i - base]) } ?? i
-      if let recorded { recorded[q] = t }
-      if let missed, !missed[q] && t - trace[q] > slo {
-        missed[q] = true
-        misses += 1
-      }
-      if from == to {
-        if t > finishes[q] { finishes[q] = t }
-        continue
-      }
-      let q32 = Int32(truncatingIfNeeded: q)
+    var outlet = outlet(stage: s, trace: trace)
+    outlet.finish(batch, at: t, queries: queries, base: base)
+    misses = outlet.misses
+  }
+
+  /// Stage s's `BatchOutlet`, with the misses so far. Mutating only so that the simulation is passed by reference.
+  mutating func outlet(stage s: Int, trace: UnsafeMutablePointer<Int64>) -> BatchOutlet {
+    BatchOutlet(
+      from: childStart.base[s], to: childStart.base[s + 1], children: children.base, childEdge: childEdge.base,
+      delays: delays, hop: hop, lanes: lanes.base, finishes: lastFinish!,
+      recorded: recordsFinishes ? stageFinishes.base + s * queryCount : nil,
+      missed: countsMisses ? missed.base : nil, narrow: narrowMasks, wide: masks, trace: trace, slo: slo,
+      misses: misses)
+  }
+
+  /// Where the finished batches of a stage with no join among its children go: each query's miss (in a
+  /// feasibility check) and last finish, and its arrivals at the children on its route. Made once per lane run,
+  /// so that a batch's finish reads no field of the simulation (a call per batch that did was a fifth of a
+  /// batch-1 stage's time); the caller takes `misses` back.
+  struct BatchOutlet {
+    let from: Int
+    let to: Int
+    let children: UnsafeMutablePointer<Int>
+    let childEdge: UnsafeMutablePointer<Int>
+    let delays: UnsafeMutablePointer<Int64>?
+    let hop: Int64
+    let lanes: UnsafeMutablePointer<Lane>
+    let finishes: UnsafeMutablePointer<Int64>
+    let recorded: UnsafeMutablePointer<Int64>?
+    let missed: UnsafeMutablePointer<Bool>?
+    let narrow: UnsafeMutablePointer<UInt8>?
+    let wide: UnsafeMutablePointer<UInt64>?
+    let trace: UnsafeMutablePointer<Int64>
+    let slo: Int64
+    var misses: Int
+
+    /// The batch's queries (`queries[start - base ..<]`, or trace positions at a root) finish at t.
+    /// - Complexity: O(size x children).
+    @inline(__always)
+    mutating func finish(_ batch: Finish, at t: Int64, queries: UnsafeMutablePointer<Int32>?, base: Int) {
+      let arrival = t + hop
+      // A query's finish at a child is later than this one (the hop is not negative and service takes time), so
+      // its last finish only needs writing where it goes on to no child.
+      let routed = narrow != nil || wide != nil
+      // With routes, every child gets each query's slot and keeps it when the query's route takes its edge (no
+      // branch on a drawn route: they were mispredicted about once a visit).
+      var edges: UInt64 = 0
       if routed {
-        let mask = narrow != nil ? UInt64(narrow.unsafelyUnwrapped[q]) : wide.unsafelyUnwrapped[q]
-        var goesOn = false
-        for e in from..<to where mask & (1 << UInt64(childEdge.base[e])) != 0 {
-          lanes[children.base[e]].append(time: delays.map { t + $0[e] } ?? arrival, query: q32)
-          goesOn = true
-        }
-        if !goesOn && t > finishes[q] { finishes[q] = t }
-      } else {
         for e in from..<to {
-          lanes[children.base[e]].append(time: delays.map { t + $0[e] } ?? arrival, query: q32)
+          lanes[children[e]].reserve(batch.size)
+          edges |= 1 << UInt64(childEdge[e])
+        }
+      }
+      for i in batch.start..<(batch.start + batch.size) {
+        let q = queries.map { Int($0[i - base]) } ?? i
+        if let recorded { recorded[q] = t }
+        if let missed, !missed[q] && t - trace[q] > slo {
+          missed[q] = true
+          misses += 1
+        }
+        if from == to {
+          if t > finishes[q] { finishes[q] = t }
+          continue
+        }
+        let q32 = Int32(truncatingIfNeeded: q)
+        if routed {
+          let mask = narrow != nil ? UInt64(narrow.unsafelyUnwrapped[q]) : wide.unsafelyUnwrapped[q]
+          for e in from..<to {
+            let lane = lanes + children[e]
+            let slot = lane.pointee.end - lane.pointee.base
+            lane.pointee.times[slot] = delays.map { t + $0[e] } ?? arrival
+            lane.pointee.queries.unsafelyUnwrapped[slot] = q32
+            lane.pointee.end += Int(truncatingIfNeeded: (mask >> UInt64(childEdge[e])) & 1)
+          }
+          if mask & edges == 0 && t > finishes[q] { finishes[q] = t }
+        } else {
+          for e in from..<to {
+            lanes[children[e]].append(time: delays.map { t + $0[e] } ?? arrival, query: q32)
+          }
         }
       }
     }
