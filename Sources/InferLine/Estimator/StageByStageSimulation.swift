@@ -241,6 +241,26 @@ struct StageByStageSimulation: ~Copyable {
       return waited
     }
 
+    /// The first position from `from` (before `end`) whose arrival (`times[position]`, sorted) is after `through`.
+    /// Four at a time without a branch on each: a loop ending on the first later arrival mispredicted its exit
+    /// about once a batch, a quarter of a one-replica lane's time. - Complexity: O(arrivals taken).
+    @inline(__always)
+    static func arrivals(
+      _ times: UnsafeMutablePointer<Int64>, from: Int, end: Int, through: Int64
+    ) -> Int {
+      var next = from
+      var all = true
+      while all && next + 4 <= end {
+        let taken =
+          (times[next] <= through ? 1 : 0) + (times[next + 1] <= through ? 1 : 0)
+          + (times[next + 2] <= through ? 1 : 0) + (times[next + 3] <= through ? 1 : 0)
+        next += taken
+        all = taken == 4
+      }
+      if all { while next < end && times[next] <= through { next += 1 } }
+      return next
+    }
+
     /// Takes the first batch to finish: it is the lane's last event, and its queries leave service.
     @inline(__always)
     mutating func takeFinish() -> Finish {
@@ -763,11 +783,36 @@ struct StageByStageSimulation: ~Copyable {
     // A recorded run takes the general path (the one-replica loop has no recording step).
     // So does a lane whose replica count may change, unless it has one replica, none leaving, and no change due by
     // `through` (a closed loop's stage between decisions).
-    if recorders == nil && lanes.base[s].replicas == 1
+    let single =
+      recorders == nil && lanes.base[s].replicas == 1
       && (!changesReplicas || lanes.base[s].hasNoChange(through: through))
-    {
-      return runSingleReplicaLane(s, through: through, trace: trace)
+    // Each lane compiled once per outlet, with its finish inlined (both in one loop spilled registers: 4-6% slower).
+    if feedsJoin.base[s] {
+      var outlet = joinOutlet(stage: s, trace: trace)
+      if single {
+        runSingleReplicaLane(s, through: through, trace: trace, outlet: &outlet)
+      } else {
+        runLane(s, through: through, trace: trace, outlet: &outlet)
+      }
+      takeBack(outlet)
+    } else {
+      var outlet = outlet(stage: s, trace: trace)
+      if single {
+        runSingleReplicaLane(s, through: through, trace: trace, outlet: &outlet)
+      } else {
+        runLane(s, through: through, trace: trace, outlet: &outlet)
+      }
+      misses = outlet.misses
     }
+  }
+
+  /// `runLane` for a central queue, its finished batches through `outlet`.
+  mutating func runLane<Outlet: StageOutlet>(
+    _ s: Int, through: Int64, trace: UnsafeMutablePointer<Int64>, outlet into: inout Outlet
+  ) {
+    // A local copy, kept in registers (through the `inout` its fields were loaded again at every batch).
+    var outlet = into
+    defer { into = outlet }
     // A local copy: only this stage's parent appends to its lane, and the parent has run already.
     var lane = lanes[s]
     let isRoot = lane.queries == nil
@@ -777,8 +822,6 @@ struct StageByStageSimulation: ~Copyable {
     let limit = batchLimit.base[s]
     let table = latency.base + latencyStart.base[s]
     let follows = sized.follows(stage: s)
-    let intoJoins = feedsJoin.base[s]
-    var outlet = outlet(stage: s, trace: trace)
     var handled = 0
     var arrivalsHandled = 0
     while true {
@@ -801,12 +844,7 @@ struct StageByStageSimulation: ~Copyable {
             time: finishTime, size: batch.size, start: batch.start, began: batch.began, members: lane.queries,
             base: lane.base)
         }
-        if _slowPath(intoJoins) {
-          finishIntoJoins(stage: s, batch, at: finishTime, queries: lane.queries, base: lane.base, trace: trace)
-          outlet.misses = misses
-        } else {
-          outlet.finish(batch, at: finishTime, queries: lane.queries, base: lane.base)
-        }
+        outlet.finish(batch, at: finishTime, queries: lane.queries, base: lane.base)
         if options.stopWhenInfeasible && outlet.misses > allowedMisses {
           stopped = true
           break
@@ -831,7 +869,7 @@ struct StageByStageSimulation: ~Copyable {
           if lane.changeNext < lane.changeCount { bound = min(bound, lane.changes[lane.changeNext].time - 1) }
           var next = lane.arrived
           let end = lane.end, base = lane.base
-          while next < end && times[next - base] <= bound { next += 1 }
+          next = Lane.arrivals(times - base, from: next, end: end, through: bound)
           if next > lane.arrived {
             handled += next - lane.arrived
             arrivalsHandled += next - lane.arrived
@@ -854,7 +892,6 @@ struct StageByStageSimulation: ~Copyable {
         lane.push(lane.startBatch(size: size, duration: duration, at: t, times: times, waits: column))
       }
     }
-    misses = outlet.misses
     lanes[s] = lane
     // A trace arrival is one event however many roots it enters: counted once, in `result()`.
     events += handled - (isRoot ? arrivalsHandled : 0)
@@ -863,7 +900,12 @@ struct StageByStageSimulation: ~Copyable {
   /// `runLane` for a stage with one replica: the batch in service is the only finish (no heap to consult), and
   /// while it runs every arrival before its end only joins the queue. Its finish step repeats `runLane`'s on
   /// purpose: sharing it through a helper that takes the lane `inout` costs 18% of the chain benchmark.
-  mutating func runSingleReplicaLane(_ s: Int, through: Int64, trace: UnsafeMutablePointer<Int64>) {
+  mutating func runSingleReplicaLane<Outlet: StageOutlet>(
+    _ s: Int, through: Int64, trace: UnsafeMutablePointer<Int64>, outlet into: inout Outlet
+  ) {
+    // A local copy, kept in registers (through the `inout` its fields were loaded again at every batch).
+    var outlet = into
+    defer { into = outlet }
     var lane = lanes[s]
     let isRoot = lane.queries == nil
     let times = isRoot ? trace : lane.times
@@ -873,8 +915,6 @@ struct StageByStageSimulation: ~Copyable {
     let limit = batchLimit.base[s]
     let table = latency.base + latencyStart.base[s]
     let follows = sized.follows(stage: s)
-    let intoJoins = feedsJoin.base[s]
-    var outlet = outlet(stage: s, trace: trace)
     // The batch in service, kept in registers while the lane runs (its heap slot is written back at the end: a
     // batch stored there and loaded back at its finish stalled on store forwarding, 15% of the lane's time).
     var inService = lane.heapCount > 0
@@ -888,7 +928,7 @@ struct StageByStageSimulation: ~Copyable {
         let bound = min(through, finishTime - 1)
         var next = lane.arrived
         let end = lane.end, base = lane.base
-        while next < end && times[next - base] <= bound { next += 1 }
+        next = Lane.arrivals(times - base, from: next, end: end, through: bound)
         if next > lane.arrived {
           handled += next - lane.arrived
           arrivalsHandled += next - lane.arrived
@@ -900,12 +940,7 @@ struct StageByStageSimulation: ~Copyable {
         lane.inService -= batch.size
         handled += 1
         lane.lastEvent = finishTime
-        if _slowPath(intoJoins) {
-          finishIntoJoins(stage: s, batch, at: finishTime, queries: lane.queries, base: lane.base, trace: trace)
-          outlet.misses = misses
-        } else {
-          outlet.finish(batch, at: finishTime, queries: lane.queries, base: lane.base)
-        }
+        outlet.finish(batch, at: finishTime, queries: lane.queries, base: lane.base)
         if options.stopWhenInfeasible && outlet.misses > allowedMisses {
           stopped = true
           break
@@ -934,7 +969,6 @@ struct StageByStageSimulation: ~Copyable {
     }
     lane.heapCount = inService ? 1 : 0
     if inService { lane.heap[0] = batch }
-    misses = outlet.misses
     lanes[s] = lane
     events += handled - (isRoot ? arrivalsHandled : 0)
   }
@@ -1021,11 +1055,20 @@ struct StageByStageSimulation: ~Copyable {
       misses: misses)
   }
 
+  /// Where a lane's finished batches go (`BatchOutlet`, `JoinOutlet`): the lanes are generic over it, so that each
+  /// is compiled with its outlet's `finish` inlined.
+  protocol StageOutlet {
+    /// Queries that have missed so far.
+    var misses: Int { get }
+    /// The batch's queries (`queries[start - base ..<]`, or trace positions at a root) finish at t.
+    mutating func finish(_ batch: Finish, at t: Int64, queries: UnsafeMutablePointer<Int32>?, base: Int)
+  }
+
   /// Where the finished batches of a stage with no join among its children go: each query's miss (in a
   /// feasibility check) and last finish, and its arrivals at the children on its route. Made once per lane run,
   /// so that a batch's finish reads no field of the simulation (a call per batch that did was a fifth of a
   /// batch-1 stage's time); the caller takes `misses` back.
-  struct BatchOutlet {
+  struct BatchOutlet: StageOutlet {
     let from: Int
     let to: Int
     let children: UnsafeMutablePointer<Int>
@@ -1044,7 +1087,7 @@ struct StageByStageSimulation: ~Copyable {
 
     /// The batch's queries (`queries[start - base ..<]`, or trace positions at a root) finish at t.
     /// - Complexity: O(size x children).
-    @inline(__always)
+    @_transparent
     mutating func finish(_ batch: Finish, at t: Int64, queries: UnsafeMutablePointer<Int32>?, base: Int) {
       let arrival = t + hop
       // A query's finish at a child is later than this one (the hop is not negative and service takes time), so
@@ -1090,64 +1133,106 @@ struct StageByStageSimulation: ~Copyable {
     }
   }
 
-  /// `finish` for a stage with a join among its children: arrivals at joins go through the join's table
-  /// (`StageByStageJoin.arrive`), the others straight to their lanes.
+  /// `finish` for a stage with a join among its children (`JoinOutlet`).
   mutating func finishIntoJoins(
     stage s: Int, _ batch: Finish, at t: Int64, queries: UnsafeMutablePointer<Int32>?, base: Int,
     trace: UnsafeMutablePointer<Int64>
   ) {
-    let from = childStart.base[s], to = childStart.base[s + 1]
-    let finishes = lastFinish!
-    let recorded = recordsFinishes ? stageFinishes.base + s * queryCount : nil
-    let narrow = narrowMasks, wide = masks
-    for i in batch.start..<(batch.start + batch.size) {
-      let q = queries.map { Int($0[i - base]) } ?? i
-      if let recorded { recorded[q] = t }
-      if countsMisses, !missed.base[q] && t - trace[q] > slo {
-        missed.base[q] = true
-        misses += 1
-      }
-      let q32 = Int32(truncatingIfNeeded: q)
-      let route = narrow != nil ? UInt64(narrow.unsafelyUnwrapped[q]) : wide?[q]  // nil: every edge is taken
-      let mask = route ?? ~0
-      var goesOn = false
-      for e in from..<to where mask & (1 << UInt64(childEdge.base[e])) != 0 {
-        goesOn = true
-        let c = children.base[e]
-        let time = delays.map { t + $0[e] } ?? (t + hop)
-        let j = joinIndex.base[c]
-        guard j >= 0 else {
-          lanes.base[c].append(time: time, query: q32)
-          continue
-        }
-        // A replayed join takes nothing: its recording hands on its finishes.
-        if hasReplays && replays[c] != nil { continue }
-        let creation = StageByStageJoin.Creation(
-          finish: t, began: batch.began, sequence: batch.sequence, stage: Int32(s), member: Int32(i - batch.start))
-        joins.base[j].arrive(
-          query: q32, expected: expectedParents(join: j, mask: route), time: time, creation: creation)
-      }
-      if !goesOn && t > finishes[q] { finishes[q] = t }
-    }
+    var outlet = joinOutlet(stage: s, trace: trace)
+    outlet.finish(batch, at: t, queries: queries, base: base)
+    takeBack(outlet)
   }
 
-  /// How many parents join j waits for on a route (all of them when every edge is taken).
-  @inline(__always)
-  mutating func expectedParents(join j: Int, mask: UInt64?) -> Int {
-    guard let mask else { return joinParents[j] }
-    let joinCount = graph.joinCount
-    if input.edges.count <= 12 {
-      let row = routeJoins.base + Int(mask) * joinCount
-      if _slowPath(row[j] == 0) {
-        let facts = graph.routeFacts(mask).joins
-        for k in 0..<joinCount { row[k] = facts[k] }
+  /// Stage s's `JoinOutlet`, with the misses so far and the routes' joins known so far (moved in: `takeBack` returns
+  /// them).
+  mutating func joinOutlet(stage s: Int, trace: UnsafeMutablePointer<Int64>) -> JoinOutlet {
+    var cache: [UInt64: [UInt8]] = [:]
+    swap(&cache, &routeJoinCache)
+    return JoinOutlet(
+      plain: outlet(stage: s, trace: trace), stage: Int32(s), joins: joins.base, joinIndex: joinIndex.base,
+      joinParents: joinParents, routeJoins: input.edges.count <= 12 ? routeJoins.base : nil, graph: graph,
+      replayed: hasReplays ? replays.map { $0 != nil } : nil, routeJoinCache: cache)
+  }
+
+  /// The misses and the routes' joins a lane run's `JoinOutlet` found.
+  mutating func takeBack(_ outlet: consuming JoinOutlet) {
+    misses = outlet.plain.misses
+    swap(&routeJoinCache, &outlet.routeJoinCache)
+  }
+
+  /// `BatchOutlet` for a stage with a join among its children: arrivals at joins go through the join's table
+  /// (`StageByStageJoin.arrive`), the others straight to their lanes. Made once per lane run.
+  struct JoinOutlet: StageOutlet {
+    /// The fields a plain stage's outlet has, and its misses.
+    var plain: BatchOutlet
+    let stage: Int32
+    let joins: UnsafeMutablePointer<StageByStageJoin>
+    /// Per stage, its index among the joins (-1 for other stages).
+    let joinIndex: UnsafeMutablePointer<Int>
+    let joinParents: [Int]
+    /// Parents each join waits for, per route mask (`StageByStageSimulation.routeJoins`; nil beyond 12 edges,
+    /// where `routeJoinCache` keeps them).
+    let routeJoins: UnsafeMutablePointer<UInt8>?
+    let graph: PipelineGraph
+    /// Per stage, whether it is handed on from a recording (nil when none is).
+    let replayed: [Bool]?
+    var routeJoinCache: [UInt64: [UInt8]]
+    var misses: Int { plain.misses }
+
+    /// The batch's queries (`queries[start - base ..<]`, or trace positions at a root) finish at t.
+    /// - Complexity: O(size x children).
+    @_transparent
+    mutating func finish(_ batch: Finish, at t: Int64, queries: UnsafeMutablePointer<Int32>?, base: Int) {
+      let from = plain.from, to = plain.to
+      let narrow = plain.narrow, wide = plain.wide
+      for i in batch.start..<(batch.start + batch.size) {
+        let q = queries.map { Int($0[i - base]) } ?? i
+        if let recorded = plain.recorded { recorded[q] = t }
+        if let missed = plain.missed, !missed[q] && t - plain.trace[q] > plain.slo {
+          missed[q] = true
+          plain.misses += 1
+        }
+        let q32 = Int32(truncatingIfNeeded: q)
+        let route = narrow != nil ? UInt64(narrow.unsafelyUnwrapped[q]) : wide?[q]  // nil: every edge is taken
+        let mask = route ?? ~0
+        var goesOn = false
+        for e in from..<to where mask & (1 << UInt64(plain.childEdge[e])) != 0 {
+          goesOn = true
+          let c = plain.children[e]
+          let time = plain.delays.map { t + $0[e] } ?? (t + plain.hop)
+          let j = joinIndex[c]
+          guard j >= 0 else {
+            plain.lanes[c].append(time: time, query: q32)
+            continue
+          }
+          // A replayed join takes nothing: its recording hands on its finishes.
+          if let replayed, replayed[c] { continue }
+          let creation = StageByStageJoin.Creation(
+            finish: t, began: batch.began, sequence: batch.sequence, stage: stage, member: Int32(i - batch.start))
+          joins[j].arrive(query: q32, expected: expectedParents(join: j, mask: route), time: time, creation: creation)
+        }
+        if !goesOn && t > plain.finishes[q] { plain.finishes[q] = t }
       }
-      return Int(row[j])
     }
-    if let known = routeJoinCache[mask] { return Int(known[j]) }
-    let facts = graph.routeFacts(mask).joins
-    routeJoinCache[mask] = facts
-    return Int(facts[j])
+
+    /// How many parents join j waits for on a route (all of them when every edge is taken).
+    @inline(__always)
+    mutating func expectedParents(join j: Int, mask: UInt64?) -> Int {
+      guard let mask else { return joinParents[j] }
+      let joinCount = graph.joinCount
+      if let routeJoins {
+        let row = routeJoins + Int(mask) * joinCount
+        if _slowPath(row[j] == 0) {
+          let facts = graph.routeFacts(mask).joins
+          for k in 0..<joinCount { row[k] = facts[k] }
+        }
+        return Int(row[j])
+      }
+      if let known = routeJoinCache[mask] { return Int(known[j]) }
+      let facts = graph.routeFacts(mask).joins
+      routeJoinCache[mask] = facts
+      return Int(facts[j])
+    }
   }
 
   // MARK: In steps (a closed loop)
