@@ -10,7 +10,7 @@
 /// pair, `admit` refuses and the run is left to the event-driven simulator (`StageByStageSimulation.simulate`
 /// returns nil). Plain copyable storage, freed by its owner (`free`).
 /// - Complexity: O(1) per parent visit (a table indexed by query, doubled when two queries in flight share a
-///   slot); O(m log m) per slice to order its m arrivals (one run per parent, merged). Memory: 56 bytes per slot,
+///   slot); O(m) per slice to order its m arrivals when their times are spread (`order`), O(m log m) at worst. Memory: 56 bytes per slot,
 ///   at most twice the span of query numbers waiting at the join.
 struct StageByStageJoin {
   /// The finish that creates a query's arrival, ordered as the event queue handles finishes: by time, then by the
@@ -73,6 +73,8 @@ struct StageByStageJoin {
   var partialCount = 0
   /// Complete arrivals not yet in the lane, in the order they were completed.
   var pending: UnsafeMutablePointer<Arrival>
+  /// Their times, packed (`order` passes over them three times).
+  var pendingTimes: UnsafeMutablePointer<Int64>
   var pendingCount = 0
   var pendingCapacity: Int
   /// Room to sort them (`admit`).
@@ -82,6 +84,9 @@ struct StageByStageJoin {
   }
   var keys: UnsafeMutablePointer<SortKey>
   var keyCapacity: Int
+  /// Room for the bucket counts of `order` (one more than the buckets).
+  var bucketStarts: UnsafeMutablePointer<Int32>
+  var bucketCapacity: Int
 
   init() {
     let capacity = 1 << 10
@@ -95,14 +100,19 @@ struct StageByStageJoin {
     slotMask = capacity - 1
     pendingCapacity = 1 << 10
     pending = .allocate(capacity: pendingCapacity)
+    pendingTimes = .allocate(capacity: pendingCapacity)
     keyCapacity = 1 << 10
     keys = .allocate(capacity: keyCapacity)
+    bucketCapacity = (1 << 10) + 1
+    bucketStarts = .allocate(capacity: bucketCapacity)
   }
 
   func free() {
     slots.deallocate()
     pending.deallocate()
+    pendingTimes.deallocate()
     keys.deallocate()
+    bucketStarts.deallocate()
   }
 
   /// A parent finished `query`, which reaches the join at `time` from that parent; `expected` is how many parents
@@ -144,9 +154,12 @@ struct StageByStageJoin {
   @inline(__always)
   mutating func complete(_ arrival: Arrival) {
     if _slowPath(pendingCount == pendingCapacity) {
+      var capacity = pendingCapacity
+      pendingTimes = pendingTimes.movedToDoubled(count: pendingCount, capacity: &capacity)
       pending = pending.movedToDoubled(count: pendingCount, capacity: &pendingCapacity)
     }
     pending[pendingCount] = arrival
+    pendingTimes[pendingCount] = arrival.time
     pendingCount += 1
   }
 
@@ -179,6 +192,70 @@ struct StageByStageJoin {
     }
   }
 
+  /// `keys[0 ..< count]`: the arrivals' (time, position) pairs in the event queue's order. A bucket sort on time
+  /// (as many buckets as arrivals, over their span), then each bucket in order: by insertion when small, by the
+  /// standard sort otherwise (many arrivals at one instant). A comparison sort of the slice took a seventh of a
+  /// day's report (its arrivals come as many short runs: a query's arrival is its last parent's finish).
+  /// - Complexity: O(count) for spread times; O(count log count) at worst.
+  mutating func order(_ arrivals: UnsafeMutablePointer<Arrival>, times: UnsafeMutablePointer<Int64>, count: Int) {
+    // One closure for every bucket's sort (a local function passed to each made a context each time).
+    let precedes: (SortKey, SortKey) -> Bool = { a, b in
+      a.time != b.time ? a.time < b.time : Arrival.precedes(arrivals[a.position], arrivals[b.position])
+    }
+    if keyCapacity < count {
+      keys.deallocate()
+      keyCapacity = max(count, keyCapacity * 2)
+      keys = .allocate(capacity: keyCapacity)
+    }
+    var low = Int64.max, high = Int64.min
+    for i in 0..<count {
+      low = min(low, times[i])
+      high = max(high, times[i])
+    }
+    let span = UInt64(bitPattern: high &- low)
+    var shift: UInt64 = 0
+    while span >> shift >= UInt64(count) { shift += 1 }
+    let buckets = Int(span >> shift) + 1
+    if bucketCapacity < buckets + 1 {
+      bucketStarts.deallocate()
+      bucketCapacity = max(buckets + 1, bucketCapacity * 2)
+      bucketStarts = .allocate(capacity: bucketCapacity)
+    }
+    let starts = bucketStarts
+    starts.initialize(repeating: 0, count: buckets + 1)
+    @inline(__always) func bucket(_ time: Int64) -> Int { Int(UInt64(bitPattern: time &- low) >> shift) }
+    for i in 0..<count { starts[bucket(times[i]) + 1] += 1 }
+    for b in 0..<buckets { starts[b + 1] += starts[b] }
+    // Scattered in arrival order; `starts[b]` ends at bucket b's end, the next one's start.
+    for i in 0..<count {
+      let b = bucket(times[i])
+      keys[Int(starts[b])] = SortKey(time: times[i], position: i)
+      starts[b] += 1
+    }
+    var first = 0
+    for b in 0..<buckets {
+      let end = Int(starts[b])
+      if end - first > 32 {
+        var many = UnsafeMutableBufferPointer(start: keys + first, count: end - first)
+        many.sort(by: precedes)
+      } else if end - first > 1 {
+        for i in (first + 1)..<end {
+          let key = keys[i]
+          var j = i
+          while j > first
+            && (key.time != keys[j - 1].time
+              ? key.time < keys[j - 1].time : Arrival.precedes(arrivals[key.position], arrivals[keys[j - 1].position]))
+          {
+            keys[j] = keys[j - 1]
+            j -= 1
+          }
+          keys[j] = key
+        }
+      }
+      first = end
+    }
+  }
+
   /// Puts the complete arrivals at or before `through` into `lane`, in the event queue's order, and keeps the
   /// rest (a later slice may complete arrivals before them). False when two of them at one instant cannot be
   /// ordered here. Arrivals completed in later slices come after `through` (a parent's later finish is), so the
@@ -186,17 +263,8 @@ struct StageByStageJoin {
   mutating func admit(through: Int64, into lane: inout StageByStageSimulation.Lane) -> Bool {
     guard pendingCount > 0 else { return true }
     // Sorted as (time, position) pairs, a third of an arrival's bytes to move; equal times compare in full.
-    if keyCapacity < pendingCount {
-      keys.deallocate()
-      keyCapacity = max(pendingCount, keyCapacity * 2)
-      keys = .allocate(capacity: keyCapacity)
-    }
     let arrivals = pending
-    for i in 0..<pendingCount { keys[i] = SortKey(time: arrivals[i].time, position: i) }
-    var order = UnsafeMutableBufferPointer(start: keys, count: pendingCount)
-    order.sort { a, b in
-      a.time != b.time ? a.time < b.time : Arrival.precedes(arrivals[a.position], arrivals[b.position])
-    }
+    order(arrivals, times: pendingTimes, count: pendingCount)
     var admitted = 0
     while admitted < pendingCount && keys[admitted].time <= through { admitted += 1 }
     if admitted > 1 {
@@ -211,7 +279,10 @@ struct StageByStageJoin {
     }
     // The rest (after `through`) stay, in order.
     let rest = (admitted..<pendingCount).map { arrivals[keys[$0].position] }
-    for (i, arrival) in rest.enumerated() { pending[i] = arrival }
+    for (i, arrival) in rest.enumerated() {
+      pending[i] = arrival
+      pendingTimes[i] = arrival.time
+    }
     pendingCount = rest.count
     return true
   }

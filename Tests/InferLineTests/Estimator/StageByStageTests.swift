@@ -213,6 +213,34 @@ import Testing
     #expect(answered > joined / 2, "\(answered) of \(joined) runs with joins answered stage by stage")
   }
 
+  /// A join's arrivals are handed on in the event queue's order (`StageByStageJoin.order`, a bucket sort on time):
+  /// the order of a comparison sort by `Arrival.precedes`, on arrivals spread over a slice, packed into a few
+  /// instants (buckets of hundreds, sorted by the standard sort), all at one instant, and spread but for an
+  /// outlier far off (most of them in one bucket).
+  @Test func joinArrivalsAreOrderedAsTheEventQueueOrdersThem() {
+    var rng = SeededGenerator(seed: 77)
+    for trial in 0..<200 {
+      var join = StageByStageJoin()
+      defer { join.free() }
+      let count = trial % 4 == 0 ? Int(rng.next() % 5000) + 1 : Int(rng.next() % 300) + 1
+      let spread: Int64 = [50_000_000_000, 5, 0, 1_000][trial % 4]
+      for i in 0..<count {
+        var time = 1_000_000_000 + Int64(rng.next() % UInt64(spread + 1)) * 1_000
+        if trial % 4 == 3 && i == count / 2 { time += 3_600_000_000_000 }
+        let creation = StageByStageJoin.Creation(
+          finish: time - Int64(rng.next() % 3) * 1_000, began: time - Int64(rng.next() % 3) * 1_000,
+          sequence: UInt64(rng.next() % 50), stage: Int32(rng.next() % 3), member: Int32(i))
+        join.complete(.init(time: time, creation: creation, query: Int32(i), ambiguous: false))
+      }
+      join.order(join.pending, times: join.pendingTimes, count: join.pendingCount)
+      let got = (0..<count).map { join.pending[join.keys[$0].position].query }
+      let arrivals = (0..<count).map { join.pending[$0] }
+      let expected = arrivals.sorted(by: StageByStageJoin.Arrival.precedes).map(\.query)
+      #expect(got == expected, "trial \(trial): \(count) arrivals over \(spread) us")
+      #expect((0..<count).allSatisfy { join.keys[$0].time == join.pending[join.keys[$0].position].time })
+    }
+  }
+
   /// Replica changes given up front, stage by stage (`CentralQueue.changeReplicas`' rules: added replicas cancel
   /// pending removals and serve at once, idle ones leave first, busy ones after their batch): the event-driven
   /// results exactly, on random forests and DAGs with changes at coarse instants that tie with finishes and
