@@ -1031,18 +1031,21 @@ struct StageByStageSimulation: ~Copyable {
   }
 
   /// A batch finishes: each query's latency so far, its miss (in a feasibility check), and its arrivals at the
-  /// children it goes on to.
-  @inline(__always)
+  /// children it goes on to, through the stage's outlet made for this one batch (the lanes that finish many keep
+  /// theirs: `runLane`).
   mutating func finish(
     stage s: Int, _ batch: Finish, at t: Int64, queries: UnsafeMutablePointer<Int32>?, base: Int,
     trace: UnsafeMutablePointer<Int64>
   ) {
-    if _slowPath(feedsJoin.base[s]) {
-      return finishIntoJoins(stage: s, batch, at: t, queries: queries, base: base, trace: trace)
+    if feedsJoin.base[s] {
+      var outlet = joinOutlet(stage: s, trace: trace)
+      outlet.finish(batch, at: t, queries: queries, base: base)
+      takeBack(outlet)
+    } else {
+      var outlet = outlet(stage: s, trace: trace)
+      outlet.finish(batch, at: t, queries: queries, base: base)
+      misses = outlet.misses
     }
-    var outlet = outlet(stage: s, trace: trace)
-    outlet.finish(batch, at: t, queries: queries, base: base)
-    misses = outlet.misses
   }
 
   /// Stage s's `BatchOutlet`, with the misses so far. Mutating only so that the simulation is passed by reference.
@@ -1131,16 +1134,6 @@ struct StageByStageSimulation: ~Copyable {
         }
       }
     }
-  }
-
-  /// `finish` for a stage with a join among its children (`JoinOutlet`).
-  mutating func finishIntoJoins(
-    stage s: Int, _ batch: Finish, at t: Int64, queries: UnsafeMutablePointer<Int32>?, base: Int,
-    trace: UnsafeMutablePointer<Int64>
-  ) {
-    var outlet = joinOutlet(stage: s, trace: trace)
-    outlet.finish(batch, at: t, queries: queries, base: base)
-    takeBack(outlet)
   }
 
   /// Stage s's `JoinOutlet`, with the misses so far and the routes' joins known so far (moved in: `takeBack` returns
