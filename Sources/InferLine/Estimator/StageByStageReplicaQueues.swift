@@ -120,7 +120,12 @@ extension StageByStageSimulation {
   /// `runLane` for a stage with a queue per replica (`ReplicaQueueLane`): replica changes, then finishes (in
   /// creation order), then arrivals at one instant, as the event queue handles them; each arrival is copied into
   /// its replica's queue with its time, so the lane keeps none of them.
-  mutating func runReplicaQueueLane(_ s: Int, through: Int64, trace: UnsafeMutablePointer<Int64>) {
+  mutating func runReplicaQueueLane<Outlet: StageOutlet>(
+    _ s: Int, through: Int64, trace: UnsafeMutablePointer<Int64>, outlet into: inout Outlet
+  ) {
+    // A local copy, kept in registers (`runLane`).
+    var outlet = into
+    defer { into = outlet }
     var lane = lanes[s]
     let balancer = replicaQueues.unsafelyUnwrapped + s
     let isRoot = lane.queries == nil
@@ -145,11 +150,10 @@ extension StageByStageSimulation {
         // The batch's `start` is its replica; its queries are that replica's members.
         let r = batch.start
         let members = balancer.pointee.members + r * balancer.pointee.batchLimit
-        finish(
-          stage: s,
+        outlet.finish(
           Finish(time: batch.time, sequence: batch.sequence, start: 0, size: batch.size, began: batch.began),
-          at: finishTime, queries: members, base: 0, trace: trace)
-        if options.stopWhenInfeasible && misses > allowedMisses {
+          at: finishTime, queries: members, base: 0)
+        if options.stopWhenInfeasible && outlet.misses > allowedMisses {
           stopped = true
           break
         }

@@ -779,7 +779,6 @@ struct StageByStageSimulation: ~Copyable {
 
   /// Handles stage s's events up to and including time `through`, in the event queue's order.
   mutating func runLane(_ s: Int, through: Int64, trace: UnsafeMutablePointer<Int64>) {
-    if replicaQueues != nil { return runReplicaQueueLane(s, through: through, trace: trace) }
     // A recorded run takes the general path (the one-replica loop has no recording step).
     // So does a lane whose replica count may change, unless it has one replica, none leaving, and no change due by
     // `through` (a closed loop's stage between decisions).
@@ -789,7 +788,9 @@ struct StageByStageSimulation: ~Copyable {
     // Each lane compiled once per outlet, with its finish inlined (both in one loop spilled registers: 4-6% slower).
     if feedsJoin.base[s] {
       var outlet = joinOutlet(stage: s, trace: trace)
-      if single {
+      if replicaQueues != nil {
+        runReplicaQueueLane(s, through: through, trace: trace, outlet: &outlet)
+      } else if single {
         runSingleReplicaLane(s, through: through, trace: trace, outlet: &outlet)
       } else {
         runLane(s, through: through, trace: trace, outlet: &outlet)
@@ -797,7 +798,9 @@ struct StageByStageSimulation: ~Copyable {
       takeBack(outlet)
     } else {
       var outlet = outlet(stage: s, trace: trace)
-      if single {
+      if replicaQueues != nil {
+        runReplicaQueueLane(s, through: through, trace: trace, outlet: &outlet)
+      } else if single {
         runSingleReplicaLane(s, through: through, trace: trace, outlet: &outlet)
       } else {
         runLane(s, through: through, trace: trace, outlet: &outlet)
