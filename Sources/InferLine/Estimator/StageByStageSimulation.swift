@@ -788,24 +788,26 @@ struct StageByStageSimulation: ~Copyable {
     // Each lane compiled once per outlet, with its finish inlined (both in one loop spilled registers: 4-6% slower).
     if feedsJoin.base[s] {
       var outlet = joinOutlet(stage: s, trace: trace)
-      if replicaQueues != nil {
-        runReplicaQueueLane(s, through: through, trace: trace, outlet: &outlet)
-      } else if single {
-        runSingleReplicaLane(s, through: through, trace: trace, outlet: &outlet)
-      } else {
-        runLane(s, through: through, trace: trace, outlet: &outlet)
-      }
+      runChosenLane(s, through: through, trace: trace, single: single, outlet: &outlet)
       takeBack(outlet)
     } else {
       var outlet = outlet(stage: s, trace: trace)
-      if replicaQueues != nil {
-        runReplicaQueueLane(s, through: through, trace: trace, outlet: &outlet)
-      } else if single {
-        runSingleReplicaLane(s, through: through, trace: trace, outlet: &outlet)
-      } else {
-        runLane(s, through: through, trace: trace, outlet: &outlet)
-      }
+      runChosenLane(s, through: through, trace: trace, single: single, outlet: &outlet)
       misses = outlet.misses
+    }
+  }
+
+  /// The lane that fits stage s, through `outlet`: a queue per replica, one replica (`single`), or the general
+  /// central queue.
+  mutating func runChosenLane<Outlet: StageOutlet>(
+    _ s: Int, through: Int64, trace: UnsafeMutablePointer<Int64>, single: Bool, outlet: inout Outlet
+  ) {
+    if replicaQueues != nil {
+      runReplicaQueueLane(s, through: through, trace: trace, outlet: &outlet)
+    } else if single {
+      runSingleReplicaLane(s, through: through, trace: trace, outlet: &outlet)
+    } else {
+      runLane(s, through: through, trace: trace, outlet: &outlet)
     }
   }
 
