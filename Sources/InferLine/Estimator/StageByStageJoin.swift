@@ -81,6 +81,12 @@ struct StageByStageJoin {
   struct SortKey {
     var time: Int64
     var position: Int
+
+    /// The event queue's order of the arrivals at the two positions: by time, then in full (`Arrival.precedes`).
+    @inline(__always)
+    static func precedes(_ a: SortKey, _ b: SortKey, in arrivals: UnsafeMutablePointer<Arrival>) -> Bool {
+      a.time != b.time ? a.time < b.time : Arrival.precedes(arrivals[a.position], arrivals[b.position])
+    }
   }
   var keys: UnsafeMutablePointer<SortKey>
   var keyCapacity: Int
@@ -199,9 +205,7 @@ struct StageByStageJoin {
   /// - Complexity: O(count) for spread times; O(count log count) at worst.
   mutating func order(_ arrivals: UnsafeMutablePointer<Arrival>, times: UnsafeMutablePointer<Int64>, count: Int) {
     // One closure for every bucket's sort (a local function passed to each made a context each time).
-    let precedes: (SortKey, SortKey) -> Bool = { a, b in
-      a.time != b.time ? a.time < b.time : Arrival.precedes(arrivals[a.position], arrivals[b.position])
-    }
+    let precedes: (SortKey, SortKey) -> Bool = { SortKey.precedes($0, $1, in: arrivals) }
     if keyCapacity < count {
       keys.deallocate()
       keyCapacity = max(count, keyCapacity * 2)
@@ -242,10 +246,7 @@ struct StageByStageJoin {
         for i in (first + 1)..<end {
           let key = keys[i]
           var j = i
-          while j > first
-            && (key.time != keys[j - 1].time
-              ? key.time < keys[j - 1].time : Arrival.precedes(arrivals[key.position], arrivals[keys[j - 1].position]))
-          {
+          while j > first && SortKey.precedes(key, keys[j - 1], in: arrivals) {
             keys[j] = keys[j - 1]
             j -= 1
           }
