@@ -92,29 +92,29 @@ enum RateSeries {
     let first = ticks[0] - d
     var right = first - Int64(offset) * tick  // U_k of the current block
     var block = 0
-    var i = 0
-    while i < n && a[i] <= right { i += 1 }
-    let lastRight = ticks[tickCount - 1] - d
-    var stop = i
-    while stop < n && a[stop] <= lastRight { stop += 1 }
-    // c_i, a chunk at a time: a merge of the starts with the arrivals `D` earlier, one step per arrival either way
-    // and no branch on the data (the two-pointer loop's exit, mispredicted about once an arrival, was most of
-    // the time); then each block's largest.
+    /// The first index whose arrival is after `time` (binary search).
+    func firstAfter(_ time: Int64) -> Int {
+      var low = 0, high = n
+      while low < high {
+        let mid = (low + high) >> 1
+        if a[mid] <= time { low = mid + 1 } else { high = mid }
+      }
+      return low
+    }
+    var i = firstAfter(right)
+    let stop = max(i, firstAfter(ticks[tickCount - 1] - d))
+    // c_i, a chunk at a time (`windowCounts`, four merges at once; near the trace's end, where a window runs past
+    // it, two pointers); then each block's largest, kept in registers while its starts go by (blocks come in
+    // order, each once).
     let chunk = 4096
     let counts = UnsafeMutablePointer<Int32>.allocate(capacity: chunk + 1)
     defer { counts.deallocate() }
     var countEnd = i
+    var blockWhole: Int32 = 0, blockLast: Int32 = 0
     while i < stop {
       let chunkEnd = min(stop, i + chunk)
-      var q = i
       if a[n - 1] >= a[chunkEnd - 1] + d {
-        // The windows end before the trace does, so `countEnd` stays below n: the step is the sign of a difference.
-        while q < chunkEnd {
-          let takes = Int(truncatingIfNeeded: UInt64(bitPattern: a[countEnd] &- (a[q] &+ d)) >> 63)
-          countEnd &+= takes
-          counts[q &- i] = Int32(truncatingIfNeeded: countEnd &- q)
-          q &+= 1 &- takes
-        }
+        countEnd = windowCounts(a, from: i, to: chunkEnd, size: d, after: countEnd, into: counts)
       } else {
         for k in i..<chunkEnd {
           if countEnd < k { countEnd = k }
@@ -124,16 +124,24 @@ enum RateSeries {
       }
       for k in i..<chunkEnd {
         let start = a[k]
-        while start > right {
-          block += 1
-          right += tick
+        if start > right {
+          whole[block] = blockWhole
+          last[block] = blockLast
+          blockWhole = 0
+          blockLast = 0
+          repeat {
+            block += 1
+            right += tick
+          } while start > right
         }
         let count = counts[k - i]
-        whole[block] = max(whole[block], count)
-        if start >= right - rest { last[block] = max(last[block], count) }
+        blockWhole = max(blockWhole, count)
+        blockLast = start >= right - rest ? max(blockLast, count) : blockLast
       }
       i = chunkEnd
     }
+    whole[block] = blockWhole
+    last[block] = blockLast
     // Tick j: the last stretch of block j - m and the whole blocks after it up to j (none when m is 0).
     let queue = UnsafeMutablePointer<Int>.allocate(capacity: blockCount)
     defer { queue.deallocate() }
@@ -156,6 +164,74 @@ enum RateSeries {
       }
       row[j] = Double(best) / seconds
     }
+  }
+
+  /// `counts[q - from]` = arrivals in `[a[q], a[q] + d)` for q in `from..<to`, when every such window ends before the
+  /// trace does (`a[n - 1] >= a[to - 1] + d`); returns the end of the last window. `hint`: an index at or before
+  /// the first window's end (the ends are found by galloping from it). Four merges of the starts with the arrivals
+  /// `d` later, over four quarters of the range in one loop: a step is the sign of a difference (no branch on the
+  /// data), and each merge's step waits on its own last one, so four run at once where one ran before.
+  /// - Complexity: O(to - from + the arrivals the windows span).
+  static func windowCounts(
+    _ a: UnsafeBufferPointer<Int64>, from: Int, to: Int, size d: Int64, after hint: Int,
+    into counts: UnsafeMutablePointer<Int32>
+  ) -> Int {
+    let n = a.count
+    /// The first j at or after `hint` with `a[j] >= a[x] + d` (one exists by the precondition): galloping, then
+    /// a binary search.
+    func end(_ x: Int, after hint: Int) -> Int {
+      let target = a[x] + d
+      var low = max(hint, x + 1)
+      if a[low] >= target { return low }
+      var step = 1
+      var high = min(n - 1, low + step)
+      while a[high] < target {
+        low = high
+        step <<= 1
+        high = min(n - 1, low + step)
+      }
+      // a[low] < target <= a[high]
+      while high - low > 1 {
+        let mid = (low + high) >> 1
+        if a[mid] < target { low = mid } else { high = mid }
+      }
+      return high
+    }
+    @inline(__always) func step(_ q: inout Int, _ c: inout Int) {
+      let takes = Int(truncatingIfNeeded: UInt64(bitPattern: a[c] &- (a[q] &+ d)) >> 63)
+      c &+= takes
+      counts[q &- from] = Int32(truncatingIfNeeded: c &- q)
+      q &+= 1 &- takes
+    }
+    let quarter = (to - from) / 4
+    let e0 = from + quarter, e1 = e0 + quarter, e2 = e1 + quarter
+    var q0 = from, q1 = e0, q2 = e1, q3 = e2
+    if quarter >= 16 {
+      var c0 = end(q0, after: hint)
+      let f0 = end(e0 - 1, after: c0)
+      var c1 = end(q1, after: f0)
+      let f1 = end(e1 - 1, after: c1)
+      var c2 = end(q2, after: f1)
+      let f2 = end(e2 - 1, after: c2)
+      var c3 = end(q3, after: f2)
+      let f3 = end(to - 1, after: c3)
+      // Each merge takes one step per start and one per arrival its windows' end passes.
+      let common = min(quarter + f0 - c0, quarter + f1 - c1, quarter + f2 - c2, to - e2 + f3 - c3)
+      for _ in 0..<common {
+        step(&q0, &c0)
+        step(&q1, &c1)
+        step(&q2, &c2)
+        step(&q3, &c3)
+      }
+      while q0 < e0 { step(&q0, &c0) }
+      while q1 < e1 { step(&q1, &c1) }
+      while q2 < e2 { step(&q2, &c2) }
+      while q3 < to { step(&q3, &c3) }
+      return c3
+    }
+    var c = end(from, after: hint)
+    while q0 < to { step(&q0, &c) }
+    return c
   }
 
   /// One size's row of `envelopeRates`: raw pointers for the deque (array appends and removals, with their

@@ -40,7 +40,8 @@ struct OneStage {
     var rng = SeededGenerator(seed: 41)
     for trial in 0..<15 {
       var t: Int64 = 0
-      let n = trial == 0 ? 30_000 : Int(rng.next() % 3_000) + 1
+      // Trials 0 and 1 are long enough for several of the blocks' chunks of 4,096 starts (trial 1 takes blocks).
+      let n = trial <= 1 ? 30_000 : Int(rng.next() % 3_000) + 1
       let arrivals = (0..<n).map { i -> Int64 in
         // Trial 0 thins out steadily: every window's count is at most the one before, so each reaches the front of
         // the deque and the deque is compacted.
@@ -83,6 +84,20 @@ struct OneStage {
         }
       }
     }
+  }
+
+  /// A burst counts while its first stamp is still inside the history, exactly at its edge included, and not a
+  /// tick later: 50 queries at 10 s, then one every 300 ms; a 5 s history read every 250 ms.
+  @Test func aBurstAtTheHistorysEdgeStillCounts() {
+    let burst = [Int64](repeating: 10 * second, count: 50)
+    let arrivals = burst + (1...60).map { 10 * second + Int64($0) * 300_000_000 }
+    let ticks = RateSeries.ticks(arrivals, tick: 250_000_000)
+    let rates = RateSeries.envelopeRates(arrivals, ticks: ticks, sizes: [second], history: 5 * second)[0]
+    let edge = ticks.firstIndex(of: 15 * second)!
+    // [10 s, 11 s): the burst and the three at 10.3, 10.6 and 10.9 s.
+    #expect(rates[edge] == 53)
+    #expect(rates[edge + 1] == 4)
+    #expect(rates[edge - 1] == 53)
   }
 
   /// Evenly spaced arrivals: `count` at `perSecond` per second, from `startSecond`.
