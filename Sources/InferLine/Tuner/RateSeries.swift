@@ -22,9 +22,11 @@ enum RateSeries {
   /// For each tick t and window size D: the most arrivals in any interval `[s, s + D)` inside `[t - history, t)`,
   /// as a rate `alpha(D) / D`. Returns `[size][tick]`.
   ///
+  /// The busiest interval starts at an arrival, or ends at t: sliding `s` right loses an arrival only past one.
   /// Per size: `c_i` = arrivals in `[t_i, t_i + D)` (two pointers); at each tick the eligible i (`t_i >= t - history`
   /// and `t_i + D <= t`) form a sliding range. With evenly spaced ticks (`ticks(_:tick:)`) its maximum comes from
   /// each tick interval's largest `c_i` (`envelopeRowByBlocks`); otherwise a monotonic deque of (t_i, c_i) keeps it.
+  /// Then the interval ending at t, `[t - D, t)` (`raiseToLatest`): at `D = history` the only one.
   /// - Complexity: O((N + ticks) x sizes); sizes run in parallel. Memory: two counts per tick per size, or the
   ///   deque, at most the arrivals of one `history` (two arrays of the whole trace per size were a quarter of a
   ///   day's report's peak).
@@ -43,11 +45,49 @@ enum RateSeries {
             } else {
               envelopeRow(trace.buffer, ticks: tickView.buffer, size: sizes[k], history: history, into: row)
             }
+            raiseToLatest(trace.buffer, ticks: tickView.buffer, size: sizes[k], history: history, into: row)
           }
         }
       }
       return (0..<sizes.count).map { k in Array(result.buffer[(k * ticks.count)..<((k + 1) * ticks.count)]) }
     }
+  }
+
+  /// Raises each tick's rate to that of the arrivals in `[t - d, t)`, the interval of the history that ends at the
+  /// tick (when `d` fits in the history). Ticks in increasing order. - Complexity: O(ticks x log(arrivals between
+  /// ticks)), two pointers galloping.
+  private static func raiseToLatest(
+    _ a: UnsafeBufferPointer<Int64>, ticks: UnsafeBufferPointer<Int64>, size d: Int64, history: Int64,
+    into row: UnsafeMutableBufferPointer<Double>
+  ) {
+    guard d > 0, d <= history else { return }
+    let seconds = Double(d) / 1e9
+    var low = 0, high = 0  // the first arrivals at or after t - d, and at or after t
+    for j in 0..<ticks.count {
+      low = firstAtOrAfter(ticks[j] - d, in: a, from: low)
+      high = firstAtOrAfter(ticks[j], in: a, from: max(low, high))
+      row[j] = max(row[j], Double(high - low) / seconds)
+    }
+  }
+
+  /// The first index at or after `from` whose arrival is at or after `time` (`a.count` if none), galloping from
+  /// `from`. - Complexity: O(log(distance)).
+  static func firstAtOrAfter(_ time: Int64, in a: UnsafeBufferPointer<Int64>, from: Int) -> Int {
+    let n = a.count
+    guard from < n, a[from] < time else { return from }
+    // a[low] < time; find high with a[high] >= time (or n).
+    var low = from, step = 1
+    var high = min(n, low + 1)
+    while high < n && a[high] < time {
+      low = high
+      step <<= 1
+      high = min(n, low + step)
+    }
+    while high - low > 1 {
+      let mid = (low + high) >> 1
+      if a[mid] < time { low = mid } else { high = mid }
+    }
+    return high
   }
 
   /// The ticks' common spacing, when they are evenly spaced (any positive spacing for a single tick); nil otherwise.

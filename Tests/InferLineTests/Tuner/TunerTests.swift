@@ -33,7 +33,8 @@ struct OneStage {
   let second: Int64 = 1_000_000_000
 
   /// The tuner's envelope series against its definition counted directly: at each tick t and size D, the most
-  /// arrivals in any [s, s + D) inside [t - history, t) (a busiest interval starts at an arrival). Random traces
+  /// arrivals in any [s, s + D) inside [t - history, t) (a busiest interval starts at an arrival or ends at t,
+  /// `aSizeAsLongAsTheHistoryIsTheWholeHistory` checks that on every start). Random traces
   /// with bursts and equal stamps, and one long enough for the deque to be compacted; evenly spaced ticks (taken by
   /// blocks) and not (by the deque), histories a whole number of ticks and not, and a size above the history.
   @Test func envelopeRatesAreTheBusiestIntervalsOfTheHistory() {
@@ -80,6 +81,8 @@ struct OneStage {
             best = max(best, end - start)
             start += 1
           }
+          // And the interval that ends at the tick, when it fits in the history.
+          if d <= history { best = max(best, before(now, in: arrivals) - before(now - d, in: arrivals)) }
           #expect(rates[k][i] == Double(best) / (Double(d) / 1e9), "trial \(trial), size \(d), tick \(i)")
         }
       }
@@ -98,6 +101,57 @@ struct OneStage {
     #expect(rates[edge] == 53)
     #expect(rates[edge + 1] == 4)
     #expect(rates[edge - 1] == 53)
+  }
+
+  /// A size as long as the history counts the whole history, and a long size a burst younger than it: every
+  /// interval `[s, s + D)` inside `[t - history, t)`, on a 1 ms grid of starts, against the series. Once the
+  /// series counted only intervals starting at an arrival, so the 60 s size of a 60 s history read 0 unless a
+  /// query came exactly 60 s before the tick.
+  @Test func aSizeAsLongAsTheHistoryIsTheWholeHistory() {
+    var rng = SeededGenerator(seed: 7)
+    let grid: Int64 = 1_000_000
+    var t: Int64 = 0
+    // On the grid, so that the grid's starts include every arrival and every tick less a size. Steady queries for
+    // 20 s, a quiet 7 s, then a burst of 3 s.
+    var arrivals: [Int64] = []
+    while t < 20 * second {
+      t += Int64(rng.next() % 80 + 1) * grid
+      arrivals.append(t)
+    }
+    t = 27 * second
+    while t < 30 * second {
+      t += Int64(rng.next() % 5 + 1) * grid
+      arrivals.append(t)
+    }
+
+    let history = 10 * second
+    let ticks = RateSeries.ticks(arrivals, tick: second)
+    let sizes: [Int64] = [500_000_000, 4 * second, 10 * second]
+    let rates = RateSeries.envelopeRates(arrivals, ticks: ticks, sizes: sizes, history: history)
+    for (k, d) in sizes.enumerated() {
+      for (j, now) in ticks.enumerated() {
+        var best = 0
+        var s = now - history
+        while s + d <= now {
+          best = max(best, before(s + d, in: arrivals) - before(s, in: arrivals))
+          s += grid
+        }
+        #expect(rates[k][j] == Double(best) / (Double(d) / 1e9), "size \(d), tick \(j)")
+      }
+    }
+    // The whole history's rate is positive while queries came in it.
+    let whole = ticks.indices.filter { j in arrivals.contains { $0 >= ticks[j] - history && $0 < ticks[j] } }
+    #expect(!whole.isEmpty && whole.allSatisfy { rates[2][$0] > 0 })
+  }
+
+  /// Arrivals before `time` in a sorted trace (binary search).
+  func before(_ time: Int64, in arrivals: [Int64]) -> Int {
+    var low = 0, high = arrivals.count
+    while low < high {
+      let mid = (low + high) / 2
+      if arrivals[mid] < time { low = mid + 1 } else { high = mid }
+    }
+    return low
   }
 
   /// Evenly spaced arrivals: `count` at `perSecond` per second, from `startSecond`.
