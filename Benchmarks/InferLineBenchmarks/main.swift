@@ -302,6 +302,10 @@ func replayBenchmark(rate: Double) {
         format: "  %-34@ %5.1f s (%6.0fx real time)  cost $%8.2f  misses %7.3f%%  P99 %8.1f ms  decisions %5d", label,
         seconds, span / seconds, result.cost, result.missRate * 100, result.percentileLatencyMs, result.decisions))
   }
+  if ProcessInfo.processInfo.environment["ONLYTUNER"] != nil {
+    for _ in 0..<3 { replay("inferline tuner from the mean plan", meanPlan, meanArrivals, .inferline(InferLineTuner())) }
+    return
+  }
   replay("static peak (busiest-hour plan)", peakPlan, peakArrivals, .fixed)
   replay("static mean (average-hour plan)", meanPlan, meanArrivals, .fixed)
   replay("inferline tuner from the mean plan", meanPlan, meanArrivals, .inferline(InferLineTuner()))

@@ -39,18 +39,27 @@ enum RateSeries {
           let spacing = evenSpacing(tickBuffer)
           DispatchQueue.concurrentPerform(iterations: sizes.count) { k in
             let row = UnsafeMutableBufferPointer(rebasing: result.buffer[(k * ticks.count)..<((k + 1) * ticks.count)])
-            if sizes[k] > 0, let tick = spacing {
-              envelopeRowByBlocks(
-                trace.buffer, ticks: tickView.buffer, tick: tick, size: sizes[k], history: history, into: row)
-            } else {
-              envelopeRow(trace.buffer, ticks: tickView.buffer, size: sizes[k], history: history, into: row)
-            }
-            raiseToLatest(trace.buffer, ticks: tickView.buffer, size: sizes[k], history: history, into: row)
+            envelopeRow(
+              trace.buffer, ticks: tickView.buffer, spacing: spacing, size: sizes[k], history: history, into: row)
           }
         }
       }
       return (0..<sizes.count).map { k in Array(result.buffer[(k * ticks.count)..<((k + 1) * ticks.count)]) }
     }
+  }
+
+  /// One size's row of `envelopeRates` (`spacing`: the ticks' `evenSpacing`). Each tick's value is its own, so a
+  /// range of ticks can be computed apart from the rest (`BackgroundEnvelopeSeries`).
+  static func envelopeRow(
+    _ a: UnsafeBufferPointer<Int64>, ticks: UnsafeBufferPointer<Int64>, spacing: Int64?, size d: Int64,
+    history: Int64, into row: UnsafeMutableBufferPointer<Double>
+  ) {
+    if d > 0, let tick = spacing {
+      envelopeRowByBlocks(a, ticks: ticks, tick: tick, size: d, history: history, into: row)
+    } else {
+      envelopeRowByDeque(a, ticks: ticks, size: d, history: history, into: row)
+    }
+    raiseToLatest(a, ticks: ticks, size: d, history: history, into: row)
   }
 
   /// Raises each tick's rate to that of the arrivals in `[t - d, t)`, the interval of the history that ends at the
@@ -277,7 +286,7 @@ enum RateSeries {
   /// One size's row of `envelopeRates`: raw pointers for the deque (array appends and removals, with their
   /// uniqueness checks, were most of a tuner's replay's own work).
   /// - Complexity: O(N + ticks); memory O(arrivals in one `history`).
-  private static func envelopeRow(
+  private static func envelopeRowByDeque(
     _ a: UnsafeBufferPointer<Int64>, ticks: UnsafeBufferPointer<Int64>, size d: Int64, history: Int64,
     into row: UnsafeMutableBufferPointer<Double>
   ) {

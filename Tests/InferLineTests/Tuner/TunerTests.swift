@@ -144,6 +144,34 @@ struct OneStage {
     #expect(!whole.isEmpty && whole.allSatisfy { rates[2][$0] > 0 })
   }
 
+  /// The series computed an hour at a time beside the replay (`BackgroundEnvelopeSeries`) is the whole series
+  /// computed at once, at every size and tick, whatever the chunk: chunks of a few ticks, so that a chunk's first
+  /// tick reads history from chunks before it, and ticks not evenly spaced (computed at once).
+  @Test(arguments: [1, 7, 50, 10_000])
+  func theSeriesComputedInChunksIsTheWholeSeries(chunk: Int) {
+    var rng = SeededGenerator(seed: 99)
+    var t: Int64 = 0
+    let arrivals = (0..<20_000).map { _ -> Int64 in
+      t += rng.next() % 4 == 0 ? Int64(rng.next() % 1_000_000) : Int64(rng.next() % 60_000_000)
+      return t
+    }
+    let sizes: [Int64] = [3_000_000, 150_000_000, 2 * second, 7 * second, 10 * second]
+    for even in [true, false] {
+      var ticks = RateSeries.ticks(arrivals, tick: 500_000_000)
+      if !even { ticks = ticks.enumerated().map { $1 + Int64($0 % 2) * 3_000_000 } }
+      let whole = RateSeries.envelopeRates(arrivals, ticks: ticks, sizes: sizes, history: 10 * second)
+      let series = BackgroundEnvelopeSeries(
+        arrivals: arrivals, ticks: ticks, sizes: sizes, history: 10 * second, chunk: chunk)
+      #expect(series.tickCount == ticks.count && series.sizeCount == sizes.count)
+      var differ = 0
+      // Read from the last tick back, so that the first read waits for every chunk.
+      for i in ticks.indices.reversed() {
+        for k in sizes.indices where series.rate(size: k, tick: i) != whole[k][i] { differ += 1 }
+      }
+      #expect(differ == 0, "chunk \(chunk), evenly spaced: \(even)")
+    }
+  }
+
   /// Arrivals before `time` in a sorted trace (binary search).
   func before(_ time: Int64, in arrivals: [Int64]) -> Int {
     var low = 0, high = arrivals.count

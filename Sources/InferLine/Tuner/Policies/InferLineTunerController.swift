@@ -41,8 +41,8 @@ struct InferLineTunerController: ReplicaController {
   /// mean rate over the last `LastingLoad.window`, against the planning trace's highest mean over a window that
   /// long.
   let lasting: [LastingLoad?]
-  /// `rates[k][i]`: the rate at `sizes[k]` over the history before tick i.
-  let rates: [[Double]]
+  /// The rate at `sizes[k]` over the history before tick i (computed beside the replay).
+  let rates: BackgroundEnvelopeSeries
   /// With pre-warming, the mean rate over the history before each tick.
   let sustained: [Double]
   /// `r_plan(D)` at each size: the planning trace's envelope.
@@ -71,7 +71,7 @@ struct InferLineTunerController: ReplicaController {
     let sizes = WindowSizes.doubling(from: min(smallest.min() ?? history, history), to: history)
     sizesOfStage = smallest.map { d in sizes.indices.filter { sizes[$0] >= d || $0 == sizes.count - 1 } }
     let ticks = RateSeries.ticks(context.arrivals, tick: tick)
-    rates = RateSeries.envelopeRates(context.arrivals, ticks: ticks, sizes: sizes, history: history)
+    rates = BackgroundEnvelopeSeries(arrivals: context.arrivals, ticks: ticks, sizes: sizes, history: history)
     sustained =
       (settings.prewarmSeconds ?? 0) > 0 ? RateSeries.meanRate(context.arrivals, ticks: ticks, window: history) : []
     reference = ArrivalEnvelope(arrivals: context.planning, windowSizes: sizes).rates.map { max($0, 1e-9) }
@@ -126,9 +126,11 @@ struct InferLineTunerController: ReplicaController {
   }
 
   /// The highest `rates[k][tick] / reference[k]` over stage s's sizes. - Complexity: O(sizes).
-  func load(_ s: Int, tick i: Int, rates: [[Double]], against reference: [Double]) -> Double {
-    guard i >= 0, let count = rates.first?.count, i < count, !reference.isEmpty else { return 0 }
-    return sizesOfStage[s].map { rates[$0][i] / reference[$0] }.max() ?? 0
+  func load(_ s: Int, tick i: Int, rates: some TickRates, against reference: [Double]) -> Double {
+    guard i >= 0, i < rates.tickCount, !reference.isEmpty else { return 0 }
+    var most = 0.0
+    for k in sizesOfStage[s] { most = max(most, rates.rate(size: k, tick: i) / reference[k]) }
+    return most
   }
 
   /// Stage s's need at tick i, with `factor` (growth or the tolerance band) applied to the traffic: the paper's need
@@ -137,7 +139,7 @@ struct InferLineTunerController: ReplicaController {
   /// after the burst has gone, and the plan was verified to queue the planning trace's bursts.
   /// - Complexity: O(sizes).
   package func need(
-    _ s: Int, tick i: Int, rates: [[Double]], lastingRate: [Double], factor: Double, live: Bool = true
+    _ s: Int, tick i: Int, rates: some TickRates, lastingRate: [Double], factor: Double, live: Bool = true
   ) -> Int {
     let all = replicas(
       s, planned: load(s, tick: i, rates: rates, against: reference) * factor,
