@@ -45,6 +45,8 @@ let package = Package(
       providers: [.apt(["libcairo2-dev"])]),
     // Linux file-system calls for the report folder (atomic exchange, file locks).
     .systemLibrary(name: "CFileSystem"),
+    // glibc's allocator settings (malloc arenas), made once at the command's start.
+    .systemLibrary(name: "CMemory"),
     .systemLibrary(
       name: "CLibXML2", pkgConfig: "libxml-2.0",
       providers: [.apt(["libxml2-dev"])]),
@@ -91,7 +93,7 @@ let package = Package(
     .executableTarget(
       name: "inferline",
       dependencies: [
-        "InferLine", "InferLineNight", "InferLineReport", "CFileSystem",
+        "InferLine", "InferLineNight", "InferLineReport", "CFileSystem", "CMemory",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: swiftSettings),

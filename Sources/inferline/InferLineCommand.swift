@@ -1,5 +1,6 @@
 import ArgumentParser
 internal import CFileSystem
+internal import CMemory
 import Foundation
 import InferLine
 import InferLineNight
@@ -24,6 +25,8 @@ struct InferLineCommand: ParsableCommand {
   /// (`plan --json > file`) must not leave a truncated file behind an exit status of 0. A command that succeeded
   /// (or ended with 3 or 4, which still print results) exits 74 (sysexits' EX_IOERR) when its output was lost.
   static func main() {
+    // As many malloc arenas as cores: the night's replays run on threads of their own (`ThreadWork`).
+    inferline_limit_malloc_arenas(Int32(ProcessInfo.processInfo.activeProcessorCount))
     do {
       var command = try parseAsRoot()
       try command.run()

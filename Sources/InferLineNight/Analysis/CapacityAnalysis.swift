@@ -322,21 +322,29 @@ public enum CapacityAnalysis {
   /// CG-Peak and CG-Mean of the busiest window's plan, each replayed static as one unit over the whole trace, and
   /// CG-Mean's unit under HPA (`coarseGrainedAutoscaling`).
   static func baselineReplays(
-    model: PipelineModel, workload: Workload, busiest: WindowPlan, seed: UInt64, progress: (String) -> Void = { _ in }
+    model: PipelineModel, workload: Workload, busiest: WindowPlan, seed: UInt64
   ) throws -> [ReplayResult] {
-    var runs = busiest.baselines.map { (name: $0.name, configuration: $0.configuration, policy: ScalingPolicy.fixed) }
+    var wanted = busiest.baselines.map {
+      (name: $0.name, configuration: $0.configuration, policy: ScalingPolicy.fixed)
+    }
     if let mean = busiest.baselines.first(where: { $0.name == BaselineResult.mean }) ?? busiest.baselines.first {
-      runs.append((coarseGrainedAutoscaling, mean.configuration, .hpa(HorizontalPodAutoscaler())))
+      wanted.append((coarseGrainedAutoscaling, mean.configuration, .hpa(HorizontalPodAutoscaler())))
     }
-    return try runs.map { run in
-      progress(run.name)
-      var r = try replays(
-        model: model, workload: workload, configuration: run.configuration, policies: [run.policy], unit: true,
-        seed: seed)[0]
-      r.policy = run.name
-      r.configuration = run.configuration  // what `export` deploys when this one is recommended
-      return r
+    // Side by side on threads of their own (`ThreadWork`), results in the order of `runs`.
+    let runs = wanted
+    let slots = ResultSlots<Result<ReplayResult, any Error>>(count: runs.count)
+    ThreadWork.run(count: runs.count, width: CoreShare.process.total) { k in
+      let run = runs[k]
+      slots[k] = Result {
+        var r = try replays(
+          model: model, workload: workload, configuration: run.configuration, policies: [run.policy], unit: true,
+          seed: seed)[0]
+        r.policy = run.name
+        r.configuration = run.configuration  // what `export` deploys when this one is recommended
+        return r
+      }
     }
+    return try runs.indices.map { try slots[$0]!.get() }
   }
 
   /// The per-window plans as scheduled scaling on the busiest plan's hardware and batch sizes, replayed over the

@@ -74,9 +74,13 @@ struct OutlookStage: AfterPlanningStage {
     let forecastFactors =
       CapacityAnalysis.budgetForecast(model: model, workload: workload, options: options)?.factors ?? []
     var part = NightShards.PipelinePart(pipeline: model.name)
-    let (frontier, growth, forecast) = CapacityAnalysis.frontierAndGrowth(
-      model: model, workload: workload, options: options, recommended: context.busiest.recommended,
-      forecastFactors: forecastFactors)
+    // One of the replays' slots (`CoreShare.oneOfTotal`): its searches hold about a replay's memory, and the
+    // replays beside it take the cores it leaves.
+    let (frontier, growth, forecast) = CoreShare.process.oneOfTotal {
+      CapacityAnalysis.frontierAndGrowth(
+        model: model, workload: workload, options: options, recommended: context.busiest.recommended,
+        forecastFactors: forecastFactors)
+    }
     part.frontier = frontier
     part.growth = growth
     part.forecastPlans = forecastFactors.isEmpty ? nil : forecast
@@ -111,7 +115,8 @@ struct PolicyReplaysStage: AfterPlanningStage {
     let policies = CapacityAnalysis.standardPolicies
     let configuration = context.busiest.recommended!.configuration
     let slots = ResultSlots<Result<ReplayResult, any Error>>(count: policies.count)
-    DispatchQueue.concurrentPerform(iterations: policies.count) { k in
+    // On threads of their own, so that the cores the other stages leave as they finish take replays still to run.
+    ThreadWork.run(count: policies.count, width: CoreShare.process.total) { k in
       slots[k] = Result {
         try CapacityAnalysis.replays(
           model: night.model, workload: night.workload, configuration: configuration, policies: [policies[k]],
