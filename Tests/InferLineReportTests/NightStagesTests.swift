@@ -24,7 +24,7 @@ import Testing
   @Test func eachStageRunAloneMergesToTheOneMachineReport() throws {
     let (report, night) = try Self.night()
     let stages = NightShards.stagesAfterPlanning(night.options)
-    #expect(stages.map(\.phase) == ["frontier and growth", "replay", "replay", "what-ifs"])
+    #expect(stages.map(\.phase) == ["frontier and growth", "replay", "what-ifs"])
     let whole = try CapacityAnalysis.run(
       workload: night.workload, ingestion: [], model: night.model, options: night.options)
     // The windows alone (no work after planning), then each stage in a part of its own, from the same plans.

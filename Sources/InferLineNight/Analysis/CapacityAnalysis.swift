@@ -319,32 +319,37 @@ public enum CapacityAnalysis {
   /// batch size, every stage the same count, scaled by Kubernetes' HPA.
   public static let coarseGrainedAutoscaling = "CG-HPA"
 
+  /// One coarse-grained baseline's replay (`baselineRuns`): its unit over the whole trace under its policy.
+  struct BaselineRun: Sendable {
+    var name: String
+    var configuration: PipelineConfiguration
+    var policy: ScalingPolicy
+  }
+
   /// CG-Peak and CG-Mean of the busiest window's plan, each replayed static as one unit over the whole trace, and
   /// CG-Mean's unit under HPA (`coarseGrainedAutoscaling`).
-  static func baselineReplays(
-    model: PipelineModel, workload: Workload, busiest: WindowPlan, seed: UInt64
-  ) throws -> [ReplayResult] {
-    var wanted = busiest.baselines.map {
-      (name: $0.name, configuration: $0.configuration, policy: ScalingPolicy.fixed)
-    }
+  static func baselineRuns(busiest: WindowPlan) -> [BaselineRun] {
+    var runs = busiest.baselines.map { BaselineRun(name: $0.name, configuration: $0.configuration, policy: .fixed) }
     if let mean = busiest.baselines.first(where: { $0.name == BaselineResult.mean }) ?? busiest.baselines.first {
-      wanted.append((coarseGrainedAutoscaling, mean.configuration, .hpa(HorizontalPodAutoscaler())))
+      runs.append(
+        BaselineRun(
+          name: coarseGrainedAutoscaling, configuration: mean.configuration, policy: .hpa(HorizontalPodAutoscaler())))
     }
-    // Side by side on threads of their own (`ThreadWork`), results in the order of `runs`.
-    let runs = wanted
-    let slots = ResultSlots<Result<ReplayResult, any Error>>(count: runs.count)
-    ThreadWork.run(count: runs.count, width: CoreShare.process.total) { k in
-      let run = runs[k]
-      slots[k] = Result {
-        var r = try replays(
-          model: model, workload: workload, configuration: run.configuration, policies: [run.policy], unit: true,
-          seed: seed)[0]
-        r.policy = run.name
-        r.configuration = run.configuration  // what `export` deploys when this one is recommended
-        return r
-      }
-    }
-    return try runs.indices.map { try slots[$0]!.get() }
+    return runs
+  }
+
+  /// A baseline's replay, named after it.
+  static func baselineReplay(
+    _ run: BaselineRun, model: PipelineModel, workload: Workload, seed: UInt64
+  ) throws
+    -> ReplayResult
+  {
+    var r = try replays(
+      model: model, workload: workload, configuration: run.configuration, policies: [run.policy], unit: true,
+      seed: seed)[0]
+    r.policy = run.name
+    r.configuration = run.configuration  // what `export` deploys when this one is recommended
+    return r
   }
 
   /// The per-window plans as scheduled scaling on the busiest plan's hardware and batch sizes, replayed over the
@@ -378,21 +383,40 @@ public enum CapacityAnalysis {
   ) throws -> CapacityReport {
     var timings = timings
     var results = results
+    // The schedule's replay (and the plan with headroom's) beside the workload's figures: independent, each a
+    // core's work for a second or so.
+    let given = results
+    let added = ResultSlots<Result<(replays: [ReplayResult], seconds: Double), any Error>>(count: 1)
+    let figured = ResultSlots<(figures: WorkloadFigures, seconds: Double)>(count: 1)
+    ThreadWork.run(count: 2, width: CoreShare.process.total) { k in
+      let started = Date()
+      guard k == 0 else {
+        figured[0] = (
+          WorkloadFigures(workload: workload, windowLength: options.windowLength), -started.timeIntervalSinceNow
+        )
+        return
+      }
+      added[0] = Result {
+        var replays: [ReplayResult] = []
+        if !given.replays.isEmpty,
+          let schedule = try scheduleReplay(model: model, workload: workload, plans: given.plans, seed: options.seed)
+        {
+          replays.append(schedule)
+        }
+        if let busiest = given.plans[workload.busiest].recommended?.configuration {
+          replays += try Headroom.replays(
+            model: model, workload: workload, configuration: busiest,
+            replayed: given.replays + replays + given.baselineReplays, seed: options.seed)
+        }
+        return (replays, -started.timeIntervalSinceNow)
+      }
+    }
+    let replays = try added[0]!.get()
+    results.replays += replays.replays
+    timings["replay", default: 0] += replays.seconds
+    let figures = figured[0]!.figures
+    timings["envelopes", default: 0] += figured[0]!.seconds
     var started = Date()
-    if !results.replays.isEmpty,
-      let schedule = try scheduleReplay(model: model, workload: workload, plans: results.plans, seed: options.seed)
-    {
-      results.replays.append(schedule)
-    }
-    if let busiest = results.plans[workload.busiest].recommended?.configuration {
-      results.replays += try Headroom.replays(
-        model: model, workload: workload, configuration: busiest,
-        replayed: results.replays + results.baselineReplays, seed: options.seed)
-    }
-    timings["replay", default: 0] += Date().timeIntervalSince(started)
-    started = Date()
-    let figures = WorkloadFigures(workload: workload, windowLength: options.windowLength)
-    timings["envelopes", default: 0] += Date().timeIntervalSince(started)
     var report = CapacityReport(
       model: model, options: options, workload: workload, figures: figures, ingestion: ingestion,
       plans: results.plans, explanations: results.explanations, replays: results.replays,
@@ -468,7 +492,7 @@ public enum CapacityAnalysis {
 
 /// The workload figures the report draws: rate per minute, the observed envelope, the tuner's planned envelope,
 /// token buckets.
-struct WorkloadFigures {
+struct WorkloadFigures: Sendable {
   var perMinute: [Double]
   var sizes: [Int64]
   var envelopeRates: [Double]

@@ -28,9 +28,9 @@ public enum NightShards {
   }
 
   /// The stages after a pipeline's planning, in the order they start (`AfterPlanningStage`): the frontier and
-  /// growth (the longest), the policies' replays and the baselines' beside it, then the what-ifs when asked for.
+  /// growth, the replays (the policies' and the baselines') beside it, then the what-ifs when asked for.
   static func stagesAfterPlanning(_ options: CapacityAnalysis.Options) -> [any AfterPlanningStage] {
-    [OutlookStage(), PolicyReplaysStage(), BaselineReplaysStage()] + (options.whatIfs.isEmpty ? [] : [WhatIfsStage()])
+    [OutlookStage(), ReplaysStage()] + (options.whatIfs.isEmpty ? [] : [WhatIfsStage()])
   }
 
   /// The night's work in bundles that go to one shard each, with their expected cost (in simulated stage visits,

@@ -100,31 +100,67 @@ struct OutlookStage: AfterPlanningStage {
   }
 }
 
-/// The standard policies' replays over the whole trace from the busiest plan (`CapacityAnalysis.standardPolicies`),
-/// side by side.
-struct PolicyReplaysStage: AfterPlanningStage {
+/// The replays over the whole trace: the standard policies' from the busiest plan
+/// (`CapacityAnalysis.standardPolicies`) and the coarse-grained baselines' (`CapacityAnalysis.baselineRuns`), on
+/// threads of their own (`ThreadWork`), the longest first, as many at once as cores (`Replay.run`): a core another
+/// stage leaves takes the next replay, and the last to start are the shortest.
+struct ReplaysStage: AfterPlanningStage {
   var phase: String { "replay" }
   var wave: Int { 0 }
   var runsWithoutPlan: Bool { false }
 
   /// The tuner's verified capacities cost about three static replays; the other policies about one and a half;
-  /// and the per-window schedule one more (replayed when the parts are assembled).
-  func cost(_ night: PipelineNight) -> Double { night.dayVisits * (3 + 4 * 1.5 + 1) }
+  /// the per-window schedule one more (replayed when the parts are assembled); the baselines about one each.
+  func cost(_ night: PipelineNight) -> Double { night.dayVisits * (3 + 4 * 1.5 + 1 + 3) }
+
+  /// What one replay is, and how long it takes against a static replay (the order they start in).
+  private enum Job {
+    case policy(Int)
+    case baseline(Int)
+  }
+
+  /// Relative cost: the tuner (verified capacities, then the closed loop) 3, another closed loop 1.5, a static
+  /// replay 1.
+  private static func cost(_ policy: ScalingPolicy) -> Double {
+    switch policy {
+    case .inferline: 3
+    case .fixed: 1
+    default: 1.5
+    }
+  }
 
   func run(_ night: PipelineNight, _ context: AfterPlanningContext) throws -> NightShards.PipelinePart {
     let policies = CapacityAnalysis.standardPolicies
+    let baselines = CapacityAnalysis.baselineRuns(busiest: context.busiest)
     let configuration = context.busiest.recommended!.configuration
-    let slots = ResultSlots<Result<ReplayResult, any Error>>(count: policies.count)
-    // On threads of their own, so that the cores the other stages leave as they finish take replays still to run.
-    ThreadWork.run(count: policies.count, width: CoreShare.process.total) { k in
+    let jobs =
+      (policies.indices.map { (Job.policy($0), Self.cost(policies[$0])) }
+      + baselines.indices.map { (Job.baseline($0), Self.cost(baselines[$0].policy)) })
+      .enumerated().sorted { ($0.element.1, -$0.offset) > ($1.element.1, -$1.offset) }.map(\.element.0)
+    let slots = ResultSlots<Result<ReplayResult, any Error>>(count: jobs.count)
+    ThreadWork.run(count: jobs.count, width: CoreShare.process.total) { k in
       slots[k] = Result {
-        try CapacityAnalysis.replays(
-          model: night.model, workload: night.workload, configuration: configuration, policies: [policies[k]],
-          seed: night.options.seed)[0]
+        switch jobs[k] {
+        case .policy(let p):
+          try CapacityAnalysis.replays(
+            model: night.model, workload: night.workload, configuration: configuration, policies: [policies[p]],
+            seed: night.options.seed)[0]
+        case .baseline(let b):
+          try CapacityAnalysis.baselineReplay(
+            baselines[b], model: night.model, workload: night.workload, seed: night.options.seed)
+        }
       }
     }
     var part = NightShards.PipelinePart(pipeline: night.model.name)
-    for k in policies.indices { part.replays[k] = try slots[k]!.get() }
+    var baselineReplays = [ReplayResult?](repeating: nil, count: baselines.count)
+    for (k, job) in jobs.enumerated() {
+      let replay = try slots[k]!.get()
+      switch job {
+      case .policy(let p): part.replays[p] = replay
+      case .baseline(let b): baselineReplays[b] = replay
+      }
+    }
+    part.baselineReplays = baselineReplays.map { $0! }
     return part
   }
 
@@ -138,29 +174,6 @@ struct PolicyReplaysStage: AfterPlanningStage {
       }
       return r
     }
-  }
-}
-
-/// The coarse-grained baselines of the busiest window replayed over the whole trace (`baselineReplays`).
-struct BaselineReplaysStage: AfterPlanningStage {
-  var phase: String { "replay" }
-  var wave: Int { 0 }
-  var runsWithoutPlan: Bool { false }
-
-  /// Two static replays and one under HPA, each about a static replay's cost.
-  func cost(_ night: PipelineNight) -> Double { 2 * night.dayVisits }
-
-  func run(_ night: PipelineNight, _ context: AfterPlanningContext) throws -> NightShards.PipelinePart {
-    var part = NightShards.PipelinePart(pipeline: night.model.name)
-    part.baselineReplays = try CapacityAnalysis.baselineReplays(
-      model: night.model, workload: night.workload, busiest: context.busiest, seed: night.options.seed)
-    return part
-  }
-
-  func assemble(
-    _ parts: [NightShards.PipelinePart], into results: inout CapacityAnalysis.Results,
-    missing: (String) -> InputError
-  ) throws {
     guard let b = parts.lazy.compactMap(\.baselineReplays).first else { throw missing("the baselines' replays") }
     results.baselineReplays = b
   }
