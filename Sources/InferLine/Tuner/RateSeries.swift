@@ -79,6 +79,20 @@ enum RateSeries {
     }
   }
 
+  /// Where each of `count` intervals `[start + k x step, start + (k + 1) x step)` begins in a sorted trace: the
+  /// first index at or after its start, for k from 0 to `count` (the last: where the intervals end), so interval k
+  /// holds indices `bounds[k] ..< bounds[k + 1]`. - Complexity: O(count x log(arrivals per interval)), galloping
+  /// (no pass over the trace).
+  static func bounds(_ a: UnsafeBufferPointer<Int64>, start: Int64, step: Int64, count: Int) -> [Int] {
+    var bounds = [Int](repeating: 0, count: count + 1)
+    var at = 0
+    for k in 0...count {
+      at = firstAtOrAfter(start + Int64(k) * step, in: a, from: at)
+      bounds[k] = at
+    }
+    return bounds
+  }
+
   /// The first index at or after `from` whose arrival is at or after `time` (`a.count` if none), galloping from
   /// `from`. - Complexity: O(log(distance)).
   static func firstAtOrAfter(_ time: Int64, in a: UnsafeBufferPointer<Int64>, from: Int) -> Int {

@@ -82,15 +82,23 @@ public enum Replay {
     let result = course.simulation
     let latencies = result.latencies ?? []
     let start = arrivals.first ?? 0, end = arrivals.last ?? 0
-    // Misses per minute of arrival.
+    // Misses per minute of arrival: each minute's queries found by binary search, then counted over the SLO.
     let minutes = Int((end - start) / 60_000_000_000) + 1
-    var over = [Int](repeating: 0, count: minutes), total = [Int](repeating: 0, count: minutes)
-    let slo = model.slo
-    for (q, a) in arrivals.enumerated() {
-      let m = Int((a - start) / 60_000_000_000)
-      total[m] += 1
-      if latencies[q] > slo { over[m] += 1 }
+    let bounds = arrivals.withUnsafeBufferPointer {
+      RateSeries.bounds($0, start: start, step: 60_000_000_000, count: minutes)
     }
+    let total = (0..<minutes).map { bounds[$0 + 1] - bounds[$0] }
+    let slo = model.slo
+    let over =
+      latencies.isEmpty
+      ? total.map { _ in 0 }
+      : latencies.withUnsafeBufferPointer { l in
+        (0..<minutes).map { m in
+          var count = 0
+          for q in bounds[m]..<bounds[m + 1] { count &+= l[q] > slo ? 1 : 0 }
+          return count
+        }
+      }
     // The SLO percentile and the CDF's nearest-rank values, all in two passes over the latencies (no copy, no
     // sort: a sort of a day's latencies took longer than the policy's decisions).
     var percentileLatency: Int64 = 0
@@ -206,11 +214,14 @@ public enum Replay {
         let bound =
           m.map { utilisationBound(stage: $0, replicas: k) }
           ?? configuration.stages.indices.map { utilisationBound(stage: $0, replicas: k) }.min()!
-        var low = previous > 0 && previous <= bound && meets(previous, stage: m, replicas: k) ? previous : 0
+        // The most asked for first: when it meets the SLO the count's capacity is that, and the previous count's
+        // need not be checked.
         var high = min(maximum * proportional, bound)
+        var low = 0.0
         if meets(high, stage: m, replicas: k) {
           low = high
         } else {
+          low = previous > 0 && previous <= bound && meets(previous, stage: m, replicas: k) ? previous : 0
           let step = (high - low) / 16
           while high - low > step {
             let mid = (low + high) / 2

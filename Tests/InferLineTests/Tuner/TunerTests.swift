@@ -172,6 +172,33 @@ struct OneStage {
     }
   }
 
+  /// Each interval's queries found by galloping (`RateSeries.bounds`, the misses per minute and the tuner's minute
+  /// counts) are those whose stamp divided into it: stamps on the intervals' edges, empty intervals, bursts.
+  @Test func intervalBoundsAreWhereTheStampsDivide() {
+    var rng = SeededGenerator(seed: 5)
+    for trial in 0..<20 {
+      var t: Int64 = 1_000
+      let arrivals = (0..<Int(rng.next() % 3_000)).map { _ -> Int64 in
+        switch rng.next() % 5 {
+        case 0: break
+        case 1: t = (t / 1_000_000 + 1) * 1_000_000  // on the next edge
+        case 2: t += Int64(rng.next() % 9_000_000)  // a gap that may skip intervals
+        default: t += Int64(rng.next() % 100_000)
+        }
+        return t
+      }
+      let start = arrivals.first ?? 0
+      let count = arrivals.isEmpty ? 1 : Int((arrivals.last! - start) / 1_000_000) + 1
+      let bounds = arrivals.withUnsafeBufferPointer {
+        RateSeries.bounds($0, start: start, step: 1_000_000, count: count)
+      }
+      var counts = [Int](repeating: 0, count: count)
+      for a in arrivals { counts[Int((a - start) / 1_000_000)] += 1 }
+      #expect(bounds.first == 0 && bounds.last == arrivals.count, "trial \(trial)")
+      #expect((0..<count).map { bounds[$0 + 1] - bounds[$0] } == counts, "trial \(trial)")
+    }
+  }
+
   /// Arrivals before `time` in a sorted trace (binary search).
   func before(_ time: Int64, in arrivals: [Int64]) -> Int {
     var low = 0, high = arrivals.count

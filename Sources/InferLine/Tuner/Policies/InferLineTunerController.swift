@@ -276,11 +276,10 @@ struct MinuteNoise {
       return
     }
     let full = Int((last - first) / MinuteNoise.minute)
-    var c = [Double](repeating: 0, count: full)
-    for t in trace {
-      let k = Int((t - first) / MinuteNoise.minute)
-      if k < full { c[k] += 1 }
+    let bounds = trace.withUnsafeBufferPointer {
+      RateSeries.bounds($0, start: first, step: MinuteNoise.minute, count: full)
     }
+    let c = (0..<full).map { Double(bounds[$0 + 1] - bounds[$0]) }
     counts = c
     var sq = [0.0], sm = [0.0]
     for k in c.indices {
