@@ -262,7 +262,9 @@ func plannerBenchmark(rate: Double) {
 
 /// Tuner replay: a 24-hour diurnal day averaging 200 q/s through a 4-stage pipeline with a branch and a join,
 /// planned (greedy) on its busiest hour, then replayed under every policy; the static plan is the baseline.
-func replayBenchmark(rate: Double) {
+/// - Parameter tunerRuns: more than 0 replays only the InferLine tuner from the mean plan, that many times (the
+///   policy the replay figure is hardest for).
+func replayBenchmark(rate: Double, tunerRuns: Int = 0) {
   let pipeline = "Benchmarks/four-stage.yaml"
   let model = sampleCatalogModel(pipeline)
   let (day, trace) = diurnalDay(rate: rate)
@@ -302,8 +304,10 @@ func replayBenchmark(rate: Double) {
         format: "  %-34@ %5.1f s (%6.0fx real time)  cost $%8.2f  misses %7.3f%%  P99 %8.1f ms  decisions %5d", label,
         seconds, span / seconds, result.cost, result.missRate * 100, result.percentileLatencyMs, result.decisions))
   }
-  if ProcessInfo.processInfo.environment["ONLYTUNER"] != nil {
-    for _ in 0..<3 { replay("inferline tuner from the mean plan", meanPlan, meanArrivals, .inferline(InferLineTuner())) }
+  if tunerRuns > 0 {
+    for _ in 0..<tunerRuns {
+      replay("inferline tuner from the mean plan", meanPlan, meanArrivals, .inferline(InferLineTuner()))
+    }
     return
   }
   replay("static peak (busiest-hour plan)", peakPlan, peakArrivals, .fixed)
@@ -1292,6 +1296,10 @@ case "envelope":
   envelopeBenchmark(arrivals: arguments.dropFirst().first.flatMap { Int($0) } ?? 10_000_000)
 case "replay":
   replayBenchmark(rate: arguments.dropFirst().first.flatMap { Double($0) } ?? 200)
+case "replay-tuner":
+  replayBenchmark(
+    rate: arguments.dropFirst().first.flatMap { Double($0) } ?? 200,
+    tunerRuns: arguments.dropFirst(2).first.flatMap { Int($0) } ?? 3)
 case "planner-parts":
   plannerPartsBenchmark(rate: arguments.dropFirst().first.flatMap { Double($0) } ?? 200)
 case "stage-outputs":
@@ -1359,7 +1367,7 @@ case "estimator-chain":
   print(String(format: "%.4f s, %.2f M stage visits/s", seconds, Double(result.stageVisits) / seconds / 1e6))
 default:
   print(
-    "usage: inferline-bench envelope [arrivals] | estimator [queries] | event-simulator [queries] [runs] | planner [rate] | proofs [instances] | planner-day [rate] | replay [rate] | replay-day [rate] [pipeline...] | onoff [hours] | spans"
+    "usage: inferline-bench envelope [arrivals] | estimator [queries] | event-simulator [queries] [runs] | planner [rate] | proofs [instances] | planner-day [rate] | replay [rate] | replay-tuner [rate] [runs] | replay-day [rate] [pipeline...] | onoff [hours] | spans"
   )
   exit(arguments.first == "--help" ? 0 : 64)
 }
