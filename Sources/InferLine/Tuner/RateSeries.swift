@@ -155,15 +155,8 @@ enum RateSeries {
     let first = ticks[0] - d
     var right = first - Int64(offset) * tick  // U_k of the current block
     var block = 0
-    /// The first index whose arrival is after `time` (binary search).
-    func firstAfter(_ time: Int64) -> Int {
-      var low = 0, high = n
-      while low < high {
-        let mid = (low + high) >> 1
-        if a[mid] <= time { low = mid + 1 } else { high = mid }
-      }
-      return low
-    }
+    /// The first index whose arrival is after `time`.
+    func firstAfter(_ time: Int64) -> Int { firstAtOrAfter(time + 1, in: a, from: 0) }
     var i = firstAfter(right)
     let stop = max(i, firstAfter(ticks[tickCount - 1] - d))
     // c_i, a chunk at a time (`windowCounts`, four merges at once; near the trace's end, where a window runs past
@@ -239,27 +232,8 @@ enum RateSeries {
     _ a: UnsafeBufferPointer<Int64>, from: Int, to: Int, size d: Int64, after hint: Int,
     into counts: UnsafeMutablePointer<Int32>
   ) -> Int {
-    let n = a.count
-    /// The first j at or after `hint` with `a[j] >= a[x] + d` (one exists by the precondition): galloping, then
-    /// a binary search.
-    func end(_ x: Int, after hint: Int) -> Int {
-      let target = a[x] + d
-      var low = max(hint, x + 1)
-      if a[low] >= target { return low }
-      var step = 1
-      var high = min(n - 1, low + step)
-      while a[high] < target {
-        low = high
-        step <<= 1
-        high = min(n - 1, low + step)
-      }
-      // a[low] < target <= a[high]
-      while high - low > 1 {
-        let mid = (low + high) >> 1
-        if a[mid] < target { low = mid } else { high = mid }
-      }
-      return high
-    }
+    /// The first j at or after `hint` with `a[j] >= a[x] + d` (one exists by the precondition).
+    func end(_ x: Int, after hint: Int) -> Int { firstAtOrAfter(a[x] + d, in: a, from: max(hint, x + 1)) }
     @inline(__always) func step(_ q: inout Int, _ c: inout Int) {
       let takes = Int(truncatingIfNeeded: UInt64(bitPattern: a[c] &- (a[q] &+ d)) >> 63)
       c &+= takes

@@ -113,7 +113,7 @@ struct ReplaysStage: AfterPlanningStage {
   /// the per-window schedule one more (replayed when the parts are assembled); the baselines about one each.
   func cost(_ night: PipelineNight) -> Double { night.dayVisits * (3 + 4 * 1.5 + 1 + 3) }
 
-  /// What one replay is, and how long it takes against a static replay (the order they start in).
+  /// One replay: a standard policy's (by index) or a baseline's.
   private enum Job {
     case policy(Int)
     case baseline(Int)
@@ -121,7 +121,7 @@ struct ReplaysStage: AfterPlanningStage {
 
   /// Relative cost: the tuner (verified capacities, then the closed loop) 3, another closed loop 1.5, a static
   /// replay 1.
-  private static func cost(_ policy: ScalingPolicy) -> Double {
+  private static func relativeCost(_ policy: ScalingPolicy) -> Double {
     switch policy {
     case .inferline: 3
     case .fixed: 1
@@ -134,8 +134,8 @@ struct ReplaysStage: AfterPlanningStage {
     let baselines = CapacityAnalysis.baselineRuns(busiest: context.busiest)
     let configuration = context.busiest.recommended!.configuration
     let jobs =
-      (policies.indices.map { (Job.policy($0), Self.cost(policies[$0])) }
-      + baselines.indices.map { (Job.baseline($0), Self.cost(baselines[$0].policy)) })
+      (policies.indices.map { (Job.policy($0), Self.relativeCost(policies[$0])) }
+      + baselines.indices.map { (Job.baseline($0), Self.relativeCost(baselines[$0].policy)) })
       .enumerated().sorted { ($0.element.1, -$0.offset) > ($1.element.1, -$1.offset) }.map(\.element.0)
     let slots = ResultSlots<Result<ReplayResult, any Error>>(count: jobs.count)
     ThreadWork.run(count: jobs.count, width: CoreShare.process.total) { k in
