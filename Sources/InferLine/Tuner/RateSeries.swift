@@ -155,10 +155,8 @@ enum RateSeries {
     let first = ticks[0] - d
     var right = first - Int64(offset) * tick  // U_k of the current block
     var block = 0
-    /// The first index whose arrival is after `time`.
-    func firstAfter(_ time: Int64) -> Int { firstAtOrAfter(time + 1, in: a, from: 0) }
-    var i = firstAfter(right)
-    let stop = max(i, firstAfter(ticks[tickCount - 1] - d))
+    var i = ArrivalEnvelope.firstAfter(a, right, below: n)
+    let stop = max(i, ArrivalEnvelope.firstAfter(a, ticks[tickCount - 1] - d, below: n))
     // c_i, a chunk at a time (`windowCounts`, four merges at once; near the trace's end, where a window runs past
     // it, two pointers); then each block's largest, kept in registers while its starts go by (blocks come in
     // order, each once).
