@@ -65,6 +65,13 @@ struct StageByStageJoin {
     var query: Int32
     var remaining: Int32
     var arrival: Arrival
+
+    /// What an empty slot holds.
+    static let empty = Partial(
+      query: -1, remaining: 0,
+      arrival: Arrival(
+        time: 0, creation: Creation(finish: 0, began: 0, sequence: 0, stage: 0, member: 0), query: -1,
+        ambiguous: false))
   }
 
   /// The partial queries, query q in slot `q & slotMask` (the capacity a power of two).
@@ -97,12 +104,7 @@ struct StageByStageJoin {
   init() {
     let capacity = 1 << 10
     slots = .allocate(capacity: capacity)
-    slots.initialize(
-      repeating: Partial(
-        query: -1, remaining: 0,
-        arrival: Arrival(
-          time: 0, creation: Creation(finish: 0, began: 0, sequence: 0, stage: 0, member: 0), query: -1,
-          ambiguous: false)), count: capacity)
+    slots.initialize(repeating: Partial.empty, count: capacity)
     slotMask = capacity - 1
     pendingCapacity = 1 << 10
     pending = .allocate(capacity: pendingCapacity)
@@ -176,8 +178,7 @@ struct StageByStageJoin {
     while true {
       let mask = capacity - 1
       let bigger = UnsafeMutablePointer<Partial>.allocate(capacity: capacity)
-      bigger.initialize(repeating: slots[0], count: capacity)
-      for i in 0..<capacity { bigger[i].query = -1 }
+      bigger.initialize(repeating: .empty, count: capacity)
       var fits = true
       for k in 0...slotMask where slots[k].query != -1 {
         let i = Int(slots[k].query) & mask

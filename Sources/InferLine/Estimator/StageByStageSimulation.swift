@@ -389,6 +389,8 @@ struct StageByStageSimulation: ~Copyable {
   let joins: Slab<StageByStageJoin>
   let joinIndex: Slab<Int>
   let feedsJoin: Slab<Bool>
+  /// Per stage whose only child is a join, that child's place among the children (`children`); -1 otherwise.
+  let onlyJoinChild: Slab<Int>
   let joinParents: [Int]
   let graph: PipelineGraph
   /// Parents each join waits for, per route mask (`mask * joins + j`, 0 = not yet known), for up to 12 edges;
@@ -439,6 +441,11 @@ struct StageByStageSimulation: ~Copyable {
     joinIndex = Slab(graph.joinIndex)
     feedsJoin = Slab(
       (0..<stages).map { s in graph.children[graph.childStart[s]..<graph.childStart[s + 1]].contains { parents[$0] > 1 }
+      })
+    onlyJoinChild = Slab(
+      (0..<stages).map { s in
+        let first = graph.childStart[s]
+        return graph.childStart[s + 1] == first + 1 && parents[graph.children[first]] > 1 ? first : -1
       })
     joinParents = (0..<stages).filter { parents[$0] > 1 }.map { parents[$0] }
     routeJoins =
@@ -786,7 +793,10 @@ struct StageByStageSimulation: ~Copyable {
       recorders == nil && lanes.base[s].replicas == 1
       && (!changesReplicas || lanes.base[s].hasNoChange(through: through))
     // Each lane compiled once per outlet, with its finish inlined (both in one loop spilled registers: 4-6% slower).
-    if feedsJoin.base[s] {
+    if onlyJoinChild.base[s] >= 0, var outlet = onlyJoinOutlet(stage: s, trace: trace) {
+      runChosenLane(s, through: through, trace: trace, single: single, outlet: &outlet)
+      takeBack(outlet)
+    } else if feedsJoin.base[s] {
       var outlet = joinOutlet(stage: s, trace: trace)
       runChosenLane(s, through: through, trace: trace, single: single, outlet: &outlet)
       takeBack(outlet)
@@ -1156,6 +1166,90 @@ struct StageByStageSimulation: ~Copyable {
   mutating func takeBack(_ outlet: consuming JoinOutlet) {
     misses = outlet.plain.misses
     swap(&routeJoinCache, &outlet.routeJoinCache)
+  }
+
+  /// Stage s's `OnlyJoinOutlet` (s's only child is a join), with its join moved in (`takeBack` puts it back); nil
+  /// when the join is handed on from a recording, or routes have more than 12 edges (`JoinOutlet` takes those).
+  mutating func onlyJoinOutlet(stage s: Int, trace: UnsafeMutablePointer<Int64>) -> OnlyJoinOutlet? {
+    let e = onlyJoinChild.base[s]
+    let c = children.base[e]
+    let routed = narrowMasks != nil || masks != nil
+    guard !(hasReplays && replays[c] != nil), !routed || input.edges.count <= 12 else { return nil }
+    let j = joinIndex.base[c]
+    return OnlyJoinOutlet(
+      finishes: lastFinish!, recorded: recordsFinishes ? stageFinishes.base + s * queryCount : nil,
+      missed: countsMisses ? missed.base : nil, narrow: narrowMasks, wide: masks, trace: trace, slo: slo,
+      misses: misses, edge: 1 << UInt64(childEdge.base[e]), delay: delays.map { $0[e] } ?? hop, stage: Int32(s),
+      join: joins.base[j], joinNumber: j, joinCount: graph.joinCount, parents: joinParents[j],
+      routeJoins: routed ? routeJoins.base : nil, graph: graph)
+  }
+
+  /// The misses and the join an `OnlyJoinOutlet` took.
+  mutating func takeBack(_ outlet: consuming OnlyJoinOutlet) {
+    misses = outlet.misses
+    joins.base[outlet.joinNumber] = outlet.join
+  }
+
+  /// `JoinOutlet` for a stage whose only child is a join (a join's parents, as a rule): each query's arrival at the
+  /// join goes into the join's table, a copy of it held here for the lane run, so that the loop keeps its fields
+  /// in registers instead of loading them through the table's pointer after every store. Made once per lane run.
+  struct OnlyJoinOutlet: StageOutlet {
+    let finishes: UnsafeMutablePointer<Int64>
+    let recorded: UnsafeMutablePointer<Int64>?
+    let missed: UnsafeMutablePointer<Bool>?
+    let narrow: UnsafeMutablePointer<UInt8>?
+    let wide: UnsafeMutablePointer<UInt64>?
+    let trace: UnsafeMutablePointer<Int64>
+    let slo: Int64
+    var misses: Int
+    /// The edge to the join, as a route mask's bit, and its delay (ns).
+    let edge: UInt64
+    let delay: Int64
+    let stage: Int32
+    var join: StageByStageJoin
+    /// The join's index among the joins, how many joins there are, and how many parents it has.
+    let joinNumber: Int
+    let joinCount: Int
+    let parents: Int
+    /// `StageByStageSimulation.routeJoins` when routes are drawn.
+    let routeJoins: UnsafeMutablePointer<UInt8>?
+    let graph: PipelineGraph
+
+    /// The batch's queries (`queries[start - base ..<]`, or trace positions at a root) finish at t.
+    /// - Complexity: O(size).
+    @_transparent
+    mutating func finish(_ batch: Finish, at t: Int64, queries: UnsafeMutablePointer<Int32>?, base: Int) {
+      let arrival = t + delay
+      for i in batch.start..<(batch.start + batch.size) {
+        let q = queries.map { Int($0[i - base]) } ?? i
+        if let recorded { recorded[q] = t }
+        if let missed, !missed[q] && t - trace[q] > slo {
+          missed[q] = true
+          misses += 1
+        }
+        var expected = parents
+        if let routeJoins {
+          let mask = narrow != nil ? UInt64(narrow.unsafelyUnwrapped[q]) : wide.unsafelyUnwrapped[q]
+          guard mask & edge != 0 else {
+            if t > finishes[q] { finishes[q] = t }
+            continue
+          }
+          let row = routeJoins + Int(mask) * joinCount
+          if _slowPath(row[joinNumber] == 0) { Self.learn(row, mask: mask, graph: graph) }
+          expected = Int(row[joinNumber])
+        }
+        let creation = StageByStageJoin.Creation(
+          finish: t, began: batch.began, sequence: batch.sequence, stage: stage, member: Int32(i - batch.start))
+        join.arrive(query: Int32(truncatingIfNeeded: q), expected: expected, time: arrival, creation: creation)
+      }
+    }
+
+    /// Fills a route's row of `routeJoins`: how many parents each join waits for on it.
+    @inline(never)
+    static func learn(_ row: UnsafeMutablePointer<UInt8>, mask: UInt64, graph: PipelineGraph) {
+      let facts = graph.routeFacts(mask).joins
+      for k in facts.indices { row[k] = facts[k] }
+    }
   }
 
   /// `BatchOutlet` for a stage with a join among its children: arrivals at joins go through the join's table
