@@ -602,7 +602,7 @@ public final class FeasibilityOracle: Sendable {
     // Taken out of the result, so that the selection reorders the one buffer (a copy was 8 bytes a query).
     var latencies = result.latencies ?? []
     result.latencies = nil
-    if !latencies.isEmpty { latency = Selection.select(&latencies, model.percentile.rank(of: latencies.count) - 1) }
+    if !latencies.isEmpty { latency = Selection.tail(&latencies, model.percentile.rank(of: latencies.count) - 1) }
     #if INFERLINE_INVARIANTS
       precondition(!result.feasible || (latency ?? 0) <= slo, "a feasible run's percentile is within the SLO")
     #endif
@@ -623,7 +623,7 @@ public final class FeasibilityOracle: Sendable {
       dispatchSeed: seed, querySizes: querySizes)
     let result = Estimator.simulate(input, options: .latenciesOnly)
     var latencies = result.latencies ?? []
-    let latency = latencies.isEmpty ? 0 : Selection.select(&latencies, model.percentile.rank(of: latencies.count) - 1)
+    let latency = latencies.isEmpty ? 0 : Selection.tail(&latencies, model.percentile.rank(of: latencies.count) - 1)
     return (result, latency)
   }
 

@@ -283,6 +283,33 @@ enum Sim {
     }
   }
 
+  /// The tail selection (the oracle's P99) against sorting: ties, rising and falling runs, a heavy tail, and
+  /// arrays laid out against its sample (the large values only where it samples, or only where it does not), which
+  /// take its two ways back to a full selection; ranks from the median to the maximum.
+  @Test func tailSelectionAgreesWithSorting() {
+    var rng = SeededGenerator(seed: 34)
+    for trial in 0..<24 {
+      let n = 65_536 + Int(rng.next() % 70_000)
+      let stride = n / 1_024
+      var values: [Int64] = (0..<n).map { i in
+        switch trial % 6 {
+        case 0: return Int64(rng.next() % 40)
+        case 1: return Int64(i)
+        case 2: return Int64(n - i)
+        case 3: return Int64(exp(rng.nextUnitInterval() * 30))
+        case 4: return i % stride == 0 && i / stride < 1_024 ? 1_000_000 + Int64(i) : Int64(rng.next() % 1_000)
+        default: return i % stride == 0 ? 0 : 1_000_000 + Int64(rng.next() % 1_000)
+        }
+      }
+      if trial % 12 == 11 { values[Int(rng.next() % UInt64(n))] = .max }
+      let sorted = values.sorted()
+      for k in [n / 2, n - n / 8, n - n / 100 - 1, n - n / 1_000, n - 2, n - 1] {
+        var copy = values
+        #expect(Selection.tail(&copy, k) == sorted[k], "trial \(trial), k \(k)")
+      }
+    }
+  }
+
   /// The P99 from the largest values only (as the simulators keep waits) against sorting every value, on streams
   /// long enough to be trimmed many times, shorter than the maximum, with many ties and in rising or falling order.
   @Test func largestValuesGiveTheExactPercentile() {

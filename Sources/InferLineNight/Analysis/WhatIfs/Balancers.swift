@@ -26,7 +26,7 @@ public struct Balancers: ServingWhatIf {
       input.dispatch = policies[i]
       let result = Estimator.simulate(input, options: .latenciesOnly)
       var latencies = result.latencies ?? []
-      let p = latencies.isEmpty ? 0 : Selection.select(&latencies, model.percentile.rank(of: latencies.count) - 1)
+      let p = latencies.isEmpty ? 0 : Selection.tail(&latencies, model.percentile.rank(of: latencies.count) - 1)
       slots[i] = WhatIf.Row(
         name: policies[i].name
           + (policies[i] == model.inputs.pipeline.dispatch.seeded(seed) ? " (the pipeline's)" : ""),
