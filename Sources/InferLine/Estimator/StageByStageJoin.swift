@@ -82,6 +82,8 @@ struct StageByStageJoin {
   var pending: UnsafeMutablePointer<Arrival>
   /// Their times, packed (`order` passes over them three times).
   var pendingTimes: UnsafeMutablePointer<Int64>
+  /// Per pending arrival, whether it is out of its segment's order (`complete`).
+  var pendingForeign: UnsafeMutablePointer<Bool>
   var pendingCount = 0
   var pendingCapacity: Int
   /// Room to sort them (`admit`).
@@ -96,7 +98,17 @@ struct StageByStageJoin {
     }
   }
   var keys: UnsafeMutablePointer<SortKey>
+  /// Room to merge into (`orderBySegments`), as many as `keys`.
+  var mergedKeys: UnsafeMutablePointer<SortKey>
   var keyCapacity: Int
+  /// Where each run of `pending` after the first begins: the first is what the last `admit` kept (sorted), each
+  /// other what one lane run of a parent completed (in finish order, so nearly sorted). More than
+  /// `maximumSegments` of them (a replayed parent hands on a batch at a time): unknown, and `order` sorts by buckets.
+  var segmentStarts: UnsafeMutablePointer<Int>
+  var segmentCount = 0
+  static let maximumSegments = 8
+  /// Room for the ends of the runs `orderBySegments` merges (a segment's arrivals in order, then the others).
+  var runEnds: UnsafeMutablePointer<Int>
   /// Room for the bucket counts of `order` (one more than the buckets).
   var bucketStarts: UnsafeMutablePointer<Int32>
   var bucketCapacity: Int
@@ -109,8 +121,12 @@ struct StageByStageJoin {
     pendingCapacity = 1 << 10
     pending = .allocate(capacity: pendingCapacity)
     pendingTimes = .allocate(capacity: pendingCapacity)
+    pendingForeign = .allocate(capacity: pendingCapacity)
     keyCapacity = 1 << 10
     keys = .allocate(capacity: keyCapacity)
+    mergedKeys = .allocate(capacity: keyCapacity)
+    segmentStarts = .allocate(capacity: Self.maximumSegments)
+    runEnds = .allocate(capacity: Self.maximumSegments + 2)
     bucketCapacity = (1 << 10) + 1
     bucketStarts = .allocate(capacity: bucketCapacity)
   }
@@ -119,8 +135,21 @@ struct StageByStageJoin {
     slots.deallocate()
     pending.deallocate()
     pendingTimes.deallocate()
+    pendingForeign.deallocate()
     keys.deallocate()
+    mergedKeys.deallocate()
+    segmentStarts.deallocate()
+    runEnds.deallocate()
     bucketStarts.deallocate()
+  }
+
+  /// A parent's lane run begins: what it completes from here on is a segment of `pending` of its own.
+  @inline(__always)
+  mutating func beginSegment() {
+    let last = segmentCount == 0 ? 0 : segmentStarts[min(segmentCount, Self.maximumSegments) - 1]
+    guard pendingCount > last else { return }
+    if segmentCount < Self.maximumSegments { segmentStarts[segmentCount] = pendingCount }
+    segmentCount += 1
   }
 
   /// A parent finished `query`, which reaches the join at `time` from that parent; `expected` is how many parents
@@ -128,7 +157,7 @@ struct StageByStageJoin {
   @inline(__always)
   mutating func arrive(query: Int32, expected: Int, time: Int64, creation: Creation) {
     let arrival = Arrival(time: time, creation: creation, query: query, ambiguous: false)
-    if expected == 1 { return complete(arrival) }
+    if expected == 1 { return complete(arrival, foreign: false) }
     var i = Int(query) & slotMask
     if slots[i].query != query {
       if _slowPath(slots[i].query != -1) {
@@ -140,34 +169,46 @@ struct StageByStageJoin {
       return
     }
     var partial = slots[i].arrival
+    // Whether this finish gives the arrival both its time and its creation (see `complete`).
+    var own = partial.time <= time
     partial.time = max(partial.time, time)
     if let later = creation.isLater(than: partial.creation) {
       if later {
         partial.creation = creation
         partial.ambiguous = false
+      } else {
+        own = false
       }
     } else {
       partial.ambiguous = true
+      own = false
     }
     slots[i].remaining -= 1
     guard slots[i].remaining == 0 else {
       slots[i].arrival = partial
       return
     }
-    complete(partial)
+    complete(partial, foreign: !own)
     slots[i].query = -1
     partialCount -= 1
   }
 
+  /// An arrival is complete. Unless `foreign`, the finish completing it created it and set its time (that
+  /// finish plus its edge's delay): such arrivals of one parent's lane run come in the event queue's order, since
+  /// the lane hands on its finishes in that order (`orderBySegments`). A foreign one took its time or its
+  /// creation from a parent simulated earlier.
   @inline(__always)
-  mutating func complete(_ arrival: Arrival) {
+  mutating func complete(_ arrival: Arrival, foreign: Bool) {
     if _slowPath(pendingCount == pendingCapacity) {
       var capacity = pendingCapacity
       pendingTimes = pendingTimes.movedToDoubled(count: pendingCount, capacity: &capacity)
+      capacity = pendingCapacity
+      pendingForeign = pendingForeign.movedToDoubled(count: pendingCount, capacity: &capacity)
       pending = pending.movedToDoubled(count: pendingCount, capacity: &pendingCapacity)
     }
     pending[pendingCount] = arrival
     pendingTimes[pendingCount] = arrival.time
+    pendingForeign[pendingCount] = foreign
     pendingCount += 1
   }
 
@@ -199,19 +240,134 @@ struct StageByStageJoin {
     }
   }
 
+  /// `keys[0 ..< count]`: the arrivals' (time, position) pairs in the event queue's order: by segments
+  /// (`orderBySegments`) when they are known and nearly sorted, else by buckets (`orderByBuckets`).
+  mutating func order(_ arrivals: UnsafeMutablePointer<Arrival>, times: UnsafeMutablePointer<Int64>, count: Int) {
+    if keyCapacity < count {
+      keys.deallocate()
+      mergedKeys.deallocate()
+      keyCapacity = max(count, keyCapacity * 2)
+      keys = .allocate(capacity: keyCapacity)
+      mergedKeys = .allocate(capacity: keyCapacity)
+    }
+    if segmentCount <= Self.maximumSegments && orderBySegments(arrivals, times: times, count: count) { return }
+    orderByBuckets(arrivals, times: times, count: count)
+  }
+
+  /// `order` by the segments of `pending` (`segmentStarts`). The first segment (what the last `admit` kept) is in
+  /// order, and so are the arrivals of each parent's lane run that are not foreign (`complete`): their times are
+  /// the lane's finishes plus one edge's delay, and equal ones come in the order of their creations. So each
+  /// segment's arrivals in order are one run, the foreign ones (a few percent) are sorted apart, and the runs are
+  /// merged in turn. False, leaving `keys` to be ordered again, when a run is out of time order (the segments are
+  /// not what was assumed) or the foreign arrivals need more than eight moves each to sort by insertion.
+  /// - Complexity: O(count x runs + foreign moves).
+  mutating func orderBySegments(
+    _ arrivals: UnsafeMutablePointer<Arrival>, times: UnsafeMutablePointer<Int64>, count: Int
+  ) -> Bool {
+    let keys = keys, merged = mergedKeys, foreign = pendingForeign
+    let segments = segmentCount
+    let starts = segmentStarts
+    let ends = runEnds
+    // Each segment's own arrivals to `keys`, in place; the foreign ones to `merged`, then after them.
+    var kept = 0
+    var others = 0
+    var ordered = true
+    for k in 0...segments {
+      let first = k == 0 ? 0 : starts[k - 1]
+      let last = k == segments ? count : starts[k]
+      let runStart = kept
+      for i in first..<last {
+        // Stored on both sides, kept on one (no branch on a route drawn at random).
+        let key = SortKey(time: times[i], position: i)
+        keys[kept] = key
+        merged[others] = key
+        let away = foreign[i] ? 1 : 0
+        kept += 1 - away
+        others += away
+      }
+      if kept - runStart > 1 {
+        for i in (runStart + 1)..<kept where keys[i].time < keys[i - 1].time { ordered = false }
+      }
+      ends[k] = kept
+    }
+    guard ordered else { return false }
+    var runs = segments + 1
+    if others > 0 {
+      var budget = 8 * others + 64
+      for i in 1..<others {
+        let key = merged[i]
+        var j = i
+        while j > 0 && SortKey.precedes(key, merged[j - 1], in: arrivals) {
+          merged[j] = merged[j - 1]
+          j -= 1
+        }
+        budget -= i - j
+        if budget < 0 { return false }
+        merged[j] = key
+      }
+      (keys + kept).update(from: merged, count: others)
+      ends[runs] = count
+      runs += 1
+    }
+    for r in 1..<runs {
+      // keys[0 ..< middle] is in order; merged with run r into `merged`, then copied back.
+      let middle = ends[r - 1], last = ends[r]
+      guard middle > 0 && last > middle else { continue }
+      Self.merge(keys, middle: middle, last: last, into: merged, arrivals: arrivals)
+      keys.update(from: merged, count: last)
+    }
+    return true
+  }
+
+  /// Merges `keys[0 ..< middle]` and `keys[middle ..< last]`, each in the event queue's order and neither empty,
+  /// into `merged[0 ..< last]`: the first half from the front and the second from the back in one loop, two chains
+  /// of dependent loads instead of one, and no branch on which side is taken (the parents' arrivals interleave at
+  /// random). Equal times compare in full; distinct arrivals are never equal, so the halves meet exactly.
+  /// - Complexity: O(last).
+  @inline(__always)
+  static func merge(
+    _ keys: UnsafeMutablePointer<SortKey>, middle: Int, last: Int, into merged: UnsafeMutablePointer<SortKey>,
+    arrivals: UnsafeMutablePointer<Arrival>
+  ) {
+    @inline(__always) func before(_ y: SortKey, _ x: SortKey) -> Int {
+      var first = y.time < x.time
+      if _slowPath(y.time == x.time) { first = Arrival.precedes(arrivals[y.position], arrivals[x.position]) }
+      return first ? 1 : 0
+    }
+    // Front heads of the two runs, and back tails.
+    var a = 0, b = middle
+    var p = middle - 1, q = last - 1
+    @inline(__always) func frontStep(_ o: Int) {
+      let x = keys[min(a, middle - 1)], y = keys[min(b, last - 1)]
+      let takeY = (b < last ? 1 : 0) & ((a >= middle ? 1 : 0) | before(y, x))
+      merged[o] = SortKey(time: takeY == 1 ? y.time : x.time, position: takeY == 1 ? y.position : x.position)
+      a += 1 - takeY
+      b += takeY
+    }
+    let half = last / 2
+    for o in 0..<half {
+      frontStep(o)
+      let x = keys[max(p, 0)], y = keys[max(q, middle)]
+      // The later of the two tails goes last.
+      let takeX = (p >= 0 ? 1 : 0) & ((q < middle ? 1 : 0) | before(y, x))
+      merged[last - 1 - o] = SortKey(
+        time: takeX == 1 ? x.time : y.time, position: takeX == 1 ? x.position : y.position)
+      p -= takeX
+      q -= 1 - takeX
+    }
+    if last % 2 == 1 { frontStep(half) }
+  }
+
   /// `keys[0 ..< count]`: the arrivals' (time, position) pairs in the event queue's order. A bucket sort on time
   /// (as many buckets as arrivals, over their span), then each bucket in order: by insertion when small, by the
   /// standard sort otherwise (many arrivals at one instant). A comparison sort of the slice took a seventh of a
   /// day's report (its arrivals come as many short runs: a query's arrival is its last parent's finish).
   /// - Complexity: O(count) for spread times; O(count log count) at worst.
-  mutating func order(_ arrivals: UnsafeMutablePointer<Arrival>, times: UnsafeMutablePointer<Int64>, count: Int) {
+  mutating func orderByBuckets(
+    _ arrivals: UnsafeMutablePointer<Arrival>, times: UnsafeMutablePointer<Int64>, count: Int
+  ) {
     // One closure for every bucket's sort (a local function passed to each made a context each time).
     let precedes: (SortKey, SortKey) -> Bool = { SortKey.precedes($0, $1, in: arrivals) }
-    if keyCapacity < count {
-      keys.deallocate()
-      keyCapacity = max(count, keyCapacity * 2)
-      keys = .allocate(capacity: keyCapacity)
-    }
     var low = Int64.max, high = Int64.min
     for i in 0..<count {
       low = min(low, times[i])
@@ -263,7 +419,10 @@ struct StageByStageJoin {
   /// ordered here. Arrivals completed in later slices come after `through` (a parent's later finish is), so the
   /// lane stays in time order.
   mutating func admit(through: Int64, into lane: inout StageByStageSimulation.Lane) -> Bool {
-    guard pendingCount > 0 else { return true }
+    guard pendingCount > 0 else {
+      segmentCount = 0
+      return true
+    }
     // Sorted as (time, position) pairs, a third of an arrival's bytes to move; equal times compare in full.
     let arrivals = pending
     order(arrivals, times: pendingTimes, count: pendingCount)
@@ -284,8 +443,10 @@ struct StageByStageJoin {
     for (i, arrival) in rest.enumerated() {
       pending[i] = arrival
       pendingTimes[i] = arrival.time
+      pendingForeign[i] = false
     }
     pendingCount = rest.count
+    segmentCount = 0
     return true
   }
 }

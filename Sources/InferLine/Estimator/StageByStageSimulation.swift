@@ -1154,6 +1154,9 @@ struct StageByStageSimulation: ~Copyable {
   /// Stage s's `JoinOutlet`, with the misses so far and the routes' joins known so far (moved in: `takeBack` returns
   /// them).
   mutating func joinOutlet(stage s: Int, trace: UnsafeMutablePointer<Int64>) -> JoinOutlet {
+    for e in childStart.base[s]..<childStart.base[s + 1] where joinIndex.base[children.base[e]] >= 0 {
+      joins.base[joinIndex.base[children.base[e]]].beginSegment()
+    }
     var cache: [UInt64: [UInt8]] = [:]
     swap(&cache, &routeJoinCache)
     return JoinOutlet(
@@ -1176,6 +1179,7 @@ struct StageByStageSimulation: ~Copyable {
     let routed = narrowMasks != nil || masks != nil
     guard !(hasReplays && replays[c] != nil), !routed || input.edges.count <= 12 else { return nil }
     let j = joinIndex.base[c]
+    joins.base[j].beginSegment()
     return OnlyJoinOutlet(
       finishes: lastFinish!, recorded: recordsFinishes ? stageFinishes.base + s * queryCount : nil,
       missed: countsMisses ? missed.base : nil, narrow: narrowMasks, wide: masks, trace: trace, slo: slo,

@@ -230,7 +230,7 @@ import Testing
         let creation = StageByStageJoin.Creation(
           finish: time - Int64(rng.next() % 3) * 1_000, began: time - Int64(rng.next() % 3) * 1_000,
           sequence: UInt64(rng.next() % 50), stage: Int32(rng.next() % 3), member: Int32(i))
-        join.complete(.init(time: time, creation: creation, query: Int32(i), ambiguous: false))
+        join.complete(.init(time: time, creation: creation, query: Int32(i), ambiguous: false), foreign: true)
       }
       join.order(join.pending, times: join.pendingTimes, count: join.pendingCount)
       let got = (0..<count).map { join.pending[join.keys[$0].position].query }
@@ -238,6 +238,63 @@ import Testing
       let expected = arrivals.sorted(by: StageByStageJoin.Arrival.precedes).map(\.query)
       #expect(got == expected, "trial \(trial): \(count) arrivals over \(spread) us")
       #expect((0..<count).allSatisfy { join.keys[$0].time == join.pending[join.keys[$0].position].time })
+    }
+  }
+
+  /// The same order when the arrivals come in segments, one per parent's lane run (`beginSegment`): in each, the
+  /// arrivals its finishes created in the lane's order (batches of four at one instant, finishes tied across
+  /// batches and segments) and foreign ones anywhere (merged after sorting); segments whose arrivals are out of
+  /// order without being marked foreign, or foreign ones far out of place (sorted by buckets instead); more
+  /// segments than are kept.
+  @Test func joinArrivalsInSegmentsAreOrderedAsTheEventQueueOrdersThem() {
+    var rng = SeededGenerator(seed: 78)
+    for trial in 0..<240 {
+      var join = StageByStageJoin()
+      defer { join.free() }
+      let segments = [1, 2, 3, 12][trial % 4]
+      var query: Int32 = 0
+      for segment in 0..<segments {
+        if segment > 0 || trial % 8 < 4 { join.beginSegment() }
+        let count = Int(rng.next() % (trial % 5 == 0 ? 3_000 : 200))
+        let delay = Int64(rng.next() % 3) * 1_000
+        var finish: Int64 = 1_000_000_000 + Int64(rng.next() % 1_000) * 1_000
+        var began = finish - 5_000
+        var batch = StageByStageJoin.Creation(finish: 0, began: 0, sequence: 0, stage: Int32(segment % 3), member: 0)
+        for i in 0..<count {
+          if i % 4 == 0 {
+            // The lane's next batch: finishes in time order, tied now and then; began and sequence rising.
+            finish += Int64(rng.next() % 3) * 1_000
+            began = min(finish, began + Int64(rng.next() % 2) * 1_000)
+            batch = .init(finish: finish, began: began, sequence: UInt64(i / 4), stage: batch.stage, member: 0)
+          }
+          var creation = batch
+          creation.member = Int32(i % 4)
+          var at = finish + delay
+          var foreign = false
+          if rng.next() % 10 == 0 {
+            // Created by another parent's finish, or timed by it.
+            foreign = true
+            at = finish - Int64(rng.next() % 20) * 1_000 + Int64(rng.next() % 40) * 1_000
+            if rng.next() % 2 == 0 {
+              creation = .init(
+                finish: at - delay, began: at - delay - 1_000, sequence: UInt64(rng.next() % 50),
+                stage: Int32(segment % 3 + 3), member: 0)
+            }
+          }
+          if trial % 6 == 5 && segment == segments - 1 {
+            // Far out of place: foreign (too many moves to sort by insertion) or not (out of the lane's order).
+            at = 1_000_000_000 + Int64(rng.next() % 2_000) * 1_000
+            foreign = trial % 12 == 5
+          }
+          join.complete(.init(time: at, creation: creation, query: query, ambiguous: false), foreign: foreign)
+          query += 1
+        }
+      }
+      let count = join.pendingCount
+      join.order(join.pending, times: join.pendingTimes, count: count)
+      let got = (0..<count).map { join.pending[join.keys[$0].position].query }
+      let expected = (0..<count).map { join.pending[$0] }.sorted(by: StageByStageJoin.Arrival.precedes).map(\.query)
+      #expect(got == expected, "trial \(trial): \(count) arrivals in \(segments) segments")
     }
   }
 
