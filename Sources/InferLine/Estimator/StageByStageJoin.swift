@@ -10,8 +10,9 @@
 /// pair, `admit` refuses and the run is left to the event-driven simulator (`StageByStageSimulation.simulate`
 /// returns nil). Plain copyable storage, freed by its owner (`free`).
 /// - Complexity: O(1) per parent visit (a table indexed by query, doubled when two queries in flight share a
-///   slot); O(m) per slice to order its m arrivals when their times are spread (`order`), O(m log m) at worst. Memory: 56 bytes per slot,
-///   at most twice the span of query numbers waiting at the join.
+///   slot); O(m) per slice to order its m arrivals: merged by parent (`orderBySegments`), or by buckets when their
+///   times are spread (`orderByBuckets`), O(m log m) at worst. Memory: 56 bytes per slot, at most twice the span
+///   of query numbers waiting at the join; 49 bytes per complete arrival not yet handed on.
 struct StageByStageJoin {
   /// The finish that creates a query's arrival, ordered as the event queue handles finishes: by time, then by the
   /// start of the batch, then (at one stage) by dispatch order and the query's place in the batch.

@@ -213,10 +213,11 @@ import Testing
     #expect(answered > joined / 2, "\(answered) of \(joined) runs with joins answered stage by stage")
   }
 
-  /// A join's arrivals are handed on in the event queue's order (`StageByStageJoin.order`, a bucket sort on time):
-  /// the order of a comparison sort by `Arrival.precedes`, on arrivals spread over a slice, packed into a few
-  /// instants (buckets of hundreds, sorted by the standard sort), all at one instant, and spread but for an
-  /// outlier far off (most of them in one bucket).
+  /// A join's arrivals are handed on in the event queue's order (`StageByStageJoin.order`; these, in no segment's
+  /// order, are all foreign, sorted by insertion when few moves do, by buckets on time otherwise): the order of a
+  /// comparison sort by `Arrival.precedes`, on arrivals spread over a slice, packed into a few instants (buckets of
+  /// hundreds, sorted by the standard sort), all at one instant, and spread but for an outlier far off (most of
+  /// them in one bucket).
   @Test func joinArrivalsAreOrderedAsTheEventQueueOrdersThem() {
     var rng = SeededGenerator(seed: 77)
     for trial in 0..<200 {
