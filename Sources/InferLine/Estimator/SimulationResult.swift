@@ -250,6 +250,5 @@ package enum Selection {
       if k <= j { high = j } else if k >= i { low = i } else { return v[k] }
     }
     return v[k]
-
   }
 }

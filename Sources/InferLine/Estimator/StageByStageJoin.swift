@@ -81,7 +81,7 @@ struct StageByStageJoin {
   var partialCount = 0
   /// Complete arrivals not yet in the lane, in the order they were completed.
   var pending: UnsafeMutablePointer<Arrival>
-  /// Their times, packed (`order` passes over them three times).
+  /// Their times, packed (`order` reads them, not the arrivals).
   var pendingTimes: UnsafeMutablePointer<Int64>
   /// Per pending arrival, whether it is out of its segment's order (`complete`).
   var pendingForeign: UnsafeMutablePointer<Bool>
@@ -102,9 +102,9 @@ struct StageByStageJoin {
   /// Room to merge into (`orderBySegments`), as many as `keys`.
   var mergedKeys: UnsafeMutablePointer<SortKey>
   var keyCapacity: Int
-  /// Where each run of `pending` after the first begins: the first is what the last `admit` kept (sorted), each
-  /// other what one lane run of a parent completed (in finish order, so nearly sorted). More than
-  /// `maximumSegments` of them (a replayed parent hands on a batch at a time): unknown, and `order` sorts by buckets.
+  /// Where each segment of `pending` after the first begins: the first is what the last `admit` kept (in order),
+  /// each other what one lane run of a parent completed (its arrivals that are not foreign in order, `complete`).
+  /// More than `maximumSegments` of them (a replayed parent hands on a batch at a time): `order` sorts by buckets.
   var segmentStarts: UnsafeMutablePointer<Int>
   var segmentCount = 0
   static let maximumSegments = 8
