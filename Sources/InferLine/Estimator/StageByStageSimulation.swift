@@ -1067,10 +1067,34 @@ struct StageByStageSimulation: ~Copyable {
   mutating func outlet(stage s: Int, trace: UnsafeMutablePointer<Int64>) -> BatchOutlet {
     BatchOutlet(
       from: childStart.base[s], to: childStart.base[s + 1], children: children.base, childEdge: childEdge.base,
-      delays: delays, hop: hop, lanes: lanes.base, finishes: lastFinish!,
-      recorded: recordsFinishes ? stageFinishes.base + s * queryCount : nil,
-      missed: countsMisses ? missed.base : nil, narrow: narrowMasks, wide: masks, trace: trace, slo: slo,
-      misses: misses)
+      delays: delays, hop: hop, lanes: lanes.base, finishes: lastFinish!, noted: queryFinishes(stage: s, trace: trace),
+      narrow: narrowMasks, wide: masks)
+  }
+
+  /// What every outlet notes of a query that finishes at a stage: the time (with `recordStageFinishes`), and its
+  /// miss in a feasibility check, counted.
+  struct QueryFinishes {
+    let recorded: UnsafeMutablePointer<Int64>?
+    let missed: UnsafeMutablePointer<Bool>?
+    let trace: UnsafeMutablePointer<Int64>
+    let slo: Int64
+    var misses: Int
+
+    @_transparent
+    mutating func note(_ q: Int, at t: Int64) {
+      if let recorded { recorded[q] = t }
+      if let missed, !missed[q] && t - trace[q] > slo {
+        missed[q] = true
+        misses += 1
+      }
+    }
+  }
+
+  /// Stage s's `QueryFinishes`, with the misses so far. Mutating only so that the simulation is passed by reference.
+  mutating func queryFinishes(stage s: Int, trace: UnsafeMutablePointer<Int64>) -> QueryFinishes {
+    QueryFinishes(
+      recorded: recordsFinishes ? stageFinishes.base + s * queryCount : nil, missed: countsMisses ? missed.base : nil,
+      trace: trace, slo: slo, misses: misses)
   }
 
   /// Where a lane's finished batches go (`BatchOutlet`, `JoinOutlet`): the lanes are generic over it, so that each
@@ -1095,13 +1119,10 @@ struct StageByStageSimulation: ~Copyable {
     let hop: Int64
     let lanes: UnsafeMutablePointer<Lane>
     let finishes: UnsafeMutablePointer<Int64>
-    let recorded: UnsafeMutablePointer<Int64>?
-    let missed: UnsafeMutablePointer<Bool>?
+    var noted: QueryFinishes
     let narrow: UnsafeMutablePointer<UInt8>?
     let wide: UnsafeMutablePointer<UInt64>?
-    let trace: UnsafeMutablePointer<Int64>
-    let slo: Int64
-    var misses: Int
+    var misses: Int { noted.misses }
 
     /// The batch's queries (`queries[start - base ..<]`, or trace positions at a root) finish at t.
     /// - Complexity: O(size x children).
@@ -1122,11 +1143,7 @@ struct StageByStageSimulation: ~Copyable {
       }
       for i in batch.start..<(batch.start + batch.size) {
         let q = queries.map { Int($0[i - base]) } ?? i
-        if let recorded { recorded[q] = t }
-        if let missed, !missed[q] && t - trace[q] > slo {
-          missed[q] = true
-          misses += 1
-        }
+        noted.note(q, at: t)
         if from == to {
           if t > finishes[q] { finishes[q] = t }
           continue
@@ -1181,9 +1198,8 @@ struct StageByStageSimulation: ~Copyable {
     let j = joinIndex.base[c]
     joins.base[j].beginSegment()
     return OnlyJoinOutlet(
-      finishes: lastFinish!, recorded: recordsFinishes ? stageFinishes.base + s * queryCount : nil,
-      missed: countsMisses ? missed.base : nil, narrow: narrowMasks, wide: masks, trace: trace, slo: slo,
-      misses: misses, edge: 1 << UInt64(childEdge.base[e]), delay: delays.map { $0[e] } ?? hop, stage: Int32(s),
+      finishes: lastFinish!, noted: queryFinishes(stage: s, trace: trace), narrow: narrowMasks, wide: masks,
+      edge: 1 << UInt64(childEdge.base[e]), delay: delays.map { $0[e] } ?? hop, stage: Int32(s),
       join: joins.base[j], joinNumber: j, joinCount: graph.joinCount, parents: joinParents[j],
       routeJoins: routed ? routeJoins.base : nil, graph: graph)
   }
@@ -1199,13 +1215,10 @@ struct StageByStageSimulation: ~Copyable {
   /// in registers instead of loading them through the table's pointer after every store. Made once per lane run.
   struct OnlyJoinOutlet: StageOutlet {
     let finishes: UnsafeMutablePointer<Int64>
-    let recorded: UnsafeMutablePointer<Int64>?
-    let missed: UnsafeMutablePointer<Bool>?
+    var noted: QueryFinishes
     let narrow: UnsafeMutablePointer<UInt8>?
     let wide: UnsafeMutablePointer<UInt64>?
-    let trace: UnsafeMutablePointer<Int64>
-    let slo: Int64
-    var misses: Int
+    var misses: Int { noted.misses }
     /// The edge to the join, as a route mask's bit, and its delay (ns).
     let edge: UInt64
     let delay: Int64
@@ -1226,11 +1239,7 @@ struct StageByStageSimulation: ~Copyable {
       let arrival = t + delay
       for i in batch.start..<(batch.start + batch.size) {
         let q = queries.map { Int($0[i - base]) } ?? i
-        if let recorded { recorded[q] = t }
-        if let missed, !missed[q] && t - trace[q] > slo {
-          missed[q] = true
-          misses += 1
-        }
+        noted.note(q, at: t)
         var expected = parents
         if let routeJoins {
           let mask = narrow != nil ? UInt64(narrow.unsafelyUnwrapped[q]) : wide.unsafelyUnwrapped[q]
@@ -1283,11 +1292,7 @@ struct StageByStageSimulation: ~Copyable {
       let narrow = plain.narrow, wide = plain.wide
       for i in batch.start..<(batch.start + batch.size) {
         let q = queries.map { Int($0[i - base]) } ?? i
-        if let recorded = plain.recorded { recorded[q] = t }
-        if let missed = plain.missed, !missed[q] && t - plain.trace[q] > plain.slo {
-          missed[q] = true
-          plain.misses += 1
-        }
+        plain.noted.note(q, at: t)
         let q32 = Int32(truncatingIfNeeded: q)
         let route = narrow != nil ? UInt64(narrow.unsafelyUnwrapped[q]) : wide?[q]  // nil: every edge is taken
         let mask = route ?? ~0
