@@ -72,6 +72,43 @@ struct StageByStageSimulation: ~Copyable {
     }
   }
 
+  /// The end of a lane's arrival list that its one parent appends to (room, and one past the last arrival), held
+  /// by the parent's outlet for a lane run (`FewChildrenOutlet`) and stored back after it.
+  struct LaneTail {
+    var times: UnsafeMutablePointer<Int64>
+    var queries: UnsafeMutablePointer<Int32>
+    var capacity: Int
+    let base: Int
+    var end: Int
+
+    init(_ lane: Lane) {
+      times = lane.times
+      queries = lane.queries!
+      capacity = lane.capacity
+      base = lane.base
+      end = lane.end
+    }
+
+    func store(into lane: inout Lane) {
+      lane.times = times
+      lane.queries = queries
+      lane.capacity = capacity
+      lane.end = end
+    }
+
+    /// Room for `count` more arrivals.
+    @inline(__always)
+    mutating func reserve(_ count: Int) {
+      while _slowPath(end - base + count > capacity) { grow() }
+    }
+
+    mutating func grow() {
+      var doubled = capacity
+      queries = queries.movedToDoubled(count: end - base, capacity: &doubled)
+      times = times.movedToDoubled(count: end - base, capacity: &capacity)
+    }
+  }
+
   /// A lane's counts at the end of a run, as `result()` reads them.
   struct LaneCounts: Sendable {
     var visits: Int
@@ -163,9 +200,9 @@ struct StageByStageSimulation: ~Copyable {
     }
 
     mutating func grow() {
-      var doubled = capacity
-      queries = queries!.movedToDoubled(count: end - base, capacity: &doubled)
-      times = times.movedToDoubled(count: end - base, capacity: &capacity)
+      var tail = LaneTail(self)
+      tail.grow()
+      tail.store(into: &self)
     }
 
     /// Drops arrivals that are neither queued nor in a batch still in service, once they are at least as many as
@@ -800,6 +837,10 @@ struct StageByStageSimulation: ~Copyable {
       var outlet = joinOutlet(stage: s, trace: trace)
       runChosenLane(s, through: through, trace: trace, single: single, outlet: &outlet)
       takeBack(outlet)
+    } else if case 1...2 = childStart.base[s + 1] - childStart.base[s] {
+      var outlet = fewChildrenOutlet(stage: s, trace: trace)
+      runChosenLane(s, through: through, trace: trace, single: single, outlet: &outlet)
+      takeBack(outlet)
     } else {
       var outlet = outlet(stage: s, trace: trace)
       runChosenLane(s, through: through, trace: trace, single: single, outlet: &outlet)
@@ -1164,6 +1205,79 @@ struct StageByStageSimulation: ~Copyable {
             lanes[children[e]].append(time: delays.map { t + $0[e] } ?? arrival, query: q32)
           }
         }
+      }
+    }
+  }
+
+  /// Stage s's `FewChildrenOutlet` (one or two children, none a join), with its children's lane tails moved in
+  /// (`takeBack` stores them back).
+  mutating func fewChildrenOutlet(stage s: Int, trace: UnsafeMutablePointer<Int64>) -> FewChildrenOutlet {
+    let e = childStart.base[s], two = childStart.base[s + 1] - e == 2
+    let second = two ? e + 1 : e
+    return FewChildrenOutlet(
+      finishes: lastFinish!, noted: queryFinishes(stage: s, trace: trace), narrow: narrowMasks, wide: masks,
+      two: two, first: LaneTail(lanes.base[children.base[e]]), second: LaneTail(lanes.base[children.base[second]]),
+      firstEdge: 1 << UInt64(childEdge.base[e]), secondEdge: 1 << UInt64(childEdge.base[second]),
+      firstDelay: delays.map { $0[e] } ?? hop, secondDelay: delays.map { $0[second] } ?? hop,
+      firstChild: children.base[e], secondChild: children.base[second])
+  }
+
+  /// The misses and the children's lane tails a `FewChildrenOutlet` took.
+  mutating func takeBack(_ outlet: consuming FewChildrenOutlet) {
+    misses = outlet.misses
+    outlet.first.store(into: &lanes.base[outlet.firstChild])
+    if outlet.two { outlet.second.store(into: &lanes.base[outlet.secondChild]) }
+  }
+
+  /// `BatchOutlet` for a stage with one or two children, neither a join (a chain's stages, a branch): the ends of
+  /// the children's arrival lists are held here for the lane run, so that the loop keeps them in registers instead
+  /// of loading them through the lanes' pointer after every store. Made once per lane run; a child's only parent
+  /// is this stage, so nothing else appends to it meanwhile.
+  struct FewChildrenOutlet: StageOutlet {
+    let finishes: UnsafeMutablePointer<Int64>
+    var noted: QueryFinishes
+    let narrow: UnsafeMutablePointer<UInt8>?
+    let wide: UnsafeMutablePointer<UInt64>?
+    var misses: Int { noted.misses }
+    /// Whether there is a second child (else `second` is the first's copy, never stored back).
+    let two: Bool
+    var first: LaneTail
+    var second: LaneTail
+    /// Each child's edge as a route mask's bit, its delay (ns), and its stage.
+    let firstEdge: UInt64
+    let secondEdge: UInt64
+    let firstDelay: Int64
+    let secondDelay: Int64
+    let firstChild: Int
+    let secondChild: Int
+
+    /// The batch's queries (`queries[start - base ..<]`, or trace positions at a root) finish at t.
+    /// - Complexity: O(size).
+    @_transparent
+    mutating func finish(_ batch: Finish, at t: Int64, queries: UnsafeMutablePointer<Int32>?, base: Int) {
+      first.reserve(batch.size)
+      if two { second.reserve(batch.size) }
+      let firstTime = t + firstDelay, secondTime = t + secondDelay
+      let edges = firstEdge | (two ? secondEdge : 0)
+      for i in batch.start..<(batch.start + batch.size) {
+        let q = queries.map { Int($0[i - base]) } ?? i
+        noted.note(q, at: t)
+        let q32 = Int32(truncatingIfNeeded: q)
+        // Every child gets the query's slot, and keeps it when its route takes the child's edge (no branch on a
+        // drawn route); all of them without routes. A query's finish at a child is later than this one, so its
+        // last finish is written only where it goes on to neither.
+        let mask = narrow != nil ? UInt64(narrow.unsafelyUnwrapped[q]) : wide?[q] ?? ~0
+        var slot = first.end - first.base
+        first.times[slot] = firstTime
+        first.queries[slot] = q32
+        first.end += Int(truncatingIfNeeded: (mask & firstEdge) != 0 ? 1 : 0)
+        if two {
+          slot = second.end - second.base
+          second.times[slot] = secondTime
+          second.queries[slot] = q32
+          second.end += Int(truncatingIfNeeded: (mask & secondEdge) != 0 ? 1 : 0)
+        }
+        if mask & edges == 0 && t > finishes[q] { finishes[q] = t }
       }
     }
   }
