@@ -1108,13 +1108,16 @@ struct StageByStageSimulation: ~Copyable {
   mutating func outlet(stage s: Int, trace: UnsafeMutablePointer<Int64>) -> BatchOutlet {
     BatchOutlet(
       from: childStart.base[s], to: childStart.base[s + 1], children: children.base, childEdge: childEdge.base,
-      delays: delays, hop: hop, lanes: lanes.base, finishes: lastFinish!, noted: queryFinishes(stage: s, trace: trace),
-      narrow: narrowMasks, wide: masks)
+      delays: delays, hop: hop, lanes: lanes.base, noted: queryFinishes(stage: s, trace: trace))
   }
 
-  /// What every outlet notes of a query that finishes at a stage: the time (with `recordStageFinishes`), and its
-  /// miss in a feasibility check, counted.
+  /// What every outlet reads and notes of a query that finishes at a stage: its route, the time (with
+  /// `recordStageFinishes`), its miss in a feasibility check (counted), and its last finish where it goes no further.
   struct QueryFinishes {
+    let finishes: UnsafeMutablePointer<Int64>
+    /// Drawn routes, a byte a query up to 8 edges, else 8 bytes; both nil when every edge is taken.
+    let narrow: UnsafeMutablePointer<UInt8>?
+    let wide: UnsafeMutablePointer<UInt64>?
     let recorded: UnsafeMutablePointer<Int64>?
     let missed: UnsafeMutablePointer<Bool>?
     let trace: UnsafeMutablePointer<Int64>
@@ -1129,11 +1132,26 @@ struct StageByStageSimulation: ~Copyable {
         misses += 1
       }
     }
+
+    var routed: Bool { narrow != nil || wide != nil }
+
+    /// Query q's route mask, when routes are drawn (`routed`).
+    @_transparent
+    func mask(_ q: Int) -> UInt64 { narrow != nil ? UInt64(narrow.unsafelyUnwrapped[q]) : wide.unsafelyUnwrapped[q] }
+
+    /// Query q's route mask; nil when every edge is taken.
+    @_transparent
+    func route(_ q: Int) -> UInt64? { routed ? mask(q) : nil }
+
+    /// Query q finished at t and goes no further from here: t is its last finish unless another branch ends later.
+    @_transparent
+    func end(_ q: Int, at t: Int64) { if t > finishes[q] { finishes[q] = t } }
   }
 
   /// Stage s's `QueryFinishes`, with the misses so far. Mutating only so that the simulation is passed by reference.
   mutating func queryFinishes(stage s: Int, trace: UnsafeMutablePointer<Int64>) -> QueryFinishes {
     QueryFinishes(
+      finishes: lastFinish!, narrow: narrowMasks, wide: masks,
       recorded: recordsFinishes ? stageFinishes.base + s * queryCount : nil, missed: countsMisses ? missed.base : nil,
       trace: trace, slo: slo, misses: misses)
   }
@@ -1159,10 +1177,7 @@ struct StageByStageSimulation: ~Copyable {
     let delays: UnsafeMutablePointer<Int64>?
     let hop: Int64
     let lanes: UnsafeMutablePointer<Lane>
-    let finishes: UnsafeMutablePointer<Int64>
     var noted: QueryFinishes
-    let narrow: UnsafeMutablePointer<UInt8>?
-    let wide: UnsafeMutablePointer<UInt64>?
     var misses: Int { noted.misses }
 
     /// The batch's queries (`queries[start - base ..<]`, or trace positions at a root) finish at t.
@@ -1172,7 +1187,7 @@ struct StageByStageSimulation: ~Copyable {
       let arrival = t + hop
       // A query's finish at a child is later than this one (the hop is not negative and service takes time), so
       // its last finish only needs writing where it goes on to no child.
-      let routed = narrow != nil || wide != nil
+      let routed = noted.routed
       // With routes, every child gets each query's slot and keeps it when the query's route takes its edge (no
       // branch on a drawn route: they were mispredicted about once a visit).
       var edges: UInt64 = 0
@@ -1186,12 +1201,12 @@ struct StageByStageSimulation: ~Copyable {
         let q = queries.map { Int($0[i - base]) } ?? i
         noted.note(q, at: t)
         if from == to {
-          if t > finishes[q] { finishes[q] = t }
+          noted.end(q, at: t)
           continue
         }
         let q32 = Int32(truncatingIfNeeded: q)
         if routed {
-          let mask = narrow != nil ? UInt64(narrow.unsafelyUnwrapped[q]) : wide.unsafelyUnwrapped[q]
+          let mask = noted.mask(q)
           for e in from..<to {
             let lane = lanes + children[e]
             let slot = lane.pointee.end - lane.pointee.base
@@ -1199,7 +1214,7 @@ struct StageByStageSimulation: ~Copyable {
             lane.pointee.queries.unsafelyUnwrapped[slot] = q32
             lane.pointee.end += Int(truncatingIfNeeded: (mask >> UInt64(childEdge[e])) & 1)
           }
-          if mask & edges == 0 && t > finishes[q] { finishes[q] = t }
+          if mask & edges == 0 { noted.end(q, at: t) }
         } else {
           for e in from..<to {
             lanes[children[e]].append(time: delays.map { t + $0[e] } ?? arrival, query: q32)
@@ -1215,7 +1230,7 @@ struct StageByStageSimulation: ~Copyable {
     let e = childStart.base[s], two = childStart.base[s + 1] - e == 2
     let second = two ? e + 1 : e
     return FewChildrenOutlet(
-      finishes: lastFinish!, noted: queryFinishes(stage: s, trace: trace), narrow: narrowMasks, wide: masks,
+      noted: queryFinishes(stage: s, trace: trace),
       two: two, first: LaneTail(lanes.base[children.base[e]]), second: LaneTail(lanes.base[children.base[second]]),
       firstEdge: 1 << UInt64(childEdge.base[e]), secondEdge: 1 << UInt64(childEdge.base[second]),
       firstDelay: delays.map { $0[e] } ?? hop, secondDelay: delays.map { $0[second] } ?? hop,
@@ -1234,10 +1249,7 @@ struct StageByStageSimulation: ~Copyable {
   /// of loading them through the lanes' pointer after every store. Made once per lane run; a child's only parent
   /// is this stage, so nothing else appends to it meanwhile.
   struct FewChildrenOutlet: StageOutlet {
-    let finishes: UnsafeMutablePointer<Int64>
     var noted: QueryFinishes
-    let narrow: UnsafeMutablePointer<UInt8>?
-    let wide: UnsafeMutablePointer<UInt64>?
     var misses: Int { noted.misses }
     /// Whether there is a second child (else `second` is the first's copy, never stored back).
     let two: Bool
@@ -1266,7 +1278,7 @@ struct StageByStageSimulation: ~Copyable {
         // Every child gets the query's slot, and keeps it when its route takes the child's edge (no branch on a
         // drawn route); all of them without routes. A query's finish at a child is later than this one, so its
         // last finish is written only where it goes on to neither.
-        let mask = narrow != nil ? UInt64(narrow.unsafelyUnwrapped[q]) : wide?[q] ?? ~0
+        let mask = noted.route(q) ?? ~0
         var slot = first.end - first.base
         first.times[slot] = firstTime
         first.queries[slot] = q32
@@ -1277,7 +1289,7 @@ struct StageByStageSimulation: ~Copyable {
           second.queries[slot] = q32
           second.end += Int(truncatingIfNeeded: (mask & secondEdge) != 0 ? 1 : 0)
         }
-        if mask & edges == 0 && t > finishes[q] { finishes[q] = t }
+        if mask & edges == 0 { noted.end(q, at: t) }
       }
     }
   }
@@ -1312,7 +1324,7 @@ struct StageByStageSimulation: ~Copyable {
     let j = joinIndex.base[c]
     joins.base[j].beginSegment()
     return OnlyJoinOutlet(
-      finishes: lastFinish!, noted: queryFinishes(stage: s, trace: trace), narrow: narrowMasks, wide: masks,
+      noted: queryFinishes(stage: s, trace: trace),
       edge: 1 << UInt64(childEdge.base[e]), delay: delays.map { $0[e] } ?? hop, stage: Int32(s),
       join: joins.base[j], joinNumber: j, joinCount: graph.joinCount, parents: joinParents[j],
       routeJoins: routed ? routeJoins.base : nil, graph: graph)
@@ -1328,10 +1340,7 @@ struct StageByStageSimulation: ~Copyable {
   /// join goes into the join's table, a copy of it held here for the lane run, so that the loop keeps its fields
   /// in registers instead of loading them through the table's pointer after every store. Made once per lane run.
   struct OnlyJoinOutlet: StageOutlet {
-    let finishes: UnsafeMutablePointer<Int64>
     var noted: QueryFinishes
-    let narrow: UnsafeMutablePointer<UInt8>?
-    let wide: UnsafeMutablePointer<UInt64>?
     var misses: Int { noted.misses }
     /// The edge to the join, as a route mask's bit, and its delay (ns).
     let edge: UInt64
@@ -1356,9 +1365,9 @@ struct StageByStageSimulation: ~Copyable {
         noted.note(q, at: t)
         var expected = parents
         if let routeJoins {
-          let mask = narrow != nil ? UInt64(narrow.unsafelyUnwrapped[q]) : wide.unsafelyUnwrapped[q]
+          let mask = noted.mask(q)
           guard mask & edge != 0 else {
-            if t > finishes[q] { finishes[q] = t }
+            noted.end(q, at: t)
             continue
           }
           let row = routeJoins + Int(mask) * joinCount
@@ -1403,12 +1412,11 @@ struct StageByStageSimulation: ~Copyable {
     @_transparent
     mutating func finish(_ batch: Finish, at t: Int64, queries: UnsafeMutablePointer<Int32>?, base: Int) {
       let from = plain.from, to = plain.to
-      let narrow = plain.narrow, wide = plain.wide
       for i in batch.start..<(batch.start + batch.size) {
         let q = queries.map { Int($0[i - base]) } ?? i
         plain.noted.note(q, at: t)
         let q32 = Int32(truncatingIfNeeded: q)
-        let route = narrow != nil ? UInt64(narrow.unsafelyUnwrapped[q]) : wide?[q]  // nil: every edge is taken
+        let route = plain.noted.route(q)  // nil: every edge is taken
         let mask = route ?? ~0
         var goesOn = false
         for e in from..<to where mask & (1 << UInt64(plain.childEdge[e])) != 0 {
@@ -1426,7 +1434,7 @@ struct StageByStageSimulation: ~Copyable {
             finish: t, began: batch.began, sequence: batch.sequence, stage: stage, member: Int32(i - batch.start))
           joins[j].arrive(query: q32, expected: expectedParents(join: j, mask: route), time: time, creation: creation)
         }
-        if !goesOn && t > plain.finishes[q] { plain.finishes[q] = t }
+        if !goesOn { plain.noted.end(q, at: t) }
       }
     }
 
