@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// Tasks spread over threads of their own rather than libdispatch's pool.
 public enum ThreadWork {
   /// Runs `body(k)` for every k in `0..<count` on the calling thread and up to `width - 1` threads started for
@@ -34,5 +38,14 @@ public enum ThreadWork {
     }
     work()
     for _ in 0..<threads { done.wait() }
+  }
+
+  /// Lowers the calling thread's scheduling priority (nice 10) for work done beside a thread that waits for it only
+  /// when it must, so that the waiting thread keeps its core meanwhile; threads it starts inherit the priority. On
+  /// Linux, where the nice value is a thread's own; no effect elsewhere.
+  static func lowerPriority() {
+    #if os(Linux)
+      _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+    #endif
   }
 }

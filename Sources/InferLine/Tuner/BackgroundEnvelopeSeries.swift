@@ -46,6 +46,8 @@ final class BackgroundEnvelopeSeries: TickRates, @unchecked Sendable {
       return
     }
     let thread = Thread { [self] in
+      // The closed loop waits for an hour only when it gets there first.
+      ThreadWork.lowerPriority()
       var from = 0
       while from < ticks.count {
         let to = min(ticks.count, from + chunk)

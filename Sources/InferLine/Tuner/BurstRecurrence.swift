@@ -10,7 +10,7 @@ import Foundation
 /// delay, faster than a replica asked for when it started to rise could serve. A need that climbs over minutes (a
 /// diurnal afternoon) or hovers between j - 1 and j is load the reactive rule follows, and learning its gaps would
 /// keep replicas it does not need. Gaps longer than `longestGap` are not counted either: they are the day's shape.
-struct BurstRecurrence {
+struct BurstRecurrence: Equatable {
   /// Nanoseconds; gaps up to this long are learned.
   let longestGap: Int64
   /// Nanoseconds between ticks: a need that holds from one tick to the next has no gap.

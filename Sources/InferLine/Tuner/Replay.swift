@@ -234,8 +234,11 @@ public enum Replay {
       return result
     }
     if unit { return Array(repeating: capacities(stage: nil), count: count) }
+    // On threads of their own, which inherit the caller's priority (lowered beside a replay).
     let slots = ResultSlots<[Double]>(count: count)
-    DispatchQueue.concurrentPerform(iterations: count) { m in slots[m] = capacities(stage: m) }
+    ThreadWork.run(count: count, width: ProcessInfo.processInfo.activeProcessorCount) { m in
+      slots[m] = capacities(stage: m)
+    }
     return slots.values.map { $0 ?? [] }
   }
 
@@ -277,17 +280,21 @@ public enum Replay {
     var serving = initial
     var pending = [[(time: Int64, count: Int)]](repeating: [], count: models.count)
     var changes: [ReplicaChange] = []
-    var capacities = [[Double]](repeating: [], count: models.count)
+    // InferLine's tuner verifies its capacities on a thread of their own while the replay starts.
+    var verify: (@Sendable () -> [[Double]])? = nil
     if case .inferline(let tuner) = policy, tuner.maximumHeadroom > 1 {
-      capacities = verifiedCapacities(
-        model: model, configuration: configuration, planning: planning, seed: seed, unit: unit,
-        maximum: tuner.maximumHeadroom, sloFraction: tuner.headroomSLOFraction,
-        utilisation: tuner.maximumUtilisation)
+      verify = {
+        verifiedCapacities(
+          model: model, configuration: configuration, planning: planning, seed: seed, unit: unit,
+          maximum: tuner.maximumHeadroom, sloFraction: tuner.headroomSLOFraction,
+          utilisation: tuner.maximumUtilisation)
+      }
     }
     var controller = policy.controller(
       PolicyContext(
         models: models, initial: initial, arrivals: arrivals, planning: planning, slo: model.slo,
-        allowedMissRate: PipelineSpec.SLO.allowance(model.inputs.pipeline.slo.percentile), capacities: capacities))
+        allowedMissRate: PipelineSpec.SLO.allowance(model.inputs.pipeline.slo.percentile),
+        verifyCapacities: verify))
     let second: Int64 = 1_000_000_000
     let interval = max(second, controller.interval / second * second)
 
@@ -341,6 +348,7 @@ public enum Replay {
       if (t - start) % interval == 0 { apply(controller.decide(at: t, decided: decided, serving: serving), at: t) }
     }
     activate(before: .max)
+    controller.finish()
     return Course(simulation: simulation.finish(), decided: timelines, changes: changes)
   }
 }

@@ -79,6 +79,9 @@ struct PolicyContext {
   /// Per stage, what k replicas carry as a multiple of the traffic of the planning trace's busiest stretch
   /// (`capacities[m][k - 1]`; `Replay.verifiedCapacities`), for InferLine's tuner; empty for the paper's rule.
   var capacities: [[Double]] = []
+  /// Computes `capacities` (InferLine's tuner runs it on a thread of its own while the replay starts); nil: take
+  /// `capacities` as they are.
+  var verifyCapacities: (@Sendable () -> [[Double]])? = nil
 }
 
 /// One autoscaling policy in a closed-loop replay: it samples the stages every second and, every `interval`,
@@ -94,10 +97,13 @@ protocol ReplicaController {
   /// The replicas wanted per stage. `decided` counts replicas serving or being provisioned; `serving` only the
   /// former.
   mutating func decide(at time: Int64, decided: [Int], serving: [Int]) -> [Int]
+  /// Called once the replay has ended: waits for any work the policy started beside it.
+  mutating func finish()
 }
 
 extension ReplicaController {
   mutating func observeMisses(at time: Int64, total: Int) {}
+  mutating func finish() {}
 }
 
 /// Seconds (a policy knob) to nanoseconds, rounded once.

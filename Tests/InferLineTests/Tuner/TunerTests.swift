@@ -393,6 +393,76 @@ struct OneStage {
     #expect(roomy.simulation.fractionOverSLO ?? 1 < 0.01)
   }
 
+  /// The capacities verified on a thread of their own while the replay starts (`PolicyContext.verifyCapacities`)
+  /// give every decision the capacities given up front give, tick by tick: while they are computed a need of one
+  /// replica goes on without them and the needs seen are kept for the quiet gaps, learned with them. The day: below
+  /// the plan (one replica is the need), 3 times it, 1.5 times it (the capacities keep fewer replicas than the
+  /// paper's rule asks for), then quiet (scale-downs, which read the learned gaps). The capacities arrive 200 ms in,
+  /// after the first decisions; or before the first.
+  @Test(arguments: [200, 0])
+  func capacitiesVerifiedBesideTheReplayDecideAsThoseGivenUpFront(delayMs: Int) throws {
+    let planning = poisson(30, 0, 600, seed: 11)
+    let day =
+      (poisson(20, 0, 300, seed: 12) + poisson(90, 300, 600, seed: 13) + poisson(45, 600, 900, seed: 14)
+      + poisson(20, 900, 1800, seed: 15)).sorted()
+    let stage = OneStage()
+    let model = PipelineModel(stage.inputs)
+    let configuration = PipelineConfiguration(stages: [.init(hardware: "G", batchSize: 1, replicas: 1)])
+    let tuner = InferLineTuner()
+    let capacities = Replay.verifiedCapacities(
+      model: model, configuration: configuration, planning: planning, seed: 1, unit: false,
+      maximum: tuner.maximumHeadroom, sloFraction: tuner.headroomSLOFraction, utilisation: tuner.maximumUtilisation)
+    let context = PolicyContext(
+      models: [stage.model], initial: [1], arrivals: day, planning: planning, slo: model.slo, capacities: capacities)
+    var upFront = InferLineTunerController(tuner, context)
+    var paper = InferLineTunerController(
+      tuner,
+      PolicyContext(
+        models: [stage.model], initial: [1], arrivals: day, planning: planning, slo: model.slo))
+    let done = SharedCounter()
+    var beside = context
+    beside.capacities = []
+    beside.verifyCapacities = {
+      if delayMs > 0 { Thread.sleep(forTimeInterval: Double(delayMs) / 1000) }
+      _ = done.increment()
+      return capacities
+    }
+    var verified = InferLineTunerController(tuner, beside)
+    if delayMs > 0 {
+      #expect(verified.verified?.isReady == false, "the first decisions come before the capacities")
+    } else {
+      // Taken before the first decision: the gaps learned, and the plan's replicas observed as the replay's start.
+      while verified.verified?.isReady == false { Thread.sleep(forTimeInterval: 0.001) }
+      verified.takeVerified()
+      #expect(verified.recurrence == upFront.recurrence && verified.capacities == capacities)
+    }
+    var decided = [1], paperDecided = [1]
+    var counts: Set<Int> = [], differsFromPaper = false
+    for t in RateSeries.ticks(day, tick: second) {
+      let expected = upFront.decide(at: t, decided: decided, serving: decided)
+      let pending = verified.verified != nil
+      let got = verified.decide(at: t, decided: decided, serving: decided)
+      #expect(got == expected, "\(t / second) s: \(got) against \(expected)")
+      if got != expected { break }
+      if pending && verified.verified == nil {
+        // Taken: the gaps learned, and every need since the start observed, as up front.
+        #expect(verified.recurrence == upFront.recurrence, "\(t / second) s")
+        #expect(verified.capacities == capacities)
+      }
+      paperDecided = paper.decide(at: t, decided: paperDecided, serving: paperDecided)
+      differsFromPaper = differsFromPaper || paperDecided != expected
+      decided = expected
+      counts.insert(decided[0])
+    }
+    verified.finish()
+    #expect(verified.verified == nil && verified.unobserved.isEmpty, "the capacities were taken")
+    #expect(done.increment() == 2, "computed once")
+    // The day asks for the capacities: they keep fewer replicas than the paper's rule somewhere, and the count
+    // goes up and back down.
+    #expect(differsFromPaper)
+    #expect(counts.count >= 2 && decided == [1], "\(counts), ending at \(decided)")
+  }
+
   /// The verified capacities are measured on the planning hour's busiest 20 minutes (120 q/s here), and live
   /// traffic is compared with that stretch's envelope for them: a 200 q/s plateau later in the hour, outside the
   /// stretch, is 1.67 times the stretch's traffic and needs the plan's 3 replicas (2 carry about 1.4 times it at

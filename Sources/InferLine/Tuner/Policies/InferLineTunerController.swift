@@ -50,8 +50,16 @@ struct InferLineTunerController: ReplicaController {
   /// `r_stretch(D)` at each size: the envelope of the planning trace's busiest stretch (the verified capacities'
   /// unit); empty without verified capacities.
   let stretchReference: [Double]
-  /// Per stage, what k replicas carry as a multiple of the stretch's traffic (`[k - 1]`); empty: the paper's rule.
-  let capacities: [[Double]]
+  /// Per stage, what k replicas carry as a multiple of the stretch's traffic (`[k - 1]`); nil: the paper's rule, or
+  /// still being computed (`verified`).
+  var capacities: [[Double]]?
+  /// The verified capacities and the quiet gaps learned with them (`learnGaps` reads them), computed on a thread of
+  /// their own while the replay starts (`PolicyContext.verifyCapacities`): taken at the first decision after they
+  /// are ready, or waited for by the first that needs them. The capacities only ever lower a need, so a need of one
+  /// replica never waits.
+  var verified: BackgroundValue<VerifiedGaps>?
+  /// Needs observed while `verified` was computed, observed again in order by the learned gaps once taken.
+  var unobserved: [(stage: Int, need: Int, time: Int64)] = []
   var scaling: HeldScaling
   /// When each stage's needs last came and how long they stayed away.
   var recurrence: BurstRecurrence
@@ -76,10 +84,10 @@ struct InferLineTunerController: ReplicaController {
       (settings.prewarmSeconds ?? 0) > 0 ? RateSeries.meanRate(context.arrivals, ticks: ticks, window: history) : []
     reference = ArrivalEnvelope(arrivals: context.planning, windowSizes: sizes).rates.map { max($0, 1e-9) }
     capacities =
-      context.capacities.count == context.models.count
-      ? context.capacities : Array(repeating: [], count: context.models.count)
+      context.capacities.count == context.models.count && !context.capacities.allSatisfy(\.isEmpty)
+      ? context.capacities : nil
     stretchReference =
-      capacities.allSatisfy(\.isEmpty)
+      capacities == nil && context.verifyCapacities == nil
       ? []
       : ArrivalEnvelope(arrivals: Replay.busiestStretch(context.planning), windowSizes: sizes).rates.map {
         max($0, 1e-9)
@@ -103,9 +111,52 @@ struct InferLineTunerController: ReplicaController {
       lastingByWindow[window] = load
       return load
     }
-    if settings.longestQuietGap > 0 { learnGaps(planning: context.planning, sizes: sizes, history: history) }
     // The replay starts with the plan's replicas, as if its needs had just been seen.
-    for s in initial.indices { recurrence.observe(s, need: initial[s], at: first) }
+    let initialNeeds = initial.indices.map { (stage: $0, need: initial[$0], time: first) }
+    if let verify = context.verifyCapacities {
+      let start = self
+      let planning = context.planning
+      verified = BackgroundValue(name: "inferline verified capacities") {
+        var learner = start
+        learner.capacities = verify()
+        if settings.longestQuietGap > 0 { learner.learnGaps(planning: planning, sizes: sizes, history: history) }
+        return VerifiedGaps(capacities: learner.capacities, gaps: learner.recurrence)
+      }
+      unobserved = initialNeeds
+    } else {
+      if settings.longestQuietGap > 0 { learnGaps(planning: context.planning, sizes: sizes, history: history) }
+      for n in initialNeeds { recurrence.observe(n.stage, need: n.need, at: n.time) }
+    }
+  }
+
+  /// The verified capacities and the planning trace's quiet gaps learned with them.
+  struct VerifiedGaps: Sendable {
+    var capacities: [[Double]]?
+    var gaps: BurstRecurrence
+  }
+
+  /// Takes the verified capacities and learned gaps (waiting for them if need be), and observes the needs seen
+  /// meanwhile with them.
+  mutating func takeVerified() {
+    guard let done = verified?.value else { return }
+    capacities = done.capacities
+    recurrence = done.gaps
+    for n in unobserved { recurrence.observe(n.stage, need: n.need, at: n.time) }
+    unobserved = []
+    verified = nil
+  }
+
+  /// Stage s's need at `time`, for the quiet gaps (kept aside while they are learned).
+  private mutating func observe(_ s: Int, need: Int, at time: Int64) {
+    if verified == nil {
+      recurrence.observe(s, need: need, at: time)
+    } else {
+      unobserved.append((s, need, time))
+    }
+  }
+
+  mutating func finish() {
+    _ = verified?.value
   }
 
   /// Learns the quiet gaps of the planning trace: the needs this tuner would have computed at each tick over it.
@@ -162,7 +213,9 @@ struct InferLineTunerController: ReplicaController {
   /// capacities show fewer carry `stretch` (extrapolated in proportion beyond the counts measured).
   func replicas(_ s: Int, planned: Double, stretch: Double) -> Int {
     let paper = max(1, Int((Double(initial[s]) * planned - 1e-9).rounded(.up)))
-    let c = capacities[s]
+    // Fewer than one replica is never the answer, so one does not wait for capacities still being computed.
+    guard paper > 1, let all = capacities ?? verified?.value.capacities else { return paper }
+    let c = all[s]
     guard let last = c.last, last > 0 else { return paper }
     if let k = c.firstIndex(where: { $0 >= stretch - 1e-12 }) { return min(paper, k + 1) }
     return min(paper, max(c.count, Int((Double(c.count) * stretch / last - 1e-9).rounded(.up))))
@@ -182,6 +235,7 @@ struct InferLineTunerController: ReplicaController {
 
   mutating func decide(at time: Int64, decided: [Int], serving: [Int]) -> [Int] {
     var wanted = decided
+    if let verified, verified.isReady { takeVerified() }
     misses.restore(at: time, decided: decided, plan: initial)
     for s in decided.indices {
       // The traffic is max over D of r(D) / r_plan(D) (and of r(D) / r_stretch(D) for the verified capacities); the
@@ -192,8 +246,9 @@ struct InferLineTunerController: ReplicaController {
       let up = need(s, tick: i, rates: rates, lastingRate: live, factor: projectedGrowth(at: time))
       let down = need(s, tick: i, rates: rates, lastingRate: live, factor: 1 + settings.tolerance)
       wanted[s] = scaling.next(s, up: up, down: down, decided: decided[s], at: time)
-      recurrence.observe(s, need: down, at: time)
+      observe(s, need: down, at: time)
       if wanted[s] < decided[s] {
+        takeVerified()
         let kept = recurrence.kept(
           s, at: time, delay: delays[s], margin: settings.quietGapMargin, quantile: settings.quietGapQuantile,
           confidence: settings.quietGapConfidence,
