@@ -190,13 +190,19 @@ package enum Selection {
   /// overflows its room or rank k falls below the cut, `select` on all of `values`.
   /// - Complexity: O(N), one pass that reads `values` once in the usual case; `values` is reordered only then.
   package static func tail(_ values: inout [Int64], _ k: Int) -> Int64 {
-    let n = values.count
+    values.withUnsafeBufferPointer { tailIfNarrow(in: $0, k) } ?? select(&values, k)
+  }
+
+  /// `tail` without its way back: nil where it would run `select` on all of `values` (N below 65,536, k outside
+  /// the top eighth, or the sample's cut missing). - Complexity: O(N), one pass reading `values`; no writes to it.
+  static func tailIfNarrow(in v: UnsafeBufferPointer<Int64>, _ k: Int) -> Int64? {
+    let n = v.count
     // Values at rank k or above.
     let above = n - k
-    guard n >= 1 << 16, k >= 0, above * 8 <= n else { return select(&values, k) }
+    guard n >= 1 << 16, k >= 0, above * 8 <= n else { return nil }
     let sampleCount = 1_024
     let stride = n / sampleCount
-    var sample = (0..<sampleCount).map { values[$0 * stride] }
+    var sample = (0..<sampleCount).map { v[$0 * stride] }
     // Twice rank k's share of the sample above the cut, and 8 more: rank k is below the cut only by a wide miss.
     let share = min(sampleCount - 1, 2 * above * sampleCount / n + 8)
     let cut = select(&sample, sampleCount - 1 - share)
@@ -204,21 +210,18 @@ package enum Selection {
     let room = 4 * share * stride + 2 * block
     let kept = UnsafeMutablePointer<Int64>.allocate(capacity: room)
     defer { kept.deallocate() }
-    let found: Int? = values.withUnsafeBufferPointer { v in
-      var count = 0
-      var start = 0
-      while start < n {
-        guard count + block <= room else { return nil }
-        let end = min(n, start + block)
-        for i in start..<end {
-          kept[count] = v[i]
-          count += v[i] >= cut ? 1 : 0
-        }
-        start = end
+    var count = 0
+    var start = 0
+    while start < n {
+      guard count + block <= room else { return nil }
+      let end = min(n, start + block)
+      for i in start..<end {
+        kept[count] = v[i]
+        count += v[i] >= cut ? 1 : 0
       }
-      return count
+      start = end
     }
-    guard let count = found, k >= n - count else { return select(&values, k) }
+    guard k >= n - count else { return nil }
     return select(in: UnsafeMutableBufferPointer(start: kept, count: count), k - (n - count))
   }
 
