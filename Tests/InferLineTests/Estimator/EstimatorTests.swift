@@ -374,16 +374,17 @@ enum Sim {
   }
 
   /// Many ranks at once (a replay's latency CDF: 213 of them) against sorting: ranks spread over more than 127
-  /// buckets, many ranks in one bucket (sorted there), and every value equal.
+  /// buckets, many ranks in one bucket (sorted there), every value equal, and negative and small values.
   @Test func manyRanksAgreeWithSorting() {
     var rng = SeededGenerator(seed: 34)
     for trial in 0..<40 {
       let n = trial % 10 == 0 ? 100_000 : Int(rng.next() % 20_000) + 1
       let values = (0..<n).map { _ -> Int64 in
-        switch trial % 4 {
+        switch trial % 5 {
         case 0: return 7_000_000  // every value equal: every rank in one bucket
         case 1: return Int64(exp(rng.nextUnitInterval() * 40))  // over many bit lengths
         case 2: return rng.next() % 5 == 0 ? .max : 50_000_000 + Int64(rng.next() % 1_000)  // a few buckets
+        case 3: return Int64(rng.next() % 2_000) - 500  // negative, one per bucket below 512, and above
         default: return Int64(rng.next() % 100_000_000)
         }
       }
