@@ -532,7 +532,10 @@ struct StageByStageSimulation: ~Copyable {
       routeMasks = Slab.empty()
       masks = nil
       let narrow = UnsafeMutablePointer<UInt8>.allocate(capacity: max(n, 1))
-      if let given { for q in 0..<n { narrow[q] = UInt8(truncatingIfNeeded: given[q]) } }
+      // Through a buffer, so that the copy is vectorised (checked indexing kept it a byte at a time: 1% of a report).
+      given?.withUnsafeBufferPointer { given in
+        for q in 0..<n { narrow[q] = UInt8(truncatingIfNeeded: given[q]) }
+      }
       narrowMasks = narrow
     } else if varies {
       if let given {

@@ -208,12 +208,17 @@ public final class FeasibilityOracle: Sendable {
       }
     }
 
-    /// The shortest span of `k` consecutive sorted times (nil when there are fewer). - Complexity: O(times).
+    /// The shortest span of `k` consecutive sorted times (nil when there are fewer). - Complexity: O(times),
+    /// through buffers so that the pass is vectorised (checked indexing kept it a value at a time: 1.2% of a
+    /// report).
     static func shortestHolding(_ times: [Int64], _ k: Int) -> Int64? {
       guard k >= 1, times.count >= k else { return nil }
-      var shortest = Int64.max
-      for i in 0...(times.count - k) { shortest = min(shortest, times[i + k - 1] - times[i]) }
-      return shortest
+      return times.withUnsafeBufferPointer { t in
+        let last = t.baseAddress! + (k - 1)
+        var shortest = Int64.max
+        for i in 0...(t.count - k) { shortest = min(shortest, last[i] - t[i]) }
+        return shortest
+      }
     }
 
     /// The fewest replicas of `option` at batch size b that stage m needs for every window; `Int.max` when no

@@ -726,4 +726,22 @@ struct SmallInstance {
     case .failure: #expect(brute == nil, "seed \(seed)")
     }
   }
+
+  /// The shortest span of k consecutive times against every span counted directly: ties, k of 1 and of the
+  /// whole count, and more than there are.
+  @Test func shortestHoldingIsTheShortestSpanOfKConsecutiveTimes() {
+    var rng = SeededGenerator(seed: 9)
+    for trial in 0..<30 {
+      let count = Int(rng.next() % 300) + 1
+      var t: Int64 = 0
+      let times = (0..<count).map { _ -> Int64 in
+        t += trial % 3 == 0 ? Int64(rng.next() % 3) : Int64(rng.next() % 1_000_000)
+        return t
+      }
+      for k in Set([1, 2, 7, count / 2, count, count + 1]) where k >= 1 {
+        let expected = k > count ? nil : (0...(count - k)).map { times[$0 + k - 1] - times[$0] }.min()
+        #expect(FeasibilityOracle.BurstCapacity.shortestHolding(times, k) == expected, "trial \(trial), k \(k)")
+      }
+    }
+  }
 }
