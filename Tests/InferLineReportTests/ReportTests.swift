@@ -137,6 +137,39 @@ struct ReportFixture: Sendable {
     #expect(sentence.contains(PolicyTitle.of(chosen.policy)), "\(sentence)")
   }
 
+  /// Each baseline's replay is its run replayed on its own (`CapacityAnalysis.baselineReplay`), also where two
+  /// baselines are the same unit and static (CG-Peak and CG-Mean here), which are replayed once.
+  @Test func eachBaselinesReplayIsItsOwnRunsReplay() throws {
+    let report = ReportFixture.sharedReport
+    let fixture = ReportFixture.shared
+    let model = PipelineModel(fixture.inputs)
+    var options = CapacityAnalysis.Options()
+    options.windowLength = 3_600_000_000_000
+    let (workload, _) = try CapacityAnalysis.Workload.read(logs: [fixture.log], model: model, options: options)
+    // `CapacityAnalysis.baselineRuns` of the busiest window's baselines.
+    let mean = try #require(report.baselines.first { $0.name == BaselineResult.mean })
+    let runs =
+      report.baselines.map {
+        CapacityAnalysis.BaselineRun(name: $0.name, configuration: $0.configuration, policy: .fixed)
+      }
+      + [
+        CapacityAnalysis.BaselineRun(
+          name: CapacityAnalysis.coarseGrainedAutoscaling, configuration: mean.configuration,
+          policy: .hpa(HorizontalPodAutoscaler()))
+      ]
+    #expect(runs.map(\.name) == report.baselineReplays.map(\.policy))
+    let shared = runs.indices.contains { a in
+      runs.indices.contains { b in
+        a < b && runs[a].configuration == runs[b].configuration && runs[a].policy == runs[b].policy
+      }
+    }
+    #expect(shared, "the fixture's CG-Peak and CG-Mean are one unit")
+    for (run, replay) in zip(runs, report.baselineReplays) {
+      let alone = try CapacityAnalysis.baselineReplay(run, model: model, workload: workload, seed: report.seed)
+      #expect(alone == replay, "\(run.name)")
+    }
+  }
+
   /// When the plan with headroom is recommended, the first screen names its configuration (escaped) and `export`
   /// deploys it, not the busiest window's plan; the schedule is not applied.
   @Test func thePlanWithHeadroomIsWhatIsSaidAndDeployed() throws {

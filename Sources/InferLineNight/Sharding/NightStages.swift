@@ -133,9 +133,17 @@ struct ReplaysStage: AfterPlanningStage {
     let policies = CapacityAnalysis.standardPolicies
     let baselines = CapacityAnalysis.baselineRuns(busiest: context.busiest)
     let configuration = context.busiest.recommended!.configuration
+    // A baseline with the same configuration and policy as an earlier one (CG-Peak and CG-Mean are often the
+    // same unit) is the same replay under its own name: replayed once.
+    let same = baselines.indices.map { b in
+      baselines.indices.first {
+        baselines[$0].configuration == baselines[b].configuration
+          && baselines[$0].policy == baselines[b].policy
+      } ?? b
+    }
     let jobs =
       (policies.indices.map { (Job.policy($0), Self.relativeCost(policies[$0])) }
-      + baselines.indices.map { (Job.baseline($0), Self.relativeCost(baselines[$0].policy)) })
+      + baselines.indices.filter { same[$0] == $0 }.map { (Job.baseline($0), Self.relativeCost(baselines[$0].policy)) })
       .enumerated().sorted { ($0.element.1, -$0.offset) > ($1.element.1, -$1.offset) }.map(\.element.0)
     let slots = ResultSlots<Result<ReplayResult, any Error>>(count: jobs.count)
     ThreadWork.run(count: jobs.count, width: CoreShare.process.total) { k in
@@ -160,7 +168,11 @@ struct ReplaysStage: AfterPlanningStage {
       case .baseline(let b): baselineReplays[b] = replay
       }
     }
-    part.baselineReplays = baselineReplays.map { $0! }
+    part.baselineReplays = baselines.indices.map { b in
+      var replay = baselineReplays[same[b]]!
+      replay.policy = baselines[b].name
+      return replay
+    }
     return part
   }
 
