@@ -430,6 +430,9 @@ struct StageByStageSimulation: ~Copyable {
   let onlyJoinChild: Slab<Int>
   let joinParents: [Int]
   let graph: PipelineGraph
+  /// `graph` at a fixed address, for the outlets made at every lane run: a pointer copies without the retains of
+  /// the graph's arrays (a closed loop makes four outlets a simulated second).
+  let graphCell: Slab<PipelineGraph>
   /// Parents each join waits for, per route mask (`mask * joins + j`, 0 = not yet known), for up to 12 edges;
   /// a dictionary beyond.
   let routeJoins: Slab<UInt8>
@@ -473,6 +476,7 @@ struct StageByStageSimulation: ~Copyable {
     queryCount = n
     let graph = graph ?? PipelineGraph(input)
     self.graph = graph
+    graphCell = Slab(repeating: graph, count: 1)
     let parents = graph.parentCount
     joins = Slab((0..<graph.joinCount).map { _ in StageByStageJoin() })
     joinIndex = Slab(graph.joinIndex)
@@ -1330,7 +1334,7 @@ struct StageByStageSimulation: ~Copyable {
       noted: queryFinishes(stage: s, trace: trace),
       edge: 1 << UInt64(childEdge.base[e]), delay: delays.map { $0[e] } ?? hop, stage: Int32(s),
       join: joins.base[j], joinNumber: j, joinCount: graph.joinCount, parents: joinParents[j],
-      routeJoins: routed ? routeJoins.base : nil, graph: graph)
+      routeJoins: routed ? routeJoins.base : nil, graph: graphCell.base)
   }
 
   /// The misses and the join an `OnlyJoinOutlet` took.
@@ -1356,7 +1360,8 @@ struct StageByStageSimulation: ~Copyable {
     let parents: Int
     /// `StageByStageSimulation.routeJoins` when routes are drawn.
     let routeJoins: UnsafeMutablePointer<UInt8>?
-    let graph: PipelineGraph
+    /// `StageByStageSimulation.graphCell`.
+    let graph: UnsafeMutablePointer<PipelineGraph>
 
     /// The batch's queries (`queries[start - base ..<]`, or trace positions at a root) finish at t.
     /// - Complexity: O(size).
@@ -1374,7 +1379,7 @@ struct StageByStageSimulation: ~Copyable {
             continue
           }
           let row = routeJoins + Int(mask) * joinCount
-          if _slowPath(row[joinNumber] == 0) { Self.learn(row, mask: mask, graph: graph) }
+          if _slowPath(row[joinNumber] == 0) { Self.learn(row, mask: mask, graph: graph.pointee) }
           expected = Int(row[joinNumber])
         }
         let creation = StageByStageJoin.Creation(
