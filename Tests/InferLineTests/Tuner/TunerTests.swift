@@ -354,6 +354,24 @@ struct OneStage {
     return t
   }()
 
+  /// The one-stage pipeline at one replica of G, batch 1, and the capacities the default tuner verifies for it on
+  /// `planning`.
+  func oneReplicaVerified(
+    on planning: [Int64]
+  ) -> (
+    stage: OneStage, model: PipelineModel, configuration: PipelineConfiguration, tuner: InferLineTuner,
+    capacities: [[Double]]
+  ) {
+    let stage = OneStage()
+    let model = PipelineModel(stage.inputs)
+    let configuration = PipelineConfiguration(stages: [.init(hardware: "G", batchSize: 1, replicas: 1)])
+    let tuner = InferLineTuner()
+    let capacities = Replay.verifiedCapacities(
+      model: model, configuration: configuration, planning: planning, seed: 1, unit: false,
+      maximum: tuner.maximumHeadroom, sloFraction: tuner.headroomSLOFraction, utilisation: tuner.maximumUtilisation)
+    return (stage, model, configuration, tuner, capacities)
+  }
+
   /// A stage planned with room to spare (one replica at 30% of its capacity): the verified capacities let traffic
   /// 1.5 times the planning trace through on one replica, where the paper's rule doubles it at once. Every
   /// capacity was simulated feasible against its fraction of the SLO, and
@@ -361,13 +379,8 @@ struct OneStage {
   @Test func verifiedCapacitiesKeepARoomyPlanFromDoubling() throws {
     let planning = poisson(30, 0, 600, seed: 11)
     let day = poisson(30, 0, 120, seed: 12) + poisson(45, 120, 600, seed: 13)
-    let stage = OneStage()
-    let model = PipelineModel(stage.inputs)
-    let configuration = PipelineConfiguration(stages: [.init(hardware: "G", batchSize: 1, replicas: 1)])
-    let tuner = InferLineTuner()
-    let capacities = Replay.verifiedCapacities(
-      model: model, configuration: configuration, planning: planning, seed: 1, unit: false,
-      maximum: tuner.maximumHeadroom, sloFraction: tuner.headroomSLOFraction, utilisation: tuner.maximumUtilisation)[0]
+    let (_, model, configuration, tuner, verified) = oneReplicaVerified(on: planning)
+    let capacities = verified[0]
     #expect(capacities.count == 3, "\(capacities)")  // k = 1 ... 1 + 2
     #expect(capacities[0] > 1.5 && capacities[0] <= tuner.maximumHeadroom, "\(capacities)")
     #expect(zip(capacities, capacities.dropFirst()).allSatisfy { $0 <= $1 }, "\(capacities)")
@@ -405,13 +418,7 @@ struct OneStage {
     let day =
       (poisson(20, 0, 300, seed: 12) + poisson(90, 300, 600, seed: 13) + poisson(45, 600, 900, seed: 14)
       + poisson(20, 900, 1800, seed: 15)).sorted()
-    let stage = OneStage()
-    let model = PipelineModel(stage.inputs)
-    let configuration = PipelineConfiguration(stages: [.init(hardware: "G", batchSize: 1, replicas: 1)])
-    let tuner = InferLineTuner()
-    let capacities = Replay.verifiedCapacities(
-      model: model, configuration: configuration, planning: planning, seed: 1, unit: false,
-      maximum: tuner.maximumHeadroom, sloFraction: tuner.headroomSLOFraction, utilisation: tuner.maximumUtilisation)
+    let (stage, model, _, tuner, capacities) = oneReplicaVerified(on: planning)
     let context = PolicyContext(
       models: [stage.model], initial: [1], arrivals: day, planning: planning, slo: model.slo, capacities: capacities)
     var upFront = InferLineTunerController(tuner, context)
