@@ -41,10 +41,10 @@ public enum ThreadWork {
   }
 
   /// Lowers the calling thread's scheduling priority (nice 10) for work done beside a thread that waits for it only
-  /// when it must, so that the waiting thread keeps its core meanwhile; threads it starts inherit the priority. On
-  /// Linux, where the nice value is a thread's own; no effect elsewhere.
+  /// when it must, so that the waiting thread keeps its core meanwhile; threads it starts inherit the priority. With
+  /// glibc on Linux, where the nice value is a thread's own; no effect elsewhere.
   static func lowerPriority() {
-    #if os(Linux)
+    #if canImport(Glibc)
       _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
     #endif
   }

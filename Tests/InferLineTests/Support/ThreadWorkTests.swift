@@ -5,6 +5,10 @@ import Testing
 
 @testable import InferLine
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 @Suite struct ThreadWorkTests {
   /// Every task runs once, whatever the count and width (more threads than tasks, one thread, none to run).
   @Test(arguments: [(0, 2), (1, 4), (5, 1), (7, 2), (40, 3), (3, 16)])
@@ -34,5 +38,34 @@ import Testing
       }
     }
     #expect(met.withLock { $0 })
+  }
+
+  /// A background value is computed once, on a thread at a lower priority (nice 10 with glibc, or the caller's if
+  /// that is lower still) whose threads inherit it; reading it waits until it is ready, then reads it at once.
+  @Test func aBackgroundValueIsComputedOnceAtALowerPriorityAndWaitedFor() {
+    let release = DispatchSemaphore(value: 0)
+    let runs = Mutex(0)
+    let value = BackgroundValue(name: "test") { () -> [Int32] in
+      release.wait()
+      runs.withLock { $0 += 1 }
+      var nice: [Int32] = []
+      #if canImport(Glibc)
+        nice.append(getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0))
+        let inner = Mutex<Int32>(0)
+        ThreadWork.run(count: 2, width: 2) { k in
+          if k == 1 { inner.withLock { $0 = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) } }
+        }
+        nice.append(inner.withLock { $0 })
+      #endif
+      return nice
+    }
+    #expect(!value.isReady, "not before it is let go")
+    release.signal()
+    let nice = value.value
+    #expect(value.isReady && value.value == nice && runs.withLock { $0 } == 1)
+    #if canImport(Glibc)
+      let own = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+      #expect(nice.count == 2 && nice.allSatisfy { $0 >= max(10, own) }, "\(nice), the test's own \(own)")
+    #endif
   }
 }
