@@ -924,6 +924,48 @@ struct OneStage {
     #expect(f.floors == [3, 0])
   }
 
+  /// The miss feedback over a long run against its definition counted directly at every tick: a minute is bad when
+  /// its misses (those seen in the 60 s up to the tick) are at least 2 and over 1% of the arrivals in the 60 s
+  /// before the tick. Bursty arrivals with quiet gaps, misses in bursts, 3,000 ticks (the kept seconds compacted
+  /// many times), no cooldown (every bad minute restores).
+  @Test func theMissFeedbackCountsTheLastMinuteAsDefined() {
+    let s: Int64 = 1_000_000_000
+    var rng = SeededGenerator(seed: 5)
+    var arrivals: [Int64] = []
+    var t: Int64 = 0
+    while t < 3_000 * s {
+      t += rng.next() % 2_000 == 0 ? Int64(rng.next() % UInt64(40 * s)) : Int64(rng.next() % UInt64(s / 200))
+      arrivals.append(t)
+    }
+    /// Arrivals before x (binary search).
+    func below(_ x: Int64) -> Int {
+      var low = 0, high = arrivals.count
+      while low < high {
+        let mid = (low + high) / 2
+        if arrivals[mid] < x { low = mid + 1 } else { high = mid }
+      }
+      return low
+    }
+    var f = MissFeedback(arrivals: arrivals, allowed: 0.01, stages: 1, cooldown: 0)
+    var seen: [(time: Int64, total: Int)] = [(0, 0)]
+    var bads = 0
+    for k in 1...3_000 {
+      let time = Int64(k) * s
+      let total = seen.last!.total + (rng.next() % 30 == 0 ? Int(rng.next() % 100) : 0)
+      seen.append((time, total))
+      f.observe(at: time, total: total)
+      let from = time - 60 * s
+      let over = total - (k >= 60 ? seen[k - 60].total : 0)  // seen[k - 60] is at `from`
+      let count = below(time) - below(from)
+      let expected = over >= 2 && Double(over) > 0.01 * Double(max(1, count))
+      #expect(f.bad == expected, "\(k) s: \(over) misses, \(count) arrivals")
+      if f.bad != expected { break }
+      bads += expected ? 1 : 0
+      f.restore(at: time, decided: [1], plan: [1])
+    }
+    #expect(bads > 100 && bads < 2_900, "\(bads) bad minutes")
+  }
+
   /// The upper bound on the learned gaps' mean: exact against the closed forms (one sample: the sum over
   /// -ln(0.95); three: chi-square with 6 degrees of freedom, 1.635 at 5%), and it covers the true mean of
   /// exponential gaps 95% of the time over 4,000 seeded draws of 3 and of 12 gaps.
