@@ -71,6 +71,7 @@ let package = Package(
       dependencies: [
         "CZlib", .product(name: "Yams", package: "Yams"),
         .product(name: "HeapModule", package: "swift-collections"),
+        .product(name: "DequeModule", package: "swift-collections"),
       ],
       swiftSettings: engineSettings),
     // What a night computes from the engine: the analysis stages, earlier nights, shards and exports. Not hot

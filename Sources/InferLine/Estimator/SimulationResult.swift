@@ -136,9 +136,12 @@ package enum Selection {
   /// Both passes are branch-free and take the values in four interleaved streams (positions modulo 4), each with
   /// its own counts and its own part of each bucket's stretch: a run of similar values, as a latency stream has,
   /// otherwise chains each count's or copy's update on the last one's store.
+  /// One rank in the top eighth (a replay's SLO percentile alone) takes `tailIfNarrow` first: one pass reading the
+  /// values.
   /// - Complexity: O(N) for two passes, plus selection within the buckets found (O(N) expected even when every
   ///   value falls in one bucket; O(M log M) for a bucket of M values sorted). Memory: the values of those buckets.
   static func ranks(_ ranks: [Int], in values: UnsafeBufferPointer<Int64>) -> [Int64] {
+    if ranks.count == 1, let value = tailIfNarrow(in: values, ranks[0]) { return [value] }
     let n = values.count
     let streams = 4
     // `table[r * bucketCount + b]`: stream r's count in bucket b, then where its next value of b goes.
@@ -183,19 +186,20 @@ package enum Selection {
       }
     }
     starts[buckets.count] = keptCount
-    var wantedBucket = [Bool](repeating: false, count: bucketCount)
-    for b in buckets { wantedBucket[b] = true }
+    // Each bucket's place among the wanted ones (-1: not wanted).
+    var slot = [Int](repeating: -1, count: bucketCount)
+    for (k, b) in buckets.enumerated() { slot[b] = k }
     for r in 0..<streams {
-      for b in 0..<bucketCount where !wantedBucket[b] { table[r * bucketCount + b] = keptCount }
+      for b in 0..<bucketCount where slot[b] < 0 { table[r * bucketCount + b] = keptCount }
     }
     let kept = UnsafeMutablePointer<Int64>.allocate(capacity: keptCount + 1)
     defer { kept.deallocate() }
-    wantedBucket.withUnsafeBufferPointer { wanted in
+    slot.withUnsafeBufferPointer { slot in
       @inline(__always) func place(_ v: Int64, _ cursors: UnsafeMutablePointer<Int>) {
         let b = bucket(v)
         let at = cursors[b]
         kept[at] = v
-        cursors[b] = at + (wanted[b] ? 1 : 0)
+        cursors[b] = at + (slot[b] >= 0 ? 1 : 0)
       }
       var i = 0
       while i < whole {
@@ -207,8 +211,6 @@ package enum Selection {
       }
       for i in whole..<n { place(values[i], table) }
     }
-    var slot = [Int](repeating: -1, count: bucketCount)
-    for (k, b) in buckets.enumerated() { slot[b] = k }
     var ranksIn = [Int](repeating: 0, count: buckets.count)
     for (b, _) in wanted { ranksIn[slot[b]] += 1 }
     for k in buckets.indices where ranksIn[k] > 8 {

@@ -100,8 +100,8 @@ public enum Replay {
         }
       }
     // The SLO percentile and the CDF's nearest-rank values, all in two passes over the latencies (no copy, no
-    // sort: a sort of a day's latencies took longer than the policy's decisions); the SLO percentile alone, one
-    // pass reading them (`Selection.tailIfNarrow`) where it can.
+    // sort: a sort of a day's latencies took longer than the policy's decisions); the SLO percentile alone in one
+    // pass reading them where it can.
     var percentileLatency: Int64 = 0
     var cdf: [Double] = []
     if !latencies.isEmpty {
@@ -109,11 +109,7 @@ public enum Replay {
       let sloRank = model.percentile.rank(of: n) - 1
       let cdfRanks = cdfPercents.map { Percentile(percent: $0).rank(of: n) - 1 }
       let ranks = Array(Set(cdfRanks + [sloRank])).sorted()
-      let values = latencies.withUnsafeBufferPointer { l in
-        ranks.count == 1
-          ? Selection.tailIfNarrow(in: l, ranks[0]).map { [$0] } ?? Selection.ranks(ranks, in: l)
-          : Selection.ranks(ranks, in: l)
-      }
+      let values = latencies.withUnsafeBufferPointer { Selection.ranks(ranks, in: $0) }
       let value = Dictionary(uniqueKeysWithValues: zip(ranks, values))
       percentileLatency = value[sloRank]!
       cdf = cdfRanks.map { Milliseconds.of(value[$0]!) }

@@ -1,3 +1,5 @@
+import DequeModule
+
 /// InferLine's tuner (Crankshaw et al., SoCC 2020, section 5; Crankshaw's thesis, high-frequency tuning) in
 /// closed loop. Every tick it takes the envelope of the last `history` seconds of the pipeline's arrivals, the
 /// rate `r(D) = alpha(D) / D` at window sizes D from the stage's smallest window, doubling, up to the history, and
@@ -117,10 +119,11 @@ struct InferLineTunerController: ReplicaController {
       let start = self
       let planning = context.planning
       verified = BackgroundValue(name: "inferline verified capacities") {
+        let capacities = verify()
         var learner = start
-        learner.capacities = verify()
+        learner.capacities = capacities
         if settings.longestQuietGap > 0 { learner.learnGaps(planning: planning, sizes: sizes, history: history) }
-        return VerifiedGaps(capacities: learner.capacities, gaps: learner.recurrence)
+        return VerifiedGaps(capacities: capacities, gaps: learner.recurrence)
       }
       unobserved = initialNeeds
     } else {
@@ -131,7 +134,7 @@ struct InferLineTunerController: ReplicaController {
 
   /// The verified capacities and the planning trace's quiet gaps learned with them.
   struct VerifiedGaps: Sendable {
-    var capacities: [[Double]]?
+    var capacities: [[Double]]
     var gaps: BurstRecurrence
   }
 
@@ -369,9 +372,8 @@ struct MissFeedback {
   let cooldown: Int64
   /// Per stage, the fewest replicas it keeps.
   var floors: [Int]
-  /// (time, misses seen in the second before it), the last 60 s from `first` on, and their sum.
-  var recent: [(time: Int64, misses: Int)] = []
-  var first = 0
+  /// (time, misses seen in the second before it), the last 60 s, and their sum.
+  var recent: Deque<(time: Int64, misses: Int)> = []
   var over = 0
   var total = 0
   var low = 0
@@ -393,13 +395,9 @@ struct MissFeedback {
     over += seen - total
     total = seen
     let from = time - 60_000_000_000
-    while first < recent.count, recent[first].time <= from {
-      over -= recent[first].misses
-      first += 1
-    }
-    if first >= 64 && first * 2 >= recent.count {
-      recent.removeFirst(first)
-      first = 0
+    while let oldest = recent.first, oldest.time <= from {
+      over -= oldest.misses
+      recent.removeFirst()
     }
     arrivals.withUnsafeBufferPointer { a in
       high = RateSeries.firstAtOrAfter(time, in: a, from: high)
