@@ -973,8 +973,11 @@ struct StageByStageSimulation: ~Copyable {
     let isRoot = lane.queries == nil
     let times = isRoot ? trace : lane.times
     let column = options.collectWaitPercentiles ? waits.base + s : nil
-    var handled = 0
-    var arrivalsHandled = 0
+    // Events are counted, and the last one found, at the end: arrivals by how far `arrived` moved, finishes as
+    // they come (per event, the counts and a branch on "any arrivals" were a tenth of the lane's time).
+    let firstArrival = lane.arrived
+    var finishes = 0
+    var lastFinish = Int64.min
     let limit = batchLimit.base[s]
     let table = latency.base + latencyStart.base[s]
     let follows = sized.follows(stage: s)
@@ -989,20 +992,12 @@ struct StageByStageSimulation: ~Copyable {
         let finishTime = batch.time
         // Arrivals before the finish (and within the slice) join the queue.
         let bound = min(through, finishTime - 1)
-        var next = lane.arrived
-        let end = lane.end, base = lane.base
-        next = Lane.arrivals(times - base, from: next, end: end, through: bound)
-        if next > lane.arrived {
-          handled += next - lane.arrived
-          arrivalsHandled += next - lane.arrived
-          lane.lastEvent = times[next - 1 - base]
-          lane.arrived = next
-        }
+        lane.arrived = Lane.arrivals(times - lane.base, from: lane.arrived, end: lane.end, through: bound)
         guard finishTime <= through else { break }
         inService = false
         lane.inService -= batch.size
-        handled += 1
-        lane.lastEvent = finishTime
+        finishes += 1
+        lastFinish = finishTime
         outlet.finish(batch, at: finishTime, queries: lane.queries, base: lane.base)
         if options.stopWhenInfeasible && outlet.misses > allowedMisses {
           stopped = true
@@ -1015,9 +1010,6 @@ struct StageByStageSimulation: ~Copyable {
         let arrivalTime = times[lane.arrived - lane.base]
         guard arrivalTime <= through else { break }
         lane.arrived += 1
-        handled += 1
-        arrivalsHandled += 1
-        lane.lastEvent = arrivalTime
         t = arrivalTime
       }
       // The idle replica takes a batch if queries wait (`dispatch` for one replica: its heap is one slot).
@@ -1032,8 +1024,12 @@ struct StageByStageSimulation: ~Copyable {
     }
     lane.heapCount = inService ? 1 : 0
     if inService { lane.heap[0] = batch }
+    let arrivalsHandled = lane.arrived - firstArrival
+    if arrivalsHandled > 0 { lane.lastEvent = max(lane.lastEvent, times[lane.arrived - 1 - lane.base]) }
+    lane.lastEvent = max(lane.lastEvent, lastFinish)
     lanes[s] = lane
-    events += handled - (isRoot ? arrivalsHandled : 0)
+    // A trace arrival is one event however many roots it enters: counted once, in `result()`.
+    events += finishes + (isRoot ? 0 : arrivalsHandled)
   }
 
   /// Idle replicas take batches while queries wait. Mutating only so that the simulation is passed by reference:
@@ -1219,7 +1215,7 @@ struct StageByStageSimulation: ~Copyable {
             let slot = lane.pointee.end - lane.pointee.base
             lane.pointee.times[slot] = delays.map { t + $0[e] } ?? arrival
             lane.pointee.queries.unsafelyUnwrapped[slot] = q32
-            lane.pointee.end += Int(truncatingIfNeeded: (mask >> UInt64(childEdge[e])) & 1)
+            lane.pointee.end &+= Int(truncatingIfNeeded: (mask >> UInt64(childEdge[e])) & 1)
           }
           if mask & edges == 0 { noted.end(q, at: t) }
         } else {
@@ -1239,7 +1235,7 @@ struct StageByStageSimulation: ~Copyable {
     return FewChildrenOutlet(
       noted: queryFinishes(stage: s, trace: trace),
       two: two, first: LaneTail(lanes.base[children.base[e]]), second: LaneTail(lanes.base[children.base[second]]),
-      firstEdge: 1 << UInt64(childEdge.base[e]), secondEdge: 1 << UInt64(childEdge.base[second]),
+      firstBit: UInt64(childEdge.base[e]), secondBit: UInt64(childEdge.base[second]),
       firstDelay: delays.map { $0[e] } ?? hop, secondDelay: delays.map { $0[second] } ?? hop,
       firstChild: children.base[e], secondChild: children.base[second])
   }
@@ -1262,9 +1258,9 @@ struct StageByStageSimulation: ~Copyable {
     let two: Bool
     var first: LaneTail
     var second: LaneTail
-    /// Each child's edge as a route mask's bit, its delay (ns), and its stage.
-    let firstEdge: UInt64
-    let secondEdge: UInt64
+    /// Each child's edge as the place of its bit in a route mask, its delay (ns), and its stage.
+    let firstBit: UInt64
+    let secondBit: UInt64
     let firstDelay: Int64
     let secondDelay: Int64
     let firstChild: Int
@@ -1277,24 +1273,25 @@ struct StageByStageSimulation: ~Copyable {
       first.reserve(batch.size)
       if two { second.reserve(batch.size) }
       let firstTime = t + firstDelay, secondTime = t + secondDelay
-      let edges = firstEdge | (two ? secondEdge : 0)
+      let edges: UInt64 = 1 << firstBit | (two ? 1 << secondBit : 0)
       for i in batch.start..<(batch.start + batch.size) {
         let q = queries.map { Int($0[i - base]) } ?? i
         noted.note(q, at: t)
         let q32 = Int32(truncatingIfNeeded: q)
         // Every child gets the query's slot, and keeps it when its route takes the child's edge (no branch on a
-        // drawn route); all of them without routes. A query's finish at a child is later than this one, so its
-        // last finish is written only where it goes on to neither.
+        // drawn route); all of them without routes. The bit is shifted out, not tested: a test became a branch
+        // again. A query's finish at a child is later than this one, so its last finish is written only where it
+        // goes on to neither.
         let mask = noted.route(q) ?? ~0
         var slot = first.end - first.base
         first.times[slot] = firstTime
         first.queries[slot] = q32
-        first.end += Int(truncatingIfNeeded: (mask & firstEdge) != 0 ? 1 : 0)
+        first.end &+= Int(truncatingIfNeeded: (mask >> firstBit) & 1)
         if two {
           slot = second.end - second.base
           second.times[slot] = secondTime
           second.queries[slot] = q32
-          second.end += Int(truncatingIfNeeded: (mask & secondEdge) != 0 ? 1 : 0)
+          second.end &+= Int(truncatingIfNeeded: (mask >> secondBit) & 1)
         }
         if mask & edges == 0 { noted.end(q, at: t) }
       }
