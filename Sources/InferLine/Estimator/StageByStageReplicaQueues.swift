@@ -131,8 +131,9 @@ extension StageByStageSimulation {
     let isRoot = lane.queries == nil
     let times = isRoot ? trace : lane.times
     let column = options.collectWaitPercentiles ? waits.base + s : nil
+    // Arrivals are counted, and the last one found, at the end (`Lane.noteArrivals`).
+    let firstArrival = lane.arrived
     var handled = 0
-    var arrivalsHandled = 0
     while true {
       let arrivalTime = lane.arrived < lane.end ? times[lane.arrived - lane.base] : .max
       if _slowPath(lane.changeNext < lane.changeCount), let change = lane.changeComesFirst(arrivalTime: arrivalTime) {
@@ -170,9 +171,6 @@ extension StageByStageSimulation {
         guard arrivalTime <= through else { break }
         let query = lane.queries.map { $0[lane.arrived - lane.base] } ?? Int32(truncatingIfNeeded: lane.arrived)
         lane.arrived += 1
-        handled += 1
-        arrivalsHandled += 1
-        lane.lastEvent = arrivalTime
         join(&lane, QueuedQuery(query: query, since: arrivalTime), stage: s, at: arrivalTime, waits: column)
       } else {
         break
@@ -180,8 +178,10 @@ extension StageByStageSimulation {
     }
     // Every arrival handled is in a replica's queue or served: the lane keeps none of them.
     lane.served = lane.arrived
+    let arrivalsHandled = lane.arrived - firstArrival
+    lane.noteArrivals(arrivalsHandled, times: times)
     lanes[s] = lane
-    events += handled - (isRoot ? arrivalsHandled : 0)
+    events += handled + (isRoot ? 0 : arrivalsHandled)
   }
 
   /// A query (arrived at `entry.since`) joins the queue the balancer picks at t; an idle replica serves at once

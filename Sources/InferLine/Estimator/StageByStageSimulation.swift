@@ -298,6 +298,13 @@ struct StageByStageSimulation: ~Copyable {
       return next
     }
 
+    /// The last `count` arrivals handled (up to `arrived`) were the lane's latest events: the last of them is its
+    /// last event unless a later finish or change was. Lanes note their arrivals once per run, not per event.
+    @inline(__always)
+    mutating func noteArrivals(_ count: Int, times: UnsafeMutablePointer<Int64>) {
+      if count > 0 { lastEvent = max(lastEvent, times[arrived - 1 - base]) }
+    }
+
     /// Takes the first batch to finish: it is the lane's last event, and its queries leave service.
     @inline(__always)
     mutating func takeFinish() -> Finish {
@@ -885,8 +892,10 @@ struct StageByStageSimulation: ~Copyable {
     let limit = batchLimit.base[s]
     let table = latency.base + latencyStart.base[s]
     let follows = sized.follows(stage: s)
+    // Arrivals are counted, and the last one found, at the end (`runSingleReplicaLane`); finishes and changes as
+    // they come.
+    let firstArrival = lane.arrived
     var handled = 0
-    var arrivalsHandled = 0
     while true {
       let t: Int64
       let arrivalTime = lane.arrived < lane.end ? times[lane.arrived - lane.base] : .max
@@ -923,22 +932,11 @@ struct StageByStageSimulation: ~Copyable {
       } else if lane.arrived < lane.end {
         guard arrivalTime <= through else { break }
         lane.arrived += 1
-        handled += 1
-        arrivalsHandled += 1
-        lane.lastEvent = arrivalTime
         guard lane.idle > 0 else {
           // Every replica busy (or none): arrivals before the next finish or change only join the queue.
           var bound = lane.heapCount > 0 ? min(through, lane.heap[0].time - 1) : through
           if lane.changeNext < lane.changeCount { bound = min(bound, lane.changes[lane.changeNext].time - 1) }
-          var next = lane.arrived
-          let end = lane.end, base = lane.base
-          next = Lane.arrivals(times - base, from: next, end: end, through: bound)
-          if next > lane.arrived {
-            handled += next - lane.arrived
-            arrivalsHandled += next - lane.arrived
-            lane.lastEvent = times[next - 1 - base]
-            lane.arrived = next
-          }
+          lane.arrived = Lane.arrivals(times - lane.base, from: lane.arrived, end: lane.end, through: bound)
           continue
         }
         t = arrivalTime
@@ -955,9 +953,11 @@ struct StageByStageSimulation: ~Copyable {
         lane.push(lane.startBatch(size: size, duration: duration, at: t, times: times, waits: column))
       }
     }
+    let arrivalsHandled = lane.arrived - firstArrival
+    lane.noteArrivals(arrivalsHandled, times: times)
     lanes[s] = lane
     // A trace arrival is one event however many roots it enters: counted once, in `result()`.
-    events += handled - (isRoot ? arrivalsHandled : 0)
+    events += handled + (isRoot ? 0 : arrivalsHandled)
   }
 
   /// `runLane` for a stage with one replica: the batch in service is the only finish (no heap to consult), and
@@ -1025,7 +1025,7 @@ struct StageByStageSimulation: ~Copyable {
     lane.heapCount = inService ? 1 : 0
     if inService { lane.heap[0] = batch }
     let arrivalsHandled = lane.arrived - firstArrival
-    if arrivalsHandled > 0 { lane.lastEvent = max(lane.lastEvent, times[lane.arrived - 1 - lane.base]) }
+    lane.noteArrivals(arrivalsHandled, times: times)
     lane.lastEvent = max(lane.lastEvent, lastFinish)
     lanes[s] = lane
     // A trace arrival is one event however many roots it enters: counted once, in `result()`.
