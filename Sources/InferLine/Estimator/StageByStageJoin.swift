@@ -23,12 +23,12 @@ struct StageByStageJoin {
     var stage: Int32
     var member: Int32
 
-    /// Whether `self` is handled after `other`; nil when two stages' finishes cannot be told apart here.
+    /// Whether `self` is handled after `other`, and whether the two cannot be told apart here (two stages'
+    /// finishes at one time whose batches began at one time); never both.
     @inline(__always)
-    func isLater(than other: Creation) -> Bool? {
-      if finish != other.finish { return finish > other.finish }
-      if began != other.began { return began > other.began }
-      return nil
+    func order(against other: Creation) -> (later: Bool, tie: Bool) {
+      let sameFinish = finish == other.finish
+      return (finish > other.finish || (sameFinish && began > other.began), sameFinish && began == other.began)
     }
   }
 
@@ -79,6 +79,8 @@ struct StageByStageJoin {
   var slots: UnsafeMutablePointer<Partial>
   var slotMask: Int
   var partialCount = 0
+  /// Where `arrive` writes what must not land in a slot.
+  var discard: UnsafeMutablePointer<Partial>
   /// Complete arrivals not yet in the lane, in the order they were completed.
   var pending: UnsafeMutablePointer<Arrival>
   /// Their times, packed (`order` reads them, not the arrivals).
@@ -119,6 +121,8 @@ struct StageByStageJoin {
     slots = .allocate(capacity: capacity)
     slots.initialize(repeating: Partial.empty, count: capacity)
     slotMask = capacity - 1
+    discard = .allocate(capacity: 1)
+    discard.initialize(to: .empty)
     pendingCapacity = 1 << 10
     pending = .allocate(capacity: pendingCapacity)
     pendingTimes = .allocate(capacity: pendingCapacity)
@@ -134,6 +138,7 @@ struct StageByStageJoin {
 
   func free() {
     slots.deallocate()
+    discard.deallocate()
     pending.deallocate()
     pendingTimes.deallocate()
     pendingForeign.deallocate()
@@ -169,28 +174,21 @@ struct StageByStageJoin {
       partialCount += 1
       return
     }
-    var partial = slots[i].arrival
+    // The earlier parents' arrival so far, merged without a branch on which finish was later (the parents finish
+    // in either order at random): this finish's creation written where it is kept only when it is later, else
+    // to `discard`.
+    let slot = slots + i
+    let old = slot.pointee.arrival
+    let (later, tie) = creation.order(against: old.creation)
+    (later ? slot : discard).pointee.arrival.creation = creation
+    slot.pointee.arrival.time = max(old.time, time)
+    slot.pointee.arrival.ambiguous = tie || (!later && old.ambiguous)
+    slot.pointee.remaining -= 1
+    guard slot.pointee.remaining == 0 else { return }
     // Whether this finish gives the arrival both its time and its creation (see `complete`).
-    var own = partial.time <= time
-    partial.time = max(partial.time, time)
-    if let later = creation.isLater(than: partial.creation) {
-      if later {
-        partial.creation = creation
-        partial.ambiguous = false
-      } else {
-        own = false
-      }
-    } else {
-      partial.ambiguous = true
-      own = false
-    }
-    slots[i].remaining -= 1
-    guard slots[i].remaining == 0 else {
-      slots[i].arrival = partial
-      return
-    }
-    complete(partial, foreign: !own)
-    slots[i].query = -1
+    let own = old.time <= time && later
+    complete(slot.pointee.arrival, foreign: !own)
+    slot.pointee.query = -1
     partialCount -= 1
   }
 
