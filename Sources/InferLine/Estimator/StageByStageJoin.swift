@@ -308,13 +308,18 @@ struct StageByStageJoin {
       ends[runs] = count
       runs += 1
     }
+    // The runs merged in turn, back and forth between the two buffers: `source[0 ..< middle]` is in order, run r
+    // is copied beside it (when `source` is not where the runs are), and the two are merged into the other buffer.
+    // Copying each merge back cost a third of ordering.
+    var source = keys, target = merged
     for r in 1..<runs {
-      // keys[0 ..< middle] is in order; merged with run r into `merged`, then copied back.
       let middle = ends[r - 1], last = ends[r]
       guard middle > 0 && last > middle else { continue }
-      Self.merge(keys, middle: middle, last: last, into: merged, arrivals: arrivals)
-      keys.update(from: merged, count: last)
+      if source != keys { (source + middle).update(from: keys + middle, count: last - middle) }
+      Self.merge(source, middle: middle, last: last, into: target, arrivals: arrivals)
+      swap(&source, &target)
     }
+    if source != keys { swap(&self.keys, &mergedKeys) }
     return true
   }
 
