@@ -976,6 +976,8 @@ struct StageByStageSimulation: ~Copyable {
     // Events are counted, and the last one found, at the end: arrivals by how far `arrived` moved, finishes as
     // they come (per event, the counts and a branch on "any arrivals" were a tenth of the lane's time).
     let firstArrival = lane.arrived
+    // So are the visits and batches started (by how far `served` and `sequence` moved), and the replica's state.
+    let firstServed = lane.served, firstSequence = lane.sequence
     var finishes = 0
     var lastFinish = Int64.min
     let limit = batchLimit.base[s]
@@ -995,7 +997,6 @@ struct StageByStageSimulation: ~Copyable {
         lane.arrived = Lane.arrivals(times - lane.base, from: lane.arrived, end: lane.end, through: bound)
         guard finishTime <= through else { break }
         inService = false
-        lane.inService -= batch.size
         finishes += 1
         lastFinish = finishTime
         outlet.finish(batch, at: finishTime, queries: lane.queries, base: lane.base)
@@ -1003,7 +1004,6 @@ struct StageByStageSimulation: ~Copyable {
           stopped = true
           break
         }
-        lane.idle = 1
         t = finishTime
       } else {
         guard lane.arrived < lane.end else { break }
@@ -1019,11 +1019,23 @@ struct StageByStageSimulation: ~Copyable {
       if follows {
         duration = sizedDuration(stage: s, queries: lane.queries, base: lane.base, first: lane.served, size: size)
       }
-      batch = lane.startBatch(size: size, duration: duration, at: t, times: times, waits: column)
+      // `Lane.startBatch`, but for the counts taken at the end (visits, batches, the replica busy or idle).
+      let first = lane.served
+      let waited = Lane.waits(of: times + (first - lane.base), count: size, at: t, into: column)
+      lane.sequence &+= 1
+      lane.served += size
+      lane.waitSum += Double(waited)
+      lane.busy += duration
+      lane.batchSizes[size] += 1
+      batch = Finish(time: t + duration, sequence: lane.sequence, start: first, size: size, began: t)
       inService = true
     }
     lane.heapCount = inService ? 1 : 0
     if inService { lane.heap[0] = batch }
+    lane.inService = inService ? batch.size : 0
+    lane.idle = inService ? 0 : 1
+    lane.visits += lane.served - firstServed
+    lane.batches += Int(truncatingIfNeeded: lane.sequence &- firstSequence)
     let arrivalsHandled = lane.arrived - firstArrival
     lane.noteArrivals(arrivalsHandled, times: times)
     lane.lastEvent = max(lane.lastEvent, lastFinish)
