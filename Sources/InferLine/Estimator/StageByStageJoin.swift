@@ -79,8 +79,8 @@ struct StageByStageJoin {
   var slots: UnsafeMutablePointer<Partial>
   var slotMask: Int
   var partialCount = 0
-  /// Where `arrive` writes what must not land in a slot.
-  var discard: UnsafeMutablePointer<Partial>
+  /// Where `arrive` writes a creation that must not land.
+  var discard: UnsafeMutablePointer<Arrival>
   /// Complete arrivals not yet in the lane, in the order they were completed.
   var pending: UnsafeMutablePointer<Arrival>
   /// Their times, packed (`order` reads them, not the arrivals).
@@ -122,7 +122,7 @@ struct StageByStageJoin {
     slots.initialize(repeating: Partial.empty, count: capacity)
     slotMask = capacity - 1
     discard = .allocate(capacity: 1)
-    discard.initialize(to: .empty)
+    discard.initialize(to: Partial.empty.arrival)
     pendingCapacity = 1 << 10
     pending = .allocate(capacity: pendingCapacity)
     pendingTimes = .allocate(capacity: pendingCapacity)
@@ -180,14 +180,27 @@ struct StageByStageJoin {
     let slot = slots + i
     let old = slot.pointee.arrival
     let (later, tie) = creation.order(against: old.creation)
-    (later ? slot : discard).pointee.arrival.creation = creation
-    slot.pointee.arrival.time = max(old.time, time)
-    slot.pointee.arrival.ambiguous = tie || (!later && old.ambiguous)
+    let merged = max(old.time, time)
+    let ambiguous = tie || (!later && old.ambiguous)
     slot.pointee.remaining -= 1
-    guard slot.pointee.remaining == 0 else { return }
+    guard slot.pointee.remaining == 0 else {
+      (later ? slot.pointer(to: \.arrival)! : discard).pointee.creation = creation
+      slot.pointee.arrival.time = merged
+      slot.pointee.arrival.ambiguous = ambiguous
+      return
+    }
+    // The last parent: the arrival is complete, written straight to `pending` (read back from the slot it was
+    // just written to, it stalled on store forwarding).
+    if _slowPath(pendingCount == pendingCapacity) { growPending() }
+    let out = pending + pendingCount
+    out.pointee = old
+    (later ? out : discard).pointee.creation = creation
+    out.pointee.time = merged
+    out.pointee.ambiguous = ambiguous
+    pendingTimes[pendingCount] = merged
     // Whether this finish gives the arrival both its time and its creation (see `complete`).
-    let own = old.time <= time && later
-    complete(slot.pointee.arrival, foreign: !own)
+    pendingForeign[pendingCount] = !(old.time <= time && later)
+    pendingCount += 1
     slot.pointee.query = -1
     partialCount -= 1
   }
@@ -198,17 +211,20 @@ struct StageByStageJoin {
   /// creation from a parent simulated earlier.
   @inline(__always)
   mutating func complete(_ arrival: Arrival, foreign: Bool) {
-    if _slowPath(pendingCount == pendingCapacity) {
-      var capacity = pendingCapacity
-      pendingTimes = pendingTimes.movedToDoubled(count: pendingCount, capacity: &capacity)
-      capacity = pendingCapacity
-      pendingForeign = pendingForeign.movedToDoubled(count: pendingCount, capacity: &capacity)
-      pending = pending.movedToDoubled(count: pendingCount, capacity: &pendingCapacity)
-    }
+    if _slowPath(pendingCount == pendingCapacity) { growPending() }
     pending[pendingCount] = arrival
     pendingTimes[pendingCount] = arrival.time
     pendingForeign[pendingCount] = foreign
     pendingCount += 1
+  }
+
+  /// Doubles the room for complete arrivals.
+  mutating func growPending() {
+    var capacity = pendingCapacity
+    pendingTimes = pendingTimes.movedToDoubled(count: pendingCount, capacity: &capacity)
+    capacity = pendingCapacity
+    pendingForeign = pendingForeign.movedToDoubled(count: pendingCount, capacity: &capacity)
+    pending = pending.movedToDoubled(count: pendingCount, capacity: &pendingCapacity)
   }
 
   /// Doubles the table until `query` and every partial query have slots of their own (queries sharing a slot
