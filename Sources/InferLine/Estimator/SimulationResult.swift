@@ -137,10 +137,14 @@ package enum Selection {
   /// its own counts and its own part of each bucket's stretch: a run of similar values, as a latency stream has,
   /// otherwise chains each count's or copy's update on the last one's store.
   /// One rank in the top eighth (a replay's SLO percentile alone) takes `tailIfNarrow` first: one pass reading the
-  /// values.
+  /// values. When the buckets holding the ranks hold more than `refiningAbove` values, `refinedRanks` splits them
+  /// before copying.
   /// - Complexity: O(N) for two passes, plus selection within the buckets found (O(N) expected even when every
-  ///   value falls in one bucket; O(M log M) for a bucket of M values sorted). Memory: the values of those buckets.
-  static func ranks(_ ranks: [Int], in values: UnsafeBufferPointer<Int64>) -> [Int64] {
+  ///   value falls in one bucket; O(M log M) for a bucket of M values sorted). Memory: the values of those buckets,
+  ///   at most `refiningAbove` of them.
+  static func ranks(
+    _ ranks: [Int], in values: UnsafeBufferPointer<Int64>, refiningAbove: Int = refiningThreshold
+  ) -> [Int64] {
     if ranks.count == 1, let value = tailIfNarrow(in: values, ranks[0]) { return [value] }
     let n = values.count
     let streams = 4
@@ -173,6 +177,9 @@ package enum Selection {
     }
     precondition(wanted.count == ranks.count, "ranks must be ascending and below the count")
     let buckets = Array(Set(wanted.map(\.bucket))).sorted()
+    var held = 0
+    for b in buckets { held += table[b] + t1[b] + t2[b] + t3[b] }
+    if held > refiningAbove { return refinedRanks(wanted, buckets: buckets, in: values) }
     // Each wanted bucket's stretch of `kept`, its streams' parts in turn; the values of every other bucket go to
     // a scratch slot past the end (their cursors left there), so the pass needs no branch.
     var starts = [Int](repeating: 0, count: buckets.count + 1)
@@ -221,6 +228,140 @@ package enum Selection {
       let k = slot[bucket]
       let members = UnsafeMutableBufferPointer(start: kept + starts[k], count: starts[k + 1] - starts[k])
       return ranksIn[k] > 8 ? members[rank] : select(in: members, rank)
+    }
+  }
+
+  /// How many values the buckets holding the ranks may hold before `ranks` splits them (`refinedRanks`): a
+  /// million (8 MB).
+  static let refiningThreshold = 1 << 20
+
+  /// `ranks` once the first pass has found the buckets holding them, when those hold many values (a day's
+  /// latency CDF: 62-130 MB of them, copied at the end of every replay, two replays at once on two cores). A second
+  /// counting pass splits each of those buckets into 256 parts by the 8 bits after its own, keeping each part's
+  /// least and greatest value, and only the values of the parts that hold ranks and more than one value are
+  /// copied: one more pass over the values, for a copy of a few of them.
+  /// - Complexity: O(N) for two more passes, plus selection within the parts found. Memory: 96 bytes per part of
+  ///   the buckets holding ranks (256 per bucket), and the values of the parts holding ranks.
+  static func refinedRanks(
+    _ wanted: [(bucket: Int, rank: Int)], buckets: [Int], in values: UnsafeBufferPointer<Int64>
+  ) -> [Int64] {
+    let n = values.count
+    let streams = 4
+    let whole = n / streams * streams
+    var bucketSlot = [Int](repeating: -1, count: bucketCount)
+    for (k, b) in buckets.enumerated() { bucketSlot[b] = k }
+    // Part 256 k + s: the values of wanted bucket k whose 8 bits after the bucket's are s. `parts` is the scratch
+    // part of every other value.
+    let parts = buckets.count * 256
+    let width = parts + 1
+    // `table[r * width + p]`: stream r's count in part p, then where its next value of p goes; `least` and
+    // `most`, its least and greatest value (a part of one value, as most queries' latencies in a run without
+    // queueing are, is not copied).
+    let table = UnsafeMutablePointer<Int>.allocate(capacity: streams * width)
+    defer { table.deallocate() }
+    table.initialize(repeating: 0, count: streams * width)
+    let t1 = table + width, t2 = t1 + width, t3 = t2 + width
+    let least = UnsafeMutablePointer<Int64>.allocate(capacity: streams * width)
+    defer { least.deallocate() }
+    least.initialize(repeating: .max, count: streams * width)
+    let most = UnsafeMutablePointer<Int64>.allocate(capacity: streams * width)
+    defer { most.deallocate() }
+    most.initialize(repeating: .min, count: streams * width)
+    return bucketSlot.withUnsafeBufferPointer { bucketSlot in
+      // Within a bucket (bit length and the 8 bits after the leading one) values order by their lower bits; the
+      // part is the top 8 of those (all of them below 8). Negative values share bucket 0 and take part 0.
+      @inline(__always) func part(_ v: Int64) -> Int {
+        let u = UInt64(bitPattern: v)
+        let shift = max(0, 55 - u.leadingZeroBitCount)
+        let low = u & ((1 &<< UInt64(truncatingIfNeeded: shift)) &- 1)
+        let s = Int(truncatingIfNeeded: low &>> UInt64(truncatingIfNeeded: max(0, shift - 8)))
+        let k = bucketSlot[bucket(v)]
+        return k < 0 ? parts : k &* 256 &+ (v < 0 ? 0 : s)
+      }
+      @inline(__always) func count(_ v: Int64, stream r: Int) {
+        let p = r &* width &+ part(v)
+        table[p] += 1
+        least[p] = min(least[p], v)
+        most[p] = max(most[p], v)
+      }
+      var i = 0
+      while i < whole {
+        count(values[i], stream: 0)
+        count(values[i + 1], stream: 1)
+        count(values[i + 2], stream: 2)
+        count(values[i + 3], stream: 3)
+        i += streams
+      }
+      for i in whole..<n { count(values[i], stream: 0) }
+      // Each rank's part and its rank within the part.
+      var inParts: [(part: Int, rank: Int)] = []
+      for (bucket, rank) in wanted {
+        var p = bucketSlot[bucket] * 256
+        var below = 0
+        while true {
+          let count = table[p] + t1[p] + t2[p] + t3[p]
+          if rank < below + count { break }
+          below += count
+          p += 1
+        }
+        inParts.append((p, rank - below))
+      }
+      // The value of each part holding ranks that holds one value only; the others are copied.
+      var only: [Int: Int64] = [:]
+      for p in Set(inParts.map(\.part)) {
+        let low = (0..<streams).map { least[$0 * width + p] }.min()!
+        if low == (0..<streams).map({ most[$0 * width + p] }).max()! { only[p] = low }
+      }
+      let chosen = Array(Set(inParts.map(\.part)).filter { only[$0] == nil }).sorted()
+      // Each chosen part's stretch of `kept`, its streams' parts in turn; every other value goes to a scratch
+      // slot past the end, its cursor left there (no branch).
+      var partSlot = [Int](repeating: -1, count: width)
+      var starts = [Int](repeating: 0, count: chosen.count + 1)
+      var keptCount = 0
+      for (k, p) in chosen.enumerated() {
+        partSlot[p] = k
+        starts[k] = keptCount
+        for r in 0..<streams {
+          let count = table[r * width + p]
+          table[r * width + p] = keptCount
+          keptCount += count
+        }
+      }
+      starts[chosen.count] = keptCount
+      for r in 0..<streams {
+        for p in 0..<width where partSlot[p] < 0 { table[r * width + p] = keptCount }
+      }
+      let kept = UnsafeMutablePointer<Int64>.allocate(capacity: keptCount + 1)
+      defer { kept.deallocate() }
+      partSlot.withUnsafeBufferPointer { partSlot in
+        @inline(__always) func place(_ v: Int64, _ cursors: UnsafeMutablePointer<Int>) {
+          let p = part(v)
+          let at = cursors[p]
+          kept[at] = v
+          cursors[p] = at + (partSlot[p] >= 0 ? 1 : 0)
+        }
+        var i = 0
+        while i < whole {
+          place(values[i], table)
+          place(values[i + 1], t1)
+          place(values[i + 2], t2)
+          place(values[i + 3], t3)
+          i += streams
+        }
+        for i in whole..<n { place(values[i], table) }
+      }
+      var ranksIn = [Int](repeating: 0, count: chosen.count)
+      for (p, _) in inParts where only[p] == nil { ranksIn[partSlot[p]] += 1 }
+      for k in chosen.indices where ranksIn[k] > 8 {
+        var members = UnsafeMutableBufferPointer(start: kept + starts[k], count: starts[k + 1] - starts[k])
+        members.sort()
+      }
+      return inParts.map { p, rank in
+        if let value = only[p] { return value }
+        let k = partSlot[p]
+        let members = UnsafeMutableBufferPointer(start: kept + starts[k], count: starts[k + 1] - starts[k])
+        return ranksIn[k] > 8 ? members[rank] : select(in: members, rank)
+      }
     }
   }
 

@@ -374,7 +374,8 @@ enum Sim {
   }
 
   /// Many ranks at once (a replay's latency CDF: 213 of them) against sorting: ranks spread over more than 127
-  /// buckets, many ranks in one bucket (sorted there), every value equal, and negative and small values.
+  /// buckets, many ranks in one bucket (sorted there), every value equal, and negative and small values; with
+  /// the buckets holding ranks copied whole, and split by their next 8 bits first.
   @Test func manyRanksAgreeWithSorting() {
     var rng = SeededGenerator(seed: 34)
     for trial in 0..<40 {
@@ -384,15 +385,21 @@ enum Sim {
         case 0: return 7_000_000  // every value equal: every rank in one bucket
         case 1: return Int64(exp(rng.nextUnitInterval() * 40))  // over many bit lengths
         case 2: return rng.next() % 5 == 0 ? .max : 50_000_000 + Int64(rng.next() % 1_000)  // a few buckets
-        case 3: return Int64(rng.next() % 2_000) - 500  // negative, one per bucket below 512, and above
+        case 3:  // negative (small and far below zero), one per bucket below 512, and above
+          return rng.next() % 7 == 0 ? -Int64(rng.next() >> 2) : Int64(rng.next() % 2_000) - 500
         default: return Int64(rng.next() % 100_000_000)
         }
       }
       let percents = stride(from: 0.5, through: 99, by: 0.5).map { $0 } + [99.9, 99.99, 100]
       let ranks = Array(Set(percents.map { Percentile(percent: $0).rank(of: n) - 1 })).sorted()
       let sorted = values.sorted()
-      let found = values.withUnsafeBufferPointer { Selection.ranks(ranks, in: $0) }
-      #expect(found == ranks.map { sorted[$0] }, "trial \(trial)")
+      // Copying the buckets that hold the ranks, and splitting them first (`refinedRanks`).
+      for refiningAbove in [Int.max, 0] {
+        let found = values.withUnsafeBufferPointer {
+          Selection.ranks(ranks, in: $0, refiningAbove: refiningAbove)
+        }
+        #expect(found == ranks.map { sorted[$0] }, "trial \(trial), refining above \(refiningAbove)")
+      }
     }
   }
 }
