@@ -180,55 +180,9 @@ package enum Selection {
     var held = 0
     for b in buckets { held += table[b] + t1[b] + t2[b] + t3[b] }
     if held > refiningAbove { return refinedRanks(wanted, buckets: buckets, in: values) }
-    // Each wanted bucket's stretch of `kept`, its streams' parts in turn; the values of every other bucket go to
-    // a scratch slot past the end (their cursors left there), so the pass needs no branch.
-    var starts = [Int](repeating: 0, count: buckets.count + 1)
-    var keptCount = 0
-    for (k, b) in buckets.enumerated() {
-      starts[k] = keptCount
-      for r in 0..<streams {
-        let count = table[r * bucketCount + b]
-        table[r * bucketCount + b] = keptCount
-        keptCount += count
-      }
-    }
-    starts[buckets.count] = keptCount
-    // Each bucket's place among the wanted ones (-1: not wanted).
-    var slot = [Int](repeating: -1, count: bucketCount)
-    for (k, b) in buckets.enumerated() { slot[b] = k }
-    for r in 0..<streams {
-      for b in 0..<bucketCount where slot[b] < 0 { table[r * bucketCount + b] = keptCount }
-    }
-    let kept = UnsafeMutablePointer<Int64>.allocate(capacity: keptCount + 1)
-    defer { kept.deallocate() }
-    slot.withUnsafeBufferPointer { slot in
-      @inline(__always) func place(_ v: Int64, _ cursors: UnsafeMutablePointer<Int>) {
-        let b = bucket(v)
-        let at = cursors[b]
-        kept[at] = v
-        cursors[b] = at + (slot[b] >= 0 ? 1 : 0)
-      }
-      var i = 0
-      while i < whole {
-        place(values[i], table)
-        place(values[i + 1], t1)
-        place(values[i + 2], t2)
-        place(values[i + 3], t3)
-        i += streams
-      }
-      for i in whole..<n { place(values[i], table) }
-    }
-    var ranksIn = [Int](repeating: 0, count: buckets.count)
-    for (b, _) in wanted { ranksIn[slot[b]] += 1 }
-    for k in buckets.indices where ranksIn[k] > 8 {
-      var members = UnsafeMutableBufferPointer(start: kept + starts[k], count: starts[k + 1] - starts[k])
-      members.sort()
-    }
-    return wanted.map { bucket, rank in
-      let k = slot[bucket]
-      let members = UnsafeMutableBufferPointer(start: kept + starts[k], count: starts[k + 1] - starts[k])
-      return ranksIn[k] > 8 ? members[rank] : select(in: members, rank)
-    }
+    return selectInGroups(
+      wanted.map { ($0.bucket, $0.rank) }, chosen: buckets, width: bucketCount, table: table, in: values,
+      group: bucket)
   }
 
   /// How many values the buckets holding the ranks may hold before `ranks` splits them (`refinedRanks`): a
@@ -312,56 +266,76 @@ package enum Selection {
         let low = (0..<streams).map { least[$0 * width + p] }.min()!
         if low == (0..<streams).map({ most[$0 * width + p] }).max()! { only[p] = low }
       }
-      let chosen = Array(Set(inParts.map(\.part)).filter { only[$0] == nil }).sorted()
-      // Each chosen part's stretch of `kept`, its streams' parts in turn; every other value goes to a scratch
-      // slot past the end, its cursor left there (no branch).
-      var partSlot = [Int](repeating: -1, count: width)
-      var starts = [Int](repeating: 0, count: chosen.count + 1)
-      var keptCount = 0
-      for (k, p) in chosen.enumerated() {
-        partSlot[p] = k
-        starts[k] = keptCount
-        for r in 0..<streams {
-          let count = table[r * width + p]
-          table[r * width + p] = keptCount
-          keptCount += count
-        }
-      }
-      starts[chosen.count] = keptCount
+      let copied = inParts.filter { only[$0.part] == nil }
+      var found = selectInGroups(
+        copied.map { ($0.part, $0.rank) }, chosen: Array(Set(copied.map(\.part))).sorted(), width: width, table: table,
+        in: values,
+        group: part
+      ).makeIterator()
+      return inParts.map { only[$0.part] ?? found.next()! }
+    }
+  }
+
+  /// The ranks `located` in their groups: the values of each group in `chosen` (ascending; `group(v)` is in
+  /// 0 ..< width) copied to a stretch of one buffer of their own, every other value to a scratch slot past the end
+  /// (no branch), in four interleaved streams whose counts are in `table` (stream r's at `r * width`; made
+  /// cursors here); then each rank selected in its group, or the group sorted when it holds more than eight.
+  /// - Complexity: O(N) for the pass, plus the selections. Memory: the values of the chosen groups.
+  @inline(__always)
+  static func selectInGroups(
+    _ located: [(group: Int, rank: Int)], chosen: [Int], width: Int, table: UnsafeMutablePointer<Int>,
+    in values: UnsafeBufferPointer<Int64>, group: (Int64) -> Int
+  ) -> [Int64] {
+    let streams = 4
+    let n = values.count
+    let whole = n / streams * streams
+    // Each chosen group's stretch of `kept`, its streams' parts in turn.
+    var slot = [Int](repeating: -1, count: width)
+    var starts = [Int](repeating: 0, count: chosen.count + 1)
+    var keptCount = 0
+    for (k, g) in chosen.enumerated() {
+      slot[g] = k
+      starts[k] = keptCount
       for r in 0..<streams {
-        for p in 0..<width where partSlot[p] < 0 { table[r * width + p] = keptCount }
+        let count = table[r * width + g]
+        table[r * width + g] = keptCount
+        keptCount += count
       }
-      let kept = UnsafeMutablePointer<Int64>.allocate(capacity: keptCount + 1)
-      defer { kept.deallocate() }
-      partSlot.withUnsafeBufferPointer { partSlot in
-        @inline(__always) func place(_ v: Int64, _ cursors: UnsafeMutablePointer<Int>) {
-          let p = part(v)
-          let at = cursors[p]
-          kept[at] = v
-          cursors[p] = at + (partSlot[p] >= 0 ? 1 : 0)
-        }
-        var i = 0
-        while i < whole {
-          place(values[i], table)
-          place(values[i + 1], t1)
-          place(values[i + 2], t2)
-          place(values[i + 3], t3)
-          i += streams
-        }
-        for i in whole..<n { place(values[i], table) }
+    }
+    starts[chosen.count] = keptCount
+    for r in 0..<streams {
+      for g in 0..<width where slot[g] < 0 { table[r * width + g] = keptCount }
+    }
+    let kept = UnsafeMutablePointer<Int64>.allocate(capacity: keptCount + 1)
+    defer { kept.deallocate() }
+    slot.withUnsafeBufferPointer { slot in
+      @inline(__always) func place(_ v: Int64, _ cursors: UnsafeMutablePointer<Int>) {
+        let g = group(v)
+        let at = cursors[g]
+        kept[at] = v
+        cursors[g] = at + (slot[g] >= 0 ? 1 : 0)
       }
-      var ranksIn = [Int](repeating: 0, count: chosen.count)
-      for (p, _) in inParts where only[p] == nil { ranksIn[partSlot[p]] += 1 }
-      for k in chosen.indices where ranksIn[k] > 8 {
-        var members = UnsafeMutableBufferPointer(start: kept + starts[k], count: starts[k + 1] - starts[k])
-        members.sort()
+      let t1 = table + width, t2 = t1 + width, t3 = t2 + width
+      var i = 0
+      while i < whole {
+        place(values[i], table)
+        place(values[i + 1], t1)
+        place(values[i + 2], t2)
+        place(values[i + 3], t3)
+        i += streams
       }
-      return inParts.map { p, rank in
-        if let value = only[p] { return value }
-        let k = partSlot[p]
-        let members = UnsafeMutableBufferPointer(start: kept + starts[k], count: starts[k + 1] - starts[k])
-        return ranksIn[k] > 8 ? members[rank] : select(in: members, rank)
-      }
+      for i in whole..<n { place(values[i], table) }
+    }
+    var ranksIn = [Int](repeating: 0, count: chosen.count)
+    for (g, _) in located { ranksIn[slot[g]] += 1 }
+    for k in chosen.indices where ranksIn[k] > 8 {
+      var members = UnsafeMutableBufferPointer(start: kept + starts[k], count: starts[k + 1] - starts[k])
+      members.sort()
+    }
+    return located.map { g, rank in
+      let k = slot[g]
+      let members = UnsafeMutableBufferPointer(start: kept + starts[k], count: starts[k + 1] - starts[k])
+      return ranksIn[k] > 8 ? members[rank] : select(in: members, rank)
     }
   }
 
