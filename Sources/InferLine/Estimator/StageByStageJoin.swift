@@ -453,11 +453,15 @@ struct StageByStageJoin {
         if Arrival.cannotOrder(arrivals[keys[i - 1].position], arrivals[keys[i].position]) { return false }
       }
     }
+    // Written in place after the room is made (the keys hold the times; each arrival is read for its query only).
     lane.reserve(admitted)
+    let times = lane.times + (lane.end - lane.base), queries = lane.queries.unsafelyUnwrapped + (lane.end - lane.base)
     for i in 0..<admitted {
-      let arrival = arrivals[keys[i].position]
-      lane.append(time: arrival.time, query: arrival.query)
+      let key = keys[i]
+      times[i] = key.time
+      queries[i] = arrivals[key.position].query
     }
+    lane.end += admitted
     // The rest (after `through`) stay, in order.
     let rest = (admitted..<pendingCount).map { arrivals[keys[$0].position] }
     for (i, arrival) in rest.enumerated() {
