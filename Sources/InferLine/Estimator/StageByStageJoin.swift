@@ -180,12 +180,12 @@ struct StageByStageJoin {
     let slot = slots + i
     let old = slot.pointee.arrival
     let (later, tie) = creation.order(against: old.creation)
-    let merged = max(old.time, time)
+    let latest = max(old.time, time)
     let ambiguous = tie || (!later && old.ambiguous)
     slot.pointee.remaining -= 1
     guard slot.pointee.remaining == 0 else {
       (later ? slot.pointer(to: \.arrival)! : discard).pointee.creation = creation
-      slot.pointee.arrival.time = merged
+      slot.pointee.arrival.time = latest
       slot.pointee.arrival.ambiguous = ambiguous
       return
     }
@@ -195,9 +195,9 @@ struct StageByStageJoin {
     let out = pending + pendingCount
     out.pointee = old
     (later ? out : discard).pointee.creation = creation
-    out.pointee.time = merged
+    out.pointee.time = latest
     out.pointee.ambiguous = ambiguous
-    pendingTimes[pendingCount] = merged
+    pendingTimes[pendingCount] = latest
     // Whether this finish gives the arrival both its time and its creation (see `complete`).
     pendingForeign[pendingCount] = !(old.time <= time && later)
     pendingCount += 1
@@ -325,8 +325,8 @@ struct StageByStageJoin {
       runs += 1
     }
     // The runs merged in turn, back and forth between the two buffers: `source[0 ..< middle]` is in order, run r
-    // is copied beside it (when `source` is not where the runs are), and the two are merged into the other buffer.
-    // Copying each merge back cost a third of ordering.
+    // is copied beside it (when `source` is not where the runs are), and the two are merged into the other buffer,
+    // rather than each merge copied back.
     var source = keys, target = merged
     for r in 1..<runs {
       let middle = ends[r - 1], last = ends[r]
