@@ -146,23 +146,13 @@ package enum Selection {
     _ ranks: [Int], in values: UnsafeBufferPointer<Int64>, refiningAbove: Int = refiningThreshold
   ) -> [Int64] {
     if ranks.count == 1, let value = tailIfNarrow(in: values, ranks[0]) { return [value] }
-    let n = values.count
     let streams = 4
     // `table[r * bucketCount + b]`: stream r's count in bucket b, then where its next value of b goes.
     let table = UnsafeMutablePointer<Int>.allocate(capacity: streams * bucketCount)
     defer { table.deallocate() }
     table.initialize(repeating: 0, count: streams * bucketCount)
     let t1 = table + bucketCount, t2 = t1 + bucketCount, t3 = t2 + bucketCount
-    let whole = n / streams * streams
-    var i = 0
-    while i < whole {
-      table[bucket(values[i])] += 1
-      t1[bucket(values[i + 1])] += 1
-      t2[bucket(values[i + 2])] += 1
-      t3[bucket(values[i + 3])] += 1
-      i += streams
-    }
-    for i in whole..<n { table[bucket(values[i])] += 1 }
+    inStreams(values) { v, r in table[r &* bucketCount &+ bucket(v)] += 1 }
     // The bucket of each rank and its rank within the bucket.
     var wanted: [(bucket: Int, rank: Int)] = []
     var below = 0
@@ -199,9 +189,7 @@ package enum Selection {
   static func refinedRanks(
     _ wanted: [(bucket: Int, rank: Int)], buckets: [Int], in values: UnsafeBufferPointer<Int64>
   ) -> [Int64] {
-    let n = values.count
     let streams = 4
-    let whole = n / streams * streams
     var bucketSlot = [Int](repeating: -1, count: bucketCount)
     for (k, b) in buckets.enumerated() { bucketSlot[b] = k }
     // Part 256 k + s: the values of wanted bucket k whose 8 bits after the bucket's are s. `parts` is the scratch
@@ -225,28 +213,18 @@ package enum Selection {
       // Within a bucket (bit length and the 8 bits after the leading one) values order by their lower bits; the
       // part is the top 8 of those (all of them below 8). Negative values share bucket 0 and take part 0.
       @inline(__always) func part(_ v: Int64) -> Int {
-        let u = UInt64(bitPattern: v)
-        let shift = max(0, 55 - u.leadingZeroBitCount)
-        let low = u & ((1 &<< UInt64(truncatingIfNeeded: shift)) &- 1)
+        let (b, shift) = bucketAndShift(v)
+        let low = UInt64(bitPattern: v) & ((1 &<< UInt64(truncatingIfNeeded: shift)) &- 1)
         let s = Int(truncatingIfNeeded: low &>> UInt64(truncatingIfNeeded: max(0, shift - 8)))
-        let k = bucketSlot[bucket(v)]
+        let k = bucketSlot[b]
         return k < 0 ? parts : k &* 256 &+ (v < 0 ? 0 : s)
       }
-      @inline(__always) func count(_ v: Int64, stream r: Int) {
+      inStreams(values) { v, r in
         let p = r &* width &+ part(v)
         table[p] += 1
         least[p] = min(least[p], v)
         most[p] = max(most[p], v)
       }
-      var i = 0
-      while i < whole {
-        count(values[i], stream: 0)
-        count(values[i + 1], stream: 1)
-        count(values[i + 2], stream: 2)
-        count(values[i + 3], stream: 3)
-        i += streams
-      }
-      for i in whole..<n { count(values[i], stream: 0) }
       // Each rank's part and its rank within the part.
       var inParts: [(part: Int, rank: Int)] = []
       for (bucket, rank) in wanted {
@@ -287,8 +265,6 @@ package enum Selection {
     in values: UnsafeBufferPointer<Int64>, group: (Int64) -> Int
   ) -> [Int64] {
     let streams = 4
-    let n = values.count
-    let whole = n / streams * streams
     // Each chosen group's stretch of `kept`, its streams' parts in turn.
     var slot = [Int](repeating: -1, count: width)
     var starts = [Int](repeating: 0, count: chosen.count + 1)
@@ -309,22 +285,13 @@ package enum Selection {
     let kept = UnsafeMutablePointer<Int64>.allocate(capacity: keptCount + 1)
     defer { kept.deallocate() }
     slot.withUnsafeBufferPointer { slot in
-      @inline(__always) func place(_ v: Int64, _ cursors: UnsafeMutablePointer<Int>) {
+      inStreams(values) { v, r in
         let g = group(v)
-        let at = cursors[g]
+        let cursor = table + (r &* width &+ g)
+        let at = cursor.pointee
         kept[at] = v
-        cursors[g] = at + (slot[g] >= 0 ? 1 : 0)
+        cursor.pointee = at + (slot[g] >= 0 ? 1 : 0)
       }
-      let t1 = table + width, t2 = t1 + width, t3 = t2 + width
-      var i = 0
-      while i < whole {
-        place(values[i], table)
-        place(values[i + 1], t1)
-        place(values[i + 2], t2)
-        place(values[i + 3], t3)
-        i += streams
-      }
-      for i in whole..<n { place(values[i], table) }
     }
     var ranksIn = [Int](repeating: 0, count: chosen.count)
     for (g, _) in located { ranksIn[slot[g]] += 1 }
@@ -343,15 +310,37 @@ package enum Selection {
   /// after the leading one.
   static let bucketCount = 1 + 54 * 256 + 512
 
-  /// Branch-free (twice as fast as with branches on the sign and the size, in a pass over a day's latencies): below
-  /// 512 the shift is 0 and the bucket 1 + v; a negative value's bucket, computed from its bits, is discarded.
   @inline(__always)
-  static func bucket(_ v: Int64) -> Int {
+  static func bucket(_ v: Int64) -> Int { bucketAndShift(v).bucket }
+
+  /// A value's bucket, and its shift: the bits below the 8 after its leading one (the bit length less 9, at least
+  /// 0), which order the values within the bucket. Branch-free (twice as fast as with branches on the sign and the
+  /// size, in a pass over a day's latencies): below 512 the shift is 0 and the bucket 1 + v; a negative value's
+  /// bucket, computed from its bits, is discarded.
+  @inline(__always)
+  static func bucketAndShift(_ v: Int64) -> (bucket: Int, shift: Int) {
     let u = UInt64(bitPattern: v)
-    // The bit length less 9 (the bits below the 8 after the leading one), at least 0.
     let shift = max(0, 55 - u.leadingZeroBitCount)
     let b = 1 + shift << 8 + Int(truncatingIfNeeded: u >> UInt64(truncatingIfNeeded: shift))
-    return v < 0 ? 0 : b
+    return (v < 0 ? 0 : b, shift)
+  }
+
+  /// Calls `body` with each value and its stream (its position modulo 4, the last few values in stream 0), the
+  /// four streams interleaved: each stream keeps its own counts or cursors, so that a run of similar values does
+  /// not chain each update on the last one's store. - Complexity: O(N).
+  @inline(__always)
+  static func inStreams(_ values: UnsafeBufferPointer<Int64>, _ body: (Int64, Int) -> Void) {
+    let n = values.count
+    let whole = n / 4 * 4
+    var i = 0
+    while i < whole {
+      body(values[i], 0)
+      body(values[i + 1], 1)
+      body(values[i + 2], 2)
+      body(values[i + 3], 3)
+      i += 4
+    }
+    for i in whole..<n { body(values[i], 0) }
   }
 
   /// The k-th smallest of `values` (0-based) for a k in the top eighth (a tail percentile), the value `select`

@@ -244,16 +244,26 @@ struct StageByStageSimulation: ~Copyable {
       size: Int, duration: Int64, at t: Int64, times: UnsafeMutablePointer<Int64>,
       waits column: UnsafeMutablePointer<LargestValues>?
     ) -> Finish {
+      inService += size
+      idle -= 1
+      batches += 1
+      visits += size
+      return openBatch(size: size, duration: duration, at: t, times: times, waits: column)
+    }
+
+    /// `startBatch` without the counts a one-replica lane takes at the end of its run instead (visits, batches,
+    /// the replica busy or idle: `runSingleReplicaLane`). - Complexity: O(size).
+    @inline(__always)
+    mutating func openBatch(
+      size: Int, duration: Int64, at t: Int64, times: UnsafeMutablePointer<Int64>,
+      waits column: UnsafeMutablePointer<LargestValues>?
+    ) -> Finish {
       let first = served
       let waited = Lane.waits(of: times + (first - base), count: size, at: t, into: column)
       sequence &+= 1
       served += size
-      inService += size
-      idle -= 1
       waitSum += Double(waited)
       busy += duration
-      batches += 1
-      visits += size
       batchSizes[size] += 1
       return Finish(time: t + duration, sequence: sequence, start: first, size: size, began: t)
     }
@@ -1019,15 +1029,7 @@ struct StageByStageSimulation: ~Copyable {
       if follows {
         duration = sizedDuration(stage: s, queries: lane.queries, base: lane.base, first: lane.served, size: size)
       }
-      // `Lane.startBatch`, but for the counts taken at the end (visits, batches, the replica busy or idle).
-      let first = lane.served
-      let waited = Lane.waits(of: times + (first - lane.base), count: size, at: t, into: column)
-      lane.sequence &+= 1
-      lane.served += size
-      lane.waitSum += Double(waited)
-      lane.busy += duration
-      lane.batchSizes[size] += 1
-      batch = Finish(time: t + duration, sequence: lane.sequence, start: first, size: size, began: t)
+      batch = lane.openBatch(size: size, duration: duration, at: t, times: times, waits: column)
       inService = true
     }
     lane.heapCount = inService ? 1 : 0
